@@ -1,0 +1,39 @@
+/** Errors of the data layer, with stable codes that callers branch on. */
+export class DataError extends Error {
+  override readonly name: string = 'DataError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class ConversationNotFoundError extends DataError {
+  override readonly name = 'ConversationNotFoundError';
+  constructor(conversationId: string) {
+    super('DATA_CONVERSATION_NOT_FOUND', `conversation ${conversationId} does not exist`);
+  }
+}
+
+export class ConversationClosedError extends DataError {
+  override readonly name = 'ConversationClosedError';
+  constructor(conversationId: string) {
+    super('DATA_CONVERSATION_CLOSED', `conversation ${conversationId} is closed`);
+  }
+}
+
+export class SchemaOutOfDateError extends DataError {
+  override readonly name = 'SchemaOutOfDateError';
+  constructor(pending: readonly string[]) {
+    super('DATA_SCHEMA_OUT_OF_DATE', `migrations not applied: ${pending.join(', ')}`);
+  }
+}
+
+export class MigrationFailedError extends DataError {
+  override readonly name = 'MigrationFailedError';
+  constructor(migration: string | undefined, cause: unknown) {
+    super('DATA_MIGRATION_FAILED', `migration ${migration ?? '(unknown)'} failed`, { cause });
+  }
+}

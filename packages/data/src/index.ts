@@ -1,0 +1,16 @@
+export * from './schema';
+export * from './errors';
+export { createDatabase, type Database, type DatabaseOptions } from './database';
+export { migrateToLatest, pendingMigrations } from './migrator';
+export { appendMessage, type AppendMessageInput, type AppendMessageResult } from './conversation-log';
+export {
+  ConversationRepository,
+  newTicket,
+  type NewConversationInput,
+} from './repositories/conversation.repository';
+export { MessageRepository, type NewMessageInput } from './repositories/message.repository';
+export { AgentRepository, type AgentInput } from './repositories/agent.repository';
+export { AuditRepository, type AuditInput } from './repositories/audit.repository';
+export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
+export { TelegramUpdateRepository } from './repositories/telegram-update.repository';
+export type { Kysely, Transaction } from 'kysely';

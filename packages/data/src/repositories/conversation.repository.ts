@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import { ConversationNotFoundError } from '../errors';
+import {
+  ConversationStatus,
+  type Conversation,
+  type ConversationChannel,
+  type DB,
+} from '../schema';
+
+export interface NewConversationInput {
+  tenantId: string;
+  channel: ConversationChannel;
+  visitorName?: string | null | undefined;
+  locale?: string | null | undefined;
+  pageUrl?: string | null | undefined;
+  pageTitle?: string | null | undefined;
+}
+
+const TICKET_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTVWXYZ';
+
+/** `SUPP-<base36 time>-<4 random>`: sortable by creation, short enough to read out on the phone. */
+export function newTicket(now = Date.now()): string {
+  const bytes = randomBytes(4);
+  let random = '';
+  for (const byte of bytes) random += TICKET_ALPHABET[byte % TICKET_ALPHABET.length];
+  return `SUPP-${now.toString(36).toUpperCase()}-${random}`;
+}
+
+/** The conversation aggregate: its row, its topic, its status and its seq counter. */
+export class ConversationRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async create(input: NewConversationInput): Promise<Conversation> {
+    for (let attempt = 0; ; attempt++) {
+      const now = new Date();
+      const row = await this.db
+        .insertInto('conversations')
+        .values({
+          id: crypto.randomUUID(),
+          tenant_id: input.tenantId,
+          ticket: newTicket(now.getTime()),
+          channel: input.channel,
+          status: ConversationStatus.open,
+          visitor_name: input.visitorName ?? null,
+          locale: input.locale ?? null,
+          page_url: input.pageUrl ?? null,
+          page_title: input.pageTitle ?? null,
+          created_at: now,
+          updated_at: now,
+          last_activity_at: now,
+        })
+        .onConflict((oc) => oc.constraint('conversations_ticket_unique').doNothing())
+        .returningAll()
+        .executeTakeFirst();
+      if (row) return row;
+      if (attempt >= 5) throw new Error('could not allocate a unique ticket');
+    }
+  }
+
+  find(tenantId: string, id: string): Promise<Conversation | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async get(tenantId: string, id: string): Promise<Conversation> {
+    const row = await this.find(tenantId, id);
+    if (!row) throw new ConversationNotFoundError(id);
+    return row;
+  }
+
+  findByTopic(tenantId: string, topicId: number): Promise<Conversation | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('topic_id', '=', topicId)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  /** Locks the row until the surrounding transaction ends: writers of one conversation queue here. */
+  async lock(tenantId: string, id: string): Promise<Conversation> {
+    const row = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .forUpdate()
+      .executeTakeFirst();
+    if (!row) throw new ConversationNotFoundError(id);
+    return row;
+  }
+
+  /** Hands out the next seq; call inside a transaction after `lock` so seqs stay gap-free. */
+  async nextSeq(tenantId: string, id: string, at: Date): Promise<number> {
+    const row = await this.db
+      .updateTable('conversations')
+      .set({ last_seq: sql`last_seq + 1`, last_activity_at: at, updated_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .returning('last_seq')
+      .executeTakeFirstOrThrow();
+    return row.last_seq;
+  }
+
+  async setTopic(tenantId: string, id: string, topicId: number | null): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ topic_id: topicId, topic_closed: false, updated_at: new Date() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setTopicClosed(tenantId: string, id: string, closed: boolean): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ topic_closed: closed, updated_at: new Date() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Closes an open conversation; returns false if it was closed already. */
+  async close(tenantId: string, id: string, at: Date): Promise<boolean> {
+    const result = await this.db
+      .updateTable('conversations')
+      .set({ status: ConversationStatus.closed, closed_at: at, updated_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', ConversationStatus.open)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Open conversations idle since before `idleSince`, locked for this transaction and skipped
+   * by any other replica running the same query at the same time.
+   */
+  claimIdle(idleSince: Date, limit: number): Promise<Conversation[]> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('status', '=', ConversationStatus.open)
+      .where('last_activity_at', '<', idleSince)
+      .orderBy('last_activity_at')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  }
+
+  /** Conversations whose Telegram side lags behind: pending messages or a topic state to sync. */
+  async needingSync(olderThan: Date, limit: number): Promise<Array<{ tenant_id: string; id: string }>> {
+    return this.db
+      .selectFrom('conversations as c')
+      .select(['c.tenant_id', 'c.id'])
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('c.topic_id', 'is', null), eb('c.created_at', '<', olderThan)]),
+          eb.and([eb('c.status', '=', 'closed'), eb('c.topic_closed', '=', false), eb('c.topic_id', 'is not', null), eb('c.updated_at', '<', olderThan)]),
+          eb.exists(
+            eb
+              .selectFrom('messages as m')
+              .select(sql`1`.as('one'))
+              .whereRef('m.conversation_id', '=', 'c.id')
+              .where('m.delivery', '=', 'pending')
+              .where('m.created_at', '<', olderThan),
+          ),
+        ]),
+      )
+      .limit(limit)
+      .execute();
+  }
+}

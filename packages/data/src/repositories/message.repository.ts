@@ -1,0 +1,140 @@
+import type { Kysely } from 'kysely';
+import {
+  DeliveryState,
+  MessageKind,
+  type DB,
+  type Message,
+  type MessageKind as MessageKindType,
+} from '../schema';
+
+export interface NewMessageInput {
+  tenantId: string;
+  conversationId: string;
+  seq: number;
+  kind: MessageKindType;
+  text: string;
+  at: Date;
+  authorName?: string | null | undefined;
+  agentId?: number | null | undefined;
+  clientId?: string | null | undefined;
+  telegramChatId?: number | null | undefined;
+  telegramMessageId?: number | null | undefined;
+  delivery: DeliveryState;
+}
+
+/** Messages of conversations, with their edit history. */
+export class MessageRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  insert(input: NewMessageInput): Promise<Message> {
+    return this.db
+      .insertInto('messages')
+      .values({
+        tenant_id: input.tenantId,
+        conversation_id: input.conversationId,
+        seq: input.seq,
+        kind: input.kind,
+        text: input.text,
+        author_name: input.authorName ?? null,
+        agent_id: input.agentId ?? null,
+        client_id: input.clientId ?? null,
+        telegram_chat_id: input.telegramChatId ?? null,
+        telegram_message_id: input.telegramMessageId ?? null,
+        delivery: input.delivery,
+        delivery_error: null,
+        created_at: input.at,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  findByClientId(conversationId: string, clientId: string): Promise<Message | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+  }
+
+  findAgentMessage(tenantId: string, chatId: number, telegramMessageId: number): Promise<Message | undefined> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('kind', '=', MessageKind.agent)
+      .where('telegram_chat_id', '=', chatId)
+      .where('telegram_message_id', '=', telegramMessageId)
+      .executeTakeFirst();
+  }
+
+  /** History after a seq, oldest first. */
+  listAfter(conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('seq', '>', afterSeq)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Visitor messages not yet accepted by Telegram, oldest first. */
+  pending(conversationId: string, limit = 100): Promise<Message[]> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('delivery', '=', DeliveryState.pending)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+  }
+
+  async markDelivered(ids: readonly number[], chatId: number, telegramMessageId: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('messages')
+      .set({
+        delivery: DeliveryState.delivered,
+        delivery_error: null,
+        telegram_chat_id: chatId,
+        telegram_message_id: telegramMessageId,
+      })
+      .where('id', 'in', ids)
+      .execute();
+  }
+
+  async markFailed(ids: readonly number[], error: string): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('messages')
+      .set({ delivery: DeliveryState.failed, delivery_error: error })
+      .where('id', 'in', ids)
+      .execute();
+  }
+
+  /** Replaces the text and keeps the previous one in the edit history. */
+  async edit(message: Message, text: string, at: Date): Promise<Message> {
+    await this.db
+      .insertInto('message_edits')
+      .values({ tenant_id: message.tenant_id, message_id: message.id, previous_text: message.text, edited_at: at })
+      .execute();
+    return this.db
+      .updateTable('messages')
+      .set({ text, edited_at: at })
+      .where('id', '=', message.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  editHistory(messageId: number): Promise<Array<{ previous_text: string; edited_at: Date }>> {
+    return this.db
+      .selectFrom('message_edits')
+      .select(['previous_text', 'edited_at'])
+      .where('message_id', '=', messageId)
+      .orderBy('id')
+      .execute();
+  }
+}
