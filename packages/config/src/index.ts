@@ -1,1 +1,2 @@
-export {};
+export { parseDuration } from './duration';
+export { ConfigError, env, parseEnv } from './env';

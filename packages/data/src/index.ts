@@ -2,7 +2,11 @@ export * from './schema';
 export * from './errors';
 export { createDatabase, type Database, type DatabaseOptions } from './database';
 export { migrateToLatest, pendingMigrations } from './migrator';
-export { appendMessage, type AppendMessageInput, type AppendMessageResult } from './conversation-log';
+export {
+  appendMessage,
+  type AppendMessageInput,
+  type AppendMessageResult,
+} from './conversation-log';
 export {
   ConversationRepository,
   newTicket,

@@ -2,10 +2,14 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /** Timestamps are written as Date (or left to defaults) and read as Date. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
-type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
-/** int8 columns are parsed to JS numbers (Telegram ids stay below 2^53). */
-type Int8 = ColumnType<number, number | bigint, number | bigint>;
-type NullableInt8 = ColumnType<number | null, number | bigint | null | undefined, number | bigint | null>;
+type NullableTimestamp = ColumnType<
+  Date | null,
+  Date | string | null | undefined,
+  Date | string | null
+>;
+/** int8 columns are parsed to JS numbers by both drivers (Telegram ids stay below 2^53). */
+type Int8 = number;
+type NullableInt8 = number | null;
 type Json<T> = ColumnType<T, string, string>;
 
 export const ConversationStatus = { open: 'open', closed: 'closed' } as const;

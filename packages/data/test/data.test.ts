@@ -15,7 +15,10 @@ import {
   type Database,
 } from '../src/index';
 
-function suite(name: string, open: () => Promise<{ database: Database; drop: () => Promise<void> }>) {
+function suite(
+  name: string,
+  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
+) {
   describe(name, () => {
     let database: Database;
     let drop: () => Promise<void>;
@@ -35,7 +38,10 @@ function suite(name: string, open: () => Promise<{ database: Database; drop: () 
 
     it('hands out gap-free seqs under concurrent writers and dedupes clientIds', async () => {
       const conversations = new ConversationRepository(database.db);
-      const conversation = await conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
+      const conversation = await conversations.create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+      });
       expect(conversation.ticket).toMatch(/^SUPP-[0-9A-Z]+-[0-9A-Z]{4}$/);
       const append = (clientId: string) =>
         database.db.transaction().execute((trx) =>
@@ -63,7 +69,10 @@ function suite(name: string, open: () => Promise<{ database: Database; drop: () 
 
     it('refuses visitor messages to a closed conversation without using a seq', async () => {
       const conversations = new ConversationRepository(database.db);
-      const conversation = await conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
+      const conversation = await conversations.create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+      });
       expect(await conversations.close(DEFAULT_TENANT_ID, conversation.id, new Date())).toBe(true);
       expect(await conversations.close(DEFAULT_TENANT_ID, conversation.id, new Date())).toBe(false);
       await expect(
@@ -83,9 +92,14 @@ function suite(name: string, open: () => Promise<{ database: Database; drop: () 
 
     it('keeps the edit history and stores big Telegram ids as numbers', async () => {
       const conversations = new ConversationRepository(database.db);
-      const conversation = await conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
+      const conversation = await conversations.create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+      });
       await conversations.setTopic(DEFAULT_TENANT_ID, conversation.id, 4_000_000_001);
-      expect((await conversations.findByTopic(DEFAULT_TENANT_ID, 4_000_000_001))?.id).toBe(conversation.id);
+      expect((await conversations.findByTopic(DEFAULT_TENANT_ID, 4_000_000_001))?.id).toBe(
+        conversation.id,
+      );
       const { message } = await database.db.transaction().execute((trx) =>
         appendMessage(trx, {
           tenantId: DEFAULT_TENANT_ID,
@@ -101,7 +115,9 @@ function suite(name: string, open: () => Promise<{ database: Database; drop: () 
       const edited = await messages.edit(message, 'second', new Date());
       expect(edited.text).toBe('second');
       expect(edited.edited_at).toBeInstanceOf(Date);
-      expect((await messages.editHistory(message.id)).map((e) => e.previous_text)).toEqual(['first']);
+      expect((await messages.editHistory(message.id)).map((e) => e.previous_text)).toEqual([
+        'first',
+      ]);
       const found = await messages.findAgentMessage(DEFAULT_TENANT_ID, -1001234567890, 77);
       expect(found?.telegram_chat_id).toBe(-1001234567890);
     });

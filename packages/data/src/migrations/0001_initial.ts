@@ -56,7 +56,9 @@ export async function up(db: Kysely<any>): Promise<void> {
       c.notNull().references('conversations.id').onDelete('cascade'),
     )
     .addColumn('seq', 'integer', (c) => c.notNull())
-    .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('visitor', 'agent', 'system')`))
+    .addColumn('kind', 'text', (c) =>
+      c.notNull().check(sql`kind in ('visitor', 'agent', 'system')`),
+    )
     .addColumn('text', 'text', (c) => c.notNull())
     .addColumn('author_name', 'text')
     .addColumn('agent_id', 'bigint')
@@ -91,7 +93,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('message_edits')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
-    .addColumn('message_id', 'bigint', (c) => c.notNull().references('messages.id').onDelete('cascade'))
+    .addColumn('message_id', 'bigint', (c) =>
+      c.notNull().references('messages.id').onDelete('cascade'),
+    )
     .addColumn('previous_text', 'text', (c) => c.notNull())
     .addColumn('edited_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
@@ -130,7 +134,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('outbox')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
-    .addColumn('destination', 'text', (c) => c.notNull().check(sql`destination in ('bus', 'fanout')`))
+    .addColumn('destination', 'text', (c) =>
+      c.notNull().check(sql`destination in ('bus', 'fanout')`),
+    )
     .addColumn('topic', 'text', (c) => c.notNull())
     .addColumn('payload', 'jsonb', (c) => c.notNull())
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))

@@ -48,6 +48,11 @@ export class AgentRepository {
   }
 
   list(tenantId: string): Promise<Agent[]> {
-    return this.db.selectFrom('agents').selectAll().where('tenant_id', '=', tenantId).orderBy('id').execute();
+    return this.db
+      .selectFrom('agents')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('id')
+      .execute();
   }
 }

@@ -29,7 +29,10 @@ export class AuditRepository {
       .execute();
   }
 
-  list(tenantId: string, options: { limit: number; beforeId?: number | undefined }): Promise<AuditEntry[]> {
+  list(
+    tenantId: string,
+    options: { limit: number; beforeId?: number | undefined },
+  ): Promise<AuditEntry[]> {
     let query = this.db.selectFrom('audit_log').selectAll().where('tenant_id', '=', tenantId);
     if (options.beforeId !== undefined) query = query.where('id', '<', options.beforeId);
     return query.orderBy('id', 'desc').limit(options.limit).execute();

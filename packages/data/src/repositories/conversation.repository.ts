@@ -156,14 +156,22 @@ export class ConversationRepository {
   }
 
   /** Conversations whose Telegram side lags behind: pending messages or a topic state to sync. */
-  async needingSync(olderThan: Date, limit: number): Promise<Array<{ tenant_id: string; id: string }>> {
+  async needingSync(
+    olderThan: Date,
+    limit: number,
+  ): Promise<Array<{ tenant_id: string; id: string }>> {
     return this.db
       .selectFrom('conversations as c')
       .select(['c.tenant_id', 'c.id'])
       .where((eb) =>
         eb.or([
           eb.and([eb('c.topic_id', 'is', null), eb('c.created_at', '<', olderThan)]),
-          eb.and([eb('c.status', '=', 'closed'), eb('c.topic_closed', '=', false), eb('c.topic_id', 'is not', null), eb('c.updated_at', '<', olderThan)]),
+          eb.and([
+            eb('c.status', '=', 'closed'),
+            eb('c.topic_closed', '=', false),
+            eb('c.topic_id', 'is not', null),
+            eb('c.updated_at', '<', olderThan),
+          ]),
           eb.exists(
             eb
               .selectFrom('messages as m')

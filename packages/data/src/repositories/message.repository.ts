@@ -57,7 +57,11 @@ export class MessageRepository {
       .executeTakeFirst();
   }
 
-  findAgentMessage(tenantId: string, chatId: number, telegramMessageId: number): Promise<Message | undefined> {
+  findAgentMessage(
+    tenantId: string,
+    chatId: number,
+    telegramMessageId: number,
+  ): Promise<Message | undefined> {
     return this.db
       .selectFrom('messages')
       .selectAll()
@@ -92,7 +96,11 @@ export class MessageRepository {
       .execute();
   }
 
-  async markDelivered(ids: readonly number[], chatId: number, telegramMessageId: number): Promise<void> {
+  async markDelivered(
+    ids: readonly number[],
+    chatId: number,
+    telegramMessageId: number,
+  ): Promise<void> {
     if (ids.length === 0) return;
     await this.db
       .updateTable('messages')
@@ -119,7 +127,12 @@ export class MessageRepository {
   async edit(message: Message, text: string, at: Date): Promise<Message> {
     await this.db
       .insertInto('message_edits')
-      .values({ tenant_id: message.tenant_id, message_id: message.id, previous_text: message.text, edited_at: at })
+      .values({
+        tenant_id: message.tenant_id,
+        message_id: message.id,
+        previous_text: message.text,
+        edited_at: at,
+      })
       .execute();
     return this.db
       .updateTable('messages')

@@ -66,7 +66,9 @@ export class OutboxRepository {
       .selectFrom('outbox')
       .select([
         sql<number>`count(*)::int`.as('pending'),
-        sql<number>`coalesce(extract(epoch from now() - min(created_at)) * 1000, 0)::float8`.as('age'),
+        sql<number>`coalesce(extract(epoch from now() - min(created_at)) * 1000, 0)::float8`.as(
+          'age',
+        ),
       ])
       .executeTakeFirstOrThrow();
     return { pending: Number(row.pending), oldestAgeMs: Number(row.age) };

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+/** Thrown at start when the environment does not describe a runnable service. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid configuration:\n  - ${issues.join('\n  - ')}`);
+  }
+}
+
+/** Empty strings in the environment mean "unset", as in most .env tooling. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+export const env = {
+  string: () => z.preprocess(unsetIfEmpty, z.string()),
+  optionalString: () => z.preprocess(unsetIfEmpty, z.string().optional()),
+  url: () => z.preprocess(unsetIfEmpty, z.string().url().optional()),
+  port: (fallback: number) =>
+    z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(65535).default(fallback)),
+  int: (fallback: number, min = 0) =>
+    z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).default(fallback)),
+  number: (fallback: number, min = 0) =>
+    z.preprocess(unsetIfEmpty, z.coerce.number().min(min).default(fallback)),
+  boolean: (fallback: boolean) =>
+    z.preprocess(
+      unsetIfEmpty,
+      z
+        .enum(['true', 'false', '1', '0', 'yes', 'no'])
+        .optional()
+        .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v))),
+    ),
+  /** A duration such as "24h" or "500ms", parsed to milliseconds. */
+  duration: (fallback: string) =>
+    z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .default(fallback)
+        .transform((value, ctx) => {
+          const ms = parseDuration(value);
+          if (ms === undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `"${value}" is not a duration like 30s, 5m or 24h`,
+            });
+            return z.NEVER;
+          }
+          return ms;
+        }),
+    ),
+  /** Prefix of NATS subjects and streams and Redis keys. */
+  namespace: () =>
+    z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
+        .default('topicdesk'),
+    ),
+  logLevel: () =>
+    z.preprocess(
+      unsetIfEmpty,
+      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    ),
+};
+
+/** Parses the environment once, at start; every problem is reported together. */
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined>,
+): z.output<S> {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}

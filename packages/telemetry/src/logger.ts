@@ -1,0 +1,41 @@
+import { trace } from '@opentelemetry/api';
+import { pino, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export interface LoggerOptions {
+  service: string;
+  level?: string | undefined;
+  /** Human-friendly output for one-process mode on a terminal. */
+  pretty?: boolean | undefined;
+}
+
+/**
+ * JSON logs with the active trace and span ids on every line, so a log line leads to its trace.
+ * Message text is never logged at info level: log ids and lengths, not what visitors wrote.
+ */
+export function createLogger(options: LoggerOptions): Logger {
+  return pino({
+    name: options.service,
+    level: options.level ?? 'info',
+    base: { service: options.service },
+    mixin() {
+      const span = trace.getActiveSpan();
+      if (!span) return {};
+      const { traceId, spanId } = span.spanContext();
+      return { trace_id: traceId, span_id: spanId };
+    },
+    ...(options.pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: {
+              colorize: true,
+              translateTime: 'HH:MM:ss.l',
+              ignore: 'pid,hostname,service',
+            },
+          },
+        }
+      : {}),
+  });
+}
