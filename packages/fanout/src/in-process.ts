@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { acquireLoop } from './acquire';
+import { DEFAULT_LOCK_TTL_MS } from './defaults';
+import { CoordinationClosedError, LockLostError } from './errors';
+import { deliverEvent, parseEvent, serializeEvent } from './event';
+import { ExpiringMap } from './expiring-map';
+import { Gate } from './gate';
+import { noopLogger, type Logger } from './logger';
+import { trimLog, waitForRoom } from './sliding-window';
+import type {
+  AcquireOptions,
+  Budget,
+  BudgetLimiter,
+  Coordination,
+  Deduper,
+  Fanout,
+  FanoutEvent,
+  FanoutListener,
+  Health,
+  Lock,
+  Locker,
+  QuotaLimiter,
+  QuotaResult,
+} from './types';
+import { normalizeBudgets, validateKey, validatePositive } from './validate';
+
+/**
+ * The twins used in one-process mode (no Redis). One process means one shared instance: "two
+ * replicas" of a service in one process use the same object. Time is `performance.now()`, which
+ * never jumps.
+ */
+export interface InProcessOptions {
+  logger?: Logger;
+}
+
+const now = (): number => performance.now();
+
+interface Subscription {
+  readonly listener: FanoutListener;
+  active: boolean;
+}
+
+class InProcessFanout implements Fanout {
+  private readonly channels = new Map<string, Set<Subscription>>();
+  private readonly gate = new Gate();
+
+  constructor(private readonly logger: Logger) {}
+
+  publish(conversationId: string, event: FanoutEvent): Promise<void> {
+    this.gate.assertOpen();
+    validateKey('conversationId', conversationId);
+    // The JSON round trip keeps the twin honest: listeners get a copy, as they would from Redis.
+    const text = serializeEvent(event);
+    const subscriptions = this.channels.get(conversationId);
+    if (subscriptions === undefined) return Promise.resolve();
+    const snapshot = [...subscriptions];
+    // Delivered asynchronously, as from Redis, so a listener never runs inside publish().
+    queueMicrotask(() => {
+      const copy = parseEvent(text) as FanoutEvent;
+      const live = snapshot.filter((s) => s.active).map((s) => s.listener);
+      deliverEvent(live, copy, conversationId, this.logger);
+    });
+    return Promise.resolve();
+  }
+
+  subscribe(conversationId: string, listener: FanoutListener): Promise<() => Promise<void>> {
+    this.gate.assertOpen();
+    validateKey('conversationId', conversationId);
+    const subscription: Subscription = { listener, active: true };
+    let subscriptions = this.channels.get(conversationId);
+    if (subscriptions === undefined) {
+      subscriptions = new Set();
+      this.channels.set(conversationId, subscriptions);
+    }
+    subscriptions.add(subscription);
+    return Promise.resolve(() => {
+      subscription.active = false;
+      const current = this.channels.get(conversationId);
+      current?.delete(subscription);
+      if (current?.size === 0) this.channels.delete(conversationId);
+      return Promise.resolve();
+    });
+  }
+
+  onRecovered(): () => void {
+    // Nothing to lose in process: there is no connection to come back.
+    return () => {};
+  }
+
+  health(): Health {
+    return this.gate.closed ? { ok: false, detail: 'closed' } : { ok: true };
+  }
+
+  close(): Promise<void> {
+    this.gate.closed = true;
+    for (const subscriptions of this.channels.values()) {
+      for (const subscription of subscriptions) subscription.active = false;
+    }
+    this.channels.clear();
+    return Promise.resolve();
+  }
+}
+
+/** Sliding-window logs with the same semantics as `SLIDING_WINDOW_SCRIPT`. */
+class WindowStore {
+  private readonly logs = new ExpiringMap<number[]>();
+  private readonly blocks = new ExpiringMap<true>();
+
+  /** Returns [wait, remaining]: records one use in every budget only if all have room. */
+  attempt(budgets: readonly Budget[]): [wait: number, remaining: number] {
+    const at = now();
+    let wait = 0;
+    let remaining = Number.POSITIVE_INFINITY;
+    for (const budget of budgets) {
+      const log = this.logs.get(budget.key, at);
+      let count = 0;
+      if (log !== undefined) {
+        trimLog(log, at, budget.windowMs);
+        wait = Math.max(wait, waitForRoom(log, budget.limit, budget.windowMs, at));
+        count = log.length;
+      }
+      wait = Math.max(wait, Math.ceil(this.blocks.ttl(budget.key, at)));
+      remaining = Math.min(remaining, budget.limit - count - 1);
+    }
+    if (wait > 0) return [wait, 0];
+    for (const budget of budgets) {
+      const log = this.logs.get(budget.key, at) ?? [];
+      log.push(at);
+      this.logs.set(budget.key, log, at + budget.windowMs, at);
+    }
+    return [0, Number.isFinite(remaining) ? remaining : 0];
+  }
+
+  block(keys: readonly string[], ms: number): void {
+    const at = now();
+    for (const key of keys) {
+      if (this.blocks.ttl(key, at) < ms) this.blocks.set(key, true, at + ms, at);
+    }
+  }
+
+  clear(): void {
+    this.logs.clear();
+    this.blocks.clear();
+  }
+}
+
+class InProcessBudgetLimiter implements BudgetLimiter {
+  readonly store = new WindowStore();
+  constructor(private readonly gate: Gate) {}
+
+  tryAcquire(budgets: readonly Budget[]): Promise<number> {
+    this.gate.assertOpen();
+    const normalized = normalizeBudgets(budgets);
+    if (normalized.length === 0) return Promise.resolve(0);
+    return Promise.resolve(this.store.attempt(normalized)[0]);
+  }
+
+  acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void> {
+    return acquireLoop((b) => this.tryAcquire(b), budgets, options);
+  }
+
+  penalize(budgets: readonly Budget[], ms: number): Promise<void> {
+    this.gate.assertOpen();
+    const normalized = normalizeBudgets(budgets);
+    if (!(ms > 0)) return Promise.resolve();
+    const duration = validatePositive('penalty ms', ms);
+    this.store.block(
+      normalized.map((b) => b.key),
+      duration,
+    );
+    return Promise.resolve();
+  }
+}
+
+class InProcessQuotaLimiter implements QuotaLimiter {
+  readonly store = new WindowStore();
+  constructor(private readonly gate: Gate) {}
+
+  hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
+    this.gate.assertOpen();
+    const [budget] = normalizeBudgets([{ key, limit, windowMs }]) as [Budget];
+    const [wait, remaining] = this.store.attempt([budget]);
+    return Promise.resolve(
+      wait > 0
+        ? { allowed: false, remaining: 0, retryAfterMs: wait }
+        : { allowed: true, remaining, retryAfterMs: 0 },
+    );
+  }
+}
+
+class InProcessLock implements Lock {
+  readonly token = randomUUID();
+  private readonly controller = new AbortController();
+
+  constructor(
+    private readonly key: string,
+    private readonly held: Map<string, InProcessLock>,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  release(): Promise<void> {
+    if (this.held.get(this.key) === this) this.held.delete(this.key);
+    return Promise.resolve();
+  }
+
+  /** Only on close: the lock's owner must stop what it guards. */
+  abandon(): void {
+    this.controller.abort(new LockLostError(this.key, { cause: new CoordinationClosedError() }));
+  }
+}
+
+class InProcessLocker implements Locker {
+  readonly held = new Map<string, InProcessLock>();
+  constructor(private readonly gate: Gate) {}
+
+  tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+    this.gate.assertOpen();
+    validateKey('lock key', key);
+    // The TTL guards against a dead holder; in one process the holder cannot die alone.
+    validatePositive('lock ttlMs', ttlMs);
+    if (this.held.has(key)) return Promise.resolve(null);
+    const lock = new InProcessLock(key, this.held);
+    this.held.set(key, lock);
+    return Promise.resolve(lock);
+  }
+
+  close(): void {
+    for (const lock of this.held.values()) lock.abandon();
+    this.held.clear();
+  }
+}
+
+class InProcessDeduper implements Deduper {
+  readonly seen = new ExpiringMap<true>();
+  constructor(private readonly gate: Gate) {}
+
+  firstSeen(key: string, ttlMs: number): Promise<boolean> {
+    this.gate.assertOpen();
+    validateKey('dedupe key', key);
+    const ttl = validatePositive('dedupe ttlMs', ttlMs);
+    const at = now();
+    if (this.seen.get(key, at) !== undefined) return Promise.resolve(false);
+    this.seen.set(key, true, at + ttl, at);
+    return Promise.resolve(true);
+  }
+}
+
+export function createInProcessFanout(options: InProcessOptions = {}): Fanout {
+  return new InProcessFanout(options.logger ?? noopLogger);
+}
+
+export function createInProcessBudgetLimiter(): BudgetLimiter {
+  return new InProcessBudgetLimiter(new Gate());
+}
+
+export function createInProcessQuotaLimiter(): QuotaLimiter {
+  return new InProcessQuotaLimiter(new Gate());
+}
+
+export function createInProcessLocker(): Locker {
+  return new InProcessLocker(new Gate());
+}
+
+export function createInProcessDeduper(): Deduper {
+  return new InProcessDeduper(new Gate());
+}
+
+export function createInProcessCoordination(options: InProcessOptions = {}): Coordination {
+  const gate = new Gate();
+  const fanout = new InProcessFanout(options.logger ?? noopLogger);
+  const budgets = new InProcessBudgetLimiter(gate);
+  const quotas = new InProcessQuotaLimiter(gate);
+  const locks = new InProcessLocker(gate);
+  const dedupe = new InProcessDeduper(gate);
+  return {
+    fanout,
+    budgets,
+    quotas,
+    locks,
+    dedupe,
+    health: () => (gate.closed ? { ok: false, detail: 'closed' } : fanout.health()),
+    async close() {
+      if (gate.closed) return;
+      gate.closed = true;
+      locks.close();
+      budgets.store.clear();
+      quotas.store.clear();
+      dedupe.seen.clear();
+      await fanout.close();
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import { validateNamespace } from './validate';
+
+/** Every Redis key and channel this package touches; all start with `${namespace}:`. */
+export interface CoordinationKeys {
+  readonly namespace: string;
+  conversationChannel(conversationId: string): string;
+  budgetLog(key: string): string;
+  budgetBlock(key: string): string;
+  quotaLog(key: string): string;
+  lock(key: string): string;
+  dedupe(key: string): string;
+}
+
+export function coordinationKeys(namespace: string): CoordinationKeys {
+  const ns = validateNamespace(namespace);
+  return {
+    namespace: ns,
+    conversationChannel: (conversationId) => `${ns}:conv:${conversationId}`,
+    budgetLog: (key) => `${ns}:budget:${key}`,
+    // A separate prefix, not a `:block` suffix, so no budget key can collide with a block key.
+    budgetBlock: (key) => `${ns}:budget-block:${key}`,
+    quotaLog: (key) => `${ns}:quota:${key}`,
+    lock: (key) => `${ns}:lock:${key}`,
+    dedupe: (key) => `${ns}:dedupe:${key}`,
+  };
+}

@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { acquireLoop } from '../acquire';
+import type { Gate } from '../gate';
+import type { CoordinationKeys } from '../keys';
+import type { AcquireOptions, Budget, BudgetLimiter, QuotaLimiter, QuotaResult } from '../types';
+import { normalizeBudgets, validatePositive } from '../validate';
+import { redisCall } from './connection';
+import { PENALIZE_SCRIPT, SLIDING_WINDOW_SCRIPT, parseWindowReply } from './scripts';
+
+export interface RedisLimiterOptions {
+  redis: Redis;
+  keys: CoordinationKeys;
+  gate?: Gate;
+}
+
+/** Makes log members unique when two uses land on the same millisecond. */
+function memberSuffix(): string {
+  return randomBytes(6).toString('hex');
+}
+
+export class RedisBudgetLimiter implements BudgetLimiter {
+  constructor(private readonly options: RedisLimiterOptions) {}
+
+  async tryAcquire(budgets: readonly Budget[]): Promise<number> {
+    const normalized = normalizeBudgets(budgets);
+    if (normalized.length === 0) return 0;
+    const { redis, keys, gate } = this.options;
+    const redisKeys = [
+      ...normalized.map((b) => keys.budgetLog(b.key)),
+      ...normalized.map((b) => keys.budgetBlock(b.key)),
+    ];
+    const args = [memberSuffix(), normalized.length, ...normalized.flatMap((b) => [b.limit, b.windowMs])];
+    const reply = await redisCall(gate, 'budget acquire', () =>
+      SLIDING_WINDOW_SCRIPT.run(redis, redisKeys, args),
+    );
+    return parseWindowReply(reply)[0];
+  }
+
+  acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void> {
+    return acquireLoop((b) => this.tryAcquire(b), budgets, options);
+  }
+
+  async penalize(budgets: readonly Budget[], ms: number): Promise<void> {
+    const normalized = normalizeBudgets(budgets);
+    if (!(ms > 0) || normalized.length === 0) return;
+    const duration = validatePositive('penalty ms', ms);
+    const { redis, keys, gate } = this.options;
+    await redisCall(gate, 'budget penalize', () =>
+      PENALIZE_SCRIPT.run(
+        redis,
+        normalized.map((b) => keys.budgetBlock(b.key)),
+        [duration],
+      ),
+    );
+  }
+}
+
+export class RedisQuotaLimiter implements QuotaLimiter {
+  constructor(private readonly options: RedisLimiterOptions) {}
+
+  async hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
+    const [budget] = normalizeBudgets([{ key, limit, windowMs }]) as [Budget];
+    const { redis, keys, gate } = this.options;
+    const reply = await redisCall(gate, 'quota hit', () =>
+      SLIDING_WINDOW_SCRIPT.run(
+        redis,
+        [keys.quotaLog(budget.key)],
+        [memberSuffix(), 1, budget.limit, budget.windowMs],
+      ),
+    );
+    const [wait, remaining] = parseWindowReply(reply);
+    return wait > 0
+      ? { allowed: false, remaining: 0, retryAfterMs: wait }
+      : { allowed: true, remaining, retryAfterMs: 0 };
+  }
+}

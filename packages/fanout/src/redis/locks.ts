@@ -1,0 +1,144 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import { DEFAULT_LOCK_TTL_MS } from '../defaults';
+import { CoordinationClosedError, LockLostError } from '../errors';
+import type { Gate } from '../gate';
+import type { CoordinationKeys } from '../keys';
+import type { Logger } from '../logger';
+import type { Lock, Locker } from '../types';
+import { validateKey, validatePositive } from '../validate';
+import { redisCall } from './connection';
+import { EXTEND_LOCK_SCRIPT, RELEASE_LOCK_SCRIPT } from './scripts';
+
+export interface RedisLockerOptions {
+  redis: Redis;
+  keys: CoordinationKeys;
+  logger: Logger;
+  gate?: Gate;
+}
+
+class RedisLock implements Lock {
+  private readonly controller = new AbortController();
+  private readonly token = randomBytes(16).toString('hex');
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+  private releasing: Promise<void> | undefined;
+  /** When the last successful SET/PEXPIRE was sent; the lock is surely ours until this + ttl. */
+  private heldSince = 0;
+
+  constructor(
+    private readonly key: string,
+    private readonly redisKey: string,
+    private readonly ttlMs: number,
+    private readonly locker: RedisLocker,
+    private readonly options: RedisLockerOptions,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** SET NX PX; true when the lock is ours. */
+  async take(): Promise<boolean> {
+    const sentAt = performance.now();
+    const { redis, gate } = this.options;
+    const reply = await redisCall(gate, 'lock', () =>
+      redis.set(this.redisKey, this.token, 'PX', this.ttlMs, 'NX'),
+    );
+    if (reply !== 'OK') return false;
+    this.heldSince = sentAt;
+    this.schedule();
+    return true;
+  }
+
+  release(): Promise<void> {
+    this.releasing ??= this.doRelease();
+    return this.releasing;
+  }
+
+  /** On close: stop extending and tell the holder; the release itself is attempted by close(). */
+  abandon(): void {
+    this.lose(new LockLostError(this.key, { cause: new CoordinationClosedError() }), false);
+  }
+
+  private async doRelease(): Promise<void> {
+    this.released = true;
+    clearTimeout(this.timer);
+    this.locker.forget(this);
+    const { redis, logger } = this.options;
+    try {
+      // Compare-and-delete: a lock that expired and was taken by someone else stays theirs.
+      await RELEASE_LOCK_SCRIPT.run(redis, [this.redisKey], [this.token]);
+    } catch (err) {
+      // Not fatal: the lock expires by itself within its ttl.
+      logger.warn({ err, key: this.key }, 'lock release failed; it expires by itself');
+    }
+  }
+
+  private schedule(): void {
+    if (this.released || this.signal.aborted) return;
+    this.timer = setTimeout(() => void this.extend(), Math.max(1, Math.floor(this.ttlMs / 3)));
+    // A held lock must not keep a process alive that has nothing else to do.
+    this.timer.unref();
+  }
+
+  private async extend(): Promise<void> {
+    if (this.released || this.signal.aborted) return;
+    const sentAt = performance.now();
+    const { redis, logger } = this.options;
+    try {
+      const reply = await EXTEND_LOCK_SCRIPT.run(redis, [this.redisKey], [this.token, this.ttlMs]);
+      if (this.released) return;
+      if (Number(reply) === 1) {
+        this.heldSince = sentAt;
+      } else {
+        this.lose(new LockLostError(this.key));
+        return;
+      }
+    } catch (err) {
+      if (this.released) return;
+      if (performance.now() - this.heldSince >= this.ttlMs) {
+        this.lose(new LockLostError(this.key, { cause: err }));
+        return;
+      }
+      logger.warn({ err, key: this.key }, 'lock extension failed; retrying');
+    }
+    this.schedule();
+  }
+
+  private lose(reason: LockLostError, log = true): void {
+    clearTimeout(this.timer);
+    this.locker.forget(this);
+    if (this.signal.aborted) return;
+    if (log) this.options.logger.warn({ key: this.key, err: reason.cause }, 'lock lost');
+    this.controller.abort(reason);
+  }
+}
+
+/** `SET key token NX PX ttl`; extended and released by compare-token Lua scripts. */
+export class RedisLocker implements Locker {
+  private readonly held = new Set<RedisLock>();
+
+  constructor(private readonly options: RedisLockerOptions) {}
+
+  async tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+    validateKey('lock key', key);
+    const ttl = validatePositive('lock ttlMs', ttlMs);
+    const lock = new RedisLock(key, this.options.keys.lock(key), ttl, this, this.options);
+    if (!(await lock.take())) return null;
+    this.held.add(lock);
+    return lock;
+  }
+
+  forget(lock: RedisLock): void {
+    this.held.delete(lock);
+  }
+
+  /** Aborts every held lock's signal and releases them, so other replicas need not wait for the ttl. */
+  async close(): Promise<void> {
+    const locks = [...this.held];
+    for (const lock of locks) lock.abandon();
+    await Promise.all(locks.map((lock) => lock.release()));
+  }
+}

@@ -1,0 +1,98 @@
+/** A JSON-serialisable object (WS frames plus an origin marker, in practice). */
+export type FanoutEvent = Readonly<Record<string, unknown>>;
+
+export type FanoutListener = (event: FanoutEvent) => void;
+
+export interface Health {
+  ok: boolean;
+  detail?: string;
+}
+
+export interface Fanout {
+  /** Sends the event to every listener of the conversation, in this process and in every other. */
+  publish(conversationId: string, event: FanoutEvent): Promise<void>;
+  /**
+   * Ref-counted: the first local listener of a conversation subscribes the channel, the last one
+   * to leave unsubscribes. Resolves once the subscription is active, so a caller can then read
+   * history without a gap. The listener may already be called before the promise resolves.
+   * Resolves to an idempotent unsubscribe function.
+   */
+  subscribe(conversationId: string, listener: FanoutListener): Promise<() => Promise<void>>;
+  /**
+   * Called after the connection to Redis came back and every channel is subscribed again
+   * (events published meanwhile were lost; callers recover from their own seq).
+   */
+  onRecovered(listener: () => void): () => void;
+  health(): Health;
+  close(): Promise<void>;
+}
+
+/** A sliding-window budget: at most `limit` uses in any `windowMs`. */
+export interface Budget {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
+
+export interface AcquireOptions {
+  signal?: AbortSignal;
+  onWait?: (ms: number) => void;
+}
+
+export interface BudgetLimiter {
+  /**
+   * Atomically: if every budget has room, records one use in each and returns 0; otherwise
+   * records nothing and returns the ms to wait until all would have room.
+   */
+  tryAcquire(budgets: readonly Budget[]): Promise<number>;
+  /**
+   * Loops tryAcquire + sleep (with a small jitter) until acquired or the signal aborts (then
+   * rejects with `signal.reason`); calls onWait(ms) each time it waits.
+   */
+  acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void>;
+  /** Telegram answered 429 retry_after: blocks these budgets that long for every replica. Never shortens a block. */
+  penalize(budgets: readonly Budget[], ms: number): Promise<void>;
+}
+
+export interface QuotaResult {
+  allowed: boolean;
+  /** Units left in the window after this hit (0 when refused). */
+  remaining: number;
+  /** 0 when allowed; otherwise ms until one unit frees up. */
+  retryAfterMs: number;
+}
+
+export interface QuotaLimiter {
+  /** Sliding window; consumes one unit if allowed. */
+  hit(key: string, limit: number, windowMs: number): Promise<QuotaResult>;
+}
+
+export interface Lock {
+  /** Aborts (reason: `LockLostError`) when the lock could not be extended and may be held by someone else. */
+  readonly signal: AbortSignal;
+  /** Idempotent; releases only if still ours. */
+  release(): Promise<void>;
+}
+
+export interface Locker {
+  /**
+   * Returns a held lock or null if someone else holds it. The lock auto-extends (every ttl/3)
+   * until released; if extension fails (lost), lock.signal aborts.
+   */
+  tryLock(key: string, ttlMs?: number): Promise<Lock | null>;
+}
+
+export interface Deduper {
+  /** True the first time a key is seen within ttl. */
+  firstSeen(key: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface Coordination {
+  readonly fanout: Fanout;
+  readonly budgets: BudgetLimiter;
+  readonly quotas: QuotaLimiter;
+  readonly locks: Locker;
+  readonly dedupe: Deduper;
+  health(): Health;
+  close(): Promise<void>;
+}
