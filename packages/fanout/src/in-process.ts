@@ -47,13 +47,13 @@ class InProcessFanout implements Fanout {
 
   constructor(private readonly logger: Logger) {}
 
-  publish(conversationId: string, event: FanoutEvent): Promise<void> {
+  async publish(conversationId: string, event: FanoutEvent): Promise<void> {
     this.gate.assertOpen();
     validateKey('conversationId', conversationId);
     // The JSON round trip keeps the twin honest: listeners get a copy, as they would from Redis.
     const text = serializeEvent(event);
     const subscriptions = this.channels.get(conversationId);
-    if (subscriptions === undefined) return Promise.resolve();
+    if (subscriptions === undefined) return;
     const snapshot = [...subscriptions];
     // Delivered asynchronously, as from Redis, so a listener never runs inside publish().
     queueMicrotask(() => {
@@ -61,10 +61,12 @@ class InProcessFanout implements Fanout {
       const live = snapshot.filter((s) => s.active).map((s) => s.listener);
       deliverEvent(live, copy, conversationId, this.logger);
     });
-    return Promise.resolve();
   }
 
-  subscribe(conversationId: string, listener: FanoutListener): Promise<() => Promise<void>> {
+  async subscribe(
+    conversationId: string,
+    listener: FanoutListener,
+  ): Promise<() => Promise<void>> {
     this.gate.assertOpen();
     validateKey('conversationId', conversationId);
     const subscription: Subscription = { listener, active: true };
@@ -74,13 +76,12 @@ class InProcessFanout implements Fanout {
       this.channels.set(conversationId, subscriptions);
     }
     subscriptions.add(subscription);
-    return Promise.resolve(() => {
+    return async () => {
       subscription.active = false;
       const current = this.channels.get(conversationId);
       current?.delete(subscription);
       if (current?.size === 0) this.channels.delete(conversationId);
-      return Promise.resolve();
-    });
+    };
   }
 
   onRecovered(): () => void {
@@ -92,13 +93,12 @@ class InProcessFanout implements Fanout {
     return this.gate.closed ? { ok: false, detail: 'closed' } : { ok: true };
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.gate.closed = true;
     for (const subscriptions of this.channels.values()) {
       for (const subscription of subscriptions) subscription.active = false;
     }
     this.channels.clear();
-    return Promise.resolve();
   }
 }
 
@@ -149,27 +149,26 @@ class InProcessBudgetLimiter implements BudgetLimiter {
   readonly store = new WindowStore();
   constructor(private readonly gate: Gate) {}
 
-  tryAcquire(budgets: readonly Budget[]): Promise<number> {
+  async tryAcquire(budgets: readonly Budget[]): Promise<number> {
     this.gate.assertOpen();
     const normalized = normalizeBudgets(budgets);
-    if (normalized.length === 0) return Promise.resolve(0);
-    return Promise.resolve(this.store.attempt(normalized)[0]);
+    if (normalized.length === 0) return 0;
+    return this.store.attempt(normalized)[0];
   }
 
   acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void> {
     return acquireLoop((b) => this.tryAcquire(b), budgets, options);
   }
 
-  penalize(budgets: readonly Budget[], ms: number): Promise<void> {
+  async penalize(budgets: readonly Budget[], ms: number): Promise<void> {
     this.gate.assertOpen();
     const normalized = normalizeBudgets(budgets);
-    if (!(ms > 0)) return Promise.resolve();
+    if (!(ms > 0)) return;
     const duration = validatePositive('penalty ms', ms);
     this.store.block(
       normalized.map((b) => b.key),
       duration,
     );
-    return Promise.resolve();
   }
 }
 
@@ -177,15 +176,13 @@ class InProcessQuotaLimiter implements QuotaLimiter {
   readonly store = new WindowStore();
   constructor(private readonly gate: Gate) {}
 
-  hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
+  async hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
     this.gate.assertOpen();
     const [budget] = normalizeBudgets([{ key, limit, windowMs }]) as [Budget];
     const [wait, remaining] = this.store.attempt([budget]);
-    return Promise.resolve(
-      wait > 0
-        ? { allowed: false, remaining: 0, retryAfterMs: wait }
-        : { allowed: true, remaining, retryAfterMs: 0 },
-    );
+    return wait > 0
+      ? { allowed: false, remaining: 0, retryAfterMs: wait }
+      : { allowed: true, remaining, retryAfterMs: 0 };
   }
 }
 
@@ -202,9 +199,8 @@ class InProcessLock implements Lock {
     return this.controller.signal;
   }
 
-  release(): Promise<void> {
+  async release(): Promise<void> {
     if (this.held.get(this.key) === this) this.held.delete(this.key);
-    return Promise.resolve();
   }
 
   /** Only on close: the lock's owner must stop what it guards. */
@@ -217,15 +213,15 @@ class InProcessLocker implements Locker {
   readonly held = new Map<string, InProcessLock>();
   constructor(private readonly gate: Gate) {}
 
-  tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+  async tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
     this.gate.assertOpen();
     validateKey('lock key', key);
     // The TTL guards against a dead holder; in one process the holder cannot die alone.
     validatePositive('lock ttlMs', ttlMs);
-    if (this.held.has(key)) return Promise.resolve(null);
+    if (this.held.has(key)) return null;
     const lock = new InProcessLock(key, this.held);
     this.held.set(key, lock);
-    return Promise.resolve(lock);
+    return lock;
   }
 
   close(): void {
@@ -238,14 +234,14 @@ class InProcessDeduper implements Deduper {
   readonly seen = new ExpiringMap<true>();
   constructor(private readonly gate: Gate) {}
 
-  firstSeen(key: string, ttlMs: number): Promise<boolean> {
+  async firstSeen(key: string, ttlMs: number): Promise<boolean> {
     this.gate.assertOpen();
     validateKey('dedupe key', key);
     const ttl = validatePositive('dedupe ttlMs', ttlMs);
     const at = now();
-    if (this.seen.get(key, at) !== undefined) return Promise.resolve(false);
+    if (this.seen.get(key, at) !== undefined) return false;
     this.seen.set(key, true, at + ttl, at);
-    return Promise.resolve(true);
+    return true;
   }
 }
 

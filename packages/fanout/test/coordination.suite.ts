@@ -1,0 +1,377 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  CoordinationError,
+  CoordinationErrorCode,
+  type Budget,
+  type Coordination,
+  type FanoutEvent,
+} from '../src/index';
+import { collector, fresh, sleep, type CapturingLogger } from './helpers';
+
+export interface SuiteTarget {
+  /**
+   * Two "replicas" sharing one logger. For the in-process twin both are the same instance:
+   * in one-process mode every service shares the one coordination.
+   */
+  replicas(logger: CapturingLogger): Promise<[Coordination, Coordination]>;
+  /** A coordination of its own, for tests that close it. */
+  single(): Promise<Coordination>;
+}
+
+/** The behaviour both implementations promise; run once against Redis and once in process. */
+export function coordinationSuite(name: string, target: SuiteTarget, logger: CapturingLogger) {
+  describe(name, () => {
+    let a: Coordination;
+    let b: Coordination;
+
+    beforeAll(async () => {
+      [a, b] = await target.replicas(logger);
+    });
+
+    afterAll(async () => {
+      await a.close();
+      await b.close();
+    });
+
+    const waitForLength = (list: unknown[], length: number) =>
+      vi.waitFor(() => expect(list).toHaveLength(length), { timeout: 3000, interval: 5 });
+
+    describe('fanout', () => {
+      it('delivers an event published on one replica to a listener on the other', async () => {
+        const conversation = fresh('conv');
+        const seen = collector();
+        const unsubscribe = await a.fanout.subscribe(conversation, seen.listener);
+        const event = { type: 'message', seq: 1, text: 'hello', origin: 'b' };
+        await b.fanout.publish(conversation, event);
+        await waitForLength(seen.events, 1);
+        expect(seen.events[0]).toEqual(event);
+        // Listeners get a decoded copy, never the publisher's object.
+        expect(seen.events[0]).not.toBe(event);
+        await unsubscribe();
+      });
+
+      it('receives a publish sent right after subscribe resolves', async () => {
+        const conversations = Array.from({ length: 20 }, () => fresh('conv'));
+        const seen = collector();
+        const unsubscribes = [];
+        for (const conversation of conversations) {
+          unsubscribes.push(await b.fanout.subscribe(conversation, seen.listener));
+          await a.fanout.publish(conversation, { conversation });
+        }
+        await waitForLength(seen.events, conversations.length);
+        expect(seen.events.map((e) => e['conversation'])).toEqual(conversations);
+        await Promise.all(unsubscribes.map((unsubscribe) => unsubscribe()));
+      });
+
+      it('keeps the order of events from one publisher', async () => {
+        const conversation = fresh('conv');
+        const seen = collector();
+        const unsubscribe = await b.fanout.subscribe(conversation, seen.listener);
+        await Promise.all(
+          Array.from({ length: 100 }, (_, i) => a.fanout.publish(conversation, { seq: i + 1 })),
+        );
+        await waitForLength(seen.events, 100);
+        expect(seen.events.map((e) => e['seq'])).toEqual(
+          Array.from({ length: 100 }, (_, i) => i + 1),
+        );
+        await unsubscribe();
+      });
+
+      it('delivers to listeners on both replicas and never inside publish()', async () => {
+        const conversation = fresh('conv');
+        const onA = collector();
+        const onB = collector();
+        const offA = await a.fanout.subscribe(conversation, onA.listener);
+        const offB = await b.fanout.subscribe(conversation, onB.listener);
+        const publishing = a.fanout.publish(conversation, { seq: 1 });
+        expect(onA.events).toHaveLength(0);
+        await publishing;
+        await waitForLength(onA.events, 1);
+        await waitForLength(onB.events, 1);
+        await offA();
+        await offB();
+      });
+
+      it('keeps delivering to the other listeners when one leaves, and stops after the last leaves', async () => {
+        const conversation = fresh('conv');
+        const first = collector();
+        const second = collector();
+        const sentinel = collector();
+        const offFirst = await a.fanout.subscribe(conversation, first.listener);
+        const offSecond = await a.fanout.subscribe(conversation, second.listener);
+        await b.fanout.publish(conversation, { seq: 1 });
+        await waitForLength(first.events, 1);
+        await waitForLength(second.events, 1);
+
+        await offFirst();
+        await offFirst(); // idempotent: must not take the second listener's reference
+        await b.fanout.publish(conversation, { seq: 2 });
+        await waitForLength(second.events, 2);
+        expect(first.events).toHaveLength(1);
+
+        await offSecond();
+        // A listener on the other replica proves the event went out; the left ones stay quiet.
+        const offSentinel = await b.fanout.subscribe(conversation, sentinel.listener);
+        await a.fanout.publish(conversation, { seq: 3 });
+        await waitForLength(sentinel.events, 1);
+        await sleep(30);
+        expect(first.events).toHaveLength(1);
+        expect(second.events).toHaveLength(2);
+
+        // Subscribing again after everyone left works as the first time.
+        const again = collector();
+        const offAgain = await a.fanout.subscribe(conversation, again.listener);
+        await b.fanout.publish(conversation, { seq: 4 });
+        await waitForLength(again.events, 1);
+        await offAgain();
+        await offSentinel();
+      });
+
+      it('logs a throwing listener and still delivers to the others', async () => {
+        const conversation = fresh('conv');
+        const seen = collector();
+        const offThrowing = await a.fanout.subscribe(conversation, () => {
+          throw new Error('listener bug');
+        });
+        const offRejecting = await a.fanout.subscribe(conversation, () =>
+          Promise.reject(new Error('async listener bug')),
+        );
+        const offGood = await a.fanout.subscribe(conversation, seen.listener);
+        await b.fanout.publish(conversation, { seq: 1 });
+        await b.fanout.publish(conversation, { seq: 2 });
+        await waitForLength(seen.events, 2);
+        await vi.waitFor(() => {
+          const errors = logger.entries.filter(
+            (e) =>
+              e.level === 'error' &&
+              (e.obj as { conversationId?: string }).conversationId === conversation,
+          );
+          expect(errors.map((e) => e.msg).sort()).toEqual([
+            'fanout listener rejected',
+            'fanout listener rejected',
+            'fanout listener threw',
+            'fanout listener threw',
+          ]);
+        });
+        await Promise.all([offThrowing(), offRejecting(), offGood()]);
+      });
+
+      it('refuses events that are not JSON objects', async () => {
+        const conversation = fresh('conv');
+        await expect(a.fanout.publish(conversation, { big: 1n })).rejects.toMatchObject({
+          code: CoordinationErrorCode.InvalidArgument,
+        });
+        await expect(
+          a.fanout.publish(conversation, [1, 2] as unknown as FanoutEvent),
+        ).rejects.toMatchObject({ code: CoordinationErrorCode.InvalidArgument });
+        await expect(a.fanout.publish('', { seq: 1 })).rejects.toMatchObject({
+          code: CoordinationErrorCode.InvalidArgument,
+        });
+      });
+
+      it('reports healthy while connected', () => {
+        expect(a.health()).toEqual({ ok: true });
+        expect(a.fanout.health()).toEqual({ ok: true });
+      });
+    });
+
+    describe('budgets', () => {
+      const budget = (limit: number, windowMs: number): Budget => ({
+        key: fresh('tg:group'),
+        limit,
+        windowMs,
+      });
+
+      it('lets 20 through per window, then makes the 21st wait about the rest of the window', async () => {
+        const group = budget(20, 1000);
+        const started = Date.now();
+        for (let i = 0; i < 20; i++) expect(await a.budgets.tryAcquire([group])).toBe(0);
+        const elapsed = Date.now() - started;
+        const wait = await a.budgets.tryAcquire([group]);
+        expect(wait).toBeGreaterThan(0);
+        expect(wait).toBeLessThanOrEqual(1000);
+        expect(wait).toBeGreaterThanOrEqual(1000 - elapsed - 50);
+
+        const waits: number[] = [];
+        const before = Date.now();
+        await b.budgets.acquire([group], { onWait: (ms) => waits.push(ms) });
+        const waited = Date.now() - before;
+        expect(waits.length).toBeGreaterThanOrEqual(1);
+        expect(waits[0]).toBeLessThanOrEqual(wait);
+        expect(waited).toBeGreaterThanOrEqual(wait - 60);
+        expect(waited).toBeLessThan(wait + 400);
+      });
+
+      it('records nothing when one of several budgets is full', async () => {
+        const group = budget(1, 1000);
+        const chat = budget(3, 1000);
+        expect(await a.budgets.tryAcquire([group])).toBe(0);
+        expect(await a.budgets.tryAcquire([chat, group])).toBeGreaterThan(0);
+        for (let i = 0; i < 3; i++) expect(await a.budgets.tryAcquire([chat])).toBe(0);
+        expect(await a.budgets.tryAcquire([chat])).toBeGreaterThan(0);
+      });
+
+      it('shares one budget between replicas', async () => {
+        const bot = budget(3, 1000);
+        for (let i = 0; i < 3; i++) expect(await a.budgets.tryAcquire([bot])).toBe(0);
+        expect(await b.budgets.tryAcquire([bot])).toBeGreaterThan(0);
+      });
+
+      it('has room again once the window has passed', async () => {
+        const chat = budget(2, 300);
+        expect(await a.budgets.tryAcquire([chat])).toBe(0);
+        expect(await b.budgets.tryAcquire([chat])).toBe(0);
+        const wait = await a.budgets.tryAcquire([chat]);
+        expect(wait).toBeGreaterThan(0);
+        await sleep(wait + 20);
+        expect(await b.budgets.tryAcquire([chat])).toBe(0);
+      });
+
+      it('blocks a penalized budget on every replica and never shortens a penalty', async () => {
+        const bot = budget(30, 1000);
+        const chat = budget(1, 1000);
+        await a.budgets.penalize([bot], 600);
+        const wait = await b.budgets.tryAcquire([bot, chat]);
+        expect(wait).toBeGreaterThan(450);
+        expect(wait).toBeLessThanOrEqual(600);
+        await b.budgets.penalize([bot], 100);
+        expect(await a.budgets.tryAcquire([bot])).toBeGreaterThan(400);
+        // The blocked attempt recorded nothing in the other budget.
+        expect(await a.budgets.tryAcquire([chat])).toBe(0);
+        await sleep(wait + 20);
+        expect(await a.budgets.tryAcquire([bot])).toBe(0);
+      });
+
+      it('stops waiting with the abort reason when the signal aborts', async () => {
+        const chat = budget(1, 1000);
+        await a.budgets.acquire([chat]);
+        const controller = new AbortController();
+        const reason = new Error('shutting down');
+        setTimeout(() => controller.abort(reason), 50);
+        const before = Date.now();
+        await expect(b.budgets.acquire([chat], { signal: controller.signal })).rejects.toBe(
+          reason,
+        );
+        expect(Date.now() - before).toBeLessThan(500);
+      });
+
+      it('acquires no budgets at once and refuses malformed ones', async () => {
+        expect(await a.budgets.tryAcquire([])).toBe(0);
+        await expect(
+          a.budgets.tryAcquire([{ key: fresh('k'), limit: 0, windowMs: 1000 }]),
+        ).rejects.toMatchObject({ code: CoordinationErrorCode.InvalidArgument });
+        const key = fresh('k');
+        await expect(
+          a.budgets.tryAcquire([
+            { key, limit: 1, windowMs: 1000 },
+            { key, limit: 2, windowMs: 1000 },
+          ]),
+        ).rejects.toMatchObject({ code: CoordinationErrorCode.InvalidArgument });
+      });
+    });
+
+    describe('quotas', () => {
+      it('allows limit hits per window, then refuses with the time until one frees up', async () => {
+        const ip = fresh('conversations:ip');
+        expect(await a.quotas.hit(ip, 3, 500)).toEqual({
+          allowed: true,
+          remaining: 2,
+          retryAfterMs: 0,
+        });
+        expect(await b.quotas.hit(ip, 3, 500)).toMatchObject({ allowed: true, remaining: 1 });
+        expect(await a.quotas.hit(ip, 3, 500)).toMatchObject({ allowed: true, remaining: 0 });
+        const refused = await b.quotas.hit(ip, 3, 500);
+        expect(refused.allowed).toBe(false);
+        expect(refused.remaining).toBe(0);
+        expect(refused.retryAfterMs).toBeGreaterThan(0);
+        expect(refused.retryAfterMs).toBeLessThanOrEqual(500);
+        // Refused hits consume nothing: the wait does not grow.
+        expect((await a.quotas.hit(ip, 3, 500)).retryAfterMs).toBeLessThanOrEqual(
+          refused.retryAfterMs,
+        );
+        await sleep(refused.retryAfterMs + 20);
+        expect(await a.quotas.hit(ip, 3, 500)).toMatchObject({ allowed: true });
+      });
+
+      it('counts each key on its own', async () => {
+        const one = fresh('messages:conv');
+        const two = fresh('messages:conv');
+        expect((await a.quotas.hit(one, 1, 1000)).allowed).toBe(true);
+        expect((await a.quotas.hit(one, 1, 1000)).allowed).toBe(false);
+        expect((await b.quotas.hit(two, 1, 1000)).allowed).toBe(true);
+      });
+    });
+
+    describe('locks', () => {
+      it('lets one replica at a time hold a lock', async () => {
+        const key = fresh('conv');
+        const lock = await a.locks.tryLock(key, 1000);
+        expect(lock).not.toBeNull();
+        expect(await b.locks.tryLock(key, 1000)).toBeNull();
+        expect(await a.locks.tryLock(key, 1000)).toBeNull();
+        expect(await b.locks.tryLock(fresh('conv'), 1000)).not.toBeNull();
+        await lock?.release();
+      });
+
+      it('lets another replica take a released lock', async () => {
+        const key = fresh('conv');
+        const lock = await a.locks.tryLock(key, 1000);
+        await lock?.release();
+        await lock?.release();
+        const next = await b.locks.tryLock(key, 1000);
+        expect(next).not.toBeNull();
+        // A second release of the old lock must not free the new holder's lock.
+        await lock?.release();
+        expect(await a.locks.tryLock(key, 1000)).toBeNull();
+        await next?.release();
+      });
+
+      it('keeps a lock beyond its ttl while it is held', async () => {
+        const key = fresh('conv');
+        const lock = await a.locks.tryLock(key, 300);
+        await sleep(900);
+        expect(await b.locks.tryLock(key, 300)).toBeNull();
+        expect(lock?.signal.aborted).toBe(false);
+        await lock?.release();
+        const next = await b.locks.tryLock(key, 300);
+        expect(next).not.toBeNull();
+        await next?.release();
+      });
+    });
+
+    describe('dedupe', () => {
+      it('says true only the first time a key is seen within the ttl', async () => {
+        const key = fresh('update');
+        expect(await a.dedupe.firstSeen(key, 300)).toBe(true);
+        expect(await a.dedupe.firstSeen(key, 300)).toBe(false);
+        expect(await b.dedupe.firstSeen(key, 300)).toBe(false);
+        expect(await b.dedupe.firstSeen(fresh('update'), 300)).toBe(true);
+        await sleep(350);
+        expect(await b.dedupe.firstSeen(key, 300)).toBe(true);
+      });
+    });
+
+    describe('close', () => {
+      it('aborts held locks, reports unhealthy and refuses further work', async () => {
+        const coordination = await target.single();
+        const lock = await coordination.locks.tryLock(fresh('conv'), 1000);
+        await coordination.close();
+        await coordination.close();
+        expect(lock?.signal.aborted).toBe(true);
+        expect(CoordinationError.is(lock?.signal.reason, CoordinationErrorCode.LockLost)).toBe(
+          true,
+        );
+        expect(coordination.health().ok).toBe(false);
+        const closed = { code: CoordinationErrorCode.Closed };
+        await expect(coordination.fanout.publish('c', { seq: 1 })).rejects.toMatchObject(closed);
+        await expect(coordination.fanout.subscribe('c', () => {})).rejects.toMatchObject(closed);
+        await expect(
+          coordination.budgets.tryAcquire([{ key: 'k', limit: 1, windowMs: 1000 }]),
+        ).rejects.toMatchObject(closed);
+        await expect(coordination.quotas.hit('k', 1, 1000)).rejects.toMatchObject(closed);
+        await expect(coordination.locks.tryLock('k')).rejects.toMatchObject(closed);
+        await expect(coordination.dedupe.firstSeen('k', 1000)).rejects.toMatchObject(closed);
+      });
+    });
+  });
+}
