@@ -1,1 +1,1 @@
-export {};
+export { loadStandaloneConfig, standaloneEnvSchema, type StandaloneConfig } from './config';

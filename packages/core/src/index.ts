@@ -1,0 +1,22 @@
+export { messageEvent, type ConversationEvent } from './events';
+export {
+  OutboxRelay,
+  busOutbox,
+  fanoutOutbox,
+  type BusTopicName,
+  type OutboxRelayOptions,
+} from './outbox-relay';
+export {
+  ConversationService,
+  type AgentMessageInput,
+  type CloseInput,
+  type StartConversationInput,
+  type VisitorMessageInput,
+} from './conversation.service';
+export {
+  createInfrastructure,
+  type Infrastructure,
+  type InfrastructureOptions,
+} from './infrastructure';
+export { createServer, onShutdownSignal, type Readiness, type ServerOptions } from './server';
+export { exitOnStartupError } from './startup';

@@ -1,0 +1,178 @@
+import { topics, type Bus } from '@topicdesk/bus';
+import {
+  OutboxDestination,
+  OutboxRepository,
+  type DB,
+  type Kysely,
+  type OutboxInput,
+  type OutboxRow,
+} from '@topicdesk/data';
+import type { Fanout } from '@topicdesk/fanout';
+import { meter, type Logger } from '@topicdesk/telemetry';
+import type { ConversationEvent } from './events';
+
+export type BusTopicName = Extract<keyof typeof topics, string>;
+
+/** An outbox row announcing a bus message (published to JetStream with the row id as dedupe id). */
+export function busOutbox(
+  tenantId: string,
+  topic: BusTopicName,
+  data: Record<string, unknown>,
+): OutboxInput {
+  return { tenantId, destination: OutboxDestination.bus, topic, payload: data };
+}
+
+/** An outbox row announcing a visitor-facing event on a conversation's fanout channel. */
+export function fanoutOutbox(
+  tenantId: string,
+  conversationId: string,
+  event: ConversationEvent,
+): OutboxInput {
+  return { tenantId, destination: OutboxDestination.fanout, topic: conversationId, payload: event };
+}
+
+export interface OutboxRelayOptions {
+  db: Kysely<DB>;
+  bus: Bus;
+  fanout: Fanout;
+  logger: Logger;
+  /** Rows older than this are taken to be orphaned by their writer and published by the sweeper. */
+  staleAfterMs?: number;
+  sweepIntervalMs?: number;
+}
+
+/**
+ * Publishes outbox rows: right after the writer's commit (fast path), and from a sweeper that
+ * picks up rows whose writer died or could not reach NATS/Redis (any replica may sweep: rows are
+ * claimed with SKIP LOCKED, bus messages carry the row id as dedupe id, and fanout consumers
+ * dedupe by seq).
+ */
+export class OutboxRelay {
+  readonly #db: Kysely<DB>;
+  readonly #bus: Bus;
+  readonly #fanout: Fanout;
+  readonly #logger: Logger;
+  readonly #staleAfterMs: number;
+  readonly #sweepIntervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+  readonly #published = meter().createCounter('topicdesk_outbox_published_total', {
+    description: 'Outbox rows published, by destination and path (fast or sweep)',
+  });
+  readonly #failures = meter().createCounter('topicdesk_outbox_publish_failures_total', {
+    description: 'Outbox rows that could not be published on a try',
+  });
+
+  constructor(options: OutboxRelayOptions) {
+    this.#db = options.db;
+    this.#bus = options.bus;
+    this.#fanout = options.fanout;
+    this.#logger = options.logger;
+    this.#staleAfterMs = options.staleAfterMs ?? 2_000;
+    this.#sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    const repository = new OutboxRepository(this.#db);
+    meter()
+      .createObservableGauge('topicdesk_outbox_pending', {
+        description: 'Outbox rows not yet published',
+      })
+      .addCallback(async (result) => {
+        const stats = await repository.stats().catch(() => undefined);
+        if (stats) result.observe(stats.pending);
+      });
+  }
+
+  /** Fast path: publish rows just committed, in order; failures stay for the sweeper. */
+  async publish(rows: readonly OutboxRow[]): Promise<void> {
+    const done: number[] = [];
+    for (const row of rows) {
+      if (await this.#publishOne(row, 'fast')) done.push(row.id);
+      else break; // keep order: later rows of the batch wait for the sweeper too
+    }
+    if (done.length > 0) {
+      await new OutboxRepository(this.#db).delete(done).catch((error: unknown) => {
+        this.#logger.warn(
+          { err: error },
+          'outbox rows published but not deleted; the sweeper republishes them',
+        );
+      });
+    }
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    const tick = () => {
+      this.#sweeping = this.sweep()
+        .then(() => undefined)
+        .catch((error: unknown) => this.#logger.warn({ err: error }, 'outbox sweep failed'))
+        .finally(() => {
+          this.#sweeping = undefined;
+          if (this.#timer) this.#timer = setTimeout(tick, this.#sweepIntervalMs);
+        });
+    };
+    this.#timer = setTimeout(tick, this.#sweepIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    const timer = this.#timer;
+    this.#timer = undefined;
+    if (timer) clearTimeout(timer);
+    await this.#sweeping;
+  }
+
+  /** Publishes every stale row once; returns how many were published. */
+  async sweep(): Promise<number> {
+    let published = 0;
+    for (;;) {
+      const count = await this.#db.transaction().execute(async (trx) => {
+        const outbox = new OutboxRepository(trx);
+        const rows = await outbox.claimStale(new Date(Date.now() - this.#staleAfterMs), 100);
+        const done: number[] = [];
+        for (const row of rows) {
+          if (await this.#publishOne(row, 'sweep')) done.push(row.id);
+          else await outbox.recordFailure(row.id, 'publish failed');
+        }
+        await outbox.delete(done);
+        return { claimed: rows.length, done: done.length };
+      });
+      published += count.done;
+      if (count.claimed < 100 || count.done < count.claimed) return published;
+    }
+  }
+
+  async #publishOne(row: OutboxRow, path: 'fast' | 'sweep'): Promise<boolean> {
+    try {
+      switch (row.destination) {
+        case OutboxDestination.bus: {
+          const topic = topics[row.topic as BusTopicName] as
+            (typeof topics)[BusTopicName] | undefined;
+          if (!topic || topic.kind !== 'durable') {
+            this.#logger.error(
+              { outboxId: row.id, topic: row.topic },
+              'outbox row names no durable bus topic; dropped',
+            );
+            return true;
+          }
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the payload was written from this topic's init shape
+          await this.#bus.publish(topic as any, row.payload as any, { msgId: `outbox-${row.id}` });
+          break;
+        }
+        case OutboxDestination.fanout:
+          await this.#fanout.publish(row.topic, row.payload);
+          break;
+        default: {
+          const never: never = row.destination;
+          throw new Error(`unknown outbox destination ${String(never)}`);
+        }
+      }
+      this.#published.add(1, { destination: row.destination, path });
+      return true;
+    } catch (error) {
+      this.#failures.add(1, { destination: row.destination });
+      this.#logger.warn(
+        { err: error, outboxId: row.id, destination: row.destination },
+        'outbox publish failed; will retry',
+      );
+      return false;
+    }
+  }
+}

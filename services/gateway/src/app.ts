@@ -1,0 +1,273 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import cors from '@fastify/cors';
+import websocket from '@fastify/websocket';
+import type { Bus } from '@topicdesk/bus';
+import { ConversationService, type OutboxRelay } from '@topicdesk/core';
+import { ConversationRepository, MessageRepository, type DB, type Kysely } from '@topicdesk/data';
+import type { Coordination } from '@topicdesk/fanout';
+import type { Logger } from '@topicdesk/telemetry';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+} from 'fastify';
+import type { GatewayConfig } from './config';
+import { ErrorCode, GatewayError } from './errors';
+import { conversationParamsSchema, historyQuerySchema, startConversationSchema } from './frames';
+import { messageEvent } from '@topicdesk/core';
+import { createGatewayMetrics } from './metrics';
+import { ConversationTokens, tokenFrom } from './tokens';
+import { VisitorSocket } from './visitor-socket';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  db: Kysely<DB>;
+  bus: Bus;
+  coordination: Coordination;
+  relay: OutboxRelay;
+  logger: Logger;
+  /** Identifies this replica in `origin` markers. */
+  replicaId?: string;
+}
+
+const DEFAULT_TENANT = 'default';
+const REST_BODY_LIMIT = 16 * 1024;
+const demoPage = readFileSync(new URL('./public/demo.html', import.meta.url), 'utf8');
+
+function parse<T>(
+  schema: {
+    safeParse(
+      v: unknown,
+    ):
+      | { success: true; data: T }
+      | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
+  },
+  value: unknown,
+): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
+    issues: result.error.issues.map(
+      (i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`,
+    ),
+  });
+}
+
+/** Maps fastify's own errors (body parsing, limits) onto the public codes. */
+function toGatewayError(error: FastifyError): GatewayError {
+  if (error instanceof GatewayError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError(ErrorCode.INVALID_JSON, 'the body is not valid JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `bodies are limited to ${REST_BODY_LIMIT} bytes`,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
+    default:
+      if (error instanceof SyntaxError)
+        return new GatewayError(ErrorCode.INVALID_JSON, 'the body is not valid JSON');
+      if (error.statusCode === 413)
+        return new GatewayError(ErrorCode.PAYLOAD_TOO_LARGE, 'the request is too large');
+      if (error.statusCode === 415)
+        return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
+      }
+      return new GatewayError(
+        ErrorCode.UNAVAILABLE,
+        'the service could not handle the request; try again',
+      );
+  }
+}
+
+/**
+ * The visitor API (REST + WebSocket) and the demo page, as a fastify plugin: the gateway
+ * service registers it on its own server, one-process mode next to the bridge's routes.
+ */
+export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
+  const { config, logger } = deps;
+  const metrics = createGatewayMetrics();
+  const tokens = new ConversationTokens(
+    config.CONVERSATION_JWT_SECRET,
+    config.TOKEN_TTL,
+    config.TOKEN_REFRESH_GRACE,
+    config.TOKEN_BIND_IP,
+  );
+  const conversations = new ConversationService(deps.db, deps.relay);
+  const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
+  let socketCounter = 0;
+
+  const allowed = config.ALLOWED_ORIGINS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const anyOrigin = allowed.includes('*');
+  const originAllowed = (origin: string | undefined) =>
+    origin === undefined || anyOrigin || allowed.includes(origin);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const mapped = toGatewayError(error);
+    if (mapped.statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    void reply.status(mapped.statusCode).send(mapped.toJSON());
+  });
+
+  await app.register(cors, {
+    origin: (origin, cb) => cb(null, originAllowed(origin) ? (origin ?? true) : false),
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['Authorization', 'Content-Type'],
+    maxAge: 600,
+  });
+  // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/') && !originAllowed(request.headers.origin)) {
+      metrics.rateLimited.add(0);
+      throw new GatewayError(ErrorCode.FORBIDDEN, 'this origin may not use the API');
+    }
+  });
+
+  await app.register(websocket, {
+    options: { maxPayload: Math.max(config.WS_MAX_PAYLOAD * 16, 1024 * 1024) },
+  });
+
+  const claimsFor = async (request: FastifyRequest, id: string, allowExpired = false) => {
+    const claims = await tokens.verify(
+      tokenFrom(request.headers.authorization, request.query),
+      request.ip,
+      { allowExpired },
+    );
+    if (claims.conversationId !== id)
+      throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
+    return claims;
+  };
+
+  app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
+    const body = parse(startConversationSchema, request.body ?? {});
+    const quota = await deps.coordination.quotas.hit(
+      `conv:ip:${request.ip}`,
+      config.LIMIT_CONVERSATIONS_PER_DAY,
+      86_400_000,
+    );
+    if (!quota.allowed) {
+      metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
+      void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
+      throw new GatewayError(
+        ErrorCode.RATE_LIMITED,
+        'too many conversations started from this address today',
+      );
+    }
+    const conversation = await conversations.start({
+      tenantId: DEFAULT_TENANT,
+      channel: 'web',
+      visitorName: body.name,
+      locale: body.locale,
+      pageUrl: body.page?.url,
+      pageTitle: body.page?.title,
+    });
+    const token = await tokens.issue(
+      { conversationId: conversation.id, tenantId: conversation.tenant_id },
+      request.ip,
+    );
+    return reply
+      .status(201)
+      .send({ conversationId: conversation.id, ticket: conversation.ticket, ...token });
+  });
+
+  app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
+    const { id } = parse(conversationParamsSchema, request.params);
+    const claims = await claimsFor(request, id, true);
+    const conversation = await new ConversationRepository(deps.db).find(claims.tenantId, id);
+    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+    return tokens.issue(claims, request.ip);
+  });
+
+  app.get('/v1/conversations/:id/messages', async (request) => {
+    const { id } = parse(conversationParamsSchema, request.params);
+    const claims = await claimsFor(request, id);
+    const query = parse(historyQuerySchema, request.query);
+    const conversation = await new ConversationRepository(deps.db).find(claims.tenantId, id);
+    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+    const messages = await new MessageRepository(deps.db).listAfter(id, query.after, query.limit);
+    return {
+      status: conversation.status,
+      ticket: conversation.ticket,
+      messages: messages.map((m) => {
+        const { type: _type, origin: _origin, ...rest } = messageEvent(m);
+        return rest;
+      }),
+    };
+  });
+
+  app.get(
+    '/v1/ws',
+    {
+      websocket: true,
+      preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
+        try {
+          if (!originAllowed(request.headers.origin))
+            throw new GatewayError(ErrorCode.FORBIDDEN, 'this origin may not use the API');
+          const claims = await tokens.verify(
+            tokenFrom(request.headers.authorization, request.query),
+            request.ip,
+          );
+          const conversation = await new ConversationRepository(deps.db).find(
+            claims.tenantId,
+            claims.conversationId,
+          );
+          if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+          (request as FastifyRequest & { claims?: typeof claims }).claims = claims;
+        } catch (error) {
+          const mapped =
+            error instanceof GatewayError
+              ? error
+              : new GatewayError(ErrorCode.UNAVAILABLE, 'try again');
+          return reply.status(mapped.statusCode).send(mapped.toJSON());
+        }
+      },
+    },
+    (socket, request) => {
+      const claims = (
+        request as FastifyRequest & { claims?: { conversationId: string; tenantId: string } }
+      ).claims;
+      if (!claims) return socket.close(4401, 'unauthorized');
+      metrics.connections.add(1);
+      socket.once('close', () => metrics.connections.add(-1));
+      const visitor = new VisitorSocket(socket, claims, `${replicaId}:${++socketCounter}`, {
+        db: deps.db,
+        bus: deps.bus,
+        coordination: deps.coordination,
+        conversations,
+        logger,
+        metrics,
+        limits: {
+          burst: config.WS_RATE_BURST,
+          perSec: config.WS_RATE_PER_SEC,
+          maxPayload: config.WS_MAX_PAYLOAD,
+          messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
+        },
+      });
+      visitor.open().catch((error: unknown) => {
+        logger.warn(
+          { err: error, conversationId: claims.conversationId },
+          'could not open a visitor socket',
+        );
+        socket.close(1011, 'unavailable');
+      });
+    },
+  );
+
+  app.get('/demo', async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(demoPage),
+  );
+};
+
+/** Closes every visitor socket with 1012 (service restart) so widgets reconnect to another replica. */
+export function closeVisitorSockets(app: FastifyInstance): void {
+  for (const client of app.websocketServer?.clients ?? []) client.close(1012, 'service restart');
+}

@@ -1,0 +1,65 @@
+import { env, parseEnv } from '@topicdesk/config';
+import { z } from 'zod';
+
+export const gatewayEnvSchema = z.object({
+  /** HTTP port of the gateway. */
+  PORT: env.port(3000),
+  /** Interface to listen on. */
+  HOST: env.optionalString().default('0.0.0.0'),
+  /** Postgres URL; unset means embedded PGlite under DATA_DIR (one process only). */
+  DATABASE_URL: env.url(),
+  /** Directory of the embedded database when DATABASE_URL is unset. */
+  DATA_DIR: env.optionalString().default('./data'),
+  /** NATS URL; unset means the in-process bus (one process only). */
+  NATS_URL: env.optionalString(),
+  /** Redis URL; unset means in-process fanout and limits (one process only). */
+  REDIS_URL: env.optionalString(),
+  /** Prefix of NATS subjects and streams and Redis keys. */
+  NAMESPACE: env.namespace(),
+  /** HS256 secret of visitors' conversation tokens (at least 32 characters). */
+  CONVERSATION_JWT_SECRET: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().min(32, 'at least 32 characters'),
+  ),
+  /** Lifetime of a conversation token. */
+  TOKEN_TTL: env.duration('1h'),
+  /** How long after expiry a token may still be exchanged for a new one. */
+  TOKEN_REFRESH_GRACE: env.duration('7d'),
+  /** Bind tokens to the client IP (off by default: mobile networks change IPs). */
+  TOKEN_BIND_IP: env.boolean(false),
+  /** Comma-separated origins allowed to call the visitor API from a browser, or `*`. */
+  ALLOWED_ORIGINS: env.optionalString().default('*'),
+  /** Trust X-Forwarded-* from a proxy: `true`, a hop count, or comma-separated addresses. */
+  TRUST_PROXY: env.optionalString(),
+  /** New conversations per client IP per day. */
+  LIMIT_CONVERSATIONS_PER_DAY: env.int(5, 1),
+  /** Visitor messages per conversation per hour. */
+  LIMIT_MESSAGES_PER_HOUR: env.int(50, 1),
+  /** WS frames a socket may send in a burst. */
+  WS_RATE_BURST: env.int(20, 1),
+  /** WS frames per second a socket may sustain. */
+  WS_RATE_PER_SEC: env.number(5, 0.1),
+  /** Largest WS frame accepted, in bytes. */
+  WS_MAX_PAYLOAD: env.int(65_536, 1024),
+  /** Bearer token of the admin API. */
+  SERVICE_TOKEN: env.optionalString(),
+  /** Log level. */
+  LOG_LEVEL: env.logLevel(),
+});
+
+export type GatewayConfig = z.output<typeof gatewayEnvSchema>;
+
+export function loadGatewayConfig(source: Record<string, string | undefined>): GatewayConfig {
+  return parseEnv(gatewayEnvSchema, source);
+}
+
+/** Fastify's trustProxy from the TRUST_PROXY variable. */
+export function trustProxySetting(value: string | undefined): boolean | number | string[] {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

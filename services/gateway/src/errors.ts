@@ -1,0 +1,62 @@
+/**
+ * The public error codes of the visitor API (DESIGN.md). Clients branch on `code`, never on
+ * the message. Documented in docs/errors.md.
+ */
+export const ErrorCode = {
+  INVALID_JSON: 'INVALID_JSON',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  MESSAGE_TOO_LONG: 'MESSAGE_TOO_LONG',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  TOKEN_MISSING: 'TOKEN_MISSING',
+  TOKEN_INVALID: 'TOKEN_INVALID',
+  TOKEN_EXPIRED: 'TOKEN_EXPIRED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONVERSATION_CLOSED: 'CONVERSATION_CLOSED',
+  RATE_LIMITED: 'RATE_LIMITED',
+  UNAVAILABLE: 'UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const STATUS: Record<ErrorCode, number> = {
+  INVALID_JSON: 400,
+  INVALID_REQUEST: 400,
+  MESSAGE_TOO_LONG: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  TOKEN_MISSING: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONVERSATION_CLOSED: 409,
+  RATE_LIMITED: 429,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** An error the gateway answers with as it is: stable code, HTTP status, safe message. */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+  readonly statusCode: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.statusCode = STATUS[code];
+  }
+
+  toJSON() {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.details ? { details: this.details } : {}),
+      },
+    };
+  }
+}

@@ -1,0 +1,296 @@
+import type { ConversationEvent, ConversationService } from '@topicdesk/core';
+import { messageEvent } from '@topicdesk/core';
+import type { Bus } from '@topicdesk/bus';
+import { topics } from '@topicdesk/bus';
+import {
+  ConversationClosedError,
+  ConversationRepository,
+  MessageRepository,
+  type DB,
+  type Kysely,
+} from '@topicdesk/data';
+import type { Coordination, FanoutEvent } from '@topicdesk/fanout';
+import type { Logger } from '@topicdesk/telemetry';
+import type { WebSocket } from 'ws';
+import { ErrorCode } from './errors';
+import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
+import type { GatewayMetrics } from './metrics';
+import type { ConversationClaims } from './tokens';
+
+export interface VisitorSocketDeps {
+  db: Kysely<DB>;
+  bus: Bus;
+  coordination: Coordination;
+  conversations: ConversationService;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  limits: { burst: number; perSec: number; maxPayload: number; messagesPerHour: number };
+}
+
+const HISTORY_PAGE = 500;
+const TYPING_MIN_INTERVAL_MS = 2000;
+const OPEN = 1;
+
+/**
+ * One visitor connection. Everything that writes to the socket runs through one queue, so
+ * frames leave in seq order; `lastSeq` is the highest seq the client holds without a gap and
+ * `ahead` the seqs it holds above it (its own acked messages), so nothing is sent twice.
+ */
+export class VisitorSocket {
+  #queue: Promise<void> = Promise.resolve();
+  #lastSeq = 0;
+  readonly #ahead = new Set<number>();
+  #tokens: number;
+  #refilledAt = Date.now();
+  #lastTyping = 0;
+  #unsubscribe: (() => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly claims: ConversationClaims,
+    private readonly origin: string,
+    private readonly deps: VisitorSocketDeps,
+  ) {
+    this.#tokens = deps.limits.burst;
+  }
+
+  /** Subscribes to the conversation, then tells the client where the conversation stands. */
+  async open(): Promise<void> {
+    this.socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
+    this.socket.on('close', () => void this.close());
+    this.socket.on('error', (error) =>
+      this.deps.logger.debug({ err: error }, 'visitor socket error'),
+    );
+    this.#unsubscribe = await this.deps.coordination.fanout.subscribe(
+      this.claims.conversationId,
+      (event) => this.#enqueue(() => this.#onEvent(event)),
+    );
+    const conversation = await new ConversationRepository(this.deps.db).get(
+      this.claims.tenantId,
+      this.claims.conversationId,
+    );
+    // Without a resume the client starts live from here.
+    this.#enqueue(async () => {
+      this.#lastSeq = Math.max(this.#lastSeq, conversation.last_seq);
+      this.#send({ type: 'status', status: conversation.status });
+    });
+    if (this.#closed) await this.close();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const unsubscribe = this.#unsubscribe;
+    this.#unsubscribe = undefined;
+    await unsubscribe?.();
+  }
+
+  #enqueue(task: () => Promise<void> | void): void {
+    this.#queue = this.#queue.then(task).catch((error: unknown) => {
+      this.deps.logger.warn(
+        { err: error, conversationId: this.claims.conversationId },
+        'visitor socket task failed',
+      );
+    });
+  }
+
+  #send(frame: Record<string, unknown>): void {
+    if (this.socket.readyState !== OPEN) return;
+    this.socket.send(JSON.stringify(frame));
+    this.deps.metrics.framesOut.add(1, { type: String(frame['type']) });
+  }
+
+  #error(code: ErrorCode, message: string, extra?: Record<string, unknown>): void {
+    this.#send({ type: 'error', code, message, ...extra });
+  }
+
+  #allowFrame(): boolean {
+    const now = Date.now();
+    const { burst, perSec } = this.deps.limits;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) / 1000) * perSec);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #onFrame(data: unknown, isBinary: boolean): void {
+    const raw = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data as ArrayBuffer);
+    this.deps.metrics.framesIn.add(1);
+    if (!this.#allowFrame()) {
+      this.deps.metrics.rateLimited.add(1, { scope: 'ws_frame' });
+      return this.#error(ErrorCode.RATE_LIMITED, 'too many frames; slow down');
+    }
+    if (raw.length > this.deps.limits.maxPayload) {
+      return this.#error(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `frames are limited to ${this.deps.limits.maxPayload} bytes`,
+      );
+    }
+    if (isBinary) return this.#error(ErrorCode.INVALID_JSON, 'frames are JSON text');
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return this.#error(ErrorCode.INVALID_JSON, 'the frame is not valid JSON');
+    }
+    const parsed = clientFrameSchema.safeParse(json);
+    if (!parsed.success) {
+      return this.#error(ErrorCode.INVALID_REQUEST, 'the frame does not match the protocol', {
+        issues: parsed.error.issues.map((i) => `${i.path.join('.') || 'frame'}: ${i.message}`),
+      });
+    }
+    const frame = parsed.data;
+    switch (frame.type) {
+      case 'message':
+        return this.#onMessage(frame.clientId, frame.text);
+      case 'typing':
+        return this.#onTyping();
+      case 'resume':
+        return this.#enqueue(() => this.#resume(frame.afterSeq));
+      default: {
+        const never: never = frame;
+        return never;
+      }
+    }
+  }
+
+  #onMessage(clientId: string, text: string): void {
+    if (charCount(text) > MAX_TEXT_CHARS) {
+      return this.#error(
+        ErrorCode.MESSAGE_TOO_LONG,
+        `messages are limited to ${MAX_TEXT_CHARS} characters`,
+        { clientId },
+      );
+    }
+    if (text.trim().length === 0) {
+      return this.#error(ErrorCode.INVALID_REQUEST, 'the message is empty', { clientId });
+    }
+    const started = performance.now();
+    const { conversationId, tenantId } = this.claims;
+    void (async () => {
+      const quota = await this.deps.coordination.quotas.hit(
+        `msg:${conversationId}`,
+        this.deps.limits.messagesPerHour,
+        3_600_000,
+      );
+      if (!quota.allowed) {
+        this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
+        return this.#enqueue(() =>
+          this.#error(
+            ErrorCode.RATE_LIMITED,
+            'too many messages in this conversation; try again later',
+            {
+              clientId,
+              retryAfterMs: quota.retryAfterMs,
+            },
+          ),
+        );
+      }
+      const { message } = await this.deps.conversations.postVisitorMessage({
+        tenantId,
+        conversationId,
+        clientId,
+        text,
+        origin: this.origin,
+      });
+      this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
+      this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
+      this.#enqueue(() => {
+        if (message.seq > this.#lastSeq) this.#ahead.add(message.seq);
+        this.#advance();
+        this.#send({ type: 'ack', clientId, seq: message.seq });
+      });
+    })().catch((error: unknown) => {
+      if (error instanceof ConversationClosedError) {
+        return this.#enqueue(() =>
+          this.#error(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed', { clientId }),
+        );
+      }
+      this.deps.logger.error({ err: error, conversationId }, 'could not store a visitor message');
+      this.#enqueue(() =>
+        this.#error(ErrorCode.UNAVAILABLE, 'the message could not be stored; send it again', {
+          clientId,
+        }),
+      );
+    });
+  }
+
+  #onTyping(): void {
+    const now = Date.now();
+    if (now - this.#lastTyping < TYPING_MIN_INTERVAL_MS) return;
+    this.#lastTyping = now;
+    this.deps.bus.signal(topics.visitorTyping, {
+      tenantId: this.claims.tenantId,
+      conversationId: this.claims.conversationId,
+    });
+  }
+
+  /** Sends every stored message after `afterSeq` the client lacks, oldest first. */
+  async #resume(afterSeq: number): Promise<void> {
+    this.#lastSeq = afterSeq;
+    for (const seq of [...this.#ahead]) if (seq <= afterSeq) this.#ahead.delete(seq);
+    await this.#fill(Number.MAX_SAFE_INTEGER);
+  }
+
+  async #fill(untilSeq: number): Promise<void> {
+    const messages = new MessageRepository(this.deps.db);
+    for (;;) {
+      const page = await messages.listAfter(
+        this.claims.conversationId,
+        this.#lastSeq,
+        HISTORY_PAGE,
+      );
+      for (const message of page) {
+        if (message.seq > untilSeq) return;
+        if (!this.#ahead.has(message.seq)) {
+          const { origin: _origin, ...frame } = messageEvent(message);
+          this.#send(frame);
+        }
+        this.#lastSeq = message.seq;
+        this.#ahead.delete(message.seq);
+      }
+      if (page.length < HISTORY_PAGE) return;
+    }
+  }
+
+  #advance(): void {
+    while (this.#ahead.has(this.#lastSeq + 1)) {
+      this.#ahead.delete(this.#lastSeq + 1);
+      this.#lastSeq += 1;
+    }
+  }
+
+  async #onEvent(raw: FanoutEvent): Promise<void> {
+    const event = raw as ConversationEvent;
+    switch (event.type) {
+      case 'message': {
+        if (event.seq <= this.#lastSeq || this.#ahead.has(event.seq)) return;
+        if (event.seq > this.#lastSeq + 1) {
+          // Something was missed (a lost publish, a Redis reconnect): read the gap from the log.
+          await this.#fill(event.seq);
+          return;
+        }
+        const { origin, ...frame } = event;
+        if (origin !== this.origin) this.#send(frame);
+        this.#lastSeq = event.seq;
+        this.#advance();
+        this.deps.metrics.messagesOut.add(1, { kind: event.kind });
+        return;
+      }
+      case 'edit':
+      case 'receipt':
+      case 'status':
+        this.#send(event);
+        return;
+      default: {
+        const never: never = event;
+        this.deps.logger.warn({ event: never }, 'unknown conversation event dropped');
+      }
+    }
+  }
+}

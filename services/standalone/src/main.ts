@@ -1,0 +1,155 @@
+// `pnpm start`: gateway, bridge and scheduler in one process on one port, with embedded
+// defaults (PGlite, in-process bus and fanout, the Telegram sandbox) for whatever is unset.
+import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+const telemetry = initTelemetry({ serviceName: 'topicdesk' });
+
+import { join, resolve } from 'node:path';
+import {
+  createInfrastructure,
+  createServer,
+  exitOnStartupError,
+  onShutdownSignal,
+  OutboxRelay,
+} from '@topicdesk/core';
+import { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } from '@topicdesk/gateway';
+import { autoCloseJob, loadSchedulerConfig, startScheduler } from '@topicdesk/scheduler';
+import { createBridge, loadBridgeConfig } from '@topicdesk/telegram-bridge';
+import { SandboxState, sandboxPlugin } from '@topicdesk/telegram-sandbox';
+import {
+  loadStandaloneConfig,
+  persistentSecret,
+  SANDBOX_BOT_TOKEN,
+  SANDBOX_GROUP_ID,
+} from './config';
+
+const SANDBOX_PREFIX = '/telegram-sandbox';
+
+try {
+  const config = loadStandaloneConfig(process.env);
+  const dataDir = resolve(config.DATA_DIR);
+  const logger = createLogger({
+    service: 'topicdesk',
+    level: config.LOG_LEVEL,
+    pretty: config.LOG_PRETTY,
+  });
+  const useSandbox = !config.BOT_TOKEN;
+  if (config.BOT_TOKEN && !config.SUPPORT_GROUP_ID)
+    throw new Error('BOT_TOKEN is set but SUPPORT_GROUP_ID is not');
+
+  const shared = {
+    ...process.env,
+    DATA_DIR: dataDir,
+    HOST: config.HOST,
+    PORT: String(config.PORT),
+    CONVERSATION_JWT_SECRET: config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir),
+  };
+  const gatewayConfig = loadGatewayConfig(shared);
+  const schedulerConfig = loadSchedulerConfig(shared);
+
+  const infra = await createInfrastructure({
+    service: 'topicdesk',
+    databaseUrl: gatewayConfig.DATABASE_URL,
+    dataDir: join(dataDir, 'pg'),
+    natsUrl: gatewayConfig.NATS_URL,
+    redisUrl: gatewayConfig.REDIS_URL,
+    namespace: gatewayConfig.NAMESPACE,
+    logger,
+    migrate: true,
+  });
+  const relay = new OutboxRelay({
+    db: infra.database.db,
+    bus: infra.bus,
+    fanout: infra.coordination.fanout,
+    logger,
+  });
+  relay.start();
+
+  const sandbox = useSandbox
+    ? new SandboxState({
+        statePath: join(dataDir, 'telegram-sandbox.json'),
+        supergroupId: SANDBOX_GROUP_ID,
+      })
+    : undefined;
+  let bridgeHealth = () => ({ ok: false, detail: 'starting' }) as { ok: boolean; detail?: string };
+  const app = createServer({
+    logger,
+    telemetry,
+    readiness: async () => {
+      const readiness = await infra.readiness();
+      const telegram = bridgeHealth();
+      return { ok: readiness.ok && telegram.ok, checks: { ...readiness.checks, telegram } };
+    },
+  });
+  await app.register(gatewayPlugin, {
+    config: gatewayConfig,
+    db: infra.database.db,
+    bus: infra.bus,
+    coordination: infra.coordination,
+    relay,
+    logger,
+  });
+  if (sandbox) await app.register(sandboxPlugin, { prefix: SANDBOX_PREFIX, state: sandbox });
+  app.get('/', async (_request, reply) => reply.redirect('/demo'));
+  await app.listen({ port: config.PORT, host: config.HOST });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const base = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`;
+
+  const bridgeConfig = loadBridgeConfig({
+    ...shared,
+    ...(sandbox
+      ? {
+          BOT_TOKEN: SANDBOX_BOT_TOKEN,
+          SUPPORT_GROUP_ID: String(SANDBOX_GROUP_ID),
+          TELEGRAM_API_ROOT: `${base}${SANDBOX_PREFIX}`,
+        }
+      : {}),
+    TELEGRAM_UPDATES: 'polling',
+  });
+  const bridge = createBridge({
+    config: bridgeConfig,
+    db: infra.database.db,
+    bus: infra.bus,
+    coordination: infra.coordination,
+    relay,
+    logger,
+  });
+  bridgeHealth = () => bridge.health();
+  await bridge.start();
+
+  const deps = {
+    db: infra.database.db,
+    relay,
+    logger,
+    autoCloseAfterMs: schedulerConfig.AUTO_CLOSE_AFTER,
+    intervalMs: schedulerConfig.SCHEDULER_INTERVAL,
+  };
+  const scheduler = startScheduler(deps, [autoCloseJob(deps)]);
+
+  process.stdout.write(
+    [
+      '',
+      `Topicdesk is running (one process, data in ${dataDir})`,
+      `  Visitor demo page:  ${base}/demo`,
+      sandbox
+        ? `  Agent page (Telegram sandbox):  ${base}${SANDBOX_PREFIX}/`
+        : `  Agents answer in Telegram group ${bridgeConfig.SUPPORT_GROUP_ID}`,
+      `  Health: ${base}/readyz   Metrics: ${base}/metrics`,
+      '',
+    ].join('\n') + '\n',
+  );
+
+  onShutdownSignal(logger, async () => {
+    app.markDraining();
+    closeVisitorSockets(app);
+    await scheduler.stop();
+    await bridge.stop();
+    await app.close();
+    await sandbox?.close();
+    await relay.stop();
+    await infra.close();
+    await telemetry.shutdown();
+  });
+} catch (error) {
+  exitOnStartupError(error);
+}

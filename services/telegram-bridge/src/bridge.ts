@@ -1,0 +1,288 @@
+import { topics, type Bus } from '@topicdesk/bus';
+import { SyncReason, timestampNow } from '@topicdesk/contracts';
+import type { OutboxRelay } from '@topicdesk/core';
+import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
+import type { Coordination } from '@topicdesk/fanout';
+import type { Logger } from '@topicdesk/telemetry';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Update } from 'grammy/types';
+import { updatesMode, type BridgeConfig } from './config';
+import { createBridgeMetrics } from './metrics';
+import { botIdOf, createTelegramApi } from './telegram';
+import { TopicSync } from './topic-sync';
+import { UpdateProcessor } from './update-processor';
+import { webhookRoute } from './webhook';
+
+export interface BridgeDeps {
+  config: BridgeConfig;
+  db: Kysely<DB>;
+  bus: Bus;
+  coordination: Coordination;
+  relay: OutboxRelay;
+  logger: Logger;
+}
+
+export interface Bridge {
+  /** Routes of the bridge (the webhook), to register on a fastify server. */
+  readonly routes: FastifyPluginAsync;
+  /** Starts consuming, registers the webhook or starts polling. */
+  start(): Promise<void>;
+  /** For /readyz: the webhook is registered (webhook mode) or polling runs. */
+  health(): { ok: boolean; detail?: string };
+  stop(): Promise<void>;
+}
+
+const TYPING_INTERVAL_MS = 5000;
+const SWEEP_INTERVAL_MS = 15_000;
+const SWEEP_AGE_MS = 10_000;
+const POLL_TIMEOUT_S = 25;
+
+export function createBridge(deps: BridgeDeps): Bridge {
+  const { config, logger, bus, coordination } = deps;
+  const metrics = createBridgeMetrics();
+  const api = createTelegramApi(config.BOT_TOKEN, config.TELEGRAM_API_ROOT, metrics);
+  const botId = botIdOf(config.BOT_TOKEN);
+  const groupId = config.SUPPORT_GROUP_ID;
+  const mode = updatesMode(config);
+  const sync = new TopicSync({
+    db: deps.db,
+    api,
+    coordination,
+    logger,
+    metrics,
+    botId,
+    groupId,
+    limits: {
+      groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
+      chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
+      globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
+      safetyMs: config.TELEGRAM_LIMIT_SAFETY,
+    },
+  });
+  const processor = new UpdateProcessor({
+    db: deps.db,
+    api,
+    relay: deps.relay,
+    logger,
+    metrics,
+    botId,
+    groupId,
+    allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
+  });
+  const stops: Array<() => Promise<void> | void> = [];
+  let registered = false;
+  let stopping = false;
+  const abort = new AbortController();
+
+  const ingest = async (update: { update_id: number }) => {
+    await bus.publish(
+      topics.telegramUpdate,
+      {
+        updateId: BigInt(update.update_id),
+        botId,
+        payload: new TextEncoder().encode(JSON.stringify(update)),
+        receivedAt: timestampNow(),
+      },
+      { msgId: `tg-${botId}-${update.update_id}` },
+    );
+  };
+
+  async function registerWebhook(): Promise<void> {
+    const url = config.TELEGRAM_WEBHOOK_URL;
+    if (!url) return;
+    const parsed = new URL(url);
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+    if (parsed.protocol !== 'https:' || ![443, 80, 88, 8443].includes(port)) {
+      logger.warn(
+        { url },
+        'Telegram only delivers webhooks to https on ports 443, 80, 88 or 8443; fine for a sandbox',
+      );
+    }
+    if (!config.TELEGRAM_WEBHOOK_SECRET)
+      logger.warn('TELEGRAM_WEBHOOK_SECRET is unset: the webhook route refuses every call');
+    await api.setWebhook(url, {
+      ...(config.TELEGRAM_HEADER_SECRET ? { secret_token: config.TELEGRAM_HEADER_SECRET } : {}),
+      allowed_updates: ['message', 'edited_message', 'callback_query'],
+    });
+    registered = true;
+    logger.info({ url: url.replace(/\/webhook\/[^/]+$/, '/webhook/…') }, 'webhook registered');
+  }
+
+  /** Long polling; one replica at a time (Telegram allows one getUpdates caller). */
+  async function poll(): Promise<void> {
+    while (!stopping) {
+      const lock = await coordination.locks.tryLock('telegram-poller', 30_000);
+      if (!lock) {
+        await sleep(5000, abort.signal);
+        continue;
+      }
+      try {
+        await api.deleteWebhook({ drop_pending_updates: false });
+        registered = true;
+        let offset: number | undefined;
+        while (!stopping && !lock.signal.aborted) {
+          const updates = await api.getUpdates(
+            {
+              timeout: POLL_TIMEOUT_S,
+              allowed_updates: ['message', 'edited_message', 'callback_query'],
+              ...(offset !== undefined ? { offset } : {}),
+            },
+            // grammY types its signal with the abort-controller shim; Node's is compatible at run time.
+            abort.signal as Parameters<typeof api.getUpdates>[1],
+          );
+          for (const update of updates) {
+            await ingest(update);
+            offset = update.update_id + 1;
+          }
+        }
+      } catch (error) {
+        if (!stopping) {
+          logger.warn({ err: error }, 'polling failed; retrying');
+          registered = false;
+          await sleep(2000, abort.signal);
+        }
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+
+  return {
+    routes: async (app) => {
+      await app.register(webhookRoute, {
+        pathSecret: config.TELEGRAM_WEBHOOK_SECRET,
+        headerSecret: config.TELEGRAM_HEADER_SECRET,
+        metrics,
+        ingest,
+      });
+    },
+
+    async start() {
+      const syncConsumer = bus.consume(
+        topics.conversationSync,
+        async (delivery) => {
+          await sync.reconcile(delivery.data.tenantId, delivery.data.conversationId, () =>
+            delivery.working(),
+          );
+        },
+        {
+          durable: 'bridge-sync',
+          maxAckPending: 32,
+          ackWaitMs: 60_000,
+          maxDeliver: 100,
+          backoffMs: [250, 1000, 5000, 15_000, 30_000],
+        },
+      );
+      stops.push(() => syncConsumer.stop());
+
+      // Strictly ordered: agents' messages in a topic keep Telegram's order.
+      const updateConsumer = bus.consume(
+        topics.telegramUpdate,
+        async (delivery) => {
+          const update = JSON.parse(new TextDecoder().decode(delivery.data.payload)) as Update;
+          await processor.process(update);
+        },
+        {
+          durable: 'bridge-updates',
+          maxAckPending: 1,
+          ackWaitMs: 30_000,
+          maxDeliver: 20,
+          backoffMs: [250, 1000, 5000],
+        },
+      );
+      stops.push(() => updateConsumer.stop());
+
+      const typing = bus.onSignal(
+        topics.visitorTyping,
+        (data) => {
+          void (async () => {
+            if (
+              !(await coordination.dedupe.firstSeen(
+                `typing:${data.conversationId}`,
+                TYPING_INTERVAL_MS,
+              ))
+            )
+              return;
+            const conversation = await new ConversationRepository(deps.db).find(
+              data.tenantId,
+              data.conversationId,
+            );
+            if (!conversation?.topic_id || conversation.status !== 'open') return;
+            await api.sendChatAction(groupId, 'typing', {
+              message_thread_id: conversation.topic_id,
+            });
+          })().catch((error: unknown) => logger.debug({ err: error }, 'typing not shown'));
+        },
+        { queue: 'bridge-typing' },
+      );
+      stops.push(() => typing.stop());
+
+      // Safety net: conversations whose Telegram side lags (a sync event that ran out of
+      // retries, a restart mid-send) are synced again.
+      const sweep = setInterval(() => {
+        void (async () => {
+          const lagging = await new ConversationRepository(deps.db).needingSync(
+            new Date(Date.now() - SWEEP_AGE_MS),
+            50,
+          );
+          const round = Math.floor(Date.now() / SWEEP_INTERVAL_MS);
+          for (const c of lagging) {
+            await bus.publish(
+              topics.conversationSync,
+              { tenantId: c.tenant_id, conversationId: c.id, reason: SyncReason.RETRY },
+              { msgId: `sweep-${c.id}-${round}` },
+            );
+          }
+        })().catch((error: unknown) => logger.warn({ err: error }, 'sync sweep failed'));
+      }, SWEEP_INTERVAL_MS);
+      stops.push(() => clearInterval(sweep));
+
+      if (mode === 'webhook') {
+        await registerWebhook().catch((error: unknown) => {
+          logger.error({ err: error }, 'setWebhook failed; retrying in the background');
+          const retry = setInterval(() => {
+            registerWebhook().then(
+              () => clearInterval(retry),
+              () => undefined,
+            );
+          }, 10_000);
+          stops.push(() => clearInterval(retry));
+        });
+        if (!config.TELEGRAM_WEBHOOK_URL) registered = true; // registered by someone else
+      } else {
+        const polling = poll();
+        stops.push(() => polling);
+      }
+      logger.info({ mode, groupId }, 'telegram bridge started');
+    },
+
+    health() {
+      return registered
+        ? { ok: true }
+        : {
+            ok: false,
+            detail: mode === 'webhook' ? 'webhook not registered yet' : 'not polling yet',
+          };
+    },
+
+    async stop() {
+      stopping = true;
+      abort.abort();
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,68 @@
+import { env, parseEnv } from '@topicdesk/config';
+import { z } from 'zod';
+
+export const bridgeEnvSchema = z.object({
+  /** HTTP port of the bridge (webhook, health, metrics). */
+  PORT: env.port(3001),
+  /** Interface to listen on. */
+  HOST: env.optionalString().default('0.0.0.0'),
+  /** Postgres URL; unset means embedded PGlite under DATA_DIR (one process only). */
+  DATABASE_URL: env.url(),
+  /** Directory of the embedded database when DATABASE_URL is unset. */
+  DATA_DIR: env.optionalString().default('./data'),
+  /** NATS URL; unset means the in-process bus (one process only). */
+  NATS_URL: env.optionalString(),
+  /** Redis URL; unset means in-process limits and fanout (one process only). */
+  REDIS_URL: env.optionalString(),
+  /** Prefix of NATS subjects and streams and Redis keys. */
+  NAMESPACE: env.namespace(),
+  /** Token of the Telegram bot (from @BotFather). */
+  BOT_TOKEN: env
+    .string()
+    .pipe(z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'looks like 123456:ABC-DEF…')),
+  /** Id of the support supergroup with Topics (negative, like -1001234567890). */
+  SUPPORT_GROUP_ID: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int()),
+  /** Bot API server; Telegram's unless a sandbox or a self-hosted telegram-bot-api is used. */
+  TELEGRAM_API_ROOT: env.optionalString().default('https://api.telegram.org'),
+  /** Complete public URL of POST /v1/telegram/webhook/:secret; when set, setWebhook is called at start. */
+  TELEGRAM_WEBHOOK_URL: env.url(),
+  /** The :secret path segment of the webhook route. */
+  TELEGRAM_WEBHOOK_SECRET: env.optionalString(),
+  /** Value Telegram sends in X-Telegram-Bot-Api-Secret-Token (1–256 of A–Z a–z 0–9 _ -). */
+  TELEGRAM_HEADER_SECRET: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/, '1–256 characters of A–Z a–z 0–9 _ -')
+      .optional(),
+  ),
+  /** How updates arrive: `webhook`, `polling`, or `auto` (webhook when TELEGRAM_WEBHOOK_URL is set). */
+  TELEGRAM_UPDATES: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['auto', 'webhook', 'polling']).default('auto'),
+  ),
+  /** Messages per minute to the support group (Telegram allows about 20). */
+  TELEGRAM_LIMIT_GROUP_PER_MINUTE: env.int(20, 1),
+  /** Messages per second to one chat (Telegram allows about 1). */
+  TELEGRAM_LIMIT_CHAT_PER_SECOND: env.int(1, 1),
+  /** Messages per second for the whole bot (Telegram allows about 30). */
+  TELEGRAM_LIMIT_GLOBAL_PER_SECOND: env.int(30, 1),
+  /** Added to each limit window, so clock and network jitter never tip a send over Telegram's limit. */
+  TELEGRAM_LIMIT_SAFETY: env.duration('250ms'),
+  /** Whether group members not registered as agents may answer visitors (shown as "Support"). */
+  ALLOW_UNKNOWN_AGENTS: env.boolean(true),
+  /** Log level. */
+  LOG_LEVEL: env.logLevel(),
+});
+
+export type BridgeConfig = z.output<typeof bridgeEnvSchema>;
+
+export function loadBridgeConfig(source: Record<string, string | undefined>): BridgeConfig {
+  return parseEnv(bridgeEnvSchema, source);
+}
+
+/** Whether updates come by webhook or by long polling under this configuration. */
+export function updatesMode(config: BridgeConfig): 'webhook' | 'polling' {
+  if (config.TELEGRAM_UPDATES !== 'auto') return config.TELEGRAM_UPDATES;
+  return config.TELEGRAM_WEBHOOK_URL ? 'webhook' : 'polling';
+}

@@ -1,0 +1,22 @@
+/** Stable codes of the bridge's errors; `failed` receipts carry them to the visitor. */
+export const BridgeErrorCode = {
+  BRIDGE_TELEGRAM_REJECTED: 'BRIDGE_TELEGRAM_REJECTED',
+  BRIDGE_TELEGRAM_UNAVAILABLE: 'BRIDGE_TELEGRAM_UNAVAILABLE',
+  BRIDGE_TOPIC_CLOSED: 'BRIDGE_TOPIC_CLOSED',
+  BRIDGE_TOPIC_MISSING: 'BRIDGE_TOPIC_MISSING',
+  BRIDGE_SYNC_BUSY: 'BRIDGE_SYNC_BUSY',
+  BRIDGE_WEBHOOK_UNAUTHORIZED: 'BRIDGE_WEBHOOK_UNAUTHORIZED',
+  BRIDGE_INVALID_UPDATE: 'BRIDGE_INVALID_UPDATE',
+} as const;
+export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
+
+export class BridgeError extends Error {
+  override readonly name = 'BridgeError';
+  constructor(
+    readonly code: BridgeErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
