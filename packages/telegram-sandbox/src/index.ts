@@ -1,1 +1,41 @@
-export {};
+export { startSandbox, type RunningSandbox, type StartSandboxOptions } from './server';
+export { sandboxPlugin, type SandboxPluginOptions } from './plugin';
+export {
+  SandboxState,
+  type BotApiResponse,
+  type CallFilter,
+  type CallLogEntry,
+  type EditUserMessageInput,
+  type InjectMessageInput,
+  type MessageFilter,
+  type PressButtonInput,
+  type SandboxEvents,
+  type SandboxStateOptions,
+} from './state';
+export { DEFAULT_LIMITS, RATE_LIMITED_METHODS, type Limits } from './limits';
+export {
+  SANDBOX_ERRORS,
+  SandboxError,
+  type BotApiErrorBody,
+  type ResponseParameters,
+  type SandboxErrorCode,
+} from './errors';
+export { ParseMode } from './parse-mode';
+export {
+  ServiceKind,
+  type BotView,
+  type ChatView,
+  type MessageView,
+  type StateSummary,
+  type TopicView,
+  type WebhookView,
+} from './views';
+export {
+  DEFAULT_SUPERGROUP_ID,
+  GENERAL_THREAD_ID,
+  TOPIC_ICON_COLORS,
+  type CallbackAnswer,
+  type InjectedUser,
+  type MessageVersion,
+} from './world';
+export * from './telegram.types';

@@ -1,0 +1,247 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { agentPageHtml } from './agent-page';
+import { SandboxError, sandboxError } from './errors';
+import { isRecord, type Params } from './params';
+import type { SandboxState } from './state';
+
+// Serves the sandbox over HTTP under whatever prefix it is registered with:
+//   <prefix>/bot<token>/<method>   the Bot API, as Telegram answers it
+//   <prefix>/sandbox/...           the control API (JSON) for tests and the agent page
+//   <prefix>/                      the agent page
+// Not wrapped in fastify-plugin on purpose: its body parsers and error handlers stay
+// inside its own context and do not change the host app.
+
+export interface SandboxPluginOptions {
+  state: SandboxState;
+}
+
+export const sandboxPlugin: FastifyPluginAsync<SandboxPluginOptions> = async (app, { state }) => {
+  registerBodyParsers(app);
+  await app.register(async (bot) => botApiRoutes(bot, state));
+  await app.register(async (control) => controlRoutes(control, state), { prefix: '/sandbox' });
+  app.get('/', (request, reply) => agentPage(request, reply));
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).send(sandboxError('METHOD_NOT_FOUND').toBotApiBody()),
+  );
+};
+
+function registerBodyParsers(app: FastifyInstance): void {
+  // Telegram takes an empty body as no parameters; fastify's own JSON parser refuses it.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(null, {});
+      return;
+    }
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (error) {
+      done(
+        sandboxError('BAD_REQUEST', {
+          description: "Bad Request: can't parse JSON object",
+          cause: error,
+        }),
+        undefined,
+      );
+    }
+  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      done(null, Object.fromEntries(new URLSearchParams(text)));
+    },
+  );
+}
+
+// ---- Bot API -----------------------------------------------------------------------------
+
+function botApiRoutes(app: FastifyInstance, state: SandboxState): void {
+  app.setErrorHandler((error, _request, reply) => {
+    const sandbox = toSandboxError(error);
+    return reply.code(sandbox.status).send(sandbox.toBotApiBody());
+  });
+
+  const handler = async (
+    request: FastifyRequest<{ Params: { token: string; method: string } }>,
+    reply: FastifyReply,
+  ) => {
+    const { token, method } = request.params;
+    const params: Params = {
+      ...(isRecord(request.query) ? request.query : {}),
+      ...(isRecord(request.body) ? request.body : {}),
+    };
+    // A long poll ends early when its client goes away.
+    const left = new AbortController();
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) left.abort();
+    });
+    const response = await state.callBotApi(token, method, params, left.signal);
+    return reply.code(response.status).send(response.body);
+  };
+  app.get('/bot:token/:method', handler);
+  app.post('/bot:token/:method', handler);
+}
+
+function toSandboxError(error: unknown): SandboxError {
+  if (error instanceof SandboxError) return error;
+  const status = (error as { statusCode?: unknown }).statusCode;
+  const message = error instanceof Error ? error.message : String(error);
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return sandboxError('BAD_REQUEST', { description: `Bad Request: ${message}`, cause: error });
+  }
+  throw error;
+}
+
+// ---- control API -------------------------------------------------------------------------
+
+const user = z.object({
+  id: z.number().int().positive(),
+  first_name: z.string().min(1),
+  last_name: z.string().optional(),
+  username: z.string().optional(),
+  language_code: z.string().optional(),
+  is_bot: z.boolean().optional(),
+  isAdmin: z.boolean().optional(),
+});
+
+const injectBody = z.object({
+  chatId: z.number().int(),
+  text: z.string(),
+  from: user,
+  messageThreadId: z.number().int().optional(),
+  replyToMessageId: z.number().int().optional(),
+});
+
+const editBody = z.object({
+  chatId: z.number().int(),
+  messageId: z.number().int(),
+  text: z.string(),
+});
+
+const callbackBody = z.object({
+  chatId: z.number().int(),
+  messageId: z.number().int(),
+  data: z.string(),
+  from: user,
+});
+
+const limitsBody = z
+  .object({
+    enabled: z.boolean(),
+    perGroupPerMinute: z.number().int().positive(),
+    perChatPerSecond: z.number().int().positive(),
+    globalPerSecond: z.number().int().positive(),
+    groupWindowMs: z.number().int().positive(),
+    chatWindowMs: z.number().int().positive(),
+    globalWindowMs: z.number().int().positive(),
+  })
+  .partial();
+
+const optionalInteger = z.coerce.number().int().optional();
+const messagesQuery = z.object({
+  chatId: optionalInteger,
+  threadId: optionalInteger,
+  fromBot: z.enum(['true', 'false']).optional(),
+});
+
+const callsQuery = z.object({ method: z.string().optional() });
+
+function controlRoutes(app: FastifyInstance, state: SandboxState): void {
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof z.ZodError) {
+      const description = `Bad Request: ${error.issues
+        .map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`)
+        .join('; ')}`;
+      return reply.code(400).send(sandboxError('BAD_REQUEST', { description }).toControlBody());
+    }
+    return reply.code(toSandboxError(error).status).send(toSandboxError(error).toControlBody());
+  });
+
+  app.get('/state', () => state.summary());
+
+  app.get('/messages', (request) => {
+    const query = messagesQuery.parse(request.query);
+    return state.messages({
+      ...(query.chatId === undefined ? {} : { chatId: query.chatId }),
+      ...(query.threadId === undefined ? {} : { threadId: query.threadId }),
+      ...(query.fromBot === undefined ? {} : { fromBot: query.fromBot === 'true' }),
+    });
+  });
+
+  app.post('/messages', (request) => {
+    const body = injectBody.parse(request.body);
+    return state.injectMessage({
+      chatId: body.chatId,
+      text: body.text,
+      from: withoutUndefined(body.from),
+      ...(body.messageThreadId === undefined ? {} : { messageThreadId: body.messageThreadId }),
+      ...(body.replyToMessageId === undefined ? {} : { replyToMessageId: body.replyToMessageId }),
+    });
+  });
+
+  app.post('/messages/edit', (request) => state.editUserMessage(editBody.parse(request.body)));
+
+  app.post('/callback', (request) => {
+    const body = callbackBody.parse(request.body);
+    const { isAdmin: _isAdmin, ...from } = withoutUndefined(body.from);
+    const id = state.pressButton({ ...body, from: { ...from, is_bot: from.is_bot ?? false } });
+    return { id };
+  });
+
+  app.get('/callback/:id', (request: FastifyRequest<{ Params: { id: string } }>) => ({
+    id: request.params.id,
+    answer: state.callbackAnswer(request.params.id) ?? null,
+  }));
+
+  app.get('/calls', (request) => {
+    const query = callsQuery.parse(request.query);
+    return {
+      calls: state.calls(query.method === undefined ? {} : { method: query.method }),
+      rateLimited: state.rateLimited(),
+    };
+  });
+
+  app.get('/updates', () => state.pendingUpdates());
+
+  app.get('/limits', () => state.limits);
+
+  app.post('/limits', (request) =>
+    state.setLimits(withoutUndefined(limitsBody.parse(request.body ?? {}))),
+  );
+
+  app.post('/reset', () => {
+    state.reset();
+    return { ok: true };
+  });
+}
+
+/** zod's optional fields come back as `key: undefined`; exactOptionalPropertyTypes-safe copies drop them. */
+function withoutUndefined<T extends object>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+// ---- agent page ------------------------------------------------------------------------
+
+function agentPage(request: FastifyRequest, reply: FastifyReply) {
+  // The page uses relative URLs, so it must be served from "<prefix>/", not "<prefix>".
+  const [path = '/', query] = request.url.split('?');
+  if (!path.endsWith('/')) return reply.redirect(`${path}/${query ? `?${query}` : ''}`);
+  const nonce = randomBytes(16).toString('base64');
+  return reply
+    .header(
+      'content-security-policy',
+      `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
+    )
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(agentPageHtml(nonce));
+}
