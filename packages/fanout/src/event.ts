@@ -2,6 +2,19 @@ import { InvalidCoordinationArgumentError } from './errors';
 import type { Logger } from './logger';
 import type { FanoutEvent, FanoutListener } from './types';
 
+/** One listener's membership; `active` turns false the moment it leaves. */
+export interface Subscription {
+  readonly listener: FanoutListener;
+  active: boolean;
+}
+
+/** A snapshot, re-checked one by one: a listener may unsubscribe another while we deliver. */
+export function* liveListeners(subscriptions: Iterable<Subscription>): Generator<FanoutListener> {
+  for (const subscription of [...subscriptions]) {
+    if (subscription.active) yield subscription.listener;
+  }
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -46,6 +59,7 @@ export function deliverEvent(
 ): void {
   for (const listener of listeners) {
     try {
+      // Typed void, but an async function fits that type too; its rejection must not go unhandled.
       const result: unknown = listener(event);
       if (isPromiseLike(result)) {
         result.then(undefined, (err: unknown) => {

@@ -3,7 +3,13 @@ import { performance } from 'node:perf_hooks';
 import { acquireLoop } from './acquire';
 import { DEFAULT_LOCK_TTL_MS } from './defaults';
 import { CoordinationClosedError, LockLostError } from './errors';
-import { deliverEvent, parseEvent, serializeEvent } from './event';
+import {
+  deliverEvent,
+  liveListeners,
+  parseEvent,
+  serializeEvent,
+  type Subscription,
+} from './event';
 import { ExpiringMap } from './expiring-map';
 import { Gate } from './gate';
 import { noopLogger, type Logger } from './logger';
@@ -36,9 +42,11 @@ export interface InProcessOptions {
 
 const now = (): number => performance.now();
 
-interface Subscription {
-  readonly listener: FanoutListener;
-  active: boolean;
+/** Runs synchronous work behind a promise, so a throw becomes a rejection, as with Redis. */
+function settle<T>(work: () => T): Promise<T> {
+  return new Promise((resolve) => {
+    resolve(work());
+  });
 }
 
 class InProcessFanout implements Fanout {
@@ -47,41 +55,43 @@ class InProcessFanout implements Fanout {
 
   constructor(private readonly logger: Logger) {}
 
-  async publish(conversationId: string, event: FanoutEvent): Promise<void> {
-    this.gate.assertOpen();
-    validateKey('conversationId', conversationId);
-    // The JSON round trip keeps the twin honest: listeners get a copy, as they would from Redis.
-    const text = serializeEvent(event);
-    const subscriptions = this.channels.get(conversationId);
-    if (subscriptions === undefined) return;
-    const snapshot = [...subscriptions];
-    // Delivered asynchronously, as from Redis, so a listener never runs inside publish().
-    queueMicrotask(() => {
-      const copy = parseEvent(text) as FanoutEvent;
-      const live = snapshot.filter((s) => s.active).map((s) => s.listener);
-      deliverEvent(live, copy, conversationId, this.logger);
+  publish(conversationId: string, event: FanoutEvent): Promise<void> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('conversationId', conversationId);
+      // The JSON round trip keeps the twin honest: listeners get a copy, as from Redis, and an
+      // event Redis could not carry fails here too.
+      const text = serializeEvent(event);
+      const subscriptions = this.channels.get(conversationId);
+      if (subscriptions === undefined) return;
+      const snapshot = [...subscriptions];
+      // Delivered asynchronously, as from Redis, so a listener never runs inside publish().
+      queueMicrotask(() => {
+        const copy = parseEvent(text) as FanoutEvent;
+        deliverEvent(liveListeners(snapshot), copy, conversationId, this.logger);
+      });
     });
   }
 
-  async subscribe(
-    conversationId: string,
-    listener: FanoutListener,
-  ): Promise<() => Promise<void>> {
-    this.gate.assertOpen();
-    validateKey('conversationId', conversationId);
-    const subscription: Subscription = { listener, active: true };
-    let subscriptions = this.channels.get(conversationId);
-    if (subscriptions === undefined) {
-      subscriptions = new Set();
-      this.channels.set(conversationId, subscriptions);
-    }
-    subscriptions.add(subscription);
-    return async () => {
-      subscription.active = false;
-      const current = this.channels.get(conversationId);
-      current?.delete(subscription);
-      if (current?.size === 0) this.channels.delete(conversationId);
-    };
+  subscribe(conversationId: string, listener: FanoutListener): Promise<() => Promise<void>> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('conversationId', conversationId);
+      const subscription: Subscription = { listener, active: true };
+      let subscriptions = this.channels.get(conversationId);
+      if (subscriptions === undefined) {
+        subscriptions = new Set();
+        this.channels.set(conversationId, subscriptions);
+      }
+      subscriptions.add(subscription);
+      return () =>
+        settle(() => {
+          subscription.active = false;
+          const current = this.channels.get(conversationId);
+          current?.delete(subscription);
+          if (current?.size === 0) this.channels.delete(conversationId);
+        });
+    });
   }
 
   onRecovered(): () => void {
@@ -93,12 +103,14 @@ class InProcessFanout implements Fanout {
     return this.gate.closed ? { ok: false, detail: 'closed' } : { ok: true };
   }
 
-  async close(): Promise<void> {
-    this.gate.closed = true;
-    for (const subscriptions of this.channels.values()) {
-      for (const subscription of subscriptions) subscription.active = false;
-    }
-    this.channels.clear();
+  close(): Promise<void> {
+    return settle(() => {
+      this.gate.closed = true;
+      for (const subscriptions of this.channels.values()) {
+        for (const subscription of subscriptions) subscription.active = false;
+      }
+      this.channels.clear();
+    });
   }
 }
 
@@ -149,26 +161,30 @@ class InProcessBudgetLimiter implements BudgetLimiter {
   readonly store = new WindowStore();
   constructor(private readonly gate: Gate) {}
 
-  async tryAcquire(budgets: readonly Budget[]): Promise<number> {
-    this.gate.assertOpen();
-    const normalized = normalizeBudgets(budgets);
-    if (normalized.length === 0) return 0;
-    return this.store.attempt(normalized)[0];
+  tryAcquire(budgets: readonly Budget[]): Promise<number> {
+    return settle(() => {
+      this.gate.assertOpen();
+      const normalized = normalizeBudgets(budgets);
+      if (normalized.length === 0) return 0;
+      return this.store.attempt(normalized)[0];
+    });
   }
 
   acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void> {
     return acquireLoop((b) => this.tryAcquire(b), budgets, options);
   }
 
-  async penalize(budgets: readonly Budget[], ms: number): Promise<void> {
-    this.gate.assertOpen();
-    const normalized = normalizeBudgets(budgets);
-    if (!(ms > 0)) return;
-    const duration = validatePositive('penalty ms', ms);
-    this.store.block(
-      normalized.map((b) => b.key),
-      duration,
-    );
+  penalize(budgets: readonly Budget[], ms: number): Promise<void> {
+    return settle(() => {
+      this.gate.assertOpen();
+      const normalized = normalizeBudgets(budgets);
+      if (!(ms > 0)) return;
+      const duration = validatePositive('penalty ms', ms);
+      this.store.block(
+        normalized.map((b) => b.key),
+        duration,
+      );
+    });
   }
 }
 
@@ -176,13 +192,15 @@ class InProcessQuotaLimiter implements QuotaLimiter {
   readonly store = new WindowStore();
   constructor(private readonly gate: Gate) {}
 
-  async hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
-    this.gate.assertOpen();
-    const [budget] = normalizeBudgets([{ key, limit, windowMs }]) as [Budget];
-    const [wait, remaining] = this.store.attempt([budget]);
-    return wait > 0
-      ? { allowed: false, remaining: 0, retryAfterMs: wait }
-      : { allowed: true, remaining, retryAfterMs: 0 };
+  hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
+    return settle(() => {
+      this.gate.assertOpen();
+      const [budget] = normalizeBudgets([{ key, limit, windowMs }]) as [Budget];
+      const [wait, remaining] = this.store.attempt([budget]);
+      return wait > 0
+        ? { allowed: false, remaining: 0, retryAfterMs: wait }
+        : { allowed: true, remaining, retryAfterMs: 0 };
+    });
   }
 }
 
@@ -199,8 +217,9 @@ class InProcessLock implements Lock {
     return this.controller.signal;
   }
 
-  async release(): Promise<void> {
+  release(): Promise<void> {
     if (this.held.get(this.key) === this) this.held.delete(this.key);
+    return Promise.resolve();
   }
 
   /** Only on close: the lock's owner must stop what it guards. */
@@ -213,15 +232,17 @@ class InProcessLocker implements Locker {
   readonly held = new Map<string, InProcessLock>();
   constructor(private readonly gate: Gate) {}
 
-  async tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
-    this.gate.assertOpen();
-    validateKey('lock key', key);
-    // The TTL guards against a dead holder; in one process the holder cannot die alone.
-    validatePositive('lock ttlMs', ttlMs);
-    if (this.held.has(key)) return null;
-    const lock = new InProcessLock(key, this.held);
-    this.held.set(key, lock);
-    return lock;
+  tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('lock key', key);
+      // The TTL guards against a dead holder; in one process the holder cannot die alone.
+      validatePositive('lock ttlMs', ttlMs);
+      if (this.held.has(key)) return null;
+      const lock = new InProcessLock(key, this.held);
+      this.held.set(key, lock);
+      return lock;
+    });
   }
 
   close(): void {
@@ -234,14 +255,16 @@ class InProcessDeduper implements Deduper {
   readonly seen = new ExpiringMap<true>();
   constructor(private readonly gate: Gate) {}
 
-  async firstSeen(key: string, ttlMs: number): Promise<boolean> {
-    this.gate.assertOpen();
-    validateKey('dedupe key', key);
-    const ttl = validatePositive('dedupe ttlMs', ttlMs);
-    const at = now();
-    if (this.seen.get(key, at) !== undefined) return false;
-    this.seen.set(key, true, at + ttl, at);
-    return true;
+  firstSeen(key: string, ttlMs: number): Promise<boolean> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('dedupe key', key);
+      const ttl = validatePositive('dedupe ttlMs', ttlMs);
+      const at = now();
+      if (this.seen.get(key, at) !== undefined) return false;
+      this.seen.set(key, true, at + ttl, at);
+      return true;
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 /** A JSON-serialisable object (WS frames plus an origin marker, in practice). */
 export type FanoutEvent = Readonly<Record<string, unknown>>;
 
+/** A listener that throws, or returns a promise that rejects, is logged and skipped. */
 export type FanoutListener = (event: FanoutEvent) => void;
 
 export interface Health {

@@ -17,7 +17,7 @@ export function validateNamespace(namespace: string): string {
 export function validateKey(what: string, key: string): string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw new InvalidCoordinationArgumentError(
-      `${what} must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`,
+      `${what} must be a non-empty string of at most ${String(MAX_KEY_LENGTH)} characters`,
     );
   }
   return key;
@@ -38,9 +38,6 @@ export function validatePositive(what: string, value: number): number {
  * limit or window would share one log with two meanings, so they are refused.
  */
 export function normalizeBudgets(budgets: readonly Budget[]): Budget[] {
-  if (!Array.isArray(budgets)) {
-    throw new InvalidCoordinationArgumentError('budgets must be an array');
-  }
   const byKey = new Map<string, Budget>();
   for (const budget of budgets) {
     const normalized: Budget = {

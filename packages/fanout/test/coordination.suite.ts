@@ -133,8 +133,10 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         const offThrowing = await a.fanout.subscribe(conversation, () => {
           throw new Error('listener bug');
         });
-        const offRejecting = await a.fanout.subscribe(conversation, () =>
-          Promise.reject(new Error('async listener bug')),
+        const offRejecting = await a.fanout.subscribe(
+          conversation,
+          // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the misuse under test
+          () => Promise.reject(new Error('async listener bug')),
         );
         const offGood = await a.fanout.subscribe(conversation, seen.listener);
         await b.fanout.publish(conversation, { seq: 1 });
@@ -249,9 +251,7 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         const reason = new Error('shutting down');
         setTimeout(() => controller.abort(reason), 50);
         const before = Date.now();
-        await expect(b.budgets.acquire([chat], { signal: controller.signal })).rejects.toBe(
-          reason,
-        );
+        await expect(b.budgets.acquire([chat], { signal: controller.signal })).rejects.toBe(reason);
         expect(Date.now() - before).toBeLessThan(500);
       });
 

@@ -59,7 +59,7 @@ describe('redis coordination specifics', () => {
       string,
       number,
     ];
-    return Number(reply[1]);
+    return reply[1];
   };
 
   it('holds one Redis subscription per conversation per process, dropped with the last listener', async () => {

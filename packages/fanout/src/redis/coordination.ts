@@ -94,7 +94,10 @@ export async function createRedisFanout(options: RedisCoordinationOptions): Prom
 }
 
 export function createRedisBudgetLimiter(options: RedisClientOptions): BudgetLimiter {
-  return new RedisBudgetLimiter({ redis: options.redis, keys: coordinationKeys(options.namespace) });
+  return new RedisBudgetLimiter({
+    redis: options.redis,
+    keys: coordinationKeys(options.namespace),
+  });
 }
 
 export function createRedisQuotaLimiter(options: RedisClientOptions): QuotaLimiter {

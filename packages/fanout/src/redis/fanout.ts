@@ -1,17 +1,18 @@
 import type { Redis } from 'ioredis';
 import { CoordinationError, CoordinationErrorCode } from '../errors';
-import { deliverEvent, parseEvent, serializeEvent } from '../event';
+import {
+  deliverEvent,
+  liveListeners,
+  parseEvent,
+  serializeEvent,
+  type Subscription,
+} from '../event';
 import { Gate } from '../gate';
 import type { CoordinationKeys } from '../keys';
 import type { Logger } from '../logger';
 import type { Fanout, FanoutEvent, FanoutListener, Health } from '../types';
 import { validateKey } from '../validate';
 import { closeRedis, connectionHealth, redisCall } from './connection';
-
-interface Subscription {
-  readonly listener: FanoutListener;
-  active: boolean;
-}
 
 interface Channel {
   readonly name: string;
@@ -32,13 +33,6 @@ export interface RedisFanoutOptions {
   logger: Logger;
   /** Whether close() also closes both connections. */
   ownsConnections: boolean;
-}
-
-function* liveListeners(subscriptions: Iterable<Subscription>): Generator<FanoutListener> {
-  // A snapshot, re-checked one by one: a listener may unsubscribe another while we deliver.
-  for (const subscription of [...subscriptions]) {
-    if (subscription.active) yield subscription.listener;
-  }
 }
 
 /**
@@ -77,10 +71,7 @@ export class RedisFanout implements Fanout {
     await redisCall(this.gate, 'PUBLISH', () => this.publisher.publish(channel, text));
   }
 
-  async subscribe(
-    conversationId: string,
-    listener: FanoutListener,
-  ): Promise<() => Promise<void>> {
+  async subscribe(conversationId: string, listener: FanoutListener): Promise<() => Promise<void>> {
     this.gate.assertOpen();
     validateKey('conversationId', conversationId);
     const name = this.keys.conversationChannel(conversationId);
@@ -162,12 +153,7 @@ export class RedisFanout implements Fanout {
       );
       return;
     }
-    deliverEvent(
-      liveListeners(channel.subscriptions),
-      event,
-      channel.conversationId,
-      this.logger,
-    );
+    deliverEvent(liveListeners(channel.subscriptions), event, channel.conversationId, this.logger);
   };
 
   private readonly onReconnect = (): void => {
@@ -189,7 +175,7 @@ export class RedisFanout implements Fanout {
         {
           failed: failed.length,
           channels: channels.length,
-          err: (failed[0] as PromiseRejectedResult).reason,
+          err: (failed[0] as PromiseRejectedResult).reason as unknown,
         },
         'fanout could not resubscribe after reconnect; retrying on the next reconnect',
       );
@@ -238,9 +224,7 @@ export class RedisFanout implements Fanout {
         await redisCall(this.gate, 'SUBSCRIBE', () => this.subscriber.subscribe(channel.name));
         channel.active = true;
       } else if (channel.subscriptions.size === 0 && channel.active) {
-        await redisCall(this.gate, 'UNSUBSCRIBE', () =>
-          this.subscriber.unsubscribe(channel.name),
-        );
+        await redisCall(this.gate, 'UNSUBSCRIBE', () => this.subscriber.unsubscribe(channel.name));
         channel.active = false;
       }
     } finally {

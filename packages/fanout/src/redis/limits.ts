@@ -30,7 +30,11 @@ export class RedisBudgetLimiter implements BudgetLimiter {
       ...normalized.map((b) => keys.budgetLog(b.key)),
       ...normalized.map((b) => keys.budgetBlock(b.key)),
     ];
-    const args = [memberSuffix(), normalized.length, ...normalized.flatMap((b) => [b.limit, b.windowMs])];
+    const args = [
+      memberSuffix(),
+      normalized.length,
+      ...normalized.flatMap((b) => [b.limit, b.windowMs]),
+    ];
     const reply = await redisCall(gate, 'budget acquire', () =>
       SLIDING_WINDOW_SCRIPT.run(redis, redisKeys, args),
     );

@@ -76,20 +76,25 @@ class RedisLock implements Lock {
     }
   }
 
+  /** Re-read after every await: release() or a loss may have happened meanwhile. */
+  private stopped(): boolean {
+    return this.released || this.signal.aborted;
+  }
+
   private schedule(): void {
-    if (this.released || this.signal.aborted) return;
+    if (this.stopped()) return;
     this.timer = setTimeout(() => void this.extend(), Math.max(1, Math.floor(this.ttlMs / 3)));
     // A held lock must not keep a process alive that has nothing else to do.
     this.timer.unref();
   }
 
   private async extend(): Promise<void> {
-    if (this.released || this.signal.aborted) return;
+    if (this.stopped()) return;
     const sentAt = performance.now();
     const { redis, logger } = this.options;
     try {
       const reply = await EXTEND_LOCK_SCRIPT.run(redis, [this.redisKey], [this.token, this.ttlMs]);
-      if (this.released) return;
+      if (this.stopped()) return;
       if (Number(reply) === 1) {
         this.heldSince = sentAt;
       } else {
@@ -97,7 +102,7 @@ class RedisLock implements Lock {
         return;
       }
     } catch (err) {
-      if (this.released) return;
+      if (this.stopped()) return;
       if (performance.now() - this.heldSince >= this.ttlMs) {
         this.lose(new LockLostError(this.key, { cause: err }));
         return;
