@@ -125,6 +125,21 @@ describe('redis coordination specifics', () => {
     await next?.release();
   });
 
+  it('aborts the signal when its ttl runs out without a successful extension', async () => {
+    const client = new Redis(url);
+    const local = captureLogger();
+    const locker = createRedisLocker({ redis: client, namespace, logger: local });
+    const lock = await locker.tryLock(fresh('conv'), 300);
+    const takenAt = Date.now();
+    // Every extension now fails at once ("Connection is closed").
+    client.disconnect();
+    await vi.waitFor(() => expect(lock?.signal.aborted).toBe(true), { timeout: 1000 });
+    expect(Date.now() - takenAt).toBeLessThan(450);
+    expect(lock?.signal.reason).toBeInstanceOf(LockLostError);
+    expect(local.entries.map((e) => e.msg)).toContain('lock extension failed; retrying');
+    await lock?.release();
+  });
+
   it('releases held locks on close so other replicas need not wait for the ttl', async () => {
     const closing = await createRedisCoordination({ url, namespace });
     const key = fresh('conv');

@@ -21,11 +21,12 @@ export interface RedisLockerOptions {
 class RedisLock implements Lock {
   private readonly controller = new AbortController();
   private readonly token = randomBytes(16).toString('hex');
+  /** Next extension. */
   private timer: NodeJS.Timeout | undefined;
+  /** When the lock may expire in Redis unless an extension succeeds first. */
+  private deadline: NodeJS.Timeout | undefined;
   private released = false;
   private releasing: Promise<void> | undefined;
-  /** When the last successful SET/PEXPIRE was sent; the lock is surely ours until this + ttl. */
-  private heldSince = 0;
 
   constructor(
     private readonly key: string,
@@ -47,7 +48,7 @@ class RedisLock implements Lock {
       redis.set(this.redisKey, this.token, 'PX', this.ttlMs, 'NX'),
     );
     if (reply !== 'OK') return false;
-    this.heldSince = sentAt;
+    this.armDeadline(sentAt);
     this.schedule();
     return true;
   }
@@ -65,6 +66,7 @@ class RedisLock implements Lock {
   private async doRelease(): Promise<void> {
     this.released = true;
     clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     this.locker.forget(this);
     const { redis, logger } = this.options;
     try {
@@ -88,6 +90,23 @@ class RedisLock implements Lock {
     this.timer.unref();
   }
 
+  /**
+   * The lock is surely ours until `sentAt + ttl` (the SET or PEXPIRE was sent at `sentAt`). Past
+   * that, without a newer successful extension, someone else may hold it: abort the signal then,
+   * even while an extension is still stuck waiting for Redis.
+   */
+  private armDeadline(sentAt: number): void {
+    clearTimeout(this.deadline);
+    const left = sentAt + this.ttlMs - performance.now();
+    this.deadline = setTimeout(
+      () => {
+        this.lose(new LockLostError(this.key, { cause: new Error('not extended within its ttl') }));
+      },
+      Math.max(0, left),
+    );
+    this.deadline.unref();
+  }
+
   private async extend(): Promise<void> {
     if (this.stopped()) return;
     const sentAt = performance.now();
@@ -95,18 +114,14 @@ class RedisLock implements Lock {
     try {
       const reply = await EXTEND_LOCK_SCRIPT.run(redis, [this.redisKey], [this.token, this.ttlMs]);
       if (this.stopped()) return;
-      if (Number(reply) === 1) {
-        this.heldSince = sentAt;
-      } else {
+      if (Number(reply) !== 1) {
         this.lose(new LockLostError(this.key));
         return;
       }
+      this.armDeadline(sentAt);
     } catch (err) {
       if (this.stopped()) return;
-      if (performance.now() - this.heldSince >= this.ttlMs) {
-        this.lose(new LockLostError(this.key, { cause: err }));
-        return;
-      }
+      // The deadline aborts the signal if no retry succeeds in time.
       logger.warn({ err, key: this.key }, 'lock extension failed; retrying');
     }
     this.schedule();
@@ -114,6 +129,7 @@ class RedisLock implements Lock {
 
   private lose(reason: LockLostError, log = true): void {
     clearTimeout(this.timer);
+    clearTimeout(this.deadline);
     this.locker.forget(this);
     if (this.signal.aborted) return;
     if (log) this.options.logger.warn({ key: this.key, err: reason.cause }, 'lock lost');
