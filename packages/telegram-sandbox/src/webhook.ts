@@ -122,9 +122,16 @@ function describeNetworkError(error: unknown): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return 'Read timeout expired';
   }
+  // fetch wraps the socket error: `cause` has the code, or an AggregateError of attempts does.
   const cause =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  if (cause?.code === 'ECONNREFUSED') return 'Connection refused';
-  if (cause?.code === 'ECONNRESET') return 'Connection reset by peer';
+    error instanceof Error
+      ? (error.cause as { code?: unknown; errors?: unknown } | undefined)
+      : undefined;
+  const attempts = Array.isArray(cause?.errors) ? (cause.errors as Array<{ code?: unknown }>) : [];
+  const code = cause?.code ?? attempts[0]?.code;
+  if (code === 'ECONNREFUSED') return 'Connection refused';
+  if (code === 'ECONNRESET') return 'Connection reset by peer';
+  if (code === 'ENOTFOUND') return 'Failed to resolve host: Name or service not known';
+  if (cause instanceof Error) return cause.message;
   return error instanceof Error ? error.message : String(error);
 }

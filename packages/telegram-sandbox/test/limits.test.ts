@@ -1,0 +1,118 @@
+import { GrammyError } from 'grammy';
+import { afterEach, describe, expect, it } from 'vitest';
+import { rawCall, startHarness, TOKEN, VISITOR, type Harness } from './fixtures';
+
+let h: Harness | undefined;
+
+afterEach(async () => {
+  await h?.sandbox.close();
+  h = undefined;
+});
+
+describe('flood limits', () => {
+  it('refuses the 21st message to the group within the window with 429 and retry_after, storing nothing', async () => {
+    // Per-chat and global limits out of the way; the group window is Telegram's minute.
+    h = await startHarness({
+      limits: { enabled: true, perChatPerSecond: 1000, globalPerSecond: 1000 },
+    });
+    const { bot, group, sandbox } = h;
+    const { message_thread_id: thread } = await bot.api.createForumTopic(group, 'Busy');
+    // createForumTopic counts too: 19 messages fill the group's 20.
+    for (let i = 1; i <= 19; i += 1)
+      await bot.api.sendMessage(group, `m${i}`, { message_thread_id: thread });
+
+    const refused = await rawCall(sandbox.url, `/bot${TOKEN}/sendMessage`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ chat_id: group, text: 'one too many', message_thread_id: thread }),
+    });
+    expect(refused.status).toBe(429);
+    const retryAfter = (refused.body['parameters'] as { retry_after: number }).retry_after;
+    expect(refused.body).toEqual({
+      ok: false,
+      error_code: 429,
+      description: `Too Many Requests: retry after ${retryAfter}`,
+      parameters: { retry_after: retryAfter },
+    });
+    expect(retryAfter).toBeGreaterThanOrEqual(58);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+
+    // All topics share the group's budget; grammY surfaces the same error.
+    const viaGrammy = await bot.api
+      .sendMessage(group, 'General too')
+      .catch((error: unknown) => error);
+    expect(viaGrammy).toBeInstanceOf(GrammyError);
+    expect(viaGrammy).toMatchObject({
+      error_code: 429,
+      parameters: { retry_after: expect.any(Number) },
+    });
+
+    expect(
+      sandbox.state.messages({ threadId: thread, fromBot: true }).filter((view) => view.text),
+    ).toHaveLength(19);
+    expect(sandbox.state.messages({ threadId: 1 })).toHaveLength(0);
+    expect(sandbox.state.rateLimited()).toEqual({ sendMessage: 2 });
+    expect(
+      sandbox.state.calls({ method: 'sendMessage' }).filter((call) => call.status === 429),
+    ).toHaveLength(2);
+
+    // Reads and other chats are not limited by the group budget.
+    await bot.api.getChat(group);
+    sandbox.state.injectMessage({ chatId: VISITOR.id, text: 'hi', from: VISITOR });
+    await bot.api.sendMessage(VISITOR.id, 'private answers still go');
+  });
+
+  it('frees the group budget when the window slides', async () => {
+    h = await startHarness({
+      limits: {
+        enabled: true,
+        perChatPerSecond: 1000,
+        globalPerSecond: 1000,
+        perGroupPerMinute: 2,
+        groupWindowMs: 400,
+      },
+    });
+    const { bot, group } = h;
+    await bot.api.sendMessage(group, 'a');
+    await bot.api.sendMessage(group, 'b');
+    const refused = await bot.api.sendMessage(group, 'c').catch((error: unknown) => error);
+    expect(refused).toMatchObject({ error_code: 429, parameters: { retry_after: 1 } });
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(await bot.api.sendMessage(group, 'c')).toMatchObject({ text: 'c' });
+  });
+
+  it('allows one message per second to a private chat', async () => {
+    h = await startHarness({ limits: { enabled: true } });
+    const { bot, sandbox } = h;
+    sandbox.state.injectMessage({ chatId: VISITOR.id, text: 'hello', from: VISITOR });
+    await bot.api.sendMessage(VISITOR.id, 'first');
+    const second = await bot.api.sendMessage(VISITOR.id, 'second').catch((error: unknown) => error);
+    expect(second).toMatchObject({
+      error_code: 429,
+      description: 'Too Many Requests: retry after 1',
+      parameters: { retry_after: 1 },
+    });
+    sandbox.state.setLimits({ chatWindowMs: 100 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await bot.api.sendMessage(VISITOR.id, 'second')).toMatchObject({ text: 'second' });
+    expect(
+      sandbox.state.messages({ chatId: VISITOR.id, fromBot: true }).map((view) => view.text),
+    ).toEqual(['first', 'second']);
+  });
+
+  it('is off by default and can be turned on through the control API', async () => {
+    h = await startHarness();
+    const { bot, group, sandbox } = h;
+    for (let i = 0; i < 25; i += 1) await bot.api.sendMessage(group, `burst ${i}`);
+    const set = await rawCall(sandbox.url, '/sandbox/limits', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ enabled: true, perChatPerSecond: 1 }),
+    });
+    expect(set.body).toMatchObject({ enabled: true, perGroupPerMinute: 20, perChatPerSecond: 1 });
+    await bot.api.sendMessage(group, 'first counted');
+    await expect(bot.api.sendMessage(group, 'second counted')).rejects.toMatchObject({
+      error_code: 429,
+    });
+  });
+});
