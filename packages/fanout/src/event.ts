@@ -60,7 +60,7 @@ export function deliverEvent(
   for (const listener of listeners) {
     try {
       // Typed void, but an async function fits that type too; its rejection must not go unhandled.
-      const result = (listener as (event: FanoutEvent) => unknown)(event);
+      const result: unknown = listener(event);
       if (isPromiseLike(result)) {
         result.then(undefined, (err: unknown) => {
           logger.error({ err, conversationId }, 'fanout listener rejected');
