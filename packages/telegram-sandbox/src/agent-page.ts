@@ -16,6 +16,7 @@ nav button{display:flex;width:100%;gap:6px;padding:10px 12px;border:0;border-bot
 nav button:hover{background:#f3f6f9}
 nav button.selected{background:#419fd9;color:#fff}
 nav .name{flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+nav .badge,.meta .badge{font-size:11px;padding:0 6px;border-radius:8px;background:#d9e2ea;color:#44515e;align-self:center}
 nav .dot{width:10px;height:10px;border-radius:50%;margin-top:4px;flex:none}
 section{flex:1;display:flex;flex-direction:column;min-width:0}
 #topic-title{padding:10px 16px;background:#fff;border-bottom:1px solid #d0d7de;font-weight:600}
@@ -50,7 +51,7 @@ const el = (tag, className, text) => {
 const GENERAL = 1;
 const DEFAULT_AGENT = { id: 7001, first_name: 'Alice', username: 'alice_agent' };
 let agent = loadAgent();
-let selected = GENERAL;
+let selected = Number((/thread=(\\d+)/.exec(location.hash) || [])[1]) || GENERAL;
 let supergroupId = null;
 let topics = [];
 let lastTopics = '';
@@ -123,9 +124,10 @@ function renderTopics() {
     const dot = el('span', 'dot');
     dot.style.background = '#' + topic.iconColor.toString(16).padStart(6, '0');
     button.append(dot, el('span', 'name', topic.name));
-    if (topic.closed) button.append(el('span', '', '🔒'));
+    if (topic.closed) button.append(el('span', 'badge', 'closed'));
     button.addEventListener('click', () => {
       selected = topic.threadId;
+      location.hash = 'thread=' + selected;
       lastMessages = '';
       renderTopics();
       void refresh();
@@ -151,7 +153,7 @@ function renderMessages(views) {
     const meta = el('div', 'meta');
     meta.append(el('span', 'author', authorName(view.from)), el('span', '', time(view.date)));
     if (view.editDate) meta.append(el('span', '', 'edited'));
-    if (view.pinned) meta.append(el('span', '', '📌'));
+    if (view.pinned) meta.append(el('span', 'badge', 'pinned'));
     if (!view.fromBot) {
       const edit = el('button', 'link', 'edit');
       edit.addEventListener('click', () => void editMessage(view));
@@ -172,7 +174,7 @@ function keyboard(view) {
   for (const row of view.replyMarkup.inline_keyboard) {
     const line = el('div', 'row');
     for (const button of row) {
-      const node = el('button', '', button.url ? '🔗 ' + button.text : button.text);
+      const node = el('button', '', button.url ? button.text + ' ↗' : button.text);
       node.type = 'button';
       node.addEventListener('click', () => {
         if (button.callback_data !== undefined) void press(view, button.callback_data);

@@ -35,7 +35,7 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     ...(options.supergroupId === undefined ? {} : { supergroupId: options.supergroupId }),
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
-  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
+  const app = Fastify({ logger: options.logger ?? false });
   await app.register(sandboxPlugin, { state });
   // Long polls would hold the server open for up to 50 s; release them first.
   app.addHook('preClose', async () => {

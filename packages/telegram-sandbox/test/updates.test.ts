@@ -67,6 +67,28 @@ describe('getUpdates', () => {
     expect(last.map((update) => update.message?.text)).toEqual(['c']);
   });
 
+  it('ends an older long poll with 409 when a newer one arrives, as Telegram does', async () => {
+    const older = h.bot.api.getUpdates({ timeout: 10 }).catch((caught: unknown) => caught);
+    await delay(200);
+    const newer = h.bot.api.getUpdates({ timeout: 10 });
+    expect(await older).toMatchObject({
+      error_code: 409,
+      description:
+        'Conflict: terminated by other getUpdates request; make sure that only one bot instance is running',
+    });
+    inject('for the newer poll');
+    expect((await newer).map((update) => update.message?.text)).toEqual(['for the newer poll']);
+  });
+
+  it('releases a pending long poll when the sandbox closes', async () => {
+    const poll = h.bot.api.getUpdates({ timeout: 30 });
+    await delay(200);
+    const started = Date.now();
+    await h.sandbox.close();
+    expect(await poll).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it('answers 409 while a webhook is set', async () => {
     await h.bot.api.setWebhook('http://127.0.0.1:9/unused');
     const error = await h.bot.api.getUpdates().catch((caught: unknown) => caught);
