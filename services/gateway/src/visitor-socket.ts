@@ -38,6 +38,8 @@ const OPEN = 1;
  */
 export class VisitorSocket {
   #queue: Promise<void> = Promise.resolve();
+  /** Visitor messages are stored one after another, so seqs follow the order they were sent in. */
+  #inbound: Promise<void> = Promise.resolve();
   #lastSeq = 0;
   readonly #ahead = new Set<number>();
   #tokens: number;
@@ -172,7 +174,7 @@ export class VisitorSocket {
     }
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
-    void (async () => {
+    const store = async () => {
       const quota = await this.deps.coordination.quotas.hit(
         `msg:${conversationId}`,
         this.deps.limits.messagesPerHour,
@@ -205,7 +207,8 @@ export class VisitorSocket {
         this.#advance();
         this.#send({ type: 'ack', clientId, seq: message.seq });
       });
-    })().catch((error: unknown) => {
+    };
+    this.#inbound = this.#inbound.then(store).catch((error: unknown) => {
       if (error instanceof ConversationClosedError) {
         return this.#enqueue(() =>
           this.#error(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed', { clientId }),

@@ -41,6 +41,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const { config, logger, bus, coordination } = deps;
   const metrics = createBridgeMetrics();
   const api = createTelegramApi(config.BOT_TOKEN, config.TELEGRAM_API_ROOT, metrics);
+  // Long polls hold the request for POLL_TIMEOUT_S; their client waits longer than that.
+  const pollingApi = createTelegramApi(config.BOT_TOKEN, config.TELEGRAM_API_ROOT, metrics, POLL_TIMEOUT_S + 15);
   const botId = botIdOf(config.BOT_TOKEN);
   const groupId = config.SUPPORT_GROUP_ID;
   const mode = updatesMode(config);
@@ -94,7 +96,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
     if (parsed.protocol !== 'https:' || ![443, 80, 88, 8443].includes(port)) {
       logger.warn(
-        { url },
+        { url: redacted(url) },
         'Telegram only delivers webhooks to https on ports 443, 80, 88 or 8443; fine for a sandbox',
       );
     }
@@ -105,7 +107,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       allowed_updates: ['message', 'edited_message', 'callback_query'],
     });
     registered = true;
-    logger.info({ url: url.replace(/\/webhook\/[^/]+$/, '/webhook/…') }, 'webhook registered');
+    logger.info({ url: redacted(url) }, 'webhook registered');
   }
 
   /** Long polling; one replica at a time (Telegram allows one getUpdates caller). */
@@ -121,14 +123,14 @@ export function createBridge(deps: BridgeDeps): Bridge {
         registered = true;
         let offset: number | undefined;
         while (!stopping && !lock.signal.aborted) {
-          const updates = await api.getUpdates(
+          const updates = await pollingApi.getUpdates(
             {
               timeout: POLL_TIMEOUT_S,
               allowed_updates: ['message', 'edited_message', 'callback_query'],
               ...(offset !== undefined ? { offset } : {}),
             },
             // grammY types its signal with the abort-controller shim; Node's is compatible at run time.
-            abort.signal as Parameters<typeof api.getUpdates>[1],
+            abort.signal as Parameters<typeof pollingApi.getUpdates>[1],
           );
           for (const update of updates) {
             await ingest(update);
@@ -168,7 +170,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
         {
           durable: 'bridge-sync',
           maxAckPending: 32,
-          ackWaitMs: 60_000,
+          // Short, so a delivery held by a dead replica comes back soon; live ones call working().
+          ackWaitMs: 15_000,
           maxDeliver: 100,
           backoffMs: [250, 1000, 5000, 15_000, 30_000],
         },
@@ -185,7 +188,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         {
           durable: 'bridge-updates',
           maxAckPending: 1,
-          ackWaitMs: 30_000,
+          ackWaitMs: 10_000,
           maxDeliver: 20,
           backoffMs: [250, 1000, 5000],
         },
@@ -271,6 +274,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
       for (const stop of stops.reverse()) await stop();
     },
   };
+}
+
+/** The webhook URL without its secret path segment, for logs. */
+function redacted(url: string): string {
+  return url.replace(/\/webhook\/[^/?#]+/, '/webhook/…');
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -19,6 +19,7 @@ export const TELEGRAM_TEXT_LIMIT = 4096;
 const MERGE_SEPARATOR = '\n\n';
 const TOPIC_NAME_LIMIT = 128;
 const RETRYING_NOTICE_AFTER_MS = 1500;
+const SYNC_LOCK_TTL_MS = 6_000;
 
 export interface TopicSyncOptions {
   db: Kysely<DB>;
@@ -90,7 +91,8 @@ export class TopicSync {
     conversationId: string,
     working: () => void = () => undefined,
   ): Promise<void> {
-    const lock = await this.options.coordination.locks.tryLock(`sync:${conversationId}`, 30_000);
+    // A short TTL: a replica that dies holding the lock blocks its conversation for seconds only.
+    const lock = await this.options.coordination.locks.tryLock(`sync:${conversationId}`, SYNC_LOCK_TTL_MS);
     if (!lock)
       throw new RetryLaterError(`conversation ${conversationId} is being synced elsewhere`, 250);
     try {
@@ -167,6 +169,7 @@ export class TopicSync {
     onLongWait?: () => void,
   ): Promise<T | { failed: ReturnType<typeof classifyTelegramError> }> {
     await this.#acquire(chatId, context, onLongWait);
+    context.working();
     try {
       return await call();
     } catch (error) {

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { createDatabase, migrateToLatest } from '@topicdesk/data';
+import { startSandbox, type Limits, type RunningSandbox } from '@topicdesk/telegram-sandbox';
+import {
+  cleanupNats,
+  cleanupRedis,
+  createTestDatabase,
+  freePort,
+  ServiceProcess,
+  testInfra,
+  uniqueName,
+  type TestDatabase,
+} from '@topicdesk/testkit';
+
+export const GROUP_ID = -1001000000001;
+export const BOT_TOKEN = '200000001:e2e-sandbox-token';
+
+export interface ClusterOptions {
+  gateways?: number;
+  schedulers?: number;
+  sandboxLimits?: Partial<Limits>;
+  schedulerEnv?: Record<string, string>;
+  gatewayEnv?: Record<string, string>;
+  bridgeEnv?: Record<string, string>;
+}
+
+export interface Cluster {
+  readonly sandbox: RunningSandbox;
+  readonly gateways: ServiceProcess[];
+  readonly bridge: ServiceProcess;
+  readonly schedulers: ServiceProcess[];
+  readonly database: TestDatabase;
+  readonly namespace: string;
+  readonly jwtSecret: string;
+  readonly webhookSecret: string;
+  readonly headerSecret: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every service as its own process against the real Postgres, Redis and NATS, with the
+ * Telegram sandbox (in the test process) standing in for Telegram and delivering by webhook.
+ */
+export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const database = await createTestDatabase('e2e');
+  const migrator = await createDatabase({ url: database.url });
+  await migrateToLatest(migrator.db);
+  await migrator.close();
+
+  const namespace = uniqueName('e2e');
+  const sandbox = await startSandbox({ supergroupId: GROUP_ID, ...(options.sandboxLimits ? { limits: options.sandboxLimits } : {}) });
+  const jwtSecret = randomBytes(32).toString('hex');
+  const webhookSecret = `hook-${randomBytes(8).toString('hex')}`;
+  const headerSecret = `hdr_${randomBytes(8).toString('hex')}`;
+  const common = {
+    DATABASE_URL: database.url,
+    NATS_URL: testInfra.natsUrl,
+    REDIS_URL: testInfra.redisUrl,
+    NAMESPACE: namespace,
+    HOST: '127.0.0.1',
+  };
+
+  const bridgePort = await freePort();
+  const bridge = new ServiceProcess({
+    name: `${namespace}-bridge`,
+    script: 'services/telegram-bridge/src/main.ts',
+    url: `http://127.0.0.1:${bridgePort}`,
+    env: {
+      ...common,
+      PORT: String(bridgePort),
+      BOT_TOKEN,
+      SUPPORT_GROUP_ID: String(GROUP_ID),
+      TELEGRAM_API_ROOT: sandbox.url,
+      TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${bridgePort}/v1/telegram/webhook/${webhookSecret}`,
+      TELEGRAM_WEBHOOK_SECRET: webhookSecret,
+      TELEGRAM_HEADER_SECRET: headerSecret,
+      ...options.bridgeEnv,
+    },
+  });
+  const gateways: ServiceProcess[] = [];
+  for (let i = 0; i < (options.gateways ?? 2); i++) {
+    const port = await freePort();
+    gateways.push(
+      new ServiceProcess({
+        name: `${namespace}-gateway-${String.fromCharCode(97 + i)}`,
+        script: 'services/gateway/src/main.ts',
+        url: `http://127.0.0.1:${port}`,
+        env: { ...common, PORT: String(port), CONVERSATION_JWT_SECRET: jwtSecret, LIMIT_CONVERSATIONS_PER_DAY: '1000', LIMIT_MESSAGES_PER_HOUR: '1000', WS_RATE_BURST: '200', WS_RATE_PER_SEC: '100', ...options.gatewayEnv },
+      }),
+    );
+  }
+  const schedulers: ServiceProcess[] = [];
+  for (let i = 0; i < (options.schedulers ?? 1); i++) {
+    const port = await freePort();
+    schedulers.push(
+      new ServiceProcess({
+        name: `${namespace}-scheduler-${i}`,
+        script: 'services/scheduler/src/main.ts',
+        url: `http://127.0.0.1:${port}`,
+        env: { ...common, PORT: String(port), ...options.schedulerEnv },
+      }),
+    );
+  }
+
+  const all = [bridge, ...gateways, ...schedulers];
+  const stop = async () => {
+    await Promise.allSettled(all.map((p) => p.stop()));
+    await sandbox.close();
+    await Promise.allSettled([cleanupNats(namespace), cleanupRedis(namespace)]);
+    await database.drop();
+  };
+  try {
+    await Promise.all(all.map((p) => p.start(60_000)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { sandbox, gateways, bridge, schedulers, database, namespace, jwtSecret, webhookSecret, headerSecret, stop };
+}
+
+/** Topic thread id of a conversation, once the bridge created it. */
+export async function topicOf(sandbox: RunningSandbox, ticket: string, timeoutMs = 15_000): Promise<number> {
+  const topic = await sandbox.state.waitFor(() => sandbox.state.topics(GROUP_ID).find((t) => t.name.startsWith(ticket)), timeoutMs);
+  return topic.threadId;
+}
+
+/** Texts the bot sent into a topic, in order. */
+export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
+  return sandbox.state
+    .messages({ chatId: GROUP_ID, threadId, fromBot: true })
+    .filter((m) => typeof m.text === 'string' && m.text.length > 0)
+    .map((m) => m.text as string);
+}
+
+export const AGENT = { id: 7001, first_name: 'Alice', last_name: 'Agentova', username: 'alice_agent' };
