@@ -38,7 +38,6 @@ describe('deliverEvent', () => {
         () => {
           throw new Error('boom');
         },
-        // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the misuse under test
         () => Promise.reject(new Error('later')),
         good,
       ],
