@@ -84,9 +84,15 @@ export class WebhookDelivery {
     } catch (error) {
       return describeNetworkError(error);
     }
-    const body = await response.text().catch((error: unknown) => describeNetworkError(error));
     if (!response.ok) {
+      await response.body?.cancel();
       return `Wrong response from the webhook: ${response.status} ${response.statusText}`.trim();
+    }
+    let body: string;
+    try {
+      body = await response.text();
+    } catch (error) {
+      return describeNetworkError(error);
     }
     this.target.delivered(next.update.update_id, parseReply(body));
     return undefined;

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import { GrammyError } from 'grammy';
+import Fastify from 'fastify';
+import { GrammyError, webhookCallback } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AGENT, startHarness, startWebhookReceiver, VISITOR, type Harness } from './fixtures';
 
@@ -207,6 +208,34 @@ describe('webhook', () => {
     // Switching to long polling keeps the update for getUpdates.
     await h.bot.api.deleteWebhook();
     expect((await h.bot.api.getUpdates()).map((update) => update.message?.text)).toEqual(['lost?']);
+  });
+
+  it("feeds grammY's fastify webhookCallback, which checks the secret", async () => {
+    const app = Fastify();
+    cleanups.push(async () => {
+      await app.close();
+    });
+    const secretToken = 'bridge-secret';
+    h.bot.on('message:text', (ctx) => ctx.reply(`got: ${ctx.message.text}`));
+    app.post('/telegram/webhook', webhookCallback(h.bot, 'fastify', { secretToken }));
+    const origin = await app.listen({ host: '127.0.0.1', port: 0 });
+    await h.bot.init();
+    await h.bot.api.setWebhook(`${origin}/telegram/webhook`, { secret_token: secretToken });
+    const { message_thread_id: thread } = await h.bot.api.createForumTopic(h.group, 'Via webhook');
+    h.sandbox.state.injectMessage({
+      chatId: h.group,
+      text: 'hello',
+      from: AGENT,
+      messageThreadId: thread,
+    });
+    const reply = await h.sandbox.state.waitFor(() =>
+      h.sandbox.state
+        .messages({ threadId: thread, fromBot: true })
+        .find((view) => view.text === 'got: hello'),
+    );
+    expect(reply.threadId).toBe(thread);
+    await h.sandbox.state.waitFor(() => h.sandbox.state.pendingUpdates().length === 0);
+    expect((await h.bot.api.getWebhookInfo()).last_error_message).toBeUndefined();
   });
 
   it('delivers a visitor message and a callback_query to the webhook', async () => {
