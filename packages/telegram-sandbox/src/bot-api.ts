@@ -425,7 +425,7 @@ function readButton(value: unknown): InlineKeyboardButton {
 
 function readLinkPreviewOptions(params: Params): LinkPreviewOptions | undefined {
   const options = optionalJson(params, 'link_preview_options');
-  if (isRecord(options)) return options as LinkPreviewOptions;
+  if (isRecord(options)) return options;
   if (optionalBool(params, 'disable_web_page_preview')) return { is_disabled: true };
   return undefined;
 }

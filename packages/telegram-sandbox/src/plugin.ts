@@ -19,8 +19,17 @@ export interface SandboxPluginOptions {
 
 export const sandboxPlugin: FastifyPluginAsync<SandboxPluginOptions> = async (app, { state }) => {
   registerBodyParsers(app);
-  await app.register(async (bot) => botApiRoutes(bot, state));
-  await app.register(async (control) => controlRoutes(control, state), { prefix: '/sandbox' });
+  await app.register((bot, _options, done) => {
+    botApiRoutes(bot, state);
+    done();
+  });
+  await app.register(
+    (control, _options, done) => {
+      controlRoutes(control, state);
+      done();
+    },
+    { prefix: '/sandbox' },
+  );
   app.get('/', (request, reply) => agentPage(request, reply));
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send(sandboxError('METHOD_NOT_FOUND').toBotApiBody()),

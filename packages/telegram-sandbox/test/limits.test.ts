@@ -44,7 +44,7 @@ describe('flood limits', () => {
     expect(viaGrammy).toBeInstanceOf(GrammyError);
     expect(viaGrammy).toMatchObject({
       error_code: 429,
-      parameters: { retry_after: expect.any(Number) },
+      parameters: { retry_after: expect.any(Number) as number },
     });
 
     expect(

@@ -156,7 +156,7 @@ describe('webhook', () => {
 
   it('posts updates in order with the secret header, retrying a 500 until a 200', async () => {
     const receiver = await startWebhookReceiver([500, 500]);
-    cleanups.push(receiver.close);
+    cleanups.push(() => receiver.close());
     await h.bot.api.setWebhook(receiver.url, { secret_token: 'topicdesk-secret' });
     inject('one');
     inject('two');
@@ -240,7 +240,7 @@ describe('webhook', () => {
 
   it('delivers a visitor message and a callback_query to the webhook', async () => {
     const receiver = await startWebhookReceiver();
-    cleanups.push(receiver.close);
+    cleanups.push(() => receiver.close());
     const sent = await h.bot.api.sendMessage(h.group, 'Pick', {
       reply_markup: { inline_keyboard: [[{ text: 'Yes', callback_data: 'yes' }]] },
     });
