@@ -97,7 +97,7 @@ export function messageView(chatId: number, stored: StoredMessage): MessageView 
     text: message.text ?? null,
     date: message.date,
     editDate: message.edit_date ?? null,
-    edits: stored.edits,
+    edits: [...stored.edits],
     pinned: stored.pinned,
     replyMarkup: message.reply_markup ?? null,
     replyToMessageId: explicitReply ? replied.message_id : null,
