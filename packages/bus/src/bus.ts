@@ -106,6 +106,8 @@ export interface Consumption {
 }
 
 export interface SignalSubscription {
+  /** Resolves once the server has registered the subscription (signals sent later reach it). */
+  readonly ready: Promise<void>;
   stop(): void;
 }
 

@@ -335,6 +335,7 @@ export function createInProcessBus(options: InProcessBusOptions = {}): Bus {
         }
       });
       const subscription: SignalSubscription = {
+        ready: Promise.resolve(),
         stop() {
           unsubscribe();
           signalSubscriptions.delete(subscription);

@@ -22,7 +22,6 @@ import {
   nanos,
   type MsgHdrs,
   type NatsConnection,
-  type Subscription,
 } from '@nats-io/transport-node';
 import type { DescMessage, MessageInitShape, MessageShape } from '@topicdesk/contracts';
 import type {
@@ -142,7 +141,6 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
 class NatsBus implements Bus {
   private readonly streams = new Map<string, Promise<void>>();
   private readonly consumptions = new Set<RunningConsumption>();
-  private readonly signalSubscriptions = new Set<Subscription>();
   /** relative subject → relative durable attached through this bus. */
   private readonly durables = new Map<string, string>();
   private disconnectedSince: Date | undefined;
@@ -178,11 +176,24 @@ class NatsBus implements Bus {
       { system, destination: subject },
       { msgId, size: payload.byteLength },
       async (traceHeaders) => {
-        try {
-          const ack = await this.js.publish(subject, payload, {
+        const send = () =>
+          this.js.publish(subject, payload, {
             headers: toMsgHdrs(traceHeaders),
             ...(msgId === undefined ? {} : { msgID: msgId }),
           });
+        try {
+          let ack;
+          try {
+            ack = await send();
+          } catch (error) {
+            if (!isNoStream(error) || this.isUnreachable(error)) throw error;
+            // Nobody answered for the subject: the stream is gone (e.g. the server lost its
+            // store). Set it up again and retry once; msgId makes the retry safe.
+            this.logger.warn({ subject }, 'no stream for subject; recreating it');
+            this.forgetStream(topic);
+            await this.ensureStream(topic);
+            ack = await send();
+          }
           if (ack.duplicate) this.logger.debug({ subject, msgId }, 'duplicate publish ignored');
         } catch (error) {
           throw this.publishError(subject, error);
@@ -257,10 +268,13 @@ class NatsBus implements Bus {
         dispatchSignal(topic, handler, msg.data, toRecord(msg.headers), this.logger);
       },
     });
-    this.signalSubscriptions.add(subscription);
+    // A round trip to the server: once it answers, the SUB before it has been processed.
+    const ready = this.nc.flush().catch((error: unknown) => {
+      this.logger.warn({ subject, err: error }, 'signal subscription not confirmed');
+    });
     return {
+      ready,
       stop: () => {
-        this.signalSubscriptions.delete(subscription);
         subscription.unsubscribe();
       },
     };
@@ -484,7 +498,9 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
   private readonly slots: Semaphore;
   private readonly inFlight = new InFlight();
   private readonly loop: Promise<void>;
-  private lastReprovision = 0;
+  private restartRequested = false;
+  /** Whether the loop has run once already (later runs are recoveries, worth a log line). */
+  private startedOnce = false;
 
   constructor(
     private readonly bus: NatsBus,
@@ -541,6 +557,8 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
         void this.watch(messages);
         if (this.isStopping) void messages.close();
         this.issue = undefined;
+        if (attempt > 0 || this.startedOnce) bus.logger.info(this.fields, 'consumer running again');
+        this.startedOnce = true;
         attempt = 0;
         this.resolveReady();
         for await (const msg of messages) {
@@ -554,6 +572,10 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
           this.inFlight.track(this.handle(msg).finally(() => this.slots.release()));
         }
         if (this.isStopping) break;
+        if (this.restartRequested) {
+          this.restartRequested = false;
+          continue;
+        }
         const reason = await messages.closed();
         throw reason ?? new Error('the consume iterator ended');
       } catch (error) {
@@ -591,7 +613,7 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
         settle(msg, 'nak', this.bus.logger, settlement.delayMs);
         break;
       case 'term':
-        settle(msg, 'term', this.bus.logger, settlement.reason);
+        settle(msg, 'term', this.bus.logger);
         break;
       default:
         assertNever(settlement);
@@ -613,7 +635,7 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
           // The client keeps asking for the consumer but never recreates a durable one.
           this.issue = status.type.replaceAll('_', ' ');
           logger.warn({ ...this.fields, status: status.type }, 'consumer missing; recreating');
-          void this.reprovision();
+          this.recreate(messages);
           break;
         case 'no_responders':
         case 'exceeded_limits':
@@ -638,24 +660,31 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
     }
   }
 
-  private async reprovision(): Promise<void> {
-    const now = Date.now();
-    if (now - this.lastReprovision < 2_000 || this.isStopping) return;
-    this.lastReprovision = now;
-    const { bus, topic, processor } = this;
-    try {
-      bus.forgetStream(topic);
-      await bus.ensureStream(topic);
-      await bus.ensureConsumer(
-        bus.naming.stream(topic.stream),
-        bus.naming.subject(topic.subject),
-        processor.options,
-      );
-      bus.logger.info(this.fields, 'consumer recreated');
-    } catch (error) {
-      bus.logger.warn({ ...this.fields, err: error }, 'cannot recreate consumer yet');
-    }
+  /**
+   * The client keeps asking for a consumer that is gone (a server that lost its store, an
+   * operator's delete) but never recreates a durable one: end this iterator and let the loop
+   * set the stream and consumer up again.
+   */
+  private recreate(messages: ConsumerMessages): void {
+    if (this.isStopping || this.messages !== messages || this.restartRequested) return;
+    this.restartRequested = true;
+    this.bus.forgetStream(this.topic);
+    void messages.close();
   }
+}
+
+/**
+ * How the v3 client reports a JetStream publish that no stream answered: a `JetStreamNotEnabled`
+ * ("jetstream is not enabled") wrapping the no-responders error, even when JetStream is enabled
+ * and only the stream is missing.
+ */
+function isNoStream(error: unknown): boolean {
+  return (
+    // The class is not exported from @nats-io/jetstream's entry point; its name is stable.
+    (error instanceof Error && error.name === 'JetStreamNotEnabled') ||
+    error instanceof natsErrors.NoRespondersError ||
+    (error instanceof Error && error.cause instanceof natsErrors.NoRespondersError)
+  );
 }
 
 /** Sends a settlement; when the connection is gone the server redelivers after ack_wait. */
@@ -663,12 +692,14 @@ function settle(
   msg: JsMsg,
   kind: 'ack' | 'nak' | 'term',
   logger: BusLogger,
-  arg?: number | string,
-) {
+  delayMs?: number,
+): void {
   try {
     if (kind === 'ack') msg.ack();
-    else if (kind === 'nak') msg.nak(typeof arg === 'number' && arg > 0 ? arg : undefined);
-    else msg.term(typeof arg === 'string' ? arg : undefined);
+    else if (kind === 'nak') msg.nak(delayMs !== undefined && delayMs > 0 ? delayMs : undefined);
+    // No reason text: nats-server before 2.10 only recognizes a bare `+TERM` and silently
+    // ignores `+TERM <reason>`, which would leave the message pending until ack_wait.
+    else msg.term();
   } catch (error) {
     logger.warn(
       { subject: msg.subject, seq: msg.seq, settlement: kind, err: error },
