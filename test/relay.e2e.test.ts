@@ -15,7 +15,12 @@ async function connect(gateway: number, token: string, options?: { viaQuery?: bo
 }
 
 function agentSays(threadId: number, text: string) {
-  return cluster.sandbox.state.injectMessage({ chatId: GROUP_ID, messageThreadId: threadId, text, from: AGENT });
+  return cluster.sandbox.state.injectMessage({
+    chatId: GROUP_ID,
+    messageThreadId: threadId,
+    text,
+    from: AGENT,
+  });
 }
 
 beforeAll(async () => {
@@ -29,7 +34,10 @@ afterAll(async () => {
 
 describe('visitor ↔ Telegram topic across separate processes', () => {
   it('sends a visitor message on replica A into its own topic, and an agent reply reaches sockets on A and B', async () => {
-    const conversation = await startConversation(cluster.gateways[0]!.url, { name: 'Ann', page: { url: 'https://shop.example/cart', title: 'Cart' } });
+    const conversation = await startConversation(cluster.gateways[0]!.url, {
+      name: 'Ann',
+      page: { url: 'https://shop.example/cart', title: 'Cart' },
+    });
     expect(conversation.ticket).toMatch(/^SUPP-/);
     const onA = await connect(0, conversation.token);
     const onB = await connect(1, conversation.token, { viaQuery: true });
@@ -39,12 +47,17 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     expect(ack).toMatchObject({ clientId: 'c-1', seq: 1 });
     // The second tab sees the message; the sender gets an ack, not an echo.
     await onB.waitFor((f) => f.type === 'message' && f['seq'] === 1);
-    expect(onB.of('message')[0]).toMatchObject({ kind: 'visitor', text: 'Hello, where is my order?' });
+    expect(onB.of('message')[0]).toMatchObject({
+      kind: 'visitor',
+      text: 'Hello, where is my order?',
+    });
 
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
     const topic = cluster.sandbox.state.topics(GROUP_ID).find((t) => t.threadId === threadId);
     expect(topic?.name).toBe(`${conversation.ticket} · Ann`);
-    await cluster.sandbox.state.waitFor(() => botTexts(cluster.sandbox, threadId).includes('Hello, where is my order?'));
+    await cluster.sandbox.state.waitFor(() =>
+      botTexts(cluster.sandbox, threadId).includes('Hello, where is my order?'),
+    );
     await onA.waitFor((f) => f.type === 'receipt' && f['seq'] === 1 && f['state'] === 'delivered');
 
     agentSays(threadId, 'It ships today.');
@@ -72,12 +85,18 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     await cluster.sandbox.state.waitFor(() => true, 10);
     // Wait until both are stored (visible through the REST history).
     await expect
-      .poll(async () => {
-        const res = await fetch(`${cluster.gateways[1]!.url}/v1/conversations/${conversation.conversationId}/messages?after=0`, {
-          headers: { authorization: `Bearer ${conversation.token}` },
-        });
-        return ((await res.json()) as { messages: unknown[] }).messages.length;
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const res = await fetch(
+            `${cluster.gateways[1]!.url}/v1/conversations/${conversation.conversationId}/messages?after=0`,
+            {
+              headers: { authorization: `Bearer ${conversation.token}` },
+            },
+          );
+          return ((await res.json()) as { messages: unknown[] }).messages.length;
+        },
+        { timeout: 10_000 },
+      )
       .toBe(4);
 
     const onB = await connect(1, conversation.token);
@@ -104,9 +123,12 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     await cluster.sandbox.state.waitFor(() => botTexts(cluster.sandbox, threadId).length === 1);
     await new Promise((r) => setTimeout(r, 1500));
     expect(botTexts(cluster.sandbox, threadId)).toEqual(['only once please']);
-    const res = await fetch(`${cluster.gateways[0]!.url}/v1/conversations/${conversation.conversationId}/messages`, {
-      headers: { authorization: `Bearer ${conversation.token}` },
-    });
+    const res = await fetch(
+      `${cluster.gateways[0]!.url}/v1/conversations/${conversation.conversationId}/messages`,
+      {
+        headers: { authorization: `Bearer ${conversation.token}` },
+      },
+    );
     expect(((await res.json()) as { messages: unknown[] }).messages).toHaveLength(1);
   });
 
@@ -139,9 +161,15 @@ describe('failures', () => {
     await onA.waitFor((f) => f.type === 'ack' && f['clientId'] === 'k-1');
     await cluster.bridge.kill();
     await cluster.bridge.start(60_000);
-    await cluster.sandbox.state.waitFor(() => botTexts(cluster.sandbox, threadId).length >= 2, 30_000);
+    await cluster.sandbox.state.waitFor(
+      () => botTexts(cluster.sandbox, threadId).length >= 2,
+      30_000,
+    );
     await new Promise((r) => setTimeout(r, 2000));
-    expect(botTexts(cluster.sandbox, threadId)).toEqual(['before the crash', 'acked, then the bridge dies']);
+    expect(botTexts(cluster.sandbox, threadId)).toEqual([
+      'before the crash',
+      'acked, then the bridge dies',
+    ]);
   });
 
   it('gives a visitor an agent message that arrived while their gateway replica was down', async () => {
@@ -170,14 +198,20 @@ describe('bad input', () => {
     await client.waitUntil(() => client.of('error').length === 2 || undefined);
     expect(client.of('error')[1]).toMatchObject({ code: 'INVALID_REQUEST' });
     client.sendMessage('after-bad', 'still works');
-    expect(await client.waitFor((f) => f.type === 'ack')).toMatchObject({ clientId: 'after-bad', seq: 1 });
+    expect(await client.waitFor((f) => f.type === 'ack')).toMatchObject({
+      clientId: 'after-bad',
+      seq: 1,
+    });
   });
 
   it('refuses a 10,000-character text with MESSAGE_TOO_LONG and sends nothing to Telegram', async () => {
     const conversation = await startConversation(cluster.gateways[0]!.url);
     const client = await connect(0, conversation.token);
     client.sendMessage('long-1', 'x'.repeat(10_000));
-    expect(await client.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'MESSAGE_TOO_LONG', clientId: 'long-1' });
+    expect(await client.waitFor((f) => f.type === 'error')).toMatchObject({
+      code: 'MESSAGE_TOO_LONG',
+      clientId: 'long-1',
+    });
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
     await new Promise((r) => setTimeout(r, 1000));
     expect(botTexts(cluster.sandbox, threadId)).toEqual([]);
@@ -186,7 +220,8 @@ describe('bad input', () => {
 
   it('answers oversized, malformed and wrong-type REST bodies with 4xx JSON', async () => {
     const url = `${cluster.gateways[0]!.url}/v1/conversations`;
-    const post = (body: string, type = 'application/json') => fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+    const post = (body: string, type = 'application/json') =>
+      fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
     const cases = [
       [await post(JSON.stringify({ name: 'x'.repeat(40_000) })), 413, 'PAYLOAD_TOO_LARGE'],
       [await post('{"name": '), 400, 'INVALID_JSON'],
@@ -201,12 +236,15 @@ describe('bad input', () => {
     }
   });
 
-  it('refuses forged, expired and other conversations\' tokens', async () => {
+  it("refuses forged, expired and other conversations' tokens", async () => {
     const gateway = cluster.gateways[0]!.url;
     const mine = await startConversation(gateway);
     const other = await startConversation(gateway);
     const history = (id: string, token?: string) =>
-      fetch(`${gateway}/v1/conversations/${id}/messages`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+      fetch(
+        `${gateway}/v1/conversations/${id}/messages`,
+        token ? { headers: { authorization: `Bearer ${token}` } } : {},
+      );
     const sign = (secret: string, expiresIn: number) =>
       new SignJWT({ tid: 'default' })
         .setProtectedHeader({ alg: 'HS256' })
@@ -230,7 +268,9 @@ describe('bad input', () => {
     expect(otherOnes.status).toBe(403);
     expect(await otherOnes.json()).toMatchObject({ error: { code: 'FORBIDDEN' } });
     await expect(VisitorClient.connect(gateway, 'not-a-token')).rejects.toThrow(/401/);
-    await expect(VisitorClient.connect(gateway, await sign('y'.repeat(40), 3600))).rejects.toThrow(/401/);
+    await expect(VisitorClient.connect(gateway, await sign('y'.repeat(40), 3600))).rejects.toThrow(
+      /401/,
+    );
 
     // An expired token within the grace period is exchanged for a new one.
     const refresh = await fetch(`${gateway}/v1/conversations/${mine.conversationId}/token`, {
@@ -264,7 +304,10 @@ describe('bad input', () => {
     const send = (secret: string, header?: string) =>
       fetch(`${cluster.bridge.url}/v1/telegram/webhook/${secret}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(header ? { 'x-telegram-bot-api-secret-token': header } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          ...(header ? { 'x-telegram-bot-api-secret-token': header } : {}),
+        },
         body: JSON.stringify(update),
       });
     expect((await send('wrong-secret', cluster.headerSecret)).status).toBe(404);
@@ -294,25 +337,42 @@ describe('bad input', () => {
         text: 'to nowhere',
       },
     };
-    const response = await fetch(`${cluster.bridge.url}/v1/telegram/webhook/${cluster.webhookSecret}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': cluster.headerSecret },
-      body: JSON.stringify(update),
-    });
+    const response = await fetch(
+      `${cluster.bridge.url}/v1/telegram/webhook/${cluster.webhookSecret}`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-telegram-bot-api-secret-token': cluster.headerSecret,
+        },
+        body: JSON.stringify(update),
+      },
+    );
     expect(response.status).toBe(200);
     await expect
-      .poll(async () => {
-        const metrics = await (await fetch(`${cluster.bridge.url}/metrics`)).text();
-        return /topicdesk_telegram_updates_ignored_total\{[^}]*reason="unknown_topic"[^}]*\} [1-9]/.test(metrics);
-      }, { timeout: 10_000 })
+      .poll(
+        async () => {
+          const metrics = await (await fetch(`${cluster.bridge.url}/metrics`)).text();
+          return /topicdesk_telegram_updates_ignored_total\{[^}]*reason="unknown_topic"[^}]*\} [1-9]/.test(
+            metrics,
+          );
+        },
+        { timeout: 10_000 },
+      )
       .toBe(true);
     expect((await fetch(`${cluster.bridge.url}/healthz`)).status).toBe(200);
     // Garbage on the webhook is refused with a code, not a crash.
-    const garbage = await fetch(`${cluster.bridge.url}/v1/telegram/webhook/${cluster.webhookSecret}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': cluster.headerSecret },
-      body: JSON.stringify({ hello: randomUUID() }),
-    });
+    const garbage = await fetch(
+      `${cluster.bridge.url}/v1/telegram/webhook/${cluster.webhookSecret}`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-telegram-bot-api-secret-token': cluster.headerSecret,
+        },
+        body: JSON.stringify({ hello: randomUUID() }),
+      },
+    );
     expect(garbage.status).toBe(400);
     expect((await fetch(`${cluster.bridge.url}/readyz`)).status).toBe(200);
   });

@@ -23,7 +23,10 @@ it('auto-closes an idle conversation exactly once across two schedulers: status 
   await client.waitFor((f) => f.type === 'ack');
   const threadId = await topicOf(cluster.sandbox, conversation.ticket);
 
-  const status = await client.waitFor((f) => f.type === 'status' && f['status'] === 'closed', 20_000);
+  const status = await client.waitFor(
+    (f) => f.type === 'status' && f['status'] === 'closed',
+    20_000,
+  );
   expect(status).toMatchObject({ status: 'closed' });
   await cluster.sandbox.state.waitFor(
     () => cluster.sandbox.state.topics(GROUP_ID).find((t) => t.threadId === threadId && t.closed),
@@ -32,17 +35,24 @@ it('auto-closes an idle conversation exactly once across two schedulers: status 
   await new Promise((r) => setTimeout(r, 2000));
 
   const history = (await (
-    await fetch(`${cluster.gateways[0]!.url}/v1/conversations/${conversation.conversationId}/messages`, {
-      headers: { authorization: `Bearer ${conversation.token}` },
-    })
+    await fetch(
+      `${cluster.gateways[0]!.url}/v1/conversations/${conversation.conversationId}/messages`,
+      {
+        headers: { authorization: `Bearer ${conversation.token}` },
+      },
+    )
   ).json()) as { status: string; messages: Array<{ kind: string }> };
   expect(history.status).toBe('closed');
   expect(history.messages.filter((m) => m.kind === 'system')).toHaveLength(1);
   expect(client.of('status').filter((f) => f['status'] === 'closed')).toHaveLength(1);
-  expect(cluster.sandbox.state.calls({ method: 'closeForumTopic' }).filter((c) => c.status === 200)).toHaveLength(1);
+  expect(
+    cluster.sandbox.state.calls({ method: 'closeForumTopic' }).filter((c) => c.status === 200),
+  ).toHaveLength(1);
 
   // A closed conversation refuses new visitor messages with a stable code.
   client.sendMessage('s-2', 'late');
-  expect(await client.waitFor((f) => f.type === 'error')).toMatchObject({ code: 'CONVERSATION_CLOSED' });
+  expect(await client.waitFor((f) => f.type === 'error')).toMatchObject({
+    code: 'CONVERSATION_CLOSED',
+  });
   await client.close();
 });

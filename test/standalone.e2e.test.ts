@@ -14,11 +14,16 @@ afterAll(async () => {
 });
 
 async function sandbox(base: string, path: string, body?: unknown) {
-  const response = await fetch(`${base}/telegram-sandbox/sandbox/${path}`, body === undefined ? {} : {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
+  const response = await fetch(
+    `${base}/telegram-sandbox/sandbox/${path}`,
+    body === undefined
+      ? {}
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+  );
   expect(response.ok).toBe(true);
   return response.json() as Promise<unknown>;
 }
@@ -37,7 +42,14 @@ it('runs everything in one process with no configuration, round-trips a message 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // Nothing but PATH, HOME and a free port: embedded Postgres, in-process bus, the sandbox.
-  app = new ServiceProcess({ name: 'standalone', script: 'services/standalone/src/main.ts', url: base, env: { PORT: String(port) }, cwd: workDir, cleanEnv: true });
+  app = new ServiceProcess({
+    name: 'standalone',
+    script: 'services/standalone/src/main.ts',
+    url: base,
+    env: { PORT: String(port) },
+    cwd: workDir,
+    cleanEnv: true,
+  });
   await app.start(90_000);
   expect(app.output).toContain(`${base}/demo`);
   expect(app.output).toContain(`${base}/telegram-sandbox/`);
@@ -54,19 +66,31 @@ it('runs everything in one process with no configuration, round-trips a message 
     return state.topics.find((t) => t.name.startsWith(conversation.ticket));
   });
   await until(async () => {
-    const messages = (await sandbox(base, `messages?chatId=${GROUP}&threadId=${topic.threadId}&fromBot=true`)) as Array<{ text: string }>;
+    const messages = (await sandbox(
+      base,
+      `messages?chatId=${GROUP}&threadId=${topic.threadId}&fromBot=true`,
+    )) as Array<{ text: string }>;
     return messages.some((m) => m.text === 'hello from the widget') || undefined;
   });
-  await sandbox(base, 'messages', { chatId: GROUP, messageThreadId: topic.threadId, text: 'hello from an agent', from: { id: 7001, first_name: 'Alice' } });
-  expect(await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent')).toMatchObject({ seq: 2, text: 'hello from an agent', author: 'Support' });
+  await sandbox(base, 'messages', {
+    chatId: GROUP,
+    messageThreadId: topic.threadId,
+    text: 'hello from an agent',
+    from: { id: 7001, first_name: 'Alice' },
+  });
+  expect(await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent')).toMatchObject(
+    { seq: 2, text: 'hello from an agent', author: 'Support' },
+  );
   await visitor.close();
 
   // Restart: the same data directory, the same conversation, the same topic.
   expect(await app.stop()).toBe(0);
   await app.start(90_000);
-  const history = (await (await fetch(`${base}/v1/conversations/${conversation.conversationId}/messages`, {
-    headers: { authorization: `Bearer ${conversation.token}` },
-  })).json()) as { messages: Array<{ seq: number; text: string }> };
+  const history = (await (
+    await fetch(`${base}/v1/conversations/${conversation.conversationId}/messages`, {
+      headers: { authorization: `Bearer ${conversation.token}` },
+    })
+  ).json()) as { messages: Array<{ seq: number; text: string }> };
   expect(history.messages.map((m) => [m.seq, m.text])).toEqual([
     [1, 'hello from the widget'],
     [2, 'hello from an agent'],
@@ -75,7 +99,10 @@ it('runs everything in one process with no configuration, round-trips a message 
   again.sendMessage('two', 'still there?');
   expect(await again.waitFor((f) => f.type === 'ack')).toMatchObject({ seq: 3 });
   await until(async () => {
-    const messages = (await sandbox(base, `messages?chatId=${GROUP}&threadId=${topic.threadId}&fromBot=true`)) as Array<{ text: string }>;
+    const messages = (await sandbox(
+      base,
+      `messages?chatId=${GROUP}&threadId=${topic.threadId}&fromBot=true`,
+    )) as Array<{ text: string }>;
     return messages.some((m) => m.text === 'still there?') || undefined;
   });
   await again.close();

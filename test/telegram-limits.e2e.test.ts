@@ -1,13 +1,18 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
-import { botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from './support/cluster';
+import { botTexts, startCluster, topicOf, type Cluster } from './support/cluster';
 
 let cluster: Cluster;
 
 beforeAll(async () => {
   cluster = await startCluster({
     gateways: 1,
-    sandboxLimits: { enabled: true, perGroupPerMinute: 20, perChatPerSecond: 1, globalPerSecond: 30 },
+    sandboxLimits: {
+      enabled: true,
+      perGroupPerMinute: 20,
+      perChatPerSecond: 1,
+      globalPerSecond: 30,
+    },
   });
 }, 120_000);
 
@@ -30,13 +35,21 @@ it('delivers a 25-message burst completely and in order under the group limit, p
   expect(delivered).toEqual(texts);
   // Every visitor message is reported delivered to its sender.
   await client.waitUntil(
-    () => new Set(client.of('receipt').filter((f) => f['state'] === 'delivered').map((f) => f['seq'])).size === 25 || undefined,
+    () =>
+      new Set(
+        client
+          .of('receipt')
+          .filter((f) => f['state'] === 'delivered')
+          .map((f) => f['seq']),
+      ).size === 25 || undefined,
     10_000,
     '25 delivered receipts',
   );
   const tooMany = cluster.sandbox.state.calls().filter((c) => c.status === 429);
   expect(tooMany.length).toBeLessThanOrEqual(1);
-  const sends = cluster.sandbox.state.calls({ method: 'sendMessage' }).filter((c) => c.status === 200);
+  const sends = cluster.sandbox.state
+    .calls({ method: 'sendMessage' })
+    .filter((c) => c.status === 200);
   expect(sends.length).toBeGreaterThan(0);
   expect(sends.length).toBeLessThanOrEqual(20);
   await client.close();

@@ -48,7 +48,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   await migrator.close();
 
   const namespace = uniqueName('e2e');
-  const sandbox = await startSandbox({ supergroupId: GROUP_ID, ...(options.sandboxLimits ? { limits: options.sandboxLimits } : {}) });
+  const sandbox = await startSandbox({
+    supergroupId: GROUP_ID,
+    ...(options.sandboxLimits ? { limits: options.sandboxLimits } : {}),
+  });
   const jwtSecret = randomBytes(32).toString('hex');
   const webhookSecret = `hook-${randomBytes(8).toString('hex')}`;
   const headerSecret = `hdr_${randomBytes(8).toString('hex')}`;
@@ -85,7 +88,16 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         name: `${namespace}-gateway-${String.fromCharCode(97 + i)}`,
         script: 'services/gateway/src/main.ts',
         url: `http://127.0.0.1:${port}`,
-        env: { ...common, PORT: String(port), CONVERSATION_JWT_SECRET: jwtSecret, LIMIT_CONVERSATIONS_PER_DAY: '1000', LIMIT_MESSAGES_PER_HOUR: '1000', WS_RATE_BURST: '200', WS_RATE_PER_SEC: '100', ...options.gatewayEnv },
+        env: {
+          ...common,
+          PORT: String(port),
+          CONVERSATION_JWT_SECRET: jwtSecret,
+          LIMIT_CONVERSATIONS_PER_DAY: '1000',
+          LIMIT_MESSAGES_PER_HOUR: '1000',
+          WS_RATE_BURST: '200',
+          WS_RATE_PER_SEC: '100',
+          ...options.gatewayEnv,
+        },
       }),
     );
   }
@@ -115,12 +127,30 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await stop();
     throw error;
   }
-  return { sandbox, gateways, bridge, schedulers, database, namespace, jwtSecret, webhookSecret, headerSecret, stop };
+  return {
+    sandbox,
+    gateways,
+    bridge,
+    schedulers,
+    database,
+    namespace,
+    jwtSecret,
+    webhookSecret,
+    headerSecret,
+    stop,
+  };
 }
 
 /** Topic thread id of a conversation, once the bridge created it. */
-export async function topicOf(sandbox: RunningSandbox, ticket: string, timeoutMs = 15_000): Promise<number> {
-  const topic = await sandbox.state.waitFor(() => sandbox.state.topics(GROUP_ID).find((t) => t.name.startsWith(ticket)), timeoutMs);
+export async function topicOf(
+  sandbox: RunningSandbox,
+  ticket: string,
+  timeoutMs = 15_000,
+): Promise<number> {
+  const topic = await sandbox.state.waitFor(
+    () => sandbox.state.topics(GROUP_ID).find((t) => t.name.startsWith(ticket)),
+    timeoutMs,
+  );
   return topic.threadId;
 }
 
@@ -132,4 +162,9 @@ export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
     .map((m) => m.text as string);
 }
 
-export const AGENT = { id: 7001, first_name: 'Alice', last_name: 'Agentova', username: 'alice_agent' };
+export const AGENT = {
+  id: 7001,
+  first_name: 'Alice',
+  last_name: 'Agentova',
+  username: 'alice_agent',
+};

@@ -1,4 +1,4 @@
-import { topics, type Bus } from '@topicdesk/bus';
+import { topics, type Bus, type DurableTopic } from '@topicdesk/bus';
 import {
   OutboxDestination,
   OutboxRepository,
@@ -152,8 +152,9 @@ export class OutboxRelay {
             );
             return true;
           }
-          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the payload was written from this topic's init shape
-          await this.#bus.publish(topic as any, row.payload as any, { msgId: `outbox-${row.id}` });
+          // The payload was written from this topic's init shape (see busOutbox).
+          const durable: DurableTopic = topic;
+          await this.#bus.publish(durable, row.payload, { msgId: `outbox-${row.id}` });
           break;
         }
         case OutboxDestination.fanout:

@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger, Telemetry } from '@topicdesk/telemetry';
 
 export interface Readiness {
@@ -21,11 +21,10 @@ export interface ServerOptions {
  * (its dependencies answer), /metrics (Prometheus text), request ids, and no crash on bad input.
  */
 export function createServer(options: ServerOptions): FastifyInstance {
-  const app: FastifyInstance = Fastify({
-    // pino's Logger is fastify's logger; the cast keeps FastifyInstance's default generics.
-    loggerInstance: options.logger as FastifyBaseLogger,
-    // A hop count is supported at run time; fastify's types only list the other forms.
-    trustProxy: (options.trustProxy ?? false) as boolean | string[],
+  // pino's Logger is fastify's logger; the annotation keeps FastifyInstance's default generics.
+  const app = Fastify({
+    loggerInstance: options.logger,
+    trustProxy: trustProxyOption(options.trustProxy),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request info lines cost more than they tell at this volume; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -56,7 +55,15 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.decorate('markDraining', () => {
     draining = true;
   });
-  return app;
+  return app as unknown as FastifyInstance;
+}
+
+/** A hop count becomes the equivalent function (fastify's types only name the other forms). */
+function trustProxyOption(
+  value: ServerOptions['trustProxy'],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof value === 'number') return (_address, hop) => hop < value;
+  return value ?? false;
 }
 
 /** Calls `shutdown` once on SIGTERM/SIGINT; a second signal exits at once. */

@@ -35,10 +35,10 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       max: options.poolSize ?? 10,
       application_name: options.applicationName ?? 'topicdesk',
       types: {
-        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
           oid === INT8_OID && format !== 'binary'
             ? parseInt8
-            : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
       },
     });
     // An idle client losing its server must not crash the process; the next query reconnects.

@@ -6,7 +6,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 
 /** Where the local test infrastructure lives; overridable for machines that run it elsewhere. */
 export const testInfra = {
-  postgresAdminUrl: process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  postgresAdminUrl:
+    process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   redisUrl: process.env['TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
   natsUrl: process.env['TEST_NATS_URL'] ?? 'nats://127.0.0.1:4222',
 } as const;

@@ -8,7 +8,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** tsx's loader as a URL, so services start from any working directory. */
-export const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+export const tsxLoader = pathToFileURL(
+  join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs'),
+).href;
 
 /** A free TCP port on loopback, right now. */
 export function freePort(): Promise<number> {
@@ -56,19 +58,27 @@ export class ServiceProcess {
     return this.#output;
   }
   get running(): boolean {
-    return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
+    return (
+      this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null
+    );
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
     const logDir = join(repoRoot, 'test-results', 'logs');
     mkdirSync(logDir, { recursive: true });
     this.#log = createWriteStream(join(logDir, `${this.options.name}.log`), { flags: 'a' });
-    const base = this.options.cleanEnv ? { PATH: process.env['PATH'], HOME: process.env['HOME'] } : process.env;
-    const child = spawn(process.execPath, ['--import', tsxLoader, join(repoRoot, this.options.script)], {
-      cwd: this.options.cwd ?? repoRoot,
-      env: { ...base, LOG_LEVEL: 'info', ...this.options.env } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const base = this.options.cleanEnv
+      ? { PATH: process.env['PATH'], HOME: process.env['HOME'] }
+      : process.env;
+    const child = spawn(
+      process.execPath,
+      ['--import', tsxLoader, join(repoRoot, this.options.script)],
+      {
+        cwd: this.options.cwd ?? repoRoot,
+        env: { ...base, LOG_LEVEL: 'info', ...this.options.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.#child = child;
     const collect = (chunk: Buffer) => {
       this.#log?.write(chunk);
@@ -85,15 +95,22 @@ export class ServiceProcess {
     const path = this.options.readyPath ?? '/readyz';
     for (;;) {
       if (!this.running) {
-        throw new Error(`${this.options.name} exited before it was ready:\n${this.#output.slice(-4000)}`);
+        throw new Error(
+          `${this.options.name} exited before it was ready:\n${this.#output.slice(-4000)}`,
+        );
       }
       try {
-        const response = await fetch(`${this.options.url}${path}`, { signal: AbortSignal.timeout(2000) });
+        const response = await fetch(`${this.options.url}${path}`, {
+          signal: AbortSignal.timeout(2000),
+        });
         if (response.ok) return;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) throw new Error(`${this.options.name} not ready after ${timeoutMs} ms:\n${this.#output.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `${this.options.name} not ready after ${timeoutMs} ms:\n${this.#output.slice(-4000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -10,13 +10,17 @@ export interface StartedConversation {
 }
 
 /** POST /v1/conversations against a gateway. */
-export async function startConversation(gatewayUrl: string, body: Record<string, unknown> = {}): Promise<StartedConversation> {
+export async function startConversation(
+  gatewayUrl: string,
+  body: Record<string, unknown> = {},
+): Promise<StartedConversation> {
   const response = await fetch(`${gatewayUrl}/v1/conversations`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (response.status !== 201) throw new Error(`start conversation: ${response.status} ${await response.text()}`);
+  if (response.status !== 201)
+    throw new Error(`start conversation: ${response.status} ${await response.text()}`);
   return (await response.json()) as StartedConversation;
 }
 
@@ -28,7 +32,13 @@ export class VisitorClient {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()) as Frame);
+      this.frames.push(
+        JSON.parse(
+          Buffer.isBuffer(data)
+            ? data.toString('utf8')
+            : Buffer.from(data as ArrayBuffer).toString('utf8'),
+        ) as Frame,
+      );
       for (const wake of this.#waiters) wake();
     });
     socket.on('close', (code) => {
@@ -37,12 +47,21 @@ export class VisitorClient {
     });
   }
 
-  static connect(gatewayUrl: string, token: string, options: { viaQuery?: boolean } = {}): Promise<VisitorClient> {
+  static connect(
+    gatewayUrl: string,
+    token: string,
+    options: { viaQuery?: boolean } = {},
+  ): Promise<VisitorClient> {
     const url = `${gatewayUrl.replace(/^http/, 'ws')}/v1/ws${options.viaQuery ? `?token=${encodeURIComponent(token)}` : ''}`;
-    const socket = new WebSocket(url, options.viaQuery ? {} : { headers: { authorization: `Bearer ${token}` } });
+    const socket = new WebSocket(
+      url,
+      options.viaQuery ? {} : { headers: { authorization: `Bearer ${token}` } },
+    );
     return new Promise((resolve, reject) => {
       socket.once('open', () => resolve(new VisitorClient(socket)));
-      socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+      socket.once('unexpected-response', (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`)),
+      );
       socket.once('error', reject);
     });
   }
@@ -60,12 +79,24 @@ export class VisitorClient {
   }
 
   /** Resolves with the first frame (from now or already received) that matches. */
-  waitFor<T = Frame>(predicate: (frame: Frame) => boolean, timeoutMs = 10_000, description = 'frame'): Promise<T> {
-    return this.waitUntil(() => this.frames.find(predicate) as T | undefined, timeoutMs, description);
+  waitFor<T = Frame>(
+    predicate: (frame: Frame) => boolean,
+    timeoutMs = 10_000,
+    description = 'frame',
+  ): Promise<T> {
+    return this.waitUntil(
+      () => this.frames.find(predicate) as T | undefined,
+      timeoutMs,
+      description,
+    );
   }
 
   /** Resolves once `check` returns something; re-checked on every frame and every 100 ms. */
-  waitUntil<T>(check: () => T | undefined | false, timeoutMs = 10_000, description = 'condition'): Promise<T> {
+  waitUntil<T>(
+    check: () => T | undefined | false,
+    timeoutMs = 10_000,
+    description = 'condition',
+  ): Promise<T> {
     return new Promise((resolve, reject) => {
       const evaluate = () => {
         const value = check();
@@ -76,7 +107,11 @@ export class VisitorClient {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`timed out waiting for ${description}; frames: ${JSON.stringify(this.frames).slice(-2000)}`));
+        reject(
+          new Error(
+            `timed out waiting for ${description}; frames: ${JSON.stringify(this.frames).slice(-2000)}`,
+          ),
+        );
       }, timeoutMs);
       const poll = setInterval(evaluate, 100);
       const cleanup = () => {

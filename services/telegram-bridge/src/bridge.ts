@@ -42,7 +42,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const metrics = createBridgeMetrics();
   const api = createTelegramApi(config.BOT_TOKEN, config.TELEGRAM_API_ROOT, metrics);
   // Long polls hold the request for POLL_TIMEOUT_S; their client waits longer than that.
-  const pollingApi = createTelegramApi(config.BOT_TOKEN, config.TELEGRAM_API_ROOT, metrics, POLL_TIMEOUT_S + 15);
+  const pollingApi = createTelegramApi(
+    config.BOT_TOKEN,
+    config.TELEGRAM_API_ROOT,
+    metrics,
+    POLL_TIMEOUT_S + 15,
+  );
   const botId = botIdOf(config.BOT_TOKEN);
   const groupId = config.SUPPORT_GROUP_ID;
   const mode = updatesMode(config);

@@ -31,7 +31,12 @@ export function classifyTelegramError(error: unknown): TelegramFailure {
 }
 
 /** grammY's Api with every call counted by method and outcome. */
-export function createTelegramApi(token: string, apiRoot: string, metrics: BridgeMetrics, timeoutSeconds = 20): Api {
+export function createTelegramApi(
+  token: string,
+  apiRoot: string,
+  metrics: BridgeMetrics,
+  timeoutSeconds = 20,
+): Api {
   // grammY's default timeout is 500 s; a send must fail fast enough to be retried.
   const api = new Api(token, { apiRoot: apiRoot.replace(/\/+$/, ''), timeoutSeconds });
   api.config.use(async (prev, method, payload, signal) => {

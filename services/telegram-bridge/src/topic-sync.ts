@@ -92,7 +92,10 @@ export class TopicSync {
     working: () => void = () => undefined,
   ): Promise<void> {
     // A short TTL: a replica that dies holding the lock blocks its conversation for seconds only.
-    const lock = await this.options.coordination.locks.tryLock(`sync:${conversationId}`, SYNC_LOCK_TTL_MS);
+    const lock = await this.options.coordination.locks.tryLock(
+      `sync:${conversationId}`,
+      SYNC_LOCK_TTL_MS,
+    );
     if (!lock)
       throw new RetryLaterError(`conversation ${conversationId} is being synced elsewhere`, 250);
     try {

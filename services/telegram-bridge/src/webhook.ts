@@ -44,14 +44,12 @@ export const webhookRoute: FastifyPluginAsync<WebhookRouteOptions> = async (app,
         typeof body !== 'object' ||
         !Number.isSafeInteger((body as { update_id?: unknown }).update_id)
       ) {
-        return reply
-          .status(400)
-          .send({
-            error: {
-              code: 'BRIDGE_INVALID_UPDATE',
-              message: 'an Update with an integer update_id is expected',
-            },
-          });
+        return reply.status(400).send({
+          error: {
+            code: 'BRIDGE_INVALID_UPDATE',
+            message: 'an Update with an integer update_id is expected',
+          },
+        });
       }
       await options.ingest(body as { update_id: number } & Record<string, unknown>);
       return reply.status(200).send({});
