@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // Two cores: keep at most two test files running at once.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/support/summary-reporter.ts'],
     pool: 'forks',
     maxWorkers: 2,
     projects: [
