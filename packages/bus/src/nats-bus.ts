@@ -40,7 +40,7 @@ import {
   assertNever,
   BusClosedError,
   BusConsumerConflictError,
-  BusOperationError,
+  type BusOperationError,
   BusPublishFailedError,
   BusSetupFailedError,
   BusUnavailableError,
@@ -154,7 +154,9 @@ class NatsBus implements Bus {
     readonly logger: BusLogger,
     private readonly replicas: number,
   ) {
-    void this.watchConnection();
+    this.watchConnection().catch((error: unknown) =>
+      logger.error({ err: error }, 'NATS status watch failed'),
+    );
     void nc.closed().then((error) => {
       if (!this.closing) {
         logger.error({ err: error }, 'NATS connection closed unexpectedly');
@@ -554,7 +556,9 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
         // Pull no more than can run: buffered messages would age toward ack_wait unprocessed.
         const messages = await consumer.consume({ max_messages: processor.options.maxAckPending });
         this.messages = messages;
-        void this.watch(messages);
+        this.watch(messages).catch((error: unknown) =>
+          bus.logger.error({ ...this.fields, err: error }, 'consumer status watch failed'),
+        );
         if (this.isStopping) void messages.close();
         this.issue = undefined;
         if (attempt > 0 || this.startedOnce) bus.logger.info(this.fields, 'consumer running again');
