@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
@@ -21,6 +20,7 @@ import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
 import { ConversationTokens, tokenFrom } from './tokens';
 import { VisitorSocket } from './visitor-socket';
+import { widgetRoutes } from './widget.routes';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -35,7 +35,6 @@ export interface GatewayDeps {
 
 const DEFAULT_TENANT = 'default';
 const REST_BODY_LIMIT = 16 * 1024;
-const demoPage = readFileSync(new URL('./public/demo.html', import.meta.url), 'utf8');
 
 function parse<T>(
   schema: {
@@ -262,9 +261,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     },
   );
 
-  app.get('/demo', async (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(demoPage),
-  );
+  await app.register(widgetRoutes);
 };
 
 /** Closes every visitor socket with 1012 (service restart) so widgets reconnect to another replica. */
