@@ -1,0 +1,185 @@
+import { SignJWT } from 'jose';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ErrorCode, GatewayError } from './errors';
+import { ConversationTokens, tokenFrom } from './tokens';
+
+const SECRET = 'a-conversation-secret-of-32-chars!!';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const claims = {
+  conversationId: '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b',
+  tenantId: 'default',
+};
+const T0 = new Date('2025-03-01T12:00:00.000Z');
+
+async function refusal(promise: Promise<unknown>): Promise<GatewayError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof GatewayError) return error;
+    throw error;
+  }
+  throw new Error('expected a GatewayError');
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(T0);
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ConversationTokens', () => {
+  const tokens = new ConversationTokens(SECRET, HOUR, 7 * DAY, false);
+
+  it('verifies the token it issued and gives back the claims', async () => {
+    const issued = await tokens.issue(claims, '203.0.113.7');
+    await expect(tokens.verify(issued.token, '198.51.100.1')).resolves.toEqual(claims);
+  });
+
+  it('says when the token expires, to the second, in ISO 8601', async () => {
+    vi.setSystemTime(new Date(T0.getTime() + 999));
+    const issued = await tokens.issue(claims, undefined);
+    expect(issued.expiresAt).toBe('2025-03-01T13:00:00.000Z');
+  });
+
+  it('refuses an expired token with TOKEN_EXPIRED (401)', async () => {
+    const issued = await tokens.issue(claims, undefined);
+    vi.setSystemTime(new Date(T0.getTime() + HOUR + 1000));
+    const error = await refusal(tokens.verify(issued.token, undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_EXPIRED);
+    expect(error.statusCode).toBe(401);
+  });
+
+  it('accepts a token expired within the refresh grace when allowExpired is set', async () => {
+    const issued = await tokens.issue(claims, undefined);
+    vi.setSystemTime(new Date(T0.getTime() + HOUR + 6 * DAY));
+    await expect(tokens.verify(issued.token, undefined, { allowExpired: true })).resolves.toEqual(
+      claims,
+    );
+  });
+
+  it('refuses a token expired longer than the refresh grace ago, even with allowExpired', async () => {
+    const issued = await tokens.issue(claims, undefined);
+    vi.setSystemTime(new Date(T0.getTime() + HOUR + 7 * DAY + 1000));
+    const error = await refusal(tokens.verify(issued.token, undefined, { allowExpired: true }));
+    expect(error.code).toBe(ErrorCode.TOKEN_EXPIRED);
+  });
+
+  it('refuses a token signed with another secret with TOKEN_INVALID', async () => {
+    const other = new ConversationTokens('another-secret-that-is-32-chars-long', HOUR, DAY, false);
+    const issued = await other.issue(claims, undefined);
+    const error = await refusal(tokens.verify(issued.token, undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+    expect(error.statusCode).toBe(401);
+  });
+
+  it('refuses something that is not a JWT with TOKEN_INVALID', async () => {
+    const error = await refusal(tokens.verify('not-a-token', undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+  });
+
+  it('refuses a JWT of the right secret meant for another audience', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const foreign = await new SignJWT({ tid: 'default' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.conversationId)
+      .setIssuer('topicdesk')
+      .setAudience('topicdesk:admin')
+      .setExpirationTime('1h')
+      .sign(key);
+    const error = await refusal(tokens.verify(foreign, undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+  });
+
+  it('refuses a JWT that names no tenant', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const tenantless = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.conversationId)
+      .setIssuer('topicdesk')
+      .setAudience('topicdesk:conversation')
+      .setExpirationTime('1h')
+      .sign(key);
+    const error = await refusal(tokens.verify(tenantless, undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+  });
+
+  it.each([undefined, ''])('refuses a missing token (%j) with TOKEN_MISSING', async (token) => {
+    const error = await refusal(tokens.verify(token, undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_MISSING);
+    expect(error.statusCode).toBe(401);
+  });
+
+  describe('with IP binding on', () => {
+    const bound = new ConversationTokens(SECRET, HOUR, DAY, true);
+
+    it('accepts the token from the address it was issued to', async () => {
+      const issued = await bound.issue(claims, '203.0.113.7');
+      await expect(bound.verify(issued.token, '203.0.113.7')).resolves.toEqual(claims);
+    });
+
+    it('refuses the token from another address with TOKEN_INVALID', async () => {
+      const issued = await bound.issue(claims, '203.0.113.7');
+      const error = await refusal(bound.verify(issued.token, '198.51.100.1'));
+      expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+    });
+
+    it('refuses the token when the request has no address', async () => {
+      const issued = await bound.issue(claims, '203.0.113.7');
+      const error = await refusal(bound.verify(issued.token, undefined));
+      expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+    });
+
+    it('accepts a token issued while binding was off (it carries no address)', async () => {
+      const issued = await tokens.issue(claims, '203.0.113.7');
+      await expect(bound.verify(issued.token, '198.51.100.1')).resolves.toEqual(claims);
+    });
+  });
+
+  describe('with IP binding off', () => {
+    it('accepts the token from any address', async () => {
+      const issued = await tokens.issue(claims, '203.0.113.7');
+      await expect(tokens.verify(issued.token, '2001:db8::1')).resolves.toEqual(claims);
+      await expect(tokens.verify(issued.token, undefined)).resolves.toEqual(claims);
+    });
+
+    it('ignores the address a token was bound to elsewhere', async () => {
+      const bound = new ConversationTokens(SECRET, HOUR, DAY, true);
+      const issued = await bound.issue(claims, '203.0.113.7');
+      await expect(tokens.verify(issued.token, '198.51.100.1')).resolves.toEqual(claims);
+    });
+  });
+});
+
+describe('tokenFrom', () => {
+  it('reads the token from Authorization: Bearer', () => {
+    expect(tokenFrom('Bearer abc.def.ghi', {})).toBe('abc.def.ghi');
+  });
+
+  it('reads the scheme case-insensitively', () => {
+    expect(tokenFrom('bearer abc', undefined)).toBe('abc');
+  });
+
+  it('prefers the header over ?token=', () => {
+    expect(tokenFrom('Bearer from-header', { token: 'from-query' })).toBe('from-header');
+  });
+
+  it('falls back to ?token= when there is no header', () => {
+    expect(tokenFrom(undefined, { token: 'from-query' })).toBe('from-query');
+  });
+
+  it('falls back to ?token= when the header is not a Bearer token', () => {
+    expect(tokenFrom('Basic dXNlcjpwYXNz', { token: 'from-query' })).toBe('from-query');
+    expect(tokenFrom('Bearer', { token: 'from-query' })).toBe('from-query');
+  });
+
+  it('finds nothing in an empty, repeated or missing query token', () => {
+    expect(tokenFrom(undefined, { token: '' })).toBeUndefined();
+    expect(tokenFrom(undefined, { token: ['a', 'b'] })).toBeUndefined();
+    expect(tokenFrom(undefined, {})).toBeUndefined();
+    expect(tokenFrom(undefined, undefined)).toBeUndefined();
+    expect(tokenFrom(undefined, 'token=abc')).toBeUndefined();
+  });
+});

@@ -1,0 +1,162 @@
+import type { Conversation, Message } from '@topicdesk/data';
+import { describe, expect, it } from 'vitest';
+import { mergeBatch, TELEGRAM_TEXT_LIMIT, topicName } from './topic-sync';
+
+const created = new Date('2025-01-02T03:04:05.000Z');
+
+// Only the columns these functions read matter; the cast keeps the fixture valid as the
+// tables grow new columns.
+function message(seq: number, text: string): Message {
+  const row: Partial<Message> = {
+    id: seq,
+    tenant_id: 'default',
+    conversation_id: '00000000-0000-4000-8000-000000000001',
+    seq,
+    kind: 'visitor',
+    text,
+    author_name: null,
+    agent_id: null,
+    client_id: `c${seq}`,
+    telegram_chat_id: null,
+    telegram_message_id: null,
+    delivery: 'pending',
+    delivery_error: null,
+    created_at: created,
+    edited_at: null,
+  };
+  return row as Message;
+}
+
+function conversation(fields: Partial<Conversation> = {}): Conversation {
+  const row: Partial<Conversation> = {
+    id: '00000000-0000-4000-8000-000000000001',
+    tenant_id: 'default',
+    ticket: 'SUPP-ABC123-XY12',
+    channel: 'web',
+    status: 'open',
+    visitor_name: null,
+    locale: null,
+    page_url: null,
+    page_title: null,
+    topic_id: null,
+    topic_closed: false,
+    last_seq: 0,
+    created_at: created,
+    updated_at: created,
+    last_activity_at: created,
+    closed_at: null,
+    ...fields,
+  };
+  return row as Conversation;
+}
+
+const seqs = (batch: readonly Message[]) => batch.map((m) => m.seq);
+
+describe('mergeBatch', () => {
+  it('takes every pending message, oldest first, when they fit together', () => {
+    const pending = [message(3, 'first'), message(4, 'second'), message(5, 'third')];
+    expect(seqs(mergeBatch(pending))).toEqual([3, 4, 5]);
+  });
+
+  it('returns nothing for nothing pending', () => {
+    expect(mergeBatch([])).toEqual([]);
+  });
+
+  it('counts the "\\n\\n" separator: two texts that fill 4,096 exactly go together', () => {
+    const half = (TELEGRAM_TEXT_LIMIT - 2) / 2;
+    const pending = [message(1, 'a'.repeat(half)), message(2, 'b'.repeat(half))];
+    const batch = mergeBatch(pending);
+    expect(seqs(batch)).toEqual([1, 2]);
+    expect(batch.map((m) => m.text).join('\n\n')).toHaveLength(TELEGRAM_TEXT_LIMIT);
+  });
+
+  it('leaves out a message that would go one character over 4,096 with its separator', () => {
+    const half = (TELEGRAM_TEXT_LIMIT - 2) / 2;
+    const pending = [message(1, 'a'.repeat(half)), message(2, 'b'.repeat(half + 1))];
+    expect(seqs(mergeBatch(pending))).toEqual([1]);
+  });
+
+  it('always takes the first message alone, even one longer than the limit', () => {
+    const pending = [message(7, 'x'.repeat(TELEGRAM_TEXT_LIMIT + 500)), message(8, 'short')];
+    expect(seqs(mergeBatch(pending))).toEqual([7]);
+  });
+
+  it('stops at the first message that does not fit, even if a later, shorter one would', () => {
+    const pending = [message(1, 'a'.repeat(4000)), message(2, 'b'.repeat(200)), message(3, 'c')];
+    expect(seqs(mergeBatch(pending))).toEqual([1]);
+  });
+
+  it('honours a smaller limit passed by the caller', () => {
+    const pending = [message(1, 'abcd'), message(2, 'efgh'), message(3, 'ijkl')];
+    // 4 + 2 + 4 = 10 fits; a third would need 16.
+    expect(seqs(mergeBatch(pending, 10))).toEqual([1, 2]);
+  });
+
+  it('measures text in UTF-16 code units, so an emoji counts twice', () => {
+    const emoji = '😀'.repeat(1024); // 2,048 code units
+    const pending = [message(1, emoji), message(2, 'y'.repeat(2047))];
+    // 2,048 + 2 + 2,047 = 4,097 code units: the second does not fit.
+    expect(seqs(mergeBatch(pending))).toEqual([1]);
+  });
+});
+
+describe('topicName', () => {
+  it('is the ticket and the visitor name', () => {
+    expect(topicName(conversation({ visitor_name: 'Ada' }))).toBe('SUPP-ABC123-XY12 · Ada');
+  });
+
+  it('prefers the visitor name over the page title', () => {
+    expect(
+      topicName(
+        conversation({
+          visitor_name: 'Ada',
+          page_title: 'Pricing',
+          page_url: 'https://shop.example/p',
+        }),
+      ),
+    ).toBe('SUPP-ABC123-XY12 · Ada');
+  });
+
+  it('uses the page title when there is no name', () => {
+    expect(
+      topicName(conversation({ page_title: 'Pricing', page_url: 'https://shop.example/p' })),
+    ).toBe('SUPP-ABC123-XY12 · Pricing');
+  });
+
+  it('uses the page host (with its port) when there is neither name nor title', () => {
+    expect(
+      topicName(conversation({ page_url: 'https://shop.example.com:8443/cart?item=1#top' })),
+    ).toBe('SUPP-ABC123-XY12 · shop.example.com:8443');
+  });
+
+  it('uses the page host when the title is empty', () => {
+    expect(topicName(conversation({ page_title: '', page_url: 'https://shop.example/' }))).toBe(
+      'SUPP-ABC123-XY12 · shop.example',
+    );
+  });
+
+  it('is the ticket alone when there is no context or the page URL does not parse', () => {
+    expect(topicName(conversation())).toBe('SUPP-ABC123-XY12');
+    expect(topicName(conversation({ page_url: 'not a url' }))).toBe('SUPP-ABC123-XY12');
+  });
+
+  it('collapses runs of whitespace and trims the context', () => {
+    expect(topicName(conversation({ visitor_name: '  Ada \n\t  Lovelace  ' }))).toBe(
+      'SUPP-ABC123-XY12 · Ada Lovelace',
+    );
+  });
+
+  it('cuts the name at 128 characters', () => {
+    const name = topicName(conversation({ page_title: 'p'.repeat(300) }));
+    expect(name).toHaveLength(128);
+    expect(name.startsWith('SUPP-ABC123-XY12 · ppp')).toBe(true);
+  });
+
+  it('counts the 128 in code points and never splits a surrogate pair', () => {
+    const name = topicName(conversation({ page_title: '😀'.repeat(200) }));
+    const points = [...name];
+    expect(points).toHaveLength(128);
+    expect(points.at(-1)).toBe('😀');
+    expect(name.length).toBeGreaterThan(128);
+  });
+});
