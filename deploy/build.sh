@@ -1,0 +1,44 @@
+#!/usr/bin/env sh
+# `pnpm build [service…]`: bundles each service, and the migration CLI, with esbuild into
+# services/<service>/dist/{main,migrate}.mjs, so production runs plain `node` on one file:
+# no tsx and no TypeScript at run time, and a fast start. The Dockerfile runs it in its build
+# stage. The packages listed in deploy/externals.txt stay outside the bundles and come from
+# node_modules at run time (see that file for why each one).
+#
+# Code that reads a file beside its source (`new URL('./x', import.meta.url)`) finds it beside
+# the bundle instead: each service's src/public/ is copied to dist/public/.
+set -eu
+cd "$(dirname "$0")/.."
+
+ALL="gateway telegram-bridge scheduler"
+SERVICES="${*:-$ALL}"
+
+# Bundled CommonJS dependencies call require() and use __filename/__dirname; ESM has none.
+BANNER="import { createRequire as __tdRequire } from 'node:module';
+import { fileURLToPath as __tdPath } from 'node:url';
+import { dirname as __tdDirname } from 'node:path';
+const require = __tdRequire(import.meta.url);
+const __filename = __tdPath(import.meta.url);
+const __dirname = __tdDirname(__filename);"
+
+EXTERNALS=$(grep -v -e '^#' -e '^$' deploy/externals.txt | sed 's/^/--external:/')
+
+bundle() {
+  # shellcheck disable=SC2086 # one flag per external, split on purpose
+  node_modules/.bin/esbuild "$1" --bundle --platform=node --format=esm --target=node20 \
+    --outfile="$2" --sourcemap --legal-comments=none --log-level=warning \
+    --banner:js="$BANNER" $EXTERNALS
+}
+
+for service in $SERVICES; do
+  case " $ALL " in
+    *" $service "*) ;;
+    *) echo "unknown service: $service (one of: $ALL)" >&2; exit 2 ;;
+  esac
+  out="services/$service/dist"
+  rm -rf "$out"
+  bundle "services/$service/src/main.ts" "$out/main.mjs"
+  bundle packages/data/src/migrate.cli.ts "$out/migrate.mjs"
+  if [ -d "services/$service/src/public" ]; then cp -R "services/$service/src/public" "$out/public"; fi
+  echo "built $out (main.mjs $(du -k "$out/main.mjs" | cut -f1) KiB, migrate.mjs)"
+done
