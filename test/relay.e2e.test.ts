@@ -54,7 +54,7 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
 
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
     const topic = cluster.sandbox.state.topics(GROUP_ID).find((t) => t.threadId === threadId);
-    expect(topic?.name).toBe(`${conversation.ticket} · Ann`);
+    expect(topic?.name).toBe(`🟢 ${conversation.ticket} · Ann`);
     await cluster.sandbox.state.waitFor(() =>
       botTexts(cluster.sandbox, threadId).includes('Hello, where is my order?'),
     );

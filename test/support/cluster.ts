@@ -154,11 +154,11 @@ export async function topicOf(
   return topic.threadId;
 }
 
-/** Texts the bot sent into a topic, in order. */
+/** Texts the bot relayed into a topic, in order (the pinned header, which has buttons, left out). */
 export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
   return sandbox.state
     .messages({ chatId: GROUP_ID, threadId, fromBot: true })
-    .filter((m) => typeof m.text === 'string' && m.text.length > 0)
+    .filter((m) => typeof m.text === 'string' && m.text.length > 0 && m.replyMarkup === null && m.service === null)
     .map((m) => m.text as string);
 }
 

@@ -1,5 +1,6 @@
 import {
   ConversationSyncSchema,
+  TopicRemovalSchema,
   TelegramUpdateSchema,
   VisitorTypingSchema,
   type DescMessage,
@@ -43,6 +44,13 @@ export const topics = {
     subject: 'telegram.update',
     stream: 'TELEGRAM_UPDATES',
     schema: TelegramUpdateSchema,
+  },
+  /** Delete a purged conversation's forum topic (scheduler → bridge). */
+  topicRemoval: {
+    kind: 'durable',
+    subject: 'topic.removal',
+    stream: 'TOPIC_REMOVAL',
+    schema: TopicRemovalSchema,
   },
   /** The visitor is typing (gateway → bridge). */
   visitorTyping: {

@@ -3,6 +3,8 @@ import {
   appendMessage,
   AuditRepository,
   ConversationRepository,
+  MessageRepository,
+  NoteRepository,
   DeliveryState,
   MessageKind,
   OutboxRepository,
@@ -14,6 +16,7 @@ import {
 } from '@topicdesk/data';
 import { messageEvent } from './events';
 import { busOutbox, fanoutOutbox, type OutboxRelay } from './outbox-relay';
+import { SystemMessageKey, SystemMessages } from './system-messages';
 
 export interface StartConversationInput {
   tenantId: string;
@@ -43,13 +46,29 @@ export interface AgentMessageInput {
   telegramMessageId: number;
 }
 
+export interface Actor {
+  type: 'agent' | 'admin' | 'system' | 'visitor';
+  id?: string | undefined;
+}
+
 export interface CloseInput {
   tenantId: string;
   conversationId: string;
-  actor: { type: 'agent' | 'admin' | 'system' | 'visitor'; id?: string | undefined };
+  actor: Actor;
   reason: string;
-  /** System text kept in the history and shown to the visitor. */
-  note: string;
+  /** The system message template to show (closed_note, auto_closed). */
+  templateKey: string;
+}
+
+export interface AgentRef {
+  agentId: number | null;
+  telegramUserId: number;
+  /** What the visitor sees: the display name, or "Support". */
+  name: string;
+}
+
+function agentActor(agent: AgentRef): Actor {
+  return { type: 'agent', id: String(agent.telegramUserId) };
 }
 
 function sync(tenantId: string, conversationId: string, reason: SyncReason): OutboxInput {
@@ -61,6 +80,8 @@ function sync(tenantId: string, conversationId: string, reason: SyncReason): Out
  * announce it, then hands those rows to the relay; nothing is published before it is durable.
  */
 export class ConversationService {
+  readonly #system = new SystemMessages();
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly relay: OutboxRelay,
@@ -130,36 +151,102 @@ export class ConversationService {
   }
 
   /**
-   * Closes an open conversation inside the caller's transaction: a system message in the
-   * history, a status frame for the visitor, the topic closed by the bridge, an audit entry.
+   * Closes an open conversation inside the caller's transaction: a system message from the
+   * template, a status frame for the visitor, the topic closed by the bridge, an audit entry.
    * Returns the outbox rows to publish after commit, or null if it was closed already.
    */
   async closeInTransaction(trx: Kysely<DB>, input: CloseInput): Promise<OutboxInput[] | null> {
     const conversations = new ConversationRepository(trx);
-    await conversations.lock(input.tenantId, input.conversationId);
+    const conversation = await conversations.lock(input.tenantId, input.conversationId);
     const at = new Date();
     if (!(await conversations.close(input.tenantId, input.conversationId, at))) return null;
-    const { message } = await appendMessage(trx, {
-      tenantId: input.tenantId,
-      conversationId: input.conversationId,
-      kind: MessageKind.system,
-      text: input.note,
-      delivery: DeliveryState.none,
-      at,
-    });
-    await new AuditRepository(trx).record({
-      tenantId: input.tenantId,
-      actorType: input.actor.type,
-      actorId: input.actor.id,
-      action: 'conversation.close',
-      conversationId: input.conversationId,
-      details: { reason: input.reason },
-    });
+    await this.#audit(trx, input.tenantId, input.actor, 'conversation.close', input.conversationId, { reason: input.reason });
     return [
-      fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message)),
+      ...(await this.#system.emit(trx, { conversation, key: input.templateKey, at })),
       fanoutOutbox(input.tenantId, input.conversationId, { type: 'status', status: 'closed' }),
       sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
     ];
+  }
+
+  /** Reopens a closed conversation; null if it was open. */
+  async reopenInTransaction(trx: Kysely<DB>, input: { tenantId: string; conversationId: string; actor: Actor }): Promise<OutboxInput[] | null> {
+    const conversations = new ConversationRepository(trx);
+    const conversation = await conversations.lock(input.tenantId, input.conversationId);
+    const at = new Date();
+    if (!(await conversations.reopen(input.tenantId, input.conversationId, at))) return null;
+    await this.#audit(trx, input.tenantId, input.actor, 'conversation.reopen', input.conversationId);
+    return [
+      ...(await this.#system.emit(trx, { conversation: { ...conversation, status: 'open' }, key: SystemMessageKey.reopened, at })),
+      fanoutOutbox(input.tenantId, input.conversationId, { type: 'status', status: 'open' }),
+      sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
+    ];
+  }
+
+  /** Claims for an agent (no-op rows when that agent holds it already). */
+  async claimInTransaction(trx: Kysely<DB>, input: { tenantId: string; conversationId: string; agent: AgentRef }): Promise<OutboxInput[]> {
+    const conversations = new ConversationRepository(trx);
+    const conversation = await conversations.lock(input.tenantId, input.conversationId);
+    if (conversation.claimed_by_telegram_user_id === input.agent.telegramUserId) return [];
+    const at = new Date();
+    await conversations.setClaim(input.tenantId, input.conversationId, input.agent, at);
+    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'conversation.claim', input.conversationId, { name: input.agent.name });
+    return [
+      ...(await this.#system.emit(trx, { conversation, key: SystemMessageKey.agentJoined, vars: { agent: input.agent.name }, at })),
+      sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
+    ];
+  }
+
+  async unclaimInTransaction(trx: Kysely<DB>, input: { tenantId: string; conversationId: string; agent: AgentRef }): Promise<OutboxInput[]> {
+    const conversations = new ConversationRepository(trx);
+    await conversations.lock(input.tenantId, input.conversationId);
+    await conversations.setClaim(input.tenantId, input.conversationId, null, new Date());
+    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'conversation.unclaim', input.conversationId);
+    return [sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED)];
+  }
+
+  /** An internal note: stored and audited, never sent to the visitor. */
+  async noteInTransaction(
+    trx: Kysely<DB>,
+    input: { tenantId: string; conversationId: string; agent: AgentRef; text: string; telegramMessageId: number },
+  ): Promise<void> {
+    await new NoteRepository(trx).add({
+      tenantId: input.tenantId,
+      conversationId: input.conversationId,
+      agentId: input.agent.agentId,
+      authorName: input.agent.name,
+      text: input.text,
+      telegramMessageId: input.telegramMessageId,
+    });
+    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'conversation.note', input.conversationId, { length: input.text.length });
+  }
+
+  /** Retracts an agent's message from the visitor; null when it was retracted already. */
+  async retractInTransaction(
+    trx: Kysely<DB>,
+    input: { tenantId: string; message: Message; agent: AgentRef },
+  ): Promise<OutboxInput[] | null> {
+    if (input.message.deleted_at) return null;
+    const at = new Date();
+    const retracted = await new MessageRepository(trx).retract(input.message, at);
+    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'message.delete', retracted.conversation_id, { seq: retracted.seq });
+    return [
+      fanoutOutbox(input.tenantId, retracted.conversation_id, {
+        type: 'edit',
+        seq: retracted.seq,
+        text: '',
+        editedAt: at.toISOString(),
+        deleted: true,
+      }),
+    ];
+  }
+
+  /** Emits a system message template inside the caller's transaction. */
+  emitSystem(trx: Kysely<DB>, input: Parameters<SystemMessages['emit']>[1]): Promise<OutboxInput[]> {
+    return this.#system.emit(trx, input);
+  }
+
+  async #audit(trx: Kysely<DB>, tenantId: string, actor: Actor, action: string, conversationId: string, details?: Record<string, unknown>) {
+    await new AuditRepository(trx).record({ tenantId, actorType: actor.type, actorId: actor.id, action, conversationId, details });
   }
 
   /** Writes outbox rows in the caller's transaction (helper for composite use cases). */

@@ -13,9 +13,15 @@ export type ConversationEvent =
       author?: string;
       at: string;
       editedAt?: string;
+      /** Retracted by an agent: the text is gone. */
+      deleted?: true;
+      /** Shown as a banner (a system message whose template has the WS-banner flag). */
+      banner?: true;
       origin?: string;
     }
-  | { type: 'edit'; seq: number; text: string; editedAt: string }
+  | { type: 'edit'; seq: number; text: string; editedAt: string; deleted?: true }
+  /** A system banner that is not kept in the history (its template does not persist). */
+  | { type: 'system'; key: string; text: string; banner: true }
   | { type: 'receipt'; seq: number; state: 'delivered' | 'retrying' | 'failed'; code?: string }
   | { type: 'status'; status: 'open' | 'closed' };
 
@@ -34,6 +40,7 @@ export function messageEvent(
       : {}),
     at: message.created_at.toISOString(),
     ...(message.edited_at ? { editedAt: message.edited_at.toISOString() } : {}),
+    ...(message.deleted_at ? { deleted: true as const } : {}),
     ...(origin !== undefined ? { origin } : {}),
   };
 }

@@ -9,6 +9,8 @@ export {
 export {
   ConversationService,
   type AgentMessageInput,
+  type Actor,
+  type AgentRef,
   type CloseInput,
   type StartConversationInput,
   type VisitorMessageInput,
@@ -20,3 +22,4 @@ export {
 } from './infrastructure';
 export { createServer, onShutdownSignal, type Readiness, type ServerOptions } from './server';
 export { exitOnStartupError } from './startup';
+export { renderTemplate, SystemMessageKey, SystemMessages, type EmitInput } from './system-messages';

@@ -58,6 +58,20 @@ export interface ConversationTable {
   updated_at: Timestamp;
   last_activity_at: Timestamp;
   closed_at: NullableTimestamp;
+  claimed_by_agent_id: NullableInt8;
+  claimed_by_telegram_user_id: NullableInt8;
+  /** Display name of the claiming agent ("Support" for unregistered members). */
+  claimed_by_name: string | null;
+  claimed_at: NullableTimestamp;
+  /** The first agent reply, for the first-response-time statistic. */
+  first_response_at: NullableTimestamp;
+  /** The pinned header in the topic and its last text (edited when the status changes). */
+  header_message_id: NullableInt8;
+  header_text: string | null;
+  /** The topic's name as last set in Telegram (it carries the status). */
+  topic_name: string | null;
+  /** Unclaimed reminders posted so far. */
+  reminders_sent: Generated<number>;
 }
 
 export interface MessageTable {
@@ -77,6 +91,8 @@ export interface MessageTable {
   delivery_error: string | null;
   created_at: Timestamp;
   edited_at: NullableTimestamp;
+  /** Retracted by an agent (/delete): the visitor no longer sees the text. */
+  deleted_at: NullableTimestamp;
 }
 
 export interface MessageEditTable {
@@ -128,6 +144,51 @@ export interface TelegramUpdateTable {
   processed_at: Timestamp;
 }
 
+/** Internal agent notes: stored and shown to agents, never sent to the visitor. */
+export interface NoteTable {
+  id: Generated<Int8>;
+  tenant_id: string;
+  conversation_id: string;
+  agent_id: NullableInt8;
+  author_name: string;
+  text: string;
+  telegram_message_id: NullableInt8;
+  created_at: Timestamp;
+}
+
+export interface SystemTemplateTable {
+  tenant_id: string;
+  key: string;
+  /** '' is the default locale. */
+  locale: string;
+  text: string;
+  ws_banner: boolean;
+  persist: boolean;
+  telegram: boolean;
+  pin: boolean;
+  min_interval_ms: number;
+  updated_at: Timestamp;
+}
+
+export interface SystemMessageMarkTable {
+  conversation_id: string;
+  key: string;
+  last_at: Timestamp;
+}
+
+/** Bot posts for a topic (system messages, command answers), sent in order under the budgets. */
+export interface TelegramPostTable {
+  id: Generated<Int8>;
+  tenant_id: string;
+  conversation_id: string;
+  text: string;
+  pin: Generated<boolean>;
+  reply_to_message_id: NullableInt8;
+  created_at: Timestamp;
+  sent_at: NullableTimestamp;
+  telegram_message_id: NullableInt8;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -137,6 +198,10 @@ export interface DB {
   audit_log: AuditLogTable;
   outbox: OutboxTable;
   telegram_updates: TelegramUpdateTable;
+  notes: NoteTable;
+  system_templates: SystemTemplateTable;
+  system_message_marks: SystemMessageMarkTable;
+  telegram_posts: TelegramPostTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -146,5 +211,8 @@ export type Message = Selectable<MessageTable>;
 export type Agent = Selectable<AgentTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
 export type OutboxRow = Selectable<OutboxTable>;
+export type Note = Selectable<NoteTable>;
+export type SystemTemplate = Selectable<SystemTemplateTable>;
+export type TelegramPost = Selectable<TelegramPostTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -21,6 +21,8 @@ import { createGatewayMetrics } from './metrics';
 import { ConversationTokens, tokenFrom } from './tokens';
 import { VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
+import { adminRoutes } from './admin.routes';
+import { parse } from './validation';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -35,25 +37,6 @@ export interface GatewayDeps {
 
 const DEFAULT_TENANT = 'default';
 const REST_BODY_LIMIT = 16 * 1024;
-
-function parse<T>(
-  schema: {
-    safeParse(
-      v: unknown,
-    ):
-      | { success: true; data: T }
-      | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } };
-  },
-  value: unknown,
-): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
-    issues: result.error.issues.map(
-      (i) => `${i.path.map(String).join('.') || 'body'}: ${i.message}`,
-    ),
-  });
-}
 
 /** Maps fastify's own errors (body parsing, limits) onto the public codes. */
 function toGatewayError(error: FastifyError): GatewayError {
@@ -262,6 +245,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   );
 
   await app.register(widgetRoutes);
+  await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
 };
 
 /** Closes every visitor socket with 1012 (service restart) so widgets reconnect to another replica. */

@@ -288,6 +288,7 @@ export class VisitorSocket {
       case 'edit':
       case 'receipt':
       case 'status':
+      case 'system':
         this.#send(event);
         return;
       default: {

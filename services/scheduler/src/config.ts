@@ -1,4 +1,4 @@
-import { env, parseEnv } from '@topicdesk/config';
+import { env, parseDuration, parseEnv } from '@topicdesk/config';
 import { z } from 'zod';
 
 export const schedulerEnvSchema = z.object({
@@ -18,6 +18,27 @@ export const schedulerEnvSchema = z.object({
   NAMESPACE: env.namespace(),
   /** Close conversations idle for longer than this. */
   AUTO_CLOSE_AFTER: env.duration('24h'),
+  /** Unclaimed-conversation reminders, comma-separated delays since the conversation started; the last is pinned. */
+  UNCLAIMED_REMINDERS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .default('5m,15m')
+      .transform((value, ctx) => {
+        const delays = value.split(',').map((part) => parseDuration(part.trim()));
+        if (delays.some((d) => d === undefined)) {
+          ctx.addIssue({ code: 'custom', message: 'comma-separated durations like 5m,15m' });
+          return z.NEVER;
+        }
+        return (delays as number[]).sort((a, b) => a - b);
+      }),
+  ),
+  /** Closed conversations are deleted this many days after closing. */
+  RETENTION_DAYS: env.number(90, 0.0001),
+  /** What happens to a purged conversation's topic: `delete` it in Telegram or `keep` it closed. */
+  RETENTION_TOPIC_POLICY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['delete', 'keep']).default('keep')),
+  /** Test hook: a file with a clock offset in ms added to the scheduler's time (see clock.ts). */
+  SCHEDULER_CLOCK_FILE: env.optionalString(),
   /** How often the scheduler looks for due work. */
   SCHEDULER_INTERVAL: env.duration('30s'),
   /** Log level. */

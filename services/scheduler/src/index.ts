@@ -1,8 +1,4 @@
+export { schedulerClock } from './clock';
 export { loadSchedulerConfig, schedulerEnvSchema, type SchedulerConfig } from './config';
-export {
-  AUTO_CLOSE_NOTE,
-  autoCloseJob,
-  startScheduler,
-  type Job,
-  type SchedulerDeps,
-} from './scheduler';
+export { schedulerJobs } from './jobs';
+export { autoCloseJob, retentionJob, startScheduler, unclaimedReminderJob, type Job, type SchedulerDeps } from './scheduler';

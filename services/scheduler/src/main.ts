@@ -10,7 +10,9 @@ import {
   OutboxRelay,
 } from '@topicdesk/core';
 import { loadSchedulerConfig } from './config';
-import { autoCloseJob, startScheduler } from './scheduler';
+import { schedulerClock } from './clock';
+import { schedulerJobs } from './jobs';
+import { startScheduler } from './scheduler';
 
 try {
   const config = loadSchedulerConfig(process.env);
@@ -37,10 +39,10 @@ try {
     db: infra.database.db,
     relay,
     logger,
-    autoCloseAfterMs: config.AUTO_CLOSE_AFTER,
     intervalMs: config.SCHEDULER_INTERVAL,
+    now: schedulerClock(config.SCHEDULER_CLOCK_FILE),
   };
-  const scheduler = startScheduler(deps, [autoCloseJob(deps)]);
+  const scheduler = startScheduler(deps, schedulerJobs(deps, config));
   const app = createServer({ logger, telemetry, readiness: () => infra.readiness() });
   await app.listen({ port: config.PORT, host: config.HOST });
   logger.info(

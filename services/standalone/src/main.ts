@@ -12,7 +12,7 @@ import {
   OutboxRelay,
 } from '@topicdesk/core';
 import { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } from '@topicdesk/gateway';
-import { autoCloseJob, loadSchedulerConfig, startScheduler } from '@topicdesk/scheduler';
+import { loadSchedulerConfig, schedulerClock, schedulerJobs, startScheduler } from '@topicdesk/scheduler';
 import { createBridge, loadBridgeConfig } from '@topicdesk/telegram-bridge';
 import { SandboxState, sandboxPlugin } from '@topicdesk/telegram-sandbox';
 import {
@@ -121,10 +121,10 @@ try {
     db: infra.database.db,
     relay,
     logger,
-    autoCloseAfterMs: schedulerConfig.AUTO_CLOSE_AFTER,
     intervalMs: schedulerConfig.SCHEDULER_INTERVAL,
+    now: schedulerClock(schedulerConfig.SCHEDULER_CLOCK_FILE),
   };
-  const scheduler = startScheduler(deps, [autoCloseJob(deps)]);
+  const scheduler = startScheduler(deps, schedulerJobs(deps, schedulerConfig));
 
   process.stdout.write(
     [

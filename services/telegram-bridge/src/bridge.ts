@@ -8,7 +8,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Update } from 'grammy/types';
 import { updatesMode, type BridgeConfig } from './config';
 import { createBridgeMetrics } from './metrics';
-import { botIdOf, createTelegramApi } from './telegram';
+import { botIdOf, classifyTelegramError, createTelegramApi } from './telegram';
 import { TopicSync } from './topic-sync';
 import { UpdateProcessor } from './update-processor';
 import { webhookRoute } from './webhook';
@@ -75,6 +75,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     botId,
     groupId,
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
+    requireClaim: config.REQUIRE_CLAIM,
+    sync,
   });
   const stops: Array<() => Promise<void> | void> = [];
   let registered = false;
@@ -177,7 +179,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           maxAckPending: 32,
           // Short, so a delivery held by a dead replica comes back soon; live ones call working().
           ackWaitMs: 15_000,
-          maxDeliver: 100,
+          maxDeliver: Infinity,
           backoffMs: [250, 1000, 5000, 15_000, 30_000],
         },
       );
@@ -199,6 +201,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
         },
       );
       stops.push(() => updateConsumer.stop());
+
+      // Retention purged a conversation: delete its topic (policy `delete`).
+      const removalConsumer = bus.consume(
+        topics.topicRemoval,
+        async (delivery) => {
+          const topicId = Number(delivery.data.topicId);
+          try {
+            await api.deleteForumTopic(groupId, topicId);
+            logger.info({ conversationId: delivery.data.conversationId, topicId }, 'topic deleted by retention');
+          } catch (error) {
+            const failure = classifyTelegramError(error);
+            if (failure.kind === 'topic_missing') return; // gone already
+            throw error;
+          }
+        },
+        { durable: 'bridge-topic-removal', maxAckPending: 4, ackWaitMs: 30_000, maxDeliver: 20, backoffMs: [1000, 5000, 30_000] },
+      );
+      stops.push(() => removalConsumer.stop());
 
       const typing = bus.onSignal(
         topics.visitorTyping,

@@ -51,6 +51,8 @@ export const bridgeEnvSchema = z.object({
   TELEGRAM_LIMIT_SAFETY: env.duration('250ms'),
   /** Whether group members not registered as agents may answer visitors (shown as "Support"). */
   ALLOW_UNKNOWN_AGENTS: env.boolean(true),
+  /** Agents must /claim a conversation before their replies reach the visitor (else a reply claims it). */
+  REQUIRE_CLAIM: env.boolean(false),
   /** Log level. */
   LOG_LEVEL: env.logLevel(),
 });

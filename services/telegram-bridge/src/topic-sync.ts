@@ -6,6 +6,8 @@ import {
   type DB,
   type Kysely,
   type Message,
+  type TelegramPost,
+  TelegramPostRepository,
 } from '@topicdesk/data';
 import type { Budget, Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
@@ -13,11 +15,11 @@ import type { Api } from 'grammy';
 import { BridgeErrorCode } from './errors';
 import type { BridgeMetrics } from './metrics';
 import { classifyTelegramError } from './telegram';
+import { headerKeyboard, headerSignature, headerText, topicName } from './topic-presentation';
 
 /** Telegram's longest text message. */
 export const TELEGRAM_TEXT_LIMIT = 4096;
 const MERGE_SEPARATOR = '\n\n';
-const TOPIC_NAME_LIMIT = 128;
 const RETRYING_NOTICE_AFTER_MS = 1500;
 const SYNC_LOCK_TTL_MS = 6_000;
 
@@ -50,22 +52,6 @@ export function mergeBatch(pending: readonly Message[], limit = TELEGRAM_TEXT_LI
   return batch;
 }
 
-/** The topic's name: the ticket and a few words of context, within Telegram's 128 characters. */
-export function topicName(conversation: Conversation): string {
-  let context = conversation.visitor_name ?? conversation.page_title ?? '';
-  if (!context && conversation.page_url) {
-    try {
-      context = new URL(conversation.page_url).host;
-    } catch {
-      context = '';
-    }
-  }
-  const name = context
-    ? `${conversation.ticket} · ${context.replace(/\s+/g, ' ').trim()}`
-    : conversation.ticket;
-  return [...name].slice(0, TOPIC_NAME_LIMIT).join('');
-}
-
 interface SyncContext {
   signal: AbortSignal;
   /** Keeps the bus delivery alive while we wait for budget. */
@@ -80,10 +66,12 @@ interface SyncContext {
 export class TopicSync {
   readonly #conversations: ConversationRepository;
   readonly #messages: MessageRepository;
+  readonly #posts: TelegramPostRepository;
 
   constructor(private readonly options: TopicSyncOptions) {
     this.#conversations = new ConversationRepository(options.db);
     this.#messages = new MessageRepository(options.db);
+    this.#posts = new TelegramPostRepository(options.db);
   }
 
   async reconcile(
@@ -100,6 +88,8 @@ export class TopicSync {
       throw new RetryLaterError(`conversation ${conversationId} is being synced elsewhere`, 250);
     try {
       const context: SyncContext = { signal: lock.signal, working };
+      // Order matters: the topic exists, is open while anything is to be posted, shows the
+      // right header and name, receives posts and messages in order, and is closed last.
       for (;;) {
         lock.signal.throwIfAborted();
         const conversation = await this.#conversations.find(tenantId, conversationId);
@@ -108,21 +98,63 @@ export class TopicSync {
           await this.#createTopic(conversation, context);
           continue;
         }
-        const pending = await this.#messages.pending(conversationId, 100);
-        if (pending.length > 0) {
-          if (conversation.topic_closed) await this.#setTopicClosed(conversation, false, context);
-          else await this.#send(conversation, mergeBatch(pending), context);
+        const posts = await this.#posts.pending(conversationId);
+        const pending = posts.length > 0 ? [] : await this.#messages.pending(conversationId, 100);
+        const wantClosed = conversation.status === 'closed' && posts.length === 0 && pending.length === 0;
+        if (conversation.topic_closed && !wantClosed) {
+          await this.#setTopicClosed(conversation, false, context);
           continue;
         }
-        const wantClosed = conversation.status === 'closed';
-        if (wantClosed !== conversation.topic_closed) {
-          await this.#setTopicClosed(conversation, wantClosed, context);
+        // A closed topic that should stay closed is left alone (edits there could bounce).
+        const editable = !conversation.topic_closed;
+        if (editable && conversation.header_message_id === null) {
+          await this.#postHeader(conversation, context);
+          continue;
+        }
+        if (editable && conversation.header_text !== headerSignature(conversation)) {
+          await this.#editHeader(conversation, context);
+          continue;
+        }
+        if (editable && conversation.topic_name !== topicName(conversation)) {
+          await this.#renameTopic(conversation, context);
+          continue;
+        }
+        if (posts[0]) {
+          await this.#sendPost(conversation, posts[0], context);
+          continue;
+        }
+        if (pending.length > 0) {
+          await this.#send(conversation, mergeBatch(pending), context);
+          continue;
+        }
+        if (wantClosed && !conversation.topic_closed) {
+          await this.#setTopicClosed(conversation, true, context);
           continue;
         }
         return;
       }
     } finally {
       await lock.release();
+    }
+  }
+
+  /**
+   * Sends a bot message outside any conversation topic (answers in General), under the same
+   * budgets; best effort: a failure is logged, not retried.
+   */
+  async sendOutsideTopic(chatId: number, text: string, replyTo?: number): Promise<void> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 60_000);
+    try {
+      const result = await this.#call(chatId, { signal: controller.signal, working: () => undefined }, () =>
+        this.options.api.sendMessage(chatId, text, {
+          link_preview_options: { is_disabled: true },
+          ...(replyTo !== undefined ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
+        }),
+      );
+      if ('failed' in result) this.options.logger.warn({ chatId, failure: result.failed }, 'answer outside a topic not sent');
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -193,9 +225,8 @@ export class TopicSync {
 
   async #createTopic(conversation: Conversation, context: SyncContext): Promise<void> {
     const { api, groupId, logger } = this.options;
-    const result = await this.#call(groupId, context, () =>
-      api.createForumTopic(groupId, topicName(conversation)),
-    );
+    const name = topicName(conversation);
+    const result = await this.#call(groupId, context, () => api.createForumTopic(groupId, name));
     if ('failed' in result) {
       const failure = result.failed;
       if (failure.kind === 'rate_limited') return;
@@ -203,15 +234,113 @@ export class TopicSync {
         `createForumTopic failed: ${'description' in failure ? failure.description : failure.kind}`,
       );
     }
-    await this.#conversations.setTopic(
-      conversation.tenant_id,
-      conversation.id,
-      result.message_thread_id,
-    );
+    await this.#conversations.setTopic(conversation.tenant_id, conversation.id, result.message_thread_id, name);
     logger.info(
       { conversationId: conversation.id, topicId: result.message_thread_id },
       'topic created',
     );
+  }
+
+  /** Posts the header into a new topic and pins it. */
+  async #postHeader(conversation: Conversation, context: SyncContext): Promise<void> {
+    const { api, groupId } = this.options;
+    const topicId = conversation.topic_id as number;
+    const sent = await this.#call(groupId, context, () =>
+      api.sendMessage(groupId, headerText(conversation), {
+        message_thread_id: topicId,
+        reply_markup: headerKeyboard(conversation),
+        link_preview_options: { is_disabled: true },
+      }),
+    );
+    if ('failed' in sent) return this.#onFailure(conversation, sent.failed, 'header');
+    await this.#conversations.setHeader(conversation.tenant_id, conversation.id, sent.message_id, headerSignature(conversation));
+    // Pinning is a nicety: a refusal (no pin right) must not block the conversation.
+    await api.pinChatMessage(groupId, sent.message_id, { disable_notification: true }).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, conversationId: conversation.id }, 'could not pin the topic header');
+    });
+  }
+
+  async #editHeader(conversation: Conversation, context: SyncContext): Promise<void> {
+    const { api, groupId } = this.options;
+    const result = await this.#call(groupId, context, () =>
+      api.editMessageText(groupId, conversation.header_message_id as number, headerText(conversation), {
+        reply_markup: headerKeyboard(conversation),
+        link_preview_options: { is_disabled: true },
+      }),
+    );
+    if (typeof result === 'object' && 'failed' in result) {
+      const failure = result.failed;
+      if (failure.kind === 'rejected' && /not modified/i.test(failure.description)) {
+        // Already showing this: record it.
+      } else if (failure.kind === 'rejected' && /not found/i.test(failure.description)) {
+        // The header was deleted by someone: post a new one.
+        await this.#conversations.setHeader(conversation.tenant_id, conversation.id, null, null);
+        return;
+      } else {
+        return this.#onFailure(conversation, failure, 'header edit');
+      }
+    }
+    await this.#conversations.setHeader(conversation.tenant_id, conversation.id, conversation.header_message_id, headerSignature(conversation));
+  }
+
+  async #renameTopic(conversation: Conversation, context: SyncContext): Promise<void> {
+    const { api, groupId } = this.options;
+    const name = topicName(conversation);
+    const result = await this.#call(groupId, context, () => api.editForumTopic(groupId, conversation.topic_id as number, { name }));
+    if (typeof result === 'object' && 'failed' in result && result.failed.kind !== 'topic_not_modified') {
+      return this.#onFailure(conversation, result.failed, 'rename');
+    }
+    await this.#conversations.setTopicName(conversation.tenant_id, conversation.id, name);
+  }
+
+  /** A bot post (system message, command answer), pinned when asked. */
+  async #sendPost(conversation: Conversation, post: TelegramPost, context: SyncContext): Promise<void> {
+    const { api, groupId } = this.options;
+    const sent = await this.#call(groupId, context, () =>
+      api.sendMessage(groupId, post.text, {
+        message_thread_id: conversation.topic_id as number,
+        link_preview_options: { is_disabled: true },
+        ...(post.reply_to_message_id !== null
+          ? { reply_parameters: { message_id: post.reply_to_message_id, allow_sending_without_reply: true } }
+          : {}),
+      }),
+    );
+    if ('failed' in sent) {
+      if (sent.failed.kind === 'rejected') {
+        // Telegram will never take it: drop the post (it is not a visitor message) and say so.
+        this.options.logger.error({ conversationId: conversation.id, failure: sent.failed }, 'Telegram refused a bot post');
+        await this.#posts.markSent(post.id, null);
+        return;
+      }
+      return this.#onFailure(conversation, sent.failed, 'post');
+    }
+    await this.#posts.markSent(post.id, sent.message_id);
+    if (post.pin) {
+      await api.pinChatMessage(groupId, sent.message_id, { disable_notification: true }).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, conversationId: conversation.id }, 'could not pin a post');
+      });
+    }
+  }
+
+  /** Shared handling of a failed topic call; throws when only a later retry can help. */
+  async #onFailure(conversation: Conversation, failure: ReturnType<typeof classifyTelegramError>, what: string): Promise<void> {
+    switch (failure.kind) {
+      case 'rate_limited':
+      case 'topic_not_modified':
+        return;
+      case 'topic_missing':
+        this.options.logger.warn({ conversationId: conversation.id }, 'topic is gone; creating a new one');
+        return this.#conversations.setTopic(conversation.tenant_id, conversation.id, null);
+      case 'topic_closed':
+        return this.#conversations.setTopicClosed(conversation.tenant_id, conversation.id, true);
+      case 'rejected':
+      case 'transient':
+        throw new Error(`${what} failed: ${failure.description}`);
+      default: {
+        const never: never = failure;
+        throw new Error(`unhandled failure ${JSON.stringify(never)}`);
+      }
+    }
   }
 
   async #setTopicClosed(

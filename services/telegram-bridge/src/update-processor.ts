@@ -1,18 +1,26 @@
 import type { OutboxRelay } from '@topicdesk/core';
-import { ConversationService, fanoutOutbox } from '@topicdesk/core';
+import { ConversationService, fanoutOutbox, type AgentRef } from '@topicdesk/core';
+import { SyncReason } from '@topicdesk/contracts';
 import {
   AgentRepository,
   ConversationRepository,
   MessageRepository,
   OutboxRepository,
+  TelegramPostRepository,
   TelegramUpdateRepository,
+  TemplateRepository,
+  type Conversation,
   type DB,
   type Kysely,
+  type OutboxInput,
 } from '@topicdesk/data';
 import type { Logger } from '@topicdesk/telemetry';
 import type { Api } from 'grammy';
-import type { Message, Update } from 'grammy/types';
+import type { CallbackQuery, Message, Update } from 'grammy/types';
+import { parseCommand, HELP_GENERAL, HELP_TOPIC, type Command } from './commands';
 import type { BridgeMetrics } from './metrics';
+import { parseCallbackData, type HeaderAction } from './topic-presentation';
+import type { TopicSync } from './topic-sync';
 
 const TENANT = 'default';
 const UNKNOWN_AGENT_NAME = 'Support';
@@ -21,24 +29,37 @@ export interface UpdateProcessorOptions {
   db: Kysely<DB>;
   api: Api;
   relay: OutboxRelay;
+  sync: TopicSync;
   logger: Logger;
   metrics: BridgeMetrics;
   botId: string;
   groupId: number;
   allowUnknownAgents: boolean;
+  requireClaim: boolean;
 }
 
-type Outcome = 'stored' | 'edited' | 'duplicate' | `ignored:${string}`;
+type Outcome = 'stored' | 'edited' | 'duplicate' | 'command' | 'refused' | `ignored:${string}`;
+
+/** The person behind an update, as the product sees them. */
+type Identity = { kind: 'agent'; agent: AgentRef } | { kind: 'refused'; reason: string };
+
+/** One transaction's result: outbox rows to publish after commit and an outcome to report. */
+interface Applied {
+  rows: OutboxInput[];
+  outcome: Outcome;
+}
 
 /**
- * Turns Telegram updates into conversation changes. Each update is applied in one transaction
- * together with its update_id, so a redelivered update changes nothing.
+ * Turns Telegram updates into conversation changes: agents' replies, edits, commands and header
+ * buttons. Each update is applied in one transaction together with its update_id, so a
+ * redelivered update changes nothing; answers to agents are queued as topic posts in the same
+ * transaction, so they are sent in order and under Telegram's limits.
  */
 export class UpdateProcessor {
-  readonly #conversations: ConversationService;
+  readonly #service: ConversationService;
 
   constructor(private readonly options: UpdateProcessorOptions) {
-    this.#conversations = new ConversationService(options.db, options.relay);
+    this.#service = new ConversationService(options.db, options.relay);
   }
 
   async process(update: Update): Promise<Outcome> {
@@ -51,110 +72,315 @@ export class UpdateProcessor {
   }
 
   async #process(update: Update): Promise<Outcome> {
-    if (update.callback_query) {
-      // Buttons come with the agents' side; always answer so the client stops spinning.
-      await this.options.api
-        .answerCallbackQuery(update.callback_query.id)
-        .catch((error: unknown) => {
-          this.options.logger.warn({ err: error }, 'answerCallbackQuery failed');
-        });
-      return 'ignored:callback';
-    }
+    if (update.callback_query) return this.#button(update.update_id, update.callback_query);
     const message = update.message ?? update.edited_message;
     if (!message) return 'ignored:unsupported';
     if (message.chat.id !== this.options.groupId) return 'ignored:other_chat';
     if (!message.from || message.from.is_bot) return 'ignored:bot';
-    // The General topic is not a conversation; ids outside real topics are reply chains.
-    if (!message.is_topic_message || message.message_thread_id === undefined)
-      return 'ignored:general';
-    if (
-      message.forum_topic_created ||
-      message.forum_topic_edited ||
-      message.forum_topic_closed ||
-      message.forum_topic_reopened
-    ) {
+    if (message.forum_topic_created || message.forum_topic_edited || message.forum_topic_closed || message.forum_topic_reopened) {
       return 'ignored:service';
     }
-    const conversation = await new ConversationRepository(this.options.db).findByTopic(
-      TENANT,
-      message.message_thread_id,
-    );
+    // The General topic is not a conversation; thread ids outside real topics are reply chains.
+    const inTopic = message.is_topic_message === true && message.message_thread_id !== undefined;
+    const command = message.text !== undefined ? parseCommand(message.text) : undefined;
+    if (!inTopic) {
+      if (!command || update.edited_message) return 'ignored:general';
+      return this.#generalCommand(update.update_id, message, command);
+    }
+    const conversation = await new ConversationRepository(this.options.db).findByTopic(TENANT, message.message_thread_id as number);
     if (!conversation) return 'ignored:unknown_topic';
-    if (message.text === undefined) return 'ignored:not_text';
-    if (message.text.startsWith('/')) return 'ignored:command';
-    if (update.edited_message) return this.#edit(update.update_id, message);
-    if (conversation.status === 'closed') return 'ignored:closed';
+    if (update.edited_message) return command ? 'ignored:edited_command' : this.#edit(update.update_id, message);
+    if (message.text === undefined) {
+      return this.#once(update.update_id, async (trx) => ({
+        rows: await this.#post(trx, conversation, message, 'Only text reaches the visitor for now; nothing was sent.'),
+        outcome: 'ignored:not_text',
+      }));
+    }
+    const identity = await this.#identify(message.from.id);
+    if (command) return this.#topicCommand(update.update_id, conversation, message, command, identity);
+    return this.#reply(update.update_id, conversation, message, message.text, identity);
+  }
 
-    const agent = await new AgentRepository(this.options.db).findByTelegramUser(
-      TENANT,
-      message.from.id,
-    );
-    if (agent && !agent.active) return 'ignored:inactive_agent';
-    if (!agent && !this.options.allowUnknownAgents) return 'ignored:unknown_agent';
+  /** Runs `apply` in one transaction with the update's dedupe mark; publishes after commit. */
+  async #once(updateId: number, apply: (trx: Kysely<DB>) => Promise<Applied>): Promise<Outcome> {
+    const result = await this.options.db.transaction().execute(async (trx) => {
+      if (!(await new TelegramUpdateRepository(trx).markProcessed(TENANT, this.options.botId, updateId))) return null;
+      const applied = await apply(trx);
+      return { outcome: applied.outcome, rows: await new OutboxRepository(trx).add(applied.rows) };
+    });
+    if (!result) return 'duplicate';
+    await this.options.relay.publish(result.rows);
+    return result.outcome;
+  }
 
-    const text = message.text;
-    const rows = await this.options.db.transaction().execute(async (trx) => {
-      if (
-        !(await new TelegramUpdateRepository(trx).markProcessed(
-          TENANT,
-          this.options.botId,
-          update.update_id,
-        ))
-      )
-        return null;
-      const existing = await new MessageRepository(trx).findAgentMessage(
-        TENANT,
-        message.chat.id,
-        message.message_id,
-      );
-      if (existing) return null;
-      const { rows } = await this.#conversations.postAgentMessage(trx, {
+  async #identify(telegramUserId: number): Promise<Identity> {
+    const agent = await new AgentRepository(this.options.db).findByTelegramUser(TENANT, telegramUserId);
+    if (agent && !agent.active) return { kind: 'refused', reason: 'Your agent account is inactive; an admin can reactivate it.' };
+    if (!agent && !this.options.allowUnknownAgents) {
+      return { kind: 'refused', reason: 'Only registered agents can answer visitors here; an admin can add you.' };
+    }
+    return {
+      kind: 'agent',
+      agent: { agentId: agent?.id ?? null, telegramUserId, name: agent?.display_name ?? UNKNOWN_AGENT_NAME },
+    };
+  }
+
+  /** Queues a bot answer in the topic (as a reply to the agent's message) and a sync to send it. */
+  async #post(trx: Kysely<DB>, conversation: Conversation, message: Message | undefined, text: string): Promise<OutboxInput[]> {
+    await new TelegramPostRepository(trx).add([
+      { tenantId: conversation.tenant_id, conversationId: conversation.id, text, replyToMessageId: message?.message_id ?? null },
+    ]);
+    return [
+      {
+        tenantId: conversation.tenant_id,
+        destination: 'bus',
+        topic: 'conversationSync',
+        payload: { tenantId: conversation.tenant_id, conversationId: conversation.id, reason: SyncReason.STATUS_CHANGED },
+      },
+    ];
+  }
+
+  /** An agent's plain message in a topic: relayed to the visitor (claiming it on the way). */
+  async #reply(updateId: number, conversation: Conversation, message: Message, text: string, identity: Identity): Promise<Outcome> {
+    return this.#once(updateId, async (trx) => {
+      if (identity.kind === 'refused') return { rows: await this.#post(trx, conversation, message, identity.reason), outcome: 'refused' };
+      if (conversation.status === 'closed') {
+        return { rows: await this.#post(trx, conversation, message, 'This conversation is closed; nothing was sent. /reopen it to answer.'), outcome: 'refused' };
+      }
+      const rows: OutboxInput[] = [];
+      if (!conversation.claimed_at) {
+        if (this.options.requireClaim) {
+          return { rows: await this.#post(trx, conversation, message, 'Claim this conversation first (/claim or the ✋ button); nothing was sent.'), outcome: 'refused' };
+        }
+        rows.push(...(await this.#service.claimInTransaction(trx, { tenantId: TENANT, conversationId: conversation.id, agent: identity.agent })));
+      }
+      if (await new MessageRepository(trx).findAgentMessage(TENANT, message.chat.id, message.message_id)) {
+        return { rows, outcome: 'duplicate' };
+      }
+      const posted = await this.#service.postAgentMessage(trx, {
         tenantId: TENANT,
         conversationId: conversation.id,
         text,
-        authorName: agent?.display_name ?? UNKNOWN_AGENT_NAME,
-        agentId: agent?.id ?? null,
+        authorName: identity.agent.name,
+        agentId: identity.agent.agentId,
         telegramChatId: message.chat.id,
         telegramMessageId: message.message_id,
       });
-      return new OutboxRepository(trx).add(rows);
+      this.options.metrics.messagesIn.add(1, { kind: 'agent' });
+      return { rows: [...rows, ...posted.rows], outcome: 'stored' };
     });
-    if (!rows) return 'duplicate';
-    this.options.metrics.messagesIn.add(1, { kind: 'agent' });
-    await this.options.relay.publish(rows);
-    return 'stored';
+  }
+
+  async #topicCommand(updateId: number, conversation: Conversation, message: Message, command: Command, identity: Identity): Promise<Outcome> {
+    return this.#once(updateId, async (trx) => {
+      const say = async (text: string, outcome: Outcome = 'command'): Promise<Applied> => ({
+        rows: await this.#post(trx, conversation, message, text),
+        outcome,
+      });
+      if (command.name === 'help') return say(HELP_TOPIC);
+      if (command.name === 'stats') return say('Use /stats in the General topic.', 'refused');
+      if (identity.kind === 'refused') return say(identity.reason, 'refused');
+      const agent = identity.agent;
+      const current = await new ConversationRepository(trx).lock(TENANT, conversation.id);
+      switch (command.name) {
+        case 'whoami': {
+          const registered = agent.agentId !== null;
+          return say(
+            registered
+              ? `You are ${agent.name}. Visitors see you as “${agent.name}”.`
+              : `You are not registered as an agent. Visitors see you as “${UNKNOWN_AGENT_NAME}”. An admin can add you with a display name.`,
+          );
+        }
+        case 'claim':
+        case 'unclaim':
+        case 'close':
+        case 'reopen': {
+          const result = await this.#act(trx, current, command.name, agent);
+          return { rows: [...result.rows, ...(await this.#post(trx, current, message, result.text))], outcome: result.ok ? 'command' : 'refused' };
+        }
+        case 'note': {
+          if (!command.args) return say('Write the note after the command: /note <text>', 'refused');
+          await this.#service.noteInTransaction(trx, { tenantId: TENANT, conversationId: current.id, agent, text: command.args, telegramMessageId: message.message_id });
+          return say('📝 Note saved for agents; the visitor does not see it.');
+        }
+        case 't': {
+          if (!command.args) return say(await this.#savedRepliesList(trx), 'refused');
+          if (current.status === 'closed') return say('This conversation is closed; nothing was sent. /reopen it to answer.', 'refused');
+          const template = await new TemplateRepository(trx).resolve(TENANT, `reply.${command.args}`, current.locale);
+          if (!template) return say(`No saved reply named “${command.args}”. ${await this.#savedRepliesList(trx)}`, 'refused');
+          const rows: OutboxInput[] = [];
+          if (!current.claimed_at) rows.push(...(await this.#service.claimInTransaction(trx, { tenantId: TENANT, conversationId: current.id, agent })));
+          const text = template.text.replace(/\{ticket\}/g, current.ticket).replace(/\{agent\}/g, agent.name);
+          const posted = await this.#service.postAgentMessage(trx, {
+            tenantId: TENANT,
+            conversationId: current.id,
+            text,
+            authorName: agent.name,
+            agentId: agent.agentId,
+            telegramChatId: message.chat.id,
+            telegramMessageId: message.message_id,
+          });
+          this.options.metrics.messagesIn.add(1, { kind: 'agent' });
+          return { rows: [...rows, ...posted.rows, ...(await this.#post(trx, current, message, `↪️ Sent to the visitor:\n${text}`))], outcome: 'command' };
+        }
+        case 'delete': {
+          const target = message.reply_to_message;
+          // In a topic, a message that replies to nothing still points at the topic's first message.
+          const stored = target ? await new MessageRepository(trx).findAgentMessage(TENANT, message.chat.id, target.message_id) : undefined;
+          if (!stored || stored.conversation_id !== current.id) {
+            return say('Reply to an agent message with /delete to retract it from the visitor.', 'refused');
+          }
+          const rows = await this.#service.retractInTransaction(trx, { tenantId: TENANT, message: stored, agent });
+          if (!rows) return say('That message was retracted already.', 'refused');
+          return { rows: [...rows, ...(await this.#post(trx, current, message, '🗑 Retracted: the visitor no longer sees that message.'))], outcome: 'command' };
+        }
+        case 'unknown':
+          return say(`Unknown command. ${HELP_TOPIC}`, 'refused');
+        default: {
+          const never: never = command.name;
+          throw new Error(`unhandled command ${String(never)}`);
+        }
+      }
+    });
+  }
+
+  /** Claim / unclaim / close / reopen, shared by commands and header buttons. */
+  async #act(trx: Kysely<DB>, conversation: Conversation, action: HeaderAction, agent: AgentRef): Promise<{ ok: boolean; text: string; rows: OutboxInput[] }> {
+    const base = { tenantId: TENANT, conversationId: conversation.id };
+    switch (action) {
+      case 'claim': {
+        if (conversation.status === 'closed') return { ok: false, text: 'This conversation is closed; /reopen it first.', rows: [] };
+        if (conversation.claimed_by_telegram_user_id === agent.telegramUserId) return { ok: false, text: 'You have claimed it already.', rows: [] };
+        if (conversation.claimed_at) {
+          return { ok: false, text: `Already claimed by ${conversation.claimed_by_name ?? 'another agent'}; they can /unclaim it.`, rows: [] };
+        }
+        return { ok: true, text: `✋ Claimed by ${agent.name}.`, rows: await this.#service.claimInTransaction(trx, { ...base, agent }) };
+      }
+      case 'unclaim': {
+        if (!conversation.claimed_at) return { ok: false, text: 'Nobody has claimed this conversation.', rows: [] };
+        if (conversation.claimed_by_telegram_user_id !== agent.telegramUserId) {
+          return { ok: false, text: `Only ${conversation.claimed_by_name ?? 'the claiming agent'} can unclaim it.`, rows: [] };
+        }
+        return { ok: true, text: '↩️ Unclaimed: the conversation is open for anyone.', rows: await this.#service.unclaimInTransaction(trx, { ...base, agent }) };
+      }
+      case 'close': {
+        const rows = await this.#service.closeInTransaction(trx, {
+          ...base,
+          actor: { type: 'agent', id: String(agent.telegramUserId) },
+          reason: 'agent',
+          templateKey: 'closed_note',
+        });
+        return rows ? { ok: true, text: `✅ Closed by ${agent.name}. The visitor was told.`, rows } : { ok: false, text: 'This conversation is already closed.', rows: [] };
+      }
+      case 'reopen': {
+        const rows = await this.#service.reopenInTransaction(trx, { ...base, actor: { type: 'agent', id: String(agent.telegramUserId) } });
+        return rows ? { ok: true, text: `🔄 Reopened by ${agent.name}.`, rows } : { ok: false, text: 'This conversation is open.', rows: [] };
+      }
+      default: {
+        const never: never = action;
+        throw new Error(`unhandled action ${String(never)}`);
+      }
+    }
+  }
+
+  async #button(updateId: number, query: CallbackQuery): Promise<Outcome> {
+    const { api } = this.options;
+    const answer = (text: string) =>
+      api.answerCallbackQuery(query.id, { text }).catch((error: unknown) => this.options.logger.warn({ err: error }, 'answerCallbackQuery failed'));
+    const parsed = parseCallbackData(query.data);
+    if (!parsed) {
+      await answer('This button is not ours.');
+      return 'ignored:callback';
+    }
+    const identity = await this.#identify(query.from.id);
+    let reply = '';
+    const outcome = await this.#once(updateId, async (trx) => {
+      if (identity.kind === 'refused') {
+        reply = identity.reason;
+        return { rows: [], outcome: 'refused' };
+      }
+      const conversation = await new ConversationRepository(trx).find(TENANT, parsed.conversationId);
+      if (!conversation) {
+        reply = 'This conversation no longer exists.';
+        return { rows: [], outcome: 'refused' };
+      }
+      const current = await new ConversationRepository(trx).lock(TENANT, conversation.id);
+      const result = await this.#act(trx, current, parsed.action, identity.agent);
+      reply = result.text;
+      const rows = result.ok ? [...result.rows, ...(await this.#post(trx, current, undefined, result.text))] : result.rows;
+      return { rows, outcome: result.ok ? 'command' : 'refused' };
+    });
+    await answer(outcome === 'duplicate' ? 'Done.' : reply);
+    return outcome;
+  }
+
+  async #generalCommand(updateId: number, message: Message, command: Command): Promise<Outcome> {
+    let text: string;
+    let outcome: Outcome = 'command';
+    switch (command.name) {
+      case 'help':
+        text = HELP_GENERAL;
+        break;
+      case 'stats': {
+        const since = new Date();
+        since.setUTCHours(0, 0, 0, 0);
+        const stats = await new ConversationRepository(this.options.db).stats(TENANT, since);
+        const median = stats.medianFirstResponseMs === null ? 'no answers yet today' : formatDuration(stats.medianFirstResponseMs);
+        text = `📊 Open: ${stats.open} · Unclaimed: ${stats.unclaimed} · Median first response today: ${median}`;
+        break;
+      }
+      case 'unknown':
+        text = `Unknown command. ${HELP_GENERAL}`;
+        outcome = 'refused';
+        break;
+      default:
+        text = `/${command.name} works inside a conversation's topic, not in General.`;
+        outcome = 'refused';
+    }
+    // General has no conversation to queue posts for: answer directly (best effort), once.
+    const first = await new TelegramUpdateRepository(this.options.db).markProcessed(TENANT, this.options.botId, updateId);
+    if (!first) return 'duplicate';
+    await this.options.sync.sendOutsideTopic(message.chat.id, text, message.message_id);
+    return outcome;
   }
 
   async #edit(updateId: number, message: Message & { text?: string }): Promise<Outcome> {
     const text = message.text ?? '';
-    const rows = await this.options.db.transaction().execute(async (trx) => {
-      if (
-        !(await new TelegramUpdateRepository(trx).markProcessed(
-          TENANT,
-          this.options.botId,
-          updateId,
-        ))
-      )
-        return 'duplicate' as const;
+    return this.#once(updateId, async (trx) => {
       const messages = new MessageRepository(trx);
       const stored = await messages.findAgentMessage(TENANT, message.chat.id, message.message_id);
-      if (!stored) return 'unknown' as const;
-      if (stored.text === text) return 'unchanged' as const;
+      if (!stored) return { rows: [], outcome: 'ignored:edit_of_unknown_message' };
+      if (stored.deleted_at) return { rows: [], outcome: 'ignored:edit_of_retracted_message' };
+      if (stored.text === text) return { rows: [], outcome: 'ignored:edit_unchanged' };
       const at = message.edit_date ? new Date(message.edit_date * 1000) : new Date();
       const edited = await messages.edit(stored, text, at);
-      return new OutboxRepository(trx).add([
-        fanoutOutbox(TENANT, stored.conversation_id, {
-          type: 'edit',
-          seq: edited.seq,
-          text: edited.text,
-          editedAt: (edited.edited_at ?? at).toISOString(),
-        }),
-      ]);
+      return {
+        rows: [
+          fanoutOutbox(TENANT, stored.conversation_id, {
+            type: 'edit',
+            seq: edited.seq,
+            text: edited.text,
+            editedAt: (edited.edited_at ?? at).toISOString(),
+          }),
+        ],
+        outcome: 'edited',
+      };
     });
-    if (rows === 'duplicate') return 'duplicate';
-    if (rows === 'unknown') return 'ignored:edit_of_unknown_message';
-    if (rows === 'unchanged') return 'ignored:edit_unchanged';
-    await this.options.relay.publish(rows);
-    return 'edited';
   }
+
+  async #savedRepliesList(trx: Kysely<DB>): Promise<string> {
+    const names = (await new TemplateRepository(trx).list(TENANT))
+      .filter((t) => t.key.startsWith('reply.'))
+      .map((t) => t.key.slice('reply.'.length));
+    const unique = [...new Set(names)];
+    return unique.length > 0 ? `Saved replies: ${unique.join(', ')}.` : 'No saved replies yet; an admin adds them as templates named reply.<name>.';
+  }
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
+  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }

@@ -2,4 +2,5 @@
 export * from './topicdesk/v1/bus_error_pb';
 export * from './topicdesk/v1/conversation_sync_pb';
 export * from './topicdesk/v1/telegram_update_pb';
+export * from './topicdesk/v1/topic_removal_pb';
 export * from './topicdesk/v1/visitor_typing_pb';

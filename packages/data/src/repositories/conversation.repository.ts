@@ -108,10 +108,11 @@ export class ConversationRepository {
     return row.last_seq;
   }
 
-  async setTopic(tenantId: string, id: string, topicId: number | null): Promise<void> {
+  /** Records the conversation's topic (null: it is gone and must be created again). */
+  async setTopic(tenantId: string, id: string, topicId: number | null, name: string | null = null): Promise<void> {
     await this.db
       .updateTable('conversations')
-      .set({ topic_id: topicId, topic_closed: false, updated_at: new Date() })
+      .set({ topic_id: topicId, topic_closed: false, topic_name: name, header_message_id: null, header_text: null, updated_at: new Date() })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
@@ -153,6 +154,128 @@ export class ConversationRepository {
       .forUpdate()
       .skipLocked()
       .execute();
+  }
+
+  /** Sets or clears the claiming agent. */
+  async setClaim(
+    tenantId: string,
+    id: string,
+    claim: { agentId: number | null; telegramUserId: number; name: string } | null,
+    at: Date,
+  ): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({
+        claimed_by_agent_id: claim?.agentId ?? null,
+        claimed_by_telegram_user_id: claim?.telegramUserId ?? null,
+        claimed_by_name: claim?.name ?? null,
+        claimed_at: claim ? at : null,
+        updated_at: at,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Reopens a closed conversation; false if it was open. */
+  async reopen(tenantId: string, id: string, at: Date): Promise<boolean> {
+    const result = await this.db
+      .updateTable('conversations')
+      .set({ status: ConversationStatus.open, closed_at: null, updated_at: at, last_activity_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', ConversationStatus.closed)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async recordFirstResponse(tenantId: string, id: string, at: Date): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ first_response_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('first_response_at', 'is', null)
+      .execute();
+  }
+
+  async setHeader(tenantId: string, id: string, messageId: number | null, text: string | null): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ header_message_id: messageId, header_text: text })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setTopicName(tenantId: string, id: string, name: string): Promise<void> {
+    await this.db.updateTable('conversations').set({ topic_name: name }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  /**
+   * Open, unclaimed conversations created before `createdBefore` that have had fewer than
+   * `reminder` reminders, locked for this transaction and skipped by other replicas.
+   */
+  claimDueReminders(createdBefore: Date, reminder: number, limit: number): Promise<Conversation[]> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('status', '=', ConversationStatus.open)
+      .where('claimed_at', 'is', null)
+      .where('topic_id', 'is not', null)
+      .where('reminders_sent', '<', reminder)
+      .where('created_at', '<', createdBefore)
+      .orderBy('created_at')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  }
+
+  async setRemindersSent(tenantId: string, id: string, count: number): Promise<void> {
+    await this.db.updateTable('conversations').set({ reminders_sent: count }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  /** Closed conversations past retention, locked for this transaction and skipped by other replicas. */
+  claimPurgeable(closedBefore: Date, limit: number): Promise<Conversation[]> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('status', '=', ConversationStatus.closed)
+      .where('closed_at', '<', closedBefore)
+      .orderBy('closed_at')
+      .limit(limit)
+      .forUpdate()
+      .skipLocked()
+      .execute();
+  }
+
+  async delete(tenantId: string, id: string): Promise<void> {
+    await this.db.deleteFrom('conversations').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+  }
+
+  /** Open and unclaimed counts, and the median first response time of conversations started since `since`. */
+  async stats(tenantId: string, since: Date): Promise<{ open: number; unclaimed: number; medianFirstResponseMs: number | null }> {
+    const counts = await this.db
+      .selectFrom('conversations')
+      .select([
+        sql<number>`count(*) filter (where status = 'open')::int`.as('open'),
+        sql<number>`count(*) filter (where status = 'open' and claimed_at is null)::int`.as('unclaimed'),
+      ])
+      .where('tenant_id', '=', tenantId)
+      .executeTakeFirstOrThrow();
+    const median = await this.db
+      .selectFrom('conversations')
+      .select(sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from first_response_at - created_at) * 1000)`.as('ms'))
+      .where('tenant_id', '=', tenantId)
+      .where('created_at', '>=', since)
+      .where('first_response_at', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return {
+      open: Number(counts.open),
+      unclaimed: Number(counts.unclaimed),
+      medianFirstResponseMs: median.ms === null ? null : Math.round(Number(median.ms)),
+    };
   }
 
   /** Conversations whose Telegram side lags behind: pending messages or a topic state to sync. */

@@ -84,6 +84,19 @@ export class MessageRepository {
       .execute();
   }
 
+  /** Whether the visitor wrote before `seq` in this conversation. */
+  async hasEarlierVisitorMessage(conversationId: string, seq: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('conversation_id', '=', conversationId)
+      .where('kind', '=', MessageKind.visitor)
+      .where('seq', '<', seq)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Visitor messages not yet accepted by Telegram, oldest first. */
   pending(conversationId: string, limit = 100): Promise<Message[]> {
     return this.db
@@ -137,6 +150,20 @@ export class MessageRepository {
     return this.db
       .updateTable('messages')
       .set({ text, edited_at: at })
+      .where('id', '=', message.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+  }
+
+  /** Retracts an agent message from the visitor (the text stays in the edit history). */
+  async retract(message: Message, at: Date): Promise<Message> {
+    await this.db
+      .insertInto('message_edits')
+      .values({ tenant_id: message.tenant_id, message_id: message.id, previous_text: message.text, edited_at: at })
+      .execute();
+    return this.db
+      .updateTable('messages')
+      .set({ text: '', deleted_at: at, edited_at: at })
       .where('id', '=', message.id)
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -1,0 +1,48 @@
+import type { Kysely } from 'kysely';
+import type { DB, TelegramPost } from '../schema';
+
+export interface TelegramPostInput {
+  tenantId: string;
+  conversationId: string;
+  text: string;
+  pin?: boolean | undefined;
+  replyToMessageId?: number | null | undefined;
+}
+
+/** Bot posts waiting to go into a conversation's topic, oldest first. */
+export class TelegramPostRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async add(rows: readonly TelegramPostInput[]): Promise<void> {
+    if (rows.length === 0) return;
+    const now = new Date();
+    await this.db
+      .insertInto('telegram_posts')
+      .values(
+        rows.map((r) => ({
+          tenant_id: r.tenantId,
+          conversation_id: r.conversationId,
+          text: r.text,
+          pin: r.pin ?? false,
+          reply_to_message_id: r.replyToMessageId ?? null,
+          created_at: now,
+        })),
+      )
+      .execute();
+  }
+
+  pending(conversationId: string, limit = 20): Promise<TelegramPost[]> {
+    return this.db
+      .selectFrom('telegram_posts')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('sent_at', 'is', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
+  async markSent(id: number, telegramMessageId: number | null): Promise<void> {
+    await this.db.updateTable('telegram_posts').set({ sent_at: new Date(), telegram_message_id: telegramMessageId }).where('id', '=', id).execute();
+  }
+}

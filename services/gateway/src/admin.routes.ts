@@ -1,0 +1,170 @@
+import { timingSafeEqual } from 'node:crypto';
+import { AgentRepository, AuditRepository, TemplateRepository, type DB, type Kysely } from '@topicdesk/data';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ErrorCode, GatewayError } from './errors';
+import { tokenFrom } from './tokens';
+import { parse } from './validation';
+
+export interface AdminRoutesOptions {
+  db: Kysely<DB>;
+  /** The admin API is off while unset. */
+  serviceToken: string | undefined;
+}
+
+const TENANT = 'default';
+
+const agentBody = z
+  .object({
+    displayName: z.string().trim().min(1).max(64),
+    role: z.enum(['agent', 'lead', 'admin']).default('agent'),
+    active: z.boolean().default(true),
+  })
+  .strict();
+
+const templateBody = z
+  .object({
+    key: z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'lowercase letters, digits, _ . -'),
+    /** '' or omitted: the default locale. */
+    locale: z
+      .string()
+      .regex(/^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$/, 'a BCP 47 language tag such as en or pt-BR, or empty for the default')
+      .default(''),
+    text: z.string().min(1).max(4000),
+    wsBanner: z.boolean().default(false),
+    persist: z.boolean().default(false),
+    telegram: z.boolean().default(false),
+    pin: z.boolean().default(false),
+    minIntervalMs: z.number().int().min(0).max(30 * 86_400_000).default(0),
+  })
+  .strict();
+
+const templatesBody = z.union([templateBody, z.array(templateBody).min(1).max(200)]);
+
+function same(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/**
+ * The admin API (Bearer SERVICE_TOKEN): agents, system message templates and saved replies
+ * (templates named `reply.<name>`), and the audit log. Every change is audited. Templates are
+ * read from Postgres on every use, so a change applies at once on every replica.
+ */
+export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
+  const { db } = options;
+
+  const admin = (request: FastifyRequest): string => {
+    if (!options.serviceToken) throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
+    const token = tokenFrom(request.headers.authorization, undefined);
+    if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'the service token is required');
+    if (!same(token, options.serviceToken)) throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
+    return 'service-token';
+  };
+  const audit = (actorId: string, action: string, details: Record<string, unknown>) =>
+    new AuditRepository(db).record({ tenantId: TENANT, actorType: 'admin', actorId, action, details });
+
+  app.get('/v1/admin/agents', async (request) => {
+    admin(request);
+    const agents = await new AgentRepository(db).list(TENANT);
+    return {
+      agents: agents.map((a) => ({
+        telegramUserId: a.telegram_user_id,
+        displayName: a.display_name,
+        role: a.role,
+        active: a.active,
+        updatedAt: a.updated_at.toISOString(),
+      })),
+    };
+  });
+
+  app.put<{ Params: { telegramUserId: string } }>('/v1/admin/agents/:telegramUserId', async (request) => {
+    const actor = admin(request);
+    const telegramUserId = parse(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), request.params.telegramUserId);
+    const body = parse(agentBody, request.body ?? {});
+    const agent = await db.transaction().execute(async (trx) => {
+      const saved = await new AgentRepository(trx).upsert({ tenantId: TENANT, telegramUserId, ...body });
+      await new AuditRepository(trx).record({ tenantId: TENANT, actorType: 'admin', actorId: actor, action: 'agent.upsert', details: { telegramUserId, ...body } });
+      return saved;
+    });
+    return { telegramUserId: agent.telegram_user_id, displayName: agent.display_name, role: agent.role, active: agent.active };
+  });
+
+  app.delete<{ Params: { telegramUserId: string } }>('/v1/admin/agents/:telegramUserId', async (request) => {
+    const actor = admin(request);
+    const telegramUserId = parse(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), request.params.telegramUserId);
+    const agents = new AgentRepository(db);
+    const existing = await agents.findByTelegramUser(TENANT, telegramUserId);
+    if (!existing) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
+    await agents.upsert({ tenantId: TENANT, telegramUserId, displayName: existing.display_name, role: existing.role, active: false });
+    await audit(actor, 'agent.deactivate', { telegramUserId });
+    return { telegramUserId, active: false };
+  });
+
+  app.get('/v1/admin/templates', async (request) => {
+    admin(request);
+    const templates = await new TemplateRepository(db).list(TENANT);
+    return {
+      templates: templates.map((t) => ({
+        key: t.key,
+        locale: t.locale,
+        text: t.text,
+        wsBanner: t.ws_banner,
+        persist: t.persist,
+        telegram: t.telegram,
+        pin: t.pin,
+        minIntervalMs: t.min_interval_ms,
+        updatedAt: t.updated_at.toISOString(),
+      })),
+    };
+  });
+
+  app.put('/v1/admin/templates', async (request) => {
+    const actor = admin(request);
+    const body = parse(templatesBody, request.body ?? {});
+    const items = Array.isArray(body) ? body : [body];
+    await db.transaction().execute(async (trx) => {
+      for (const item of items) {
+        await new TemplateRepository(trx).upsert({ tenantId: TENANT, ...item });
+        await new AuditRepository(trx).record({
+          tenantId: TENANT,
+          actorType: 'admin',
+          actorId: actor,
+          action: 'template.update',
+          details: { key: item.key, locale: item.locale, flags: { wsBanner: item.wsBanner, persist: item.persist, telegram: item.telegram, pin: item.pin }, minIntervalMs: item.minIntervalMs },
+        });
+      }
+    });
+    return { updated: items.length };
+  });
+
+  app.delete<{ Params: { key: string }; Querystring: { locale?: string } }>('/v1/admin/templates/:key', async (request) => {
+    const actor = admin(request);
+    const locale = request.query.locale ?? '';
+    if (!(await new TemplateRepository(db).delete(TENANT, request.params.key, locale))) {
+      throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+    }
+    await audit(actor, 'template.delete', { key: request.params.key, locale });
+    return { deleted: true };
+  });
+
+  app.get('/v1/admin/audit', async (request) => {
+    admin(request);
+    const query = parse(
+      z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.coerce.number().int().positive().optional() }),
+      request.query,
+    );
+    const entries = await new AuditRepository(db).list(TENANT, { limit: query.limit, beforeId: query.before });
+    return {
+      entries: entries.map((e) => ({
+        id: e.id,
+        at: e.created_at.toISOString(),
+        actor: { type: e.actor_type, id: e.actor_id },
+        action: e.action,
+        conversationId: e.conversation_id,
+        details: e.details,
+      })),
+    };
+  });
+};

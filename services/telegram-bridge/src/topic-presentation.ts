@@ -1,0 +1,98 @@
+import type { Conversation } from '@topicdesk/data';
+import type { InlineKeyboardMarkup } from 'grammy/types';
+
+const TOPIC_NAME_LIMIT = 128;
+
+/** The status a topic shows: new (nobody claimed it), claimed, or closed. */
+export type TopicStatus = 'new' | 'claimed' | 'closed';
+
+export function topicStatus(conversation: Conversation): TopicStatus {
+  if (conversation.status === 'closed') return 'closed';
+  return conversation.claimed_at ? 'claimed' : 'new';
+}
+
+const ICON: Record<TopicStatus, string> = { new: '🟢', claimed: '🟡', closed: '⚪' };
+
+/** A few words about the visitor's context: their name, else the page title, else its host. */
+function context(conversation: Conversation): string {
+  let text = conversation.visitor_name ?? conversation.page_title ?? '';
+  if (!text && conversation.page_url) {
+    try {
+      text = new URL(conversation.page_url).host;
+    } catch {
+      text = '';
+    }
+  }
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * The topic's name: status icon, ticket, a few words of context and, when claimed, who has it —
+ * cut to Telegram's 128 characters (counted in code points).
+ */
+export function topicName(conversation: Conversation): string {
+  const status = topicStatus(conversation);
+  const parts = [`${ICON[status]} ${conversation.ticket}`];
+  const about = context(conversation);
+  if (about) parts.push(about);
+  let name = parts.join(' · ');
+  if (status === 'claimed' && conversation.claimed_by_name) name += ` → ${conversation.claimed_by_name}`;
+  return [...name].slice(0, TOPIC_NAME_LIMIT).join('');
+}
+
+const STATUS_LINE: Record<TopicStatus, (c: Conversation) => string> = {
+  new: () => '🟢 new — not claimed yet',
+  claimed: (c) => `🟡 claimed by ${c.claimed_by_name ?? 'an agent'}`,
+  closed: () => '⚪ closed',
+};
+
+/**
+ * The pinned header of a topic: what agents need to know about the conversation. Never the
+ * visitor's IP, user agent or Telegram identity — the gateway does not even store them.
+ */
+export function headerText(conversation: Conversation): string {
+  const lines = [`🎫 ${conversation.ticket}`, `Status: ${STATUS_LINE[topicStatus(conversation)](conversation)}`];
+  if (conversation.visitor_name) lines.push(`Visitor: ${conversation.visitor_name}`);
+  if (conversation.locale) lines.push(`Locale: ${conversation.locale}`);
+  if (conversation.page_url || conversation.page_title) {
+    lines.push(`Page: ${[conversation.page_title, conversation.page_url].filter(Boolean).join(' — ')}`);
+  }
+  lines.push(`Channel: ${conversation.channel === 'web' ? 'website widget' : 'Telegram bot'}`);
+  return lines.join('\n');
+}
+
+/** Callback data of the header buttons: `td:<action>:<conversation id>` (≤ 64 bytes). */
+export const HeaderAction = { claim: 'claim', unclaim: 'unclaim', close: 'close', reopen: 'reopen' } as const;
+export type HeaderAction = (typeof HeaderAction)[keyof typeof HeaderAction];
+
+export function callbackData(action: HeaderAction, conversationId: string): string {
+  return `td:${action}:${conversationId}`;
+}
+
+export function parseCallbackData(data: string | undefined): { action: HeaderAction; conversationId: string } | undefined {
+  const match = data ? /^td:(claim|unclaim|close|reopen):([0-9a-f-]{36})$/.exec(data) : null;
+  if (!match) return undefined;
+  return { action: match[1] as HeaderAction, conversationId: match[2] as string };
+}
+
+export function headerKeyboard(conversation: Conversation): InlineKeyboardMarkup {
+  const status = topicStatus(conversation);
+  const button = (text: string, action: HeaderAction) => ({ text, callback_data: callbackData(action, conversation.id) });
+  switch (status) {
+    case 'new':
+      return { inline_keyboard: [[button('✋ Claim', 'claim'), button('✅ Close', 'close')]] };
+    case 'claimed':
+      return { inline_keyboard: [[button('↩️ Unclaim', 'unclaim'), button('✅ Close', 'close')]] };
+    case 'closed':
+      return { inline_keyboard: [[button('🔄 Reopen', 'reopen')]] };
+    default: {
+      const never: never = status;
+      throw new Error(`unknown status ${String(never)}`);
+    }
+  }
+}
+
+/** What the header shows, including its buttons: when this changes, the header is edited. */
+export function headerSignature(conversation: Conversation): string {
+  return `${headerText(conversation)}\n${JSON.stringify(headerKeyboard(conversation))}`;
+}
