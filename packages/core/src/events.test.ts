@@ -70,6 +70,15 @@ describe('messageEvent', () => {
     expect(messageEvent(stored({}))).not.toHaveProperty('editedAt');
   });
 
+  it('marks a retracted message deleted (its stored text is already empty)', () => {
+    const event = messageEvent(
+      stored({ kind: 'agent', text: '', deleted_at: new Date('2025-05-06T09:00:00.000Z') }),
+    );
+    expect(event.deleted).toBe(true);
+    expect(event.text).toBe('');
+    expect(messageEvent(stored({ deleted_at: null }))).not.toHaveProperty('deleted');
+  });
+
   it('passes the origin through when given, and leaves it out otherwise', () => {
     expect(messageEvent(stored({}), 'a1b2c3d4:7').origin).toBe('a1b2c3d4:7');
     expect(messageEvent(stored({}))).not.toHaveProperty('origin');

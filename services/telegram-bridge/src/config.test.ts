@@ -59,6 +59,7 @@ describe('loadBridgeConfig', () => {
       TELEGRAM_LIMIT_GLOBAL_PER_SECOND: 30,
       TELEGRAM_LIMIT_SAFETY: 250,
       ALLOW_UNKNOWN_AGENTS: true,
+      REQUIRE_CLAIM: false,
       LOG_LEVEL: 'info',
     });
     expect(config.DATABASE_URL).toBeUndefined();

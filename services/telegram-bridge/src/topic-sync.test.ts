@@ -1,6 +1,6 @@
-import type { Conversation, Message } from '@topicdesk/data';
+import type { Message } from '@topicdesk/data';
 import { describe, expect, it } from 'vitest';
-import { mergeBatch, TELEGRAM_TEXT_LIMIT, topicName } from './topic-sync';
+import { mergeBatch, TELEGRAM_TEXT_LIMIT } from './topic-sync';
 
 const created = new Date('2025-01-02T03:04:05.000Z');
 
@@ -25,29 +25,6 @@ function message(seq: number, text: string): Message {
     edited_at: null,
   };
   return row as Message;
-}
-
-function conversation(fields: Partial<Conversation> = {}): Conversation {
-  const row: Partial<Conversation> = {
-    id: '00000000-0000-4000-8000-000000000001',
-    tenant_id: 'default',
-    ticket: 'SUPP-ABC123-XY12',
-    channel: 'web',
-    status: 'open',
-    visitor_name: null,
-    locale: null,
-    page_url: null,
-    page_title: null,
-    topic_id: null,
-    topic_closed: false,
-    last_seq: 0,
-    created_at: created,
-    updated_at: created,
-    last_activity_at: created,
-    closed_at: null,
-    ...fields,
-  };
-  return row as Conversation;
 }
 
 const seqs = (batch: readonly Message[]) => batch.map((m) => m.seq);
@@ -97,66 +74,5 @@ describe('mergeBatch', () => {
     const pending = [message(1, emoji), message(2, 'y'.repeat(2047))];
     // 2,048 + 2 + 2,047 = 4,097 code units: the second does not fit.
     expect(seqs(mergeBatch(pending))).toEqual([1]);
-  });
-});
-
-describe('topicName', () => {
-  it('is the ticket and the visitor name', () => {
-    expect(topicName(conversation({ visitor_name: 'Ada' }))).toBe('SUPP-ABC123-XY12 · Ada');
-  });
-
-  it('prefers the visitor name over the page title', () => {
-    expect(
-      topicName(
-        conversation({
-          visitor_name: 'Ada',
-          page_title: 'Pricing',
-          page_url: 'https://shop.example/p',
-        }),
-      ),
-    ).toBe('SUPP-ABC123-XY12 · Ada');
-  });
-
-  it('uses the page title when there is no name', () => {
-    expect(
-      topicName(conversation({ page_title: 'Pricing', page_url: 'https://shop.example/p' })),
-    ).toBe('SUPP-ABC123-XY12 · Pricing');
-  });
-
-  it('uses the page host (with its port) when there is neither name nor title', () => {
-    expect(
-      topicName(conversation({ page_url: 'https://shop.example.com:8443/cart?item=1#top' })),
-    ).toBe('SUPP-ABC123-XY12 · shop.example.com:8443');
-  });
-
-  it('uses the page host when the title is empty', () => {
-    expect(topicName(conversation({ page_title: '', page_url: 'https://shop.example/' }))).toBe(
-      'SUPP-ABC123-XY12 · shop.example',
-    );
-  });
-
-  it('is the ticket alone when there is no context or the page URL does not parse', () => {
-    expect(topicName(conversation())).toBe('SUPP-ABC123-XY12');
-    expect(topicName(conversation({ page_url: 'not a url' }))).toBe('SUPP-ABC123-XY12');
-  });
-
-  it('collapses runs of whitespace and trims the context', () => {
-    expect(topicName(conversation({ visitor_name: '  Ada \n\t  Lovelace  ' }))).toBe(
-      'SUPP-ABC123-XY12 · Ada Lovelace',
-    );
-  });
-
-  it('cuts the name at 128 characters', () => {
-    const name = topicName(conversation({ page_title: 'p'.repeat(300) }));
-    expect(name).toHaveLength(128);
-    expect(name.startsWith('SUPP-ABC123-XY12 · ppp')).toBe(true);
-  });
-
-  it('counts the 128 in code points and never splits a surrogate pair', () => {
-    const name = topicName(conversation({ page_title: '😀'.repeat(200) }));
-    const points = [...name];
-    expect(points).toHaveLength(128);
-    expect(points.at(-1)).toBe('😀');
-    expect(name.length).toBeGreaterThan(128);
   });
 });
