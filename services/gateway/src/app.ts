@@ -245,6 +245,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   );
 
   await app.register(widgetRoutes);
+  await app.register((await import('./visitor-profile.routes')).visitorProfileRoutes, deps);
   await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
 };
 

@@ -118,6 +118,16 @@ export class ConversationRepository {
       .execute();
   }
 
+  /** The name the visitor gave (or null to be anonymous again). */
+  async setVisitorName(tenantId: string, id: string, name: string | null): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ visitor_name: name, updated_at: new Date() })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
   async setTopicClosed(tenantId: string, id: string, closed: boolean): Promise<void> {
     await this.db
       .updateTable('conversations')

@@ -1,0 +1,125 @@
+import type { ServerMessage } from './timeline';
+
+/** What the widget keeps between page loads: one conversation's short-lived credential. */
+export interface Session {
+  conversationId: string;
+  ticket: string;
+  token: string;
+  expiresAt: string;
+}
+
+export interface History {
+  status: 'open' | 'closed';
+  ticket?: string;
+  messages: ServerMessage[];
+}
+
+export interface Profile {
+  name: string | null;
+  status: 'open' | 'closed';
+}
+
+/** An answer of the visitor API with an error code (docs/errors.md), or a network failure. */
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The credential is no use any more: forget the conversation. */
+  get fatal(): boolean {
+    return this.status === 401 || this.status === 403 || this.status === 404;
+  }
+}
+
+const HISTORY_PAGE = 500;
+
+/** The visitor REST API of one gateway origin. */
+export class VisitorApi {
+  constructor(readonly origin: string) {}
+
+  socketUrl(token: string): string {
+    return `${this.origin.replace(/^http/, 'ws')}/v1/ws?token=${encodeURIComponent(token)}`;
+  }
+
+  start(body: {
+    name?: string | undefined;
+    locale?: string | undefined;
+    page?: { url: string; title?: string };
+  }): Promise<Session> {
+    return this.#call('POST', '/v1/conversations', undefined, body);
+  }
+
+  refresh(session: Session): Promise<{ token: string; expiresAt: string }> {
+    return this.#call(
+      'POST',
+      `/v1/conversations/${session.conversationId}/token`,
+      session.token,
+      {},
+    );
+  }
+
+  /** Every stored message after `after`, page by page. */
+  async history(session: Session, after = 0): Promise<History> {
+    const all: ServerMessage[] = [];
+    for (;;) {
+      const page = await this.#call<History>(
+        'GET',
+        `/v1/conversations/${session.conversationId}/messages?after=${after}&limit=${HISTORY_PAGE}`,
+        session.token,
+      );
+      all.push(...page.messages);
+      const last = page.messages[page.messages.length - 1];
+      if (page.messages.length < HISTORY_PAGE || !last) return { ...page, messages: all };
+      after = last.seq;
+    }
+  }
+
+  profile(session: Session): Promise<Profile> {
+    return this.#call('GET', `/v1/conversations/${session.conversationId}`, session.token);
+  }
+
+  setName(session: Session, name: string): Promise<Profile> {
+    return this.#call(
+      'POST',
+      `/v1/conversations/${session.conversationId}/profile`,
+      session.token,
+      {
+        name,
+      },
+    );
+  }
+
+  async #call<T>(method: string, path: string, token?: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = {};
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(this.origin + path, {
+        method,
+        headers,
+        body: body === undefined ? null : JSON.stringify(body),
+        credentials: 'omit',
+        mode: 'cors',
+      });
+    } catch (error) {
+      throw new ApiError('NETWORK', 0, error instanceof Error ? error.message : 'network error');
+    }
+    const json = (await response.json().catch(() => ({}))) as {
+      error?: { code?: string; message?: string };
+    };
+    if (!response.ok) {
+      throw new ApiError(
+        json.error?.code ?? 'UNAVAILABLE',
+        response.status,
+        json.error?.message ?? response.statusText,
+      );
+    }
+    return json as T;
+  }
+}

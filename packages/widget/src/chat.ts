@@ -1,0 +1,630 @@
+import { ApiError, VisitorApi, type Session } from './api';
+import { pathAllowed, type PathPattern } from './paths';
+import { SessionStore } from './session-store';
+import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
+import { format, resolveStrings, type StringOverrides, type Strings } from './strings';
+import type { Theme } from './styles';
+import { MessageState, Timeline, type ChatItem } from './timeline';
+import { View } from './view';
+
+export interface SupportChatOptions {
+  /** The gateway's origin (`https://support.example.com`); default: where the script came from. */
+  origin?: string;
+  /** Corner of the launcher. */
+  position?: 'right' | 'left';
+  /** BCP 47 tag; default: the page's `lang`, else the browser's language. */
+  locale?: string;
+  /** Texts that win over every locale. */
+  strings?: StringOverrides;
+  /** Texts per locale (`de`, `pt-BR`); the closest match is used. */
+  stringsByLocale?: Record<string, StringOverrides>;
+  /** CSS custom properties (`--td-accent`…), for both schemes or as `{ light, dark }`. */
+  theme?: Theme;
+  /** Show only on these paths (wildcards or RegExp). */
+  includePaths?: PathPattern[];
+  /** Never show on these paths. */
+  excludePaths?: PathPattern[];
+  /** Follow SPA navigation (pushState, replaceState, popstate, hashchange). */
+  observeRoute?: boolean;
+  /** Open the panel once loaded. */
+  openOnLoad?: boolean;
+  /** The page's CSP nonce, for the fallback `<style>` where constructable stylesheets are missing. */
+  nonce?: string;
+  soundDefaultOn?: boolean;
+  vibrationDefaultOn?: boolean;
+}
+
+export interface ChatEvents {
+  ready: undefined;
+  open: undefined;
+  close: undefined;
+  /** A new agent or system message (not history shown on load). */
+  message: ChatItem;
+  /** One of this tab's messages was stored (acked). */
+  sent: ChatItem;
+  unread: number;
+  conversation: { conversationId: string; ticket: string };
+  status: 'open' | 'closed';
+  connection: LinkState;
+  error: { code: string; message: string };
+}
+export type ChatEventName = keyof ChatEvents;
+export type Listener<E extends ChatEventName> = (payload: ChatEvents[E]) => void;
+export type Listeners = Map<ChatEventName, Set<(payload: never) => void>>;
+
+const ACK_TIMEOUT_MS = 10_000;
+const TYPING_INTERVAL_MS = 3_000;
+/** Refresh this long before expiry at the latest (or at 80% of the lifetime if that is shorter). */
+const REFRESH_AHEAD_MS = 60_000;
+
+/** A random v4 UUID, also on plain-http pages where `crypto.randomUUID` is missing. */
+export function uuid(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
+  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One widget on the page: wires the view, the timeline, the REST API and the socket, and keeps
+ * the conversation going across reconnects, reloads, tabs and token expiry.
+ */
+export class Chat {
+  readonly #options: SupportChatOptions;
+  readonly #api: VisitorApi;
+  readonly #store: SessionStore;
+  readonly #socket: ReconnectingSocket;
+  readonly #view: View;
+  readonly #listeners: Listeners;
+  readonly #cleanup: Array<() => void> = [];
+  #timeline = new Timeline();
+  #strings: Strings;
+  #locale: string;
+  #session: Session | undefined;
+  #status: 'open' | 'closed' = 'open';
+  #needsRefresh = false;
+  #loaded = false;
+  #wasOpen = false;
+  #destroyed = false;
+  #starting: Promise<void> | undefined;
+  #generation = 0;
+  readonly #sentOn = new Map<string, number>();
+  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #ackTimer: ReturnType<typeof setTimeout> | undefined;
+  #unread = 0;
+  #sound: boolean;
+  readonly #vibrate: boolean;
+  #audio: AudioContext | undefined;
+  #name: string | null = null;
+  #lastTyping = 0;
+
+  constructor(options: SupportChatOptions, origin: string, listeners: Listeners) {
+    this.#options = options;
+    this.#listeners = listeners;
+    this.#api = new VisitorApi(origin.replace(/\/+$/, ''));
+    this.#store = new SessionStore(this.#api.origin);
+    this.#locale = options.locale ?? (document.documentElement.lang || navigator.language || 'en');
+    this.#strings = resolveStrings(this.#locale, options.stringsByLocale, options.strings);
+    this.#sound = options.soundDefaultOn ?? false;
+    this.#vibrate = options.vibrationDefaultOn ?? false;
+    this.#view = new View(
+      this.#strings,
+      this.#locale,
+      { position: options.position ?? 'right', theme: options.theme, nonce: options.nonce },
+      {
+        toggle: (open) => (open ? this.show() : this.hide()),
+        send: (text) => this.#send(text),
+        typing: () => this.#typing(),
+        retry: (clientId) => this.#retry(clientId),
+        restart: () => this.#restart(),
+        rename: (name) => this.#rename(name),
+        sound: (on) => {
+          this.#sound = on;
+          this.#view.setSound(on);
+          if (on) this.#beep();
+        },
+      },
+    );
+    this.#view.setSound(this.#sound);
+    this.#socket = new ReconnectingSocket({
+      url: () => this.#socketUrl(),
+      open: () => this.#onOpen(),
+      frame: (frame) => this.#onFrame(frame),
+      closed: (code, opened) => this.#onClosed(code, opened),
+      state: (state) => this.#onLinkState(state),
+    });
+    this.#listen(window, 'storage', (event) => this.#onStorage(event as StorageEvent));
+    if (options.observeRoute) this.#observeRoute();
+
+    const mount = () => {
+      if (this.#destroyed) return;
+      this.#view.mount();
+      this.recheck();
+      if (options.openOnLoad) this.show(false);
+      this.#emit('ready', undefined);
+    };
+    if (document.body) mount();
+    else this.#listen(document, 'DOMContentLoaded', mount);
+
+    const stored = this.#store.load();
+    if (stored) void this.#resume(stored);
+  }
+
+  /** Opens the panel (and shows the widget, also on a path it is gated off). */
+  show(focus = true): void {
+    this.#view.setVisible(true);
+    if (!this.#view.isOpen) this.#emit('open', undefined);
+    this.#view.setOpen(true, focus);
+    this.#setUnread(0);
+    this.#unlockAudio();
+  }
+
+  hide(): void {
+    if (this.#view.isOpen) this.#emit('close', undefined);
+    this.#view.setOpen(false, true);
+  }
+
+  /** Applies the path rules to the current location. */
+  recheck(): void {
+    const allowed = pathAllowed(
+      location.pathname,
+      this.#options.includePaths,
+      this.#options.excludePaths,
+    );
+    if (!allowed && this.#view.isOpen) this.#view.setOpen(false, false);
+    this.#view.setVisible(allowed);
+  }
+
+  setLocale(locale: string): void {
+    this.#locale = locale;
+    this.#strings = resolveStrings(locale, this.#options.stringsByLocale, this.#options.strings);
+    this.#view.setStrings(this.#strings, locale);
+    this.#render();
+  }
+
+  destroy(): void {
+    this.#destroyed = true;
+    this.#socket.destroy();
+    clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#ackTimer);
+    for (const undo of this.#cleanup.splice(0)) undo();
+    void this.#audio?.close();
+    this.#view.destroy();
+  }
+
+  // --- conversation lifecycle ---
+
+  /** A stored conversation: fresh token, history, then live. */
+  async #resume(session: Session): Promise<void> {
+    this.#session = session;
+    this.#view.setTicket(session.ticket);
+    try {
+      if (this.#expiresSoon(session)) await this.#refresh();
+      if (!this.#session) return;
+      const history = await this.#api.history(this.#session);
+      for (const message of history.messages) this.#timeline.receive(message);
+      this.#loaded = true;
+      this.#render();
+      this.#setStatus(history.status);
+      void this.#api.profile(this.#session).then(
+        (profile) => this.#view.setName((this.#name = profile.name)),
+        (error: unknown) => this.#report(error),
+      );
+    } catch (error) {
+      if (error instanceof ApiError && error.fatal) return this.#forget();
+      // The history comes with the socket's resume instead.
+      this.#loaded = true;
+    }
+    this.#scheduleRefresh();
+    if (this.#status === 'open') this.#socket.start();
+  }
+
+  #adopt(session: Session): void {
+    this.#session = session;
+    this.#status = 'open';
+    this.#loaded = true;
+    this.#store.save(session);
+    this.#view.setTicket(session.ticket);
+    this.#scheduleRefresh();
+    this.#emit('conversation', { conversationId: session.conversationId, ticket: session.ticket });
+    this.#socket.start();
+  }
+
+  /** Creates the conversation (first message), retrying with backoff while the network fails. */
+  #ensureConversation(): Promise<void> {
+    this.#starting ??= (async () => {
+      for (let attempt = 0; !this.#session && !this.#destroyed; attempt++) {
+        try {
+          const page = {
+            url: location.origin + location.pathname,
+            title: document.title.slice(0, 300),
+          };
+          const session = await this.#api.start({
+            ...(this.#name ? { name: this.#name } : {}),
+            locale: /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(this.#locale)
+              ? this.#locale
+              : undefined,
+            ...(/^https?:/.test(page.url) ? { page } : {}),
+          });
+          if (this.#destroyed) return;
+          this.#adopt(session);
+        } catch (error) {
+          const definite = error instanceof ApiError && error.status >= 400 && error.status < 500;
+          for (const item of this.#timeline.unsent()) {
+            item.state = definite ? MessageState.failed : MessageState.retrying;
+            if (definite) item.code = error.code;
+          }
+          this.#render();
+          if (definite) return this.#report(error);
+          await sleep(backoff(attempt));
+        }
+      }
+    })().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  /** The credential is no use any more: start afresh, keeping what was not sent yet. */
+  #forget(): void {
+    const carry = this.#timeline.unsent().map((item) => item.text);
+    this.#socket.stop();
+    this.#store.clear();
+    this.#session = undefined;
+    clearTimeout(this.#refreshTimer);
+    this.#timeline = new Timeline();
+    this.#view.setTicket(undefined);
+    this.#view.setAgent(undefined);
+    for (const text of carry) this.#timeline.compose(text, uuid());
+    this.#render();
+    if (carry.length > 0) void this.#ensureConversation();
+  }
+
+  #restart(): void {
+    this.#socket.stop();
+    this.#store.clear();
+    this.#session = undefined;
+    clearTimeout(this.#refreshTimer);
+    this.#timeline = new Timeline();
+    this.#sentOn.clear();
+    this.#view.setTicket(undefined);
+    this.#view.setAgent(undefined);
+    this.#setStatus('open');
+    this.#setUnread(0);
+    this.#render();
+  }
+
+  #setStatus(status: 'open' | 'closed'): void {
+    const changed = status !== this.#status;
+    this.#status = status;
+    this.#view.setClosed(status === 'closed');
+    // Only an open conversation is worth coming back to.
+    if (status === 'closed') this.#store.clear();
+    else if (this.#session) this.#store.save(this.#session);
+    if (changed) this.#emit('status', status);
+  }
+
+  // --- token ---
+
+  #expiresSoon(session: Session, withinMs = 30_000): boolean {
+    return Date.parse(session.expiresAt) - Date.now() < withinMs;
+  }
+
+  async #refresh(): Promise<void> {
+    const session = this.#session;
+    if (!session) return;
+    try {
+      const fresh = await this.#api.refresh(session);
+      if (this.#session?.conversationId !== session.conversationId) return;
+      this.#session = { ...session, ...fresh };
+      if (this.#status === 'open') this.#store.save(this.#session);
+      this.#needsRefresh = false;
+      this.#scheduleRefresh();
+    } catch (error) {
+      if (error instanceof ApiError && error.fatal) return this.#forget();
+      throw error;
+    }
+  }
+
+  #scheduleRefresh(): void {
+    clearTimeout(this.#refreshTimer);
+    const session = this.#session;
+    if (!session) return;
+    const left = Date.parse(session.expiresAt) - Date.now();
+    const delay = Math.max(1000, Math.min(left - REFRESH_AHEAD_MS, left * 0.8));
+    this.#refreshTimer = setTimeout(() => {
+      this.#refresh().catch(() => {
+        // Offline or the gateway is busy: try again soon; the grace period is long.
+        this.#refreshTimer = setTimeout(() => this.#scheduleRefresh(), 15_000);
+      });
+    }, delay);
+  }
+
+  // --- socket ---
+
+  async #socketUrl(): Promise<string | undefined> {
+    if (!this.#session || this.#status === 'closed') return undefined;
+    if (this.#needsRefresh || this.#expiresSoon(this.#session)) await this.#refresh();
+    return this.#session ? this.#api.socketUrl(this.#session.token) : undefined;
+  }
+
+  #onOpen(): void {
+    this.#generation++;
+    this.#wasOpen = true;
+    this.#needsRefresh = false;
+    this.#socket.send({ type: 'resume', afterSeq: this.#timeline.lastSeq });
+    this.#flush();
+  }
+
+  #onClosed(code: number, opened: boolean): void {
+    // A refused upgrade looks like 1006 before open: the token may be the reason.
+    if (!opened || code === 4401) this.#needsRefresh = true;
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    this.#timeline.markQueued();
+    this.#render();
+  }
+
+  #onLinkState(state: LinkState): void {
+    const s = this.#strings;
+    this.#view.setBanner(
+      state === LinkState.offline
+        ? s.offline
+        : state === LinkState.waiting || (state === LinkState.connecting && this.#wasOpen)
+          ? s.reconnecting
+          : undefined,
+    );
+    this.#emit('connection', state);
+  }
+
+  #onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'status':
+        return this.#setStatus(frame.status);
+      case 'ack': {
+        const item = this.#timeline.ack(frame.clientId, frame.seq);
+        this.#sentOn.delete(frame.clientId);
+        this.#watchAcks();
+        if (item) this.#emit('sent', item);
+        return this.#render();
+      }
+      case 'message': {
+        const item = this.#timeline.receive(frame);
+        this.#render();
+        if (item && item.kind !== 'visitor' && this.#loaded) this.#incoming(item);
+        return;
+      }
+      case 'edit':
+        this.#timeline.edit(frame.seq, frame.text, frame.editedAt, frame.deleted);
+        return this.#render();
+      case 'system':
+        this.#view.setNotice(frame.text);
+        if (this.#loaded) this.#view.announce(frame.text);
+        return;
+      case 'receipt':
+        this.#timeline.receipt(frame.seq, frame.state, frame.code);
+        return this.#render();
+      case 'error':
+        return this.#onError(frame);
+      default: {
+        const unknown: never = frame;
+        return unknown;
+      }
+    }
+  }
+
+  #onError(frame: ServerFrame & { type: 'error' }): void {
+    const { clientId, code } = frame;
+    if (clientId === undefined) {
+      // A frame was refused as a whole (rate of frames): resend what waits for an ack.
+      if (code === 'RATE_LIMITED') setTimeout(() => this.#resendAll(), 1000);
+      return this.#report(new ApiError(code, 0, frame.message));
+    }
+    switch (code) {
+      case 'UNAVAILABLE':
+        this.#timeline.fail(clientId, code, true);
+        setTimeout(
+          () => {
+            this.#sentOn.delete(clientId);
+            this.#flush();
+          },
+          500 + Math.random() * 1500,
+        );
+        break;
+      case 'RATE_LIMITED':
+        this.#timeline.fail(clientId, code, true);
+        break;
+      case 'CONVERSATION_CLOSED':
+        this.#timeline.fail(clientId, code, false);
+        this.#setStatus('closed');
+        break;
+      default:
+        this.#timeline.fail(clientId, code, false);
+    }
+    this.#sentOn.delete(clientId);
+    this.#render();
+  }
+
+  /** Sends every message that waits and was not sent on this socket yet, in typed order. */
+  #flush(): void {
+    if (this.#socket.state !== LinkState.open || this.#status === 'closed') return;
+    let sent = false;
+    for (const item of this.#timeline.pending()) {
+      if (item.state === MessageState.failed || !item.clientId) continue;
+      if (this.#sentOn.get(item.clientId) === this.#generation) continue;
+      if (!this.#socket.send({ type: 'message', clientId: item.clientId, text: item.text })) break;
+      this.#sentOn.set(item.clientId, this.#generation);
+      this.#timeline.markSending(item);
+      sent = true;
+    }
+    if (sent) {
+      this.#watchAcks();
+      this.#render();
+    }
+  }
+
+  #resendAll(): void {
+    this.#sentOn.clear();
+    this.#flush();
+  }
+
+  /** No ack for a while although the socket looks open: it is probably dead. Reconnect. */
+  #watchAcks(): void {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+    if (!this.#timeline.pending().some((i) => i.clientId && this.#sentOn.has(i.clientId))) return;
+    this.#ackTimer = setTimeout(() => this.#socket.restart(), ACK_TIMEOUT_MS);
+  }
+
+  // --- visitor actions ---
+
+  #send(text: string): void {
+    if (this.#status === 'closed') return;
+    this.#timeline.compose(text, uuid());
+    this.#view.clearComposer();
+    this.#render();
+    this.#unlockAudio();
+    if (!this.#session) void this.#ensureConversation();
+    else this.#flush();
+  }
+
+  #retry(clientId: string): void {
+    if (!this.#timeline.retry(clientId)) return;
+    this.#sentOn.delete(clientId);
+    this.#render();
+    if (!this.#session) void this.#ensureConversation();
+    else this.#flush();
+  }
+
+  #typing(): void {
+    const now = Date.now();
+    if (!this.#session || now - this.#lastTyping < TYPING_INTERVAL_MS) return;
+    if (this.#socket.send({ type: 'typing' })) this.#lastTyping = now;
+  }
+
+  #rename(name: string): void {
+    this.#name = name;
+    this.#view.setName(name);
+    if (this.#session)
+      void this.#api.setName(this.#session, name).catch((e: unknown) => this.#report(e));
+  }
+
+  // --- notifications ---
+
+  #incoming(item: ChatItem): void {
+    this.#emit('message', item);
+    this.#view.announce(
+      format(this.#strings.newMessage, {
+        name: item.author ?? this.#strings.title,
+        text: item.text,
+      }),
+    );
+    if (!this.#view.isOpen) this.#setUnread(this.#unread + 1);
+    if (!this.#view.isOpen || document.hidden) {
+      if (this.#sound) this.#beep();
+      if (this.#vibrate) navigator.vibrate?.([80, 60, 80]);
+    }
+  }
+
+  #setUnread(count: number): void {
+    if (count === this.#unread) return;
+    this.#unread = count;
+    this.#view.setUnread(count);
+    this.#emit('unread', count);
+  }
+
+  /** Browsers start audio only from a gesture: make the context while we have one. */
+  #unlockAudio(): void {
+    if (!this.#sound || this.#audio || typeof AudioContext === 'undefined') return;
+    this.#audio = new AudioContext();
+  }
+
+  #beep(): void {
+    this.#unlockAudio();
+    const ctx = this.#audio;
+    if (!ctx) return;
+    if (ctx.state === 'suspended') void ctx.resume();
+    const t = ctx.currentTime;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.0001, t);
+    gain.gain.exponentialRampToValueAtTime(0.12, t + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.3);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(t);
+    osc.stop(t + 0.32);
+  }
+
+  // --- page ---
+
+  #onStorage(event: StorageEvent): void {
+    if (event.key !== this.#store.key) return;
+    const other = this.#store.parse(event.newValue);
+    if (!other) return;
+    const mine = this.#session;
+    if (mine && other.conversationId === mine.conversationId) {
+      // Another tab refreshed the token: take the newer one.
+      if (Date.parse(other.expiresAt) > Date.parse(mine.expiresAt)) {
+        this.#session = other;
+        this.#scheduleRefresh();
+      }
+      return;
+    }
+    // Another tab started a conversation while this one has none (or only a closed one).
+    if (!mine || this.#status === 'closed') {
+      if (mine) this.#restart();
+      void this.#resume(other);
+    }
+  }
+
+  #observeRoute(): void {
+    const recheck = () => queueMicrotask(() => this.recheck());
+    for (const name of ['pushState', 'replaceState'] as const) {
+      // Wrapped, not replaced: the site's router (and anyone else's wrapper) still runs first.
+      const original = history[name].bind(history);
+      const patched = (...args: Parameters<History['pushState']>) => {
+        original(...args);
+        recheck();
+      };
+      history[name] = patched;
+      this.#cleanup.push(() => {
+        if (history[name] === patched) history[name] = original;
+      });
+    }
+    this.#listen(window, 'popstate', recheck);
+    this.#listen(window, 'hashchange', recheck);
+  }
+
+  #listen(target: EventTarget, type: string, fn: (event: Event) => void): void {
+    target.addEventListener(type, fn);
+    this.#cleanup.push(() => target.removeEventListener(type, fn));
+  }
+
+  #render(): void {
+    this.#view.render(this.#timeline.items());
+    this.#view.setAgent(this.#timeline.lastAgent());
+  }
+
+  #report(error: unknown): void {
+    const e = error instanceof ApiError ? error : new ApiError('UNAVAILABLE', 0, String(error));
+    this.#emit('error', { code: e.code, message: e.message });
+  }
+
+  #emit<E extends ChatEventName>(event: E, payload: ChatEvents[E]): void {
+    for (const fn of this.#listeners.get(event) ?? []) {
+      try {
+        (fn as Listener<E>)(payload);
+      } catch (error) {
+        // A site's handler must not break the widget; surface it like any uncaught error.
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}

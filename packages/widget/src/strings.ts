@@ -1,0 +1,85 @@
+/** Every text the widget shows. `{name}`, `{n}` and `{ticket}` are filled in where they appear. */
+export const defaultStrings = {
+  title: 'Support',
+  subtitle: 'We usually answer within minutes',
+  open: 'Open support chat',
+  close: 'Close chat',
+  greeting: 'Hi! Ask us anything and a person from our team will answer here.',
+  placeholder: 'Write a message…',
+  messageLabel: 'Message',
+  send: 'Send',
+  you: 'You',
+  sending: 'Sending…',
+  queued: 'Waiting for the network…',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  retrying: 'Retrying…',
+  failed: 'Not sent',
+  retry: 'Retry',
+  tooLong: 'Too long to send',
+  rateLimited: 'Too many messages; try again later',
+  joined: '{name} joined the conversation',
+  closed: 'This conversation is closed.',
+  newConversation: 'Start a new conversation',
+  offline: 'You are offline. Messages will be sent when you are back.',
+  reconnecting: 'Reconnecting…',
+  unread: '{n} unread',
+  newMessage: 'New message from {name}: {text}',
+  ticket: 'Ticket {ticket}',
+  edited: 'edited',
+  deleted: 'This message was deleted',
+  dismiss: 'Dismiss',
+  sound: 'Sound notifications',
+  yourName: 'Your name',
+  editName: 'Change your name',
+  anonymous: 'Guest',
+  save: 'Save',
+  cancel: 'Cancel',
+  log: 'Conversation',
+};
+
+export type Strings = typeof defaultStrings;
+export type StringOverrides = Partial<Strings>;
+
+/** Languages written right to left (primary subtag). */
+const RTL = new Set([
+  'ar',
+  'arc',
+  'ckb',
+  'dv',
+  'fa',
+  'he',
+  'iw',
+  'ks',
+  'ps',
+  'sd',
+  'ug',
+  'ur',
+  'yi',
+]);
+
+export function isRtl(locale: string): boolean {
+  return RTL.has(locale.toLowerCase().split(/[-_]/)[0] ?? '');
+}
+
+/**
+ * The strings for a locale: defaults, then the closest `stringsByLocale` entry (`pt-BR`, then
+ * `pt`), then `strings`, which win over everything.
+ */
+export function resolveStrings(
+  locale: string,
+  byLocale: Record<string, StringOverrides> = {},
+  overrides: StringOverrides = {},
+): Strings {
+  const lower: Record<string, StringOverrides> = {};
+  for (const [key, value] of Object.entries(byLocale)) lower[key.toLowerCase()] = value;
+  const tag = locale.toLowerCase().replace(/_/g, '-');
+  const primary = tag.split('-')[0] ?? tag;
+  return { ...defaultStrings, ...lower[primary], ...lower[tag], ...overrides };
+}
+
+export function format(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, key: string) =>
+    key in values ? String(values[key]) : whole,
+  );
+}

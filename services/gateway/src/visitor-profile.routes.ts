@@ -1,0 +1,64 @@
+import { ConversationRepository } from '@topicdesk/data';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { GatewayDeps } from './app';
+import { ErrorCode, GatewayError } from './errors';
+import { conversationParamsSchema } from './frames';
+import { ConversationTokens, tokenFrom } from './tokens';
+import { parse } from './validation';
+
+const REST_BODY_LIMIT = 4 * 1024;
+
+const profileBody = z
+  .object({
+    /** The name the visitor goes by; null (or blank) to be anonymous again. */
+    name: z
+      .string()
+      .trim()
+      .max(100)
+      .nullable()
+      .transform((v) => (v ? v : null)),
+  })
+  .strict();
+
+/**
+ * The visitor's own view of their conversation: `GET /v1/conversations/:id` and
+ * `POST /v1/conversations/:id/profile` `{ name }` (POST, not PATCH, so that a site's browser
+ * needs no CORS allowance beyond the ones the rest of the visitor API uses). Bearer token as
+ * for the history. The name is what agents see for the conversation from then on.
+ */
+export const visitorProfileRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
+  const { config } = deps;
+  const tokens = new ConversationTokens(
+    config.CONVERSATION_JWT_SECRET,
+    config.TOKEN_TTL,
+    config.TOKEN_REFRESH_GRACE,
+    config.TOKEN_BIND_IP,
+  );
+  const conversations = new ConversationRepository(deps.db);
+
+  const load = async (request: FastifyRequest) => {
+    const { id } = parse(conversationParamsSchema, request.params);
+    const claims = await tokens.verify(
+      tokenFrom(request.headers.authorization, request.query),
+      request.ip,
+    );
+    if (claims.conversationId !== id)
+      throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
+    const conversation = await conversations.find(claims.tenantId, id);
+    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+    return conversation;
+  };
+
+  app.get('/v1/conversations/:id', async (request) => {
+    const c = await load(request);
+    return { conversationId: c.id, ticket: c.ticket, status: c.status, name: c.visitor_name };
+  });
+
+  app.post('/v1/conversations/:id/profile', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
+    const c = await load(request);
+    const { name } = parse(profileBody, request.body ?? {});
+    await conversations.setVisitorName(c.tenant_id, c.id, name);
+    return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
+  });
+};
