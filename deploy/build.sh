@@ -1,12 +1,18 @@
 #!/usr/bin/env sh
 # `pnpm build [service…]`: bundles each service, and the migration CLI, with esbuild into
-# services/<service>/dist/{main,migrate}.mjs, so production runs plain `node` on one file:
+# services/<service>/dist/{main,migrate}.mjs (plus the chunks main loads), so production runs plain `node` on one file:
 # no tsx and no TypeScript at run time, and a fast start. The Dockerfile runs it in its build
 # stage. The packages listed in deploy/externals.txt stay outside the bundles and come from
 # node_modules at run time (see that file for why each one).
 #
+# The service is split into chunks loaded on demand (esbuild --splitting): main.ts starts
+# OpenTelemetry first and only then imports the rest with `await import()`, so the chunks that
+# import pg and ioredis load after the instrumentation hooks are installed. In one file, every
+# external `import` would be hoisted to the top and run before them.
+#
 # Code that reads a file beside its source (`new URL('./x', import.meta.url)`) finds it beside
-# the bundle instead: each service's src/public/ is copied to dist/public/.
+# the bundle instead: each service's src/public/ is copied to dist/public/, and the chunks sit
+# in dist/ beside main.mjs, so `import.meta.url` means the same folder in all of them.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -23,11 +29,10 @@ const __dirname = __tdDirname(__filename);"
 
 EXTERNALS=$(grep -v -e '^#' -e '^$' deploy/externals.txt | sed 's/^/--external:/')
 
-bundle() {
+esbuild() {
   # shellcheck disable=SC2086 # one flag per external, split on purpose
-  node_modules/.bin/esbuild "$1" --bundle --platform=node --format=esm --target=node20 \
-    --outfile="$2" --sourcemap --legal-comments=none --log-level=warning \
-    --banner:js="$BANNER" $EXTERNALS
+  node_modules/.bin/esbuild "$@" --bundle --platform=node --format=esm --target=node20 \
+    --sourcemap --legal-comments=none --log-level=warning --banner:js="$BANNER" $EXTERNALS
 }
 
 for service in $SERVICES; do
@@ -37,8 +42,9 @@ for service in $SERVICES; do
   esac
   out="services/$service/dist"
   rm -rf "$out"
-  bundle "services/$service/src/main.ts" "$out/main.mjs"
-  bundle packages/data/src/migrate.cli.ts "$out/migrate.mjs"
+  esbuild "main=services/$service/src/main.ts" --outdir="$out" --splitting \
+    --chunk-names='[name]-[hash]' --out-extension:.js=.mjs
+  esbuild packages/data/src/migrate.cli.ts --outfile="$out/migrate.mjs"
   if [ -d "services/$service/src/public" ]; then cp -R "services/$service/src/public" "$out/public"; fi
   echo "built $out (main.mjs $(du -k "$out/main.mjs" | cut -f1) KiB, migrate.mjs)"
 done
