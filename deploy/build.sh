@@ -10,9 +10,10 @@
 # import pg and ioredis load after the instrumentation hooks are installed. In one file, every
 # external `import` would be hoisted to the top and run before them.
 #
-# Code that reads a file beside its source (`new URL('./x', import.meta.url)`) finds it beside
-# the bundle instead: each service's src/public/ is copied to dist/public/, and the chunks sit
-# in dist/ beside main.mjs, so `import.meta.url` means the same folder in all of them.
+# Code that finds files relative to its source (`new URL('./public/x', import.meta.url)`) finds
+# them relative to the bundle: each service's src/public/ is copied to dist/public/, the chunks
+# sit in dist/ beside main.mjs, and dist/ is as deep as src/, so paths that climb out of the
+# service (the gateway's ../../../packages/widget/dist/) hold in the repository and the image.
 set -eu
 cd "$(dirname "$0")/.."
 
