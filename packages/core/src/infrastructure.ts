@@ -1,11 +1,29 @@
 import { createInProcessBus, createNatsBus, type Bus } from '@topicdesk/bus';
-import { createDatabase, migrateToLatest, pendingMigrations, type Database } from '@topicdesk/data';
+import {
+  createDatabase,
+  migrateToLatest,
+  OutboxRepository,
+  pendingMigrations,
+  type Database,
+} from '@topicdesk/data';
 import {
   createInProcessCoordination,
   createRedisCoordination,
   type Coordination,
+  type Fanout,
+  type FanoutEvent,
 } from '@topicdesk/fanout';
-import type { Logger } from '@topicdesk/telemetry';
+import {
+  context,
+  extractContext,
+  injectContext,
+  meter,
+  SpanKind,
+  trace,
+  tracer,
+  withSpan,
+  type Logger,
+} from '@topicdesk/telemetry';
 
 export interface InfrastructureOptions {
   /** Names the process in NATS and Postgres connection lists. */
@@ -62,16 +80,27 @@ export async function createInfrastructure(
         })
       : createInProcessBus({ logger });
     closers.unshift(() => bus.close());
-    const coordination = options.redisUrl
-      ? await createRedisCoordination({
-          url: options.redisUrl,
-          namespace: options.namespace,
-          logger,
-        })
-      : createInProcessCoordination();
+    const coordination = tracedCoordination(
+      options.redisUrl
+        ? await createRedisCoordination({
+            url: options.redisUrl,
+            namespace: options.namespace,
+            logger,
+          })
+        : createInProcessCoordination(),
+      options.redisUrl ? 'redis' : 'topicdesk_in_process',
+    );
     closers.unshift(() => coordination.close());
+    closers.push(observeOutboxLag(database));
 
     let schemaChecked = false;
+    // One ping at a time: while Postgres hangs, probes wait on the same ping instead of each
+    // taking another pooled connection.
+    let ping: Promise<void> | undefined;
+    const pingOnce = () =>
+      (ping ??= database.ping().finally(() => {
+        ping = undefined;
+      }));
     return {
       database,
       bus,
@@ -79,9 +108,13 @@ export async function createInfrastructure(
       async readiness() {
         const checks: Record<string, { ok: boolean; detail?: string }> = {};
         try {
-          await database.ping();
+          await withTimeout(pingOnce(), DATABASE_PING_TIMEOUT_MS, 'database ping');
           if (!schemaChecked) {
-            const pending = await pendingMigrations(database.db);
+            const pending = await withTimeout(
+              pendingMigrations(database.db),
+              DATABASE_PING_TIMEOUT_MS,
+              'schema check',
+            );
             schemaChecked = pending.length === 0;
             checks['schema'] = schemaChecked
               ? { ok: true }
@@ -112,4 +145,100 @@ export async function createInfrastructure(
     for (const close of closers) await close().catch(() => undefined);
     throw error;
   }
+}
+
+/** /readyz must answer quickly even when Postgres accepts connections but never replies. */
+const DATABASE_PING_TIMEOUT_MS = 1_500;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** `topicdesk_outbox_lag_seconds`: age of the oldest unpublished outbox row (0 when empty). */
+function observeOutboxLag(database: Database): () => Promise<void> {
+  const gauge = meter().createObservableGauge('topicdesk_outbox_lag_seconds', {
+    description: 'Age of the oldest outbox row not yet published (0 when none is pending)',
+    unit: 's',
+  });
+  const outbox = new OutboxRepository(database.db);
+  const callback = async (result: { observe(value: number): void }) => {
+    const stats = await withTimeout(outbox.stats(), DATABASE_PING_TIMEOUT_MS, 'outbox stats').catch(
+      () => undefined,
+    );
+    if (stats) result.observe(stats.oldestAgeMs / 1000);
+  };
+  gauge.addCallback(callback);
+  return async () => gauge.removeCallback(callback);
+}
+
+/** The in-payload key that carries W3C trace context across the fanout (stripped on receipt). */
+const TRACE_KEY = '_trace';
+
+/**
+ * The coordination with a traced fanout: a publish runs in a PRODUCER span and carries its trace
+ * context inside the event; each delivery to a listener runs in a CONSUMER span continuing it.
+ * So one trace runs from an agent's webhook through the bridge, NATS and Redis to the gateway's
+ * WebSocket frame.
+ */
+function tracedCoordination(coordination: Coordination, system: string): Coordination {
+  return {
+    fanout: tracedFanout(coordination.fanout, system),
+    budgets: coordination.budgets,
+    quotas: coordination.quotas,
+    locks: coordination.locks,
+    dedupe: coordination.dedupe,
+    health: () => coordination.health(),
+    close: () => coordination.close(),
+  };
+}
+
+function tracedFanout(fanout: Fanout, system: string): Fanout {
+  const attributes = (conversationId: string, operation: 'publish' | 'process') => ({
+    'messaging.system': system,
+    'messaging.destination.name': 'conversation',
+    'messaging.operation.type': operation,
+    'topicdesk.conversation_id': conversationId,
+  });
+  return {
+    publish: (conversationId, event) =>
+      withSpan(
+        'publish conversation',
+        { kind: SpanKind.PRODUCER, attributes: attributes(conversationId, 'publish') },
+        async () => {
+          const carrier = injectContext();
+          const traced: FanoutEvent =
+            Object.keys(carrier).length > 0 ? { ...event, [TRACE_KEY]: carrier } : event;
+          await fanout.publish(conversationId, traced);
+        },
+      ),
+    subscribe: (conversationId, listener) =>
+      fanout.subscribe(conversationId, (event) => {
+        const { [TRACE_KEY]: carrier, ...rest } = event;
+        const parent = extractContext(
+          typeof carrier === 'object' && carrier !== null
+            ? (carrier as Record<string, unknown>)
+            : undefined,
+        );
+        const span = tracer().startSpan(
+          'process conversation',
+          { kind: SpanKind.CONSUMER, attributes: attributes(conversationId, 'process') },
+          parent,
+        );
+        try {
+          // The listener's later work (a queued WebSocket write) keeps this context.
+          context.with(trace.setSpan(parent, span), () => listener(rest));
+        } finally {
+          span.end();
+        }
+      }),
+    onRecovered: (listener) => fanout.onRecovered(listener),
+    health: () => fanout.health(),
+    close: () => fanout.close(),
+  };
 }

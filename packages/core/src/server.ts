@@ -1,5 +1,5 @@
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import type { Logger, Telemetry } from '@topicdesk/telemetry';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { UNTRACED_PATHS, type Logger, type Telemetry } from '@topicdesk/telemetry';
 
 export interface Readiness {
   ok: boolean;
@@ -16,11 +16,18 @@ export interface ServerOptions {
   bodyLimit?: number | undefined;
 }
 
+/** How long /readyz waits for the dependency checks before it answers 503 anyway. */
+const READINESS_TIMEOUT_MS = 2_000;
+
 /**
- * A fastify server with what every service has: /healthz (the process is alive), /readyz
- * (its dependencies answer), /metrics (Prometheus text), request ids, and no crash on bad input.
+ * A fastify server with what every service has: request tracing (@fastify/otel, registered
+ * before any route), /healthz (the process is alive), /readyz (its dependencies answer),
+ * /metrics (Prometheus text), request ids in logs and responses, the conversation id in the
+ * request's log lines, and no crash on bad input. Once `markDraining()` is called, /readyz
+ * answers 503 and every other request (WebSocket upgrades included) is refused with 503, so a
+ * load balancer and reconnecting widgets move to another replica.
  */
-export function createServer(options: ServerOptions): FastifyInstance {
+export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
   // pino's Logger is fastify's logger; the annotation keeps FastifyInstance's default generics.
   const app = Fastify({
     loggerInstance: options.logger,
@@ -30,9 +37,22 @@ export function createServer(options: ServerOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: 'x-request-id',
     genReqId: () => crypto.randomUUID(),
-  });
+  }) as unknown as FastifyInstance;
+  // Awaited, so that it sees every route and hook defined after it.
+  await app.register(options.telemetry.fastifyPlugin());
   let draining = false;
 
+  app.addHook('onRequest', async (request, reply) => {
+    if (!draining || UNTRACED_PATHS.has(request.routeOptions.url ?? '')) return;
+    void reply.header('connection', 'close');
+    return reply
+      .status(503)
+      .send({ error: { code: 'UNAVAILABLE', message: 'this instance is shutting down; retry' } });
+  });
+  app.addHook('preHandler', async (request) => {
+    const conversationId = conversationIdOf(request);
+    if (conversationId !== undefined) request.log = request.log.child({ conversationId });
+  });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -40,7 +60,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.get('/readyz', async (_request, reply) => {
     const readiness = draining
       ? { ok: false, checks: { shutdown: { ok: false, detail: 'shutting down' } } }
-      : await options.readiness();
+      : await withTimeout(options.readiness(), READINESS_TIMEOUT_MS);
     return reply
       .status(readiness.ok ? 200 : 503)
       .send({ status: readiness.ok ? 'ready' : 'unavailable', checks: readiness.checks });
@@ -55,7 +75,33 @@ export function createServer(options: ServerOptions): FastifyInstance {
   app.decorate('markDraining', () => {
     draining = true;
   });
-  return app as unknown as FastifyInstance;
+  return app;
+}
+
+/** The `:id` of the conversation routes (`/v1/conversations/:id/...`), for log lines. */
+function conversationIdOf(request: FastifyRequest): string | undefined {
+  if (!request.routeOptions.url?.includes('/conversations/:id')) return undefined;
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  return typeof id === 'string' && id.length <= 64 ? id : undefined;
+}
+
+async function withTimeout(readiness: Promise<Readiness>, ms: number): Promise<Readiness> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<Readiness>((resolve) => {
+    timer = setTimeout(
+      () =>
+        resolve({
+          ok: false,
+          checks: { readiness: { ok: false, detail: `no answer within ${ms} ms` } },
+        }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([readiness, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A hop count becomes the equivalent function (fastify's types only name the other forms). */

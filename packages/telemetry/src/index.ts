@@ -1,2 +1,22 @@
 export { createLogger, type Logger, type LoggerOptions } from './logger';
-export { initTelemetry, meter, type Telemetry, type TelemetryOptions } from './telemetry';
+export { initTelemetry, UNTRACED_PATHS, type Telemetry, type TelemetryOptions } from './telemetry';
+export { exportPlan, loadTelemetryConfig, type TelemetryConfig } from './config';
+export { FileSpanExporter, toSpanRecord, type SpanRecord } from './file-span-exporter';
+export { messageInstruments, meter, SECONDS_BUCKETS, secondsHistogram } from './metrics';
+export {
+  context,
+  extractContext,
+  injectContext,
+  recordError,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  tracer,
+  withSpan,
+  type Attributes,
+  type Context,
+  type Span,
+  type TraceCarrier,
+  type WithSpanOptions,
+} from './tracing';

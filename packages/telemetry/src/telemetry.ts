@@ -1,62 +1,209 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { context, metrics, propagation, trace, type Meter } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { register } from 'node:module';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { metrics, type Meter } from '@opentelemetry/api';
+import { OTLPMetricExporter as GrpcMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
-  type SpanExporter,
+  ConsoleMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type IMetricReader,
+  type PushMetricExporter,
+} from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  NoopSpanProcessor,
   SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import type { FastifyPluginCallback } from 'fastify';
+import { exportPlan, loadTelemetryConfig, type OtlpProtocol } from './config';
+import { FileSpanExporter } from './file-span-exporter';
+import { meter } from './metrics';
 
 export interface TelemetryOptions {
+  /** `service.name` unless OTEL_SERVICE_NAME says otherwise, e.g. `topicdesk-gateway`. */
   serviceName: string;
-  /** Extra span exporter (tests use an in-memory one). */
+  /** Where OTEL_* and TOPICDESK_TRACE_FILE are read from; the process environment by default. */
+  env?: Record<string, string | undefined>;
+  /** Extra span exporter (tests use an in-memory one); spans reach it one by one. */
   spanExporter?: SpanExporter | undefined;
 }
 
 export interface Telemetry {
+  readonly serviceName: string;
   readonly meter: Meter;
   /** Serves Prometheus text for /metrics. */
   handleMetrics(request: IncomingMessage, response: ServerResponse): void;
+  /**
+   * @fastify/otel's plugin: a span per request and per hook. Register it on every fastify
+   * instance (awaited, before its routes) — it is not installed by the auto-instrumentations.
+   */
+  fastifyPlugin(): FastifyPluginCallback;
+  /** Flushes and stops exporters. */
   shutdown(): Promise<void>;
 }
+
+/** Probe and scrape routes: answered often, traced never. */
+export const UNTRACED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Packages whose ES-module imports the instrumentations need to see (see initTelemetry). */
+const ESM_HOOKED_PACKAGES = ['pg', 'pg-pool', 'ioredis'] as const;
 
 let current: Telemetry | undefined;
 
 /**
- * Starts tracing context propagation (W3C trace context, async context) and metrics with a
- * Prometheus reader. Called first in every process; in one-process mode the services share it.
+ * Starts OpenTelemetry (`@opentelemetry/sdk-node`): W3C trace context, async context, the http,
+ * pg and ioredis instrumentations, span exporters from OTEL_* (and TOPICDESK_TRACE_FILE), and
+ * metrics with a Prometheus reader (plus OTLP when configured). Call it before pg, ioredis or
+ * fastify are imported — in an ES module that means before a dynamic `import()` of the rest of
+ * the service, since static imports are all evaluated before the module's own code. In
+ * one-process mode the services share the first call's instance.
  */
 export function initTelemetry(options: TelemetryOptions): Telemetry {
   if (current) return current;
-  const resource = resourceFromAttributes({ 'service.name': options.serviceName });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  const tracerProvider = new BasicTracerProvider({
-    resource,
-    spanProcessors: options.spanExporter ? [new SimpleSpanProcessor(options.spanExporter)] : [],
+  const config = loadTelemetryConfig(options.env ?? process.env);
+  const plan = exportPlan(config);
+  const serviceName = config.OTEL_SERVICE_NAME ?? options.serviceName;
+  const resource = resourceFromAttributes({
+    'service.name': serviceName,
+    'service.namespace': 'topicdesk',
+    'service.instance.id': randomUUID(),
   });
-  trace.setGlobalTracerProvider(tracerProvider);
 
-  const exporter = new PrometheusExporter({ preventServerStart: true });
-  const meterProvider = new MeterProvider({ resource, readers: [exporter] });
-  metrics.setGlobalMeterProvider(meterProvider);
+  const prometheus = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  const metricReaders: IMetricReader[] = [
+    prometheus,
+    ...plan.metrics.map(
+      (name) =>
+        new PeriodicExportingMetricReader({
+          exporter: name === 'otlp' ? otlpMetricExporter(plan.metricsProtocol) : consoleMetrics(),
+          exportIntervalMillis: config.OTEL_METRIC_EXPORT_INTERVAL,
+        }),
+    ),
+  ];
+
+  const fastifyOtel = new FastifyOtelInstrumentation({
+    registerOnInitialization: false,
+    ignorePaths: ({ url }) => UNTRACED_PATHS.has(url),
+    requestHook: (span, request) => span.setAttribute('http.request.id', request.id),
+  });
+
+  let stop: () => Promise<void>;
+  if (config.OTEL_SDK_DISABLED) {
+    // No tracing at all, but /metrics is part of every service's contract.
+    const meterProvider = new MeterProvider({ resource, readers: metricReaders });
+    metrics.setGlobalMeterProvider(meterProvider);
+    stop = () => meterProvider.shutdown();
+  } else {
+    const spanProcessors: SpanProcessor[] = [
+      ...plan.traces.map((name) =>
+        name === 'otlp'
+          ? new BatchSpanProcessor({ exporter: otlpTraceExporter(plan.tracesProtocol) })
+          : new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }),
+      ),
+    ];
+    if (config.TOPICDESK_TRACE_FILE)
+      spanProcessors.push(
+        new SimpleSpanProcessor({ exporter: new FileSpanExporter(config.TOPICDESK_TRACE_FILE) }),
+      );
+    if (options.spanExporter)
+      spanProcessors.push(new SimpleSpanProcessor({ exporter: options.spanExporter }));
+    // Spans are made even when nothing exports them: their ids tie log lines and services together.
+    if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
+
+    const instrumentations: Instrumentation[] = [
+      new HttpInstrumentation({
+        ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has(pathOf(request.url)),
+      }),
+      // Only inside a traced operation: the outbox sweeper's and lock renewals' queries every
+      // second would otherwise each start a trace of their own.
+      new PgInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+      fastifyOtel,
+    ];
+    // pg and ioredis are CommonJS, but a service imports them from ES modules, which bypasses
+    // the require hook for a package's entry file: the ESM loader hook sees those imports.
+    // Limited to the instrumented packages, so nothing else is wrapped.
+    register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, {
+      data: { include: [...ESM_HOOKED_PACKAGES] },
+    });
+    const sdk = new NodeSDK({
+      resource,
+      autoDetectResources: true,
+      spanProcessors,
+      metricReaders,
+      logRecordProcessors: [],
+      instrumentations,
+    });
+    sdk.start();
+    stop = () => sdk.shutdown();
+  }
 
   current = {
-    meter: metrics.getMeter('topicdesk'),
-    handleMetrics: (request, response) => exporter.getMetricsRequestHandler(request, response),
+    serviceName,
+    meter: meter(),
+    handleMetrics: (request, response) => prometheus.getMetricsRequestHandler(request, response),
+    fastifyPlugin: () => fastifyOtel.plugin(),
     async shutdown() {
-      await Promise.allSettled([meterProvider.shutdown(), tracerProvider.shutdown()]);
       current = undefined;
+      await stop().catch(() => undefined);
     },
   };
   return current;
 }
 
-/** The meter of the running process (a no-op meter before initTelemetry). */
-export function meter(): Meter {
-  return metrics.getMeter('topicdesk');
+function pathOf(url: string | undefined): string {
+  if (!url) return '/';
+  const end = url.indexOf('?');
+  return end === -1 ? url : url.slice(0, end);
+}
+
+function otlpTraceExporter(protocol: OtlpProtocol): SpanExporter {
+  switch (protocol) {
+    case 'http/protobuf':
+      return new ProtoTraceExporter();
+    case 'http/json':
+      return new JsonTraceExporter();
+    case 'grpc':
+      return new GrpcTraceExporter();
+    default: {
+      const never: never = protocol;
+      throw new Error(`unknown OTLP protocol ${String(never)}`);
+    }
+  }
+}
+
+function otlpMetricExporter(protocol: OtlpProtocol): PushMetricExporter {
+  switch (protocol) {
+    case 'http/protobuf':
+      return new ProtoMetricExporter();
+    case 'http/json':
+      return new JsonMetricExporter();
+    case 'grpc':
+      return new GrpcMetricExporter();
+    default: {
+      const never: never = protocol;
+      throw new Error(`unknown OTLP protocol ${String(never)}`);
+    }
+  }
+}
+
+function consoleMetrics(): PushMetricExporter {
+  return new ConsoleMetricExporter();
 }

@@ -1,18 +1,15 @@
 // Process entry of the gateway: telemetry first, then config, infrastructure, app, signals.
+// Static imports are all evaluated before this module's code runs, so whatever loads pg,
+// ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
 import { createLogger, initTelemetry } from '@topicdesk/telemetry';
-const telemetry = initTelemetry({ serviceName: 'topicdesk-gateway' });
-
-import {
-  createInfrastructure,
-  createServer,
-  exitOnStartupError,
-  onShutdownSignal,
-  OutboxRelay,
-} from '@topicdesk/core';
-import { closeVisitorSockets, gatewayPlugin } from './app';
-import { loadGatewayConfig, trustProxySetting } from './config';
 
 try {
+  const telemetry = initTelemetry({ serviceName: 'topicdesk-gateway', env: process.env });
+  const { createInfrastructure, createServer, onShutdownSignal, OutboxRelay } =
+    await import('@topicdesk/core');
+  const { closeVisitorSockets, gatewayPlugin } = await import('./app');
+  const { loadGatewayConfig, trustProxySetting } = await import('./config');
+
   const config = loadGatewayConfig(process.env);
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const infra = await createInfrastructure({
@@ -32,7 +29,7 @@ try {
     logger,
   });
   relay.start();
-  const app = createServer({
+  const app = await createServer({
     logger,
     telemetry,
     readiness: () => infra.readiness(),
@@ -48,13 +45,19 @@ try {
   });
   await app.listen({ port: config.PORT, host: config.HOST });
   onShutdownSignal(logger, async () => {
+    // /readyz 503 and new requests (WS upgrades too) refused, so nothing new lands here; then
+    // visitors are told 1012 (service restart) and reconnect to another replica with a resume.
     app.markDraining();
     closeVisitorSockets(app);
+    // Waits for in-flight requests and for the sockets to finish their close handshake.
     await app.close();
+    // Rows committed but not yet published stay in the outbox for another replica's sweeper.
     await relay.stop();
+    // Stops consumers, drains NATS, closes Redis and Postgres.
     await infra.close();
     await telemetry.shutdown();
   });
 } catch (error) {
+  const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);
 }

@@ -1,7 +1,9 @@
-import { meter } from '@topicdesk/telemetry';
+import { messageInstruments, meter, secondsHistogram } from '@topicdesk/telemetry';
 
+/** The gateway's instruments; names and labels are listed in packages/telemetry/README.md. */
 export function createGatewayMetrics() {
   const m = meter();
+  const { messagesIn, messagesOut, deliveryLatency } = messageInstruments();
   return {
     connections: m.createUpDownCounter('topicdesk_ws_connections', {
       description: 'Open visitor WebSocket connections',
@@ -12,16 +14,18 @@ export function createGatewayMetrics() {
     framesOut: m.createCounter('topicdesk_ws_frames_out_total', {
       description: 'WS frames sent to visitors, by type',
     }),
-    messagesIn: m.createCounter('topicdesk_messages_in_total', {
-      description: 'Messages stored from visitors, by kind',
-    }),
-    messagesOut: m.createCounter('topicdesk_messages_out_total', {
-      description: 'Messages delivered live to visitor sockets, by kind',
-    }),
-    ackLatency: m.createHistogram('topicdesk_ack_latency_seconds', {
-      description: 'From a visitor frame received to its ack (stored durably)',
-      unit: 's',
-    }),
+    /** Visitor messages stored (`kind="visitor"`). */
+    messagesIn,
+    /** `message` frames written to visitor sockets, live or on resume, by kind. */
+    messagesOut,
+    ackLatency: secondsHistogram(
+      'topicdesk_ack_latency_seconds',
+      'From a visitor frame received to its ack (stored durably)',
+    ),
+    /** Agent message stored → its frame written to a visitor socket (`direction="to_visitor"`). */
+    deliveryLatency: {
+      record: (seconds: number) => deliveryLatency.record(seconds, { direction: 'to_visitor' }),
+    },
     rateLimited: m.createCounter('topicdesk_rate_limit_hits_total', {
       description: 'Requests or frames refused by a limit, by scope',
     }),

@@ -10,7 +10,15 @@ import {
   type Kysely,
 } from '@topicdesk/data';
 import type { Coordination, FanoutEvent } from '@topicdesk/fanout';
-import type { Logger } from '@topicdesk/telemetry';
+import {
+  context,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  tracer,
+  withSpan,
+  type Logger,
+} from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
 import { ErrorCode } from './errors';
 import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
@@ -47,6 +55,8 @@ export class VisitorSocket {
   #lastTyping = 0;
   #unsubscribe: (() => Promise<void>) | undefined;
   #closed = false;
+  /** Every line about this socket names its conversation and socket. */
+  readonly #log: Logger;
 
   constructor(
     private readonly socket: WebSocket,
@@ -55,15 +65,14 @@ export class VisitorSocket {
     private readonly deps: VisitorSocketDeps,
   ) {
     this.#tokens = deps.limits.burst;
+    this.#log = deps.logger.child({ conversationId: claims.conversationId, socketId: origin });
   }
 
   /** Subscribes to the conversation, then tells the client where the conversation stands. */
   async open(): Promise<void> {
     this.socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     this.socket.on('close', () => void this.close());
-    this.socket.on('error', (error) =>
-      this.deps.logger.debug({ err: error }, 'visitor socket error'),
-    );
+    this.socket.on('error', (error) => this.#log.debug({ err: error }, 'visitor socket error'));
     this.#unsubscribe = await this.deps.coordination.fanout.subscribe(
       this.claims.conversationId,
       (event) => this.#enqueue(() => this.#onEvent(event)),
@@ -89,10 +98,7 @@ export class VisitorSocket {
 
   #enqueue(task: () => Promise<void> | void): void {
     this.#queue = this.#queue.then(task).catch((error: unknown) => {
-      this.deps.logger.warn(
-        { err: error, conversationId: this.claims.conversationId },
-        'visitor socket task failed',
-      );
+      this.#log.warn({ err: error }, 'visitor socket task failed');
     });
   }
 
@@ -100,6 +106,28 @@ export class VisitorSocket {
     if (this.socket.readyState !== OPEN) return;
     this.socket.send(JSON.stringify(frame));
     this.deps.metrics.framesOut.add(1, { type: String(frame['type']) });
+    if (frame['type'] === 'message')
+      this.deps.metrics.messagesOut.add(1, { kind: String(frame['kind']) });
+  }
+
+  /**
+   * Writes a frame caused by a conversation event inside a PRODUCER span, child of the event's
+   * trace (the fanout delivery runs in it), so a trace ends at the visitor's socket.
+   */
+  #sendTraced(frame: Record<string, unknown>): void {
+    const span = tracer().startSpan(`ws send ${String(frame['type'])}`, {
+      kind: SpanKind.PRODUCER,
+      attributes: {
+        'network.protocol.name': 'websocket',
+        'topicdesk.conversation_id': this.claims.conversationId,
+        ...(typeof frame['seq'] === 'number' ? { 'topicdesk.seq': frame['seq'] } : {}),
+      },
+    });
+    try {
+      context.with(trace.setSpan(context.active(), span), () => this.#send(frame));
+    } finally {
+      span.end();
+    }
   }
 
   #error(code: ErrorCode, message: string, extra?: Record<string, unknown>): void {
@@ -208,13 +236,27 @@ export class VisitorSocket {
         this.#send({ type: 'ack', clientId, seq: message.seq });
       });
     };
-    this.#inbound = this.#inbound.then(store).catch((error: unknown) => {
+    // Each visitor message starts a trace of its own: store, outbox, NATS, bridge, Telegram.
+    const traced = () =>
+      withSpan(
+        'ws message',
+        {
+          kind: SpanKind.SERVER,
+          parent: ROOT_CONTEXT,
+          attributes: {
+            'network.protocol.name': 'websocket',
+            'topicdesk.conversation_id': conversationId,
+          },
+        },
+        store,
+      );
+    this.#inbound = this.#inbound.then(traced).catch((error: unknown) => {
       if (error instanceof ConversationClosedError) {
         return this.#enqueue(() =>
           this.#error(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed', { clientId }),
         );
       }
-      this.deps.logger.error({ err: error, conversationId }, 'could not store a visitor message');
+      this.#log.error({ err: error }, 'could not store a visitor message');
       this.#enqueue(() =>
         this.#error(ErrorCode.UNAVAILABLE, 'the message could not be stored; send it again', {
           clientId,
@@ -279,21 +321,27 @@ export class VisitorSocket {
           return;
         }
         const { origin, ...frame } = event;
-        if (origin !== this.origin) this.#send(frame);
+        if (origin !== this.origin) {
+          this.#sendTraced(frame);
+          if (event.kind === 'agent') {
+            const at = Date.parse(event.at);
+            if (Number.isFinite(at))
+              this.deps.metrics.deliveryLatency.record(Math.max(0, Date.now() - at) / 1000);
+          }
+        }
         this.#lastSeq = event.seq;
         this.#advance();
-        this.deps.metrics.messagesOut.add(1, { kind: event.kind });
         return;
       }
       case 'edit':
       case 'receipt':
       case 'status':
       case 'system':
-        this.#send(event);
+        this.#sendTraced(event);
         return;
       default: {
         const never: never = event;
-        this.deps.logger.warn({ event: never }, 'unknown conversation event dropped');
+        this.#log.warn({ event: never }, 'unknown conversation event dropped');
       }
     }
   }

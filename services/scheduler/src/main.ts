@@ -1,20 +1,17 @@
 // Process entry of the scheduler: telemetry first, then config, infrastructure, jobs, signals.
+// Static imports are all evaluated before this module's code runs, so whatever loads pg,
+// ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
 import { createLogger, initTelemetry } from '@topicdesk/telemetry';
-const telemetry = initTelemetry({ serviceName: 'topicdesk-scheduler' });
-
-import {
-  createInfrastructure,
-  createServer,
-  exitOnStartupError,
-  onShutdownSignal,
-  OutboxRelay,
-} from '@topicdesk/core';
-import { loadSchedulerConfig } from './config';
-import { schedulerClock } from './clock';
-import { schedulerJobs } from './jobs';
-import { startScheduler } from './scheduler';
 
 try {
+  const telemetry = initTelemetry({ serviceName: 'topicdesk-scheduler', env: process.env });
+  const { createInfrastructure, createServer, onShutdownSignal, OutboxRelay } =
+    await import('@topicdesk/core');
+  const { loadSchedulerConfig } = await import('./config');
+  const { schedulerClock } = await import('./clock');
+  const { schedulerJobs } = await import('./jobs');
+  const { startScheduler } = await import('./scheduler');
+
   const config = loadSchedulerConfig(process.env);
   const logger = createLogger({ service: 'scheduler', level: config.LOG_LEVEL });
   const infra = await createInfrastructure({
@@ -43,7 +40,7 @@ try {
     now: schedulerClock(config.SCHEDULER_CLOCK_FILE),
   };
   const scheduler = startScheduler(deps, schedulerJobs(deps, config));
-  const app = createServer({ logger, telemetry, readiness: () => infra.readiness() });
+  const app = await createServer({ logger, telemetry, readiness: () => infra.readiness() });
   await app.listen({ port: config.PORT, host: config.HOST });
   logger.info(
     { autoCloseAfterMs: config.AUTO_CLOSE_AFTER, intervalMs: config.SCHEDULER_INTERVAL },
@@ -58,5 +55,6 @@ try {
     await telemetry.shutdown();
   });
 } catch (error) {
+  const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);
 }

@@ -1,30 +1,25 @@
 // `pnpm start`: gateway, bridge and scheduler in one process on one port, with embedded
 // defaults (PGlite, in-process bus and fanout, the Telegram sandbox) for whatever is unset.
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
-const telemetry = initTelemetry({ serviceName: 'topicdesk' });
-
+// Static imports are all evaluated before this module's code runs, so whatever loads pg,
+// ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
 import { join, resolve } from 'node:path';
-import {
-  createInfrastructure,
-  createServer,
-  exitOnStartupError,
-  onShutdownSignal,
-  OutboxRelay,
-} from '@topicdesk/core';
-import { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } from '@topicdesk/gateway';
-import { loadSchedulerConfig, schedulerClock, schedulerJobs, startScheduler } from '@topicdesk/scheduler';
-import { createBridge, loadBridgeConfig } from '@topicdesk/telegram-bridge';
-import { SandboxState, sandboxPlugin } from '@topicdesk/telegram-sandbox';
-import {
-  loadStandaloneConfig,
-  persistentSecret,
-  SANDBOX_BOT_TOKEN,
-  SANDBOX_GROUP_ID,
-} from './config';
+import { createLogger, initTelemetry } from '@topicdesk/telemetry';
 
 const SANDBOX_PREFIX = '/telegram-sandbox';
 
 try {
+  const telemetry = initTelemetry({ serviceName: 'topicdesk', env: process.env });
+  const { createInfrastructure, createServer, onShutdownSignal, OutboxRelay } =
+    await import('@topicdesk/core');
+  const { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } =
+    await import('@topicdesk/gateway');
+  const { loadSchedulerConfig, schedulerClock, schedulerJobs, startScheduler } =
+    await import('@topicdesk/scheduler');
+  const { createBridge, loadBridgeConfig } = await import('@topicdesk/telegram-bridge');
+  const { SandboxState, sandboxPlugin } = await import('@topicdesk/telegram-sandbox');
+  const { loadStandaloneConfig, persistentSecret, SANDBOX_BOT_TOKEN, SANDBOX_GROUP_ID } =
+    await import('./config');
+
   const config = loadStandaloneConfig(process.env);
   const dataDir = resolve(config.DATA_DIR);
   const logger = createLogger({
@@ -71,7 +66,7 @@ try {
       })
     : undefined;
   let bridgeHealth = () => ({ ok: false, detail: 'starting' }) as { ok: boolean; detail?: string };
-  const app = createServer({
+  const app = await createServer({
     logger,
     telemetry,
     readiness: async () => {
@@ -151,5 +146,6 @@ try {
     await telemetry.shutdown();
   });
 } catch (error) {
+  const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);
 }
