@@ -28,6 +28,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
+          // The browser suites load the widget from the gateways: build it from source first.
+          globalSetup: ['./test/support/widget-build.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // e2e suites start many processes each; run them one file at a time.

@@ -11,6 +11,7 @@ import {
   uniqueName,
   type TestDatabase,
 } from '@topicdesk/testkit';
+import { RoundRobinProxy } from './proxy';
 
 export const GROUP_ID = -1001000000001;
 export const BOT_TOKEN = '200000001:e2e-sandbox-token';
@@ -22,6 +23,8 @@ export interface ClusterOptions {
   schedulerEnv?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
   bridgeEnv?: Record<string, string>;
+  /** Put a round-robin TCP proxy (the load balancer) in front of the gateways. */
+  proxy?: boolean;
 }
 
 export interface Cluster {
@@ -34,6 +37,8 @@ export interface Cluster {
   readonly jwtSecret: string;
   readonly webhookSecret: string;
   readonly headerSecret: string;
+  /** The load balancer in front of the gateways, with `proxy: true`. */
+  readonly proxy: RoundRobinProxy | undefined;
   stop(): Promise<void>;
 }
 
@@ -115,7 +120,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
 
   const all = [bridge, ...gateways, ...schedulers];
+  let proxy: RoundRobinProxy | undefined;
   const stop = async () => {
+    await proxy?.close();
     await Promise.allSettled(all.map((p) => p.stop()));
     await sandbox.close();
     await Promise.allSettled([cleanupNats(namespace), cleanupRedis(namespace)]);
@@ -123,6 +130,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   try {
     await Promise.all(all.map((p) => p.start(60_000)));
+    if (options.proxy)
+      proxy = await RoundRobinProxy.start(gateways.map((g) => Number(new URL(g.url).port)));
   } catch (error) {
     await stop();
     throw error;
@@ -137,6 +146,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     jwtSecret,
     webhookSecret,
     headerSecret,
+    proxy,
     stop,
   };
 }
@@ -148,7 +158,7 @@ export async function topicOf(
   timeoutMs = 15_000,
 ): Promise<number> {
   const topic = await sandbox.state.waitFor(
-    () => sandbox.state.topics(GROUP_ID).find((t) => t.name.startsWith(ticket)),
+    () => sandbox.state.topics(GROUP_ID).find((t) => t.name.includes(ticket)),
     timeoutMs,
   );
   return topic.threadId;
@@ -158,7 +168,13 @@ export async function topicOf(
 export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
   return sandbox.state
     .messages({ chatId: GROUP_ID, threadId, fromBot: true })
-    .filter((m) => typeof m.text === 'string' && m.text.length > 0 && m.replyMarkup === null && m.service === null)
+    .filter(
+      (m) =>
+        typeof m.text === 'string' &&
+        m.text.length > 0 &&
+        m.replyMarkup === null &&
+        m.service === null,
+    )
     .map((m) => m.text as string);
 }
 

@@ -18,7 +18,6 @@ export const defaultStrings = {
   retry: 'Retry',
   tooLong: 'Too long to send',
   rateLimited: 'Too many messages; try again later',
-  joined: '{name} joined the conversation',
   closed: 'This conversation is closed.',
   newConversation: 'Start a new conversation',
   offline: 'You are offline. Messages will be sent when you are back.',

@@ -128,7 +128,7 @@ header :focus-visible{outline-color:var(--td-on-accent)}
 .log{flex:1;overflow-y:auto;margin:0;padding:16px;list-style:none;display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain}
 .row{display:flex;flex-direction:column;max-width:82%;align-self:flex-start;align-items:flex-start}
 .row.visitor{align-self:flex-end;align-items:flex-end}
-.row.system,.row.join{align-self:center;max-width:92%;align-items:center;text-align:center;font-size:13px;color:var(--td-muted)}
+.row.system{align-self:center;max-width:92%;align-items:center;text-align:center;font-size:13px;color:var(--td-muted)}
 .row.system .bubble{background:transparent;border:1px dashed var(--td-border);color:var(--td-fg)}
 .bubble{padding:9px 13px;border-radius:16px;background:var(--td-agent-bg);color:var(--td-agent-fg);white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-width:100%}
 .visitor .bubble{background:var(--td-visitor-bg);color:var(--td-visitor-fg);border-end-end-radius:4px}

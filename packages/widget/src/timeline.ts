@@ -30,7 +30,7 @@ export interface ServerMessage {
 export interface ChatItem {
   /** Stable for the item's life, also once a queued message gets its seq. */
   id: string;
-  kind: MessageKind | 'join';
+  kind: MessageKind;
   text: string;
   seq?: number;
   clientId?: string;
@@ -212,19 +212,10 @@ export class Timeline {
     return item;
   }
 
-  /** Everything to show, in order, with a "joined" marker before an agent's first message. */
+  /** Everything to show, in order: stored messages by seq, then this tab's unsent ones. */
   items(): ChatItem[] {
     const stored = [...this.#bySeq.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
-    const rows: ChatItem[] = [];
-    const authors = new Set<string>();
-    for (const item of stored) {
-      if (item.kind === 'agent' && item.author && !authors.has(item.author)) {
-        authors.add(item.author);
-        rows.push({ id: `j:${item.seq}`, kind: 'join', text: item.author, at: item.at });
-      }
-      rows.push(item);
-    }
-    return [...rows, ...this.unsent()];
+    return [...stored, ...this.unsent()];
   }
 
   /** The display name of the agent who wrote last. */

@@ -488,10 +488,6 @@ export class View {
     if (item.seq !== undefined) li.setAttribute('data-seq', String(item.seq));
     if (item.state) li.setAttribute('data-state', item.state);
     else li.removeAttribute('data-state');
-    if (item.kind === 'join') {
-      li.replaceChildren(format(s.joined, { name: item.text }));
-      return;
-    }
     const bubble = h('div', { class: 'bubble' });
     if (item.kind === 'agent' && item.author)
       bubble.append(h('span', { class: 'author' }, item.author));

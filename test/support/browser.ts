@@ -1,0 +1,77 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '@topicdesk/testkit';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
+
+/** Debian's Chromium (`.ci/run` installs it); CHROMIUM_PATH points elsewhere. */
+export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/**
+ * Whether to skip the browser suites: only outside CI, and saying why. In CI a missing
+ * Chromium is a failure (launchBrowser throws), never a silent skip.
+ */
+export const skipBrowser = ((): boolean => {
+  if (existsSync(CHROMIUM_PATH) || process.env['CI']) return false;
+  console.warn(
+    `skipping browser tests: no Chromium at ${CHROMIUM_PATH} (apt-get install -y chromium, or set CHROMIUM_PATH)`,
+  );
+  return true;
+})();
+
+/** A headless Chromium; every test makes its own context (fresh storage, cookies, cache). */
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM_PATH}: apt-get install -y chromium (.ci/run does it)`,
+    );
+  }
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true });
+}
+
+export const screenshotDir = join(repoRoot, 'test-results', 'screenshots');
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(screenshotDir, { recursive: true });
+  const path = join(screenshotDir, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** The widget's parts; Playwright's CSS locators pierce the open shadow root. */
+export function widget(page: Page | Frame) {
+  const root = page.locator('topicdesk-chat');
+  return {
+    root,
+    launcher: root.locator('.launcher'),
+    panel: root.locator('.panel'),
+    input: root.locator('textarea'),
+    sendButton: root.locator('button.send'),
+    closeButton: root.locator('header button.close'),
+    log: root.locator('.log'),
+    rows: root.locator('.log li.row:not(.greeting)'),
+    banner: root.locator('.banner'),
+    notice: root.locator('.notice'),
+    closed: root.locator('.closed'),
+    badge: root.locator('.badge'),
+    live: root.locator('[aria-live=polite]'),
+    /** Bubbles' texts by kind, in order. */
+    texts: (kind: 'visitor' | 'agent' | 'system'): Locator =>
+      root.locator(`.log li.row.${kind}:not(.greeting) .bubble .text`),
+  };
+}
+
+/** Sends a message the way a visitor does: type, Enter. */
+export async function send(page: Page, text: string): Promise<void> {
+  const w = widget(page);
+  await w.input.fill(text);
+  await w.input.press('Enter');
+}
