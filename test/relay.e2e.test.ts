@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
 import { AGENT, botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from './support/cluster';
 
@@ -26,6 +26,21 @@ function agentSays(threadId: number, text: string) {
 beforeAll(async () => {
   cluster = await startCluster({ gateways: 2 });
 }, 120_000);
+
+afterEach((context) => {
+  // On failure, show what Telegram (the sandbox) saw: it is the quickest way to the cause.
+  if (context.task.result?.state === 'fail') {
+    for (const call of cluster.sandbox.state.calls().slice(-30)) {
+      console.log(
+        'sandbox call:',
+        call.method,
+        call.status,
+        call.description ?? '',
+        JSON.stringify(call.params).slice(0, 160),
+      );
+    }
+  }
+});
 
 afterAll(async () => {
   await Promise.allSettled(clients.map((c) => c.close()));
@@ -63,7 +78,12 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     agentSays(threadId, 'It ships today.');
     for (const client of [onA, onB]) {
       const reply = await client.waitFor((f) => f.type === 'message' && f['kind'] === 'agent');
-      expect(reply).toMatchObject({ seq: 2, text: 'It ships today.', author: 'Support' });
+      // The first reply claims the conversation: "Support joined" takes seq 2.
+      expect(reply).toMatchObject({ seq: 3, text: 'It ships today.', author: 'Support' });
+      expect(client.of('message').find((f) => f['seq'] === 2)).toMatchObject({
+        kind: 'system',
+        text: 'Support joined the conversation.',
+      });
       // Anonymity: nothing of the agent's Telegram identity reaches the visitor.
       expect(JSON.stringify(client.frames)).not.toMatch(/Alice|Agentova|alice_agent|7001/);
     }
@@ -77,7 +97,7 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     await onA.waitFor((f) => f.type === 'ack');
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
     agentSays(threadId, 'reply one');
-    await onA.waitFor((f) => f.type === 'message' && f['seq'] === 2);
+    await onA.waitFor((f) => f.type === 'message' && f['seq'] === 3);
     await onA.close();
 
     agentSays(threadId, 'reply two');
@@ -97,15 +117,15 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
         },
         { timeout: 10_000 },
       )
-      .toBe(4);
+      .toBe(5);
 
     const onB = await connect(1, conversation.token);
-    onB.send({ type: 'resume', afterSeq: 2 });
+    onB.send({ type: 'resume', afterSeq: 3 });
     await onB.waitUntil(() => onB.of('message').length >= 2 || undefined);
     await new Promise((r) => setTimeout(r, 300));
     expect(onB.of('message').map((f) => [f['seq'], f['text']])).toEqual([
-      [3, 'reply two'],
-      [4, 'reply three'],
+      [4, 'reply two'],
+      [5, 'reply three'],
     ]);
   });
 
@@ -183,7 +203,7 @@ describe('failures', () => {
     const onA = await connect(0, conversation.token);
     onA.send({ type: 'resume', afterSeq: 1 });
     const frame = await onA.waitFor((f) => f.type === 'message' && f['kind'] === 'agent', 15_000);
-    expect(frame).toMatchObject({ seq: 2, text: 'sent while the replica was down' });
+    expect(frame).toMatchObject({ seq: 3, text: 'sent while the replica was down' });
     await cluster.gateways[1]!.start(60_000);
   });
 });

@@ -63,7 +63,7 @@ it('runs everything in one process with no configuration, round-trips a message 
   type Topic = { threadId: number; name: string };
   const topic = await until(async () => {
     const state = (await sandbox(base, 'state')) as { topics: Topic[] };
-    return state.topics.find((t) => t.name.startsWith(conversation.ticket));
+    return state.topics.find((t) => t.name.includes(conversation.ticket));
   });
   await until(async () => {
     const messages = (await sandbox(
@@ -79,7 +79,7 @@ it('runs everything in one process with no configuration, round-trips a message 
     from: { id: 7001, first_name: 'Alice' },
   });
   expect(await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent')).toMatchObject(
-    { seq: 2, text: 'hello from an agent', author: 'Support' },
+    { seq: 3, text: 'hello from an agent', author: 'Support' },
   );
   await visitor.close();
 
@@ -93,11 +93,12 @@ it('runs everything in one process with no configuration, round-trips a message 
   ).json()) as { messages: Array<{ seq: number; text: string }> };
   expect(history.messages.map((m) => [m.seq, m.text])).toEqual([
     [1, 'hello from the widget'],
-    [2, 'hello from an agent'],
+    [2, 'Support joined the conversation.'],
+    [3, 'hello from an agent'],
   ]);
   const again = await VisitorClient.connect(base, conversation.token);
   again.sendMessage('two', 'still there?');
-  expect(await again.waitFor((f) => f.type === 'ack')).toMatchObject({ seq: 3 });
+  expect(await again.waitFor((f) => f.type === 'ack')).toMatchObject({ seq: 4 });
   await until(async () => {
     const messages = (await sandbox(
       base,

@@ -82,6 +82,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${bridgePort}/v1/telegram/webhook/${webhookSecret}`,
       TELEGRAM_WEBHOOK_SECRET: webhookSecret,
       TELEGRAM_HEADER_SECRET: headerSecret,
+      // With the sandbox's limits off, the bridge's own budgets need not pace the suite at
+      // Telegram's 20 per minute; the limits suite turns both on.
+      ...(options.sandboxLimits?.enabled
+        ? {}
+        : {
+            TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000',
+            TELEGRAM_LIMIT_CHAT_PER_SECOND: '100',
+            TELEGRAM_LIMIT_SAFETY: '0ms',
+          }),
       ...options.bridgeEnv,
     },
   });

@@ -84,7 +84,11 @@ export function processDelivery<S extends DescMessage>(
         if (settlement.kind === 'term') {
           await deadLetter(processor, raw, settlement.reason, error);
         } else if (error instanceof RetryLaterError) {
-          logger.info({ ...fields, err: error, retryInMs: settlement.delayMs }, 'retry later');
+          // An expected wait (a lock held elsewhere, a budget): no stack, no noise at info.
+          logger.debug(
+            { ...fields, reason: error.message, retryInMs: settlement.delayMs },
+            'retry later',
+          );
         } else {
           logger.warn({ ...fields, err: error, retryInMs: settlement.delayMs }, 'handler failed');
         }

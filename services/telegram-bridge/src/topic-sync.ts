@@ -100,7 +100,21 @@ export class TopicSync {
         }
         const posts = await this.#posts.pending(conversationId);
         const pending = posts.length > 0 ? [] : await this.#messages.pending(conversationId, 100);
-        const wantClosed = conversation.status === 'closed' && posts.length === 0 && pending.length === 0;
+        const wantClosed =
+          conversation.status === 'closed' && posts.length === 0 && pending.length === 0;
+        this.options.logger.debug(
+          {
+            conversationId,
+            topicClosed: conversation.topic_closed,
+            header: conversation.header_message_id,
+            headerStale: conversation.header_text !== headerSignature(conversation),
+            nameStale: conversation.topic_name !== topicName(conversation),
+            posts: posts.length,
+            pending: pending.length,
+            wantClosed,
+          },
+          'sync step',
+        );
         if (conversation.topic_closed && !wantClosed) {
           await this.#setTopicClosed(conversation, false, context);
           continue;
@@ -146,13 +160,22 @@ export class TopicSync {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), 60_000);
     try {
-      const result = await this.#call(chatId, { signal: controller.signal, working: () => undefined }, () =>
-        this.options.api.sendMessage(chatId, text, {
-          link_preview_options: { is_disabled: true },
-          ...(replyTo !== undefined ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } } : {}),
-        }),
+      const result = await this.#call(
+        chatId,
+        { signal: controller.signal, working: () => undefined },
+        () =>
+          this.options.api.sendMessage(chatId, text, {
+            link_preview_options: { is_disabled: true },
+            ...(replyTo !== undefined
+              ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
+              : {}),
+          }),
       );
-      if ('failed' in result) this.options.logger.warn({ chatId, failure: result.failed }, 'answer outside a topic not sent');
+      if ('failed' in result)
+        this.options.logger.warn(
+          { chatId, failure: result.failed },
+          'answer outside a topic not sent',
+        );
     } finally {
       clearTimeout(timer);
     }
@@ -234,7 +257,12 @@ export class TopicSync {
         `createForumTopic failed: ${'description' in failure ? failure.description : failure.kind}`,
       );
     }
-    await this.#conversations.setTopic(conversation.tenant_id, conversation.id, result.message_thread_id, name);
+    await this.#conversations.setTopic(
+      conversation.tenant_id,
+      conversation.id,
+      result.message_thread_id,
+      name,
+    );
     logger.info(
       { conversationId: conversation.id, topicId: result.message_thread_id },
       'topic created',
@@ -253,20 +281,35 @@ export class TopicSync {
       }),
     );
     if ('failed' in sent) return this.#onFailure(conversation, sent.failed, 'header');
-    await this.#conversations.setHeader(conversation.tenant_id, conversation.id, sent.message_id, headerSignature(conversation));
+    await this.#conversations.setHeader(
+      conversation.tenant_id,
+      conversation.id,
+      sent.message_id,
+      headerSignature(conversation),
+    );
     // Pinning is a nicety: a refusal (no pin right) must not block the conversation.
-    await api.pinChatMessage(groupId, sent.message_id, { disable_notification: true }).catch((error: unknown) => {
-      this.options.logger.warn({ err: error, conversationId: conversation.id }, 'could not pin the topic header');
-    });
+    await api
+      .pinChatMessage(groupId, sent.message_id, { disable_notification: true })
+      .catch((error: unknown) => {
+        this.options.logger.warn(
+          { err: error, conversationId: conversation.id },
+          'could not pin the topic header',
+        );
+      });
   }
 
   async #editHeader(conversation: Conversation, context: SyncContext): Promise<void> {
     const { api, groupId } = this.options;
     const result = await this.#call(groupId, context, () =>
-      api.editMessageText(groupId, conversation.header_message_id as number, headerText(conversation), {
-        reply_markup: headerKeyboard(conversation),
-        link_preview_options: { is_disabled: true },
-      }),
+      api.editMessageText(
+        groupId,
+        conversation.header_message_id as number,
+        headerText(conversation),
+        {
+          reply_markup: headerKeyboard(conversation),
+          link_preview_options: { is_disabled: true },
+        },
+      ),
     );
     if (typeof result === 'object' && 'failed' in result) {
       const failure = result.failed;
@@ -280,35 +323,58 @@ export class TopicSync {
         return this.#onFailure(conversation, failure, 'header edit');
       }
     }
-    await this.#conversations.setHeader(conversation.tenant_id, conversation.id, conversation.header_message_id, headerSignature(conversation));
+    await this.#conversations.setHeader(
+      conversation.tenant_id,
+      conversation.id,
+      conversation.header_message_id,
+      headerSignature(conversation),
+    );
   }
 
   async #renameTopic(conversation: Conversation, context: SyncContext): Promise<void> {
     const { api, groupId } = this.options;
     const name = topicName(conversation);
-    const result = await this.#call(groupId, context, () => api.editForumTopic(groupId, conversation.topic_id as number, { name }));
-    if (typeof result === 'object' && 'failed' in result && result.failed.kind !== 'topic_not_modified') {
+    const result = await this.#call(groupId, context, () =>
+      api.editForumTopic(groupId, conversation.topic_id as number, { name }),
+    );
+    if (
+      typeof result === 'object' &&
+      'failed' in result &&
+      result.failed.kind !== 'topic_not_modified'
+    ) {
       return this.#onFailure(conversation, result.failed, 'rename');
     }
     await this.#conversations.setTopicName(conversation.tenant_id, conversation.id, name);
   }
 
   /** A bot post (system message, command answer), pinned when asked. */
-  async #sendPost(conversation: Conversation, post: TelegramPost, context: SyncContext): Promise<void> {
+  async #sendPost(
+    conversation: Conversation,
+    post: TelegramPost,
+    context: SyncContext,
+  ): Promise<void> {
     const { api, groupId } = this.options;
     const sent = await this.#call(groupId, context, () =>
       api.sendMessage(groupId, post.text, {
         message_thread_id: conversation.topic_id as number,
         link_preview_options: { is_disabled: true },
         ...(post.reply_to_message_id !== null
-          ? { reply_parameters: { message_id: post.reply_to_message_id, allow_sending_without_reply: true } }
+          ? {
+              reply_parameters: {
+                message_id: post.reply_to_message_id,
+                allow_sending_without_reply: true,
+              },
+            }
           : {}),
       }),
     );
     if ('failed' in sent) {
       if (sent.failed.kind === 'rejected') {
         // Telegram will never take it: drop the post (it is not a visitor message) and say so.
-        this.options.logger.error({ conversationId: conversation.id, failure: sent.failed }, 'Telegram refused a bot post');
+        this.options.logger.error(
+          { conversationId: conversation.id, failure: sent.failed },
+          'Telegram refused a bot post',
+        );
         await this.#posts.markSent(post.id, null);
         return;
       }
@@ -316,20 +382,32 @@ export class TopicSync {
     }
     await this.#posts.markSent(post.id, sent.message_id);
     if (post.pin) {
-      await api.pinChatMessage(groupId, sent.message_id, { disable_notification: true }).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, conversationId: conversation.id }, 'could not pin a post');
-      });
+      await api
+        .pinChatMessage(groupId, sent.message_id, { disable_notification: true })
+        .catch((error: unknown) => {
+          this.options.logger.warn(
+            { err: error, conversationId: conversation.id },
+            'could not pin a post',
+          );
+        });
     }
   }
 
   /** Shared handling of a failed topic call; throws when only a later retry can help. */
-  async #onFailure(conversation: Conversation, failure: ReturnType<typeof classifyTelegramError>, what: string): Promise<void> {
+  async #onFailure(
+    conversation: Conversation,
+    failure: ReturnType<typeof classifyTelegramError>,
+    what: string,
+  ): Promise<void> {
     switch (failure.kind) {
       case 'rate_limited':
       case 'topic_not_modified':
         return;
       case 'topic_missing':
-        this.options.logger.warn({ conversationId: conversation.id }, 'topic is gone; creating a new one');
+        this.options.logger.warn(
+          { conversationId: conversation.id },
+          'topic is gone; creating a new one',
+        );
         return this.#conversations.setTopic(conversation.tenant_id, conversation.id, null);
       case 'topic_closed':
         return this.#conversations.setTopicClosed(conversation.tenant_id, conversation.id, true);
