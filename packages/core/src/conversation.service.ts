@@ -160,7 +160,14 @@ export class ConversationService {
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
     const at = new Date();
     if (!(await conversations.close(input.tenantId, input.conversationId, at))) return null;
-    await this.#audit(trx, input.tenantId, input.actor, 'conversation.close', input.conversationId, { reason: input.reason });
+    await this.#audit(
+      trx,
+      input.tenantId,
+      input.actor,
+      'conversation.close',
+      input.conversationId,
+      { reason: input.reason },
+    );
     return [
       ...(await this.#system.emit(trx, { conversation, key: input.templateKey, at })),
       fanoutOutbox(input.tenantId, input.conversationId, { type: 'status', status: 'closed' }),
@@ -169,45 +176,88 @@ export class ConversationService {
   }
 
   /** Reopens a closed conversation; null if it was open. */
-  async reopenInTransaction(trx: Kysely<DB>, input: { tenantId: string; conversationId: string; actor: Actor }): Promise<OutboxInput[] | null> {
+  async reopenInTransaction(
+    trx: Kysely<DB>,
+    input: { tenantId: string; conversationId: string; actor: Actor },
+  ): Promise<OutboxInput[] | null> {
     const conversations = new ConversationRepository(trx);
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
     const at = new Date();
     if (!(await conversations.reopen(input.tenantId, input.conversationId, at))) return null;
-    await this.#audit(trx, input.tenantId, input.actor, 'conversation.reopen', input.conversationId);
+    await this.#audit(
+      trx,
+      input.tenantId,
+      input.actor,
+      'conversation.reopen',
+      input.conversationId,
+    );
     return [
-      ...(await this.#system.emit(trx, { conversation: { ...conversation, status: 'open' }, key: SystemMessageKey.reopened, at })),
+      ...(await this.#system.emit(trx, {
+        conversation: { ...conversation, status: 'open' },
+        key: SystemMessageKey.reopened,
+        at,
+      })),
       fanoutOutbox(input.tenantId, input.conversationId, { type: 'status', status: 'open' }),
       sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
     ];
   }
 
   /** Claims for an agent (no-op rows when that agent holds it already). */
-  async claimInTransaction(trx: Kysely<DB>, input: { tenantId: string; conversationId: string; agent: AgentRef }): Promise<OutboxInput[]> {
+  async claimInTransaction(
+    trx: Kysely<DB>,
+    input: { tenantId: string; conversationId: string; agent: AgentRef },
+  ): Promise<OutboxInput[]> {
     const conversations = new ConversationRepository(trx);
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
     if (conversation.claimed_by_telegram_user_id === input.agent.telegramUserId) return [];
     const at = new Date();
     await conversations.setClaim(input.tenantId, input.conversationId, input.agent, at);
-    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'conversation.claim', input.conversationId, { name: input.agent.name });
+    await this.#audit(
+      trx,
+      input.tenantId,
+      agentActor(input.agent),
+      'conversation.claim',
+      input.conversationId,
+      { name: input.agent.name },
+    );
     return [
-      ...(await this.#system.emit(trx, { conversation, key: SystemMessageKey.agentJoined, vars: { agent: input.agent.name }, at })),
+      ...(await this.#system.emit(trx, {
+        conversation,
+        key: SystemMessageKey.agentJoined,
+        vars: { agent: input.agent.name },
+        at,
+      })),
       sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
     ];
   }
 
-  async unclaimInTransaction(trx: Kysely<DB>, input: { tenantId: string; conversationId: string; agent: AgentRef }): Promise<OutboxInput[]> {
+  async unclaimInTransaction(
+    trx: Kysely<DB>,
+    input: { tenantId: string; conversationId: string; agent: AgentRef },
+  ): Promise<OutboxInput[]> {
     const conversations = new ConversationRepository(trx);
     await conversations.lock(input.tenantId, input.conversationId);
     await conversations.setClaim(input.tenantId, input.conversationId, null, new Date());
-    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'conversation.unclaim', input.conversationId);
+    await this.#audit(
+      trx,
+      input.tenantId,
+      agentActor(input.agent),
+      'conversation.unclaim',
+      input.conversationId,
+    );
     return [sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED)];
   }
 
   /** An internal note: stored and audited, never sent to the visitor. */
   async noteInTransaction(
     trx: Kysely<DB>,
-    input: { tenantId: string; conversationId: string; agent: AgentRef; text: string; telegramMessageId: number },
+    input: {
+      tenantId: string;
+      conversationId: string;
+      agent: AgentRef;
+      text: string;
+      telegramMessageId: number;
+    },
   ): Promise<void> {
     await new NoteRepository(trx).add({
       tenantId: input.tenantId,
@@ -217,7 +267,14 @@ export class ConversationService {
       text: input.text,
       telegramMessageId: input.telegramMessageId,
     });
-    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'conversation.note', input.conversationId, { length: input.text.length });
+    await this.#audit(
+      trx,
+      input.tenantId,
+      agentActor(input.agent),
+      'conversation.note',
+      input.conversationId,
+      { length: input.text.length },
+    );
   }
 
   /** Retracts an agent's message from the visitor; null when it was retracted already. */
@@ -228,7 +285,14 @@ export class ConversationService {
     if (input.message.deleted_at) return null;
     const at = new Date();
     const retracted = await new MessageRepository(trx).retract(input.message, at);
-    await this.#audit(trx, input.tenantId, agentActor(input.agent), 'message.delete', retracted.conversation_id, { seq: retracted.seq });
+    await this.#audit(
+      trx,
+      input.tenantId,
+      agentActor(input.agent),
+      'message.delete',
+      retracted.conversation_id,
+      { seq: retracted.seq },
+    );
     return [
       fanoutOutbox(input.tenantId, retracted.conversation_id, {
         type: 'edit',
@@ -241,12 +305,29 @@ export class ConversationService {
   }
 
   /** Emits a system message template inside the caller's transaction. */
-  emitSystem(trx: Kysely<DB>, input: Parameters<SystemMessages['emit']>[1]): Promise<OutboxInput[]> {
+  emitSystem(
+    trx: Kysely<DB>,
+    input: Parameters<SystemMessages['emit']>[1],
+  ): Promise<OutboxInput[]> {
     return this.#system.emit(trx, input);
   }
 
-  async #audit(trx: Kysely<DB>, tenantId: string, actor: Actor, action: string, conversationId: string, details?: Record<string, unknown>) {
-    await new AuditRepository(trx).record({ tenantId, actorType: actor.type, actorId: actor.id, action, conversationId, details });
+  async #audit(
+    trx: Kysely<DB>,
+    tenantId: string,
+    actor: Actor,
+    action: string,
+    conversationId: string,
+    details?: Record<string, unknown>,
+  ) {
+    await new AuditRepository(trx).record({
+      tenantId,
+      actorType: actor.type,
+      actorId: actor.id,
+      action,
+      conversationId,
+      details,
+    });
   }
 
   /** Writes outbox rows in the caller's transaction (helper for composite use cases). */

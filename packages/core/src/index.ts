@@ -22,4 +22,9 @@ export {
 } from './infrastructure';
 export { createServer, onShutdownSignal, type Readiness, type ServerOptions } from './server';
 export { exitOnStartupError } from './startup';
-export { renderTemplate, SystemMessageKey, SystemMessages, type EmitInput } from './system-messages';
+export {
+  renderTemplate,
+  SystemMessageKey,
+  SystemMessages,
+  type EmitInput,
+} from './system-messages';

@@ -25,8 +25,13 @@ export const SystemMessageKey = {
 export type SystemMessageKey = (typeof SystemMessageKey)[keyof typeof SystemMessageKey];
 
 /** Replaces `{name}` with the variable's value; unknown variables stay as they are. */
-export function renderTemplate(text: string, vars: Readonly<Record<string, string | number>>): string {
-  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+export function renderTemplate(
+  text: string,
+  vars: Readonly<Record<string, string | number>>,
+): string {
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    name in vars ? String(vars[name]) : whole,
+  );
 }
 
 export interface EmitInput {
@@ -49,9 +54,21 @@ export class SystemMessages {
   async emit(trx: Kysely<DB>, input: EmitInput): Promise<OutboxInput[]> {
     const { conversation } = input;
     const at = input.at ?? new Date();
-    const template = await new TemplateRepository(trx).resolve(conversation.tenant_id, input.key, conversation.locale);
+    const template = await new TemplateRepository(trx).resolve(
+      conversation.tenant_id,
+      input.key,
+      conversation.locale,
+    );
     if (!template) return [];
-    if (!(await new TemplateRepository(trx).mark(conversation.id, input.key, at, template.min_interval_ms))) return [];
+    if (
+      !(await new TemplateRepository(trx).mark(
+        conversation.id,
+        input.key,
+        at,
+        template.min_interval_ms,
+      ))
+    )
+      return [];
     const text = renderTemplate(template.text, { ticket: conversation.ticket, ...input.vars });
     const rows: OutboxInput[] = [];
     if (template.persist) {
@@ -70,11 +87,23 @@ export class SystemMessages {
         }),
       );
     } else if (template.ws_banner) {
-      rows.push(fanoutOutbox(conversation.tenant_id, conversation.id, { type: 'system', key: input.key, text, banner: true }));
+      rows.push(
+        fanoutOutbox(conversation.tenant_id, conversation.id, {
+          type: 'system',
+          key: input.key,
+          text,
+          banner: true,
+        }),
+      );
     }
     if (template.telegram) {
       await new TelegramPostRepository(trx).add([
-        { tenantId: conversation.tenant_id, conversationId: conversation.id, text, pin: template.pin || input.pin === true },
+        {
+          tenantId: conversation.tenant_id,
+          conversationId: conversation.id,
+          text,
+          pin: template.pin || input.pin === true,
+        },
       ]);
       rows.push(
         busOutbox(conversation.tenant_id, 'conversationSync', {

@@ -1,5 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { AgentRepository, AuditRepository, TemplateRepository, type DB, type Kysely } from '@topicdesk/data';
+import {
+  AgentRepository,
+  AuditRepository,
+  TemplateRepository,
+  type DB,
+  type Kysely,
+} from '@topicdesk/data';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
@@ -28,14 +34,22 @@ const templateBody = z
     /** '' or omitted: the default locale. */
     locale: z
       .string()
-      .regex(/^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$/, 'a BCP 47 language tag such as en or pt-BR, or empty for the default')
+      .regex(
+        /^([A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*)?$/,
+        'a BCP 47 language tag such as en or pt-BR, or empty for the default',
+      )
       .default(''),
     text: z.string().min(1).max(4000),
     wsBanner: z.boolean().default(false),
     persist: z.boolean().default(false),
     telegram: z.boolean().default(false),
     pin: z.boolean().default(false),
-    minIntervalMs: z.number().int().min(0).max(30 * 86_400_000).default(0),
+    minIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400_000)
+      .default(0),
   })
   .strict();
 
@@ -56,14 +70,22 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   const { db } = options;
 
   const admin = (request: FastifyRequest): string => {
-    if (!options.serviceToken) throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
+    if (!options.serviceToken)
+      throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
     const token = tokenFrom(request.headers.authorization, undefined);
     if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'the service token is required');
-    if (!same(token, options.serviceToken)) throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
+    if (!same(token, options.serviceToken))
+      throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
     return 'service-token';
   };
   const audit = (actorId: string, action: string, details: Record<string, unknown>) =>
-    new AuditRepository(db).record({ tenantId: TENANT, actorType: 'admin', actorId, action, details });
+    new AuditRepository(db).record({
+      tenantId: TENANT,
+      actorType: 'admin',
+      actorId,
+      action,
+      details,
+    });
 
   app.get('/v1/admin/agents', async (request) => {
     admin(request);
@@ -79,28 +101,61 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     };
   });
 
-  app.put<{ Params: { telegramUserId: string } }>('/v1/admin/agents/:telegramUserId', async (request) => {
-    const actor = admin(request);
-    const telegramUserId = parse(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), request.params.telegramUserId);
-    const body = parse(agentBody, request.body ?? {});
-    const agent = await db.transaction().execute(async (trx) => {
-      const saved = await new AgentRepository(trx).upsert({ tenantId: TENANT, telegramUserId, ...body });
-      await new AuditRepository(trx).record({ tenantId: TENANT, actorType: 'admin', actorId: actor, action: 'agent.upsert', details: { telegramUserId, ...body } });
-      return saved;
-    });
-    return { telegramUserId: agent.telegram_user_id, displayName: agent.display_name, role: agent.role, active: agent.active };
-  });
+  app.put<{ Params: { telegramUserId: string } }>(
+    '/v1/admin/agents/:telegramUserId',
+    async (request) => {
+      const actor = admin(request);
+      const telegramUserId = parse(
+        z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        request.params.telegramUserId,
+      );
+      const body = parse(agentBody, request.body ?? {});
+      const agent = await db.transaction().execute(async (trx) => {
+        const saved = await new AgentRepository(trx).upsert({
+          tenantId: TENANT,
+          telegramUserId,
+          ...body,
+        });
+        await new AuditRepository(trx).record({
+          tenantId: TENANT,
+          actorType: 'admin',
+          actorId: actor,
+          action: 'agent.upsert',
+          details: { telegramUserId, ...body },
+        });
+        return saved;
+      });
+      return {
+        telegramUserId: agent.telegram_user_id,
+        displayName: agent.display_name,
+        role: agent.role,
+        active: agent.active,
+      };
+    },
+  );
 
-  app.delete<{ Params: { telegramUserId: string } }>('/v1/admin/agents/:telegramUserId', async (request) => {
-    const actor = admin(request);
-    const telegramUserId = parse(z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER), request.params.telegramUserId);
-    const agents = new AgentRepository(db);
-    const existing = await agents.findByTelegramUser(TENANT, telegramUserId);
-    if (!existing) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
-    await agents.upsert({ tenantId: TENANT, telegramUserId, displayName: existing.display_name, role: existing.role, active: false });
-    await audit(actor, 'agent.deactivate', { telegramUserId });
-    return { telegramUserId, active: false };
-  });
+  app.delete<{ Params: { telegramUserId: string } }>(
+    '/v1/admin/agents/:telegramUserId',
+    async (request) => {
+      const actor = admin(request);
+      const telegramUserId = parse(
+        z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        request.params.telegramUserId,
+      );
+      const agents = new AgentRepository(db);
+      const existing = await agents.findByTelegramUser(TENANT, telegramUserId);
+      if (!existing) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
+      await agents.upsert({
+        tenantId: TENANT,
+        telegramUserId,
+        displayName: existing.display_name,
+        role: existing.role,
+        active: false,
+      });
+      await audit(actor, 'agent.deactivate', { telegramUserId });
+      return { telegramUserId, active: false };
+    },
+  );
 
   app.get('/v1/admin/templates', async (request) => {
     admin(request);
@@ -132,30 +187,49 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
           actorType: 'admin',
           actorId: actor,
           action: 'template.update',
-          details: { key: item.key, locale: item.locale, flags: { wsBanner: item.wsBanner, persist: item.persist, telegram: item.telegram, pin: item.pin }, minIntervalMs: item.minIntervalMs },
+          details: {
+            key: item.key,
+            locale: item.locale,
+            flags: {
+              wsBanner: item.wsBanner,
+              persist: item.persist,
+              telegram: item.telegram,
+              pin: item.pin,
+            },
+            minIntervalMs: item.minIntervalMs,
+          },
         });
       }
     });
     return { updated: items.length };
   });
 
-  app.delete<{ Params: { key: string }; Querystring: { locale?: string } }>('/v1/admin/templates/:key', async (request) => {
-    const actor = admin(request);
-    const locale = request.query.locale ?? '';
-    if (!(await new TemplateRepository(db).delete(TENANT, request.params.key, locale))) {
-      throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-    }
-    await audit(actor, 'template.delete', { key: request.params.key, locale });
-    return { deleted: true };
-  });
+  app.delete<{ Params: { key: string }; Querystring: { locale?: string } }>(
+    '/v1/admin/templates/:key',
+    async (request) => {
+      const actor = admin(request);
+      const locale = request.query.locale ?? '';
+      if (!(await new TemplateRepository(db).delete(TENANT, request.params.key, locale))) {
+        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+      }
+      await audit(actor, 'template.delete', { key: request.params.key, locale });
+      return { deleted: true };
+    },
+  );
 
   app.get('/v1/admin/audit', async (request) => {
     admin(request);
     const query = parse(
-      z.object({ limit: z.coerce.number().int().min(1).max(500).default(100), before: z.coerce.number().int().positive().optional() }),
+      z.object({
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+        before: z.coerce.number().int().positive().optional(),
+      }),
       request.query,
     );
-    const entries = await new AuditRepository(db).list(TENANT, { limit: query.limit, beforeId: query.before });
+    const entries = await new AuditRepository(db).list(TENANT, {
+      limit: query.limit,
+      beforeId: query.before,
+    });
     return {
       entries: entries.map((e) => ({
         id: e.id,

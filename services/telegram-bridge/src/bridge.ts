@@ -209,14 +209,23 @@ export function createBridge(deps: BridgeDeps): Bridge {
           const topicId = Number(delivery.data.topicId);
           try {
             await api.deleteForumTopic(groupId, topicId);
-            logger.info({ conversationId: delivery.data.conversationId, topicId }, 'topic deleted by retention');
+            logger.info(
+              { conversationId: delivery.data.conversationId, topicId },
+              'topic deleted by retention',
+            );
           } catch (error) {
             const failure = classifyTelegramError(error);
             if (failure.kind === 'topic_missing') return; // gone already
             throw error;
           }
         },
-        { durable: 'bridge-topic-removal', maxAckPending: 4, ackWaitMs: 30_000, maxDeliver: 20, backoffMs: [1000, 5000, 30_000] },
+        {
+          durable: 'bridge-topic-removal',
+          maxAckPending: 4,
+          ackWaitMs: 30_000,
+          maxDeliver: 20,
+          backoffMs: [1000, 5000, 30_000],
+        },
       );
       stops.push(() => removalConsumer.stop());
 

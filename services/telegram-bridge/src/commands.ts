@@ -1,5 +1,16 @@
 /** Agent commands; anything else starting with "/" is `unknown` and never reaches a visitor. */
-export const COMMANDS = ['claim', 'unclaim', 'close', 'reopen', 'note', 't', 'delete', 'help', 'whoami', 'stats'] as const;
+export const COMMANDS = [
+  'claim',
+  'unclaim',
+  'close',
+  'reopen',
+  'note',
+  't',
+  'delete',
+  'help',
+  'whoami',
+  'stats',
+] as const;
 export type CommandName = (typeof COMMANDS)[number] | 'unknown';
 
 export interface Command {
@@ -13,7 +24,10 @@ export function parseCommand(text: string): Command | undefined {
   const match = /^\/([A-Za-z0-9_]+)(?:@[A-Za-z0-9_]+)?(?:\s+([\s\S]*))?$/.exec(text.trim());
   if (!match) return text.trim().startsWith('/') ? { name: 'unknown', args: '' } : undefined;
   const name = (match[1] as string).toLowerCase();
-  return { name: (COMMANDS as readonly string[]).includes(name) ? (name as CommandName) : 'unknown', args: (match[2] ?? '').trim() };
+  return {
+    name: (COMMANDS as readonly string[]).includes(name) ? (name as CommandName) : 'unknown',
+    args: (match[2] ?? '').trim(),
+  };
 }
 
 export const HELP_TOPIC = [

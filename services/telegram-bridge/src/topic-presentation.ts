@@ -36,7 +36,8 @@ export function topicName(conversation: Conversation): string {
   const about = context(conversation);
   if (about) parts.push(about);
   let name = parts.join(' · ');
-  if (status === 'claimed' && conversation.claimed_by_name) name += ` → ${conversation.claimed_by_name}`;
+  if (status === 'claimed' && conversation.claimed_by_name)
+    name += ` → ${conversation.claimed_by_name}`;
   return [...name].slice(0, TOPIC_NAME_LIMIT).join('');
 }
 
@@ -51,25 +52,37 @@ const STATUS_LINE: Record<TopicStatus, (c: Conversation) => string> = {
  * visitor's IP, user agent or Telegram identity — the gateway does not even store them.
  */
 export function headerText(conversation: Conversation): string {
-  const lines = [`🎫 ${conversation.ticket}`, `Status: ${STATUS_LINE[topicStatus(conversation)](conversation)}`];
+  const lines = [
+    `🎫 ${conversation.ticket}`,
+    `Status: ${STATUS_LINE[topicStatus(conversation)](conversation)}`,
+  ];
   if (conversation.visitor_name) lines.push(`Visitor: ${conversation.visitor_name}`);
   if (conversation.locale) lines.push(`Locale: ${conversation.locale}`);
   if (conversation.page_url || conversation.page_title) {
-    lines.push(`Page: ${[conversation.page_title, conversation.page_url].filter(Boolean).join(' — ')}`);
+    lines.push(
+      `Page: ${[conversation.page_title, conversation.page_url].filter(Boolean).join(' — ')}`,
+    );
   }
   lines.push(`Channel: ${conversation.channel === 'web' ? 'website widget' : 'Telegram bot'}`);
   return lines.join('\n');
 }
 
 /** Callback data of the header buttons: `td:<action>:<conversation id>` (≤ 64 bytes). */
-export const HeaderAction = { claim: 'claim', unclaim: 'unclaim', close: 'close', reopen: 'reopen' } as const;
+export const HeaderAction = {
+  claim: 'claim',
+  unclaim: 'unclaim',
+  close: 'close',
+  reopen: 'reopen',
+} as const;
 export type HeaderAction = (typeof HeaderAction)[keyof typeof HeaderAction];
 
 export function callbackData(action: HeaderAction, conversationId: string): string {
   return `td:${action}:${conversationId}`;
 }
 
-export function parseCallbackData(data: string | undefined): { action: HeaderAction; conversationId: string } | undefined {
+export function parseCallbackData(
+  data: string | undefined,
+): { action: HeaderAction; conversationId: string } | undefined {
   const match = data ? /^td:(claim|unclaim|close|reopen):([0-9a-f-]{36})$/.exec(data) : null;
   if (!match) return undefined;
   return { action: match[1] as HeaderAction, conversationId: match[2] as string };
@@ -77,7 +90,10 @@ export function parseCallbackData(data: string | undefined): { action: HeaderAct
 
 export function headerKeyboard(conversation: Conversation): InlineKeyboardMarkup {
   const status = topicStatus(conversation);
-  const button = (text: string, action: HeaderAction) => ({ text, callback_data: callbackData(action, conversation.id) });
+  const button = (text: string, action: HeaderAction) => ({
+    text,
+    callback_data: callbackData(action, conversation.id),
+  });
   switch (status) {
     case 'new':
       return { inline_keyboard: [[button('✋ Claim', 'claim'), button('✅ Close', 'close')]] };

@@ -77,7 +77,12 @@ export class UpdateProcessor {
     if (!message) return 'ignored:unsupported';
     if (message.chat.id !== this.options.groupId) return 'ignored:other_chat';
     if (!message.from || message.from.is_bot) return 'ignored:bot';
-    if (message.forum_topic_created || message.forum_topic_edited || message.forum_topic_closed || message.forum_topic_reopened) {
+    if (
+      message.forum_topic_created ||
+      message.forum_topic_edited ||
+      message.forum_topic_closed ||
+      message.forum_topic_reopened
+    ) {
       return 'ignored:service';
     }
     // The General topic is not a conversation; thread ids outside real topics are reply chains.
@@ -87,24 +92,41 @@ export class UpdateProcessor {
       if (!command || update.edited_message) return 'ignored:general';
       return this.#generalCommand(update.update_id, message, command);
     }
-    const conversation = await new ConversationRepository(this.options.db).findByTopic(TENANT, message.message_thread_id as number);
+    const conversation = await new ConversationRepository(this.options.db).findByTopic(
+      TENANT,
+      message.message_thread_id as number,
+    );
     if (!conversation) return 'ignored:unknown_topic';
-    if (update.edited_message) return command ? 'ignored:edited_command' : this.#edit(update.update_id, message);
+    if (update.edited_message)
+      return command ? 'ignored:edited_command' : this.#edit(update.update_id, message);
     if (message.text === undefined) {
       return this.#once(update.update_id, async (trx) => ({
-        rows: await this.#post(trx, conversation, message, 'Only text reaches the visitor for now; nothing was sent.'),
+        rows: await this.#post(
+          trx,
+          conversation,
+          message,
+          'Only text reaches the visitor for now; nothing was sent.',
+        ),
         outcome: 'ignored:not_text',
       }));
     }
     const identity = await this.#identify(message.from.id);
-    if (command) return this.#topicCommand(update.update_id, conversation, message, command, identity);
+    if (command)
+      return this.#topicCommand(update.update_id, conversation, message, command, identity);
     return this.#reply(update.update_id, conversation, message, message.text, identity);
   }
 
   /** Runs `apply` in one transaction with the update's dedupe mark; publishes after commit. */
   async #once(updateId: number, apply: (trx: Kysely<DB>) => Promise<Applied>): Promise<Outcome> {
     const result = await this.options.db.transaction().execute(async (trx) => {
-      if (!(await new TelegramUpdateRepository(trx).markProcessed(TENANT, this.options.botId, updateId))) return null;
+      if (
+        !(await new TelegramUpdateRepository(trx).markProcessed(
+          TENANT,
+          this.options.botId,
+          updateId,
+        ))
+      )
+        return null;
       const applied = await apply(trx);
       return { outcome: applied.outcome, rows: await new OutboxRepository(trx).add(applied.rows) };
     });
@@ -114,47 +136,113 @@ export class UpdateProcessor {
   }
 
   async #identify(telegramUserId: number): Promise<Identity> {
-    const agent = await new AgentRepository(this.options.db).findByTelegramUser(TENANT, telegramUserId);
-    if (agent && !agent.active) return { kind: 'refused', reason: 'Your agent account is inactive; an admin can reactivate it.' };
+    const agent = await new AgentRepository(this.options.db).findByTelegramUser(
+      TENANT,
+      telegramUserId,
+    );
+    if (agent && !agent.active)
+      return {
+        kind: 'refused',
+        reason: 'Your agent account is inactive; an admin can reactivate it.',
+      };
     if (!agent && !this.options.allowUnknownAgents) {
-      return { kind: 'refused', reason: 'Only registered agents can answer visitors here; an admin can add you.' };
+      return {
+        kind: 'refused',
+        reason: 'Only registered agents can answer visitors here; an admin can add you.',
+      };
     }
     return {
       kind: 'agent',
-      agent: { agentId: agent?.id ?? null, telegramUserId, name: agent?.display_name ?? UNKNOWN_AGENT_NAME },
+      agent: {
+        agentId: agent?.id ?? null,
+        telegramUserId,
+        name: agent?.display_name ?? UNKNOWN_AGENT_NAME,
+      },
     };
   }
 
   /** Queues a bot answer in the topic (as a reply to the agent's message) and a sync to send it. */
-  async #post(trx: Kysely<DB>, conversation: Conversation, message: Message | undefined, text: string): Promise<OutboxInput[]> {
+  async #post(
+    trx: Kysely<DB>,
+    conversation: Conversation,
+    message: Message | undefined,
+    text: string,
+  ): Promise<OutboxInput[]> {
     await new TelegramPostRepository(trx).add([
-      { tenantId: conversation.tenant_id, conversationId: conversation.id, text, replyToMessageId: message?.message_id ?? null },
+      {
+        tenantId: conversation.tenant_id,
+        conversationId: conversation.id,
+        text,
+        replyToMessageId: message?.message_id ?? null,
+      },
     ]);
     return [
       {
         tenantId: conversation.tenant_id,
         destination: 'bus',
         topic: 'conversationSync',
-        payload: { tenantId: conversation.tenant_id, conversationId: conversation.id, reason: SyncReason.STATUS_CHANGED },
+        payload: {
+          tenantId: conversation.tenant_id,
+          conversationId: conversation.id,
+          reason: SyncReason.STATUS_CHANGED,
+        },
       },
     ];
   }
 
   /** An agent's plain message in a topic: relayed to the visitor (claiming it on the way). */
-  async #reply(updateId: number, conversation: Conversation, message: Message, text: string, identity: Identity): Promise<Outcome> {
+  async #reply(
+    updateId: number,
+    conversation: Conversation,
+    message: Message,
+    text: string,
+    identity: Identity,
+  ): Promise<Outcome> {
     return this.#once(updateId, async (trx) => {
-      if (identity.kind === 'refused') return { rows: await this.#post(trx, conversation, message, identity.reason), outcome: 'refused' };
+      if (identity.kind === 'refused')
+        return {
+          rows: await this.#post(trx, conversation, message, identity.reason),
+          outcome: 'refused',
+        };
       if (conversation.status === 'closed') {
-        return { rows: await this.#post(trx, conversation, message, 'This conversation is closed; nothing was sent. /reopen it to answer.'), outcome: 'refused' };
+        return {
+          rows: await this.#post(
+            trx,
+            conversation,
+            message,
+            'This conversation is closed; nothing was sent. /reopen it to answer.',
+          ),
+          outcome: 'refused',
+        };
       }
       const rows: OutboxInput[] = [];
       if (!conversation.claimed_at) {
         if (this.options.requireClaim) {
-          return { rows: await this.#post(trx, conversation, message, 'Claim this conversation first (/claim or the ✋ button); nothing was sent.'), outcome: 'refused' };
+          return {
+            rows: await this.#post(
+              trx,
+              conversation,
+              message,
+              'Claim this conversation first (/claim or the ✋ button); nothing was sent.',
+            ),
+            outcome: 'refused',
+          };
         }
-        rows.push(...(await this.#service.claimInTransaction(trx, { tenantId: TENANT, conversationId: conversation.id, agent: identity.agent })));
+        rows.push(
+          ...(await this.#service.claimInTransaction(trx, {
+            tenantId: TENANT,
+            conversationId: conversation.id,
+            agent: identity.agent,
+          })),
+        );
       }
-      if (await new MessageRepository(trx).findAgentMessage(TENANT, message.chat.id, message.message_id)) {
+      if (
+        await new MessageRepository(trx).findAgentMessage(
+          TENANT,
+          message.chat.id,
+          message.message_id,
+        )
+      ) {
         return { rows, outcome: 'duplicate' };
       }
       const posted = await this.#service.postAgentMessage(trx, {
@@ -171,7 +259,13 @@ export class UpdateProcessor {
     });
   }
 
-  async #topicCommand(updateId: number, conversation: Conversation, message: Message, command: Command, identity: Identity): Promise<Outcome> {
+  async #topicCommand(
+    updateId: number,
+    conversation: Conversation,
+    message: Message,
+    command: Command,
+    identity: Identity,
+  ): Promise<Outcome> {
     return this.#once(updateId, async (trx) => {
       const say = async (text: string, outcome: Outcome = 'command'): Promise<Applied> => ({
         rows: await this.#post(trx, conversation, message, text),
@@ -196,21 +290,52 @@ export class UpdateProcessor {
         case 'close':
         case 'reopen': {
           const result = await this.#act(trx, current, command.name, agent);
-          return { rows: [...result.rows, ...(await this.#post(trx, current, message, result.text))], outcome: result.ok ? 'command' : 'refused' };
+          return {
+            rows: [...result.rows, ...(await this.#post(trx, current, message, result.text))],
+            outcome: result.ok ? 'command' : 'refused',
+          };
         }
         case 'note': {
-          if (!command.args) return say('Write the note after the command: /note <text>', 'refused');
-          await this.#service.noteInTransaction(trx, { tenantId: TENANT, conversationId: current.id, agent, text: command.args, telegramMessageId: message.message_id });
+          if (!command.args)
+            return say('Write the note after the command: /note <text>', 'refused');
+          await this.#service.noteInTransaction(trx, {
+            tenantId: TENANT,
+            conversationId: current.id,
+            agent,
+            text: command.args,
+            telegramMessageId: message.message_id,
+          });
           return say('📝 Note saved for agents; the visitor does not see it.');
         }
         case 't': {
           if (!command.args) return say(await this.#savedRepliesList(trx), 'refused');
-          if (current.status === 'closed') return say('This conversation is closed; nothing was sent. /reopen it to answer.', 'refused');
-          const template = await new TemplateRepository(trx).resolve(TENANT, `reply.${command.args}`, current.locale);
-          if (!template) return say(`No saved reply named “${command.args}”. ${await this.#savedRepliesList(trx)}`, 'refused');
+          if (current.status === 'closed')
+            return say(
+              'This conversation is closed; nothing was sent. /reopen it to answer.',
+              'refused',
+            );
+          const template = await new TemplateRepository(trx).resolve(
+            TENANT,
+            `reply.${command.args}`,
+            current.locale,
+          );
+          if (!template)
+            return say(
+              `No saved reply named “${command.args}”. ${await this.#savedRepliesList(trx)}`,
+              'refused',
+            );
           const rows: OutboxInput[] = [];
-          if (!current.claimed_at) rows.push(...(await this.#service.claimInTransaction(trx, { tenantId: TENANT, conversationId: current.id, agent })));
-          const text = template.text.replace(/\{ticket\}/g, current.ticket).replace(/\{agent\}/g, agent.name);
+          if (!current.claimed_at)
+            rows.push(
+              ...(await this.#service.claimInTransaction(trx, {
+                tenantId: TENANT,
+                conversationId: current.id,
+                agent,
+              })),
+            );
+          const text = template.text
+            .replace(/\{ticket\}/g, current.ticket)
+            .replace(/\{agent\}/g, agent.name);
           const posted = await this.#service.postAgentMessage(trx, {
             tenantId: TENANT,
             conversationId: current.id,
@@ -221,18 +346,49 @@ export class UpdateProcessor {
             telegramMessageId: message.message_id,
           });
           this.options.metrics.messagesIn.add(1, { kind: 'agent' });
-          return { rows: [...rows, ...posted.rows, ...(await this.#post(trx, current, message, `↪️ Sent to the visitor:\n${text}`))], outcome: 'command' };
+          return {
+            rows: [
+              ...rows,
+              ...posted.rows,
+              ...(await this.#post(trx, current, message, `↪️ Sent to the visitor:\n${text}`)),
+            ],
+            outcome: 'command',
+          };
         }
         case 'delete': {
           const target = message.reply_to_message;
           // In a topic, a message that replies to nothing still points at the topic's first message.
-          const stored = target ? await new MessageRepository(trx).findAgentMessage(TENANT, message.chat.id, target.message_id) : undefined;
+          const stored = target
+            ? await new MessageRepository(trx).findAgentMessage(
+                TENANT,
+                message.chat.id,
+                target.message_id,
+              )
+            : undefined;
           if (!stored || stored.conversation_id !== current.id) {
-            return say('Reply to an agent message with /delete to retract it from the visitor.', 'refused');
+            return say(
+              'Reply to an agent message with /delete to retract it from the visitor.',
+              'refused',
+            );
           }
-          const rows = await this.#service.retractInTransaction(trx, { tenantId: TENANT, message: stored, agent });
+          const rows = await this.#service.retractInTransaction(trx, {
+            tenantId: TENANT,
+            message: stored,
+            agent,
+          });
           if (!rows) return say('That message was retracted already.', 'refused');
-          return { rows: [...rows, ...(await this.#post(trx, current, message, '🗑 Retracted: the visitor no longer sees that message.'))], outcome: 'command' };
+          return {
+            rows: [
+              ...rows,
+              ...(await this.#post(
+                trx,
+                current,
+                message,
+                '🗑 Retracted: the visitor no longer sees that message.',
+              )),
+            ],
+            outcome: 'command',
+          };
         }
         case 'unknown':
           return say(`Unknown command. ${HELP_TOPIC}`, 'refused');
@@ -245,23 +401,47 @@ export class UpdateProcessor {
   }
 
   /** Claim / unclaim / close / reopen, shared by commands and header buttons. */
-  async #act(trx: Kysely<DB>, conversation: Conversation, action: HeaderAction, agent: AgentRef): Promise<{ ok: boolean; text: string; rows: OutboxInput[] }> {
+  async #act(
+    trx: Kysely<DB>,
+    conversation: Conversation,
+    action: HeaderAction,
+    agent: AgentRef,
+  ): Promise<{ ok: boolean; text: string; rows: OutboxInput[] }> {
     const base = { tenantId: TENANT, conversationId: conversation.id };
     switch (action) {
       case 'claim': {
-        if (conversation.status === 'closed') return { ok: false, text: 'This conversation is closed; /reopen it first.', rows: [] };
-        if (conversation.claimed_by_telegram_user_id === agent.telegramUserId) return { ok: false, text: 'You have claimed it already.', rows: [] };
+        if (conversation.status === 'closed')
+          return { ok: false, text: 'This conversation is closed; /reopen it first.', rows: [] };
+        if (conversation.claimed_by_telegram_user_id === agent.telegramUserId)
+          return { ok: false, text: 'You have claimed it already.', rows: [] };
         if (conversation.claimed_at) {
-          return { ok: false, text: `Already claimed by ${conversation.claimed_by_name ?? 'another agent'}; they can /unclaim it.`, rows: [] };
+          return {
+            ok: false,
+            text: `Already claimed by ${conversation.claimed_by_name ?? 'another agent'}; they can /unclaim it.`,
+            rows: [],
+          };
         }
-        return { ok: true, text: `✋ Claimed by ${agent.name}.`, rows: await this.#service.claimInTransaction(trx, { ...base, agent }) };
+        return {
+          ok: true,
+          text: `✋ Claimed by ${agent.name}.`,
+          rows: await this.#service.claimInTransaction(trx, { ...base, agent }),
+        };
       }
       case 'unclaim': {
-        if (!conversation.claimed_at) return { ok: false, text: 'Nobody has claimed this conversation.', rows: [] };
+        if (!conversation.claimed_at)
+          return { ok: false, text: 'Nobody has claimed this conversation.', rows: [] };
         if (conversation.claimed_by_telegram_user_id !== agent.telegramUserId) {
-          return { ok: false, text: `Only ${conversation.claimed_by_name ?? 'the claiming agent'} can unclaim it.`, rows: [] };
+          return {
+            ok: false,
+            text: `Only ${conversation.claimed_by_name ?? 'the claiming agent'} can unclaim it.`,
+            rows: [],
+          };
         }
-        return { ok: true, text: '↩️ Unclaimed: the conversation is open for anyone.', rows: await this.#service.unclaimInTransaction(trx, { ...base, agent }) };
+        return {
+          ok: true,
+          text: '↩️ Unclaimed: the conversation is open for anyone.',
+          rows: await this.#service.unclaimInTransaction(trx, { ...base, agent }),
+        };
       }
       case 'close': {
         const rows = await this.#service.closeInTransaction(trx, {
@@ -270,11 +450,18 @@ export class UpdateProcessor {
           reason: 'agent',
           templateKey: 'closed_note',
         });
-        return rows ? { ok: true, text: `✅ Closed by ${agent.name}. The visitor was told.`, rows } : { ok: false, text: 'This conversation is already closed.', rows: [] };
+        return rows
+          ? { ok: true, text: `✅ Closed by ${agent.name}. The visitor was told.`, rows }
+          : { ok: false, text: 'This conversation is already closed.', rows: [] };
       }
       case 'reopen': {
-        const rows = await this.#service.reopenInTransaction(trx, { ...base, actor: { type: 'agent', id: String(agent.telegramUserId) } });
-        return rows ? { ok: true, text: `🔄 Reopened by ${agent.name}.`, rows } : { ok: false, text: 'This conversation is open.', rows: [] };
+        const rows = await this.#service.reopenInTransaction(trx, {
+          ...base,
+          actor: { type: 'agent', id: String(agent.telegramUserId) },
+        });
+        return rows
+          ? { ok: true, text: `🔄 Reopened by ${agent.name}.`, rows }
+          : { ok: false, text: 'This conversation is open.', rows: [] };
       }
       default: {
         const never: never = action;
@@ -286,7 +473,11 @@ export class UpdateProcessor {
   async #button(updateId: number, query: CallbackQuery): Promise<Outcome> {
     const { api } = this.options;
     const answer = (text: string) =>
-      api.answerCallbackQuery(query.id, { text }).catch((error: unknown) => this.options.logger.warn({ err: error }, 'answerCallbackQuery failed'));
+      api
+        .answerCallbackQuery(query.id, { text })
+        .catch((error: unknown) =>
+          this.options.logger.warn({ err: error }, 'answerCallbackQuery failed'),
+        );
     const parsed = parseCallbackData(query.data);
     if (!parsed) {
       await answer('This button is not ours.');
@@ -299,7 +490,10 @@ export class UpdateProcessor {
         reply = identity.reason;
         return { rows: [], outcome: 'refused' };
       }
-      const conversation = await new ConversationRepository(trx).find(TENANT, parsed.conversationId);
+      const conversation = await new ConversationRepository(trx).find(
+        TENANT,
+        parsed.conversationId,
+      );
       if (!conversation) {
         reply = 'This conversation no longer exists.';
         return { rows: [], outcome: 'refused' };
@@ -307,7 +501,9 @@ export class UpdateProcessor {
       const current = await new ConversationRepository(trx).lock(TENANT, conversation.id);
       const result = await this.#act(trx, current, parsed.action, identity.agent);
       reply = result.text;
-      const rows = result.ok ? [...result.rows, ...(await this.#post(trx, current, undefined, result.text))] : result.rows;
+      const rows = result.ok
+        ? [...result.rows, ...(await this.#post(trx, current, undefined, result.text))]
+        : result.rows;
       return { rows, outcome: result.ok ? 'command' : 'refused' };
     });
     await answer(outcome === 'duplicate' ? 'Done.' : reply);
@@ -325,7 +521,10 @@ export class UpdateProcessor {
         const since = new Date();
         since.setUTCHours(0, 0, 0, 0);
         const stats = await new ConversationRepository(this.options.db).stats(TENANT, since);
-        const median = stats.medianFirstResponseMs === null ? 'no answers yet today' : formatDuration(stats.medianFirstResponseMs);
+        const median =
+          stats.medianFirstResponseMs === null
+            ? 'no answers yet today'
+            : formatDuration(stats.medianFirstResponseMs);
         text = `📊 Open: ${stats.open} · Unclaimed: ${stats.unclaimed} · Median first response today: ${median}`;
         break;
       }
@@ -338,7 +537,11 @@ export class UpdateProcessor {
         outcome = 'refused';
     }
     // General has no conversation to queue posts for: answer directly (best effort), once.
-    const first = await new TelegramUpdateRepository(this.options.db).markProcessed(TENANT, this.options.botId, updateId);
+    const first = await new TelegramUpdateRepository(this.options.db).markProcessed(
+      TENANT,
+      this.options.botId,
+      updateId,
+    );
     if (!first) return 'duplicate';
     await this.options.sync.sendOutsideTopic(message.chat.id, text, message.message_id);
     return outcome;
@@ -373,7 +576,9 @@ export class UpdateProcessor {
       .filter((t) => t.key.startsWith('reply.'))
       .map((t) => t.key.slice('reply.'.length));
     const unique = [...new Set(names)];
-    return unique.length > 0 ? `Saved replies: ${unique.join(', ')}.` : 'No saved replies yet; an admin adds them as templates named reply.<name>.';
+    return unique.length > 0
+      ? `Saved replies: ${unique.join(', ')}.`
+      : 'No saved replies yet; an admin adds them as templates named reply.<name>.';
   }
 }
 
