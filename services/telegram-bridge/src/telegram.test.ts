@@ -1,6 +1,6 @@
 import { GrammyError, HttpError } from 'grammy';
 import { describe, expect, it } from 'vitest';
-import { botIdOf, classifyTelegramError } from './telegram';
+import { botIdOf, classifyTelegramError, RetryTracker } from './telegram';
 
 function grammyError(
   error_code: number,
@@ -110,5 +110,66 @@ describe('botIdOf', () => {
 
   it('keeps only the first colon-separated part', () => {
     expect(botIdOf('42:abc:def')).toBe('42');
+  });
+});
+
+describe('RetryTracker', () => {
+  const send = RetryTracker.key('sendMessage', { chat_id: -1001, message_thread_id: 7, text: 'x' });
+
+  it('keys a call by method, chat, topic and topic name, not by its text', () => {
+    expect(send).toBe('sendMessage|-1001|7|');
+    expect(
+      RetryTracker.key('sendMessage', { chat_id: -1001, message_thread_id: 7, text: 'other' }),
+    ).toBe(send);
+    expect(
+      RetryTracker.key('editForumTopic', { chat_id: -1001, message_thread_id: 7, name: 'n' }),
+    ).toBe('editForumTopic|-1001|7|n');
+    expect(RetryTracker.key('getMe', undefined)).toBe('getMe|||');
+  });
+
+  it('never tracks long polls', () => {
+    expect(RetryTracker.key('getUpdates', { offset: 1 })).toBeUndefined();
+    const tracker = new RetryTracker();
+    tracker.failed(undefined);
+    expect(tracker.previousFailures(undefined)).toBe(0);
+  });
+
+  it('counts the failures before a call and forgets them once a call succeeds', () => {
+    const tracker = new RetryTracker();
+    expect(tracker.previousFailures(send)).toBe(0);
+    tracker.failed(send);
+    tracker.failed(send);
+    expect(tracker.previousFailures(send)).toBe(2);
+    tracker.succeeded(send);
+    expect(tracker.previousFailures(send)).toBe(0);
+  });
+
+  it('keeps other targets apart', () => {
+    const tracker = new RetryTracker();
+    tracker.failed(send);
+    expect(
+      tracker.previousFailures(
+        RetryTracker.key('sendMessage', { chat_id: -1001, message_thread_id: 8 }),
+      ),
+    ).toBe(0);
+  });
+
+  it('forgets a failure after ten minutes', () => {
+    let now = 0;
+    const tracker = new RetryTracker(() => now);
+    tracker.failed(send);
+    now = 10 * 60_000;
+    expect(tracker.previousFailures(send)).toBe(1);
+    now += 1;
+    expect(tracker.previousFailures(send)).toBe(0);
+  });
+
+  it('remembers at most 10,000 targets, dropping the oldest', () => {
+    const tracker = new RetryTracker();
+    const key = (i: number) => `sendMessage|${i}||`;
+    for (let i = 0; i <= 10_000; i++) tracker.failed(key(i));
+    expect(tracker.previousFailures(key(0))).toBe(0);
+    expect(tracker.previousFailures(key(1))).toBe(1);
+    expect(tracker.previousFailures(key(10_000))).toBe(1);
   });
 });
