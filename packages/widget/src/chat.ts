@@ -54,7 +54,7 @@ export type Listeners = Map<ChatEventName, Set<(payload: never) => void>>;
 
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_INTERVAL_MS = 3_000;
-/** Refresh this long before expiry at the latest (or at 80% of the lifetime if that is shorter). */
+/** Refresh this long before expiry (or at 80% of what is left, for short-lived tokens). */
 const REFRESH_AHEAD_MS = 60_000;
 
 /** A random v4 UUID, also on plain-http pages where `crypto.randomUUID` is missing. */
@@ -335,7 +335,7 @@ export class Chat {
     const session = this.#session;
     if (!session) return;
     const left = Date.parse(session.expiresAt) - Date.now();
-    const delay = Math.max(1000, Math.min(left - REFRESH_AHEAD_MS, left * 0.8));
+    const delay = Math.max(1000, left - Math.min(REFRESH_AHEAD_MS, left * 0.2));
     this.#refreshTimer = setTimeout(() => {
       this.#refresh().catch(() => {
         // Offline or the gateway is busy: try again soon; the grace period is long.

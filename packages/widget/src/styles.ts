@@ -98,15 +98,15 @@ button,input,textarea{font:inherit;color:inherit}
 button{cursor:pointer}
 :focus-visible{outline:3px solid var(--td-accent);outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
-.launcher{position:fixed;bottom:var(--td-gap);inset-inline-end:var(--td-gap);z-index:var(--td-z);width:60px;height:60px;border:0;border-radius:50%;background:var(--td-accent);color:var(--td-on-accent);box-shadow:var(--td-shadow);display:grid;place-items:center;transition:transform .15s}
-.left .launcher{inset-inline-end:auto;inset-inline-start:var(--td-gap)}
+.launcher{position:fixed;bottom:var(--td-gap);right:var(--td-gap);z-index:var(--td-z);width:60px;height:60px;border:0;border-radius:50%;background:var(--td-accent);color:var(--td-on-accent);box-shadow:var(--td-shadow);display:grid;place-items:center;transition:transform .15s}
+.left .launcher{right:auto;left:var(--td-gap)}
 .launcher:hover{transform:scale(1.06)}
 .launcher svg{width:28px;height:28px;fill:currentColor}
-.badge{position:absolute;top:-4px;inset-inline-end:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--td-danger);color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid var(--td-bg)}
+.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--td-danger);color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid var(--td-bg)}
 @media (prefers-color-scheme:dark){.badge{background:#c62828}}
-.panel{position:fixed;bottom:calc(var(--td-gap) + 72px);inset-inline-end:var(--td-gap);z-index:var(--td-z);width:380px;height:min(640px,calc(100vh - 120px));display:flex;flex-direction:column;background:var(--td-bg);border:1px solid var(--td-border);border-radius:var(--td-radius);box-shadow:var(--td-shadow);overflow:hidden}
-.left .panel{inset-inline-end:auto;inset-inline-start:var(--td-gap)}
-header{display:flex;align-items:center;gap:10px;padding:14px 14px 14px 18px;background:var(--td-accent);color:var(--td-on-accent)}
+.panel{position:fixed;bottom:calc(var(--td-gap) + 72px);right:var(--td-gap);z-index:var(--td-z);width:380px;height:min(640px,calc(100vh - 120px));display:flex;flex-direction:column;background:var(--td-bg);border:1px solid var(--td-border);border-radius:var(--td-radius);box-shadow:var(--td-shadow);overflow:hidden}
+.left .panel{right:auto;left:var(--td-gap)}
+header{display:flex;align-items:center;gap:10px;padding:14px;padding-inline-start:18px;background:var(--td-accent);color:var(--td-on-accent)}
 .titles{flex:1;min-width:0}
 h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .subtitle{margin:2px 0 0;font-size:13px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
@@ -116,7 +116,7 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 header :focus-visible{outline-color:var(--td-on-accent)}
 .icon[aria-pressed=false] svg{opacity:.75}
 .banner{margin:0;padding:8px 16px;background:var(--td-banner-bg);color:var(--td-banner-fg);font-size:13px}
-.notice{display:flex;align-items:flex-start;gap:8px;padding:8px 8px 8px 16px;background:var(--td-agent-bg);color:var(--td-agent-fg);font-size:13px;border-bottom:1px solid var(--td-border)}
+.notice{display:flex;align-items:flex-start;gap:8px;padding:8px;padding-inline-start:16px;background:var(--td-agent-bg);color:var(--td-agent-fg);font-size:13px;border-bottom:1px solid var(--td-border)}
 .notice span{flex:1;padding-top:6px;white-space:pre-wrap;overflow-wrap:anywhere}
 .notice .icon{width:28px;height:28px}
 .notice .icon:hover{background:var(--td-border)}

@@ -1,0 +1,410 @@
+// The widget's behaviour on a page: path gating and SPA routes, locales and right-to-left,
+// keyboard-only use, the closed state, the visitor's name, token expiry, the script's caching,
+// and screenshots in light, dark and narrow layouts. Tokens here live 6 s, so every test also
+// runs through token refreshes.
+import { createServer, type Server } from 'node:http';
+import { gzipSync } from 'node:zlib';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@topicdesk/testkit';
+import { SIZE_BUDGET_BYTES } from '@topicdesk/widget/build';
+import { launchBrowser, screenshot, send, skipBrowser, widget } from '../support/browser';
+import { AGENT, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+
+const TOKEN_TTL_MS = 6000;
+
+let cluster: Cluster;
+let browser: Browser;
+let gateway: string;
+let site: { server: Server; url: string };
+const contexts: BrowserContext[] = [];
+
+async function context(options: Parameters<Browser['newContext']>[0] = {}) {
+  const created = await browser.newContext({ viewport: { width: 1100, height: 760 }, ...options });
+  contexts.push(created);
+  return created;
+}
+
+async function page(ctx: BrowserContext): Promise<Page> {
+  const p = await ctx.newPage();
+  const errors: string[] = [];
+  p.on('pageerror', (error) => errors.push(error.message));
+  (p as Page & { errors: string[] }).errors = errors;
+  return p;
+}
+
+const storageKey = () => `topicdesk:${gateway}`;
+
+async function credential(
+  p: Page,
+): Promise<{ conversationId: string; ticket: string; token: string }> {
+  await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), storageKey())).toBeTruthy();
+  return p.evaluate(
+    (k) =>
+      JSON.parse(localStorage.getItem(k)!) as {
+        conversationId: string;
+        ticket: string;
+        token: string;
+      },
+    storageKey(),
+  );
+}
+
+async function visitorStates(p: Page) {
+  return widget(p).rows.evaluateAll((rows) =>
+    rows
+      .filter((r) => r.getAttribute('data-kind') === 'visitor')
+      .map((r) => [r.querySelector('.text')?.textContent, r.getAttribute('data-seq') !== null]),
+  );
+}
+
+async function waitAcked(p: Page, text: string) {
+  await expect
+    .poll(async () => (await visitorStates(p)).some(([t, acked]) => t === text && acked), {
+      timeout: 20_000,
+    })
+    .toBe(true);
+}
+
+function agentSays(threadId: number, text: string) {
+  cluster.sandbox.state.injectMessage({
+    chatId: GROUP_ID,
+    messageThreadId: threadId,
+    text,
+    from: AGENT,
+  });
+}
+
+/** Whether the launcher is shown on the page right now. */
+const launcherShown = (p: Page) => widget(p).launcher.isVisible();
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    gateways: 1,
+    gatewayEnv: { TOKEN_TTL: `${TOKEN_TTL_MS}ms` },
+    bridgeEnv: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '1000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '50' },
+  });
+  gateway = cluster.gateways[0]!.url;
+  if (!skipBrowser) browser = await launchBrowser();
+  // Another website: any path serves a page with the classic script (init from the test), and
+  // /esm one that imports the ES module build.
+  const port = await freePort();
+  const server = createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    const esm = request.url === '/esm';
+    response.end(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Site</title></head><body>` +
+        `<h1>Site</h1><a id="somewhere" href="#">link</a>` +
+        (esm
+          ? `<script type="module">import { SupportChat } from '${gateway}/widget.mjs';` +
+            `SupportChat.init({ origin: '${gateway}' }); window.__esm = true;</script>`
+          : `<script src="${gateway}/widget.js"></script>`) +
+        `</body></html>`,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, 'localhost', () => resolve()));
+  site = { server, url: `http://localhost:${port}` };
+}, 180_000);
+
+afterEach(async () => {
+  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => site?.server.close(resolve));
+  await cluster?.stop();
+});
+
+describe.skipIf(skipBrowser)('the widget on a page', () => {
+  it('shows itself only where the path rules allow, following SPA navigation with observeRoute', async () => {
+    const p = await page(await context());
+    await p.goto(`${site.url}/shop/item-1`);
+    await p.evaluate(() => {
+      window.SupportChat.init({
+        includePaths: ['/shop/*', /^\/help$/],
+        excludePaths: ['/shop/checkout'],
+        observeRoute: true,
+      });
+    });
+    await expect.poll(() => launcherShown(p)).toBe(true);
+    const go = async (path: string) => p.evaluate((to) => history.pushState(null, '', to), path);
+    await go('/shop/checkout');
+    await expect.poll(() => launcherShown(p)).toBe(false);
+    await go('/about');
+    await expect.poll(() => launcherShown(p)).toBe(false);
+    await go('/help');
+    await expect.poll(() => launcherShown(p)).toBe(true);
+    await p.evaluate(() => history.replaceState(null, '', '/shop/checkout'));
+    await expect.poll(() => launcherShown(p)).toBe(false);
+    await p.goBack(); // popstate back to /about
+    await expect.poll(() => p.evaluate(() => location.pathname)).toBe('/about');
+    await expect.poll(() => launcherShown(p)).toBe(false);
+    await p.goBack(); // /shop/checkout … then /shop/item-1
+    await p.goBack();
+    await expect.poll(() => p.evaluate(() => location.pathname)).toBe('/shop/item-1');
+    await expect.poll(() => launcherShown(p)).toBe(true);
+
+    // Without observeRoute the widget looks again only when asked to.
+    await p.evaluate(() => {
+      window.SupportChat.destroy();
+      window.SupportChat.init({ excludePaths: [/^\/private/] });
+    });
+    await expect.poll(() => launcherShown(p)).toBe(true);
+    await p.evaluate(() => history.pushState(null, '', '/private/area'));
+    await p.waitForTimeout(200);
+    expect(await launcherShown(p)).toBe(true);
+    await p.evaluate(() => window.SupportChat.recheck());
+    await expect.poll(() => launcherShown(p)).toBe(false);
+    // destroy() leaves nothing behind, and history is the page's own again.
+    await p.evaluate(() => window.SupportChat.destroy());
+    expect(await p.locator('topicdesk-chat').count()).toBe(0);
+    expect((p as Page & { errors: string[] }).errors).toEqual([]);
+  });
+
+  it('hides on the demo checkout route, and setLocale switches strings and direction', async () => {
+    // Wide enough that the open panel leaves the demo's language buttons uncovered.
+    const p = await page(await context({ viewport: { width: 1600, height: 900 } }));
+    await p.goto(`${gateway}/demo`);
+    const w = widget(p);
+    await w.launcher.click();
+    await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Write a message…');
+    await p.getByRole('button', { name: 'DE' }).click();
+    await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Nachricht schreiben…');
+    expect(await w.root.locator('header h2').textContent()).toBe('Kundendienst');
+    expect(await w.launcher.getAttribute('aria-label')).toBe('Chat schließen');
+    expect(await w.root.locator('.root').getAttribute('dir')).toBe('ltr');
+    await p.getByRole('button', { name: 'AR' }).click();
+    await expect.poll(() => w.input.getAttribute('placeholder')).toBe('اكتب رسالة…');
+    expect(await w.root.locator('.root').getAttribute('dir')).toBe('rtl');
+    expect(await w.root.locator('.root').getAttribute('lang')).toBe('ar');
+    // Mirrored: the panel's text starts on the right.
+    expect(await w.input.evaluate((el) => getComputedStyle(el).direction)).toBe('rtl');
+    await screenshot(p, 'widget-rtl');
+    await p.getByRole('button', { name: 'EN' }).click();
+    await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Write a message…');
+
+    await p.getByRole('link', { name: 'Checkout' }).click();
+    await expect.poll(() => launcherShown(p)).toBe(false);
+    await p.getByRole('link', { name: 'Shop' }).click();
+    await expect.poll(() => launcherShown(p)).toBe(true);
+  });
+
+  it('is usable with the keyboard alone, from opening to sending to closing', async () => {
+    const p = await page(await context());
+    await p.goto(`${gateway}/demo`);
+    const focused = () =>
+      p.evaluate(() => {
+        const host = document.activeElement;
+        if (host?.tagName !== 'TOPICDESK-CHAT') return host?.tagName ?? null;
+        const inner = host.shadowRoot?.activeElement;
+        return inner ? `${inner.tagName}.${inner.className}` : 'TOPICDESK-CHAT';
+      });
+    for (let i = 0; i < 30 && (await focused()) !== 'BUTTON.launcher'; i++)
+      await p.keyboard.press('Tab');
+    expect(await focused()).toBe('BUTTON.launcher');
+    await p.keyboard.press('Enter');
+    // Focus goes into the composer when the panel opens.
+    await expect.poll(focused).toBe('TEXTAREA.');
+    expect(await widget(p).launcher.getAttribute('aria-expanded')).toBe('true');
+    await p.keyboard.type('Typed without a mouse');
+    await p.keyboard.press('Enter');
+    await waitAcked(p, 'Typed without a mouse');
+    // Shift+Enter is a new line, not a send.
+    await p.keyboard.type('line one');
+    await p.keyboard.press('Shift+Enter');
+    await p.keyboard.type('line two');
+    expect(await widget(p).input.inputValue()).toBe('line one\nline two');
+    await p.keyboard.press('Enter');
+    await waitAcked(p, 'line one\nline two');
+
+    // The name can be changed from the keyboard too.
+    await p.keyboard.press('Shift+Tab'); // the conversation log (scrollable, focusable)
+    await p.keyboard.press('Shift+Tab'); // "Change your name"
+    expect(await focused()).toBe('BUTTON.link');
+    await p.keyboard.press('Enter');
+    await p.keyboard.type('Dana');
+    await p.keyboard.press('Enter');
+    const { conversationId, token } = await credential(p);
+    await expect
+      .poll(async () => {
+        const fresh = await credential(p);
+        const res = await fetch(`${gateway}/v1/conversations/${conversationId}`, {
+          headers: { authorization: `Bearer ${fresh.token || token}` },
+        });
+        return ((await res.json()) as { name?: string }).name;
+      })
+      .toBe('Dana');
+    expect(await widget(p).root.locator('.who b').textContent()).toBe('Dana');
+
+    await p.keyboard.press('Escape');
+    await expect.poll(() => widget(p).panel.isVisible()).toBe(false);
+    expect(await focused()).toBe('BUTTON.launcher');
+    expect(await widget(p).launcher.getAttribute('aria-expanded')).toBe('false');
+  });
+
+  it('shows the closed state, and starts a new conversation from it', async () => {
+    const p = await page(await context());
+    await p.goto(`${gateway}/demo`);
+    const w = widget(p);
+    await w.launcher.click();
+    await send(p, 'Please close this one');
+    await waitAcked(p, 'Please close this one');
+    const first = await credential(p);
+    const threadId = await topicOf(cluster.sandbox, first.ticket);
+    agentSays(threadId, 'Done, closing it.');
+    agentSays(threadId, '/close');
+    await expect.poll(() => w.closed.isVisible(), { timeout: 20_000 }).toBe(true);
+    expect(await w.input.isVisible()).toBe(false);
+    // A closed conversation is not kept for later visits.
+    await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), storageKey())).toBeNull();
+
+    await w.closed.getByRole('button').click();
+    await expect.poll(() => w.input.isVisible()).toBe(true);
+    expect(await w.rows.count()).toBe(0);
+    await send(p, 'A new question');
+    await waitAcked(p, 'A new question');
+    const second = await credential(p);
+    expect(second.ticket).not.toBe(first.ticket);
+  });
+
+  it('keeps the conversation across token expiry: refreshed on reload and while connected', async () => {
+    const ctx = await context();
+    const p = await page(ctx);
+    await p.goto(`${gateway}/demo`);
+    await widget(p).launcher.click();
+    await send(p, 'before the token expires');
+    await waitAcked(p, 'before the token expires');
+    const before = await credential(p);
+    await p.close();
+
+    // Longer than the token's life, with no page open to refresh it.
+    await new Promise((r) => setTimeout(r, TOKEN_TTL_MS + 1500));
+    const again = await page(ctx);
+    await again.goto(`${gateway}/demo`);
+    await widget(again).launcher.click();
+    await expect
+      .poll(() => widget(again).texts('visitor').allTextContents(), { timeout: 15_000 })
+      .toEqual(['before the token expires']);
+    const after = await credential(again);
+    expect(after.conversationId).toBe(before.conversationId);
+    expect(after.token).not.toBe(before.token);
+
+    // The page stays open past another expiry: the widget refreshes ahead of time and keeps going.
+    await again.waitForTimeout(TOKEN_TTL_MS + 1000);
+    await send(again, 'after two token lifetimes');
+    await waitAcked(again, 'after two token lifetimes');
+    const threadId = await topicOf(cluster.sandbox, before.ticket);
+    agentSays(threadId, 'still here');
+    await expect
+      .poll(() => widget(again).texts('agent').allTextContents(), { timeout: 15_000 })
+      .toEqual(['still here']);
+    expect((again as Page & { errors: string[] }).errors).toEqual([]);
+  });
+
+  it('serves the script with versioned immutable URLs, a short-lived plain URL, CORS, and within budget', async () => {
+    const plain = await fetch(`${gateway}/widget.js`);
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(plain.headers.get('access-control-allow-origin')).toBe('*');
+    expect(plain.headers.get('cache-control')).toMatch(/max-age=300/);
+    const version = plain.headers.get('etag')!.replaceAll('"', '');
+    const body = Buffer.from(await plain.arrayBuffer());
+    expect(gzipSync(body, { level: 9 }).length).toBeLessThanOrEqual(SIZE_BUDGET_BYTES);
+
+    const versioned = await fetch(`${gateway}/widget.${version}.js`);
+    expect(versioned.status).toBe(200);
+    expect(versioned.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    expect(versioned.headers.get('access-control-allow-origin')).toBe('*');
+    expect(Buffer.from(await versioned.arrayBuffer()).equals(body)).toBe(true);
+    const query = await fetch(`${gateway}/widget.js?v=${version}`);
+    expect(query.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const stale = await fetch(`${gateway}/widget.js?v=000000000000`);
+    expect(stale.headers.get('cache-control')).toMatch(/max-age=300/);
+    expect((await fetch(`${gateway}/widget.000000000000.js`)).status).toBe(404);
+    const revalidated = await fetch(`${gateway}/widget.js`, {
+      headers: { 'if-none-match': `"${version}"` },
+    });
+    expect(revalidated.status).toBe(304);
+
+    const esm = await fetch(`${gateway}/widget.mjs`);
+    expect(esm.status).toBe(200);
+    expect(esm.headers.get('access-control-allow-origin')).toBe('*');
+    const demo = await fetch(`${gateway}/demo`);
+    expect(demo.headers.get('content-security-policy')).toMatch(/script-src 'self' 'nonce-[^']+'/);
+    expect(await demo.text()).toContain(`/widget.${version}.js`);
+
+    // The ES module build works from another origin too.
+    const p = await page(await context());
+    await p.goto(`${site.url}/esm`);
+    await expect
+      .poll(() => p.evaluate(() => (window as unknown as { __esm?: boolean }).__esm))
+      .toBe(true);
+    await expect.poll(() => launcherShown(p)).toBe(true);
+  });
+
+  it('looks right open, in light and dark and on a narrow screen (screenshots)', async () => {
+    const light = await page(await context({ colorScheme: 'light' }));
+    await light.goto(`${gateway}/demo`);
+    await widget(light).launcher.click();
+    await send(light, 'Hi! My order #1042 has not arrived yet. Can you check?');
+    await waitAcked(light, 'Hi! My order #1042 has not arrived yet. Can you check?');
+    const { ticket } = await credential(light);
+    const stored = await light.evaluate((k) => localStorage.getItem(k)!, storageKey());
+    const threadId = await topicOf(cluster.sandbox, ticket);
+    agentSays(
+      threadId,
+      'Sorry about that! It left our roastery yesterday; tracking: https://track.example/1042',
+    );
+    await expect.poll(() => widget(light).texts('agent').count(), { timeout: 15_000 }).toBe(1);
+    await send(light, 'Great, thank you!');
+    await waitAcked(light, 'Great, thank you!');
+    await light.waitForTimeout(300);
+    await screenshot(light, 'widget-light');
+
+    // The same conversation in other contexts: dark scheme, and a phone-sized screen.
+    const same = async (options: Parameters<Browser['newContext']>[0]) => {
+      const ctx = await context(options);
+      await ctx.addInitScript(
+        ([key, value]) => {
+          if (!localStorage.getItem(key!)) localStorage.setItem(key!, value!);
+        },
+        [storageKey(), stored],
+      );
+      const p = await page(ctx);
+      await p.goto(`${gateway}/demo`);
+      await widget(p).launcher.click();
+      await expect.poll(() => widget(p).texts('agent').count(), { timeout: 15_000 }).toBe(1);
+      await p.waitForTimeout(300);
+      return p;
+    };
+    const dark = await same({ colorScheme: 'dark' });
+    await screenshot(dark, 'widget-dark');
+    const narrow = await same({
+      viewport: { width: 390, height: 760 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    await screenshot(narrow, 'widget-narrow');
+
+    const background = (p: Page) =>
+      widget(p).panel.evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await background(light)).toBe('rgb(255, 255, 255)');
+    expect(await background(dark)).toBe('rgb(23, 25, 30)');
+    // Full screen on a narrow screen, with the launcher out of the way.
+    const box = await widget(narrow).panel.boundingBox();
+    expect(box).toMatchObject({ x: 0, y: 0, width: 390, height: 760 });
+    expect(await widget(narrow).launcher.isVisible()).toBe(false);
+    await widget(narrow).closeButton.click();
+    await expect.poll(() => widget(narrow).launcher.isVisible()).toBe(true);
+
+    // An unread badge while the panel is closed.
+    await widget(light).closeButton.click();
+    agentSays(threadId, 'One more thing: it arrives tomorrow.');
+    await expect.poll(() => widget(light).badge.textContent(), { timeout: 15_000 }).toBe('1');
+    expect(await widget(light).launcher.getAttribute('aria-label')).toMatch(/1 unread/);
+    await screenshot(light, 'widget-unread');
+    await widget(light).launcher.click();
+    expect(await widget(light).badge.isVisible()).toBe(false);
+  });
+});
