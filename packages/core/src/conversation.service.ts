@@ -38,6 +38,8 @@ export interface VisitorMessageInput {
 
 export interface AgentMessageInput {
   tenantId: string;
+  /** Who wrote it in Telegram (for the audit log; never shown to the visitor). */
+  telegramUserId: number;
   conversationId: string;
   text: string;
   authorName: string;
@@ -114,6 +116,11 @@ export class ConversationService {
         requireOpen: true,
       });
       if (result.duplicate) return { result, rows: [] };
+      // The visitor's first message is answered with the welcome template.
+      const first = !(await new MessageRepository(trx).hasEarlierVisitorMessage(
+        input.conversationId,
+        result.message.seq,
+      ));
       const rows = await new OutboxRepository(trx).add([
         sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
         fanoutOutbox(
@@ -121,6 +128,12 @@ export class ConversationService {
           input.conversationId,
           messageEvent(result.message, input.origin),
         ),
+        ...(first
+          ? await this.#system.emit(trx, {
+              conversation: result.conversation,
+              key: SystemMessageKey.welcome,
+            })
+          : []),
       ]);
       return { result, rows };
     });
@@ -144,10 +157,50 @@ export class ConversationService {
       telegramMessageId: input.telegramMessageId,
       delivery: DeliveryState.none,
     });
+    await new ConversationRepository(trx).recordFirstResponse(
+      input.tenantId,
+      input.conversationId,
+      message.created_at,
+    );
+    await this.#audit(
+      trx,
+      input.tenantId,
+      { type: 'agent', id: String(input.telegramUserId) },
+      'message.send',
+      input.conversationId,
+      {
+        seq: message.seq,
+        length: message.text.length,
+      },
+    );
     return {
       message,
       rows: [fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message))],
     };
+  }
+
+  /** An agent edited their message in Telegram: the visitor's copy follows, the old text is kept. */
+  async editAgentMessageInTransaction(
+    trx: Kysely<DB>,
+    input: { tenantId: string; message: Message; text: string; at: Date; telegramUserId: number },
+  ): Promise<OutboxInput[]> {
+    const edited = await new MessageRepository(trx).edit(input.message, input.text, input.at);
+    await this.#audit(
+      trx,
+      input.tenantId,
+      { type: 'agent', id: String(input.telegramUserId) },
+      'message.edit',
+      edited.conversation_id,
+      { seq: edited.seq },
+    );
+    return [
+      fanoutOutbox(input.tenantId, edited.conversation_id, {
+        type: 'edit',
+        seq: edited.seq,
+        text: edited.text,
+        editedAt: (edited.edited_at ?? input.at).toISOString(),
+      }),
+    ];
   }
 
   /**

@@ -64,6 +64,8 @@ export async function createInfrastructure(
     dataDir: options.dataDir,
     poolSize: options.poolSize,
     applicationName: options.service,
+    onIdleError: (error) =>
+      logger.warn({ err: error }, 'an idle Postgres connection failed; the pool replaces it'),
   });
   const closers: Array<() => Promise<void>> = [() => database.close()];
   try {

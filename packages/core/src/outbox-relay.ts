@@ -128,8 +128,13 @@ export class OutboxRelay {
         const rows = await outbox.claimStale(new Date(Date.now() - this.#staleAfterMs), 100);
         const done: number[] = [];
         for (const row of rows) {
-          if (await this.#publishOne(row, 'sweep')) done.push(row.id);
-          else await outbox.recordFailure(row.id, 'publish failed');
+          if (await this.#publishOne(row, 'sweep')) {
+            done.push(row.id);
+            continue;
+          }
+          // NATS or Redis is away: the rest of the batch would wait out the same timeout.
+          await outbox.recordFailure(row.id, 'publish failed');
+          break;
         }
         await outbox.delete(done);
         return { claimed: rows.length, done: done.length };

@@ -62,6 +62,7 @@ export class SystemMessages {
     if (!template) return [];
     if (
       !(await new TemplateRepository(trx).mark(
+        conversation.tenant_id,
         conversation.id,
         input.key,
         at,

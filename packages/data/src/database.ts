@@ -12,6 +12,8 @@ export interface DatabaseOptions {
   /** Pool size for real Postgres. */
   poolSize?: number | undefined;
   applicationName?: string | undefined;
+  /** Told when an idle pooled connection fails (the pool replaces it; nothing is lost). */
+  onIdleError?: ((error: Error) => void) | undefined;
 }
 
 export interface Database {
@@ -42,7 +44,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       },
     });
     // An idle client losing its server must not crash the process; the next query reconnects.
-    pool.on('error', () => undefined);
+    pool.on('error', (error) => options.onIdleError?.(error));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

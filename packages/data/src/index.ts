@@ -17,7 +17,14 @@ export { AgentRepository, type AgentInput } from './repositories/agent.repositor
 export { AuditRepository, type AuditInput } from './repositories/audit.repository';
 export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
 export { TelegramUpdateRepository } from './repositories/telegram-update.repository';
-export { localeFallbacks, TemplateRepository, type TemplateInput } from './repositories/template.repository';
+export {
+  localeFallbacks,
+  TemplateRepository,
+  type TemplateInput,
+} from './repositories/template.repository';
 export { NoteRepository, type NoteInput } from './repositories/note.repository';
-export { TelegramPostRepository, type TelegramPostInput } from './repositories/telegram-post.repository';
+export {
+  TelegramPostRepository,
+  type TelegramPostInput,
+} from './repositories/telegram-post.repository';
 export type { Kysely, Transaction } from 'kysely';

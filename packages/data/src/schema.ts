@@ -171,6 +171,7 @@ export interface SystemTemplateTable {
 }
 
 export interface SystemMessageMarkTable {
+  tenant_id: string;
   conversation_id: string;
   key: string;
   last_at: Timestamp;

@@ -56,7 +56,7 @@ export async function cleanupNats(namespace: string): Promise<void> {
   try {
     const jsm = await jetstreamManager(nc);
     for await (const name of jsm.streams.names()) {
-      if (name.startsWith(namespace)) await jsm.streams.delete(name);
+      if (name.startsWith(`${namespace}_`)) await jsm.streams.delete(name);
     }
   } finally {
     await nc.close();

@@ -78,8 +78,13 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
     return 'service-token';
   };
-  const audit = (actorId: string, action: string, details: Record<string, unknown>) =>
-    new AuditRepository(db).record({
+  const audit = (
+    trx: Kysely<DB>,
+    actorId: string,
+    action: string,
+    details: Record<string, unknown>,
+  ) =>
+    new AuditRepository(trx).record({
       tenantId: TENANT,
       actorType: 'admin',
       actorId,
@@ -142,17 +147,19 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
       );
-      const agents = new AgentRepository(db);
-      const existing = await agents.findByTelegramUser(TENANT, telegramUserId);
-      if (!existing) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
-      await agents.upsert({
-        tenantId: TENANT,
-        telegramUserId,
-        displayName: existing.display_name,
-        role: existing.role,
-        active: false,
+      await db.transaction().execute(async (trx) => {
+        const agents = new AgentRepository(trx);
+        const existing = await agents.findByTelegramUser(TENANT, telegramUserId);
+        if (!existing) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
+        await agents.upsert({
+          tenantId: TENANT,
+          telegramUserId,
+          displayName: existing.display_name,
+          role: existing.role,
+          active: false,
+        });
+        await audit(trx, actor, 'agent.deactivate', { telegramUserId });
       });
-      await audit(actor, 'agent.deactivate', { telegramUserId });
       return { telegramUserId, active: false };
     },
   );
@@ -209,10 +216,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     async (request) => {
       const actor = admin(request);
       const locale = request.query.locale ?? '';
-      if (!(await new TemplateRepository(db).delete(TENANT, request.params.key, locale))) {
-        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-      }
-      await audit(actor, 'template.delete', { key: request.params.key, locale });
+      await db.transaction().execute(async (trx) => {
+        if (!(await new TemplateRepository(trx).delete(TENANT, request.params.key, locale))) {
+          throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+        }
+        await audit(trx, actor, 'template.delete', { key: request.params.key, locale });
+      });
       return { deleted: true };
     },
   );

@@ -50,8 +50,12 @@ function toGatewayError(error: FastifyError): GatewayError {
         ErrorCode.PAYLOAD_TOO_LARGE,
         `bodies are limited to ${REST_BODY_LIMIT} bytes`,
       );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError(
+        ErrorCode.INVALID_REQUEST,
+        'the Content-Length does not match the body',
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
     default:
       if (error instanceof SyntaxError)
@@ -109,7 +113,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/') && !originAllowed(request.headers.origin)) {
-      metrics.rateLimited.add(0);
+      metrics.rateLimited.add(1, { scope: 'origin' });
       throw new GatewayError(ErrorCode.FORBIDDEN, 'this origin may not use the API');
     }
   });

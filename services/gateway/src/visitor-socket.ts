@@ -55,6 +55,8 @@ export class VisitorSocket {
   #lastTyping = 0;
   #unsubscribe: (() => Promise<void>) | undefined;
   #closed = false;
+  /** clientIds being stored: a gap fill must not echo the sender's own message back to it. */
+  readonly #inFlight = new Set<string>();
   /** Every line about this socket names its conversation and socket. */
   readonly #log: Logger;
 
@@ -73,19 +75,27 @@ export class VisitorSocket {
     this.socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     this.socket.on('close', () => void this.close());
     this.socket.on('error', (error) => this.#log.debug({ err: error }, 'visitor socket error'));
-    this.#unsubscribe = await this.deps.coordination.fanout.subscribe(
-      this.claims.conversationId,
-      (event) => this.#enqueue(() => this.#onEvent(event)),
-    );
-    const conversation = await new ConversationRepository(this.deps.db).get(
-      this.claims.tenantId,
-      this.claims.conversationId,
-    );
-    // Without a resume the client starts live from here.
-    this.#enqueue(async () => {
+    // Nothing reaches the client before it knows where the conversation stands: the queue is
+    // held until the status frame is out and `lastSeq` is set, so events published between
+    // subscribing and reading the conversation are judged against it.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    this.#enqueue(() => gate);
+    try {
+      this.#unsubscribe = await this.deps.coordination.fanout.subscribe(
+        this.claims.conversationId,
+        (event) => this.#enqueue(() => this.#onEvent(event)),
+      );
+      const conversation = await new ConversationRepository(this.deps.db).get(
+        this.claims.tenantId,
+        this.claims.conversationId,
+      );
+      // Without a resume the client starts live from here.
       this.#lastSeq = Math.max(this.#lastSeq, conversation.last_seq);
       this.#send({ type: 'status', status: conversation.status });
-    });
+    } finally {
+      release();
+    }
     if (this.#closed) await this.close();
   }
 
@@ -221,7 +231,8 @@ export class VisitorSocket {
           ),
         );
       }
-      const { message } = await this.deps.conversations.postVisitorMessage({
+      this.#inFlight.add(clientId);
+      const { message, duplicate } = await this.deps.conversations.postVisitorMessage({
         tenantId,
         conversationId,
         clientId,
@@ -229,8 +240,9 @@ export class VisitorSocket {
         origin: this.origin,
       });
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
-      this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
+      if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
       this.#enqueue(() => {
+        this.#inFlight.delete(clientId);
         if (message.seq > this.#lastSeq) this.#ahead.add(message.seq);
         this.#advance();
         this.#send({ type: 'ack', clientId, seq: message.seq });
@@ -251,6 +263,7 @@ export class VisitorSocket {
         store,
       );
     this.#inbound = this.#inbound.then(traced).catch((error: unknown) => {
+      this.#enqueue(() => void this.#inFlight.delete(clientId));
       if (error instanceof ConversationClosedError) {
         return this.#enqueue(() =>
           this.#error(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed', { clientId }),
@@ -292,7 +305,8 @@ export class VisitorSocket {
       );
       for (const message of page) {
         if (message.seq > untilSeq) return;
-        if (!this.#ahead.has(message.seq)) {
+        const own = message.client_id !== null && this.#inFlight.has(message.client_id);
+        if (!this.#ahead.has(message.seq) && !own) {
           const { origin: _origin, ...frame } = messageEvent(message);
           this.#send(frame);
         }

@@ -36,7 +36,10 @@ export const schedulerEnvSchema = z.object({
   /** Closed conversations are deleted this many days after closing. */
   RETENTION_DAYS: env.number(90, 0.0001),
   /** What happens to a purged conversation's topic: `delete` it in Telegram or `keep` it closed. */
-  RETENTION_TOPIC_POLICY: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['delete', 'keep']).default('keep')),
+  RETENTION_TOPIC_POLICY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['delete', 'keep']).default('keep'),
+  ),
   /** Test hook: a file with a clock offset in ms added to the scheduler's time (see clock.ts). */
   SCHEDULER_CLOCK_FILE: env.optionalString(),
   /** How often the scheduler looks for due work. */

@@ -1,4 +1,11 @@
 export { schedulerClock } from './clock';
 export { loadSchedulerConfig, schedulerEnvSchema, type SchedulerConfig } from './config';
 export { schedulerJobs } from './jobs';
-export { autoCloseJob, retentionJob, startScheduler, unclaimedReminderJob, type Job, type SchedulerDeps } from './scheduler';
+export {
+  autoCloseJob,
+  retentionJob,
+  startScheduler,
+  unclaimedReminderJob,
+  type Job,
+  type SchedulerDeps,
+} from './scheduler';

@@ -1,5 +1,11 @@
 import type { SchedulerConfig } from './config';
-import { autoCloseJob, retentionJob, unclaimedReminderJob, type Job, type SchedulerDeps } from './scheduler';
+import {
+  autoCloseJob,
+  retentionJob,
+  unclaimedReminderJob,
+  type Job,
+  type SchedulerDeps,
+} from './scheduler';
 
 /** Every job of the scheduler, configured from its environment. */
 export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job[] {

@@ -1,8 +1,4 @@
-import {
-  ConversationService,
-  SystemMessageKey,
-  type OutboxRelay,
-} from '@topicdesk/core';
+import { ConversationService, SystemMessageKey, type OutboxRelay } from '@topicdesk/core';
 import {
   AuditRepository,
   ConversationRepository,
@@ -59,14 +55,17 @@ async function inBatches(
 /** Closes conversations idle longer than the limit: the visitor is told, the topic is closed. */
 export function autoCloseJob(deps: SchedulerDeps, autoCloseAfterMs: number): Job {
   const service = new ConversationService(deps.db, deps.relay);
-  const closed = meter().createCounter('topicdesk_auto_closed_total', { description: 'Conversations closed for inactivity' });
+  const closed = meter().createCounter('topicdesk_auto_closed_total', {
+    description: 'Conversations closed for inactivity',
+  });
   return {
     name: 'auto-close',
     async run() {
       const count = await inBatches(
         deps.db,
         deps.relay,
-        (repository) => repository.claimIdle(new Date(deps.now().getTime() - autoCloseAfterMs), BATCH),
+        (repository) =>
+          repository.claimIdle(new Date(deps.now().getTime() - autoCloseAfterMs), BATCH),
         async (trx, conversation) =>
           (await service.closeInTransaction(trx, {
             tenantId: conversation.tenant_id,
@@ -97,9 +96,14 @@ export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly numb
         total += await inBatches(
           deps.db,
           deps.relay,
-          (repository) => repository.claimDueReminders(new Date(deps.now().getTime() - after), reminder, BATCH),
+          (repository) =>
+            repository.claimDueReminders(new Date(deps.now().getTime() - after), reminder, BATCH),
           async (trx, conversation) => {
-            await new ConversationRepository(trx).setRemindersSent(conversation.tenant_id, conversation.id, reminder);
+            await new ConversationRepository(trx).setRemindersSent(
+              conversation.tenant_id,
+              conversation.id,
+              reminder,
+            );
             return service.emitSystem(trx, {
               conversation,
               key: SystemMessageKey.unclaimedReminder,
@@ -119,15 +123,22 @@ export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly numb
  * Deletes closed conversations older than the retention period (messages, notes and marks go
  * with them) and, under the `delete` policy, their topics in Telegram.
  */
-export function retentionJob(deps: SchedulerDeps, retentionMs: number, topicPolicy: 'delete' | 'keep'): Job {
-  const purged = meter().createCounter('topicdesk_retention_purged_total', { description: 'Closed conversations purged by retention' });
+export function retentionJob(
+  deps: SchedulerDeps,
+  retentionMs: number,
+  topicPolicy: 'delete' | 'keep',
+): Job {
+  const purged = meter().createCounter('topicdesk_retention_purged_total', {
+    description: 'Closed conversations purged by retention',
+  });
   return {
     name: 'retention',
     async run() {
       const count = await inBatches(
         deps.db,
         deps.relay,
-        (repository) => repository.claimPurgeable(new Date(deps.now().getTime() - retentionMs), BATCH),
+        (repository) =>
+          repository.claimPurgeable(new Date(deps.now().getTime() - retentionMs), BATCH),
         async (trx, conversation) => {
           await new ConversationRepository(trx).delete(conversation.tenant_id, conversation.id);
           await new AuditRepository(trx).record({
@@ -144,7 +155,11 @@ export function retentionJob(deps: SchedulerDeps, retentionMs: number, topicPoli
               tenantId: conversation.tenant_id,
               destination: 'bus' as const,
               topic: 'topicRemoval',
-              payload: { tenantId: conversation.tenant_id, conversationId: conversation.id, topicId: String(conversation.topic_id) },
+              payload: {
+                tenantId: conversation.tenant_id,
+                conversationId: conversation.id,
+                topicId: String(conversation.topic_id),
+              },
             },
           ];
         },
@@ -160,8 +175,12 @@ export function startScheduler(
   deps: SchedulerDeps,
   jobs: readonly Job[],
 ): { runOnce(): Promise<void>; stop(): Promise<void> } {
-  const runs = meter().createCounter('topicdesk_scheduler_runs_total', { description: 'Scheduler job runs, by job' });
-  const failures = meter().createCounter('topicdesk_scheduler_failures_total', { description: 'Scheduler job failures, by job' });
+  const runs = meter().createCounter('topicdesk_scheduler_runs_total', {
+    description: 'Scheduler job runs, by job',
+  });
+  const failures = meter().createCounter('topicdesk_scheduler_failures_total', {
+    description: 'Scheduler job failures, by job',
+  });
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let stopped = false;

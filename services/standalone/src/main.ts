@@ -3,6 +3,7 @@
 // Static imports are all evaluated before this module's code runs, so whatever loads pg,
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
 import { join, resolve } from 'node:path';
+import { ConfigError } from '@topicdesk/config';
 import { createLogger, initTelemetry } from '@topicdesk/telemetry';
 
 const SANDBOX_PREFIX = '/telegram-sandbox';
@@ -29,7 +30,7 @@ try {
   });
   const useSandbox = !config.BOT_TOKEN;
   if (config.BOT_TOKEN && !config.SUPPORT_GROUP_ID)
-    throw new Error('BOT_TOKEN is set but SUPPORT_GROUP_ID is not');
+    throw new ConfigError(['SUPPORT_GROUP_ID: required when BOT_TOKEN is set']);
 
   const shared = {
     ...process.env,

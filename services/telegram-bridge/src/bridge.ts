@@ -112,6 +112,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     await api.setWebhook(url, {
       ...(config.TELEGRAM_HEADER_SECRET ? { secret_token: config.TELEGRAM_HEADER_SECRET } : {}),
       allowed_updates: ['message', 'edited_message', 'callback_query'],
+      // One delivery at a time: agents' messages reach JetStream in Telegram's order.
+      max_connections: 1,
     });
     registered = true;
     logger.info({ url: redacted(url) }, 'webhook registered');
@@ -120,7 +122,13 @@ export function createBridge(deps: BridgeDeps): Bridge {
   /** Long polling; one replica at a time (Telegram allows one getUpdates caller). */
   async function poll(): Promise<void> {
     while (!stopping) {
-      const lock = await coordination.locks.tryLock('telegram-poller', 30_000);
+      // Redis may be away for a moment: that is a retry, never a crash of the poller.
+      const lock = await coordination.locks
+        .tryLock('telegram-poller', 30_000)
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'could not take the poller lock; retrying');
+          return null;
+        });
       if (!lock) {
         await sleep(5000, abort.signal);
         continue;
@@ -196,8 +204,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
           durable: 'bridge-updates',
           maxAckPending: 1,
           ackWaitMs: 10_000,
-          maxDeliver: 20,
-          backoffMs: [250, 1000, 5000],
+          // Telegram already has its 200: an update must outlive any outage (Postgres down…).
+          maxDeliver: Infinity,
+          backoffMs: [250, 1000, 5000, 15_000],
         },
       );
       stops.push(() => updateConsumer.stop());
@@ -287,7 +296,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
         });
         if (!config.TELEGRAM_WEBHOOK_URL) registered = true; // registered by someone else
       } else {
-        const polling = poll();
+        const polling = poll().catch((error: unknown) =>
+          logger.error({ err: error }, 'polling stopped'),
+        );
         stops.push(() => polling);
       }
       logger.info({ mode, groupId }, 'telegram bridge started');

@@ -21,6 +21,15 @@ export function classifyTelegramError(error: unknown): TelegramFailure {
       };
     }
     if (error.error_code >= 500) return { kind: 'transient', description };
+    // A wrong token, a bot removed from the group or without rights: an operator fixes that,
+    // and the messages wait for it instead of failing for good.
+    if (
+      error.error_code === 401 ||
+      error.error_code === 403 ||
+      /chat not found|not enough rights/i.test(description)
+    ) {
+      return { kind: 'transient', description };
+    }
     if (/message thread not found|TOPIC_DELETED|thread not found/i.test(description))
       return { kind: 'topic_missing' };
     if (/TOPIC_CLOSED/i.test(description)) return { kind: 'topic_closed' };

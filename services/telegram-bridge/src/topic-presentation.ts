@@ -38,7 +38,18 @@ export function topicName(conversation: Conversation): string {
   let name = parts.join(' · ');
   if (status === 'claimed' && conversation.claimed_by_name)
     name += ` → ${conversation.claimed_by_name}`;
-  return [...name].slice(0, TOPIC_NAME_LIMIT).join('');
+  return truncateUtf16(name, TOPIC_NAME_LIMIT);
+}
+
+/** Cuts to at most `limit` UTF-16 units (how Telegram counts) without splitting a character. */
+export function truncateUtf16(text: string, limit: number): string {
+  if (text.length <= limit) return text;
+  let out = '';
+  for (const char of text) {
+    if (out.length + char.length > limit) break;
+    out += char;
+  }
+  return out;
 }
 
 const STATUS_LINE: Record<TopicStatus, (c: Conversation) => string> = {
@@ -60,11 +71,22 @@ export function headerText(conversation: Conversation): string {
   if (conversation.locale) lines.push(`Locale: ${conversation.locale}`);
   if (conversation.page_url || conversation.page_title) {
     lines.push(
-      `Page: ${[conversation.page_title, conversation.page_url].filter(Boolean).join(' — ')}`,
+      `Page: ${[conversation.page_title, pageWithoutQuery(conversation.page_url)].filter(Boolean).join(' — ')}`,
     );
   }
   lines.push(`Channel: ${conversation.channel === 'web' ? 'website widget' : 'Telegram bot'}`);
   return lines.join('\n');
+}
+
+/** The page's origin and path: query strings and fragments may carry personal data. */
+function pageWithoutQuery(url: string | null): string | null {
+  if (!url) return null;
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return null;
+  }
 }
 
 /** Callback data of the header buttons: `td:<action>:<conversation id>` (≤ 64 bytes). */

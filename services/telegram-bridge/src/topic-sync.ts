@@ -39,6 +39,22 @@ export interface TopicSyncOptions {
   };
 }
 
+/** Splits a text into parts of at most `limit` UTF-16 units, never inside a character. */
+export function splitUtf16(text: string, limit: number): string[] {
+  if (text.length <= limit) return [text];
+  const parts: string[] = [];
+  let current = '';
+  for (const char of text) {
+    if (current.length + char.length > limit) {
+      parts.push(current);
+      current = '';
+    }
+    current += char;
+  }
+  if (current) parts.push(current);
+  return parts;
+}
+
 /** Pending visitor messages that fit in one Telegram message, oldest first. */
 export function mergeBatch(pending: readonly Message[], limit = TELEGRAM_TEXT_LIMIT): Message[] {
   const batch: Message[] = [];
@@ -319,6 +335,12 @@ export class TopicSync {
         // The header was deleted by someone: post a new one.
         await this.#conversations.setHeader(conversation.tenant_id, conversation.id, null, null);
         return;
+      } else if (failure.kind === 'rejected') {
+        // Cosmetic: a header Telegram refuses must not hold the conversation's messages back.
+        this.options.logger.warn(
+          { conversationId: conversation.id, failure },
+          'header edit refused; left as is',
+        );
       } else {
         return this.#onFailure(conversation, failure, 'header edit');
       }
@@ -342,7 +364,13 @@ export class TopicSync {
       'failed' in result &&
       result.failed.kind !== 'topic_not_modified'
     ) {
-      return this.#onFailure(conversation, result.failed, 'rename');
+      if (result.failed.kind !== 'rejected')
+        return this.#onFailure(conversation, result.failed, 'rename');
+      // Cosmetic: a name Telegram refuses must not hold the conversation's messages back.
+      this.options.logger.warn(
+        { conversationId: conversation.id, failure: result.failed },
+        'topic rename refused; left as is',
+      );
     }
     await this.#conversations.setTopicName(conversation.tenant_id, conversation.id, name);
   }
@@ -454,7 +482,19 @@ export class TopicSync {
   ): Promise<void> {
     const { api, groupId, coordination, logger, metrics } = this.options;
     const topicId = conversation.topic_id as number;
-    const text = batch.map((m) => m.text).join(MERGE_SEPARATOR);
+    // A visitor may write 4,000 characters that take more than Telegram's 4,096 UTF-16 units
+    // (emoji): such a text goes out in parts, the last one recording the delivery.
+    const parts = splitUtf16(batch.map((m) => m.text).join(MERGE_SEPARATOR), TELEGRAM_TEXT_LIMIT);
+    for (const part of parts.slice(0, -1)) {
+      const sent = await this.#call(groupId, context, () =>
+        api.sendMessage(groupId, part, {
+          message_thread_id: topicId,
+          link_preview_options: { is_disabled: true },
+        }),
+      );
+      if ('failed' in sent) return this.#onFailure(conversation, sent.failed, 'send part');
+    }
+    const text = parts[parts.length - 1] ?? '';
     const receipt = (state: 'delivered' | 'retrying' | 'failed', code?: string) =>
       Promise.all(
         batch.map((m) =>

@@ -1,5 +1,5 @@
 import type { OutboxRelay } from '@topicdesk/core';
-import { ConversationService, fanoutOutbox, type AgentRef } from '@topicdesk/core';
+import { ConversationService, type AgentRef } from '@topicdesk/core';
 import { SyncReason } from '@topicdesk/contracts';
 import {
   AgentRepository,
@@ -251,6 +251,7 @@ export class UpdateProcessor {
         text,
         authorName: identity.agent.name,
         agentId: identity.agent.agentId,
+        telegramUserId: identity.agent.telegramUserId,
         telegramChatId: message.chat.id,
         telegramMessageId: message.message_id,
       });
@@ -281,7 +282,7 @@ export class UpdateProcessor {
           const registered = agent.agentId !== null;
           return say(
             registered
-              ? `You are ${agent.name}. Visitors see you as “${agent.name}”.`
+              ? `${sentence(`You are ${agent.name}`)} Visitors see you as “${agent.name}”.`
               : `You are not registered as an agent. Visitors see you as “${UNKNOWN_AGENT_NAME}”. An admin can add you with a display name.`,
           );
         }
@@ -342,6 +343,7 @@ export class UpdateProcessor {
             text,
             authorName: agent.name,
             agentId: agent.agentId,
+            telegramUserId: agent.telegramUserId,
             telegramChatId: message.chat.id,
             telegramMessageId: message.message_id,
           });
@@ -423,7 +425,7 @@ export class UpdateProcessor {
         }
         return {
           ok: true,
-          text: `✋ Claimed by ${agent.name}.`,
+          text: sentence(`✋ Claimed by ${agent.name}`),
           rows: await this.#service.claimInTransaction(trx, { ...base, agent }),
         };
       }
@@ -451,7 +453,11 @@ export class UpdateProcessor {
           templateKey: 'closed_note',
         });
         return rows
-          ? { ok: true, text: `✅ Closed by ${agent.name}. The visitor was told.`, rows }
+          ? {
+              ok: true,
+              text: `${sentence(`✅ Closed by ${agent.name}`)} The visitor was told.`,
+              rows,
+            }
           : { ok: false, text: 'This conversation is already closed.', rows: [] };
       }
       case 'reopen': {
@@ -460,7 +466,7 @@ export class UpdateProcessor {
           actor: { type: 'agent', id: String(agent.telegramUserId) },
         });
         return rows
-          ? { ok: true, text: `🔄 Reopened by ${agent.name}.`, rows }
+          ? { ok: true, text: sentence(`🔄 Reopened by ${agent.name}`), rows }
           : { ok: false, text: 'This conversation is open.', rows: [] };
       }
       default: {
@@ -556,18 +562,14 @@ export class UpdateProcessor {
       if (stored.deleted_at) return { rows: [], outcome: 'ignored:edit_of_retracted_message' };
       if (stored.text === text) return { rows: [], outcome: 'ignored:edit_unchanged' };
       const at = message.edit_date ? new Date(message.edit_date * 1000) : new Date();
-      const edited = await messages.edit(stored, text, at);
-      return {
-        rows: [
-          fanoutOutbox(TENANT, stored.conversation_id, {
-            type: 'edit',
-            seq: edited.seq,
-            text: edited.text,
-            editedAt: (edited.edited_at ?? at).toISOString(),
-          }),
-        ],
-        outcome: 'edited',
-      };
+      const rows = await this.#service.editAgentMessageInTransaction(trx, {
+        tenantId: TENANT,
+        message: stored,
+        text,
+        at,
+        telegramUserId: message.from?.id ?? 0,
+      });
+      return { rows, outcome: 'edited' };
     });
   }
 
@@ -580,6 +582,11 @@ export class UpdateProcessor {
       ? `Saved replies: ${unique.join(', ')}.`
       : 'No saved replies yet; an admin adds them as templates named reply.<name>.';
   }
+}
+
+/** Ends a sentence with a full stop unless it ends with punctuation already ("Alice M."). */
+function sentence(text: string): string {
+  return /[.!?…]$/.test(text) ? text : `${text}.`;
 }
 
 function formatDuration(ms: number): string {

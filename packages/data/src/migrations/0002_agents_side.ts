@@ -23,7 +23,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('notes')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
-    .addColumn('conversation_id', 'uuid', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+    .addColumn('conversation_id', 'uuid', (c) =>
+      c.notNull().references('conversations.id').onDelete('cascade'),
+    )
     .addColumn('agent_id', 'bigint')
     .addColumn('author_name', 'text', (c) => c.notNull())
     .addColumn('text', 'text', (c) => c.notNull())
@@ -49,7 +51,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable('system_message_marks')
-    .addColumn('conversation_id', 'uuid', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+    .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+    .addColumn('conversation_id', 'uuid', (c) =>
+      c.notNull().references('conversations.id').onDelete('cascade'),
+    )
     .addColumn('key', 'text', (c) => c.notNull())
     .addColumn('last_at', 'timestamptz', (c) => c.notNull())
     .addPrimaryKeyConstraint('system_message_marks_pk', ['conversation_id', 'key'])
@@ -60,7 +65,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('telegram_posts')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
-    .addColumn('conversation_id', 'uuid', (c) => c.notNull().references('conversations.id').onDelete('cascade'))
+    .addColumn('conversation_id', 'uuid', (c) =>
+      c.notNull().references('conversations.id').onDelete('cascade'),
+    )
     .addColumn('text', 'text', (c) => c.notNull())
     .addColumn('pin', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('reply_to_message_id', 'bigint')
@@ -116,10 +123,58 @@ export async function down(db: Kysely<any>): Promise<void> {
 
 /** The seeded system messages (locale '' = default); editable through the admin API. */
 const DEFAULT_TEMPLATES = [
-  { key: 'welcome', text: 'Thanks for writing! An agent will answer here shortly. Your ticket: {ticket}.', wsBanner: true, persist: false, telegram: false, pin: false, minIntervalMs: 0 },
-  { key: 'agent_joined', text: '{agent} joined the conversation.', wsBanner: true, persist: true, telegram: false, pin: false, minIntervalMs: 0 },
-  { key: 'unclaimed_reminder', text: '⏰ {ticket} has waited {minutes} min without an agent. /claim it?', wsBanner: false, persist: false, telegram: true, pin: false, minIntervalMs: 0 },
-  { key: 'closed_note', text: 'This conversation was closed. Write again any time to start a new one.', wsBanner: true, persist: true, telegram: false, pin: false, minIntervalMs: 0 },
-  { key: 'reopened', text: 'The conversation was reopened.', wsBanner: true, persist: true, telegram: false, pin: false, minIntervalMs: 0 },
-  { key: 'auto_closed', text: 'This conversation was closed after a period of inactivity. Write again any time to start a new one.', wsBanner: true, persist: true, telegram: true, pin: false, minIntervalMs: 0 },
+  {
+    key: 'welcome',
+    text: 'Thanks for writing! An agent will answer here shortly. Your ticket: {ticket}.',
+    wsBanner: true,
+    persist: false,
+    telegram: false,
+    pin: false,
+    minIntervalMs: 0,
+  },
+  {
+    key: 'agent_joined',
+    text: '{agent} joined the conversation.',
+    wsBanner: true,
+    persist: true,
+    telegram: false,
+    pin: false,
+    minIntervalMs: 0,
+  },
+  {
+    key: 'unclaimed_reminder',
+    text: '⏰ {ticket} has waited {minutes} min without an agent. /claim it?',
+    wsBanner: false,
+    persist: false,
+    telegram: true,
+    pin: false,
+    minIntervalMs: 0,
+  },
+  {
+    key: 'closed_note',
+    text: 'This conversation was closed. Write again any time to start a new one.',
+    wsBanner: true,
+    persist: true,
+    telegram: false,
+    pin: false,
+    minIntervalMs: 0,
+  },
+  {
+    key: 'reopened',
+    text: 'The conversation was reopened.',
+    wsBanner: true,
+    persist: true,
+    telegram: false,
+    pin: false,
+    minIntervalMs: 0,
+  },
+  {
+    key: 'auto_closed',
+    text: 'This conversation was closed after a period of inactivity. Write again any time to start a new one.',
+    wsBanner: true,
+    persist: true,
+    telegram: true,
+    pin: false,
+    minIntervalMs: 0,
+  },
 ] as const;

@@ -109,10 +109,22 @@ export class ConversationRepository {
   }
 
   /** Records the conversation's topic (null: it is gone and must be created again). */
-  async setTopic(tenantId: string, id: string, topicId: number | null, name: string | null = null): Promise<void> {
+  async setTopic(
+    tenantId: string,
+    id: string,
+    topicId: number | null,
+    name: string | null = null,
+  ): Promise<void> {
     await this.db
       .updateTable('conversations')
-      .set({ topic_id: topicId, topic_closed: false, topic_name: name, header_message_id: null, header_text: null, updated_at: new Date() })
+      .set({
+        topic_id: topicId,
+        topic_closed: false,
+        topic_name: name,
+        header_message_id: null,
+        header_text: null,
+        updated_at: new Date(),
+      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
@@ -191,7 +203,12 @@ export class ConversationRepository {
   async reopen(tenantId: string, id: string, at: Date): Promise<boolean> {
     const result = await this.db
       .updateTable('conversations')
-      .set({ status: ConversationStatus.open, closed_at: null, updated_at: at, last_activity_at: at })
+      .set({
+        status: ConversationStatus.open,
+        closed_at: null,
+        updated_at: at,
+        last_activity_at: at,
+      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('status', '=', ConversationStatus.closed)
@@ -209,7 +226,12 @@ export class ConversationRepository {
       .execute();
   }
 
-  async setHeader(tenantId: string, id: string, messageId: number | null, text: string | null): Promise<void> {
+  async setHeader(
+    tenantId: string,
+    id: string,
+    messageId: number | null,
+    text: string | null,
+  ): Promise<void> {
     await this.db
       .updateTable('conversations')
       .set({ header_message_id: messageId, header_text: text })
@@ -219,7 +241,12 @@ export class ConversationRepository {
   }
 
   async setTopicName(tenantId: string, id: string, name: string): Promise<void> {
-    await this.db.updateTable('conversations').set({ topic_name: name }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    await this.db
+      .updateTable('conversations')
+      .set({ topic_name: name })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
   }
 
   /**
@@ -243,7 +270,12 @@ export class ConversationRepository {
   }
 
   async setRemindersSent(tenantId: string, id: string, count: number): Promise<void> {
-    await this.db.updateTable('conversations').set({ reminders_sent: count }).where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    await this.db
+      .updateTable('conversations')
+      .set({ reminders_sent: count })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Closed conversations past retention, locked for this transaction and skipped by other replicas. */
@@ -261,22 +293,37 @@ export class ConversationRepository {
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
-    await this.db.deleteFrom('conversations').where('tenant_id', '=', tenantId).where('id', '=', id).execute();
+    await this.db
+      .deleteFrom('conversations')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
   }
 
   /** Open and unclaimed counts, and the median first response time of conversations started since `since`. */
-  async stats(tenantId: string, since: Date): Promise<{ open: number; unclaimed: number; medianFirstResponseMs: number | null }> {
+  async stats(
+    tenantId: string,
+    since: Date,
+  ): Promise<{ open: number; unclaimed: number; medianFirstResponseMs: number | null }> {
     const counts = await this.db
       .selectFrom('conversations')
       .select([
         sql<number>`count(*) filter (where status = 'open')::int`.as('open'),
-        sql<number>`count(*) filter (where status = 'open' and claimed_at is null)::int`.as('unclaimed'),
+        sql<number>`count(*) filter (where status = 'open' and claimed_at is null)::int`.as(
+          'unclaimed',
+        ),
       ])
       .where('tenant_id', '=', tenantId)
       .executeTakeFirstOrThrow();
     const median = await this.db
       .selectFrom('conversations')
-      .select(sql<number | null>`percentile_cont(0.5) within group (order by extract(epoch from first_response_at - created_at) * 1000)`.as('ms'))
+      .select(
+        sql<
+          number | null
+        >`percentile_cont(0.5) within group (order by extract(epoch from first_response_at - created_at) * 1000)`.as(
+          'ms',
+        ),
+      )
       .where('tenant_id', '=', tenantId)
       .where('created_at', '>=', since)
       .where('first_response_at', 'is not', null)
@@ -288,7 +335,7 @@ export class ConversationRepository {
     };
   }
 
-  /** Conversations whose Telegram side lags behind: pending messages or a topic state to sync. */
+  /** Conversations whose Telegram side lags behind: a topic to create or close, pending messages or posts. */
   async needingSync(
     olderThan: Date,
     limit: number,
@@ -312,6 +359,14 @@ export class ConversationRepository {
               .whereRef('m.conversation_id', '=', 'c.id')
               .where('m.delivery', '=', 'pending')
               .where('m.created_at', '<', olderThan),
+          ),
+          eb.exists(
+            eb
+              .selectFrom('telegram_posts as p')
+              .select(sql`1`.as('one'))
+              .whereRef('p.conversation_id', '=', 'c.id')
+              .where('p.sent_at', 'is', null)
+              .where('p.created_at', '<', olderThan),
           ),
         ]),
       )

@@ -159,7 +159,12 @@ export class MessageRepository {
   async retract(message: Message, at: Date): Promise<Message> {
     await this.db
       .insertInto('message_edits')
-      .values({ tenant_id: message.tenant_id, message_id: message.id, previous_text: message.text, edited_at: at })
+      .values({
+        tenant_id: message.tenant_id,
+        message_id: message.id,
+        previous_text: message.text,
+        edited_at: at,
+      })
       .execute();
     return this.db
       .updateTable('messages')

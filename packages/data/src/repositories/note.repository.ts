@@ -31,6 +31,11 @@ export class NoteRepository {
   }
 
   list(conversationId: string): Promise<Note[]> {
-    return this.db.selectFrom('notes').selectAll().where('conversation_id', '=', conversationId).orderBy('id').execute();
+    return this.db
+      .selectFrom('notes')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('id')
+      .execute();
   }
 }

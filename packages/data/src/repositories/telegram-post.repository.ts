@@ -43,6 +43,10 @@ export class TelegramPostRepository {
   }
 
   async markSent(id: number, telegramMessageId: number | null): Promise<void> {
-    await this.db.updateTable('telegram_posts').set({ sent_at: new Date(), telegram_message_id: telegramMessageId }).where('id', '=', id).execute();
+    await this.db
+      .updateTable('telegram_posts')
+      .set({ sent_at: new Date(), telegram_message_id: telegramMessageId })
+      .where('id', '=', id)
+      .execute();
   }
 }

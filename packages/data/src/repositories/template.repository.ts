@@ -29,7 +29,11 @@ export function localeFallbacks(locale: string | null | undefined): string[] {
 export class TemplateRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
-  async resolve(tenantId: string, key: string, locale: string | null | undefined): Promise<SystemTemplate | undefined> {
+  async resolve(
+    tenantId: string,
+    key: string,
+    locale: string | null | undefined,
+  ): Promise<SystemTemplate | undefined> {
     const chain = localeFallbacks(locale);
     const rows = await this.db
       .selectFrom('system_templates')
@@ -46,7 +50,13 @@ export class TemplateRepository {
   }
 
   list(tenantId: string): Promise<SystemTemplate[]> {
-    return this.db.selectFrom('system_templates').selectAll().where('tenant_id', '=', tenantId).orderBy('key').orderBy('locale').execute();
+    return this.db
+      .selectFrom('system_templates')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .orderBy('key')
+      .orderBy('locale')
+      .execute();
   }
 
   upsert(input: TemplateInput): Promise<SystemTemplate> {
@@ -81,15 +91,25 @@ export class TemplateRepository {
    * Records that `key` is shown in the conversation now, unless it was shown less than
    * `minIntervalMs` ago; atomic, so replicas racing for the same message show it once.
    */
-  async mark(conversationId: string, key: string, at: Date, minIntervalMs: number): Promise<boolean> {
+  async mark(
+    tenantId: string,
+    conversationId: string,
+    key: string,
+    at: Date,
+    minIntervalMs: number,
+  ): Promise<boolean> {
     const row = await this.db
       .insertInto('system_message_marks')
-      .values({ conversation_id: conversationId, key, last_at: at })
+      .values({ tenant_id: tenantId, conversation_id: conversationId, key, last_at: at })
       .onConflict((oc) =>
         oc
           .columns(['conversation_id', 'key'])
           .doUpdateSet({ last_at: at })
-          .where('system_message_marks.last_at', '<=', sql<Date>`${at}::timestamptz - make_interval(secs => ${minIntervalMs / 1000})`),
+          .where(
+            'system_message_marks.last_at',
+            '<=',
+            sql<Date>`${at}::timestamptz - make_interval(secs => ${minIntervalMs / 1000})`,
+          ),
       )
       .returning('last_at')
       .executeTakeFirst();
