@@ -7,6 +7,7 @@ import {
   createTestDatabase,
   freePort,
   ServiceProcess,
+  TcpProxy,
   testInfra,
   uniqueName,
   type TestDatabase,
@@ -23,6 +24,12 @@ export interface ClusterOptions {
   schedulerEnv?: Record<string, string>;
   gatewayEnv?: Record<string, string>;
   bridgeEnv?: Record<string, string>;
+  /**
+   * Connect every service to Postgres, NATS and Redis through TCP proxies of this cluster's own
+   * (`cluster.dependencies`), so a test can cut or stall a dependency for this cluster only,
+   * without stopping the shared servers other test files use.
+   */
+  dependencyProxies?: boolean;
   /** Put a round-robin TCP proxy (the load balancer) in front of the gateways. */
   proxy?: boolean;
 }
@@ -37,6 +44,8 @@ export interface Cluster {
   readonly jwtSecret: string;
   readonly webhookSecret: string;
   readonly headerSecret: string;
+  /** The proxies in front of Postgres, NATS and Redis, with `dependencyProxies: true`. */
+  readonly dependencies: DependencyProxies | undefined;
   /** The load balancer in front of the gateways, with `proxy: true`. */
   readonly proxy: RoundRobinProxy | undefined;
   stop(): Promise<void>;
@@ -60,10 +69,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const jwtSecret = randomBytes(32).toString('hex');
   const webhookSecret = `hook-${randomBytes(8).toString('hex')}`;
   const headerSecret = `hdr_${randomBytes(8).toString('hex')}`;
+  const dependencies = options.dependencyProxies
+    ? await startDependencyProxies(database.url)
+    : undefined;
   const common = {
-    DATABASE_URL: database.url,
-    NATS_URL: testInfra.natsUrl,
-    REDIS_URL: testInfra.redisUrl,
+    DATABASE_URL: dependencies ? viaProxy(database.url, dependencies.postgres) : database.url,
+    NATS_URL: dependencies ? viaProxy(testInfra.natsUrl, dependencies.nats) : testInfra.natsUrl,
+    REDIS_URL: dependencies ? viaProxy(testInfra.redisUrl, dependencies.redis) : testInfra.redisUrl,
     NAMESPACE: namespace,
     HOST: '127.0.0.1',
   };
@@ -134,6 +146,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await proxy?.close();
     await Promise.allSettled(all.map((p) => p.stop()));
     await sandbox.close();
+    if (dependencies) {
+      const { postgres, nats, redis } = dependencies;
+      await Promise.allSettled([postgres.close(), nats.close(), redis.close()]);
+    }
     await Promise.allSettled([cleanupNats(namespace), cleanupRedis(namespace)]);
     await database.drop();
   };
@@ -156,8 +172,36 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     webhookSecret,
     headerSecret,
     proxy,
+    dependencies,
     stop,
   };
+}
+
+export interface DependencyProxies {
+  readonly postgres: TcpProxy;
+  readonly nats: TcpProxy;
+  readonly redis: TcpProxy;
+}
+
+async function startDependencyProxies(databaseUrl: string): Promise<DependencyProxies> {
+  const target = (url: string, defaultPort: number) => {
+    const parsed = new URL(url);
+    return { host: parsed.hostname, port: Number(parsed.port || defaultPort) };
+  };
+  const [postgres, nats, redis] = await Promise.all([
+    TcpProxy.start({ target: target(databaseUrl, 5432) }),
+    TcpProxy.start({ target: target(testInfra.natsUrl, 4222) }),
+    TcpProxy.start({ target: target(testInfra.redisUrl, 6379) }),
+  ]);
+  return { postgres, nats, redis };
+}
+
+/** The URL with its host and port replaced by the proxy's. */
+function viaProxy(url: string, proxy: TcpProxy): string {
+  const parsed = new URL(url);
+  parsed.hostname = '127.0.0.1';
+  parsed.port = String(proxy.port);
+  return parsed.toString();
 }
 
 /** Topic thread id of a conversation, once the bridge created it. */

@@ -23,6 +23,7 @@ import {
   type MsgHdrs,
   type NatsConnection,
 } from '@nats-io/transport-node';
+import { metrics, type BatchObservableResult, type ObservableGauge } from '@opentelemetry/api';
 import type { DescMessage, MessageInitShape, MessageShape } from '@topicdesk/contracts';
 import type {
   Bus,
@@ -110,6 +111,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<Bus> {
       // The client gives up after 10 attempts by default and closes for good; a service must not.
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
+      // A connection that went silent without closing (a partition, a hung server) is noticed
+      // within about 30 s instead of the default 4 minutes, so /readyz reports it.
+      pingInterval: 10_000,
+      maxPingOut: 3,
     });
   } catch (error) {
     throw new BusUnavailableError(`cannot connect to NATS at ${servers.join(',')}`, {
@@ -145,6 +150,7 @@ class NatsBus implements Bus {
   private readonly durables = new Map<string, string>();
   private disconnectedSince: Date | undefined;
   private closing: Promise<void> | undefined;
+  private readonly consumerGauges = consumerGauges();
 
   constructor(
     readonly nc: NatsConnection,
@@ -162,7 +168,38 @@ class NatsBus implements Bus {
         logger.error({ err: error }, 'NATS connection closed unexpectedly');
       }
     });
+    metrics
+      .getMeter('@topicdesk/bus')
+      .addBatchObservableCallback(this.observeConsumers, this.consumerGauges);
   }
+
+  /**
+   * `topicdesk_nats_consumer_pending` / `_ack_pending`, per durable this process consumes, from
+   * the server's consumer info (the same numbers for every replica of a shared durable).
+   */
+  private readonly observeConsumers = async (result: BatchObservableResult): Promise<void> => {
+    if (this.closing || this.disconnectedSince || this.nc.isClosed()) return;
+    const [pending, ackPending] = this.consumerGauges;
+    const seen = new Set<string>();
+    for (const consumption of this.consumptions) {
+      if (seen.has(consumption.durable)) continue;
+      seen.add(consumption.durable);
+      try {
+        const info = await this.jsm.consumers.info(
+          consumption.serverStream,
+          consumption.serverDurable,
+        );
+        const attributes = { durable: consumption.durable };
+        result.observe(pending, info.num_pending, attributes);
+        result.observe(ackPending, info.num_ack_pending, attributes);
+      } catch (error) {
+        this.logger.debug(
+          { durable: consumption.durable, err: error },
+          'consumer info unavailable for metrics',
+        );
+      }
+    }
+  };
 
   async publish<S extends DescMessage>(
     topic: DurableTopic<S>,
@@ -298,6 +335,9 @@ class NatsBus implements Bus {
 
   close(): Promise<void> {
     this.closing ??= (async () => {
+      metrics
+        .getMeter('@topicdesk/bus')
+        .removeBatchObservableCallback(this.observeConsumers, this.consumerGauges);
       await Promise.all([...this.consumptions].map((consumption) => consumption.stop()));
       if (this.nc.isClosed()) return;
       try {
@@ -438,6 +478,9 @@ class NatsBus implements Bus {
           break;
         case 'reconnect':
           this.disconnectedSince = undefined;
+          // Heartbeats missed while the connection was down say nothing about the new one; a
+          // consumer that is really gone reports itself again within two heartbeats.
+          for (const consumption of this.consumptions) consumption.connectionRestored();
           this.logger.info({ server: status.server }, 'reconnected to NATS');
           break;
         case 'reconnecting':
@@ -476,16 +519,37 @@ class NatsBus implements Bus {
  * `consume()` iterator (which re-pulls after reconnects and missed heartbeats), runs up to
  * `maxAckPending` handlers at once, and starts over if the iterator ever ends on its own.
  */
+const HEARTBEATS_MISSED = 'missed heartbeats';
+
+/** The consumer gauges (created once per process; every bus adds its own callback). */
+function consumerGauges(): [ObservableGauge, ObservableGauge] {
+  const meter = metrics.getMeter('@topicdesk/bus');
+  return [
+    meter.createObservableGauge('topicdesk_nats_consumer_pending', {
+      description: 'Messages in the stream not yet delivered to the durable consumer, by durable',
+    }),
+    meter.createObservableGauge('topicdesk_nats_consumer_ack_pending', {
+      description: 'Messages delivered to the durable consumer and not yet acknowledged',
+    }),
+  ];
+}
+
 /** What the bus needs of its consumptions, whatever their message type. */
 interface RunningConsumption {
   readonly durable: string;
+  /** Stream and durable names as the server knows them (namespaced). */
+  readonly serverStream: string;
+  readonly serverDurable: string;
   readonly issue: string | undefined;
+  connectionRestored(): void;
   readonly stopped: Promise<void>;
   stop(): Promise<void>;
 }
 
 class NatsConsumption<S extends DescMessage> implements Consumption, RunningConsumption {
   readonly durable: string;
+  readonly serverStream: string;
+  readonly serverDurable: string;
   readonly ready: Promise<void>;
   /** Resolves when `stop()` has finished. */
   readonly stopped: Promise<void>;
@@ -510,6 +574,8 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
     private readonly processor: Processor<S>,
   ) {
     this.durable = processor.options.durable;
+    this.serverStream = bus.naming.stream(topic.stream);
+    this.serverDurable = bus.naming.durable(processor.options.durable);
     this.slots = new Semaphore(processor.options.maxAckPending);
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
@@ -532,6 +598,10 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
       this.resolveStopped();
     })();
     return this.stopping;
+  }
+
+  connectionRestored(): void {
+    if (this.issue?.startsWith(HEARTBEATS_MISSED)) this.issue = undefined;
   }
 
   private get isStopping(): boolean {
@@ -630,7 +700,7 @@ class NatsConsumption<S extends DescMessage> implements Consumption, RunningCons
     for await (const status of messages.status()) {
       switch (status.type) {
         case 'heartbeats_missed':
-          this.issue = `missed ${status.count} heartbeats`;
+          this.issue = `${HEARTBEATS_MISSED}: ${status.count}`;
           logger.warn({ ...this.fields, count: status.count }, 'consumer missed heartbeats');
           break;
         case 'consumer_not_found':

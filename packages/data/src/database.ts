@@ -45,6 +45,11 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     });
     // An idle client losing its server must not crash the process; the next query reconnects.
     pool.on('error', (error) => options.onIdleError?.(error));
+    // A checked-out client (in a transaction, between two statements) has no pool listener, so
+    // its connection failing would be an unhandled 'error' event that ends the process. The
+    // failure reaches the caller through its next query instead; the pool drops the client on
+    // release, and idle clients are reported above.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return {
       db,

@@ -35,6 +35,7 @@ import type { FastifyPluginCallback } from 'fastify';
 import { exportPlan, loadTelemetryConfig, type OtlpProtocol } from './config';
 import { FileSpanExporter } from './file-span-exporter';
 import { meter } from './metrics';
+import { redactQuery, redactUrlPath } from './redact';
 
 export interface TelemetryOptions {
   /** `service.name` unless OTEL_SERVICE_NAME says otherwise, e.g. `topicdesk-gateway`. */
@@ -101,7 +102,11 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   const fastifyOtel = new FastifyOtelInstrumentation({
     registerOnInitialization: false,
     ignorePaths: ({ url }) => UNTRACED_PATHS.has(url),
-    requestHook: (span, request) => span.setAttribute('http.request.id', request.id),
+    requestHook: (span, request) =>
+      span.setAttributes({
+        'url.path': redactUrlPath(pathOf(request.url)),
+        'http.request.id': request.id,
+      }),
   });
 
   let stop: () => Promise<void>;
@@ -130,11 +135,34 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     const instrumentations: Instrumentation[] = [
       new HttpInstrumentation({
         ignoreIncomingRequestHook: (request) => UNTRACED_PATHS.has(pathOf(request.url)),
+        // No secret reaches a span: the webhook's secret path, the bot token in Bot API URLs,
+        // conversation tokens in a query.
+        startIncomingSpanHook: (request) => {
+          const url = request.url ?? '/';
+          const q = url.indexOf('?');
+          return {
+            'url.path': redactUrlPath(pathOf(url)),
+            ...(q === -1 ? {} : { 'url.query': redactQuery(url.slice(q + 1)) }),
+          };
+        },
+        startOutgoingSpanHook: (request) => {
+          const host = request.hostname ?? request.host ?? 'localhost';
+          const port =
+            request.port === undefined || request.port === null ? '' : `:${request.port}`;
+          return {
+            'url.full': `${request.protocol ?? 'http:'}//${host}${port}${redactUrlPath(request.path ?? '/')}`,
+          };
+        },
       }),
       // Only inside a traced operation: the outbox sweeper's and lock renewals' queries every
       // second would otherwise each start a trace of their own.
       new PgInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({
+        requireParentSpan: true,
+        // The command and its key only: a PUBLISH's payload is what someone wrote.
+        dbStatementSerializer: (command, args) =>
+          typeof args[0] === 'string' ? `${command} ${args[0]}` : command,
+      }),
       fastifyOtel,
     ];
     // pg and ioredis are CommonJS, but a service imports them from ES modules, which bypasses

@@ -1,3 +1,4 @@
 export * from './infra';
 export { freePort, repoRoot, ServiceProcess, type ServiceProcessOptions } from './process';
+export { TcpProxy, type TcpProxyOptions } from './tcp-proxy';
 export { startConversation, VisitorClient, type Frame, type StartedConversation } from './visitor';

@@ -121,6 +121,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(websocket, {
     options: { maxPayload: Math.max(config.WS_MAX_PAYLOAD * 16, 1024 * 1024) },
   });
+  // This plugin is encapsulated, so the server it is registered on cannot see `websocketServer`.
+  visitorSocketServers.set(app.server, app.websocketServer);
 
   const claimsFor = async (request: FastifyRequest, id: string, allowExpired = false) => {
     const claims = await tokens.verify(
@@ -253,7 +255,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
 };
 
+/** The visitor WebSocket server of each HTTP server the gateway plugin runs on. */
+const visitorSocketServers = new WeakMap<object, FastifyInstance['websocketServer']>();
+
 /** Closes every visitor socket with 1012 (service restart) so widgets reconnect to another replica. */
 export function closeVisitorSockets(app: FastifyInstance): void {
-  for (const client of app.websocketServer?.clients ?? []) client.close(1012, 'service restart');
+  for (const client of visitorSocketServers.get(app.server)?.clients ?? [])
+    client.close(1012, 'service restart');
 }
