@@ -55,7 +55,10 @@ describe('TcpProxy', () => {
   it('forwards, cuts open and new connections, and forwards again after restore', async () => {
     const echo = await echoServer();
     const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: echo.port } });
-    cleanup.push(() => new Promise((r) => echo.server.close(r)), () => proxy.close());
+    cleanup.push(
+      () => new Promise((r) => echo.server.close(r)),
+      () => proxy.close(),
+    );
 
     const first = await connect(proxy.port);
     expect(await roundTrip(first, 'hello')).toBe('hello');
@@ -77,7 +80,10 @@ describe('TcpProxy', () => {
   it('stalls: connections stay open but nothing comes back until restore resets them', async () => {
     const echo = await echoServer();
     const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: echo.port } });
-    cleanup.push(() => new Promise((r) => echo.server.close(r)), () => proxy.close());
+    cleanup.push(
+      () => new Promise((r) => echo.server.close(r)),
+      () => proxy.close(),
+    );
 
     const open = await connect(proxy.port);
     cleanup.push(() => open.destroy());
