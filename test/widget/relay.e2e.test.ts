@@ -166,8 +166,17 @@ afterAll(async () => {
 
 describe.skipIf(skipBrowser)('the widget against the cluster', () => {
   it('sends from the demo page into the topic, shows the states, and shows the agent reply', async () => {
-    const page = await openDemo(await context());
+    const ctx = await context();
+    const api: string[] = [];
+    ctx.on('request', (request) => {
+      if (request.url().includes('/v1/'))
+        api.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    });
+    const page = await openDemo(ctx);
     const w = widget(page);
+    // Loading the page and opening the widget start nothing: the first message does.
+    await page.waitForTimeout(300);
+    expect(api).toEqual([]);
     await send(page, 'Hello from a real browser');
     await waitForAck(page, 'Hello from a real browser');
 

@@ -343,6 +343,30 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await expect.poll(() => launcherShown(p)).toBe(true);
   });
 
+  it("styles itself with a nonce'd <style> under the demo's CSP where constructable stylesheets are missing", async () => {
+    const ctx = await context();
+    await ctx.addInitScript(() => {
+      delete (ShadowRoot.prototype as { adoptedStyleSheets?: unknown }).adoptedStyleSheets;
+      const w = window as unknown as { __csp: string[] };
+      w.__csp = [];
+      document.addEventListener('securitypolicyviolation', (e) =>
+        w.__csp.push(e.violatedDirective),
+      );
+    });
+    const p = await page(ctx);
+    await p.goto(`${gateway}/demo`);
+    const w = widget(p);
+    await w.launcher.click();
+    expect(await w.root.evaluate((host) => host.shadowRoot!.querySelectorAll('style').length)).toBe(
+      1,
+    );
+    expect(await w.launcher.evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(
+      'rgb(29, 91, 214)',
+    );
+    expect(await w.panel.evaluate((el) => getComputedStyle(el).position)).toBe('fixed');
+    expect(await p.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
+  });
+
   it('looks right open, in light and dark and on a narrow screen (screenshots)', async () => {
     const light = await page(await context({ colorScheme: 'light' }));
     await light.goto(`${gateway}/demo`);

@@ -30,9 +30,13 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** The credential is no use any more: forget the conversation. */
+  /** The credential is no use any more (an expired one may still be refreshed). */
   get fatal(): boolean {
-    return this.status === 401 || this.status === 403 || this.status === 404;
+    return (
+      (this.status === 401 && this.code !== 'TOKEN_EXPIRED') ||
+      this.status === 403 ||
+      this.status === 404
+    );
   }
 }
 

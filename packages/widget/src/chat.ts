@@ -204,14 +204,14 @@ export class Chat {
     this.#view.setTicket(session.ticket);
     try {
       if (this.#expiresSoon(session)) await this.#refresh();
-      if (!this.#session) return;
-      const history = await this.#api.history(this.#session);
+      const history = await this.#authorized((current) => this.#api.history(current));
+      if (!history || !this.#session) return;
       for (const message of history.messages) this.#timeline.receive(message);
       this.#loaded = true;
       this.#render();
       this.#setStatus(history.status);
-      void this.#api.profile(this.#session).then(
-        (profile) => this.#view.setName((this.#name = profile.name)),
+      void this.#authorized((current) => this.#api.profile(current)).then(
+        (profile) => profile && this.#view.setName((this.#name = profile.name)),
         (error: unknown) => this.#report(error),
       );
     } catch (error) {
@@ -325,8 +325,25 @@ export class Chat {
       this.#needsRefresh = false;
       this.#scheduleRefresh();
     } catch (error) {
-      if (error instanceof ApiError && error.fatal) return this.#forget();
+      // Past the refresh grace the token cannot be renewed: that conversation is out of reach.
+      if (error instanceof ApiError && (error.fatal || error.code === 'TOKEN_EXPIRED'))
+        return this.#forget();
       throw error;
+    }
+  }
+
+  /**
+   * Calls the API with the current token; when the gateway says it expired (our clock may be
+   * behind), refreshes once and calls again. Undefined when the conversation was forgotten.
+   */
+  async #authorized<T>(call: (session: Session) => Promise<T>): Promise<T | undefined> {
+    if (!this.#session) return undefined;
+    try {
+      return await call(this.#session);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') throw error;
+      await this.#refresh();
+      return this.#session ? call(this.#session) : undefined;
     }
   }
 
@@ -509,8 +526,10 @@ export class Chat {
   #rename(name: string): void {
     this.#name = name;
     this.#view.setName(name);
-    if (this.#session)
-      void this.#api.setName(this.#session, name).catch((e: unknown) => this.#report(e));
+    if (!this.#session) return;
+    void this.#authorized((current) => this.#api.setName(current, name)).catch((e: unknown) =>
+      this.#report(e),
+    );
   }
 
   // --- notifications ---
@@ -575,8 +594,9 @@ export class Chat {
       }
       return;
     }
-    // Another tab started a conversation while this one has none (or only a closed one).
-    if (!mine || this.#status === 'closed') {
+    // Another tab started a conversation while this one has none (or only a closed one) and
+    // is not starting one of its own.
+    if ((!mine || this.#status === 'closed') && !this.#starting) {
       if (mine) this.#restart();
       void this.#resume(other);
     }
