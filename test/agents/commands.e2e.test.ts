@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startConversation, VisitorClient, type StartedConversation } from '@topicdesk/testkit';
+import { VisitorClient, type StartedConversation } from '@topicdesk/testkit';
 import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
 import {
   admin,

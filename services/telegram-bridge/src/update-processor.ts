@@ -538,9 +538,21 @@ export class UpdateProcessor {
         text = `Unknown command. ${HELP_GENERAL}`;
         outcome = 'refused';
         break;
-      default:
+      case 'claim':
+      case 'unclaim':
+      case 'close':
+      case 'reopen':
+      case 'note':
+      case 't':
+      case 'delete':
+      case 'whoami':
         text = `/${command.name} works inside a conversation's topic, not in General.`;
         outcome = 'refused';
+        break;
+      default: {
+        const never: never = command.name;
+        throw new Error(`unhandled command ${String(never)}`);
+      }
     }
     // General has no conversation to queue posts for: answer directly (best effort), once.
     const first = await new TelegramUpdateRepository(this.options.db).markProcessed(
