@@ -31,7 +31,8 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { FastifyPluginCallback } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
 import { exportPlan, loadTelemetryConfig, type OtlpProtocol } from './config';
 import { FileSpanExporter } from './file-span-exporter';
 import { meter } from './metrics';
@@ -55,7 +56,7 @@ export interface Telemetry {
    * @fastify/otel's plugin: a span per request and per hook. Register it on every fastify
    * instance (awaited, before its routes) — it is not installed by the auto-instrumentations.
    */
-  fastifyPlugin(): FastifyPluginCallback;
+  fastifyPlugin(): FastifyPluginAsync;
   /** Flushes and stops exporters. */
   shutdown(): Promise<void>;
 }
@@ -187,13 +188,30 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     serviceName,
     meter: meter(),
     handleMetrics: (request, response) => prometheus.getMetricsRequestHandler(request, response),
-    fastifyPlugin: () => fastifyOtel.plugin(),
+    fastifyPlugin: () => requestTracing(fastifyOtel),
     async shutdown() {
       current = undefined;
       await stop().catch(() => undefined);
     },
   };
   return current;
+}
+
+/**
+ * @fastify/otel's plugin, plus the end of a WebSocket upgrade's request span: an upgrade never
+ * gets a response, so @fastify/otel would keep that span open (and unexported) for good.
+ */
+function requestTracing(instrumentation: FastifyOtelInstrumentation): FastifyPluginAsync {
+  return fp(async (app) => {
+    await app.register(instrumentation.plugin());
+    app.addHook('preHandler', async (request) => {
+      if (request.headers.upgrade?.toLowerCase() !== 'websocket') return;
+      const otel = request.opentelemetry();
+      if (!otel.enabled) return;
+      otel.span.setAttribute('http.response.status_code', 101);
+      otel.span.end();
+    });
+  });
 }
 
 function pathOf(url: string | undefined): string {
