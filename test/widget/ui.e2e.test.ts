@@ -268,6 +268,89 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     expect(second.ticket).not.toBe(first.ticket);
   });
 
+  it('signals typing (throttled), and rings, vibrates and reports events for a reply while closed', async () => {
+    const ctx = await context();
+    await ctx.addInitScript(() => {
+      const w = window as unknown as { __beeps: number; __vibrations: number; __events: string[] };
+      w.__beeps = 0;
+      w.__vibrations = 0;
+      w.__events = [];
+      // Count beeps where they start; the widget's sound is a short oscillator tone.
+      const start = Object.getOwnPropertyDescriptor(AudioScheduledSourceNode.prototype, 'start')!
+        .value as (when?: number) => void;
+      AudioScheduledSourceNode.prototype.start = function (
+        this: AudioScheduledSourceNode,
+        when?: number,
+      ) {
+        w.__beeps++;
+        Reflect.apply(start, this, [when]);
+      };
+      navigator.vibrate = () => {
+        w.__vibrations++;
+        return true;
+      };
+    });
+    const p = await page(ctx);
+    const typingFrames: number[] = [];
+    p.on('websocket', (ws) =>
+      ws.on('framesent', (frame) => {
+        if (String(frame.payload).includes('"typing"')) typingFrames.push(Date.now());
+      }),
+    );
+    await p.goto(`${site.url}/support`);
+    await p.evaluate(() => {
+      const w = window as unknown as { __events: string[] };
+      for (const name of ['open', 'close', 'conversation', 'sent', 'message', 'unread'] as const)
+        window.SupportChat.on(name, () => w.__events.push(name));
+      window.SupportChat.init({ soundDefaultOn: true, vibrationDefaultOn: true });
+    });
+    const w = widget(p);
+    await w.launcher.click();
+    expect(await w.root.locator('header button[aria-pressed]').getAttribute('aria-pressed')).toBe(
+      'true',
+    );
+    await send(p, 'I will type more');
+    await waitAcked(p, 'I will type more');
+    const { ticket } = await credential(p);
+    const threadId = await topicOf(cluster.sandbox, ticket);
+
+    await w.input.pressSequentially('typing for a while…', { delay: 60 });
+    await expect
+      .poll(
+        () =>
+          cluster.sandbox.state
+            .calls({ method: 'sendChatAction' })
+            .filter((c) => Number(c.params['message_thread_id']) === threadId).length,
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThanOrEqual(1);
+    // About 1.2 s of keystrokes: one typing frame, not one per key.
+    expect(typingFrames.length).toBe(1);
+
+    await w.closeButton.click();
+    agentSays(threadId, 'A reply while the chat is closed');
+    await expect.poll(() => w.badge.textContent(), { timeout: 15_000 }).toBe('1');
+    const seen = await p.evaluate(() => {
+      const { __beeps, __vibrations, __events } = window as unknown as {
+        __beeps: number;
+        __vibrations: number;
+        __events: string[];
+      };
+      return { __beeps, __vibrations, __events };
+    });
+    expect(seen.__beeps).toBeGreaterThanOrEqual(1);
+    expect(seen.__vibrations).toBe(1);
+    // In order of first occurrence ("message" fires for the joined note and the reply).
+    expect([...new Set(seen.__events)]).toEqual([
+      'open',
+      'conversation',
+      'sent',
+      'close',
+      'message',
+      'unread',
+    ]);
+  });
+
   it('keeps the conversation across token expiry: refreshed on reload and while connected', async () => {
     const ctx = await context();
     const p = await page(ctx);

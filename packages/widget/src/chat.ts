@@ -542,6 +542,8 @@ export class Chat {
         text: item.text,
       }),
     );
+    // Only people count as unread and ring; notes such as "Alice joined" are just announced.
+    if (item.kind !== 'agent') return;
     if (!this.#view.isOpen) this.#setUnread(this.#unread + 1);
     if (!this.#view.isOpen || document.hidden) {
       if (this.#sound) this.#beep();
