@@ -2,6 +2,7 @@ export { createLogger, type Logger, type LoggerOptions } from './logger';
 export { initTelemetry, UNTRACED_PATHS, type Telemetry, type TelemetryOptions } from './telemetry';
 export { exportPlan, loadTelemetryConfig, type TelemetryConfig } from './config';
 export { FileSpanExporter, toSpanRecord, type SpanRecord } from './file-span-exporter';
+export type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 export { messageInstruments, meter, SECONDS_BUCKETS, secondsHistogram } from './metrics';
 export {
   context,

@@ -1,5 +1,5 @@
 import { trace } from '@opentelemetry/api';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -8,6 +8,8 @@ export interface LoggerOptions {
   level?: string | undefined;
   /** Human-friendly output for one-process mode on a terminal. */
   pretty?: boolean | undefined;
+  /** Where lines go instead of stdout (tests). */
+  destination?: DestinationStream | undefined;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface LoggerOptions {
  * Message text is never logged at info level: log ids and lengths, not what visitors wrote.
  */
 export function createLogger(options: LoggerOptions): Logger {
-  return pino({
+  const settings = {
     name: options.service,
     level: options.level ?? 'info',
     base: { service: options.service },
@@ -37,5 +39,6 @@ export function createLogger(options: LoggerOptions): Logger {
           },
         }
       : {}),
-  });
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
