@@ -18,6 +18,7 @@ const GATEWAY = 'topicdesk-gateway';
 const BRIDGE = 'topicdesk-telegram-bridge';
 const PG = '@opentelemetry/instrumentation-pg';
 const IOREDIS = '@opentelemetry/instrumentation-ioredis';
+const HTTP = '@opentelemetry/instrumentation-http';
 
 const runDir = join(repoRoot, 'test-results', 'observability');
 const traceFile = join(runDir, `${uniqueName('trace')}.jsonl`);
@@ -166,6 +167,11 @@ describe('one trace per message across separate processes', () => {
     expect(chain[producerAt]!.service).toBe(GATEWAY);
     expect(chain[consumerAt]!.parentSpanId).toBe(chain[producerAt]!.spanId);
 
+    // The Bot API request itself (http instrumentation) hangs under the call's span, token hidden.
+    const request = trace.find(
+      (s) => s.scope === HTTP && s.kind === 'client' && s.parentSpanId === send.spanId,
+    );
+    expect(request?.attributes['url.full']).toMatch(/\/bot<redacted>\/sendMessage$/);
     // The instrumentations patched the real drivers in both processes: the message was stored
     // (pg) in the gateway, and the bridge took its sync lock (ioredis) and read Postgres.
     expect(trace.some((s) => s.service === GATEWAY && s.scope === PG)).toBe(true);
