@@ -137,38 +137,32 @@ export class MessageRepository {
   }
 
   /** Replaces the text and keeps the previous one in the edit history. */
-  async edit(message: Message, text: string, at: Date): Promise<Message> {
-    await this.db
-      .insertInto('message_edits')
-      .values({
-        tenant_id: message.tenant_id,
-        message_id: message.id,
-        previous_text: message.text,
-        edited_at: at,
-      })
-      .execute();
-    return this.db
-      .updateTable('messages')
-      .set({ text, edited_at: at })
-      .where('id', '=', message.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+  edit(message: Message, text: string, at: Date): Promise<Message> {
+    return this.#rewrite(message, { text, edited_at: at });
   }
 
   /** Retracts an agent message from the visitor (the text stays in the edit history). */
-  async retract(message: Message, at: Date): Promise<Message> {
+  retract(message: Message, at: Date): Promise<Message> {
+    return this.#rewrite(message, { text: '', deleted_at: at, edited_at: at });
+  }
+
+  /** Applies a change to the text, keeping the text it replaces in the edit history. */
+  async #rewrite(
+    message: Message,
+    changes: { text: string; edited_at: Date; deleted_at?: Date },
+  ): Promise<Message> {
     await this.db
       .insertInto('message_edits')
       .values({
         tenant_id: message.tenant_id,
         message_id: message.id,
         previous_text: message.text,
-        edited_at: at,
+        edited_at: changes.edited_at,
       })
       .execute();
     return this.db
       .updateTable('messages')
-      .set({ text: '', deleted_at: at, edited_at: at })
+      .set(changes)
       .where('id', '=', message.id)
       .returningAll()
       .executeTakeFirstOrThrow();
