@@ -1,10 +1,18 @@
-// Prints the <script> snippet a site pastes: the versioned (immutable) URL with its integrity.
+// Prints the <script> snippet a site pastes: the versioned (immutable) URL with its integrity,
+// for the build the gateway serves (dist/), built first if there is none.
 // Usage: pnpm --filter @topicdesk/widget snippet https://support.example.com
-import { buildWidget } from './build';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildWidget, distDir, integrityOf, versionOf } from './build';
 
 const origin = (process.argv[2] ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
-const { version, integrity } = await buildWidget();
-console.log(`<script src="${origin}/widget.${version}.js" integrity="${integrity}" crossorigin="anonymous"></script>
+const built = join(distDir, 'widget.js');
+const js = existsSync(built) ? readFileSync(built) : (await buildWidget({ write: true })).js;
+console.log(`<script
+  src="${origin}/widget.${versionOf(js)}.js"
+  integrity="${integrityOf(js)}"
+  crossorigin="anonymous"
+></script>
 <script>
   SupportChat.init({ origin: '${origin}' });
 </script>`);

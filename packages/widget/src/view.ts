@@ -57,6 +57,16 @@ function icon(name: keyof typeof ICONS): SVGSVGElement {
   return svg;
 }
 
+/** hh:mm in the widget's locale; a tag the browser does not know falls back to its own. */
+function clock(time: Date, locale: string): string {
+  const options = { hour: '2-digit', minute: '2-digit' } as const;
+  try {
+    return time.toLocaleTimeString(locale, options);
+  } catch {
+    return time.toLocaleTimeString(undefined, options);
+  }
+}
+
 /** Message text as text nodes, with http(s) URLs as links that cannot reach the opener. */
 function richText(text: string): Child[] {
   return linkify(text).map((segment) => {
@@ -500,13 +510,7 @@ export class View {
     if (item.kind !== 'system') {
       const time = new Date(item.at);
       if (!Number.isNaN(time.getTime())) {
-        meta.append(
-          h(
-            'time',
-            { datetime: item.at },
-            time.toLocaleTimeString(this.#locale, { hour: '2-digit', minute: '2-digit' }),
-          ),
-        );
+        meta.append(h('time', { datetime: item.at }, clock(time, this.#locale)));
       }
     }
     if (item.editedAt && !item.deleted) meta.append(h('span', {}, s.edited));

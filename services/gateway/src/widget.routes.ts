@@ -19,6 +19,8 @@ const SHORT = 'public, max-age=300, stale-while-revalidate=3600';
 interface Asset {
   body: Buffer;
   version: string;
+  /** Subresource Integrity, for `<script integrity>`. */
+  integrity: string;
   etag: string;
   mtimeMs: number;
 }
@@ -37,7 +39,8 @@ function assetLoader(name: string) {
     if (cached?.mtimeMs === mtimeMs) return cached;
     const body = await readFile(url);
     const version = createHash('sha256').update(body).digest('hex').slice(0, 12);
-    cached = { body, version, etag: `"${version}"`, mtimeMs };
+    const integrity = `sha384-${createHash('sha384').update(body).digest('base64')}`;
+    cached = { body, version, integrity, etag: `"${version}"`, mtimeMs };
     return cached;
   };
 }
@@ -109,7 +112,8 @@ export const widgetRoutes: FastifyPluginAsync = async (app) => {
     const asset = await script();
     const page = demoTemplate
       .replaceAll('{{nonce}}', nonce)
-      .replaceAll('{{script}}', asset ? `/widget.${asset.version}.js` : '/widget.js');
+      .replaceAll('{{script}}', asset ? `/widget.${asset.version}.js` : '/widget.js')
+      .replaceAll('{{integrity}}', asset?.integrity ?? '');
     return reply
       .header(
         'content-security-policy',
