@@ -14,8 +14,11 @@ export default class SummaryReporter implements Reporter {
         else if (state === 'failed') counts.failed++;
         else counts.skipped++;
       }
-      if (module.state() === 'failed' && [...module.children.allTests()].length === 0) counts.failed++;
+      if (module.state() === 'failed' && [...module.children.allTests()].length === 0)
+        counts.failed++;
     }
-    process.stdout.write(`\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
+    process.stdout.write(
+      `\n${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+    );
   }
 }
