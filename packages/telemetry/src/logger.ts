@@ -19,6 +19,7 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const settings = {
     name: options.service,
+    serializers: { err: serializeError },
     level: options.level ?? 'info',
     base: { service: options.service },
     mixin() {
@@ -41,4 +42,14 @@ export function createLogger(options: LoggerOptions): Logger {
       : {}),
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
+}
+
+/**
+ * pino's error serializer, less what an error may carry of a message's text: grammY's errors
+ * keep the call's `payload` (a sendMessage's text included).
+ */
+function serializeError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const serialized = pino.stdSerializers.err(error);
+  delete serialized['payload'];
+  return serialized;
 }
