@@ -10,11 +10,13 @@ describe('exportPlan', () => {
   });
 
   it('pushes traces and metrics over OTLP http/protobuf once an endpoint is set', () => {
-    expect(plan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({
+    expect(plan({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })).toEqual({
       traces: ['otlp'],
       tracesProtocol: 'http/protobuf',
+      tracesUrl: 'http://collector:4318/v1/traces',
       metrics: ['otlp'],
       metricsProtocol: 'http/protobuf',
+      metricsUrl: 'http://collector:4318/v1/metrics',
     });
   });
 
@@ -28,9 +30,20 @@ describe('exportPlan', () => {
     ).toEqual({
       traces: ['otlp'],
       tracesProtocol: 'grpc',
+      tracesUrl: 'http://tempo:4317',
       metrics: [],
       metricsProtocol: 'http/json',
+      metricsUrl: undefined,
     });
+  });
+
+  it('sends gRPC to the base endpoint as it is', () => {
+    expect(
+      plan({
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      }),
+    ).toMatchObject({ tracesUrl: 'http://collector:4317', metricsUrl: 'http://collector:4317' });
   });
 
   it('lets explicit exporter lists win, none included', () => {

@@ -71,8 +71,27 @@ export function loadTelemetryConfig(source: Record<string, string | undefined>):
 export interface ExportPlan {
   traces: Array<'otlp' | 'console'>;
   tracesProtocol: OtlpProtocol;
+  /** Where OTLP traces go; undefined: the exporter's default (localhost). */
+  tracesUrl: string | undefined;
   metrics: Array<'otlp' | 'console'>;
   metricsProtocol: OtlpProtocol;
+  metricsUrl: string | undefined;
+}
+
+/**
+ * The OTLP URL of one signal, as the specification derives it: the signal's own endpoint as
+ * given, else the base endpoint plus `v1/<signal>` over HTTP (gRPC takes the base as it is).
+ */
+export function otlpUrl(
+  signal: 'traces' | 'metrics',
+  protocol: OtlpProtocol,
+  specific: string | undefined,
+  base: string | undefined,
+): string | undefined {
+  if (specific !== undefined) return specific;
+  if (base === undefined) return undefined;
+  if (protocol === 'grpc') return base;
+  return `${base.replace(/\/+$/, '')}/v1/${signal}`;
 }
 
 /** Which exporters to start: explicit lists win; otherwise OTLP only when an endpoint is set. */
@@ -88,16 +107,26 @@ export function exportPlan(config: TelemetryConfig): ExportPlan {
     return names.filter((n): n is Exclude<T, 'none' | 'prometheus'> => n !== 'prometheus');
   };
   const fallback = config.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf';
+  const tracesProtocol = config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? fallback;
+  const metricsProtocol = config.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? fallback;
+  const base = config.OTEL_EXPORTER_OTLP_ENDPOINT;
   return {
     traces: choose(
       config.OTEL_TRACES_EXPORTER,
       endpoint(config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
     ),
-    tracesProtocol: config.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? fallback,
+    tracesProtocol,
+    tracesUrl: otlpUrl('traces', tracesProtocol, config.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, base),
     metrics: choose(
       config.OTEL_METRICS_EXPORTER,
       endpoint(config.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT),
     ),
-    metricsProtocol: config.OTEL_EXPORTER_OTLP_METRICS_PROTOCOL ?? fallback,
+    metricsProtocol,
+    metricsUrl: otlpUrl(
+      'metrics',
+      metricsProtocol,
+      config.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+      base,
+    ),
   };
 }

@@ -94,7 +94,10 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     ...plan.metrics.map(
       (name) =>
         new PeriodicExportingMetricReader({
-          exporter: name === 'otlp' ? otlpMetricExporter(plan.metricsProtocol) : consoleMetrics(),
+          exporter:
+            name === 'otlp'
+              ? otlpMetricExporter(plan.metricsProtocol, plan.metricsUrl)
+              : consoleMetrics(),
           exportIntervalMillis: config.OTEL_METRIC_EXPORT_INTERVAL,
         }),
     ),
@@ -120,7 +123,9 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     const spanProcessors: SpanProcessor[] = [
       ...plan.traces.map((name) =>
         name === 'otlp'
-          ? new BatchSpanProcessor({ exporter: otlpTraceExporter(plan.tracesProtocol) })
+          ? new BatchSpanProcessor({
+              exporter: otlpTraceExporter(plan.tracesProtocol, plan.tracesUrl),
+            })
           : new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }),
       ),
     ];
@@ -220,14 +225,16 @@ function pathOf(url: string | undefined): string {
   return end === -1 ? url : url.slice(0, end);
 }
 
-function otlpTraceExporter(protocol: OtlpProtocol): SpanExporter {
+/** `url` comes from our config; headers, timeout and compression the exporter reads itself. */
+function otlpTraceExporter(protocol: OtlpProtocol, url: string | undefined): SpanExporter {
+  const options = url === undefined ? {} : { url };
   switch (protocol) {
     case 'http/protobuf':
-      return new ProtoTraceExporter();
+      return new ProtoTraceExporter(options);
     case 'http/json':
-      return new JsonTraceExporter();
+      return new JsonTraceExporter(options);
     case 'grpc':
-      return new GrpcTraceExporter();
+      return new GrpcTraceExporter(options);
     default: {
       const never: never = protocol;
       throw new Error(`unknown OTLP protocol ${String(never)}`);
@@ -235,14 +242,15 @@ function otlpTraceExporter(protocol: OtlpProtocol): SpanExporter {
   }
 }
 
-function otlpMetricExporter(protocol: OtlpProtocol): PushMetricExporter {
+function otlpMetricExporter(protocol: OtlpProtocol, url: string | undefined): PushMetricExporter {
+  const options = url === undefined ? {} : { url };
   switch (protocol) {
     case 'http/protobuf':
-      return new ProtoMetricExporter();
+      return new ProtoMetricExporter(options);
     case 'http/json':
-      return new JsonMetricExporter();
+      return new JsonMetricExporter(options);
     case 'grpc':
-      return new GrpcMetricExporter();
+      return new GrpcMetricExporter(options);
     default: {
       const never: never = protocol;
       throw new Error(`unknown OTLP protocol ${String(never)}`);
