@@ -156,6 +156,19 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     expect(await launcherShown(p)).toBe(true);
     await p.evaluate(() => window.SupportChat.recheck());
     await expect.poll(() => launcherShown(p)).toBe(false);
+    // A theme is custom properties, here per scheme; position moves the launcher.
+    await p.evaluate(() => {
+      window.SupportChat.destroy();
+      window.SupportChat.init({
+        position: 'left',
+        theme: { light: { '--td-accent': '#0a6640' }, dark: { '--td-accent': '#35a06d' } },
+      });
+    });
+    const launcher = await widget(p).launcher.evaluate((el) => ({
+      background: getComputedStyle(el).backgroundColor,
+      left: el.getBoundingClientRect().left,
+    }));
+    expect(launcher).toEqual({ background: 'rgb(10, 102, 64)', left: 20 });
     // destroy() leaves nothing behind, and history is the page's own again.
     await p.evaluate(() => window.SupportChat.destroy());
     expect(await p.locator('topicdesk-chat').count()).toBe(0);

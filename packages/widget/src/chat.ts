@@ -116,7 +116,11 @@ export class Chat {
       this.#locale,
       { position: options.position ?? 'right', theme: options.theme, nonce: options.nonce },
       {
-        toggle: (open) => (open ? this.show() : this.hide()),
+        toggle: (open) => {
+          if (!open) return this.hide();
+          this.show();
+          this.#unlockAudio();
+        },
         send: (text) => this.#send(text),
         typing: () => this.#typing(),
         retry: (clientId) => this.#retry(clientId),
@@ -160,7 +164,6 @@ export class Chat {
     if (!this.#view.isOpen) this.#emit('open', undefined);
     this.#view.setOpen(true, focus);
     this.#setUnread(0);
-    this.#unlockAudio();
   }
 
   hide(): void {
