@@ -47,7 +47,6 @@ export class SessionStore {
       );
     } catch {
       // Kept in memory above: the conversation lasts as long as this page.
-      this.#memory = session;
     }
   }
 
@@ -56,8 +55,7 @@ export class SessionStore {
     try {
       localStorage.removeItem(this.key);
     } catch {
-      // Nothing was stored, or nothing can be.
-      this.#memory = undefined;
+      // Nothing was stored, or nothing can be: forgetting it in memory above is all there is.
     }
   }
 
