@@ -32,6 +32,10 @@ export interface ClusterOptions {
   dependencyProxies?: boolean;
   /** Put a round-robin TCP proxy (the load balancer) in front of the gateways. */
   proxy?: boolean;
+  /** NATS of the test's own (e.g. a `LocalServer` it restarts) instead of the shared one. */
+  natsUrl?: string;
+  /** Redis of the test's own instead of the shared one. */
+  redisUrl?: string;
 }
 
 export interface Cluster {
@@ -69,13 +73,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const jwtSecret = randomBytes(32).toString('hex');
   const webhookSecret = `hook-${randomBytes(8).toString('hex')}`;
   const headerSecret = `hdr_${randomBytes(8).toString('hex')}`;
+  const natsUrl = options.natsUrl ?? testInfra.natsUrl;
+  const redisUrl = options.redisUrl ?? testInfra.redisUrl;
   const dependencies = options.dependencyProxies
-    ? await startDependencyProxies(database.url)
+    ? await startDependencyProxies(database.url, natsUrl, redisUrl)
     : undefined;
   const common = {
     DATABASE_URL: dependencies ? viaProxy(database.url, dependencies.postgres) : database.url,
-    NATS_URL: dependencies ? viaProxy(testInfra.natsUrl, dependencies.nats) : testInfra.natsUrl,
-    REDIS_URL: dependencies ? viaProxy(testInfra.redisUrl, dependencies.redis) : testInfra.redisUrl,
+    NATS_URL: dependencies ? viaProxy(natsUrl, dependencies.nats) : natsUrl,
+    REDIS_URL: dependencies ? viaProxy(redisUrl, dependencies.redis) : redisUrl,
     NAMESPACE: namespace,
     HOST: '127.0.0.1',
   };
@@ -150,7 +156,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const { postgres, nats, redis } = dependencies;
       await Promise.allSettled([postgres.close(), nats.close(), redis.close()]);
     }
-    await Promise.allSettled([cleanupNats(namespace), cleanupRedis(namespace)]);
+    // A NATS or Redis of the test's own goes away with the test.
+    await Promise.allSettled([
+      options.natsUrl ? undefined : cleanupNats(namespace),
+      options.redisUrl ? undefined : cleanupRedis(namespace),
+    ]);
     await database.drop();
   };
   try {
@@ -183,15 +193,19 @@ export interface DependencyProxies {
   readonly redis: TcpProxy;
 }
 
-async function startDependencyProxies(databaseUrl: string): Promise<DependencyProxies> {
+async function startDependencyProxies(
+  databaseUrl: string,
+  natsUrl: string,
+  redisUrl: string,
+): Promise<DependencyProxies> {
   const target = (url: string, defaultPort: number) => {
     const parsed = new URL(url);
     return { host: parsed.hostname, port: Number(parsed.port || defaultPort) };
   };
   const [postgres, nats, redis] = await Promise.all([
     TcpProxy.start({ target: target(databaseUrl, 5432) }),
-    TcpProxy.start({ target: target(testInfra.natsUrl, 4222) }),
-    TcpProxy.start({ target: target(testInfra.redisUrl, 6379) }),
+    TcpProxy.start({ target: target(natsUrl, 4222) }),
+    TcpProxy.start({ target: target(redisUrl, 6379) }),
   ]);
   return { postgres, nats, redis };
 }

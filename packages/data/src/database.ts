@@ -14,7 +14,21 @@ export interface DatabaseOptions {
   applicationName?: string | undefined;
   /** Told when an idle pooled connection fails (the pool replaces it; nothing is lost). */
   onIdleError?: ((error: Error) => void) | undefined;
+  /**
+   * How long opening one connection may take (default 5 s): with Postgres unreachable or hung, a
+   * caller fails fast (the gateway answers `UNAVAILABLE`) instead of waiting forever. Waiting for
+   * a busy pool is not limited by it: a burst queues, bounded by the queries ahead of it.
+   */
+  connectTimeoutMs?: number | undefined;
+  /**
+   * How long one query may go unanswered before it fails (default 30 s; 0 turns it off): a
+   * Postgres that accepts connections but never answers. Raise it for long migrations.
+   */
+  queryTimeoutMs?: number | undefined;
 }
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 export interface Database {
   readonly db: Kysely<DB>;
@@ -32,10 +46,26 @@ function parseInt8(value: string): number {
 
 export async function createDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
+    const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    // pg-pool would apply its connectionTimeoutMillis to waiting for a busy pool too, failing a
+    // burst that merely queues; set on the client, it limits opening a connection only.
+    class TimedClient extends pg.Client {
+      constructor(config?: string | pg.ClientConfig) {
+        super(
+          typeof config === 'string'
+            ? { connectionString: config, connectionTimeoutMillis: connectTimeoutMs }
+            : { ...config, connectionTimeoutMillis: connectTimeoutMs },
+        );
+      }
+    }
     const pool = new pg.Pool({
+      Client: TimedClient,
       connectionString: options.url,
       max: options.poolSize ?? 10,
       application_name: options.applicationName ?? 'topicdesk',
+      ...((options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS) > 0
+        ? { query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }
+        : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>
           oid === INT8_OID && format !== 'binary'

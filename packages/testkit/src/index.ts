@@ -1,4 +1,6 @@
 export * from './infra';
 export { freePort, repoRoot, ServiceProcess, type ServiceProcessOptions } from './process';
+export { LocalServer } from './local-servers';
+export { ReconnectingVisitor, type ReconnectingVisitorOptions } from './reconnecting-visitor';
 export { TcpProxy, type TcpProxyOptions } from './tcp-proxy';
 export { startConversation, VisitorClient, type Frame, type StartedConversation } from './visitor';

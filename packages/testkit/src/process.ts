@@ -115,6 +115,21 @@ export class ServiceProcess {
     }
   }
 
+  /** SIGSTOP: the process freezes (a hung VM); its sockets stay open but nothing is answered. */
+  pause(): void {
+    if (this.running) this.#child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `pause()`. */
+  unpause(): void {
+    if (this.running) this.#child?.kill('SIGCONT');
+  }
+
+  /** The OS process id while running (for CPU and memory readings). */
+  get pid(): number | undefined {
+    return this.running ? this.#child?.pid : undefined;
+  }
+
   /** SIGKILL: no shutdown hooks, no drain — as if the machine died. */
   async kill(): Promise<void> {
     if (!this.running) return;

@@ -238,6 +238,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           perSec: config.WS_RATE_PER_SEC,
           maxPayload: config.WS_MAX_PAYLOAD,
           messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
+          closeAfterRefused: config.WS_RATE_CLOSE_AFTER,
+          refusedWindowMs: config.WS_RATE_CLOSE_WINDOW,
+          maxBufferedBytes: config.WS_MAX_BUFFERED_BYTES,
         },
       });
       visitor.open().catch((error: unknown) => {

@@ -56,6 +56,9 @@ describe('loadGatewayConfig', () => {
       WS_RATE_BURST: 20,
       WS_RATE_PER_SEC: 5,
       WS_MAX_PAYLOAD: 65_536,
+      WS_RATE_CLOSE_AFTER: 50,
+      WS_RATE_CLOSE_WINDOW: 10_000,
+      WS_MAX_BUFFERED_BYTES: 1_048_576,
       LOG_LEVEL: 'info',
     });
     expect(config.DATABASE_URL).toBeUndefined();
@@ -116,6 +119,9 @@ describe('loadGatewayConfig', () => {
     ['PORT', '70000'],
     ['WS_MAX_PAYLOAD', '512'],
     ['WS_RATE_BURST', '0'],
+    ['WS_RATE_CLOSE_AFTER', '0'],
+    ['WS_RATE_CLOSE_WINDOW', 'forever'],
+    ['WS_MAX_BUFFERED_BYTES', '1024'],
     ['LIMIT_MESSAGES_PER_HOUR', '1.5'],
     ['DATABASE_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],

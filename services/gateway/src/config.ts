@@ -41,6 +41,12 @@ export const gatewayEnvSchema = z.object({
   WS_RATE_PER_SEC: env.number(5, 0.1),
   /** Largest WS frame accepted, in bytes. */
   WS_MAX_PAYLOAD: env.int(65_536, 1024),
+  /** Refused frames (RATE_LIMITED) within WS_RATE_CLOSE_WINDOW after which a socket is closed with 4429. */
+  WS_RATE_CLOSE_AFTER: env.int(50, 1),
+  /** The window in which WS_RATE_CLOSE_AFTER refused frames close a socket. */
+  WS_RATE_CLOSE_WINDOW: env.duration('10s'),
+  /** Outgoing bytes a socket may hold unsent before it is closed with 4008 (a slow consumer). */
+  WS_MAX_BUFFERED_BYTES: env.int(1_048_576, 16_384),
   /** Bearer token of the admin API. */
   SERVICE_TOKEN: env.optionalString(),
   /** Log level. */

@@ -32,12 +32,79 @@ export interface VisitorSocketDeps {
   conversations: ConversationService;
   logger: Logger;
   metrics: GatewayMetrics;
-  limits: { burst: number; perSec: number; maxPayload: number; messagesPerHour: number };
+  limits: SocketLimits;
 }
+
+export interface SocketLimits {
+  /** Frames the bucket holds (WS_RATE_BURST). */
+  burst: number;
+  /** Frames per second the bucket refills (WS_RATE_PER_SEC). */
+  perSec: number;
+  maxPayload: number;
+  messagesPerHour: number;
+  /** Refused frames within `refusedWindowMs` after which the socket is closed with 4429. */
+  closeAfterRefused: number;
+  refusedWindowMs: number;
+  /** Outgoing bytes a socket may hold unsent; a reader slower than that is closed with 4008. */
+  maxBufferedBytes: number;
+}
+
+/** Close codes of the visitor socket beyond the standard ones (docs/errors.md). */
+export const CloseCode = {
+  /** The client kept sending after its frames were refused (`RATE_LIMITED`). */
+  FRAME_FLOOD: 4429,
+  /** The client did not read: more than `maxBufferedBytes` waited to be sent to it. */
+  SLOW_CONSUMER: 4008,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 const HISTORY_PAGE = 500;
 const TYPING_MIN_INTERVAL_MS = 2000;
 const OPEN = 1;
+/** How long a history fill waits for a socket to drain below its cap before giving up on it. */
+const DRAIN_TIMEOUT_MS = 5_000;
+/** After a close handshake is started, how long a client that does not read gets to finish it. */
+const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * The per-socket frame limit: a token bucket (`burst` frames, refilled at `perSec`), and a count
+ * of refusals within a window, so a client that keeps sending after being told to slow down is
+ * closed instead of costing an error frame per frame forever.
+ */
+export class FrameLimiter {
+  #tokens: number;
+  #refilledAt: number;
+  #refused = 0;
+  #refusedSince = 0;
+
+  constructor(
+    private readonly limits: Pick<
+      SocketLimits,
+      'burst' | 'perSec' | 'closeAfterRefused' | 'refusedWindowMs'
+    >,
+    now: number,
+  ) {
+    this.#tokens = limits.burst;
+    this.#refilledAt = now;
+  }
+
+  /** `allow` takes a token; `refuse` drops the frame; `close` ends a sustained flood. */
+  take(now: number): 'allow' | 'refuse' | 'close' {
+    const { burst, perSec, closeAfterRefused, refusedWindowMs } = this.limits;
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) / 1000) * perSec);
+    this.#refilledAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 'allow';
+    }
+    if (this.#refused === 0 || now - this.#refusedSince > refusedWindowMs) {
+      this.#refused = 0;
+      this.#refusedSince = now;
+    }
+    this.#refused += 1;
+    return this.#refused >= closeAfterRefused ? 'close' : 'refuse';
+  }
+}
 
 /**
  * One visitor connection. Everything that writes to the socket runs through one queue, so
@@ -50,11 +117,18 @@ export class VisitorSocket {
   #inbound: Promise<void> = Promise.resolve();
   #lastSeq = 0;
   readonly #ahead = new Set<number>();
-  #tokens: number;
-  #refilledAt = Date.now();
+  readonly #frames: FrameLimiter;
   #lastTyping = 0;
   #unsubscribe: (() => Promise<void>) | undefined;
+  #stopRecovery: (() => void) | undefined;
   #closed = false;
+  /** Set once this side started closing (flood, slow consumer): nothing more is read or sent. */
+  #closing = false;
+  /** `lastSeq` when the socket opened; whatever it sends above that, the client holds. */
+  #openSeq = 0;
+  #resumed = false;
+  /** Seqs a resume must not send again: (from, to] went out on this socket before the resume. */
+  #held: { from: number; to: number } | undefined;
   /** clientIds being stored: a gap fill must not echo the sender's own message back to it. */
   readonly #inFlight = new Set<string>();
   /** Every line about this socket names its conversation and socket. */
@@ -66,7 +140,7 @@ export class VisitorSocket {
     private readonly origin: string,
     private readonly deps: VisitorSocketDeps,
   ) {
-    this.#tokens = deps.limits.burst;
+    this.#frames = new FrameLimiter(deps.limits, Date.now());
     this.#log = deps.logger.child({ conversationId: claims.conversationId, socketId: origin });
   }
 
@@ -92,18 +166,43 @@ export class VisitorSocket {
       );
       // Without a resume the client starts live from here.
       this.#lastSeq = Math.max(this.#lastSeq, conversation.last_seq);
+      this.#openSeq = this.#lastSeq;
       this.#send({ type: 'status', status: conversation.status });
     } finally {
       release();
     }
+    // Redis pub/sub keeps nothing: after a reconnect, whatever was published meanwhile is read
+    // from the log (the fanout calls this once its channels are subscribed again).
+    this.#stopRecovery = this.deps.coordination.fanout.onRecovered(() =>
+      this.#enqueue(() => this.#fill(Number.MAX_SAFE_INTEGER)),
+    );
     if (this.#closed) await this.close();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopRecovery?.();
+    this.#stopRecovery = undefined;
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
     await unsubscribe?.();
+  }
+
+  /**
+   * Starts the close handshake with `code`; a client that does not read never answers it, so the
+   * connection is cut after a grace period either way, and its buffered bytes are freed.
+   */
+  #shut(code: CloseCode, reason: string): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#log.info(
+      { code, reason, bufferedBytes: this.socket.bufferedAmount },
+      'closing a visitor socket',
+    );
+    this.socket.close(code, reason);
+    const timer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   #enqueue(task: () => Promise<void> | void): void {
@@ -113,7 +212,13 @@ export class VisitorSocket {
   }
 
   #send(frame: Record<string, unknown>): void {
-    if (this.socket.readyState !== OPEN) return;
+    if (this.socket.readyState !== OPEN || this.#closing) return;
+    if (this.socket.bufferedAmount > this.deps.limits.maxBufferedBytes) {
+      // The client is not reading; holding more for it would grow without bound. It reconnects
+      // and resumes from the last seq it holds, so nothing is lost by dropping this frame.
+      this.deps.metrics.rateLimited.add(1, { scope: 'ws_slow_consumer' });
+      return this.#shut(CloseCode.SLOW_CONSUMER, 'slow consumer');
+    }
     this.socket.send(JSON.stringify(frame));
     this.deps.metrics.framesOut.add(1, { type: String(frame['type']) });
     if (frame['type'] === 'message')
@@ -144,26 +249,43 @@ export class VisitorSocket {
     this.#send({ type: 'error', code, message, ...extra });
   }
 
-  #allowFrame(): boolean {
-    const now = Date.now();
-    const { burst, perSec } = this.deps.limits;
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) / 1000) * perSec);
-    this.#refilledAt = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+  /**
+   * Waits until the socket has sent what it holds down to half its cap (a history fill writes
+   * pages faster than a slow link takes them); a client that does not read meanwhile is closed.
+   */
+  async #drained(): Promise<boolean> {
+    const cap = this.deps.limits.maxBufferedBytes;
+    if (this.socket.bufferedAmount <= cap / 2) return true;
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    while (this.socket.readyState === OPEN && !this.#closing) {
+      if (this.socket.bufferedAmount <= cap / 2) return true;
+      if (Date.now() > deadline) {
+        this.deps.metrics.rateLimited.add(1, { scope: 'ws_slow_consumer' });
+        this.#shut(CloseCode.SLOW_CONSUMER, 'slow consumer');
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return false;
   }
 
   #onFrame(data: unknown, isBinary: boolean): void {
+    if (this.#closing) return;
     const raw = Buffer.isBuffer(data)
       ? data
       : Array.isArray(data)
         ? Buffer.concat(data)
         : Buffer.from(data as ArrayBuffer);
     this.deps.metrics.framesIn.add(1);
-    if (!this.#allowFrame()) {
+    const verdict = this.#frames.take(Date.now());
+    if (verdict !== 'allow') {
       this.deps.metrics.rateLimited.add(1, { scope: 'ws_frame' });
-      return this.#error(ErrorCode.RATE_LIMITED, 'too many frames; slow down');
+      this.#error(ErrorCode.RATE_LIMITED, 'too many frames; slow down');
+      if (verdict === 'close') {
+        this.deps.metrics.rateLimited.add(1, { scope: 'ws_frame_flood' });
+        this.#shut(CloseCode.FRAME_FLOOD, 'too many frames');
+      }
+      return;
     }
     if (raw.length > this.deps.limits.maxPayload) {
       return this.#error(
@@ -290,14 +412,24 @@ export class VisitorSocket {
 
   /** Sends every stored message after `afterSeq` the client lacks, oldest first. */
   async #resume(afterSeq: number): Promise<void> {
+    // A client resumes right after connecting, but events published since this socket opened
+    // may have gone out before its resume frame was read: those it holds already.
+    if (!this.#resumed && this.#lastSeq > Math.max(this.#openSeq, afterSeq))
+      this.#held = { from: Math.max(this.#openSeq, afterSeq), to: this.#lastSeq };
+    this.#resumed = true;
     this.#lastSeq = afterSeq;
     for (const seq of [...this.#ahead]) if (seq <= afterSeq) this.#ahead.delete(seq);
-    await this.#fill(Number.MAX_SAFE_INTEGER);
+    try {
+      await this.#fill(Number.MAX_SAFE_INTEGER);
+    } finally {
+      this.#held = undefined;
+    }
   }
 
   async #fill(untilSeq: number): Promise<void> {
     const messages = new MessageRepository(this.deps.db);
     for (;;) {
+      if (this.#closing || this.socket.readyState !== OPEN) return;
       const page = await messages.listAfter(
         this.claims.conversationId,
         this.#lastSeq,
@@ -305,8 +437,11 @@ export class VisitorSocket {
       );
       for (const message of page) {
         if (message.seq > untilSeq) return;
+        if (!(await this.#drained())) return;
         const own = message.client_id !== null && this.#inFlight.has(message.client_id);
-        if (!this.#ahead.has(message.seq) && !own) {
+        const held =
+          this.#held !== undefined && message.seq > this.#held.from && message.seq <= this.#held.to;
+        if (!this.#ahead.has(message.seq) && !own && !held) {
           const { origin: _origin, ...frame } = messageEvent(message);
           this.#send(frame);
         }

@@ -1,0 +1,234 @@
+import { EventEmitter } from 'node:events';
+import type { Bus } from '@topicdesk/bus';
+import type { ConversationService } from '@topicdesk/core';
+import {
+  appendMessage,
+  ConversationRepository,
+  createDatabase,
+  DeliveryState,
+  MessageKind,
+  migrateToLatest,
+  type Database,
+} from '@topicdesk/data';
+import type { Coordination, FanoutEvent, FanoutListener } from '@topicdesk/fanout';
+import { createLogger } from '@topicdesk/telemetry';
+import type { WebSocket } from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGatewayMetrics } from './metrics';
+import { CloseCode, FrameLimiter, VisitorSocket, type SocketLimits } from './visitor-socket';
+
+const LIMITS: SocketLimits = {
+  burst: 5,
+  perSec: 1,
+  maxPayload: 65_536,
+  messagesPerHour: 50,
+  closeAfterRefused: 4,
+  refusedWindowMs: 10_000,
+  maxBufferedBytes: 16_384,
+};
+
+describe('FrameLimiter', () => {
+  it('allows a burst, then refills at the configured rate', () => {
+    const limiter = new FrameLimiter(LIMITS, 0);
+    for (let i = 0; i < 5; i++) expect(limiter.take(0)).toBe('allow');
+    expect(limiter.take(0)).toBe('refuse');
+    expect(limiter.take(1_000)).toBe('allow');
+    expect(limiter.take(1_000)).toBe('refuse');
+  });
+
+  it('closes once the refusals within the window reach the limit', () => {
+    const limiter = new FrameLimiter(LIMITS, 0);
+    for (let i = 0; i < 5; i++) limiter.take(0);
+    expect([limiter.take(1), limiter.take(2), limiter.take(3), limiter.take(4)]).toEqual([
+      'refuse',
+      'refuse',
+      'refuse',
+      'close',
+    ]);
+  });
+
+  it('forgets refusals older than the window', () => {
+    const limiter = new FrameLimiter({ ...LIMITS, perSec: 0.001 }, 0);
+    for (let i = 0; i < 5; i++) limiter.take(0);
+    for (let i = 0; i < 3; i++) expect(limiter.take(10)).toBe('refuse');
+    // Eleven seconds later the earlier three no longer count: three more are refused, not closed.
+    for (let i = 0; i < 3; i++) expect(limiter.take(11_000)).toBe('refuse');
+    expect(limiter.take(11_001)).toBe('close');
+  });
+});
+
+/** The parts of a `ws` socket the visitor socket uses, with the bytes it "holds" settable. */
+class FakeSocket extends EventEmitter {
+  readyState = 1;
+  bufferedAmount = 0;
+  readonly sent: Array<Record<string, unknown>> = [];
+  closedWith: number | undefined;
+  terminated = false;
+
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  close(code: number): void {
+    this.closedWith ??= code;
+    this.readyState = 2;
+  }
+  terminate(): void {
+    this.terminated = true;
+    this.readyState = 3;
+    this.emit('close');
+  }
+  frame(value: unknown): void {
+    this.emit('message', Buffer.from(JSON.stringify(value)), false);
+  }
+  of(type: string) {
+    return this.sent.filter((f) => f['type'] === type);
+  }
+}
+
+/** A fanout whose deliveries and "Redis came back" the test drives by hand. */
+class ManualFanout {
+  readonly listeners = new Set<FanoutListener>();
+  readonly recovered = new Set<() => void>();
+  async subscribe(_id: string, listener: FanoutListener) {
+    this.listeners.add(listener);
+    return async () => void this.listeners.delete(listener);
+  }
+  deliver(event: FanoutEvent) {
+    for (const listener of this.listeners) listener(event);
+  }
+  onRecovered(listener: () => void) {
+    this.recovered.add(listener);
+    return () => void this.recovered.delete(listener);
+  }
+}
+
+let database: Database;
+const logger = createLogger({ service: 'gateway-test', level: 'silent' });
+const metrics = createGatewayMetrics();
+
+beforeAll(async () => {
+  database = await createDatabase({ dataDir: 'memory://' });
+  await migrateToLatest(database.db);
+}, 30_000);
+
+afterAll(async () => {
+  await database?.close();
+});
+
+async function conversationWith(texts: string[]) {
+  const conversation = await new ConversationRepository(database.db).create({
+    tenantId: 'default',
+    channel: 'web',
+  });
+  for (const text of texts) await agentSays(conversation.id, text);
+  return conversation.id;
+}
+
+async function agentSays(conversationId: string, text: string) {
+  const { message } = await appendMessage(database.db, {
+    tenantId: 'default',
+    conversationId,
+    kind: MessageKind.agent,
+    text,
+    authorName: 'Support',
+    delivery: DeliveryState.none,
+  });
+  return message;
+}
+
+async function openSocket(conversationId: string, limits: Partial<SocketLimits> = {}) {
+  const socket = new FakeSocket();
+  const fanout = new ManualFanout();
+  const visitor = new VisitorSocket(
+    socket as unknown as WebSocket,
+    { conversationId, tenantId: 'default' },
+    'test:1',
+    {
+      db: database.db,
+      bus: { signal: () => undefined } as unknown as Bus,
+      coordination: { fanout } as unknown as Coordination,
+      conversations: {} as ConversationService,
+      logger,
+      metrics,
+      limits: { ...LIMITS, ...limits },
+    },
+  );
+  await visitor.open();
+  return { socket, fanout, visitor };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+const seqs = (socket: FakeSocket) => socket.of('message').map((f) => f['seq']);
+
+describe('VisitorSocket limits', () => {
+  it('answers frames over the bucket with RATE_LIMITED, then closes a sustained flood with 4429', async () => {
+    const { socket } = await openSocket(await conversationWith([]));
+    for (let i = 0; i < 20; i++) socket.frame({ type: 'typing' });
+    await settle();
+    // 5 allowed (typing has no answer), 4 refused, the 4th of which closes; the rest is not read.
+    expect(socket.of('error').map((f) => f['code'])).toEqual(Array(4).fill('RATE_LIMITED'));
+    expect(socket.closedWith).toBe(CloseCode.FRAME_FLOOD);
+  });
+
+  it('closes a socket with 4008 instead of writing to it while it holds more than the cap', async () => {
+    const { socket } = await openSocket(await conversationWith([]));
+    socket.frame('not a frame');
+    await settle();
+    expect(socket.of('error')).toHaveLength(1);
+    socket.bufferedAmount = LIMITS.maxBufferedBytes + 1;
+    socket.frame('not a frame');
+    await settle();
+    expect(socket.of('error')).toHaveLength(1);
+    expect(socket.closedWith).toBe(CloseCode.SLOW_CONSUMER);
+  });
+
+  it('gives a history fill time to drain, and closes with 4008 a reader that never does', async () => {
+    const id = await conversationWith(['one', 'two', 'three']);
+    const { socket } = await openSocket(id);
+    socket.bufferedAmount = LIMITS.maxBufferedBytes;
+    socket.frame({ type: 'resume', afterSeq: 0 });
+    await settle();
+    expect(seqs(socket)).toEqual([]);
+    socket.bufferedAmount = 0;
+    await settle();
+    expect(seqs(socket)).toEqual([1, 2, 3]);
+    expect(socket.closedWith).toBeUndefined();
+  });
+});
+
+describe('VisitorSocket resume', () => {
+  it('does not send again on resume what went out live before the resume frame was read', async () => {
+    const id = await conversationWith(['one', 'two']);
+    const { socket, fanout } = await openSocket(id);
+    // Published between the socket's open and its resume: goes out live.
+    const three = await agentSays(id, 'three');
+    fanout.deliver({ type: 'message', seq: three.seq, kind: 'agent', text: 'three', at: '' });
+    await settle();
+    expect(seqs(socket)).toEqual([3]);
+    socket.frame({ type: 'resume', afterSeq: 0 });
+    await settle();
+    expect(seqs(socket)).toEqual([3, 1, 2]);
+  });
+
+  it('reads what was published while Redis was away once the fanout has recovered', async () => {
+    const id = await conversationWith(['one']);
+    const { socket, fanout } = await openSocket(id);
+    socket.frame({ type: 'resume', afterSeq: 1 });
+    await settle();
+    // Stored, but its publish was lost: nothing arrives until the fanout says it is back.
+    await agentSays(id, 'two');
+    await agentSays(id, 'three');
+    await settle();
+    expect(seqs(socket)).toEqual([]);
+    for (const recovered of fanout.recovered) recovered();
+    await settle();
+    expect(seqs(socket)).toEqual([2, 3]);
+  });
+
+  it('stops listening for recovery once closed', async () => {
+    const { fanout, visitor } = await openSocket(await conversationWith([]));
+    expect(fanout.recovered.size).toBe(1);
+    await visitor.close();
+    expect(fanout.recovered.size).toBe(0);
+  });
+});
