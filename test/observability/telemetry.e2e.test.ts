@@ -382,3 +382,31 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
     expect(total(scheduler, 'topicdesk_outbox_pending')).toBeDefined();
   });
 });
+
+describe('scheduler traces', () => {
+  it('runs one trace from an auto-close run through NATS to the bridge closing the topic', async () => {
+    // The previous test moved the scheduler's clock a day ahead, which closed the conversations.
+    const { run, close } = await waitForSpans(
+      traceFile,
+      (spans) => {
+        for (const run of spans.filter(
+          (s) =>
+            s.name === 'scheduler auto-close' &&
+            Number(s.attributes['topicdesk.job.handled'] ?? 0) > 0,
+        )) {
+          const close = spans.find(
+            (s) => s.traceId === run.traceId && s.name === 'telegram closeForumTopic',
+          );
+          if (close) return { run, close };
+        }
+        return undefined;
+      },
+      20_000,
+      'an auto-close run and its closeForumTopic',
+    );
+    expect(run).toMatchObject({ service: 'topicdesk-scheduler' });
+    expect(run.parentSpanId).toBeUndefined();
+    expect(close).toMatchObject({ service: BRIDGE, kind: 'client' });
+    expect(close.attributes['http.response.status_code']).toBe(200);
+  });
+});

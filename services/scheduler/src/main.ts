@@ -1,7 +1,13 @@
 // Process entry of the scheduler: telemetry first, then config, infrastructure, jobs, signals.
 // Static imports are all evaluated before this module's code runs, so whatever loads pg,
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+import {
+  createLogger,
+  initTelemetry,
+  ROOT_CONTEXT,
+  SpanKind,
+  withSpan,
+} from '@topicdesk/telemetry';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk-scheduler', env: process.env });
@@ -39,7 +45,25 @@ try {
     intervalMs: config.SCHEDULER_INTERVAL,
     now: schedulerClock(config.SCHEDULER_CLOCK_FILE),
   };
-  const scheduler = startScheduler(deps, schedulerJobs(deps, config));
+  // Each run is a trace of its own: its queries, and what its closes set off in the bridge.
+  const jobs = schedulerJobs(deps, config).map((job) => ({
+    name: job.name,
+    run: () =>
+      withSpan(
+        `scheduler ${job.name}`,
+        {
+          kind: SpanKind.INTERNAL,
+          parent: ROOT_CONTEXT,
+          attributes: { 'topicdesk.job': job.name },
+        },
+        async (span) => {
+          const handled = await job.run();
+          span.setAttribute('topicdesk.job.handled', handled);
+          return handled;
+        },
+      ),
+  }));
+  const scheduler = startScheduler(deps, jobs);
   const app = await createServer({ logger, telemetry, readiness: () => infra.readiness() });
   await app.listen({ port: config.PORT, host: config.HOST });
   logger.info(
