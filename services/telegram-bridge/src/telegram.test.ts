@@ -65,12 +65,15 @@ describe('classifyTelegramError', () => {
     });
   });
 
-  it('calls 401 and 403 rejections too (they are not retried)', () => {
-    expect(classifyTelegramError(grammyError(401, 'Unauthorized')).kind).toBe('rejected');
+  it('calls 401 and 403 transient: an operator fixes the token or rights, and messages wait', () => {
+    expect(classifyTelegramError(grammyError(401, 'Unauthorized')).kind).toBe('transient');
     expect(
       classifyTelegramError(grammyError(403, 'Forbidden: bot was kicked from the supergroup chat'))
         .kind,
-    ).toBe('rejected');
+    ).toBe('transient');
+    expect(classifyTelegramError(grammyError(400, 'Bad Request: chat not found')).kind).toBe(
+      'transient',
+    );
   });
 
   it('calls a 5xx transient, even when its description mentions a topic', () => {
