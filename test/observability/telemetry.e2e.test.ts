@@ -91,7 +91,8 @@ describe('one trace per message across separate processes', () => {
         );
         if (!call) return undefined;
         const chain = ancestors(spans, call);
-        return chain.some((s) => isNatsProcess(s, 'conversation.sync'))
+        return chain.some((s) => isNatsProcess(s, 'conversation.sync')) &&
+          chain.at(-1)?.parentSpanId === callerSpanId
           ? { call, chain }
           : undefined;
       },
@@ -134,12 +135,10 @@ describe('one trace per message across separate processes', () => {
           root &&
           spans.find((s) => s.traceId === root.traceId && s.name === 'telegram sendMessage');
         if (!root || !send) return undefined;
-        return {
-          root,
-          send,
-          chain: ancestors(spans, send),
-          trace: spans.filter((s) => s.traceId === root.traceId),
-        };
+        // Spans are written as they end, children first: wait for the whole chain.
+        const chain = ancestors(spans, send);
+        if (chain.at(-1)?.spanId !== root.spanId) return undefined;
+        return { root, send, chain, trace: spans.filter((s) => s.traceId === root.traceId) };
       },
       15_000,
       'a trace from the ws message to sendMessage',
