@@ -95,6 +95,30 @@ describe('topic header and status', () => {
   });
 });
 
+describe('visitor profile', () => {
+  it('renames the topic and its header when the visitor gives a name', async () => {
+    const { conversation, threadId } = await open();
+    const response = await fetch(
+      `${gateway}/v1/conversations/${conversation.conversationId}/profile`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${conversation.token}`,
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify({ name: 'Grace' }),
+      },
+    );
+    expect(response.status).toBe(200);
+    await cluster.sandbox.state.waitFor(
+      () => topicName(cluster.sandbox, threadId) === `🟢 ${conversation.ticket} · Grace`,
+    );
+    await cluster.sandbox.state.waitFor(() =>
+      header(cluster.sandbox, threadId)?.text?.includes('Visitor: Grace'),
+    );
+  });
+});
+
 describe('commands in a topic', () => {
   it('claims, refuses a second claim, unclaims only for the claimer, and tells the visitor who joined', async () => {
     const { conversation, visitor, threadId } = await open();

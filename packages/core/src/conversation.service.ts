@@ -2,6 +2,7 @@ import { SyncReason } from '@topicdesk/contracts';
 import {
   appendMessage,
   AuditRepository,
+  ConversationChannel,
   ConversationRepository,
   MessageRepository,
   NoteRepository,
@@ -91,14 +92,44 @@ export class ConversationService {
 
   async start(input: StartConversationInput): Promise<Conversation> {
     const { conversation, rows } = await this.db.transaction().execute(async (trx) => {
-      const conversation = await new ConversationRepository(trx).create(input);
-      const rows = await new OutboxRepository(trx).add([
-        sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED),
-      ]);
-      return { conversation, rows };
+      const started = await this.startInTransaction(trx, input);
+      return {
+        conversation: started.conversation,
+        rows: await ConversationService.enqueue(trx, started.rows),
+      };
     });
     await this.relay.publish(rows);
     return conversation;
+  }
+
+  /**
+   * Creates a conversation inside the caller's transaction (the bridge starts private-chat
+   * conversations together with the update that asked for them); returns the outbox rows to add.
+   */
+  async startInTransaction(
+    trx: Kysely<DB>,
+    input: StartConversationInput,
+  ): Promise<{ conversation: Conversation; rows: OutboxInput[] }> {
+    const conversation = await new ConversationRepository(trx).create(input);
+    return {
+      conversation,
+      rows: [sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED)],
+    };
+  }
+
+  /** The visitor's new name (null: anonymous); the topic's name and header follow. */
+  async renameVisitor(
+    tenantId: string,
+    conversationId: string,
+    name: string | null,
+  ): Promise<void> {
+    const rows = await this.db.transaction().execute(async (trx) => {
+      await new ConversationRepository(trx).setVisitorName(tenantId, conversationId, name);
+      return new OutboxRepository(trx).add([
+        sync(tenantId, conversationId, SyncReason.STATUS_CHANGED),
+      ]);
+    });
+    await this.relay.publish(rows);
   }
 
   /** Stores a visitor message (idempotent by clientId) and queues it for Telegram. */
@@ -106,22 +137,37 @@ export class ConversationService {
     input: VisitorMessageInput,
   ): Promise<{ message: Message; duplicate: boolean }> {
     const { result, rows } = await this.db.transaction().execute(async (trx) => {
-      const result = await appendMessage(trx, {
-        tenantId: input.tenantId,
-        conversationId: input.conversationId,
-        kind: MessageKind.visitor,
-        text: input.text,
-        clientId: input.clientId,
-        delivery: DeliveryState.pending,
-        requireOpen: true,
-      });
-      if (result.duplicate) return { result, rows: [] };
-      // The visitor's first message is answered with the welcome template.
-      const first = !(await new MessageRepository(trx).hasEarlierVisitorMessage(
-        input.conversationId,
-        result.message.seq,
-      ));
-      const rows = await new OutboxRepository(trx).add([
+      const result = await this.postVisitorMessageInTransaction(trx, input);
+      return { result, rows: await ConversationService.enqueue(trx, result.rows) };
+    });
+    await this.relay.publish(rows);
+    return { message: result.message, duplicate: result.duplicate };
+  }
+
+  /** `postVisitorMessage` inside the caller's transaction; returns the outbox rows to add. */
+  async postVisitorMessageInTransaction(
+    trx: Kysely<DB>,
+    input: VisitorMessageInput,
+  ): Promise<{ message: Message; duplicate: boolean; rows: OutboxInput[] }> {
+    const result = await appendMessage(trx, {
+      tenantId: input.tenantId,
+      conversationId: input.conversationId,
+      kind: MessageKind.visitor,
+      text: input.text,
+      clientId: input.clientId,
+      delivery: DeliveryState.pending,
+      requireOpen: true,
+    });
+    if (result.duplicate) return { message: result.message, duplicate: true, rows: [] };
+    // The visitor's first message is answered with the welcome template.
+    const first = !(await new MessageRepository(trx).hasEarlierVisitorMessage(
+      input.conversationId,
+      result.message.seq,
+    ));
+    return {
+      message: result.message,
+      duplicate: false,
+      rows: [
         sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
         fanoutOutbox(
           input.tenantId,
@@ -134,11 +180,8 @@ export class ConversationService {
               key: SystemMessageKey.welcome,
             })
           : []),
-      ]);
-      return { result, rows };
-    });
-    await this.relay.publish(rows);
-    return { message: result.message, duplicate: result.duplicate };
+      ],
+    };
   }
 
   /** Stores an agent's reply from the topic and fans it out to the visitor. */
@@ -146,7 +189,7 @@ export class ConversationService {
     trx: Kysely<DB>,
     input: AgentMessageInput,
   ): Promise<{ message: Message; rows: OutboxInput[] }> {
-    const { message } = await appendMessage(trx, {
+    const { message, conversation } = await appendMessage(trx, {
       tenantId: input.tenantId,
       conversationId: input.conversationId,
       kind: MessageKind.agent,
@@ -175,7 +218,13 @@ export class ConversationService {
     );
     return {
       message,
-      rows: [fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message))],
+      rows: [
+        fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message)),
+        // A private-chat user gets the reply from the bridge's sync (their chat, by the bot).
+        ...(conversation.channel === ConversationChannel.telegram
+          ? [sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED)]
+          : []),
+      ],
     };
   }
 
@@ -200,6 +249,7 @@ export class ConversationService {
         text: edited.text,
         editedAt: (edited.edited_at ?? input.at).toISOString(),
       }),
+      ...(await this.#privateChatSync(trx, input.tenantId, edited.conversation_id)),
     ];
   }
 
@@ -354,7 +404,20 @@ export class ConversationService {
         editedAt: at.toISOString(),
         deleted: true,
       }),
+      ...(await this.#privateChatSync(trx, input.tenantId, retracted.conversation_id)),
     ];
+  }
+
+  /** A sync row when the conversation is a private chat's: its copy there must follow. */
+  async #privateChatSync(
+    trx: Kysely<DB>,
+    tenantId: string,
+    conversationId: string,
+  ): Promise<OutboxInput[]> {
+    const conversation = await new ConversationRepository(trx).find(tenantId, conversationId);
+    return conversation?.channel === ConversationChannel.telegram
+      ? [sync(tenantId, conversationId, SyncReason.STATUS_CHANGED)]
+      : [];
   }
 
   /** Emits a system message template inside the caller's transaction. */

@@ -18,9 +18,10 @@ import { ErrorCode, GatewayError } from './errors';
 import { conversationParamsSchema, historyQuerySchema, startConversationSchema } from './frames';
 import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
-import { ConversationTokens, tokenFrom } from './tokens';
+import { claimsForConversation, ConversationTokens, tokenFrom } from './tokens';
 import { VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
+import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { parse } from './validation';
 
@@ -124,16 +125,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // This plugin is encapsulated, so the server it is registered on cannot see `websocketServer`.
   visitorSocketServers.set(app.server, app.websocketServer);
 
-  const claimsFor = async (request: FastifyRequest, id: string, allowExpired = false) => {
-    const claims = await tokens.verify(
-      tokenFrom(request.headers.authorization, request.query),
-      request.ip,
-      { allowExpired },
-    );
-    if (claims.conversationId !== id)
-      throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
-    return claims;
-  };
+  const claimsFor = (request: FastifyRequest, id: string, allowExpired = false) =>
+    claimsForConversation(tokens, request, id, { allowExpired });
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
     const body = parse(startConversationSchema, request.body ?? {});
@@ -254,7 +247,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   );
 
   await app.register(widgetRoutes);
-  await app.register((await import('./visitor-profile.routes')).visitorProfileRoutes, deps);
+  await app.register(visitorProfileRoutes, { db: deps.db, tokens, conversations });
   await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
 };
 

@@ -97,3 +97,21 @@ export function tokenFrom(authorization: string | undefined, query: unknown): st
     return query.token;
   return undefined;
 }
+
+/** The claims of a request's token, which must be for conversation `id` (else FORBIDDEN). */
+export async function claimsForConversation(
+  tokens: ConversationTokens,
+  request: { headers: { authorization?: string | undefined }; query: unknown; ip: string },
+  id: string,
+  options: { allowExpired?: boolean } = {},
+): Promise<ConversationClaims> {
+  const claims = await tokens.verify(
+    tokenFrom(request.headers.authorization, request.query),
+    request.ip,
+    options,
+  );
+  if (claims.conversationId !== id) {
+    throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
+  }
+  return claims;
+}

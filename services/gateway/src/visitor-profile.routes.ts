@@ -1,10 +1,10 @@
-import { ConversationRepository } from '@topicdesk/data';
+import type { ConversationService } from '@topicdesk/core';
+import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { GatewayDeps } from './app';
 import { ErrorCode, GatewayError } from './errors';
 import { conversationParamsSchema } from './frames';
-import { ConversationTokens, tokenFrom } from './tokens';
+import { claimsForConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
 
 const REST_BODY_LIMIT = 4 * 1024;
@@ -27,25 +27,22 @@ const profileBody = z
  * needs no CORS allowance beyond the ones the rest of the visitor API uses). Bearer token as
  * for the history. The name is what agents see for the conversation from then on.
  */
-export const visitorProfileRoutes: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
-  const { config } = deps;
-  const tokens = new ConversationTokens(
-    config.CONVERSATION_JWT_SECRET,
-    config.TOKEN_TTL,
-    config.TOKEN_REFRESH_GRACE,
-    config.TOKEN_BIND_IP,
-  );
-  const conversations = new ConversationRepository(deps.db);
+export interface VisitorProfileRoutesOptions {
+  db: Kysely<DB>;
+  tokens: ConversationTokens;
+  conversations: ConversationService;
+}
+
+export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOptions> = async (
+  app,
+  options,
+) => {
+  const repository = new ConversationRepository(options.db);
 
   const load = async (request: FastifyRequest) => {
     const { id } = parse(conversationParamsSchema, request.params);
-    const claims = await tokens.verify(
-      tokenFrom(request.headers.authorization, request.query),
-      request.ip,
-    );
-    if (claims.conversationId !== id)
-      throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
-    const conversation = await conversations.find(claims.tenantId, id);
+    const claims = await claimsForConversation(options.tokens, request, id);
+    const conversation = await repository.find(claims.tenantId, id);
     if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
     return conversation;
   };
@@ -58,7 +55,8 @@ export const visitorProfileRoutes: FastifyPluginAsync<GatewayDeps> = async (app,
   app.post('/v1/conversations/:id/profile', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
     const c = await load(request);
     const { name } = parse(profileBody, request.body ?? {});
-    await conversations.setVisitorName(c.tenant_id, c.id, name);
+    // The topic's name and header follow (the bridge is told through the outbox).
+    await options.conversations.renameVisitor(c.tenant_id, c.id, name);
     return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
   });
 };
