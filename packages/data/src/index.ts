@@ -27,4 +27,13 @@ export {
   TelegramPostRepository,
   type TelegramPostInput,
 } from './repositories/telegram-post.repository';
+export {
+  TelegramUserRepository,
+  type NewTelegramUserInput,
+  type TelegramUserSecret,
+} from './repositories/telegram-user.repository';
+export {
+  TelegramConversationRepository,
+  type TelegramConversationLink,
+} from './repositories/telegram-conversation.repository';
 export type { Kysely, Transaction } from 'kysely';

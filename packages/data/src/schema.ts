@@ -190,6 +190,50 @@ export interface TelegramPostTable {
   telegram_message_id: NullableInt8;
 }
 
+/** A Telegram user of the bot's private chat: their id only encrypted, found by a keyed hash. */
+export interface TelegramUserTable {
+  id: string;
+  tenant_id: string;
+  /** HMAC-SHA256 (hex) of the Telegram user id under the lookup key of `key_id`. */
+  lookup_hash: string;
+  /** Fingerprint of the key that encrypted this row. */
+  key_id: string;
+  /** AES-256-GCM nonce and ciphertext+tag (base64) of the Telegram user id. */
+  nonce: string;
+  ciphertext: string;
+  /** For the language of the bot's answers only; never shown to agents. */
+  language_code: string | null;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+}
+
+/** A `telegram` channel conversation: its user and what was sent to their private chat. */
+export interface TelegramConversationTable {
+  conversation_id: string;
+  tenant_id: string;
+  telegram_user_id: string;
+  /** Agent and system messages up to this seq were sent to the private chat. */
+  delivered_seq: Generated<number>;
+  /** The message whose private copy carries the "End" button. */
+  end_button_seq: number | null;
+  rating_prompted_at: NullableTimestamp;
+  /** 1–5, given by the user after the conversation closed. */
+  rating: number | null;
+  rated_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+/** The bot's copy of an agent or system message in a private chat (for edits and retractions). */
+export interface TelegramPrivateMessageTable {
+  message_id: Int8;
+  tenant_id: string;
+  conversation_id: string;
+  telegram_message_id: Int8;
+  /** The `edited_at` of the version the copy shows (null: the original). */
+  synced_edit_at: NullableTimestamp;
+  retracted: Generated<boolean>;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -203,6 +247,9 @@ export interface DB {
   system_templates: SystemTemplateTable;
   system_message_marks: SystemMessageMarkTable;
   telegram_posts: TelegramPostTable;
+  telegram_users: TelegramUserTable;
+  telegram_conversations: TelegramConversationTable;
+  telegram_private_messages: TelegramPrivateMessageTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -215,5 +262,8 @@ export type OutboxRow = Selectable<OutboxTable>;
 export type Note = Selectable<NoteTable>;
 export type SystemTemplate = Selectable<SystemTemplateTable>;
 export type TelegramPost = Selectable<TelegramPostTable>;
+export type TelegramUser = Selectable<TelegramUserTable>;
+export type TelegramConversation = Selectable<TelegramConversationTable>;
+export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import {
+  appendMessage,
+  ConversationRepository,
+  createDatabase,
+  DEFAULT_TENANT_ID,
+  DeliveryState,
+  MessageRepository,
+  migrateToLatest,
+  TelegramConversationRepository,
+  TelegramUserRepository,
+  TemplateRepository,
+  type Database,
+} from '../src/index';
+
+const secret = (hash: string, keyId = 'k1') => ({
+  lookupHash: hash,
+  keyId,
+  nonce: 'bm9uY2U=',
+  ciphertext: 'Y2lwaGVydGV4dA==',
+});
+
+function suite(
+  name: string,
+  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
+) {
+  describe(`telegram private chats (${name})`, () => {
+    let database: Database;
+    let drop: () => Promise<void>;
+    beforeAll(async () => {
+      ({ database, drop } = await open());
+      await migrateToLatest(database.db);
+    });
+    afterAll(async () => {
+      await database.close();
+      await drop();
+    });
+
+    it('finds a user by any of its lookup hashes, inserts once, and re-keys', async () => {
+      const users = new TelegramUserRepository(database.db);
+      const at = new Date();
+      const id = crypto.randomUUID();
+      const user = await users.insert({
+        id,
+        tenantId: DEFAULT_TENANT_ID,
+        languageCode: 'de',
+        at,
+        ...secret('hash-old', 'old'),
+      });
+      // The same hash again returns the existing row, not a second one.
+      const again = await users.insert({
+        id: crypto.randomUUID(),
+        tenantId: DEFAULT_TENANT_ID,
+        languageCode: null,
+        at,
+        ...secret('hash-old', 'old'),
+      });
+      expect(again.id).toBe(user.id);
+      expect((await users.findByLookup(DEFAULT_TENANT_ID, ['hash-new', 'hash-old']))?.id).toBe(id);
+      expect(await users.countWithOtherKey('new')).toBe(1);
+      expect(await users.encryptedWithOtherKey('new', null, 10)).toHaveLength(1);
+      expect(await users.encryptedWithOtherKey('new', id, 10)).toHaveLength(0);
+      expect(await users.rekey(id, 'old', secret('hash-new', 'new'))).toBe(true);
+      expect(await users.rekey(id, 'old', secret('hash-new', 'new'))).toBe(false);
+      expect((await users.findByLookup(DEFAULT_TENANT_ID, ['hash-new']))?.key_id).toBe('new');
+      expect(await users.countWithOtherKey('new')).toBe(0);
+    });
+
+    it('keeps a delivery cursor over agent and system messages, copies, prompts and ratings', async () => {
+      const users = new TelegramUserRepository(database.db);
+      const user = await users.insert({
+        id: crypto.randomUUID(),
+        tenantId: DEFAULT_TENANT_ID,
+        languageCode: null,
+        at: new Date(),
+        ...secret(`hash-${crypto.randomUUID()}`),
+      });
+      const conversation = await new ConversationRepository(database.db).create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'telegram',
+      });
+      const links = new TelegramConversationRepository(database.db);
+      await links.link({
+        tenantId: DEFAULT_TENANT_ID,
+        conversationId: conversation.id,
+        telegramUserId: user.id,
+        endButtonSeq: 1,
+        at: new Date(),
+      });
+      expect((await links.openOf(DEFAULT_TENANT_ID, user.id))?.id).toBe(conversation.id);
+      const append = (kind: 'visitor' | 'agent' | 'system', text: string) =>
+        database.db.transaction().execute(async (trx) => {
+          const { message } = await appendMessage(trx, {
+            tenantId: DEFAULT_TENANT_ID,
+            conversationId: conversation.id,
+            kind,
+            text,
+            delivery: kind === 'visitor' ? DeliveryState.pending : DeliveryState.none,
+          });
+          return message;
+        });
+      const welcome = await append('system', 'welcome');
+      await append('visitor', 'hello');
+      const reply = await append('agent', 'hi there');
+
+      expect((await links.nextUndelivered(conversation.id, 0))?.seq).toBe(welcome.seq);
+      await links.markDelivered(DEFAULT_TENANT_ID, conversation.id, welcome, 501);
+      // The visitor's own message is skipped: the next is the agent's reply.
+      const found = await links.find(conversation.id);
+      expect(found?.link.delivered_seq).toBe(welcome.seq);
+      expect((await links.nextUndelivered(conversation.id, welcome.seq))?.seq).toBe(reply.seq);
+      await links.markDelivered(DEFAULT_TENANT_ID, conversation.id, reply, 502);
+      // The cursor never moves back.
+      await links.markDelivered(DEFAULT_TENANT_ID, conversation.id, welcome, null);
+      expect((await links.find(conversation.id))?.link.delivered_seq).toBe(reply.seq);
+      expect(await links.nextUndelivered(conversation.id, reply.seq)).toBeUndefined();
+
+      // An edit makes the copy stale until it is synced; a retraction too.
+      expect(await links.staleCopy(conversation.id)).toBeUndefined();
+      const edited = await new MessageRepository(database.db).edit(reply, 'hi again', new Date());
+      const stale = await links.staleCopy(conversation.id);
+      expect(stale?.message.text).toBe('hi again');
+      expect(stale?.copy.telegram_message_id).toBe(502);
+      await links.markCopySynced(edited.id, edited.edited_at, false);
+      expect(await links.staleCopy(conversation.id)).toBeUndefined();
+      await new MessageRepository(database.db).retract(edited, new Date(Date.now() + 1000));
+      expect((await links.staleCopy(conversation.id))?.message.deleted_at).not.toBeNull();
+      await links.markCopySynced(edited.id, edited.edited_at, true);
+      expect(await links.staleCopy(conversation.id)).toBeUndefined();
+
+      // Closed a while ago and never prompted: the sweep finds it.
+      await new ConversationRepository(database.db).close(
+        DEFAULT_TENANT_ID,
+        conversation.id,
+        new Date(Date.now() - 60_000),
+      );
+      expect(await links.openOf(DEFAULT_TENANT_ID, user.id)).toBeUndefined();
+      const lagging = await links.lagging(new Date(), 10);
+      expect(lagging.map((c) => c.id)).toContain(conversation.id);
+      await links.markRatingPrompted(conversation.id, new Date());
+      expect((await links.lagging(new Date(), 10)).map((c) => c.id)).not.toContain(conversation.id);
+      await links.rate(conversation.id, 4, new Date());
+      expect((await links.find(conversation.id))?.link.rating).toBe(4);
+    });
+
+    it('seeds the private chat texts in English (default) and German', async () => {
+      const templates = new TemplateRepository(database.db);
+      const de = await templates.resolve(DEFAULT_TENANT_ID, 'telegram.limit_messages', 'de-AT');
+      const fr = await templates.resolve(DEFAULT_TENANT_ID, 'telegram.limit_messages', 'fr');
+      expect(de?.locale).toBe('de');
+      expect(fr?.locale).toBe('');
+      expect(fr?.text).toContain('{limit} messages');
+    });
+  });
+}
+
+suite('postgres', async () => {
+  const testDb: TestDatabase = await createTestDatabase('data');
+  const database = await createDatabase({ url: testDb.url });
+  return { database, drop: () => testDb.drop() };
+});
+
+suite('pglite', async () => {
+  const database = await createDatabase({ dataDir: 'memory://' });
+  return { database, drop: () => Promise.resolve() };
+});
