@@ -21,6 +21,8 @@ export const standaloneEnvSchema = z.object({
   SUPPORT_GROUP_ID: env.optionalString(),
   /** Token secret; generated once and kept in DATA_DIR when unset. */
   CONVERSATION_JWT_SECRET: env.optionalString(),
+  /** Key of private-chat users' ids and of updates on the bus; generated once into DATA_DIR when unset. */
+  TELEGRAM_USER_KEY: env.optionalString(),
   /** Pretty logs (default: when stdout is a terminal). */
   LOG_PRETTY: env.boolean(process.stdout.isTTY === true),
   /** Log level. */
@@ -36,9 +38,12 @@ export function loadStandaloneConfig(source: Record<string, string | undefined>)
 export const SANDBOX_BOT_TOKEN = '100000001:topicdesk-sandbox-token';
 export const SANDBOX_GROUP_ID = -1001000000001;
 
-/** A secret that survives restarts (tokens stay valid) without anyone having to set one. */
-export function persistentSecret(dataDir: string): string {
-  const path = join(dataDir, 'conversation-jwt-secret');
+/**
+ * A secret that survives restarts (tokens stay valid, encrypted rows stay readable) without
+ * anyone having to set one: 32 random bytes, base64url, in `DATA_DIR/<name>`.
+ */
+export function persistentSecret(dataDir: string, name = 'conversation-jwt-secret'): string {
+  const path = join(dataDir, name);
   try {
     const existing = readFileSync(path, 'utf8').trim();
     if (existing.length >= 32) return existing;

@@ -101,6 +101,8 @@ try {
         }
       : {}),
     TELEGRAM_UPDATES: 'polling',
+    // Private chats with the bot need a key; one is generated and kept like the JWT secret.
+    TELEGRAM_USER_KEY: config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, 'telegram-user-key'),
   });
   const bridge = createBridge({
     config: bridgeConfig,

@@ -8,9 +8,11 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Update } from 'grammy/types';
 import { updatesMode, type BridgeConfig } from './config';
 import { createBridgeMetrics } from './metrics';
+import { isPrivateChatUpdate, PrivateChat } from './private-chat';
 import { botIdOf, classifyTelegramError, createTelegramApi } from './telegram';
 import { TopicSync } from './topic-sync';
 import { UpdateProcessor } from './update-processor';
+import { isSealedUpdate, updateAad, UserKeyring } from './user-crypto';
 import { webhookRoute } from './webhook';
 
 export interface BridgeDeps {
@@ -51,6 +53,30 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const botId = botIdOf(config.BOT_TOKEN);
   const groupId = config.SUPPORT_GROUP_ID;
   const mode = updatesMode(config);
+  // Private chats need the key: it encrypts users' ids in Postgres and updates on the bus.
+  const keyring = config.TELEGRAM_USER_KEY
+    ? UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS)
+    : undefined;
+  const privateChat = keyring
+    ? new PrivateChat({
+        db: deps.db,
+        api,
+        relay: deps.relay,
+        coordination,
+        keyring,
+        logger,
+        botId,
+        limits: {
+          conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
+          messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
+        },
+        budgets: {
+          chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
+          globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
+          safetyMs: config.TELEGRAM_LIMIT_SAFETY,
+        },
+      })
+    : undefined;
   const sync = new TopicSync({
     db: deps.db,
     api,
@@ -65,6 +91,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
       safetyMs: config.TELEGRAM_LIMIT_SAFETY,
     },
+    privateChat,
   });
   const processor = new UpdateProcessor({
     db: deps.db,
@@ -77,6 +104,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
     requireClaim: config.REQUIRE_CLAIM,
     sync,
+    privateChat,
   });
   const stops: Array<() => Promise<void> | void> = [];
   let registered = false;
@@ -84,16 +112,29 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const abort = new AbortController();
 
   const ingest = async (update: { update_id: number }) => {
+    const json = new TextEncoder().encode(JSON.stringify(update));
+    // Updates carry people's Telegram ids and names: with the key they cross the bus sealed
+    // (AES-256-GCM, bound to the update id); without it private chats are off and their
+    // updates are not published at all.
+    let payload: Uint8Array = json;
+    if (keyring) payload = keyring.sealUpdate(json, updateAad(botId, update.update_id));
+    else if (isPrivateChatUpdate(update)) {
+      metrics.updatesIgnored.add(1, { reason: 'private_chat_without_key' });
+      return;
+    }
     await bus.publish(
       topics.telegramUpdate,
-      {
-        updateId: BigInt(update.update_id),
-        botId,
-        payload: new TextEncoder().encode(JSON.stringify(update)),
-        receivedAt: timestampNow(),
-      },
+      { updateId: BigInt(update.update_id), botId, payload, receivedAt: timestampNow() },
       { msgId: `tg-${botId}-${update.update_id}` },
     );
+  };
+
+  /** The Update JSON of a bus payload: sealed by a bridge with the key, or plain from one without. */
+  const openUpdate = (data: { payload: Uint8Array; botId: string; updateId: bigint }) => {
+    if (!isSealedUpdate(data.payload)) return data.payload;
+    // Thrown errors make the bus redeliver: another replica (with the key) may open it.
+    if (!keyring) throw new Error('a sealed update arrived but TELEGRAM_USER_KEY is not set');
+    return keyring.openUpdate(data.payload, updateAad(data.botId, data.updateId));
   };
 
   async function registerWebhook(): Promise<void> {
@@ -197,7 +238,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       const updateConsumer = bus.consume(
         topics.telegramUpdate,
         async (delivery) => {
-          const update = JSON.parse(new TextDecoder().decode(delivery.data.payload)) as Update;
+          const update = JSON.parse(new TextDecoder().decode(openUpdate(delivery.data))) as Update;
           await processor.process(update);
         },
         {
@@ -271,6 +312,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
             new Date(Date.now() - SWEEP_AGE_MS),
             50,
           );
+          // Private chats lag on their own cursor (agents' messages not sent to the user yet).
+          if (privateChat)
+            lagging.push(...(await privateChat.lagging(new Date(Date.now() - SWEEP_AGE_MS), 50)));
           const round = Math.floor(Date.now() / SWEEP_INTERVAL_MS);
           for (const c of lagging) {
             await bus.publish(
@@ -282,6 +326,32 @@ export function createBridge(deps: BridgeDeps): Bridge {
         })().catch((error: unknown) => logger.warn({ err: error }, 'sync sweep failed'));
       }, SWEEP_INTERVAL_MS);
       stops.push(() => clearInterval(sweep));
+
+      if (!privateChat)
+        logger.warn(
+          'TELEGRAM_USER_KEY is unset: the bot ignores private chats (no second channel)',
+        );
+      if (privateChat && keyring?.previous) {
+        // A rotation: re-encrypt users sealed under the previous key, once across replicas.
+        void (async () => {
+          const lock = await coordination.locks.tryLock('telegram-users-rekey', 60_000);
+          if (!lock) return;
+          try {
+            const result = await privateChat.reencryptAll();
+            logger.info(
+              { ...result, keyId: keyring.current.id },
+              'private chat users re-encrypted under the current key',
+            );
+          } finally {
+            await lock.release();
+          }
+        })().catch((error: unknown) =>
+          logger.error(
+            { err: error },
+            're-encryption of private chat users failed; retried at the next start',
+          ),
+        );
+      }
 
       if (mode === 'webhook') {
         await registerWebhook().catch((error: unknown) => {

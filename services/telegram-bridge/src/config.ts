@@ -1,5 +1,26 @@
 import { env, parseEnv } from '@topicdesk/config';
 import { z } from 'zod';
+import { decodeUserKey } from './user-crypto';
+
+/** A 32-byte key in base64; the message never repeats the value. */
+const userKey = () =>
+  z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .refine(
+        (value) => {
+          try {
+            decodeUserKey(value);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: '32 random bytes in base64 expected (openssl rand -base64 32)' },
+      )
+      .optional(),
+  );
 
 export const bridgeEnvSchema = z.object({
   /** HTTP port of the bridge (webhook, health, metrics). */
@@ -53,6 +74,17 @@ export const bridgeEnvSchema = z.object({
   ALLOW_UNKNOWN_AGENTS: env.boolean(true),
   /** Agents must /claim a conversation before their replies reach the visitor (else a reply claims it). */
   REQUIRE_CLAIM: env.boolean(false),
+  /**
+   * 32 random bytes, base64 (`openssl rand -base64 32`): encrypts private-chat users' Telegram
+   * ids in Postgres and every update on the bus. Unset: the bot's private chat is turned off.
+   */
+  TELEGRAM_USER_KEY: userKey(),
+  /** The key before the last rotation, while the bridge re-encrypts what it sealed. */
+  TELEGRAM_USER_KEY_PREVIOUS: userKey(),
+  /** New conversations a private-chat user may start per day (sliding window, all replicas). */
+  LIMIT_CONVERSATIONS_PER_DAY: env.int(5, 1),
+  /** Messages a private-chat user may send per hour (sliding window, all replicas). */
+  LIMIT_MESSAGES_PER_HOUR: env.int(50, 1),
   /** Log level. */
   LOG_LEVEL: env.logLevel(),
 });

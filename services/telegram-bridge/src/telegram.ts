@@ -121,6 +121,8 @@ export function createTelegramApi(
       ['message_thread_id', 'telegram.message_thread_id'],
     ] as const) {
       const value = target[field];
+      // A positive chat id is a private chat, i.e. a user's Telegram id: never in a span.
+      if (field === 'chat_id' && Number(value) > 0) continue;
       if (typeof value === 'number' || typeof value === 'string') attributes[attribute] = value;
     }
     if (previousFailures > 0) metrics.telegramRetries.add(1, { method });

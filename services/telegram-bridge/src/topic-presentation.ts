@@ -68,7 +68,9 @@ export function headerText(conversation: Conversation): string {
     `Status: ${STATUS_LINE[topicStatus(conversation)](conversation)}`,
   ];
   if (conversation.visitor_name) lines.push(`Visitor: ${conversation.visitor_name}`);
-  if (conversation.locale) lines.push(`Locale: ${conversation.locale}`);
+  // A private-chat user's locale is their Telegram app's language: agents never see it.
+  if (conversation.locale && conversation.channel === 'web')
+    lines.push(`Locale: ${conversation.locale}`);
   if (conversation.page_url || conversation.page_title) {
     lines.push(
       `Page: ${[conversation.page_title, pageWithoutQuery(conversation.page_url)].filter(Boolean).join(' — ')}`,

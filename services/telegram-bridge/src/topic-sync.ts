@@ -37,6 +37,16 @@ export interface TopicSyncOptions {
     globalPerSecond: number;
     safetyMs: number;
   };
+  /**
+   * The private-chat channel (private-chat.ts): for `telegram` conversations, one call toward
+   * the user per round, before the topic steps. Absent when TELEGRAM_USER_KEY is unset.
+   */
+  privateChat?: PrivateChatDelivery | undefined;
+}
+
+/** A step of the reconcile toward a private-chat user; true when it made a call. */
+export interface PrivateChatDelivery {
+  deliver(conversation: Conversation, context: SyncContext): Promise<boolean>;
 }
 
 /** Splits a text into parts of at most `limit` UTF-16 units, never inside a character. */
@@ -68,7 +78,7 @@ export function mergeBatch(pending: readonly Message[], limit = TELEGRAM_TEXT_LI
   return batch;
 }
 
-interface SyncContext {
+export interface SyncContext {
   signal: AbortSignal;
   /** Keeps the bus delivery alive while we wait for budget. */
   working: () => void;
@@ -110,6 +120,16 @@ export class TopicSync {
         lock.signal.throwIfAborted();
         const conversation = await this.#conversations.find(tenantId, conversationId);
         if (!conversation) return;
+        // Private-chat channel: agents' and system messages (and edits, the rating prompt) go
+        // to the user's chat with the bot first, so the user never waits for the group's
+        // 20-per-minute budget; the step keeps its own cursor and budgets (private-chat.ts).
+        if (
+          conversation.channel === 'telegram' &&
+          this.options.privateChat &&
+          (await this.options.privateChat.deliver(conversation, context))
+        ) {
+          continue;
+        }
         if (conversation.topic_id === null) {
           await this.#createTopic(conversation, context);
           continue;

@@ -19,6 +19,7 @@ import type { Api } from 'grammy';
 import type { CallbackQuery, Message, Update } from 'grammy/types';
 import { parseCommand, HELP_GENERAL, HELP_TOPIC, type Command } from './commands';
 import type { BridgeMetrics } from './metrics';
+import type { PrivateChat } from './private-chat';
 import { parseCallbackData, type HeaderAction } from './topic-presentation';
 import type { TopicSync } from './topic-sync';
 
@@ -36,6 +37,8 @@ export interface UpdateProcessorOptions {
   groupId: number;
   allowUnknownAgents: boolean;
   requireClaim: boolean;
+  /** Handles updates from private chats with the bot; absent: they are ignored. */
+  privateChat?: PrivateChat | undefined;
 }
 
 type Outcome = 'stored' | 'edited' | 'duplicate' | 'command' | 'refused' | `ignored:${string}`;
@@ -72,9 +75,23 @@ export class UpdateProcessor {
   }
 
   async #process(update: Update): Promise<Outcome> {
-    if (update.callback_query) return this.#button(update.update_id, update.callback_query);
+    const { privateChat } = this.options;
+    if (update.callback_query) {
+      if (update.callback_query.message?.chat.type === 'private') {
+        return privateChat
+          ? privateChat.handleButton(update.update_id, update.callback_query)
+          : 'ignored:private_chat';
+      }
+      return this.#button(update.update_id, update.callback_query);
+    }
     const message = update.message ?? update.edited_message;
     if (!message) return 'ignored:unsupported';
+    // The second visitor channel: a user writing to the bot (private-chat.ts).
+    if (message.chat.type === 'private') {
+      return privateChat
+        ? privateChat.handleMessage(update.update_id, message, update.edited_message !== undefined)
+        : 'ignored:private_chat';
+    }
     if (message.chat.id !== this.options.groupId) return 'ignored:other_chat';
     if (!message.from || message.from.is_bot) return 'ignored:bot';
     if (
