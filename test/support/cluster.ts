@@ -32,6 +32,11 @@ export interface ClusterOptions {
   dependencyProxies?: boolean;
   /** Put a round-robin TCP proxy (the load balancer) in front of the gateways. */
   proxy?: boolean;
+  /**
+   * Bridge replicas (default 1). All register the first one's webhook URL, as replicas behind
+   * one public URL do: the sandbox delivers there, and a test may post to the others directly.
+   */
+  bridges?: number;
   /** NATS of the test's own (e.g. a `LocalServer` it restarts) instead of the shared one. */
   natsUrl?: string;
   /** Redis of the test's own instead of the shared one. */
@@ -42,6 +47,10 @@ export interface Cluster {
   readonly sandbox: RunningSandbox;
   readonly gateways: ServiceProcess[];
   readonly bridge: ServiceProcess;
+  /** Every bridge replica; `bridge` is the first. */
+  readonly bridges: ServiceProcess[];
+  /** TELEGRAM_USER_KEY of the bridges (private-chat users' ids, updates on the bus). */
+  readonly userKey: string;
   readonly schedulers: ServiceProcess[];
   readonly database: TestDatabase;
   readonly namespace: string;
@@ -86,32 +95,43 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     HOST: '127.0.0.1',
   };
 
-  const bridgePort = await freePort();
-  const bridge = new ServiceProcess({
-    name: `${namespace}-bridge`,
-    script: 'services/telegram-bridge/src/main.ts',
-    url: `http://127.0.0.1:${bridgePort}`,
-    env: {
-      ...common,
-      PORT: String(bridgePort),
-      BOT_TOKEN,
-      SUPPORT_GROUP_ID: String(GROUP_ID),
-      TELEGRAM_API_ROOT: sandbox.url,
-      TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${bridgePort}/v1/telegram/webhook/${webhookSecret}`,
-      TELEGRAM_WEBHOOK_SECRET: webhookSecret,
-      TELEGRAM_HEADER_SECRET: headerSecret,
-      // With the sandbox's limits off, the bridge's own budgets need not pace the suite at
-      // Telegram's 20 per minute; the limits suite turns both on.
-      ...(options.sandboxLimits?.enabled
-        ? {}
-        : {
-            TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000',
-            TELEGRAM_LIMIT_CHAT_PER_SECOND: '100',
-            TELEGRAM_LIMIT_SAFETY: '0ms',
-          }),
-      ...options.bridgeEnv,
-    },
-  });
+  const userKey = randomBytes(32).toString('base64');
+  const bridgePorts: number[] = [];
+  for (let i = 0; i < (options.bridges ?? 1); i++) bridgePorts.push(await freePort());
+  const bridgePort = bridgePorts[0] as number;
+  const bridgeEnv = {
+    ...common,
+    BOT_TOKEN,
+    SUPPORT_GROUP_ID: String(GROUP_ID),
+    TELEGRAM_API_ROOT: sandbox.url,
+    TELEGRAM_WEBHOOK_URL: `http://127.0.0.1:${bridgePort}/v1/telegram/webhook/${webhookSecret}`,
+    TELEGRAM_WEBHOOK_SECRET: webhookSecret,
+    TELEGRAM_HEADER_SECRET: headerSecret,
+    TELEGRAM_USER_KEY: userKey,
+    // Private-chat users' limits stay out of the way of suites that do not test them.
+    LIMIT_CONVERSATIONS_PER_DAY: '1000',
+    LIMIT_MESSAGES_PER_HOUR: '1000',
+    // With the sandbox's limits off, the bridge's own budgets need not pace the suite at
+    // Telegram's 20 per minute; the limits suite turns both on.
+    ...(options.sandboxLimits?.enabled
+      ? {}
+      : {
+          TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000',
+          TELEGRAM_LIMIT_CHAT_PER_SECOND: '100',
+          TELEGRAM_LIMIT_SAFETY: '0ms',
+        }),
+    ...options.bridgeEnv,
+  };
+  const bridges = bridgePorts.map(
+    (port, i) =>
+      new ServiceProcess({
+        name: i === 0 ? `${namespace}-bridge` : `${namespace}-bridge-${i + 1}`,
+        script: 'services/telegram-bridge/src/main.ts',
+        url: `http://127.0.0.1:${port}`,
+        env: { ...bridgeEnv, PORT: String(port) },
+      }),
+  );
+  const bridge = bridges[0] as ServiceProcess;
   const gateways: ServiceProcess[] = [];
   for (let i = 0; i < (options.gateways ?? 2); i++) {
     const port = await freePort();
@@ -146,7 +166,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     );
   }
 
-  const all = [bridge, ...gateways, ...schedulers];
+  const all = [...bridges, ...gateways, ...schedulers];
   let proxy: RoundRobinProxy | undefined;
   const stop = async () => {
     await proxy?.close();
@@ -175,6 +195,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     sandbox,
     gateways,
     bridge,
+    bridges,
+    userKey,
     schedulers,
     database,
     namespace,
