@@ -88,7 +88,16 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     config.TOKEN_REFRESH_GRACE,
     config.TOKEN_BIND_IP,
   );
-  const conversations = new ConversationService(deps.db, deps.relay);
+  // An ack means "stored": it must not wait for NATS or Redis. Rows are durable once committed;
+  // the fast path publishes them in the background, and what it cannot publish (NATS away: each
+  // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
+  const detachedRelay = {
+    publish: (rows: Parameters<OutboxRelay['publish']>[0]) => {
+      void deps.relay.publish(rows);
+      return Promise.resolve();
+    },
+  } as unknown as OutboxRelay;
+  const conversations = new ConversationService(deps.db, detachedRelay);
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
 

@@ -210,6 +210,18 @@ describe('VisitorSocket resume', () => {
     expect(seqs(socket)).toEqual([3, 1, 2]);
   });
 
+  it('takes a later resume at its word and sends again what it asks for', async () => {
+    const id = await conversationWith(['one', 'two']);
+    const { socket } = await openSocket(id);
+    socket.frame({ type: 'typing' });
+    socket.frame({ type: 'resume', afterSeq: 1 });
+    await settle();
+    expect(seqs(socket)).toEqual([2]);
+    socket.frame({ type: 'resume', afterSeq: 0 });
+    await settle();
+    expect(seqs(socket)).toEqual([2, 1, 2]);
+  });
+
   it('reads what was published while Redis was away once the fanout has recovered', async () => {
     const id = await conversationWith(['one']);
     const { socket, fanout } = await openSocket(id);

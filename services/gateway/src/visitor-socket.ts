@@ -126,7 +126,8 @@ export class VisitorSocket {
   #closing = false;
   /** `lastSeq` when the socket opened; whatever it sends above that, the client holds. */
   #openSeq = 0;
-  #resumed = false;
+  /** Whether the client sent a frame yet: a resume as its first frame may race live frames. */
+  #heard = false;
   /** Seqs a resume must not send again: (from, to] went out on this socket before the resume. */
   #held: { from: number; to: number } | undefined;
   /** clientIds being stored: a gap fill must not echo the sender's own message back to it. */
@@ -307,13 +308,15 @@ export class VisitorSocket {
       });
     }
     const frame = parsed.data;
+    const first = !this.#heard;
+    this.#heard = true;
     switch (frame.type) {
       case 'message':
         return this.#onMessage(frame.clientId, frame.text);
       case 'typing':
         return this.#onTyping();
       case 'resume':
-        return this.#enqueue(() => this.#resume(frame.afterSeq));
+        return this.#enqueue(() => this.#resume(frame.afterSeq, first));
       default: {
         const never: never = frame;
         return never;
@@ -411,12 +414,12 @@ export class VisitorSocket {
   }
 
   /** Sends every stored message after `afterSeq` the client lacks, oldest first. */
-  async #resume(afterSeq: number): Promise<void> {
-    // A client resumes right after connecting, but events published since this socket opened
-    // may have gone out before its resume frame was read: those it holds already.
-    if (!this.#resumed && this.#lastSeq > Math.max(this.#openSeq, afterSeq))
+  async #resume(afterSeq: number, first: boolean): Promise<void> {
+    // A client resumes as soon as it is connected, and events published since this socket
+    // opened may have gone out before its resume frame was read: those it holds already. A
+    // resume later on is taken at its word.
+    if (first && this.#lastSeq > Math.max(this.#openSeq, afterSeq))
       this.#held = { from: Math.max(this.#openSeq, afterSeq), to: this.#lastSeq };
-    this.#resumed = true;
     this.#lastSeq = afterSeq;
     for (const seq of [...this.#ahead]) if (seq <= afterSeq) this.#ahead.delete(seq);
     try {
