@@ -79,3 +79,24 @@ export function parseEnv<S extends z.ZodType>(
   }
   return result.data;
 }
+
+/**
+ * The variables every service reads to reach its backing services; spread into each service's
+ * schema (`z.object({ ...serviceEnv, PORT: env.port(3000), … })`).
+ */
+export const serviceEnv = {
+  /** Interface to listen on. */
+  HOST: env.optionalString().default('0.0.0.0'),
+  /** Postgres URL; unset means embedded PGlite under DATA_DIR (one process only). */
+  DATABASE_URL: env.url(),
+  /** Directory of the embedded database when DATABASE_URL is unset. */
+  DATA_DIR: env.optionalString().default('./data'),
+  /** NATS URL; unset means the in-process bus (one process only). */
+  NATS_URL: env.optionalString(),
+  /** Redis URL; unset means in-process fanout, limits and locks (one process only). */
+  REDIS_URL: env.optionalString(),
+  /** Prefix of NATS subjects and streams and Redis keys. */
+  NAMESPACE: env.namespace(),
+  /** Log level. */
+  LOG_LEVEL: env.logLevel(),
+};

@@ -17,6 +17,9 @@ export {
 } from './conversation.service';
 export {
   createInfrastructure,
+  startServiceRuntime,
+  type ServiceRuntime,
+  type ServiceRuntimeOptions,
   type Infrastructure,
   type InfrastructureOptions,
 } from './infrastructure';

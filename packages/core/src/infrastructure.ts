@@ -1,3 +1,4 @@
+import { OutboxRelay } from './outbox-relay';
 import { createInProcessBus, createNatsBus, type Bus } from '@topicdesk/bus';
 import {
   createDatabase,
@@ -242,5 +243,59 @@ function tracedFanout(fanout: Fanout, system: string): Fanout {
     onRecovered: (listener) => fanout.onRecovered(listener),
     health: () => fanout.health(),
     close: () => fanout.close(),
+  };
+}
+
+/** What every service's process needs: the backing services and a running outbox relay. */
+export interface ServiceRuntime {
+  readonly infra: Infrastructure;
+  readonly relay: OutboxRelay;
+  /** Stops the relay (unpublished rows stay for another replica), then closes the infrastructure. */
+  close(): Promise<void>;
+}
+
+export interface ServiceRuntimeOptions {
+  service: string;
+  /** The shared variables of every service (see `serviceEnv` in @topicdesk/config). */
+  config: {
+    DATABASE_URL?: string | undefined;
+    DATA_DIR: string;
+    NATS_URL?: string | undefined;
+    REDIS_URL?: string | undefined;
+    NAMESPACE: string;
+  };
+  logger: Logger;
+  /** Migrate at start; by default only the embedded database is (distributed runs `pnpm migrate`). */
+  migrate?: boolean;
+  poolSize?: number;
+}
+
+export async function startServiceRuntime(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
+  const { config, logger } = options;
+  const infra = await createInfrastructure({
+    service: options.service,
+    databaseUrl: config.DATABASE_URL,
+    dataDir: `${config.DATA_DIR}/pg`,
+    natsUrl: config.NATS_URL,
+    redisUrl: config.REDIS_URL,
+    namespace: config.NAMESPACE,
+    logger,
+    migrate: options.migrate ?? !config.DATABASE_URL,
+    poolSize: options.poolSize,
+  });
+  const relay = new OutboxRelay({
+    db: infra.database.db,
+    bus: infra.bus,
+    fanout: infra.coordination.fanout,
+    logger,
+  });
+  relay.start();
+  return {
+    infra,
+    relay,
+    async close() {
+      await relay.stop();
+      await infra.close();
+    },
   };
 }

@@ -1,21 +1,10 @@
-import { env, parseEnv } from '@topicdesk/config';
+import { env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { z } from 'zod';
 
 export const gatewayEnvSchema = z.object({
+  ...serviceEnv,
   /** HTTP port of the gateway. */
   PORT: env.port(3000),
-  /** Interface to listen on. */
-  HOST: env.optionalString().default('0.0.0.0'),
-  /** Postgres URL; unset means embedded PGlite under DATA_DIR (one process only). */
-  DATABASE_URL: env.url(),
-  /** Directory of the embedded database when DATABASE_URL is unset. */
-  DATA_DIR: env.optionalString().default('./data'),
-  /** NATS URL; unset means the in-process bus (one process only). */
-  NATS_URL: env.optionalString(),
-  /** Redis URL; unset means in-process fanout and limits (one process only). */
-  REDIS_URL: env.optionalString(),
-  /** Prefix of NATS subjects and streams and Redis keys. */
-  NAMESPACE: env.namespace(),
   /** HS256 secret of visitors' conversation tokens (at least 32 characters). */
   CONVERSATION_JWT_SECRET: z.preprocess(
     (v) => (v === '' ? undefined : v),
@@ -49,8 +38,6 @@ export const gatewayEnvSchema = z.object({
   WS_MAX_BUFFERED_BYTES: env.int(1_048_576, 16_384),
   /** Bearer token of the admin API. */
   SERVICE_TOKEN: env.optionalString(),
-  /** Log level. */
-  LOG_LEVEL: env.logLevel(),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

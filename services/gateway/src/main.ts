@@ -5,30 +5,14 @@ import { createLogger, initTelemetry } from '@topicdesk/telemetry';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk-gateway', env: process.env });
-  const { createInfrastructure, createServer, onShutdownSignal, OutboxRelay } =
-    await import('@topicdesk/core');
+  const { createServer, onShutdownSignal, startServiceRuntime } = await import('@topicdesk/core');
   const { closeVisitorSockets, gatewayPlugin } = await import('./app');
   const { loadGatewayConfig, trustProxySetting } = await import('./config');
 
   const config = loadGatewayConfig(process.env);
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
-  const infra = await createInfrastructure({
-    service: 'gateway',
-    databaseUrl: config.DATABASE_URL,
-    dataDir: `${config.DATA_DIR}/pg`,
-    natsUrl: config.NATS_URL,
-    redisUrl: config.REDIS_URL,
-    namespace: config.NAMESPACE,
-    logger,
-    migrate: !config.DATABASE_URL,
-  });
-  const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
-    logger,
-  });
-  relay.start();
+  const runtime = await startServiceRuntime({ service: 'gateway', config, logger });
+  const { infra, relay } = runtime;
   const app = await createServer({
     logger,
     telemetry,

@@ -8,7 +8,7 @@ import {
   type Kysely,
   type OutboxInput,
 } from '@topicdesk/data';
-import { meter, type Logger } from '@topicdesk/telemetry';
+import { meter, ROOT_CONTEXT, SpanKind, withSpan, type Logger } from '@topicdesk/telemetry';
 
 export interface SchedulerDeps {
   db: Kysely<DB>;
@@ -188,7 +188,20 @@ export function startScheduler(
   const runOnce = async () => {
     for (const job of jobs) {
       try {
-        const handled = await job.run();
+        // Each run is a trace of its own: its queries, and what its closes set off in the bridge.
+        const handled = await withSpan(
+          `scheduler ${job.name}`,
+          {
+            kind: SpanKind.INTERNAL,
+            parent: ROOT_CONTEXT,
+            attributes: { 'topicdesk.job': job.name },
+          },
+          async (span) => {
+            const count = await job.run();
+            span.setAttribute('topicdesk.job.handled', count);
+            return count;
+          },
+        );
         runs.add(1, { job: job.name });
         if (handled > 0) deps.logger.info({ job: job.name, handled }, 'job ran');
       } catch (error) {

@@ -10,8 +10,7 @@ const SANDBOX_PREFIX = '/telegram-sandbox';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk', env: process.env });
-  const { createInfrastructure, createServer, onShutdownSignal, OutboxRelay } =
-    await import('@topicdesk/core');
+  const { createServer, onShutdownSignal, startServiceRuntime } = await import('@topicdesk/core');
   const { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } =
     await import('@topicdesk/gateway');
   const { loadSchedulerConfig, schedulerClock, schedulerJobs, startScheduler } =
@@ -42,23 +41,13 @@ try {
   const gatewayConfig = loadGatewayConfig(shared);
   const schedulerConfig = loadSchedulerConfig(shared);
 
-  const infra = await createInfrastructure({
+  const runtime = await startServiceRuntime({
     service: 'topicdesk',
-    databaseUrl: gatewayConfig.DATABASE_URL,
-    dataDir: join(dataDir, 'pg'),
-    natsUrl: gatewayConfig.NATS_URL,
-    redisUrl: gatewayConfig.REDIS_URL,
-    namespace: gatewayConfig.NAMESPACE,
+    config: { ...gatewayConfig, DATA_DIR: dataDir },
     logger,
     migrate: true,
   });
-  const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
-    logger,
-  });
-  relay.start();
+  const { infra, relay } = runtime;
 
   const sandbox = useSandbox
     ? new SandboxState({
@@ -144,8 +133,7 @@ try {
     await bridge.stop();
     await app.close();
     await sandbox?.close();
-    await relay.stop();
-    await infra.close();
+    await runtime.close();
     await telemetry.shutdown();
   });
 } catch (error) {

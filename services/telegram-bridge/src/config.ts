@@ -1,4 +1,4 @@
-import { env, parseEnv } from '@topicdesk/config';
+import { env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { z } from 'zod';
 import { decodeUserKey } from './user-crypto';
 
@@ -23,20 +23,9 @@ const userKey = () =>
   );
 
 export const bridgeEnvSchema = z.object({
+  ...serviceEnv,
   /** HTTP port of the bridge (webhook, health, metrics). */
   PORT: env.port(3001),
-  /** Interface to listen on. */
-  HOST: env.optionalString().default('0.0.0.0'),
-  /** Postgres URL; unset means embedded PGlite under DATA_DIR (one process only). */
-  DATABASE_URL: env.url(),
-  /** Directory of the embedded database when DATABASE_URL is unset. */
-  DATA_DIR: env.optionalString().default('./data'),
-  /** NATS URL; unset means the in-process bus (one process only). */
-  NATS_URL: env.optionalString(),
-  /** Redis URL; unset means in-process limits and fanout (one process only). */
-  REDIS_URL: env.optionalString(),
-  /** Prefix of NATS subjects and streams and Redis keys. */
-  NAMESPACE: env.namespace(),
   /** Token of the Telegram bot (from @BotFather). */
   BOT_TOKEN: env
     .string()
@@ -85,8 +74,6 @@ export const bridgeEnvSchema = z.object({
   LIMIT_CONVERSATIONS_PER_DAY: env.int(5, 1),
   /** Messages a private-chat user may send per hour (sliding window, all replicas). */
   LIMIT_MESSAGES_PER_HOUR: env.int(50, 1),
-  /** Log level. */
-  LOG_LEVEL: env.logLevel(),
 });
 
 export type BridgeConfig = z.output<typeof bridgeEnvSchema>;

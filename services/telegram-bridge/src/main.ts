@@ -5,30 +5,14 @@ import { createLogger, initTelemetry } from '@topicdesk/telemetry';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk-telegram-bridge', env: process.env });
-  const { createInfrastructure, createServer, onShutdownSignal, OutboxRelay } =
-    await import('@topicdesk/core');
+  const { createServer, onShutdownSignal, startServiceRuntime } = await import('@topicdesk/core');
   const { createBridge } = await import('./bridge');
   const { loadBridgeConfig } = await import('./config');
 
   const config = loadBridgeConfig(process.env);
   const logger = createLogger({ service: 'telegram-bridge', level: config.LOG_LEVEL });
-  const infra = await createInfrastructure({
-    service: 'telegram-bridge',
-    databaseUrl: config.DATABASE_URL,
-    dataDir: `${config.DATA_DIR}/pg`,
-    natsUrl: config.NATS_URL,
-    redisUrl: config.REDIS_URL,
-    namespace: config.NAMESPACE,
-    logger,
-    migrate: !config.DATABASE_URL,
-  });
-  const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
-    logger,
-  });
-  relay.start();
+  const runtime = await startServiceRuntime({ service: 'telegram-bridge', config, logger });
+  const { infra, relay } = runtime;
   const bridge = createBridge({
     config,
     db: infra.database.db,
@@ -56,8 +40,7 @@ try {
     await app.close();
     // Stops polling and consumers, waiting for handlers in flight (a Telegram send included).
     await bridge.stop();
-    await relay.stop();
-    await infra.close();
+    await runtime.close();
     await telemetry.shutdown();
   });
 } catch (error) {
