@@ -67,6 +67,39 @@ function suite(
       expect(await users.countWithOtherKey('new')).toBe(0);
     });
 
+    it('forgets users without conversations once they were last seen before the cutoff', async () => {
+      const users = new TelegramUserRepository(database.db);
+      const old = new Date(Date.now() - 100 * 86_400_000);
+      const add = (at: Date) =>
+        users.insert({
+          id: crypto.randomUUID(),
+          tenantId: DEFAULT_TENANT_ID,
+          languageCode: null,
+          at,
+          ...secret(`hash-${crypto.randomUUID()}`),
+        });
+      const orphan = await add(old);
+      const recent = await add(new Date());
+      const linked = await add(old);
+      const conversation = await new ConversationRepository(database.db).create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'telegram',
+      });
+      await new TelegramConversationRepository(database.db).link({
+        tenantId: DEFAULT_TENANT_ID,
+        conversationId: conversation.id,
+        telegramUserId: linked.id,
+        at: new Date(),
+      });
+      const cutoff = new Date(Date.now() - 90 * 86_400_000);
+      expect(await users.purgeOrphans(cutoff)).toBeGreaterThanOrEqual(1);
+      const left = await database.db.selectFrom('telegram_users').select('id').execute();
+      const ids = left.map((r) => r.id);
+      expect(ids).not.toContain(orphan.id);
+      expect(ids).toContain(recent.id);
+      expect(ids).toContain(linked.id);
+    });
+
     it('keeps a delivery cursor over agent and system messages, copies, prompts and ratings', async () => {
       const users = new TelegramUserRepository(database.db);
       const user = await users.insert({

@@ -3,6 +3,7 @@ import {
   AuditRepository,
   ConversationRepository,
   OutboxRepository,
+  TelegramUserRepository,
   type Conversation,
   type DB,
   type Kysely,
@@ -165,7 +166,13 @@ export function retentionJob(
         },
       );
       purged.add(count);
-      return count;
+      // Private-chat users left without conversations are forgotten too (their encrypted id).
+      const forgotten = await new TelegramUserRepository(deps.db).purgeOrphans(
+        new Date(deps.now().getTime() - retentionMs),
+      );
+      if (forgotten > 0)
+        deps.logger.info({ forgotten }, 'private-chat users without conversations purged');
+      return count + forgotten;
     },
   };
 }

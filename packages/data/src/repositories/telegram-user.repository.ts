@@ -123,4 +123,26 @@ export class TelegramUserRepository {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
+
+  /**
+   * Deletes users who have no conversation left and were last seen before `lastSeenBefore`
+   * (retention: once their conversations are purged, nothing needs their encrypted id).
+   */
+  async purgeOrphans(lastSeenBefore: Date): Promise<number> {
+    const result = await this.db
+      .deleteFrom('telegram_users')
+      .where('last_seen_at', '<', lastSeenBefore)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('telegram_conversations as tc')
+              .select('tc.conversation_id')
+              .whereRef('tc.telegram_user_id', '=', 'telegram_users.id'),
+          ),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }
