@@ -75,6 +75,11 @@ export class LocalServer {
       : `redis://127.0.0.1:${this.port}`;
   }
 
+  /** The server's process id while it runs (for CPU readings). */
+  get pid(): number | undefined {
+    return this.running ? this.#child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.#child !== undefined && this.#child.exitCode === null && !this.#child.killed;
   }

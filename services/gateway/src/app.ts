@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
@@ -6,6 +8,7 @@ import { ConversationService, type OutboxRelay } from '@topicdesk/core';
 import { ConversationRepository, MessageRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
+import type { WebSocket } from 'ws';
 import type {
   FastifyError,
   FastifyInstance,
@@ -226,6 +229,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
         request as FastifyRequest & { claims?: { conversationId: string; tenantId: string } }
       ).claims;
       if (!claims) return socket.close(4401, 'unauthorized');
+      releaseUpgradeRequest(socket, request);
       metrics.connections.add(1);
       socket.once('close', () => metrics.connections.add(-1));
       const visitor = new VisitorSocket(socket, claims, `${replicaId}:${++socketCounter}`, {
@@ -262,6 +266,18 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
 /** The visitor WebSocket server of each HTTP server the gateway plugin runs on. */
 const visitorSocketServers = new WeakMap<object, FastifyInstance['websocketServer']>();
+
+/**
+ * Once a socket is upgraded, the HTTP request and response that carried the upgrade are done
+ * with; left alone, they (and the request's logger, hooks' closures and spans) stay reachable
+ * from the socket for its whole life: @fastify/websocket's error listener closes over them, and
+ * the response stays attached to the TCP socket. The visitor socket handles its own errors.
+ */
+function releaseUpgradeRequest(socket: WebSocket, request: FastifyRequest): void {
+  socket.removeAllListeners('error');
+  const tcp = request.raw.socket as Socket & { _httpMessage?: ServerResponse | null };
+  tcp._httpMessage?.detachSocket(tcp);
+}
 
 /** Closes every visitor socket with 1012 (service restart) so widgets reconnect to another replica. */
 export function closeVisitorSockets(app: FastifyInstance): void {

@@ -237,10 +237,14 @@ describe('VisitorSocket resume', () => {
     expect(seqs(socket)).toEqual([2, 3]);
   });
 
-  it('stops listening for recovery once closed', async () => {
-    const { fanout, visitor } = await openSocket(await conversationWith([]));
+  it('is no longer told about recoveries once closed', async () => {
+    const id = await conversationWith(['one']);
+    const { socket, fanout, visitor } = await openSocket(id);
     expect(fanout.recovered.size).toBe(1);
     await visitor.close();
-    expect(fanout.recovered.size).toBe(0);
+    await agentSays(id, 'two');
+    for (const recovered of fanout.recovered) recovered();
+    await settle();
+    expect(seqs(socket)).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import {
   type DB,
   type Kysely,
 } from '@topicdesk/data';
-import type { Coordination, FanoutEvent } from '@topicdesk/fanout';
+import type { Coordination, Fanout, FanoutEvent } from '@topicdesk/fanout';
 import {
   context,
   ROOT_CONTEXT,
@@ -66,6 +66,50 @@ const DRAIN_TIMEOUT_MS = 5_000;
 /** After a close handshake is started, how long a client that does not read gets to finish it. */
 const CLOSE_GRACE_MS = 5_000;
 
+/** A set that allocates its table on the first add. */
+class LazySet<T> {
+  #set: Set<T> | undefined;
+  add(value: T): void {
+    (this.#set ??= new Set()).add(value);
+  }
+  has(value: T): boolean {
+    return this.#set?.has(value) ?? false;
+  }
+  delete(value: T): void {
+    this.#set?.delete(value);
+  }
+  values(): T[] {
+    return this.#set ? [...this.#set] : [];
+  }
+}
+
+/**
+ * The open sockets of each fanout, told together when it recovered: one listener per fanout
+ * rather than a closure per socket.
+ */
+const recovering = new WeakMap<Fanout, Set<VisitorSocket>>();
+
+function socketsOf(fanout: Fanout): Set<VisitorSocket> {
+  let sockets = recovering.get(fanout);
+  if (!sockets) {
+    const created = new Set<VisitorSocket>();
+    fanout.onRecovered(() => {
+      for (const socket of created) socket.recovered();
+    });
+    recovering.set(fanout, created);
+    sockets = created;
+  }
+  return sockets;
+}
+
+/**
+ * A settled promise outside any trace. A promise keeps the context it was made in (and so its
+ * spans) for as long as it lives; the socket's queues live as long as the socket.
+ */
+function untraced(): Promise<void> {
+  return context.with(ROOT_CONTEXT, () => Promise.resolve());
+}
+
 /**
  * The per-socket frame limit: a token bucket (`burst` frames, refilled at `perSec`), and a count
  * of refusals within a window, so a client that keeps sending after being told to slow down is
@@ -112,15 +156,17 @@ export class FrameLimiter {
  * `ahead` the seqs it holds above it (its own acked messages), so nothing is sent twice.
  */
 export class VisitorSocket {
-  #queue: Promise<void> = Promise.resolve();
+  #queue: Promise<void> = untraced();
+  /** Tasks of `#queue` not settled yet. */
+  #pending = 0;
   /** Visitor messages are stored one after another, so seqs follow the order they were sent in. */
-  #inbound: Promise<void> = Promise.resolve();
+  #inbound: Promise<void> = untraced();
   #lastSeq = 0;
-  readonly #ahead = new Set<number>();
+  /** Made on first use: most sockets never need them, and thousands are open at once. */
+  readonly #ahead = new LazySet<number>();
   readonly #frames: FrameLimiter;
   #lastTyping = 0;
   #unsubscribe: (() => Promise<void>) | undefined;
-  #stopRecovery: (() => void) | undefined;
   #closed = false;
   /** Set once this side started closing (flood, slow consumer): nothing more is read or sent. */
   #closing = false;
@@ -131,9 +177,9 @@ export class VisitorSocket {
   /** Seqs a resume must not send again: (from, to] went out on this socket before the resume. */
   #held: { from: number; to: number } | undefined;
   /** clientIds being stored: a gap fill must not echo the sender's own message back to it. */
-  readonly #inFlight = new Set<string>();
-  /** Every line about this socket names its conversation and socket. */
-  readonly #log: Logger;
+  readonly #inFlight = new LazySet<string>();
+  /** Every line about this socket names its conversation and socket (made on first use). */
+  #logger: Logger | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -142,11 +188,25 @@ export class VisitorSocket {
     private readonly deps: VisitorSocketDeps,
   ) {
     this.#frames = new FrameLimiter(deps.limits, Date.now());
-    this.#log = deps.logger.child({ conversationId: claims.conversationId, socketId: origin });
   }
 
-  /** Subscribes to the conversation, then tells the client where the conversation stands. */
-  async open(): Promise<void> {
+  get #log(): Logger {
+    return (this.#logger ??= this.deps.logger.child({
+      conversationId: this.claims.conversationId,
+      socketId: this.origin,
+    }));
+  }
+
+  /**
+   * Subscribes to the conversation, then tells the client where the conversation stands. Runs
+   * outside the upgrade request's trace: whatever the socket starts later (promises, timers)
+   * would otherwise keep that request's context, and its spans, alive for the socket's life.
+   */
+  open(): Promise<void> {
+    return context.with(ROOT_CONTEXT, () => this.#open());
+  }
+
+  async #open(): Promise<void> {
     this.socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     this.socket.on('close', () => void this.close());
     this.socket.on('error', (error) => this.#log.debug({ err: error }, 'visitor socket error'));
@@ -173,20 +233,22 @@ export class VisitorSocket {
       release();
     }
     // Redis pub/sub keeps nothing: after a reconnect, whatever was published meanwhile is read
-    // from the log (the fanout calls this once its channels are subscribed again).
-    this.#stopRecovery = this.deps.coordination.fanout.onRecovered(() =>
-      this.#enqueue(() => this.#fill(Number.MAX_SAFE_INTEGER)),
-    );
+    // from the log (the fanout says so once its channels are subscribed again).
+    socketsOf(this.deps.coordination.fanout).add(this);
     if (this.#closed) await this.close();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#stopRecovery?.();
-    this.#stopRecovery = undefined;
+    socketsOf(this.deps.coordination.fanout).delete(this);
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
     await unsubscribe?.();
+  }
+
+  /** The fanout resubscribed after losing Redis: read what may have been published meanwhile. */
+  recovered(): void {
+    this.#enqueue(() => this.#fill(Number.MAX_SAFE_INTEGER));
   }
 
   /**
@@ -206,10 +268,36 @@ export class VisitorSocket {
     this.socket.once('close', () => clearTimeout(timer));
   }
 
+  /**
+   * Runs `task` after every task queued before it. With none queued or running (the usual case
+   * for a live event) a task that finishes synchronously runs at once, without two promises and
+   * their microtasks per frame.
+   */
   #enqueue(task: () => Promise<void> | void): void {
-    this.#queue = this.#queue.then(task).catch((error: unknown) => {
-      this.#log.warn({ err: error }, 'visitor socket task failed');
-    });
+    if (this.#pending === 0) {
+      let result: Promise<void> | void;
+      try {
+        result = task();
+      } catch (error) {
+        return this.#taskFailed(error);
+      }
+      if (result !== undefined) this.#track(result);
+      return;
+    }
+    this.#track(this.#queue.then(task));
+  }
+
+  #track(running: Promise<void>): void {
+    this.#pending += 1;
+    this.#queue = running
+      .catch((error: unknown) => this.#taskFailed(error))
+      .finally(() => {
+        this.#pending -= 1;
+      });
+  }
+
+  #taskFailed(error: unknown): void {
+    this.#log.warn({ err: error }, 'visitor socket task failed');
   }
 
   #send(frame: Record<string, unknown>): void {
@@ -421,7 +509,7 @@ export class VisitorSocket {
     if (first && this.#lastSeq > Math.max(this.#openSeq, afterSeq))
       this.#held = { from: Math.max(this.#openSeq, afterSeq), to: this.#lastSeq };
     this.#lastSeq = afterSeq;
-    for (const seq of [...this.#ahead]) if (seq <= afterSeq) this.#ahead.delete(seq);
+    for (const seq of this.#ahead.values()) if (seq <= afterSeq) this.#ahead.delete(seq);
     try {
       await this.#fill(Number.MAX_SAFE_INTEGER);
     } finally {
@@ -462,15 +550,15 @@ export class VisitorSocket {
     }
   }
 
-  async #onEvent(raw: FanoutEvent): Promise<void> {
+  /** Returns a promise only when it must wait (a gap read from the log). */
+  #onEvent(raw: FanoutEvent): Promise<void> | void {
     const event = raw as ConversationEvent;
     switch (event.type) {
       case 'message': {
         if (event.seq <= this.#lastSeq || this.#ahead.has(event.seq)) return;
         if (event.seq > this.#lastSeq + 1) {
           // Something was missed (a lost publish, a Redis reconnect): read the gap from the log.
-          await this.#fill(event.seq);
-          return;
+          return this.#fill(event.seq);
         }
         const { origin, ...frame } = event;
         if (origin !== this.origin) {
