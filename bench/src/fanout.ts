@@ -33,6 +33,8 @@ const RATES = (process.env['BENCH_RATES'] ?? '1000,4000').split(',').map(Number)
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '10');
 const REPETITIONS = Number(process.env['BENCH_REPETITIONS'] ?? '3');
 const CLIENT_PROCESSES = 2;
+/** Server processes of each system (the issue's case is two; more shows how each scales). */
+const REPLICAS = Number(process.env['BENCH_REPLICAS'] ?? '2');
 const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 interface Target {
@@ -145,7 +147,7 @@ async function topicdesk(redisUrl: string): Promise<System> {
   await migrator.close();
   const namespace = uniqueName('bench');
   const gateways: ServiceProcess[] = [];
-  for (const name of ['a', 'b']) {
+  for (const name of 'abcdefgh'.slice(0, REPLICAS)) {
     const port = await freePort();
     gateways.push(
       new ServiceProcess({
@@ -181,7 +183,7 @@ async function topicdesk(redisUrl: string): Promise<System> {
   return {
     pids: gateways.map((g) => g.pid!),
     targets: conversations.map((c, i) => ({
-      url: gateways[i % 2]!.url.replace(/^http/, 'ws'),
+      url: gateways[i % REPLICAS]!.url.replace(/^http/, 'ws'),
       credential: c.token,
     })),
     publish: (index, seq, text) =>
@@ -206,7 +208,7 @@ async function socketIo(redisUrl: string): Promise<System> {
   const key = uniqueName('bench-sio');
   const servers: ChildProcess[] = [];
   const urls: string[] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < REPLICAS; i++) {
     const port = await freePort();
     const server = fork(join(repoRoot, 'bench/src/anchors/socketio-server.ts'), {
       execArgv: ['--import', tsxLoader],
@@ -233,7 +235,7 @@ async function socketIo(redisUrl: string): Promise<System> {
   return {
     pids: servers.map((s) => s.pid!),
     targets: Array.from({ length: CONVERSATIONS }, (_, i) => ({
-      url: urls[i % 2]!,
+      url: urls[i % REPLICAS]!,
       credential: `conversation-${i}`,
     })),
     publish: (index, seq, text) =>
@@ -290,9 +292,9 @@ export async function benchFanout() {
     await redis.stop();
   }
   const medians = (name: string) => RATES.map((rate) => median(runs[`${name} ${rate}`]!));
-  report('fanout', {
+  report(REPLICAS === 2 ? 'fanout' : `fanout-${REPLICAS}-replicas`, {
     conversations: CONVERSATIONS,
-    replicas: 2,
+    replicas: REPLICAS,
     secondsPerRun: SECONDS,
     repetitions: REPETITIONS,
     topicdesk: medians('topicdesk'),

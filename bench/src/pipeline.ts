@@ -16,9 +16,12 @@ import { GROUP_ID, startCluster, type Cluster } from '../../test/support/cluster
 import { cpuSeconds, inBatches, percentile, report, round, sleep } from './lib/machine';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '1000');
-/** Messages in flight in the closed loop (and pg clients of the anchor). */
+/** Messages in flight in the closed loop (and INSERTs in flight in the anchor). */
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? '100');
-const FIXED_RATE = Number(process.env['BENCH_RATE'] ?? '200');
+/** Postgres connections of the anchor: the pipeline's own (gateway 10 + bridge 10). */
+const POSTGRES_CONNECTIONS = 20;
+/** Fixed offered loads, messages/s: light (the unloaded latency) and the issue's 200/s. */
+const FIXED_RATES = (process.env['BENCH_RATES'] ?? '20,200').split(',').map(Number);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '20');
 
 interface Visitor {
@@ -111,6 +114,37 @@ function cpuOf(pids: Record<string, number[]>): Record<string, number> {
   );
 }
 
+/** Transactions committed in the database so far (every statement outside BEGIN is one). */
+async function commits(databaseName: string, adminUrl: string): Promise<number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ commits: string }>(
+      'select xact_commit as commits from pg_stat_database where datname = $1',
+      [databaseName],
+    );
+    return Number(rows[0]?.commits ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
+/** CPU seconds used so far by each backend serving the database. */
+async function postgresBackendCpu(
+  databaseName: string,
+  adminUrl: string,
+): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>();
+  for (const pid of await postgresBackends(databaseName, adminUrl)) {
+    try {
+      cpu.set(pid, cpuSeconds(pid));
+    } catch {
+      // the backend exited between the query and the reading
+    }
+  }
+  return cpu;
+}
+
 async function postgresBackends(databaseName: string, adminUrl: string): Promise<number[]> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -158,7 +192,13 @@ async function fixedRate(ledger: Ledger, visitors: Visitor[], rate: number) {
  * previous one. A sender goes round its share of the conversations, so one conversation gets a
  * message only every CONVERSATIONS / CONCURRENCY sends, as with many visitors typing at once.
  */
-async function closedLoop(ledger: Ledger, visitors: Visitor[], pids: Record<string, number[]>) {
+async function closedLoop(
+  ledger: Ledger,
+  visitors: Visitor[],
+  pids: Record<string, number[]>,
+  postgresCpu: () => Promise<Map<number, number>>,
+  postgresCommits: () => Promise<number>,
+) {
   ledger.reset();
   const sender = new Map<string, number>();
   const turn = new Array<number>(CONCURRENCY).fill(0);
@@ -182,10 +222,18 @@ async function closedLoop(ledger: Ledger, visitors: Visitor[], pids: Record<stri
   await sleep(3_000);
   ledger.reset();
   const cpuBefore = cpuOf(pids);
+  const postgresBefore = await postgresCpu();
+  const commitsBefore = await postgresCommits();
   const began = performance.now();
   await sleep(SECONDS * 1000);
   const seconds = (performance.now() - began) / 1000;
   const cpuAfter = cpuOf(pids);
+  const commitsDuring = (await postgresCommits()) - commitsBefore;
+  // Pooled connections come and go: every backend of the database now, less what it had used.
+  let postgres = 0;
+  for (const [pid, cpu] of await postgresCpu()) postgres += cpu - (postgresBefore.get(pid) ?? 0);
+  cpuBefore['postgres backends'] = 0;
+  cpuAfter['postgres backends'] = postgres;
   const delivered = ledger.latencies.length;
   const result = { concurrency: CONCURRENCY, ...summary(ledger, delivered, seconds) };
   running = false;
@@ -197,13 +245,25 @@ async function closedLoop(ledger: Ledger, visitors: Visitor[], pids: Record<stri
       `${round(((cpuAfter[name]! - cpuBefore[name]!) / seconds) * 100)}% of a core`,
     ]),
   );
-  return { ...result, cpu: cpuShare };
+  const busy = Object.keys(cpuAfter).reduce((sum, n) => sum + cpuAfter[n]! - cpuBefore[n]!, 0);
+  return {
+    ...result,
+    cpu: cpuShare,
+    cpuMsPerMessage: round((busy * 1000) / Math.max(1, delivered), 2),
+    postgresCommitsPerMessage: round(commitsDuring / Math.max(1, delivered), 1),
+  };
 }
 
-/** The anchor: single-row INSERTs from `concurrency` pg clients for SECONDS. */
+/**
+ * The anchor: `concurrency` single-row INSERTs in flight for SECONDS, through as many pg
+ * connections as the pipeline's services hold (a gateway's and a bridge's pool of 10 each) —
+ * which also leaves the shared server's other clients their connections.
+ */
 async function postgresInserts(concurrency: number) {
   const database = await createTestDatabase('bench');
-  const pool = new pg.Pool({ connectionString: database.url, max: concurrency });
+  const pool = new pg.Pool({ connectionString: database.url, max: POSTGRES_CONNECTIONS });
+  // Dropping the database at the end ends its connections; that is expected.
+  pool.on('error', () => undefined);
   try {
     await pool.query(`create table bench_messages (
       id bigserial primary key,
@@ -235,6 +295,7 @@ async function postgresInserts(concurrency: number) {
     await Promise.all(workers);
     return {
       concurrency,
+      connections: POSTGRES_CONNECTIONS,
       insertsPerSecond: round(count / seconds),
       p50Ms: round(percentile(latencies.slice(0, count), 50), 2),
       p99Ms: round(percentile(latencies.slice(0, count), 99), 2),
@@ -252,6 +313,10 @@ export async function benchPipeline() {
     WS_RATE_BURST: '10000',
     WS_RATE_PER_SEC: '10000',
     LOG_LEVEL: 'warn',
+    // For profiling a run, e.g. --import of bench/src/anchors/cpu-profile.ts.
+    ...(process.env['BENCH_GATEWAY_NODE_OPTIONS']
+      ? { NODE_OPTIONS: process.env['BENCH_GATEWAY_NODE_OPTIONS'] }
+      : {}),
   };
   const cluster = await startCluster({
     gateways: 1,
@@ -265,6 +330,9 @@ export async function benchPipeline() {
       TELEGRAM_LIMIT_CHAT_PER_SECOND: '1000000',
       TELEGRAM_LIMIT_GROUP_PER_MINUTE: '1000000',
       TELEGRAM_LIMIT_SAFETY: '0ms',
+      ...(process.env['BENCH_BRIDGE_NODE_OPTIONS']
+        ? { NODE_OPTIONS: process.env['BENCH_BRIDGE_NODE_OPTIONS'] }
+        : {}),
     },
   });
   let pipeline;
@@ -287,15 +355,24 @@ export async function benchPipeline() {
       gateway: [gateway.pid!],
       bridge: [cluster.bridge.pid!],
       'bench process (visitors, sandbox)': [process.pid],
-      'postgres backends': await postgresBackends(
-        cluster.database.name,
-        new URL('/postgres', cluster.database.url).toString(),
-      ),
     };
-    const fixed = await fixedRate(ledger, visitors, FIXED_RATE);
-    console.log('fixed', fixed);
-    const max = await closedLoop(ledger, visitors, pids);
+    const adminUrl = new URL('/postgres', cluster.database.url).toString();
+    // The bridge has just opened the topics: let it settle before anything is measured.
+    await sleep(10_000);
+    const max = await closedLoop(
+      ledger,
+      visitors,
+      pids,
+      () => postgresBackendCpu(cluster.database.name, adminUrl),
+      () => commits(cluster.database.name, adminUrl),
+    );
     console.log('max', max);
+    const fixed = [];
+    for (const rate of FIXED_RATES) {
+      await sleep(5_000);
+      fixed.push(await fixedRate(ledger, visitors, rate));
+      console.log('fixed', fixed.at(-1));
+    }
     pipeline = { fixed, max };
     for (const visitor of visitors) visitor.socket.terminate();
   } finally {

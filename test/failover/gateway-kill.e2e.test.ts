@@ -10,22 +10,18 @@ import { startCluster, type Cluster } from '../support/cluster';
 const VISITORS = 1_000;
 const RECOVERY_BUDGET_MS = 10_000;
 
-// This suite failed twice in clean CI runs while the machine was loaded by benchmarks running
-// alongside (round 2 never acked within 30 s), and passed on every rerun. Until that is
-// understood it runs on request only, so one flaky run cannot hold back everything else.
-const RUN = process.env['TOPICDESK_FAILOVER_1000'] === '1';
-if (!RUN) {
-  console.log(
-    'skipped: the 1,000-visitor gateway-kill suite runs with TOPICDESK_FAILOVER_1000=1 (under investigation for flakiness under load)',
-  );
-}
+// Only the recovery after the kill is held to 10 s. The phases before it (1,000 conversations,
+// 2,000 sockets, two rounds of 1,000 messages) get generous time: on a loaded machine they
+// slowed down past a 30 s wait in two CI runs that shared the machine with benchmarks, one of
+// which took every Postgres connection the server allows (so stores failed with UNAVAILABLE,
+// which the second tabs now retry as the docs tell a client to).
+const SETUP_MS = 60_000;
 
 let cluster: Cluster;
 const visitors: ReconnectingVisitor[] = [];
 const tabs: ReconnectingVisitor[] = [];
 
 beforeAll(async () => {
-  if (!RUN) return;
   cluster = await startCluster({
     gateways: 2,
     proxy: true,
@@ -79,7 +75,7 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
   }
 }
 
-it.skipIf(!RUN)(
+it(
   `recovers ${VISITORS} visitors by seq within 10 s when a gateway replica is killed`,
   async () => {
     const lb = cluster.proxy!;
@@ -109,7 +105,13 @@ it.skipIf(!RUN)(
     // Each conversation's second tab, straight on the replica that survives: its messages are what
     // the visitors receive (a `message` frame on every other socket of the conversation).
     for (const conversation of started) {
-      tabs.push(new ReconnectingVisitor({ url: survivor.url, token: conversation.token }));
+      tabs.push(
+        new ReconnectingVisitor({
+          url: survivor.url,
+          token: conversation.token,
+          retryUnavailableMs: 500,
+        }),
+      );
     }
     await inBatches(tabs, 50, (tab) => tab.start());
     phase('visitors and second tabs connected');
@@ -124,14 +126,14 @@ it.skipIf(!RUN)(
       });
 
     round('before');
-    await waitFor(() => everyoneHolds('before'), 30_000, 'round 1 delivered to every visitor');
+    await waitFor(() => everyoneHolds('before'), SETUP_MS, 'round 1 delivered to every visitor');
     phase('round 1 delivered');
 
     // The victim hangs first, so that what is stored now is missed by its visitors and must be
     // recovered by seq (visitors on the survivor get it live); then it dies without a word.
     victim.pause();
     round('during');
-    await waitFor(() => tabs.every((t) => t.unacked === 0), 30_000, 'round 2 stored');
+    await waitFor(() => tabs.every((t) => t.unacked === 0), SETUP_MS, 'round 2 stored');
     phase('round 2 stored');
     const killedAt = performance.now();
     await victim.kill();
@@ -164,7 +166,7 @@ it.skipIf(!RUN)(
 
     // Live delivery goes on from the surviving replica.
     round('after');
-    await waitFor(() => everyoneHolds('after'), 30_000, 'round 4 delivered to every visitor');
+    await waitFor(() => everyoneHolds('after'), SETUP_MS, 'round 4 delivered to every visitor');
     phase('round 4 delivered');
     // In the end each visitor holds exactly what its second tab holds: every seq, once.
     await waitFor(
@@ -177,4 +179,6 @@ it.skipIf(!RUN)(
       expect(visitor.gaps).toEqual([]);
     }
   },
+  // Bounded by the waits above; a run on a quiet machine takes about 30 s.
+  5 * SETUP_MS,
 );

@@ -25,10 +25,18 @@ export interface DatabaseOptions {
    * Postgres that accepts connections but never answers. Raise it for long migrations.
    */
   queryTimeoutMs?: number | undefined;
+  /**
+   * How long a statement may wait for a lock (Postgres `lock_timeout`; default 5 s; 0 turns it
+   * off). Nothing here waits long for a row: a wait this long means the holder hangs (a frozen
+   * replica inside a transaction), and without a limit every caller queues behind it until the
+   * pool is used up and the whole process stalls. Raise it for long concurrent migrations.
+   */
+  lockTimeoutMs?: number | undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 5_000;
 
 export interface Database {
   readonly db: Kysely<DB>;
@@ -65,6 +73,9 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       application_name: options.applicationName ?? 'topicdesk',
       ...((options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS) > 0
         ? { query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }
+        : {}),
+      ...((options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) > 0
+        ? { lock_timeout: options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS }
         : {}),
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown =>

@@ -9,6 +9,11 @@ export interface ReconnectingVisitorOptions {
   localAddress?: string;
   /** Reconnect delay after a close: uniformly between these, in ms (default 50–500). */
   reconnectDelayMs?: readonly [number, number];
+  /**
+   * Send a message again this long after an `UNAVAILABLE` error frame for it, as the docs tell a
+   * client to (same clientId; stored once). Off by default: a test that expects the error sees it.
+   */
+  retryUnavailableMs?: number;
 }
 
 /**
@@ -186,9 +191,18 @@ export class ReconnectingVisitor {
         if (!this.received.has(seq)) this.#hold(seq);
         return;
       }
-      case 'error':
+      case 'error': {
         this.errors.push(frame);
+        const clientId = frame['clientId'];
+        const retry = this.options.retryUnavailableMs;
+        if (retry !== undefined && frame['code'] === 'UNAVAILABLE' && typeof clientId === 'string')
+          setTimeout(() => {
+            const text = this.#unacked.get(clientId);
+            if (text !== undefined && this.#open && !this.#stopped)
+              this.#write({ type: 'message', clientId, text });
+          }, retry).unref();
         return;
+      }
       default:
         return;
     }

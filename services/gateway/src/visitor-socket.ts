@@ -203,13 +203,22 @@ export class VisitorSocket {
    * would otherwise keep that request's context, and its spans, alive for the socket's life.
    */
   open(): Promise<void> {
-    return context.with(ROOT_CONTEXT, () => this.#open());
+    return context.with(ROOT_CONTEXT, () => {
+      this.#listen();
+      return this.#open();
+    });
   }
 
-  async #open(): Promise<void> {
+  /** Listeners made outside `#open`, so that they keep nothing of it alive for the socket's life. */
+  #listen(): void {
     this.socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     this.socket.on('close', () => void this.close());
     this.socket.on('error', (error) => this.#log.debug({ err: error }, 'visitor socket error'));
+  }
+
+  readonly #deliver = (event: FanoutEvent): void => this.#enqueue(() => this.#onEvent(event));
+
+  async #open(): Promise<void> {
     // Nothing reaches the client before it knows where the conversation stands: the queue is
     // held until the status frame is out and `lastSeq` is set, so events published between
     // subscribing and reading the conversation are judged against it.
@@ -219,7 +228,7 @@ export class VisitorSocket {
     try {
       this.#unsubscribe = await this.deps.coordination.fanout.subscribe(
         this.claims.conversationId,
-        (event) => this.#enqueue(() => this.#onEvent(event)),
+        this.#deliver,
       );
       const conversation = await new ConversationRepository(this.deps.db).get(
         this.claims.tenantId,
