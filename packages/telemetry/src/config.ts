@@ -55,6 +55,12 @@ export const telemetryEnvSchema = z.object({
   OTEL_EXPORTER_OTLP_PROTOCOL: protocol(),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: protocol(),
   OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: protocol(),
+  /**
+   * The standard sampler choice (`always_on`, `parentbased_traceidratio`, …, with
+   * OTEL_TRACES_SAMPLER_ARG), read by the SDK itself. Unset: every span is recorded when a trace
+   * exporter is configured, none when there is none (ids are still made and propagated).
+   */
+  OTEL_TRACES_SAMPLER: env.optionalString(),
   /** Milliseconds between OTLP metric pushes. */
   OTEL_METRIC_EXPORT_INTERVAL: env.int(60_000, 1000),
   /** Appends every finished span as one JSON line to this file (tests, local debugging). */

@@ -24,6 +24,7 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
+  AlwaysOffSampler,
   BatchSpanProcessor,
   ConsoleSpanExporter,
   NoopSpanProcessor,
@@ -135,7 +136,10 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
       );
     if (options.spanExporter)
       spanProcessors.push(new SimpleSpanProcessor({ exporter: options.spanExporter }));
-    // Spans are made even when nothing exports them: their ids tie log lines and services together.
+    // With nothing to export to, spans are not recorded (a recorded span costs more than the
+    // frame it describes on the busy paths), but they are still made: their ids tie log lines
+    // and services together. OTEL_TRACES_SAMPLER, when set, decides instead.
+    const recordNothing = spanProcessors.length === 0 && config.OTEL_TRACES_SAMPLER === undefined;
     if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
 
     const instrumentations: Instrumentation[] = [
@@ -181,6 +185,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
       resource,
       autoDetectResources: true,
       spanProcessors,
+      ...(recordNothing ? { sampler: new AlwaysOffSampler() } : {}),
       metricReaders,
       logRecordProcessors: [],
       instrumentations,

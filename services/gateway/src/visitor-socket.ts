@@ -328,6 +328,8 @@ export class VisitorSocket {
    * trace (the fanout delivery runs in it), so a trace ends at the visitor's socket.
    */
   #sendTraced(frame: Record<string, unknown>): void {
+    // Unsampled (no exporter, or sampled out): the span would record nothing a child could add.
+    if (trace.getActiveSpan()?.isRecording() !== true) return this.#send(frame);
     const span = tracer().startSpan(`ws send ${String(frame['type'])}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
