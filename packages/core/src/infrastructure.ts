@@ -20,6 +20,7 @@ import {
   injectContext,
   meter,
   SpanKind,
+  spansRecorded,
   trace,
   tracer,
   withSpan,
@@ -223,11 +224,17 @@ function tracedFanout(fanout: Fanout, system: string): Fanout {
     subscribe: (conversationId, listener) =>
       fanout.subscribe(conversationId, (event) => {
         const { [TRACE_KEY]: carrier, ...rest } = event;
-        const parent = extractContext(
+        const record =
           typeof carrier === 'object' && carrier !== null
             ? (carrier as Record<string, unknown>)
-            : undefined,
-        );
+            : undefined;
+        if (!spansRecorded()) {
+          // A span here would record nothing: carry the publisher's trace (for log lines), or
+          // nothing at all. This runs once per frame a gateway writes.
+          if (record === undefined) return listener(rest);
+          return context.with(extractContext(record), () => listener(rest));
+        }
+        const parent = extractContext(record);
         const span = tracer().startSpan(
           'process conversation',
           { kind: SpanKind.CONSUMER, attributes: attributes(conversationId, 'process') },

@@ -12,6 +12,7 @@ export {
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
+  spansRecorded,
   trace,
   tracer,
   withSpan,

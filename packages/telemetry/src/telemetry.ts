@@ -38,6 +38,7 @@ import { exportPlan, loadTelemetryConfig, type OtlpProtocol } from './config';
 import { FileSpanExporter } from './file-span-exporter';
 import { meter } from './metrics';
 import { redactQuery, redactUrlPath } from './redact';
+import { setSpansRecorded } from './tracing';
 
 export interface TelemetryOptions {
   /** `service.name` unless OTEL_SERVICE_NAME says otherwise, e.g. `topicdesk-gateway`. */
@@ -118,6 +119,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
   if (config.OTEL_SDK_DISABLED) {
     // No tracing at all, but /metrics is part of every service's contract.
     const meterProvider = new MeterProvider({ resource, readers: metricReaders });
+    setSpansRecorded(false);
     metrics.setGlobalMeterProvider(meterProvider);
     stop = () => meterProvider.shutdown();
   } else {
@@ -141,6 +143,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     // and services together. OTEL_TRACES_SAMPLER, when set, decides instead.
     const recordNothing = spanProcessors.length === 0 && config.OTEL_TRACES_SAMPLER === undefined;
     if (spanProcessors.length === 0) spanProcessors.push(new NoopSpanProcessor());
+    setSpansRecorded(!recordNothing);
 
     const instrumentations: Instrumentation[] = [
       new HttpInstrumentation({
@@ -201,6 +204,7 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     fastifyPlugin: () => requestTracing(fastifyOtel),
     async shutdown() {
       current = undefined;
+      setSpansRecorded(true);
       await stop().catch(() => undefined);
     },
   };

@@ -24,6 +24,22 @@ export {
 /** W3C trace context as a plain record (`traceparent`, `tracestate`), for message headers. */
 export type TraceCarrier = Record<string, string>;
 
+let recorded = true;
+
+/**
+ * Whether this process records spans: false when initTelemetry found no trace exporter (and no
+ * OTEL_TRACES_SAMPLER) or tracing is off. A busy path may then skip making a span at all and
+ * only carry the trace context it was given, for its log lines and whatever it calls.
+ */
+export function spansRecorded(): boolean {
+  return recorded;
+}
+
+/** Set by initTelemetry (and back to true by its shutdown). */
+export function setSpansRecorded(value: boolean): void {
+  recorded = value;
+}
+
 /** The tracer of the running process (a no-op tracer before initTelemetry). */
 export function tracer() {
   return trace.getTracer('topicdesk');
