@@ -6,6 +6,7 @@ import {
   TcpProxy,
   type StartedConversation,
 } from '@topicdesk/testkit';
+import { createDatabase } from '@topicdesk/data';
 import { AGENT, botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 // The dependencies going away under a running cluster (two gateways, bridge, scheduler), each
@@ -45,6 +46,22 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** How the bridge recorded a visitor message's delivery, read from Postgres past the proxy. */
+async function deliveryOf(conversationId: string, clientId: string): Promise<string | undefined> {
+  const database = await createDatabase({ url: cluster.database.url });
+  try {
+    const row = await database.db
+      .selectFrom('messages')
+      .select('delivery')
+      .where('conversation_id', '=', conversationId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return row?.delivery;
+  } finally {
+    await database.close();
   }
 }
 
@@ -245,6 +262,14 @@ describe('a Postgres outage', () => {
     const { started, threadId, visitor, tab } = await conversationOnBothReplicas('Postgres');
     visitor.send('p-0', 'p-0 before');
     await waitFor(() => visitor.unacked === 0, 15_000, 'p-0 acked');
+    // Sent to Telegram and recorded so: a cut between the two would have the bridge send p-0
+    // again after the outage (the duplicate window docs/architecture.md describes), which is
+    // not what this test is about.
+    await waitFor(
+      async () => (await deliveryOf(started.conversationId, 'p-0')) === 'delivered',
+      15_000,
+      'p-0 delivered to Telegram and recorded',
+    );
     const postgres = cluster.dependencies!.postgres;
 
     postgres.cut();
