@@ -6,7 +6,7 @@ import {
   TcpProxy,
   type StartedConversation,
 } from '@topicdesk/testkit';
-import { createDatabase } from '@topicdesk/data';
+import { createDatabase, DeliveryState, MessageRepository, type Database } from '@topicdesk/data';
 import { AGENT, botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 // The dependencies going away under a running cluster (two gateways, bridge, scheduler), each
@@ -19,6 +19,8 @@ let redis: LocalServer;
 /** The gateways' own way to Redis, so a test can take Redis from them alone. */
 let gatewayRedis: TcpProxy;
 let cluster: Cluster;
+/** The test's own connection to the cluster's database, not through the services' proxy. */
+let direct: Database | undefined;
 const visitors: ReconnectingVisitor[] = [];
 
 beforeAll(async () => {
@@ -36,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.allSettled(visitors.map((v) => v.stop()));
+  await direct?.close();
   await cluster?.stop();
   await gatewayRedis?.close();
   await Promise.allSettled([nats?.stop(), redis?.stop()]);
@@ -49,20 +52,11 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
   }
 }
 
-/** How the bridge recorded a visitor message's delivery, read from Postgres past the proxy. */
-async function deliveryOf(conversationId: string, clientId: string): Promise<string | undefined> {
-  const database = await createDatabase({ url: cluster.database.url });
-  try {
-    const row = await database.db
-      .selectFrom('messages')
-      .select('delivery')
-      .where('conversation_id', '=', conversationId)
-      .where('client_id', '=', clientId)
-      .executeTakeFirst();
-    return row?.delivery;
-  } finally {
-    await database.close();
-  }
+/** Whether the bridge recorded a visitor message as delivered, read past the services' proxy. */
+async function recordedDelivered(conversationId: string, clientId: string): Promise<boolean> {
+  direct ??= await createDatabase({ url: cluster.database.url });
+  const message = await new MessageRepository(direct.db).findByClientId(conversationId, clientId);
+  return message?.delivery === DeliveryState.delivered;
 }
 
 /** Every service answers /readyz 200. */
@@ -266,7 +260,7 @@ describe('a Postgres outage', () => {
     // again after the outage (the duplicate window docs/architecture.md describes), which is
     // not what this test is about.
     await waitFor(
-      async () => (await deliveryOf(started.conversationId, 'p-0')) === 'delivered',
+      () => recordedDelivered(started.conversationId, 'p-0'),
       15_000,
       'p-0 delivered to Telegram and recorded',
     );
