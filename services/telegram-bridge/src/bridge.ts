@@ -8,12 +8,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Update } from 'grammy/types';
 import { updatesMode, type BridgeConfig } from './config';
 import { createBridgeMetrics } from './metrics';
-import { isPrivateChatUpdate, PrivateChat } from './private-chat';
-import { botIdOf, classifyTelegramError, createTelegramApi } from './telegram';
-import { TopicSync } from './topic-sync';
-import { UpdateProcessor } from './update-processor';
+import { isPrivateChatUpdate, PrivateChat } from './updates/private-chat';
+import { botIdOf, classifyTelegramError, createTelegramApi } from './sender/telegram-api';
+import { TopicSync } from './sync/topic-sync';
+import { UpdateProcessor } from './updates/update-processor';
 import { isSealedUpdate, updateAad, UserKeyring } from './user-crypto';
-import { webhookRoute } from './webhook';
+import { webhookRoute } from './updates/webhook';
 
 export interface BridgeDeps {
   config: BridgeConfig;

@@ -6,8 +6,8 @@ import {
   type Telemetry,
 } from '@topicdesk/telemetry';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { createBridgeMetrics as CreateBridgeMetrics } from './metrics';
-import type { createTelegramApi as CreateTelegramApi } from './telegram';
+import type { createBridgeMetrics as CreateBridgeMetrics } from '../metrics';
+import type { createTelegramApi as CreateTelegramApi } from './telegram-api';
 
 // Loaded after initTelemetry, as main.ts does, so the http instrumentation sees grammY's requests.
 let createBridgeMetrics: typeof CreateBridgeMetrics;
@@ -42,8 +42,8 @@ async function scrape(): Promise<string> {
 
 beforeAll(async () => {
   telemetry = initTelemetry({ serviceName: 'unit-bridge', env: {}, spanExporter: memory });
-  ({ createBridgeMetrics } = await import('./metrics'));
-  ({ createTelegramApi } = await import('./telegram'));
+  ({ createBridgeMetrics } = await import('../metrics'));
+  ({ createTelegramApi } = await import('./telegram-api'));
   server = createServer((request, response) => {
     const method = request.url?.split('/').pop() ?? '';
     const answer = answers.get(method)?.shift() ?? { ok: true, result: true };

@@ -12,9 +12,9 @@ import {
 import type { Budget, Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { Api } from 'grammy';
-import { BridgeErrorCode } from './errors';
-import type { BridgeMetrics } from './metrics';
-import { classifyTelegramError } from './telegram';
+import { BridgeErrorCode } from '../errors';
+import type { BridgeMetrics } from '../metrics';
+import { classifyTelegramError } from '../sender/telegram-api';
 import { headerKeyboard, headerSignature, headerText, topicName } from './topic-presentation';
 
 /** Telegram's longest text message. */

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
-import type { BridgeMetrics } from './metrics';
+import type { BridgeMetrics } from '../metrics';
 
 export interface WebhookRouteOptions {
   /** The :secret path segment; the route answers 404 to anything else. */

@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, withSpan } from '@topicdesk/telemetry';
 import { Api, GrammyError, HttpError } from 'grammy';
-import type { BridgeMetrics } from './metrics';
+import type { BridgeMetrics } from '../metrics';
 
 /** What a failed Bot API call means for the caller. */
 export type TelegramFailure =

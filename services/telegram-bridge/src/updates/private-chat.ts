@@ -24,9 +24,9 @@ import type { Budget, Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import { GrammyError, type Api } from 'grammy';
 import type { CallbackQuery, InlineKeyboardMarkup, Message, Update } from 'grammy/types';
-import { classifyTelegramError } from './telegram';
-import { splitUtf16, TELEGRAM_TEXT_LIMIT, type SyncContext } from './topic-sync';
-import { UserKeyError, type UserKeyring } from './user-crypto';
+import { classifyTelegramError } from '../sender/telegram-api';
+import { splitUtf16, TELEGRAM_TEXT_LIMIT, type SyncContext } from '../sync/topic-sync';
+import { UserKeyError, type UserKeyring } from '../user-crypto';
 
 // The second visitor channel: a Telegram user writes to the bot in a private chat and gets a
 // conversation like a widget visitor — a ticket, a topic for the agents, the same seq, history,

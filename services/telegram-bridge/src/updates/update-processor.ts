@@ -18,10 +18,10 @@ import type { Logger } from '@topicdesk/telemetry';
 import type { Api } from 'grammy';
 import type { CallbackQuery, Message, Update } from 'grammy/types';
 import { parseCommand, HELP_GENERAL, HELP_TOPIC, type Command } from './commands';
-import type { BridgeMetrics } from './metrics';
+import type { BridgeMetrics } from '../metrics';
 import type { PrivateChat } from './private-chat';
-import { parseCallbackData, type HeaderAction } from './topic-presentation';
-import type { TopicSync } from './topic-sync';
+import { parseCallbackData, type HeaderAction } from '../sync/topic-presentation';
+import type { TopicSync } from '../sync/topic-sync';
 
 const TENANT = 'default';
 const UNKNOWN_AGENT_NAME = 'Support';
