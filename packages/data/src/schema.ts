@@ -49,6 +49,8 @@ export interface ConversationTable {
   locale: string | null;
   page_url: string | null;
   page_title: string | null;
+  /** The support group of its topic; NULL: the default group (SUPPORT_GROUP_ID). */
+  group_chat_id: NullableInt8;
   /** Forum topic (message_thread_id) in the support group, once created. */
   topic_id: NullableInt8;
   topic_closed: Generated<boolean>;
@@ -68,6 +70,11 @@ export interface ConversationTable {
   /** The pinned header in the topic and its last text (edited when the status changes). */
   header_message_id: NullableInt8;
   header_text: string | null;
+  /** The bot that posted the header (only it can edit it); NULL: the main bot. */
+  header_bot_id: string | null;
+  header_pinned: Generated<boolean>;
+  /** Renames, header edits or pins put off under load are due again from then (the sweep). */
+  cosmetic_due_at: NullableTimestamp;
   /** The topic's name as last set in Telegram (it carries the status). */
   topic_name: string | null;
   /** Unclaimed reminders posted so far. */
@@ -87,6 +94,8 @@ export interface MessageTable {
   client_id: string | null;
   telegram_chat_id: NullableInt8;
   telegram_message_id: NullableInt8;
+  /** The bot that posted it into the topic (a visitor message). */
+  telegram_bot_id: string | null;
   delivery: DeliveryState;
   delivery_error: string | null;
   created_at: Timestamp;
@@ -188,6 +197,7 @@ export interface TelegramPostTable {
   created_at: Timestamp;
   sent_at: NullableTimestamp;
   telegram_message_id: NullableInt8;
+  telegram_bot_id: string | null;
 }
 
 /** A Telegram user of the bot's private chat: their id only encrypted, found by a keyed hash. */

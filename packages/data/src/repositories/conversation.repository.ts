@@ -123,6 +123,8 @@ export class ConversationRepository {
         topic_name: name,
         header_message_id: null,
         header_text: null,
+        header_bot_id: null,
+        header_pinned: false,
         updated_at: new Date(),
       })
       .where('tenant_id', '=', tenantId)
@@ -226,15 +228,42 @@ export class ConversationRepository {
       .execute();
   }
 
+  /** The header as posted or edited; `botId` only when (re)posted (the bot that can edit it). */
   async setHeader(
     tenantId: string,
     id: string,
     messageId: number | null,
     text: string | null,
+    posted?: { botId: string | null },
   ): Promise<void> {
     await this.db
       .updateTable('conversations')
-      .set({ header_message_id: messageId, header_text: text })
+      .set({
+        header_message_id: messageId,
+        header_text: text,
+        ...(posted || messageId === null
+          ? { header_bot_id: posted?.botId ?? null, header_pinned: false }
+          : {}),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setHeaderPinned(tenantId: string, id: string): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ header_pinned: true })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Cosmetic work put off under load is due at `at` (the sweep retries it); null: done. */
+  async setCosmeticDue(tenantId: string, id: string, at: Date | null): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ cosmetic_due_at: at })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
@@ -346,6 +375,7 @@ export class ConversationRepository {
       .where((eb) =>
         eb.or([
           eb.and([eb('c.topic_id', 'is', null), eb('c.created_at', '<', olderThan)]),
+          eb('c.cosmetic_due_at', '<', olderThan),
           eb.and([
             eb('c.status', '=', 'closed'),
             eb('c.topic_closed', '=', false),

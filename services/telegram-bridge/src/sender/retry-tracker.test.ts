@@ -107,8 +107,12 @@ describe('createTelegramApi', () => {
     expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain('hello there');
 
     const text = await scrape();
-    expect(text).toMatch(/topicdesk_telegram_calls_total\{method="sendMessage",code="429"\} 1/);
-    expect(text).toMatch(/topicdesk_telegram_calls_total\{method="sendMessage",code="200"\} 1/);
+    expect(text).toMatch(
+      /topicdesk_telegram_calls_total\{method="sendMessage",code="429",bot="123"\} 1/,
+    );
+    expect(text).toMatch(
+      /topicdesk_telegram_calls_total\{method="sendMessage",code="200",bot="123"\} 1/,
+    );
     expect(text).toMatch(/topicdesk_telegram_errors_total\{method="sendMessage",code="429"\} 1/);
     expect(text).toMatch(/topicdesk_telegram_429_total\{method="sendMessage"\} 1/);
     expect(text).toMatch(/topicdesk_telegram_retries_total\{method="sendMessage"\} 1/);
@@ -131,7 +135,7 @@ describe('createTelegramApi', () => {
     expect(span?.status.code).toBe(2);
     expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
     expect(await scrape()).toMatch(
-      /topicdesk_telegram_errors_total\{method="getMe",code="network"\} 1/,
+      /topicdesk_telegram_errors_total\{method="getMe",code="network",bot="\d+"\} 1/,
     );
   });
 });

@@ -1,4 +1,3 @@
-import { RetryLaterError } from '@topicdesk/bus';
 import {
   ConversationRepository,
   MessageRepository,
@@ -9,34 +8,50 @@ import {
   type TelegramPost,
   TelegramPostRepository,
 } from '@topicdesk/data';
-import type { Budget, Coordination } from '@topicdesk/fanout';
+import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
-import type { Api } from 'grammy';
 import { BridgeErrorCode } from '../errors';
 import type { BridgeMetrics } from '../metrics';
-import { classifyTelegramError } from '../sender/telegram-api';
-import { headerKeyboard, headerSignature, headerText, topicName } from './topic-presentation';
+import { BotRight } from '../sender/bot-pool';
+import type { TelegramFailure } from '../sender/telegram-api';
+import {
+  SendPriority,
+  type SendFailure,
+  type SendRequest,
+  type SendResult,
+  type TelegramSender,
+} from '../sender/telegram-sender';
+import {
+  headerKeyboard,
+  headerSignature,
+  headerText,
+  headerWithTexts,
+  TELEGRAM_TEXT_LIMIT,
+  textsTheHeaderCarries,
+  topicName,
+} from './topic-presentation';
 
-/** Telegram's longest text message. */
-export const TELEGRAM_TEXT_LIMIT = 4096;
+export { TELEGRAM_TEXT_LIMIT };
 const MERGE_SEPARATOR = '\n\n';
-const RETRYING_NOTICE_AFTER_MS = 1500;
 const SYNC_LOCK_TTL_MS = 6_000;
+/** How long a cosmetic call waits for room before the conversation looks for busier work. */
+const COSMETIC_WAIT_MS = 4_000;
+/** Cosmetic calls put off this often in one round are left to the sweep (they hold a delivery). */
+const COSMETIC_DEFERRALS = 3;
+
+/** When the header is pinned: always, never, or only while the group's queue is short. */
+export const PinHeader = { auto: 'auto', always: 'always', never: 'never' } as const;
+export type PinHeader = (typeof PinHeader)[keyof typeof PinHeader];
 
 export interface TopicSyncOptions {
   db: Kysely<DB>;
-  api: Api;
+  sender: TelegramSender;
   coordination: Coordination;
   logger: Logger;
   metrics: BridgeMetrics;
-  botId: string;
-  groupId: number;
-  limits: {
-    groupPerMinute: number;
-    chatPerSecond: number;
-    globalPerSecond: number;
-    safetyMs: number;
-  };
+  /** SUPPORT_GROUP_ID: where conversations routed to no other group live. */
+  defaultGroupId: number;
+  pinHeader: PinHeader;
   /**
    * The private-chat channel (private-chat.ts): for `telegram` conversations, one call toward
    * the user per round, before the topic steps. Absent when TELEGRAM_USER_KEY is unset.
@@ -47,6 +62,8 @@ export interface TopicSyncOptions {
 /** A step of the reconcile toward a private-chat user; true when it made a call. */
 export interface PrivateChatDelivery {
   deliver(conversation: Conversation, context: SyncContext): Promise<boolean>;
+  /** Whether anything is due toward the user (read only). */
+  due(conversation: Conversation): Promise<boolean>;
 }
 
 /** Splits a text into parts of at most `limit` UTF-16 units, never inside a character. */
@@ -84,10 +101,25 @@ export interface SyncContext {
   working: () => void;
 }
 
+type Receipt = (state: 'delivered' | 'retrying' | 'failed', code?: string) => Promise<unknown>;
+
+/** What one round of the reconcile does next for a conversation's topic. */
+type Step =
+  | { kind: 'create' }
+  | { kind: 'reopen' }
+  | { kind: 'header'; texts: Message[] }
+  | { kind: 'post'; post: TelegramPost }
+  | { kind: 'texts'; batch: Message[] }
+  | { kind: 'close' }
+  | { kind: 'header_edit' }
+  | { kind: 'rename' }
+  | { kind: 'pin' };
+
 /**
  * Brings one conversation's Telegram side up to date with Postgres: its topic exists, every
  * pending visitor message was sent in seq order, and the topic is open or closed like the
  * conversation. Idempotent, and serialised per conversation by a lock shared by all replicas.
+ * Every call goes through the one TelegramSender (budgets, pool, fair order, retries).
  */
 export class TopicSync {
   readonly #conversations: ConversationRepository;
@@ -100,91 +132,151 @@ export class TopicSync {
     this.#posts = new TelegramPostRepository(options.db);
   }
 
+  /** The support group a conversation's topic lives in. */
+  groupOf(conversation: Conversation): number {
+    return conversation.group_chat_id ?? this.options.defaultGroupId;
+  }
+
+  /**
+   * Runs rounds until the conversation is in sync. When another replica holds the
+   * conversation, returns at once: the holder looks again after it lets go, so nothing that
+   * arrived meanwhile is missed (a look after the release, not before it, closes that race).
+   */
   async reconcile(
     tenantId: string,
     conversationId: string,
     working: () => void = () => undefined,
   ): Promise<void> {
-    // A short TTL: a replica that dies holding the lock blocks its conversation for seconds only.
-    const lock = await this.options.coordination.locks.tryLock(
-      `sync:${conversationId}`,
-      SYNC_LOCK_TTL_MS,
-    );
-    if (!lock)
-      throw new RetryLaterError(`conversation ${conversationId} is being synced elsewhere`, 250);
-    try {
-      const context: SyncContext = { signal: lock.signal, working };
-      // Order matters: the topic exists, is open while anything is to be posted, shows the
-      // right header and name, receives posts and messages in order, and is closed last.
-      for (;;) {
-        lock.signal.throwIfAborted();
-        const conversation = await this.#conversations.find(tenantId, conversationId);
-        if (!conversation) return;
-        // Private-chat channel: agents' and system messages (and edits, the rating prompt) go
-        // to the user's chat with the bot first, so the user never waits for the group's
-        // 20-per-minute budget; the step keeps its own cursor and budgets (private-chat.ts).
-        if (
-          conversation.channel === 'telegram' &&
-          this.options.privateChat &&
-          (await this.options.privateChat.deliver(conversation, context))
-        ) {
-          continue;
-        }
-        if (conversation.topic_id === null) {
-          await this.#createTopic(conversation, context);
-          continue;
-        }
-        const posts = await this.#posts.pending(conversationId);
-        const pending = posts.length > 0 ? [] : await this.#messages.pending(conversationId, 100);
-        const wantClosed =
-          conversation.status === 'closed' && posts.length === 0 && pending.length === 0;
-        this.options.logger.debug(
-          {
-            conversationId,
-            topicClosed: conversation.topic_closed,
-            header: conversation.header_message_id,
-            headerStale: conversation.header_text !== headerSignature(conversation),
-            nameStale: conversation.topic_name !== topicName(conversation),
-            posts: posts.length,
-            pending: pending.length,
-            wantClosed,
-          },
-          'sync step',
-        );
-        if (conversation.topic_closed && !wantClosed) {
-          await this.#setTopicClosed(conversation, false, context);
-          continue;
-        }
-        // A closed topic that should stay closed is left alone (edits there could bounce).
-        const editable = !conversation.topic_closed;
-        if (editable && conversation.header_message_id === null) {
-          await this.#postHeader(conversation, context);
-          continue;
-        }
-        if (editable && conversation.header_text !== headerSignature(conversation)) {
-          await this.#editHeader(conversation, context);
-          continue;
-        }
-        if (editable && conversation.topic_name !== topicName(conversation)) {
-          await this.#renameTopic(conversation, context);
-          continue;
-        }
-        if (posts[0]) {
-          await this.#sendPost(conversation, posts[0], context);
-          continue;
-        }
-        if (pending.length > 0) {
-          await this.#send(conversation, mergeBatch(pending), context);
-          continue;
-        }
-        if (wantClosed && !conversation.topic_closed) {
-          await this.#setTopicClosed(conversation, true, context);
-          continue;
-        }
+    for (;;) {
+      // A short TTL: a replica that dies holding the lock blocks its conversation for seconds only.
+      const lock = await this.options.coordination.locks.tryLock(
+        `sync:${conversationId}`,
+        SYNC_LOCK_TTL_MS,
+      );
+      if (!lock) return;
+      try {
+        await this.#rounds(tenantId, conversationId, { signal: lock.signal, working });
+      } finally {
+        await lock.release();
+      }
+      if (!(await this.#due(tenantId, conversationId))) return;
+    }
+  }
+
+  async #due(tenantId: string, conversationId: string): Promise<boolean> {
+    const conversation = await this.#conversations.find(tenantId, conversationId);
+    if (!conversation) return false;
+    if (
+      conversation.channel === 'telegram' &&
+      this.options.privateChat &&
+      (await this.options.privateChat.due(conversation))
+    )
+      return true;
+    const step = await this.#plan(conversation, false);
+    return step !== undefined;
+  }
+
+  async #rounds(tenantId: string, conversationId: string, context: SyncContext): Promise<void> {
+    let deferrals = 0;
+    for (;;) {
+      context.signal.throwIfAborted();
+      const conversation = await this.#conversations.find(tenantId, conversationId);
+      if (!conversation) return;
+      // Private-chat channel: agents' and system messages (and edits, the rating prompt) go
+      // to the user's chat with the bot first, so the user never waits for the group's
+      // budget; the step keeps its own cursor (private-chat.ts).
+      if (
+        conversation.channel === 'telegram' &&
+        this.options.privateChat &&
+        (await this.options.privateChat.deliver(conversation, context))
+      ) {
+        continue;
+      }
+      const step = await this.#plan(conversation, deferrals < COSMETIC_DEFERRALS);
+      if (!step) {
+        // Cosmetic work put off too often waits for the sweep; the conversation is otherwise done.
+        const due = deferrals >= COSMETIC_DEFERRALS && (await this.#plan(conversation, true));
+        if (due) await this.#conversations.setCosmeticDue(tenantId, conversationId, new Date());
+        else if (conversation.cosmetic_due_at)
+          await this.#conversations.setCosmeticDue(tenantId, conversationId, null);
         return;
       }
-    } finally {
-      await lock.release();
+      const done = await this.#run(conversation, step, context);
+      if (!done) deferrals += 1;
+    }
+  }
+
+  /**
+   * The next step, in the order that matters: the topic exists and is open while anything is
+   * to be posted; the header (carrying the first texts) comes first; posts and texts in
+   * order; closing; then how the topic looks — which is left out when `cosmetic` is false.
+   */
+  async #plan(conversation: Conversation, cosmetic: boolean): Promise<Step | undefined> {
+    if (conversation.topic_id === null) return { kind: 'create' };
+    const posts = await this.#posts.pending(conversation.id);
+    const pending = posts.length > 0 ? [] : await this.#messages.pending(conversation.id, 100);
+    const wantClosed =
+      conversation.status === 'closed' && posts.length === 0 && pending.length === 0;
+    if (conversation.topic_closed && !wantClosed) return { kind: 'reopen' };
+    // A closed topic that should stay closed is left alone (edits there could bounce).
+    const editable = !conversation.topic_closed;
+    if (editable && conversation.header_message_id === null) {
+      const carried = textsTheHeaderCarries(pending.map((m) => m.text));
+      return { kind: 'header', texts: pending.slice(0, carried) };
+    }
+    if (posts[0]) return { kind: 'post', post: posts[0] };
+    if (pending.length > 0) return { kind: 'texts', batch: mergeBatch(pending) };
+    // Closing shows its new header and name before the topic closes: they are part of closing.
+    const closing = wantClosed && !conversation.topic_closed;
+    if (editable && (cosmetic || closing)) {
+      if (conversation.header_text !== headerSignature(conversation))
+        return { kind: 'header_edit' };
+      if (conversation.topic_name !== topicName(conversation)) return { kind: 'rename' };
+    }
+    if (closing) return { kind: 'close' };
+    if (
+      cosmetic &&
+      editable &&
+      !conversation.header_pinned &&
+      conversation.header_message_id !== null &&
+      this.options.pinHeader !== PinHeader.never
+    )
+      return { kind: 'pin' };
+    return undefined;
+  }
+
+  /** Runs one step; false when a cosmetic call was put off for lack of room. */
+  async #run(conversation: Conversation, step: Step, context: SyncContext): Promise<boolean> {
+    this.options.logger.debug({ conversationId: conversation.id, step: step.kind }, 'sync step');
+    switch (step.kind) {
+      case 'create':
+        await this.#createTopic(conversation, context);
+        return true;
+      case 'reopen':
+        await this.#setTopicClosed(conversation, false, context);
+        return true;
+      case 'header':
+        await this.#postHeader(conversation, step.texts, context);
+        return true;
+      case 'post':
+        await this.#sendPost(conversation, step.post, context);
+        return true;
+      case 'texts':
+        await this.#send(conversation, step.batch, context);
+        return true;
+      case 'close':
+        await this.#setTopicClosed(conversation, true, context);
+        return true;
+      case 'header_edit':
+        return this.#editHeader(conversation, context);
+      case 'rename':
+        return this.#renameTopic(conversation, context);
+      case 'pin':
+        return this.#pinHeader(conversation, context);
+      default: {
+        const never: never = step;
+        throw new Error(`unhandled step ${JSON.stringify(never)}`);
+      }
     }
   }
 
@@ -193,168 +285,213 @@ export class TopicSync {
    * budgets; best effort: a failure is logged, not retried.
    */
   async sendOutsideTopic(chatId: number, text: string, replyTo?: number): Promise<void> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 60_000);
-    try {
-      const result = await this.#call(
-        chatId,
-        { signal: controller.signal, working: () => undefined },
-        () =>
-          this.options.api.sendMessage(chatId, text, {
-            link_preview_options: { is_disabled: true },
-            ...(replyTo !== undefined
-              ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
-              : {}),
-          }),
+    const result = await this.options.sender.send({
+      method: 'sendMessage',
+      chatId,
+      priority: SendPriority.normal,
+      since: Date.now(),
+      signal: AbortSignal.timeout(60_000),
+      call: (api) =>
+        api.sendMessage(chatId, text, {
+          link_preview_options: { is_disabled: true },
+          ...(replyTo !== undefined
+            ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
+            : {}),
+        }),
+    });
+    if (!result.ok)
+      this.options.logger.warn(
+        { chatId, failure: result.failure },
+        'answer outside a topic not sent',
       );
-      if ('failed' in result)
-        this.options.logger.warn(
-          { chatId, failure: result.failed },
-          'answer outside a topic not sent',
-        );
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
-  #budgets(chatId: number): Budget[] {
-    const { limits, botId } = this.options;
-    const budgets: Budget[] = [
-      { key: `tg:bot:${botId}`, limit: limits.globalPerSecond, windowMs: 1000 + limits.safetyMs },
-      { key: `tg:chat:${chatId}`, limit: limits.chatPerSecond, windowMs: 1000 + limits.safetyMs },
-    ];
-    if (chatId < 0)
-      budgets.push({
-        key: `tg:group:${chatId}`,
-        limit: limits.groupPerMinute,
-        windowMs: 60_000 + limits.safetyMs,
-      });
-    return budgets;
-  }
-
-  /** Waits for room in every budget of the chat; tells the visitor when a message is held back. */
-  async #acquire(chatId: number, context: SyncContext, onLongWait?: () => void): Promise<void> {
-    const { coordination, metrics } = this.options;
-    let waited = 0;
-    let told = false;
-    metrics.waitingForBudget.add(1);
-    try {
-      await coordination.budgets.acquire(this.#budgets(chatId), {
-        signal: context.signal,
-        onWait: (ms) => {
-          waited += ms;
-          context.working();
-          if (!told && waited >= RETRYING_NOTICE_AFTER_MS && onLongWait) {
-            told = true;
-            onLongWait();
-          }
-        },
-      });
-    } finally {
-      metrics.waitingForBudget.add(-1);
-    }
-  }
-
-  /** Runs a Bot API call under the budgets; returns null when Telegram said 429 (budget penalised). */
-  async #call<T>(
-    chatId: number,
+  /** One call into the conversation's group through the sender. */
+  #call<T>(
+    conversation: Conversation,
+    purpose: string,
     context: SyncContext,
-    call: () => Promise<T>,
-    onLongWait?: () => void,
-  ): Promise<T | { failed: ReturnType<typeof classifyTelegramError> }> {
-    await this.#acquire(chatId, context, onLongWait);
-    context.working();
-    try {
-      return await call();
-    } catch (error) {
-      const failure = classifyTelegramError(error);
-      if (failure.kind === 'rate_limited') {
-        this.options.logger.warn(
-          { chatId, retryAfterMs: failure.retryAfterMs },
-          'Telegram answered 429; waiting it out',
-        );
-        await this.options.coordination.budgets.penalize(
-          this.#budgets(chatId),
-          failure.retryAfterMs,
-        );
-      }
-      return { failed: failure };
-    }
+    request: Omit<SendRequest<T>, 'chatId' | 'conversationId' | 'signal' | 'working' | 'method'> & {
+      method: string;
+    },
+  ): Promise<SendResult<T>> {
+    this.options.metrics.groupCalls.add(1, { purpose });
+    return this.options.sender.send({
+      ...request,
+      chatId: this.groupOf(conversation),
+      conversationId: conversation.id,
+      signal: context.signal,
+      working: context.working,
+    });
+  }
+
+  /** Cosmetic work goes in line behind everything else; closing makes it part of the turn. */
+  #cosmetic(
+    conversation: Conversation,
+  ): Pick<SendRequest<unknown>, 'priority' | 'since' | 'maxWaitMs'> {
+    const closing = conversation.status === 'closed' && !conversation.topic_closed;
+    return closing
+      ? { priority: SendPriority.normal, since: (conversation.closed_at ?? new Date()).getTime() }
+      : { priority: SendPriority.cosmetic, since: Date.now(), maxWaitMs: COSMETIC_WAIT_MS };
   }
 
   async #createTopic(conversation: Conversation, context: SyncContext): Promise<void> {
-    const { api, groupId, logger } = this.options;
-    const name = topicName(conversation);
-    const result = await this.#call(groupId, context, () => api.createForumTopic(groupId, name));
-    if ('failed' in result) {
-      const failure = result.failed;
-      if (failure.kind === 'rate_limited') return;
-      throw new Error(
-        `createForumTopic failed: ${'description' in failure ? failure.description : failure.kind}`,
+    const { logger } = this.options;
+    const groupId = this.groupOf(conversation);
+    let name = topicName(conversation);
+    let result = await this.#create(conversation, name, context);
+    if (!result.ok && result.failure.kind === 'rejected') {
+      // A name Telegram refuses must not keep the conversation from its topic: the ticket alone.
+      logger.warn(
+        { conversationId: conversation.id, failure: result.failure },
+        'topic name refused; creating the topic with the ticket only',
       );
+      name = `${topicName({ ...conversation, visitor_name: null, page_title: null, page_url: null })}`;
+      result = await this.#create(conversation, name, context);
     }
+    if (!result.ok) throw failed('createForumTopic', result.failure);
     await this.#conversations.setTopic(
       conversation.tenant_id,
       conversation.id,
-      result.message_thread_id,
+      result.value.message_thread_id,
       name,
     );
     logger.info(
-      { conversationId: conversation.id, topicId: result.message_thread_id },
+      {
+        conversationId: conversation.id,
+        topicId: result.value.message_thread_id,
+        groupId,
+        botId: result.bot.id,
+      },
       'topic created',
     );
   }
 
-  /** Posts the header into a new topic and pins it. */
-  async #postHeader(conversation: Conversation, context: SyncContext): Promise<void> {
-    const { api, groupId } = this.options;
-    const topicId = conversation.topic_id as number;
-    const sent = await this.#call(groupId, context, () =>
-      api.sendMessage(groupId, headerText(conversation), {
-        message_thread_id: topicId,
-        reply_markup: headerKeyboard(conversation),
-        link_preview_options: { is_disabled: true },
-      }),
-    );
-    if ('failed' in sent) return this.#onFailure(conversation, sent.failed, 'header');
-    await this.#conversations.setHeader(
-      conversation.tenant_id,
-      conversation.id,
-      sent.message_id,
-      headerSignature(conversation),
-    );
-    // Pinning is a nicety: a refusal (no pin right) must not block the conversation.
-    await api
-      .pinChatMessage(groupId, sent.message_id, { disable_notification: true })
-      .catch((error: unknown) => {
-        this.options.logger.warn(
-          { err: error, conversationId: conversation.id },
-          'could not pin the topic header',
-        );
-      });
+  #create(conversation: Conversation, name: string, context: SyncContext) {
+    const groupId = this.groupOf(conversation);
+    return this.#call(conversation, 'topic', context, {
+      method: 'createForumTopic',
+      priority: SendPriority.normal,
+      // A new conversation is visible once its header is: that comes right after, not behind
+      // everyone's next turn.
+      since: conversation.created_at.getTime(),
+      endsTurn: false,
+      needs: BotRight.topics,
+      call: (api) => api.createForumTopic(groupId, name),
+    });
   }
 
-  async #editHeader(conversation: Conversation, context: SyncContext): Promise<void> {
-    const { api, groupId } = this.options;
-    const result = await this.#call(groupId, context, () =>
-      api.editMessageText(
-        groupId,
-        conversation.header_message_id as number,
-        headerText(conversation),
-        {
+  /**
+   * Posts the header into a new topic, with the first visitor texts under it when they fit:
+   * a new conversation costs two group calls (topic, header) instead of four.
+   */
+  async #postHeader(
+    conversation: Conversation,
+    texts: readonly Message[],
+    context: SyncContext,
+  ): Promise<void> {
+    const groupId = this.groupOf(conversation);
+    const topicId = conversation.topic_id as number;
+    const text = headerWithTexts(
+      headerText(conversation),
+      texts.map((m) => m.text),
+    );
+    const receipt = this.#receipts(conversation, texts);
+    const sent = await this.#call(conversation, 'header', context, {
+      method: 'sendMessage',
+      priority: SendPriority.normal,
+      since: Math.min(
+        conversation.created_at.getTime(),
+        ...texts.map((m) => m.created_at.getTime()),
+      ),
+      onLongWait: texts.length > 0 ? () => void receipt('retrying') : undefined,
+      call: (api) =>
+        api.sendMessage(groupId, text, {
+          message_thread_id: topicId,
           reply_markup: headerKeyboard(conversation),
           link_preview_options: { is_disabled: true },
-        },
-      ),
+        }),
+    });
+    if (!sent.ok) return this.#onFailure(conversation, sent.failure, 'header');
+    await this.options.db.transaction().execute(async (trx) => {
+      await new ConversationRepository(trx).setHeader(
+        conversation.tenant_id,
+        conversation.id,
+        sent.value.message_id,
+        headerSignature(conversation),
+        { botId: sent.bot.id },
+      );
+      await new MessageRepository(trx).markDelivered(
+        texts.map((m) => m.id),
+        groupId,
+        sent.value.message_id,
+        sent.bot.id,
+      );
+    });
+    if (texts.length > 0) await this.#delivered(conversation, texts, receipt);
+    // Pinned right away only when asked always; otherwise a later, cosmetic step.
+    if (this.options.pinHeader === PinHeader.always)
+      await this.#pinHeader({ ...conversation, header_message_id: sent.value.message_id }, context);
+  }
+
+  async #pinHeader(conversation: Conversation, context: SyncContext): Promise<boolean> {
+    const groupId = this.groupOf(conversation);
+    const messageId = conversation.header_message_id as number;
+    const always = this.options.pinHeader === PinHeader.always;
+    const result = await this.#call(conversation, 'pin', context, {
+      method: 'pinChatMessage',
+      ...(always
+        ? { priority: SendPriority.normal, since: Date.now() }
+        : { priority: SendPriority.cosmetic, since: Date.now(), maxWaitMs: COSMETIC_WAIT_MS }),
+      needs: BotRight.pin,
+      call: (api) => api.pinChatMessage(groupId, messageId, { disable_notification: true }),
+    });
+    if (!result.ok && result.failure.kind === 'deferred') return false;
+    if (!result.ok) {
+      // Pinning is a nicety: a refusal (no pin right anywhere) must not block the conversation.
+      this.options.logger.warn(
+        { conversationId: conversation.id, failure: result.failure },
+        'could not pin the topic header',
+      );
+    }
+    await this.#conversations.setHeaderPinned(conversation.tenant_id, conversation.id);
+    return true;
+  }
+
+  async #editHeader(conversation: Conversation, context: SyncContext): Promise<boolean> {
+    const groupId = this.groupOf(conversation);
+    const messageId = conversation.header_message_id as number;
+    const bot = conversation.header_bot_id ?? this.options.sender.pool.main.id;
+    if (!this.options.sender.pool.bot(bot)) {
+      // The bot that posted it is no longer configured: nobody can edit it; post a new one.
+      await this.#conversations.setHeader(conversation.tenant_id, conversation.id, null, null);
+      return true;
+    }
+    const carried = await this.#messages.carriedBy(conversation.id, groupId, messageId);
+    const text = headerWithTexts(
+      headerText(conversation),
+      carried.map((m) => m.text),
     );
-    if (typeof result === 'object' && 'failed' in result) {
-      const failure = result.failed;
+    const result = await this.#call(conversation, 'header_edit', context, {
+      method: 'editMessageText',
+      ...this.#cosmetic(conversation),
+      // Only the bot that sent a message can edit it.
+      bot,
+      call: (api) =>
+        api.editMessageText(groupId, messageId, text, {
+          reply_markup: headerKeyboard(conversation),
+          link_preview_options: { is_disabled: true },
+        }),
+    });
+    if (!result.ok) {
+      const failure = result.failure;
+      if (failure.kind === 'deferred') return false;
       if (failure.kind === 'rejected' && /not modified/i.test(failure.description)) {
         // Already showing this: record it.
       } else if (failure.kind === 'rejected' && /not found/i.test(failure.description)) {
         // The header was deleted by someone: post a new one.
         await this.#conversations.setHeader(conversation.tenant_id, conversation.id, null, null);
-        return;
+        return true;
       } else if (failure.kind === 'rejected') {
         // Cosmetic: a header Telegram refuses must not hold the conversation's messages back.
         this.options.logger.warn(
@@ -362,7 +499,8 @@ export class TopicSync {
           'header edit refused; left as is',
         );
       } else {
-        return this.#onFailure(conversation, failure, 'header edit');
+        await this.#onFailure(conversation, failure, 'header edit');
+        return true;
       }
     }
     await this.#conversations.setHeader(
@@ -371,28 +509,35 @@ export class TopicSync {
       conversation.header_message_id,
       headerSignature(conversation),
     );
+    return true;
   }
 
-  async #renameTopic(conversation: Conversation, context: SyncContext): Promise<void> {
-    const { api, groupId } = this.options;
+  async #renameTopic(conversation: Conversation, context: SyncContext): Promise<boolean> {
+    const groupId = this.groupOf(conversation);
+    const topicId = conversation.topic_id as number;
+    // Built when room is granted is not possible through a closure over a stale row, so the
+    // name is the latest at the time of asking; a newer one is a new round (superseded).
     const name = topicName(conversation);
-    const result = await this.#call(groupId, context, () =>
-      api.editForumTopic(groupId, conversation.topic_id as number, { name }),
-    );
-    if (
-      typeof result === 'object' &&
-      'failed' in result &&
-      result.failed.kind !== 'topic_not_modified'
-    ) {
-      if (result.failed.kind !== 'rejected')
-        return this.#onFailure(conversation, result.failed, 'rename');
+    const result = await this.#call(conversation, 'rename', context, {
+      method: 'editForumTopic',
+      ...this.#cosmetic(conversation),
+      needs: BotRight.topics,
+      call: (api) => api.editForumTopic(groupId, topicId, { name }),
+    });
+    if (!result.ok && result.failure.kind === 'deferred') return false;
+    if (!result.ok && result.failure.kind !== 'topic_not_modified') {
+      if (result.failure.kind !== 'rejected') {
+        await this.#onFailure(conversation, result.failure, 'rename');
+        return true;
+      }
       // Cosmetic: a name Telegram refuses must not hold the conversation's messages back.
       this.options.logger.warn(
-        { conversationId: conversation.id, failure: result.failed },
+        { conversationId: conversation.id, failure: result.failure },
         'topic rename refused; left as is',
       );
     }
     await this.#conversations.setTopicName(conversation.tenant_id, conversation.id, name);
+    return true;
   }
 
   /** A bot post (system message, command answer), pinned when asked. */
@@ -401,52 +546,58 @@ export class TopicSync {
     post: TelegramPost,
     context: SyncContext,
   ): Promise<void> {
-    const { api, groupId } = this.options;
-    const sent = await this.#call(groupId, context, () =>
-      api.sendMessage(groupId, post.text, {
-        message_thread_id: conversation.topic_id as number,
-        link_preview_options: { is_disabled: true },
-        ...(post.reply_to_message_id !== null
-          ? {
-              reply_parameters: {
-                message_id: post.reply_to_message_id,
-                allow_sending_without_reply: true,
-              },
-            }
-          : {}),
-      }),
-    );
-    if ('failed' in sent) {
-      if (sent.failed.kind === 'rejected') {
+    const groupId = this.groupOf(conversation);
+    const sent = await this.#call(conversation, 'post', context, {
+      method: 'sendMessage',
+      priority: SendPriority.normal,
+      since: post.created_at.getTime(),
+      call: (api) =>
+        api.sendMessage(groupId, post.text, {
+          message_thread_id: conversation.topic_id as number,
+          link_preview_options: { is_disabled: true },
+          ...(post.reply_to_message_id !== null
+            ? {
+                reply_parameters: {
+                  message_id: post.reply_to_message_id,
+                  allow_sending_without_reply: true,
+                },
+              }
+            : {}),
+        }),
+    });
+    if (!sent.ok) {
+      if (sent.failure.kind === 'rejected') {
         // Telegram will never take it: drop the post (it is not a visitor message) and say so.
         this.options.logger.error(
-          { conversationId: conversation.id, failure: sent.failed },
+          { conversationId: conversation.id, failure: sent.failure },
           'Telegram refused a bot post',
         );
         await this.#posts.markSent(post.id, null);
         return;
       }
-      return this.#onFailure(conversation, sent.failed, 'post');
+      return this.#onFailure(conversation, sent.failure, 'post');
     }
-    await this.#posts.markSent(post.id, sent.message_id);
+    await this.#posts.markSent(post.id, sent.value.message_id, sent.bot.id);
     if (post.pin) {
-      await api
-        .pinChatMessage(groupId, sent.message_id, { disable_notification: true })
-        .catch((error: unknown) => {
-          this.options.logger.warn(
-            { err: error, conversationId: conversation.id },
-            'could not pin a post',
-          );
-        });
+      const pinned = await this.#call(conversation, 'pin', context, {
+        method: 'pinChatMessage',
+        priority: SendPriority.cosmetic,
+        since: Date.now(),
+        maxWaitMs: COSMETIC_WAIT_MS,
+        needs: BotRight.pin,
+        call: (api) =>
+          api.pinChatMessage(groupId, sent.value.message_id, { disable_notification: true }),
+      });
+      if (!pinned.ok)
+        this.options.logger.warn(
+          { conversationId: conversation.id, failure: pinned.failure },
+          'could not pin a post',
+        );
     }
   }
 
   /** Shared handling of a failed topic call; throws when only a later retry can help. */
-  async #onFailure(
-    conversation: Conversation,
-    failure: ReturnType<typeof classifyTelegramError>,
-    what: string,
-  ): Promise<void> {
+  async #onFailure(conversation: Conversation, failure: SendFailure, what: string): Promise<void> {
     switch (failure.kind) {
       case 'rate_limited':
       case 'topic_not_modified':
@@ -461,7 +612,8 @@ export class TopicSync {
         return this.#conversations.setTopicClosed(conversation.tenant_id, conversation.id, true);
       case 'rejected':
       case 'transient':
-        throw new Error(`${what} failed: ${failure.description}`);
+      case 'deferred':
+        throw failed(what, failure);
       default: {
         const never: never = failure;
         throw new Error(`unhandled failure ${JSON.stringify(never)}`);
@@ -474,48 +626,33 @@ export class TopicSync {
     closed: boolean,
     context: SyncContext,
   ): Promise<void> {
-    const { api, groupId } = this.options;
+    const groupId = this.groupOf(conversation);
     const topicId = conversation.topic_id as number;
-    const result = await this.#call(groupId, context, () =>
-      closed ? api.closeForumTopic(groupId, topicId) : api.reopenForumTopic(groupId, topicId),
-    );
-    if (
-      typeof result === 'object' &&
-      'failed' in result &&
-      result.failed.kind !== 'topic_not_modified'
-    ) {
-      const failure = result.failed;
+    const result = await this.#call(conversation, closed ? 'close' : 'reopen', context, {
+      method: closed ? 'closeForumTopic' : 'reopenForumTopic',
+      priority: SendPriority.normal,
+      since: (closed
+        ? (conversation.closed_at ?? conversation.updated_at)
+        : conversation.updated_at
+      ).getTime(),
+      needs: BotRight.topics,
+      call: (api) =>
+        closed ? api.closeForumTopic(groupId, topicId) : api.reopenForumTopic(groupId, topicId),
+    });
+    if (!result.ok && result.failure.kind !== 'topic_not_modified') {
+      const failure = result.failure;
       if (failure.kind === 'rate_limited') return;
       if (failure.kind === 'topic_missing')
         return this.#conversations.setTopic(conversation.tenant_id, conversation.id, null);
-      throw new Error(
-        `${closed ? 'close' : 'reopen'}ForumTopic failed: ${'description' in failure ? failure.description : failure.kind}`,
-      );
+      throw failed(closed ? 'closeForumTopic' : 'reopenForumTopic', failure);
     }
     await this.#conversations.setTopicClosed(conversation.tenant_id, conversation.id, closed);
   }
 
-  async #send(
-    conversation: Conversation,
-    batch: readonly Message[],
-    context: SyncContext,
-  ): Promise<void> {
-    const { api, groupId, coordination, logger, metrics } = this.options;
-    const topicId = conversation.topic_id as number;
-    // A visitor may write 4,000 characters that take more than Telegram's 4,096 UTF-16 units
-    // (emoji): such a text goes out in parts, the last one recording the delivery.
-    const parts = splitUtf16(batch.map((m) => m.text).join(MERGE_SEPARATOR), TELEGRAM_TEXT_LIMIT);
-    for (const part of parts.slice(0, -1)) {
-      const sent = await this.#call(groupId, context, () =>
-        api.sendMessage(groupId, part, {
-          message_thread_id: topicId,
-          link_preview_options: { is_disabled: true },
-        }),
-      );
-      if ('failed' in sent) return this.#onFailure(conversation, sent.failed, 'send part');
-    }
-    const text = parts[parts.length - 1] ?? '';
-    const receipt = (state: 'delivered' | 'retrying' | 'failed', code?: string) =>
+  /** Publishes receipts for these visitor messages; a failure to publish is only logged. */
+  #receipts(conversation: Conversation, batch: readonly Message[]): Receipt {
+    const { coordination, logger } = this.options;
+    return (state: 'delivered' | 'retrying' | 'failed', code?: string) =>
       Promise.all(
         batch.map((m) =>
           coordination.fanout.publish(conversation.id, {
@@ -528,34 +665,67 @@ export class TopicSync {
       ).catch((error: unknown) =>
         logger.warn({ err: error, conversationId: conversation.id }, 'receipt not published'),
       );
+  }
 
-    const result = await this.#call(
-      groupId,
-      context,
-      () =>
-        api.sendMessage(groupId, text, {
-          message_thread_id: topicId,
-          link_preview_options: { is_disabled: true },
-        }),
-      () => void receipt('retrying'),
-    );
-    if (!('failed' in result)) {
+  async #delivered(
+    conversation: Conversation,
+    batch: readonly Message[],
+    receipt: Receipt,
+  ): Promise<void> {
+    const { metrics } = this.options;
+    const now = Date.now();
+    for (const message of batch)
+      metrics.deliveryLatency.record((now - message.created_at.getTime()) / 1000);
+    metrics.messagesOut.add(batch.length, { kind: 'visitor' });
+    await receipt('delivered');
+  }
+
+  async #send(
+    conversation: Conversation,
+    batch: readonly Message[],
+    context: SyncContext,
+  ): Promise<void> {
+    const { logger } = this.options;
+    const groupId = this.groupOf(conversation);
+    const topicId = conversation.topic_id as number;
+    const since = Math.min(...batch.map((m) => m.created_at.getTime()));
+    const receipt = this.#receipts(conversation, batch);
+    const sendText = (text: string, onLongWait?: () => void) =>
+      this.#call(conversation, 'text', context, {
+        method: 'sendMessage',
+        priority: SendPriority.normal,
+        since,
+        onLongWait,
+        call: (api) =>
+          api.sendMessage(groupId, text, {
+            message_thread_id: topicId,
+            link_preview_options: { is_disabled: true },
+          }),
+      });
+    // A visitor may write 4,000 characters that take more than Telegram's 4,096 UTF-16 units
+    // (emoji): such a text goes out in parts, the last one recording the delivery.
+    const parts = splitUtf16(batch.map((m) => m.text).join(MERGE_SEPARATOR), TELEGRAM_TEXT_LIMIT);
+    for (const part of parts.slice(0, -1)) {
+      const sent = await sendText(part);
+      if (!sent.ok) return this.#onFailure(conversation, sent.failure, 'send part');
+    }
+    const result = await sendText(parts[parts.length - 1] ?? '', () => void receipt('retrying'));
+    if (result.ok) {
       await this.#messages.markDelivered(
         batch.map((m) => m.id),
         groupId,
-        result.message_id,
+        result.value.message_id,
+        result.bot.id,
       );
-      const now = Date.now();
-      for (const message of batch)
-        metrics.deliveryLatency.record((now - message.created_at.getTime()) / 1000);
-      metrics.messagesOut.add(batch.length, { kind: 'visitor' });
-      await receipt('delivered');
+      await this.#delivered(conversation, batch, receipt);
       return;
     }
-    const failure = result.failed;
+    const failure = result.failure;
     switch (failure.kind) {
       case 'rate_limited':
+      case 'deferred':
         await receipt('retrying');
+        if (failure.kind === 'deferred') throw failed('sendMessage', failure);
         return;
       case 'topic_missing':
         logger.warn(
@@ -581,11 +751,18 @@ export class TopicSync {
         return;
       case 'transient':
         await receipt('retrying');
-        throw new Error(`sendMessage failed: ${failure.description}`);
+        throw failed('sendMessage', failure);
       default: {
         const never: never = failure;
         throw new Error(`unhandled failure ${JSON.stringify(never)}`);
       }
     }
   }
+}
+
+/** The error a round throws so the bus retries it later (never the GrammyError: it holds ids). */
+function failed(what: string, failure: SendFailure | TelegramFailure): Error {
+  return new Error(
+    `${what} failed: ${'description' in failure ? failure.description : failure.kind}`,
+  );
 }
