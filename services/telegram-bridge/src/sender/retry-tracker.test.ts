@@ -113,8 +113,10 @@ describe('createTelegramApi', () => {
     expect(text).toMatch(
       /topicdesk_telegram_calls_total\{method="sendMessage",code="200",bot="123"\} 1/,
     );
-    expect(text).toMatch(/topicdesk_telegram_errors_total\{method="sendMessage",code="429"\} 1/);
-    expect(text).toMatch(/topicdesk_telegram_429_total\{method="sendMessage"\} 1/);
+    expect(text).toMatch(
+      /topicdesk_telegram_errors_total\{method="sendMessage",code="429",bot="123"\} 1/,
+    );
+    expect(text).toMatch(/topicdesk_telegram_429_total\{method="sendMessage",bot="123"\} 1/);
     expect(text).toMatch(/topicdesk_telegram_retries_total\{method="sendMessage"\} 1/);
   });
 
