@@ -220,10 +220,11 @@ describe('cross-site requests', () => {
 describe('JSON only on the control API', () => {
   it('answers 415 to a control POST that is form-encoded, text/plain or untyped, and changes nothing', async () => {
     const body = JSON.stringify({ chatId: h.group, text: 'sneaky', from: AGENT });
+    const untyped: Record<string, string> = {};
     for (const headers of [
       { 'content-type': 'text/plain' },
       { 'content-type': 'application/x-www-form-urlencoded' },
-      {},
+      untyped,
     ]) {
       const answer = await send(h.sandbox.url, 'sandbox/messages', {
         method: 'POST',
