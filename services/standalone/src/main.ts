@@ -73,7 +73,13 @@ try {
     relay,
     logger,
   });
-  if (sandbox) await app.register(sandboxPlugin, { prefix: SANDBOX_PREFIX, state: sandbox });
+  // The sandbox answers to loopback names and to the host it was told to listen on.
+  if (sandbox)
+    await app.register(sandboxPlugin, {
+      prefix: SANDBOX_PREFIX,
+      state: sandbox,
+      allowedHosts: [config.HOST],
+    });
   app.get('/', async (_request, reply) => reply.redirect('/demo'));
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.server.address();
