@@ -15,6 +15,8 @@ export interface NewConversationInput {
   locale?: string | null | undefined;
   pageUrl?: string | null | undefined;
   pageTitle?: string | null | undefined;
+  /** The support group to open the topic in; null or absent: the default group. */
+  groupChatId?: number | null | undefined;
 }
 
 const TICKET_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTVWXYZ';
@@ -46,6 +48,7 @@ export class ConversationRepository {
           locale: input.locale ?? null,
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,
+          group_chat_id: input.groupChatId ?? null,
           created_at: now,
           updated_at: now,
           last_activity_at: now,
