@@ -154,6 +154,32 @@ function suite(
       expect(plain.group_chat_id).toBeNull();
     });
 
+    it('finds a topic within its group: the same topic id in two groups is two conversations', async () => {
+      const conversations = new ConversationRepository(database.db);
+      const DEFAULT_GROUP = -1001000000001;
+      const inDefault = await conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
+      const inFrench = await conversations.create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+        groupChatId: FRENCH,
+      });
+      const registeredDefault = await conversations.create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+        groupChatId: DEFAULT_GROUP,
+      });
+      await conversations.setTopic(DEFAULT_TENANT_ID, inDefault.id, 77);
+      await conversations.setTopic(DEFAULT_TENANT_ID, inFrench.id, 77);
+      await conversations.setTopic(DEFAULT_TENANT_ID, registeredDefault.id, 78);
+      const find = (chatId: number, topicId: number) =>
+        conversations.findByGroupTopic(DEFAULT_TENANT_ID, chatId, topicId, DEFAULT_GROUP);
+      expect((await find(DEFAULT_GROUP, 77))?.id).toBe(inDefault.id);
+      expect((await find(FRENCH, 77))?.id).toBe(inFrench.id);
+      expect((await find(DEFAULT_GROUP, 78))?.id).toBe(registeredDefault.id);
+      expect(await find(FRENCH, 78)).toBeUndefined();
+      expect(await find(GERMAN, 77)).toBeUndefined();
+    });
+
     it('migrates down over 0004 and up again', async () => {
       const { error } = await migrator(database).migrateDown();
       expect(error).toBeUndefined();

@@ -86,6 +86,31 @@ export class ConversationRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * The conversation of a topic in one support group (topic ids are unique per chat only).
+   * Conversations of the default group carry null, or its id when it is also registered in
+   * `support_groups`; `defaultGroupChatId` (SUPPORT_GROUP_ID) lets both be found.
+   */
+  findByGroupTopic(
+    tenantId: string,
+    chatId: number,
+    topicId: number,
+    defaultGroupChatId: number,
+  ): Promise<Conversation | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('topic_id', '=', topicId)
+      .where((eb) =>
+        chatId === defaultGroupChatId
+          ? eb.or([eb('group_chat_id', 'is', null), eb('group_chat_id', '=', chatId)])
+          : eb('group_chat_id', '=', chatId),
+      )
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
   /** Locks the row until the surrounding transaction ends: writers of one conversation queue here. */
   async lock(tenantId: string, id: string): Promise<Conversation> {
     const row = await this.db
