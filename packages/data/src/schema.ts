@@ -49,7 +49,7 @@ export interface ConversationTable {
   locale: string | null;
   page_url: string | null;
   page_title: string | null;
-  /** The support group of its topic; NULL: the default group (SUPPORT_GROUP_ID). */
+  /** The support group whose topic the conversation lives in; null: the default group. */
   group_chat_id: NullableInt8;
   /** Forum topic (message_thread_id) in the support group, once created. */
   topic_id: NullableInt8;
@@ -244,6 +244,22 @@ export interface TelegramPrivateMessageTable {
   retracted: Generated<boolean>;
 }
 
+/** A support group besides the default one (SUPPORT_GROUP_ID), registered through the admin API. */
+export interface SupportGroupTable {
+  tenant_id: string;
+  /** The forum supergroup's Telegram chat id (-100…). */
+  chat_id: Int8;
+  title: string | null;
+  /** 1 takes new conversations (by locale); 2 and 3 are escalation levels. */
+  level: Generated<number>;
+  /** BCP 47 tags of the conversations routed here, as given; may be empty. */
+  locales: ColumnType<string[], string | undefined, string>;
+  /** Inactive: no new conversations are routed here; those already here stay. */
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -260,6 +276,7 @@ export interface DB {
   telegram_users: TelegramUserTable;
   telegram_conversations: TelegramConversationTable;
   telegram_private_messages: TelegramPrivateMessageTable;
+  support_groups: SupportGroupTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -275,5 +292,6 @@ export type TelegramPost = Selectable<TelegramPostTable>;
 export type TelegramUser = Selectable<TelegramUserTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
+export type SupportGroup = Selectable<SupportGroupTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

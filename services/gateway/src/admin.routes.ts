@@ -1,10 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH } from '@topicdesk/core';
 import {
   AgentRepository,
   AuditRepository,
+  SupportGroupRepository,
   TemplateRepository,
   type DB,
   type Kysely,
+  type SupportGroup,
 } from '@topicdesk/data';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -55,6 +58,51 @@ const templateBody = z
 
 const templatesBody = z.union([templateBody, z.array(templateBody).min(1).max(200)]);
 
+/**
+ * A forum supergroup's chat id: -10^12 minus the channel id, written -100 and at least ten
+ * digits (basic groups, whose ids are short negative numbers, have no topics).
+ */
+const SUPERGROUP_ID = 'a supergroup id: -100 and ten or more digits, e.g. -1001234567890';
+const supergroupId = z
+  .string()
+  .regex(/^-100[0-9]{10,12}$/, SUPERGROUP_ID)
+  .transform(Number)
+  .refine((id) => id < -1_000_000_000_000, SUPERGROUP_ID);
+
+/** PUT replaces the group: what is left out takes its default. */
+const groupBody = z
+  .object({
+    title: z.string().trim().min(1).max(128).nullable().default(null),
+    level: z.number().int().min(1).max(3).default(1),
+    locales: z
+      .array(
+        z
+          .string()
+          .max(LANGUAGE_TAG_MAX_LENGTH)
+          .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR'),
+      )
+      .max(20)
+      .default([])
+      // Matching ignores case, so `de` and `DE` are one locale: keep the first spelling.
+      .transform((tags) =>
+        tags.filter((tag, i) => tags.findIndex((t) => t.toLowerCase() === tag.toLowerCase()) === i),
+      ),
+    active: z.boolean().default(true),
+  })
+  .strict();
+
+function groupView(group: SupportGroup) {
+  return {
+    chatId: group.chat_id,
+    title: group.title,
+    level: group.level,
+    locales: group.locales,
+    active: group.active,
+    createdAt: group.created_at.toISOString(),
+    updatedAt: group.updated_at.toISOString(),
+  };
+}
+
 function same(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -63,7 +111,7 @@ function same(a: string, b: string): boolean {
 
 /**
  * The admin API (Bearer SERVICE_TOKEN): agents, system message templates and saved replies
- * (templates named `reply.<name>`), and the audit log. Every change is audited. Templates are
+ * (templates named `reply.<name>`), support groups besides SUPPORT_GROUP_ID, and the audit log. Every change is audited. Templates are
  * read from Postgres on every use, so a change applies at once on every replica.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
@@ -225,6 +273,42 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       return { deleted: true };
     },
   );
+
+  app.get('/v1/admin/groups', async (request) => {
+    admin(request);
+    const groups = await new SupportGroupRepository(db).list(TENANT);
+    return { groups: groups.map(groupView) };
+  });
+
+  // Read at every conversation start, so a change routes the next conversation on every replica.
+  app.put<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
+    const actor = admin(request);
+    const chatId = parse(supergroupId, request.params.chatId);
+    const body = parse(groupBody, request.body ?? {});
+    const group = await db.transaction().execute(async (trx) => {
+      const saved = await new SupportGroupRepository(trx).upsert({
+        tenantId: TENANT,
+        chatId,
+        ...body,
+      });
+      await audit(trx, actor, 'group.upsert', { chatId, ...body });
+      return saved;
+    });
+    return groupView(group);
+  });
+
+  // Deactivates rather than deletes: the group's conversations keep their topics there.
+  app.delete<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
+    const actor = admin(request);
+    const chatId = parse(supergroupId, request.params.chatId);
+    const group = await db.transaction().execute(async (trx) => {
+      const deactivated = await new SupportGroupRepository(trx).deactivate(TENANT, chatId);
+      if (!deactivated) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
+      await audit(trx, actor, 'group.deactivate', { chatId });
+      return deactivated;
+    });
+    return groupView(group);
+  });
 
   app.get('/v1/admin/audit', async (request) => {
     admin(request);

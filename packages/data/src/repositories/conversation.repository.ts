@@ -15,6 +15,8 @@ export interface NewConversationInput {
   locale?: string | null | undefined;
   pageUrl?: string | null | undefined;
   pageTitle?: string | null | undefined;
+  /** The support group to open the topic in; null or absent: the default group. */
+  groupChatId?: number | null | undefined;
 }
 
 const TICKET_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTVWXYZ';
@@ -46,6 +48,7 @@ export class ConversationRepository {
           locale: input.locale ?? null,
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,
+          group_chat_id: input.groupChatId ?? null,
           created_at: now,
           updated_at: now,
           last_activity_at: now,
@@ -79,6 +82,31 @@ export class ConversationRepository {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('topic_id', '=', topicId)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  /**
+   * The conversation of a topic in one support group (topic ids are unique per chat only).
+   * Conversations of the default group carry null, or its id when it is also registered in
+   * `support_groups`; `defaultGroupChatId` (SUPPORT_GROUP_ID) lets both be found.
+   */
+  findByGroupTopic(
+    tenantId: string,
+    chatId: number,
+    topicId: number,
+    defaultGroupChatId: number,
+  ): Promise<Conversation | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('topic_id', '=', topicId)
+      .where((eb) =>
+        chatId === defaultGroupChatId
+          ? eb.or([eb('group_chat_id', 'is', null), eb('group_chat_id', '=', chatId)])
+          : eb('group_chat_id', '=', chatId),
+      )
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
   }
