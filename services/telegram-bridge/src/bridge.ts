@@ -117,6 +117,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     logger,
     metrics,
     botId,
+    defaultGroupId: groupId,
     isSupportGroup: (chatId) => groups.has(chatId),
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
     requireClaim: config.REQUIRE_CLAIM,

@@ -1,11 +1,13 @@
-import type { DB, Kysely } from '@topicdesk/data';
+import { SupportGroupRepository, type DB, type Kysely } from '@topicdesk/data';
 
+const TENANT = 'default';
 const CACHE_MS = 30_000;
+const FRESH_MS = 5_000;
 
 /**
- * The support groups this bridge serves: SUPPORT_GROUP_ID and the groups registered through the
- * admin API. Cached briefly: an update from a group registered a moment ago is accepted within
- * the cache's age.
+ * The support groups this bridge serves: SUPPORT_GROUP_ID and every group registered through
+ * the admin API, active or not (a deactivated group still holds open conversations). Read again
+ * every 30 s, and at once for a chat not seen yet, so a group added after start is served.
  */
 export class SupportGroups {
   #cache: { at: number; ids: Set<number> } | undefined;
@@ -16,23 +18,23 @@ export class SupportGroups {
   ) {}
 
   async all(): Promise<number[]> {
-    return [...(await this.#ids())];
+    return [...(await this.#ids(false))];
   }
 
   async has(chatId: number): Promise<boolean> {
-    return (await this.#ids()).has(chatId);
+    if (chatId === this.defaultGroupId) return true;
+    if ((await this.#ids(false)).has(chatId)) return true;
+    // A group registered a moment ago: look once more (at most every few seconds, so updates
+    // from chats that are not ours cost no query each).
+    if (this.#cache && Date.now() - this.#cache.at < FRESH_MS) return false;
+    return (await this.#ids(true)).has(chatId);
   }
 
-  async #ids(): Promise<Set<number>> {
-    if (this.#cache && Date.now() - this.#cache.at < CACHE_MS) return this.#cache.ids;
-    const ids = new Set([this.defaultGroupId, ...(await this.#registered())]);
+  async #ids(fresh: boolean): Promise<Set<number>> {
+    if (!fresh && this.#cache && Date.now() - this.#cache.at < CACHE_MS) return this.#cache.ids;
+    const registered = await new SupportGroupRepository(this.db).list(TENANT);
+    const ids = new Set([this.defaultGroupId, ...registered.map((group) => group.chat_id)]);
     this.#cache = { at: Date.now(), ids };
     return ids;
-  }
-
-  /** Registered groups (the support_groups table comes with several groups). */
-  #registered(): Promise<number[]> {
-    void this.db;
-    return Promise.resolve([]);
   }
 }

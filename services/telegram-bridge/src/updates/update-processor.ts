@@ -36,6 +36,8 @@ export interface UpdateProcessorOptions {
   metrics: BridgeMetrics;
   /** The main bot: updates are deduplicated per receiving bot. */
   botId: string;
+  /** SUPPORT_GROUP_ID: conversations without a group of their own live there. */
+  defaultGroupId: number;
   /** Whether a chat is one of the support groups (the default one or a registered one). */
   isSupportGroup: (chatId: number) => Promise<boolean>;
   allowUnknownAgents: boolean;
@@ -116,9 +118,12 @@ export class UpdateProcessor {
       if (!command || update.edited_message) return 'ignored:general';
       return this.#generalCommand(update.update_id, message, command);
     }
-    const conversation = await new ConversationRepository(this.options.db).findByTopic(
+    // Topic ids are unique per group only: the group names the conversation too.
+    const conversation = await new ConversationRepository(this.options.db).findByGroupTopic(
       TENANT,
+      message.chat.id,
       message.message_thread_id as number,
+      this.options.defaultGroupId,
     );
     if (!conversation) return 'ignored:unknown_topic';
     if (update.edited_message)
