@@ -172,7 +172,7 @@ describe('three pool bots beside the main bot, two bridge replicas', () => {
     try {
       const arrived = await arrive(cluster, 'kill', 30, 2);
       visitors.push(...arrived.map((v) => v.client));
-      await cluster.sandbox.state.waitFor(() => shownAt.size >= 20, 60_000);
+      await cluster.sandbox.state.waitFor(() => shownAt.size >= 20, 90_000);
       const killedAt = Date.now();
       await cluster.bridges[1]!.kill();
       // Mid-drain: the replica died with texts still to send.
@@ -199,7 +199,7 @@ describe('three pool bots beside the main bot, two bridge replicas', () => {
     } finally {
       cluster.sandbox.state.off('message', listener);
     }
-  }, 180_000);
+  }, 240_000);
 });
 
 describe('a pool bot that has left the group', () => {
