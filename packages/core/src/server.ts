@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { UNTRACED_PATHS, type Logger, type Telemetry } from '@topicdesk/telemetry';
 
@@ -41,6 +42,13 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   // Awaited, so that it sees every route and hook defined after it.
   await app.register(options.telemetry.fastifyPlugin());
   let draining = false;
+  // Every TCP connection, upgraded ones included (node's http server stops tracking those), so
+  // a shutdown can cut whatever is left once its grace is over.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (!draining || UNTRACED_PATHS.has(request.routeOptions.url ?? '')) return;
@@ -55,6 +63,13 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+  });
+  // An upgrade request answered with an HTTP status (refused by any hook or handler, or for a
+  // route that does not exist) owns its TCP socket outright: node's http server let go of it
+  // when it emitted 'upgrade', so nobody else ever closes it. Close it once the answer is out.
+  app.addHook('onResponse', async (request) => {
+    // node sets `upgrade` on every request it parsed (@types/node does not declare it).
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket.destroySoon();
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -74,6 +89,19 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   app.decorate('markDraining', () => {
     draining = true;
+  });
+  app.decorate('closeWithin', async (graceMs: number) => {
+    // In-flight requests and close handshakes get `graceMs`; a client that does not read, a
+    // request whose body never comes or an idle socket then loses its connection.
+    const timer = setTimeout(() => {
+      app.log.warn({ connections: connections.size, graceMs }, 'cutting connections left open');
+      for (const socket of connections) socket.destroy();
+    }, graceMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(timer);
+    }
   });
   return app;
 }
@@ -112,10 +140,15 @@ function trustProxyOption(
   return value ?? false;
 }
 
-/** Calls `shutdown` once on SIGTERM/SIGINT; a second signal exits at once. */
+/**
+ * Calls `shutdown` once on SIGTERM/SIGINT; a second signal exits at once, and so does a shutdown
+ * still running after `deadlineMs` (SHUTDOWN_TIMEOUT): an orchestrator kills the process soon
+ * after anyway, and a process that never exits holds its port and its replica's slot.
+ */
 export function onShutdownSignal(
   logger: Logger,
   shutdown: (signal: string) => Promise<void>,
+  deadlineMs = 10_000,
 ): void {
   let called = false;
   const handler = (signal: NodeJS.Signals) => {
@@ -124,7 +157,11 @@ export function onShutdownSignal(
       process.exit(1);
     }
     called = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, deadlineMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ signal, deadlineMs }, 'shutdown did not finish within its deadline: exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
     shutdown(signal).then(
       () => process.exit(0),
       (error: unknown) => {

@@ -28,19 +28,24 @@ try {
     logger,
   });
   await app.listen({ port: config.PORT, host: config.HOST });
-  onShutdownSignal(logger, async () => {
-    // /readyz 503 and new requests (WS upgrades too) refused, so nothing new lands here; then
-    // visitors are told 1012 (service restart) and reconnect to another replica with a resume.
-    app.markDraining();
-    closeVisitorSockets(app);
-    // Waits for in-flight requests and for the sockets to finish their close handshake.
-    await app.close();
-    // Rows committed but not yet published stay in the outbox for another replica's sweeper.
-    await relay.stop();
-    // Stops consumers, drains NATS, closes Redis and Postgres.
-    await infra.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      // /readyz 503 and new requests (WS upgrades too) refused, so nothing new lands here; then
+      // visitors are told 1012 (service restart) and reconnect to another replica with a resume.
+      app.markDraining();
+      closeVisitorSockets(app);
+      // Waits for in-flight requests and for the sockets to finish their close handshake, for
+      // half the deadline; whatever is still open then is cut.
+      await app.closeWithin(config.SHUTDOWN_TIMEOUT / 2);
+      // Rows committed but not yet published stay in the outbox for another replica's sweeper.
+      await relay.stop();
+      // Stops consumers, drains NATS, closes Redis and Postgres.
+      await infra.close();
+      await telemetry.shutdown();
+    },
+    config.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);

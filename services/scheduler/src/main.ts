@@ -29,13 +29,17 @@ try {
     { autoCloseAfterMs: config.AUTO_CLOSE_AFTER, intervalMs: config.SCHEDULER_INTERVAL },
     'scheduler started',
   );
-  onShutdownSignal(logger, async () => {
-    app.markDraining();
-    await scheduler.stop();
-    await app.close();
-    await runtime.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      app.markDraining();
+      await scheduler.stop();
+      await app.closeWithin(config.SHUTDOWN_TIMEOUT / 2);
+      await runtime.close();
+      await telemetry.shutdown();
+    },
+    config.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);

@@ -126,16 +126,20 @@ try {
     ].join('\n') + '\n',
   );
 
-  onShutdownSignal(logger, async () => {
-    app.markDraining();
-    closeVisitorSockets(app);
-    await scheduler.stop();
-    await bridge.stop();
-    await app.close();
-    await sandbox?.close();
-    await runtime.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      app.markDraining();
+      closeVisitorSockets(app);
+      await scheduler.stop();
+      await bridge.stop();
+      await app.closeWithin(gatewayConfig.SHUTDOWN_TIMEOUT / 2);
+      await sandbox?.close();
+      await runtime.close();
+      await telemetry.shutdown();
+    },
+    gatewayConfig.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);

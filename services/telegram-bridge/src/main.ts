@@ -33,16 +33,20 @@ try {
   await app.register(bridge.routes);
   await app.listen({ port: config.PORT, host: config.HOST });
   await bridge.start();
-  onShutdownSignal(logger, async () => {
-    // /readyz 503 and new webhook calls refused (Telegram retries them on another replica or
-    // later); in-flight ones finish their publish to JetStream before the server closes.
-    app.markDraining();
-    await app.close();
-    // Stops polling and consumers, waiting for handlers in flight (a Telegram send included).
-    await bridge.stop();
-    await runtime.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      // /readyz 503 and new webhook calls refused (Telegram retries them on another replica or
+      // later); in-flight ones finish their publish to JetStream before the server closes.
+      app.markDraining();
+      await app.closeWithin(config.SHUTDOWN_TIMEOUT / 2);
+      // Stops polling and consumers, waiting for handlers in flight (a Telegram send included).
+      await bridge.stop();
+      await runtime.close();
+      await telemetry.shutdown();
+    },
+    config.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
   exitOnStartupError(error);
