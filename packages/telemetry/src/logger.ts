@@ -1,5 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { secretScrubber } from './redact';
 
 export type { Logger } from 'pino';
 
@@ -10,16 +11,25 @@ export interface LoggerOptions {
   pretty?: boolean | undefined;
   /** Where lines go instead of stdout (tests). */
   destination?: DestinationStream | undefined;
+  /**
+   * Values that never reach a log line (`secretValues(process.env)` and whatever secret the
+   * process generates). Bot API tokens are scrubbed by their shape whether listed or not.
+   */
+  secrets?: Iterable<string> | undefined;
 }
 
 /**
  * JSON logs with the active trace and span ids on every line, so a log line leads to its trace.
  * Message text is never logged at info level: log ids and lengths, not what visitors wrote.
+ * Every line is scrubbed of secrets as a whole, just before it is written: an error's message,
+ * its stack, its causes, a URL in any field — wherever a library put the token, it is gone.
  */
 export function createLogger(options: LoggerOptions): Logger {
+  const scrub = secretScrubber(options.secrets);
   const settings = {
     name: options.service,
     serializers: { err: serializeError },
+    hooks: { streamWrite: scrub },
     level: options.level ?? 'info',
     base: { service: options.service },
     mixin() {

@@ -1,7 +1,7 @@
 // Process entry of the gateway: telemetry first, then config, infrastructure, app, signals.
 // Static imports are all evaluated before this module's code runs, so whatever loads pg,
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+import { createLogger, initTelemetry, secretValues } from '@topicdesk/telemetry';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk-gateway', env: process.env });
@@ -10,7 +10,11 @@ try {
   const { loadGatewayConfig, trustProxySetting } = await import('./config');
 
   const config = loadGatewayConfig(process.env);
-  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'gateway',
+    level: config.LOG_LEVEL,
+    secrets: secretValues(process.env),
+  });
   const runtime = await startServiceRuntime({ service: 'gateway', config, logger });
   const { infra, relay } = runtime;
   const app = await createServer({
@@ -48,5 +52,5 @@ try {
   );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
-  exitOnStartupError(error);
+  exitOnStartupError(error, process.env);
 }

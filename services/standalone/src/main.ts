@@ -4,7 +4,7 @@
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@topicdesk/config';
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+import { createLogger, initTelemetry, secretValues } from '@topicdesk/telemetry';
 
 const SANDBOX_PREFIX = '/telegram-sandbox';
 
@@ -22,10 +22,14 @@ try {
 
   const config = loadStandaloneConfig(process.env);
   const dataDir = resolve(config.DATA_DIR);
+  // Generated once and kept in DATA_DIR when unset; secrets of the logger like the configured ones.
+  const jwtSecret = config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir);
+  const userKey = config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, 'telegram-user-key');
   const logger = createLogger({
     service: 'topicdesk',
     level: config.LOG_LEVEL,
     pretty: config.LOG_PRETTY,
+    secrets: [...secretValues(process.env), jwtSecret, userKey],
   });
   const useSandbox = !config.BOT_TOKEN;
   if (config.BOT_TOKEN && !config.SUPPORT_GROUP_ID)
@@ -36,7 +40,7 @@ try {
     DATA_DIR: dataDir,
     HOST: config.HOST,
     PORT: String(config.PORT),
-    CONVERSATION_JWT_SECRET: config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir),
+    CONVERSATION_JWT_SECRET: jwtSecret,
   };
   const gatewayConfig = loadGatewayConfig(shared);
   const schedulerConfig = loadSchedulerConfig(shared);
@@ -91,7 +95,7 @@ try {
       : {}),
     TELEGRAM_UPDATES: 'polling',
     // Private chats with the bot need a key; one is generated and kept like the JWT secret.
-    TELEGRAM_USER_KEY: config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, 'telegram-user-key'),
+    TELEGRAM_USER_KEY: userKey,
   });
   const bridge = createBridge({
     config: bridgeConfig,
@@ -142,5 +146,5 @@ try {
   );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
-  exitOnStartupError(error);
+  exitOnStartupError(error, process.env);
 }
