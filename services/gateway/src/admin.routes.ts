@@ -10,6 +10,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { tokenFrom } from './tokens';
+import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
@@ -22,7 +23,7 @@ const TENANT = 'default';
 
 const agentBody = z
   .object({
-    displayName: z.string().trim().min(1).max(64),
+    displayName: nameField(64),
     role: z.enum(['agent', 'lead', 'admin']).default('agent'),
     active: z.boolean().default(true),
   })
@@ -39,7 +40,11 @@ const templateBody = z
         'a BCP 47 language tag such as en or pt-BR, or empty for the default',
       )
       .default(''),
-    text: z.string().min(1).max(4000),
+    text: z
+      .string()
+      .min(1)
+      .max(4000)
+      .refine((v) => !hasControlCharacters(v), 'must not contain control characters'),
     wsBanner: z.boolean().default(false),
     persist: z.boolean().default(false),
     telegram: z.boolean().default(false),
@@ -54,6 +59,9 @@ const templateBody = z
   .strict();
 
 const templatesBody = z.union([templateBody, z.array(templateBody).min(1).max(200)]);
+
+const templateKeyParams = z.object({ key: templateBody.shape.key });
+const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
 
 function same(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -211,20 +219,19 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     return { updated: items.length };
   });
 
-  app.delete<{ Params: { key: string }; Querystring: { locale?: string } }>(
-    '/v1/admin/templates/:key',
-    async (request) => {
-      const actor = admin(request);
-      const locale = request.query.locale ?? '';
-      await db.transaction().execute(async (trx) => {
-        if (!(await new TemplateRepository(trx).delete(TENANT, request.params.key, locale))) {
-          throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-        }
-        await audit(trx, actor, 'template.delete', { key: request.params.key, locale });
-      });
-      return { deleted: true };
-    },
-  );
+  app.delete('/v1/admin/templates/:key', async (request) => {
+    const actor = admin(request);
+    const { key } = parse(templateKeyParams, request.params);
+    // A repeated `?locale=` is an array: refused here, not passed on to the database.
+    const { locale } = parse(templateLocaleQuery, request.query);
+    await db.transaction().execute(async (trx) => {
+      if (!(await new TemplateRepository(trx).delete(TENANT, key, locale))) {
+        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+      }
+      await audit(trx, actor, 'template.delete', { key, locale });
+    });
+    return { deleted: true };
+  });
 
   app.get('/v1/admin/audit', async (request) => {
     admin(request);

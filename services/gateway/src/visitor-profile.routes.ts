@@ -3,7 +3,8 @@ import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { conversationParamsSchema } from './frames';
+import { conversationParamsSchema, MAX_NAME_CHARS } from './frames';
+import { nameField } from './text-fields';
 import { claimsForConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
 
@@ -12,10 +13,7 @@ const REST_BODY_LIMIT = 4 * 1024;
 const profileBody = z
   .object({
     /** The name the visitor goes by; null (or blank) to be anonymous again. */
-    name: z
-      .string()
-      .trim()
-      .max(100)
+    name: nameField(MAX_NAME_CHARS, 0)
       .nullable()
       .transform((v) => (v ? v : null)),
   })

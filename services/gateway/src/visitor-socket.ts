@@ -22,6 +22,7 @@ import {
 import type { WebSocket } from 'ws';
 import { ErrorCode } from './errors';
 import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
+import { hasControlCharacters, isBlank } from './text-fields';
 import type { GatewayMetrics } from './metrics';
 import type { ConversationClaims } from './tokens';
 
@@ -415,7 +416,18 @@ export class VisitorSocket {
       case 'typing':
         return this.#onTyping();
       case 'resume':
-        return this.#enqueue(() => this.#resume(frame.afterSeq, first));
+        return this.#enqueue(() => {
+          // A client cannot hold a seq this socket never knew of; taken at its word, the socket
+          // would skip every message up to it.
+          if (frame.afterSeq > Math.max(this.#lastSeq, ...this.#ahead.values())) {
+            return this.#error(
+              ErrorCode.INVALID_REQUEST,
+              'afterSeq is beyond the last message of the conversation',
+              { afterSeq: frame.afterSeq, lastSeq: this.#lastSeq },
+            );
+          }
+          return this.#resume(frame.afterSeq, first);
+        });
       default: {
         const never: never = frame;
         return never;
@@ -431,8 +443,15 @@ export class VisitorSocket {
         { clientId },
       );
     }
-    if (text.trim().length === 0) {
+    if (isBlank(text)) {
       return this.#error(ErrorCode.INVALID_REQUEST, 'the message is empty', { clientId });
+    }
+    if (hasControlCharacters(text)) {
+      return this.#error(
+        ErrorCode.INVALID_REQUEST,
+        'the message contains control characters (only tabs and line breaks are allowed)',
+        { clientId },
+      );
     }
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
