@@ -53,6 +53,25 @@ describe('createLogger', () => {
   });
 });
 
+describe('createLogger and database errors', () => {
+  it('leaves the SQL parameters and detail of a database error out, in its causes too', () => {
+    const { logger, lines } = capture();
+    const pgError = Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), {
+      code: '22021',
+      query: 'insert into messages (text) values ($1)',
+      params: ['my password is hunter2'],
+      detail: 'Key (client_id)=(hunter2-client) already exists.',
+    });
+    logger.error({ err: pgError }, 'could not store a visitor message');
+    logger.error({ err: new Error('store failed', { cause: pgError }) }, 'wrapped');
+    for (const line of lines.map((l) => JSON.stringify(l))) expect(line).not.toContain('hunter2');
+    // What says which statement failed and why stays.
+    expect(lines[0]).toMatchObject({
+      err: { code: '22021', query: 'insert into messages (text) values ($1)' },
+    });
+  });
+});
+
 describe('createLogger with secrets', () => {
   const token = '7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw';
   const secrets = ['s3cret-header_value', 'p@ss"w/ord+base64=='];

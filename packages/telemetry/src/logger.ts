@@ -54,12 +54,22 @@ export function createLogger(options: LoggerOptions): Logger {
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }
 
+/** Fields of an error that may hold what a visitor or agent wrote, never logged. */
+const DATA_FIELDS = ['payload', 'params', 'parameters', 'queryOptions', 'detail'] as const;
+
 /**
- * pino's error serializer, less what an error may carry of a message's text: grammY's errors
- * keep the call's `payload` (a sendMessage's text included).
+ * pino's error serializer, less what an error may carry of a message's text, in it and in its
+ * causes: grammY's errors keep the call's `payload` (a sendMessage's text included); Postgres and
+ * PGlite errors keep the query's `params` and a `detail` such as `Key (client_id)=(…)`.
  */
 function serializeError(error: Error): ReturnType<typeof pino.stdSerializers.err> {
   const serialized = pino.stdSerializers.err(error);
-  delete serialized['payload'];
+  const scrub = (value: unknown, depth: number) => {
+    if (!value || typeof value !== 'object' || depth > 8) return;
+    const record = value as Record<string, unknown>;
+    for (const field of DATA_FIELDS) delete record[field];
+    scrub(record['cause'], depth + 1);
+  };
+  scrub(serialized, 0);
   return serialized;
 }

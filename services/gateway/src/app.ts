@@ -22,7 +22,7 @@ import { conversationParamsSchema, historyQuerySchema, startConversationSchema }
 import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
 import { claimsForConversation, ConversationTokens, tokenFrom } from './tokens';
-import { VisitorSocket } from './visitor-socket';
+import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
@@ -103,6 +103,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   const conversations = new ConversationService(deps.db, detachedRelay);
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
+  /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
+  const socketsPerConversation = new Map<string, number>();
 
   const allowed = config.ALLOWED_ORIGINS.split(',')
     .map((s) => s.trim())
@@ -230,6 +232,28 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       ).claims;
       if (!claims) return socket.close(4401, 'unauthorized');
       releaseUpgradeRequest(socket, request);
+      // Each socket costs memory and a file; one token must not be able to open thousands.
+      const open = socketsPerConversation.get(claims.conversationId) ?? 0;
+      if (open >= config.WS_MAX_SOCKETS_PER_CONVERSATION) {
+        metrics.rateLimited.add(1, { scope: 'ws_sockets_per_conversation' });
+        socket.send(
+          JSON.stringify({
+            type: 'error',
+            code: ErrorCode.RATE_LIMITED,
+            message: `at most ${config.WS_MAX_SOCKETS_PER_CONVERSATION} open sockets per conversation`,
+          }),
+        );
+        socket.close(CloseCode.TOO_MANY_SOCKETS, 'too many sockets for this conversation');
+        // A client that does not answer the close handshake loses the connection anyway.
+        setTimeout(() => socket.terminate(), 5_000).unref();
+        return;
+      }
+      socketsPerConversation.set(claims.conversationId, open + 1);
+      socket.once('close', () => {
+        const left = (socketsPerConversation.get(claims.conversationId) ?? 1) - 1;
+        if (left > 0) socketsPerConversation.set(claims.conversationId, left);
+        else socketsPerConversation.delete(claims.conversationId);
+      });
       metrics.connections.add(1);
       socket.once('close', () => metrics.connections.add(-1));
       const visitor = new VisitorSocket(socket, claims, `${replicaId}:${++socketCounter}`, {
@@ -260,7 +284,13 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   );
 
   await app.register(widgetRoutes);
-  await app.register(visitorProfileRoutes, { db: deps.db, tokens, conversations });
+  await app.register(visitorProfileRoutes, {
+    db: deps.db,
+    tokens,
+    conversations,
+    quotas: deps.coordination.quotas,
+    changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
+  });
   await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
 };
 

@@ -56,6 +56,8 @@ export const CloseCode = {
   FRAME_FLOOD: 4429,
   /** The client did not read: more than `maxBufferedBytes` waited to be sent to it. */
   SLOW_CONSUMER: 4008,
+  /** The conversation already has WS_MAX_SOCKETS_PER_CONVERSATION sockets on this replica. */
+  TOO_MANY_SOCKETS: 4409,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -456,6 +458,19 @@ export class VisitorSocket {
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
     const store = async () => {
+      // A resend of a message already stored (same clientId: a reconnect, a second tab, a
+      // client that missed its ack) is acked again and costs nothing of the hourly quota.
+      const stored = await new MessageRepository(this.deps.db).findByClientId(
+        conversationId,
+        clientId,
+      );
+      if (stored) {
+        return this.#enqueue(() => {
+          if (stored.seq > this.#lastSeq) this.#ahead.add(stored.seq);
+          this.#advance();
+          this.#send({ type: 'ack', clientId, seq: stored.seq });
+        });
+      }
       const quota = await this.deps.coordination.quotas.hit(
         `msg:${conversationId}`,
         this.deps.limits.messagesPerHour,

@@ -11,7 +11,7 @@ const SANDBOX_PREFIX = '/telegram-sandbox';
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk', env: process.env });
   const { createServer, onShutdownSignal, startServiceRuntime } = await import('@topicdesk/core');
-  const { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } =
+  const { closeVisitorSockets, gatewayPlugin, loadGatewayConfig, trustProxySetting } =
     await import('@topicdesk/gateway');
   const { loadSchedulerConfig, schedulerClock, schedulerJobs, startScheduler } =
     await import('@topicdesk/scheduler');
@@ -63,6 +63,8 @@ try {
   const app = await createServer({
     logger,
     telemetry,
+    // Behind a proxy, visitors' own addresses (their per-address limits) come from it.
+    trustProxy: trustProxySetting(gatewayConfig.TRUST_PROXY),
     readiness: async () => {
       const readiness = await infra.readiness();
       const telegram = bridgeHealth();
