@@ -142,9 +142,12 @@ interface Answer {
   path: string;
 }
 
-function check(answer: Answer, failures: string[]) {
+function check(answer: Answer, failures: string[]): void {
   const where = `${answer.status} ${answer.path.slice(0, 120)}: ${answer.text.slice(0, 200)}`;
-  if (answer.status >= 500 || answer.status === 0) return failures.push(where);
+  if (answer.status >= 500 || answer.status === 0) {
+    failures.push(where);
+    return;
+  }
   if (answer.status < 400) return;
   try {
     const json = JSON.parse(answer.text) as { error?: { code?: unknown; message?: unknown } };
@@ -218,7 +221,7 @@ it('answers thousands of random and hostile requests and frames without a 5xx, i
       const response = await fetch(`${gateway.url}${path}`, {
         method,
         headers,
-        ...(body === undefined ? {} : { body }),
+        ...(body === undefined ? {} : { body: body as BodyInit }),
         signal: AbortSignal.timeout(10_000),
       });
       return { status: response.status, text: await response.text(), path: `${method} ${path}` };

@@ -1,5 +1,11 @@
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { UNTRACED_PATHS, type Logger, type Telemetry } from '@topicdesk/telemetry';
 
 export interface Readiness {
@@ -36,8 +42,34 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request info lines cost more than they tell at this volume; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
+    // Ids are ours: a client-chosen X-Request-ID would let anyone forge or flood log lines.
+    requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    // A path fastify cannot route (malformed percent-encoding, a segment over its limit) is
+    // answered in the documented shape, without the URL echoed back.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .send(
+          errorBody(
+            'INVALID_REQUEST',
+            error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'a path segment is too long'
+              : 'the URL is not valid (malformed percent-encoding)',
+          ),
+        );
+    },
+    // A request node's HTTP parser refuses (a Content-Length that is not a number, garbage).
+    clientErrorHandler: (_error, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(errorBody('INVALID_REQUEST', 'the request is not valid HTTP'));
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
   }) as unknown as FastifyInstance;
   // Awaited, so that it sees every route and hook defined after it.
   await app.register(options.telemetry.fastifyPlugin());
@@ -84,6 +116,27 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     void reply.hijack();
     options.telemetry.handleMetrics(request.raw, reply.raw);
   });
+  // Routes of no plugin of their own (and unknown routes) answer errors in the documented shape.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply
+        .status(503)
+        .send(errorBody('UNAVAILABLE', 'the service could not handle the request; try again'));
+    }
+    return reply
+      .status(status === 413 || status === 415 ? status : 400)
+      .send(
+        status === 413
+          ? errorBody('PAYLOAD_TOO_LARGE', 'the request is too large')
+          : status === 415
+            ? errorBody('UNSUPPORTED_MEDIA_TYPE', 'send application/json')
+            : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+              ? errorBody('INVALID_JSON', 'the body is not valid JSON')
+              : errorBody('INVALID_REQUEST', 'the request is not valid'),
+      );
+  });
   app.setNotFoundHandler((_request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
   });
@@ -104,6 +157,10 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     }
   });
   return app;
+}
+
+function errorBody(code: string, message: string) {
+  return { error: { code, message } };
 }
 
 /** The `:id` of the conversation routes (`/v1/conversations/:id/...`), for log lines. */

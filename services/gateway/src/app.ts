@@ -119,7 +119,12 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     void reply.status(mapped.statusCode).send(mapped.toJSON());
   });
 
+  // The visitor API takes JSON only: fastify's own text/plain parser would let a cross-site
+  // "simple" request (no preflight) in, and answer 400 where the contract says 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(cors, {
+    // An OPTIONS that is not a real preflight gets an empty answer, not a text/plain 400.
+    strictPreflight: false,
     origin: (origin, cb) => cb(null, originAllowed(origin) ? (origin ?? true) : false),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type'],
