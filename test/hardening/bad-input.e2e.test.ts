@@ -51,6 +51,7 @@ describe('starting a conversation', () => {
     ['a NUL in the name', { name: 'Ada\u0000' }],
     ['a name over 100 characters', { name: 'n'.repeat(101) }],
     ['a javascript: page URL', { page: { url: 'javascript:alert(1)' } }],
+    ['a JSON null body', null],
   ])('answers %s with 400, not 503', async (_what, body) => {
     const answer = await call('POST', '/v1/conversations', body);
     expect(answer.status).toBe(400);

@@ -78,6 +78,7 @@ describe('createServer', () => {
     });
     // The client's own id is not trusted (it could forge or flood log lines); ours is a UUID.
     const id = response.headers['x-request-id'];
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const line = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)

@@ -95,6 +95,8 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Answers are JSON or assets of a known type: a browser must not guess another one.
+    void reply.header('x-content-type-options', 'nosniff');
   });
   // An upgrade request answered with an HTTP status (refused by any hook or handler, or for a
   // route that does not exist) owns its TCP socket outright: node's http server let go of it

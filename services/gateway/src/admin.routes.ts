@@ -122,7 +122,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
       );
-      const body = parse(agentBody, request.body ?? {});
+      const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await db.transaction().execute(async (trx) => {
         const saved = await new AgentRepository(trx).upsert({
           tenantId: TENANT,
@@ -192,7 +192,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put('/v1/admin/templates', async (request) => {
     const actor = admin(request);
-    const body = parse(templatesBody, request.body ?? {});
+    const body = parse(templatesBody, request.body === undefined ? {} : request.body);
     const items = Array.isArray(body) ? body : [body];
     await db.transaction().execute(async (trx) => {
       for (const item of items) {

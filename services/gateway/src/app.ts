@@ -148,7 +148,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     claimsForConversation(tokens, request, id, { allowExpired });
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
-    const body = parse(startConversationSchema, request.body ?? {});
+    const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
     const quota = await deps.coordination.quotas.hit(
       `conv:ip:${request.ip}`,
       config.LIMIT_CONVERSATIONS_PER_DAY,

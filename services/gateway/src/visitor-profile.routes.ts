@@ -59,7 +59,7 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
     { bodyLimit: REST_BODY_LIMIT },
     async (request, reply) => {
       const c = await load(request);
-      const { name } = parse(profileBody, request.body ?? {});
+      const { name } = parse(profileBody, request.body === undefined ? {} : request.body);
       const quota = await options.quotas.hit(`profile:${c.id}`, options.changesPerHour, 3_600_000);
       if (!quota.allowed) {
         void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
