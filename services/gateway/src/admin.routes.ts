@@ -13,6 +13,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { tokenFrom } from './tokens';
+import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
@@ -25,7 +26,7 @@ const TENANT = 'default';
 
 const agentBody = z
   .object({
-    displayName: z.string().trim().min(1).max(64),
+    displayName: nameField(64),
     role: z.enum(['agent', 'lead', 'admin']).default('agent'),
     active: z.boolean().default(true),
   })
@@ -42,7 +43,11 @@ const templateBody = z
         'a BCP 47 language tag such as en or pt-BR, or empty for the default',
       )
       .default(''),
-    text: z.string().min(1).max(4000),
+    text: z
+      .string()
+      .min(1)
+      .max(4000)
+      .refine((v) => !hasControlCharacters(v), 'must not contain control characters'),
     wsBanner: z.boolean().default(false),
     persist: z.boolean().default(false),
     telegram: z.boolean().default(false),
@@ -103,6 +108,9 @@ function groupView(group: SupportGroup) {
   };
 }
 
+const templateKeyParams = z.object({ key: templateBody.shape.key });
+const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
+
 function same(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -162,7 +170,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
       );
-      const body = parse(agentBody, request.body ?? {});
+      const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await db.transaction().execute(async (trx) => {
         const saved = await new AgentRepository(trx).upsert({
           tenantId: TENANT,
@@ -232,7 +240,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put('/v1/admin/templates', async (request) => {
     const actor = admin(request);
-    const body = parse(templatesBody, request.body ?? {});
+    const body = parse(templatesBody, request.body === undefined ? {} : request.body);
     const items = Array.isArray(body) ? body : [body];
     await db.transaction().execute(async (trx) => {
       for (const item of items) {
@@ -259,20 +267,19 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     return { updated: items.length };
   });
 
-  app.delete<{ Params: { key: string }; Querystring: { locale?: string } }>(
-    '/v1/admin/templates/:key',
-    async (request) => {
-      const actor = admin(request);
-      const locale = request.query.locale ?? '';
-      await db.transaction().execute(async (trx) => {
-        if (!(await new TemplateRepository(trx).delete(TENANT, request.params.key, locale))) {
-          throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-        }
-        await audit(trx, actor, 'template.delete', { key: request.params.key, locale });
-      });
-      return { deleted: true };
-    },
-  );
+  app.delete('/v1/admin/templates/:key', async (request) => {
+    const actor = admin(request);
+    const { key } = parse(templateKeyParams, request.params);
+    // A repeated `?locale=` is an array: refused here, not passed on to the database.
+    const { locale } = parse(templateLocaleQuery, request.query);
+    await db.transaction().execute(async (trx) => {
+      if (!(await new TemplateRepository(trx).delete(TENANT, key, locale))) {
+        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+      }
+      await audit(trx, actor, 'template.delete', { key, locale });
+    });
+    return { deleted: true };
+  });
 
   app.get('/v1/admin/groups', async (request) => {
     admin(request);
