@@ -37,3 +37,4 @@ export {
   SystemMessages,
   type EmitInput,
 } from './system-messages';
+export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';

@@ -41,3 +41,4 @@ export {
   type SupportGroupInput,
 } from './repositories/support-group.repository';
 export type { Kysely, Transaction } from 'kysely';
+export { DeadLetterRepository } from './repositories/dead-letter.repository';

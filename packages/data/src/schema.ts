@@ -33,6 +33,24 @@ export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
 export const OutboxDestination = { bus: 'bus', fanout: 'fanout' } as const;
 export type OutboxDestination = (typeof OutboxDestination)[keyof typeof OutboxDestination];
 
+export interface DeadLetterTable {
+  id: Generated<Int8>;
+  tenant_id: string;
+  /** The bus topic's catalogue name (conversationSync, telegramUpdate, topicRemoval). */
+  topic: string;
+  durable: string;
+  reason: string;
+  deliveries: number;
+  error_code: string;
+  error: string;
+  /** The raw protobuf payload, base64. */
+  payload: string;
+  conversation_id: string | null;
+  created_at: Generated<Date>;
+  replayed_at: NullableTimestamp;
+  replays: Generated<number>;
+}
+
 export interface TenantTable {
   id: string;
   name: string;
@@ -75,6 +93,8 @@ export interface ConversationTable {
   header_pinned: Generated<boolean>;
   /** Renames, header edits or pins put off under load are due again from then (the sweep). */
   cosmetic_due_at: NullableTimestamp;
+  /** Its sync ran out of retries (a dead letter): the sweep leaves it until new work comes. */
+  sync_given_up_at: NullableTimestamp;
   /** The topic's name as last set in Telegram (it carries the status). */
   topic_name: string | null;
   /** Unclaimed reminders posted so far. */
@@ -273,6 +293,7 @@ export interface DB {
   system_templates: SystemTemplateTable;
   system_message_marks: SystemMessageMarkTable;
   telegram_posts: TelegramPostTable;
+  dead_letters: DeadLetterTable;
   telegram_users: TelegramUserTable;
   telegram_conversations: TelegramConversationTable;
   telegram_private_messages: TelegramPrivateMessageTable;
@@ -289,6 +310,7 @@ export type OutboxRow = Selectable<OutboxTable>;
 export type Note = Selectable<NoteTable>;
 export type SystemTemplate = Selectable<SystemTemplateTable>;
 export type TelegramPost = Selectable<TelegramPostTable>;
+export type DeadLetterRow = Selectable<DeadLetterTable>;
 export type TelegramUser = Selectable<TelegramUserTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;

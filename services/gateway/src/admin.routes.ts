@@ -1,8 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
-import { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH } from '@topicdesk/core';
+import type { Bus } from '@topicdesk/bus';
+import {
+  DeadLetterTopicError,
+  isLanguageTag,
+  LANGUAGE_TAG_MAX_LENGTH,
+  replayDeadLetter,
+} from '@topicdesk/core';
 import {
   AgentRepository,
   AuditRepository,
+  DeadLetterRepository,
+  type DeadLetterRow,
   SupportGroupRepository,
   TemplateRepository,
   type DB,
@@ -18,6 +26,8 @@ import { parse } from './validation';
 
 export interface AdminRoutesOptions {
   db: Kysely<DB>;
+  /** Replays of dead letters publish here. */
+  bus: Bus;
   /** The admin API is off while unset. */
   serviceToken: string | undefined;
 }
@@ -341,4 +351,57 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       })),
     };
   });
+
+  app.get('/v1/admin/dead-letters', async (request) => {
+    admin(request);
+    const query = parse(
+      z.object({
+        limit: z.coerce.number().int().min(1).max(500).default(100),
+        before: z.coerce.number().int().positive().optional(),
+        pending: z.enum(['true', 'false']).optional(),
+      }),
+      request.query,
+    );
+    const rows = await new DeadLetterRepository(db).list(TENANT, {
+      limit: query.limit,
+      before: query.before,
+      pending: query.pending === 'true',
+    });
+    return { deadLetters: rows.map(deadLetterView) };
+  });
+
+  // Publishes the message again on its topic once the cause is fixed; audited.
+  app.post<{ Params: { id: string } }>('/v1/admin/dead-letters/:id/replay', async (request) => {
+    const actor = admin(request);
+    const id = parse(
+      z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+      request.params.id,
+    );
+    let replayed: DeadLetterRow | undefined;
+    try {
+      replayed = await replayDeadLetter(db, options.bus, TENANT, id);
+    } catch (error) {
+      if (error instanceof DeadLetterTopicError)
+        throw new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
+      throw error;
+    }
+    if (!replayed) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such dead letter');
+    await audit(db, actor, 'dead_letter.replay', { id, topic: replayed.topic });
+    return deadLetterView(replayed);
+  });
 };
+
+function deadLetterView(row: DeadLetterRow) {
+  return {
+    id: row.id,
+    topic: row.topic,
+    durable: row.durable,
+    reason: row.reason,
+    deliveries: row.deliveries,
+    error: { code: row.error_code, message: row.error },
+    conversationId: row.conversation_id,
+    createdAt: row.created_at.toISOString(),
+    replayedAt: row.replayed_at?.toISOString() ?? null,
+    replays: row.replays,
+  };
+}

@@ -296,7 +296,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     quotas: deps.coordination.quotas,
     changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
   });
-  await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
+  await app.register(adminRoutes, {
+    db: deps.db,
+    bus: deps.bus,
+    serviceToken: config.SERVICE_TOKEN,
+  });
 };
 
 /** The visitor WebSocket server of each HTTP server the gateway plugin runs on. */

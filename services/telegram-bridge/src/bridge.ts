@@ -1,6 +1,12 @@
 import { topics, type Bus } from '@topicdesk/bus';
-import { SyncReason, timestampNow } from '@topicdesk/contracts';
-import type { OutboxRelay } from '@topicdesk/core';
+import {
+  ConversationSyncSchema,
+  fromBinary,
+  SyncReason,
+  timestampNow,
+  TopicRemovalSchema,
+} from '@topicdesk/contracts';
+import { storeDeadLetter, type OutboxRelay } from '@topicdesk/core';
 import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
@@ -41,6 +47,9 @@ const TYPING_INTERVAL_MS = 5000;
 const SWEEP_INTERVAL_MS = 15_000;
 const SWEEP_AGE_MS = 10_000;
 const POLL_TIMEOUT_S = 25;
+const TENANT = 'default';
+const SYNC_MAX_DELIVER = 50;
+const UPDATE_MAX_DELIVER = 500;
 /** How long the start waits for the pool check before going on (Telegram may be away). */
 const POOL_CHECK_WAIT_MS = 10_000;
 const POOL_RECHECK_MS = 5 * 60_000;
@@ -287,8 +296,20 @@ export function createBridge(deps: BridgeDeps): Bridge {
           maxAckPending: 512,
           // Short, so a delivery held by a dead replica comes back soon; live ones call working().
           ackWaitMs: 15_000,
-          maxDeliver: Infinity,
-          backoffMs: [250, 1000, 5000, 15_000, 30_000],
+          // Bounded (about 40 minutes of tries): then a dead letter an operator can replay,
+          // and the agents are told; the sweep leaves the conversation until new work comes.
+          maxDeliver: SYNC_MAX_DELIVER,
+          backoffMs: [250, 1000, 5000, 15_000, 30_000, 60_000],
+          onDeadLetter: async (deadLetter) => {
+            const data = fromBinary(ConversationSyncSchema, deadLetter.payload);
+            await storeDeadLetter(deps.db, logger, {
+              tenantId: data.tenantId,
+              topic: 'conversationSync',
+              deadLetter,
+              conversationId: data.conversationId,
+            });
+            await sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+          },
         },
       );
       stops.push(() => syncConsumer.stop());
@@ -304,9 +325,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
           durable: 'bridge-updates',
           maxAckPending: 1,
           ackWaitMs: 10_000,
-          // Telegram already has its 200: an update must outlive any outage (Postgres down…).
-          maxDeliver: Infinity,
-          backoffMs: [250, 1000, 5000, 15_000],
+          // Telegram already has its 200: an update outlives a long outage (about 40 hours of
+          // tries), then waits as a dead letter for an operator's replay.
+          maxDeliver: UPDATE_MAX_DELIVER,
+          backoffMs: [250, 1000, 5000, 15_000, 60_000, 300_000],
+          onDeadLetter: (deadLetter) =>
+            storeDeadLetter(deps.db, logger, {
+              tenantId: TENANT,
+              topic: 'telegramUpdate',
+              deadLetter,
+            }),
         },
       );
       stops.push(() => updateConsumer.stop());
@@ -345,6 +373,14 @@ export function createBridge(deps: BridgeDeps): Bridge {
           ackWaitMs: 30_000,
           maxDeliver: 20,
           backoffMs: [1000, 5000, 30_000],
+          onDeadLetter: (deadLetter) => {
+            const data = fromBinary(TopicRemovalSchema, deadLetter.payload);
+            return storeDeadLetter(deps.db, logger, {
+              tenantId: data.tenantId,
+              topic: 'topicRemoval',
+              deadLetter,
+            });
+          },
         },
       );
       stops.push(() => removalConsumer.stop());

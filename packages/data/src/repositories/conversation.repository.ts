@@ -297,6 +297,16 @@ export class ConversationRepository {
       .execute();
   }
 
+  /** Its sync was given up (dead letter) at `at`; null when it went through again. */
+  async setSyncGivenUp(tenantId: string, id: string, at: Date | null): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ sync_given_up_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
   async setTopicName(tenantId: string, id: string, name: string): Promise<void> {
     await this.db
       .updateTable('conversations')
@@ -397,38 +407,42 @@ export class ConversationRepository {
     olderThan: Date,
     limit: number,
   ): Promise<Array<{ tenant_id: string; id: string }>> {
-    return this.db
-      .selectFrom('conversations as c')
-      .select(['c.tenant_id', 'c.id'])
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('c.topic_id', 'is', null), eb('c.created_at', '<', olderThan)]),
-          eb('c.cosmetic_due_at', '<', olderThan),
-          eb.and([
-            eb('c.status', '=', 'closed'),
-            eb('c.topic_closed', '=', false),
-            eb('c.topic_id', 'is not', null),
-            eb('c.updated_at', '<', olderThan),
+    return (
+      this.db
+        .selectFrom('conversations as c')
+        .select(['c.tenant_id', 'c.id'])
+        // Given up (a dead letter): only new work or a replay brings it back.
+        .where('c.sync_given_up_at', 'is', null)
+        .where((eb) =>
+          eb.or([
+            eb.and([eb('c.topic_id', 'is', null), eb('c.created_at', '<', olderThan)]),
+            eb('c.cosmetic_due_at', '<', olderThan),
+            eb.and([
+              eb('c.status', '=', 'closed'),
+              eb('c.topic_closed', '=', false),
+              eb('c.topic_id', 'is not', null),
+              eb('c.updated_at', '<', olderThan),
+            ]),
+            eb.exists(
+              eb
+                .selectFrom('messages as m')
+                .select(sql`1`.as('one'))
+                .whereRef('m.conversation_id', '=', 'c.id')
+                .where('m.delivery', '=', 'pending')
+                .where('m.created_at', '<', olderThan),
+            ),
+            eb.exists(
+              eb
+                .selectFrom('telegram_posts as p')
+                .select(sql`1`.as('one'))
+                .whereRef('p.conversation_id', '=', 'c.id')
+                .where('p.sent_at', 'is', null)
+                .where('p.created_at', '<', olderThan),
+            ),
           ]),
-          eb.exists(
-            eb
-              .selectFrom('messages as m')
-              .select(sql`1`.as('one'))
-              .whereRef('m.conversation_id', '=', 'c.id')
-              .where('m.delivery', '=', 'pending')
-              .where('m.created_at', '<', olderThan),
-          ),
-          eb.exists(
-            eb
-              .selectFrom('telegram_posts as p')
-              .select(sql`1`.as('one'))
-              .whereRef('p.conversation_id', '=', 'c.id')
-              .where('p.sent_at', 'is', null)
-              .where('p.created_at', '<', olderThan),
-          ),
-        ]),
-      )
-      .limit(limit)
-      .execute();
+        )
+        .limit(limit)
+        .execute()
+    );
   }
 }

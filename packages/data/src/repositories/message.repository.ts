@@ -129,6 +129,18 @@ export class MessageRepository {
       .execute();
   }
 
+  /** Whether any message of the conversation failed toward the other side already. */
+  async anyFailed(conversationId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('conversation_id', '=', conversationId)
+      .where('delivery', '=', DeliveryState.failed)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Visitor messages carried by one Telegram message (a topic header carries the first ones). */
   carriedBy(conversationId: string, chatId: number, telegramMessageId: number): Promise<Message[]> {
     return this.db

@@ -199,6 +199,9 @@ export class TopicSync {
         if (due) await this.#conversations.setCosmeticDue(tenantId, conversationId, new Date());
         else if (conversation.cosmetic_due_at)
           await this.#conversations.setCosmeticDue(tenantId, conversationId, null);
+        // In sync again after a dead letter: the sweep looks after it again.
+        if (conversation.sync_given_up_at)
+          await this.#conversations.setSyncGivenUp(tenantId, conversationId, null);
         return;
       }
       const done = await this.#run(conversation, step, context);
@@ -278,6 +281,18 @@ export class TopicSync {
         throw new Error(`unhandled step ${JSON.stringify(never)}`);
       }
     }
+  }
+
+  /**
+   * The bus gave up on this conversation's sync (a dead letter): mark it, so the sweep stops
+   * retrying it, and tell the agents once — in the topic if there is one, else in General.
+   */
+  async givenUp(tenantId: string, conversationId: string, reason: string): Promise<void> {
+    const conversation = await this.#conversations.find(tenantId, conversationId);
+    if (!conversation) return;
+    await this.#conversations.setSyncGivenUp(tenantId, conversationId, new Date());
+    const text = `⚠️ ${conversation.ticket} could not be brought up to date in Telegram after many tries (${reason.slice(0, 300)}). An operator can replay it from the dead letters of the admin API.`;
+    await this.sendOutsideTopic(this.groupOf(conversation), text);
   }
 
   /**
@@ -649,6 +664,35 @@ export class TopicSync {
     await this.#conversations.setTopicClosed(conversation.tenant_id, conversation.id, closed);
   }
 
+  /**
+   * Telegram will never take these texts (a permanent 400): they are failed for good — the
+   * visitor gets a `failed` receipt — and the agents are told once per conversation, in the
+   * topic, that something the visitor wrote did not arrive. Nothing else waits on them.
+   */
+  async #refused(
+    conversation: Conversation,
+    batch: readonly Message[],
+    failure: SendFailure,
+  ): Promise<void> {
+    const reason = 'description' in failure ? failure.description : failure.kind;
+    await this.options.db.transaction().execute(async (trx) => {
+      const messages = new MessageRepository(trx);
+      const first = !(await messages.anyFailed(conversation.id));
+      await messages.markFailed(
+        batch.map((m) => m.id),
+        reason,
+      );
+      if (first)
+        await new TelegramPostRepository(trx).add([
+          {
+            tenantId: conversation.tenant_id,
+            conversationId: conversation.id,
+            text: `⚠️ A visitor message could not be shown here: Telegram refused it (${reason.slice(0, 200)}). The visitor was told it was not delivered.`,
+          },
+        ]);
+    });
+  }
+
   /** Publishes receipts for these visitor messages; a failure to publish is only logged. */
   #receipts(conversation: Conversation, batch: readonly Message[]): Receipt {
     const { coordination, logger } = this.options;
@@ -743,10 +787,7 @@ export class TopicSync {
           { conversationId: conversation.id, failure },
           'Telegram refused a visitor message',
         );
-        await this.#messages.markFailed(
-          batch.map((m) => m.id),
-          'description' in failure ? failure.description : failure.kind,
-        );
+        await this.#refused(conversation, batch, failure);
         await receipt('failed', BridgeErrorCode.BRIDGE_TELEGRAM_REJECTED);
         return;
       case 'transient':
