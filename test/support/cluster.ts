@@ -278,19 +278,23 @@ export async function topicOf(
   return topic.threadId;
 }
 
-/** Texts the bot relayed into a topic, in order (the pinned header, which has buttons, left out). */
+/**
+ * Texts the bot relayed into a topic, in order. The header (it has buttons) is left out, but the
+ * visitor's first texts it may carry (after its `💬` line) are taken, as agents see them there.
+ */
 export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
   return sandbox.state
     .messages({ chatId: GROUP_ID, threadId, fromBot: true })
-    .filter(
-      (m) =>
-        typeof m.text === 'string' &&
-        m.text.length > 0 &&
-        m.replyMarkup === null &&
-        m.service === null,
-    )
-    .map((m) => m.text as string);
+    .flatMap((m) => {
+      if (typeof m.text !== 'string' || m.text.length === 0 || m.service !== null) return [];
+      if (m.replyMarkup === null) return [m.text];
+      const carried = m.text.indexOf(HEADER_TEXTS);
+      return carried === -1 ? [] : [m.text.slice(carried + HEADER_TEXTS.length)];
+    });
 }
+
+/** Where a topic header's carried visitor texts start (services/telegram-bridge/src/sync). */
+const HEADER_TEXTS = '\n\n💬 ';
 
 export const AGENT = {
   id: 7001,
