@@ -172,7 +172,9 @@ export class TopicSync {
       (await this.options.privateChat.due(conversation))
     )
       return true;
-    const step = await this.#plan(conversation, false);
+    // Cosmetic work counts too (a visitor's new name is nothing else), unless it was put off
+    // under load already: then the sweep brings it back, not this loop.
+    const step = await this.#plan(conversation, conversation.cosmetic_due_at === null);
     return step !== undefined;
   }
 
