@@ -283,14 +283,12 @@ export async function topicOf(
  * visitor's first texts it may carry (after its `💬` line) are taken, as agents see them there.
  */
 export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
-  return sandbox.state
-    .messages({ chatId: GROUP_ID, threadId, fromBot: true })
-    .flatMap((m) => {
-      if (typeof m.text !== 'string' || m.text.length === 0 || m.service !== null) return [];
-      if (m.replyMarkup === null) return [m.text];
-      const carried = m.text.indexOf(HEADER_TEXTS);
-      return carried === -1 ? [] : [m.text.slice(carried + HEADER_TEXTS.length)];
-    });
+  return sandbox.state.messages({ chatId: GROUP_ID, threadId, fromBot: true }).flatMap((m) => {
+    if (typeof m.text !== 'string' || m.text.length === 0 || m.service !== null) return [];
+    if (m.replyMarkup === null) return [m.text];
+    const carried = m.text.indexOf(HEADER_TEXTS);
+    return carried === -1 ? [] : [m.text.slice(carried + HEADER_TEXTS.length)];
+  });
 }
 
 /** Where a topic header's carried visitor texts start (services/telegram-bridge/src/sync). */
