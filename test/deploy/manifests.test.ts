@@ -153,7 +153,10 @@ const matches = (selector: Record<string, string>, labels: Record<string, string
 interface Container {
   name: string;
   image: string;
-  env?: Array<{ name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  env?: Array<{
+    name: string;
+    valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
+  }>;
   envFrom?: Array<{ configMapRef?: { name: string } }>;
   ports?: Array<{ name: string; containerPort: number }>;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -342,6 +345,23 @@ describe.each(overlays)('kustomize overlay %s', (overlay) => {
   });
 });
 
+describe.each(overlays)('the bridge in overlay %s', (overlay) => {
+  const run = 'missing' in tool ? it.skip : it;
+
+  run('takes the sender bots from the Secret, optional, so one bot alone still starts', () => {
+    const bridge = podSpec(named(render(overlay), 'Deployment', 'topicdesk-telegram-bridge')).spec
+      .containers[0]!;
+    const tokens = bridge.env?.find((v) => v.name === 'TELEGRAM_SENDER_BOT_TOKENS');
+    expect(tokens?.valueFrom?.secretKeyRef).toEqual({
+      name: secretTemplate.metadata.name,
+      key: 'TELEGRAM_SENDER_BOT_TOKENS',
+      optional: true,
+    });
+    // Empty by default: the bridge reads '' as no sender bots.
+    expect(secretTemplate.stringData['TELEGRAM_SENDER_BOT_TOKENS']).toBe('');
+  });
+});
+
 describe('the Secret template', () => {
   it('is a valid Secret that no kustomization includes', async () => {
     expect(await schemaError(secretTemplate)).toBeUndefined();
@@ -454,6 +474,16 @@ describe('docker-compose.yml', () => {
       c.static_configs.flatMap((s) => s.targets),
     ))
       expect(names).toContain(target.split(':')[0]);
+    // Sender bots are optional: empty unless set, passed through when set.
+    const bridgeEnv = compose.services['telegram-bridge']!['environment'] as Record<string, string>;
+    expect(bridgeEnv['TELEGRAM_SENDER_BOT_TOKENS']).toBe('');
+    const withSenders = interpolate(raw, {
+      ...userEnv,
+      TELEGRAM_SENDER_BOT_TOKENS: '2000001:a-token,2000002:b-token',
+    }).value as { services: Record<string, { environment: Record<string, string> }> };
+    expect(withSenders.services['telegram-bridge']!.environment['TELEGRAM_SENDER_BOT_TOKENS']).toBe(
+      '2000001:a-token,2000002:b-token',
+    );
     // Without a public URL the bridge long-polls, so it must be the only one.
     const bridge = compose.services['telegram-bridge']!;
     expect((bridge['environment'] as Record<string, string>)['TELEGRAM_UPDATES']).toBe('polling');
@@ -530,6 +560,16 @@ describe('alert rules', () => {
     expect(exprs).toContain('topicdesk_outbox_lag_seconds');
   });
 
+  it('watch the sender: 429s per bot, and the wait for budget of normal work', () => {
+    const byName = new Map(rules.map((r) => [r.alert, r.expr]));
+    expect(byName.get('TopicdeskTelegramRateLimited')).toMatch(
+      /sum by \(namespace, bot\) \(increase\(topicdesk_telegram_429_total/,
+    );
+    expect(byName.get('TopicdeskTelegramSendWaitHigh')).toContain(
+      'topicdesk_telegram_send_wait_seconds_bucket{priority="normal"}',
+    );
+  });
+
   it('parse as PromQL over metrics the code defines, each with a runbook in docs/operations.md', () => {
     const defined = definedMetrics();
     const operations = read('docs/operations.md');
@@ -580,6 +620,9 @@ describe('the Grafana dashboard', () => {
       'topicdesk_telegram_calls_total',
       'topicdesk_telegram_429_total',
       'topicdesk_telegram_sends_waiting',
+      'topicdesk_telegram_bot_sends_total',
+      'topicdesk_telegram_send_wait_seconds_bucket',
+      'topicdesk_telegram_group_calls_total',
       'topicdesk_webhook_auth_failures_total',
       'topicdesk_rate_limit_hits_total',
       'topicdesk_outbox_pending',
@@ -590,5 +633,22 @@ describe('the Grafana dashboard', () => {
       'topicdesk_auto_closed_total',
     ])
       expect(all, metric).toContain(metric);
+  });
+
+  it('shows the pool of bots: budget use and 429s by bot, wait by priority, calls by purpose', () => {
+    const has = (pattern: RegExp) =>
+      expect(
+        exprs.some((e) => pattern.test(e)),
+        String(pattern),
+      );
+    has(/sum by \(bot\) \(rate\(topicdesk_telegram_bot_sends_total/).toBe(true);
+    has(/sum by \(bot, method\) \(rate\(topicdesk_telegram_429_total/).toBe(true);
+    has(
+      /histogram_quantile\(0\.95, sum by \(le, priority\) \(rate\(topicdesk_telegram_send_wait_seconds_bucket/,
+    ).toBe(true);
+    has(/sum by \(purpose\) \(rate\(topicdesk_telegram_group_calls_total/).toBe(true);
+    has(/topicdesk_telegram_sends_waiting/).toBe(true);
+    const ids = dashboard.panels.map((p) => (p as { id?: number }).id);
+    expect(new Set(ids).size, 'panel ids are unique').toBe(ids.length);
   });
 });
