@@ -181,18 +181,20 @@ function suite(
     });
 
     it('migrates down over 0004 and up again', async () => {
-      // 0005 (the sender pool) sits on top: down over both, up over both.
-      for (let i = 0; i < 2; i++) {
+      // 0005 (the sender pool) and 0006 (dead letters) sit on top: down over them, up again.
+      for (let i = 0; i < 3; i++) {
         const { error } = await migrator(database).migrateDown();
         expect(error).toBeUndefined();
       }
       expect(await pendingMigrations(database.db)).toEqual([
         '0004_support_groups',
         '0005_telegram_senders',
+        '0006_dead_letters',
       ]);
       expect(await migrateToLatest(database.db)).toEqual([
         '0004_support_groups',
         '0005_telegram_senders',
+        '0006_dead_letters',
       ]);
       expect(await new SupportGroupRepository(database.db).list(DEFAULT_TENANT_ID)).toEqual([]);
     });

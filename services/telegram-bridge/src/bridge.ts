@@ -351,7 +351,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
             // Housekeeping: after every visitor's text.
             priority: SendPriority.cosmetic,
             since: Date.now(),
-            needs: BotRight.topics,
+            needs: BotRight.delete,
             working: () => delivery.working(),
             call: (api) => api.deleteForumTopic(chatId, topicId),
           });
@@ -491,7 +491,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
 
     health() {
-      const bots = pool.report();
+      const bots = pool.report(groupId);
       const leftOut = pool.describe();
       if (!registered)
         return {

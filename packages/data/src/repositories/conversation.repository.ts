@@ -441,6 +441,9 @@ export class ConversationRepository {
             ),
           ]),
         )
+        // Real work first: conversations lagging only on put-off cosmetic work come last.
+        .orderBy(sql`c.cosmetic_due_at is not null`)
+        .orderBy('c.created_at')
         .limit(limit)
         .execute()
     );

@@ -11,6 +11,8 @@ export const BotRight = {
   topics: 'topics',
   /** Pin a message (an admin with "Pin messages"). */
   pin: 'pin',
+  /** Delete a topic (an admin with "Delete messages"). */
+  delete: 'delete',
 } as const;
 export type BotRight = (typeof BotRight)[keyof typeof BotRight];
 
@@ -25,7 +27,8 @@ export interface PoolBot {
 
 /** What a bot may do in one group, from getChatMember (or learnt from Telegram's refusals). */
 export type GroupAccess =
-  { status: 'ok'; topics: boolean; pin: boolean } | { status: 'out'; reason: string };
+  | { status: 'ok'; topics: boolean; pin: boolean; delete: boolean }
+  | { status: 'out'; reason: string };
 
 export interface BotPoolOptions {
   main: { token: string; api: Api };
@@ -92,6 +95,8 @@ export class BotPool {
           return access.topics;
         case BotRight.pin:
           return access.pin;
+        case BotRight.delete:
+          return access.delete;
         default: {
           const never: never = right;
           throw new Error(`unknown right ${String(never)}`);
@@ -162,8 +167,19 @@ export class BotPool {
         status: 'ok',
         topics: current.topics && access.topics,
         pin: current.pin && access.pin,
+        delete: current.delete && access.delete,
       });
     else this.#set(bot, chatId, access);
+  }
+
+  /** Telegram refused the bot's token on a real call: out of every chat until the next check. */
+  invalidate(bot: PoolBot, reason: string): void {
+    if (this.#invalid.has(bot.id)) return;
+    this.#invalid.set(bot.id, reason);
+    this.options.logger.error(
+      { botId: bot.id, main: bot.main },
+      `${bot.main ? 'main bot' : 'sender bot'} ${bot.id} left out: ${reason}`,
+    );
   }
 
   #set(bot: PoolBot, groupId: number, access: GroupAccess): void {
@@ -178,8 +194,12 @@ export class BotPool {
         { botId: bot.id, groupId, reason: access.reason },
         `${who} ${bot.id} left out of group ${groupId}: ${access.reason}`,
       );
-    } else if (!access.topics || !access.pin) {
-      const missing = [!access.topics && 'Manage topics', !access.pin && 'Pin messages']
+    } else if (!access.topics || !access.pin || !access.delete) {
+      const missing = [
+        !access.topics && 'Manage topics',
+        !access.pin && 'Pin messages',
+        !access.delete && 'Delete messages',
+      ]
         .filter(Boolean)
         .join(', ');
       this.options.logger.warn(
@@ -189,8 +209,12 @@ export class BotPool {
     }
   }
 
-  /** For /readyz and /stats: each bot and where it is left out. */
-  report(): { ok: boolean; bots: BotReport[] } {
+  /**
+   * For /readyz and /stats: each bot and where it is left out. Ready unless the main bot's
+   * token is refused or it is out of the default group (`defaultGroupId`): a bot left out of
+   * another group only narrows where it helps, and an unready bridge would get no updates.
+   */
+  report(defaultGroupId?: number): { ok: boolean; bots: BotReport[] } {
     const bots = this.bots.map((bot): BotReport => {
       const out: string[] = [];
       const invalid = this.#invalid.get(bot.id);
@@ -202,9 +226,10 @@ export class BotPool {
       }
       return { id: bot.id, main: bot.main, username: bot.username, out };
     });
-    // The main bot must work; a sender bot left out only narrows the pool.
-    const main = bots[0];
-    return { ok: main !== undefined && main.out.length === 0, bots };
+    const mainAccess =
+      defaultGroupId === undefined ? undefined : this.#accessOf(this.main.id, defaultGroupId);
+    const ok = !this.#invalid.has(this.main.id) && mainAccess?.status !== 'out';
+    return { ok, bots };
   }
 
   /** One line for /readyz detail, naming every bot left out. */
@@ -230,18 +255,19 @@ export interface BotReport {
 export function accessOf(member: ChatMember): GroupAccess {
   switch (member.status) {
     case 'creator':
-      return { status: 'ok', topics: true, pin: true };
+      return { status: 'ok', topics: true, pin: true, delete: true };
     case 'administrator':
       return {
         status: 'ok',
         topics: member.can_manage_topics === true,
         pin: member.can_pin_messages === true,
+        delete: member.can_delete_messages,
       };
     case 'member':
-      return { status: 'ok', topics: false, pin: false };
+      return { status: 'ok', topics: false, pin: false, delete: false };
     case 'restricted':
       return member.can_send_messages
-        ? { status: 'ok', topics: false, pin: false }
+        ? { status: 'ok', topics: false, pin: false, delete: false }
         : { status: 'out', reason: 'restricted: may not send messages' };
     case 'left':
       return { status: 'out', reason: 'not a member' };

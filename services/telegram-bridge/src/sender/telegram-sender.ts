@@ -2,7 +2,7 @@ import type { Budget, BudgetLimiter } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import { GrammyError, type Api } from 'grammy';
 import type { BridgeMetrics } from '../metrics';
-import { BotRight, type BotPool, type PoolBot } from './bot-pool';
+import { BotRight, type BotPool, type GroupAccess, type PoolBot } from './bot-pool';
 import { classifyTelegramError, type TelegramFailure } from './telegram-api';
 
 // The one way out to Telegram. Every Bot API call of the bridge that shows up in a chat waits
@@ -59,8 +59,10 @@ export type SendResult<T> =
 
 export type SendFailure =
   | TelegramFailure
-  /** Not sent: `maxWaitMs` passed without room, or no bot may make this call now. */
-  | { kind: 'deferred'; description: string };
+  /** Not sent: `maxWaitMs` passed without room. */
+  | { kind: 'deferred'; description: string }
+  /** Not sent: no bot of the pool may make this call in that chat (membership, rights, token). */
+  | { kind: 'no_bot'; description: string };
 
 export interface TelegramSenderOptions {
   pool: BotPool;
@@ -253,7 +255,7 @@ export class TelegramSender {
               entry.resolve({
                 ok: false,
                 failure: {
-                  kind: 'deferred',
+                  kind: 'no_bot',
                   description: request.bot
                     ? `bot ${request.bot} may not make this call in ${request.chatId} now`
                     : `no bot of the pool may ${request.needs ?? 'post'} in ${request.chatId} now`,
@@ -366,6 +368,11 @@ export class TelegramSender {
         if (entry.rateLimited < MAX_RATE_LIMITED && this.#requeue(entry)) return;
         result = { ok: false, failure, error, bot };
       } else {
+        if (error instanceof GrammyError && error.error_code === 401) {
+          // A revoked token: out of the pool now, not at the next check; others take the call.
+          pool.invalidate(bot, `Telegram refused its token (${error.description})`);
+          if (this.#requeue(entry)) return;
+        }
         const learnt = request.chatId < 0 ? accessLearnt(error, request.needs) : undefined;
         if (learnt) {
           pool.learn(bot, request.chatId, learnt);
@@ -406,10 +413,7 @@ export class TelegramSender {
 }
 
 /** What a refusal says about the bot's place in a group, if anything. */
-function accessLearnt(
-  error: unknown,
-  needs: BotRight | undefined,
-): { status: 'out'; reason: string } | { status: 'ok'; topics: boolean; pin: boolean } | undefined {
+function accessLearnt(error: unknown, needs: BotRight | undefined): GroupAccess | undefined {
   if (!(error instanceof GrammyError)) return undefined;
   const description = error.description;
   if (
@@ -420,9 +424,22 @@ function accessLearnt(
   )
     return { status: 'out', reason: description };
   if (/not enough rights|CHAT_ADMIN_REQUIRED|RIGHT_FORBIDDEN/i.test(description)) {
-    if (needs === BotRight.topics) return { status: 'ok', topics: false, pin: true };
-    if (needs === BotRight.pin) return { status: 'ok', topics: true, pin: false };
-    return { status: 'out', reason: description };
+    // Only the right this call needed is taken away.
+    const all = { status: 'ok', topics: true, pin: true, delete: true } as const;
+    switch (needs ?? BotRight.post) {
+      case BotRight.topics:
+        return { ...all, topics: false };
+      case BotRight.pin:
+        return { ...all, pin: false };
+      case BotRight.delete:
+        return { ...all, delete: false };
+      case BotRight.post:
+        return { status: 'out', reason: description };
+      default: {
+        const never: never = needs as never;
+        throw new Error(`unknown right ${String(never)}`);
+      }
+    }
   }
   return undefined;
 }

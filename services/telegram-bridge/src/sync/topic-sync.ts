@@ -465,7 +465,8 @@ export class TopicSync {
     });
     if (!result.ok && result.failure.kind === 'deferred') return false;
     if (!result.ok) {
-      // Pinning is a nicety: a refusal (no pin right anywhere) must not block the conversation.
+      // Pinning is a nicety: a refusal, or no bot with the pin right in this group, must not
+      // block the conversation nor come back forever: the header stays unpinned.
       this.options.logger.warn(
         { conversationId: conversation.id, failure: result.failure },
         'could not pin the topic header',
@@ -503,6 +504,11 @@ export class TopicSync {
     if (!result.ok) {
       const failure = result.failure;
       if (failure.kind === 'deferred') return false;
+      if (failure.kind === 'no_bot') {
+        // The bot that posted the header may no longer post there: a new header, by another.
+        await this.#conversations.setHeader(conversation.tenant_id, conversation.id, null, null);
+        return true;
+      }
       if (failure.kind === 'rejected' && /not modified/i.test(failure.description)) {
         // Already showing this: record it.
       } else if (failure.kind === 'rejected' && /not found/i.test(failure.description)) {
@@ -630,6 +636,7 @@ export class TopicSync {
       case 'rejected':
       case 'transient':
       case 'deferred':
+      case 'no_bot':
         throw failed(what, failure);
       default: {
         const never: never = failure;
@@ -793,6 +800,8 @@ export class TopicSync {
         await receipt('failed', BridgeErrorCode.BRIDGE_TELEGRAM_REJECTED);
         return;
       case 'transient':
+      case 'no_bot':
+        // No bot may post there now (an operator fixes membership): the text waits.
         await receipt('retrying');
         throw failed('sendMessage', failure);
       default: {

@@ -695,7 +695,7 @@ export class PrivateChat {
     if (result.error !== undefined) return { failed: classifyPrivateFailure(result.error) };
     return {
       failed:
-        result.failure.kind === 'deferred'
+        result.failure.kind === 'deferred' || result.failure.kind === 'no_bot'
           ? { kind: 'transient', description: result.failure.description }
           : result.failure,
     };
