@@ -107,7 +107,7 @@ type Receipt = (state: 'delivered' | 'retrying' | 'failed', code?: string) => Pr
 type Step =
   | { kind: 'create' }
   | { kind: 'reopen' }
-  | { kind: 'header'; texts: Message[] }
+  | { kind: 'header' }
   | { kind: 'post'; post: TelegramPost }
   | { kind: 'texts'; batch: Message[] }
   | { kind: 'close' }
@@ -225,10 +225,7 @@ export class TopicSync {
     if (conversation.topic_closed && !wantClosed) return { kind: 'reopen' };
     // A closed topic that should stay closed is left alone (edits there could bounce).
     const editable = !conversation.topic_closed;
-    if (editable && conversation.header_message_id === null) {
-      const carried = textsTheHeaderCarries(pending.map((m) => m.text));
-      return { kind: 'header', texts: pending.slice(0, carried) };
-    }
+    if (editable && conversation.header_message_id === null) return { kind: 'header' };
     if (posts[0]) return { kind: 'post', post: posts[0] };
     if (pending.length > 0) return { kind: 'texts', batch: mergeBatch(pending) };
     // Closing shows its new header and name before the topic closes: they are part of closing.
@@ -261,7 +258,7 @@ export class TopicSync {
         await this.#setTopicClosed(conversation, false, context);
         return true;
       case 'header':
-        await this.#postHeader(conversation, step.texts, context);
+        await this.#postHeader(conversation, context);
         return true;
       case 'post':
         await this.#sendPost(conversation, step.post, context);
@@ -400,34 +397,42 @@ export class TopicSync {
 
   /**
    * Posts the header into a new topic, with the first visitor texts under it when they fit:
-   * a new conversation costs two group calls (topic, header) instead of four.
+   * a new conversation costs two group calls (topic, header) instead of four. The texts are
+   * read when the header's turn comes, not when it was queued: under load, everything the
+   * visitor wrote while it waited goes with it.
    */
-  async #postHeader(
-    conversation: Conversation,
-    texts: readonly Message[],
-    context: SyncContext,
-  ): Promise<void> {
+  async #postHeader(conversation: Conversation, context: SyncContext): Promise<void> {
     const groupId = this.groupOf(conversation);
     const topicId = conversation.topic_id as number;
-    const text = headerWithTexts(
-      headerText(conversation),
-      texts.map((m) => m.text),
-    );
-    const receipt = this.#receipts(conversation, texts);
+    const waiting = await this.#messages.pending(conversation.id, 100);
+    let carried: Message[] = [];
     const sent = await this.#call(conversation, 'header', context, {
       method: 'sendMessage',
       priority: SendPriority.normal,
       since: Math.min(
         conversation.created_at.getTime(),
-        ...texts.map((m) => m.created_at.getTime()),
+        ...waiting.map((m) => m.created_at.getTime()),
       ),
-      onLongWait: texts.length > 0 ? () => void receipt('retrying') : undefined,
-      call: (api) =>
-        api.sendMessage(groupId, text, {
-          message_thread_id: topicId,
-          reply_markup: headerKeyboard(conversation),
-          link_preview_options: { is_disabled: true },
-        }),
+      onLongWait:
+        waiting.length > 0
+          ? () => void this.#receipts(conversation, waiting)('retrying')
+          : undefined,
+      call: async (api) => {
+        const pending = await this.#messages.pending(conversation.id, 100);
+        carried = pending.slice(0, textsTheHeaderCarries(pending.map((m) => m.text)));
+        return api.sendMessage(
+          groupId,
+          headerWithTexts(
+            headerText(conversation),
+            carried.map((m) => m.text),
+          ),
+          {
+            message_thread_id: topicId,
+            reply_markup: headerKeyboard(conversation),
+            link_preview_options: { is_disabled: true },
+          },
+        );
+      },
     });
     if (!sent.ok) return this.#onFailure(conversation, sent.failure, 'header');
     await this.options.db.transaction().execute(async (trx) => {
@@ -439,13 +444,14 @@ export class TopicSync {
         { botId: sent.bot.id },
       );
       await new MessageRepository(trx).markDelivered(
-        texts.map((m) => m.id),
+        carried.map((m) => m.id),
         groupId,
         sent.value.message_id,
         sent.bot.id,
       );
     });
-    if (texts.length > 0) await this.#delivered(conversation, texts, receipt);
+    if (carried.length > 0)
+      await this.#delivered(conversation, carried, this.#receipts(conversation, carried));
     // Pinned right away only when asked always; otherwise a later, cosmetic step.
     if (this.options.pinHeader === PinHeader.always)
       await this.#pinHeader({ ...conversation, header_message_id: sent.value.message_id }, context);
@@ -457,14 +463,21 @@ export class TopicSync {
     const always = this.options.pinHeader === PinHeader.always;
     const result = await this.#call(conversation, 'pin', context, {
       method: 'pinChatMessage',
+      // `auto`: only when a slot is free right now and nothing else waits for it — while the
+      // group is backed up the pin is skipped for good (the header is the topic's first
+      // message anyway), so it never costs a visitor's text its turn.
       ...(always
         ? { priority: SendPriority.normal, since: Date.now() }
-        : { priority: SendPriority.cosmetic, since: Date.now(), maxWaitMs: COSMETIC_WAIT_MS }),
+        : { priority: SendPriority.cosmetic, since: Date.now(), maxWaitMs: 0 }),
       needs: BotRight.pin,
       call: (api) => api.pinChatMessage(groupId, messageId, { disable_notification: true }),
     });
-    if (!result.ok && result.failure.kind === 'deferred') return false;
-    if (!result.ok) {
+    if (!result.ok && result.failure.kind === 'deferred') {
+      this.options.logger.debug(
+        { conversationId: conversation.id },
+        'header not pinned: the group is busy',
+      );
+    } else if (!result.ok) {
       // Pinning is a nicety: a refusal, or no bot with the pin right in this group, must not
       // block the conversation nor come back forever: the header stays unpinned.
       this.options.logger.warn(
