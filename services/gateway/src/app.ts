@@ -27,6 +27,7 @@ import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { parse } from './validation';
+import { spendQuota } from './quota';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -149,8 +150,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
     const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
+    const quotaKey = `conv:ip:${request.ip}`;
     const quota = await deps.coordination.quotas.hit(
-      `conv:ip:${request.ip}`,
+      quotaKey,
       config.LIMIT_CONVERSATIONS_PER_DAY,
       86_400_000,
     );
@@ -162,14 +164,22 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
         'too many conversations started from this address today',
       );
     }
-    const conversation = await conversations.start({
-      tenantId: DEFAULT_TENANT,
-      channel: 'web',
-      visitorName: body.name,
-      locale: body.locale,
-      pageUrl: body.page?.url,
-      pageTitle: body.page?.title,
-    });
+    // Only conversations actually started count against the address's day.
+    const conversation = await spendQuota(
+      deps.coordination.quotas,
+      quotaKey,
+      quota,
+      request.log,
+      () =>
+        conversations.start({
+          tenantId: DEFAULT_TENANT,
+          channel: 'web',
+          visitorName: body.name,
+          locale: body.locale,
+          pageUrl: body.page?.url,
+          pageTitle: body.page?.title,
+        }),
+    );
     const token = await tokens.issue(
       { conversationId: conversation.id, tenantId: conversation.tenant_id },
       request.ip,

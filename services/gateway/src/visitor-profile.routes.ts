@@ -8,6 +8,7 @@ import { conversationParamsSchema, MAX_NAME_CHARS } from './frames';
 import { nameField } from './text-fields';
 import { claimsForConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
+import { spendQuota } from './quota';
 
 const REST_BODY_LIMIT = 4 * 1024;
 
@@ -60,7 +61,8 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
     async (request, reply) => {
       const c = await load(request);
       const { name } = parse(profileBody, request.body === undefined ? {} : request.body);
-      const quota = await options.quotas.hit(`profile:${c.id}`, options.changesPerHour, 3_600_000);
+      const quotaKey = `profile:${c.id}`;
+      const quota = await options.quotas.hit(quotaKey, options.changesPerHour, 3_600_000);
       if (!quota.allowed) {
         void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
         throw new GatewayError(
@@ -69,7 +71,9 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
         );
       }
       // The topic's name and header follow (the bridge is told through the outbox).
-      await options.conversations.renameVisitor(c.tenant_id, c.id, name);
+      await spendQuota(options.quotas, quotaKey, quota, request.log, () =>
+        options.conversations.renameVisitor(c.tenant_id, c.id, name),
+      );
       return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
     },
   );

@@ -24,6 +24,7 @@ import { ErrorCode } from './errors';
 import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
 import { hasControlCharacters, isBlank } from './text-fields';
 import type { GatewayMetrics } from './metrics';
+import { spendQuota } from './quota';
 import type { ConversationClaims } from './tokens';
 
 export interface VisitorSocketDeps {
@@ -471,8 +472,9 @@ export class VisitorSocket {
           this.#send({ type: 'ack', clientId, seq: stored.seq });
         });
       }
+      const quotaKey = `msg:${conversationId}`;
       const quota = await this.deps.coordination.quotas.hit(
-        `msg:${conversationId}`,
+        quotaKey,
         this.deps.limits.messagesPerHour,
         3_600_000,
       );
@@ -490,13 +492,23 @@ export class VisitorSocket {
         );
       }
       this.#inFlight.add(clientId);
-      const { message, duplicate } = await this.deps.conversations.postVisitorMessage({
-        tenantId,
-        conversationId,
-        clientId,
-        text,
-        origin: this.origin,
-      });
+      // A store that fails (UNAVAILABLE, a closed conversation) or finds the clientId stored
+      // meanwhile (another socket) gives its unit back: the quota counts stored messages only.
+      const { message, duplicate } = await spendQuota(
+        this.deps.coordination.quotas,
+        quotaKey,
+        quota,
+        this.#log,
+        () =>
+          this.deps.conversations.postVisitorMessage({
+            tenantId,
+            conversationId,
+            clientId,
+            text,
+            origin: this.origin,
+          }),
+        (stored) => !stored.duplicate,
+      );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
       if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
       this.#enqueue(() => {
