@@ -169,6 +169,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const telegramUserId = parse(
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
+        'telegramUserId',
       );
       const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await db.transaction().execute(async (trx) => {
@@ -202,6 +203,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const telegramUserId = parse(
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
+        'telegramUserId',
       );
       await db.transaction().execute(async (trx) => {
         const agents = new AgentRepository(trx);
@@ -269,9 +271,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.delete('/v1/admin/templates/:key', async (request) => {
     const actor = admin(request);
-    const { key } = parse(templateKeyParams, request.params);
+    const { key } = parse(templateKeyParams, request.params, 'path');
     // A repeated `?locale=` is an array: refused here, not passed on to the database.
-    const { locale } = parse(templateLocaleQuery, request.query);
+    const { locale } = parse(templateLocaleQuery, request.query, 'query');
     await db.transaction().execute(async (trx) => {
       if (!(await new TemplateRepository(trx).delete(TENANT, key, locale))) {
         throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
@@ -290,7 +292,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Read at every conversation start, so a change routes the next conversation on every replica.
   app.put<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
     const actor = admin(request);
-    const chatId = parse(supergroupId, request.params.chatId);
+    const chatId = parse(supergroupId, request.params.chatId, 'chatId');
     const body = parse(groupBody, request.body ?? {});
     const group = await db.transaction().execute(async (trx) => {
       const saved = await new SupportGroupRepository(trx).upsert({
@@ -307,7 +309,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Deactivates rather than deletes: the group's conversations keep their topics there.
   app.delete<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
     const actor = admin(request);
-    const chatId = parse(supergroupId, request.params.chatId);
+    const chatId = parse(supergroupId, request.params.chatId, 'chatId');
     const group = await db.transaction().execute(async (trx) => {
       const deactivated = await new SupportGroupRepository(trx).deactivate(TENANT, chatId);
       if (!deactivated) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
@@ -325,6 +327,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         before: z.coerce.number().int().positive().optional(),
       }),
       request.query,
+      'query',
     );
     const entries = await new AuditRepository(db).list(TENANT, {
       limit: query.limit,

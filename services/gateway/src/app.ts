@@ -190,7 +190,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
 
   app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
-    const { id } = parse(conversationParamsSchema, request.params);
+    const { id } = parse(conversationParamsSchema, request.params, 'path');
     const claims = await claimsFor(request, id, true);
     const conversation = await new ConversationRepository(deps.db).find(claims.tenantId, id);
     if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
@@ -198,9 +198,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
 
   app.get('/v1/conversations/:id/messages', async (request) => {
-    const { id } = parse(conversationParamsSchema, request.params);
+    const { id } = parse(conversationParamsSchema, request.params, 'path');
     const claims = await claimsFor(request, id);
-    const query = parse(historyQuerySchema, request.query);
+    const query = parse(historyQuerySchema, request.query, 'query');
     const conversation = await new ConversationRepository(deps.db).find(claims.tenantId, id);
     if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
     const messages = await new MessageRepository(deps.db).listAfter(id, query.after, query.limit);

@@ -43,7 +43,7 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
   const repository = new ConversationRepository(options.db);
 
   const load = async (request: FastifyRequest) => {
-    const { id } = parse(conversationParamsSchema, request.params);
+    const { id } = parse(conversationParamsSchema, request.params, 'path');
     const claims = await claimsForConversation(options.tokens, request, id);
     const conversation = await repository.find(claims.tenantId, id);
     if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
