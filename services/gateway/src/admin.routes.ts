@@ -12,7 +12,7 @@ import {
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { tokenFrom } from './tokens';
+import { bearerToken } from './tokens';
 import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 
@@ -128,7 +128,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   const admin = (request: FastifyRequest): string => {
     if (!options.serviceToken)
       throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
-    const token = tokenFrom(request.headers.authorization, undefined);
+    const token = bearerToken(request.headers.authorization);
     if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'the service token is required');
     if (!same(token, options.serviceToken))
       throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');

@@ -1,12 +1,12 @@
 import type { ConversationService } from '@topicdesk/core';
-import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
+import type { DB, Kysely } from '@topicdesk/data';
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { conversationParamsSchema, MAX_NAME_CHARS } from './frames';
 import { nameField } from './text-fields';
-import { claimsForConversation, type ConversationTokens } from './tokens';
+import { authorizeConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
 import { spendQuota } from './quota';
 
@@ -40,14 +40,9 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
   app,
   options,
 ) => {
-  const repository = new ConversationRepository(options.db);
-
   const load = async (request: FastifyRequest) => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const claims = await claimsForConversation(options.tokens, request, id);
-    const conversation = await repository.find(claims.tenantId, id);
-    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
-    return conversation;
+    return (await authorizeConversation(options.tokens, options.db, request, id)).conversation;
   };
 
   app.get('/v1/conversations/:id', async (request) => {

@@ -145,7 +145,7 @@ async function agentSays(conversationId: string, text: string) {
 async function openSocket(
   conversationId: string,
   limits: Partial<SocketLimits> = {},
-  with_: { conversations?: ConversationService; quotas?: QuotaLimiter } = {},
+  with_: { conversations?: ConversationService; quotas?: QuotaLimiter; expiresAt?: number } = {},
 ) {
   const socket = new FakeSocket();
   const fanout = new ManualFanout();
@@ -160,7 +160,12 @@ async function openSocket(
   };
   const visitor = new VisitorSocket(
     socket as unknown as WebSocket,
-    { conversationId, tenantId: 'default' },
+    {
+      conversationId,
+      tenantId: 'default',
+      generation: 0,
+      expiresAt: with_.expiresAt ?? Date.now() + 3_600_000,
+    },
     'test:1',
     deps,
   );
@@ -204,6 +209,36 @@ describe('VisitorSocket limits', () => {
     await settle();
     expect(seqs(socket)).toEqual([1, 2, 3]);
     expect(socket.closedWith).toBeUndefined();
+  });
+});
+
+describe('VisitorSocket token expiry', () => {
+  it('closes the socket with 4401 "token expired" when the token it was opened with expires', async () => {
+    const { socket } = await openSocket(
+      await conversationWith([]),
+      {},
+      {
+        expiresAt: Date.now() + 150,
+      },
+    );
+    await settle();
+    expect(socket.closedWith).toBeUndefined();
+    await vi.waitFor(() => expect(socket.closedWith).toBe(CloseCode.UNAUTHORIZED), {
+      timeout: 2_000,
+    });
+    expect(CloseCode.UNAUTHORIZED).toBe(4401);
+  });
+
+  it('closes a socket whose token expired meanwhile at once', async () => {
+    const { socket } = await openSocket(
+      await conversationWith([]),
+      {},
+      {
+        expiresAt: Date.now() - 1,
+      },
+    );
+    await settle();
+    expect(socket.closedWith).toBe(4401);
   });
 });
 
