@@ -489,12 +489,19 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await light.waitForTimeout(300);
     await screenshot(light, 'widget-light');
 
-    // The same conversation in other contexts: dark scheme, and a phone-sized screen. Each takes
-    // the light page's token as it is then (a refresh retires the token it replaced, and the
-    // light page refreshes every few seconds here), and is closed once looked at, so that it
-    // does not refresh the light page's token out of reach.
+    const background = (p: Page) =>
+      widget(p).panel.evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await background(light)).toBe('rgb(255, 255, 255)');
+
+    // The same conversation in other contexts: dark scheme, a phone-sized screen, then light
+    // again. One holder of the token at a time, as on one device: a refresh retires the token it
+    // replaced, and with tokens of 6 s each page refreshes every few seconds, so two pages
+    // holding copies would soon refresh each other's token out of reach. Each page hands its
+    // latest token to the next and is closed first.
+    let holder = light;
     const same = async (options: Parameters<Browser['newContext']>[0]) => {
-      const stored = await light.evaluate((k) => localStorage.getItem(k)!, storageKey());
+      const stored = await holder.evaluate((k) => localStorage.getItem(k)!, storageKey());
+      await holder.context().close();
       const ctx = await context(options);
       await ctx.addInitScript(
         ([key, value]) => {
@@ -507,14 +514,12 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
       await widget(p).launcher.click();
       await expect.poll(() => widget(p).texts('agent').count(), { timeout: 15_000 }).toBe(1);
       await p.waitForTimeout(300);
+      holder = p;
       return p;
     };
-    const background = (p: Page) =>
-      widget(p).panel.evaluate((el) => getComputedStyle(el).backgroundColor);
     const dark = await same({ colorScheme: 'dark' });
     await screenshot(dark, 'widget-dark');
     expect(await background(dark)).toBe('rgb(23, 25, 30)');
-    await dark.context().close();
     const narrow = await same({
       viewport: { width: 390, height: 760 },
       isMobile: true,
@@ -527,16 +532,15 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     expect(await widget(narrow).launcher.isVisible()).toBe(false);
     await widget(narrow).closeButton.click();
     await expect.poll(() => widget(narrow).launcher.isVisible()).toBe(true);
-    await narrow.context().close();
-    expect(await background(light)).toBe('rgb(255, 255, 255)');
+    const again = await same({ colorScheme: 'light' });
 
     // An unread badge while the panel is closed.
-    await widget(light).closeButton.click();
+    await widget(again).closeButton.click();
     agentSays(threadId, 'One more thing: it arrives tomorrow.');
-    await expect.poll(() => widget(light).badge.textContent(), { timeout: 15_000 }).toBe('1');
-    expect(await widget(light).launcher.getAttribute('aria-label')).toMatch(/1 unread/);
-    await screenshot(light, 'widget-unread');
-    await widget(light).launcher.click();
-    expect(await widget(light).badge.isVisible()).toBe(false);
+    await expect.poll(() => widget(again).badge.textContent(), { timeout: 15_000 }).toBe('1');
+    expect(await widget(again).launcher.getAttribute('aria-label')).toMatch(/1 unread/);
+    await screenshot(again, 'widget-unread');
+    await widget(again).launcher.click();
+    expect(await widget(again).badge.isVisible()).toBe(false);
   });
 });
