@@ -36,6 +36,26 @@ describe('createServer', () => {
     await app.close();
   });
 
+  it('answers 404 NOT_FOUND for an unknown route whatever its body: too large, not JSON, broken JSON', async () => {
+    const app = await server(ready);
+    for (const [type, payload] of [
+      ['application/json', `{"a":"${'x'.repeat(2 * 1024 * 1024)}"}`],
+      ['text/plain', 'hello'],
+      ['application/x-www-form-urlencoded', 'a=1'],
+      ['application/json', '{not json'],
+    ] as const) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/v1/no-such-route',
+        headers: { 'content-type': type },
+        payload,
+      });
+      expect(response.statusCode, type).toBe(404);
+      expect(response.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+    }
+    await app.close();
+  });
+
   it('answers /readyz 503 within its timeout when a check hangs', async () => {
     const app = await server(() => new Promise<Readiness>(() => undefined));
     const started = performance.now();

@@ -26,6 +26,8 @@ export interface ServerOptions {
 /** How long /readyz waits for the dependency checks before it answers 503 anyway. */
 const READINESS_TIMEOUT_MS = 2_000;
 
+const NOT_FOUND_BODY = { error: { code: 'NOT_FOUND', message: 'no such route' } };
+
 /**
  * A fastify server with what every service has: request tracing (@fastify/otel, registered
  * before any route), /healthz (the process is alive), /readyz (its dependencies answer),
@@ -120,6 +122,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   // Routes of no plugin of their own (and unknown routes) answer errors in the documented shape.
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    // An unknown route's body is parsed before its 404 handler runs: whatever is wrong with the
+    // body (too large, not JSON), the answer is that the route does not exist.
+    if (request.is404) return reply.status(404).send(NOT_FOUND_BODY);
     const status = error.statusCode ?? 500;
     if (status >= 500) {
       request.log.error({ err: error }, 'request failed');
@@ -140,7 +145,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
       );
   });
   app.setNotFoundHandler((_request, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
+    void reply.status(404).send(NOT_FOUND_BODY);
   });
   app.decorate('markDraining', () => {
     draining = true;

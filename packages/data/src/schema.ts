@@ -99,6 +99,10 @@ export interface ConversationTable {
   topic_name: string | null;
   /** Unclaimed reminders posted so far. */
   reminders_sent: Generated<number>;
+  /** Visitor tokens of this generation are valid; a refresh moves it on (`rotateToken`). */
+  token_generation: Generated<number>;
+  /** When `token_generation` last moved on. */
+  token_rotated_at: NullableTimestamp;
 }
 
 export interface MessageTable {

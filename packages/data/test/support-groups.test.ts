@@ -181,21 +181,15 @@ function suite(
     });
 
     it('migrates down over 0004 and up again', async () => {
-      // 0005 (the sender pool) and 0006 (dead letters) sit on top: down over them, up again.
-      for (let i = 0; i < 3; i++) {
+      // Later migrations sit on top: down over each of them and 0004, up over all of them.
+      const names = Object.keys(migrations);
+      const fromGroups = names.slice(names.indexOf('0004_support_groups'));
+      for (let i = 0; i < fromGroups.length; i++) {
         const { error } = await migrator(database).migrateDown();
         expect(error).toBeUndefined();
       }
-      expect(await pendingMigrations(database.db)).toEqual([
-        '0004_support_groups',
-        '0005_telegram_senders',
-        '0006_dead_letters',
-      ]);
-      expect(await migrateToLatest(database.db)).toEqual([
-        '0004_support_groups',
-        '0005_telegram_senders',
-        '0006_dead_letters',
-      ]);
+      expect(await pendingMigrations(database.db)).toEqual(fromGroups);
+      expect(await migrateToLatest(database.db)).toEqual(fromGroups);
       expect(await new SupportGroupRepository(database.db).list(DEFAULT_TENANT_ID)).toEqual([]);
     });
   });

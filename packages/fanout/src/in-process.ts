@@ -121,8 +121,7 @@ class WindowStore {
   private readonly blocks = new ExpiringMap<true>();
 
   /** Returns [wait, remaining]: records one use in every budget only if all have room. */
-  attempt(budgets: readonly Budget[]): [wait: number, remaining: number] {
-    const at = now();
+  attempt(budgets: readonly Budget[], at: number = now()): [wait: number, remaining: number] {
     let wait = 0;
     let remaining = Number.POSITIVE_INFINITY;
     for (const budget of budgets) {
@@ -162,6 +161,15 @@ class WindowStore {
       remaining = Math.min(remaining, budget.limit - count - 1);
     }
     return [wait, remaining];
+  }
+
+  /** Takes back one use recorded at `at` in the log of `key`, if it is still in the window. */
+  remove(key: string, at: number): boolean {
+    const log = this.logs.get(key, now());
+    const index = log?.lastIndexOf(at) ?? -1;
+    if (index < 0) return false;
+    log?.splice(index, 1);
+    return true;
   }
 
   block(keys: readonly string[], ms: number): void {
@@ -233,18 +241,40 @@ class InProcessBudgetLimiter implements BudgetLimiter {
 
 class InProcessQuotaLimiter implements QuotaLimiter {
   readonly store = new WindowStore();
+  /** Uses not refunded yet, by key and use, holding when each was recorded; gone with the window. */
+  readonly uses = new ExpiringMap<number>();
+  #lastUse = 0;
   constructor(private readonly gate: Gate) {}
 
   hit(key: string, limit: number, windowMs: number): Promise<QuotaResult> {
     return settle(() => {
       this.gate.assertOpen();
       const [budget] = normalizeBudgets([{ key, limit, windowMs }]) as [Budget];
-      const [wait, remaining] = this.store.attempt([budget]);
-      return wait > 0
-        ? { allowed: false, remaining: 0, retryAfterMs: wait }
-        : { allowed: true, remaining, retryAfterMs: 0 };
+      const at = now();
+      const [wait, remaining] = this.store.attempt([budget], at);
+      if (wait > 0) return { allowed: false, remaining: 0, retryAfterMs: wait };
+      const use = String(++this.#lastUse);
+      this.uses.set(useKey(budget.key, use), at, at + budget.windowMs, at);
+      return { allowed: true, remaining, retryAfterMs: 0, use };
     });
   }
+
+  refund(key: string, use: string): Promise<boolean> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('quota key', key);
+      validateKey('quota use', use);
+      const at = this.uses.get(useKey(key, use), now());
+      if (at === undefined) return false;
+      this.uses.delete(useKey(key, use));
+      // Uses recorded on the same millisecond are alike: taking back any one of them is the same.
+      return this.store.remove(key, at);
+    });
+  }
+}
+
+function useKey(key: string, use: string): string {
+  return `${use}\n${key}`;
 }
 
 class InProcessLock implements Lock {
@@ -351,6 +381,7 @@ export function createInProcessCoordination(options: InProcessOptions = {}): Coo
       locks.close();
       budgets.store.clear();
       quotas.store.clear();
+      quotas.uses.clear();
       dedupe.seen.clear();
       await fanout.close();
     },

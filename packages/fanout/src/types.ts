@@ -75,11 +75,20 @@ export interface QuotaResult {
   remaining: number;
   /** 0 when allowed; otherwise ms until one unit frees up. */
   retryAfterMs: number;
+  /** When allowed: names the unit this hit took, for `refund`. */
+  use?: string;
 }
 
 export interface QuotaLimiter {
   /** Sliding window; consumes one unit if allowed. */
   hit(key: string, limit: number, windowMs: number): Promise<QuotaResult>;
+  /**
+   * Gives back the unit `use` of an allowed hit whose work did not happen (a store that failed),
+   * on whichever replica took it. Hit first, refund on failure: counting only after the work
+   * succeeded would let concurrent requests on several replicas all pass the check. Idempotent;
+   * resolves true if the unit was still in the window and is now free.
+   */
+  refund(key: string, use: string): Promise<boolean>;
 }
 
 export interface Lock {

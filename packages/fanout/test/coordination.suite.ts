@@ -317,6 +317,7 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
           allowed: true,
           remaining: 2,
           retryAfterMs: 0,
+          use: expect.any(String),
         });
         expect(await b.quotas.hit(ip, 3, 500)).toMatchObject({ allowed: true, remaining: 1 });
         expect(await a.quotas.hit(ip, 3, 500)).toMatchObject({ allowed: true, remaining: 0 });
@@ -339,6 +340,35 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         expect((await a.quotas.hit(one, 1, 1000)).allowed).toBe(true);
         expect((await a.quotas.hit(one, 1, 1000)).allowed).toBe(false);
         expect((await b.quotas.hit(two, 1, 1000)).allowed).toBe(true);
+      });
+
+      it('gives back a refunded unit on any replica, once: a store that failed costs nothing', async () => {
+        const key = fresh('messages:conv');
+        const first = await a.quotas.hit(key, 2, 5000);
+        const second = await a.quotas.hit(key, 2, 5000);
+        expect((await a.quotas.hit(key, 2, 5000)).allowed).toBe(false);
+        expect(first.use).toBeDefined();
+        expect(second.use).not.toBe(first.use);
+        // The replica that took the unit may not be the one that learns the work failed.
+        expect(await b.quotas.refund(key, first.use ?? '')).toBe(true);
+        expect(await a.quotas.refund(key, first.use ?? '')).toBe(false);
+        expect(await b.quotas.hit(key, 2, 5000)).toMatchObject({ allowed: true, remaining: 0 });
+        // A second refund of the same unit frees nothing more.
+        expect((await a.quotas.hit(key, 2, 5000)).allowed).toBe(false);
+      });
+
+      it('refunds nothing for a use it does not know, of another key, or that left the window', async () => {
+        const key = fresh('messages:conv');
+        const other = fresh('messages:conv');
+        const taken = await a.quotas.hit(key, 1, 200);
+        expect(await a.quotas.refund(key, 'no-such-use')).toBe(false);
+        expect(await a.quotas.refund(other, taken.use ?? '')).toBe(false);
+        expect((await a.quotas.hit(key, 1, 200)).allowed).toBe(false);
+        await sleep(250);
+        expect(await b.quotas.refund(key, taken.use ?? '')).toBe(false);
+        const next = await a.quotas.hit(key, 1, 200);
+        expect(next.allowed).toBe(true);
+        expect((await a.quotas.hit(key, 1, 200)).allowed).toBe(false);
       });
     });
 
@@ -409,6 +439,7 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
           coordination.budgets.tryAcquire([{ key: 'k', limit: 1, windowMs: 1000 }]),
         ).rejects.toMatchObject(closed);
         await expect(coordination.quotas.hit('k', 1, 1000)).rejects.toMatchObject(closed);
+        await expect(coordination.quotas.refund('k', 'u')).rejects.toMatchObject(closed);
         await expect(coordination.locks.tryLock('k')).rejects.toMatchObject(closed);
         await expect(coordination.dedupe.firstSeen('k', 1000)).rejects.toMatchObject(closed);
       });

@@ -30,10 +30,13 @@ export class ApiError extends Error {
     super(message);
   }
 
-  /** The credential is no use any more (an expired one may still be refreshed). */
+  /**
+   * The credential is no use any more (an expired one may still be refreshed, a retired one
+   * replaced by the token another tab refreshed).
+   */
   get fatal(): boolean {
     return (
-      (this.status === 401 && this.code !== 'TOKEN_EXPIRED') ||
+      (this.status === 401 && this.code !== 'TOKEN_EXPIRED' && this.code !== 'TOKEN_RETIRED') ||
       this.status === 403 ||
       this.status === 404
     );

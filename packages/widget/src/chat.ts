@@ -87,6 +87,10 @@ export class Chat {
   #session: Session | undefined;
   #status: 'open' | 'closed' = 'open';
   #needsRefresh = false;
+  /** The token the current socket connected with (it is closed with 4401 when that expires). */
+  #socketToken: string | undefined;
+  /** The refresh under way: one at a time, as each retires the token it replaces. */
+  #refreshing: Promise<void> | undefined;
   #loaded = false;
   #wasOpen = false;
   #destroyed = false;
@@ -319,7 +323,14 @@ export class Chat {
     return Date.parse(session.expiresAt) - Date.now() < withinMs;
   }
 
-  async #refresh(): Promise<void> {
+  #refresh(): Promise<void> {
+    this.#refreshing ??= this.#refreshOnce().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #refreshOnce(): Promise<void> {
     const session = this.#session;
     if (!session) return;
     try {
@@ -330,11 +341,28 @@ export class Chat {
       this.#needsRefresh = false;
       this.#scheduleRefresh();
     } catch (error) {
+      // Another tab refreshed first (a refresh retires the token it replaces): take its token.
+      if (error instanceof ApiError && error.code === 'TOKEN_RETIRED' && this.#adoptStored(session))
+        return;
       // Past the refresh grace the token cannot be renewed: that conversation is out of reach.
-      if (error instanceof ApiError && (error.fatal || error.code === 'TOKEN_EXPIRED'))
+      if (
+        error instanceof ApiError &&
+        (error.fatal || error.code === 'TOKEN_EXPIRED' || error.code === 'TOKEN_RETIRED')
+      )
         return this.#forget();
       throw error;
     }
+  }
+
+  /** Takes the stored token of this conversation if it is another than `session`'s. */
+  #adoptStored(session: Session): boolean {
+    const stored = this.#store.load();
+    if (stored?.conversationId !== session.conversationId || stored.token === session.token)
+      return false;
+    this.#session = stored;
+    this.#needsRefresh = false;
+    this.#scheduleRefresh();
+    return true;
   }
 
   /**
@@ -346,7 +374,11 @@ export class Chat {
     try {
       return await call(this.#session);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.code !== 'TOKEN_EXPIRED') throw error;
+      if (
+        !(error instanceof ApiError) ||
+        (error.code !== 'TOKEN_EXPIRED' && error.code !== 'TOKEN_RETIRED')
+      )
+        throw error;
       await this.#refresh();
       return this.#session ? call(this.#session) : undefined;
     }
@@ -371,6 +403,7 @@ export class Chat {
   async #socketUrl(): Promise<string | undefined> {
     if (!this.#session || this.#status === 'closed') return undefined;
     if (this.#needsRefresh || this.#expiresSoon(this.#session)) await this.#refresh();
+    this.#socketToken = this.#session?.token;
     return this.#session ? this.#api.socketUrl(this.#session.token) : undefined;
   }
 
@@ -383,8 +416,10 @@ export class Chat {
   }
 
   #onClosed(code: number, opened: boolean): void {
-    // A refused upgrade looks like 1006 before open: the token may be the reason.
-    if (!opened || code === 4401) this.#needsRefresh = true;
+    // A refused upgrade looks like 1006 before open: the token may be the reason. 4401: the
+    // token the socket was opened with expired; one refreshed since is good to connect with.
+    if (!opened || (code === 4401 && this.#socketToken === this.#session?.token))
+      this.#needsRefresh = true;
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     this.#timeline.markQueued();

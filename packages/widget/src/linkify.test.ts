@@ -10,6 +10,16 @@ describe('linkify', () => {
     ]);
   });
 
+  it('renders a long hostile string in linear time (a run of punctuation inside a URL)', () => {
+    const hostile = `see http://a${'.,'.repeat(50_000)}x and http://b${')'.repeat(100_000)}`;
+    const started = performance.now();
+    const segments = linkify(hostile);
+    // Quadratic, this took seconds; linear, a few milliseconds.
+    expect(performance.now() - started).toBeLessThan(100);
+    expect(segments.map((s) => s.text).join('')).toBe(hostile);
+    expect(segments.filter((s) => s.href).map((s) => s.text.length)).toEqual([100_009, 8]);
+  });
+
   it('leaves sentence punctuation outside the link', () => {
     expect(linkify('go to http://x.example/path.')).toEqual([
       { text: 'go to ' },

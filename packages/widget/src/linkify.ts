@@ -2,7 +2,8 @@
 export type Segment = { text: string; href?: string };
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
-const TRAILING = /[.,;:!?'")\]}]+$/;
+/** Punctuation that ends a sentence rather than a URL. */
+const TRAILING = new Set(['.', ',', ';', ':', '!', '?', "'", '"', ')', ']', '}']);
 
 /** The URL when it is a well-formed http(s) URL, so nothing but web links ever become links. */
 export function safeHref(candidate: string): string | undefined {
@@ -14,15 +15,23 @@ export function safeHref(candidate: string): string | undefined {
   }
 }
 
+/**
+ * `url` without its trailing punctuation, read from the end once. (A regex anchored at the end,
+ * /[.,…]+$/, retries from every punctuation mark of a long run: quadratic in a hostile message.)
+ */
+function withoutTrailing(url: string): string {
+  let end = url.length;
+  while (end > 0 && TRAILING.has(url[end - 1] as string)) end--;
+  return url.slice(0, end);
+}
+
 /** Splits text into plain parts and http(s) links; trailing punctuation stays text. */
 export function linkify(text: string): Segment[] {
   const segments: Segment[] = [];
   let last = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
-    let url = match[0];
-    const trailing = TRAILING.exec(url);
     // "see https://x.example/a." links to /a: punctuation that ends a sentence is not part of it.
-    if (trailing) url = url.slice(0, url.length - trailing[0].length);
+    const url = withoutTrailing(match[0]);
     const href = safeHref(url);
     const start = match.index;
     if (!href || url.length === 0) continue;

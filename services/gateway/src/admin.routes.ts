@@ -20,7 +20,7 @@ import {
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { tokenFrom } from './tokens';
+import { bearerToken } from './tokens';
 import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 
@@ -138,7 +138,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   const admin = (request: FastifyRequest): string => {
     if (!options.serviceToken)
       throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
-    const token = tokenFrom(request.headers.authorization, undefined);
+    const token = bearerToken(request.headers.authorization);
     if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'the service token is required');
     if (!same(token, options.serviceToken))
       throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
@@ -179,6 +179,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const telegramUserId = parse(
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
+        'telegramUserId',
       );
       const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await db.transaction().execute(async (trx) => {
@@ -212,6 +213,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const telegramUserId = parse(
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
+        'telegramUserId',
       );
       await db.transaction().execute(async (trx) => {
         const agents = new AgentRepository(trx);
@@ -279,9 +281,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.delete('/v1/admin/templates/:key', async (request) => {
     const actor = admin(request);
-    const { key } = parse(templateKeyParams, request.params);
+    const { key } = parse(templateKeyParams, request.params, 'path');
     // A repeated `?locale=` is an array: refused here, not passed on to the database.
-    const { locale } = parse(templateLocaleQuery, request.query);
+    const { locale } = parse(templateLocaleQuery, request.query, 'query');
     await db.transaction().execute(async (trx) => {
       if (!(await new TemplateRepository(trx).delete(TENANT, key, locale))) {
         throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
@@ -300,7 +302,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Read at every conversation start, so a change routes the next conversation on every replica.
   app.put<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
     const actor = admin(request);
-    const chatId = parse(supergroupId, request.params.chatId);
+    const chatId = parse(supergroupId, request.params.chatId, 'chatId');
     const body = parse(groupBody, request.body ?? {});
     const group = await db.transaction().execute(async (trx) => {
       const saved = await new SupportGroupRepository(trx).upsert({
@@ -317,7 +319,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Deactivates rather than deletes: the group's conversations keep their topics there.
   app.delete<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
     const actor = admin(request);
-    const chatId = parse(supergroupId, request.params.chatId);
+    const chatId = parse(supergroupId, request.params.chatId, 'chatId');
     const group = await db.transaction().execute(async (trx) => {
       const deactivated = await new SupportGroupRepository(trx).deactivate(TENANT, chatId);
       if (!deactivated) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
@@ -335,6 +337,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         before: z.coerce.number().int().positive().optional(),
       }),
       request.query,
+      'query',
     );
     const entries = await new AuditRepository(db).list(TENANT, {
       limit: query.limit,

@@ -21,12 +21,20 @@ import { ErrorCode, GatewayError } from './errors';
 import { conversationParamsSchema, historyQuerySchema, startConversationSchema } from './frames';
 import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
-import { claimsForConversation, ConversationTokens, tokenFrom } from './tokens';
+import {
+  assertCurrentToken,
+  authorizeConversation,
+  ConversationTokens,
+  REPLACED_TOKEN_REFRESH_WINDOW_MS,
+  tokenFrom,
+  type ConversationClaims,
+} from './tokens';
 import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { parse } from './validation';
+import { spendQuota } from './quota';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -122,13 +130,20 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // The visitor API takes JSON only: fastify's own text/plain parser would let a cross-site
   // "simple" request (no preflight) in, and answer 400 where the contract says 415.
   app.removeContentTypeParser('text/plain');
-  await app.register(cors, {
+  const visitorCors = {
     // An OPTIONS that is not a real preflight gets an empty answer, not a text/plain 400.
     strictPreflight: false,
-    origin: (origin, cb) => cb(null, originAllowed(origin) ? (origin ?? true) : false),
+    origin: (origin: string | undefined, cb: (error: null, allow: string | boolean) => void) =>
+      cb(null, originAllowed(origin) ? (origin ?? true) : false),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,
+  };
+  await app.register(cors, {
+    // The admin API is for servers and automation, not for pages in a browser: no CORS at all
+    // there (a preflight is not answered), even with ALLOWED_ORIGINS=*.
+    delegator: (request, cb) =>
+      cb(null, isAdminUrl(request.url) ? { ...visitorCors, origin: false } : visitorCors),
   });
   // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
   app.addHook('onRequest', async (request) => {
@@ -144,13 +159,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // This plugin is encapsulated, so the server it is registered on cannot see `websocketServer`.
   visitorSocketServers.set(app.server, app.websocketServer);
 
-  const claimsFor = (request: FastifyRequest, id: string, allowExpired = false) =>
-    claimsForConversation(tokens, request, id, { allowExpired });
-
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
     const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
+    const quotaKey = `conv:ip:${request.ip}`;
     const quota = await deps.coordination.quotas.hit(
-      `conv:ip:${request.ip}`,
+      quotaKey,
       config.LIMIT_CONVERSATIONS_PER_DAY,
       86_400_000,
     );
@@ -162,16 +175,28 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
         'too many conversations started from this address today',
       );
     }
-    const conversation = await conversations.start({
-      tenantId: DEFAULT_TENANT,
-      channel: 'web',
-      visitorName: body.name,
-      locale: body.locale,
-      pageUrl: body.page?.url,
-      pageTitle: body.page?.title,
-    });
+    // Only conversations actually started count against the address's day.
+    const conversation = await spendQuota(
+      deps.coordination.quotas,
+      quotaKey,
+      quota,
+      request.log,
+      () =>
+        conversations.start({
+          tenantId: DEFAULT_TENANT,
+          channel: 'web',
+          visitorName: body.name,
+          locale: body.locale,
+          pageUrl: body.page?.url,
+          pageTitle: body.page?.title,
+        }),
+    );
     const token = await tokens.issue(
-      { conversationId: conversation.id, tenantId: conversation.tenant_id },
+      {
+        conversationId: conversation.id,
+        tenantId: conversation.tenant_id,
+        generation: conversation.token_generation,
+      },
       request.ip,
     );
     return reply
@@ -180,19 +205,30 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
 
   app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
-    const { id } = parse(conversationParamsSchema, request.params);
-    const claims = await claimsFor(request, id, true);
-    const conversation = await new ConversationRepository(deps.db).find(claims.tenantId, id);
-    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
-    return tokens.issue(claims, request.ip);
+    const { id } = parse(conversationParamsSchema, request.params, 'path');
+    const { claims } = await authorizeConversation(tokens, deps.db, request, id, {
+      refresh: true,
+    });
+    // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
+    const generation = await new ConversationRepository(deps.db).rotateToken(
+      claims.tenantId,
+      id,
+      claims.generation,
+      REPLACED_TOKEN_REFRESH_WINDOW_MS,
+    );
+    if (generation === undefined) {
+      throw new GatewayError(
+        ErrorCode.TOKEN_RETIRED,
+        'a refresh replaced this token already; use the newer one',
+      );
+    }
+    return tokens.issue({ conversationId: id, tenantId: claims.tenantId, generation }, request.ip);
   });
 
   app.get('/v1/conversations/:id/messages', async (request) => {
-    const { id } = parse(conversationParamsSchema, request.params);
-    const claims = await claimsFor(request, id);
-    const query = parse(historyQuerySchema, request.query);
-    const conversation = await new ConversationRepository(deps.db).find(claims.tenantId, id);
-    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+    const { id } = parse(conversationParamsSchema, request.params, 'path');
+    const { conversation } = await authorizeConversation(tokens, deps.db, request, id);
+    const query = parse(historyQuerySchema, request.query, 'query');
     const messages = await new MessageRepository(deps.db).listAfter(id, query.after, query.limit);
     return {
       status: conversation.status,
@@ -221,6 +257,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
             claims.conversationId,
           );
           if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+          assertCurrentToken(claims, conversation);
           (request as FastifyRequest & { claims?: typeof claims }).claims = claims;
         } catch (error) {
           const mapped =
@@ -232,10 +269,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       },
     },
     (socket, request) => {
-      const claims = (
-        request as FastifyRequest & { claims?: { conversationId: string; tenantId: string } }
-      ).claims;
-      if (!claims) return socket.close(4401, 'unauthorized');
+      const claims = (request as FastifyRequest & { claims?: ConversationClaims }).claims;
+      if (!claims) return socket.close(CloseCode.UNAUTHORIZED, 'unauthorized');
       releaseUpgradeRequest(socket, request);
       // Each socket costs memory and a file; one token must not be able to open thousands.
       const open = socketsPerConversation.get(claims.conversationId) ?? 0;
@@ -302,6 +337,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     serviceToken: config.SERVICE_TOKEN,
   });
 };
+
+function isAdminUrl(url: string): boolean {
+  return url === '/v1/admin' || url.startsWith('/v1/admin/') || url.startsWith('/v1/admin?');
+}
 
 /** The visitor WebSocket server of each HTTP server the gateway plugin runs on. */
 const visitorSocketServers = new WeakMap<object, FastifyInstance['websocketServer']>();

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, GatewayError } from './errors';
-import { ConversationTokens, tokenFrom } from './tokens';
+import { ConversationTokens, restToken, tokenFrom } from './tokens';
 
 const SECRET = 'a-conversation-secret-of-32-chars!!';
 const HOUR = 3_600_000;
@@ -9,6 +9,7 @@ const DAY = 24 * HOUR;
 const claims = {
   conversationId: '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b',
   tenantId: 'default',
+  generation: 3,
 };
 const T0 = new Date('2025-03-01T12:00:00.000Z');
 
@@ -35,7 +36,50 @@ describe('ConversationTokens', () => {
 
   it('verifies the token it issued and gives back the claims', async () => {
     const issued = await tokens.issue(claims, '203.0.113.7');
-    await expect(tokens.verify(issued.token, '198.51.100.1')).resolves.toEqual(claims);
+    await expect(tokens.verify(issued.token, '198.51.100.1')).resolves.toMatchObject(claims);
+  });
+
+  it('gives back the generation and the expiry (ms) it was issued with', async () => {
+    const issued = await tokens.issue(claims, undefined);
+    await expect(tokens.verify(issued.token, undefined)).resolves.toEqual({
+      ...claims,
+      expiresAt: T0.getTime() + HOUR,
+    });
+  });
+
+  it('refuses a token of the right secret without exp with TOKEN_INVALID (it would never expire)', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const eternal = await new SignJWT({ tid: 'default', gen: 0 })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(claims.conversationId)
+      .setIssuer('topicdesk')
+      .setAudience('topicdesk:conversation')
+      .setIssuedAt()
+      .sign(key);
+    const error = await refusal(tokens.verify(eternal, undefined));
+    expect(error.code).toBe(ErrorCode.TOKEN_INVALID);
+    expect(error.message).toBe('the token has no expiry');
+    const refresh = await refusal(tokens.verify(eternal, undefined, { allowExpired: true }));
+    expect(refresh.code).toBe(ErrorCode.TOKEN_INVALID);
+  });
+
+  it('reads a token without gen (issued before generations) as generation 0, and refuses a bad gen', async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const sign = (payload: Record<string, unknown>) =>
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(claims.conversationId)
+        .setIssuer('topicdesk')
+        .setAudience('topicdesk:conversation')
+        .setExpirationTime('1h')
+        .sign(key);
+    await expect(tokens.verify(await sign({ tid: 'default' }), undefined)).resolves.toMatchObject({
+      generation: 0,
+    });
+    for (const gen of [-1, 1.5, '2']) {
+      const error = await refusal(tokens.verify(await sign({ tid: 'default', gen }), undefined));
+      expect(error.code, String(gen)).toBe(ErrorCode.TOKEN_INVALID);
+    }
   });
 
   it('says when the token expires, to the second, in ISO 8601', async () => {
@@ -55,9 +99,9 @@ describe('ConversationTokens', () => {
   it('accepts a token expired within the refresh grace when allowExpired is set', async () => {
     const issued = await tokens.issue(claims, undefined);
     vi.setSystemTime(new Date(T0.getTime() + HOUR + 6 * DAY));
-    await expect(tokens.verify(issued.token, undefined, { allowExpired: true })).resolves.toEqual(
-      claims,
-    );
+    await expect(
+      tokens.verify(issued.token, undefined, { allowExpired: true }),
+    ).resolves.toMatchObject(claims);
   });
 
   it('refuses a token expired longer than the refresh grace ago, even with allowExpired', async () => {
@@ -117,7 +161,7 @@ describe('ConversationTokens', () => {
 
     it('accepts the token from the address it was issued to', async () => {
       const issued = await bound.issue(claims, '203.0.113.7');
-      await expect(bound.verify(issued.token, '203.0.113.7')).resolves.toEqual(claims);
+      await expect(bound.verify(issued.token, '203.0.113.7')).resolves.toMatchObject(claims);
     });
 
     it('refuses the token from another address with TOKEN_INVALID', async () => {
@@ -134,21 +178,21 @@ describe('ConversationTokens', () => {
 
     it('accepts a token issued while binding was off (it carries no address)', async () => {
       const issued = await tokens.issue(claims, '203.0.113.7');
-      await expect(bound.verify(issued.token, '198.51.100.1')).resolves.toEqual(claims);
+      await expect(bound.verify(issued.token, '198.51.100.1')).resolves.toMatchObject(claims);
     });
   });
 
   describe('with IP binding off', () => {
     it('accepts the token from any address', async () => {
       const issued = await tokens.issue(claims, '203.0.113.7');
-      await expect(tokens.verify(issued.token, '2001:db8::1')).resolves.toEqual(claims);
-      await expect(tokens.verify(issued.token, undefined)).resolves.toEqual(claims);
+      await expect(tokens.verify(issued.token, '2001:db8::1')).resolves.toMatchObject(claims);
+      await expect(tokens.verify(issued.token, undefined)).resolves.toMatchObject(claims);
     });
 
     it('ignores the address a token was bound to elsewhere', async () => {
       const bound = new ConversationTokens(SECRET, HOUR, DAY, true);
       const issued = await bound.issue(claims, '203.0.113.7');
-      await expect(tokens.verify(issued.token, '198.51.100.1')).resolves.toEqual(claims);
+      await expect(tokens.verify(issued.token, '198.51.100.1')).resolves.toMatchObject(claims);
     });
   });
 });
@@ -181,5 +225,30 @@ describe('tokenFrom', () => {
     expect(tokenFrom(undefined, {})).toBeUndefined();
     expect(tokenFrom(undefined, undefined)).toBeUndefined();
     expect(tokenFrom(undefined, 'token=abc')).toBeUndefined();
+  });
+});
+
+describe('restToken', () => {
+  it('reads the token from Authorization: Bearer', () => {
+    expect(restToken('Bearer abc.def.ghi', {})).toBe('abc.def.ghi');
+    expect(restToken(undefined, {})).toBeUndefined();
+  });
+
+  it('refuses ?token= on REST with INVALID_REQUEST that says where the token goes, with or without a header', () => {
+    for (const [header, query] of [
+      [undefined, { token: 'from-query' }],
+      ['Bearer from-header', { token: 'from-query' }],
+      [undefined, { token: '' }],
+    ] as const) {
+      let thrown: unknown;
+      try {
+        restToken(header, query);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(GatewayError);
+      expect((thrown as GatewayError).code).toBe(ErrorCode.INVALID_REQUEST);
+      expect((thrown as GatewayError).message).toContain('Authorization: Bearer');
+    }
   });
 });

@@ -1,10 +1,23 @@
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
+import { ConversationRepository, type Conversation, type DB, type Kysely } from '@topicdesk/data';
 import { ErrorCode, GatewayError } from './errors';
 
-export interface ConversationClaims {
+/** What a conversation token grants, as issued. */
+export interface TokenGrant {
   conversationId: string;
   tenantId: string;
+  /**
+   * The conversation's token generation the token was issued for: a refresh moves the
+   * conversation on, which retires every token of an older generation (0 for tokens issued
+   * before generations existed, and for a new conversation).
+   */
+  generation: number;
+}
+
+export interface ConversationClaims extends TokenGrant {
+  /** When the token expires, in ms since the epoch: an open socket is closed then. */
+  expiresAt: number;
 }
 
 export interface IssuedToken {
@@ -14,6 +27,13 @@ export interface IssuedToken {
 
 const ISSUER = 'topicdesk';
 const AUDIENCE = 'topicdesk:conversation';
+
+/**
+ * How long the token a refresh replaced may be refreshed again, getting the current generation
+ * (never a newer one): two tabs refreshing at the same moment, or a refresh whose answer was lost
+ * on the way, would otherwise lose the conversation.
+ */
+export const REPLACED_TOKEN_REFRESH_WINDOW_MS = 60_000;
 
 /** Short-lived HS256 tokens that grant access to one conversation only. */
 export class ConversationTokens {
@@ -28,14 +48,15 @@ export class ConversationTokens {
     this.#key = new TextEncoder().encode(secret);
   }
 
-  async issue(claims: ConversationClaims, ip: string | undefined): Promise<IssuedToken> {
+  async issue(grant: TokenGrant, ip: string | undefined): Promise<IssuedToken> {
     const expires = new Date(Date.now() + this.ttlMs);
     const jwt = new SignJWT({
-      tid: claims.tenantId,
+      tid: grant.tenantId,
+      gen: grant.generation,
       ...(this.bindIp && ip ? { iph: ipHash(ip) } : {}),
     })
       .setProtectedHeader({ alg: 'HS256' })
-      .setSubject(claims.conversationId)
+      .setSubject(grant.conversationId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
@@ -46,7 +67,11 @@ export class ConversationTokens {
     };
   }
 
-  /** Verifies a token; with `allowExpired`, one expired less than the refresh grace ago passes. */
+  /**
+   * Verifies a token's signature, audience and expiry (a token without `exp` is refused: it
+   * would never expire); with `allowExpired`, one expired less than the refresh grace ago
+   * passes. Whether its generation is still current is the caller's check, against the row.
+   */
   async verify(
     token: string | undefined,
     ip: string | undefined,
@@ -58,9 +83,18 @@ export class ConversationTokens {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
+        requiredClaims: ['exp'],
         clockTolerance: options.allowExpired ? Math.floor(this.refreshGraceMs / 1000) : 0,
       });
-      if (typeof payload.sub !== 'string' || typeof payload['tid'] !== 'string') {
+      const generation = payload['gen'] ?? 0;
+      if (
+        typeof payload.sub !== 'string' ||
+        typeof payload['tid'] !== 'string' ||
+        typeof payload.exp !== 'number' ||
+        typeof generation !== 'number' ||
+        !Number.isSafeInteger(generation) ||
+        generation < 0
+      ) {
         throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token names no conversation');
       }
       if (this.bindIp && payload['iph'] !== undefined && (!ip || payload['iph'] !== ipHash(ip))) {
@@ -69,11 +103,18 @@ export class ConversationTokens {
           'the token belongs to another network address',
         );
       }
-      return { conversationId: payload.sub, tenantId: payload['tid'] };
+      return {
+        conversationId: payload.sub,
+        tenantId: payload['tid'],
+        generation,
+        expiresAt: payload.exp * 1000,
+      };
     } catch (error) {
       if (error instanceof GatewayError) throw error;
       if (error instanceof errors.JWTExpired)
         throw new GatewayError(ErrorCode.TOKEN_EXPIRED, 'the token has expired');
+      if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'exp')
+        throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token has no expiry');
       throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token is not valid');
     }
   }
@@ -83,10 +124,19 @@ function ipHash(ip: string): string {
   return createHash('sha256').update(ip).digest('base64url').slice(0, 16);
 }
 
-/** The token from `Authorization: Bearer …`, else from `?token=`. */
-export function tokenFrom(authorization: string | undefined, query: unknown): string | undefined {
+/** The token of `Authorization: Bearer …`. */
+export function bearerToken(authorization: string | undefined): string | undefined {
   const match = authorization ? /^Bearer\s+(\S+)$/i.exec(authorization) : null;
-  if (match) return match[1];
+  return match?.[1];
+}
+
+/**
+ * The WebSocket's token: from `Authorization: Bearer …`, else from `?token=` (a browser cannot
+ * set headers on a WebSocket). REST routes take the header only (`restToken`).
+ */
+export function tokenFrom(authorization: string | undefined, query: unknown): string | undefined {
+  const bearer = bearerToken(authorization);
+  if (bearer) return bearer;
   if (
     query &&
     typeof query === 'object' &&
@@ -98,20 +148,59 @@ export function tokenFrom(authorization: string | undefined, query: unknown): st
   return undefined;
 }
 
-/** The claims of a request's token, which must be for conversation `id` (else FORBIDDEN). */
-export async function claimsForConversation(
+/**
+ * A REST request's token, from the header only. A token in the URL ends up in access logs,
+ * proxies and browser histories; refused outright rather than ignored, so a client that sends
+ * it learns why instead of reading TOKEN_MISSING.
+ */
+export function restToken(authorization: string | undefined, query: unknown): string | undefined {
+  if (query && typeof query === 'object' && 'token' in query) {
+    throw new GatewayError(
+      ErrorCode.INVALID_REQUEST,
+      'send the token in Authorization: Bearer; ?token= is for GET /v1/ws only',
+    );
+  }
+  return bearerToken(authorization);
+}
+
+/** A conversation's row and the claims of the token that grants it. */
+export interface AuthorizedConversation {
+  claims: ConversationClaims;
+  conversation: Conversation;
+}
+
+/** Throws TOKEN_RETIRED unless the token is of the conversation's current generation. */
+export function assertCurrentToken(claims: ConversationClaims, conversation: Conversation): void {
+  if (claims.generation !== conversation.token_generation) {
+    throw new GatewayError(
+      ErrorCode.TOKEN_RETIRED,
+      'a refresh replaced this token; use the newer one',
+    );
+  }
+}
+
+/**
+ * The conversation `id` a REST request's token grants: the token is in the header, valid, for
+ * this conversation (else FORBIDDEN), the conversation exists (else NOT_FOUND), and, unless
+ * `refresh` (whose generation check is the rotation itself), of its current generation.
+ */
+export async function authorizeConversation(
   tokens: ConversationTokens,
+  db: Kysely<DB>,
   request: { headers: { authorization?: string | undefined }; query: unknown; ip: string },
   id: string,
-  options: { allowExpired?: boolean } = {},
-): Promise<ConversationClaims> {
+  options: { refresh?: boolean } = {},
+): Promise<AuthorizedConversation> {
   const claims = await tokens.verify(
-    tokenFrom(request.headers.authorization, request.query),
+    restToken(request.headers.authorization, request.query),
     request.ip,
-    options,
+    { allowExpired: options.refresh === true },
   );
   if (claims.conversationId !== id) {
     throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
   }
-  return claims;
+  const conversation = await new ConversationRepository(db).find(claims.tenantId, id);
+  if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+  if (options.refresh !== true) assertCurrentToken(claims, conversation);
+  return { claims, conversation };
 }

@@ -1,13 +1,14 @@
 import type { ConversationService } from '@topicdesk/core';
-import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
+import type { DB, Kysely } from '@topicdesk/data';
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { conversationParamsSchema, MAX_NAME_CHARS } from './frames';
 import { nameField } from './text-fields';
-import { claimsForConversation, type ConversationTokens } from './tokens';
+import { authorizeConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
+import { spendQuota } from './quota';
 
 const REST_BODY_LIMIT = 4 * 1024;
 
@@ -39,14 +40,9 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
   app,
   options,
 ) => {
-  const repository = new ConversationRepository(options.db);
-
   const load = async (request: FastifyRequest) => {
-    const { id } = parse(conversationParamsSchema, request.params);
-    const claims = await claimsForConversation(options.tokens, request, id);
-    const conversation = await repository.find(claims.tenantId, id);
-    if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
-    return conversation;
+    const { id } = parse(conversationParamsSchema, request.params, 'path');
+    return (await authorizeConversation(options.tokens, options.db, request, id)).conversation;
   };
 
   app.get('/v1/conversations/:id', async (request) => {
@@ -60,7 +56,8 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
     async (request, reply) => {
       const c = await load(request);
       const { name } = parse(profileBody, request.body === undefined ? {} : request.body);
-      const quota = await options.quotas.hit(`profile:${c.id}`, options.changesPerHour, 3_600_000);
+      const quotaKey = `profile:${c.id}`;
+      const quota = await options.quotas.hit(quotaKey, options.changesPerHour, 3_600_000);
       if (!quota.allowed) {
         void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
         throw new GatewayError(
@@ -69,7 +66,9 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
         );
       }
       // The topic's name and header follow (the bridge is told through the outbox).
-      await options.conversations.renameVisitor(c.tenant_id, c.id, name);
+      await spendQuota(options.quotas, quotaKey, quota, request.log, () =>
+        options.conversations.renameVisitor(c.tenant_id, c.id, name),
+      );
       return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
     },
   );

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Bus } from '@topicdesk/bus';
-import type { ConversationService } from '@topicdesk/core';
+import { ConversationService, type OutboxRelay } from '@topicdesk/core';
 import {
   appendMessage,
   ConversationRepository,
@@ -10,10 +10,16 @@ import {
   migrateToLatest,
   type Database,
 } from '@topicdesk/data';
-import type { Coordination, FanoutEvent, FanoutListener } from '@topicdesk/fanout';
+import {
+  createInProcessQuotaLimiter,
+  type Coordination,
+  type FanoutEvent,
+  type FanoutListener,
+  type QuotaLimiter,
+} from '@topicdesk/fanout';
 import { createLogger } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatewayMetrics } from './metrics';
 import { CloseCode, FrameLimiter, VisitorSocket, type SocketLimits } from './visitor-socket';
 
@@ -136,25 +142,35 @@ async function agentSays(conversationId: string, text: string) {
   return message;
 }
 
-async function openSocket(conversationId: string, limits: Partial<SocketLimits> = {}) {
+async function openSocket(
+  conversationId: string,
+  limits: Partial<SocketLimits> = {},
+  with_: { conversations?: ConversationService; quotas?: QuotaLimiter; expiresAt?: number } = {},
+) {
   const socket = new FakeSocket();
   const fanout = new ManualFanout();
+  const deps = {
+    db: database.db,
+    bus: { signal: () => undefined } as unknown as Bus,
+    coordination: { fanout, quotas: with_.quotas } as unknown as Coordination,
+    conversations: with_.conversations ?? ({} as ConversationService),
+    logger,
+    metrics,
+    limits: { ...LIMITS, ...limits },
+  };
   const visitor = new VisitorSocket(
     socket as unknown as WebSocket,
-    { conversationId, tenantId: 'default' },
-    'test:1',
     {
-      db: database.db,
-      bus: { signal: () => undefined } as unknown as Bus,
-      coordination: { fanout } as unknown as Coordination,
-      conversations: {} as ConversationService,
-      logger,
-      metrics,
-      limits: { ...LIMITS, ...limits },
+      conversationId,
+      tenantId: 'default',
+      generation: 0,
+      expiresAt: with_.expiresAt ?? Date.now() + 3_600_000,
     },
+    'test:1',
+    deps,
   );
   await visitor.open();
-  return { socket, fanout, visitor };
+  return { socket, fanout, visitor, deps };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
@@ -193,6 +209,67 @@ describe('VisitorSocket limits', () => {
     await settle();
     expect(seqs(socket)).toEqual([1, 2, 3]);
     expect(socket.closedWith).toBeUndefined();
+  });
+});
+
+describe('VisitorSocket token expiry', () => {
+  it('closes the socket with 4401 "token expired" when the token it was opened with expires', async () => {
+    const { socket } = await openSocket(
+      await conversationWith([]),
+      {},
+      {
+        expiresAt: Date.now() + 150,
+      },
+    );
+    await settle();
+    expect(socket.closedWith).toBeUndefined();
+    await vi.waitFor(() => expect(socket.closedWith).toBe(CloseCode.UNAUTHORIZED), {
+      timeout: 2_000,
+    });
+    expect(CloseCode.UNAUTHORIZED).toBe(4401);
+  });
+
+  it('closes a socket whose token expired meanwhile at once', async () => {
+    const { socket } = await openSocket(
+      await conversationWith([]),
+      {},
+      {
+        expiresAt: Date.now() - 1,
+      },
+    );
+    await settle();
+    expect(socket.closedWith).toBe(4401);
+  });
+});
+
+describe('VisitorSocket hourly quota', () => {
+  // Publishing is not what these tests are about; the outbox rows stay for the sweeper.
+  const relay = { publish: () => Promise.resolve() } as unknown as OutboxRelay;
+
+  it('does not count messages whose store failed with UNAVAILABLE against the hourly quota', async () => {
+    const id = await conversationWith([]);
+    // A database that is gone: every store fails as it would with Postgres down.
+    const gone = await createDatabase({ dataDir: 'memory://' });
+    await gone.close();
+    const quotas = createInProcessQuotaLimiter();
+    const { socket, deps } = await openSocket(
+      id,
+      { messagesPerHour: 2, burst: 50 },
+      { conversations: new ConversationService(gone.db, relay), quotas },
+    );
+    for (let i = 0; i < 3; i++) socket.frame({ type: 'message', clientId: `c${i}`, text: 'hi' });
+    await vi.waitFor(() => expect(socket.of('error')).toHaveLength(3), { timeout: 5_000 });
+    expect(socket.of('error').map((f) => f['code'])).toEqual(Array(3).fill('UNAVAILABLE'));
+    // Postgres is back: the quota of 2 is whole, and the third distinct message is refused.
+    deps.conversations = new ConversationService(database.db, relay);
+    for (const clientId of ['c0', 'c1', 'c2'])
+      socket.frame({ type: 'message', clientId, text: 'hi' });
+    await vi.waitFor(() => expect(socket.of('error')).toHaveLength(4), { timeout: 5_000 });
+    expect(socket.of('ack').map((f) => [f['clientId'], f['seq']])).toEqual([
+      ['c0', 1],
+      ['c1', 2],
+    ]);
+    expect(socket.of('error')[3]).toMatchObject({ code: 'RATE_LIMITED', clientId: 'c2' });
   });
 });
 

@@ -24,6 +24,7 @@ import { ErrorCode } from './errors';
 import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
 import { hasControlCharacters, isBlank } from './text-fields';
 import type { GatewayMetrics } from './metrics';
+import { spendQuota } from './quota';
 import type { ConversationClaims } from './tokens';
 
 export interface VisitorSocketDeps {
@@ -52,6 +53,11 @@ export interface SocketLimits {
 
 /** Close codes of the visitor socket beyond the standard ones (docs/errors.md). */
 export const CloseCode = {
+  /**
+   * The socket's token expired ("token expired"): it was checked at the upgrade, and a socket
+   * must not outlive it. Also a socket that reached the handler without claims ("unauthorized").
+   */
+  UNAUTHORIZED: 4401,
   /** The client kept sending after its frames were refused (`RATE_LIMITED`). */
   FRAME_FLOOD: 4429,
   /** The client did not read: more than `maxBufferedBytes` waited to be sent to it. */
@@ -68,6 +74,8 @@ const OPEN = 1;
 const DRAIN_TIMEOUT_MS = 5_000;
 /** After a close handshake is started, how long a client that does not read gets to finish it. */
 const CLOSE_GRACE_MS = 5_000;
+/** The longest delay setTimeout takes (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A set that allocates its table on the first add. */
 class LazySet<T> {
@@ -217,6 +225,24 @@ export class VisitorSocket {
     this.socket.on('message', (data, isBinary) => this.#onFrame(data, isBinary));
     this.socket.on('close', () => void this.close());
     this.socket.on('error', (error) => this.#log.debug({ err: error }, 'visitor socket error'));
+    this.#closeOnExpiry();
+  }
+
+  /**
+   * The token was checked at the upgrade only: when it expires, the socket is closed with 4401,
+   * and the client reconnects with the token it refreshed meanwhile (or refreshes first).
+   */
+  #closeOnExpiry(): void {
+    const left = this.claims.expiresAt - Date.now();
+    const timer = setTimeout(
+      () => {
+        if (left > MAX_TIMER_MS) return this.#closeOnExpiry();
+        this.#shut(CloseCode.UNAUTHORIZED, 'token expired');
+      },
+      Math.min(Math.max(left, 0), MAX_TIMER_MS),
+    );
+    timer.unref();
+    this.socket.once('close', () => clearTimeout(timer));
   }
 
   readonly #deliver = (event: FanoutEvent): void => this.#enqueue(() => this.#onEvent(event));
@@ -471,8 +497,9 @@ export class VisitorSocket {
           this.#send({ type: 'ack', clientId, seq: stored.seq });
         });
       }
+      const quotaKey = `msg:${conversationId}`;
       const quota = await this.deps.coordination.quotas.hit(
-        `msg:${conversationId}`,
+        quotaKey,
         this.deps.limits.messagesPerHour,
         3_600_000,
       );
@@ -490,13 +517,23 @@ export class VisitorSocket {
         );
       }
       this.#inFlight.add(clientId);
-      const { message, duplicate } = await this.deps.conversations.postVisitorMessage({
-        tenantId,
-        conversationId,
-        clientId,
-        text,
-        origin: this.origin,
-      });
+      // A store that fails (UNAVAILABLE, a closed conversation) or finds the clientId stored
+      // meanwhile (another socket) gives its unit back: the quota counts stored messages only.
+      const { message, duplicate } = await spendQuota(
+        this.deps.coordination.quotas,
+        quotaKey,
+        quota,
+        this.#log,
+        () =>
+          this.deps.conversations.postVisitorMessage({
+            tenantId,
+            conversationId,
+            clientId,
+            text,
+            origin: this.origin,
+          }),
+        (stored) => !stored.duplicate,
+      );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
       if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
       this.#enqueue(() => {

@@ -160,6 +160,12 @@ describe('admin API: support groups', () => {
       const response = await call('PUT', `/v1/admin/groups/${chatId}`, { locales: ['de'] });
       expect(response.status, chatId).toBe(400);
       expect(response.body, chatId).toMatchObject({ error: { code: 'INVALID_REQUEST' } });
+      // Labelled by where the mistake is: the path parameter, not the body.
+      const issues = (response.body['error'] as { details: { issues: string[] } }).details.issues;
+      expect(
+        issues.every((issue) => issue.startsWith('chatId: ')),
+        issues.join(),
+      ).toBe(true);
     }
     expect((await call('DELETE', '/v1/admin/groups/42')).body).toMatchObject({
       error: { code: 'INVALID_REQUEST' },

@@ -17,14 +17,21 @@ try {
     await import('@topicdesk/scheduler');
   const { createBridge, loadBridgeConfig } = await import('@topicdesk/telegram-bridge');
   const { SandboxState, sandboxPlugin } = await import('@topicdesk/telegram-sandbox');
-  const { loadStandaloneConfig, persistentSecret, SANDBOX_BOT_TOKEN, SANDBOX_GROUP_ID } =
-    await import('./config');
+  const {
+    loadStandaloneConfig,
+    PersistentSecret,
+    persistentSecret,
+    SANDBOX_BOT_TOKEN,
+    SANDBOX_GROUP_ID,
+  } = await import('./config');
 
   const config = loadStandaloneConfig(process.env);
   const dataDir = resolve(config.DATA_DIR);
   // Generated once and kept in DATA_DIR when unset; secrets of the logger like the configured ones.
-  const jwtSecret = config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir);
-  const userKey = config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, 'telegram-user-key');
+  const jwtSecret =
+    config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir, PersistentSecret.conversationJwt);
+  const userKey =
+    config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, PersistentSecret.telegramUserKey);
   const logger = createLogger({
     service: 'topicdesk',
     level: config.LOG_LEVEL,

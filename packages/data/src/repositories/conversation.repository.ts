@@ -160,6 +160,45 @@ export class ConversationRepository {
       .execute();
   }
 
+  /**
+   * A token refresh: a token of the current generation moves the conversation on to the next
+   * one (retiring it on every replica at once); a token of the generation just replaced, within
+   * `reuseWindowMs` of that, gets the current one again without moving on (two tabs refreshing at
+   * once, an answer lost on the way). Atomic under the row lock. Returns the generation to issue
+   * a token for, or undefined when the token is retired (or the conversation does not exist).
+   */
+  async rotateToken(
+    tenantId: string,
+    id: string,
+    generation: number,
+    reuseWindowMs: number,
+  ): Promise<number | undefined> {
+    const row = await this.db
+      .updateTable('conversations')
+      .set({
+        token_generation: sql<number>`case when token_generation = ${generation} then token_generation + 1 else token_generation end`,
+        token_rotated_at: sql<Date>`case when token_generation = ${generation} then now() else token_rotated_at end`,
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where((eb) =>
+        eb.or([
+          eb('token_generation', '=', generation),
+          eb.and([
+            eb('token_generation', '=', generation + 1),
+            eb(
+              'token_rotated_at',
+              '>',
+              sql<Date>`now() - make_interval(secs => ${reuseWindowMs / 1000})`,
+            ),
+          ]),
+        ]),
+      )
+      .returning('token_generation')
+      .executeTakeFirst();
+    return row?.token_generation;
+  }
+
   /** The name the visitor gave (or null to be anonymous again). */
   async setVisitorName(tenantId: string, id: string, name: string | null): Promise<void> {
     await this.db

@@ -11,7 +11,7 @@ import type {
   QuotaLimiter,
   QuotaResult,
 } from '../types';
-import { normalizeBudgets, validatePositive } from '../validate';
+import { normalizeBudgets, validateKey, validatePositive } from '../validate';
 import { redisCall } from './connection';
 import {
   ACQUIRE_ANY_SCRIPT,
@@ -105,9 +105,21 @@ export class RedisQuotaLimiter implements QuotaLimiter {
         [memberSuffix(), 1, budget.limit, budget.windowMs],
       ),
     );
-    const [wait, remaining] = parseWindowReply(reply);
-    return wait > 0
-      ? { allowed: false, remaining: 0, retryAfterMs: wait }
-      : { allowed: true, remaining, retryAfterMs: 0 };
+    const [wait, remaining, use] = parseWindowReply(reply);
+    if (wait > 0) return { allowed: false, remaining: 0, retryAfterMs: wait };
+    if (use === undefined) throw new Error('the quota script recorded a use without naming it');
+    return { allowed: true, remaining, retryAfterMs: 0, use };
+  }
+
+  async refund(key: string, use: string): Promise<boolean> {
+    validateKey('quota key', key);
+    validateKey('quota use', use);
+    const { redis, keys, gate } = this.options;
+    // The member is the use itself: removing it frees exactly that unit, once, whichever replica
+    // took it; a use that has left the window is gone already.
+    const removed = await redisCall(gate, 'quota refund', () =>
+      redis.zrem(keys.quotaLog(key), use),
+    );
+    return removed > 0;
   }
 }

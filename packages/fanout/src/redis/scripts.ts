@@ -24,7 +24,8 @@ export class LuaScript {
  * KEYS: n log keys (sorted sets, score = ms timestamp), then optionally n block keys.
  * ARGV: member suffix, n, then limit and windowMs for each budget.
  * Time comes from Redis TIME, so the replicas' clocks do not matter.
- * Returns {wait, remaining}: wait 0 means one use was recorded in every log.
+ * Returns {wait, remaining}, or {0, remaining, member} when one use was recorded in every log
+ * (the member names it, for a refund).
  */
 export const SLIDING_WINDOW_SCRIPT = new LuaScript(`
 local t = redis.call('TIME')
@@ -58,7 +59,7 @@ for i = 1, n do
   redis.call('ZADD', KEYS[i], now, member)
   redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2 + 2 * i]))
 end
-return {0, remaining}
+return {0, remaining, member}
 `);
 
 /**
@@ -155,14 +156,22 @@ end
 return 0
 `);
 
-/** Reads the `{wait, remaining}` reply of SLIDING_WINDOW_SCRIPT. */
-export function parseWindowReply(reply: unknown): [wait: number, remaining: number] {
-  if (!Array.isArray(reply) || reply.length !== 2) {
+/** Reads the `{wait, remaining[, member]}` reply of SLIDING_WINDOW_SCRIPT (and ACQUIRE_ANY). */
+export function parseWindowReply(
+  reply: unknown,
+): [wait: number, remaining: number, member: string | undefined] {
+  if (!Array.isArray(reply) || (reply.length !== 2 && reply.length !== 3)) {
     throw new Error(`unexpected sliding-window reply: ${JSON.stringify(reply)}`);
   }
-  const [wait, remaining] = reply.map(Number) as [number, number];
-  if (!Number.isFinite(wait) || !Number.isFinite(remaining)) {
+  const wait = Number(reply[0]);
+  const remaining = Number(reply[1]);
+  const member: unknown = reply[2];
+  if (
+    !Number.isFinite(wait) ||
+    !Number.isFinite(remaining) ||
+    (member !== undefined && typeof member !== 'string')
+  ) {
     throw new Error(`unexpected sliding-window reply: ${JSON.stringify(reply)}`);
   }
-  return [wait, remaining];
+  return [wait, remaining, member];
 }
