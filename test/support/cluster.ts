@@ -17,6 +17,15 @@ import { RoundRobinProxy } from './proxy';
 export const GROUP_ID = -1001000000001;
 export const BOT_TOKEN = '200000001:e2e-sandbox-token';
 
+/**
+ * The token of send-only pool bot `n` (1-based): `2000000{NN}:e2e-sender-{NN}` with NN = n + 1,
+ * so its bot id never equals the main bot's (200000001).
+ */
+export function senderToken(n: number): string {
+  const nn = String(n + 1).padStart(2, '0');
+  return `2000000${nn}:e2e-sender-${nn}`;
+}
+
 export interface ClusterOptions {
   gateways?: number;
   schedulers?: number;
@@ -41,6 +50,13 @@ export interface ClusterOptions {
   natsUrl?: string;
   /** Redis of the test's own instead of the shared one. */
   redisUrl?: string;
+  /**
+   * Send-only pool bots (default 0, at most 98): their tokens go to every bridge as
+   * TELEGRAM_SENDER_BOT_TOKENS and are `cluster.senderTokens`. In the sandbox each is an
+   * administrator of the group with every right until the test says otherwise
+   * (`cluster.sandbox.state.setMember`).
+   */
+  senderBots?: number;
 }
 
 export interface Cluster {
@@ -51,6 +67,8 @@ export interface Cluster {
   readonly bridges: ServiceProcess[];
   /** TELEGRAM_USER_KEY of the bridges (private-chat users' ids, updates on the bus). */
   readonly userKey: string;
+  /** Tokens of the send-only pool bots (`senderBots`), in order; empty without them. */
+  readonly senderTokens: readonly string[];
   readonly schedulers: ServiceProcess[];
   readonly database: TestDatabase;
   readonly namespace: string;
@@ -69,6 +87,11 @@ export interface Cluster {
  * Telegram sandbox (in the test process) standing in for Telegram and delivering by webhook.
  */
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  const senderBots = options.senderBots ?? 0;
+  if (!Number.isInteger(senderBots) || senderBots < 0 || senderBots > 98) {
+    throw new Error(`senderBots must be an integer from 0 to 98, got ${senderBots}`);
+  }
+  const senderTokens = Array.from({ length: senderBots }, (_, i) => senderToken(i + 1));
   const database = await createTestDatabase('e2e');
   const migrator = await createDatabase({ url: database.url });
   await migrateToLatest(migrator.db);
@@ -108,6 +131,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     TELEGRAM_WEBHOOK_SECRET: webhookSecret,
     TELEGRAM_HEADER_SECRET: headerSecret,
     TELEGRAM_USER_KEY: userKey,
+    ...(senderTokens.length > 0 ? { TELEGRAM_SENDER_BOT_TOKENS: senderTokens.join(',') } : {}),
     // Private-chat users' limits stay out of the way of suites that do not test them.
     LIMIT_CONVERSATIONS_PER_DAY: '1000',
     LIMIT_MESSAGES_PER_HOUR: '1000',
@@ -197,6 +221,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     bridge,
     bridges,
     userKey,
+    senderTokens,
     schedulers,
     database,
     namespace,

@@ -99,4 +99,9 @@ export const serviceEnv = {
   NAMESPACE: env.namespace(),
   /** Log level. */
   LOG_LEVEL: env.logLevel(),
+  /**
+   * How long a graceful shutdown (SIGTERM) may take: connections still open at half of it are
+   * cut, and a process still shutting down at the end of it exits with status 1.
+   */
+  SHUTDOWN_TIMEOUT: env.duration('10s'),
 };

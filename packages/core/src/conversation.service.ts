@@ -9,6 +9,7 @@ import {
   DeliveryState,
   MessageKind,
   OutboxRepository,
+  SupportGroupRepository,
   type Conversation,
   type DB,
   type Kysely,
@@ -16,6 +17,7 @@ import {
   type OutboxInput,
 } from '@topicdesk/data';
 import { messageEvent } from './events';
+import { routeToGroup } from './group-routing';
 import { busOutbox, fanoutOutbox, type OutboxRelay } from './outbox-relay';
 import { SystemMessageKey, SystemMessages } from './system-messages';
 
@@ -104,13 +106,20 @@ export class ConversationService {
 
   /**
    * Creates a conversation inside the caller's transaction (the bridge starts private-chat
-   * conversations together with the update that asked for them); returns the outbox rows to add.
+   * conversations together with the update that asked for them), in the support group its
+   * locale routes it to; returns the outbox rows to add.
    */
   async startInTransaction(
     trx: Kysely<DB>,
     input: StartConversationInput,
   ): Promise<{ conversation: Conversation; rows: OutboxInput[] }> {
-    const conversation = await new ConversationRepository(trx).create(input);
+    // Routed once, at the start: the topic stays in this group even if the group is
+    // deactivated or its locales change later.
+    const groups = await new SupportGroupRepository(trx).activeForRouting(input.tenantId);
+    const conversation = await new ConversationRepository(trx).create({
+      ...input,
+      groupChatId: routeToGroup(groups, input.locale),
+    });
     return {
       conversation,
       rows: [sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED)],

@@ -1,5 +1,11 @@
 export { messageEvent, type ConversationEvent } from './events';
 export {
+  isLanguageTag,
+  LANGUAGE_TAG_MAX_LENGTH,
+  routeToGroup,
+  type RoutableGroup,
+} from './group-routing';
+export {
   OutboxRelay,
   busOutbox,
   fanoutOutbox,

@@ -65,7 +65,7 @@ describe('createServer', () => {
     await app.close();
   });
 
-  it('echoes the request id and puts it, and a conversation id, on the request’s log lines', async () => {
+  it('makes its own request id (a client’s X-Request-ID is ignored), sends it back and puts it, and a conversation id, on the request’s log lines', async () => {
     const lines: string[] = [];
     const app = await server(ready, lines);
     app.get<{ Params: { id: string } }>('/v1/conversations/:id/messages', async (request) => {
@@ -76,11 +76,14 @@ describe('createServer', () => {
       url: '/v1/conversations/c0ffee/messages',
       headers: { 'x-request-id': 'req-42' },
     });
-    expect(response.headers['x-request-id']).toBe('req-42');
+    // The client's own id is not trusted (it could forge or flood log lines); ours is a UUID.
+    const id = response.headers['x-request-id'];
+    expect(response.headers['x-content-type-options']).toBe('nosniff');
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
     const line = lines
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((l) => l['msg'] === 'listing');
-    expect(line).toMatchObject({ reqId: 'req-42', conversationId: 'c0ffee' });
+    expect(line).toMatchObject({ reqId: id, conversationId: 'c0ffee' });
     await app.close();
   });
 });

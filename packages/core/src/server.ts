@@ -1,4 +1,11 @@
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { UNTRACED_PATHS, type Logger, type Telemetry } from '@topicdesk/telemetry';
 
 export interface Readiness {
@@ -35,12 +42,45 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request info lines cost more than they tell at this volume; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    requestIdHeader: 'x-request-id',
+    // Ids are ours: a client-chosen X-Request-ID would let anyone forge or flood log lines.
+    requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    // A path fastify cannot route (malformed percent-encoding, a segment over its limit) is
+    // answered in the documented shape, without the URL echoed back.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .send(
+          errorBody(
+            'INVALID_REQUEST',
+            error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+              ? 'a path segment is too long'
+              : 'the URL is not valid (malformed percent-encoding)',
+          ),
+        );
+    },
+    // A request node's HTTP parser refuses (a Content-Length that is not a number, garbage).
+    clientErrorHandler: (_error, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(errorBody('INVALID_REQUEST', 'the request is not valid HTTP'));
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
   }) as unknown as FastifyInstance;
   // Awaited, so that it sees every route and hook defined after it.
   await app.register(options.telemetry.fastifyPlugin());
   let draining = false;
+  // Every TCP connection, upgraded ones included (node's http server stops tracking those), so
+  // a shutdown can cut whatever is left once its grace is over.
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
 
   app.addHook('onRequest', async (request, reply) => {
     if (!draining || UNTRACED_PATHS.has(request.routeOptions.url ?? '')) return;
@@ -55,6 +95,15 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   });
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // Answers are JSON or assets of a known type: a browser must not guess another one.
+    void reply.header('x-content-type-options', 'nosniff');
+  });
+  // An upgrade request answered with an HTTP status (refused by any hook or handler, or for a
+  // route that does not exist) owns its TCP socket outright: node's http server let go of it
+  // when it emitted 'upgrade', so nobody else ever closes it. Close it once the answer is out.
+  app.addHook('onResponse', async (request) => {
+    // node sets `upgrade` on every request it parsed (@types/node does not declare it).
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket.destroySoon();
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_request, reply) => {
@@ -69,13 +118,51 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
     void reply.hijack();
     options.telemetry.handleMetrics(request.raw, reply.raw);
   });
+  // Routes of no plugin of their own (and unknown routes) answer errors in the documented shape.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode ?? 500;
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed');
+      return reply
+        .status(503)
+        .send(errorBody('UNAVAILABLE', 'the service could not handle the request; try again'));
+    }
+    return reply
+      .status(status === 413 || status === 415 ? status : 400)
+      .send(
+        status === 413
+          ? errorBody('PAYLOAD_TOO_LARGE', 'the request is too large')
+          : status === 415
+            ? errorBody('UNSUPPORTED_MEDIA_TYPE', 'send application/json')
+            : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError
+              ? errorBody('INVALID_JSON', 'the body is not valid JSON')
+              : errorBody('INVALID_REQUEST', 'the request is not valid'),
+      );
+  });
   app.setNotFoundHandler((_request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such route' } });
   });
   app.decorate('markDraining', () => {
     draining = true;
   });
+  app.decorate('closeWithin', async (graceMs: number) => {
+    // In-flight requests and close handshakes get `graceMs`; a client that does not read, a
+    // request whose body never comes or an idle socket then loses its connection.
+    const timer = setTimeout(() => {
+      app.log.warn({ connections: connections.size, graceMs }, 'cutting connections left open');
+      for (const socket of connections) socket.destroy();
+    }, graceMs);
+    try {
+      await app.close();
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   return app;
+}
+
+function errorBody(code: string, message: string) {
+  return { error: { code, message } };
 }
 
 /** The `:id` of the conversation routes (`/v1/conversations/:id/...`), for log lines. */
@@ -112,10 +199,15 @@ function trustProxyOption(
   return value ?? false;
 }
 
-/** Calls `shutdown` once on SIGTERM/SIGINT; a second signal exits at once. */
+/**
+ * Calls `shutdown` once on SIGTERM/SIGINT; a second signal exits at once, and so does a shutdown
+ * still running after `deadlineMs` (SHUTDOWN_TIMEOUT): an orchestrator kills the process soon
+ * after anyway, and a process that never exits holds its port and its replica's slot.
+ */
 export function onShutdownSignal(
   logger: Logger,
   shutdown: (signal: string) => Promise<void>,
+  deadlineMs = 10_000,
 ): void {
   let called = false;
   const handler = (signal: NodeJS.Signals) => {
@@ -124,7 +216,11 @@ export function onShutdownSignal(
       process.exit(1);
     }
     called = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ signal, deadlineMs }, 'shutting down');
+    setTimeout(() => {
+      logger.error({ signal, deadlineMs }, 'shutdown did not finish within its deadline: exiting');
+      process.exit(1);
+    }, deadlineMs).unref();
     shutdown(signal).then(
       () => process.exit(0),
       (error: unknown) => {

@@ -36,4 +36,8 @@ export {
   TelegramConversationRepository,
   type TelegramConversationLink,
 } from './repositories/telegram-conversation.repository';
+export {
+  SupportGroupRepository,
+  type SupportGroupInput,
+} from './repositories/support-group.repository';
 export type { Kysely, Transaction } from 'kysely';

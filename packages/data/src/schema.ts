@@ -49,6 +49,8 @@ export interface ConversationTable {
   locale: string | null;
   page_url: string | null;
   page_title: string | null;
+  /** The support group whose topic the conversation lives in; null: the default group. */
+  group_chat_id: NullableInt8;
   /** Forum topic (message_thread_id) in the support group, once created. */
   topic_id: NullableInt8;
   topic_closed: Generated<boolean>;
@@ -68,6 +70,11 @@ export interface ConversationTable {
   /** The pinned header in the topic and its last text (edited when the status changes). */
   header_message_id: NullableInt8;
   header_text: string | null;
+  /** The bot that posted the header (only it can edit it); NULL: the main bot. */
+  header_bot_id: string | null;
+  header_pinned: Generated<boolean>;
+  /** Renames, header edits or pins put off under load are due again from then (the sweep). */
+  cosmetic_due_at: NullableTimestamp;
   /** The topic's name as last set in Telegram (it carries the status). */
   topic_name: string | null;
   /** Unclaimed reminders posted so far. */
@@ -87,6 +94,8 @@ export interface MessageTable {
   client_id: string | null;
   telegram_chat_id: NullableInt8;
   telegram_message_id: NullableInt8;
+  /** The bot that posted it into the topic (a visitor message). */
+  telegram_bot_id: string | null;
   delivery: DeliveryState;
   delivery_error: string | null;
   created_at: Timestamp;
@@ -188,6 +197,7 @@ export interface TelegramPostTable {
   created_at: Timestamp;
   sent_at: NullableTimestamp;
   telegram_message_id: NullableInt8;
+  telegram_bot_id: string | null;
 }
 
 /** A Telegram user of the bot's private chat: their id only encrypted, found by a keyed hash. */
@@ -234,6 +244,22 @@ export interface TelegramPrivateMessageTable {
   retracted: Generated<boolean>;
 }
 
+/** A support group besides the default one (SUPPORT_GROUP_ID), registered through the admin API. */
+export interface SupportGroupTable {
+  tenant_id: string;
+  /** The forum supergroup's Telegram chat id (-100…). */
+  chat_id: Int8;
+  title: string | null;
+  /** 1 takes new conversations (by locale); 2 and 3 are escalation levels. */
+  level: Generated<number>;
+  /** BCP 47 tags of the conversations routed here, as given; may be empty. */
+  locales: ColumnType<string[], string | undefined, string>;
+  /** Inactive: no new conversations are routed here; those already here stay. */
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -250,6 +276,7 @@ export interface DB {
   telegram_users: TelegramUserTable;
   telegram_conversations: TelegramConversationTable;
   telegram_private_messages: TelegramPrivateMessageTable;
+  support_groups: SupportGroupTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -265,5 +292,6 @@ export type TelegramPost = Selectable<TelegramPostTable>;
 export type TelegramUser = Selectable<TelegramUserTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
+export type SupportGroup = Selectable<SupportGroupTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -16,6 +16,7 @@ import { noopLogger, type Logger } from './logger';
 import { trimLog, waitForRoom } from './sliding-window';
 import type {
   AcquireOptions,
+  AnyAcquired,
   Budget,
   BudgetLimiter,
   Coordination,
@@ -144,6 +145,25 @@ class WindowStore {
     return [0, Number.isFinite(remaining) ? remaining : 0];
   }
 
+  /** How a candidate stands without recording: [wait, remaining]. */
+  peek(budgets: readonly Budget[]): [wait: number, remaining: number] {
+    const at = now();
+    let wait = 0;
+    let remaining = Number.POSITIVE_INFINITY;
+    for (const budget of budgets) {
+      const log = this.logs.get(budget.key, at);
+      let count = 0;
+      if (log !== undefined) {
+        trimLog(log, at, budget.windowMs);
+        wait = Math.max(wait, waitForRoom(log, budget.limit, budget.windowMs, at));
+        count = log.length;
+      }
+      wait = Math.max(wait, Math.ceil(this.blocks.ttl(budget.key, at)));
+      remaining = Math.min(remaining, budget.limit - count - 1);
+    }
+    return [wait, remaining];
+  }
+
   block(keys: readonly string[], ms: number): void {
     const at = now();
     for (const key of keys) {
@@ -172,6 +192,29 @@ class InProcessBudgetLimiter implements BudgetLimiter {
 
   acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void> {
     return acquireLoop((b) => this.tryAcquire(b), budgets, options);
+  }
+
+  tryAcquireAny(candidates: ReadonlyArray<readonly Budget[]>): Promise<AnyAcquired> {
+    return settle(() => {
+      this.gate.assertOpen();
+      const normalized = candidates.map((budgets) => normalizeBudgets(budgets));
+      let best = -1;
+      let bestRemaining = Number.NEGATIVE_INFINITY;
+      let wait = Number.POSITIVE_INFINITY;
+      normalized.forEach((budgets, index) => {
+        const [w, remaining] = this.store.peek(budgets);
+        if (w > 0) wait = Math.min(wait, w);
+        else if (remaining > bestRemaining) {
+          best = index;
+          bestRemaining = remaining;
+        }
+      });
+      if (best >= 0) {
+        this.store.attempt(normalized[best] as Budget[]);
+        return { index: best, waitMs: 0 };
+      }
+      return { index: -1, waitMs: Number.isFinite(wait) ? wait : 0 };
+    });
   }
 
   penalize(budgets: readonly Budget[], ms: number): Promise<void> {

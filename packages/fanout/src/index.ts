@@ -1,4 +1,5 @@
 export type {
+  AnyAcquired,
   AcquireOptions,
   Budget,
   BudgetLimiter,

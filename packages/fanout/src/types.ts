@@ -40,6 +40,13 @@ export interface AcquireOptions {
   onWait?: (ms: number) => void;
 }
 
+export interface AnyAcquired {
+  /** The candidate that got a use, or -1. */
+  index: number;
+  /** 0 when acquired; otherwise ms until some candidate would have room. */
+  waitMs: number;
+}
+
 export interface BudgetLimiter {
   /**
    * Atomically: if every budget has room, records one use in each and returns 0; otherwise
@@ -51,6 +58,13 @@ export interface BudgetLimiter {
    * rejects with `signal.reason`); calls onWait(ms) each time it waits.
    */
   acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void>;
+  /**
+   * Atomically, over several candidates (each a set of budgets, e.g. one per bot of a pool):
+   * among those whose every budget has room, takes the one with the most room left (the first
+   * on a tie), records one use in each of its budgets and returns its index with `waitMs` 0.
+   * When none has room, records nothing and returns index -1 with the ms until the first would.
+   */
+  tryAcquireAny(candidates: ReadonlyArray<readonly Budget[]>): Promise<AnyAcquired>;
   /** Telegram answered 429 retry_after: blocks these budgets that long for every replica. Never shortens a block. */
   penalize(budgets: readonly Budget[], ms: number): Promise<void>;
 }

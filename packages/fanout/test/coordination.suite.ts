@@ -204,6 +204,46 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         expect(waited).toBeLessThan(wait + 400);
       });
 
+      it('gives a use to the pool candidate with the most room, across instances, and says how long when none has any', async () => {
+        const botA = budget(2, 1000);
+        const botB = budget(3, 1000);
+        // B has more room: it goes first, then they alternate by room left.
+        expect(await a.budgets.tryAcquireAny([[botA], [botB]])).toEqual({ index: 1, waitMs: 0 });
+        expect(await b.budgets.tryAcquireAny([[botA], [botB]])).toEqual({ index: 0, waitMs: 0 });
+        const used: number[] = [];
+        for (let i = 0; i < 3; i++)
+          used.push((await a.budgets.tryAcquireAny([[botA], [botB]])).index);
+        expect(used.sort()).toEqual([0, 1, 1]);
+        const none = await b.budgets.tryAcquireAny([[botA], [botB]]);
+        expect(none.index).toBe(-1);
+        expect(none.waitMs).toBeGreaterThan(0);
+        expect(none.waitMs).toBeLessThanOrEqual(1000);
+        // Nothing was recorded by the refused attempt: B's own window is exactly full.
+        expect(await a.budgets.tryAcquire([botB])).toBeGreaterThan(0);
+      });
+
+      it('skips a penalised candidate and checks every budget of a candidate', async () => {
+        const shared = budget(10, 1000);
+        const botA = budget(5, 1000);
+        const botB = budget(5, 1000);
+        await a.budgets.penalize([botA], 800);
+        expect(
+          await b.budgets.tryAcquireAny([
+            [botA, shared],
+            [botB, shared],
+          ]),
+        ).toEqual({
+          index: 1,
+          waitMs: 0,
+        });
+        const full = budget(1, 1000);
+        expect(await a.budgets.tryAcquire([full])).toBe(0);
+        const result = await a.budgets.tryAcquireAny([[botA], [botB, full]]);
+        expect(result.index).toBe(-1);
+        expect(result.waitMs).toBeGreaterThan(0);
+        expect(await a.budgets.tryAcquireAny([])).toEqual({ index: -1, waitMs: 0 });
+      });
+
       it('records nothing when one of several budgets is full', async () => {
         const group = budget(1, 1000);
         const chat = budget(3, 1000);

@@ -26,6 +26,8 @@ section{flex:1;display:flex;flex-direction:column;min-width:0}
 .msg.service{align-self:center;background:#0000001a;color:#333;font-size:12px;border-radius:12px;box-shadow:none}
 .meta{font-size:12px;color:#6a737d;display:flex;gap:8px}
 .author{font-weight:600;color:#3a6d99}
+.via{color:#4b5661}
+.bot-0 .author{color:#1f5f8b}.bot-1 .author{color:#8a3b12}.bot-2 .author{color:#5b3a8c}.bot-3 .author{color:#1d6b3a}.bot-4 .author{color:#8c1d4f}
 .text{white-space:pre-wrap;overflow-wrap:anywhere}
 .quote{font-size:12px;border-left:2px solid #419fd9;padding-left:6px;color:#555;margin-bottom:2px}
 .keyboard{display:grid;gap:4px;margin-top:6px}
@@ -100,13 +102,23 @@ function authorName(user) {
   return [user.first_name, user.last_name].filter(Boolean).join(' ') || user.username || String(user.id);
 }
 
+// Several bots post into the group (the main bot and its sender pool): each bot message
+// names its bot, and each bot keeps one colour.
+function botHandle(user) {
+  return user && user.is_bot && user.username ? '@' + user.username : '';
+}
+
+function botClass(user) {
+  return user && user.is_bot ? ' bot-' + (Math.abs(user.id) % 5) : '';
+}
+
 function time(date) {
   return new Date(date * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
 function serviceText(view) {
   const m = view.message;
-  const who = authorName(view.from);
+  const who = [authorName(view.from), botHandle(view.from)].filter(Boolean).join(' ');
   if (m.forum_topic_created) return who + ' created the topic “' + m.forum_topic_created.name + '”';
   if (m.forum_topic_edited) return who + ' renamed the topic to “' + (m.forum_topic_edited.name || '') + '”';
   if (m.forum_topic_closed) return who + ' closed the topic';
@@ -149,9 +161,11 @@ function renderMessages(views) {
       list.append(el('li', 'msg service', serviceText(view)));
       continue;
     }
-    const item = el('li', view.fromBot ? 'msg bot' : 'msg');
+    const item = el('li', view.fromBot ? 'msg bot' + botClass(view.from) : 'msg');
     const meta = el('div', 'meta');
-    meta.append(el('span', 'author', authorName(view.from)), el('span', '', time(view.date)));
+    meta.append(el('span', 'author', authorName(view.from)));
+    if (botHandle(view.from)) meta.append(el('span', 'via', botHandle(view.from)));
+    meta.append(el('span', '', time(view.date)));
     if (view.editDate) meta.append(el('span', '', 'edited'));
     if (view.pinned) meta.append(el('span', 'badge', 'pinned'));
     if (!view.fromBot) {

@@ -161,16 +161,20 @@ const handlers = {
     return true;
   },
 
-  deleteForumTopic: ({ params, world }) => {
-    world.deleteTopic(requiredChatId(params), requiredInt(params, 'message_thread_id'));
+  deleteForumTopic: ({ bot, params, world }) => {
+    world.deleteTopic(
+      bot.user.id,
+      requiredChatId(params),
+      requiredInt(params, 'message_thread_id'),
+    );
     return true;
   },
 
-  unpinAllForumTopicMessages: ({ params, world }) => {
+  unpinAllForumTopicMessages: ({ bot, params, world }) => {
     const chatId = requiredChatId(params);
     const threadId = requiredInt(params, 'message_thread_id');
     world.checkThread(chatId, threadId);
-    world.unpinAll(chatId, threadId);
+    world.unpinAll(bot.user.id, chatId, threadId);
     return true;
   },
 
@@ -214,12 +218,12 @@ const handlers = {
     return world.editBotMessage(bot.user.id, chatId, messageId, replyMarkup ? { replyMarkup } : {});
   },
 
-  deleteMessage: ({ params, world }) => {
-    world.deleteMessage(requiredChatId(params), requiredInt(params, 'message_id'));
+  deleteMessage: ({ bot, params, world }) => {
+    world.deleteMessage(bot.user.id, requiredChatId(params), requiredInt(params, 'message_id'));
     return true;
   },
 
-  deleteMessages: ({ params, world }) => {
+  deleteMessages: ({ bot, params, world }) => {
     const chatId = requiredChatId(params);
     const ids = optionalJson(params, 'message_ids');
     if (!Array.isArray(ids) || ids.length === 0 || ids.length > 100) {
@@ -231,24 +235,24 @@ const handlers = {
         typeof id === 'number' &&
         world.messagesOf(chatId).some((m) => m.message.message_id === id)
       ) {
-        world.deleteMessage(chatId, id);
+        world.deleteMessage(bot.user.id, chatId, id);
       }
     }
     return true;
   },
 
-  pinChatMessage: ({ params, world }) => {
-    world.setPinned(requiredChatId(params), requiredInt(params, 'message_id'), true);
+  pinChatMessage: ({ bot, params, world }) => {
+    world.setPinned(bot.user.id, requiredChatId(params), requiredInt(params, 'message_id'), true);
     return true;
   },
 
-  unpinChatMessage: ({ params, world }) => {
-    world.setPinned(requiredChatId(params), optionalInt(params, 'message_id'), false);
+  unpinChatMessage: ({ bot, params, world }) => {
+    world.setPinned(bot.user.id, requiredChatId(params), optionalInt(params, 'message_id'), false);
     return true;
   },
 
-  unpinAllChatMessages: ({ params, world }) => {
-    world.unpinAll(requiredChatId(params));
+  unpinAllChatMessages: ({ bot, params, world }) => {
+    world.unpinAll(bot.user.id, requiredChatId(params));
     return true;
   },
 
@@ -305,7 +309,7 @@ const handlers = {
 
   getChatMemberCount: ({ params, world }) => {
     const chat = world.chat(requiredChatId(params));
-    return chat.chat.type === 'private' ? 2 : chat.members.size + world.allBots().length;
+    return chat.chat.type === 'private' ? 2 : chat.members.size + world.botsIn(chat.chat.id).length;
   },
 } satisfies Record<string, MethodHandler>;
 

@@ -9,6 +9,10 @@ interface ErrorSpec {
 
 export const SANDBOX_ERRORS = {
   UNAUTHORIZED: { status: 401, description: 'Unauthorized' },
+  BOT_NOT_MEMBER: {
+    status: 403,
+    description: 'Forbidden: bot is not a member of the supergroup chat',
+  },
   METHOD_NOT_FOUND: { status: 404, description: 'Not Found' },
   TOO_MANY_REQUESTS: { status: 429, description: 'Too Many Requests: retry after 1' },
   WEBHOOK_ACTIVE: {
@@ -88,6 +92,14 @@ export const SANDBOX_ERRORS = {
     status: 400,
     description: 'Bad Request: BOT_COMMAND_DESCRIPTION_INVALID',
   },
+  NOT_ENOUGH_RIGHTS_TOPICS: {
+    status: 400,
+    description: 'Bad Request: not enough rights to manage topics',
+  },
+  NOT_ENOUGH_RIGHTS_PIN: {
+    status: 400,
+    description: 'Bad Request: not enough rights to pin a message',
+  },
   NOT_SUPPORTED: { status: 400, description: 'Bad Request: not supported by the sandbox' },
   // Control API only: the request cannot happen in a real client.
   BUTTON_NOT_FOUND: { status: 400, description: 'Bad Request: no button with this callback_data' },
@@ -98,6 +110,23 @@ export const SANDBOX_ERRORS = {
   MESSAGE_NOT_FROM_USER: {
     status: 400,
     description: 'Bad Request: only a user message can be edited here',
+  },
+  MEMBER_CHAT_INVALID: {
+    status: 400,
+    description: 'Bad Request: bot membership exists only in a supergroup',
+  },
+  // Any route: a request a browser page may have forged (issue 12, item 9).
+  HOST_NOT_ALLOWED: {
+    status: 403,
+    description: 'Forbidden: Host is not a loopback name or a configured host of the sandbox',
+  },
+  ORIGIN_NOT_ALLOWED: {
+    status: 403,
+    description: 'Forbidden: cross-site request',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    description: 'Unsupported Media Type: the control API takes application/json',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -33,8 +33,11 @@ export {
 export {
   DEFAULT_SUPERGROUP_ID,
   GENERAL_THREAD_ID,
+  MemberStatus,
   TOPIC_ICON_COLORS,
+  type BotMembership,
   type CallbackAnswer,
+  type MemberRights,
   type InjectedUser,
   type MessageVersion,
 } from './world';

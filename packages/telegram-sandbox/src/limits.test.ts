@@ -38,4 +38,19 @@ describe('RateLimiter', () => {
     expect(limiter.retryAfter({ botId: 1, chatId: 4, isGroup: false }, 10)).toBe(1);
     expect(limiter.retryAfter({ botId: 2, chatId: 4, isGroup: false }, 10)).toBe(0);
   });
+
+  it('keeps one group window per bot: a second bot in the same group has its own budget', () => {
+    const limiter = new RateLimiter({
+      ...DEFAULT_LIMITS,
+      enabled: true,
+      perChatPerSecond: 100,
+      globalPerSecond: 100,
+      perGroupPerMinute: 2,
+    });
+    const otherBot = { ...group, botId: 2 };
+    limiter.record(group, 0);
+    limiter.record(group, 1);
+    expect(limiter.retryAfter(group, 2)).toBeGreaterThan(0);
+    expect(limiter.retryAfter(otherBot, 2)).toBe(0);
+  });
 });

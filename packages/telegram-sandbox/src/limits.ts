@@ -28,10 +28,20 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   globalWindowMs: 1_000,
 };
 
-/** The Bot API methods that produce a message and so count against the limits. */
+/**
+ * The Bot API methods that show something in a chat and so count against the limits:
+ * messages, edits, and the topic and pin calls that post service messages (a Telegram
+ * maintainer: "creating a forum topic is sending a message about its creation"). Not
+ * chat actions, getters or answerCallbackQuery.
+ */
 export const RATE_LIMITED_METHODS: ReadonlySet<string> = new Set([
   'sendMessage',
   'createForumTopic',
+  'editForumTopic',
+  'editMessageText',
+  'pinChatMessage',
+  'closeForumTopic',
+  'reopenForumTopic',
 ]);
 
 export interface RateTarget {

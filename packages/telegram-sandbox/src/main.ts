@@ -3,6 +3,7 @@ import { startSandbox } from './server';
 
 // tsx packages/telegram-sandbox/src/main.ts [--port 8081] [--host 127.0.0.1]
 //   [--state data/telegram-sandbox.json] [--supergroup -1001000000001] [--limits] [--log]
+//   [--allowed-host sandbox.internal]...  (Host names to answer to besides loopback and --host)
 
 const { values } = parseArgs({
   options: {
@@ -12,6 +13,7 @@ const { values } = parseArgs({
     supergroup: { type: 'string' },
     limits: { type: 'boolean', default: false },
     log: { type: 'boolean', default: false },
+    'allowed-host': { type: 'string', multiple: true, default: [] },
   },
 });
 
@@ -26,6 +28,7 @@ if (supergroupId !== undefined && !Number.isSafeInteger(supergroupId)) {
 
 const sandbox = await startSandbox({
   host: values.host,
+  allowedHosts: values['allowed-host'],
   port,
   logger: values.log,
   limits: { enabled: values.limits },
@@ -38,6 +41,11 @@ console.log(`Telegram sandbox listening
   agent page:   ${sandbox.url}/
   control API:  ${sandbox.url}/sandbox/state
   supergroup:   ${sandbox.state.supergroupId}${values.state ? `\n  state file:   ${values.state}` : ''}`);
+if (!['127.0.0.1', 'localhost', '::1'].includes(values.host)) {
+  console.warn(
+    `warning: listening on ${values.host}, not loopback: anyone who can reach it can read and post as the bots`,
+  );
+}
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

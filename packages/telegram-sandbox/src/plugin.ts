@@ -4,33 +4,73 @@ import { z } from 'zod';
 import { agentPageHtml } from './agent-page';
 import { SandboxError, sandboxError } from './errors';
 import { isRecord, type Params } from './params';
+import {
+  allowedHostSet,
+  browserRefusal,
+  hostRefusal,
+  mediaTypeRefusal,
+  refuseWith,
+} from './request-guard';
 import type { SandboxState } from './state';
+import { MemberStatus } from './world';
 
 // Serves the sandbox over HTTP under whatever prefix it is registered with:
 //   <prefix>/bot<token>/<method>   the Bot API, as Telegram answers it
 //   <prefix>/sandbox/...           the control API (JSON) for tests and the agent page
 //   <prefix>/                      the agent page
-// Not wrapped in fastify-plugin on purpose: its body parsers and error handlers stay
-// inside its own context and do not change the host app.
+// Not wrapped in fastify-plugin on purpose: its body parsers, hooks and error handlers
+// stay inside its own context and do not change the host app.
+// Every route refuses what a browser page may have forged (src/request-guard.ts).
 
 export interface SandboxPluginOptions {
   state: SandboxState;
+  /**
+   * Host names the sandbox answers to besides loopback names and addresses, e.g. the
+   * non-loopback interface it listens on. Requests naming any other Host get 403.
+   */
+  allowedHosts?: readonly string[];
 }
 
-export const sandboxPlugin: FastifyPluginAsync<SandboxPluginOptions> = async (app, { state }) => {
+export const sandboxPlugin: FastifyPluginAsync<SandboxPluginOptions> = async (
+  app,
+  { state, allowedHosts },
+) => {
+  const hosts = allowedHostSet(allowedHosts);
+  const fromBrowser = (request: FastifyRequest) => browserRefusal(request, hosts);
   registerBodyParsers(app);
   await app.register((bot, _options, done) => {
+    bot.addHook(
+      'onRequest',
+      refuseWith(fromBrowser, (error) => error.toBotApiBody()),
+    );
     botApiRoutes(bot, state);
     done();
   });
   await app.register(
     (control, _options, done) => {
+      control.addHook(
+        'onRequest',
+        refuseWith(
+          (request) => fromBrowser(request) ?? mediaTypeRefusal(request),
+          (error) => error.toControlBody(),
+        ),
+      );
       controlRoutes(control, state);
       done();
     },
     { prefix: '/sandbox' },
   );
-  app.get('/', (request, reply) => agentPage(request, reply));
+  // The page itself may be opened from a link on any site (a navigation); only its Host is checked.
+  app.get(
+    '/',
+    {
+      onRequest: refuseWith(
+        (request) => hostRefusal(request, hosts),
+        (error) => error.toBotApiBody(),
+      ),
+    },
+    (request, reply) => agentPage(request, reply),
+  );
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).send(sandboxError('METHOD_NOT_FOUND').toBotApiBody()),
   );
@@ -160,6 +200,22 @@ const messagesQuery = z.object({
 
 const callsQuery = z.object({ method: z.string().optional() });
 
+const memberBody = z.object({
+  chatId: z.number().int(),
+  userId: z.number().int().positive(),
+  status: z.enum(Object.values(MemberStatus)),
+  rights: z
+    .object({
+      can_manage_topics: z.boolean(),
+      can_pin_messages: z.boolean(),
+      can_delete_messages: z.boolean(),
+    })
+    .partial()
+    .optional(),
+});
+
+const membersQuery = z.object({ chatId: optionalInteger });
+
 function controlRoutes(app: FastifyInstance, state: SandboxState): void {
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof z.ZodError) {
@@ -216,6 +272,21 @@ function controlRoutes(app: FastifyInstance, state: SandboxState): void {
   });
 
   app.get('/updates', () => state.pendingUpdates());
+
+  app.get('/members', (request) => {
+    const { chatId } = membersQuery.parse(request.query);
+    return state.members(chatId);
+  });
+
+  app.post('/members', (request) => {
+    const body = memberBody.parse(request.body);
+    return state.setMember(
+      body.chatId,
+      body.userId,
+      body.status,
+      body.rights ? withoutUndefined(body.rights) : undefined,
+    );
+  });
 
   app.get('/limits', () => state.limits);
 

@@ -7,8 +7,10 @@ import { SandboxState } from './state';
 // `url` is directly the value for TELEGRAM_API_ROOT (grammY's `apiRoot`).
 
 export interface StartSandboxOptions {
-  /** Interface to listen on; 127.0.0.1 by default. */
+  /** Interface to listen on; 127.0.0.1 by default. A named host is also allowed as Host. */
   host?: string;
+  /** More Host names to answer to besides loopback ones (and `host`); others get 403. */
+  allowedHosts?: readonly string[];
   /** Port to listen on; 0 (the default) picks a free one. */
   port?: number;
   /** A JSON file that keeps the state across restarts. */
@@ -36,12 +38,15 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   const app = Fastify({ logger: options.logger ?? false });
-  await app.register(sandboxPlugin, { state });
+  const host = options.host ?? '127.0.0.1';
+  await app.register(sandboxPlugin, {
+    state,
+    allowedHosts: [host, ...(options.allowedHosts ?? [])],
+  });
   // Long polls would hold the server open for up to 50 s; release them first.
   app.addHook('preClose', async () => {
     await state.close();
   });
-  const host = options.host ?? '127.0.0.1';
   await app.listen({ host, port: options.port ?? 0 });
   const address = app.server.address();
   if (address === null || typeof address === 'string') {

@@ -20,8 +20,11 @@ import {
   DEFAULT_SUPERGROUP_TITLE,
   GENERAL_THREAD_ID,
   World,
+  type BotMembership,
   type BotRecord,
   type CallbackAnswer,
+  type MemberRights,
+  type MemberStatus,
   type InjectedUser,
   type WorldEvent,
   type WorldSnapshot,
@@ -199,7 +202,12 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     signal: AbortSignal | undefined,
   ): Promise<unknown> {
     const bot = this.world.ensureBot(botId);
-    const target = RATE_LIMITED_METHODS.has(method) ? this.rateTarget(botId, params) : undefined;
+    const chatId = chatIdOf(params);
+    if (chatId !== undefined) this.world.requireInChat(botId, chatId);
+    const target =
+      RATE_LIMITED_METHODS.has(method) && chatId !== undefined
+        ? this.rateTarget(botId, chatId)
+        : undefined;
     if (target) {
       const retryAfter = this.limiter.retryAfter(target, at);
       if (retryAfter > 0) {
@@ -221,8 +229,8 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     return result;
   }
 
-  private rateTarget(botId: number, params: Params) {
-    const chat = this.world.chat(requiredChatId(params));
+  private rateTarget(botId: number, chatId: number) {
+    const chat = this.world.chat(chatId);
     return { botId, chatId: chat.chat.id, isGroup: chat.chat.type === ChatType.supergroup };
   }
 
@@ -407,6 +415,28 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     return record.id;
   }
 
+  /**
+   * Sets a bot's standing in a supergroup, as an owner would in Telegram: `administrator`
+   * (every right unless `rights` takes some away), `member` (no administrator rights) or
+   * `left` (every call into the chat answers 403, and no updates from it). By default
+   * every bot is an administrator with every right.
+   */
+  setMember(
+    chatId: number,
+    userId: number,
+    status: MemberStatus,
+    rights?: MemberRights,
+  ): BotMembership & { userId: number } {
+    const membership = this.world.setBotMember(chatId, userId, status, rights);
+    this.changed();
+    return { userId, ...membership };
+  }
+
+  /** Every known bot's standing in a supergroup (the supergroup by default). */
+  members(chatId: number = this.supergroupId): Array<BotMembership & { userId: number }> {
+    return this.world.botMembers(chatId);
+  }
+
   /** The bot's answerCallbackQuery for a pressed button, once it came. */
   callbackAnswer(callbackQueryId: string): CallbackAnswer | undefined {
     return this.world.callback(callbackQueryId)?.answer;
@@ -529,6 +559,18 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     for (const delivery of this.deliveries.values()) delivery.stop();
     this.deliveries.clear();
     await this.flush();
+  }
+}
+
+/** The chat a call is about, when it names one the way Telegram reads it; else undefined. */
+function chatIdOf(params: Params): number | undefined {
+  if (params['chat_id'] === undefined) return undefined;
+  try {
+    return requiredChatId(params);
+  } catch (error) {
+    // The method itself answers the malformed chat_id with Telegram's error.
+    if (error instanceof SandboxError) return undefined;
+    throw error;
   }
 }
 

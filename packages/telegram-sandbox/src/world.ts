@@ -41,6 +41,8 @@ export interface TopicRecord {
   iconCustomEmojiId?: string;
   closed: boolean;
   deleted: boolean;
+  /** The bot that created the topic: it may edit, close and reopen it without can_manage_topics. */
+  creatorId?: number;
 }
 
 export interface MessageVersion {
@@ -61,12 +63,46 @@ export interface MemberRecord {
   isAdmin: boolean;
 }
 
+/** A bot's standing in a supergroup, as `state.setMember` sets it. */
+export const MemberStatus = {
+  administrator: 'administrator',
+  member: 'member',
+  left: 'left',
+} as const;
+export type MemberStatus = (typeof MemberStatus)[keyof typeof MemberStatus];
+
+/** The administrator rights the sandbox enforces; the Bot API's names. */
+export interface MemberRights {
+  can_manage_topics?: boolean;
+  can_pin_messages?: boolean;
+  can_delete_messages?: boolean;
+}
+
+export interface BotMembership {
+  status: MemberStatus;
+  can_manage_topics: boolean;
+  can_pin_messages: boolean;
+  can_delete_messages: boolean;
+}
+
+/** Every bot's standing in a supergroup until told otherwise: an administrator with every right. */
+const DEFAULT_BOT_MEMBERSHIP: Readonly<BotMembership> = {
+  status: MemberStatus.administrator,
+  can_manage_topics: true,
+  can_pin_messages: true,
+  can_delete_messages: true,
+};
+
+type Right = keyof MemberRights;
+
 export interface ChatRecord {
   chat: Chat;
   nextMessageId: number;
   messages: Map<number, StoredMessage>;
   topics: Map<number, TopicRecord>;
   members: Map<number, MemberRecord>;
+  /** Bots whose standing differs from the default (an administrator with every right). */
+  botMembers: Map<number, BotMembership>;
 }
 
 export interface WebhookConfig {
@@ -138,6 +174,8 @@ export interface WorldSnapshot {
     messages: StoredMessage[];
     topics: TopicRecord[];
     members: MemberRecord[];
+    /** Absent in files written before bots' membership existed. */
+    botMembers?: Array<BotMembership & { userId: number }>;
   }>;
   orphanUpdates: Array<Omit<Update, 'update_id'>>;
 }
@@ -169,17 +207,7 @@ export class World {
     const existing = this.bots.get(botId);
     if (existing) return existing;
     const bot: BotRecord = {
-      user: {
-        id: botId,
-        is_bot: true,
-        first_name: 'Sandbox Bot',
-        username: `sandbox_${botId}_bot`,
-        can_join_groups: true,
-        can_read_all_group_messages: false,
-        supports_inline_queries: false,
-        can_connect_to_business: false,
-        has_main_web_app: false,
-      },
+      user: botUser(botId),
       nextUpdateId: 1,
       updates: [],
       allowedUpdates: [],
@@ -224,6 +252,8 @@ export class World {
 
   memberOf(chatId: number, userId: number): ChatMember {
     const chat = this.chat(chatId);
+    const membership = this.botMembership(chat, userId);
+    if (membership) return botMember(this.bots.get(userId)?.user ?? botUser(userId), membership);
     const bot = this.bots.get(userId);
     if (bot) return adminMember(bot.user);
     if (chat.chat.type === ChatType.private) {
@@ -241,11 +271,83 @@ export class World {
       throw sandboxError('CHAT_NOT_FOUND', {
         description: 'Bad Request: there are no administrators in the private chat',
       });
-    const bots = [...this.bots.values()].map((bot) => adminMember(bot.user));
+    const bots = [...this.bots.values()]
+      .filter((bot) => this.botMembership(chat, bot.user.id)?.status === MemberStatus.administrator)
+      .map((bot) =>
+        botMember(bot.user, this.botMembership(chat, bot.user.id) ?? DEFAULT_BOT_MEMBERSHIP),
+      );
     const people = [...chat.members.values()]
       .filter((member) => member.isAdmin)
       .map((member) => adminMember(member.user));
     return [...people, ...bots];
+  }
+
+  /** Bots still in a chat: all of them in a private chat, those that did not leave in a group. */
+  botsIn(chatId: number): BotRecord[] {
+    const chat = this.chats.get(chatId);
+    return [...this.bots.values()].filter(
+      (bot) => !chat || this.botMembership(chat, bot.user.id)?.status !== MemberStatus.left,
+    );
+  }
+
+  /**
+   * Sets a bot's standing in a supergroup. Administrators get every right unless `rights`
+   * takes some away; members and bots that left have none (as in Telegram, rights belong
+   * to administrators).
+   */
+  setBotMember(
+    chatId: number,
+    userId: number,
+    status: MemberStatus,
+    rights: MemberRights = {},
+  ): BotMembership {
+    const chat = this.chat(chatId);
+    if (chat.chat.type !== ChatType.supergroup) throw sandboxError('MEMBER_CHAT_INVALID');
+    const isAdmin = status === MemberStatus.administrator;
+    const membership: BotMembership = {
+      status,
+      can_manage_topics: isAdmin && (rights.can_manage_topics ?? true),
+      can_pin_messages: isAdmin && (rights.can_pin_messages ?? true),
+      can_delete_messages: isAdmin && (rights.can_delete_messages ?? true),
+    };
+    chat.botMembers.set(userId, membership);
+    return { ...membership };
+  }
+
+  /** Every bot's standing in a supergroup (bots that never called included when set). */
+  botMembers(chatId: number): Array<BotMembership & { userId: number }> {
+    const chat = this.chat(chatId);
+    if (chat.chat.type !== ChatType.supergroup) throw sandboxError('MEMBER_CHAT_INVALID');
+    const ids = new Set([...this.bots.keys(), ...chat.botMembers.keys()]);
+    return [...ids].map((userId) => ({
+      userId,
+      ...(this.botMembership(chat, userId) ?? DEFAULT_BOT_MEMBERSHIP),
+    }));
+  }
+
+  /**
+   * Telegram's answer to a bot calling into a chat it is not in: 403 on every method.
+   * Chats the sandbox does not know are left to the method ("chat not found").
+   */
+  requireInChat(botId: number, chatId: number): void {
+    const chat = this.chats.get(chatId);
+    if (chat && this.botMembership(chat, botId)?.status === MemberStatus.left) {
+      throw sandboxError('BOT_NOT_MEMBER');
+    }
+  }
+
+  /** A bot's standing in a supergroup (the default when never set); undefined elsewhere. */
+  private botMembership(chat: ChatRecord, userId: number): BotMembership | undefined {
+    if (chat.chat.type !== ChatType.supergroup) return undefined;
+    const set = chat.botMembers.get(userId);
+    if (set) return set;
+    return this.bots.has(userId) ? DEFAULT_BOT_MEMBERSHIP : undefined;
+  }
+
+  /** Whether a bot has an administrator right in a chat (private chats need none). */
+  private hasRight(chat: ChatRecord, botId: number, right: Right): boolean {
+    if (chat.chat.type !== ChatType.supergroup) return true;
+    return (chat.botMembers.get(botId) ?? DEFAULT_BOT_MEMBERSHIP)[right];
   }
 
   // ---- topics -----------------------------------------------------------------
@@ -260,6 +362,9 @@ export class World {
     input: { name: string; iconColor?: number; iconCustomEmojiId?: string },
   ): ForumTopic {
     const chat = this.forum(chatId);
+    if (!this.hasRight(chat, botId, 'can_manage_topics')) {
+      throw sandboxError('NOT_ENOUGH_RIGHTS_TOPICS');
+    }
     validateTopicName(input.name);
     const iconColor = input.iconColor ?? TOPIC_ICON_COLORS[0];
     if (!(TOPIC_ICON_COLORS as readonly number[]).includes(iconColor)) {
@@ -274,6 +379,7 @@ export class World {
       iconColor,
       closed: false,
       deleted: false,
+      creatorId: botId,
       ...(input.iconCustomEmojiId ? { iconCustomEmojiId: input.iconCustomEmojiId } : {}),
     };
     chat.topics.set(threadId, topic);
@@ -303,6 +409,7 @@ export class World {
   ): void {
     const chat = this.forum(chatId);
     const topic = this.liveTopic(chat, threadId, 'TOPIC_ID_INVALID');
+    this.requireTopicRight(chat, topic, botId);
     const edited: { name?: string; icon_custom_emoji_id?: string } = {};
     if (input.name !== undefined && input.name !== '') {
       validateTopicName(input.name);
@@ -325,6 +432,7 @@ export class World {
   setTopicClosed(botId: number, chatId: number, threadId: number, closed: boolean): void {
     const chat = this.forum(chatId);
     const topic = this.liveTopic(chat, threadId, 'TOPIC_ID_INVALID');
+    this.requireTopicRight(chat, topic, botId);
     if (topic.closed === closed) throw sandboxError('TOPIC_NOT_MODIFIED');
     topic.closed = closed;
     this.topicServiceMessage(
@@ -335,9 +443,13 @@ export class World {
     );
   }
 
-  deleteTopic(chatId: number, threadId: number): void {
+  deleteTopic(botId: number, chatId: number, threadId: number): void {
     const chat = this.forum(chatId);
     const topic = this.liveTopic(chat, threadId, 'TOPIC_ID_INVALID');
+    // Deleting a topic deletes its messages: Telegram asks for can_delete_messages.
+    if (!this.hasRight(chat, botId, 'can_delete_messages')) {
+      throw sandboxError('NOT_ENOUGH_RIGHTS_TOPICS');
+    }
     topic.deleted = true;
     for (const [id, stored] of chat.messages) {
       if (stored.message.is_topic_message && stored.message.message_thread_id === threadId) {
@@ -386,7 +498,7 @@ export class World {
       ...(input.entities?.length ? { entities: input.entities } : {}),
     });
     this.emit({ type: 'message', chatId, message, byBot: false });
-    this.broadcast({ message });
+    this.broadcast(chatId, { message });
     return message;
   }
 
@@ -444,20 +556,26 @@ export class World {
     const { entities: _entities, ...rest } = current;
     stored.message = { ...rest, text, edit_date: date };
     this.emit({ type: 'message', chatId, message: stored.message, byBot: false });
-    this.broadcast({ edited_message: stored.message });
+    this.broadcast(chatId, { edited_message: stored.message });
     return stored.message;
   }
 
-  deleteMessage(chatId: number, messageId: number): void {
+  deleteMessage(botId: number, chatId: number, messageId: number): void {
     const chat = this.chat(chatId);
     const stored = chat.messages.get(messageId);
     if (!stored) throw sandboxError('MESSAGE_TO_DELETE_NOT_FOUND');
     if (stored.message.forum_topic_created) throw sandboxError('MESSAGE_CANT_BE_DELETED');
+    // A bot deletes its own messages freely; others' need can_delete_messages.
+    const own = stored.message.from?.id === botId;
+    if (!own && !this.hasRight(chat, botId, 'can_delete_messages')) {
+      throw sandboxError('MESSAGE_CANT_BE_DELETED');
+    }
     chat.messages.delete(messageId);
   }
 
-  setPinned(chatId: number, messageId: number | undefined, pinned: boolean): void {
+  setPinned(botId: number, chatId: number, messageId: number | undefined, pinned: boolean): void {
     const chat = this.chat(chatId);
+    this.requirePinRight(chat, botId);
     if (messageId === undefined) {
       // unpinChatMessage without an id unpins the most recent pinned message.
       const latest = [...chat.messages.values()].reverse().find((stored) => stored.pinned);
@@ -471,8 +589,10 @@ export class World {
     stored.pinned = pinned;
   }
 
-  unpinAll(chatId: number, threadId?: number): void {
-    for (const stored of this.chat(chatId).messages.values()) {
+  unpinAll(botId: number, chatId: number, threadId?: number): void {
+    const chat = this.chat(chatId);
+    this.requirePinRight(chat, botId);
+    for (const stored of chat.messages.values()) {
       if (threadId === undefined || stored.message.message_thread_id === threadId) {
         stored.pinned = false;
       }
@@ -585,6 +705,10 @@ export class World {
         messages: [...chat.messages.values()],
         topics: [...chat.topics.values()],
         members: [...chat.members.values()],
+        botMembers: [...chat.botMembers].map(([userId, membership]) => ({
+          userId,
+          ...membership,
+        })),
       })),
       orphanUpdates: this.orphanUpdates,
     };
@@ -602,6 +726,9 @@ export class World {
         messages: new Map(chat.messages.map((stored) => [stored.message.message_id, stored])),
         topics: new Map(chat.topics.map((topic) => [topic.threadId, topic])),
         members: new Map(chat.members.map((member) => [member.user.id, member])),
+        botMembers: new Map(
+          (chat.botMembers ?? []).map(({ userId, ...membership }) => [userId, membership]),
+        ),
       });
     }
     this.orphanUpdates = snapshot.orphanUpdates;
@@ -618,6 +745,7 @@ export class World {
       messages: new Map(),
       topics: new Map(),
       members: new Map(),
+      botMembers: new Map(),
     });
   }
 
@@ -634,9 +762,23 @@ export class World {
       messages: new Map(),
       topics: new Map(),
       members: new Map(),
+      botMembers: new Map(),
     };
     this.chats.set(user.id, chat);
     return chat;
+  }
+
+  private requirePinRight(chat: ChatRecord, botId: number): void {
+    if (!this.hasRight(chat, botId, 'can_pin_messages'))
+      throw sandboxError('NOT_ENOUGH_RIGHTS_PIN');
+  }
+
+  /** Editing, closing or reopening a topic: can_manage_topics, unless the bot created it. */
+  private requireTopicRight(chat: ChatRecord, topic: TopicRecord, botId: number): void {
+    if (topic.creatorId === botId) return;
+    if (!this.hasRight(chat, botId, 'can_manage_topics')) {
+      throw sandboxError('NOT_ENOUGH_RIGHTS_TOPICS');
+    }
   }
 
   private forum(chatId: number): ChatRecord {
@@ -739,15 +881,16 @@ export class World {
   /** Bots in the group receive the topic service messages, including their own actions. */
   private announceServiceMessage(chat: ChatRecord, message: Message): void {
     this.emit({ type: 'message', chatId: chat.chat.id, message, byBot: true });
-    this.broadcast({ message });
+    this.broadcast(chat.chat.id, { message });
   }
 
-  private broadcast(payload: Omit<Update, 'update_id'>): void {
+  /** An update from a chat goes to every bot in it; a bot that left the group gets none. */
+  private broadcast(chatId: number, payload: Omit<Update, 'update_id'>): void {
     if (this.bots.size === 0) {
       this.orphanUpdates.push(payload);
       return;
     }
-    for (const bot of this.bots.values()) this.pushUpdate(bot, payload);
+    for (const bot of this.botsIn(chatId)) this.pushUpdate(bot, payload);
   }
 
   private pushUpdate(bot: BotRecord, payload: Omit<Update, 'update_id'>): void {
@@ -801,16 +944,56 @@ function privateChatUser(chat: Chat): User {
   };
 }
 
+/** The bot Telegram would know for a token's id (the sandbox knows every id). */
+function botUser(botId: number): BotUser {
+  return {
+    id: botId,
+    is_bot: true,
+    first_name: 'Sandbox Bot',
+    username: `sandbox_${botId}_bot`,
+    can_join_groups: true,
+    can_read_all_group_messages: false,
+    supports_inline_queries: false,
+    can_connect_to_business: false,
+    has_main_web_app: false,
+  };
+}
+
+/** A bot's ChatMember: Telegram's administrator shape with its rights, or a plain member / left. */
+function botMember(user: User, membership: BotMembership): ChatMember {
+  const { status } = membership;
+  switch (status) {
+    case MemberStatus.administrator:
+      return {
+        ...adminMember(user),
+        can_manage_topics: membership.can_manage_topics,
+        can_pin_messages: membership.can_pin_messages,
+        can_delete_messages: membership.can_delete_messages,
+      };
+    case MemberStatus.member:
+    case MemberStatus.left:
+      return { status, user: plainUser(user) };
+    default: {
+      const unknownStatus: never = status;
+      throw new Error(`unhandled member status ${String(unknownStatus)}`);
+    }
+  }
+}
+
+function plainUser(user: User): User {
+  return {
+    id: user.id,
+    is_bot: user.is_bot,
+    first_name: user.first_name,
+    ...(user.last_name ? { last_name: user.last_name } : {}),
+    ...(user.username ? { username: user.username } : {}),
+  };
+}
+
 function adminMember(user: User): ChatMember {
   return {
     status: 'administrator',
-    user: {
-      id: user.id,
-      is_bot: user.is_bot,
-      first_name: user.first_name,
-      ...(user.last_name ? { last_name: user.last_name } : {}),
-      ...(user.username ? { username: user.username } : {}),
-    },
+    user: plainUser(user),
     can_be_edited: false,
     is_anonymous: false,
     can_manage_chat: true,

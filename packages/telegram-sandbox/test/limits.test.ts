@@ -1,4 +1,4 @@
-import { GrammyError } from 'grammy';
+import { Bot, GrammyError } from 'grammy';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rawCall, startHarness, TOKEN, VISITOR, type Harness } from './fixtures';
 
@@ -114,5 +114,68 @@ describe('flood limits', () => {
     await expect(bot.api.sendMessage(group, 'second counted')).rejects.toMatchObject({
       error_code: 429,
     });
+  });
+
+  it('gives each bot in the group its own group budget', async () => {
+    h = await startHarness({
+      limits: {
+        enabled: true,
+        perChatPerSecond: 1000,
+        globalPerSecond: 1000,
+        perGroupPerMinute: 3,
+      },
+    });
+    const { bot, group, sandbox } = h;
+    const pool = new Bot('200000002:e2e-sender-02', { client: { apiRoot: sandbox.url } });
+    for (let i = 1; i <= 3; i += 1) await bot.api.sendMessage(group, `main ${i}`);
+    await expect(bot.api.sendMessage(group, 'main 4')).rejects.toMatchObject({ error_code: 429 });
+    // The main bot's spent budget does not hold the pool bot back, nor the other way round.
+    for (let i = 1; i <= 3; i += 1) await pool.api.sendMessage(group, `pool ${i}`);
+    await expect(pool.api.sendMessage(group, 'pool 4')).rejects.toMatchObject({ error_code: 429 });
+    const accepted = sandbox.state
+      .calls({ method: 'sendMessage' })
+      .filter((call) => call.status === 200)
+      .map((call) => call.botId);
+    expect(accepted).toEqual([123456, 123456, 123456, 200000002, 200000002, 200000002]);
+  });
+
+  it('counts edits, pins and topic changes against the group budget, but not chat actions, getters or button answers', async () => {
+    h = await startHarness({
+      limits: {
+        enabled: true,
+        perChatPerSecond: 1000,
+        globalPerSecond: 1000,
+        perGroupPerMinute: 7,
+      },
+    });
+    const { bot, group, sandbox } = h;
+    const { message_thread_id: thread } = await bot.api.createForumTopic(group, 'Counted'); // 1
+    const header = await bot.api.sendMessage(group, 'header', {
+      message_thread_id: thread,
+      reply_markup: { inline_keyboard: [[{ text: 'Close', callback_data: 'close' }]] },
+    }); // 2
+    await bot.api.pinChatMessage(group, header.message_id); // 3
+    await bot.api.editMessageText(group, header.message_id, 'header, edited', {
+      reply_markup: { inline_keyboard: [[{ text: 'Close', callback_data: 'close' }]] },
+    }); // 4
+    await bot.api.editForumTopic(group, thread, { name: 'Counted, renamed' }); // 5
+    await bot.api.closeForumTopic(group, thread); // 6
+    await bot.api.reopenForumTopic(group, thread); // 7
+    // Free: typing, reads, a button answer.
+    await bot.api.sendChatAction(group, 'typing', { message_thread_id: thread });
+    await bot.api.getChat(group);
+    await bot.api.getChatMember(group, 123456);
+    const press = sandbox.state.pressButton({
+      chatId: group,
+      messageId: header.message_id,
+      data: 'close',
+      from: { id: 7001, is_bot: false, first_name: 'Alice' },
+    });
+    await bot.api.answerCallbackQuery(press);
+    await expect(
+      bot.api.sendMessage(group, 'the eighth', { message_thread_id: thread }),
+    ).rejects.toMatchObject({ error_code: 429 });
+    await expect(bot.api.unpinChatMessage(group, header.message_id)).resolves.toBe(true);
+    expect(sandbox.state.calls().filter((call) => call.status === 429)).toHaveLength(1);
   });
 });

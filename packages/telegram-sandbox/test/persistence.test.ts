@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,6 +82,39 @@ describe('persistence', () => {
       expect(debounced).toContain('again');
     } finally {
       await state.close();
+    }
+  });
+
+  it("keeps bots' membership across a restart and reads files saved before membership existed", async () => {
+    const statePath = join(dir, 'members.json');
+    const first = new SandboxState({ statePath });
+    first.setMember(first.supergroupId, 200000002, 'administrator', { can_pin_messages: false });
+    await first.close();
+    const second = new SandboxState({ statePath });
+    try {
+      expect(second.members()).toEqual([
+        {
+          userId: 200000002,
+          status: 'administrator',
+          can_manage_topics: true,
+          can_pin_messages: false,
+          can_delete_messages: true,
+        },
+      ]);
+    } finally {
+      await second.close();
+    }
+
+    const saved = JSON.parse(await readFile(statePath, 'utf8')) as {
+      chats: Array<Record<string, unknown>>;
+    };
+    for (const chat of saved.chats) delete chat['botMembers'];
+    await writeFile(statePath, JSON.stringify(saved));
+    const old = new SandboxState({ statePath });
+    try {
+      expect(old.members()).toEqual([]);
+    } finally {
+      await old.close();
     }
   });
 

@@ -43,4 +43,38 @@ describe('sandboxPlugin under a prefix', () => {
     const inside = await fetch(`${address}/telegram-sandbox/nothing-here`);
     expect(await inside.json()).toEqual({ ok: false, error_code: 404, description: 'Not Found' });
   });
+
+  it("checks Host and Origin on the sandbox's routes only, answering to the hosts it is given", async () => {
+    const state = new SandboxState();
+    const app = Fastify();
+    apps.push({ close: () => app.close().then(() => state.close()) });
+    app.get('/health', () => ({ status: 'ok' }));
+    await app.register(sandboxPlugin, {
+      prefix: '/telegram-sandbox',
+      state,
+      allowedHosts: ['192.0.2.10'],
+    });
+    const get = (url: string, headers: Record<string, string>) =>
+      app.inject({ method: 'GET', url, headers });
+
+    expect(
+      (await get('/telegram-sandbox/sandbox/state', { host: '192.0.2.10:3000' })).statusCode,
+    ).toBe(200);
+    expect(
+      (await get('/telegram-sandbox/sandbox/state', { host: 'evil.example:3000' })).statusCode,
+    ).toBe(403);
+    expect(
+      (await get(`/telegram-sandbox/bot${TOKEN}/getMe`, { host: 'evil.example:3000' })).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await get(`/telegram-sandbox/bot${TOKEN}/getMe`, {
+          host: '127.0.0.1:3000',
+          origin: 'https://evil.example',
+        })
+      ).statusCode,
+    ).toBe(403);
+    // The host app's own routes are the host app's business.
+    expect((await get('/health', { host: 'evil.example:3000' })).statusCode).toBe(200);
+  });
 });

@@ -1,4 +1,5 @@
 export { createLogger, type Logger, type LoggerOptions } from './logger';
+export { REDACTED, secretScrubber, secretValues } from './redact';
 export { initTelemetry, UNTRACED_PATHS, type Telemetry, type TelemetryOptions } from './telemetry';
 export { exportPlan, loadTelemetryConfig, type TelemetryConfig } from './config';
 export { FileSpanExporter, toSpanRecord, type SpanRecord } from './file-span-exporter';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redactQuery, redactUrlPath } from './redact';
+import { redactQuery, redactUrlPath, secretValues } from './redact';
 
 describe('redactUrlPath', () => {
   it('hides the Bot API token in a Bot API path', () => {
@@ -30,5 +30,37 @@ describe('redactUrlPath', () => {
     );
     expect(redactUrlPath('/robots.txt')).toBe('/robots.txt');
     expect(redactUrlPath('/v1/bots/42')).toBe('/v1/bots/42');
+  });
+});
+
+describe('secretValues', () => {
+  it('takes variables named like secrets, lists split, URL passwords and OTLP header values', () => {
+    const values = secretValues({
+      BOT_TOKEN: '123:abcdefgh',
+      TELEGRAM_SENDER_BOT_TOKENS: '2000001:sender-one,2000002:sender-two',
+      TELEGRAM_USER_KEY_PREVIOUS: 'old-key-value',
+      CONVERSATION_JWT_SECRET: 'x'.repeat(32),
+      DATABASE_URL: 'postgres://app:pa%24%24word@db:5432/app',
+      REDIS_URL: 'redis://cache:6379',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20otlp-token-1',
+      TOKEN_TTL: '3600000ms',
+      LOG_LEVEL: 'info',
+      SERVICE_TOKEN: 'short',
+    });
+    expect(values).toEqual(
+      expect.arrayContaining([
+        '123:abcdefgh',
+        '2000001:sender-one',
+        '2000002:sender-two',
+        'old-key-value',
+        'x'.repeat(32),
+        'pa$$word',
+        'Bearer otlp-token-1',
+      ]),
+    );
+    expect(values).not.toContain('3600000ms');
+    expect(values).not.toContain('info');
+    // Too short to scrub without blanking ordinary words.
+    expect(values).not.toContain('short');
   });
 });

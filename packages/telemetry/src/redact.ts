@@ -28,3 +28,71 @@ export function redactQuery(query: string): string {
     })
     .join('&');
 }
+
+/** Variables whose values are secrets: tokens, keys, passwords (and the previous key in a rotation). */
+const SECRET_NAME = /(TOKENS?|SECRET|KEY|PASSWORD)(_PREVIOUS)?$/;
+/** Shorter values are not scrubbed: they would blank out ordinary words and numbers. */
+const MIN_SECRET_LENGTH = 6;
+
+/**
+ * The secret values of an environment: every variable named like a secret (comma-separated
+ * lists split), the passwords of `*_URL` variables and the values of OTLP exporter headers.
+ */
+export function secretValues(env: Record<string, string | undefined>): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!value) continue;
+    if (SECRET_NAME.test(name)) {
+      values.push(value, ...value.split(',').map((part) => part.trim()));
+    } else if (name.endsWith('_URL')) {
+      try {
+        const { password } = new URL(value);
+        if (password) values.push(password, decodeURIComponent(password));
+      } catch {
+        // not a URL: nothing in it to hide (its config rejects it anyway)
+      }
+    } else if (/^OTEL_EXPORTER_OTLP_(\w+_)?HEADERS$/.test(name)) {
+      for (const pair of value.split(',')) {
+        const eq = pair.indexOf('=');
+        if (eq !== -1) values.push(decodeURIComponent(pair.slice(eq + 1).trim()));
+      }
+    }
+  }
+  return [...new Set(values)].filter((v) => v.length >= MIN_SECRET_LENGTH);
+}
+
+/** What a scrubbed secret is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/**
+ * A function that blanks out of a text (a log line, an error message) every Bot API token — by
+ * its shape, in a Bot API URL (`/bot<token>/`) or bare — and every one of `secrets`, also in
+ * its JSON-escaped and URL-encoded forms.
+ */
+export function secretScrubber(secrets: Iterable<string> = []): (text: string) => string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < MIN_SECRET_LENGTH) continue;
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    forms.add(encodeURIComponent(secret));
+  }
+  // Longest first, so a secret that contains another is replaced whole.
+  const pattern =
+    forms.size === 0
+      ? undefined
+      : new RegExp(
+          [...forms]
+            .sort((a, b) => b.length - a.length)
+            .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+            .join('|'),
+          'g',
+        );
+  return (text) => {
+    let scrubbed = text
+      .replace(/\/bot\d+:[A-Za-z0-9_-]+/g, '/bot<redacted>')
+      .replace(/\b\d{6,12}:[A-Za-z0-9_-]{30,}\b/g, REDACTED);
+    if (pattern) scrubbed = scrubbed.replace(pattern, REDACTED);
+    return scrubbed;
+  };
+}

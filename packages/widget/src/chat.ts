@@ -248,9 +248,11 @@ export class Chat {
           };
           const session = await this.#api.start({
             ...(this.#name ? { name: this.#name } : {}),
-            locale: /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(this.#locale)
-              ? this.#locale
-              : undefined,
+            // The gateway refuses other tags (400); the conversation starts without one instead.
+            locale:
+              this.#locale.length <= 35 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(this.#locale)
+                ? this.#locale
+                : undefined,
             ...(/^https?:/.test(page.url) ? { page } : {}),
           });
           if (this.#destroyed) return;

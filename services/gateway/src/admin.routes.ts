@@ -1,15 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
+import { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH } from '@topicdesk/core';
 import {
   AgentRepository,
   AuditRepository,
+  SupportGroupRepository,
   TemplateRepository,
   type DB,
   type Kysely,
+  type SupportGroup,
 } from '@topicdesk/data';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { tokenFrom } from './tokens';
+import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
@@ -22,7 +26,7 @@ const TENANT = 'default';
 
 const agentBody = z
   .object({
-    displayName: z.string().trim().min(1).max(64),
+    displayName: nameField(64),
     role: z.enum(['agent', 'lead', 'admin']).default('agent'),
     active: z.boolean().default(true),
   })
@@ -39,7 +43,11 @@ const templateBody = z
         'a BCP 47 language tag such as en or pt-BR, or empty for the default',
       )
       .default(''),
-    text: z.string().min(1).max(4000),
+    text: z
+      .string()
+      .min(1)
+      .max(4000)
+      .refine((v) => !hasControlCharacters(v), 'must not contain control characters'),
     wsBanner: z.boolean().default(false),
     persist: z.boolean().default(false),
     telegram: z.boolean().default(false),
@@ -55,6 +63,54 @@ const templateBody = z
 
 const templatesBody = z.union([templateBody, z.array(templateBody).min(1).max(200)]);
 
+/**
+ * A forum supergroup's chat id: -10^12 minus the channel id, written -100 and at least ten
+ * digits (basic groups, whose ids are short negative numbers, have no topics).
+ */
+const SUPERGROUP_ID = 'a supergroup id: -100 and ten or more digits, e.g. -1001234567890';
+const supergroupId = z
+  .string()
+  .regex(/^-100[0-9]{10,12}$/, SUPERGROUP_ID)
+  .transform(Number)
+  .refine((id) => id < -1_000_000_000_000, SUPERGROUP_ID);
+
+/** PUT replaces the group: what is left out takes its default. */
+const groupBody = z
+  .object({
+    title: z.string().trim().min(1).max(128).nullable().default(null),
+    level: z.number().int().min(1).max(3).default(1),
+    locales: z
+      .array(
+        z
+          .string()
+          .max(LANGUAGE_TAG_MAX_LENGTH)
+          .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR'),
+      )
+      .max(20)
+      .default([])
+      // Matching ignores case, so `de` and `DE` are one locale: keep the first spelling.
+      .transform((tags) =>
+        tags.filter((tag, i) => tags.findIndex((t) => t.toLowerCase() === tag.toLowerCase()) === i),
+      ),
+    active: z.boolean().default(true),
+  })
+  .strict();
+
+function groupView(group: SupportGroup) {
+  return {
+    chatId: group.chat_id,
+    title: group.title,
+    level: group.level,
+    locales: group.locales,
+    active: group.active,
+    createdAt: group.created_at.toISOString(),
+    updatedAt: group.updated_at.toISOString(),
+  };
+}
+
+const templateKeyParams = z.object({ key: templateBody.shape.key });
+const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
+
 function same(a: string, b: string): boolean {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
@@ -63,7 +119,7 @@ function same(a: string, b: string): boolean {
 
 /**
  * The admin API (Bearer SERVICE_TOKEN): agents, system message templates and saved replies
- * (templates named `reply.<name>`), and the audit log. Every change is audited. Templates are
+ * (templates named `reply.<name>`), support groups besides SUPPORT_GROUP_ID, and the audit log. Every change is audited. Templates are
  * read from Postgres on every use, so a change applies at once on every replica.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
@@ -114,7 +170,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
         z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
         request.params.telegramUserId,
       );
-      const body = parse(agentBody, request.body ?? {});
+      const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await db.transaction().execute(async (trx) => {
         const saved = await new AgentRepository(trx).upsert({
           tenantId: TENANT,
@@ -184,7 +240,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put('/v1/admin/templates', async (request) => {
     const actor = admin(request);
-    const body = parse(templatesBody, request.body ?? {});
+    const body = parse(templatesBody, request.body === undefined ? {} : request.body);
     const items = Array.isArray(body) ? body : [body];
     await db.transaction().execute(async (trx) => {
       for (const item of items) {
@@ -211,20 +267,55 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     return { updated: items.length };
   });
 
-  app.delete<{ Params: { key: string }; Querystring: { locale?: string } }>(
-    '/v1/admin/templates/:key',
-    async (request) => {
-      const actor = admin(request);
-      const locale = request.query.locale ?? '';
-      await db.transaction().execute(async (trx) => {
-        if (!(await new TemplateRepository(trx).delete(TENANT, request.params.key, locale))) {
-          throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-        }
-        await audit(trx, actor, 'template.delete', { key: request.params.key, locale });
+  app.delete('/v1/admin/templates/:key', async (request) => {
+    const actor = admin(request);
+    const { key } = parse(templateKeyParams, request.params);
+    // A repeated `?locale=` is an array: refused here, not passed on to the database.
+    const { locale } = parse(templateLocaleQuery, request.query);
+    await db.transaction().execute(async (trx) => {
+      if (!(await new TemplateRepository(trx).delete(TENANT, key, locale))) {
+        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+      }
+      await audit(trx, actor, 'template.delete', { key, locale });
+    });
+    return { deleted: true };
+  });
+
+  app.get('/v1/admin/groups', async (request) => {
+    admin(request);
+    const groups = await new SupportGroupRepository(db).list(TENANT);
+    return { groups: groups.map(groupView) };
+  });
+
+  // Read at every conversation start, so a change routes the next conversation on every replica.
+  app.put<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
+    const actor = admin(request);
+    const chatId = parse(supergroupId, request.params.chatId);
+    const body = parse(groupBody, request.body ?? {});
+    const group = await db.transaction().execute(async (trx) => {
+      const saved = await new SupportGroupRepository(trx).upsert({
+        tenantId: TENANT,
+        chatId,
+        ...body,
       });
-      return { deleted: true };
-    },
-  );
+      await audit(trx, actor, 'group.upsert', { chatId, ...body });
+      return saved;
+    });
+    return groupView(group);
+  });
+
+  // Deactivates rather than deletes: the group's conversations keep their topics there.
+  app.delete<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
+    const actor = admin(request);
+    const chatId = parse(supergroupId, request.params.chatId);
+    const group = await db.transaction().execute(async (trx) => {
+      const deactivated = await new SupportGroupRepository(trx).deactivate(TENANT, chatId);
+      if (!deactivated) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
+      await audit(trx, actor, 'group.deactivate', { chatId });
+      return deactivated;
+    });
+    return groupView(group);
+  });
 
   app.get('/v1/admin/audit', async (request) => {
     admin(request);

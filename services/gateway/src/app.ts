@@ -22,7 +22,7 @@ import { conversationParamsSchema, historyQuerySchema, startConversationSchema }
 import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
 import { claimsForConversation, ConversationTokens, tokenFrom } from './tokens';
-import { VisitorSocket } from './visitor-socket';
+import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
@@ -103,6 +103,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   const conversations = new ConversationService(deps.db, detachedRelay);
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
+  /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
+  const socketsPerConversation = new Map<string, number>();
 
   const allowed = config.ALLOWED_ORIGINS.split(',')
     .map((s) => s.trim())
@@ -117,7 +119,12 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     void reply.status(mapped.statusCode).send(mapped.toJSON());
   });
 
+  // The visitor API takes JSON only: fastify's own text/plain parser would let a cross-site
+  // "simple" request (no preflight) in, and answer 400 where the contract says 415.
+  app.removeContentTypeParser('text/plain');
   await app.register(cors, {
+    // An OPTIONS that is not a real preflight gets an empty answer, not a text/plain 400.
+    strictPreflight: false,
     origin: (origin, cb) => cb(null, originAllowed(origin) ? (origin ?? true) : false),
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type'],
@@ -141,7 +148,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     claimsForConversation(tokens, request, id, { allowExpired });
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
-    const body = parse(startConversationSchema, request.body ?? {});
+    const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
     const quota = await deps.coordination.quotas.hit(
       `conv:ip:${request.ip}`,
       config.LIMIT_CONVERSATIONS_PER_DAY,
@@ -230,6 +237,28 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       ).claims;
       if (!claims) return socket.close(4401, 'unauthorized');
       releaseUpgradeRequest(socket, request);
+      // Each socket costs memory and a file; one token must not be able to open thousands.
+      const open = socketsPerConversation.get(claims.conversationId) ?? 0;
+      if (open >= config.WS_MAX_SOCKETS_PER_CONVERSATION) {
+        metrics.rateLimited.add(1, { scope: 'ws_sockets_per_conversation' });
+        socket.send(
+          JSON.stringify({
+            type: 'error',
+            code: ErrorCode.RATE_LIMITED,
+            message: `at most ${config.WS_MAX_SOCKETS_PER_CONVERSATION} open sockets per conversation`,
+          }),
+        );
+        socket.close(CloseCode.TOO_MANY_SOCKETS, 'too many sockets for this conversation');
+        // A client that does not answer the close handshake loses the connection anyway.
+        setTimeout(() => socket.terminate(), 5_000).unref();
+        return;
+      }
+      socketsPerConversation.set(claims.conversationId, open + 1);
+      socket.once('close', () => {
+        const left = (socketsPerConversation.get(claims.conversationId) ?? 1) - 1;
+        if (left > 0) socketsPerConversation.set(claims.conversationId, left);
+        else socketsPerConversation.delete(claims.conversationId);
+      });
       metrics.connections.add(1);
       socket.once('close', () => metrics.connections.add(-1));
       const visitor = new VisitorSocket(socket, claims, `${replicaId}:${++socketCounter}`, {
@@ -260,7 +289,13 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   );
 
   await app.register(widgetRoutes);
-  await app.register(visitorProfileRoutes, { db: deps.db, tokens, conversations });
+  await app.register(visitorProfileRoutes, {
+    db: deps.db,
+    tokens,
+    conversations,
+    quotas: deps.coordination.quotas,
+    changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
+  });
   await app.register(adminRoutes, { db: deps.db, serviceToken: config.SERVICE_TOKEN });
 };
 

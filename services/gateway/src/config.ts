@@ -36,6 +36,10 @@ export const gatewayEnvSchema = z.object({
   WS_RATE_CLOSE_WINDOW: env.duration('10s'),
   /** Outgoing bytes a socket may hold unsent before it is closed with 4008 (a slow consumer). */
   WS_MAX_BUFFERED_BYTES: env.int(1_048_576, 16_384),
+  /** Open sockets one conversation may have on one gateway replica; the next is closed with 4409. */
+  WS_MAX_SOCKETS_PER_CONVERSATION: env.int(20, 1),
+  /** Name changes (POST /v1/conversations/:id/profile) per conversation per hour. */
+  LIMIT_PROFILE_CHANGES_PER_HOUR: env.int(20, 1),
   /** Bearer token of the admin API. */
   SERVICE_TOKEN: env.optionalString(),
 });

@@ -59,6 +59,7 @@ describe('clientFrameSchema', () => {
     ['a negative afterSeq', { type: 'resume', afterSeq: -1 }],
     ['a fractional afterSeq', { type: 'resume', afterSeq: 1.5 }],
     ['an afterSeq given as a string', { type: 'resume', afterSeq: '3' }],
+    ['an afterSeq beyond any seq (2^53)', { type: 'resume', afterSeq: 2 ** 53 }],
     ['an array', [{ type: 'typing' }]],
     ['null', null],
   ])('refuses %s', (_name, frame) => {
@@ -120,14 +121,49 @@ describe('startConversationSchema', () => {
     expect(startConversationSchema.safeParse({ page: { url: long } }).success).toBe(false);
   });
 
-  it('accepts a page without a title, and refuses a title over 300 characters', () => {
+  it('accepts a page without a title, and cuts a title to 300 characters (the page chose it, not the visitor)', () => {
     expect(startConversationSchema.safeParse({ page: { url: 'https://a.example/' } }).success).toBe(
       true,
     );
+    const parsed = startConversationSchema.parse({
+      page: { url: 'https://a.example/', title: '😀'.repeat(14_000) },
+    });
+    expect(parsed.page?.title).toBe('😀'.repeat(300));
+  });
+
+  it('refuses a locale over 35 characters although each subtag is well formed (a 14.9 KB locale made headers Telegram refused)', () => {
+    const locale = `en${'-abcdefgh'.repeat(1700)}`;
+    const result = startConversationSchema.safeParse({ locale });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('at most 35 characters');
     expect(
-      startConversationSchema.safeParse({
-        page: { url: 'https://a.example/', title: 't'.repeat(301) },
-      }).success,
+      startConversationSchema.safeParse({ locale: `en${'-abcdefgh'.repeat(3)}` }).success,
+    ).toBe(true);
+  });
+
+  it.each([
+    ['NUL', 'Ada\u0000'],
+    ['a line break', 'Ada\nLovelace'],
+    ['an escape', '\u001b[31mAda'],
+  ])('refuses a name with a control character (%s)', (_what, name) => {
+    const result = startConversationSchema.safeParse({ name });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('control characters');
+  });
+
+  it('removes bidi overrides and zero-width characters from names and titles, and refuses a name of nothing else', () => {
+    expect(
+      startConversationSchema.parse({
+        name: 'A\u202Eda\u200B',
+        page: { url: 'https://a.example/', title: '\u2066Cart\uFEFF\u0000' },
+      }),
+    ).toEqual({ name: 'Ada', page: { url: 'https://a.example/', title: 'Cart' } });
+    expect(startConversationSchema.safeParse({ name: '\u200B\u200D\u2060' }).success).toBe(false);
+  });
+
+  it('refuses a page URL that is not http(s)', () => {
+    expect(
+      startConversationSchema.safeParse({ page: { url: 'javascript:alert(1)' } }).success,
     ).toBe(false);
   });
 });
@@ -148,6 +184,12 @@ describe('historyQuerySchema', () => {
     expect(historyQuerySchema.safeParse({ limit: '501' }).success).toBe(false);
     expect(historyQuerySchema.safeParse({ after: '-1' }).success).toBe(false);
     expect(historyQuerySchema.safeParse({ after: 'abc' }).success).toBe(false);
+  });
+
+  it('refuses an after beyond the 32-bit seq column, and a repeated parameter', () => {
+    expect(historyQuerySchema.safeParse({ after: '2147483647' }).success).toBe(true);
+    expect(historyQuerySchema.safeParse({ after: '2147483648' }).success).toBe(false);
+    expect(historyQuerySchema.safeParse({ after: ['1', '2'] }).success).toBe(false);
   });
 });
 

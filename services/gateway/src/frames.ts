@@ -1,7 +1,16 @@
 import { z } from 'zod';
+import { charCount, localeField, nameField, pageUrlField, titleField } from './text-fields';
+
+export { charCount };
 
 /** Longest visitor message, in characters (Unicode code points). */
 export const MAX_TEXT_CHARS = 4000;
+/** Largest seq a conversation can have (the column is a 32-bit integer). */
+export const MAX_SEQ = 2_147_483_647;
+/** Longest visitor name, page title and page URL (docs/errors.md: refused, cut, refused). */
+export const MAX_NAME_CHARS = 100;
+export const MAX_PAGE_TITLE_CHARS = 300;
+export const MAX_PAGE_URL_CHARS = 2048;
 
 export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({
@@ -10,36 +19,26 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     text: z.string(),
   }),
   z.object({ type: z.literal('typing') }),
-  z.object({ type: z.literal('resume'), afterSeq: z.number().int().min(0) }),
+  z.object({ type: z.literal('resume'), afterSeq: z.number().int().min(0).max(MAX_SEQ) }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
 
 export const startConversationSchema = z
   .object({
-    name: z.string().trim().min(1).max(100).optional(),
-    locale: z
-      .string()
-      .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or pt-BR')
-      .optional(),
+    name: nameField(MAX_NAME_CHARS).optional(),
+    locale: localeField.optional(),
     page: z
       .object({
-        url: z.string().url().max(2048),
-        title: z.string().max(300).optional(),
+        url: pageUrlField(MAX_PAGE_URL_CHARS),
+        title: titleField(MAX_PAGE_TITLE_CHARS).optional(),
       })
       .optional(),
   })
   .strict();
 
 export const historyQuerySchema = z.object({
-  after: z.coerce.number().int().min(0).default(0),
+  after: z.coerce.number().int().min(0).max(MAX_SEQ).default(0),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
 export const conversationParamsSchema = z.object({ id: z.string().uuid() });
-
-/** Characters as a person counts them (code points), not UTF-16 units. */
-export function charCount(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}

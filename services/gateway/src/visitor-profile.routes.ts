@@ -1,9 +1,11 @@
 import type { ConversationService } from '@topicdesk/core';
 import { ConversationRepository, type DB, type Kysely } from '@topicdesk/data';
+import type { QuotaLimiter } from '@topicdesk/fanout';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { conversationParamsSchema } from './frames';
+import { conversationParamsSchema, MAX_NAME_CHARS } from './frames';
+import { nameField } from './text-fields';
 import { claimsForConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
 
@@ -12,10 +14,7 @@ const REST_BODY_LIMIT = 4 * 1024;
 const profileBody = z
   .object({
     /** The name the visitor goes by; null (or blank) to be anonymous again. */
-    name: z
-      .string()
-      .trim()
-      .max(100)
+    name: nameField(MAX_NAME_CHARS, 0)
       .nullable()
       .transform((v) => (v ? v : null)),
   })
@@ -31,6 +30,9 @@ export interface VisitorProfileRoutesOptions {
   db: Kysely<DB>;
   tokens: ConversationTokens;
   conversations: ConversationService;
+  quotas: QuotaLimiter;
+  /** LIMIT_PROFILE_CHANGES_PER_HOUR: each change renames a Telegram topic. */
+  changesPerHour: number;
 }
 
 export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOptions> = async (
@@ -52,11 +54,23 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
     return { conversationId: c.id, ticket: c.ticket, status: c.status, name: c.visitor_name };
   });
 
-  app.post('/v1/conversations/:id/profile', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
-    const c = await load(request);
-    const { name } = parse(profileBody, request.body ?? {});
-    // The topic's name and header follow (the bridge is told through the outbox).
-    await options.conversations.renameVisitor(c.tenant_id, c.id, name);
-    return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
-  });
+  app.post(
+    '/v1/conversations/:id/profile',
+    { bodyLimit: REST_BODY_LIMIT },
+    async (request, reply) => {
+      const c = await load(request);
+      const { name } = parse(profileBody, request.body === undefined ? {} : request.body);
+      const quota = await options.quotas.hit(`profile:${c.id}`, options.changesPerHour, 3_600_000);
+      if (!quota.allowed) {
+        void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
+        throw new GatewayError(
+          ErrorCode.RATE_LIMITED,
+          'too many name changes in this conversation; try again later',
+        );
+      }
+      // The topic's name and header follow (the bridge is told through the outbox).
+      await options.conversations.renameVisitor(c.tenant_id, c.id, name);
+      return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
+    },
+  );
 };

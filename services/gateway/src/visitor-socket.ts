@@ -22,6 +22,7 @@ import {
 import type { WebSocket } from 'ws';
 import { ErrorCode } from './errors';
 import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
+import { hasControlCharacters, isBlank } from './text-fields';
 import type { GatewayMetrics } from './metrics';
 import type { ConversationClaims } from './tokens';
 
@@ -55,6 +56,8 @@ export const CloseCode = {
   FRAME_FLOOD: 4429,
   /** The client did not read: more than `maxBufferedBytes` waited to be sent to it. */
   SLOW_CONSUMER: 4008,
+  /** The conversation already has WS_MAX_SOCKETS_PER_CONVERSATION sockets on this replica. */
+  TOO_MANY_SOCKETS: 4409,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -415,7 +418,18 @@ export class VisitorSocket {
       case 'typing':
         return this.#onTyping();
       case 'resume':
-        return this.#enqueue(() => this.#resume(frame.afterSeq, first));
+        return this.#enqueue(() => {
+          // A client cannot hold a seq this socket never knew of; taken at its word, the socket
+          // would skip every message up to it.
+          if (frame.afterSeq > Math.max(this.#lastSeq, ...this.#ahead.values())) {
+            return this.#error(
+              ErrorCode.INVALID_REQUEST,
+              'afterSeq is beyond the last message of the conversation',
+              { afterSeq: frame.afterSeq, lastSeq: this.#lastSeq },
+            );
+          }
+          return this.#resume(frame.afterSeq, first);
+        });
       default: {
         const never: never = frame;
         return never;
@@ -431,12 +445,32 @@ export class VisitorSocket {
         { clientId },
       );
     }
-    if (text.trim().length === 0) {
+    if (isBlank(text)) {
       return this.#error(ErrorCode.INVALID_REQUEST, 'the message is empty', { clientId });
+    }
+    if (hasControlCharacters(text)) {
+      return this.#error(
+        ErrorCode.INVALID_REQUEST,
+        'the message contains control characters (only tabs and line breaks are allowed)',
+        { clientId },
+      );
     }
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
     const store = async () => {
+      // A resend of a message already stored (same clientId: a reconnect, a second tab, a
+      // client that missed its ack) is acked again and costs nothing of the hourly quota.
+      const stored = await new MessageRepository(this.deps.db).findByClientId(
+        conversationId,
+        clientId,
+      );
+      if (stored) {
+        return this.#enqueue(() => {
+          if (stored.seq > this.#lastSeq) this.#ahead.add(stored.seq);
+          this.#advance();
+          this.#send({ type: 'ack', clientId, seq: stored.seq });
+        });
+      }
       const quota = await this.deps.coordination.quotas.hit(
         `msg:${conversationId}`,
         this.deps.limits.messagesPerHour,

@@ -1,7 +1,7 @@
 // Process entry of the scheduler: telemetry first, then config, infrastructure, jobs, signals.
 // Static imports are all evaluated before this module's code runs, so whatever loads pg,
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+import { createLogger, initTelemetry, secretValues } from '@topicdesk/telemetry';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk-scheduler', env: process.env });
@@ -12,7 +12,11 @@ try {
   const { startScheduler } = await import('./scheduler');
 
   const config = loadSchedulerConfig(process.env);
-  const logger = createLogger({ service: 'scheduler', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'scheduler',
+    level: config.LOG_LEVEL,
+    secrets: secretValues(process.env),
+  });
   const runtime = await startServiceRuntime({ service: 'scheduler', config, logger, poolSize: 4 });
   const { infra, relay } = runtime;
   const deps = {
@@ -29,14 +33,18 @@ try {
     { autoCloseAfterMs: config.AUTO_CLOSE_AFTER, intervalMs: config.SCHEDULER_INTERVAL },
     'scheduler started',
   );
-  onShutdownSignal(logger, async () => {
-    app.markDraining();
-    await scheduler.stop();
-    await app.close();
-    await runtime.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      app.markDraining();
+      await scheduler.stop();
+      await app.closeWithin(config.SHUTDOWN_TIMEOUT / 2);
+      await runtime.close();
+      await telemetry.shutdown();
+    },
+    config.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
-  exitOnStartupError(error);
+  exitOnStartupError(error, process.env);
 }

@@ -160,6 +160,7 @@ export function retentionJob(
                 tenantId: conversation.tenant_id,
                 conversationId: conversation.id,
                 topicId: String(conversation.topic_id),
+                groupChatId: String(conversation.group_chat_id ?? 0),
               },
             },
           ];

@@ -4,14 +4,14 @@
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@topicdesk/config';
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+import { createLogger, initTelemetry, secretValues } from '@topicdesk/telemetry';
 
 const SANDBOX_PREFIX = '/telegram-sandbox';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk', env: process.env });
   const { createServer, onShutdownSignal, startServiceRuntime } = await import('@topicdesk/core');
-  const { closeVisitorSockets, gatewayPlugin, loadGatewayConfig } =
+  const { closeVisitorSockets, gatewayPlugin, loadGatewayConfig, trustProxySetting } =
     await import('@topicdesk/gateway');
   const { loadSchedulerConfig, schedulerClock, schedulerJobs, startScheduler } =
     await import('@topicdesk/scheduler');
@@ -22,10 +22,14 @@ try {
 
   const config = loadStandaloneConfig(process.env);
   const dataDir = resolve(config.DATA_DIR);
+  // Generated once and kept in DATA_DIR when unset; secrets of the logger like the configured ones.
+  const jwtSecret = config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir);
+  const userKey = config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, 'telegram-user-key');
   const logger = createLogger({
     service: 'topicdesk',
     level: config.LOG_LEVEL,
     pretty: config.LOG_PRETTY,
+    secrets: [...secretValues(process.env), jwtSecret, userKey],
   });
   const useSandbox = !config.BOT_TOKEN;
   if (config.BOT_TOKEN && !config.SUPPORT_GROUP_ID)
@@ -36,7 +40,7 @@ try {
     DATA_DIR: dataDir,
     HOST: config.HOST,
     PORT: String(config.PORT),
-    CONVERSATION_JWT_SECRET: config.CONVERSATION_JWT_SECRET ?? persistentSecret(dataDir),
+    CONVERSATION_JWT_SECRET: jwtSecret,
   };
   const gatewayConfig = loadGatewayConfig(shared);
   const schedulerConfig = loadSchedulerConfig(shared);
@@ -59,6 +63,8 @@ try {
   const app = await createServer({
     logger,
     telemetry,
+    // Behind a proxy, visitors' own addresses (their per-address limits) come from it.
+    trustProxy: trustProxySetting(gatewayConfig.TRUST_PROXY),
     readiness: async () => {
       const readiness = await infra.readiness();
       const telegram = bridgeHealth();
@@ -73,7 +79,13 @@ try {
     relay,
     logger,
   });
-  if (sandbox) await app.register(sandboxPlugin, { prefix: SANDBOX_PREFIX, state: sandbox });
+  // The sandbox answers to loopback names and to the host it was told to listen on.
+  if (sandbox)
+    await app.register(sandboxPlugin, {
+      prefix: SANDBOX_PREFIX,
+      state: sandbox,
+      allowedHosts: [config.HOST],
+    });
   app.get('/', async (_request, reply) => reply.redirect('/demo'));
   await app.listen({ port: config.PORT, host: config.HOST });
   const address = app.server.address();
@@ -91,7 +103,7 @@ try {
       : {}),
     TELEGRAM_UPDATES: 'polling',
     // Private chats with the bot need a key; one is generated and kept like the JWT secret.
-    TELEGRAM_USER_KEY: config.TELEGRAM_USER_KEY ?? persistentSecret(dataDir, 'telegram-user-key'),
+    TELEGRAM_USER_KEY: userKey,
   });
   const bridge = createBridge({
     config: bridgeConfig,
@@ -126,17 +138,21 @@ try {
     ].join('\n') + '\n',
   );
 
-  onShutdownSignal(logger, async () => {
-    app.markDraining();
-    closeVisitorSockets(app);
-    await scheduler.stop();
-    await bridge.stop();
-    await app.close();
-    await sandbox?.close();
-    await runtime.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      app.markDraining();
+      closeVisitorSockets(app);
+      await scheduler.stop();
+      await bridge.stop();
+      await app.closeWithin(gatewayConfig.SHUTDOWN_TIMEOUT / 2);
+      await sandbox?.close();
+      await runtime.close();
+      await telemetry.shutdown();
+    },
+    gatewayConfig.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
-  exitOnStartupError(error);
+  exitOnStartupError(error, process.env);
 }

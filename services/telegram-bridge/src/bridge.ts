@@ -8,12 +8,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Update } from 'grammy/types';
 import { updatesMode, type BridgeConfig } from './config';
 import { createBridgeMetrics } from './metrics';
-import { isPrivateChatUpdate, PrivateChat } from './private-chat';
-import { botIdOf, classifyTelegramError, createTelegramApi } from './telegram';
-import { TopicSync } from './topic-sync';
-import { UpdateProcessor } from './update-processor';
+import { isPrivateChatUpdate, PrivateChat } from './updates/private-chat';
+import { BotPool, BotRight, type PoolBot } from './sender/bot-pool';
+import { botIdOf, createTelegramApi } from './sender/telegram-api';
+import { SendPriority, TelegramSender } from './sender/telegram-sender';
+import { SupportGroups } from './sync/support-groups';
+import { TopicSync } from './sync/topic-sync';
+import { UpdateProcessor } from './updates/update-processor';
 import { isSealedUpdate, updateAad, UserKeyring } from './user-crypto';
-import { webhookRoute } from './webhook';
+import { webhookRoute } from './updates/webhook';
 
 export interface BridgeDeps {
   config: BridgeConfig;
@@ -38,19 +41,43 @@ const TYPING_INTERVAL_MS = 5000;
 const SWEEP_INTERVAL_MS = 15_000;
 const SWEEP_AGE_MS = 10_000;
 const POLL_TIMEOUT_S = 25;
+/** How long the start waits for the pool check before going on (Telegram may be away). */
+const POOL_CHECK_WAIT_MS = 10_000;
+const POOL_RECHECK_MS = 5 * 60_000;
+const ALL_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
+const SENDER_UPDATES = ['callback_query'] as const;
 
 export function createBridge(deps: BridgeDeps): Bridge {
   const { config, logger, bus, coordination } = deps;
   const metrics = createBridgeMetrics();
-  const api = createTelegramApi(config.BOT_TOKEN, config.TELEGRAM_API_ROOT, metrics);
-  // Long polls hold the request for POLL_TIMEOUT_S; their client waits longer than that.
-  const pollingApi = createTelegramApi(
-    config.BOT_TOKEN,
-    config.TELEGRAM_API_ROOT,
+  const apiOf = (token: string, timeoutSeconds?: number) =>
+    createTelegramApi(token, config.TELEGRAM_API_ROOT, metrics, timeoutSeconds);
+  // One pool of bots behind one sender: every call that shows up in a chat goes through it.
+  const pool = new BotPool({
+    main: { token: config.BOT_TOKEN, api: apiOf(config.BOT_TOKEN) },
+    senders: config.TELEGRAM_SENDER_BOT_TOKENS.map((token) => ({ token, api: apiOf(token) })),
+    logger,
+  });
+  const sender = new TelegramSender({
+    pool,
+    budgets: coordination.budgets,
+    logger,
     metrics,
-    POLL_TIMEOUT_S + 15,
+    limits: {
+      groupPerWindow: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
+      groupWindowMs: config.TELEGRAM_LIMIT_GROUP_WINDOW,
+      chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
+      globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
+      safetyMs: config.TELEGRAM_LIMIT_SAFETY,
+    },
+  });
+  const tokens = new Map(
+    [config.BOT_TOKEN, ...config.TELEGRAM_SENDER_BOT_TOKENS].map((token) => [
+      botIdOf(token),
+      token,
+    ]),
   );
-  const botId = botIdOf(config.BOT_TOKEN);
+  const botId = pool.main.id;
   const groupId = config.SUPPORT_GROUP_ID;
   const mode = updatesMode(config);
   // Private chats need the key: it encrypts users' ids in Postgres and updates on the bus.
@@ -60,7 +87,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const privateChat = keyring
     ? new PrivateChat({
         db: deps.db,
-        api,
+        sender,
         relay: deps.relay,
         coordination,
         keyring,
@@ -70,37 +97,28 @@ export function createBridge(deps: BridgeDeps): Bridge {
           conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
           messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
         },
-        budgets: {
-          chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
-          globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
-          safetyMs: config.TELEGRAM_LIMIT_SAFETY,
-        },
       })
     : undefined;
   const sync = new TopicSync({
     db: deps.db,
-    api,
+    sender,
     coordination,
     logger,
     metrics,
-    botId,
-    groupId,
-    limits: {
-      groupPerMinute: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
-      chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
-      globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
-      safetyMs: config.TELEGRAM_LIMIT_SAFETY,
-    },
+    defaultGroupId: groupId,
+    pinHeader: config.TELEGRAM_PIN_HEADER,
     privateChat,
   });
+  const groups = new SupportGroups(deps.db, groupId);
   const processor = new UpdateProcessor({
     db: deps.db,
-    api,
+    sender,
     relay: deps.relay,
     logger,
     metrics,
     botId,
-    groupId,
+    defaultGroupId: groupId,
+    isSupportGroup: (chatId) => groups.has(chatId),
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
     requireClaim: config.REQUIRE_CLAIM,
     sync,
@@ -111,21 +129,36 @@ export function createBridge(deps: BridgeDeps): Bridge {
   let stopping = false;
   const abort = new AbortController();
 
-  const ingest = async (update: { update_id: number }) => {
+  /**
+   * Which of our bots received an update that came by webhook (all bots share the URL): a
+   * sender bot receives only the callback queries of the buttons it sent, so the message under
+   * the button names it; anything else is the main bot's.
+   */
+  const receiverOf = (update: Update): string => {
+    const author = update.callback_query?.message?.from?.id;
+    return author !== undefined && pool.bot(String(author)) ? String(author) : botId;
+  };
+
+  const ingest = async (update: { update_id: number }, receiver = receiverOf(update)) => {
     const json = new TextEncoder().encode(JSON.stringify(update));
     // Updates carry people's Telegram ids and names: with the key they cross the bus sealed
     // (AES-256-GCM, bound to the update id); without it private chats are off and their
     // updates are not published at all.
     let payload: Uint8Array = json;
-    if (keyring) payload = keyring.sealUpdate(json, updateAad(botId, update.update_id));
+    if (keyring) payload = keyring.sealUpdate(json, updateAad(receiver, update.update_id));
     else if (isPrivateChatUpdate(update)) {
       metrics.updatesIgnored.add(1, { reason: 'private_chat_without_key' });
       return;
     }
     await bus.publish(
       topics.telegramUpdate,
-      { updateId: BigInt(update.update_id), botId, payload, receivedAt: timestampNow() },
-      { msgId: `tg-${botId}-${update.update_id}` },
+      {
+        updateId: BigInt(update.update_id),
+        botId: receiver,
+        payload,
+        receivedAt: timestampNow(),
+      },
+      { msgId: `tg-${receiver}-${update.update_id}` },
     );
   };
 
@@ -150,59 +183,76 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }
     if (!config.TELEGRAM_WEBHOOK_SECRET)
       logger.warn('TELEGRAM_WEBHOOK_SECRET is unset: the webhook route refuses every call');
-    await api.setWebhook(url, {
-      ...(config.TELEGRAM_HEADER_SECRET ? { secret_token: config.TELEGRAM_HEADER_SECRET } : {}),
-      allowed_updates: ['message', 'edited_message', 'callback_query'],
-      // One delivery at a time: agents' messages reach JetStream in Telegram's order.
-      max_connections: 1,
-    });
+    for (const bot of pool.bots) {
+      await bot.api.setWebhook(url, {
+        ...(config.TELEGRAM_HEADER_SECRET ? { secret_token: config.TELEGRAM_HEADER_SECRET } : {}),
+        // Sender bots get only the buttons they sent; the main bot everything agents do.
+        allowed_updates: bot.main ? ALL_UPDATES : SENDER_UPDATES,
+        // One delivery at a time: agents' messages reach JetStream in Telegram's order.
+        max_connections: 1,
+      });
+    }
     registered = true;
-    logger.info({ url: redacted(url) }, 'webhook registered');
+    logger.info({ url: redacted(url), bots: pool.bots.length }, 'webhook registered');
   }
 
-  /** Long polling; one replica at a time (Telegram allows one getUpdates caller). */
-  async function poll(): Promise<void> {
+  /**
+   * Long polling of one bot; one replica at a time per bot (Telegram allows one getUpdates
+   * caller). Sender bots poll only for the callback queries of their buttons.
+   */
+  async function poll(bot: PoolBot): Promise<void> {
+    const token = tokens.get(bot.id) as string;
+    // Long polls hold the request for POLL_TIMEOUT_S; their client waits longer than that.
+    const pollingApi = apiOf(token, POLL_TIMEOUT_S + 15);
+    const lockKey = bot.main ? 'telegram-poller' : `telegram-poller:${bot.id}`;
     while (!stopping) {
       // Redis may be away for a moment: that is a retry, never a crash of the poller.
-      const lock = await coordination.locks
-        .tryLock('telegram-poller', 30_000)
-        .catch((error: unknown) => {
-          logger.warn({ err: error }, 'could not take the poller lock; retrying');
-          return null;
-        });
+      const lock = await coordination.locks.tryLock(lockKey, 30_000).catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not take the poller lock; retrying');
+        return null;
+      });
       if (!lock) {
         await sleep(5000, abort.signal);
         continue;
       }
       try {
-        await api.deleteWebhook({ drop_pending_updates: false });
-        registered = true;
+        await bot.api.deleteWebhook({ drop_pending_updates: false });
+        if (bot.main) registered = true;
         let offset: number | undefined;
         while (!stopping && !lock.signal.aborted) {
           const updates = await pollingApi.getUpdates(
             {
               timeout: POLL_TIMEOUT_S,
-              allowed_updates: ['message', 'edited_message', 'callback_query'],
+              allowed_updates: bot.main ? ALL_UPDATES : SENDER_UPDATES,
               ...(offset !== undefined ? { offset } : {}),
             },
             // grammY types its signal with the abort-controller shim; Node's is compatible at run time.
             abort.signal as Parameters<typeof pollingApi.getUpdates>[1],
           );
           for (const update of updates) {
-            await ingest(update);
+            await ingest(update, bot.id);
             offset = update.update_id + 1;
           }
         }
       } catch (error) {
         if (!stopping) {
-          logger.warn({ err: error }, 'polling failed; retrying');
-          registered = false;
+          logger.warn({ err: error, botId: bot.id }, 'polling failed; retrying');
+          if (bot.main) registered = false;
           await sleep(2000, abort.signal);
         }
       } finally {
         await lock.release();
       }
     }
+  }
+
+  /** Checks the pool's bots in every support group; again every few minutes. */
+  async function checkPool(): Promise<void> {
+    await pool
+      .check(await groups.all())
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'bot pool check failed; retried later'),
+      );
   }
 
   return {
@@ -216,6 +266,13 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
 
     async start() {
+      // Which bot may do what where, before anything is sent (bounded: Telegram may be away).
+      await Promise.race([checkPool(), sleep(POOL_CHECK_WAIT_MS, abort.signal)]);
+      const recheck = setInterval(() => void checkPool(), POOL_RECHECK_MS);
+      recheck.unref();
+      stops.push(() => clearInterval(recheck));
+      stops.push(() => sender.close());
+
       const syncConsumer = bus.consume(
         topics.conversationSync,
         async (delivery) => {
@@ -225,7 +282,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
         },
         {
           durable: 'bridge-sync',
-          maxAckPending: 32,
+          // Many conversations wait for budget at once: the sender orders them fairly, so it
+          // must see them (a busy conversation's further events are acked at once, see reconcile).
+          maxAckPending: 512,
           // Short, so a delivery held by a dead replica comes back soon; live ones call working().
           ackWaitMs: 15_000,
           maxDeliver: Infinity,
@@ -239,7 +298,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         topics.telegramUpdate,
         async (delivery) => {
           const update = JSON.parse(new TextDecoder().decode(openUpdate(delivery.data))) as Update;
-          await processor.process(update);
+          await processor.process(update, delivery.data.botId);
         },
         {
           durable: 'bridge-updates',
@@ -257,17 +316,28 @@ export function createBridge(deps: BridgeDeps): Bridge {
         topics.topicRemoval,
         async (delivery) => {
           const topicId = Number(delivery.data.topicId);
-          try {
-            await api.deleteForumTopic(groupId, topicId);
+          const chatId = Number(delivery.data.groupChatId) || groupId;
+          const result = await sender.send({
+            method: 'deleteForumTopic',
+            chatId,
+            // Housekeeping: after every visitor's text.
+            priority: SendPriority.cosmetic,
+            since: Date.now(),
+            needs: BotRight.topics,
+            working: () => delivery.working(),
+            call: (api) => api.deleteForumTopic(chatId, topicId),
+          });
+          if (result.ok) {
             logger.info(
               { conversationId: delivery.data.conversationId, topicId },
               'topic deleted by retention',
             );
-          } catch (error) {
-            const failure = classifyTelegramError(error);
-            if (failure.kind === 'topic_missing') return; // gone already
-            throw error;
+            return;
           }
+          if (result.failure.kind === 'topic_missing') return; // gone already
+          throw new Error(
+            `deleteForumTopic failed: ${'description' in result.failure ? result.failure.description : result.failure.kind}`,
+          );
         },
         {
           durable: 'bridge-topic-removal',
@@ -295,8 +365,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
               data.conversationId,
             );
             if (!conversation?.topic_id || conversation.status !== 'open') return;
-            await api.sendChatAction(groupId, 'typing', {
-              message_thread_id: conversation.topic_id,
+            const chatId = sync.groupOf(conversation);
+            const topicId = conversation.topic_id;
+            // Typing spends budget too: only when a slot is free right now and nobody waits.
+            await sender.send({
+              method: 'sendChatAction',
+              chatId,
+              priority: SendPriority.cosmetic,
+              since: Date.now(),
+              maxWaitMs: 0,
+              call: (api) => api.sendChatAction(chatId, 'typing', { message_thread_id: topicId }),
             });
           })().catch((error: unknown) => logger.debug({ err: error }, 'typing not shown'));
         },
@@ -366,21 +444,28 @@ export function createBridge(deps: BridgeDeps): Bridge {
         });
         if (!config.TELEGRAM_WEBHOOK_URL) registered = true; // registered by someone else
       } else {
-        const polling = poll().catch((error: unknown) =>
-          logger.error({ err: error }, 'polling stopped'),
-        );
-        stops.push(() => polling);
+        for (const bot of pool.bots) {
+          const polling = poll(bot).catch((error: unknown) =>
+            logger.error({ err: error, botId: bot.id }, 'polling stopped'),
+          );
+          stops.push(() => polling);
+        }
       }
       logger.info({ mode, groupId }, 'telegram bridge started');
     },
 
     health() {
-      return registered
-        ? { ok: true }
-        : {
-            ok: false,
-            detail: mode === 'webhook' ? 'webhook not registered yet' : 'not polling yet',
-          };
+      const bots = pool.report();
+      const leftOut = pool.describe();
+      if (!registered)
+        return {
+          ok: false,
+          detail: [mode === 'webhook' ? 'webhook not registered yet' : 'not polling yet', leftOut]
+            .filter(Boolean)
+            .join('; '),
+        };
+      // A sender bot left out only narrows the pool: ready, and the detail says which.
+      return leftOut ? { ok: bots.ok, detail: leftOut } : { ok: true };
     },
 
     async stop() {

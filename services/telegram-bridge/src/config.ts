@@ -51,8 +51,35 @@ export const bridgeEnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.enum(['auto', 'webhook', 'polling']).default('auto'),
   ),
-  /** Messages per minute to the support group (Telegram allows about 20). */
+  /**
+   * Tokens of send-only sender bots, comma-separated: each an admin ("Manage topics", "Pin
+   * messages") of every support group. Each brings its own budgets; BOT_TOKEN stays the bot
+   * that receives agents' messages.
+   */
+  TELEGRAM_SENDER_BOT_TOKENS: z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean)
+        : v,
+    z
+      .array(z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'each token looks like 123456:ABC-DEF…'))
+      .default([]),
+  ),
+  /** Messages per bot per window to one support group (Telegram allows about 20 a minute). */
   TELEGRAM_LIMIT_GROUP_PER_MINUTE: env.int(20, 1),
+  /** The window of that group limit: a minute at Telegram; tests run the same limit faster. */
+  TELEGRAM_LIMIT_GROUP_WINDOW: env.duration('60s'),
+  /**
+   * When a new topic's header is pinned: `auto` when the group's queue is short (skipped under
+   * load, pinned later when calm), `always` at once, `never`.
+   */
+  TELEGRAM_PIN_HEADER: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['auto', 'always', 'never']).default('auto'),
+  ),
   /** Messages per second to one chat (Telegram allows about 1). */
   TELEGRAM_LIMIT_CHAT_PER_SECOND: env.int(1, 1),
   /** Messages per second for the whole bot (Telegram allows about 30). */

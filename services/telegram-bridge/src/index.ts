@@ -1,5 +1,5 @@
 export { createBridge, type Bridge, type BridgeDeps } from './bridge';
 export { bridgeEnvSchema, loadBridgeConfig, updatesMode, type BridgeConfig } from './config';
-export { mergeBatch, TopicSync } from './topic-sync';
-export { headerText, parseCallbackData, topicName, topicStatus } from './topic-presentation';
-export { UpdateProcessor } from './update-processor';
+export { mergeBatch, TopicSync } from './sync/topic-sync';
+export { headerText, parseCallbackData, topicName, topicStatus } from './sync/topic-presentation';
+export { UpdateProcessor } from './updates/update-processor';

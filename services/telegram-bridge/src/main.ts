@@ -1,7 +1,7 @@
 // Process entry of the Telegram bridge: telemetry first, then config, infrastructure, app, signals.
 // Static imports are all evaluated before this module's code runs, so whatever loads pg,
 // ioredis or fastify is imported dynamically, after initTelemetry has installed its hooks.
-import { createLogger, initTelemetry } from '@topicdesk/telemetry';
+import { createLogger, initTelemetry, secretValues } from '@topicdesk/telemetry';
 
 try {
   const telemetry = initTelemetry({ serviceName: 'topicdesk-telegram-bridge', env: process.env });
@@ -10,7 +10,11 @@ try {
   const { loadBridgeConfig } = await import('./config');
 
   const config = loadBridgeConfig(process.env);
-  const logger = createLogger({ service: 'telegram-bridge', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'telegram-bridge',
+    level: config.LOG_LEVEL,
+    secrets: secretValues(process.env),
+  });
   const runtime = await startServiceRuntime({ service: 'telegram-bridge', config, logger });
   const { infra, relay } = runtime;
   const bridge = createBridge({
@@ -33,17 +37,21 @@ try {
   await app.register(bridge.routes);
   await app.listen({ port: config.PORT, host: config.HOST });
   await bridge.start();
-  onShutdownSignal(logger, async () => {
-    // /readyz 503 and new webhook calls refused (Telegram retries them on another replica or
-    // later); in-flight ones finish their publish to JetStream before the server closes.
-    app.markDraining();
-    await app.close();
-    // Stops polling and consumers, waiting for handlers in flight (a Telegram send included).
-    await bridge.stop();
-    await runtime.close();
-    await telemetry.shutdown();
-  });
+  onShutdownSignal(
+    logger,
+    async () => {
+      // /readyz 503 and new webhook calls refused (Telegram retries them on another replica or
+      // later); in-flight ones finish their publish to JetStream before the server closes.
+      app.markDraining();
+      await app.closeWithin(config.SHUTDOWN_TIMEOUT / 2);
+      // Stops polling and consumers, waiting for handlers in flight (a Telegram send included).
+      await bridge.stop();
+      await runtime.close();
+      await telemetry.shutdown();
+    },
+    config.SHUTDOWN_TIMEOUT,
+  );
 } catch (error) {
   const { exitOnStartupError } = await import('@topicdesk/core');
-  exitOnStartupError(error);
+  exitOnStartupError(error, process.env);
 }

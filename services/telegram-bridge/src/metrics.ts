@@ -18,7 +18,19 @@ export function createBridgeMetrics() {
       description: 'Bot API calls answered 429 Too Many Requests, by method',
     }),
     waitingForBudget: m.createUpDownCounter('topicdesk_telegram_sends_waiting', {
-      description: 'Sends waiting for Telegram budget',
+      description: 'Sends waiting for Telegram budget (the queue depth of this replica)',
+    }),
+    sendWait: m.createHistogram('topicdesk_telegram_send_wait_seconds', {
+      description: 'Time a call waited in the queue for budget, by priority (normal, cosmetic)',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600] },
+    }),
+    botSends: m.createCounter('topicdesk_telegram_bot_sends_total', {
+      description: 'Calls given budget, by bot id and priority: how the pool shares the work',
+    }),
+    groupCalls: m.createCounter('topicdesk_telegram_group_calls_total', {
+      description:
+        'Calls that show up in a support group, by purpose (topic, header, text, post, rename, header_edit, pin, close, reopen)',
     }),
     webhookAuthFailures: m.createCounter('topicdesk_webhook_auth_failures_total', {
       description: 'Webhook calls refused for a wrong secret, by reason (path or header)',

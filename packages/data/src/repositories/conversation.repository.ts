@@ -15,6 +15,8 @@ export interface NewConversationInput {
   locale?: string | null | undefined;
   pageUrl?: string | null | undefined;
   pageTitle?: string | null | undefined;
+  /** The support group to open the topic in; null or absent: the default group. */
+  groupChatId?: number | null | undefined;
 }
 
 const TICKET_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTVWXYZ';
@@ -46,6 +48,7 @@ export class ConversationRepository {
           locale: input.locale ?? null,
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,
+          group_chat_id: input.groupChatId ?? null,
           created_at: now,
           updated_at: now,
           last_activity_at: now,
@@ -79,6 +82,31 @@ export class ConversationRepository {
       .selectAll()
       .where('tenant_id', '=', tenantId)
       .where('topic_id', '=', topicId)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  /**
+   * The conversation of a topic in one support group (topic ids are unique per chat only).
+   * Conversations of the default group carry null, or its id when it is also registered in
+   * `support_groups`; `defaultGroupChatId` (SUPPORT_GROUP_ID) lets both be found.
+   */
+  findByGroupTopic(
+    tenantId: string,
+    chatId: number,
+    topicId: number,
+    defaultGroupChatId: number,
+  ): Promise<Conversation | undefined> {
+    return this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('topic_id', '=', topicId)
+      .where((eb) =>
+        chatId === defaultGroupChatId
+          ? eb.or([eb('group_chat_id', 'is', null), eb('group_chat_id', '=', chatId)])
+          : eb('group_chat_id', '=', chatId),
+      )
       .orderBy('created_at', 'desc')
       .executeTakeFirst();
   }
@@ -123,6 +151,8 @@ export class ConversationRepository {
         topic_name: name,
         header_message_id: null,
         header_text: null,
+        header_bot_id: null,
+        header_pinned: false,
         updated_at: new Date(),
       })
       .where('tenant_id', '=', tenantId)
@@ -226,15 +256,42 @@ export class ConversationRepository {
       .execute();
   }
 
+  /** The header as posted or edited; `botId` only when (re)posted (the bot that can edit it). */
   async setHeader(
     tenantId: string,
     id: string,
     messageId: number | null,
     text: string | null,
+    posted?: { botId: string | null },
   ): Promise<void> {
     await this.db
       .updateTable('conversations')
-      .set({ header_message_id: messageId, header_text: text })
+      .set({
+        header_message_id: messageId,
+        header_text: text,
+        ...(posted || messageId === null
+          ? { header_bot_id: posted?.botId ?? null, header_pinned: false }
+          : {}),
+      })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async setHeaderPinned(tenantId: string, id: string): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ header_pinned: true })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Cosmetic work put off under load is due at `at` (the sweep retries it); null: done. */
+  async setCosmeticDue(tenantId: string, id: string, at: Date | null): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ cosmetic_due_at: at })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
@@ -346,6 +403,7 @@ export class ConversationRepository {
       .where((eb) =>
         eb.or([
           eb.and([eb('c.topic_id', 'is', null), eb('c.created_at', '<', olderThan)]),
+          eb('c.cosmetic_due_at', '<', olderThan),
           eb.and([
             eb('c.status', '=', 'closed'),
             eb('c.topic_closed', '=', false),

@@ -113,6 +113,7 @@ export class MessageRepository {
     ids: readonly number[],
     chatId: number,
     telegramMessageId: number,
+    botId: string | null = null,
   ): Promise<void> {
     if (ids.length === 0) return;
     await this.db
@@ -122,9 +123,37 @@ export class MessageRepository {
         delivery_error: null,
         telegram_chat_id: chatId,
         telegram_message_id: telegramMessageId,
+        telegram_bot_id: botId,
       })
       .where('id', 'in', ids)
       .execute();
+  }
+
+  /** Visitor messages carried by one Telegram message (a topic header carries the first ones). */
+  carriedBy(conversationId: string, chatId: number, telegramMessageId: number): Promise<Message[]> {
+    return this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('telegram_chat_id', '=', chatId)
+      .where('telegram_message_id', '=', telegramMessageId)
+      .where('kind', '=', MessageKind.visitor)
+      .orderBy('seq')
+      .execute();
+  }
+
+  /** Visitor messages waiting for Telegram (every conversation): how many, and the oldest. */
+  async pendingSummary(): Promise<{ count: number; oldest: Date | null }> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select((eb) => [eb.fn.countAll<string>().as('count'), eb.fn.min('created_at').as('oldest')])
+      .where('delivery', '=', DeliveryState.pending)
+      .executeTakeFirst();
+    const oldest = row?.oldest ?? null;
+    return {
+      count: Number(row?.count ?? 0),
+      oldest: oldest === null ? null : new Date(oldest),
+    };
   }
 
   async markFailed(ids: readonly number[], error: string): Promise<void> {

@@ -42,10 +42,14 @@ export class TelegramPostRepository {
       .execute();
   }
 
-  async markSent(id: number, telegramMessageId: number | null): Promise<void> {
+  async markSent(
+    id: number,
+    telegramMessageId: number | null,
+    botId: string | null = null,
+  ): Promise<void> {
     await this.db
       .updateTable('telegram_posts')
-      .set({ sent_at: new Date(), telegram_message_id: telegramMessageId })
+      .set({ sent_at: new Date(), telegram_message_id: telegramMessageId, telegram_bot_id: botId })
       .where('id', '=', id)
       .execute();
   }

@@ -3,10 +3,22 @@ import type { Redis } from 'ioredis';
 import { acquireLoop } from '../acquire';
 import type { Gate } from '../gate';
 import type { CoordinationKeys } from '../keys';
-import type { AcquireOptions, Budget, BudgetLimiter, QuotaLimiter, QuotaResult } from '../types';
+import type {
+  AcquireOptions,
+  AnyAcquired,
+  Budget,
+  BudgetLimiter,
+  QuotaLimiter,
+  QuotaResult,
+} from '../types';
 import { normalizeBudgets, validatePositive } from '../validate';
 import { redisCall } from './connection';
-import { PENALIZE_SCRIPT, SLIDING_WINDOW_SCRIPT, parseWindowReply } from './scripts';
+import {
+  ACQUIRE_ANY_SCRIPT,
+  PENALIZE_SCRIPT,
+  SLIDING_WINDOW_SCRIPT,
+  parseWindowReply,
+} from './scripts';
 
 export interface RedisLimiterOptions {
   redis: Redis;
@@ -43,6 +55,26 @@ export class RedisBudgetLimiter implements BudgetLimiter {
 
   acquire(budgets: readonly Budget[], options?: AcquireOptions): Promise<void> {
     return acquireLoop((b) => this.tryAcquire(b), budgets, options);
+  }
+
+  async tryAcquireAny(candidates: ReadonlyArray<readonly Budget[]>): Promise<AnyAcquired> {
+    const normalized = candidates.map((budgets) => normalizeBudgets(budgets));
+    if (normalized.length === 0) return { index: -1, waitMs: 0 };
+    const { redis, keys, gate } = this.options;
+    const redisKeys: string[] = [];
+    const args: Array<string | number> = [memberSuffix(), normalized.length];
+    for (const budgets of normalized) {
+      args.push(budgets.length);
+      for (const b of budgets) {
+        redisKeys.push(keys.budgetLog(b.key), keys.budgetBlock(b.key));
+        args.push(b.limit, b.windowMs);
+      }
+    }
+    const reply = await redisCall(gate, 'budget acquire any', () =>
+      ACQUIRE_ANY_SCRIPT.run(redis, redisKeys, args),
+    );
+    const [index, waitMs] = parseWindowReply(reply);
+    return { index, waitMs };
   }
 
   async penalize(budgets: readonly Budget[], ms: number): Promise<void> {

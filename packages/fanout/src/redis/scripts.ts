@@ -61,6 +61,73 @@ end
 return {0, remaining}
 `);
 
+/**
+ * The sliding window over several candidates (the bots of a pool), atomically: the candidate
+ * whose budgets all have room and with the most room left gets one use in each of its budgets.
+ * KEYS: for each candidate, for each of its budgets, its log key then its block key.
+ * ARGV: member suffix, c, then for each candidate: n, then limit and windowMs per budget.
+ * Returns {index (0-based), 0}, or {-1, ms until the first candidate has room}.
+ */
+export const ACQUIRE_ANY_SCRIPT = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local c = tonumber(ARGV[2])
+local arg = 3
+local key = 1
+local best = -1
+local best_remaining = nil
+local best_from = 0
+local best_n = 0
+local best_arg = 0
+local min_wait = -1
+for i = 1, c do
+  local n = tonumber(ARGV[arg])
+  local from_key = key
+  local from_arg = arg + 1
+  local wait = 0
+  local remaining = nil
+  for j = 1, n do
+    local log = KEYS[key]
+    local limit = tonumber(ARGV[arg + 2 * j - 1])
+    local window = tonumber(ARGV[arg + 2 * j])
+    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+    local count = redis.call('ZCARD', log)
+    if count >= limit then
+      local entry = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
+      local w = tonumber(entry[2]) + window - now
+      if w < 1 then w = 1 end
+      if w > wait then wait = w end
+    end
+    local blocked = redis.call('PTTL', KEYS[key + 1])
+    if blocked > wait then wait = blocked end
+    local left = limit - count - 1
+    if remaining == nil or left < remaining then remaining = left end
+    key = key + 2
+  end
+  if wait > 0 then
+    if min_wait < 0 or wait < min_wait then min_wait = wait end
+  elseif best_remaining == nil or remaining > best_remaining then
+    best = i - 1
+    best_remaining = remaining
+    best_from = from_key
+    best_n = n
+    best_arg = from_arg
+  end
+  arg = arg + 1 + 2 * n
+end
+if best < 0 then
+  if min_wait < 0 then min_wait = 0 end
+  return {-1, min_wait}
+end
+local member = now .. '-' .. ARGV[1]
+for j = 1, best_n do
+  local log = KEYS[best_from + 2 * (j - 1)]
+  redis.call('ZADD', log, now, member)
+  redis.call('PEXPIRE', log, tonumber(ARGV[best_arg + 2 * j - 1]))
+end
+return {best, 0}
+`);
+
 /** KEYS: block keys. ARGV: ms. Sets each block to ms unless it already lasts longer. */
 export const PENALIZE_SCRIPT = new LuaScript(`
 local ms = tonumber(ARGV[1])

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file topicdesk/v1/topic_removal.proto.
  */
 export const file_topicdesk_v1_topic_removal: GenFile = /*@__PURE__*/
-  fileDesc("CiB0b3BpY2Rlc2svdjEvdG9waWNfcmVtb3ZhbC5wcm90bxIMdG9waWNkZXNrLnYxIkwKDFRvcGljUmVtb3ZhbBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhAKCHRvcGljX2lkGAMgASgDYgZwcm90bzM");
+  fileDesc("CiB0b3BpY2Rlc2svdjEvdG9waWNfcmVtb3ZhbC5wcm90bxIMdG9waWNkZXNrLnYxImMKDFRvcGljUmVtb3ZhbBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhAKCHRvcGljX2lkGAMgASgDEhUKDWdyb3VwX2NoYXRfaWQYBCABKANiBnByb3RvMw");
 
 /**
  * A purged conversation's forum topic must be deleted in Telegram (retention policy `delete`).
@@ -37,6 +37,13 @@ export type TopicRemoval = Message<"topicdesk.v1.TopicRemoval"> & {
    * @generated from field: int64 topic_id = 3;
    */
   topicId: bigint;
+
+  /**
+   * The support group the topic is in; 0 for the default group (SUPPORT_GROUP_ID).
+   *
+   * @generated from field: int64 group_chat_id = 4;
+   */
+  groupChatId: bigint;
 };
 
 /**

@@ -15,26 +15,31 @@ import {
   type OutboxInput,
 } from '@topicdesk/data';
 import type { Logger } from '@topicdesk/telemetry';
-import type { Api } from 'grammy';
 import type { CallbackQuery, Message, Update } from 'grammy/types';
 import { parseCommand, HELP_GENERAL, HELP_TOPIC, type Command } from './commands';
-import type { BridgeMetrics } from './metrics';
+import type { BridgeMetrics } from '../metrics';
 import type { PrivateChat } from './private-chat';
-import { parseCallbackData, type HeaderAction } from './topic-presentation';
-import type { TopicSync } from './topic-sync';
+import { parseCallbackData, type HeaderAction } from '../sync/topic-presentation';
+import type { TelegramSender } from '../sender/telegram-sender';
+import type { TopicSync } from '../sync/topic-sync';
 
 const TENANT = 'default';
 const UNKNOWN_AGENT_NAME = 'Support';
 
 export interface UpdateProcessorOptions {
   db: Kysely<DB>;
-  api: Api;
+  /** The bridge's one way out to Telegram (answers to buttons go through the bot that got them). */
+  sender: TelegramSender;
   relay: OutboxRelay;
   sync: TopicSync;
   logger: Logger;
   metrics: BridgeMetrics;
+  /** The main bot: updates are deduplicated per receiving bot. */
   botId: string;
-  groupId: number;
+  /** SUPPORT_GROUP_ID: conversations without a group of their own live there. */
+  defaultGroupId: number;
+  /** Whether a chat is one of the support groups (the default one or a registered one). */
+  isSupportGroup: (chatId: number) => Promise<boolean>;
   allowUnknownAgents: boolean;
   requireClaim: boolean;
   /** Handles updates from private chats with the bot; absent: they are ignored. */
@@ -65,8 +70,12 @@ export class UpdateProcessor {
     this.#service = new ConversationService(options.db, options.relay);
   }
 
-  async process(update: Update): Promise<Outcome> {
-    const outcome = await this.#process(update);
+  /**
+   * Applies one update. `botId` is the bot that received it: the main bot, or a sender bot of
+   * the pool (those receive only the callback queries of the buttons they sent).
+   */
+  async process(update: Update, botId: string = this.options.botId): Promise<Outcome> {
+    const outcome = await this.#process(update, botId);
     if (outcome.startsWith('ignored:')) {
       this.options.metrics.updatesIgnored.add(1, { reason: outcome.slice('ignored:'.length) });
       this.options.logger.debug({ updateId: update.update_id, outcome }, 'update ignored');
@@ -74,7 +83,7 @@ export class UpdateProcessor {
     return outcome;
   }
 
-  async #process(update: Update): Promise<Outcome> {
+  async #process(update: Update, botId: string): Promise<Outcome> {
     const { privateChat } = this.options;
     if (update.callback_query) {
       if (update.callback_query.message?.chat.type === 'private') {
@@ -82,7 +91,7 @@ export class UpdateProcessor {
           ? privateChat.handleButton(update.update_id, update.callback_query)
           : 'ignored:private_chat';
       }
-      return this.#button(update.update_id, update.callback_query);
+      return this.#button(update.update_id, update.callback_query, botId);
     }
     const message = update.message ?? update.edited_message;
     if (!message) return 'ignored:unsupported';
@@ -92,7 +101,7 @@ export class UpdateProcessor {
         ? privateChat.handleMessage(update.update_id, message, update.edited_message !== undefined)
         : 'ignored:private_chat';
     }
-    if (message.chat.id !== this.options.groupId) return 'ignored:other_chat';
+    if (!(await this.options.isSupportGroup(message.chat.id))) return 'ignored:other_chat';
     if (!message.from || message.from.is_bot) return 'ignored:bot';
     if (
       message.forum_topic_created ||
@@ -109,9 +118,12 @@ export class UpdateProcessor {
       if (!command || update.edited_message) return 'ignored:general';
       return this.#generalCommand(update.update_id, message, command);
     }
-    const conversation = await new ConversationRepository(this.options.db).findByTopic(
+    // Topic ids are unique per group only: the group names the conversation too.
+    const conversation = await new ConversationRepository(this.options.db).findByGroupTopic(
       TENANT,
+      message.chat.id,
       message.message_thread_id as number,
+      this.options.defaultGroupId,
     );
     if (!conversation) return 'ignored:unknown_topic';
     if (update.edited_message)
@@ -134,15 +146,13 @@ export class UpdateProcessor {
   }
 
   /** Runs `apply` in one transaction with the update's dedupe mark; publishes after commit. */
-  async #once(updateId: number, apply: (trx: Kysely<DB>) => Promise<Applied>): Promise<Outcome> {
+  async #once(
+    updateId: number,
+    apply: (trx: Kysely<DB>) => Promise<Applied>,
+    botId: string = this.options.botId,
+  ): Promise<Outcome> {
     const result = await this.options.db.transaction().execute(async (trx) => {
-      if (
-        !(await new TelegramUpdateRepository(trx).markProcessed(
-          TENANT,
-          this.options.botId,
-          updateId,
-        ))
-      )
+      if (!(await new TelegramUpdateRepository(trx).markProcessed(TENANT, botId, updateId)))
         return null;
       const applied = await apply(trx);
       return { outcome: applied.outcome, rows: await new OutboxRepository(trx).add(applied.rows) };
@@ -493,11 +503,11 @@ export class UpdateProcessor {
     }
   }
 
-  async #button(updateId: number, query: CallbackQuery): Promise<Outcome> {
-    const { api } = this.options;
+  async #button(updateId: number, query: CallbackQuery, botId: string): Promise<Outcome> {
+    // Only the bot that received the callback query may answer it.
     const answer = (text: string) =>
-      api
-        .answerCallbackQuery(query.id, { text })
+      this.options.sender
+        .direct(botId, (api) => api.answerCallbackQuery(query.id, { text }))
         .catch((error: unknown) =>
           this.options.logger.warn({ err: error }, 'answerCallbackQuery failed'),
         );
@@ -508,27 +518,31 @@ export class UpdateProcessor {
     }
     const identity = await this.#identify(query.from.id);
     let reply = '';
-    const outcome = await this.#once(updateId, async (trx) => {
-      if (identity.kind === 'refused') {
-        reply = identity.reason;
-        return { rows: [], outcome: 'refused' };
-      }
-      const conversation = await new ConversationRepository(trx).find(
-        TENANT,
-        parsed.conversationId,
-      );
-      if (!conversation) {
-        reply = 'This conversation no longer exists.';
-        return { rows: [], outcome: 'refused' };
-      }
-      const current = await new ConversationRepository(trx).lock(TENANT, conversation.id);
-      const result = await this.#act(trx, current, parsed.action, identity.agent);
-      reply = result.text;
-      const rows = result.ok
-        ? [...result.rows, ...(await this.#post(trx, current, undefined, result.text))]
-        : result.rows;
-      return { rows, outcome: result.ok ? 'command' : 'refused' };
-    });
+    const outcome = await this.#once(
+      updateId,
+      async (trx) => {
+        if (identity.kind === 'refused') {
+          reply = identity.reason;
+          return { rows: [], outcome: 'refused' };
+        }
+        const conversation = await new ConversationRepository(trx).find(
+          TENANT,
+          parsed.conversationId,
+        );
+        if (!conversation) {
+          reply = 'This conversation no longer exists.';
+          return { rows: [], outcome: 'refused' };
+        }
+        const current = await new ConversationRepository(trx).lock(TENANT, conversation.id);
+        const result = await this.#act(trx, current, parsed.action, identity.agent);
+        reply = result.text;
+        const rows = result.ok
+          ? [...result.rows, ...(await this.#post(trx, current, undefined, result.text))]
+          : result.rows;
+        return { rows, outcome: result.ok ? 'command' : 'refused' };
+      },
+      botId,
+    );
     await answer(outcome === 'duplicate' ? 'Done.' : reply);
     return outcome;
   }
@@ -548,7 +562,11 @@ export class UpdateProcessor {
           stats.medianFirstResponseMs === null
             ? 'no answers yet today'
             : formatDuration(stats.medianFirstResponseMs);
-        text = `📊 Open: ${stats.open} · Unclaimed: ${stats.unclaimed} · Median first response today: ${median}`;
+        text = [
+          `📊 Open: ${stats.open} · Unclaimed: ${stats.unclaimed} · Median first response today: ${median}`,
+          await this.#queueLine(),
+          this.#botsLine(),
+        ].join('\n');
         break;
       }
       case 'unknown':
@@ -580,6 +598,27 @@ export class UpdateProcessor {
     if (!first) return 'duplicate';
     await this.options.sync.sendOutsideTopic(message.chat.id, text, message.message_id);
     return outcome;
+  }
+
+  /** What waits for Telegram, across every replica (the pending texts are in Postgres). */
+  async #queueLine(): Promise<string> {
+    const pending = await new MessageRepository(this.options.db).pendingSummary();
+    const queue = this.options.sender.queue();
+    const oldest =
+      pending.oldest === null
+        ? ''
+        : `, oldest ${formatDuration(Date.now() - pending.oldest.getTime())}`;
+    return `📨 Waiting for Telegram: ${pending.count} visitor text${pending.count === 1 ? '' : 's'}${oldest} · calls queued here: ${queue.byPriority.normal} + ${queue.byPriority.cosmetic} cosmetic`;
+  }
+
+  /** Each bot of the pool and whether it is left out anywhere. */
+  #botsLine(): string {
+    const bots = this.options.sender.pool.report().bots.map((bot) => {
+      const name = bot.username ? `@${bot.username}` : bot.id;
+      const role = bot.main ? 'main' : 'sender';
+      return `${role} ${name}: ${bot.out.length === 0 ? 'ok' : `left out (${bot.out.join('; ')})`}`;
+    });
+    return `🤖 ${bots.join(' · ')}`;
   }
 
   async #edit(updateId: number, message: Message & { text?: string }): Promise<Outcome> {

@@ -20,13 +20,14 @@ import {
   type OutboxInput,
   type TelegramUser,
 } from '@topicdesk/data';
-import type { Budget, Coordination } from '@topicdesk/fanout';
+import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import { GrammyError, type Api } from 'grammy';
+import { SendPriority, type TelegramSender } from '../sender/telegram-sender';
 import type { CallbackQuery, InlineKeyboardMarkup, Message, Update } from 'grammy/types';
-import { classifyTelegramError } from './telegram';
-import { splitUtf16, TELEGRAM_TEXT_LIMIT, type SyncContext } from './topic-sync';
-import { UserKeyError, type UserKeyring } from './user-crypto';
+import { classifyTelegramError } from '../sender/telegram-api';
+import { splitUtf16, TELEGRAM_TEXT_LIMIT, type SyncContext } from '../sync/topic-sync';
+import { UserKeyError, type UserKeyring } from '../user-crypto';
 
 // The second visitor channel: a Telegram user writes to the bot in a private chat and gets a
 // conversation like a widget visitor — a ticket, a topic for the agents, the same seq, history,
@@ -46,18 +47,23 @@ const HOUR_MS = 3_600_000;
 const ANSWERS_PER_MINUTE = 10;
 /** How long a direct answer may wait for budget inside the ordered update consumer. */
 const ANSWER_WAIT_MS = 10_000;
+
+/** A direct answer waits for budget a little, never long: the update consumer is ordered. */
+function answerContext(): SyncContext {
+  return { signal: AbortSignal.timeout(ANSWER_WAIT_MS), working: () => undefined };
+}
 const UNKNOWN_AGENT_NAME = 'Support';
 
 export interface PrivateChatOptions {
   db: Kysely<DB>;
-  api: Api;
+  /** Every call toward users goes through the bridge's one sender (main bot: users started it). */
+  sender: TelegramSender;
   relay: OutboxRelay;
   coordination: Coordination;
   keyring: UserKeyring;
   logger: Logger;
   botId: string;
   limits: { conversationsPerDay: number; messagesPerHour: number };
-  budgets: { chatPerSecond: number; globalPerSecond: number; safetyMs: number };
 }
 
 export type PrivateChatOutcome =
@@ -152,6 +158,15 @@ export function classifyPrivateFailure(error: unknown): PrivateFailure {
     return { kind: 'unreachable', description: error.description };
   }
   return classifyTelegramError(error);
+}
+
+/** After any close, the user is asked once for a rating. */
+function ratingPromptDue(conversation: Conversation, promptedAt: Date | null): boolean {
+  return (
+    conversation.status === 'closed' &&
+    conversation.closed_at !== null &&
+    (promptedAt === null || promptedAt < conversation.closed_at)
+  );
 }
 
 /** For logs: what failed, never the call's payload (GrammyError carries the chat id). */
@@ -290,9 +305,9 @@ export class PrivateChat {
             const { chat, message_id: messageId } = query.message;
             const prompt = query.message.text ?? '';
             after = () =>
-              this.options.api
-                .editMessageText(chat.id, messageId, `${prompt}\n${'⭐'.repeat(button.rating)}`)
-                .then(() => undefined);
+              this.#call(chat.id, person.pseudonym, answerContext(), (api) =>
+                api.editMessageText(chat.id, messageId, `${prompt}\n${'⭐'.repeat(button.rating)}`),
+              ).then(() => undefined);
           }
           break;
         default: {
@@ -635,8 +650,8 @@ export class PrivateChat {
   }
 
   async #toast(queryId: string, text: string): Promise<void> {
-    await this.options.api
-      .answerCallbackQuery(queryId, text ? { text } : {})
+    await this.options.sender
+      .direct(undefined, (api) => api.answerCallbackQuery(queryId, text ? { text } : {}))
       .catch((error: unknown) =>
         this.options.logger.warn(
           { failure: describe(classifyPrivateFailure(error)) },
@@ -655,45 +670,40 @@ export class PrivateChat {
 
   // ---- sending -------------------------------------------------------------------------
 
-  #budgets(pseudonym: string): Budget[] {
-    const { budgets, botId } = this.options;
-    // Same global key and limit as TopicSync, so both share the bot's budget; the chat key
-    // uses the pseudonym, so no Redis key names the user.
-    return [
-      { key: `tg:bot:${botId}`, limit: budgets.globalPerSecond, windowMs: 1000 + budgets.safetyMs },
-      {
-        key: `tg:chat:p-${pseudonym}`,
-        limit: budgets.chatPerSecond,
-        windowMs: 1000 + budgets.safetyMs,
-      },
-    ];
-  }
-
-  /** One Bot API call to the user's chat under the budgets; a failure is returned, never thrown. */
+  /**
+   * One Bot API call to the user's chat through the sender (main bot, the user's budget keyed
+   * by pseudonym so no Redis key names the user); a failure is returned, never thrown.
+   */
   async #call<T>(
+    chatId: number,
     pseudonym: string,
     context: SyncContext,
-    call: () => Promise<T>,
+    call: (api: Api) => Promise<T>,
   ): Promise<T | { failed: PrivateFailure }> {
-    const budgets = this.#budgets(pseudonym);
-    await this.options.coordination.budgets.acquire(budgets, {
+    const result = await this.options.sender.send({
+      method: 'private',
+      chatId,
+      chatKey: `p-${pseudonym}`,
+      priority: SendPriority.normal,
+      since: Date.now(),
+      bot: this.options.sender.pool.main.id,
       signal: context.signal,
-      onWait: () => context.working(),
+      working: context.working,
+      call,
     });
-    context.working();
-    try {
-      return await call();
-    } catch (error) {
-      const failure = classifyPrivateFailure(error);
-      if (failure.kind === 'rate_limited')
-        await this.options.coordination.budgets.penalize(budgets, failure.retryAfterMs);
-      return { failed: failure };
-    }
+    if (result.ok) return result.value;
+    if (result.error !== undefined) return { failed: classifyPrivateFailure(result.error) };
+    return {
+      failed:
+        result.failure.kind === 'deferred'
+          ? { kind: 'transient', description: result.failure.description }
+          : result.failure,
+    };
   }
 
   /** A direct answer (best effort, rate-limited per user so a flood gets few answers). */
   async #sendDirect(person: Person, answer: Answer): Promise<void> {
-    const { coordination, logger, api } = this.options;
+    const { coordination, logger } = this.options;
     try {
       const quota = await coordination.quotas.hit(
         `tg:answers:${person.pseudonym}`,
@@ -704,15 +714,15 @@ export class PrivateChat {
         logger.debug('private chat answer skipped: too many answers to this user');
         return;
       }
-      const context: SyncContext = {
-        signal: AbortSignal.timeout(ANSWER_WAIT_MS),
-        working: () => undefined,
-      };
-      const result = await this.#call(person.pseudonym, context, () =>
-        api.sendMessage(person.telegramUserId, answer.text, {
-          link_preview_options: { is_disabled: true },
-          ...(answer.keyboard ? { reply_markup: answer.keyboard } : {}),
-        }),
+      const result = await this.#call(
+        person.telegramUserId,
+        person.pseudonym,
+        answerContext(),
+        (api) =>
+          api.sendMessage(person.telegramUserId, answer.text, {
+            link_preview_options: { is_disabled: true },
+            ...(answer.keyboard ? { reply_markup: answer.keyboard } : {}),
+          }),
       );
       if ('failed' in result)
         logger.warn({ failure: describe(result.failed) }, 'answer in a private chat not sent');
@@ -760,11 +770,11 @@ export class PrivateChat {
     if (stale) {
       const { message, copy } = stale;
       const result = message.deleted_at
-        ? await this.#call(person.pseudonym, context, () =>
-            this.options.api.deleteMessage(chatId, copy.telegram_message_id),
+        ? await this.#call(chatId, person.pseudonym, context, (api) =>
+            api.deleteMessage(chatId, copy.telegram_message_id),
           )
-        : await this.#call(person.pseudonym, context, () =>
-            this.options.api.editMessageText(
+        : await this.#call(chatId, person.pseudonym, context, (api) =>
+            api.editMessageText(
               chatId,
               copy.telegram_message_id,
               splitUtf16(signed(message), TELEGRAM_TEXT_LIMIT)[0] ?? '',
@@ -792,8 +802,8 @@ export class PrivateChat {
       let first: number | null = null;
       for (const [index, part] of parts.entries()) {
         const last = index === parts.length - 1;
-        const sent = await this.#call(person.pseudonym, context, () =>
-          this.options.api.sendMessage(chatId, part, {
+        const sent = await this.#call(chatId, person.pseudonym, context, (api) =>
+          api.sendMessage(chatId, part, {
             link_preview_options: { is_disabled: true },
             ...(last && keyboard ? { reply_markup: keyboard } : {}),
           }),
@@ -815,16 +825,12 @@ export class PrivateChat {
       return true;
     }
 
-    const promptDue =
-      conversation.status === 'closed' &&
-      conversation.closed_at !== null &&
-      (link.rating_prompted_at === null || link.rating_prompted_at < conversation.closed_at);
-    if (promptDue) {
+    if (ratingPromptDue(conversation, link.rating_prompted_at)) {
       const text = await this.#text(this.options.db, person.language, 'telegram.rate_prompt', {
         ticket: conversation.ticket,
       });
-      const sent = await this.#call(person.pseudonym, context, () =>
-        this.options.api.sendMessage(chatId, text, {
+      const sent = await this.#call(chatId, person.pseudonym, context, (api) =>
+        api.sendMessage(chatId, text, {
           reply_markup: ratingKeyboard(conversation.id),
         }),
       );
@@ -834,6 +840,17 @@ export class PrivateChat {
       return true;
     }
     return false;
+  }
+
+  /** Whether `deliver` has anything to do for this conversation (read only). */
+  async due(conversation: Conversation): Promise<boolean> {
+    const links = new TelegramConversationRepository(this.options.db);
+    const found = await links.find(conversation.id);
+    if (!found) return false;
+    const { link } = found;
+    if (await links.staleCopy(conversation.id)) return true;
+    if (await links.nextUndelivered(conversation.id, link.delivered_seq)) return true;
+    return ratingPromptDue(conversation, link.rating_prompted_at);
   }
 
   /**

@@ -6,8 +6,8 @@ import {
   type Telemetry,
 } from '@topicdesk/telemetry';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { createBridgeMetrics as CreateBridgeMetrics } from './metrics';
-import type { createTelegramApi as CreateTelegramApi } from './telegram';
+import type { createBridgeMetrics as CreateBridgeMetrics } from '../metrics';
+import type { createTelegramApi as CreateTelegramApi } from './telegram-api';
 
 // Loaded after initTelemetry, as main.ts does, so the http instrumentation sees grammY's requests.
 let createBridgeMetrics: typeof CreateBridgeMetrics;
@@ -42,8 +42,8 @@ async function scrape(): Promise<string> {
 
 beforeAll(async () => {
   telemetry = initTelemetry({ serviceName: 'unit-bridge', env: {}, spanExporter: memory });
-  ({ createBridgeMetrics } = await import('./metrics'));
-  ({ createTelegramApi } = await import('./telegram'));
+  ({ createBridgeMetrics } = await import('../metrics'));
+  ({ createTelegramApi } = await import('./telegram-api'));
   server = createServer((request, response) => {
     const method = request.url?.split('/').pop() ?? '';
     const answer = answers.get(method)?.shift() ?? { ok: true, result: true };
@@ -107,10 +107,16 @@ describe('createTelegramApi', () => {
     expect(JSON.stringify(spans.map((s) => s.attributes))).not.toContain('hello there');
 
     const text = await scrape();
-    expect(text).toMatch(/topicdesk_telegram_calls_total\{method="sendMessage",code="429"\} 1/);
-    expect(text).toMatch(/topicdesk_telegram_calls_total\{method="sendMessage",code="200"\} 1/);
-    expect(text).toMatch(/topicdesk_telegram_errors_total\{method="sendMessage",code="429"\} 1/);
-    expect(text).toMatch(/topicdesk_telegram_429_total\{method="sendMessage"\} 1/);
+    expect(text).toMatch(
+      /topicdesk_telegram_calls_total\{method="sendMessage",code="429",bot="123"\} 1/,
+    );
+    expect(text).toMatch(
+      /topicdesk_telegram_calls_total\{method="sendMessage",code="200",bot="123"\} 1/,
+    );
+    expect(text).toMatch(
+      /topicdesk_telegram_errors_total\{method="sendMessage",code="429",bot="123"\} 1/,
+    );
+    expect(text).toMatch(/topicdesk_telegram_429_total\{method="sendMessage",bot="123"\} 1/);
     expect(text).toMatch(/topicdesk_telegram_retries_total\{method="sendMessage"\} 1/);
   });
 
@@ -131,7 +137,7 @@ describe('createTelegramApi', () => {
     expect(span?.status.code).toBe(2);
     expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
     expect(await scrape()).toMatch(
-      /topicdesk_telegram_errors_total\{method="getMe",code="network"\} 1/,
+      /topicdesk_telegram_errors_total\{method="getMe",code="network",bot="\d+"\} 1/,
     );
   });
 });

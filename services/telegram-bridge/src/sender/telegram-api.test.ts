@@ -1,6 +1,6 @@
 import { GrammyError, HttpError } from 'grammy';
 import { describe, expect, it } from 'vitest';
-import { botIdOf, classifyTelegramError, RetryTracker } from './telegram';
+import { botIdOf, classifyTelegramError, RetryTracker } from './telegram-api';
 
 function grammyError(
   error_code: number,

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
-import type { BridgeMetrics } from './metrics';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { BridgeMetrics } from '../metrics';
 
 export interface WebhookRouteOptions {
   /** The :secret path segment; the route answers 404 to anything else. */
@@ -20,6 +20,19 @@ function same(a: string, b: string): boolean {
 
 /** POST /v1/telegram/webhook/:secret — Telegram's deliveries; non-2xx makes Telegram retry. */
 export const webhookRoute: FastifyPluginAsync<WebhookRouteOptions> = async (app, options) => {
+  // Errors answer in the documented shape, never with their internal message: a body that is
+  // not JSON is final (400), anything else is logged and answered 503, so Telegram retries.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return reply.status(error.statusCode === 413 ? 413 : 400).send({
+        error: { code: 'BRIDGE_INVALID_UPDATE', message: 'an Update as a JSON object is expected' },
+      });
+    }
+    request.log.error({ err: error }, 'could not ingest a webhook update; Telegram will retry');
+    return reply.status(503).send({
+      error: { code: 'UNAVAILABLE', message: 'the update could not be stored; retry' },
+    });
+  });
   app.post<{ Params: { secret: string } }>(
     '/v1/telegram/webhook/:secret',
     { bodyLimit: 1024 * 1024 },

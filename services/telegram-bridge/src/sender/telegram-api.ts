@@ -1,6 +1,6 @@
 import { SpanKind, SpanStatusCode, withSpan } from '@topicdesk/telemetry';
 import { Api, GrammyError, HttpError } from 'grammy';
-import type { BridgeMetrics } from './metrics';
+import type { BridgeMetrics } from '../metrics';
 
 /** What a failed Bot API call means for the caller. */
 export type TelegramFailure =
@@ -107,6 +107,8 @@ export function createTelegramApi(
 ): Api {
   // grammY's default timeout is 500 s; a send must fail fast enough to be retried.
   const api = new Api(token, { apiRoot: apiRoot.replace(/\/+$/, ''), timeoutSeconds });
+  // Per-bot labels: with a pool of sender bots, each bot's budget use and 429s show apart.
+  const bot = botIdOf(token);
   api.config.use(async (prev, method, payload, signal) => {
     const key = RetryTracker.key(method, payload);
     const previousFailures = retries.previousFailures(key);
@@ -114,6 +116,7 @@ export function createTelegramApi(
     const attributes: Record<string, string | number> = {
       'rpc.system': 'telegram_bot_api',
       'rpc.method': method,
+      'telegram.bot_id': bot,
       'telegram.retry_count': previousFailures,
     };
     for (const [field, attribute] of [
@@ -131,7 +134,7 @@ export function createTelegramApi(
         const result = await prev(method, payload, signal);
         if (result.ok) {
           span.setAttribute('http.response.status_code', 200);
-          metrics.telegramCalls.add(1, { method, code: 200 });
+          metrics.telegramCalls.add(1, { method, code: 200, bot });
           retries.succeeded(key);
           return result;
         }
@@ -144,9 +147,9 @@ export function createTelegramApi(
             : {}),
         });
         span.setStatus({ code: SpanStatusCode.ERROR, message: result.description });
-        metrics.telegramCalls.add(1, { method, code });
-        metrics.telegramErrors.add(1, { method, code });
-        if (code === 429) metrics.telegram429.add(1, { method });
+        metrics.telegramCalls.add(1, { method, code, bot });
+        metrics.telegramErrors.add(1, { method, code, bot });
+        if (code === 429) metrics.telegram429.add(1, { method, bot });
         // A refusal (400) is final for this payload; only what is retried later is a failure
         // to remember.
         if (code === 429 || code >= 500) retries.failed(key);
@@ -154,8 +157,8 @@ export function createTelegramApi(
         return result;
       } catch (error) {
         span.setAttribute('telegram.error_code', 'network');
-        metrics.telegramCalls.add(1, { method, code: 'network' });
-        metrics.telegramErrors.add(1, { method, code: 'network' });
+        metrics.telegramCalls.add(1, { method, code: 'network', bot });
+        metrics.telegramErrors.add(1, { method, code: 'network', bot });
         retries.failed(key);
         throw error;
       }

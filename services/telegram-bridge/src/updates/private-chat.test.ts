@@ -3,7 +3,7 @@ import type { Conversation } from '@topicdesk/data';
 import { GrammyError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';
-import { loadBridgeConfig } from './config';
+import { loadBridgeConfig } from '../config';
 import {
   classifyPrivateFailure,
   isPrivateChatUpdate,
@@ -14,8 +14,8 @@ import {
   ratingKeyboard,
   signed,
 } from './private-chat';
-import { headerText, topicName } from './topic-presentation';
-import { generateUserKey } from './user-crypto';
+import { headerText, topicName } from '../sync/topic-presentation';
+import { generateUserKey } from '../user-crypto';
 
 const CONVERSATION_ID = '0b7e3f0e-3c55-4a51-9a53-2f4e0c1d2b3a';
 const USER = { id: 5_813_920_476, is_bot: false, first_name: 'Zebulon', username: 'zq_user' };

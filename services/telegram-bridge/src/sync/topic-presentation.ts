@@ -2,6 +2,10 @@ import type { Conversation } from '@topicdesk/data';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 
 const TOPIC_NAME_LIMIT = 128;
+/** Telegram's longest text message, in UTF-16 units. */
+export const TELEGRAM_TEXT_LIMIT = 4096;
+/** What a header shows of each visitor-given field: enough to recognise, never the whole limit. */
+const FIELD_LIMITS = { name: 80, locale: 35, title: 160, url: 300 } as const;
 
 /** The status a topic shows: new (nobody claimed it), claimed, or closed. */
 export type TopicStatus = 'new' | 'claimed' | 'closed';
@@ -23,7 +27,19 @@ function context(conversation: Conversation): string {
       text = '';
     }
   }
-  return text.replace(/\s+/g, ' ').trim();
+  return clean(text);
+}
+
+/**
+ * One line of a visitor-given field: whitespace collapsed, bidi overrides and zero-width
+ * characters taken out (they would reorder or hide what agents read), cut to `limit`.
+ */
+export function clean(text: string, limit = TOPIC_NAME_LIMIT): string {
+  const plain = text
+    .replace(/[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return plain.length > limit ? `${truncateUtf16(plain, limit - 1)}…` : plain;
 }
 
 /**
@@ -37,7 +53,7 @@ export function topicName(conversation: Conversation): string {
   if (about) parts.push(about);
   let name = parts.join(' · ');
   if (status === 'claimed' && conversation.claimed_by_name)
-    name += ` → ${conversation.claimed_by_name}`;
+    name += ` → ${clean(conversation.claimed_by_name, 40)}`;
   return truncateUtf16(name, TOPIC_NAME_LIMIT);
 }
 
@@ -54,7 +70,7 @@ export function truncateUtf16(text: string, limit: number): string {
 
 const STATUS_LINE: Record<TopicStatus, (c: Conversation) => string> = {
   new: () => '🟢 new — not claimed yet',
-  claimed: (c) => `🟡 claimed by ${c.claimed_by_name ?? 'an agent'}`,
+  claimed: (c) => `🟡 claimed by ${c.claimed_by_name ? clean(c.claimed_by_name, 64) : 'an agent'}`,
   closed: () => '⚪ closed',
 };
 
@@ -67,17 +83,48 @@ export function headerText(conversation: Conversation): string {
     `🎫 ${conversation.ticket}`,
     `Status: ${STATUS_LINE[topicStatus(conversation)](conversation)}`,
   ];
-  if (conversation.visitor_name) lines.push(`Visitor: ${conversation.visitor_name}`);
+  if (conversation.visitor_name)
+    lines.push(`Visitor: ${clean(conversation.visitor_name, FIELD_LIMITS.name)}`);
   // A private-chat user's locale is their Telegram app's language: agents never see it.
   if (conversation.locale && conversation.channel === 'web')
-    lines.push(`Locale: ${conversation.locale}`);
-  if (conversation.page_url || conversation.page_title) {
+    lines.push(`Locale: ${clean(conversation.locale, FIELD_LIMITS.locale)}`);
+  const title = conversation.page_title ? clean(conversation.page_title, FIELD_LIMITS.title) : '';
+  const url = pageWithoutQuery(conversation.page_url);
+  if (title || url) {
     lines.push(
-      `Page: ${[conversation.page_title, pageWithoutQuery(conversation.page_url)].filter(Boolean).join(' — ')}`,
+      `Page: ${[title, url ? clean(url, FIELD_LIMITS.url) : ''].filter(Boolean).join(' — ')}`,
     );
   }
   lines.push(`Channel: ${conversation.channel === 'web' ? 'website widget' : 'Telegram bot'}`);
-  return lines.join('\n');
+  // Every field is cut above, so this never bites; it keeps the promise whatever comes.
+  return truncateUtf16(lines.join('\n'), HEADER_LIMIT);
+}
+
+/** The longest header: every field at its cut, with room left for the first visitor texts. */
+const HEADER_LIMIT = 1024;
+const HEADER_TEXTS_SEPARATOR = '\n\n💬 ';
+const TEXTS_SEPARATOR = '\n\n';
+
+/**
+ * The header with the first visitor texts under it — one message instead of two for a new
+ * conversation. Only texts that fit whole go with it; the rest follow as usual. The header is
+ * edited later (status), so the room its longest status line may take is kept free.
+ */
+export function headerWithTexts(header: string, texts: readonly string[]): string {
+  if (texts.length === 0) return header;
+  return `${header}${HEADER_TEXTS_SEPARATOR}${texts.join(TEXTS_SEPARATOR)}`;
+}
+
+/** How many of `texts` (in order) a header may carry whatever its status becomes. */
+export function textsTheHeaderCarries(texts: readonly string[]): number {
+  let length = HEADER_LIMIT + HEADER_TEXTS_SEPARATOR.length;
+  let count = 0;
+  for (const text of texts) {
+    length += (count === 0 ? 0 : TEXTS_SEPARATOR.length) + text.length;
+    if (length > TELEGRAM_TEXT_LIMIT) break;
+    count += 1;
+  }
+  return count;
 }
 
 /** The page's origin and path: query strings and fragments may carry personal data. */

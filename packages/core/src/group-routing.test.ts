@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { isLanguageTag, routeToGroup, type RoutableGroup } from './group-routing';
+
+const group = (chatId: number, locales: string[], extra: Partial<RoutableGroup> = {}) => ({
+  chat_id: chatId,
+  level: 1,
+  locales,
+  active: true,
+  ...extra,
+});
+
+const GERMAN = group(-1001, ['de']);
+const AUSTRIAN = group(-1002, ['de-AT']);
+const FRENCH = group(-1003, ['fr', 'fr-CA']);
+
+describe('routeToGroup', () => {
+  it('sends a conversation to the group listing its exact tag, whatever the case', () => {
+    expect(routeToGroup([GERMAN, AUSTRIAN], 'de-at')).toBe(-1002);
+    expect(routeToGroup([GERMAN, AUSTRIAN], 'DE')).toBe(-1001);
+    expect(routeToGroup([FRENCH], 'fr-ca')).toBe(-1003);
+  });
+
+  it('prefers an exact tag in a later group over a language match in an earlier one', () => {
+    expect(routeToGroup([GERMAN, AUSTRIAN], 'de-AT')).toBe(-1002);
+  });
+
+  it('falls back to the primary language subtag in both directions', () => {
+    expect(routeToGroup([GERMAN], 'de-AT')).toBe(-1001);
+    expect(routeToGroup([AUSTRIAN], 'de')).toBe(-1002);
+    expect(routeToGroup([AUSTRIAN], 'de-CH')).toBe(-1002);
+  });
+
+  it('takes the first matching group when several list the locale', () => {
+    const second = group(-1004, ['de']);
+    expect(routeToGroup([GERMAN, second], 'de')).toBe(-1001);
+    expect(routeToGroup([second, GERMAN], 'de')).toBe(-1004);
+  });
+
+  it('skips inactive groups and groups above level 1', () => {
+    expect(routeToGroup([group(-1001, ['de'], { active: false }), AUSTRIAN], 'de')).toBe(-1002);
+    expect(routeToGroup([group(-1001, ['de'], { level: 2 })], 'de')).toBeNull();
+  });
+
+  it('uses the default group (null) when nothing matches', () => {
+    expect(routeToGroup([GERMAN, FRENCH], 'es')).toBeNull();
+    expect(routeToGroup([group(-1005, [])], 'en')).toBeNull();
+    expect(routeToGroup([], 'de')).toBeNull();
+  });
+
+  it('uses the default group for an absent or malformed locale', () => {
+    for (const locale of [undefined, null, '', '  ', 'd', 'de_AT', '*', 'de-', '12', 'de--AT']) {
+      expect(routeToGroup([GERMAN, group(-1006, ['de_AT'])], locale)).toBeNull();
+    }
+  });
+
+  it('does not match a language against a malformed tag listed by a group', () => {
+    expect(routeToGroup([group(-1007, ['de_AT'])], 'de')).toBeNull();
+  });
+});
+
+describe('isLanguageTag', () => {
+  it('accepts BCP 47 tags and refuses what is not one', () => {
+    for (const tag of ['de', 'pt-BR', 'zh-Hant-TW', 'sr-Latn', 'fil', 'en-US-x-twain']) {
+      expect(isLanguageTag(tag)).toBe(true);
+    }
+    for (const tag of [
+      '',
+      'd',
+      'de_AT',
+      'de-',
+      '-de',
+      'de AT',
+      'de-ABCDEFGHI',
+      `de-${'a-'.repeat(17)}a`,
+    ]) {
+      expect(isLanguageTag(tag)).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConversationRepository,
+  DEFAULT_TENANT_ID,
+  SupportGroupRepository,
+  type Conversation,
+} from '@topicdesk/data';
+import { createLogger } from '@topicdesk/telemetry';
+import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import {
+  ConversationService,
+  createInfrastructure,
+  OutboxRelay,
+  type Infrastructure,
+  type StartConversationInput,
+} from '../src/index';
+
+const GERMAN = -1001000000101;
+const FRENCH = -1001000000102;
+const ESCALATION = -1001000000103;
+
+describe('routing a new conversation to a support group', () => {
+  let testDb: TestDatabase;
+  let infra: Infrastructure;
+  let relay: OutboxRelay;
+  let service: ConversationService;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('core');
+    const logger = createLogger({ service: 'core-test', level: 'warn' });
+    // Real Postgres; the bus and fanout of one-process mode (routing only writes rows).
+    infra = await createInfrastructure({
+      service: 'core-test',
+      databaseUrl: testDb.url,
+      namespace: 'core-test',
+      logger,
+      migrate: true,
+    });
+    relay = new OutboxRelay({
+      db: infra.database.db,
+      bus: infra.bus,
+      fanout: infra.coordination.fanout,
+      logger,
+    });
+    service = new ConversationService(infra.database.db, relay);
+    const groups = new SupportGroupRepository(infra.database.db);
+    await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: GERMAN, locales: ['de'] });
+    await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: FRENCH, locales: ['fr-CA'] });
+    await groups.upsert({
+      tenantId: DEFAULT_TENANT_ID,
+      chatId: ESCALATION,
+      level: 2,
+      locales: ['es'],
+    });
+  });
+
+  afterAll(async () => {
+    await relay.stop();
+    await infra.close();
+    await testDb.drop();
+  });
+
+  const startWeb = (locale?: string) =>
+    service.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web', locale });
+  const startTelegram = (locale?: string) =>
+    infra.database.db.transaction().execute(async (trx) => {
+      const input: StartConversationInput = {
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'telegram',
+        locale,
+      };
+      return (await service.startInTransaction(trx, input)).conversation;
+    });
+  const stored = async (conversation: Conversation) =>
+    (await new ConversationRepository(infra.database.db).get(DEFAULT_TENANT_ID, conversation.id))
+      .group_chat_id;
+
+  it('puts a web visitor into the group of their language', async () => {
+    const conversation = await startWeb('de-AT');
+    expect(conversation.group_chat_id).toBe(GERMAN);
+    expect(await stored(conversation)).toBe(GERMAN);
+  });
+
+  it('puts a Telegram user of the private chat into the group of their language', async () => {
+    const conversation = await startTelegram('fr');
+    expect(await stored(conversation)).toBe(FRENCH);
+  });
+
+  it('leaves unmatched, absent and malformed locales and escalation-only locales in the default group', async () => {
+    for (const conversation of [
+      await startWeb('en'),
+      await startWeb(),
+      await startWeb('de_AT'),
+      await startWeb('es'),
+      await startTelegram(),
+    ]) {
+      expect(await stored(conversation)).toBeNull();
+    }
+  });
+
+  it('stops routing to a deactivated group and leaves its conversations there', async () => {
+    const before = await startWeb('de');
+    await new SupportGroupRepository(infra.database.db).deactivate(DEFAULT_TENANT_ID, GERMAN);
+    const after = await startWeb('de');
+    expect(await stored(before)).toBe(GERMAN);
+    expect(await stored(after)).toBeNull();
+  });
+});

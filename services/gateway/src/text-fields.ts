@@ -1,0 +1,91 @@
+import { z } from 'zod';
+
+/**
+ * The text fields of the visitor and admin APIs that reach people: agents in Telegram (a topic's
+ * name and header) and visitors (an agent's display name). One set of rules for all of them:
+ *
+ * - control characters (U+0000–U+001F, U+007F–U+009F) are refused: Postgres cannot store NUL,
+ *   and none of them has a place in a name or a title (a message may hold tabs and line breaks);
+ * - bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) and zero-width
+ *   characters (U+200B–U+200D, U+2060, U+FEFF) are removed: they make one name look like
+ *   another, or turn the rest of a topic's name around;
+ * - lengths count code points (what a person counts), not UTF-16 units.
+ */
+
+/** Longest BCP 47 tag accepted: RFC 5646 §4.4.1 asks implementations to hold at least 35. */
+export const MAX_LOCALE_CHARS = 35;
+
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROLS = new RegExp(CONTROL.source, 'g');
+// eslint-disable-next-line no-control-regex -- as above, less tab, line feed and carriage return
+const CONTROL_BUT_WHITESPACE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
+const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069]/g;
+
+/** Characters as a person counts them (code points), not UTF-16 units. */
+export function charCount(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** The first `max` code points of `text`. */
+export function cutTo(text: string, max: number): string {
+  return charCount(text) <= max ? text : [...text].slice(0, max).join('');
+}
+
+/** `text` without bidi controls and zero-width characters. */
+export function withoutInvisibles(text: string): string {
+  return text.replace(INVISIBLE, '');
+}
+
+/** Whether `text` holds a control character other than tab, line feed and carriage return. */
+export function hasControlCharacters(text: string): boolean {
+  return CONTROL_BUT_WHITESPACE.test(text);
+}
+
+/** Whether `text` shows nothing: only whitespace and invisible characters. */
+export function isBlank(text: string): boolean {
+  return withoutInvisibles(text).trim().length === 0;
+}
+
+/**
+ * A one-line name (a visitor's, an agent's): no control characters, invisibles removed,
+ * trimmed, then `min`..`max` code points (refused, not cut: the person typing can fix it).
+ */
+export function nameField(max: number, min = 1) {
+  return z
+    .string()
+    .refine((v) => !CONTROL.test(v), 'must not contain control characters')
+    .transform((v) => withoutInvisibles(v).trim())
+    .refine(
+      (v) => charCount(v) >= min,
+      min === 1 ? 'must not be blank' : `at least ${min} characters`,
+    )
+    .refine((v) => charCount(v) <= max, `at most ${max} characters`);
+}
+
+/**
+ * A title from the page the widget is on: not the visitor's to fix, so cut to `max` code
+ * points rather than refused; control characters become spaces, invisibles are removed.
+ */
+export function titleField(max: number) {
+  return z
+    .string()
+    .transform((v) => cutTo(withoutInvisibles(v.replace(CONTROLS, ' ')).trim(), max));
+}
+
+/** A BCP 47 language tag (`en`, `pt-BR`, `zh-Hant-TW`) of at most 35 characters. */
+export const localeField = z
+  .string()
+  .max(MAX_LOCALE_CHARS, `a language tag has at most ${MAX_LOCALE_CHARS} characters`)
+  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or pt-BR');
+
+/** An http(s) URL of at most `max` characters. */
+export function pageUrlField(max: number) {
+  return z
+    .string()
+    .max(max, `at most ${max} characters`)
+    .url()
+    .refine((v) => /^https?:\/\//i.test(v), 'an http or https URL');
+}

@@ -1,0 +1,222 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
+import { ConversationRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
+import { createLogger } from '@topicdesk/telemetry';
+import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { gatewayPlugin, loadGatewayConfig } from '../src/index';
+
+const SERVICE_TOKEN = 'groups-test-service-token';
+const GERMAN = -1001234567890;
+const FRENCH = -1009876543210;
+
+describe('admin API: support groups', () => {
+  let testDb: TestDatabase;
+  let infra: Infrastructure;
+  let relay: OutboxRelay;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('gateway');
+    const logger = createLogger({ service: 'gateway-test', level: 'warn' });
+    const config = loadGatewayConfig({
+      DATABASE_URL: testDb.url,
+      CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      SERVICE_TOKEN,
+    });
+    // Real Postgres; the bus, fanout and quotas of one-process mode.
+    infra = await createInfrastructure({
+      service: 'gateway-test',
+      databaseUrl: testDb.url,
+      namespace: 'gateway-test',
+      logger,
+      migrate: true,
+    });
+    relay = new OutboxRelay({
+      db: infra.database.db,
+      bus: infra.bus,
+      fanout: infra.coordination.fanout,
+      logger,
+    });
+    app = Fastify();
+    await app.register(gatewayPlugin, {
+      config,
+      db: infra.database.db,
+      bus: infra.bus,
+      coordination: infra.coordination,
+      relay,
+      logger,
+    });
+    await app.ready();
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await relay.stop();
+    await infra.close();
+    await testDb.drop();
+  });
+
+  const call = async (method: 'GET' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
+    const response = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+  };
+  const auditActions = async () => {
+    const { body } = await call('GET', '/v1/admin/audit');
+    return (body['entries'] as Array<{ action: string; details: Record<string, unknown> }>)
+      .filter((e) => e.action.startsWith('group.'))
+      .map((e) => ({ action: e.action, details: e.details }))
+      .reverse();
+  };
+  const startConversation = async (locale?: string) => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/conversations',
+      payload: locale === undefined ? {} : { locale },
+    });
+    expect(response.statusCode).toBe(201);
+    const { conversationId } = response.json<{ conversationId: string }>();
+    return (
+      await new ConversationRepository(infra.database.db).get(DEFAULT_TENANT_ID, conversationId)
+    ).group_chat_id;
+  };
+
+  it('refuses the group routes without the service token', async () => {
+    const missing = await app.inject({ method: 'GET', url: '/v1/admin/groups' });
+    expect(missing.statusCode).toBe(401);
+    expect(missing.json()).toMatchObject({ error: { code: 'TOKEN_MISSING' } });
+    const wrong = await app.inject({
+      method: 'PUT',
+      url: `/v1/admin/groups/${GERMAN}`,
+      headers: { authorization: 'Bearer wrong' },
+      payload: { locales: ['de'] },
+    });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toMatchObject({ error: { code: 'TOKEN_INVALID' } });
+    expect((await call('GET', '/v1/admin/groups')).body).toEqual({ groups: [] });
+  });
+
+  it('registers a group with defaults, replaces it on the next PUT, lists it and audits both', async () => {
+    const created = await call('PUT', `/v1/admin/groups/${GERMAN}`, {
+      title: 'Support DE',
+      locales: ['de', 'de-AT', 'DE'],
+    });
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({
+      chatId: GERMAN,
+      title: 'Support DE',
+      level: 1,
+      locales: ['de', 'de-AT'],
+      active: true,
+    });
+    const replaced = await call('PUT', `/v1/admin/groups/${GERMAN}`, { level: 2 });
+    expect(replaced.body).toMatchObject({ chatId: GERMAN, title: null, level: 2, locales: [] });
+    expect(replaced.body['createdAt']).toBe(created.body['createdAt']);
+    await call('PUT', `/v1/admin/groups/${FRENCH}`, { title: 'Support FR', locales: ['fr'] });
+
+    const listed = await call('GET', '/v1/admin/groups');
+    expect(listed.body['groups']).toEqual([
+      expect.objectContaining({ chatId: FRENCH, level: 1, locales: ['fr'], active: true }),
+      expect.objectContaining({ chatId: GERMAN, level: 2, locales: [], active: true }),
+    ]);
+    expect(await auditActions()).toEqual([
+      {
+        action: 'group.upsert',
+        details: {
+          chatId: GERMAN,
+          title: 'Support DE',
+          level: 1,
+          locales: ['de', 'de-AT'],
+          active: true,
+        },
+      },
+      expect.objectContaining({
+        action: 'group.upsert',
+        details: expect.objectContaining({ level: 2 }),
+      }),
+      expect.objectContaining({
+        action: 'group.upsert',
+        details: expect.objectContaining({ chatId: FRENCH }),
+      }),
+    ]);
+  });
+
+  it('answers INVALID_REQUEST for a chat id that is not a supergroup and for bad bodies', async () => {
+    for (const chatId of [
+      '1234567890',
+      '-123456',
+      'abc',
+      '-1001.5',
+      '-100',
+      '-1001234',
+      '-1000000000000',
+      '-1001234567890123',
+    ]) {
+      const response = await call('PUT', `/v1/admin/groups/${chatId}`, { locales: ['de'] });
+      expect(response.status, chatId).toBe(400);
+      expect(response.body, chatId).toMatchObject({ error: { code: 'INVALID_REQUEST' } });
+    }
+    expect((await call('DELETE', '/v1/admin/groups/42')).body).toMatchObject({
+      error: { code: 'INVALID_REQUEST' },
+    });
+    for (const body of [
+      { level: 0 },
+      { level: 4 },
+      { level: 1.5 },
+      { locales: 'de' },
+      { locales: ['de_AT'] },
+      { locales: [''] },
+      { locales: [`de-${'a'.repeat(8)}-${'b'.repeat(8)}-${'c'.repeat(8)}-${'d'.repeat(8)}`] },
+      { locales: Array.from({ length: 21 }, (_, i) => `x${String.fromCharCode(97 + i)}`) },
+      { title: '' },
+      { active: 'yes' },
+      { chatId: GERMAN },
+    ]) {
+      const response = await call('PUT', `/v1/admin/groups/${GERMAN}`, body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.body).toMatchObject({
+        error: { code: 'INVALID_REQUEST', details: { issues: expect.any(Array) } },
+      });
+    }
+    // Nothing of it was stored.
+    expect((await call('GET', '/v1/admin/groups')).body['groups']).toHaveLength(2);
+  });
+
+  it('routes new conversations by locale and keeps them there when the group is deactivated', async () => {
+    expect(await startConversation('fr-CA')).toBe(FRENCH);
+    // The German group is level 2 now: not a routing target.
+    expect(await startConversation('de')).toBeNull();
+    expect(await startConversation()).toBeNull();
+
+    const first = await app.inject({
+      method: 'POST',
+      url: '/v1/conversations',
+      payload: { locale: 'fr' },
+    });
+    const { conversationId } = first.json<{ conversationId: string }>();
+    const deleted = await call('DELETE', `/v1/admin/groups/${FRENCH}`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body).toMatchObject({ chatId: FRENCH, active: false, locales: ['fr'] });
+    expect(await startConversation('fr')).toBeNull();
+    const kept = await new ConversationRepository(infra.database.db).get(
+      DEFAULT_TENANT_ID,
+      conversationId,
+    );
+    expect(kept.group_chat_id).toBe(FRENCH);
+    expect((await auditActions()).at(-1)).toEqual({
+      action: 'group.deactivate',
+      details: { chatId: FRENCH },
+    });
+  });
+
+  it('answers NOT_FOUND when deactivating a group that was never registered', async () => {
+    const response = await call('DELETE', '/v1/admin/groups/-1000000000042');
+    expect(response.status).toBe(404);
+    expect(response.body).toMatchObject({ error: { code: 'NOT_FOUND' } });
+  });
+});
