@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BOT_TOKEN,
   GROUP_ID,
+  senderToken,
   startCluster,
   topicOf,
   type Cluster,
@@ -26,17 +27,10 @@ const LIMITS = {
   globalPerSecond: 30,
 };
 
-// TODO: once test/support/cluster.ts has the `senderBots` option (sandbox engineer), start the
-// clusters with `senderBots: 3` and take the tokens from `cluster.senderTokens` instead.
-const SENDER_TOKENS = ['02', '03', '04'].map((nn) => `2000000${nn}:e2e-sender-${nn}`);
+const SENDER_TOKENS = [1, 2, 3].map(senderToken);
 const botIdOf = (token: string) => Number(token.split(':')[0]);
 const MAIN_BOT_ID = botIdOf(BOT_TOKEN);
 const SENDER_BOT_IDS = SENDER_TOKENS.map(botIdOf);
-
-/** The sandbox's membership API (interfaces.md), typed here until the sandbox branch lands. */
-interface Membership {
-  setMember(chatId: number, userId: number, status: 'administrator' | 'member' | 'left'): unknown;
-}
 
 /** Calls a pool bot may make into a group it is not in: the start-up check of its membership. */
 const MEMBERSHIP_CHECKS: ReadonlySet<string> = new Set(['getChat', 'getChatMember']);
@@ -46,11 +40,9 @@ function startPoolCluster(bridges: number): Promise<Cluster> {
     gateways: 1,
     schedulers: 0,
     bridges,
+    senderBots: SENDER_TOKENS.length,
     sandboxLimits: LIMITS,
-    bridgeEnv: {
-      TELEGRAM_LIMIT_GROUP_WINDOW: '6s',
-      TELEGRAM_SENDER_BOT_TOKENS: SENDER_TOKENS.join(','),
-    },
+    bridgeEnv: { TELEGRAM_LIMIT_GROUP_WINDOW: '6s' },
   };
   return startCluster(options);
 }
@@ -220,7 +212,7 @@ describe('a pool bot that has left the group', () => {
     cluster = await startPoolCluster(1);
     // The bridge checks its pool bots when it starts: take one out of the group, then start it.
     await cluster.bridge.stop();
-    (cluster.sandbox.state as unknown as Membership).setMember(GROUP_ID, leftBotId, 'left');
+    cluster.sandbox.state.setMember(GROUP_ID, leftBotId, 'left');
     restartedAt = Date.now();
     await cluster.bridge.start(60_000);
   }, 180_000);
