@@ -11,7 +11,8 @@
 // the limits per bot with Telegram's real windows; the bridge gets BENCH_SENDER_BOTS pool bots
 // (TELEGRAM_SENDER_BOT_TOKENS). Measured: makespan, group calls per new conversation, time from
 // a visitor's first text to its appearance in the topic, 429s, share of the allowed rate (bots ×
-// 20 per minute) and the calls each bot made (issue 11).
+// 20 per minute) and the calls each bot made (issue 11). Calls the bridge puts off past the last
+// text (the header's pin) are waited for and counted per conversation too.
 import { pathToFileURL } from 'node:url';
 import { RATE_LIMITED_METHODS } from '@topicdesk/telegram-sandbox';
 import { startConversation, testInfra, type StartedConversation } from '@topicdesk/testkit';
