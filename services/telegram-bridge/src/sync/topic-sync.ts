@@ -36,6 +36,8 @@ const MERGE_SEPARATOR = '\n\n';
 const SYNC_LOCK_TTL_MS = 6_000;
 /** How long a cosmetic call waits for room before the conversation looks for busier work. */
 const COSMETIC_WAIT_MS = 4_000;
+/** How long an `auto` pin waits for room before it is skipped (the group is backed up). */
+const PIN_WAIT_MS = 1_000;
 /** Cosmetic calls put off this often in one round are left to the sweep (they hold a delivery). */
 const COSMETIC_DEFERRALS = 3;
 
@@ -463,12 +465,12 @@ export class TopicSync {
     const always = this.options.pinHeader === PinHeader.always;
     const result = await this.#call(conversation, 'pin', context, {
       method: 'pinChatMessage',
-      // `auto`: only when a slot is free right now and nothing else waits for it — while the
-      // group is backed up the pin is skipped for good (the header is the topic's first
+      // `auto`: only when the group has room within a moment and nothing else waits for it —
+      // while it is backed up the pin is skipped for good (the header is the topic's first
       // message anyway), so it never costs a visitor's text its turn.
       ...(always
         ? { priority: SendPriority.normal, since: Date.now() }
-        : { priority: SendPriority.cosmetic, since: Date.now(), maxWaitMs: 0 }),
+        : { priority: SendPriority.cosmetic, since: Date.now(), maxWaitMs: PIN_WAIT_MS }),
       needs: BotRight.pin,
       call: (api) => api.pinChatMessage(groupId, messageId, { disable_notification: true }),
     });
