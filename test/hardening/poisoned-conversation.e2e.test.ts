@@ -39,8 +39,18 @@ it('cuts headers and names of poisoned conversations to fit, and an unrelated fi
   const gateway = cluster.gateways[0]!.url;
   const poisoned = await Promise.all(Array.from({ length: 4 }, () => startConversation(gateway)));
   const firstTopics = new Set<number>();
-  for (const conversation of poisoned)
-    firstTopics.add(await topicOf(cluster.sandbox, conversation.ticket, 30_000));
+  for (const conversation of poisoned) {
+    const threadId = await topicOf(cluster.sandbox, conversation.ticket, 30_000);
+    firstTopics.add(threadId);
+    // Settled: its first header is out, so nothing of the first round is still in flight.
+    await cluster.sandbox.state.waitFor(
+      () =>
+        cluster.sandbox.state
+          .messages({ chatId: GROUP_ID, threadId, fromBot: true })
+          .some((m) => m.replyMarkup !== null) || undefined,
+      30_000,
+    );
+  }
   // What the old gateway let through, written behind its back: the topic and header are made
   // again from these fields (as after a deleted topic).
   for (const conversation of poisoned) {

@@ -420,7 +420,11 @@ export class TopicSync {
           ? () => void this.#receipts(conversation, waiting)('retrying')
           : undefined,
       call: async (api) => {
-        const pending = await this.#messages.pending(conversation.id, 100);
+        // Only while the topic is still the one this header goes to (a topic found deleted
+        // meanwhile is made again, and the texts go with the new one's header).
+        const now = await this.#conversations.find(conversation.tenant_id, conversation.id);
+        const pending =
+          now?.topic_id === topicId ? await this.#messages.pending(conversation.id, 100) : [];
         carried = pending.slice(0, textsTheHeaderCarries(pending.map((m) => m.text)));
         return api.sendMessage(
           groupId,
