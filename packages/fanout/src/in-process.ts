@@ -122,19 +122,7 @@ class WindowStore {
 
   /** Returns [wait, remaining]: records one use in every budget only if all have room. */
   attempt(budgets: readonly Budget[], at: number = now()): [wait: number, remaining: number] {
-    let wait = 0;
-    let remaining = Number.POSITIVE_INFINITY;
-    for (const budget of budgets) {
-      const log = this.logs.get(budget.key, at);
-      let count = 0;
-      if (log !== undefined) {
-        trimLog(log, at, budget.windowMs);
-        wait = Math.max(wait, waitForRoom(log, budget.limit, budget.windowMs, at));
-        count = log.length;
-      }
-      wait = Math.max(wait, Math.ceil(this.blocks.ttl(budget.key, at)));
-      remaining = Math.min(remaining, budget.limit - count - 1);
-    }
+    const [wait, remaining] = this.peek(budgets, at);
     if (wait > 0) return [wait, 0];
     for (const budget of budgets) {
       const log = this.logs.get(budget.key, at) ?? [];
@@ -144,9 +132,8 @@ class WindowStore {
     return [0, Number.isFinite(remaining) ? remaining : 0];
   }
 
-  /** How a candidate stands without recording: [wait, remaining]. */
-  peek(budgets: readonly Budget[]): [wait: number, remaining: number] {
-    const at = now();
+  /** How the budgets stand at `at`, recording nothing: [wait, remaining]. */
+  peek(budgets: readonly Budget[], at: number = now()): [wait: number, remaining: number] {
     let wait = 0;
     let remaining = Number.POSITIVE_INFINITY;
     for (const budget of budgets) {

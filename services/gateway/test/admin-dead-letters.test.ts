@@ -1,24 +1,12 @@
 import { topics, type Consumption } from '@topicdesk/bus';
 import { SyncReason } from '@topicdesk/contracts';
-import {
-  createInfrastructure,
-  OutboxRelay,
-  storeDeadLetter,
-  type Infrastructure,
-} from '@topicdesk/core';
+import { storeDeadLetter, type Infrastructure } from '@topicdesk/core';
 import { AuditRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
-import { createLogger } from '@topicdesk/telemetry';
-import {
-  cleanupNats,
-  createTestDatabase,
-  testInfra,
-  uniqueName,
-  type TestDatabase,
-} from '@topicdesk/testkit';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from '@topicdesk/telemetry';
+import { testInfra, uniqueName } from '@topicdesk/testkit';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { gatewayPlugin, loadGatewayConfig } from '../src/index';
-
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 // Bounded retries end in a dead letter an operator can see and replay: a consumer that always
 // fails on real NATS JetStream gives a message up, it is stored in Postgres, listed by the admin
 // API, and a replay publishes it again for a consumer that now succeeds.
@@ -27,52 +15,24 @@ const SERVICE_TOKEN = 'dead-letters-test-service-token';
 const CONVERSATION = '00000000-0000-4000-8000-0000000000dd';
 
 describe('admin API: dead letters', () => {
-  let testDb: TestDatabase;
-  let infra: Infrastructure;
-  let relay: OutboxRelay;
+  let gateway: GatewayUnderTest;
   let app: FastifyInstance;
-  const namespace = uniqueName('dl');
-  // Quiet: the give-up and dead-letter lines are what this test provokes on purpose.
-  const logger = createLogger({ service: 'gateway-test', level: 'silent' });
+  let infra: Infrastructure;
+  let logger: Logger;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('gateway');
-    infra = await createInfrastructure({
-      service: 'gateway-test',
-      databaseUrl: testDb.url,
+    gateway = await startGatewayUnderTest({
+      namespace: uniqueName('dl'),
       natsUrl: testInfra.natsUrl,
-      namespace,
-      logger,
-      migrate: true,
+      env: { SERVICE_TOKEN },
+      // Quiet: the give-up and dead-letter lines are what this test provokes on purpose.
+      logLevel: 'silent',
     });
-    relay = new OutboxRelay({
-      db: infra.database.db,
-      bus: infra.bus,
-      fanout: infra.coordination.fanout,
-      logger,
-    });
-    app = Fastify();
-    await app.register(gatewayPlugin, {
-      config: loadGatewayConfig({
-        DATABASE_URL: testDb.url,
-        CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
-        SERVICE_TOKEN,
-      }),
-      db: infra.database.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
-      logger,
-    });
-    await app.ready();
+    ({ app, infra, logger } = gateway);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await relay?.stop();
-    await infra?.close();
-    await testDb?.drop();
-    await cleanupNats(namespace);
+    await gateway?.close();
   });
 
   const call = async (method: 'GET' | 'POST', url: string) => {

@@ -1,60 +1,29 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
+import type { Infrastructure } from '@topicdesk/core';
 import { ConversationRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
-import { gatewayPlugin, loadGatewayConfig } from '../src/index';
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 const SERVICE_TOKEN = 'groups-test-service-token';
 const GERMAN = -1001234567890;
 const FRENCH = -1009876543210;
 
 describe('admin API: support groups', () => {
-  let testDb: TestDatabase;
+  let gateway: GatewayUnderTest;
   let infra: Infrastructure;
-  let relay: OutboxRelay;
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('gateway');
-    const logger = createLogger({ service: 'gateway-test', level: 'warn' });
-    const config = loadGatewayConfig({
-      DATABASE_URL: testDb.url,
-      CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
-      SERVICE_TOKEN,
-    });
     // Real Postgres; the bus, fanout and quotas of one-process mode.
-    infra = await createInfrastructure({
-      service: 'gateway-test',
-      databaseUrl: testDb.url,
+    gateway = await startGatewayUnderTest({
       namespace: 'gateway-test',
-      logger,
-      migrate: true,
+      env: { SERVICE_TOKEN },
     });
-    relay = new OutboxRelay({
-      db: infra.database.db,
-      bus: infra.bus,
-      fanout: infra.coordination.fanout,
-      logger,
-    });
-    app = Fastify();
-    await app.register(gatewayPlugin, {
-      config,
-      db: infra.database.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
-      logger,
-    });
-    await app.ready();
+    ({ app, infra } = gateway);
   });
 
   afterAll(async () => {
-    await app.close();
-    await relay.stop();
-    await infra.close();
-    await testDb.drop();
+    await gateway?.close();
   });
 
   const call = async (method: 'GET' | 'PUT' | 'DELETE', url: string, body?: unknown) => {

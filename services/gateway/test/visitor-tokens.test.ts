@@ -1,62 +1,29 @@
 import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
-import { gatewayPlugin, loadGatewayConfig } from '../src/index';
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 const SERVICE_TOKEN = 'tokens-test-service-token';
 const EVIL = 'https://evil.example';
 
 describe('visitor tokens and CORS', () => {
-  let testDb: TestDatabase;
-  let infra: Infrastructure;
-  let relay: OutboxRelay;
+  let gateway: GatewayUnderTest;
   let app: FastifyInstance;
   let url: string;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('gateway');
-    const logger = createLogger({ service: 'gateway-test', level: 'warn' });
-    const config = loadGatewayConfig({
-      DATABASE_URL: testDb.url,
-      CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
-      SERVICE_TOKEN,
-      ALLOWED_ORIGINS: '*',
-    });
-    infra = await createInfrastructure({
-      service: 'gateway-test',
-      databaseUrl: testDb.url,
+    gateway = await startGatewayUnderTest({
       namespace: 'gateway-tokens-test',
-      logger,
-      migrate: true,
+      env: { SERVICE_TOKEN, ALLOWED_ORIGINS: '*' },
     });
-    relay = new OutboxRelay({
-      db: infra.database.db,
-      bus: infra.bus,
-      fanout: infra.coordination.fanout,
-      logger,
-    });
-    app = Fastify();
-    await app.register(gatewayPlugin, {
-      config,
-      db: infra.database.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
-      logger,
-    });
+    app = gateway.app;
     await app.listen({ port: 0, host: '127.0.0.1' });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
 
   afterAll(async () => {
-    await app.close();
-    await relay.stop();
-    await infra.close();
-    await testDb.drop();
+    await gateway?.close();
   });
 
   const start = async () => {

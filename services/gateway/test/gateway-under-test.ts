@@ -1,0 +1,66 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
+import { createLogger, type Logger } from '@topicdesk/telemetry';
+import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { gatewayPlugin, loadGatewayConfig } from '../src/index';
+
+/** The gateway plugin in this process, over a database of its own (and, if asked, real NATS). */
+export interface GatewayUnderTest {
+  readonly app: FastifyInstance;
+  readonly infra: Infrastructure;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export async function startGatewayUnderTest(options: {
+  namespace: string;
+  /** Gateway environment besides DATABASE_URL and CONVERSATION_JWT_SECRET. */
+  env?: Record<string, string>;
+  /** Real NATS (its JetStream streams are removed at close); else the in-process bus. */
+  natsUrl?: string;
+  /** `silent` for tests that provoke error lines on purpose. */
+  logLevel?: string;
+}): Promise<GatewayUnderTest> {
+  const testDb: TestDatabase = await createTestDatabase('gateway');
+  const logger = createLogger({ service: 'gateway-test', level: options.logLevel ?? 'warn' });
+  const infra = await createInfrastructure({
+    service: 'gateway-test',
+    databaseUrl: testDb.url,
+    ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
+    namespace: options.namespace,
+    logger,
+    migrate: true,
+  });
+  const relay = new OutboxRelay({
+    db: infra.database.db,
+    bus: infra.bus,
+    fanout: infra.coordination.fanout,
+    logger,
+  });
+  const app = Fastify();
+  await app.register(gatewayPlugin, {
+    config: loadGatewayConfig({
+      DATABASE_URL: testDb.url,
+      CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      ...options.env,
+    }),
+    db: infra.database.db,
+    bus: infra.bus,
+    coordination: infra.coordination,
+    relay,
+    logger,
+  });
+  await app.ready();
+  return {
+    app,
+    infra,
+    logger,
+    async close() {
+      await app.close();
+      await relay.stop();
+      await infra.close();
+      await testDb.drop();
+      if (options.natsUrl) await cleanupNats(options.namespace);
+    },
+  };
+}
