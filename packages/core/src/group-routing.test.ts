@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isLanguageTag, routeToGroup, type RoutableGroup } from './group-routing';
+import { routeToGroup, type RoutableGroup } from './group-routing';
+import { isLanguageTag } from './text-rules';
 
 const group = (chatId: number, locales: string[], extra: Partial<RoutableGroup> = {}) => ({
   chat_id: chatId,

@@ -1,15 +1,5 @@
 import type { SupportGroup } from '@topicdesk/data';
-
-/**
- * A BCP 47 language tag as far as routing needs it: a 2–8 letter language, then subtags of 1–8
- * letters or digits (`de`, `pt-BR`, `zh-Hant-TW`, `sr-Latn`), at most 35 characters.
- */
-const LANGUAGE_TAG = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/;
-export const LANGUAGE_TAG_MAX_LENGTH = 35;
-
-export function isLanguageTag(value: string): boolean {
-  return value.length <= LANGUAGE_TAG_MAX_LENGTH && LANGUAGE_TAG.test(value);
-}
+import { isLanguageTag } from './text-rules';
 
 function primaryLanguage(tag: string): string {
   return tag.split('-', 1)[0]!.toLowerCase();

@@ -1,10 +1,6 @@
 export { messageEvent, type ConversationEvent } from './events';
-export {
-  isLanguageTag,
-  LANGUAGE_TAG_MAX_LENGTH,
-  routeToGroup,
-  type RoutableGroup,
-} from './group-routing';
+export { routeToGroup, type RoutableGroup } from './group-routing';
+export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from './text-rules';
 export {
   OutboxRelay,
   busOutbox,

@@ -97,9 +97,13 @@ function suite(
         channel: 'web',
       });
       await conversations.setTopic(DEFAULT_TENANT_ID, conversation.id, 4_000_000_001);
-      expect((await conversations.findByTopic(DEFAULT_TENANT_ID, 4_000_000_001))?.id).toBe(
-        conversation.id,
+      const inDefaultGroup = await conversations.findByGroupTopic(
+        DEFAULT_TENANT_ID,
+        -1001000000001,
+        4_000_000_001,
+        -1001000000001,
       );
+      expect(inDefaultGroup?.id).toBe(conversation.id);
       const { message } = await database.db.transaction().execute((trx) =>
         appendMessage(trx, {
           tenantId: DEFAULT_TENANT_ID,

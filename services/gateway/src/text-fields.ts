@@ -1,3 +1,4 @@
+import { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from '@topicdesk/core';
 import { z } from 'zod';
 
 /**
@@ -6,21 +7,16 @@ import { z } from 'zod';
  *
  * - control characters (U+0000–U+001F, U+007F–U+009F) are refused: Postgres cannot store NUL,
  *   and none of them has a place in a name or a title (a message may hold tabs and line breaks);
- * - bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) and zero-width
- *   characters (U+200B–U+200D, U+2060, U+FEFF) are removed: they make one name look like
- *   another, or turn the rest of a topic's name around;
+ * - bidirectional controls and zero-width characters are removed (`withoutInvisibles` of
+ *   @topicdesk/core, the same rule the bridge applies when it shows these fields);
  * - lengths count code points (what a person counts), not UTF-16 units.
  */
-
-/** Longest BCP 47 tag accepted: RFC 5646 §4.4.1 asks implementations to hold at least 35. */
-export const MAX_LOCALE_CHARS = 35;
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 const CONTROLS = new RegExp(CONTROL.source, 'g');
 // eslint-disable-next-line no-control-regex -- as above, less tab, line feed and carriage return
 const CONTROL_BUT_WHITESPACE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
-const INVISIBLE = /[\u200B-\u200D\u2060\uFEFF\u202A-\u202E\u2066-\u2069]/g;
 
 /** Characters as a person counts them (code points), not UTF-16 units. */
 export function charCount(text: string): number {
@@ -32,11 +28,6 @@ export function charCount(text: string): number {
 /** The first `max` code points of `text`. */
 export function cutTo(text: string, max: number): string {
   return charCount(text) <= max ? text : [...text].slice(0, max).join('');
-}
-
-/** `text` without bidi controls and zero-width characters. */
-export function withoutInvisibles(text: string): string {
-  return text.replace(INVISIBLE, '');
 }
 
 /** Whether `text` holds a control character other than tab, line feed and carriage return. */
@@ -78,8 +69,8 @@ export function titleField(max: number) {
 /** A BCP 47 language tag (`en`, `pt-BR`, `zh-Hant-TW`) of at most 35 characters. */
 export const localeField = z
   .string()
-  .max(MAX_LOCALE_CHARS, `a language tag has at most ${MAX_LOCALE_CHARS} characters`)
-  .regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'a BCP 47 language tag such as en or pt-BR');
+  .max(LANGUAGE_TAG_MAX_LENGTH, `a language tag has at most ${LANGUAGE_TAG_MAX_LENGTH} characters`)
+  .refine(isLanguageTag, 'a BCP 47 language tag such as en or pt-BR');
 
 /** An http(s) URL of at most `max` characters. */
 export function pageUrlField(max: number) {

@@ -76,16 +76,6 @@ export class ConversationRepository {
     return row;
   }
 
-  findByTopic(tenantId: string, topicId: number): Promise<Conversation | undefined> {
-    return this.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('topic_id', '=', topicId)
-      .orderBy('created_at', 'desc')
-      .executeTakeFirst();
-  }
-
   /**
    * The conversation of a topic in one support group (topic ids are unique per chat only).
    * Conversations of the default group carry null, or its id when it is also registered in

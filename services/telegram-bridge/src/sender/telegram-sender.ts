@@ -257,8 +257,8 @@ export class TelegramSender {
                 failure: {
                   kind: 'no_bot',
                   description: request.bot
-                    ? `bot ${request.bot} may not make this call in ${request.chatId} now`
-                    : `no bot of the pool may ${request.needs ?? 'post'} in ${request.chatId} now`,
+                    ? `bot ${request.bot} may not make ${request.method} in ${request.chatId} now`
+                    : `no bot of the pool may ${request.method} (${request.needs ?? 'post'}) in ${request.chatId} now`,
                 },
               });
             }
@@ -356,6 +356,7 @@ export class TelegramSender {
         logger.warn(
           {
             botId: bot.id,
+            method: request.method,
             chatId: request.chatId < 0 ? request.chatId : undefined,
             retryAfterMs: failure.retryAfterMs,
           },

@@ -1,3 +1,4 @@
+import { withoutInvisibles } from '@topicdesk/core';
 import type { Conversation } from '@topicdesk/data';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 
@@ -35,10 +36,7 @@ function context(conversation: Conversation): string {
  * characters taken out (they would reorder or hide what agents read), cut to `limit`.
  */
 export function clean(text: string, limit = TOPIC_NAME_LIMIT): string {
-  const plain = text
-    .replace(/[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g, '')
-    .replace(/\s+/g, ' ')
-    .trim();
+  const plain = withoutInvisibles(text).replace(/\s+/g, ' ').trim();
   return plain.length > limit ? `${truncateUtf16(plain, limit - 1)}…` : plain;
 }
 

@@ -109,7 +109,7 @@ type Receipt = (state: 'delivered' | 'retrying' | 'failed', code?: string) => Pr
 type Step =
   | { kind: 'create' }
   | { kind: 'reopen' }
-  | { kind: 'header' }
+  | { kind: 'header'; waiting: Message[] }
   | { kind: 'post'; post: TelegramPost }
   | { kind: 'texts'; batch: Message[] }
   | { kind: 'close' }
@@ -227,7 +227,8 @@ export class TopicSync {
     if (conversation.topic_closed && !wantClosed) return { kind: 'reopen' };
     // A closed topic that should stay closed is left alone (edits there could bounce).
     const editable = !conversation.topic_closed;
-    if (editable && conversation.header_message_id === null) return { kind: 'header' };
+    if (editable && conversation.header_message_id === null)
+      return { kind: 'header', waiting: pending };
     if (posts[0]) return { kind: 'post', post: posts[0] };
     if (pending.length > 0) return { kind: 'texts', batch: mergeBatch(pending) };
     // Closing shows its new header and name before the topic closes: they are part of closing.
@@ -260,7 +261,7 @@ export class TopicSync {
         await this.#setTopicClosed(conversation, false, context);
         return true;
       case 'header':
-        await this.#postHeader(conversation, context);
+        await this.#postHeader(conversation, step.waiting, context);
         return true;
       case 'post':
         await this.#sendPost(conversation, step.post, context);
@@ -403,18 +404,19 @@ export class TopicSync {
    * read when the header's turn comes, not when it was queued: under load, everything the
    * visitor wrote while it waited goes with it.
    */
-  async #postHeader(conversation: Conversation, context: SyncContext): Promise<void> {
+  async #postHeader(
+    conversation: Conversation,
+    waiting: readonly Message[],
+    context: SyncContext,
+  ): Promise<void> {
     const groupId = this.groupOf(conversation);
     const topicId = conversation.topic_id as number;
-    const waiting = await this.#messages.pending(conversation.id, 100);
     let carried: Message[] = [];
     const sent = await this.#call(conversation, 'header', context, {
       method: 'sendMessage',
       priority: SendPriority.normal,
-      since: Math.min(
-        conversation.created_at.getTime(),
-        ...waiting.map((m) => m.created_at.getTime()),
-      ),
+      // The visitor waits from the conversation's start (their texts come after it).
+      since: conversation.created_at.getTime(),
       onLongWait:
         waiting.length > 0
           ? () => void this.#receipts(conversation, waiting)('retrying')
