@@ -176,6 +176,9 @@ describe('failures', () => {
     await onA.waitFor((f) => f.type === 'ack');
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
     await cluster.sandbox.state.waitFor(() => botTexts(cluster.sandbox, threadId).length === 1);
+    // Recorded as delivered, not only sent: a kill between Telegram's answer and that record
+    // sends it again after the restart (Telegram has no idempotency key to prevent that).
+    await onA.waitFor((f) => f.type === 'receipt' && f['seq'] === 1 && f['state'] === 'delivered');
 
     onA.sendMessage('k-1', 'acked, then the bridge dies');
     await onA.waitFor((f) => f.type === 'ack' && f['clientId'] === 'k-1');
