@@ -1,9 +1,10 @@
 // Benchmark 2: the visitor → Telegram pipeline with the sandbox's limits off. Every service as
 // its own process (gateway, bridge) on the real Postgres, NATS and Redis; visitors send `message`
 // frames over WebSockets, and a message counts as delivered when the Telegram sandbox receives
-// the bot's sendMessage carrying it. At a fixed 200 messages/s and at the maximum (a closed loop:
+// the bot's sendMessage carrying it. At fixed rates (20, 100, 200/s) and at the maximum (a closed loop:
 // each conversation sends its next message once the previous one reached the sandbox). The
 // anchor: plain single-row INSERTs from `pg` into the same Postgres at the same concurrency.
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import {
   createTestDatabase,
@@ -13,15 +14,17 @@ import {
 import pg from 'pg';
 import WebSocket from 'ws';
 import { GROUP_ID, startCluster, type Cluster } from '../../test/support/cluster';
-import { cpuSeconds, inBatches, percentile, report, round, sleep } from './lib/machine';
+import { checkoutOf, currentRevision } from './lib/checkout';
+import { inBatches, percentile, report, round, sleep } from './lib/machine';
+import { BENCH_PROCESS, UsageMeter } from './lib/usage';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '1000');
 /** Messages in flight in the closed loop (and INSERTs in flight in the anchor). */
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? '100');
 /** Postgres connections of the anchor: the pipeline's own (gateway 10 + bridge 10). */
 const POSTGRES_CONNECTIONS = 20;
-/** Fixed offered loads, messages/s: light (the unloaded latency) and the issue's 200/s. */
-const FIXED_RATES = (process.env['BENCH_RATES'] ?? '20,200').split(',').map(Number);
+/** Fixed offered loads, messages/s: light (the unloaded latency), issue 13's 100/s, and 200/s. */
+const FIXED_RATES = (process.env['BENCH_RATES'] ?? '20,100,200').split(',').map(Number);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '20');
 
 interface Visitor {
@@ -98,67 +101,6 @@ function connect(
   });
 }
 
-/** CPU seconds of the named processes, to tell which one is the bottleneck. */
-function cpuOf(pids: Record<string, number[]>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(pids).map(([name, list]) => [
-      name,
-      list.reduce((sum, pid) => {
-        try {
-          return sum + cpuSeconds(pid);
-        } catch {
-          return sum; // a backend that exited meanwhile
-        }
-      }, 0),
-    ]),
-  );
-}
-
-/** Transactions committed in the database so far (every statement outside BEGIN is one). */
-async function commits(databaseName: string, adminUrl: string): Promise<number> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ commits: string }>(
-      'select xact_commit as commits from pg_stat_database where datname = $1',
-      [databaseName],
-    );
-    return Number(rows[0]?.commits ?? 0);
-  } finally {
-    await client.end();
-  }
-}
-
-/** CPU seconds used so far by each backend serving the database. */
-async function postgresBackendCpu(
-  databaseName: string,
-  adminUrl: string,
-): Promise<Map<number, number>> {
-  const cpu = new Map<number, number>();
-  for (const pid of await postgresBackends(databaseName, adminUrl)) {
-    try {
-      cpu.set(pid, cpuSeconds(pid));
-    } catch {
-      // the backend exited between the query and the reading
-    }
-  }
-  return cpu;
-}
-
-async function postgresBackends(databaseName: string, adminUrl: string): Promise<number[]> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>(
-      'select pid from pg_stat_activity where datname = $1',
-      [databaseName],
-    );
-    return rows.map((r) => r.pid);
-  } finally {
-    await client.end();
-  }
-}
-
 function summary(ledger: Ledger, sent: number, seconds: number) {
   return {
     sent,
@@ -171,9 +113,10 @@ function summary(ledger: Ledger, sent: number, seconds: number) {
   };
 }
 
-async function fixedRate(ledger: Ledger, visitors: Visitor[], rate: number) {
+async function fixedRate(ledger: Ledger, visitors: Visitor[], rate: number, meter: UsageMeter) {
   ledger.reset();
   const total = rate * SECONDS;
+  const before = await meter.snapshot();
   const began = performance.now();
   let sent = 0;
   while (sent < total) {
@@ -184,7 +127,9 @@ async function fixedRate(ledger: Ledger, visitors: Visitor[], rate: number) {
   const deadline = Date.now() + 30_000;
   while (ledger.latencies.length < total && Date.now() < deadline) await sleep(50);
   const seconds = ((ledger.receivedAt.at(-1) ?? performance.now()) - began) / 1000;
-  return { rate, ...summary(ledger, total, seconds) };
+  // From the first send until the last delivery: what these messages cost, idle time included.
+  const usage = await meter.since(before, ledger.latencies.length, seconds);
+  return { rate, ...summary(ledger, total, seconds), ...usage };
 }
 
 /**
@@ -192,13 +137,7 @@ async function fixedRate(ledger: Ledger, visitors: Visitor[], rate: number) {
  * previous one. A sender goes round its share of the conversations, so one conversation gets a
  * message only every CONVERSATIONS / CONCURRENCY sends, as with many visitors typing at once.
  */
-async function closedLoop(
-  ledger: Ledger,
-  visitors: Visitor[],
-  pids: Record<string, number[]>,
-  postgresCpu: () => Promise<Map<number, number>>,
-  postgresCommits: () => Promise<number>,
-) {
+async function closedLoop(ledger: Ledger, visitors: Visitor[], meter: UsageMeter) {
   ledger.reset();
   const sender = new Map<string, number>();
   const turn = new Array<number>(CONCURRENCY).fill(0);
@@ -221,37 +160,17 @@ async function closedLoop(
   for (let k = 0; k < CONCURRENCY; k++) sendNext(k);
   await sleep(3_000);
   ledger.reset();
-  const cpuBefore = cpuOf(pids);
-  const postgresBefore = await postgresCpu();
-  const commitsBefore = await postgresCommits();
+  const before = await meter.snapshot();
   const began = performance.now();
   await sleep(SECONDS * 1000);
   const seconds = (performance.now() - began) / 1000;
-  const cpuAfter = cpuOf(pids);
-  const commitsDuring = (await postgresCommits()) - commitsBefore;
-  // Pooled connections come and go: every backend of the database now, less what it had used.
-  let postgres = 0;
-  for (const [pid, cpu] of await postgresCpu()) postgres += cpu - (postgresBefore.get(pid) ?? 0);
-  cpuBefore['postgres backends'] = 0;
-  cpuAfter['postgres backends'] = postgres;
   const delivered = ledger.latencies.length;
-  const result = { concurrency: CONCURRENCY, ...summary(ledger, delivered, seconds) };
+  const usage = await meter.since(before, delivered, seconds);
+  const result = { concurrency: CONCURRENCY, ...summary(ledger, delivered, seconds), ...usage };
   running = false;
   ledger.onReceived = undefined;
   await sleep(3_000);
-  const cpuShare = Object.fromEntries(
-    Object.keys(cpuAfter).map((name) => [
-      name,
-      `${round(((cpuAfter[name]! - cpuBefore[name]!) / seconds) * 100)}% of a core`,
-    ]),
-  );
-  const busy = Object.keys(cpuAfter).reduce((sum, n) => sum + cpuAfter[n]! - cpuBefore[n]!, 0);
-  return {
-    ...result,
-    cpu: cpuShare,
-    cpuMsPerMessage: round((busy * 1000) / Math.max(1, delivered), 2),
-    postgresCommitsPerMessage: round(commitsDuring / Math.max(1, delivered), 1),
-  };
+  return result;
 }
 
 /**
@@ -306,7 +225,10 @@ async function postgresInserts(concurrency: number) {
   }
 }
 
-export async function benchPipeline() {
+type PipelineRun = Awaited<ReturnType<typeof runPipeline>>;
+
+/** One run of the pipeline on the services of `code` (a checkout's root; default this one). */
+async function runPipeline(code: { label: string; revision: string; root?: string | undefined }) {
   const relaxed = {
     LIMIT_CONVERSATIONS_PER_DAY: '100000',
     LIMIT_MESSAGES_PER_HOUR: '1000000',
@@ -322,6 +244,7 @@ export async function benchPipeline() {
     gateways: 1,
     schedulers: 0,
     gatewayEnv: relaxed,
+    ...(code.root ? { servicesRoot: code.root } : {}),
     // The bridge keeps Telegram's limits by itself (30/s per bot, 20/min into the group): with
     // them the pipeline can do no more than Telegram allows. Raised here, to measure the software.
     bridgeEnv: {
@@ -335,7 +258,7 @@ export async function benchPipeline() {
         : {}),
     },
   });
-  let pipeline;
+  let meter: UsageMeter | undefined;
   try {
     const gateway = cluster.gateways[0]!;
     const conversations = await inBatches(
@@ -351,43 +274,119 @@ export async function benchPipeline() {
     const visitors = await inBatches(conversations, 20, (c) =>
       connect(gateway.url, c, (clientId) => ledger.acked(clientId)),
     );
-    const pids = {
-      gateway: [gateway.pid!],
-      bridge: [cluster.bridge.pid!],
-      'bench process (visitors, sandbox)': [process.pid],
-    };
-    const adminUrl = new URL('/postgres', cluster.database.url).toString();
+    meter = await UsageMeter.open(
+      { gateway: gateway.pid!, bridge: cluster.bridge.pid!, [BENCH_PROCESS]: process.pid },
+      cluster.database.name,
+      new URL('/postgres', cluster.database.url).toString(),
+    );
     // The bridge has just opened the topics: let it settle before anything is measured.
     await sleep(10_000);
-    const max = await closedLoop(
-      ledger,
-      visitors,
-      pids,
-      () => postgresBackendCpu(cluster.database.name, adminUrl),
-      () => commits(cluster.database.name, adminUrl),
-    );
-    console.log('max', max);
+    const max = await closedLoop(ledger, visitors, meter);
+    console.log(code.label, 'max', max);
     const fixed = [];
     for (const rate of FIXED_RATES) {
       await sleep(5_000);
-      fixed.push(await fixedRate(ledger, visitors, rate));
-      console.log('fixed', fixed.at(-1));
+      fixed.push(await fixedRate(ledger, visitors, rate, meter));
+      console.log(code.label, 'fixed', fixed.at(-1));
     }
-    pipeline = { fixed, max };
     for (const visitor of visitors) visitor.socket.terminate();
+    return { code: code.label, revision: code.revision, loadAverage: loadavg(), fixed, max };
   } finally {
+    await meter?.close();
     await cluster.stop();
+  }
+}
+
+/** The figures issue 13's goals are about, from one run. */
+function goalFigures(run: PipelineRun) {
+  const at100 = run.fixed.find((f) => f.rate === 100);
+  return {
+    maxMessagesPerSecond: run.max.messagesPerSecond,
+    cpuMsPerMessageAtMax: run.max.cpuMsPerMessage,
+    commitsPerMessageAtMax: run.max.postgresCommitsPerMessage,
+    cpuMsPerMessageAt100: at100?.cpuMsPerMessage ?? Number.NaN,
+    commitsPerMessageAt100: at100?.postgresCommitsPerMessage ?? Number.NaN,
+    p99MsAt100: at100?.p99Ms ?? Number.NaN,
+  };
+}
+
+type Figures = ReturnType<typeof goalFigures>;
+
+/** Median of each figure over runs, with the range. */
+function spread(runs: readonly PipelineRun[]) {
+  const figures = runs.map(goalFigures);
+  const keys = Object.keys(figures[0]!) as Array<keyof Figures>;
+  return Object.fromEntries(
+    keys.map((key) => {
+      const values = figures.map((f) => f[key]);
+      return [
+        key,
+        {
+          median: round(percentile(values, 50), 2),
+          min: Math.min(...values),
+          max: Math.max(...values),
+        },
+      ];
+    }),
+  ) as Record<keyof Figures, { median: number; min: number; max: number }>;
+}
+
+/**
+ * `BENCH_PIPELINE_BASE=<git revision>`: the same benchmark on that revision's services first
+ * (a detached worktree, see checkoutOf), then on this checkout's, alternating for
+ * `BENCH_REPETITIONS` rounds; the ratios new/old are of the medians.
+ */
+export async function benchPipeline() {
+  const baseRevision = process.env['BENCH_PIPELINE_BASE'];
+  const repetitions = Number(process.env['BENCH_REPETITIONS'] ?? '1');
+  const current = { label: 'new', revision: currentRevision() };
+  const base = baseRevision
+    ? (() => {
+        const { dir, commit } = checkoutOf(baseRevision);
+        return { label: 'old', revision: commit.slice(0, 12), root: dir };
+      })()
+    : undefined;
+  const runs: PipelineRun[] = [];
+  for (let i = 0; i < repetitions; i++) {
+    if (base) runs.push(await runPipeline(base));
+    runs.push(await runPipeline(current));
   }
   const inserts = await postgresInserts(CONCURRENCY);
   console.log('pg inserts', inserts);
+  const newRuns = runs.filter((r) => r.code === 'new');
+  const oldRuns = runs.filter((r) => r.code === 'old');
+  const now = spread(newRuns);
+  const before = oldRuns.length > 0 ? spread(oldRuns) : undefined;
+  const ratio = (key: keyof Figures) =>
+    before ? round(now[key].median / before[key].median, 3) : undefined;
   report('pipeline', {
     conversations: CONVERSATIONS,
     concurrency: CONCURRENCY,
     seconds: SECONDS,
-    topicdesk: pipeline,
+    repetitions,
+    runs,
     postgresInserts: inserts,
-    ratioToInserts: round(pipeline.max.messagesPerSecond / inserts.insertsPerSecond, 3),
-    goals: { ratioToInserts: '≥ 0.5' },
+    ratioToInserts: round(now.maxMessagesPerSecond.median / inserts.insertsPerSecond, 3),
+    new: { revision: current.revision, ...now },
+    ...(before && base ? { old: { revision: base.revision, ...before } } : {}),
+    ...(before
+      ? {
+          newOverOld: {
+            maxMessagesPerSecond: ratio('maxMessagesPerSecond'),
+            cpuMsPerMessageAtMax: ratio('cpuMsPerMessageAtMax'),
+            commitsPerMessageAtMax: ratio('commitsPerMessageAtMax'),
+            cpuMsPerMessageAt100: ratio('cpuMsPerMessageAt100'),
+            p99MsAt100: ratio('p99MsAt100'),
+          },
+        }
+      : {}),
+    goals: {
+      ratioToInserts: '≥ 0.5',
+      cpuMsPerMessage: '≤ 4 (gateway + bridge + Postgres backends)',
+      postgresCommitsPerMessage: '≤ 3',
+      maxMessagesPerSecond: '≥ 2× the old code in the same run',
+      p99MsAt100: '≤ 50',
+    },
   });
 }
 

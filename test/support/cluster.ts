@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join, relative } from 'node:path';
 import { createDatabase, migrateToLatest } from '@topicdesk/data';
 import { startSandbox, type Limits, type RunningSandbox } from '@topicdesk/telegram-sandbox';
 import {
@@ -6,6 +7,7 @@ import {
   cleanupRedis,
   createTestDatabase,
   freePort,
+  repoRoot,
   ServiceProcess,
   TcpProxy,
   testInfra,
@@ -50,6 +52,11 @@ export interface ClusterOptions {
   natsUrl?: string;
   /** Redis of the test's own instead of the shared one. */
   redisUrl?: string;
+  /**
+   * Run the services from another checkout of the repository (absolute path, dependencies
+   * installed): a benchmark's old code against the same harness. Default: this checkout.
+   */
+  servicesRoot?: string;
   /**
    * Send-only pool bots (default 0, at most 98): their tokens go to every bridge as
    * TELEGRAM_SENDER_BOT_TOKENS and are `cluster.senderTokens`. In the sandbox each is an
@@ -118,6 +125,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     HOST: '127.0.0.1',
   };
 
+  const root = options.servicesRoot;
+  // ServiceProcess joins scripts to this checkout's root; a relative path reaches the other one.
+  const script = (path: string) => (root ? join(relative(repoRoot, root), path) : path);
+  const where = root ? { cwd: root } : {};
+
   const userKey = randomBytes(32).toString('base64');
   const bridgePorts: number[] = [];
   for (let i = 0; i < (options.bridges ?? 1); i++) bridgePorts.push(await freePort());
@@ -150,7 +162,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     (port, i) =>
       new ServiceProcess({
         name: i === 0 ? `${namespace}-bridge` : `${namespace}-bridge-${i + 1}`,
-        script: 'services/telegram-bridge/src/main.ts',
+        script: script('services/telegram-bridge/src/main.ts'),
+        ...where,
         url: `http://127.0.0.1:${port}`,
         env: { ...bridgeEnv, PORT: String(port) },
       }),
@@ -162,7 +175,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     gateways.push(
       new ServiceProcess({
         name: `${namespace}-gateway-${String.fromCharCode(97 + i)}`,
-        script: 'services/gateway/src/main.ts',
+        script: script('services/gateway/src/main.ts'),
+        ...where,
         url: `http://127.0.0.1:${port}`,
         env: {
           ...common,
@@ -183,7 +197,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     schedulers.push(
       new ServiceProcess({
         name: `${namespace}-scheduler-${i}`,
-        script: 'services/scheduler/src/main.ts',
+        script: script('services/scheduler/src/main.ts'),
+        ...where,
         url: `http://127.0.0.1:${port}`,
         env: { ...common, PORT: String(port), ...options.schedulerEnv },
       }),

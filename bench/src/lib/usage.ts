@@ -1,0 +1,105 @@
+import pg from 'pg';
+import { cpuSeconds, round } from './machine';
+
+/** CPU and Postgres commits used so far by the processes of one pipeline run. */
+export interface UsageSnapshot {
+  /** CPU seconds by process name (services and the benchmark process). */
+  readonly cpu: Record<string, number>;
+  /** CPU seconds by pid of every Postgres backend serving the run's database. */
+  readonly backends: Map<number, number>;
+  /** pg_stat_database.xact_commit of the run's database. */
+  readonly commits: number;
+}
+
+/** What a stretch of the run cost, per message. */
+export interface Usage {
+  /** Gateway + bridge + Postgres backends: the issue's "CPU per message". */
+  cpuMsPerMessage: number;
+  cpuMsPerMessageByProcess: Record<string, number>;
+  cpuShare: Record<string, string>;
+  postgresCommitsPerMessage: number;
+}
+
+/** Not part of the pipeline's cost: the visitors and the Telegram sandbox. */
+export const BENCH_PROCESS = 'bench process (visitors, sandbox)';
+export const POSTGRES = 'postgres backends';
+
+/**
+ * Reads the CPU of the pipeline's processes (/proc/<pid>/stat) and of the Postgres backends
+ * serving its database (pids from pg_stat_activity), and the database's committed
+ * transactions, over one admin connection to the `postgres` database (whose own queries are
+ * counted there, not in the run's database).
+ */
+export class UsageMeter {
+  readonly #client: pg.Client;
+
+  private constructor(
+    private readonly pids: Record<string, number>,
+    private readonly databaseName: string,
+    client: pg.Client,
+  ) {
+    this.#client = client;
+  }
+
+  static async open(
+    pids: Record<string, number>,
+    databaseName: string,
+    adminUrl: string,
+  ): Promise<UsageMeter> {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    return new UsageMeter(pids, databaseName, client);
+  }
+
+  async snapshot(): Promise<UsageSnapshot> {
+    const cpu: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) cpu[name] = cpuSeconds(pid);
+    const { rows } = await this.#client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where datname = $1',
+      [this.databaseName],
+    );
+    const backends = new Map<number, number>();
+    for (const { pid } of rows) {
+      try {
+        backends.set(pid, cpuSeconds(pid));
+      } catch {
+        // The backend exited between the query and the reading: it has nothing more to count.
+      }
+    }
+    // Counters are read fresh: each query is a transaction of its own on this connection.
+    const stats = await this.#client.query<{ commits: string }>(
+      'select xact_commit as commits from pg_stat_database where datname = $1',
+      [this.databaseName],
+    );
+    return { cpu, backends, commits: Number(stats.rows[0]?.commits ?? 0) };
+  }
+
+  /** The cost between `before` and now of `messages` messages over `seconds`. */
+  async since(before: UsageSnapshot, messages: number, seconds: number): Promise<Usage> {
+    const after = await this.snapshot();
+    const used: Record<string, number> = {};
+    for (const name of Object.keys(this.pids)) used[name] = after.cpu[name]! - before.cpu[name]!;
+    // Pooled connections come and go: every backend there now, less what it had used before.
+    let postgres = 0;
+    for (const [pid, cpu] of after.backends) postgres += cpu - (before.backends.get(pid) ?? 0);
+    used[POSTGRES] = postgres;
+    const perMessage = (s: number) => round((s * 1000) / Math.max(1, messages), 2);
+    const pipeline = Object.entries(used)
+      .filter(([name]) => name !== BENCH_PROCESS)
+      .reduce((sum, [, s]) => sum + s, 0);
+    return {
+      cpuMsPerMessage: perMessage(pipeline),
+      cpuMsPerMessageByProcess: Object.fromEntries(
+        Object.entries(used).map(([name, s]) => [name, perMessage(s)]),
+      ),
+      cpuShare: Object.fromEntries(
+        Object.entries(used).map(([name, s]) => [name, `${round((s / seconds) * 100)}% of a core`]),
+      ),
+      postgresCommitsPerMessage: round((after.commits - before.commits) / Math.max(1, messages), 2),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#client.end();
+  }
+}
