@@ -268,8 +268,10 @@ async function runPipeline(code: { label: string; revision: string; root?: strin
     );
     await cluster.sandbox.state.waitFor(
       () => cluster.sandbox.state.topics(GROUP_ID).length >= CONVERSATIONS,
-      120_000,
+      // Minutes on a loaded machine: every topic is a createForumTopic and a header.
+      600_000,
     );
+    console.log(code.label, `${CONVERSATIONS} topics open`);
     const ledger = new Ledger(cluster);
     const visitors = await inBatches(conversations, 20, (c) =>
       connect(gateway.url, c, (clientId) => ledger.acked(clientId)),
