@@ -18,6 +18,18 @@ export interface Usage {
   cpuMsPerMessageByProcess: Record<string, number>;
   cpuShare: Record<string, string>;
   postgresCommitsPerMessage: number;
+  /**
+   * The same two less what the idle pipeline uses in as long (its sweepers, gauges and pool
+   * checks, measured before the load by `measureIdle`): what the messages themselves cost,
+   * which matters when few messages get through (a loaded machine).
+   */
+  cpuMsPerMessageNetOfIdle?: number;
+  postgresCommitsPerMessageNetOfIdle?: number;
+}
+
+interface IdleRates {
+  cpuPerSecond: number;
+  commitsPerSecond: number;
 }
 
 /** Not part of the pipeline's cost: the visitors and the Telegram sandbox. */
@@ -32,6 +44,7 @@ export const POSTGRES = 'postgres backends';
  */
 export class UsageMeter {
   readonly #client: pg.Client;
+  #idle: IdleRates | undefined;
 
   private constructor(
     private readonly pids: Record<string, number>,
@@ -74,9 +87,22 @@ export class UsageMeter {
     return { cpu, backends, commits: Number(stats.rows[0]?.commits ?? 0) };
   }
 
+  /** What the pipeline uses with no messages, over `seconds` from now. */
+  async measureIdle(seconds: number): Promise<IdleRates> {
+    const before = await this.snapshot();
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+    const usage = await this.since(before, 1, seconds);
+    this.#idle = {
+      cpuPerSecond: usage.cpuMsPerMessage / 1000 / seconds,
+      commitsPerSecond: usage.postgresCommitsPerMessage / seconds,
+    };
+    return this.#idle;
+  }
+
   /** The cost between `before` and now of `messages` messages over `seconds`. */
   async since(before: UsageSnapshot, messages: number, seconds: number): Promise<Usage> {
     const after = await this.snapshot();
+    const idle = this.#idle;
     const used: Record<string, number> = {};
     for (const name of Object.keys(this.pids)) used[name] = after.cpu[name]! - before.cpu[name]!;
     // Pooled connections come and go: every backend there now, less what it had used before.
@@ -96,6 +122,16 @@ export class UsageMeter {
         Object.entries(used).map(([name, s]) => [name, `${round((s / seconds) * 100)}% of a core`]),
       ),
       postgresCommitsPerMessage: round((after.commits - before.commits) / Math.max(1, messages), 2),
+      ...(idle
+        ? {
+            cpuMsPerMessageNetOfIdle: perMessage(pipeline - idle.cpuPerSecond * seconds),
+            postgresCommitsPerMessageNetOfIdle: round(
+              (after.commits - before.commits - idle.commitsPerSecond * seconds) /
+                Math.max(1, messages),
+              2,
+            ),
+          }
+        : {}),
     };
   }
 

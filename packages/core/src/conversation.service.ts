@@ -137,11 +137,6 @@ export class ConversationService {
       requireOpen: true,
     });
     if (result.duplicate) return { message: result.message, duplicate: true };
-    // The visitor's first message is answered with the welcome template.
-    const first = !(await new MessageRepository(work.trx).hasEarlierVisitorMessage(
-      input.conversationId,
-      result.message.seq,
-    ));
     work.emit(
       sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
       fanoutOutbox(
@@ -150,7 +145,8 @@ export class ConversationService {
         messageEvent(result.message, input.origin),
       ),
     );
-    if (first)
+    // The visitor's first message is answered with the welcome template.
+    if (result.firstOfKind)
       await this.emitSystem(work, {
         conversation: result.conversation,
         key: SystemMessageKey.welcome,

@@ -11,6 +11,11 @@ import type { Fanout } from '@topicdesk/fanout';
 import { meter, type Logger } from '@topicdesk/telemetry';
 import type { ConversationEvent } from './events';
 
+/** How long published rows wait to be deleted together (well under the sweeper's staleAfterMs). */
+const FLUSH_DELAY_MS = 100;
+/** Published rows deleted at once without waiting for the delay. */
+const FLUSH_BATCH = 500;
+
 export type BusTopicName = Extract<keyof typeof topics, string>;
 
 /** An outbox row announcing a bus message (published to JetStream with the row id as dedupe id). */
@@ -56,6 +61,10 @@ export class OutboxRelay {
   readonly #sweepIntervalMs: number;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
+  /** Rows the fast path published, waiting for the flusher's delete. */
+  readonly #toDelete = new Set<number>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> = Promise.resolve();
   readonly #published = meter().createCounter('topicdesk_outbox_published_total', {
     description: 'Outbox rows published, by destination and path (fast or sweep)',
   });
@@ -81,21 +90,49 @@ export class OutboxRelay {
       });
   }
 
-  /** Fast path: publish rows just committed, in order; failures stay for the sweeper. */
+  /**
+   * Fast path: publish rows just committed, in order; failures stay for the sweeper. The rows
+   * published are deleted in batches by the flusher (one statement for every row published in
+   * the last FLUSH_DELAY_MS), not one commit per publish.
+   */
   async publish(rows: readonly OutboxRow[]): Promise<void> {
-    const done: number[] = [];
     for (const row of rows) {
-      if (await this.#publishOne(row, 'fast')) done.push(row.id);
+      if (await this.#publishOne(row, 'fast')) this.#toDelete.add(row.id);
       else break; // keep order: later rows of the batch wait for the sweeper too
     }
-    if (done.length > 0) {
-      await new OutboxRepository(this.#db).delete(done).catch((error: unknown) => {
+    if (this.#toDelete.size >= FLUSH_BATCH) void this.#flush();
+    else if (this.#toDelete.size > 0) this.#flushSoon();
+  }
+
+  #flushSoon(): void {
+    if (this.#flushTimer) return;
+    this.#flushTimer = setTimeout(() => void this.#flush(), FLUSH_DELAY_MS);
+    this.#flushTimer.unref();
+  }
+
+  /**
+   * Deletes the rows published so far. One delete at a time; a failed one keeps its ids for
+   * the next (a row published but not deleted is only published again, and consumers dedupe:
+   * the bus by the row's msg id, the fanout's sockets by seq).
+   */
+  #flush(): Promise<void> {
+    if (this.#flushTimer) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#flushing = this.#flushing.then(async () => {
+      const ids = [...this.#toDelete];
+      if (ids.length === 0) return;
+      try {
+        await new OutboxRepository(this.#db).delete(ids);
+        for (const id of ids) this.#toDelete.delete(id);
+      } catch (error) {
         this.#logger.warn(
-          { err: error },
-          'outbox rows published but not deleted; the sweeper republishes them',
+          { err: error, rows: ids.length },
+          'outbox rows published but not deleted; deleting them again later',
         );
-      });
-    }
+        if (this.#timer) this.#flushSoon();
+      }
+    });
+    return this.#flushing;
   }
 
   start(): void {
@@ -117,6 +154,7 @@ export class OutboxRelay {
     this.#timer = undefined;
     if (timer) clearTimeout(timer);
     await this.#sweeping;
+    await this.#flush();
   }
 
   /** Publishes every stale row once; returns how many were published. */
@@ -128,7 +166,8 @@ export class OutboxRelay {
         const rows = await outbox.claimStale(new Date(Date.now() - this.#staleAfterMs), 100);
         const done: number[] = [];
         for (const row of rows) {
-          if (await this.#publishOne(row, 'sweep')) {
+          // Published by the fast path here, its delete not flushed yet: delete, do not resend.
+          if (this.#toDelete.has(row.id) || (await this.#publishOne(row, 'sweep'))) {
             done.push(row.id);
             continue;
           }
@@ -137,10 +176,11 @@ export class OutboxRelay {
           break;
         }
         await outbox.delete(done);
-        return { claimed: rows.length, done: done.length };
+        return { claimed: rows.length, done };
       });
-      published += count.done;
-      if (count.claimed < 100 || count.done < count.claimed) return published;
+      for (const id of count.done) this.#toDelete.delete(id);
+      published += count.done.length;
+      if (count.claimed < 100 || count.done.length < count.claimed) return published;
     }
   }
 

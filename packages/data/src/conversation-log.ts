@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { ConversationClosedError } from './errors';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { MessageRepository } from './repositories/message.repository';
@@ -33,42 +33,144 @@ export interface AppendMessageResult {
   conversation: Conversation;
   /** True when the clientId had been stored before; nothing new was written. */
   duplicate: boolean;
+  /** No message of the same kind came before it in the conversation (false for a duplicate). */
+  firstOfKind: boolean;
 }
 
 /**
  * Appends one message to a conversation's log with the next gap-free seq. Must run inside a
  * transaction: the conversation row lock orders concurrent writers, and a rollback takes the
  * seq back with it.
+ *
+ * Two statements: the row lock, then one statement that checks the clientId, bumps the seq,
+ * inserts and tells whether the message is the first of its kind. The lock must be a statement
+ * of its own: a statement's snapshot is taken when it starts, so checks folded into the
+ * statement that waits for the lock would not see what the writer it waited for committed (a
+ * duplicate clientId stored twice, a second "first" visitor message). After the lock, the next
+ * statement's snapshot holds every earlier writer's commit, and no later writer gets in.
  */
 export async function appendMessage(
   trx: Kysely<DB>,
   input: AppendMessageInput,
 ): Promise<AppendMessageResult> {
-  const conversations = new ConversationRepository(trx);
-  const messages = new MessageRepository(trx);
-  const conversation = await conversations.lock(input.tenantId, input.conversationId);
-  if (input.clientId !== undefined) {
-    const existing = await messages.findByClientId(conversation.id, input.clientId);
-    if (existing) return { message: existing, conversation, duplicate: true };
-  }
+  const conversation = await new ConversationRepository(trx).lock(
+    input.tenantId,
+    input.conversationId,
+  );
   if (input.requireOpen && conversation.status === ConversationStatus.closed) {
+    // A resend of what was stored before the conversation closed is still acked as stored.
+    const existing =
+      input.clientId === undefined
+        ? undefined
+        : await new MessageRepository(trx).findByClientId(conversation.id, input.clientId);
+    if (existing) return { message: existing, conversation, duplicate: true, firstOfKind: false };
     throw new ConversationClosedError(conversation.id);
   }
   const at = input.at ?? new Date();
-  const seq = await conversations.nextSeq(input.tenantId, conversation.id, at);
-  const message = await messages.insert({
-    tenantId: input.tenantId,
-    conversationId: conversation.id,
-    seq,
-    kind: input.kind,
-    text: input.text,
-    at,
-    authorName: input.authorName,
-    agentId: input.agentId,
-    clientId: input.clientId,
-    telegramChatId: input.telegramChatId,
-    telegramMessageId: input.telegramMessageId,
-    delivery: input.delivery,
-  });
-  return { message, conversation: { ...conversation, last_seq: seq }, duplicate: false };
+  const row = await appendLocked(trx, conversation, input, at);
+  const { duplicate, first_of_kind: firstOfKind, ...message } = row;
+  if (duplicate) return { message, conversation, duplicate: true, firstOfKind: false };
+  return {
+    message,
+    conversation: { ...conversation, last_seq: message.seq },
+    duplicate: false,
+    firstOfKind,
+  };
+}
+
+/**
+ * With the conversation row locked: the message stored under the clientId already, or the new
+ * one with the next seq (last_seq bumped in the same statement, only when it is inserted).
+ */
+async function appendLocked(
+  trx: Kysely<DB>,
+  conversation: Conversation,
+  input: AppendMessageInput,
+  at: Date,
+): Promise<Message & { duplicate: boolean; first_of_kind: boolean }> {
+  const { clientId } = input;
+  const row = await trx
+    .with('existing', (db) =>
+      db
+        .selectFrom('messages')
+        .selectAll()
+        .where('conversation_id', '=', conversation.id)
+        .where(
+          clientId === undefined ? sql<boolean>`false` : sql<boolean>`client_id = ${clientId}`,
+        ),
+    )
+    .with('bumped', (db) =>
+      db
+        .updateTable('conversations')
+        .set({ last_seq: sql`last_seq + 1`, last_activity_at: at, updated_at: at })
+        .where('tenant_id', '=', conversation.tenant_id)
+        .where('id', '=', conversation.id)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
+        .returning('last_seq'),
+    )
+    .with('inserted', (db) =>
+      db
+        .insertInto('messages')
+        .columns([
+          'tenant_id',
+          'conversation_id',
+          'seq',
+          'kind',
+          'text',
+          'author_name',
+          'agent_id',
+          'client_id',
+          'telegram_chat_id',
+          'telegram_message_id',
+          'delivery',
+          'delivery_error',
+          'created_at',
+        ])
+        .expression(
+          db
+            .selectFrom('bumped')
+            .select([
+              sql.val(input.tenantId).as('tenant_id'),
+              sql.val(conversation.id).as('conversation_id'),
+              'bumped.last_seq',
+              sql.val(input.kind).as('kind'),
+              sql.val(input.text).as('text'),
+              sql.val(input.authorName ?? null).as('author_name'),
+              sql.val(input.agentId ?? null).as('agent_id'),
+              sql.val(clientId ?? null).as('client_id'),
+              sql.val(input.telegramChatId ?? null).as('telegram_chat_id'),
+              sql.val(input.telegramMessageId ?? null).as('telegram_message_id'),
+              sql.val(input.delivery).as('delivery'),
+              sql.val(null).as('delivery_error'),
+              sql.val(at).as('created_at'),
+            ]),
+        )
+        .returningAll(),
+    )
+    .selectFrom('inserted')
+    .selectAll()
+    .select((eb) => [
+      sql<boolean>`false`.as('duplicate'),
+      eb
+        .not(
+          eb.exists(
+            eb
+              .selectFrom('messages as earlier')
+              .select('earlier.id')
+              .where('earlier.conversation_id', '=', conversation.id)
+              .where('earlier.kind', '=', input.kind)
+              .whereRef('earlier.seq', '<', 'inserted.seq'),
+          ),
+        )
+        .$castTo<boolean>()
+        .as('first_of_kind'),
+    ])
+    .unionAll((db) =>
+      db
+        .selectFrom('existing')
+        .selectAll()
+        .select([sql<boolean>`true`.as('duplicate'), sql<boolean>`false`.as('first_of_kind')]),
+    )
+    .executeTakeFirstOrThrow();
+  return row;
 }
