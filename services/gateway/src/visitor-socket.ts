@@ -483,20 +483,13 @@ export class VisitorSocket {
     }
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
+    const ack = (seq: number) =>
+      this.#enqueue(() => {
+        if (seq > this.#lastSeq) this.#ahead.add(seq);
+        this.#advance();
+        this.#send({ type: 'ack', clientId, seq });
+      });
     const store = async () => {
-      // A resend of a message already stored (same clientId: a reconnect, a second tab, a
-      // client that missed its ack) is acked again and costs nothing of the hourly quota.
-      const stored = await new MessageRepository(this.deps.db).findByClientId(
-        conversationId,
-        clientId,
-      );
-      if (stored) {
-        return this.#enqueue(() => {
-          if (stored.seq > this.#lastSeq) this.#ahead.add(stored.seq);
-          this.#advance();
-          this.#send({ type: 'ack', clientId, seq: stored.seq });
-        });
-      }
       const quotaKey = `msg:${conversationId}`;
       const quota = await this.deps.coordination.quotas.hit(
         quotaKey,
@@ -504,6 +497,14 @@ export class VisitorSocket {
         3_600_000,
       );
       if (!quota.allowed) {
+        // A resend of a message already stored (same clientId: a reconnect, a second tab, a
+        // client that missed its ack) is acked again even past the quota. Looked up only here:
+        // below, the store finds it itself and gives the unit back.
+        const stored = await new MessageRepository(this.deps.db).findByClientId(
+          conversationId,
+          clientId,
+        );
+        if (stored) return ack(stored.seq);
         this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
         return this.#enqueue(() =>
           this.#error(
@@ -536,12 +537,8 @@ export class VisitorSocket {
       );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
       if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
-      this.#enqueue(() => {
-        this.#inFlight.delete(clientId);
-        if (message.seq > this.#lastSeq) this.#ahead.add(message.seq);
-        this.#advance();
-        this.#send({ type: 'ack', clientId, seq: message.seq });
-      });
+      this.#enqueue(() => void this.#inFlight.delete(clientId));
+      ack(message.seq);
     };
     // Each visitor message starts a trace of its own: store, outbox, NATS, bridge, Telegram.
     const traced = () =>

@@ -84,18 +84,6 @@ export class MessageRepository {
       .execute();
   }
 
-  /** Whether the visitor wrote before `seq` in this conversation. */
-  async hasEarlierVisitorMessage(conversationId: string, seq: number): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('messages')
-      .select('id')
-      .where('conversation_id', '=', conversationId)
-      .where('kind', '=', MessageKind.visitor)
-      .where('seq', '<', seq)
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
 
   /** Visitor messages not yet accepted by Telegram, oldest first. */
   pending(conversationId: string, limit = 100): Promise<Message[]> {
