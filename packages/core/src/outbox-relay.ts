@@ -11,8 +11,6 @@ import type { Fanout } from '@topicdesk/fanout';
 import { meter, type Logger } from '@topicdesk/telemetry';
 import type { ConversationEvent } from './events';
 
-/** How long published rows wait to be deleted together (well under the sweeper's staleAfterMs). */
-const FLUSH_DELAY_MS = 100;
 /** Published rows deleted at once without waiting for the delay. */
 const FLUSH_BATCH = 500;
 
@@ -44,6 +42,8 @@ export interface OutboxRelayOptions {
   /** Rows older than this are taken to be orphaned by their writer and published by the sweeper. */
   staleAfterMs?: number;
   sweepIntervalMs?: number;
+  /** How long published rows wait to be deleted together (well under staleAfterMs). */
+  flushDelayMs?: number;
 }
 
 /**
@@ -59,6 +59,7 @@ export class OutboxRelay {
   readonly #logger: Logger;
   readonly #staleAfterMs: number;
   readonly #sweepIntervalMs: number;
+  readonly #flushDelayMs: number;
   #timer: NodeJS.Timeout | undefined;
   #sweeping: Promise<void> | undefined;
   /** Rows the fast path published, waiting for the flusher's delete. */
@@ -79,6 +80,7 @@ export class OutboxRelay {
     this.#logger = options.logger;
     this.#staleAfterMs = options.staleAfterMs ?? 2_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    this.#flushDelayMs = options.flushDelayMs ?? 100;
     const repository = new OutboxRepository(this.#db);
     meter()
       .createObservableGauge('topicdesk_outbox_pending', {
@@ -93,7 +95,7 @@ export class OutboxRelay {
   /**
    * Fast path: publish rows just committed, in order; failures stay for the sweeper. The rows
    * published are deleted in batches by the flusher (one statement for every row published in
-   * the last FLUSH_DELAY_MS), not one commit per publish.
+   * the last flushDelayMs), not one commit per publish.
    */
   async publish(rows: readonly OutboxRow[]): Promise<void> {
     for (const row of rows) {
@@ -106,7 +108,7 @@ export class OutboxRelay {
 
   #flushSoon(): void {
     if (this.#flushTimer) return;
-    this.#flushTimer = setTimeout(() => void this.#flush(), FLUSH_DELAY_MS);
+    this.#flushTimer = setTimeout(() => void this.#flush(), this.#flushDelayMs);
     this.#flushTimer.unref();
   }
 

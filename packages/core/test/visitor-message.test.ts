@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConversationRepository,
+  DEFAULT_TENANT_ID,
+  type DB,
+  type Kysely,
+  type OutboxRow,
+} from '@topicdesk/data';
+import { createLogger } from '@topicdesk/telemetry';
+import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import {
+  ConversationService,
+  createInfrastructure,
+  OutboxRelay,
+  UnitOfWork,
+  type Infrastructure,
+} from '../src/index';
+
+/** The statements a handle sends (BEGIN and COMMIT are not compiled queries: not counted). */
+function counted(db: Kysely<DB>): { db: Kysely<DB>; queries: string[] } {
+  const queries: string[] = [];
+  return {
+    queries,
+    db: db.withPlugin({
+      transformQuery: (args) => {
+        queries.push(args.node.kind);
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    }),
+  };
+}
+
+// Issue 13, "fewer round trips per message": the visitor's message is stored in one
+// transaction of three statements (the row lock, the append, the outbox rows), its outbox rows
+// are deleted in batches, and the checks folded into the append hold under concurrent writers.
+describe('a visitor message', () => {
+  let testDb: TestDatabase;
+  let infra: Infrastructure;
+  const logger = createLogger({ service: 'core-test', level: 'warn' });
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase('core');
+    // Real Postgres; the bus and fanout of one-process mode.
+    infra = await createInfrastructure({
+      service: 'core-test',
+      databaseUrl: testDb.url,
+      namespace: 'core-test',
+      logger,
+      migrate: true,
+    });
+  });
+
+  afterAll(async () => {
+    await infra.close();
+    await testDb.drop();
+  });
+
+  const start = async () =>
+    (
+      await new ConversationRepository(infra.database.db).create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+      })
+    ).id;
+  const post = (service: ConversationService, conversationId: string, clientId: string) =>
+    service.postVisitorMessage({
+      tenantId: DEFAULT_TENANT_ID,
+      conversationId,
+      clientId,
+      text: `text ${clientId}`,
+    });
+
+  it('is stored in one transaction of three statements; its outbox rows are deleted in batches', async () => {
+    const writes = counted(infra.database.db);
+    const relayDb = counted(infra.database.db);
+    const relay = new OutboxRelay({
+      db: relayDb.db,
+      bus: infra.bus,
+      fanout: infra.coordination.fanout,
+      logger,
+      // Longer than the test: every row published is deleted by the one flush of stop().
+      flushDelayMs: 60_000,
+    });
+    const service = new ConversationService(new UnitOfWork(writes.db, relay));
+    const conversationId = await start();
+    await post(service, conversationId, 'first'); // the welcome's template reads come with it
+    writes.queries.length = 0;
+    for (let i = 0; i < 10; i++) await post(service, conversationId, `m${i}`);
+    // Per message: the lock (select), the append (one select with its CTEs), the outbox rows.
+    expect(writes.queries).toEqual(
+      Array.from({ length: 10 }, () => [
+        'SelectQueryNode',
+        'SelectQueryNode',
+        'InsertQueryNode',
+      ]).flat(),
+    );
+    await relay.stop();
+    // 22 rows published (sync and fanout of each message, the welcome's banner, the first's),
+    // nothing deleted until the flush: one statement for all of them.
+    expect(relayDb.queries.filter((kind) => kind === 'DeleteQueryNode')).toHaveLength(1);
+    const left = await infra.database.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('topic', 'in', [conversationId, 'conversationSync'])
+      .execute();
+    expect(left).toEqual([]);
+  });
+
+  it('sends one welcome and stores a clientId once when the same conversation is written at once', async () => {
+    const published: OutboxRow[] = [];
+    const service = new ConversationService(
+      new UnitOfWork(infra.database.db, {
+        publish: (rows) => {
+          published.push(...rows);
+          return Promise.resolve();
+        },
+      }),
+    );
+    const conversationId = await start();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => post(service, conversationId, `c${i % 4}`)),
+    );
+    expect(results.filter((r) => !r.duplicate)).toHaveLength(4);
+    expect(new Set(results.map((r) => r.message.seq))).toEqual(new Set([1, 2, 3, 4]));
+    const welcomes = published.filter(
+      (row) => row.topic === conversationId && row.payload['key'] === 'welcome',
+    );
+    expect(welcomes).toHaveLength(1);
+    const conversation = await new ConversationRepository(infra.database.db).get(
+      DEFAULT_TENANT_ID,
+      conversationId,
+    );
+    expect(conversation.last_seq).toBe(4);
+  });
+
+  it('does not resend in the sweep what the fast path published and has not deleted yet', async () => {
+    const relay = new OutboxRelay({
+      db: infra.database.db,
+      bus: infra.bus,
+      fanout: infra.coordination.fanout,
+      logger,
+      staleAfterMs: 0,
+    });
+    const service = new ConversationService(new UnitOfWork(infra.database.db, relay));
+    const conversationId = await start();
+    let heard = 0;
+    const leave = await infra.coordination.fanout.subscribe(conversationId, () => {
+      heard += 1;
+    });
+    await post(service, conversationId, 'swept');
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+    await settle();
+    const fast = heard;
+    expect(fast).toBeGreaterThan(0);
+    // The rows are stale at once (staleAfterMs 0); the sweep deletes them without resending.
+    await relay.sweep();
+    await settle();
+    expect(heard).toBe(fast);
+    await relay.stop();
+    await leave();
+    const left = await infra.database.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('topic', '=', conversationId)
+      .execute();
+    expect(left).toEqual([]);
+  });
+});
