@@ -42,13 +42,8 @@ describe('a visitor message', () => {
   beforeAll(async () => {
     testDb = await createTestDatabase('core');
     // Real Postgres; the bus and fanout of one-process mode.
-    infra = await createInfrastructure({
-      service: 'core-test',
-      databaseUrl: testDb.url,
-      namespace: 'core-test',
-      logger,
-      migrate: true,
-    });
+    const where = { service: 'core-perf', namespace: 'core-perf', databaseUrl: testDb.url };
+    infra = await createInfrastructure({ ...where, logger, migrate: true });
   });
 
   afterAll(async () => {

@@ -84,7 +84,6 @@ export class MessageRepository {
       .execute();
   }
 
-
   /** Visitor messages not yet accepted by Telegram, oldest first. */
   pending(conversationId: string, limit = 100): Promise<Message[]> {
     return this.db
