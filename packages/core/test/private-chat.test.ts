@@ -6,11 +6,8 @@ import {
   type TelegramUser,
   type TelegramUserSecret,
 } from '@topicdesk/data';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import {
   ConversationService,
-  createInfrastructure,
   PrivateChatDeliveries,
   PrivateChatIntake,
   PrivateChatUsers,
@@ -20,6 +17,7 @@ import {
   type PrivateChatVisitor,
   type UserCipher,
 } from '../src/index';
+import { coreFixture, type CoreFixture } from './support/core-fixture';
 
 const BOT = '7000000001';
 
@@ -51,7 +49,7 @@ class TestCipher implements UserCipher {
 }
 
 describe('the private chat in core', () => {
-  let testDb: TestDatabase;
+  let fixture: CoreFixture;
   let infra: Infrastructure;
   let uow: UnitOfWork;
   let cipher: TestCipher;
@@ -63,15 +61,9 @@ describe('the private chat in core', () => {
   let nextUpdateId = 1;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('core');
-    const logger = createLogger({ service: 'core-test', level: 'warn' });
-    infra = await createInfrastructure({
-      service: 'core-test',
-      databaseUrl: testDb.url,
-      namespace: 'core-test',
-      logger,
-      migrate: true,
-    });
+    fixture = await coreFixture();
+    ({ infra } = fixture);
+    const { logger } = fixture;
     uow = new UnitOfWork(infra.database.db, {
       publish: (rows) => {
         published.push(...rows);
@@ -92,8 +84,7 @@ describe('the private chat in core', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await infra.close();
-    await testDb.drop();
+    await fixture.close();
   });
 
   const visitor = (telegramUserId: number, language: string | null = 'en'): PrivateChatVisitor => ({
@@ -308,7 +299,7 @@ describe('the private chat in core', () => {
       uow,
       users: new PrivateChatUsers(uow, rotated),
       quotas: infra.coordination.quotas,
-      logger: createLogger({ service: 'core-test', level: 'warn' }),
+      logger: fixture.logger,
       limits: { conversationsPerDay: 5, messagesPerHour: 50 },
     });
     // Ann (sealed under k1) writes after the rotation: found by her k1 hash, moved to k2.
