@@ -6,8 +6,8 @@ import {
   type Conversation,
   type DB,
   type Kysely,
-  type OutboxRelay,
   type PrivateChatOutcome,
+  type Publisher,
   type UserCipher,
 } from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
@@ -45,11 +45,14 @@ export {
 } from './private-chat/parse';
 export type { PrivateChatOutcome } from '@topicdesk/core';
 
+const TENANT = 'default';
+
 export interface PrivateChatOptions {
   db: Kysely<DB>;
   /** Every call toward users goes through the bridge's one sender (main bot: users started it). */
   sender: TelegramSender;
-  relay: OutboxRelay;
+  /** Publishes the outbox rows of each change after its commit (the bridge's OutboxRelay). */
+  relay: Publisher;
   coordination: Coordination;
   keyring: UserKeyring;
   logger: Logger;
@@ -103,7 +106,13 @@ export class PrivateChat {
       logger,
       limits: options.limits,
     });
-    this.#updates = new PrivateChatUpdates({ intake, calls, keyring, botId: options.botId });
+    this.#updates = new PrivateChatUpdates({
+      tenantId: TENANT,
+      intake,
+      calls,
+      keyring,
+      botId: options.botId,
+    });
     this.#deliverer = new PrivateChatDeliverer({
       deliveries: this.#deliveries,
       calls,

@@ -11,7 +11,6 @@ import { UserKeyError, type UserKeyring } from '../../user-crypto';
 import { buttonKeyboard, ratingKeyboard } from './buttons';
 import { describe, type ChatUser, type PrivateChatCalls, type PrivateFailure } from './calls';
 
-const TENANT = 'default';
 const UNKNOWN_AGENT_NAME = 'Support';
 
 /** An agent's message as the user sees it: signed with the agent's display name. */
@@ -92,7 +91,7 @@ export class PrivateChatDeliverer {
       );
       return undefined;
     }
-    return { telegramUserId, pseudonym: keyring.pseudonym(TENANT, telegramUserId) };
+    return { telegramUserId, pseudonym: keyring.pseudonym(user.tenant_id, telegramUserId) };
   }
 
   /** A sent copy follows its message: edited, or deleted once retracted. */

@@ -10,9 +10,8 @@ import { buttonKeyboard, buttonRequest, parsePrivateCallbackData } from './butto
 import { answerContext, type PrivateChatCalls } from './calls';
 import { messageRequest, normalizeLanguage } from './parse';
 
-const TENANT = 'default';
-
 export interface PrivateChatUpdatesOptions {
+  tenantId: string;
   intake: PrivateChatIntake;
   calls: PrivateChatCalls;
   keyring: UserKeyring;
@@ -64,10 +63,11 @@ export class PrivateChatUpdates {
   }
 
   #visitor(telegramUserId: number, languageCode: string | undefined): PrivateChatVisitor {
+    const { tenantId, keyring } = this.options;
     return {
-      tenantId: TENANT,
+      tenantId,
       telegramUserId,
-      pseudonym: this.options.keyring.pseudonym(TENANT, telegramUserId),
+      pseudonym: keyring.pseudonym(tenantId, telegramUserId),
       language: normalizeLanguage(languageCode),
     };
   }
