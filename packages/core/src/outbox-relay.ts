@@ -76,7 +76,9 @@ export class OutboxRelay {
         description: 'Outbox rows not yet published',
       })
       .addCallback(async (result) => {
-        const stats = await repository.stats().catch(() => undefined);
+        const stats = await repository
+          .stats()
+          .catch((err: unknown) => void this.#logger.debug({ err }, 'outbox stats unavailable'));
         if (stats) result.observe(stats.pending);
       });
   }

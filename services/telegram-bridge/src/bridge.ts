@@ -473,7 +473,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           const retry = setInterval(() => {
             registerWebhook().then(
               () => clearInterval(retry),
-              () => undefined,
+              (error: unknown) => logger.warn({ err: error }, 'setWebhook retry failed'),
             );
           }, 10_000);
           stops.push(() => clearInterval(retry));
