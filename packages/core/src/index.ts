@@ -1,3 +1,5 @@
+/** The one tenant of a fresh install; services name it through core, not the data package. */
+export { DEFAULT_TENANT_ID } from '@topicdesk/data';
 export { messageEvent, type ConversationEvent } from './events';
 export { routeToGroup, type RoutableGroup } from './group-routing';
 export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from './text-rules';

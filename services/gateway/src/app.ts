@@ -40,6 +40,7 @@ import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { parse } from './validation';
 import { spendQuota } from './quota';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -52,7 +53,6 @@ export interface GatewayDeps {
   replicaId?: string;
 }
 
-const DEFAULT_TENANT = 'default';
 const REST_BODY_LIMIT = 16 * 1024;
 
 /** Maps fastify's own errors (body parsing, limits) onto the public codes. */
@@ -184,7 +184,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       request.log,
       () =>
         conversations.start({
-          tenantId: DEFAULT_TENANT,
+          tenantId: DEFAULT_TENANT_ID,
           channel: 'web',
           visitorName: body.name,
           locale: body.locale,

@@ -22,8 +22,8 @@ import type { PrivateChat } from './private-chat';
 import { parseCallbackData, type HeaderAction } from '../sync/topic-presentation';
 import type { TelegramSender } from '../sender/telegram-sender';
 import type { TopicSync } from '../sync/topic-sync';
+import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
-const TENANT = 'default';
 const UNKNOWN_AGENT_NAME = 'Support';
 
 export interface UpdateProcessorOptions {
