@@ -2,7 +2,7 @@ import type { Message } from '@topicdesk/data';
 
 /**
  * What travels on a conversation's fanout channel: the server frames of the WS contract
- * (DESIGN.md), plus `origin`, the socket that caused a message, which gets an `ack` instead.
+ * (docs/contract.md), plus `origin`, the socket that caused a message, which gets an `ack` instead.
  */
 export type ConversationEvent =
   | {
