@@ -1,9 +1,7 @@
 import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
   migrateToLatest,
   newTicket,
@@ -11,6 +9,7 @@ import {
   SupportGroupRepository,
   type Database,
 } from '../src/index';
+import { backends, useDatabase } from './backends';
 import { migrations } from '../src/migrations/index';
 
 const GERMAN = -1001234567890;
@@ -27,36 +26,27 @@ function migrator(database: Database): Migrator {
   });
 }
 
-function suite(
-  name: string,
-  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
-) {
-  describe(`support groups (${name})`, () => {
-    let database: Database;
-    let drop: () => Promise<void>;
+for (const backend of backends) {
+  describe(`support groups (${backend.name})`, () => {
+    const database = useDatabase(backend, { migrate: false });
     let before: string;
     beforeAll(async () => {
-      ({ database, drop } = await open());
       // A conversation from before 0004, to see that it keeps its (default) group.
-      const { error } = await migrator(database).migrateTo('0003_telegram_private_chats');
+      const { error } = await migrator(database()).migrateTo('0003_telegram_private_chats');
       expect(error).toBeUndefined();
       before = crypto.randomUUID();
       // Written as the code of then wrote it: without group_chat_id.
       await sql`insert into conversations (id, tenant_id, ticket, channel, status, created_at,
         updated_at, last_activity_at)
         values (${before}, ${DEFAULT_TENANT_ID}, ${newTicket()}, 'web', 'open', now(), now(), now())`.execute(
-        database.db,
+        database().db,
       );
-      await migrateToLatest(database.db);
-    });
-    afterAll(async () => {
-      await database.close();
-      await drop();
+      await migrateToLatest(database().db);
     });
 
     it('leaves conversations from before the migration in the default group (null)', async () => {
-      expect(await pendingMigrations(database.db)).toEqual([]);
-      const conversation = await new ConversationRepository(database.db).get(
+      expect(await pendingMigrations(database().db)).toEqual([]);
+      const conversation = await new ConversationRepository(database().db).get(
         DEFAULT_TENANT_ID,
         before,
       );
@@ -64,7 +54,7 @@ function suite(
     });
 
     it('registers a group, replaces it on the next upsert and keeps its registration time', async () => {
-      const groups = new SupportGroupRepository(database.db);
+      const groups = new SupportGroupRepository(database().db);
       const first = await groups.upsert({
         tenantId: DEFAULT_TENANT_ID,
         chatId: GERMAN,
@@ -92,7 +82,7 @@ function suite(
     });
 
     it('lists by level, then in registration order, and routes only to active level-1 groups', async () => {
-      const groups = new SupportGroupRepository(database.db);
+      const groups = new SupportGroupRepository(database().db);
       await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: ESCALATION, level: 2 });
       await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: FRENCH, locales: ['fr'] });
       expect((await groups.list(DEFAULT_TENANT_ID)).map((g) => g.chat_id)).toEqual([
@@ -122,13 +112,13 @@ function suite(
     });
 
     it('refuses a level outside 1–3 and locales that are not an array', async () => {
-      const groups = new SupportGroupRepository(database.db);
+      const groups = new SupportGroupRepository(database().db);
       await expect(
         groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: -1000000000004, level: 4 }),
       ).rejects.toThrow(/check constraint/);
       await expect(
-        database.db
-          .insertInto('support_groups')
+        database()
+          .db.insertInto('support_groups')
           .values({
             tenant_id: DEFAULT_TENANT_ID,
             chat_id: -1000000000005,
@@ -142,7 +132,7 @@ function suite(
     });
 
     it('stores the group of a new conversation, and null for the default group', async () => {
-      const conversations = new ConversationRepository(database.db);
+      const conversations = new ConversationRepository(database().db);
       const routed = await conversations.create({
         tenantId: DEFAULT_TENANT_ID,
         channel: 'telegram',
@@ -155,7 +145,7 @@ function suite(
     });
 
     it('finds a topic within its group: the same topic id in two groups is two conversations', async () => {
-      const conversations = new ConversationRepository(database.db);
+      const conversations = new ConversationRepository(database().db);
       const DEFAULT_GROUP = -1001000000001;
       const inDefault = await conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
       const inFrench = await conversations.create({
@@ -185,23 +175,12 @@ function suite(
       const names = Object.keys(migrations);
       const fromGroups = names.slice(names.indexOf('0004_support_groups'));
       for (let i = 0; i < fromGroups.length; i++) {
-        const { error } = await migrator(database).migrateDown();
+        const { error } = await migrator(database()).migrateDown();
         expect(error).toBeUndefined();
       }
-      expect(await pendingMigrations(database.db)).toEqual(fromGroups);
-      expect(await migrateToLatest(database.db)).toEqual(fromGroups);
-      expect(await new SupportGroupRepository(database.db).list(DEFAULT_TENANT_ID)).toEqual([]);
+      expect(await pendingMigrations(database().db)).toEqual(fromGroups);
+      expect(await migrateToLatest(database().db)).toEqual(fromGroups);
+      expect(await new SupportGroupRepository(database().db).list(DEFAULT_TENANT_ID)).toEqual([]);
     });
   });
 }
-
-suite('postgres', async () => {
-  const testDb: TestDatabase = await createTestDatabase('data');
-  const database = await createDatabase({ url: testDb.url });
-  return { database, drop: () => testDb.drop() };
-});
-
-suite('pglite', async () => {
-  const database = await createDatabase({ dataDir: 'memory://' });
-  return { database, drop: () => Promise.resolve() };
-});

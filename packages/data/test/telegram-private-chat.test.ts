@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   appendMessage,
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
   DeliveryState,
   MessageRepository,
-  migrateToLatest,
   TelegramConversationRepository,
   TelegramUserRepository,
   TemplateRepository,
-  type Database,
 } from '../src/index';
+import { backends, useDatabase } from './backends';
 
 const secret = (hash: string, keyId = 'k1') => ({
   lookupHash: hash,
@@ -21,24 +18,12 @@ const secret = (hash: string, keyId = 'k1') => ({
   ciphertext: 'Y2lwaGVydGV4dA==',
 });
 
-function suite(
-  name: string,
-  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
-) {
-  describe(`telegram private chats (${name})`, () => {
-    let database: Database;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      ({ database, drop } = await open());
-      await migrateToLatest(database.db);
-    });
-    afterAll(async () => {
-      await database.close();
-      await drop();
-    });
+for (const backend of backends) {
+  describe(`telegram private chats (${backend.name})`, () => {
+    const database = useDatabase(backend);
 
     it('finds a user by any of its lookup hashes, inserts once, and re-keys', async () => {
-      const users = new TelegramUserRepository(database.db);
+      const users = new TelegramUserRepository(database().db);
       const at = new Date();
       const id = crypto.randomUUID();
       const user = await users.insert({
@@ -68,7 +53,7 @@ function suite(
     });
 
     it('forgets users without conversations once they were last seen before the cutoff', async () => {
-      const users = new TelegramUserRepository(database.db);
+      const users = new TelegramUserRepository(database().db);
       const old = new Date(Date.now() - 100 * 86_400_000);
       const add = (at: Date) =>
         users.insert({
@@ -81,11 +66,11 @@ function suite(
       const orphan = await add(old);
       const recent = await add(new Date());
       const linked = await add(old);
-      const conversation = await new ConversationRepository(database.db).create({
+      const conversation = await new ConversationRepository(database().db).create({
         tenantId: DEFAULT_TENANT_ID,
         channel: 'telegram',
       });
-      await new TelegramConversationRepository(database.db).link({
+      await new TelegramConversationRepository(database().db).link({
         tenantId: DEFAULT_TENANT_ID,
         conversationId: conversation.id,
         telegramUserId: linked.id,
@@ -93,7 +78,7 @@ function suite(
       });
       const cutoff = new Date(Date.now() - 90 * 86_400_000);
       expect(await users.purgeOrphans(cutoff)).toBeGreaterThanOrEqual(1);
-      const left = await database.db.selectFrom('telegram_users').select('id').execute();
+      const left = await database().db.selectFrom('telegram_users').select('id').execute();
       const ids = left.map((r) => r.id);
       expect(ids).not.toContain(orphan.id);
       expect(ids).toContain(recent.id);
@@ -101,7 +86,7 @@ function suite(
     });
 
     it('keeps a delivery cursor over agent and system messages, copies, prompts and ratings', async () => {
-      const users = new TelegramUserRepository(database.db);
+      const users = new TelegramUserRepository(database().db);
       const user = await users.insert({
         id: crypto.randomUUID(),
         tenantId: DEFAULT_TENANT_ID,
@@ -109,11 +94,11 @@ function suite(
         at: new Date(),
         ...secret(`hash-${crypto.randomUUID()}`),
       });
-      const conversation = await new ConversationRepository(database.db).create({
+      const conversation = await new ConversationRepository(database().db).create({
         tenantId: DEFAULT_TENANT_ID,
         channel: 'telegram',
       });
-      const links = new TelegramConversationRepository(database.db);
+      const links = new TelegramConversationRepository(database().db);
       await links.link({
         tenantId: DEFAULT_TENANT_ID,
         conversationId: conversation.id,
@@ -123,16 +108,18 @@ function suite(
       });
       expect((await links.openOf(DEFAULT_TENANT_ID, user.id))?.id).toBe(conversation.id);
       const append = (kind: 'visitor' | 'agent' | 'system', text: string) =>
-        database.db.transaction().execute(async (trx) => {
-          const { message } = await appendMessage(trx, {
-            tenantId: DEFAULT_TENANT_ID,
-            conversationId: conversation.id,
-            kind,
-            text,
-            delivery: kind === 'visitor' ? DeliveryState.pending : DeliveryState.none,
+        database()
+          .db.transaction()
+          .execute(async (trx) => {
+            const { message } = await appendMessage(trx, {
+              tenantId: DEFAULT_TENANT_ID,
+              conversationId: conversation.id,
+              kind,
+              text,
+              delivery: kind === 'visitor' ? DeliveryState.pending : DeliveryState.none,
+            });
+            return message;
           });
-          return message;
-        });
       const welcome = await append('system', 'welcome');
       await append('visitor', 'hello');
       const reply = await append('agent', 'hi there');
@@ -151,19 +138,19 @@ function suite(
 
       // An edit makes the copy stale until it is synced; a retraction too.
       expect(await links.staleCopy(conversation.id)).toBeUndefined();
-      const edited = await new MessageRepository(database.db).edit(reply, 'hi again', new Date());
+      const edited = await new MessageRepository(database().db).edit(reply, 'hi again', new Date());
       const stale = await links.staleCopy(conversation.id);
       expect(stale?.message.text).toBe('hi again');
       expect(stale?.copy.telegram_message_id).toBe(502);
       await links.markCopySynced(edited.id, edited.edited_at, false);
       expect(await links.staleCopy(conversation.id)).toBeUndefined();
-      await new MessageRepository(database.db).retract(edited, new Date(Date.now() + 1000));
+      await new MessageRepository(database().db).retract(edited, new Date(Date.now() + 1000));
       expect((await links.staleCopy(conversation.id))?.message.deleted_at).not.toBeNull();
       await links.markCopySynced(edited.id, edited.edited_at, true);
       expect(await links.staleCopy(conversation.id)).toBeUndefined();
 
       // Closed a while ago and never prompted: the sweep finds it.
-      await new ConversationRepository(database.db).close(
+      await new ConversationRepository(database().db).close(
         DEFAULT_TENANT_ID,
         conversation.id,
         new Date(Date.now() - 60_000),
@@ -178,7 +165,7 @@ function suite(
     });
 
     it('seeds the private chat texts in English (default) and German', async () => {
-      const templates = new TemplateRepository(database.db);
+      const templates = new TemplateRepository(database().db);
       const de = await templates.resolve(DEFAULT_TENANT_ID, 'telegram.limit_messages', 'de-AT');
       const fr = await templates.resolve(DEFAULT_TENANT_ID, 'telegram.limit_messages', 'fr');
       expect(de?.locale).toBe('de');
@@ -187,14 +174,3 @@ function suite(
     });
   });
 }
-
-suite('postgres', async () => {
-  const testDb: TestDatabase = await createTestDatabase('data');
-  const database = await createDatabase({ url: testDb.url });
-  return { database, drop: () => testDb.drop() };
-});
-
-suite('pglite', async () => {
-  const database = await createDatabase({ dataDir: 'memory://' });
-  return { database, drop: () => Promise.resolve() };
-});
