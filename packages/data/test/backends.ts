@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { createTestDatabase } from '@topicdesk/testkit';
-import { createDatabase, migrateToLatest, type Database } from '../src/index';
+import { createDatabase, migrateToLatest, type Database, type DB, type Kysely } from '../src/index';
 
 /** One of the two stores the data package runs on; every suite here runs against both. */
 export interface Backend {
@@ -34,12 +34,12 @@ export const backends: readonly Backend[] = [
 /**
  * Opens a database of `backend` before the enclosing describe block's tests and closes and
  * drops it after them; migrated to the latest schema unless `migrate` is false (a suite that
- * steps through migrations itself). Read the database through the returned function.
+ * steps through migrations itself). Its `db` is there once the tests run.
  */
 export function useDatabase(
   backend: Backend,
   options: { migrate?: boolean; poolSize?: number } = {},
-): () => Database {
+): { readonly db: Kysely<DB> } {
   let opened: Awaited<ReturnType<Backend['open']>> | undefined;
   beforeAll(async () => {
     opened = await backend.open({ poolSize: options.poolSize });
@@ -49,8 +49,10 @@ export function useDatabase(
     await opened?.database.close();
     await opened?.drop();
   });
-  return () => {
-    if (!opened) throw new Error('the database is opened before the tests (beforeAll)');
-    return opened.database;
+  return {
+    get db() {
+      if (!opened) throw new Error('the database is opened before the tests (beforeAll)');
+      return opened.database.db;
+    },
   };
 }

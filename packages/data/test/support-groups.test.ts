@@ -7,7 +7,8 @@ import {
   newTicket,
   pendingMigrations,
   SupportGroupRepository,
-  type Database,
+  type DB,
+  type Kysely,
 } from '../src/index';
 import { backends, useDatabase } from './backends';
 import { migrations } from '../src/migrations/index';
@@ -17,7 +18,7 @@ const FRENCH = -1009876543210;
 const ESCALATION = -1005555555555;
 
 /** The package's migrator, to stop before 0004 and to step back over it. */
-function migrator(database: Database): Migrator {
+function migrator(database: { db: Kysely<DB> }): Migrator {
   return new Migrator({
     db: database.db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
@@ -32,21 +33,21 @@ for (const backend of backends) {
     let before: string;
     beforeAll(async () => {
       // A conversation from before 0004, to see that it keeps its (default) group.
-      const { error } = await migrator(database()).migrateTo('0003_telegram_private_chats');
+      const { error } = await migrator(database).migrateTo('0003_telegram_private_chats');
       expect(error).toBeUndefined();
       before = crypto.randomUUID();
       // Written as the code of then wrote it: without group_chat_id.
       await sql`insert into conversations (id, tenant_id, ticket, channel, status, created_at,
         updated_at, last_activity_at)
         values (${before}, ${DEFAULT_TENANT_ID}, ${newTicket()}, 'web', 'open', now(), now(), now())`.execute(
-        database().db,
+        database.db,
       );
-      await migrateToLatest(database().db);
+      await migrateToLatest(database.db);
     });
 
     it('leaves conversations from before the migration in the default group (null)', async () => {
-      expect(await pendingMigrations(database().db)).toEqual([]);
-      const conversation = await new ConversationRepository(database().db).get(
+      expect(await pendingMigrations(database.db)).toEqual([]);
+      const conversation = await new ConversationRepository(database.db).get(
         DEFAULT_TENANT_ID,
         before,
       );
@@ -54,7 +55,7 @@ for (const backend of backends) {
     });
 
     it('registers a group, replaces it on the next upsert and keeps its registration time', async () => {
-      const groups = new SupportGroupRepository(database().db);
+      const groups = new SupportGroupRepository(database.db);
       const first = await groups.upsert({
         tenantId: DEFAULT_TENANT_ID,
         chatId: GERMAN,
@@ -82,7 +83,7 @@ for (const backend of backends) {
     });
 
     it('lists by level, then in registration order, and routes only to active level-1 groups', async () => {
-      const groups = new SupportGroupRepository(database().db);
+      const groups = new SupportGroupRepository(database.db);
       await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: ESCALATION, level: 2 });
       await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: FRENCH, locales: ['fr'] });
       expect((await groups.list(DEFAULT_TENANT_ID)).map((g) => g.chat_id)).toEqual([
@@ -112,13 +113,13 @@ for (const backend of backends) {
     });
 
     it('refuses a level outside 1–3 and locales that are not an array', async () => {
-      const groups = new SupportGroupRepository(database().db);
+      const groups = new SupportGroupRepository(database.db);
       await expect(
         groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: -1000000000004, level: 4 }),
       ).rejects.toThrow(/check constraint/);
       await expect(
-        database()
-          .db.insertInto('support_groups')
+        database.db
+          .insertInto('support_groups')
           .values({
             tenant_id: DEFAULT_TENANT_ID,
             chat_id: -1000000000005,
@@ -132,7 +133,7 @@ for (const backend of backends) {
     });
 
     it('stores the group of a new conversation, and null for the default group', async () => {
-      const conversations = new ConversationRepository(database().db);
+      const conversations = new ConversationRepository(database.db);
       const routed = await conversations.create({
         tenantId: DEFAULT_TENANT_ID,
         channel: 'telegram',
@@ -145,7 +146,7 @@ for (const backend of backends) {
     });
 
     it('finds a topic within its group: the same topic id in two groups is two conversations', async () => {
-      const conversations = new ConversationRepository(database().db);
+      const conversations = new ConversationRepository(database.db);
       const DEFAULT_GROUP = -1001000000001;
       const inDefault = await conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
       const inFrench = await conversations.create({
@@ -175,12 +176,12 @@ for (const backend of backends) {
       const names = Object.keys(migrations);
       const fromGroups = names.slice(names.indexOf('0004_support_groups'));
       for (let i = 0; i < fromGroups.length; i++) {
-        const { error } = await migrator(database()).migrateDown();
+        const { error } = await migrator(database).migrateDown();
         expect(error).toBeUndefined();
       }
-      expect(await pendingMigrations(database().db)).toEqual(fromGroups);
-      expect(await migrateToLatest(database().db)).toEqual(fromGroups);
-      expect(await new SupportGroupRepository(database().db).list(DEFAULT_TENANT_ID)).toEqual([]);
+      expect(await pendingMigrations(database.db)).toEqual(fromGroups);
+      expect(await migrateToLatest(database.db)).toEqual(fromGroups);
+      expect(await new SupportGroupRepository(database.db).list(DEFAULT_TENANT_ID)).toEqual([]);
     });
   });
 }

@@ -23,7 +23,7 @@ for (const backend of backends) {
     const database = useDatabase(backend);
 
     it('finds a user by any of its lookup hashes, inserts once, and re-keys', async () => {
-      const users = new TelegramUserRepository(database().db);
+      const users = new TelegramUserRepository(database.db);
       const at = new Date();
       const id = crypto.randomUUID();
       const user = await users.insert({
@@ -53,7 +53,7 @@ for (const backend of backends) {
     });
 
     it('forgets users without conversations once they were last seen before the cutoff', async () => {
-      const users = new TelegramUserRepository(database().db);
+      const users = new TelegramUserRepository(database.db);
       const old = new Date(Date.now() - 100 * 86_400_000);
       const add = (at: Date) =>
         users.insert({
@@ -66,11 +66,11 @@ for (const backend of backends) {
       const orphan = await add(old);
       const recent = await add(new Date());
       const linked = await add(old);
-      const conversation = await new ConversationRepository(database().db).create({
+      const conversation = await new ConversationRepository(database.db).create({
         tenantId: DEFAULT_TENANT_ID,
         channel: 'telegram',
       });
-      await new TelegramConversationRepository(database().db).link({
+      await new TelegramConversationRepository(database.db).link({
         tenantId: DEFAULT_TENANT_ID,
         conversationId: conversation.id,
         telegramUserId: linked.id,
@@ -78,7 +78,7 @@ for (const backend of backends) {
       });
       const cutoff = new Date(Date.now() - 90 * 86_400_000);
       expect(await users.purgeOrphans(cutoff)).toBeGreaterThanOrEqual(1);
-      const left = await database().db.selectFrom('telegram_users').select('id').execute();
+      const left = await database.db.selectFrom('telegram_users').select('id').execute();
       const ids = left.map((r) => r.id);
       expect(ids).not.toContain(orphan.id);
       expect(ids).toContain(recent.id);
@@ -86,7 +86,7 @@ for (const backend of backends) {
     });
 
     it('keeps a delivery cursor over agent and system messages, copies, prompts and ratings', async () => {
-      const users = new TelegramUserRepository(database().db);
+      const users = new TelegramUserRepository(database.db);
       const user = await users.insert({
         id: crypto.randomUUID(),
         tenantId: DEFAULT_TENANT_ID,
@@ -94,11 +94,11 @@ for (const backend of backends) {
         at: new Date(),
         ...secret(`hash-${crypto.randomUUID()}`),
       });
-      const conversation = await new ConversationRepository(database().db).create({
+      const conversation = await new ConversationRepository(database.db).create({
         tenantId: DEFAULT_TENANT_ID,
         channel: 'telegram',
       });
-      const links = new TelegramConversationRepository(database().db);
+      const links = new TelegramConversationRepository(database.db);
       await links.link({
         tenantId: DEFAULT_TENANT_ID,
         conversationId: conversation.id,
@@ -108,18 +108,16 @@ for (const backend of backends) {
       });
       expect((await links.openOf(DEFAULT_TENANT_ID, user.id))?.id).toBe(conversation.id);
       const append = (kind: 'visitor' | 'agent' | 'system', text: string) =>
-        database()
-          .db.transaction()
-          .execute(async (trx) => {
-            const { message } = await appendMessage(trx, {
-              tenantId: DEFAULT_TENANT_ID,
-              conversationId: conversation.id,
-              kind,
-              text,
-              delivery: kind === 'visitor' ? DeliveryState.pending : DeliveryState.none,
-            });
-            return message;
+        database.db.transaction().execute(async (trx) => {
+          const { message } = await appendMessage(trx, {
+            tenantId: DEFAULT_TENANT_ID,
+            conversationId: conversation.id,
+            kind,
+            text,
+            delivery: kind === 'visitor' ? DeliveryState.pending : DeliveryState.none,
           });
+          return message;
+        });
       const welcome = await append('system', 'welcome');
       await append('visitor', 'hello');
       const reply = await append('agent', 'hi there');
@@ -138,19 +136,19 @@ for (const backend of backends) {
 
       // An edit makes the copy stale until it is synced; a retraction too.
       expect(await links.staleCopy(conversation.id)).toBeUndefined();
-      const edited = await new MessageRepository(database().db).edit(reply, 'hi again', new Date());
+      const edited = await new MessageRepository(database.db).edit(reply, 'hi again', new Date());
       const stale = await links.staleCopy(conversation.id);
       expect(stale?.message.text).toBe('hi again');
       expect(stale?.copy.telegram_message_id).toBe(502);
       await links.markCopySynced(edited.id, edited.edited_at, false);
       expect(await links.staleCopy(conversation.id)).toBeUndefined();
-      await new MessageRepository(database().db).retract(edited, new Date(Date.now() + 1000));
+      await new MessageRepository(database.db).retract(edited, new Date(Date.now() + 1000));
       expect((await links.staleCopy(conversation.id))?.message.deleted_at).not.toBeNull();
       await links.markCopySynced(edited.id, edited.edited_at, true);
       expect(await links.staleCopy(conversation.id)).toBeUndefined();
 
       // Closed a while ago and never prompted: the sweep finds it.
-      await new ConversationRepository(database().db).close(
+      await new ConversationRepository(database.db).close(
         DEFAULT_TENANT_ID,
         conversation.id,
         new Date(Date.now() - 60_000),
@@ -165,7 +163,7 @@ for (const backend of backends) {
     });
 
     it('seeds the private chat texts in English (default) and German', async () => {
-      const templates = new TemplateRepository(database().db);
+      const templates = new TemplateRepository(database.db);
       const de = await templates.resolve(DEFAULT_TENANT_ID, 'telegram.limit_messages', 'de-AT');
       const fr = await templates.resolve(DEFAULT_TENANT_ID, 'telegram.limit_messages', 'fr');
       expect(de?.locale).toBe('de');

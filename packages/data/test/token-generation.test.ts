@@ -9,7 +9,7 @@ for (const backend of backends) {
     const database = useDatabase(backend);
     let conversations: ConversationRepository;
     beforeAll(() => {
-      conversations = new ConversationRepository(database().db);
+      conversations = new ConversationRepository(database.db);
     });
 
     const start = () => conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { sandboxError } from '../errors';
-import { ChatType, type Message, type Update, type UpdateKind, type User } from '../telegram.types';
+import {
+  ChatType,
+  type Chat,
+  type Message,
+  type Update,
+  type UpdateKind,
+  type User,
+} from '../telegram.types';
 import { Callbacks } from './callbacks';
 import { Members } from './members';
 import { Messages } from './messages';
@@ -113,20 +120,16 @@ export class World {
 
   /** A person's first message to the bot opens their private chat. */
   addPrivateChat(user: User): ChatRecord {
-    const chat: ChatRecord = {
-      chat: {
+    const chat = emptyChat(
+      {
         id: user.id,
         type: ChatType.private,
         first_name: user.first_name,
         ...(user.last_name ? { last_name: user.last_name } : {}),
         ...(user.username ? { username: user.username } : {}),
       },
-      nextMessageId: 1,
-      messages: new Map(),
-      topics: new Map(),
-      members: new Map(),
-      botMembers: new Map(),
-    };
+      1,
+    );
     this.chats.set(user.id, chat);
     return chat;
   }
@@ -251,14 +254,19 @@ export class World {
   }
 
   private addSupergroup(title: string): void {
-    this.chats.set(this.supergroupId, {
-      chat: { id: this.supergroupId, type: ChatType.supergroup, title, is_forum: true },
-      // Message 1 is the group's creation and the General topic's id.
-      nextMessageId: 2,
-      messages: new Map(),
-      topics: new Map(),
-      members: new Map(),
-      botMembers: new Map(),
-    });
+    const chat: Chat = { id: this.supergroupId, type: ChatType.supergroup, title, is_forum: true };
+    // Message 1 is the group's creation and the General topic's id.
+    this.chats.set(this.supergroupId, emptyChat(chat, 2));
   }
+}
+
+function emptyChat(chat: Chat, nextMessageId: number): ChatRecord {
+  return {
+    chat,
+    nextMessageId,
+    messages: new Map(),
+    topics: new Map(),
+    members: new Map(),
+    botMembers: new Map(),
+  };
 }
