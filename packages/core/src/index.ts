@@ -1,6 +1,8 @@
-export { messageEvent, type ConversationEvent } from './events';
+export { messageEvent } from './events';
 export { routeToGroup, type RoutableGroup } from './group-routing';
-export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from './text-rules';
+// The text rules live in the protocol (the gateway checks the fields with them); the bridge
+// shows the same fields through core.
+export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from '@topicdesk/protocol';
 export {
   OutboxRelay,
   busOutbox,

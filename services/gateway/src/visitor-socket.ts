@@ -1,4 +1,4 @@
-import type { ConversationEvent, ConversationService } from '@topicdesk/core';
+import type { ConversationService } from '@topicdesk/core';
 import { messageEvent } from '@topicdesk/core';
 import type { Bus } from '@topicdesk/bus';
 import { topics } from '@topicdesk/bus';
@@ -11,6 +11,16 @@ import {
 } from '@topicdesk/data';
 import type { Coordination, Fanout, FanoutEvent } from '@topicdesk/fanout';
 import {
+  charCount,
+  clientFrameSchema,
+  hasControlCharacters,
+  isBlank,
+  MAX_TEXT_CHARS,
+  type ConversationEvent,
+  type ErrorFrame,
+  type ServerFrame,
+} from '@topicdesk/protocol';
+import {
   context,
   ROOT_CONTEXT,
   SpanKind,
@@ -21,8 +31,6 @@ import {
 } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
 import { ErrorCode } from './errors';
-import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
-import { hasControlCharacters, isBlank } from './text-fields';
 import type { GatewayMetrics } from './metrics';
 import { spendQuota } from './quota';
 import type { ConversationClaims } from './tokens';
@@ -338,7 +346,7 @@ export class VisitorSocket {
     this.#log.warn({ err: error }, 'visitor socket task failed');
   }
 
-  #send(frame: Record<string, unknown>): void {
+  #send(frame: ServerFrame): void {
     if (this.socket.readyState !== OPEN || this.#closing) return;
     if (this.socket.bufferedAmount > this.deps.limits.maxBufferedBytes) {
       // The client is not reading; holding more for it would grow without bound. It reconnects
@@ -347,24 +355,23 @@ export class VisitorSocket {
       return this.#shut(CloseCode.SLOW_CONSUMER, 'slow consumer');
     }
     this.socket.send(JSON.stringify(frame));
-    this.deps.metrics.framesOut.add(1, { type: String(frame['type']) });
-    if (frame['type'] === 'message')
-      this.deps.metrics.messagesOut.add(1, { kind: String(frame['kind']) });
+    this.deps.metrics.framesOut.add(1, { type: frame.type });
+    if (frame.type === 'message') this.deps.metrics.messagesOut.add(1, { kind: frame.kind });
   }
 
   /**
    * Writes a frame caused by a conversation event inside a PRODUCER span, child of the event's
    * trace (the fanout delivery runs in it), so a trace ends at the visitor's socket.
    */
-  #sendTraced(frame: Record<string, unknown>): void {
+  #sendTraced(frame: ServerFrame): void {
     // Unsampled (no exporter, or sampled out): the span would record nothing a child could add.
     if (trace.getActiveSpan()?.isRecording() !== true) return this.#send(frame);
-    const span = tracer().startSpan(`ws send ${String(frame['type'])}`, {
+    const span = tracer().startSpan(`ws send ${frame.type}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
         'network.protocol.name': 'websocket',
         'topicdesk.conversation_id': this.claims.conversationId,
-        ...(typeof frame['seq'] === 'number' ? { 'topicdesk.seq': frame['seq'] } : {}),
+        ...('seq' in frame ? { 'topicdesk.seq': frame.seq } : {}),
       },
     });
     try {
@@ -374,7 +381,11 @@ export class VisitorSocket {
     }
   }
 
-  #error(code: ErrorCode, message: string, extra?: Record<string, unknown>): void {
+  #error(
+    code: ErrorCode,
+    message: string,
+    extra?: Omit<ErrorFrame, 'type' | 'code' | 'message'>,
+  ): void {
     this.#send({ type: 'error', code, message, ...extra });
   }
 
