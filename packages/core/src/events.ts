@@ -5,7 +5,10 @@ import type { MessageFrame } from '@topicdesk/protocol';
  * The `message` frame of a stored message, as the visitor sees it, marked with the `origin`
  * socket when given (the fanout's ConversationEvent of @topicdesk/protocol).
  */
-export function messageEvent(message: Message, origin?: string): MessageFrame & { origin?: string } {
+export function messageEvent(
+  message: Message,
+  origin?: string,
+): MessageFrame & { origin?: string } {
   return {
     type: 'message',
     seq: message.seq,

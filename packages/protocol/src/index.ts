@@ -10,6 +10,8 @@ export {
   MAX_PAGE_URL_CHARS,
   MAX_SEQ,
   MAX_TEXT_CHARS,
+  messageTextProblem,
+  MessageTextProblem,
   withoutInvisibles,
 } from './text-rules';
 export { localeField, nameField, pageUrlField, titleField } from './fields';

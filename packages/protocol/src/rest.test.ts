@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { conversationParamsSchema, historyQuerySchema, startConversationSchema } from './rest';
+import {
+  conversationParamsSchema,
+  conversationProfileSchema,
+  conversationStartedSchema,
+  errorBodySchema,
+  historyPageSchema,
+  historyQuerySchema,
+  issuedTokenSchema,
+  profileSchema,
+  startConversationSchema,
+} from './rest';
 
 describe('startConversationSchema', () => {
   it('accepts an empty body', () => {
@@ -128,5 +138,50 @@ describe('conversationParamsSchema', () => {
       conversationParamsSchema.safeParse({ id: '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b' }).success,
     ).toBe(true);
     expect(conversationParamsSchema.safeParse({ id: 'SUPP-1' }).success).toBe(false);
+  });
+});
+
+describe('profileSchema', () => {
+  it('takes a name, trimmed, and reads null or a blank name as none', () => {
+    expect(profileSchema.parse({ name: '  Ada ' })).toEqual({ name: 'Ada' });
+    expect(profileSchema.parse({ name: null })).toEqual({ name: null });
+    expect(profileSchema.parse({ name: '  \u200B ' })).toEqual({ name: null });
+  });
+
+  it('refuses a missing name, a name over 100 characters, a control character and unknown fields', () => {
+    expect(profileSchema.safeParse({}).success).toBe(false);
+    expect(profileSchema.safeParse({ name: 'n'.repeat(101) }).success).toBe(false);
+    expect(profileSchema.safeParse({ name: 'Ada\u0000' }).success).toBe(false);
+    expect(profileSchema.safeParse({ name: 'Ada', email: 'a@b.c' }).success).toBe(false);
+  });
+});
+
+describe('the answers', () => {
+  const conversationId = '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b';
+  const issued = { token: 'eyJ.x.y', expiresAt: '2025-05-06T08:08:09.000Z' };
+
+  it('describe what the gateway answers, field for field', () => {
+    const started = { conversationId, ticket: 'SUPP-7Q2K', ...issued };
+    expect(conversationStartedSchema.parse(started)).toEqual(started);
+    expect(issuedTokenSchema.parse(issued)).toEqual(issued);
+    const page = {
+      status: 'open',
+      ticket: 'SUPP-7Q2K',
+      messages: [{ seq: 1, kind: 'visitor', text: 'hi', at: '2025-05-06T07:08:09.123Z' }],
+    };
+    expect(historyPageSchema.parse(page)).toEqual(page);
+    const profile = { conversationId, ticket: 'SUPP-7Q2K', status: 'closed', name: null };
+    expect(conversationProfileSchema.parse(profile)).toEqual(profile);
+    const error = { error: { code: 'INVALID_REQUEST', message: 'no', details: { issues: [] } } };
+    expect(errorBodySchema.parse(error)).toEqual(error);
+  });
+
+  it('refuses an answer that lacks a field or has one too many', () => {
+    expect(issuedTokenSchema.safeParse({ token: 'x' }).success).toBe(false);
+    expect(conversationStartedSchema.safeParse({ conversationId, ...issued }).success).toBe(false);
+    expect(
+      historyPageSchema.safeParse({ status: 'open', ticket: 'T', messages: [], next: 2 }).success,
+    ).toBe(false);
+    expect(errorBodySchema.safeParse({ error: { code: 'X' } }).success).toBe(false);
   });
 });

@@ -19,7 +19,6 @@ export type ConversationStatus = z.infer<typeof conversationStatusSchema>;
 /** A moment as ISO 8601 in UTC (`2025-05-06T07:08:09.123Z`). */
 const instant = z.iso.datetime();
 
-
 /** A stored message as the visitor sees it: an item of the history, the body of a `message` frame. */
 export const historyMessageSchema = z.strictObject({
   seq: seqSchema,
@@ -112,7 +111,6 @@ export type SystemFrame = z.infer<typeof systemFrameSchema>;
 export type ReceiptFrame = z.infer<typeof receiptFrameSchema>;
 export type ErrorFrame = z.infer<typeof errorFrameSchema>;
 export type ServerFrame = z.infer<typeof serverFrameSchema>;
-
 
 /**
  * What travels on a conversation's fanout channel (Redis pub/sub, through the outbox): the

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { charCount, isLanguageTag, MAX_TEXT_CHARS } from './text-rules';
+import {
+  charCount,
+  isLanguageTag,
+  MAX_TEXT_CHARS,
+  messageTextProblem,
+  MessageTextProblem,
+} from './text-rules';
 
 describe('charCount', () => {
   it('counts plain text like its length', () => {
@@ -47,5 +53,22 @@ describe('isLanguageTag', () => {
     ]) {
       expect(isLanguageTag(tag)).toBe(false);
     }
+  });
+});
+
+describe('messageTextProblem', () => {
+  it('accepts text up to 4,000 code points, with tabs and line breaks', () => {
+    expect(messageTextProblem('hello')).toBeUndefined();
+    expect(messageTextProblem('line one\r\n\tline two')).toBeUndefined();
+    expect(messageTextProblem('😀'.repeat(MAX_TEXT_CHARS))).toBeUndefined();
+  });
+
+  it('names the first reason a text is refused: too long, then blank, then control characters', () => {
+    expect(messageTextProblem('x'.repeat(MAX_TEXT_CHARS + 1))).toBe(MessageTextProblem.tooLong);
+    expect(messageTextProblem('\u0000'.repeat(MAX_TEXT_CHARS + 1))).toBe('too_long');
+    expect(messageTextProblem('')).toBe(MessageTextProblem.blank);
+    expect(messageTextProblem(' \n\u200B\u202E ')).toBe('blank');
+    expect(messageTextProblem('hi\u0000')).toBe(MessageTextProblem.controlCharacters);
+    expect(messageTextProblem('\u001b[31mred')).toBe('control_characters');
   });
 });

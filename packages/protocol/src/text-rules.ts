@@ -62,3 +62,22 @@ export function hasControlCharacters(text: string): boolean {
 export function isBlank(text: string): boolean {
   return withoutInvisibles(text).trim().length === 0;
 }
+
+/** Why a visitor message's text is refused; each reason has its own error (docs/errors.md). */
+export const MessageTextProblem = {
+  tooLong: 'too_long',
+  blank: 'blank',
+  controlCharacters: 'control_characters',
+} as const;
+export type MessageTextProblem = (typeof MessageTextProblem)[keyof typeof MessageTextProblem];
+
+/**
+ * What keeps `text` from being stored as a visitor message, or undefined: at most
+ * MAX_TEXT_CHARS code points, something visible, no control character but tab and line breaks.
+ */
+export function messageTextProblem(text: string): MessageTextProblem | undefined {
+  if (charCount(text) > MAX_TEXT_CHARS) return MessageTextProblem.tooLong;
+  if (isBlank(text)) return MessageTextProblem.blank;
+  if (hasControlCharacters(text)) return MessageTextProblem.controlCharacters;
+  return undefined;
+}

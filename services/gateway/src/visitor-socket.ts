@@ -11,13 +11,12 @@ import {
 } from '@topicdesk/data';
 import type { Coordination, Fanout, FanoutEvent } from '@topicdesk/fanout';
 import {
-  charCount,
   clientFrameSchema,
-  hasControlCharacters,
-  isBlank,
   MAX_TEXT_CHARS,
+  messageTextProblem,
   type ConversationEvent,
   type ErrorFrame,
+  type MessageTextProblem,
   type ServerFrame,
 } from '@topicdesk/protocol';
 import {
@@ -84,6 +83,15 @@ const DRAIN_TIMEOUT_MS = 5_000;
 const CLOSE_GRACE_MS = 5_000;
 /** The longest delay setTimeout takes (about 24.8 days); a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The error frame of each reason a message's text is refused (docs/errors.md). */
+const TEXT_REFUSED: Record<MessageTextProblem, [ErrorCode, string]> = {
+  too_long: [ErrorCode.MESSAGE_TOO_LONG, `messages are limited to ${MAX_TEXT_CHARS} characters`],
+  blank: [ErrorCode.INVALID_REQUEST, 'the message is empty'],
+  control_characters: [
+    ErrorCode.INVALID_REQUEST,
+    'the message contains control characters (only tabs and line breaks are allowed)',
+  ],
+};
 
 /** A set that allocates its table on the first add. */
 class LazySet<T> {
@@ -475,23 +483,8 @@ export class VisitorSocket {
   }
 
   #onMessage(clientId: string, text: string): void {
-    if (charCount(text) > MAX_TEXT_CHARS) {
-      return this.#error(
-        ErrorCode.MESSAGE_TOO_LONG,
-        `messages are limited to ${MAX_TEXT_CHARS} characters`,
-        { clientId },
-      );
-    }
-    if (isBlank(text)) {
-      return this.#error(ErrorCode.INVALID_REQUEST, 'the message is empty', { clientId });
-    }
-    if (hasControlCharacters(text)) {
-      return this.#error(
-        ErrorCode.INVALID_REQUEST,
-        'the message contains control characters (only tabs and line breaks are allowed)',
-        { clientId },
-      );
-    }
+    const problem = messageTextProblem(text);
+    if (problem) return this.#error(...TEXT_REFUSED[problem], { clientId });
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
     const store = async () => {
