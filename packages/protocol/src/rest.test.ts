@@ -1,14 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   conversationParamsSchema,
+  historyQuerySchema,
+  profileSchema,
+  startConversationSchema,
+} from './rest';
+// The answers: built by the gateway, described here.
+import {
   conversationProfileSchema,
   conversationStartedSchema,
   errorBodySchema,
   historyPageSchema,
-  historyQuerySchema,
   issuedTokenSchema,
-  profileSchema,
-  startConversationSchema,
 } from './rest';
 
 describe('startConversationSchema', () => {
