@@ -8,7 +8,6 @@ import {
   NoteRepository,
   DeliveryState,
   MessageKind,
-  OutboxRepository,
   SupportGroupRepository,
   type Conversation,
   type DB,
@@ -18,8 +17,9 @@ import {
 } from '@topicdesk/data';
 import { messageEvent } from './events';
 import { routeToGroup } from './group-routing';
-import { busOutbox, fanoutOutbox, type OutboxRelay } from './outbox-relay';
+import { busOutbox, fanoutOutbox } from './outbox-relay';
 import { SystemMessageKey, SystemMessages } from './system-messages';
+import type { UnitOfWork, Work } from './unit-of-work';
 
 export interface StartConversationInput {
   tenantId: string;
@@ -81,84 +81,53 @@ function sync(tenantId: string, conversationId: string, reason: SyncReason): Out
 }
 
 /**
- * The conversation's use cases. Each change commits together with the outbox rows that
- * announce it, then hands those rows to the relay; nothing is published before it is durable.
+ * The conversation's use cases. Each change runs in a unit of work: it commits together with
+ * the outbox rows that announce it, and those rows are published after the commit; nothing is
+ * published before it is durable. The methods that take a `Work` join the caller's change (the
+ * bridge starts a private-chat conversation together with the update that asked for it).
  */
 export class ConversationService {
   readonly #system = new SystemMessages();
 
-  constructor(
-    private readonly db: Kysely<DB>,
-    private readonly relay: OutboxRelay,
-  ) {}
+  constructor(private readonly uow: UnitOfWork) {}
 
-  async start(input: StartConversationInput): Promise<Conversation> {
-    const { conversation, rows } = await this.db.transaction().execute(async (trx) => {
-      const started = await this.startInTransaction(trx, input);
-      return {
-        conversation: started.conversation,
-        rows: await ConversationService.enqueue(trx, started.rows),
-      };
-    });
-    await this.relay.publish(rows);
-    return conversation;
+  start(input: StartConversationInput): Promise<Conversation> {
+    return this.uow.run((work) => this.startIn(work, input));
   }
 
-  /**
-   * Creates a conversation inside the caller's transaction (the bridge starts private-chat
-   * conversations together with the update that asked for them), in the support group its
-   * locale routes it to; returns the outbox rows to add.
-   */
-  async startInTransaction(
-    trx: Kysely<DB>,
-    input: StartConversationInput,
-  ): Promise<{ conversation: Conversation; rows: OutboxInput[] }> {
+  /** Creates a conversation in the support group its locale routes it to. */
+  async startIn(work: Work, input: StartConversationInput): Promise<Conversation> {
     // Routed once, at the start: the topic stays in this group even if the group is
     // deactivated or its locales change later.
-    const groups = await new SupportGroupRepository(trx).activeForRouting(input.tenantId);
-    const conversation = await new ConversationRepository(trx).create({
+    const groups = await new SupportGroupRepository(work.trx).activeForRouting(input.tenantId);
+    const conversation = await new ConversationRepository(work.trx).create({
       ...input,
       groupChatId: routeToGroup(groups, input.locale),
     });
-    return {
-      conversation,
-      rows: [sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED)],
-    };
+    work.emit(sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED));
+    return conversation;
   }
 
   /** The visitor's new name (null: anonymous); the topic's name and header follow. */
-  async renameVisitor(
-    tenantId: string,
-    conversationId: string,
-    name: string | null,
-  ): Promise<void> {
-    const rows = await this.db.transaction().execute(async (trx) => {
-      await new ConversationRepository(trx).setVisitorName(tenantId, conversationId, name);
-      return new OutboxRepository(trx).add([
-        sync(tenantId, conversationId, SyncReason.STATUS_CHANGED),
-      ]);
+  renameVisitor(tenantId: string, conversationId: string, name: string | null): Promise<void> {
+    return this.uow.run(async (work) => {
+      await new ConversationRepository(work.trx).setVisitorName(tenantId, conversationId, name);
+      work.emit(sync(tenantId, conversationId, SyncReason.STATUS_CHANGED));
     });
-    await this.relay.publish(rows);
   }
 
   /** Stores a visitor message (idempotent by clientId) and queues it for Telegram. */
-  async postVisitorMessage(
+  postVisitorMessage(
     input: VisitorMessageInput,
   ): Promise<{ message: Message; duplicate: boolean }> {
-    const { result, rows } = await this.db.transaction().execute(async (trx) => {
-      const result = await this.postVisitorMessageInTransaction(trx, input);
-      return { result, rows: await ConversationService.enqueue(trx, result.rows) };
-    });
-    await this.relay.publish(rows);
-    return { message: result.message, duplicate: result.duplicate };
+    return this.uow.run((work) => this.postVisitorMessageIn(work, input));
   }
 
-  /** `postVisitorMessage` inside the caller's transaction; returns the outbox rows to add. */
-  async postVisitorMessageInTransaction(
-    trx: Kysely<DB>,
+  async postVisitorMessageIn(
+    work: Work,
     input: VisitorMessageInput,
-  ): Promise<{ message: Message; duplicate: boolean; rows: OutboxInput[] }> {
-    const result = await appendMessage(trx, {
+  ): Promise<{ message: Message; duplicate: boolean }> {
+    const result = await appendMessage(work.trx, {
       tenantId: input.tenantId,
       conversationId: input.conversationId,
       kind: MessageKind.visitor,
@@ -167,38 +136,31 @@ export class ConversationService {
       delivery: DeliveryState.pending,
       requireOpen: true,
     });
-    if (result.duplicate) return { message: result.message, duplicate: true, rows: [] };
+    if (result.duplicate) return { message: result.message, duplicate: true };
     // The visitor's first message is answered with the welcome template.
-    const first = !(await new MessageRepository(trx).hasEarlierVisitorMessage(
+    const first = !(await new MessageRepository(work.trx).hasEarlierVisitorMessage(
       input.conversationId,
       result.message.seq,
     ));
-    return {
-      message: result.message,
-      duplicate: false,
-      rows: [
-        sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
-        fanoutOutbox(
-          input.tenantId,
-          input.conversationId,
-          messageEvent(result.message, input.origin),
-        ),
-        ...(first
-          ? await this.#system.emit(trx, {
-              conversation: result.conversation,
-              key: SystemMessageKey.welcome,
-            })
-          : []),
-      ],
-    };
+    work.emit(
+      sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
+      fanoutOutbox(
+        input.tenantId,
+        input.conversationId,
+        messageEvent(result.message, input.origin),
+      ),
+    );
+    if (first)
+      await this.emitSystem(work, {
+        conversation: result.conversation,
+        key: SystemMessageKey.welcome,
+      });
+    return { message: result.message, duplicate: false };
   }
 
   /** Stores an agent's reply from the topic and fans it out to the visitor. */
-  async postAgentMessage(
-    trx: Kysely<DB>,
-    input: AgentMessageInput,
-  ): Promise<{ message: Message; rows: OutboxInput[] }> {
-    const { message, conversation } = await appendMessage(trx, {
+  async postAgentMessage(work: Work, input: AgentMessageInput): Promise<Message> {
+    const { message, conversation } = await appendMessage(work.trx, {
       tenantId: input.tenantId,
       conversationId: input.conversationId,
       kind: MessageKind.agent,
@@ -209,160 +171,152 @@ export class ConversationService {
       telegramMessageId: input.telegramMessageId,
       delivery: DeliveryState.none,
     });
-    await new ConversationRepository(trx).recordFirstResponse(
+    await new ConversationRepository(work.trx).recordFirstResponse(
       input.tenantId,
       input.conversationId,
       message.created_at,
     );
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       { type: 'agent', id: String(input.telegramUserId) },
       'message.send',
       input.conversationId,
-      {
-        seq: message.seq,
-        length: message.text.length,
-      },
+      { seq: message.seq, length: message.text.length },
     );
-    return {
-      message,
-      rows: [
-        fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message)),
-        // A private-chat user gets the reply from the bridge's sync (their chat, by the bot).
-        ...(conversation.channel === ConversationChannel.telegram
-          ? [sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED)]
-          : []),
-      ],
-    };
+    work.emit(fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message)));
+    // A private-chat user gets the reply from the bridge's sync (their chat, by the bot).
+    if (conversation.channel === ConversationChannel.telegram)
+      work.emit(sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED));
+    return message;
   }
 
   /** An agent edited their message in Telegram: the visitor's copy follows, the old text is kept. */
-  async editAgentMessageInTransaction(
-    trx: Kysely<DB>,
+  async editAgentMessage(
+    work: Work,
     input: { tenantId: string; message: Message; text: string; at: Date; telegramUserId: number },
-  ): Promise<OutboxInput[]> {
-    const edited = await new MessageRepository(trx).edit(input.message, input.text, input.at);
+  ): Promise<void> {
+    const edited = await new MessageRepository(work.trx).edit(input.message, input.text, input.at);
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       { type: 'agent', id: String(input.telegramUserId) },
       'message.edit',
       edited.conversation_id,
       { seq: edited.seq },
     );
-    return [
+    work.emit(
       fanoutOutbox(input.tenantId, edited.conversation_id, {
         type: 'edit',
         seq: edited.seq,
         text: edited.text,
         editedAt: (edited.edited_at ?? input.at).toISOString(),
       }),
-      ...(await this.#privateChatSync(trx, input.tenantId, edited.conversation_id)),
-    ];
+    );
+    await this.#privateChatSync(work, input.tenantId, edited.conversation_id);
   }
 
   /**
-   * Closes an open conversation inside the caller's transaction: a system message from the
-   * template, a status frame for the visitor, the topic closed by the bridge, an audit entry.
-   * Returns the outbox rows to publish after commit, or null if it was closed already.
+   * Closes an open conversation: a system message from the template, a status frame for the
+   * visitor, the topic closed by the bridge, an audit entry. False if it was closed already.
    */
-  async closeInTransaction(trx: Kysely<DB>, input: CloseInput): Promise<OutboxInput[] | null> {
-    const conversations = new ConversationRepository(trx);
+  async close(work: Work, input: CloseInput): Promise<boolean> {
+    const conversations = new ConversationRepository(work.trx);
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
     const at = new Date();
-    if (!(await conversations.close(input.tenantId, input.conversationId, at))) return null;
+    if (!(await conversations.close(input.tenantId, input.conversationId, at))) return false;
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       input.actor,
       'conversation.close',
       input.conversationId,
       { reason: input.reason },
     );
-    return [
-      ...(await this.#system.emit(trx, { conversation, key: input.templateKey, at })),
+    await this.emitSystem(work, { conversation, key: input.templateKey, at });
+    work.emit(
       fanoutOutbox(input.tenantId, input.conversationId, { type: 'status', status: 'closed' }),
       sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
-    ];
+    );
+    return true;
   }
 
-  /** Reopens a closed conversation; null if it was open. */
-  async reopenInTransaction(
-    trx: Kysely<DB>,
+  /** Reopens a closed conversation; false if it was open. */
+  async reopen(
+    work: Work,
     input: { tenantId: string; conversationId: string; actor: Actor },
-  ): Promise<OutboxInput[] | null> {
-    const conversations = new ConversationRepository(trx);
+  ): Promise<boolean> {
+    const conversations = new ConversationRepository(work.trx);
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
     const at = new Date();
-    if (!(await conversations.reopen(input.tenantId, input.conversationId, at))) return null;
+    if (!(await conversations.reopen(input.tenantId, input.conversationId, at))) return false;
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       input.actor,
       'conversation.reopen',
       input.conversationId,
     );
-    return [
-      ...(await this.#system.emit(trx, {
-        conversation: { ...conversation, status: 'open' },
-        key: SystemMessageKey.reopened,
-        at,
-      })),
+    await this.emitSystem(work, {
+      conversation: { ...conversation, status: 'open' },
+      key: SystemMessageKey.reopened,
+      at,
+    });
+    work.emit(
       fanoutOutbox(input.tenantId, input.conversationId, { type: 'status', status: 'open' }),
       sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
-    ];
+    );
+    return true;
   }
 
-  /** Claims for an agent (no-op rows when that agent holds it already). */
-  async claimInTransaction(
-    trx: Kysely<DB>,
+  /** Claims for an agent; false (nothing changes) when that agent holds it already. */
+  async claim(
+    work: Work,
     input: { tenantId: string; conversationId: string; agent: AgentRef },
-  ): Promise<OutboxInput[]> {
-    const conversations = new ConversationRepository(trx);
+  ): Promise<boolean> {
+    const conversations = new ConversationRepository(work.trx);
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
-    if (conversation.claimed_by_telegram_user_id === input.agent.telegramUserId) return [];
+    if (conversation.claimed_by_telegram_user_id === input.agent.telegramUserId) return false;
     const at = new Date();
     await conversations.setClaim(input.tenantId, input.conversationId, input.agent, at);
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       agentActor(input.agent),
       'conversation.claim',
       input.conversationId,
       { name: input.agent.name },
     );
-    return [
-      ...(await this.#system.emit(trx, {
-        conversation,
-        key: SystemMessageKey.agentJoined,
-        vars: { agent: input.agent.name },
-        at,
-      })),
-      sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED),
-    ];
+    await this.emitSystem(work, {
+      conversation,
+      key: SystemMessageKey.agentJoined,
+      vars: { agent: input.agent.name },
+      at,
+    });
+    work.emit(sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED));
+    return true;
   }
 
-  async unclaimInTransaction(
-    trx: Kysely<DB>,
+  async unclaim(
+    work: Work,
     input: { tenantId: string; conversationId: string; agent: AgentRef },
-  ): Promise<OutboxInput[]> {
-    const conversations = new ConversationRepository(trx);
+  ): Promise<void> {
+    const conversations = new ConversationRepository(work.trx);
     await conversations.lock(input.tenantId, input.conversationId);
     await conversations.setClaim(input.tenantId, input.conversationId, null, new Date());
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       agentActor(input.agent),
       'conversation.unclaim',
       input.conversationId,
     );
-    return [sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED)];
+    work.emit(sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED));
   }
 
   /** An internal note: stored and audited, never sent to the visitor. */
-  async noteInTransaction(
-    trx: Kysely<DB>,
+  async note(
+    work: Work,
     input: {
       tenantId: string;
       conversationId: string;
@@ -371,7 +325,7 @@ export class ConversationService {
       telegramMessageId: number;
     },
   ): Promise<void> {
-    await new NoteRepository(trx).add({
+    await new NoteRepository(work.trx).add({
       tenantId: input.tenantId,
       conversationId: input.conversationId,
       agentId: input.agent.agentId,
@@ -380,7 +334,7 @@ export class ConversationService {
       telegramMessageId: input.telegramMessageId,
     });
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       agentActor(input.agent),
       'conversation.note',
@@ -389,23 +343,23 @@ export class ConversationService {
     );
   }
 
-  /** Retracts an agent's message from the visitor; null when it was retracted already. */
-  async retractInTransaction(
-    trx: Kysely<DB>,
+  /** Retracts an agent's message from the visitor; false when it was retracted already. */
+  async retract(
+    work: Work,
     input: { tenantId: string; message: Message; agent: AgentRef },
-  ): Promise<OutboxInput[] | null> {
-    if (input.message.deleted_at) return null;
+  ): Promise<boolean> {
+    if (input.message.deleted_at) return false;
     const at = new Date();
-    const retracted = await new MessageRepository(trx).retract(input.message, at);
+    const retracted = await new MessageRepository(work.trx).retract(input.message, at);
     await this.#audit(
-      trx,
+      work,
       input.tenantId,
       agentActor(input.agent),
       'message.delete',
       retracted.conversation_id,
       { seq: retracted.seq },
     );
-    return [
+    work.emit(
       fanoutOutbox(input.tenantId, retracted.conversation_id, {
         type: 'edit',
         seq: retracted.seq,
@@ -413,39 +367,32 @@ export class ConversationService {
         editedAt: at.toISOString(),
         deleted: true,
       }),
-      ...(await this.#privateChatSync(trx, input.tenantId, retracted.conversation_id)),
-    ];
+    );
+    await this.#privateChatSync(work, input.tenantId, retracted.conversation_id);
+    return true;
+  }
+
+  /** A system message from a template (stored, fanned out, synced to Telegram). */
+  async emitSystem(work: Work, input: Parameters<SystemMessages['emit']>[1]): Promise<void> {
+    work.emit(...(await this.#system.emit(work.trx, input)));
   }
 
   /** A sync row when the conversation is a private chat's: its copy there must follow. */
-  async #privateChatSync(
-    trx: Kysely<DB>,
-    tenantId: string,
-    conversationId: string,
-  ): Promise<OutboxInput[]> {
-    const conversation = await new ConversationRepository(trx).find(tenantId, conversationId);
-    return conversation?.channel === ConversationChannel.telegram
-      ? [sync(tenantId, conversationId, SyncReason.STATUS_CHANGED)]
-      : [];
-  }
-
-  /** Emits a system message template inside the caller's transaction. */
-  emitSystem(
-    trx: Kysely<DB>,
-    input: Parameters<SystemMessages['emit']>[1],
-  ): Promise<OutboxInput[]> {
-    return this.#system.emit(trx, input);
+  async #privateChatSync(work: Work, tenantId: string, conversationId: string): Promise<void> {
+    const conversation = await new ConversationRepository(work.trx).find(tenantId, conversationId);
+    if (conversation?.channel === ConversationChannel.telegram)
+      work.emit(sync(tenantId, conversationId, SyncReason.STATUS_CHANGED));
   }
 
   async #audit(
-    trx: Kysely<DB>,
+    work: Work,
     tenantId: string,
     actor: Actor,
     action: string,
     conversationId: string,
     details?: Record<string, unknown>,
   ) {
-    await new AuditRepository(trx).record({
+    await new AuditRepository(work.trx).record({
       tenantId,
       actorType: actor.type,
       actorId: actor.id,
@@ -455,8 +402,95 @@ export class ConversationService {
     });
   }
 
-  /** Writes outbox rows in the caller's transaction (helper for composite use cases). */
-  static async enqueue(trx: Kysely<DB>, rows: readonly OutboxInput[]) {
-    return new OutboxRepository(trx).add(rows);
+  // Adapters for callers that still build their own transaction (the bridge and scheduler,
+  // until they call core use cases): run the Work-based method, hand back its outbox rows.
+
+  /** @deprecated call `startIn` within a unit of work. */
+  async startInTransaction(trx: Kysely<DB>, input: StartConversationInput) {
+    const { value, rows } = await collect(trx, (work) => this.startIn(work, input));
+    return { conversation: value, rows };
   }
+
+  /** @deprecated call `postVisitorMessageIn` within a unit of work. */
+  async postVisitorMessageInTransaction(trx: Kysely<DB>, input: VisitorMessageInput) {
+    const { value, rows } = await collect(trx, (work) => this.postVisitorMessageIn(work, input));
+    return { ...value, rows };
+  }
+
+  /** @deprecated call `postAgentMessage` with a Work. */
+  async postAgentMessageInTransaction(trx: Kysely<DB>, input: AgentMessageInput) {
+    const { value, rows } = await collect(trx, (work) => this.postAgentMessage(work, input));
+    return { message: value, rows };
+  }
+
+  /** @deprecated call `editAgentMessage` with a Work. */
+  async editAgentMessageInTransaction(
+    trx: Kysely<DB>,
+    input: Parameters<ConversationService['editAgentMessage']>[1],
+  ): Promise<OutboxInput[]> {
+    return (await collect(trx, (work) => this.editAgentMessage(work, input))).rows;
+  }
+
+  /** @deprecated call `close` with a Work. */
+  async closeInTransaction(trx: Kysely<DB>, input: CloseInput): Promise<OutboxInput[] | null> {
+    const { value, rows } = await collect(trx, (work) => this.close(work, input));
+    return value ? rows : null;
+  }
+
+  /** @deprecated call `reopen` with a Work. */
+  async reopenInTransaction(
+    trx: Kysely<DB>,
+    input: Parameters<ConversationService['reopen']>[1],
+  ): Promise<OutboxInput[] | null> {
+    const { value, rows } = await collect(trx, (work) => this.reopen(work, input));
+    return value ? rows : null;
+  }
+
+  /** @deprecated call `claim` with a Work. */
+  async claimInTransaction(
+    trx: Kysely<DB>,
+    input: Parameters<ConversationService['claim']>[1],
+  ): Promise<OutboxInput[]> {
+    return (await collect(trx, (work) => this.claim(work, input))).rows;
+  }
+
+  /** @deprecated call `unclaim` with a Work. */
+  async unclaimInTransaction(
+    trx: Kysely<DB>,
+    input: Parameters<ConversationService['unclaim']>[1],
+  ): Promise<OutboxInput[]> {
+    return (await collect(trx, (work) => this.unclaim(work, input))).rows;
+  }
+
+  /** @deprecated call `note` with a Work. */
+  async noteInTransaction(trx: Kysely<DB>, input: Parameters<ConversationService['note']>[1]) {
+    await collect(trx, (work) => this.note(work, input));
+  }
+
+  /** @deprecated call `retract` with a Work. */
+  async retractInTransaction(
+    trx: Kysely<DB>,
+    input: Parameters<ConversationService['retract']>[1],
+  ): Promise<OutboxInput[] | null> {
+    const { value, rows } = await collect(trx, (work) => this.retract(work, input));
+    return value ? rows : null;
+  }
+
+  /** @deprecated call `emitSystem` with a Work. */
+  async emitSystemInTransaction(
+    trx: Kysely<DB>,
+    input: Parameters<SystemMessages['emit']>[1],
+  ): Promise<OutboxInput[]> {
+    return (await collect(trx, (work) => this.emitSystem(work, input))).rows;
+  }
+}
+
+/** Runs a Work-based method in the caller's transaction and hands back the rows it emitted. */
+async function collect<T>(
+  trx: Kysely<DB>,
+  fn: (work: Work) => Promise<T>,
+): Promise<{ value: T; rows: OutboxInput[] }> {
+  const rows: OutboxInput[] = [];
+  const value = await fn({ trx, emit: (...emitted) => void rows.push(...emitted) });
+  return { value, rows };
 }

@@ -36,3 +36,4 @@ export {
   type EmitInput,
 } from './system-messages';
 export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
+export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';

@@ -9,6 +9,7 @@ import { createLogger } from '@topicdesk/telemetry';
 import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import {
   ConversationService,
+  UnitOfWork,
   createInfrastructure,
   OutboxRelay,
   type Infrastructure,
@@ -42,7 +43,7 @@ describe('routing a new conversation to a support group', () => {
       fanout: infra.coordination.fanout,
       logger,
     });
-    service = new ConversationService(infra.database.db, relay);
+    service = new ConversationService(new UnitOfWork(infra.database.db, relay));
     const groups = new SupportGroupRepository(infra.database.db);
     await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: GERMAN, locales: ['de'] });
     await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: FRENCH, locales: ['fr-CA'] });

@@ -4,7 +4,12 @@ import type { Socket } from 'node:net';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
-import { ConversationService, type OutboxRelay } from '@topicdesk/core';
+import {
+  ConversationService,
+  detachedPublisher,
+  UnitOfWork,
+  type Publisher,
+} from '@topicdesk/core';
 import { ConversationRepository, MessageRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { Coordination } from '@topicdesk/fanout';
 import {
@@ -48,7 +53,7 @@ export interface GatewayDeps {
   db: Kysely<DB>;
   bus: Bus;
   coordination: Coordination;
-  relay: OutboxRelay;
+  relay: Publisher;
   logger: Logger;
   /** Identifies this replica in `origin` markers. */
   replicaId?: string;
@@ -109,13 +114,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // An ack means "stored": it must not wait for NATS or Redis. Rows are durable once committed;
   // the fast path publishes them in the background, and what it cannot publish (NATS away: each
   // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
-  const detachedRelay = {
-    publish: (rows: Parameters<OutboxRelay['publish']>[0]) => {
-      void deps.relay.publish(rows);
-      return Promise.resolve();
-    },
-  } as unknown as OutboxRelay;
-  const conversations = new ConversationService(deps.db, detachedRelay);
+  const conversations = new ConversationService(
+    new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger)),
+  );
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Bus } from '@topicdesk/bus';
-import { ConversationService, messageEvent, type OutboxRelay } from '@topicdesk/core';
+import { ConversationService, messageEvent, UnitOfWork, type OutboxRelay } from '@topicdesk/core';
 import {
   appendMessage,
   ConversationRepository,
@@ -264,13 +264,13 @@ describe('VisitorSocket hourly quota', () => {
     const { socket, deps } = await openSocket(
       id,
       { messagesPerHour: 2, burst: 50 },
-      { conversations: new ConversationService(gone.db, relay), quotas },
+      { conversations: new ConversationService(new UnitOfWork(gone.db, relay)), quotas },
     );
     for (let i = 0; i < 3; i++) socket.frame({ type: 'message', clientId: `c${i}`, text: 'hi' });
     await vi.waitFor(() => expect(socket.of('error')).toHaveLength(3), { timeout: 5_000 });
     expect(socket.of('error').map((f) => f['code'])).toEqual(Array(3).fill('UNAVAILABLE'));
     // Postgres is back: the quota of 2 is whole, and the third distinct message is refused.
-    deps.conversations = new ConversationService(database.db, relay);
+    deps.conversations = new ConversationService(new UnitOfWork(database.db, relay));
     for (const clientId of ['c0', 'c1', 'c2'])
       socket.frame({ type: 'message', clientId, text: 'hi' });
     await vi.waitFor(() => expect(socket.of('error')).toHaveLength(4), { timeout: 5_000 });
@@ -279,7 +279,7 @@ describe('VisitorSocket hourly quota', () => {
       ['c1', 2],
     ]);
     expect(socket.of('error')[3]).toMatchObject({ code: 'RATE_LIMITED', clientId: 'c2' });
-  });
+  }, 30_000);
 });
 
 describe('VisitorSocket resume', () => {

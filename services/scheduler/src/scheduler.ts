@@ -1,4 +1,9 @@
-import { ConversationService, SystemMessageKey, type OutboxRelay } from '@topicdesk/core';
+import {
+  ConversationService,
+  SystemMessageKey,
+  UnitOfWork,
+  type OutboxRelay,
+} from '@topicdesk/core';
 import {
   AuditRepository,
   ConversationRepository,
@@ -55,7 +60,7 @@ async function inBatches(
 
 /** Closes conversations idle longer than the limit: the visitor is told, the topic is closed. */
 export function autoCloseJob(deps: SchedulerDeps, autoCloseAfterMs: number): Job {
-  const service = new ConversationService(deps.db, deps.relay);
+  const service = new ConversationService(new UnitOfWork(deps.db, deps.relay));
   const closed = meter().createCounter('topicdesk_auto_closed_total', {
     description: 'Conversations closed for inactivity',
   });
@@ -87,7 +92,7 @@ export function autoCloseJob(deps: SchedulerDeps, autoCloseAfterMs: number): Job
  * `afterMs` (5 and 15 minutes by default); the last one is pinned.
  */
 export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly number[]): Job {
-  const service = new ConversationService(deps.db, deps.relay);
+  const service = new ConversationService(new UnitOfWork(deps.db, deps.relay));
   return {
     name: 'unclaimed-reminders',
     async run() {
@@ -105,7 +110,7 @@ export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly numb
               conversation.id,
               reminder,
             );
-            return service.emitSystem(trx, {
+            return service.emitSystemInTransaction(trx, {
               conversation,
               key: SystemMessageKey.unclaimedReminder,
               vars: { minutes: Math.round(after / 60_000) },

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConversationService, renderTemplate, type OutboxRelay } from '@topicdesk/core';
+import { ConversationService, renderTemplate, UnitOfWork, type OutboxRelay } from '@topicdesk/core';
 import {
   appendMessage,
   AuditRepository,
@@ -224,7 +224,7 @@ export class PrivateChat {
   readonly #service: ConversationService;
 
   constructor(private readonly options: PrivateChatOptions) {
-    this.#service = new ConversationService(options.db, options.relay);
+    this.#service = new ConversationService(new UnitOfWork(options.db, options.relay));
   }
 
   // ---- updates (called by UpdateProcessor, one at a time) ----------------------------------

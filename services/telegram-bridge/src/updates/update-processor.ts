@@ -1,5 +1,5 @@
 import type { OutboxRelay } from '@topicdesk/core';
-import { ConversationService, type AgentRef } from '@topicdesk/core';
+import { ConversationService, UnitOfWork, type AgentRef } from '@topicdesk/core';
 import { SyncReason } from '@topicdesk/contracts';
 import {
   AgentRepository,
@@ -67,7 +67,7 @@ export class UpdateProcessor {
   readonly #service: ConversationService;
 
   constructor(private readonly options: UpdateProcessorOptions) {
-    this.#service = new ConversationService(options.db, options.relay);
+    this.#service = new ConversationService(new UnitOfWork(options.db, options.relay));
   }
 
   /**
@@ -272,7 +272,7 @@ export class UpdateProcessor {
       ) {
         return { rows, outcome: 'duplicate' };
       }
-      const posted = await this.#service.postAgentMessage(trx, {
+      const posted = await this.#service.postAgentMessageInTransaction(trx, {
         tenantId: TENANT,
         conversationId: conversation.id,
         text,
@@ -364,7 +364,7 @@ export class UpdateProcessor {
           const text = template.text
             .replace(/\{ticket\}/g, current.ticket)
             .replace(/\{agent\}/g, agent.name);
-          const posted = await this.#service.postAgentMessage(trx, {
+          const posted = await this.#service.postAgentMessageInTransaction(trx, {
             tenantId: TENANT,
             conversationId: current.id,
             text,
