@@ -37,3 +37,29 @@ export {
 } from './system-messages';
 export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
+
+// Private chat (lane privchat): the intake of Telegram private-chat visitors and the
+// bookkeeping of what their chat was sent; the types the bridge's private chat needs.
+export {
+  PrivateChatIntake,
+  type PrivateChatAnswer,
+  type PrivateChatButton,
+  type PrivateChatIntakeOptions,
+  type PrivateChatOutcome,
+  type PrivateChatRequest,
+  type PrivateChatResult,
+} from './private-chat/intake.service';
+export { PrivateChatDeliveries, type PrivateChatStep } from './private-chat/delivery.service';
+export {
+  PrivateChatUsers,
+  type PrivateChatVisitor,
+  type UserCipher,
+} from './private-chat/users.service';
+export type {
+  Conversation,
+  DB,
+  Kysely,
+  Message,
+  TelegramUser,
+  TelegramUserSecret,
+} from '@topicdesk/data';
