@@ -1,8 +1,10 @@
 /** The one tenant of a fresh install; services name it through core, not the data package. */
 export { DEFAULT_TENANT_ID } from '@topicdesk/data';
-export { messageEvent, type ConversationEvent } from './events';
+export { messageEvent } from './events';
 export { routeToGroup, type RoutableGroup } from './group-routing';
-export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from './text-rules';
+// The text rules live in the protocol (the gateway checks the fields with them); the bridge
+// shows the same fields through core.
+export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from '@topicdesk/protocol';
 export {
   OutboxRelay,
   busOutbox,

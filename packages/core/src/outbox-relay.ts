@@ -8,8 +8,8 @@ import {
   type OutboxRow,
 } from '@topicdesk/data';
 import type { Fanout } from '@topicdesk/fanout';
+import type { ConversationEvent } from '@topicdesk/protocol';
 import { meter, type Logger } from '@topicdesk/telemetry';
-import type { ConversationEvent } from './events';
 
 export type BusTopicName = Extract<keyof typeof topics, string>;
 

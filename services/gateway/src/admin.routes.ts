@@ -17,11 +17,11 @@ import {
   type Kysely,
   type SupportGroup,
 } from '@topicdesk/data';
+import { hasControlCharacters, nameField } from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';
-import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
