@@ -35,3 +35,22 @@ export {
 } from './system-messages';
 export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
+// Agents and the scheduler (issue 13, lane B): the agent desk's and housekeeping's use cases,
+// and the data types their callers (bridge, scheduler) see.
+export {
+  AgentDesk,
+  type AgentDeskOptions,
+  type DeskStats,
+  type Identity,
+  type TopicMessage,
+  type UpdateRef,
+} from './agents/agent-desk.service';
+export {
+  AGENT_COMMANDS,
+  type AgentCommand,
+  type AgentCommandName,
+  type DeskAction,
+  type DeskOutcome,
+} from './agents/topic-commands';
+export { Housekeeping, type TopicPolicy } from './housekeeping.service';
+export type { Conversation, DB, Kysely } from '@topicdesk/data';
