@@ -2,24 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AgentRepository,
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
   MessageRepository,
-  migrateToLatest,
   TelegramPostRepository,
   TemplateRepository,
   type Conversation,
   type Database,
   type OutboxRow,
 } from '@topicdesk/data';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
-import {
-  AgentDesk,
-  ConversationService,
-  UnitOfWork,
-  type Publisher,
-  type TopicMessage,
-} from '../src/index';
+import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
+import { AgentDesk, ConversationService, type TopicMessage } from '../src/index';
 
 const GROUP = -1001000000200;
 const ALICE = 7001;
@@ -28,21 +20,19 @@ const CAROL = 7003;
 const STRANGER = 7999;
 
 describe('the agent desk', () => {
-  let testDb: TestDatabase;
+  let fixture: UnitOfWorkFixture;
   let database: Database;
   let desk: AgentDesk;
   let service: ConversationService;
-  const published: OutboxRow[] = [];
+  let published: OutboxRow[];
   let nextUpdate = 1;
   let nextMessage = 100;
   let nextTopic = 10;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('core-desk');
-    database = await createDatabase({ url: testDb.url });
-    await migrateToLatest(database.db);
-    const publisher: Publisher = { publish: async (rows) => void published.push(...rows) };
-    const uow = new UnitOfWork(database.db, publisher);
+    fixture = await unitOfWorkFixture('core-desk');
+    ({ database, published } = fixture);
+    const { uow } = fixture;
     desk = new AgentDesk(uow, {
       allowUnknownAgents: false,
       requireClaim: false,
@@ -64,10 +54,7 @@ describe('the agent desk', () => {
     });
   });
 
-  afterAll(async () => {
-    await database.close();
-    await testDb.drop();
-  });
+  afterAll(() => fixture.close());
 
   const update = () => ({ botId: 'main-bot', updateId: nextUpdate++ });
   const from = (telegramUserId: number, replyToMessageId?: number): TopicMessage => ({

@@ -2,42 +2,35 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuditRepository,
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
-  migrateToLatest,
   type Conversation,
   type Database,
   type OutboxRow,
 } from '@topicdesk/data';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
-import { ConversationService, Housekeeping, UnitOfWork, type Publisher } from '../src/index';
+import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
+import { ConversationService, Housekeeping } from '../src/index';
 
 const HOUR = 3_600_000;
 const BATCH = 2;
 
 describe('housekeeping', () => {
-  let testDb: TestDatabase;
+  let fixture: UnitOfWorkFixture;
   let database: Database;
   let housekeeping: Housekeeping;
   let service: ConversationService;
-  const published: OutboxRow[] = [];
+  let published: OutboxRow[];
   let nextTopic = 1;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('core-housekeeping');
-    database = await createDatabase({ url: testDb.url });
-    await migrateToLatest(database.db);
-    const publisher: Publisher = { publish: async (rows) => void published.push(...rows) };
-    const uow = new UnitOfWork(database.db, publisher);
+    fixture = await unitOfWorkFixture('core-housekeeping');
+    ({ database, published } = fixture);
+    const { uow } = fixture;
     // Batches smaller than the work, so that a job goes through several.
     housekeeping = new Housekeeping(uow, BATCH);
     service = new ConversationService(uow);
   });
 
-  afterAll(async () => {
-    await database.close();
-    await testDb.drop();
-  });
+  afterAll(() => fixture.close());
 
   const later = () => new Date(Date.now() + HOUR);
   const conversations = () => new ConversationRepository(database.db);
