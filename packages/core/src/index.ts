@@ -41,7 +41,7 @@ export {
   AgentDesk,
   type AgentDeskOptions,
   type DeskStats,
-  type Identity,
+  type AgentIdentity,
   type TopicMessage,
   type UpdateRef,
 } from './agents/agent-desk.service';

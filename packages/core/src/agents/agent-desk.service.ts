@@ -51,7 +51,8 @@ export interface AgentDeskOptions {
 }
 
 /** The person behind an update, as the product sees them. */
-export type Identity = { kind: 'agent'; agent: AgentRef } | { kind: 'refused'; reason: string };
+export type AgentIdentity =
+  { kind: 'agent'; agent: AgentRef } | { kind: 'refused'; reason: string };
 
 /** What /stats shows: conversations now, today's first responses, what waits for Telegram. */
 export interface DeskStats {
@@ -91,7 +92,7 @@ export class AgentDesk {
   }
 
   /** Who a Telegram user is to the desk: an agent (registered or, if allowed, not), or refused. */
-  async identify(telegramUserId: number): Promise<Identity> {
+  async identify(telegramUserId: number): Promise<AgentIdentity> {
     const agent = await new AgentRepository(this.uow.db).findByTelegramUser(
       this.#tenantId,
       telegramUserId,
