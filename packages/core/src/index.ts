@@ -57,6 +57,27 @@ export {
   type PrivateChatVisitor,
   type UserCipher,
 } from './private-chat/users.service';
+
+// Agents and the scheduler (issue 13, lane B): the agent desk's and housekeeping's use cases,
+// and the data types their callers (bridge, scheduler) see.
+export {
+  AgentDesk,
+  type AgentDeskOptions,
+  type DeskStats,
+  type AgentIdentity,
+  type TopicMessage,
+  type UpdateRef,
+} from './agents/agent-desk.service';
+export {
+  AGENT_COMMANDS,
+  type AgentCommand,
+  type AgentCommandName,
+  type DeskAction,
+  type DeskOutcome,
+} from './agents/topic-commands';
+export { Housekeeping, type TopicPolicy } from './housekeeping.service';
+
+// The data types services see (they never import the data package).
 export type {
   Conversation,
   DB,
