@@ -55,7 +55,7 @@ export function widget(page: Page | Frame) {
     panel: root.locator('.panel'),
     input: root.locator('textarea'),
     sendButton: root.locator('button.send'),
-    closeButton: root.locator('header button.close'),
+    closeButton: root.locator('.head button.close'),
     log: root.locator('.log'),
     rows: root.locator('.log li.row:not(.greeting)'),
     banner: root.locator('.banner'),

@@ -184,7 +184,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Write a message…');
     await p.getByRole('button', { name: 'DE' }).click();
     await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Nachricht schreiben…');
-    expect(await w.root.locator('header h2').textContent()).toBe('Kundendienst');
+    expect(await w.root.locator('.head h2').textContent()).toBe('Kundendienst');
     expect(await w.launcher.getAttribute('aria-label')).toBe('Chat schließen');
     expect(await w.root.locator('.root').getAttribute('dir')).toBe('ltr');
     await p.getByRole('button', { name: 'AR' }).click();
@@ -319,7 +319,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     });
     const w = widget(p);
     await w.launcher.click();
-    expect(await w.root.locator('header button[aria-pressed]').getAttribute('aria-pressed')).toBe(
+    expect(await w.root.locator('.head button[aria-pressed]').getAttribute('aria-pressed')).toBe(
       'true',
     );
     await send(p, 'I will type more');

@@ -7,6 +7,7 @@ import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './sock
 import { format, resolveStrings, type StringOverrides, type Strings } from './strings';
 import type { Theme } from './styles';
 import { MessageState, Timeline, type ChatItem } from './timeline';
+import { archived, transcriptName, transcriptText } from './transcript';
 import { View } from './view';
 
 export interface SupportChatOptions {
@@ -82,6 +83,8 @@ export class Chat {
   readonly #listeners: Listeners;
   readonly #cleanup: Array<() => void> = [];
   #timeline = new Timeline();
+  /** Finished conversations of this page, shown above the current one. */
+  readonly #archive: ChatItem[] = [];
   #strings: Strings;
   #locale: string;
   readonly #credential: Credential;
@@ -126,6 +129,11 @@ export class Chat {
         typing: () => this.#typing(),
         retry: (clientId) => this.#retry(clientId),
         restart: () => this.#restart(),
+        download: () =>
+          this.#view.download(
+            transcriptName(this.#session?.ticket),
+            transcriptText(this.#timeline.items(), this.#strings, this.#session?.ticket),
+          ),
         rename: (name) => this.#rename(name),
         sound: (on) => {
           this.#alerts.sound = on;
@@ -266,10 +274,8 @@ export class Chat {
           this.#adopt(session);
         } catch (error) {
           const definite = error instanceof ApiError && error.status >= 400 && error.status < 500;
-          for (const item of this.#timeline.unsent()) {
-            item.state = definite ? MessageState.failed : MessageState.retrying;
-            if (definite) item.code = error.code;
-          }
+          if (definite) this.#timeline.refuseUnsent(error.code, error.retryAt);
+          else this.#timeline.retryUnsent();
           this.#render();
           if (definite) return this.#report(error);
           await sleep(backoff(attempt));
@@ -295,7 +301,10 @@ export class Chat {
     if (carry.length > 0) void this.#ensureConversation();
   }
 
+  /** A new conversation after a closed one, which stays readable above it. */
   #restart(): void {
+    this.#archive.push(...archived(this.#timeline.items(), this.#session?.ticket, this.#strings));
+    this.#view.setNotice(undefined);
     this.#socket.stop();
     this.#store.clear();
     this.#credential.clear();
@@ -462,7 +471,9 @@ export class Chat {
 
   #send(text: string): void {
     if (this.#status === 'closed') return;
-    this.#timeline.compose(text, uuid());
+    const item = this.#timeline.compose(text, uuid());
+    // Online, the message goes out as soon as the conversation exists: it is sending, not queued.
+    if (!this.#session && navigator.onLine) item.state = MessageState.sending;
     this.#view.clearComposer();
     this.#render();
     this.#alerts.unlock();
@@ -559,7 +570,7 @@ export class Chat {
   }
 
   #render(): void {
-    this.#view.render(this.#timeline.items());
+    this.#view.render([...this.#archive, ...this.#timeline.items()]);
     this.#view.setAgent(this.#timeline.lastAgent());
   }
 

@@ -33,3 +33,29 @@ export function transcriptText(
 export function transcriptName(ticket: string | undefined): string {
   return `${(ticket ?? 'conversation').replace(/[^A-Za-z0-9-]/g, '_')}.txt`;
 }
+
+/**
+ * A finished conversation's stored messages as they stay on screen above the next one: read
+ * only (no delivery states), with ids of their own, closed by a line naming its ticket.
+ */
+export function archived(
+  items: readonly ChatItem[],
+  ticket: string | undefined,
+  strings: Pick<Strings, 'ended'>,
+): ChatItem[] {
+  const kept = items.filter((i) => i.seq !== undefined);
+  if (kept.length === 0) return [];
+  const tag = `${ticket ?? ''}:${Date.now()}`;
+  return [
+    ...kept.map(({ state: _s, clientId: _c, code: _x, ...item }) => ({
+      ...item,
+      id: `${tag}:${item.id}`,
+    })),
+    {
+      id: `${tag}:end`,
+      kind: 'system' as const,
+      text: format(strings.ended, { ticket: ticket ?? '' }),
+      at: new Date().toISOString(),
+    },
+  ];
+}
