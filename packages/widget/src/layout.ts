@@ -11,6 +11,8 @@ const FOCUSABLE = 'button, textarea, input, a[href], [tabindex="0"]';
 export class PanelLayout {
   readonly #cleanup: Array<() => void> = [];
   #pinned = true;
+  /** The log's height when last measured. */
+  #height = -1;
 
   constructor(
     private readonly host: HTMLElement,
@@ -35,11 +37,14 @@ export class PanelLayout {
       follow();
     }
     log.addEventListener('scroll', () => {
+      // A scroll the browser makes because the log shrank is not the visitor leaving the end.
+      if (log.clientHeight !== this.#height) return;
       this.#pinned = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
     });
     if (typeof ResizeObserver !== 'undefined') {
       // The keyboard opening, a rotation, a notice: the newest message stays in sight.
       const observer = new ResizeObserver(() => {
+        this.#height = log.clientHeight;
         if (this.#pinned) this.toEnd();
       });
       observer.observe(log);
