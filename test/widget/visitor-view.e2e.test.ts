@@ -74,7 +74,9 @@ function agentSays(threadId: number, text: string) {
 /** Whether the end of the row with `text` is in the conversation's visible area. */
 const inView = (p: Page, text: string) =>
   widget(p).log.evaluate((log, wanted) => {
-    const rows = [...log.querySelectorAll('li.row')].filter((r) => r.textContent?.includes(wanted));
+    const rows = Array.from(log.querySelectorAll('li.row')).filter((r) =>
+      r.textContent?.includes(wanted),
+    );
     const row = rows[rows.length - 1];
     if (!row) return false;
     const a = log.getBoundingClientRect();

@@ -1,0 +1,170 @@
+// The sandbox's agent page as someone trying the product sees it (issue 18, item 9): who is who
+// (the bot writes for the visitor; your own messages on the right), the pinned header as a bar,
+// reply-to (for /delete), unread counts and previews sorted by activity, a hint in General,
+// axe-core's rules, and a phone layout — with a visitor writing from the widget in another tab.
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  axeViolations,
+  launchBrowser,
+  screenshot,
+  send,
+  skipBrowser,
+  widget,
+} from '../support/browser';
+import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+
+let cluster: Cluster;
+let browser: Browser;
+let gateway: string;
+const contexts: BrowserContext[] = [];
+
+async function page(options: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+  contexts.push(ctx);
+  return ctx.newPage();
+}
+
+/** A visitor writes `text` from the widget; returns the conversation's ticket. */
+async function visitorWrites(text: string): Promise<{ visitor: Page; ticket: string }> {
+  const visitor = await page();
+  await visitor.goto(`${gateway}/demo`);
+  await widget(visitor).launcher.click();
+  await send(visitor, text);
+  const key = `topicdesk:${gateway}`;
+  await expect.poll(() => visitor.evaluate((k) => localStorage.getItem(k), key)).toBeTruthy();
+  const { ticket } = await visitor.evaluate(
+    (k) => JSON.parse(localStorage.getItem(k)!) as { ticket: string },
+    key,
+  );
+  return { visitor, ticket };
+}
+
+const topicButton = (p: Page, ticket: string) =>
+  p.locator('nav button').filter({ hasText: ticket });
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    gateways: 1,
+    bridgeEnv: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '1000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '50' },
+  });
+  gateway = cluster.gateways[0]!.url;
+  if (!skipBrowser) browser = await launchBrowser();
+}, 180_000);
+
+afterEach(async () => {
+  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await cluster?.stop();
+});
+
+describe.skipIf(skipBrowser)('the agent page', () => {
+  it('shows who is who, the pinned header, unread counts and previews; replies with reply-to; no axe violations', async () => {
+    const agentPage = await page();
+    await agentPage.goto(`${cluster.sandbox.url}/`);
+    // A first-time user in General learns what to do.
+    await expect.poll(() => agentPage.locator('#hint').textContent()).toMatch(/topic on the left/);
+    expect(await axeViolations(agentPage)).toEqual([]);
+
+    const first = await visitorWrites('First visitor here');
+    const { visitor, ticket } = await visitorWrites('Where is my order #1042?');
+    await send(visitor, 'Any news?');
+    await topicOf(cluster.sandbox, first.ticket);
+    await topicOf(cluster.sandbox, ticket);
+    // Sorted by activity: the latest conversation first after General, with its last line and
+    // how many messages wait.
+    await expect
+      .poll(() => agentPage.locator('nav .name').allTextContents(), { timeout: 15_000 })
+      .toEqual(['General', expect.stringContaining(ticket), expect.stringContaining(first.ticket)]);
+    const entry = topicButton(agentPage, ticket);
+    await expect
+      .poll(() => entry.locator('.preview').textContent(), { timeout: 15_000 })
+      .toBe('Visitor (via bot): Any news?');
+    expect(Number(await entry.locator('.unread').textContent())).toBeGreaterThanOrEqual(1);
+    await screenshot(agentPage, 'agent-page-desktop-1280x800');
+
+    await entry.click();
+    expect(await entry.locator('.unread').count()).toBe(0);
+    // The header the bridge pinned is a bar at the top of the topic.
+    await expect
+      .poll(() => agentPage.locator('#pinned').isVisible(), { timeout: 15_000 })
+      .toBe(true);
+    expect(await agentPage.locator('#pinned-text').textContent()).toContain(ticket);
+    expect(
+      await agentPage
+        .locator('#messages li:not(.service)')
+        .filter({ hasText: ticket })
+        .locator('.author')
+        .textContent(),
+    ).toBe('Topic header (bot)');
+    const asked = agentPage.locator('#messages li').filter({ hasText: 'Any news?' });
+    expect(await asked.locator('.author').textContent()).toBe('Visitor (via bot)');
+    const log = (await agentPage.locator('#messages').boundingBox())!;
+    const left = (await asked.boundingBox())!;
+    expect(left.x - log.x).toBeLessThan(40);
+
+    // The agent answers: their own message is on the right, signed "You", and reaches the visitor.
+    await agentPage.locator('#reply textarea').fill('Hi, checking it now.');
+    await agentPage.locator('#reply textarea').press('Enter');
+    const own = agentPage.locator('#messages li.own').filter({ hasText: 'Hi, checking it now.' });
+    await expect.poll(() => own.count()).toBe(1);
+    expect(await own.locator('.author').textContent()).toBe('You');
+    const right = (await own.boundingBox())!;
+    expect(log.x + log.width - (right.x + right.width)).toBeLessThan(40);
+    await expect
+      .poll(() => widget(visitor).texts('agent').allTextContents(), { timeout: 15_000 })
+      .toEqual(['Hi, checking it now.']);
+
+    // Reply-to: /delete as a reply retracts that message from the visitor.
+    await own.getByRole('button', { name: 'Reply' }).click();
+    expect(await agentPage.locator('#replying').textContent()).toContain('Replying to You');
+    await agentPage.locator('#reply textarea').fill('/delete');
+    await agentPage.getByRole('button', { name: 'Send' }).click();
+    const sent = cluster.sandbox.state
+      .messages({ chatId: GROUP_ID })
+      .find((m) => m.text === '/delete');
+    expect(sent?.replyToMessageId).toBe(
+      cluster.sandbox.state
+        .messages({ chatId: GROUP_ID })
+        .find((m) => m.text === 'Hi, checking it now.')?.messageId,
+    );
+    await expect
+      .poll(() => widget(visitor).root.locator('.log li.agent em.text').count(), {
+        timeout: 15_000,
+      })
+      .toBe(1);
+    expect(await axeViolations(agentPage)).toEqual([]);
+    await screenshot(agentPage, 'agent-page-topic-desktop-1280x800');
+  });
+
+  it('on a phone: the topic list, then one topic full width with a way back; no axe violations', async () => {
+    const { ticket } = await visitorWrites('Hello from a phone test');
+    await topicOf(cluster.sandbox, ticket);
+    const phone = await page({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    await phone.goto(`${cluster.sandbox.url}/`);
+    const entry = topicButton(phone, ticket);
+    await expect.poll(() => entry.isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await phone.locator('#messages').isVisible()).toBe(false);
+    expect(await axeViolations(phone)).toEqual([]);
+    await screenshot(phone, 'agent-page-phone-390x844-topics');
+    await entry.click();
+    await expect.poll(() => phone.locator('#messages').isVisible()).toBe(true);
+    expect(await phone.locator('nav').isVisible()).toBe(false);
+    expect((await phone.locator('#messages').boundingBox())!.width).toBe(390);
+    expect(await axeViolations(phone)).toEqual([]);
+    await screenshot(phone, 'agent-page-phone-390x844-topic');
+    await phone.setViewportSize({ width: 844, height: 390 });
+    await screenshot(phone, 'agent-page-phone-844x390-topic');
+    await phone.setViewportSize({ width: 390, height: 844 });
+    await phone.getByRole('button', { name: 'Back to the topics' }).click();
+    await expect.poll(() => phone.locator('nav').isVisible()).toBe(true);
+    expect(await phone.locator('#messages').isVisible()).toBe(false);
+  });
+});
