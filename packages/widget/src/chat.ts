@@ -1,7 +1,7 @@
 import { Alerts } from './alerts';
 import { ApiError, VisitorApi, type Session } from './api';
 import { Credential } from './credential';
-import { pathAllowed, type PathPattern } from './paths';
+import { observeRoute, pathAllowed, type PathPattern } from './paths';
 import { SessionStore } from './session-store';
 import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
 import { format, resolveStrings, type StringOverrides, type Strings } from './strings';
@@ -151,7 +151,7 @@ export class Chat {
       state: (state) => this.#onLinkState(state),
     });
     this.#listen(window, 'storage', (event) => this.#onStorage(event as StorageEvent));
-    if (options.observeRoute) this.#observeRoute();
+    if (options.observeRoute) this.#cleanup.push(observeRoute(() => this.recheck()));
 
     const mount = () => {
       if (this.#destroyed) return;
@@ -544,24 +544,6 @@ export class Chat {
       if (mine) this.#restart();
       void this.#resume(other);
     }
-  }
-
-  #observeRoute(): void {
-    const recheck = () => queueMicrotask(() => this.recheck());
-    for (const name of ['pushState', 'replaceState'] as const) {
-      // Wrapped, not replaced: the site's router (and anyone else's wrapper) still runs first.
-      const original = history[name].bind(history);
-      const patched = (...args: Parameters<History['pushState']>) => {
-        original(...args);
-        recheck();
-      };
-      history[name] = patched;
-      this.#cleanup.push(() => {
-        if (history[name] === patched) history[name] = original;
-      });
-    }
-    this.#listen(window, 'popstate', recheck);
-    this.#listen(window, 'hashchange', recheck);
   }
 
   #listen(target: EventTarget, type: string, fn: (event: Event) => void): void {
