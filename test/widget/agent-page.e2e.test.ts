@@ -2,36 +2,25 @@
 // (the bot writes for the visitor; your own messages on the right), the pinned header as a bar,
 // reply-to (for /delete), unread counts and previews sorted by activity, a hint in General,
 // axe-core's rules, and a phone layout — with a visitor writing from the widget in another tab.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  axeViolations,
-  launchBrowser,
-  screenshot,
-  send,
-  skipBrowser,
-  widget,
-} from '../support/browser';
-import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { axeViolations, screenshot, send, skipBrowser, widget } from '../support/browser';
+import { browserSuite } from '../support/browser-suite';
+import { GROUP_ID, topicOf } from '../support/cluster';
 
-let cluster: Cluster;
-let browser: Browser;
-let gateway: string;
-const contexts: BrowserContext[] = [];
+const suite = browserSuite();
 
 async function page(options: Parameters<Browser['newContext']>[0] = {}): Promise<Page> {
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
-  contexts.push(ctx);
-  return ctx.newPage();
+  return (await suite.context(options)).newPage();
 }
 
 /** A visitor writes `text` from the widget; returns the conversation's ticket. */
 async function visitorWrites(text: string): Promise<{ visitor: Page; ticket: string }> {
   const visitor = await page();
-  await visitor.goto(`${gateway}/demo`);
+  await visitor.goto(`${suite.gateway}/demo`);
   await widget(visitor).launcher.click();
   await send(visitor, text);
-  const key = `topicdesk:${gateway}`;
+  const key = `topicdesk:${suite.gateway}`;
   await expect.poll(() => visitor.evaluate((k) => localStorage.getItem(k), key)).toBeTruthy();
   const { ticket } = await visitor.evaluate(
     (k) => JSON.parse(localStorage.getItem(k)!) as { ticket: string },
@@ -43,28 +32,10 @@ async function visitorWrites(text: string): Promise<{ visitor: Page; ticket: str
 const topicButton = (p: Page, ticket: string) =>
   p.locator('nav button').filter({ hasText: ticket });
 
-beforeAll(async () => {
-  cluster = await startCluster({
-    gateways: 1,
-    bridgeEnv: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '1000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '50' },
-  });
-  gateway = cluster.gateways[0]!.url;
-  if (!skipBrowser) browser = await launchBrowser();
-}, 180_000);
-
-afterEach(async () => {
-  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
-
 describe.skipIf(skipBrowser)('the agent page', () => {
   it('shows who is who, the pinned header, unread counts and previews; replies with reply-to; no axe violations', async () => {
     const agentPage = await page();
-    await agentPage.goto(`${cluster.sandbox.url}/`);
+    await agentPage.goto(`${suite.cluster.sandbox.url}/`);
     // A first-time user in General learns what to do.
     await expect.poll(() => agentPage.locator('#hint').textContent()).toMatch(/topic on the left/);
     expect(await axeViolations(agentPage)).toEqual([]);
@@ -72,8 +43,8 @@ describe.skipIf(skipBrowser)('the agent page', () => {
     const first = await visitorWrites('First visitor here');
     const { visitor, ticket } = await visitorWrites('Where is my order #1042?');
     await send(visitor, 'Any news?');
-    await topicOf(cluster.sandbox, first.ticket);
-    await topicOf(cluster.sandbox, ticket);
+    await topicOf(suite.cluster.sandbox, first.ticket);
+    await topicOf(suite.cluster.sandbox, ticket);
     // Sorted by activity: the latest conversation first after General, with its last line and
     // how many messages wait.
     await expect
@@ -123,11 +94,11 @@ describe.skipIf(skipBrowser)('the agent page', () => {
     expect(await agentPage.locator('#replying').textContent()).toContain('Replying to You');
     await agentPage.locator('#reply textarea').fill('/delete');
     await agentPage.getByRole('button', { name: 'Send' }).click();
-    const sent = cluster.sandbox.state
+    const sent = suite.cluster.sandbox.state
       .messages({ chatId: GROUP_ID })
       .find((m) => m.text === '/delete');
     expect(sent?.replyToMessageId).toBe(
-      cluster.sandbox.state
+      suite.cluster.sandbox.state
         .messages({ chatId: GROUP_ID })
         .find((m) => m.text === 'Hi, checking it now.')?.messageId,
     );
@@ -142,13 +113,13 @@ describe.skipIf(skipBrowser)('the agent page', () => {
 
   it('on a phone: the topic list, then one topic full width with a way back; no axe violations', async () => {
     const { ticket } = await visitorWrites('Hello from a phone test');
-    await topicOf(cluster.sandbox, ticket);
+    await topicOf(suite.cluster.sandbox, ticket);
     const phone = await page({
       viewport: { width: 390, height: 844 },
       isMobile: true,
       hasTouch: true,
     });
-    await phone.goto(`${cluster.sandbox.url}/`);
+    await phone.goto(`${suite.cluster.sandbox.url}/`);
     const entry = topicButton(phone, ticket);
     await expect.poll(() => entry.isVisible(), { timeout: 15_000 }).toBe(true);
     expect(await phone.locator('#messages').isVisible()).toBe(false);

@@ -3,17 +3,12 @@
 // closing and starting again, Arabic, and axe-core's accessibility rules — desktop 1280×800,
 // phone 390×844 and 844×390, dark, right to left. Each context has its own client address
 // (X-Forwarded-For, TRUST_PROXY on), so each test has a day's conversations of its own.
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  axeViolations,
-  launchBrowser,
-  screenshot,
-  send,
-  skipBrowser,
-  widget,
-} from '../support/browser';
-import { AGENT, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { axeViolations, screenshot, send, skipBrowser, widget } from '../support/browser';
+import { browserSuite } from '../support/browser-suite';
+import { say } from '../support/agents';
+import { AGENT, topicOf } from '../support/cluster';
 
 const LIMIT = 2;
 const DESKTOP = { width: 1280, height: 800 };
@@ -21,24 +16,18 @@ const PHONE = { width: 390, height: 844 };
 const PHONE_SIDEWAYS = { width: 844, height: 390 };
 const phone = { isMobile: true, hasTouch: true } as const;
 
-let cluster: Cluster;
-let browser: Browser;
-let gateway: string;
+const suite = browserSuite({
+  gatewayEnv: { TRUST_PROXY: 'true', LIMIT_CONVERSATIONS_PER_DAY: String(LIMIT) },
+});
 let address = 10;
-const contexts: BrowserContext[] = [];
 
 async function open(
   options: Parameters<Browser['newContext']>[0] = {},
 ): Promise<{ p: Page; ip: string }> {
   const ip = `203.0.113.${address++}`;
-  const ctx = await browser.newContext({
-    viewport: DESKTOP,
-    ...options,
-    extraHTTPHeaders: { 'x-forwarded-for': ip },
-  });
-  contexts.push(ctx);
+  const ctx = await suite.context({ ...options, extraHTTPHeaders: { 'x-forwarded-for': ip } });
   const p = await ctx.newPage();
-  await p.goto(`${gateway}/demo`);
+  await p.goto(`${suite.gateway}/demo`);
   return { p, ip };
 }
 
@@ -54,7 +43,7 @@ async function acked(p: Page, text: string) {
 }
 
 async function ticketOf(p: Page): Promise<string> {
-  const key = `topicdesk:${gateway}`;
+  const key = `topicdesk:${suite.gateway}`;
   await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), key)).toBeTruthy();
   return p.evaluate(
     (k) => (JSON.parse(localStorage.getItem(k)!) as { ticket: string }).ticket,
@@ -62,14 +51,8 @@ async function ticketOf(p: Page): Promise<string> {
   );
 }
 
-function agentSays(threadId: number, text: string) {
-  cluster.sandbox.state.injectMessage({
-    chatId: GROUP_ID,
-    messageThreadId: threadId,
-    text,
-    from: AGENT,
-  });
-}
+const agentSays = (threadId: number, text: string) =>
+  say(suite.cluster.sandbox, AGENT, text, threadId);
 
 /** Whether the end of the row with `text` is in the conversation's visible area. */
 const inView = (p: Page, text: string) =>
@@ -93,30 +76,11 @@ const focused = (p: Page) =>
     return inner ? `${inner.tagName}.${inner.className}` : 'TOPICDESK-CHAT';
   });
 
-beforeAll(async () => {
-  cluster = await startCluster({
-    gateways: 1,
-    gatewayEnv: { TRUST_PROXY: 'true', LIMIT_CONVERSATIONS_PER_DAY: String(LIMIT) },
-    bridgeEnv: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '1000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '50' },
-  });
-  gateway = cluster.gateways[0]!.url;
-  if (!skipBrowser) browser = await launchBrowser();
-}, 180_000);
-
-afterEach(async () => {
-  await Promise.allSettled(contexts.splice(0).map((c) => c.close()));
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
-
 describe.skipIf(skipBrowser)('the widget as a visitor sees it', () => {
   it('says when the day’s limit of new conversations is reached and when it frees, offering no Retry', async () => {
     const { p, ip } = await open();
     for (let i = 0; i < LIMIT; i++) {
-      const started = await fetch(`${gateway}/v1/conversations`, {
+      const started = await fetch(`${suite.gateway}/v1/conversations`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-forwarded-for': ip },
         body: '{}',
@@ -161,7 +125,7 @@ describe.skipIf(skipBrowser)('the widget as a visitor sees it', () => {
     await w.launcher.click();
     await send(p, 'Hi! My order #1042 has not arrived yet. Can you check?');
     await acked(p, 'Hi! My order #1042');
-    const threadId = await topicOf(cluster.sandbox, await ticketOf(p));
+    const threadId = await topicOf(suite.cluster.sandbox, await ticketOf(p));
     agentSays(
       threadId,
       'Sorry about that! It left yesterday; tracking: https://track.example/1042',
@@ -220,7 +184,7 @@ describe.skipIf(skipBrowser)('the widget as a visitor sees it', () => {
     await w.input.fill('Do you ship to Lisbon?');
     await w.sendButton.click();
     await acked(p, 'Do you ship to Lisbon?');
-    const threadId = await topicOf(cluster.sandbox, await ticketOf(p));
+    const threadId = await topicOf(suite.cluster.sandbox, await ticketOf(p));
     agentSays(threadId, 'We do: 2–3 days, free over €30.');
     await expect.poll(() => w.texts('agent').count(), { timeout: 15_000 }).toBe(1);
     expect(await w.panel.boundingBox()).toMatchObject({ x: 0, y: 0, ...PHONE });
@@ -240,7 +204,7 @@ describe.skipIf(skipBrowser)('the widget as a visitor sees it', () => {
     await acked(p, 'Please close this one');
     const first = await ticketOf(p);
     await expect.poll(() => w.notice.textContent()).toContain(first);
-    const threadId = await topicOf(cluster.sandbox, first);
+    const threadId = await topicOf(suite.cluster.sandbox, first);
     for (let i = 1; i <= 6; i++) agentSays(threadId, `Answer line ${i}`);
     await expect.poll(() => w.texts('agent').count(), { timeout: 15_000 }).toBe(6);
     agentSays(threadId, '/close');
@@ -295,7 +259,7 @@ describe.skipIf(skipBrowser)('the widget as a visitor sees it', () => {
     await expect.poll(() => w.notice.textContent()).toMatch(/^شكرًا/);
     expect(await w.notice.locator('span').getAttribute('dir')).toBe('auto');
     await expect.poll(() => w.root.locator('.subtitle').textContent()).toBe(`التذكرة ${ticket}`);
-    const threadId = await topicOf(cluster.sandbox, ticket);
+    const threadId = await topicOf(suite.cluster.sandbox, ticket);
     agentSays(threadId, 'Hello! Let me check order 1042.');
     await expect.poll(() => w.texts('agent').count(), { timeout: 15_000 }).toBe(1);
     await expect
