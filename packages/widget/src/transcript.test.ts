@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultStrings } from './strings';
-import { transcriptName, transcriptText } from './transcript';
+import { archived, transcriptName, transcriptText } from './transcript';
 import type { ChatItem } from './timeline';
 
 const at = '2026-12-06T09:15:42.000Z';
@@ -38,5 +38,25 @@ describe('transcriptText', () => {
     expect(transcriptName('SUPP-AB12')).toBe('SUPP-AB12.txt');
     expect(transcriptName('a/b')).toBe('a_b.txt');
     expect(transcriptName(undefined)).toBe('conversation.txt');
+  });
+});
+
+describe('archived', () => {
+  it('keeps the stored messages read-only under ids of their own, ended by a line with the ticket', () => {
+    const kept = archived(items, 'SUPP-AB12', defaultStrings);
+    expect(kept.map((i) => i.text)).toEqual([
+      'Where is my order?',
+      'Dana joined the conversation.',
+      'It ships today.\nTracking soon.',
+      'gone',
+      'Conversation SUPP-AB12 ended',
+    ]);
+    expect(kept.every((i) => i.state === undefined && i.clientId === undefined)).toBe(true);
+    expect(new Set(kept.map((i) => i.id)).size).toBe(5);
+    expect(kept.some((i) => items.some((j) => j.id === i.id))).toBe(false);
+  });
+
+  it('keeps nothing of a conversation that never started', () => {
+    expect(archived(items.slice(4), undefined, defaultStrings)).toEqual([]);
   });
 });
