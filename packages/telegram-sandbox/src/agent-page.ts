@@ -54,7 +54,12 @@ form#reply button{padding:0 18px;border:0;border-radius:6px;background:#2b6ea3;c
 #status{min-height:20px;padding:2px 16px;font-size:12px;color:#57606a}
 #status.error{color:#b31d28}
 [hidden]{display:none!important}
-@media (max-width:640px){
+@media (max-height:500px){
+  header{padding:4px 10px}
+  #pinned{max-height:2.9em;padding:3px 16px}
+  #topic-bar{padding:4px 16px}
+}
+@media (max-width:640px),(max-height:500px){
   header{padding:6px 10px}
   header input{width:84px}
   nav{width:100%;border-right:0}
@@ -160,10 +165,11 @@ function isOwn(view) {
 
 function who(view) {
   if (isOwn(view)) return 'You';
-  if (!view.fromBot) return authorName(view.from);
-  if (view.threadId === null) return authorName(view.from);
-  // The pinned post is the bot's header of the topic; its other posts carry the visitor's words.
-  return view.pinned ? 'Topic header (bot)' : 'Visitor (via bot)';
+  if (!view.fromBot || view.threadId === null) return authorName(view.from);
+  // In a topic the bot's pinned post is its header, its answers to agents are replies, and
+  // the rest carries the visitor's words.
+  if (view.pinned) return 'Topic header (bot)';
+  return view.replyToMessageId ? authorName(view.from) : 'Visitor (via bot)';
 }
 
 function time(date) {
