@@ -272,7 +272,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     // A closed conversation is not kept for later visits.
     await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), storageKey())).toBeNull();
 
-    await w.closed.getByRole('button').click();
+    await w.closed.getByRole('button', { name: 'Start a new conversation' }).click();
     await expect.poll(() => w.input.isVisible()).toBe(true);
     // The finished conversation stays above the new one, ended by a line with its ticket.
     expect(await w.texts('system').allTextContents()).toContain(
