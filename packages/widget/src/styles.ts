@@ -138,6 +138,7 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .author{display:block;font-size:12px;font-weight:650;margin-bottom:2px}
 .meta{margin-top:3px;font-size:12px;color:var(--td-muted);display:flex;flex-wrap:wrap;gap:2px 6px;align-items:baseline}
 .failed .meta{max-width:100%}
+.visitor .meta{justify-content:flex-end;text-align:end}
 .failed .meta{color:var(--td-danger)}
 .meta .link{font-size:12px;padding:0}
 .closed{padding:14px 16px;border-top:1px solid var(--td-border);text-align:center;color:var(--td-muted)}
