@@ -42,9 +42,13 @@ describe.skipIf(skipBrowser)('the agent page', () => {
 
     const first = await visitorWrites('First visitor here');
     const { visitor, ticket } = await visitorWrites('Where is my order #1042?');
-    await send(visitor, 'Any news?');
     await topicOf(suite.cluster.sandbox, first.ticket);
     await topicOf(suite.cluster.sandbox, ticket);
+    // Once the first text is in Telegram, the next is a message of its own (not merged into it).
+    await expect
+      .poll(() => widget(visitor).rows.first().getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('delivered');
+    await send(visitor, 'Any news?');
     // Sorted by activity: the latest conversation first after General, with its last line and
     // how many messages wait.
     await expect
