@@ -33,5 +33,26 @@ export {
   SystemMessages,
   type EmitInput,
 } from './system-messages';
-export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
+export { DeadLetterTopicError, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
+
+// The gateway (lane E): the admin API's use cases, and what the gateway names of the data.
+export {
+  AdminService,
+  type AgentSettings,
+  type GroupSettings,
+  type Page,
+  type TemplateSettings,
+} from './admin.service';
+export { ConversationClosedError, DEFAULT_TENANT_ID } from '@topicdesk/data';
+export type {
+  Agent,
+  AuditEntry,
+  Conversation,
+  DB,
+  DeadLetterRow,
+  Kysely,
+  Message,
+  SupportGroup,
+  SystemTemplate,
+} from '@topicdesk/data';

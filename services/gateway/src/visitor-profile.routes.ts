@@ -1,5 +1,4 @@
 import type { ConversationService } from '@topicdesk/core';
-import type { DB, Kysely } from '@topicdesk/data';
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -28,7 +27,6 @@ const profileBody = z
  * for the history. The name is what agents see for the conversation from then on.
  */
 export interface VisitorProfileRoutesOptions {
-  db: Kysely<DB>;
   tokens: ConversationTokens;
   conversations: ConversationService;
   quotas: QuotaLimiter;
@@ -42,7 +40,8 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
 ) => {
   const load = async (request: FastifyRequest) => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    return (await authorizeConversation(options.tokens, options.db, request, id)).conversation;
+    return (await authorizeConversation(options.tokens, options.conversations, request, id))
+      .conversation;
   };
 
   app.get('/v1/conversations/:id', async (request) => {
