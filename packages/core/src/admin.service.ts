@@ -6,40 +6,23 @@ import {
   SupportGroupRepository,
   TemplateRepository,
   type Agent,
+  type AgentInput,
   type AuditEntry,
   type DeadLetterRow,
   type SupportGroup,
+  type SupportGroupInput,
   type SystemTemplate,
+  type TemplateInput,
 } from '@topicdesk/data';
 import { publishDeadLetter } from './dead-letters';
 import type { UnitOfWork, Work } from './unit-of-work';
 
-export interface AgentSettings {
-  telegramUserId: number;
-  displayName: string;
-  role: string;
-  active: boolean;
-}
-
-export interface TemplateSettings {
-  key: string;
-  /** '' is the default locale. */
-  locale: string;
-  text: string;
-  wsBanner: boolean;
-  persist: boolean;
-  telegram: boolean;
-  pin: boolean;
-  minIntervalMs: number;
-}
-
-export interface GroupSettings {
-  chatId: number;
-  title: string | null;
-  level: number;
-  locales: string[];
-  active: boolean;
-}
+/** An agent as an admin registers them (a Telegram user behind a display name). */
+export type AgentSettings = Omit<AgentInput, 'tenantId'>;
+/** A system message template or saved reply (`reply.<name>`) in one locale ('' the default). */
+export type TemplateSettings = Omit<TemplateInput, 'tenantId'>;
+/** A support group besides SUPPORT_GROUP_ID: its locales and escalation level. */
+export type GroupSettings = Omit<SupportGroupInput, 'tenantId'>;
 
 /** One page of a newest-first list: at most `limit` entries with an id below `before`. */
 export interface Page {

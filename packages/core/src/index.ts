@@ -24,9 +24,14 @@ export {
   type ServiceRuntimeOptions,
   type Infrastructure,
   type InfrastructureOptions,
-} from './infrastructure';
-export { createServer, onShutdownSignal, type Readiness, type ServerOptions } from './server';
-export { exitOnStartupError } from './startup';
+} from './runtime/infrastructure';
+export {
+  createServer,
+  onShutdownSignal,
+  type Readiness,
+  type ServerOptions,
+} from './runtime/server';
+export { exitOnStartupError } from './runtime/startup';
 export {
   renderTemplate,
   SystemMessageKey,
