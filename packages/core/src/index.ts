@@ -41,7 +41,34 @@ export {
 export { DeadLetterTopicError, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
 
-// The gateway (lane E): the admin API's use cases, and what the gateway names of the data.
+// Private chat (lane privchat): the intake of Telegram private-chat visitors and the
+// bookkeeping of what their chat was sent; the types the bridge's private chat needs.
+export {
+  PrivateChatIntake,
+  type PrivateChatAnswer,
+  type PrivateChatButton,
+  type PrivateChatIntakeOptions,
+  type PrivateChatOutcome,
+  type PrivateChatRequest,
+  type PrivateChatResult,
+} from './private-chat/intake.service';
+export { PrivateChatDeliveries, type PrivateChatStep } from './private-chat/delivery.service';
+export {
+  PrivateChatUsers,
+  type PrivateChatVisitor,
+  type UserCipher,
+} from './private-chat/users.service';
+export type {
+  Conversation,
+  DB,
+  Kysely,
+  Message,
+  TelegramUser,
+  TelegramUserSecret,
+} from '@topicdesk/data';
+
+// The gateway (lane E): the admin API's use cases, and what the gateway names of the data
+// (Conversation, DB, Kysely and Message are exported above).
 export {
   AdminService,
   type AgentSettings,
@@ -53,11 +80,7 @@ export { ConversationClosedError, DEFAULT_TENANT_ID } from '@topicdesk/data';
 export type {
   Agent,
   AuditEntry,
-  Conversation,
-  DB,
   DeadLetterRow,
-  Kysely,
-  Message,
   SupportGroup,
   SystemTemplate,
 } from '@topicdesk/data';

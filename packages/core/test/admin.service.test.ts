@@ -1,38 +1,29 @@
 import { DeadLetterReason, topics } from '@topicdesk/bus';
 import { create, SyncReason, toBinary } from '@topicdesk/contracts';
 import { DeadLetterRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminService,
-  createInfrastructure,
   DeadLetterTopicError,
   storeDeadLetter,
   UnitOfWork,
   type Infrastructure,
   type TemplateSettings,
 } from '../src/index';
+import { coreFixture, type CoreFixture } from './support/core-fixture';
 
 const ACTOR = 'service-token';
 const CONVERSATION = '00000000-0000-4000-8000-0000000000ad';
-const logger = createLogger({ service: 'core-test', level: 'silent' });
 
 describe('the admin use cases', () => {
-  let testDb: TestDatabase;
+  let fixture: CoreFixture;
   let infra: Infrastructure;
   let admin: AdminService;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('core');
-    // Real Postgres; the in-process bus (replays publish there).
-    infra = await createInfrastructure({
-      service: 'core-test',
-      databaseUrl: testDb.url,
-      namespace: 'core-admin-test',
-      logger,
-      migrate: true,
-    });
+    // Replays publish on the fixture's in-process bus.
+    fixture = await coreFixture();
+    infra = fixture.infra;
     admin = new AdminService(
       new UnitOfWork(infra.database.db, { publish: () => Promise.resolve() }),
       infra.bus,
@@ -40,8 +31,7 @@ describe('the admin use cases', () => {
   });
 
   afterAll(async () => {
-    await infra?.close();
-    await testDb?.drop();
+    await fixture?.close();
   });
 
   const audited = async () =>
@@ -123,7 +113,7 @@ describe('the admin use cases', () => {
           reason: SyncReason.VISITOR_MESSAGE,
         }),
       );
-      await storeDeadLetter(infra.database.db, logger, {
+      await storeDeadLetter(infra.database.db, fixture.logger, {
         tenantId: DEFAULT_TENANT_ID,
         topic: 'conversationSync',
         conversationId: CONVERSATION,
