@@ -6,8 +6,13 @@ import type { GatewayMetrics } from './metrics';
 
 const HISTORY_PAGE = 500;
 
-/** Where a feed's frames go: the visitor socket's writes. */
-export interface FeedOutput {
+/**
+ * The socket a feed writes to, and what it reads through (the visitor socket implements it on
+ * its prototype: thousands of sockets are open at once, none pays for closures).
+ */
+export interface FeedSocket {
+  /** The socket's origin marker: its own messages come back as acks, not as messages. */
+  readonly origin: string;
   send(frame: Record<string, unknown>): void;
   /** A frame caused by a conversation event, written inside the event's trace. */
   sendTraced(frame: Record<string, unknown>): void;
@@ -15,17 +20,10 @@ export interface FeedOutput {
   writable(): boolean;
   /** Waits until the socket has room again; false when it was closed instead. */
   drained(): Promise<boolean>;
-}
-
-export interface FeedOptions {
-  /** The socket's origin marker: its own messages come back as acks, not as messages. */
-  origin: string;
-  /** The conversation's stored messages after a seq, oldest first. */
+  /** The conversation's stored messages after `afterSeq`, oldest first. */
   history(afterSeq: number, limit: number): Promise<Message[]>;
-  output: FeedOutput;
-  metrics: GatewayMetrics;
-  /** Made on first use (most sockets never log). */
-  log(): Logger;
+  /** Every line about this socket names its conversation and socket. */
+  readonly log: Logger;
 }
 
 /** A set that allocates its table on the first add. */
@@ -74,7 +72,10 @@ export class ConversationFeed {
   /** clientIds being stored: a gap fill must not echo the sender's own message back to it. */
   readonly #inFlight = new LazySet<string>();
 
-  constructor(private readonly options: FeedOptions) {}
+  constructor(
+    private readonly socket: FeedSocket,
+    private readonly metrics: GatewayMetrics,
+  ) {}
 
   get lastSeq(): number {
     return this.#lastSeq;
@@ -109,7 +110,7 @@ export class ConversationFeed {
   }
 
   #taskFailed(error: unknown): void {
-    this.options.log().warn({ err: error }, 'visitor socket task failed');
+    this.socket.log.warn({ err: error }, 'visitor socket task failed');
   }
 
   /** A conversation event from the fanout, judged against what the client holds. */
@@ -167,19 +168,19 @@ export class ConversationFeed {
   }
 
   async #fill(untilSeq: number): Promise<void> {
-    const { output } = this.options;
+    const { socket } = this;
     for (;;) {
-      if (!output.writable()) return;
-      const page = await this.options.history(this.#lastSeq, HISTORY_PAGE);
+      if (!socket.writable()) return;
+      const page = await socket.history(this.#lastSeq, HISTORY_PAGE);
       for (const message of page) {
         if (message.seq > untilSeq) return;
-        if (!(await output.drained())) return;
+        if (!(await socket.drained())) return;
         const own = message.client_id !== null && this.#inFlight.has(message.client_id);
         const held =
           this.#held !== undefined && message.seq > this.#held.from && message.seq <= this.#held.to;
         if (!this.#ahead.has(message.seq) && !own && !held) {
           const { origin: _origin, ...frame } = messageEvent(message);
-          output.send(frame);
+          socket.send(frame);
         }
         this.#lastSeq = message.seq;
         this.#ahead.delete(message.seq);
@@ -206,12 +207,12 @@ export class ConversationFeed {
           return this.#fill(event.seq);
         }
         const { origin, ...frame } = event;
-        if (origin !== this.options.origin) {
-          this.options.output.sendTraced(frame);
+        if (origin !== this.socket.origin) {
+          this.socket.sendTraced(frame);
           if (event.kind === 'agent') {
             const at = Date.parse(event.at);
             if (Number.isFinite(at))
-              this.options.metrics.deliveryLatency.record(Math.max(0, Date.now() - at) / 1000);
+              this.metrics.deliveryLatency.record(Math.max(0, Date.now() - at) / 1000);
           }
         }
         this.#lastSeq = event.seq;
@@ -222,11 +223,11 @@ export class ConversationFeed {
       case 'receipt':
       case 'status':
       case 'system':
-        this.options.output.sendTraced(event);
+        this.socket.sendTraced(event);
         return;
       default: {
         const never: never = event;
-        this.options.log().warn({ event: never }, 'unknown conversation event dropped');
+        this.socket.log.warn({ event: never }, 'unknown conversation event dropped');
       }
     }
   }

@@ -1,4 +1,4 @@
-import { ConversationClosedError, type ConversationService } from '@topicdesk/core';
+import { ConversationClosedError, type ConversationService, type Message } from '@topicdesk/core';
 import type { Bus } from '@topicdesk/bus';
 import { topics } from '@topicdesk/bus';
 import type { Coordination, Fanout } from '@topicdesk/fanout';
@@ -12,7 +12,7 @@ import {
   type Logger,
 } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
-import { ConversationFeed, untraced } from './conversation-feed';
+import { ConversationFeed, untraced, type FeedSocket } from './conversation-feed';
 import { ErrorCode } from './errors';
 import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
 import { hasControlCharacters, isBlank } from './text-fields';
@@ -132,7 +132,7 @@ export class FrameLimiter {
  * the conversation it is owed, in seq order (`ConversationFeed`: everything written to the
  * socket goes through its queue).
  */
-export class VisitorSocket {
+export class VisitorSocket implements FeedSocket {
   readonly #feed: ConversationFeed;
   /** Visitor messages are stored one after another, so seqs follow the order they were sent in. */
   #inbound: Promise<void> = untraced();
@@ -150,23 +150,11 @@ export class VisitorSocket {
   constructor(
     private readonly socket: WebSocket,
     private readonly claims: ConversationClaims,
-    private readonly origin: string,
+    readonly origin: string,
     private readonly deps: VisitorSocketDeps,
   ) {
     this.#frames = new FrameLimiter(deps.limits, Date.now());
-    this.#feed = new ConversationFeed({
-      origin,
-      history: (afterSeq, limit) =>
-        deps.conversations.history(claims.conversationId, afterSeq, limit),
-      output: {
-        send: (frame) => this.#send(frame),
-        sendTraced: (frame) => this.#sendTraced(frame),
-        writable: () => this.socket.readyState === OPEN && !this.#closing,
-        drained: () => this.#drained(),
-      },
-      metrics: deps.metrics,
-      log: () => this.#log,
-    });
+    this.#feed = new ConversationFeed(this, deps.metrics);
   }
 
   get #log(): Logger {
@@ -174,6 +162,32 @@ export class VisitorSocket {
       conversationId: this.claims.conversationId,
       socketId: this.origin,
     }));
+  }
+
+  // What its feed writes through and reads (FeedSocket).
+
+  get log(): Logger {
+    return this.#log;
+  }
+
+  send(frame: Record<string, unknown>): void {
+    this.#send(frame);
+  }
+
+  sendTraced(frame: Record<string, unknown>): void {
+    this.#sendTraced(frame);
+  }
+
+  writable(): boolean {
+    return this.socket.readyState === OPEN && !this.#closing;
+  }
+
+  drained(): Promise<boolean> {
+    return this.#drained();
+  }
+
+  history(afterSeq: number, limit: number): Promise<Message[]> {
+    return this.deps.conversations.history(this.claims.conversationId, afterSeq, limit);
   }
 
   /**
