@@ -8,11 +8,11 @@ import {
   type DeadLetterRow,
   type SupportGroup,
 } from '@topicdesk/core';
+import { hasControlCharacters, nameField } from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';
-import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {

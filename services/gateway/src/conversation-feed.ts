@@ -1,6 +1,6 @@
-import type { ConversationEvent, Message } from '@topicdesk/core';
-import { messageEvent } from '@topicdesk/core';
+import { messageEvent, type Message } from '@topicdesk/core';
 import type { FanoutEvent } from '@topicdesk/fanout';
+import type { ConversationEvent, ServerFrame } from '@topicdesk/protocol';
 import { context, ROOT_CONTEXT, type Logger } from '@topicdesk/telemetry';
 import type { GatewayMetrics } from './metrics';
 
@@ -13,9 +13,9 @@ const HISTORY_PAGE = 500;
 export interface FeedSocket {
   /** The socket's origin marker: its own messages come back as acks, not as messages. */
   readonly origin: string;
-  send(frame: Record<string, unknown>): void;
+  send(frame: ServerFrame): void;
   /** A frame caused by a conversation event, written inside the event's trace. */
-  sendTraced(frame: Record<string, unknown>): void;
+  sendTraced(frame: ServerFrame): void;
   /** Whether frames can still be written (the socket is open and not closing). */
   writable(): boolean;
   /** Waits until the socket has room again; false when it was closed instead. */

@@ -4,6 +4,7 @@ import {
   ConversationService,
   createInfrastructure,
   DEFAULT_TENANT_ID,
+  messageEvent,
   UnitOfWork,
   type Infrastructure,
   type Publisher,
@@ -16,9 +17,10 @@ import {
   type FanoutListener,
   type QuotaLimiter,
 } from '@topicdesk/fanout';
+import { serverFrameSchema } from '@topicdesk/protocol';
 import { createLogger } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatewayMetrics } from './metrics';
 import { CloseCode, FrameLimiter, VisitorSocket, type SocketLimits } from './visitor-socket';
 
@@ -71,7 +73,9 @@ class FakeSocket extends EventEmitter {
   terminated = false;
 
   send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+    const frame = JSON.parse(data) as Record<string, unknown>;
+    if (!serverFrameSchema.safeParse(frame).success) offProtocol.push(frame);
+    this.sent.push(frame);
   }
   close(code: number): void {
     this.closedWith ??= code;
@@ -106,6 +110,12 @@ class ManualFanout {
     return () => void this.recovered.delete(listener);
   }
 }
+
+/** Frames a socket sent that the protocol does not describe: there must be none. */
+const offProtocol: unknown[] = [];
+afterEach(() => {
+  expect(offProtocol.splice(0)).toEqual([]);
+});
 
 const logger = createLogger({ service: 'gateway-test', level: 'silent' });
 const metrics = createGatewayMetrics();
@@ -296,7 +306,7 @@ describe('VisitorSocket resume', () => {
     const { socket, fanout } = await openSocket(id);
     // Published between the socket's open and its resume: goes out live.
     const three = await agentSays(id, 'three');
-    fanout.deliver({ type: 'message', seq: three.seq, kind: 'agent', text: 'three', at: '' });
+    fanout.deliver(messageEvent(three));
     await settle();
     expect(seqs(socket)).toEqual([3]);
     socket.frame({ type: 'resume', afterSeq: 0 });

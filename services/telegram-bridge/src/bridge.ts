@@ -23,6 +23,7 @@ import { TopicSync } from './sync/topic-sync';
 import { UpdateProcessor } from './updates/update-processor';
 import { isSealedUpdate, updateAad, UserKeyring } from './user-crypto';
 import { webhookRoute } from './updates/webhook';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 
 export interface BridgeDeps {
   config: BridgeConfig;
@@ -47,7 +48,6 @@ const TYPING_INTERVAL_MS = 5000;
 const SWEEP_INTERVAL_MS = 15_000;
 const SWEEP_AGE_MS = 10_000;
 const POLL_TIMEOUT_S = 25;
-const TENANT = 'default';
 const SYNC_MAX_DELIVER = 50;
 const UPDATE_MAX_DELIVER = 500;
 /** How long the start waits for the pool check before going on (Telegram may be away). */
@@ -331,7 +331,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           backoffMs: [250, 1000, 5000, 15_000, 60_000, 300_000],
           onDeadLetter: (deadLetter) =>
             storeDeadLetter(deps.db, logger, {
-              tenantId: TENANT,
+              tenantId: DEFAULT_TENANT_ID,
               topic: 'telegramUpdate',
               deadLetter,
             }),
@@ -473,7 +473,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           const retry = setInterval(() => {
             registerWebhook().then(
               () => clearInterval(retry),
-              () => undefined,
+              (error: unknown) => logger.warn({ err: error }, 'setWebhook retry failed'),
             );
           }, 10_000);
           stops.push(() => clearInterval(retry));

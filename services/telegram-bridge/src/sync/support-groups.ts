@@ -1,6 +1,6 @@
 import { SupportGroupRepository, type DB, type Kysely } from '@topicdesk/data';
+import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
-const TENANT = 'default';
 const CACHE_MS = 30_000;
 const FRESH_MS = 5_000;
 
