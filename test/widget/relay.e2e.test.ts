@@ -197,7 +197,7 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
     expect(await w.root.locator('.log').textContent()).not.toMatch(/Alice|Agentova|alice_agent/);
     // Screen readers hear the reply through the live region.
     expect(await w.live.textContent()).toContain('Hi! How can I help?');
-    expect(await w.root.locator('header h2').textContent()).toContain('Support');
+    expect(await w.root.locator('.head h2').textContent()).toContain('Support');
 
     // Strict CSP and Trusted Types on the demo: nothing was blocked, nothing threw.
     expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);

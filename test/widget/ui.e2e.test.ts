@@ -184,7 +184,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Write a message…');
     await p.getByRole('button', { name: 'DE' }).click();
     await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Nachricht schreiben…');
-    expect(await w.root.locator('header h2').textContent()).toBe('Kundendienst');
+    expect(await w.root.locator('.head h2').textContent()).toBe('Kundendienst');
     expect(await w.launcher.getAttribute('aria-label')).toBe('Chat schließen');
     expect(await w.root.locator('.root').getAttribute('dir')).toBe('ltr');
     await p.getByRole('button', { name: 'AR' }).click();
@@ -272,9 +272,12 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     // A closed conversation is not kept for later visits.
     await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), storageKey())).toBeNull();
 
-    await w.closed.getByRole('button').click();
+    await w.closed.getByRole('button', { name: 'Start a new conversation' }).click();
     await expect.poll(() => w.input.isVisible()).toBe(true);
-    expect(await w.rows.count()).toBe(0);
+    // The finished conversation stays above the new one, ended by a line with its ticket.
+    expect(await w.texts('system').allTextContents()).toContain(
+      `Conversation ${first.ticket} ended`,
+    );
     await send(p, 'A new question');
     await waitAcked(p, 'A new question');
     const second = await credential(p);
@@ -319,7 +322,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     });
     const w = widget(p);
     await w.launcher.click();
-    expect(await w.root.locator('header button[aria-pressed]').getAttribute('aria-pressed')).toBe(
+    expect(await w.root.locator('.head button[aria-pressed]').getAttribute('aria-pressed')).toBe(
       'true',
     );
     await send(p, 'I will type more');

@@ -154,6 +154,18 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     delegator: (request, cb) =>
       cb(null, isAdminUrl(request.url) ? { ...visitorCors, origin: false } : visitorCors),
   });
+  // Behind a proxy without TRUST_PROXY every visitor has the proxy's address, and so shares one
+  // daily conversation limit: say so once, the first time a forwarded request shows it.
+  let proxyWarned = config.TRUST_PROXY !== undefined;
+  app.addHook('onRequest', async (request) => {
+    if (proxyWarned || request.headers['x-forwarded-for'] === undefined) return;
+    proxyWarned = true;
+    logger.warn(
+      { remoteAddress: request.ip },
+      'requests carry X-Forwarded-For but TRUST_PROXY is unset: every visitor behind this proxy ' +
+        'counts as one address (LIMIT_CONVERSATIONS_PER_DAY); set TRUST_PROXY to the proxy hops or addresses',
+    );
+  });
   // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/') && !originAllowed(request.headers.origin)) {
@@ -181,9 +193,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     if (!quota.allowed) {
       metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
       void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
+      // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
       throw new GatewayError(
-        ErrorCode.RATE_LIMITED,
-        'too many conversations started from this address today',
+        ErrorCode.CONVERSATION_LIMIT,
+        `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
+        { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
       );
     }
     // Only conversations actually started count against the address's day.
