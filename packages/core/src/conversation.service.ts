@@ -377,6 +377,45 @@ export class ConversationService {
     work.emit(...(await this.#system.emit(work.trx, input)));
   }
 
+  // What a visitor reads of their conversation, and their token's refresh (the gateway's REST
+  // routes and sockets).
+
+  find(tenantId: string, conversationId: string): Promise<Conversation | undefined> {
+    return new ConversationRepository(this.uow.db).find(tenantId, conversationId);
+  }
+
+  /** Up to `limit` messages after `afterSeq`, oldest first. */
+  history(conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
+    return new MessageRepository(this.uow.db).listAfter(conversationId, afterSeq, limit);
+  }
+
+  /** The visitor message stored under `clientId`, if any (a resend is acked, not stored again). */
+  visitorMessage(conversationId: string, clientId: string): Promise<Message | undefined> {
+    return new MessageRepository(this.uow.db).findByClientId(conversationId, clientId);
+  }
+
+  /**
+   * Moves the conversation's tokens on to the next generation when `generation` is the current
+   * one (retiring it on every replica); a token of the generation just replaced, within
+   * `reuseWindowMs`, gets the current one again. The generation to issue a token for, or
+   * undefined when the token is retired.
+   */
+  rotateToken(
+    tenantId: string,
+    conversationId: string,
+    generation: number,
+    reuseWindowMs: number,
+  ): Promise<number | undefined> {
+    return this.uow.run((work) =>
+      new ConversationRepository(work.trx).rotateToken(
+        tenantId,
+        conversationId,
+        generation,
+        reuseWindowMs,
+      ),
+    );
+  }
+
   /** A sync row when the conversation is a private chat's: its copy there must follow. */
   async #privateChatSync(work: Work, tenantId: string, conversationId: string): Promise<void> {
     const conversation = await new ConversationRepository(work.trx).find(tenantId, conversationId);

@@ -5,12 +5,14 @@ import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
 import {
+  AdminService,
   ConversationService,
   detachedPublisher,
   UnitOfWork,
+  type DB,
+  type Kysely,
   type Publisher,
 } from '@topicdesk/core';
-import { ConversationRepository, MessageRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
@@ -39,7 +41,6 @@ import {
   ConversationTokens,
   REPLACED_TOKEN_REFRESH_WINDOW_MS,
   tokenFrom,
-  type ConversationClaims,
 } from './tokens';
 import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
@@ -114,9 +115,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // An ack means "stored": it must not wait for NATS or Redis. Rows are durable once committed;
   // the fast path publishes them in the background, and what it cannot publish (NATS away: each
   // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
-  const conversations = new ConversationService(
-    new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger)),
-  );
+  const uow = new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger));
+  const conversations = new ConversationService(uow);
+  const admin = new AdminService(uow, deps.bus);
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
@@ -178,6 +179,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   // This plugin is encapsulated, so the server it is registered on cannot see `websocketServer`.
   visitorSocketServers.set(app.server, app.websocketServer);
+  // Set by the upgrade's check, read by the socket's handler.
+  app.decorateRequest('visitorClaims', null);
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
     const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
@@ -231,11 +234,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { claims } = await authorizeConversation(tokens, deps.db, request, id, {
+    const { claims } = await authorizeConversation(tokens, conversations, request, id, {
       refresh: true,
     });
     // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
-    const generation = await new ConversationRepository(deps.db).rotateToken(
+    const generation = await conversations.rotateToken(
       claims.tenantId,
       id,
       claims.generation,
@@ -252,9 +255,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   app.get('/v1/conversations/:id/messages', async (request): Promise<HistoryPage> => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { conversation } = await authorizeConversation(tokens, deps.db, request, id);
+    const { conversation } = await authorizeConversation(tokens, conversations, request, id);
     const query = parse(historyQuerySchema, request.query, 'query');
-    const messages = await new MessageRepository(deps.db).listAfter(id, query.after, query.limit);
+    const messages = await conversations.history(id, query.after, query.limit);
     return {
       status: conversation.status,
       ticket: conversation.ticket,
@@ -277,13 +280,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
             tokenFrom(request.headers.authorization, request.query),
             request.ip,
           );
-          const conversation = await new ConversationRepository(deps.db).find(
-            claims.tenantId,
-            claims.conversationId,
-          );
+          const conversation = await conversations.find(claims.tenantId, claims.conversationId);
           if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
           assertCurrentToken(claims, conversation);
-          (request as FastifyRequest & { claims?: typeof claims }).claims = claims;
+          request.visitorClaims = claims;
         } catch (error) {
           const mapped =
             error instanceof GatewayError
@@ -294,7 +294,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       },
     },
     (socket, request) => {
-      const claims = (request as FastifyRequest & { claims?: ConversationClaims }).claims;
+      const claims = request.visitorClaims;
       if (!claims) return socket.close(CloseCode.UNAUTHORIZED, 'unauthorized');
       releaseUpgradeRequest(socket, request);
       // Each socket costs memory and a file; one token must not be able to open thousands.
@@ -321,7 +321,6 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       metrics.connections.add(1);
       socket.once('close', () => metrics.connections.add(-1));
       const visitor = new VisitorSocket(socket, claims, `${replicaId}:${++socketCounter}`, {
-        db: deps.db,
         bus: deps.bus,
         coordination: deps.coordination,
         conversations,
@@ -349,15 +348,13 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   await app.register(widgetRoutes);
   await app.register(visitorProfileRoutes, {
-    db: deps.db,
     tokens,
     conversations,
     quotas: deps.coordination.quotas,
     changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
   });
   await app.register(adminRoutes, {
-    db: deps.db,
-    bus: deps.bus,
+    admin,
     serviceToken: config.SERVICE_TOKEN,
   });
 };
