@@ -18,30 +18,30 @@ type Db = Infrastructure['database']['db'];
 
 /**
  * The bridge's Postgres statements, counted: every statement its handle compiles (a plugin
- * sees each one), and a BEGIN and COMMIT per transaction it opens.
+ * sees each one), a BEGIN and COMMIT per transaction it opens; and its commits, as
+ * `pg_stat_database.xact_commit` counts them (a statement outside a transaction is one).
  */
-function countingDb(db: Db): { db: Db; statements: () => number; reset: () => void } {
-  let queries = 0;
-  let transactions = 0;
-  const counted = db.withPlugin({
-    transformQuery: (args) => {
-      queries += 1;
-      return args.node;
-    },
-    transformResult: (args) => Promise.resolve(args.result),
-  });
-  const transaction = counted.transaction.bind(counted);
+function countingDb(db: Db) {
+  const count = { outside: 0, inside: 0, transactions: 0 };
+  const counting = (key: 'outside' | 'inside') =>
+    db.withPlugin({
+      transformQuery: (args) => {
+        count[key] += 1;
+        return args.node;
+      },
+      transformResult: (args) => Promise.resolve(args.result),
+    });
+  const counted = counting('outside');
+  const inTransactions = counting('inside');
   counted.transaction = () => {
-    transactions += 1;
-    return transaction();
+    count.transactions += 1;
+    return inTransactions.transaction();
   };
   return {
     db: counted,
-    statements: () => queries + 2 * transactions,
-    reset: () => {
-      queries = 0;
-      transactions = 0;
-    },
+    statements: () => count.outside + count.inside + 2 * count.transactions,
+    commits: () => count.outside + count.transactions,
+    reset: () => Object.assign(count, { outside: 0, inside: 0, transactions: 0 }),
   };
 }
 
@@ -130,7 +130,7 @@ describe('Postgres statements of the bridge per visitor message', () => {
       text: 'first text',
     });
     await shown('first text');
-    const first = await settled(counter.statements);
+    const first = { statements: await settled(counter.statements), commits: counter.commits() };
 
     const rounds = 10;
     counter.reset();
@@ -144,11 +144,14 @@ describe('Postgres statements of the bridge per visitor message', () => {
       await shown(`text number ${i}`);
       await settled(counter.statements);
     }
-    const perMessage = counter.statements() / rounds;
+    const perMessage = {
+      statements: counter.statements() / rounds,
+      commits: counter.commits() / rounds,
+    };
     // Read by the lead in the report; the bounds only catch a slide back.
     process.stdout.write(
-      `bridge statements: a new conversation and its first message (topic, header, welcome) ${first}; each further message ${perMessage}\n`,
+      `bridge statements (commits): a new conversation and its first message ${first.statements} (${first.commits}); each further message ${perMessage.statements} (${perMessage.commits})\n`,
     );
-    expect(perMessage).toBeLessThanOrEqual(10);
+    expect(perMessage.statements).toBeLessThanOrEqual(10);
   });
 });
