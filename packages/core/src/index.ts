@@ -35,3 +35,9 @@ export {
 } from './system-messages';
 export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
+
+// The bridge's sync (topic delivery bookkeeping) and its wiring.
+export { TopicDeliveryService, type TelegramPlacement } from './topic-delivery.service';
+export { ServedGroups } from './served-groups';
+export { DEFAULT_TENANT_ID } from '@topicdesk/data';
+export type { Conversation, DB, Kysely, Message, TelegramPost, TopicState } from '@topicdesk/data';

@@ -33,9 +33,10 @@ function countingDb(db: Db) {
     });
   const counted = counting('outside');
   const inTransactions = counting('inside');
+  const begin = inTransactions.transaction.bind(inTransactions);
   counted.transaction = () => {
     count.transactions += 1;
-    return inTransactions.transaction();
+    return begin();
   };
   return {
     db: counted,
@@ -115,8 +116,7 @@ describe('Postgres statements of the bridge per visitor message', () => {
     await testDb.drop();
   });
 
-  const texts = () =>
-    sandbox.state.messages({ fromBot: true }).map((m) => m.text ?? '');
+  const texts = () => sandbox.state.messages({ fromBot: true }).map((m) => m.text ?? '');
   const shown = (text: string) =>
     sandbox.state.waitFor(() => texts().some((t) => t.includes(text)), 10_000);
 
@@ -152,6 +152,9 @@ describe('Postgres statements of the bridge per visitor message', () => {
     process.stdout.write(
       `bridge statements (commits): a new conversation and its first message ${first.statements} (${first.commits}); each further message ${perMessage.statements} (${perMessage.commits})\n`,
     );
-    expect(perMessage.statements).toBeLessThanOrEqual(10);
+    // 5 and 3 today (a read, the delivery's unit of work, the look after the lock); the sweep
+    // may add its query once in a while.
+    expect(perMessage.statements).toBeLessThanOrEqual(6);
+    expect(perMessage.commits).toBeLessThanOrEqual(4);
   });
 });
