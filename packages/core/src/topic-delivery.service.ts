@@ -123,13 +123,7 @@ export class TopicDeliveryService {
   /** The header can no longer be edited (deleted, or its bot gone): a new one is posted. */
   async headerDropped(c: Conversation): Promise<Conversation> {
     await this.#conversation((r) => r.setHeader(c.tenant_id, c.id, null, null));
-    return {
-      ...c,
-      header_message_id: null,
-      header_text: null,
-      header_bot_id: null,
-      header_pinned: false,
-    };
+    return { ...c, ...NO_HEADER };
   }
 
   /** Pinned, or given up on pinning: either way it is not tried again. */
@@ -215,16 +209,21 @@ export class TopicDeliveryService {
   }
 }
 
+/** A header not posted yet (or to be posted again). */
+const NO_HEADER = {
+  header_message_id: null,
+  header_text: null,
+  header_bot_id: null,
+  header_pinned: false,
+} as const;
+
 /** A topic as `setTopic` leaves it: open, named, without a header yet. */
 function newTopic(topicId: number | null, name: string | null): Partial<Conversation> {
   return {
+    ...NO_HEADER,
     topic_id: topicId,
-    topic_closed: false,
     topic_name: name,
-    header_message_id: null,
-    header_text: null,
-    header_bot_id: null,
-    header_pinned: false,
+    topic_closed: false,
     updated_at: new Date(),
   };
 }

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConversationService,
-  createInfrastructure,
-  OutboxRelay,
+  startServiceRuntime,
   UnitOfWork,
-  type Infrastructure,
+  type DB,
+  type Kysely,
+  type ServiceRuntime,
 } from '@topicdesk/core';
 import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
 import { createLogger } from '@topicdesk/telemetry';
@@ -14,7 +15,7 @@ import { createBridge, loadBridgeConfig, type Bridge } from '../src/index';
 const GROUP = -1001000000001;
 const TENANT = 'default';
 
-type Db = Infrastructure['database']['db'];
+type Db = Kysely<DB>;
 
 /**
  * The bridge's Postgres statements, counted: every statement its handle compiles (a plugin
@@ -62,8 +63,7 @@ async function settled(count: () => number, quietMs = 400): Promise<number> {
 // message at a time, its statements counted until it is idle again. The bounds keep it there.
 describe('Postgres statements of the bridge per visitor message', () => {
   let testDb: TestDatabase;
-  let infra: Infrastructure;
-  let relay: OutboxRelay;
+  let runtime: ServiceRuntime;
   let sandbox: RunningSandbox;
   let bridge: Bridge;
   let service: ConversationService;
@@ -72,19 +72,14 @@ describe('Postgres statements of the bridge per visitor message', () => {
   beforeAll(async () => {
     testDb = await createTestDatabase('bridge');
     const logger = createLogger({ service: 'bridge-test', level: 'warn' });
-    infra = await createInfrastructure({
+    // Real Postgres; the bus and fanout of one-process mode.
+    runtime = await startServiceRuntime({
       service: 'bridge-test',
-      databaseUrl: testDb.url,
-      namespace: uniqueName('bridge'),
+      config: { DATABASE_URL: testDb.url, DATA_DIR: '.', NAMESPACE: uniqueName('bridge') },
       logger,
       migrate: true,
     });
-    relay = new OutboxRelay({
-      db: infra.database.db,
-      bus: infra.bus,
-      fanout: infra.coordination.fanout,
-      logger,
-    });
+    const { infra, relay } = runtime;
     service = new ConversationService(new UnitOfWork(infra.database.db, relay));
     sandbox = await startSandbox({ supergroupId: GROUP });
     counter = countingDb(infra.database.db);
@@ -111,8 +106,7 @@ describe('Postgres statements of the bridge per visitor message', () => {
   afterAll(async () => {
     await bridge.stop();
     await sandbox.close();
-    await relay.stop();
-    await infra.close();
+    await runtime.close();
     await testDb.drop();
   });
 

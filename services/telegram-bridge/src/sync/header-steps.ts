@@ -32,8 +32,7 @@ export class HeaderSteps {
   ): Promise<Outcome> {
     const { conversation } = state;
     const { parts } = this.calls;
-    const groupId = this.calls.groupOf(conversation);
-    const topicId = conversation.topic_id as number;
+    const { groupId, topicId } = this.calls.where(conversation);
     let carried: Message[] = [];
     const sent = await this.calls.call(conversation, 'header', context, {
       method: 'sendMessage',

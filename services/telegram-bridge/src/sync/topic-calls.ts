@@ -56,6 +56,11 @@ export class TopicCalls {
     return conversation.group_chat_id ?? this.parts.defaultGroupId;
   }
 
+  /** Where a conversation's topic is: its group, and the topic in it (once created). */
+  where(conversation: Conversation): { groupId: number; topicId: number } {
+    return { groupId: this.groupOf(conversation), topicId: conversation.topic_id as number };
+  }
+
   /** One call into the conversation's group through the sender. */
   call<T>(
     conversation: Conversation,

@@ -54,8 +54,7 @@ export class TopicLifecycle {
   /** Closes the topic (the conversation is closed) or reopens it (something is to be posted). */
   async setClosed(state: TopicState, closed: boolean, context: SyncContext): Promise<Outcome> {
     const { conversation } = state;
-    const groupId = this.calls.groupOf(conversation);
-    const topicId = conversation.topic_id as number;
+    const { groupId, topicId } = this.calls.where(conversation);
     const result = await this.calls.call(conversation, closed ? 'close' : 'reopen', context, {
       method: closed ? 'closeForumTopic' : 'reopenForumTopic',
       priority: SendPriority.normal,
@@ -83,8 +82,7 @@ export class TopicLifecycle {
   async rename(state: TopicState, context: SyncContext): Promise<Outcome> {
     const { conversation } = state;
     const { logger, delivery } = this.calls.parts;
-    const groupId = this.calls.groupOf(conversation);
-    const topicId = conversation.topic_id as number;
+    const { groupId, topicId } = this.calls.where(conversation);
     // The name is the latest at the time of asking; a newer one is a new round (superseded).
     const name = topicName(conversation);
     const result = await this.calls.call(conversation, 'rename', context, {

@@ -30,8 +30,7 @@ export class TopicMessages {
   ): Promise<Outcome> {
     const { conversation } = state;
     const { parts } = this.calls;
-    const groupId = this.calls.groupOf(conversation);
-    const topicId = conversation.topic_id as number;
+    const { groupId, topicId } = this.calls.where(conversation);
     const since = Math.min(...batch.map((m) => m.created_at.getTime()));
     const receipt = receiptsFor(parts, conversation, batch);
     const sendText = (text: string, onLongWait?: () => void) =>

@@ -1,13 +1,10 @@
-import type { Conversation, TopicDeliveryService, TopicState } from '@topicdesk/core';
-import type { Coordination } from '@topicdesk/fanout';
-import type { Logger } from '@topicdesk/telemetry';
-import type { BridgeMetrics } from '../metrics';
-import { SendPriority, type TelegramSender } from '../sender/telegram-sender';
+import type { Conversation, TopicState } from '@topicdesk/core';
+import { SendPriority } from '../sender/telegram-sender';
 import { HeaderSteps } from './header-steps';
-import { TopicCalls, type Outcome, type SyncContext } from './topic-calls';
+import { TopicCalls, type Outcome, type SyncContext, type SyncParts } from './topic-calls';
 import { TopicLifecycle } from './topic-lifecycle';
 import { TopicMessages } from './topic-messages';
-import { planStep, type PinHeader, type Step } from './topic-plan';
+import { planStep, type Step } from './topic-plan';
 
 // What the rest of the bridge uses of the sync, from its one entry.
 export type { SyncContext } from './topic-calls';
@@ -17,16 +14,7 @@ const SYNC_LOCK_TTL_MS = 6_000;
 /** Cosmetic calls put off this often in one round are left to the sweep (they hold a delivery). */
 const COSMETIC_DEFERRALS = 3;
 
-export interface TopicSyncOptions {
-  sender: TelegramSender;
-  /** Core's bookkeeping of the Telegram side: what is due, and what went through. */
-  delivery: TopicDeliveryService;
-  coordination: Coordination;
-  logger: Logger;
-  metrics: BridgeMetrics;
-  /** SUPPORT_GROUP_ID: where conversations routed to no other group live. */
-  defaultGroupId: number;
-  pinHeader: PinHeader;
+export interface TopicSyncOptions extends SyncParts {
   /**
    * The private-chat channel (private-chat.ts): for `telegram` conversations, one call toward
    * the user per round, before the topic steps. Absent when TELEGRAM_USER_KEY is unset.
