@@ -139,7 +139,7 @@ export class HeaderSteps {
     });
     if (!result.ok) {
       const failure = result.failure;
-      if (failure.kind === 'deferred') return { state, deferred: true };
+      if (failure.kind === 'deferred') return { deferred: true };
       // The bot that posted the header may no longer post there: a new header, by another.
       if (failure.kind === 'no_bot') return this.#dropped(state);
       if (failure.kind === 'rejected' && /not modified/i.test(failure.description)) {

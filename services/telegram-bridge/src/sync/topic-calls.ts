@@ -35,7 +35,8 @@ export interface SyncParts {
 
 /**
  * What a step leaves behind: the state the topic is now known to be in (absent: read it
- * again), and whether a cosmetic call was put off for lack of room.
+ * again), and whether a cosmetic call was put off for lack of room (then it is read again too:
+ * texts that came while it waited go before another try).
  */
 export interface Outcome {
   state?: TopicState | undefined;

@@ -91,7 +91,7 @@ export class TopicLifecycle {
       needs: BotRight.topics,
       call: (api) => api.editForumTopic(groupId, topicId, { name }),
     });
-    if (!result.ok && result.failure.kind === 'deferred') return { state, deferred: true };
+    if (!result.ok && result.failure.kind === 'deferred') return { deferred: true };
     if (!result.ok && result.failure.kind !== 'topic_not_modified') {
       if (result.failure.kind !== 'rejected')
         return this.calls.onFailure(conversation, result.failure, 'rename');
