@@ -68,22 +68,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       );
     },
 
-    health() {
-      const bots = parts.pool.report(config.SUPPORT_GROUP_ID);
-      const leftOut = parts.pool.describe();
-      if (!receiving.registered)
-        return {
-          ok: false,
-          detail: [
-            receiving.mode === 'webhook' ? 'webhook not registered yet' : 'not polling yet',
-            leftOut,
-          ]
-            .filter(Boolean)
-            .join('; '),
-        };
-      // A sender bot left out only narrows the pool: ready, and the detail says which.
-      return leftOut ? { ok: bots.ok, detail: leftOut } : { ok: true };
-    },
+    health: () => health(parts, receiving),
 
     async stop() {
       abort.abort();
@@ -125,4 +110,16 @@ function startPrivateChat({ privateChat, keyring, coordination, logger }: Bridge
       're-encryption of private chat users failed; retried at the next start',
     ),
   );
+}
+
+/** For /readyz: updates arrive (webhook registered, or polling), and which bots are left out. */
+function health({ pool, config }: BridgeParts, receiving: UpdateReceiving) {
+  const bots = pool.report(config.SUPPORT_GROUP_ID);
+  const leftOut = pool.describe();
+  if (!receiving.registered) {
+    const waiting = receiving.mode === 'webhook' ? 'webhook not registered yet' : 'not polling yet';
+    return { ok: false, detail: [waiting, leftOut].filter(Boolean).join('; ') };
+  }
+  // A sender bot left out only narrows the pool: ready, and the detail says which.
+  return leftOut ? { ok: bots.ok, detail: leftOut } : { ok: true };
 }

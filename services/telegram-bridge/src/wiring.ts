@@ -32,33 +32,13 @@ export interface BridgeDeps {
 export type BridgeParts = ReturnType<typeof wireBridge>;
 
 /**
- * Builds the parts: one pool of bots behind one sender (every call that shows up in a chat
- * goes through it), the sync (sends out), the update processor (updates in), the private chat
- * when there is a key, and core's use cases they record through.
+ * Builds the parts: the sender, the sync (sends out), the update processor (updates in), the
+ * private chat when there is a key, and core's use cases they record through.
  */
 export function wireBridge(deps: BridgeDeps) {
   const { config, logger, coordination } = deps;
   const metrics = createBridgeMetrics();
-  const apiOf = (token: string, timeoutSeconds?: number) =>
-    createTelegramApi(token, config.TELEGRAM_API_ROOT, metrics, timeoutSeconds);
-  const pool = new BotPool({
-    main: { token: config.BOT_TOKEN, api: apiOf(config.BOT_TOKEN) },
-    senders: config.TELEGRAM_SENDER_BOT_TOKENS.map((token) => ({ token, api: apiOf(token) })),
-    logger,
-  });
-  const sender = new TelegramSender({
-    pool,
-    budgets: coordination.budgets,
-    logger,
-    metrics,
-    limits: {
-      groupPerWindow: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
-      groupWindowMs: config.TELEGRAM_LIMIT_GROUP_WINDOW,
-      chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
-      globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
-      safetyMs: config.TELEGRAM_LIMIT_SAFETY,
-    },
-  });
+  const { apiOf, pool, sender } = createSender(deps, metrics);
   const botId = pool.main.id;
   const groupId = config.SUPPORT_GROUP_ID;
   // Private chats need the key: it encrypts users' ids in Postgres and updates on the bus.
@@ -119,4 +99,32 @@ export function wireBridge(deps: BridgeDeps) {
     groups,
     processor,
   };
+}
+
+/** One pool of bots behind one sender: every call that shows up in a chat goes through it. */
+function createSender(
+  { config, coordination, logger }: BridgeDeps,
+  metrics: ReturnType<typeof createBridgeMetrics>,
+) {
+  const apiOf = (token: string, timeoutSeconds?: number) =>
+    createTelegramApi(token, config.TELEGRAM_API_ROOT, metrics, timeoutSeconds);
+  const pool = new BotPool({
+    main: { token: config.BOT_TOKEN, api: apiOf(config.BOT_TOKEN) },
+    senders: config.TELEGRAM_SENDER_BOT_TOKENS.map((token) => ({ token, api: apiOf(token) })),
+    logger,
+  });
+  const sender = new TelegramSender({
+    pool,
+    budgets: coordination.budgets,
+    logger,
+    metrics,
+    limits: {
+      groupPerWindow: config.TELEGRAM_LIMIT_GROUP_PER_MINUTE,
+      groupWindowMs: config.TELEGRAM_LIMIT_GROUP_WINDOW,
+      chatPerSecond: config.TELEGRAM_LIMIT_CHAT_PER_SECOND,
+      globalPerSecond: config.TELEGRAM_LIMIT_GLOBAL_PER_SECOND,
+      safetyMs: config.TELEGRAM_LIMIT_SAFETY,
+    },
+  });
+  return { apiOf, pool, sender };
 }

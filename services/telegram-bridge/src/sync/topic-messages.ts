@@ -2,7 +2,7 @@ import type { Conversation, Message, TelegramPost, TopicState } from '@topicdesk
 import { BridgeErrorCode } from '../errors';
 import { BotRight } from '../sender/bot-pool';
 import { SendPriority, type SendFailure } from '../sender/telegram-sender';
-import { announceDelivered, receiptsFor } from './receipts';
+import { announceDelivered, receiptsFor, type Receipt } from './receipts';
 import {
   COSMETIC_WAIT_MS,
   failed,
@@ -62,7 +62,17 @@ export class TopicMessages {
       await announceDelivered(parts, conversation, batch, receipt);
       return { state: withoutTexts(state, batch) };
     }
-    const failure = result.failure;
+    return this.#notSent(conversation, batch, result.failure, receipt);
+  }
+
+  /** A batch Telegram did not take: retried later, or failed for good when it never will. */
+  async #notSent(
+    conversation: Conversation,
+    batch: readonly Message[],
+    failure: SendFailure,
+    receipt: Receipt,
+  ): Promise<Outcome> {
+    const { parts } = this.calls;
     switch (failure.kind) {
       case 'rate_limited':
         await receipt('retrying');
