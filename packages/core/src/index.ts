@@ -36,8 +36,35 @@ export {
 export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
 
+// Private chat (lane privchat): the intake of Telegram private-chat visitors and the
+// bookkeeping of what their chat was sent; the types the bridge's private chat needs.
+export {
+  PrivateChatIntake,
+  type PrivateChatAnswer,
+  type PrivateChatButton,
+  type PrivateChatIntakeOptions,
+  type PrivateChatOutcome,
+  type PrivateChatRequest,
+  type PrivateChatResult,
+} from './private-chat/intake.service';
+export { PrivateChatDeliveries, type PrivateChatStep } from './private-chat/delivery.service';
+export {
+  PrivateChatUsers,
+  type PrivateChatVisitor,
+  type UserCipher,
+} from './private-chat/users.service';
+export type {
+  Conversation,
+  DB,
+  Kysely,
+  Message,
+  TelegramUser,
+  TelegramUserSecret,
+} from '@topicdesk/data';
+
 // The bridge's sync (topic delivery bookkeeping) and its wiring.
 export { TopicDeliveryService, type TelegramPlacement } from './topic-delivery.service';
 export { ServedGroups } from './served-groups';
 export { DEFAULT_TENANT_ID } from '@topicdesk/data';
-export type { Conversation, DB, Kysely, Message, TelegramPost, TopicState } from '@topicdesk/data';
+// (Conversation, DB, Kysely and Message: with the private chat's types above.)
+export type { TelegramPost, TopicState } from '@topicdesk/data';

@@ -5,38 +5,30 @@ import {
   SupportGroupRepository,
   type Conversation,
 } from '@topicdesk/data';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import {
   ConversationService,
   UnitOfWork,
-  createInfrastructure,
   OutboxRelay,
   type Infrastructure,
   type StartConversationInput,
 } from '../src/index';
+import { coreFixture, type CoreFixture } from './support/core-fixture';
 
 const GERMAN = -1001000000101;
 const FRENCH = -1001000000102;
 const ESCALATION = -1001000000103;
 
 describe('routing a new conversation to a support group', () => {
-  let testDb: TestDatabase;
+  let fixture: CoreFixture;
   let infra: Infrastructure;
   let relay: OutboxRelay;
   let service: ConversationService;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('core');
-    const logger = createLogger({ service: 'core-test', level: 'warn' });
     // Real Postgres; the bus and fanout of one-process mode (routing only writes rows).
-    infra = await createInfrastructure({
-      service: 'core-test',
-      databaseUrl: testDb.url,
-      namespace: 'core-test',
-      logger,
-      migrate: true,
-    });
+    fixture = await coreFixture();
+    ({ infra } = fixture);
+    const { logger } = fixture;
     relay = new OutboxRelay({
       db: infra.database.db,
       bus: infra.bus,
@@ -57,8 +49,7 @@ describe('routing a new conversation to a support group', () => {
 
   afterAll(async () => {
     await relay.stop();
-    await infra.close();
-    await testDb.drop();
+    await fixture.close();
   });
 
   const startWeb = (locale?: string) =>

@@ -1,41 +1,40 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_ID, TelegramPostRepository } from '@topicdesk/data';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, uniqueName, type TestDatabase } from '@topicdesk/testkit';
 import {
   ConversationService,
-  startServiceRuntime,
+  OutboxRelay,
   TopicDeliveryService,
   UnitOfWork,
   type Conversation,
-  type ServiceRuntime,
 } from '../src/index';
+import { coreFixture, type CoreFixture } from './support/core-fixture';
 
 const GROUP = -1001000000001;
 const BOT = '200000001';
 
 describe('the bookkeeping of a conversation topic', () => {
-  let testDb: TestDatabase;
-  let runtime: ServiceRuntime;
+  let core: CoreFixture;
+  let relay: OutboxRelay;
   let conversations: ConversationService;
   let delivery: TopicDeliveryService;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('core');
-    runtime = await startServiceRuntime({
-      service: 'core-test',
-      config: { DATABASE_URL: testDb.url, DATA_DIR: '.', NAMESPACE: uniqueName('core') },
-      logger: createLogger({ service: 'core-test', level: 'warn' }),
-      migrate: true,
+    core = await coreFixture();
+    const { database, bus, coordination } = core.infra;
+    relay = new OutboxRelay({
+      db: database.db,
+      bus,
+      fanout: coordination.fanout,
+      logger: core.logger,
     });
-    const uow = new UnitOfWork(runtime.infra.database.db, runtime.relay);
+    const uow = new UnitOfWork(database.db, relay);
     conversations = new ConversationService(uow);
     delivery = new TopicDeliveryService(uow);
   });
 
   afterAll(async () => {
-    await runtime.close();
-    await testDb.drop();
+    await relay.stop();
+    await core.close();
   });
 
   const started = () => conversations.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
@@ -56,7 +55,7 @@ describe('the bookkeeping of a conversation topic', () => {
     const conversation = await started();
     await write(conversation, 'one');
     await write(conversation, 'two');
-    await new TelegramPostRepository(runtime.infra.database.db).add([
+    await new TelegramPostRepository(core.infra.database.db).add([
       { tenantId: DEFAULT_TENANT_ID, conversationId: conversation.id, text: 'a post', pin: true },
     ]);
     const state = await stateOf(conversation);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import type { TelegramUserSecret } from '@topicdesk/data';
+import type { TelegramUserSecret } from '@topicdesk/core';
 
 // Private-chat users are anonymous to agents, and their Telegram id must never sit in clear in
 // Postgres, on the bus, in Redis keys or in logs. One 32-byte key (TELEGRAM_USER_KEY) is

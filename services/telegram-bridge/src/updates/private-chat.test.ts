@@ -1,5 +1,5 @@
 import { ConfigError } from '@topicdesk/config';
-import type { Conversation } from '@topicdesk/data';
+import type { Conversation } from '@topicdesk/core';
 import { GrammyError } from 'grammy';
 import type { Update } from 'grammy/types';
 import { describe, expect, it } from 'vitest';

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import {
+  TelegramUserRepository,
+  type TelegramUser,
+  type TelegramUserSecret,
+} from '@topicdesk/data';
+import type { UnitOfWork, Work } from '../unit-of-work';
+
+/**
+ * What core needs of the bridge's user key (user-crypto.ts) to find and store a private-chat
+ * user: the key never leaves the bridge, and no Telegram id reaches Postgres in clear.
+ */
+export interface UserCipher {
+  /** The key new secrets are sealed with. */
+  readonly currentKeyId: string;
+  /** The user's lookup hashes, current key first. */
+  lookupHashes(tenantId: string, telegramUserId: number): string[];
+  /** The encrypted id for the row `rowId`, under the current key. */
+  seal(tenantId: string, rowId: string, telegramUserId: number): TelegramUserSecret;
+  /** The Telegram id of a row; undefined when no key at hand opens it. */
+  open(row: TelegramUser): number | undefined;
+}
+
+/** Who wrote, as the bridge knows them while it handles one update. */
+export interface PrivateChatVisitor {
+  tenantId: string;
+  /** In clear only in the bridge's memory: it seals it and finds the row by its hash. */
+  telegramUserId: number;
+  /** Keyed hash, safe for Redis keys (quotas). */
+  pseudonym: string;
+  /** Telegram's language_code, normalized: it picks the bot's texts. */
+  language: string | null;
+}
+
+/** The users of the bot's private chat: stored sealed, found by keyed hash. */
+export class PrivateChatUsers {
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly cipher: UserCipher,
+  ) {}
+
+  /** The visitor's row (re-encrypted if sealed under the previous key), or a new one. */
+  async identify(work: Work, visitor: PrivateChatVisitor): Promise<TelegramUser> {
+    const { cipher } = this;
+    const users = new TelegramUserRepository(work.trx);
+    const at = new Date();
+    const found = await users.findByLookup(
+      visitor.tenantId,
+      cipher.lookupHashes(visitor.tenantId, visitor.telegramUserId),
+    );
+    if (!found) {
+      const id = randomUUID();
+      return users.insert({
+        id,
+        tenantId: visitor.tenantId,
+        languageCode: visitor.language,
+        at,
+        ...cipher.seal(visitor.tenantId, id, visitor.telegramUserId),
+      });
+    }
+    if (found.key_id !== cipher.currentKeyId) {
+      // Lazy re-encryption: a user who writes after a rotation moves to the current key.
+      await users.rekey(
+        found.id,
+        found.key_id,
+        cipher.seal(visitor.tenantId, found.id, visitor.telegramUserId),
+      );
+    }
+    await users.touch(found.id, visitor.language, at);
+    return found;
+  }
+
+  /**
+   * Re-encrypts every user sealed under another key than the current one (after a rotation,
+   * with the old key still at hand). Rows no key opens are counted and left as they are.
+   */
+  async reencryptAll(batch = 200): Promise<{ rekeyed: number; unreadable: number }> {
+    const { cipher } = this;
+    const users = new TelegramUserRepository(this.uow.db);
+    let rekeyed = 0;
+    let unreadable = 0;
+    let after: string | null = null;
+    for (;;) {
+      const rows = await users.encryptedWithOtherKey(cipher.currentKeyId, after, batch);
+      const last = rows.at(-1);
+      if (!last) break;
+      after = last.id;
+      await this.uow.run(async (work) => {
+        const writable = new TelegramUserRepository(work.trx);
+        for (const row of rows) {
+          const telegramUserId = cipher.open(row);
+          if (telegramUserId === undefined) {
+            unreadable += 1;
+            continue;
+          }
+          const secret = cipher.seal(row.tenant_id, row.id, telegramUserId);
+          if (await writable.rekey(row.id, row.key_id, secret)) rekeyed += 1;
+        }
+      });
+    }
+    return { rekeyed, unreadable };
+  }
+}
