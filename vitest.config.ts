@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Three tiers, as in STYLE.md: unit specs beside the code, integration tests in each
+// Three tiers, as in the README's Tests: unit specs beside the code, integration tests in each
 // package's test/ against the real Postgres/Redis/NATS, end-to-end suites in the root test/.
 // Two cores: keep at most two test files running at once.
 export default defineConfig({

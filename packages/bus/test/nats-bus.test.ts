@@ -7,7 +7,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { cleanupNats, testInfra, uniqueName } from '@topicdesk/testkit';
+import { cleanupNats, freePort, LocalServer, testInfra, uniqueName } from '@topicdesk/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BusConsumerConflictError,
@@ -18,7 +18,6 @@ import {
 } from '../src/index';
 import { describeBus } from './bus-suite';
 import { collectingLogger, eventually, setupTracing, sync } from './fixtures';
-import { freePort, LocalNatsServer } from './local-nats-server';
 
 const spans = setupTracing();
 
@@ -130,11 +129,11 @@ describe('NATS bus on the server', () => {
 });
 
 describe('NATS bus across a server restart', () => {
-  let server: LocalNatsServer;
+  let server: LocalServer;
   let bus: Bus | undefined;
 
   beforeEach(async () => {
-    server = await LocalNatsServer.start();
+    server = await LocalServer.nats();
   });
 
   afterEach(async () => {
@@ -158,7 +157,7 @@ describe('NATS bus across a server restart', () => {
     await server.kill('SIGTERM');
     await eventually(() => expect(bus!.health().ok).toBe(false));
     expect(bus.health().detail).toMatch(/disconnected/);
-    await server.restart();
+    await server.start();
     await eventually(() => expect(bus!.health()).toEqual({ ok: true }), 15_000);
 
     await bus.publish(topics.conversationSync, sync(2));
@@ -184,7 +183,7 @@ describe('NATS bus across a server restart', () => {
     await eventually(() => expect(received).toEqual(['c-1']));
     // SIGKILL: the file store had not synced the ack yet, so c-1 may come back after ack_wait.
     await server.kill('SIGKILL');
-    await server.restart();
+    await server.start();
     await eventually(() => expect(bus!.health()).toEqual({ ok: true }), 15_000);
     await bus.publish(topics.conversationSync, sync(2));
     await eventually(() => expect(received).toContain('c-2'), 15_000);
@@ -201,7 +200,8 @@ describe('NATS bus across a server restart', () => {
       { durable: 'bridge' },
     ).ready;
     await server.kill();
-    await server.restart({ wipeStore: true });
+    await server.wipe();
+    await server.start();
     await eventually(() => expect(bus!.health()).toEqual({ ok: true }), 15_000);
     // Publishing first: the stream is recreated by whichever side notices first.
     await bus.publish(topics.conversationSync, sync(3));

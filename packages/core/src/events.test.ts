@@ -1,4 +1,5 @@
 import type { Message } from '@topicdesk/data';
+import { conversationEventSchema, serverFrameSchema } from '@topicdesk/protocol';
 import { describe, expect, it } from 'vitest';
 import { messageEvent } from './events';
 
@@ -97,5 +98,18 @@ describe('messageEvent', () => {
       }),
     );
     expect(Object.keys(event).sort()).toEqual(['at', 'author', 'kind', 'seq', 'text', 'type']);
+  });
+
+  it('makes frames the protocol accepts, on the fanout (with origin) and on the socket (without)', () => {
+    const message = stored({
+      kind: 'agent',
+      author_name: 'Maria',
+      edited_at: new Date('2025-05-06T08:00:00.000Z'),
+    });
+    const { origin: _origin, ...frame } = messageEvent(message, 'a1b2c3d4:7');
+    expect(conversationEventSchema.parse(messageEvent(message, 'a1b2c3d4:7'))).toBeDefined();
+    expect(serverFrameSchema.parse(frame)).toEqual(frame);
+    const retracted = stored({ text: '', deleted_at: new Date('2025-05-06T09:00:00.000Z') });
+    expect(serverFrameSchema.parse(messageEvent(retracted))).toEqual(messageEvent(retracted));
   });
 });

@@ -1,35 +1,14 @@
 import type { Message } from '@topicdesk/data';
+import type { MessageFrame } from '@topicdesk/protocol';
 
 /**
- * What travels on a conversation's fanout channel: the server frames of the WS contract
- * (DESIGN.md), plus `origin`, the socket that caused a message, which gets an `ack` instead.
+ * The `message` frame of a stored message, as the visitor sees it, marked with the `origin`
+ * socket when given (the fanout's ConversationEvent of @topicdesk/protocol).
  */
-export type ConversationEvent =
-  | {
-      type: 'message';
-      seq: number;
-      kind: 'visitor' | 'agent' | 'system';
-      text: string;
-      author?: string;
-      at: string;
-      editedAt?: string;
-      /** Retracted by an agent: the text is gone. */
-      deleted?: true;
-      /** Shown as a banner (a system message whose template has the WS-banner flag). */
-      banner?: true;
-      origin?: string;
-    }
-  | { type: 'edit'; seq: number; text: string; editedAt: string; deleted?: true }
-  /** A system banner that is not kept in the history (its template does not persist). */
-  | { type: 'system'; key: string; text: string; banner: true }
-  | { type: 'receipt'; seq: number; state: 'delivered' | 'retrying' | 'failed'; code?: string }
-  | { type: 'status'; status: 'open' | 'closed' };
-
-/** The `message` frame of a stored message, as the visitor sees it. */
 export function messageEvent(
   message: Message,
   origin?: string,
-): ConversationEvent & { type: 'message' } {
+): MessageFrame & { origin?: string } {
   return {
     type: 'message',
     seq: message.seq,

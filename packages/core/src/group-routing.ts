@@ -1,5 +1,5 @@
 import type { SupportGroup } from '@topicdesk/data';
-import { isLanguageTag } from './text-rules';
+import { isLanguageTag } from '@topicdesk/protocol';
 
 function primaryLanguage(tag: string): string {
   return tag.split('-', 1)[0]!.toLowerCase();

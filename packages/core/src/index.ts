@@ -1,6 +1,10 @@
-export { messageEvent, type ConversationEvent } from './events';
+/** The one tenant of a fresh install; services name it through core, not the data package. */
+export { DEFAULT_TENANT_ID } from '@topicdesk/data';
+export { messageEvent } from './events';
 export { routeToGroup, type RoutableGroup } from './group-routing';
-export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from './text-rules';
+// The text rules live in the protocol (the gateway checks the fields with them); the bridge
+// shows the same fields through core.
+export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from '@topicdesk/protocol';
 export {
   OutboxRelay,
   busOutbox,
@@ -53,6 +57,27 @@ export {
   type PrivateChatVisitor,
   type UserCipher,
 } from './private-chat/users.service';
+
+// Agents and the scheduler (issue 13, lane B): the agent desk's and housekeeping's use cases,
+// and the data types their callers (bridge, scheduler) see.
+export {
+  AgentDesk,
+  type AgentDeskOptions,
+  type DeskStats,
+  type AgentIdentity,
+  type TopicMessage,
+  type UpdateRef,
+} from './agents/agent-desk.service';
+export {
+  AGENT_COMMANDS,
+  type AgentCommand,
+  type AgentCommandName,
+  type DeskAction,
+  type DeskOutcome,
+} from './agents/topic-commands';
+export { Housekeeping, type TopicPolicy } from './housekeeping.service';
+
+// The data types services see (they never import the data package).
 export type {
   Conversation,
   DB,
@@ -65,6 +90,5 @@ export type {
 // The bridge's sync (topic delivery bookkeeping) and its wiring.
 export { TopicDeliveryService, type TelegramPlacement } from './topic-delivery.service';
 export { ServedGroups } from './served-groups';
-export { DEFAULT_TENANT_ID } from '@topicdesk/data';
 // (Conversation, DB, Kysely and Message: with the private chat's types above.)
 export type { TelegramPost, TopicState } from '@topicdesk/data';

@@ -95,7 +95,7 @@ export async function createInfrastructure(
       options.redisUrl ? 'redis' : 'topicdesk_in_process',
     );
     closers.unshift(() => coordination.close());
-    closers.push(observeOutboxLag(database));
+    closers.push(observeOutboxLag(database, logger));
 
     let schemaChecked = false;
     // One ping at a time: while Postgres hangs, probes wait on the same ping instead of each
@@ -146,7 +146,10 @@ export async function createInfrastructure(
       },
     };
   } catch (error) {
-    for (const close of closers) await close().catch(() => undefined);
+    for (const close of closers)
+      await close().catch((e: unknown) =>
+        logger.warn({ err: e }, 'error while closing after a failed start'),
+      );
     throw error;
   }
 }
@@ -165,7 +168,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 /** `topicdesk_outbox_lag_seconds`: age of the oldest unpublished outbox row (0 when empty). */
-function observeOutboxLag(database: Database): () => Promise<void> {
+function observeOutboxLag(database: Database, logger: Logger): () => Promise<void> {
   const gauge = meter().createObservableGauge('topicdesk_outbox_lag_seconds', {
     description: 'Age of the oldest outbox row not yet published (0 when none is pending)',
     unit: 's',
@@ -173,7 +176,8 @@ function observeOutboxLag(database: Database): () => Promise<void> {
   const outbox = new OutboxRepository(database.db);
   const callback = async (result: { observe(value: number): void }) => {
     const stats = await withTimeout(outbox.stats(), DATABASE_PING_TIMEOUT_MS, 'outbox stats').catch(
-      () => undefined,
+      (error: unknown) =>
+        void logger.debug({ err: error }, 'outbox stats unavailable for the lag gauge'),
     );
     if (stats) result.observe(stats.oldestAgeMs / 1000);
   };

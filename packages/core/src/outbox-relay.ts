@@ -8,8 +8,8 @@ import {
   type OutboxRow,
 } from '@topicdesk/data';
 import type { Fanout } from '@topicdesk/fanout';
+import type { ConversationEvent } from '@topicdesk/protocol';
 import { meter, type Logger } from '@topicdesk/telemetry';
-import type { ConversationEvent } from './events';
 
 export type BusTopicName = Extract<keyof typeof topics, string>;
 
@@ -76,7 +76,9 @@ export class OutboxRelay {
         description: 'Outbox rows not yet published',
       })
       .addCallback(async (result) => {
-        const stats = await repository.stats().catch(() => undefined);
+        const stats = await repository
+          .stats()
+          .catch((err: unknown) => void this.#logger.debug({ err }, 'outbox stats unavailable'));
         if (stats) result.observe(stats.pending);
       });
   }

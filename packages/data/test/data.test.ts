@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   appendMessage,
   ConversationClosedError,
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
   DeliveryState,
   MessageRepository,
@@ -12,24 +10,12 @@ import {
   OutboxRepository,
   pendingMigrations,
   TelegramUpdateRepository,
-  type Database,
 } from '../src/index';
+import { backends, useDatabase } from './backends';
 
-function suite(
-  name: string,
-  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
-) {
-  describe(name, () => {
-    let database: Database;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      ({ database, drop } = await open());
-      await migrateToLatest(database.db);
-    });
-    afterAll(async () => {
-      await database.close();
-      await drop();
-    });
+for (const backend of backends) {
+  describe(backend.name, () => {
+    const database = useDatabase(backend, { poolSize: 25 });
 
     it('reports no pending migrations once migrated, and migrating again applies nothing', async () => {
       expect(await pendingMigrations(database.db)).toEqual([]);
@@ -145,14 +131,3 @@ function suite(
     });
   });
 }
-
-suite('postgres', async () => {
-  const testDb: TestDatabase = await createTestDatabase('data');
-  const database = await createDatabase({ url: testDb.url, poolSize: 25 });
-  return { database, drop: () => testDb.drop() };
-});
-
-suite('pglite', async () => {
-  const database = await createDatabase({ dataDir: 'memory://' });
-  return { database, drop: () => Promise.resolve() };
-});

@@ -1,16 +1,16 @@
 import { Migrator, sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
   migrateToLatest,
   newTicket,
   pendingMigrations,
   SupportGroupRepository,
-  type Database,
+  type DB,
+  type Kysely,
 } from '../src/index';
+import { backends, useDatabase } from './backends';
 import { migrations } from '../src/migrations/index';
 
 const GERMAN = -1001234567890;
@@ -18,7 +18,7 @@ const FRENCH = -1009876543210;
 const ESCALATION = -1005555555555;
 
 /** The package's migrator, to stop before 0004 and to step back over it. */
-function migrator(database: Database): Migrator {
+function migrator(database: { db: Kysely<DB> }): Migrator {
   return new Migrator({
     db: database.db,
     provider: { getMigrations: () => Promise.resolve(migrations) },
@@ -27,16 +27,11 @@ function migrator(database: Database): Migrator {
   });
 }
 
-function suite(
-  name: string,
-  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
-) {
-  describe(`support groups (${name})`, () => {
-    let database: Database;
-    let drop: () => Promise<void>;
+for (const backend of backends) {
+  describe(`support groups (${backend.name})`, () => {
+    const database = useDatabase(backend, { migrate: false });
     let before: string;
     beforeAll(async () => {
-      ({ database, drop } = await open());
       // A conversation from before 0004, to see that it keeps its (default) group.
       const { error } = await migrator(database).migrateTo('0003_telegram_private_chats');
       expect(error).toBeUndefined();
@@ -48,10 +43,6 @@ function suite(
         database.db,
       );
       await migrateToLatest(database.db);
-    });
-    afterAll(async () => {
-      await database.close();
-      await drop();
     });
 
     it('leaves conversations from before the migration in the default group (null)', async () => {
@@ -194,14 +185,3 @@ function suite(
     });
   });
 }
-
-suite('postgres', async () => {
-  const testDb: TestDatabase = await createTestDatabase('data');
-  const database = await createDatabase({ url: testDb.url });
-  return { database, drop: () => testDb.drop() };
-});
-
-suite('pglite', async () => {
-  const database = await createDatabase({ dataDir: 'memory://' });
-  return { database, drop: () => Promise.resolve() };
-});

@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import { describe, expect, it } from 'vitest';
 import {
   appendMessage,
   ConversationRepository,
-  createDatabase,
   DEFAULT_TENANT_ID,
   DeliveryState,
   MessageRepository,
-  migrateToLatest,
   TelegramConversationRepository,
   TelegramUserRepository,
   TemplateRepository,
-  type Database,
 } from '../src/index';
+import { backends, useDatabase } from './backends';
 
 const secret = (hash: string, keyId = 'k1') => ({
   lookupHash: hash,
@@ -21,21 +18,9 @@ const secret = (hash: string, keyId = 'k1') => ({
   ciphertext: 'Y2lwaGVydGV4dA==',
 });
 
-function suite(
-  name: string,
-  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
-) {
-  describe(`telegram private chats (${name})`, () => {
-    let database: Database;
-    let drop: () => Promise<void>;
-    beforeAll(async () => {
-      ({ database, drop } = await open());
-      await migrateToLatest(database.db);
-    });
-    afterAll(async () => {
-      await database.close();
-      await drop();
-    });
+for (const backend of backends) {
+  describe(`telegram private chats (${backend.name})`, () => {
+    const database = useDatabase(backend);
 
     it('finds a user by any of its lookup hashes, inserts once, and re-keys', async () => {
       const users = new TelegramUserRepository(database.db);
@@ -187,14 +172,3 @@ function suite(
     });
   });
 }
-
-suite('postgres', async () => {
-  const testDb: TestDatabase = await createTestDatabase('data');
-  const database = await createDatabase({ url: testDb.url });
-  return { database, drop: () => testDb.drop() };
-});
-
-suite('pglite', async () => {
-  const database = await createDatabase({ dataDir: 'memory://' });
-  return { database, drop: () => Promise.resolve() };
-});

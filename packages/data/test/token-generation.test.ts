@@ -1,31 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
-import {
-  ConversationRepository,
-  createDatabase,
-  DEFAULT_TENANT_ID,
-  migrateToLatest,
-  type Database,
-} from '../src/index';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConversationRepository, DEFAULT_TENANT_ID } from '../src/index';
+import { backends, useDatabase } from './backends';
 
 const WINDOW_MS = 60_000;
 
-function suite(
-  name: string,
-  open: () => Promise<{ database: Database; drop: () => Promise<void> }>,
-) {
-  describe(`conversation token generation (${name})`, () => {
-    let database: Database;
-    let drop: () => Promise<void>;
+for (const backend of backends) {
+  describe(`conversation token generation (${backend.name})`, () => {
+    const database = useDatabase(backend);
     let conversations: ConversationRepository;
-    beforeAll(async () => {
-      ({ database, drop } = await open());
-      await migrateToLatest(database.db);
+    beforeAll(() => {
       conversations = new ConversationRepository(database.db);
-    });
-    afterAll(async () => {
-      await database.close();
-      await drop();
     });
 
     const start = () => conversations.create({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
@@ -63,14 +47,3 @@ function suite(
     });
   });
 }
-
-suite('postgres', async () => {
-  const testDb: TestDatabase = await createTestDatabase('data');
-  const database = await createDatabase({ url: testDb.url });
-  return { database, drop: () => testDb.drop() };
-});
-
-suite('pglite', async () => {
-  const database = await createDatabase({ dataDir: 'memory://' });
-  return { database, drop: () => Promise.resolve() };
-});

@@ -19,7 +19,8 @@ import type {
   MessageEntity,
   WebhookInfo,
 } from './telegram.types';
-import type { BotRecord, World } from './world';
+import type { BotRecord } from './world/records';
+import type { World } from './world/world';
 
 // The Bot API methods, one handler each: read the parameters as Telegram does, apply
 // the operation to the World, answer Telegram's result. HTTP, the call log and the flood
@@ -124,7 +125,7 @@ const handlers = {
   createForumTopic: ({ bot, params, world }) => {
     const iconColor = optionalInt(params, 'icon_color');
     const iconCustomEmojiId = optionalString(params, 'icon_custom_emoji_id');
-    return world.createTopic(bot.user.id, requiredChatId(params), {
+    return world.topics.create(bot.user.id, requiredChatId(params), {
       name: optionalString(params, 'name') ?? '',
       ...(iconColor === undefined ? {} : { iconColor }),
       ...(iconCustomEmojiId ? { iconCustomEmojiId } : {}),
@@ -134,15 +135,20 @@ const handlers = {
   editForumTopic: ({ bot, params, world }) => {
     const name = optionalString(params, 'name');
     const iconCustomEmojiId = optionalString(params, 'icon_custom_emoji_id');
-    world.editTopic(bot.user.id, requiredChatId(params), requiredInt(params, 'message_thread_id'), {
-      ...(name === undefined ? {} : { name }),
-      ...(iconCustomEmojiId === undefined ? {} : { iconCustomEmojiId }),
-    });
+    world.topics.edit(
+      bot.user.id,
+      requiredChatId(params),
+      requiredInt(params, 'message_thread_id'),
+      {
+        ...(name === undefined ? {} : { name }),
+        ...(iconCustomEmojiId === undefined ? {} : { iconCustomEmojiId }),
+      },
+    );
     return true;
   },
 
   closeForumTopic: ({ bot, params, world }) => {
-    world.setTopicClosed(
+    world.topics.setClosed(
       bot.user.id,
       requiredChatId(params),
       requiredInt(params, 'message_thread_id'),
@@ -152,7 +158,7 @@ const handlers = {
   },
 
   reopenForumTopic: ({ bot, params, world }) => {
-    world.setTopicClosed(
+    world.topics.setClosed(
       bot.user.id,
       requiredChatId(params),
       requiredInt(params, 'message_thread_id'),
@@ -162,7 +168,7 @@ const handlers = {
   },
 
   deleteForumTopic: ({ bot, params, world }) => {
-    world.deleteTopic(
+    world.topics.delete(
       bot.user.id,
       requiredChatId(params),
       requiredInt(params, 'message_thread_id'),
@@ -173,8 +179,8 @@ const handlers = {
   unpinAllForumTopicMessages: ({ bot, params, world }) => {
     const chatId = requiredChatId(params);
     const threadId = requiredInt(params, 'message_thread_id');
-    world.checkThread(chatId, threadId);
-    world.unpinAll(bot.user.id, chatId, threadId);
+    world.messages.checkThread(chatId, threadId);
+    world.messages.unpinAll(bot.user.id, chatId, threadId);
     return true;
   },
 
@@ -189,7 +195,7 @@ const handlers = {
     const threadId = optionalInt(params, 'message_thread_id');
     const replyMarkup = readReplyMarkup(params);
     const linkPreviewOptions = readLinkPreviewOptions(params);
-    return world.sendBotMessage(bot.user.id, chatId, {
+    return world.messages.sendBot(bot.user.id, chatId, {
       ...content,
       ...reply,
       ...(threadId === undefined ? {} : { threadId }),
@@ -204,7 +210,7 @@ const handlers = {
     const messageId = requiredInt(params, 'message_id');
     const content = readText(params);
     const replyMarkup = readReplyMarkup(params);
-    return world.editBotMessage(bot.user.id, chatId, messageId, {
+    return world.messages.editBot(bot.user.id, chatId, messageId, {
       ...content,
       ...(replyMarkup ? { replyMarkup } : {}),
     });
@@ -215,11 +221,16 @@ const handlers = {
     const chatId = requiredChatId(params);
     const messageId = requiredInt(params, 'message_id');
     const replyMarkup = readReplyMarkup(params);
-    return world.editBotMessage(bot.user.id, chatId, messageId, replyMarkup ? { replyMarkup } : {});
+    return world.messages.editBot(
+      bot.user.id,
+      chatId,
+      messageId,
+      replyMarkup ? { replyMarkup } : {},
+    );
   },
 
   deleteMessage: ({ bot, params, world }) => {
-    world.deleteMessage(bot.user.id, requiredChatId(params), requiredInt(params, 'message_id'));
+    world.messages.delete(bot.user.id, requiredChatId(params), requiredInt(params, 'message_id'));
     return true;
   },
 
@@ -233,26 +244,36 @@ const handlers = {
       // Telegram skips the ids it cannot delete.
       if (
         typeof id === 'number' &&
-        world.messagesOf(chatId).some((m) => m.message.message_id === id)
+        world.messages.of(chatId).some((m) => m.message.message_id === id)
       ) {
-        world.deleteMessage(bot.user.id, chatId, id);
+        world.messages.delete(bot.user.id, chatId, id);
       }
     }
     return true;
   },
 
   pinChatMessage: ({ bot, params, world }) => {
-    world.setPinned(bot.user.id, requiredChatId(params), requiredInt(params, 'message_id'), true);
+    world.messages.setPinned(
+      bot.user.id,
+      requiredChatId(params),
+      requiredInt(params, 'message_id'),
+      true,
+    );
     return true;
   },
 
   unpinChatMessage: ({ bot, params, world }) => {
-    world.setPinned(bot.user.id, requiredChatId(params), optionalInt(params, 'message_id'), false);
+    world.messages.setPinned(
+      bot.user.id,
+      requiredChatId(params),
+      optionalInt(params, 'message_id'),
+      false,
+    );
     return true;
   },
 
   unpinAllChatMessages: ({ bot, params, world }) => {
-    world.unpinAll(bot.user.id, requiredChatId(params));
+    world.messages.unpinAll(bot.user.id, requiredChatId(params));
     return true;
   },
 
@@ -260,7 +281,7 @@ const handlers = {
     const id = optionalString(params, 'callback_query_id') ?? '';
     const text = optionalString(params, 'text');
     const url = optionalString(params, 'url');
-    world.answerCallback(bot.user.id, id, {
+    world.callbacks.answer(bot.user.id, id, {
       showAlert: optionalBool(params, 'show_alert') ?? false,
       ...(text ? { text } : {}),
       ...(url ? { url } : {}),
@@ -273,7 +294,7 @@ const handlers = {
     world.chat(chatId);
     const action = optionalString(params, 'action') ?? '';
     if (!CHAT_ACTIONS.has(action)) throw sandboxError('CHAT_ACTION_INVALID');
-    world.checkThread(chatId, optionalInt(params, 'message_thread_id'));
+    world.messages.checkThread(chatId, optionalInt(params, 'message_thread_id'));
     return true;
   },
 
@@ -303,13 +324,16 @@ const handlers = {
   },
 
   getChatMember: ({ params, world }) =>
-    world.memberOf(requiredChatId(params), requiredInt(params, 'user_id')),
+    world.members.memberOf(requiredChatId(params), requiredInt(params, 'user_id')),
 
-  getChatAdministrators: ({ params, world }) => world.administrators(requiredChatId(params)),
+  getChatAdministrators: ({ params, world }) =>
+    world.members.administrators(requiredChatId(params)),
 
   getChatMemberCount: ({ params, world }) => {
     const chat = world.chat(requiredChatId(params));
-    return chat.chat.type === 'private' ? 2 : chat.members.size + world.botsIn(chat.chat.id).length;
+    return chat.chat.type === 'private'
+      ? 2
+      : chat.members.size + world.members.botsIn(chat.chat.id).length;
   },
 } satisfies Record<string, MethodHandler>;
 

@@ -40,5 +40,5 @@ export {
   type MemberRights,
   type InjectedUser,
   type MessageVersion,
-} from './world';
+} from './world/records';
 export * from './telegram.types';

@@ -12,7 +12,7 @@ import {
   refuseWith,
 } from './request-guard';
 import type { SandboxState } from './state';
-import { MemberStatus } from './world';
+import { MemberStatus } from './world/records';
 
 // Serves the sandbox over HTTP under whatever prefix it is registered with:
 //   <prefix>/bot<token>/<method>   the Bot API, as Telegram answers it

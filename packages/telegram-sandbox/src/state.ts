@@ -19,7 +19,6 @@ import {
   DEFAULT_SUPERGROUP_ID,
   DEFAULT_SUPERGROUP_TITLE,
   GENERAL_THREAD_ID,
-  World,
   type BotMembership,
   type BotRecord,
   type CallbackAnswer,
@@ -28,7 +27,8 @@ import {
   type InjectedUser,
   type WorldEvent,
   type WorldSnapshot,
-} from './world';
+} from './world/records';
+import { World } from './world/world';
 
 // The sandbox's state and its programmatic API: the simulated Telegram world plus what
 // surrounds it (Bot API dispatch, flood limits, the call log, webhook delivery,
@@ -203,7 +203,7 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
   ): Promise<unknown> {
     const bot = this.world.ensureBot(botId);
     const chatId = chatIdOf(params);
-    if (chatId !== undefined) this.world.requireInChat(botId, chatId);
+    if (chatId !== undefined) this.world.members.requireInChat(botId, chatId);
     const target =
       RATE_LIMITED_METHODS.has(method) && chatId !== undefined
         ? this.rateTarget(botId, chatId)
@@ -392,7 +392,7 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
 
   /** A person writes: an agent in the supergroup, or a visitor in a private chat (chatId = their id). */
   injectMessage(input: InjectMessageInput): Message {
-    const message = this.world.injectUserMessage(input.chatId, input.from, {
+    const message = this.world.messages.injectUser(input.chatId, input.from, {
       text: input.text,
       ...(input.messageThreadId === undefined ? {} : { threadId: input.messageThreadId }),
       ...(input.replyToMessageId === undefined ? {} : { replyToMessageId: input.replyToMessageId }),
@@ -403,14 +403,19 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
 
   /** A person edits their message; bots get an `edited_message` update. */
   editUserMessage(input: EditUserMessageInput): Message {
-    const message = this.world.editUserMessage(input.chatId, input.messageId, input.text);
+    const message = this.world.messages.editUser(input.chatId, input.messageId, input.text);
     this.changed();
     return message;
   }
 
   /** A person presses an inline button of a bot message; its bot gets a `callback_query`. Returns the query id. */
   pressButton(input: PressButtonInput): string {
-    const record = this.world.pressButton(input.chatId, input.messageId, input.data, input.from);
+    const record = this.world.callbacks.press(
+      input.chatId,
+      input.messageId,
+      input.data,
+      input.from,
+    );
     this.changed();
     return record.id;
   }
@@ -427,25 +432,25 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     status: MemberStatus,
     rights?: MemberRights,
   ): BotMembership & { userId: number } {
-    const membership = this.world.setBotMember(chatId, userId, status, rights);
+    const membership = this.world.members.setBot(chatId, userId, status, rights);
     this.changed();
     return { userId, ...membership };
   }
 
   /** Every known bot's standing in a supergroup (the supergroup by default). */
   members(chatId: number = this.supergroupId): Array<BotMembership & { userId: number }> {
-    return this.world.botMembers(chatId);
+    return this.world.members.bots(chatId);
   }
 
   /** The bot's answerCallbackQuery for a pressed button, once it came. */
   callbackAnswer(callbackQueryId: string): CallbackAnswer | undefined {
-    return this.world.callback(callbackQueryId)?.answer;
+    return this.world.callbacks.get(callbackQueryId)?.answer;
   }
 
   messages(filter: MessageFilter = {}): MessageView[] {
     const chatId = filter.chatId ?? this.supergroupId;
-    return this.world
-      .messagesOf(chatId)
+    return this.world.messages
+      .of(chatId)
       .map((stored) => messageView(chatId, stored))
       .filter((view) => {
         if (filter.fromBot !== undefined && view.fromBot !== filter.fromBot) return false;
@@ -470,7 +475,7 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
   }
 
   topics(chatId: number = this.supergroupId): TopicView[] {
-    return this.world.topics(chatId).map((topic) => topicView(chatId, topic));
+    return this.world.topics.list(chatId).map((topic) => topicView(chatId, topic));
   }
 
   /** Updates not yet confirmed or delivered for a bot (all bots' when omitted). */

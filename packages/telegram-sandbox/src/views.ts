@@ -1,6 +1,12 @@
 import type { Limits } from './limits';
 import type { InlineKeyboardMarkup, Message, User } from './telegram.types';
-import type { BotRecord, ChatRecord, MessageVersion, StoredMessage, TopicRecord } from './world';
+import type {
+  BotRecord,
+  ChatRecord,
+  MessageVersion,
+  StoredMessage,
+  TopicRecord,
+} from './world/records';
 
 // The control API's read models: camelCase summaries for tests and the agent page,
 // with the raw Telegram objects alongside where a test wants the exact shape.

@@ -1,6 +1,14 @@
-import { GrammyError } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AGENT, BOT_ID, rawCall, startHarness, TOKEN, VISITOR, type Harness } from './fixtures';
+import {
+  AGENT,
+  BOT_ID,
+  failure,
+  rawCall,
+  startHarness,
+  TOKEN,
+  VISITOR,
+  type Harness,
+} from './fixtures';
 
 let h: Harness;
 
@@ -11,17 +19,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.sandbox.close();
 });
-
-/** The GrammyError a call fails with. */
-async function failure(call: Promise<unknown>): Promise<GrammyError> {
-  const error: unknown = await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof GrammyError))
-    throw new Error(`expected a GrammyError, got ${String(error)}`);
-  return error;
-}
 
 describe('identity and routing', () => {
   it('answers getMe with the bot made from the token', async () => {

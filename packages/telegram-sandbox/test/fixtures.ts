@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { Bot } from 'grammy';
+import { Bot, GrammyError } from 'grammy';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../src/index';
 
 export const TOKEN = '123456:TEST-token_abc';
@@ -18,6 +18,17 @@ export async function startHarness(options: StartSandboxOptions = {}): Promise<H
   const sandbox = await startSandbox({ port: 0, ...options });
   const bot = new Bot(TOKEN, { client: { apiRoot: sandbox.url } });
   return { sandbox, bot, group: sandbox.state.supergroupId };
+}
+
+/** The GrammyError a call fails with. */
+export async function failure(call: Promise<unknown>): Promise<GrammyError> {
+  const error: unknown = await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof GrammyError))
+    throw new Error(`expected a GrammyError, got ${String(error)}`);
+  return error;
 }
 
 export interface ReceivedDelivery {

@@ -1,8 +1,9 @@
-import { Bot, GrammyError } from 'grammy';
+import { Bot } from 'grammy';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AGENT,
   BOT_ID,
+  failure,
   rawCall,
   startHarness,
   startWebhookReceiver,
@@ -26,16 +27,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await h.sandbox.close();
 });
-
-async function failure(call: Promise<unknown>): Promise<GrammyError> {
-  const error: unknown = await call.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  if (!(error instanceof GrammyError))
-    throw new Error(`expected a GrammyError, got ${String(error)}`);
-  return error;
-}
 
 function keyboard(data: string) {
   return { reply_markup: { inline_keyboard: [[{ text: data, callback_data: data }]] } };

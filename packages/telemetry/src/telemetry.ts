@@ -205,7 +205,9 @@ export function initTelemetry(options: TelemetryOptions): Telemetry {
     async shutdown() {
       current = undefined;
       setSpansRecorded(true);
-      await stop().catch(() => undefined);
+      await stop().catch((error: unknown) =>
+        console.error('telemetry: final export failed at shutdown', error),
+      );
     },
   };
   return current;

@@ -116,6 +116,14 @@ export class LocalServer {
     await this.#exited;
   }
 
+  /** Empties the data directory of a stopped server: it starts again as one that lost its store. */
+  async wipe(): Promise<void> {
+    if (this.running)
+      throw new Error(`${this.spec.name} is running: kill it before wiping its data`);
+    await rm(this.dir, { recursive: true, force: true });
+    this.dir = await mkdtemp(join(tmpdir(), `${this.spec.name}-`));
+  }
+
   /** Kills the server and removes its data directory. */
   async stop(): Promise<void> {
     await this.kill();

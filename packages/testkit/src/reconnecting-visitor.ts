@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { Frame } from './visitor';
+import { waitFor } from './waiters';
 
 export interface ReconnectingVisitorOptions {
   /** Gateway (or load balancer) base URL, asked again on every connect. */
@@ -85,26 +86,13 @@ export class ReconnectingVisitor {
   }
 
   /** Resolves once `check` holds; re-checked on every frame, close and every 100 ms. */
-  waitUntil(check: () => boolean, timeoutMs: number, description: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const evaluate = () => {
-        if (!check()) return;
-        cleanup();
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${description}`));
-      }, timeoutMs);
-      const poll = setInterval(evaluate, 100);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#waiters.delete(evaluate);
-      };
-      this.#waiters.add(evaluate);
-      evaluate();
-    });
+  async waitUntil(check: () => boolean, timeoutMs: number, description: string): Promise<void> {
+    await waitFor(
+      this.#waiters,
+      check,
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for ${description}`,
+    );
   }
 
   /** Closes for good: no more reconnects. */

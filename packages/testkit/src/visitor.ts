@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { waitFor } from './waiters';
 
 export type Frame = Record<string, unknown> & { type: string };
 
@@ -97,31 +98,13 @@ export class VisitorClient {
     timeoutMs = 10_000,
     description = 'condition',
   ): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const evaluate = () => {
-        const value = check();
-        if (value !== undefined && value !== false) {
-          cleanup();
-          resolve(value);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(
-          new Error(
-            `timed out waiting for ${description}; frames: ${JSON.stringify(this.frames).slice(-2000)}`,
-          ),
-        );
-      }, timeoutMs);
-      const poll = setInterval(evaluate, 100);
-      const cleanup = () => {
-        clearTimeout(timer);
-        clearInterval(poll);
-        this.#waiters.delete(evaluate);
-      };
-      this.#waiters.add(evaluate);
-      evaluate();
-    });
+    return waitFor(
+      this.#waiters,
+      check,
+      timeoutMs,
+      () =>
+        `timed out waiting for ${description}; frames: ${JSON.stringify(this.frames).slice(-2000)}`,
+    );
   }
 
   close(): Promise<void> {

@@ -1,23 +1,14 @@
-import type { ServerMessage } from './timeline';
+import type {
+  ConversationProfile,
+  ConversationStarted,
+  HistoryMessage,
+  HistoryPage,
+  IssuedToken,
+  StartConversationRequest,
+} from '@topicdesk/protocol';
 
 /** What the widget keeps between page loads: one conversation's short-lived credential. */
-export interface Session {
-  conversationId: string;
-  ticket: string;
-  token: string;
-  expiresAt: string;
-}
-
-export interface History {
-  status: 'open' | 'closed';
-  ticket?: string;
-  messages: ServerMessage[];
-}
-
-export interface Profile {
-  name: string | null;
-  status: 'open' | 'closed';
-}
+export type Session = ConversationStarted;
 
 /** An answer of the visitor API with an error code (docs/errors.md), or a network failure. */
 export class ApiError extends Error {
@@ -53,15 +44,11 @@ export class VisitorApi {
     return `${this.origin.replace(/^http/, 'ws')}/v1/ws?token=${encodeURIComponent(token)}`;
   }
 
-  start(body: {
-    name?: string | undefined;
-    locale?: string | undefined;
-    page?: { url: string; title?: string };
-  }): Promise<Session> {
+  start(body: StartConversationRequest): Promise<Session> {
     return this.#call('POST', '/v1/conversations', undefined, body);
   }
 
-  refresh(session: Session): Promise<{ token: string; expiresAt: string }> {
+  refresh(session: Session): Promise<IssuedToken> {
     return this.#call(
       'POST',
       `/v1/conversations/${session.conversationId}/token`,
@@ -71,10 +58,10 @@ export class VisitorApi {
   }
 
   /** Every stored message after `after`, page by page. */
-  async history(session: Session, after = 0): Promise<History> {
-    const all: ServerMessage[] = [];
+  async history(session: Session, after = 0): Promise<HistoryPage> {
+    const all: HistoryMessage[] = [];
     for (;;) {
-      const page = await this.#call<History>(
+      const page = await this.#call<HistoryPage>(
         'GET',
         `/v1/conversations/${session.conversationId}/messages?after=${after}&limit=${HISTORY_PAGE}`,
         session.token,
@@ -86,11 +73,11 @@ export class VisitorApi {
     }
   }
 
-  profile(session: Session): Promise<Profile> {
+  profile(session: Session): Promise<ConversationProfile> {
     return this.#call('GET', `/v1/conversations/${session.conversationId}`, session.token);
   }
 
-  setName(session: Session, name: string): Promise<Profile> {
+  setName(session: Session, name: string): Promise<ConversationProfile> {
     return this.#call(
       'POST',
       `/v1/conversations/${session.conversationId}/profile`,

@@ -1,28 +1,7 @@
-export type ServerFrame =
-  | { type: 'status'; status: 'open' | 'closed' }
-  | { type: 'ack'; clientId: string; seq: number }
-  | {
-      type: 'message';
-      seq: number;
-      kind: 'visitor' | 'agent' | 'system';
-      text: string;
-      author?: string;
-      at: string;
-      editedAt?: string;
-      /** Retracted by an agent: the text is gone. */
-      deleted?: true;
-      banner?: true;
-    }
-  | { type: 'edit'; seq: number; text: string; editedAt: string; deleted?: true }
-  /** A banner not kept in the history. */
-  | { type: 'system'; key: string; text: string; banner?: true }
-  | { type: 'receipt'; seq: number; state: 'delivered' | 'retrying' | 'failed'; code?: string }
-  | { type: 'error'; code: string; message: string; clientId?: string; retryAfterMs?: number };
+// Types only: the schemas (and zod) stay out of the bundle.
+import type { ClientFrame, ServerFrame } from '@topicdesk/protocol';
 
-export type ClientFrame =
-  | { type: 'message'; clientId: string; text: string }
-  | { type: 'typing' }
-  | { type: 'resume'; afterSeq: number };
+export type { ClientFrame, ServerFrame };
 
 export const LinkState = {
   idle: 'idle',

@@ -1,3 +1,5 @@
+import type { HistoryMessage, MessageKind } from '@topicdesk/protocol';
+
 /** Where a visitor message of this tab stands on its way to the agents. */
 export const MessageState = {
   /** Typed while there is no connection; sent when there is. */
@@ -14,18 +16,8 @@ export const MessageState = {
 } as const;
 export type MessageState = (typeof MessageState)[keyof typeof MessageState];
 
-export type MessageKind = 'visitor' | 'agent' | 'system';
-
 /** A `message` frame, or one message of the REST history. */
-export interface ServerMessage {
-  seq: number;
-  kind: MessageKind;
-  text: string;
-  author?: string;
-  at: string;
-  editedAt?: string;
-  deleted?: true;
-}
+export type ServerMessage = HistoryMessage;
 
 export interface ChatItem {
   /** Stable for the item's life, also once a queued message gets its seq. */

@@ -17,12 +17,13 @@ import {
   type Kysely,
   type SupportGroup,
 } from '@topicdesk/data';
+import { hasControlCharacters, nameField } from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';
-import { hasControlCharacters, nameField } from './text-fields';
 import { parse } from './validation';
+import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
 export interface AdminRoutesOptions {
   db: Kysely<DB>;
@@ -31,8 +32,6 @@ export interface AdminRoutesOptions {
   /** The admin API is off while unset. */
   serviceToken: string | undefined;
 }
-
-const TENANT = 'default';
 
 const agentBody = z
   .object({

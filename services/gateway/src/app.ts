@@ -12,6 +12,14 @@ import {
 } from '@topicdesk/core';
 import { ConversationRepository, MessageRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { Coordination } from '@topicdesk/fanout';
+import {
+  conversationParamsSchema,
+  historyQuerySchema,
+  startConversationSchema,
+  type ConversationStarted,
+  type ErrorFrame,
+  type HistoryPage,
+} from '@topicdesk/protocol';
 import type { Logger } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
 import type {
@@ -23,7 +31,6 @@ import type {
 } from 'fastify';
 import type { GatewayConfig } from './config';
 import { ErrorCode, GatewayError } from './errors';
-import { conversationParamsSchema, historyQuerySchema, startConversationSchema } from './frames';
 import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
 import {
@@ -40,6 +47,7 @@ import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { parse } from './validation';
 import { spendQuota } from './quota';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -52,7 +60,6 @@ export interface GatewayDeps {
   replicaId?: string;
 }
 
-const DEFAULT_TENANT = 'default';
 const REST_BODY_LIMIT = 16 * 1024;
 
 /** Maps fastify's own errors (body parsing, limits) onto the public codes. */
@@ -184,7 +191,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       request.log,
       () =>
         conversations.start({
-          tenantId: DEFAULT_TENANT,
+          tenantId: DEFAULT_TENANT_ID,
           channel: 'web',
           visitorName: body.name,
           locale: body.locale,
@@ -200,9 +207,12 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       },
       request.ip,
     );
-    return reply
-      .status(201)
-      .send({ conversationId: conversation.id, ticket: conversation.ticket, ...token });
+    const started: ConversationStarted = {
+      conversationId: conversation.id,
+      ticket: conversation.ticket,
+      ...token,
+    };
+    return reply.status(201).send(started);
   });
 
   app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
@@ -226,7 +236,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     return tokens.issue({ conversationId: id, tenantId: claims.tenantId, generation }, request.ip);
   });
 
-  app.get('/v1/conversations/:id/messages', async (request) => {
+  app.get('/v1/conversations/:id/messages', async (request): Promise<HistoryPage> => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
     const { conversation } = await authorizeConversation(tokens, deps.db, request, id);
     const query = parse(historyQuerySchema, request.query, 'query');
@@ -277,13 +287,12 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       const open = socketsPerConversation.get(claims.conversationId) ?? 0;
       if (open >= config.WS_MAX_SOCKETS_PER_CONVERSATION) {
         metrics.rateLimited.add(1, { scope: 'ws_sockets_per_conversation' });
-        socket.send(
-          JSON.stringify({
-            type: 'error',
-            code: ErrorCode.RATE_LIMITED,
-            message: `at most ${config.WS_MAX_SOCKETS_PER_CONVERSATION} open sockets per conversation`,
-          }),
-        );
+        const refused: ErrorFrame = {
+          type: 'error',
+          code: ErrorCode.RATE_LIMITED,
+          message: `at most ${config.WS_MAX_SOCKETS_PER_CONVERSATION} open sockets per conversation`,
+        };
+        socket.send(JSON.stringify(refused));
         socket.close(CloseCode.TOO_MANY_SOCKETS, 'too many sockets for this conversation');
         // A client that does not answer the close handshake loses the connection anyway.
         setTimeout(() => socket.terminate(), 5_000).unref();

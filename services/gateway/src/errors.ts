@@ -1,5 +1,5 @@
 /**
- * The public error codes of the visitor API (DESIGN.md). Clients branch on `code`, never on
+ * The public error codes of the visitor API (docs/contract.md). Clients branch on `code`, never on
  * the message. Documented in docs/errors.md.
  */
 export const ErrorCode = {

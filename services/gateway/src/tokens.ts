@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
 import { ConversationRepository, type Conversation, type DB, type Kysely } from '@topicdesk/data';
+import type { IssuedToken } from '@topicdesk/protocol';
 import { ErrorCode, GatewayError } from './errors';
 
 /** What a conversation token grants, as issued. */
@@ -18,11 +19,6 @@ export interface TokenGrant {
 export interface ConversationClaims extends TokenGrant {
   /** When the token expires, in ms since the epoch: an open socket is closed then. */
   expiresAt: number;
-}
-
-export interface IssuedToken {
-  token: string;
-  expiresAt: string;
 }
 
 const ISSUER = 'topicdesk';

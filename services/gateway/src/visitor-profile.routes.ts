@@ -1,25 +1,18 @@
 import type { ConversationService } from '@topicdesk/core';
 import type { DB, Kysely } from '@topicdesk/data';
 import type { QuotaLimiter } from '@topicdesk/fanout';
+import {
+  conversationParamsSchema,
+  profileSchema,
+  type ConversationProfile,
+} from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { conversationParamsSchema, MAX_NAME_CHARS } from './frames';
-import { nameField } from './text-fields';
 import { authorizeConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
 import { spendQuota } from './quota';
 
 const REST_BODY_LIMIT = 4 * 1024;
-
-const profileBody = z
-  .object({
-    /** The name the visitor goes by; null (or blank) to be anonymous again. */
-    name: nameField(MAX_NAME_CHARS, 0)
-      .nullable()
-      .transform((v) => (v ? v : null)),
-  })
-  .strict();
 
 /**
  * The visitor's own view of their conversation: `GET /v1/conversations/:id` and
@@ -45,7 +38,7 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
     return (await authorizeConversation(options.tokens, options.db, request, id)).conversation;
   };
 
-  app.get('/v1/conversations/:id', async (request) => {
+  app.get('/v1/conversations/:id', async (request): Promise<ConversationProfile> => {
     const c = await load(request);
     return { conversationId: c.id, ticket: c.ticket, status: c.status, name: c.visitor_name };
   });
@@ -53,9 +46,9 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
   app.post(
     '/v1/conversations/:id/profile',
     { bodyLimit: REST_BODY_LIMIT },
-    async (request, reply) => {
+    async (request, reply): Promise<ConversationProfile> => {
       const c = await load(request);
-      const { name } = parse(profileBody, request.body === undefined ? {} : request.body);
+      const { name } = parse(profileSchema, request.body === undefined ? {} : request.body);
       const quotaKey = `profile:${c.id}`;
       const quota = await options.quotas.hit(quotaKey, options.changesPerHour, 3_600_000);
       if (!quota.allowed) {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Bus } from '@topicdesk/bus';
-import { ConversationService, UnitOfWork, type OutboxRelay } from '@topicdesk/core';
+import { ConversationService, messageEvent, UnitOfWork, type OutboxRelay } from '@topicdesk/core';
 import {
   appendMessage,
   ConversationRepository,
@@ -17,9 +17,10 @@ import {
   type FanoutListener,
   type QuotaLimiter,
 } from '@topicdesk/fanout';
+import { serverFrameSchema } from '@topicdesk/protocol';
 import { createLogger } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatewayMetrics } from './metrics';
 import { CloseCode, FrameLimiter, VisitorSocket, type SocketLimits } from './visitor-socket';
 
@@ -72,7 +73,9 @@ class FakeSocket extends EventEmitter {
   terminated = false;
 
   send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+    const frame = JSON.parse(data) as Record<string, unknown>;
+    if (!serverFrameSchema.safeParse(frame).success) offProtocol.push(frame);
+    this.sent.push(frame);
   }
   close(code: number): void {
     this.closedWith ??= code;
@@ -107,6 +110,12 @@ class ManualFanout {
     return () => void this.recovered.delete(listener);
   }
 }
+
+/** Frames a socket sent that the protocol does not describe: there must be none. */
+const offProtocol: unknown[] = [];
+afterEach(() => {
+  expect(offProtocol.splice(0)).toEqual([]);
+});
 
 let database: Database;
 const logger = createLogger({ service: 'gateway-test', level: 'silent' });
@@ -279,7 +288,7 @@ describe('VisitorSocket resume', () => {
     const { socket, fanout } = await openSocket(id);
     // Published between the socket's open and its resume: goes out live.
     const three = await agentSays(id, 'three');
-    fanout.deliver({ type: 'message', seq: three.seq, kind: 'agent', text: 'three', at: '' });
+    fanout.deliver(messageEvent(three));
     await settle();
     expect(seqs(socket)).toEqual([3]);
     socket.frame({ type: 'resume', afterSeq: 0 });

@@ -1,4 +1,4 @@
-import type { ConversationEvent, ConversationService } from '@topicdesk/core';
+import type { ConversationService } from '@topicdesk/core';
 import { messageEvent } from '@topicdesk/core';
 import type { Bus } from '@topicdesk/bus';
 import { topics } from '@topicdesk/bus';
@@ -11,6 +11,15 @@ import {
 } from '@topicdesk/data';
 import type { Coordination, Fanout, FanoutEvent } from '@topicdesk/fanout';
 import {
+  clientFrameSchema,
+  MAX_TEXT_CHARS,
+  messageTextProblem,
+  type ConversationEvent,
+  type ErrorFrame,
+  type MessageTextProblem,
+  type ServerFrame,
+} from '@topicdesk/protocol';
+import {
   context,
   ROOT_CONTEXT,
   SpanKind,
@@ -21,8 +30,6 @@ import {
 } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
 import { ErrorCode } from './errors';
-import { charCount, clientFrameSchema, MAX_TEXT_CHARS } from './frames';
-import { hasControlCharacters, isBlank } from './text-fields';
 import type { GatewayMetrics } from './metrics';
 import { spendQuota } from './quota';
 import type { ConversationClaims } from './tokens';
@@ -76,6 +83,15 @@ const DRAIN_TIMEOUT_MS = 5_000;
 const CLOSE_GRACE_MS = 5_000;
 /** The longest delay setTimeout takes (about 24.8 days); a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The error frame of each reason a message's text is refused (docs/errors.md). */
+const TEXT_REFUSED: Record<MessageTextProblem, [ErrorCode, string]> = {
+  too_long: [ErrorCode.MESSAGE_TOO_LONG, `messages are limited to ${MAX_TEXT_CHARS} characters`],
+  blank: [ErrorCode.INVALID_REQUEST, 'the message is empty'],
+  control_characters: [
+    ErrorCode.INVALID_REQUEST,
+    'the message contains control characters (only tabs and line breaks are allowed)',
+  ],
+};
 
 /** A set that allocates its table on the first add. */
 class LazySet<T> {
@@ -338,7 +354,7 @@ export class VisitorSocket {
     this.#log.warn({ err: error }, 'visitor socket task failed');
   }
 
-  #send(frame: Record<string, unknown>): void {
+  #send(frame: ServerFrame): void {
     if (this.socket.readyState !== OPEN || this.#closing) return;
     if (this.socket.bufferedAmount > this.deps.limits.maxBufferedBytes) {
       // The client is not reading; holding more for it would grow without bound. It reconnects
@@ -347,24 +363,23 @@ export class VisitorSocket {
       return this.#shut(CloseCode.SLOW_CONSUMER, 'slow consumer');
     }
     this.socket.send(JSON.stringify(frame));
-    this.deps.metrics.framesOut.add(1, { type: String(frame['type']) });
-    if (frame['type'] === 'message')
-      this.deps.metrics.messagesOut.add(1, { kind: String(frame['kind']) });
+    this.deps.metrics.framesOut.add(1, { type: frame.type });
+    if (frame.type === 'message') this.deps.metrics.messagesOut.add(1, { kind: frame.kind });
   }
 
   /**
    * Writes a frame caused by a conversation event inside a PRODUCER span, child of the event's
    * trace (the fanout delivery runs in it), so a trace ends at the visitor's socket.
    */
-  #sendTraced(frame: Record<string, unknown>): void {
+  #sendTraced(frame: ServerFrame): void {
     // Unsampled (no exporter, or sampled out): the span would record nothing a child could add.
     if (trace.getActiveSpan()?.isRecording() !== true) return this.#send(frame);
-    const span = tracer().startSpan(`ws send ${String(frame['type'])}`, {
+    const span = tracer().startSpan(`ws send ${frame.type}`, {
       kind: SpanKind.PRODUCER,
       attributes: {
         'network.protocol.name': 'websocket',
         'topicdesk.conversation_id': this.claims.conversationId,
-        ...(typeof frame['seq'] === 'number' ? { 'topicdesk.seq': frame['seq'] } : {}),
+        ...('seq' in frame ? { 'topicdesk.seq': frame.seq } : {}),
       },
     });
     try {
@@ -374,7 +389,11 @@ export class VisitorSocket {
     }
   }
 
-  #error(code: ErrorCode, message: string, extra?: Record<string, unknown>): void {
+  #error(
+    code: ErrorCode,
+    message: string,
+    extra?: Omit<ErrorFrame, 'type' | 'code' | 'message'>,
+  ): void {
     this.#send({ type: 'error', code, message, ...extra });
   }
 
@@ -464,23 +483,8 @@ export class VisitorSocket {
   }
 
   #onMessage(clientId: string, text: string): void {
-    if (charCount(text) > MAX_TEXT_CHARS) {
-      return this.#error(
-        ErrorCode.MESSAGE_TOO_LONG,
-        `messages are limited to ${MAX_TEXT_CHARS} characters`,
-        { clientId },
-      );
-    }
-    if (isBlank(text)) {
-      return this.#error(ErrorCode.INVALID_REQUEST, 'the message is empty', { clientId });
-    }
-    if (hasControlCharacters(text)) {
-      return this.#error(
-        ErrorCode.INVALID_REQUEST,
-        'the message contains control characters (only tabs and line breaks are allowed)',
-        { clientId },
-      );
-    }
+    const problem = messageTextProblem(text);
+    if (problem) return this.#error(...TEXT_REFUSED[problem], { clientId });
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
     const store = async () => {

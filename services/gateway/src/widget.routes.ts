@@ -33,7 +33,8 @@ function assetLoader(name: string) {
     let mtimeMs: number;
     try {
       mtimeMs = (await stat(url)).mtimeMs;
-    } catch {
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // not built: undefined
       return undefined;
     }
     if (cached?.mtimeMs === mtimeMs) return cached;

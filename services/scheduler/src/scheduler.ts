@@ -1,24 +1,17 @@
 import {
-  ConversationService,
-  SystemMessageKey,
+  Housekeeping,
   UnitOfWork,
-  type OutboxRelay,
-} from '@topicdesk/core';
-import {
-  AuditRepository,
-  ConversationRepository,
-  OutboxRepository,
-  TelegramUserRepository,
-  type Conversation,
   type DB,
   type Kysely,
-  type OutboxInput,
-} from '@topicdesk/data';
+  type Publisher,
+  type TopicPolicy,
+} from '@topicdesk/core';
 import { meter, ROOT_CONTEXT, SpanKind, withSpan, type Logger } from '@topicdesk/telemetry';
 
 export interface SchedulerDeps {
   db: Kysely<DB>;
-  relay: OutboxRelay;
+  /** Publishes what the jobs' changes announce (the outbox relay). */
+  relay: Publisher;
   logger: Logger;
   intervalMs: number;
   /** The clock; tests move it. */
@@ -31,56 +24,21 @@ export interface Job {
   run(): Promise<number>;
 }
 
-const BATCH = 100;
-
-/**
- * Runs `step` on batches of rows claimed with FOR UPDATE SKIP LOCKED until a batch comes back
- * short: replicas running the same job at once never handle the same row twice, and a row
- * whose state changed meanwhile no longer matches the claim query.
- */
-async function inBatches(
-  db: Kysely<DB>,
-  relay: OutboxRelay,
-  claim: (repository: ConversationRepository) => Promise<Conversation[]>,
-  step: (trx: Kysely<DB>, conversation: Conversation) => Promise<OutboxInput[]>,
-): Promise<number> {
-  let total = 0;
-  for (;;) {
-    const { count, rows } = await db.transaction().execute(async (trx) => {
-      const claimed = await claim(new ConversationRepository(trx));
-      const all: OutboxInput[] = [];
-      for (const conversation of claimed) all.push(...(await step(trx, conversation)));
-      return { count: claimed.length, rows: await new OutboxRepository(trx).add(all) };
-    });
-    await relay.publish(rows);
-    total += count;
-    if (count < BATCH) return total;
-  }
+/** The use cases run on the scheduler's database and relay (one unit of work per batch). */
+function housekeepingFor(deps: SchedulerDeps): Housekeeping {
+  return new Housekeeping(new UnitOfWork(deps.db, deps.relay));
 }
 
 /** Closes conversations idle longer than the limit: the visitor is told, the topic is closed. */
 export function autoCloseJob(deps: SchedulerDeps, autoCloseAfterMs: number): Job {
-  const service = new ConversationService(new UnitOfWork(deps.db, deps.relay));
+  const housekeeping = housekeepingFor(deps);
   const closed = meter().createCounter('topicdesk_auto_closed_total', {
     description: 'Conversations closed for inactivity',
   });
   return {
     name: 'auto-close',
     async run() {
-      const count = await inBatches(
-        deps.db,
-        deps.relay,
-        (repository) =>
-          repository.claimIdle(new Date(deps.now().getTime() - autoCloseAfterMs), BATCH),
-        async (trx, conversation) =>
-          (await service.closeInTransaction(trx, {
-            tenantId: conversation.tenant_id,
-            conversationId: conversation.id,
-            actor: { type: 'system', id: 'scheduler' },
-            reason: 'idle',
-            templateKey: SystemMessageKey.autoClosed,
-          })) ?? [],
-      );
+      const count = await housekeeping.closeIdle(new Date(deps.now().getTime() - autoCloseAfterMs));
       closed.add(count);
       return count;
     },
@@ -92,33 +50,19 @@ export function autoCloseJob(deps: SchedulerDeps, autoCloseAfterMs: number): Job
  * `afterMs` (5 and 15 minutes by default); the last one is pinned.
  */
 export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly number[]): Job {
-  const service = new ConversationService(new UnitOfWork(deps.db, deps.relay));
+  const housekeeping = housekeepingFor(deps);
   return {
     name: 'unclaimed-reminders',
     async run() {
       let total = 0;
       for (const [index, after] of afterMs.entries()) {
-        const reminder = index + 1;
-        total += await inBatches(
-          deps.db,
-          deps.relay,
-          (repository) =>
-            repository.claimDueReminders(new Date(deps.now().getTime() - after), reminder, BATCH),
-          async (trx, conversation) => {
-            await new ConversationRepository(trx).setRemindersSent(
-              conversation.tenant_id,
-              conversation.id,
-              reminder,
-            );
-            return service.emitSystemInTransaction(trx, {
-              conversation,
-              key: SystemMessageKey.unclaimedReminder,
-              vars: { minutes: Math.round(after / 60_000) },
-              pin: reminder === afterMs.length,
-              at: deps.now(),
-            });
-          },
-        );
+        total += await housekeeping.remindUnclaimed({
+          startedBefore: new Date(deps.now().getTime() - after),
+          reminder: index + 1,
+          minutes: Math.round(after / 60_000),
+          pin: index + 1 === afterMs.length,
+          at: deps.now(),
+        });
       }
       return total;
     },
@@ -132,48 +76,22 @@ export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly numb
 export function retentionJob(
   deps: SchedulerDeps,
   retentionMs: number,
-  topicPolicy: 'delete' | 'keep',
+  topicPolicy: TopicPolicy,
 ): Job {
+  const housekeeping = housekeepingFor(deps);
   const purged = meter().createCounter('topicdesk_retention_purged_total', {
     description: 'Closed conversations purged by retention',
   });
   return {
     name: 'retention',
     async run() {
-      const count = await inBatches(
-        deps.db,
-        deps.relay,
-        (repository) =>
-          repository.claimPurgeable(new Date(deps.now().getTime() - retentionMs), BATCH),
-        async (trx, conversation) => {
-          await new ConversationRepository(trx).delete(conversation.tenant_id, conversation.id);
-          await new AuditRepository(trx).record({
-            tenantId: conversation.tenant_id,
-            actorType: 'system',
-            actorId: 'scheduler',
-            action: 'conversation.purge',
-            conversationId: conversation.id,
-            details: { ticket: conversation.ticket, topicPolicy },
-          });
-          if (topicPolicy !== 'delete' || conversation.topic_id === null) return [];
-          return [
-            {
-              tenantId: conversation.tenant_id,
-              destination: 'bus' as const,
-              topic: 'topicRemoval',
-              payload: {
-                tenantId: conversation.tenant_id,
-                conversationId: conversation.id,
-                topicId: String(conversation.topic_id),
-                groupChatId: String(conversation.group_chat_id ?? 0),
-              },
-            },
-          ];
-        },
+      const count = await housekeeping.purgeClosed(
+        new Date(deps.now().getTime() - retentionMs),
+        topicPolicy,
       );
       purged.add(count);
       // Private-chat users left without conversations are forgotten too (their encrypted id).
-      const forgotten = await new TelegramUserRepository(deps.db).purgeOrphans(
+      const forgotten = await housekeeping.forgetOrphanUsers(
         new Date(deps.now().getTime() - retentionMs),
       );
       if (forgotten > 0)

@@ -20,37 +20,45 @@ export class LuaScript {
 }
 
 /**
+ * What both sliding-window scripts start with: the time from Redis TIME (so the replicas' clocks
+ * do not matter), and `room`, which trims a budget's log to its window and answers how long
+ * until it has room for one more use (0 when it has) and how many uses are left after that one.
+ */
+const SLIDING_WINDOW_PRELUDE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function room(log, limit, window)
+  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
+  local count = redis.call('ZCARD', log)
+  local wait = 0
+  if count >= limit then
+    local entry = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
+    wait = tonumber(entry[2]) + window - now
+    if wait < 1 then wait = 1 end
+  end
+  return wait, limit - count - 1
+end
+`;
+
+/**
  * Sliding-window log over several budgets at once, atomically.
  * KEYS: n log keys (sorted sets, score = ms timestamp), then optionally n block keys.
  * ARGV: member suffix, n, then limit and windowMs for each budget.
- * Time comes from Redis TIME, so the replicas' clocks do not matter.
  * Returns {wait, remaining}, or {0, remaining, member} when one use was recorded in every log
  * (the member names it, for a refund).
  */
-export const SLIDING_WINDOW_SCRIPT = new LuaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const SLIDING_WINDOW_SCRIPT = new LuaScript(`${SLIDING_WINDOW_PRELUDE}
 local n = tonumber(ARGV[2])
 local has_blocks = #KEYS == 2 * n
 local wait = 0
 local remaining = -1
 for i = 1, n do
-  local log = KEYS[i]
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local window = tonumber(ARGV[2 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-  local count = redis.call('ZCARD', log)
-  if count >= limit then
-    local entry = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-    local w = tonumber(entry[2]) + window - now
-    if w < 1 then w = 1 end
-    if w > wait then wait = w end
-  end
+  local w, left = room(KEYS[i], tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i]))
+  if w > wait then wait = w end
   if has_blocks then
     local blocked = redis.call('PTTL', KEYS[n + i])
     if blocked > wait then wait = blocked end
   end
-  local left = limit - count - 1
   if remaining < 0 or left < remaining then remaining = left end
 end
 if wait > 0 then return {wait, 0} end
@@ -69,9 +77,7 @@ return {0, remaining, member}
  * ARGV: member suffix, c, then for each candidate: n, then limit and windowMs per budget.
  * Returns {index (0-based), 0}, or {-1, ms until the first candidate has room}.
  */
-export const ACQUIRE_ANY_SCRIPT = new LuaScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+export const ACQUIRE_ANY_SCRIPT = new LuaScript(`${SLIDING_WINDOW_PRELUDE}
 local c = tonumber(ARGV[2])
 local arg = 3
 local key = 1
@@ -88,20 +94,10 @@ for i = 1, c do
   local wait = 0
   local remaining = nil
   for j = 1, n do
-    local log = KEYS[key]
-    local limit = tonumber(ARGV[arg + 2 * j - 1])
-    local window = tonumber(ARGV[arg + 2 * j])
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', now - window)
-    local count = redis.call('ZCARD', log)
-    if count >= limit then
-      local entry = redis.call('ZRANGE', log, count - limit, count - limit, 'WITHSCORES')
-      local w = tonumber(entry[2]) + window - now
-      if w < 1 then w = 1 end
-      if w > wait then wait = w end
-    end
+    local w, left = room(KEYS[key], tonumber(ARGV[arg + 2 * j - 1]), tonumber(ARGV[arg + 2 * j]))
+    if w > wait then wait = w end
     local blocked = redis.call('PTTL', KEYS[key + 1])
     if blocked > wait then wait = blocked end
-    local left = limit - count - 1
     if remaining == nil or left < remaining then remaining = left end
     key = key + 2
   end

@@ -1,23 +1,9 @@
-/** Agent commands; anything else starting with "/" is `unknown` and never reaches a visitor. */
-export const COMMANDS = [
-  'claim',
-  'unclaim',
-  'close',
-  'reopen',
-  'note',
-  't',
-  'delete',
-  'help',
-  'whoami',
-  'stats',
-] as const;
-export type CommandName = (typeof COMMANDS)[number] | 'unknown';
+import { AGENT_COMMANDS, type AgentCommand, type AgentCommandName } from '@topicdesk/core';
 
-export interface Command {
-  name: CommandName;
-  /** Everything after the command, trimmed ('' when nothing). */
-  args: string;
-}
+// The command names and what they do in a topic are core's (the agent desk's command table);
+// the bridge reads them from the text and answers the General topic itself.
+export type CommandName = AgentCommandName;
+export type Command = AgentCommand;
 
 /** Parses `/name@bot args`; undefined when the text is not a command. */
 export function parseCommand(text: string): Command | undefined {
@@ -25,24 +11,10 @@ export function parseCommand(text: string): Command | undefined {
   if (!match) return text.trim().startsWith('/') ? { name: 'unknown', args: '' } : undefined;
   const name = (match[1] as string).toLowerCase();
   return {
-    name: (COMMANDS as readonly string[]).includes(name) ? (name as CommandName) : 'unknown',
+    name: (AGENT_COMMANDS as readonly string[]).includes(name) ? (name as CommandName) : 'unknown',
     args: (match[2] ?? '').trim(),
   };
 }
-
-export const HELP_TOPIC = [
-  'Commands in a conversation topic:',
-  '/claim — take the conversation',
-  '/unclaim — give it back',
-  '/close — close it (the visitor is told)',
-  '/reopen — reopen it',
-  '/note <text> — an internal note, never sent to the visitor',
-  '/t <name> — send the saved reply <name>',
-  '/delete — as a reply to an agent message: retract it from the visitor',
-  '/whoami — how visitors see you',
-  '/help — this list',
-  'Anything else you write here goes to the visitor.',
-].join('\n');
 
 export const HELP_GENERAL = [
   'Each conversation has its own topic; answer there.',

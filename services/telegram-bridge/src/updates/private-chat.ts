@@ -19,6 +19,7 @@ import { UserKeyError, type UserKeyring } from '../user-crypto';
 import { PrivateChatCalls } from './private-chat/calls';
 import { PrivateChatDeliverer } from './private-chat/delivery';
 import { PrivateChatUpdates } from './private-chat/intake';
+import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
 // The second visitor channel: a Telegram user writes to the bot in a private chat and gets a
 // conversation like a widget visitor — a ticket, a topic for the agents, the same seq, history,
@@ -44,8 +45,6 @@ export {
   PrivateCommand,
 } from './private-chat/parse';
 export type { PrivateChatOutcome } from '@topicdesk/core';
-
-const TENANT = 'default';
 
 export interface PrivateChatOptions {
   db: Kysely<DB>;

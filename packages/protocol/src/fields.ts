@@ -1,5 +1,11 @@
-import { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from '@topicdesk/core';
 import { z } from 'zod';
+import {
+  charCount,
+  cutTo,
+  isLanguageTag,
+  LANGUAGE_TAG_MAX_LENGTH,
+  withoutInvisibles,
+} from './text-rules';
 
 /**
  * The text fields of the visitor and admin APIs that reach people: agents in Telegram (a topic's
@@ -7,38 +13,14 @@ import { z } from 'zod';
  *
  * - control characters (U+0000–U+001F, U+007F–U+009F) are refused: Postgres cannot store NUL,
  *   and none of them has a place in a name or a title (a message may hold tabs and line breaks);
- * - bidirectional controls and zero-width characters are removed (`withoutInvisibles` of
- *   @topicdesk/core, the same rule the bridge applies when it shows these fields);
+ * - bidirectional controls and zero-width characters are removed (`withoutInvisibles`, the same
+ *   rule the bridge applies when it shows these fields);
  * - lengths count code points (what a person counts), not UTF-16 units.
  */
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
 const CONTROLS = new RegExp(CONTROL.source, 'g');
-// eslint-disable-next-line no-control-regex -- as above, less tab, line feed and carriage return
-const CONTROL_BUT_WHITESPACE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/;
-
-/** Characters as a person counts them (code points), not UTF-16 units. */
-export function charCount(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}
-
-/** The first `max` code points of `text`. */
-export function cutTo(text: string, max: number): string {
-  return charCount(text) <= max ? text : [...text].slice(0, max).join('');
-}
-
-/** Whether `text` holds a control character other than tab, line feed and carriage return. */
-export function hasControlCharacters(text: string): boolean {
-  return CONTROL_BUT_WHITESPACE.test(text);
-}
-
-/** Whether `text` shows nothing: only whitespace and invisible characters. */
-export function isBlank(text: string): boolean {
-  return withoutInvisibles(text).trim().length === 0;
-}
 
 /**
  * A one-line name (a visitor's, an agent's): no control characters, invisibles removed,

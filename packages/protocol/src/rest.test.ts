@@ -1,76 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  charCount,
-  clientFrameSchema,
   conversationParamsSchema,
   historyQuerySchema,
-  MAX_TEXT_CHARS,
+  profileSchema,
   startConversationSchema,
-} from './frames';
-
-describe('charCount', () => {
-  it('counts plain text like its length', () => {
-    expect(charCount('')).toBe(0);
-    expect(charCount('hello')).toBe(5);
-    expect(charCount('héllo wörld')).toBe(11);
-  });
-
-  it('counts an emoji outside the BMP once, not as its two UTF-16 units', () => {
-    expect('😀'.length).toBe(2);
-    expect(charCount('😀')).toBe(1);
-    expect(charCount('hi 😀!')).toBe(5);
-  });
-
-  it('counts code points, so modifiers and joiners count on their own', () => {
-    expect(charCount('👍🏽')).toBe(2);
-    expect(charCount('👨‍👩‍👧')).toBe(5);
-  });
-
-  it('counts a lone surrogate as one', () => {
-    expect(charCount('\uD83D')).toBe(1);
-  });
-
-  it('lets 4,000 emoji through the limit although they are 8,000 UTF-16 units', () => {
-    const text = '😀'.repeat(MAX_TEXT_CHARS);
-    expect(text.length).toBe(8000);
-    expect(charCount(text)).toBe(MAX_TEXT_CHARS);
-  });
-});
-
-describe('clientFrameSchema', () => {
-  it.each([
-    { type: 'message', clientId: 'c-1', text: 'hello' },
-    { type: 'message', clientId: 'x'.repeat(100), text: '' },
-    { type: 'typing' },
-    { type: 'resume', afterSeq: 0 },
-    { type: 'resume', afterSeq: 42 },
-  ])('accepts %j', (frame) => {
-    expect(clientFrameSchema.safeParse(frame).success).toBe(true);
-  });
-
-  it.each([
-    ['an unknown type', { type: 'hello' }],
-    ['no type', { clientId: 'c', text: 'x' }],
-    ['a message without clientId', { type: 'message', text: 'x' }],
-    ['an empty clientId', { type: 'message', clientId: '', text: 'x' }],
-    ['a clientId over 100 characters', { type: 'message', clientId: 'x'.repeat(101), text: 'x' }],
-    ['a text that is not a string', { type: 'message', clientId: 'c', text: 42 }],
-    ['a resume without afterSeq', { type: 'resume' }],
-    ['a negative afterSeq', { type: 'resume', afterSeq: -1 }],
-    ['a fractional afterSeq', { type: 'resume', afterSeq: 1.5 }],
-    ['an afterSeq given as a string', { type: 'resume', afterSeq: '3' }],
-    ['an afterSeq beyond any seq (2^53)', { type: 'resume', afterSeq: 2 ** 53 }],
-    ['an array', [{ type: 'typing' }]],
-    ['null', null],
-  ])('refuses %s', (_name, frame) => {
-    expect(clientFrameSchema.safeParse(frame).success).toBe(false);
-  });
-
-  it('drops fields it does not know', () => {
-    const parsed = clientFrameSchema.parse({ type: 'typing', extra: true });
-    expect(parsed).toEqual({ type: 'typing' });
-  });
-});
+} from './rest';
+// The answers: built by the gateway, described here.
+import {
+  conversationProfileSchema,
+  conversationStartedSchema,
+  errorBodySchema,
+  historyPageSchema,
+  issuedTokenSchema,
+} from './rest';
 
 describe('startConversationSchema', () => {
   it('accepts an empty body', () => {
@@ -199,5 +141,50 @@ describe('conversationParamsSchema', () => {
       conversationParamsSchema.safeParse({ id: '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b' }).success,
     ).toBe(true);
     expect(conversationParamsSchema.safeParse({ id: 'SUPP-1' }).success).toBe(false);
+  });
+});
+
+describe('profileSchema', () => {
+  it('takes a name, trimmed, and reads null or a blank name as none', () => {
+    expect(profileSchema.parse({ name: '  Ada ' })).toEqual({ name: 'Ada' });
+    expect(profileSchema.parse({ name: null })).toEqual({ name: null });
+    expect(profileSchema.parse({ name: '  \u200B ' })).toEqual({ name: null });
+  });
+
+  it('refuses a missing name, a name over 100 characters, a control character and unknown fields', () => {
+    expect(profileSchema.safeParse({}).success).toBe(false);
+    expect(profileSchema.safeParse({ name: 'n'.repeat(101) }).success).toBe(false);
+    expect(profileSchema.safeParse({ name: 'Ada\u0000' }).success).toBe(false);
+    expect(profileSchema.safeParse({ name: 'Ada', email: 'a@b.c' }).success).toBe(false);
+  });
+});
+
+describe('the answers', () => {
+  const conversationId = '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b';
+  const issued = { token: 'eyJ.x.y', expiresAt: '2025-05-06T08:08:09.000Z' };
+
+  it('describe what the gateway answers, field for field', () => {
+    const started = { conversationId, ticket: 'SUPP-7Q2K', ...issued };
+    expect(conversationStartedSchema.parse(started)).toEqual(started);
+    expect(issuedTokenSchema.parse(issued)).toEqual(issued);
+    const page = {
+      status: 'open',
+      ticket: 'SUPP-7Q2K',
+      messages: [{ seq: 1, kind: 'visitor', text: 'hi', at: '2025-05-06T07:08:09.123Z' }],
+    };
+    expect(historyPageSchema.parse(page)).toEqual(page);
+    const profile = { conversationId, ticket: 'SUPP-7Q2K', status: 'closed', name: null };
+    expect(conversationProfileSchema.parse(profile)).toEqual(profile);
+    const error = { error: { code: 'INVALID_REQUEST', message: 'no', details: { issues: [] } } };
+    expect(errorBodySchema.parse(error)).toEqual(error);
+  });
+
+  it('refuses an answer that lacks a field or has one too many', () => {
+    expect(issuedTokenSchema.safeParse({ token: 'x' }).success).toBe(false);
+    expect(conversationStartedSchema.safeParse({ conversationId, ...issued }).success).toBe(false);
+    expect(
+      historyPageSchema.safeParse({ status: 'open', ticket: 'T', messages: [], next: 2 }).success,
+    ).toBe(false);
+    expect(errorBodySchema.safeParse({ error: { code: 'X' } }).success).toBe(false);
   });
 });

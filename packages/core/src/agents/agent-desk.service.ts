@@ -1,0 +1,341 @@
+import { SyncReason } from '@topicdesk/contracts';
+import {
+  AgentRepository,
+  ConversationRepository,
+  DEFAULT_TENANT_ID,
+  MessageRepository,
+  TelegramPostRepository,
+  TelegramUpdateRepository,
+  type Conversation,
+} from '@topicdesk/data';
+import { ConversationService, type AgentRef } from '../conversation.service';
+import { busOutbox } from '../outbox-relay';
+import type { UnitOfWork, Work } from '../unit-of-work';
+import {
+  act,
+  CLOSED_NOTHING_SENT,
+  TOPIC_COMMANDS,
+  UNKNOWN_AGENT_NAME,
+  type AgentCommand,
+  type CommandRun,
+  type DeskAction,
+  type DeskOutcome,
+} from './topic-commands';
+
+/** A Telegram update: the bot that received it and its id (updates are deduplicated per bot). */
+export interface UpdateRef {
+  botId: string;
+  updateId: number;
+}
+
+/** An agent's message in a conversation's topic. */
+export interface TopicMessage {
+  chatId: number;
+  messageId: number;
+  /** Its author. */
+  telegramUserId: number;
+  /** The message it replies to, if any. */
+  replyToMessageId?: number | undefined;
+}
+
+export interface AgentDeskOptions {
+  /** Members of the support groups who are not registered agents may answer (as "Support"). */
+  allowUnknownAgents: boolean;
+  /** Nothing reaches the visitor until an agent has claimed the conversation. */
+  requireClaim: boolean;
+  /** SUPPORT_GROUP_ID: conversations without a group of their own live there. */
+  defaultGroupId: number;
+  /** Called for each agent message relayed to a visitor (the bridge counts them). */
+  onAgentMessage?: (() => void) | undefined;
+  tenantId?: string | undefined;
+}
+
+/** The person behind an update, as the product sees them. */
+export type AgentIdentity =
+  { kind: 'agent'; agent: AgentRef } | { kind: 'refused'; reason: string };
+
+/** What /stats shows: conversations now, today's first responses, what waits for Telegram. */
+export interface DeskStats {
+  open: number;
+  unclaimed: number;
+  medianFirstResponseMs: number | null;
+  /** Visitor texts not yet sent to Telegram, across every replica. */
+  pending: { count: number; oldest: Date | null };
+}
+
+/**
+ * The agents' use cases in the support groups: replies, edits, commands and header buttons.
+ * Each update is applied in one unit of work together with its update id, so a redelivered
+ * update changes nothing; answers to agents are queued as topic posts in the same unit of
+ * work, so the bridge sends them in order and under Telegram's limits.
+ */
+export class AgentDesk {
+  readonly #service: ConversationService;
+  readonly #tenantId: string;
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly options: AgentDeskOptions,
+  ) {
+    this.#service = new ConversationService(uow);
+    this.#tenantId = options.tenantId ?? DEFAULT_TENANT_ID;
+  }
+
+  /** The conversation of a topic; topic ids are unique per group only, so the group names it too. */
+  conversationInTopic(chatId: number, threadId: number): Promise<Conversation | undefined> {
+    return new ConversationRepository(this.uow.db).findByGroupTopic(
+      this.#tenantId,
+      chatId,
+      threadId,
+      this.options.defaultGroupId,
+    );
+  }
+
+  /** Who a Telegram user is to the desk: an agent (registered or, if allowed, not), or refused. */
+  async identify(telegramUserId: number): Promise<AgentIdentity> {
+    const agent = await new AgentRepository(this.uow.db).findByTelegramUser(
+      this.#tenantId,
+      telegramUserId,
+    );
+    if (agent && !agent.active)
+      return {
+        kind: 'refused',
+        reason: 'Your agent account is inactive; an admin can reactivate it.',
+      };
+    if (!agent && !this.options.allowUnknownAgents) {
+      return {
+        kind: 'refused',
+        reason: 'Only registered agents can answer visitors here; an admin can add you.',
+      };
+    }
+    return {
+      kind: 'agent',
+      agent: {
+        agentId: agent?.id ?? null,
+        telegramUserId,
+        name: agent?.display_name ?? UNKNOWN_AGENT_NAME,
+      },
+    };
+  }
+
+  /** Marks an update handled that changes nothing here; false when it was handled already. */
+  markProcessed(update: UpdateRef): Promise<boolean> {
+    return this.uow.run((work) => this.#markProcessed(work, update));
+  }
+
+  /** Answers an agent in the topic (as a reply to their message), once per update. */
+  tell(
+    update: UpdateRef,
+    conversation: Conversation,
+    replyTo: number,
+    text: string,
+    outcome: DeskOutcome,
+  ): Promise<DeskOutcome> {
+    return this.#once(update, async (work) => {
+      await this.#post(work, conversation, replyTo, text);
+      return outcome;
+    });
+  }
+
+  /** An agent's plain message in a topic: relayed to the visitor (claiming it on the way). */
+  async reply(
+    update: UpdateRef,
+    conversation: Conversation,
+    message: TopicMessage & { text: string },
+  ): Promise<DeskOutcome> {
+    const identity = await this.identify(message.telegramUserId);
+    return this.#once(update, async (work) => {
+      const refuse = async (text: string) => {
+        await this.#post(work, conversation, message.messageId, text);
+        return 'refused' as const;
+      };
+      if (identity.kind === 'refused') return refuse(identity.reason);
+      if (conversation.status === 'closed') return refuse(CLOSED_NOTHING_SENT);
+      if (!conversation.claimed_at) {
+        if (this.options.requireClaim)
+          return refuse(
+            'Claim this conversation first (/claim or the ✋ button); nothing was sent.',
+          );
+        await this.#claim(work, conversation, identity.agent);
+      }
+      const known = await new MessageRepository(work.trx).findAgentMessage(
+        this.#tenantId,
+        message.chatId,
+        message.messageId,
+      );
+      if (known) return 'duplicate';
+      await this.#postAgentMessage(work, conversation, message, identity.agent, message.text);
+      return 'stored';
+    });
+  }
+
+  /** A command in a conversation's topic (see the command table in topic-commands.ts). */
+  async command(
+    update: UpdateRef,
+    conversation: Conversation,
+    message: TopicMessage,
+    command: AgentCommand,
+  ): Promise<DeskOutcome> {
+    const identity = await this.identify(message.telegramUserId);
+    return this.#once(update, async (work) => {
+      const entry = TOPIC_COMMANDS[command.name];
+      if (entry.kind === 'answer') {
+        await this.#post(work, conversation, message.messageId, entry.text);
+        return entry.outcome;
+      }
+      if (identity.kind === 'refused') {
+        await this.#post(work, conversation, message.messageId, identity.reason);
+        return 'refused';
+      }
+      const current = await new ConversationRepository(work.trx).lock(
+        this.#tenantId,
+        conversation.id,
+      );
+      const agent = identity.agent;
+      const run: CommandRun = {
+        work,
+        service: this.#service,
+        conversation: current,
+        agent,
+        args: command.args,
+        chatId: message.chatId,
+        messageId: message.messageId,
+        replyToMessageId: message.replyToMessageId,
+        say: async (text, outcome = 'command') => {
+          await this.#post(work, current, message.messageId, text);
+          return outcome;
+        },
+        relay: async (text) => {
+          if (!current.claimed_at) await this.#claim(work, current, agent);
+          await this.#postAgentMessage(work, current, message, agent, text);
+        },
+      };
+      return entry.run(run);
+    });
+  }
+
+  /**
+   * A header button pressed: the action, announced in the topic when it changed something.
+   * `answer` is the text for the button's toast.
+   */
+  async button(
+    update: UpdateRef,
+    press: { conversationId: string; action: DeskAction; telegramUserId: number },
+  ): Promise<{ outcome: DeskOutcome; answer: string }> {
+    const identity = await this.identify(press.telegramUserId);
+    let answer = '';
+    const outcome = await this.#once(update, async (work) => {
+      if (identity.kind === 'refused') {
+        answer = identity.reason;
+        return 'refused';
+      }
+      const conversations = new ConversationRepository(work.trx);
+      const conversation = await conversations.find(this.#tenantId, press.conversationId);
+      if (!conversation) {
+        answer = 'This conversation no longer exists.';
+        return 'refused';
+      }
+      const current = await conversations.lock(this.#tenantId, conversation.id);
+      const result = await act(work, this.#service, current, press.action, identity.agent);
+      answer = result.text;
+      if (!result.ok) return 'refused';
+      await this.#post(work, current, null, result.text);
+      return 'command';
+    });
+    return { outcome, answer: outcome === 'duplicate' ? 'Done.' : answer };
+  }
+
+  /** An agent edited their message in Telegram: the visitor's copy follows. */
+  edit(
+    update: UpdateRef,
+    edit: { chatId: number; messageId: number; text: string; at: Date; telegramUserId: number },
+  ): Promise<DeskOutcome> {
+    return this.#once(update, async (work) => {
+      const stored = await new MessageRepository(work.trx).findAgentMessage(
+        this.#tenantId,
+        edit.chatId,
+        edit.messageId,
+      );
+      if (!stored) return 'ignored:edit_of_unknown_message';
+      if (stored.deleted_at) return 'ignored:edit_of_retracted_message';
+      if (stored.text === edit.text) return 'ignored:edit_unchanged';
+      await this.#service.editAgentMessage(work, {
+        tenantId: this.#tenantId,
+        message: stored,
+        text: edit.text,
+        at: edit.at,
+        telegramUserId: edit.telegramUserId,
+      });
+      return 'edited';
+    });
+  }
+
+  /** /stats: open and unclaimed conversations, the median first response since `since`. */
+  async stats(since: Date): Promise<DeskStats> {
+    const stats = await new ConversationRepository(this.uow.db).stats(this.#tenantId, since);
+    return { ...stats, pending: await new MessageRepository(this.uow.db).pendingSummary() };
+  }
+
+  /** Runs `apply` in one unit of work with the update's dedupe mark: a redelivery is a no-op. */
+  #once(update: UpdateRef, apply: (work: Work) => Promise<DeskOutcome>): Promise<DeskOutcome> {
+    return this.uow.run(async (work) =>
+      (await this.#markProcessed(work, update)) ? apply(work) : 'duplicate',
+    );
+  }
+
+  #markProcessed(work: Work, update: UpdateRef): Promise<boolean> {
+    return new TelegramUpdateRepository(work.trx).markProcessed(
+      this.#tenantId,
+      update.botId,
+      update.updateId,
+    );
+  }
+
+  /** Queues a bot answer in the topic and a sync to send it. */
+  async #post(
+    work: Work,
+    conversation: Conversation,
+    replyTo: number | null,
+    text: string,
+  ): Promise<void> {
+    const { tenant_id: tenantId, id: conversationId } = conversation;
+    await new TelegramPostRepository(work.trx).add([
+      { tenantId, conversationId, text, replyToMessageId: replyTo },
+    ]);
+    work.emit(
+      busOutbox(tenantId, 'conversationSync', {
+        tenantId,
+        conversationId,
+        reason: SyncReason.STATUS_CHANGED,
+      }),
+    );
+  }
+
+  #claim(work: Work, conversation: Conversation, agent: AgentRef): Promise<boolean> {
+    return this.#service.claim(work, {
+      tenantId: this.#tenantId,
+      conversationId: conversation.id,
+      agent,
+    });
+  }
+
+  async #postAgentMessage(
+    work: Work,
+    conversation: Conversation,
+    message: TopicMessage,
+    agent: AgentRef,
+    text: string,
+  ): Promise<void> {
+    await this.#service.postAgentMessage(work, {
+      tenantId: this.#tenantId,
+      conversationId: conversation.id,
+      text,
+      authorName: agent.name,
+      agentId: agent.agentId,
+      telegramUserId: agent.telegramUserId,
+      telegramChatId: message.chatId,
+      telegramMessageId: message.messageId,
+    });
+    this.options.onAgentMessage?.();
+  }
+}

@@ -1,0 +1,134 @@
+import {
+  AuditRepository,
+  ConversationRepository,
+  TelegramUserRepository,
+  type Conversation,
+} from '@topicdesk/data';
+import { ConversationService } from './conversation.service';
+import { busOutbox } from './outbox-relay';
+import { SystemMessageKey } from './system-messages';
+import type { UnitOfWork, Work } from './unit-of-work';
+
+const BATCH = 100;
+
+/** What happens to a purged conversation's topic: deleted in Telegram, or kept closed. */
+export type TopicPolicy = 'delete' | 'keep';
+
+/**
+ * The scheduler's use cases: closing idle conversations, reminding of unclaimed ones, deleting
+ * what is past retention. Each works through batches of conversations claimed with FOR UPDATE
+ * SKIP LOCKED, one unit of work per batch: replicas running the same job at once never handle
+ * the same conversation twice, and one whose state changed meanwhile no longer matches the claim.
+ * Each returns how many conversations it handled; running it again does only what is still due.
+ */
+export class Housekeeping {
+  readonly #service: ConversationService;
+
+  constructor(
+    private readonly uow: UnitOfWork,
+    private readonly batch = BATCH,
+  ) {
+    this.#service = new ConversationService(uow);
+  }
+
+  /** Closes conversations idle since before `idleSince`: the visitor is told, the topic closed. */
+  closeIdle(idleSince: Date): Promise<number> {
+    return this.#inBatches(
+      (conversations) => conversations.claimIdle(idleSince, this.batch),
+      async (work, conversation) => {
+        await this.#service.close(work, {
+          tenantId: conversation.tenant_id,
+          conversationId: conversation.id,
+          actor: { type: 'system', id: 'scheduler' },
+          reason: 'idle',
+          templateKey: SystemMessageKey.autoClosed,
+        });
+      },
+    );
+  }
+
+  /**
+   * Sends reminder number `reminder` (from 1) to the topics of conversations started before
+   * `startedBefore` that nobody has claimed; `pin` pins it (the last reminder is pinned).
+   */
+  remindUnclaimed(input: {
+    startedBefore: Date;
+    reminder: number;
+    minutes: number;
+    pin: boolean;
+    at: Date;
+  }): Promise<number> {
+    return this.#inBatches(
+      (conversations) =>
+        conversations.claimDueReminders(input.startedBefore, input.reminder, this.batch),
+      async (work, conversation) => {
+        await new ConversationRepository(work.trx).setRemindersSent(
+          conversation.tenant_id,
+          conversation.id,
+          input.reminder,
+        );
+        await this.#service.emitSystem(work, {
+          conversation,
+          key: SystemMessageKey.unclaimedReminder,
+          vars: { minutes: input.minutes },
+          pin: input.pin,
+          at: input.at,
+        });
+      },
+    );
+  }
+
+  /**
+   * Deletes conversations closed before `closedBefore` (messages, notes and marks go with them)
+   * and, under the `delete` policy, asks the bridge to delete their topics.
+   */
+  purgeClosed(closedBefore: Date, topicPolicy: TopicPolicy): Promise<number> {
+    return this.#inBatches(
+      (conversations) => conversations.claimPurgeable(closedBefore, this.batch),
+      async (work, conversation) => {
+        const { tenant_id: tenantId, id: conversationId } = conversation;
+        await new ConversationRepository(work.trx).delete(tenantId, conversationId);
+        await new AuditRepository(work.trx).record({
+          tenantId,
+          actorType: 'system',
+          actorId: 'scheduler',
+          action: 'conversation.purge',
+          conversationId,
+          details: { ticket: conversation.ticket, topicPolicy },
+        });
+        if (topicPolicy !== 'delete' || conversation.topic_id === null) return;
+        work.emit(
+          busOutbox(tenantId, 'topicRemoval', {
+            tenantId,
+            conversationId,
+            topicId: String(conversation.topic_id),
+            groupChatId: String(conversation.group_chat_id ?? 0),
+          }),
+        );
+      },
+    );
+  }
+
+  /** Forgets private-chat users left without conversations, unseen since `lastSeenBefore`. */
+  forgetOrphanUsers(lastSeenBefore: Date): Promise<number> {
+    return this.uow.run((work) =>
+      new TelegramUserRepository(work.trx).purgeOrphans(lastSeenBefore),
+    );
+  }
+
+  async #inBatches(
+    claim: (conversations: ConversationRepository) => Promise<Conversation[]>,
+    step: (work: Work, conversation: Conversation) => Promise<void>,
+  ): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const count = await this.uow.run(async (work) => {
+        const claimed = await claim(new ConversationRepository(work.trx));
+        for (const conversation of claimed) await step(work, conversation);
+        return claimed.length;
+      });
+      total += count;
+      if (count < this.batch) return total;
+    }
+  }
+}

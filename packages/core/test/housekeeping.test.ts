@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AuditRepository,
+  ConversationRepository,
+  DEFAULT_TENANT_ID,
+  type Conversation,
+  type Database,
+  type OutboxRow,
+} from '@topicdesk/data';
+import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
+import { ConversationService, Housekeeping } from '../src/index';
+
+const HOUR = 3_600_000;
+const BATCH = 2;
+
+describe('housekeeping', () => {
+  let fixture: UnitOfWorkFixture;
+  let database: Database;
+  let housekeeping: Housekeeping;
+  let service: ConversationService;
+  let published: OutboxRow[];
+  let nextTopic = 1;
+
+  beforeAll(async () => {
+    fixture = await unitOfWorkFixture('core-housekeeping');
+    ({ database, published } = fixture);
+    const { uow } = fixture;
+    // Batches smaller than the work, so that a job goes through several.
+    housekeeping = new Housekeeping(uow, BATCH);
+    service = new ConversationService(uow);
+  });
+
+  afterAll(() => fixture.close());
+
+  const later = () => new Date(Date.now() + HOUR);
+  const conversations = () => new ConversationRepository(database.db);
+  /** Conversations with topics, as the bridge's sync leaves them; the last has none. */
+  const openMany = async (count: number): Promise<Conversation[]> => {
+    const started: Conversation[] = [];
+    for (let i = 0; i < count; i++) {
+      const conversation = await service.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
+      if (i < count - 1)
+        await conversations().setTopic(DEFAULT_TENANT_ID, conversation.id, nextTopic++);
+      started.push(await conversations().get(DEFAULT_TENANT_ID, conversation.id));
+    }
+    return started;
+  };
+  const publishedFor = (conversation: Conversation, topic: string) =>
+    published.filter(
+      (row) =>
+        row.topic === topic &&
+        (row.payload as { conversationId?: string }).conversationId === conversation.id,
+    );
+
+  it('reminds the topics of unclaimed conversations once per reminder', async () => {
+    const started = await openMany(3);
+    const remind = (reminder: number) =>
+      housekeeping.remindUnclaimed({
+        startedBefore: later(),
+        reminder,
+        minutes: reminder * 5,
+        pin: reminder === 2,
+        at: new Date(),
+      });
+    // The conversation without a topic has nowhere to be reminded.
+    expect(await remind(1)).toBe(2);
+    expect(await remind(1)).toBe(0);
+    expect(await remind(2)).toBe(2);
+    for (const conversation of started.slice(0, 2))
+      expect((await conversations().get(DEFAULT_TENANT_ID, conversation.id)).reminders_sent).toBe(
+        2,
+      );
+  });
+
+  it('closes every idle conversation once, across batches, telling each visitor', async () => {
+    const started = await openMany(3);
+    const open = (
+      await database.db
+        .selectFrom('conversations')
+        .select('id')
+        .where('status', '=', 'open')
+        .execute()
+    ).length;
+    expect(await housekeeping.closeIdle(later())).toBe(open);
+    expect(await housekeeping.closeIdle(later())).toBe(0);
+    for (const conversation of started) {
+      const closed = await conversations().get(DEFAULT_TENANT_ID, conversation.id);
+      expect(closed.status).toBe('closed');
+      expect(
+        published.filter(
+          (row) =>
+            row.topic === conversation.id &&
+            (row.payload as { type?: string; status?: string }).status === 'closed',
+        ),
+      ).toHaveLength(1);
+    }
+  });
+
+  it('purges closed conversations past retention with an audit entry, keeping their topics under the keep policy', async () => {
+    const closed = await database.db.selectFrom('conversations').selectAll().execute();
+    expect(await housekeeping.purgeClosed(new Date(Date.now() - HOUR), 'keep')).toBe(0);
+    expect(await housekeeping.purgeClosed(later(), 'keep')).toBe(closed.length);
+    expect(await database.db.selectFrom('conversations').select('id').execute()).toEqual([]);
+    for (const conversation of closed)
+      expect(publishedFor(conversation, 'topicRemoval')).toEqual([]);
+    const audit = await new AuditRepository(database.db).list(DEFAULT_TENANT_ID, { limit: 100 });
+    const purges = audit.filter((entry) => entry.action === 'conversation.purge');
+    expect(purges.map((entry) => entry.conversation_id).sort()).toEqual(
+      closed.map((c) => c.id).sort(),
+    );
+  });
+
+  it('asks the bridge to remove the topics of purged conversations under the delete policy', async () => {
+    const started = await openMany(3);
+    await housekeeping.closeIdle(later());
+    expect(await housekeeping.purgeClosed(later(), 'delete')).toBe(3);
+    const [first, second, withoutTopic] = started as [Conversation, Conversation, Conversation];
+    for (const conversation of [first, second])
+      expect(publishedFor(conversation, 'topicRemoval').map((row) => row.payload)).toEqual([
+        {
+          tenantId: DEFAULT_TENANT_ID,
+          conversationId: conversation.id,
+          topicId: String(conversation.topic_id),
+          groupChatId: String(conversation.group_chat_id ?? 0),
+        },
+      ]);
+    expect(publishedFor(withoutTopic, 'topicRemoval')).toEqual([]);
+  });
+});

@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { MAX_SEQ } from './text-rules';
+
+/**
+ * The frames a visitor's client sends on `GET /v1/ws` (JSON text, one object per frame). The
+ * gateway parses every frame with this schema; a frame that does not match gets an `error`
+ * frame (INVALID_REQUEST) and the socket stays open.
+ */
+
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('message'),
+    clientId: z.string().min(1).max(100),
+    /** Checked after parsing (length, blank, control characters): each has its own error. */
+    text: z.string(),
+  }),
+  z.object({ type: z.literal('typing') }),
+  z.object({ type: z.literal('resume'), afterSeq: z.number().int().min(0).max(MAX_SEQ) }),
+]);
+export type ClientFrame = z.infer<typeof clientFrameSchema>;

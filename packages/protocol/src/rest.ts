@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { localeField, nameField, pageUrlField, titleField } from './fields';
+import { conversationStatusSchema, historyMessageSchema } from './server-frames';
+import { MAX_NAME_CHARS, MAX_PAGE_TITLE_CHARS, MAX_PAGE_URL_CHARS, MAX_SEQ } from './text-rules';
+
+/**
+ * The visitor REST API (`/v1/conversations…`): what the widget sends, parsed by the gateway with
+ * these schemas (a mismatch is `400 INVALID_REQUEST` listing the issues), and what it answers.
+ * Types named `…Body` are what the gateway has after parsing (names trimmed, titles cut);
+ * `…Request` the JSON a client sends.
+ */
+
+/** `:id` of `/v1/conversations/:id/…`. */
+export const conversationParamsSchema = z.object({ id: z.string().uuid() });
+export type ConversationParams = z.infer<typeof conversationParamsSchema>;
+
+/** `POST /v1/conversations`: who and where, all optional; unknown fields are refused. */
+export const startConversationSchema = z
+  .object({
+    name: nameField(MAX_NAME_CHARS).optional(),
+    locale: localeField.optional(),
+    page: z
+      .object({
+        url: pageUrlField(MAX_PAGE_URL_CHARS),
+        title: titleField(MAX_PAGE_TITLE_CHARS).optional(),
+      })
+      .optional(),
+  })
+  .strict();
+export type StartConversationRequest = z.input<typeof startConversationSchema>;
+export type StartConversationBody = z.output<typeof startConversationSchema>;
+
+/** `GET /v1/conversations/:id/messages?after=SEQ&limit=N` (query strings read as integers). */
+export const historyQuerySchema = z.object({
+  after: z.coerce.number().int().min(0).max(MAX_SEQ).default(0),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type HistoryQuery = z.infer<typeof historyQuerySchema>;
+
+/** `POST /v1/conversations/:id/profile`: the name the visitor goes by; null (or blank) for none. */
+export const profileSchema = z
+  .object({
+    name: nameField(MAX_NAME_CHARS, 0)
+      .nullable()
+      .transform((v) => (v ? v : null)),
+  })
+  .strict();
+export type ProfileRequest = z.input<typeof profileSchema>;
+export type ProfileBody = z.output<typeof profileSchema>;
+
+/** A conversation token and when it expires: `POST /v1/conversations/:id/token` answers this. */
+export const issuedTokenSchema = z.strictObject({
+  token: z.string(),
+  expiresAt: z.iso.datetime(),
+});
+export type IssuedToken = z.infer<typeof issuedTokenSchema>;
+
+/** `201` of `POST /v1/conversations`; `ticket` is the visitor's public id (`SUPP-…`). */
+export const conversationStartedSchema = issuedTokenSchema.extend({
+  conversationId: z.string().uuid(),
+  ticket: z.string(),
+});
+export type ConversationStarted = z.infer<typeof conversationStartedSchema>;
+
+/** `GET /v1/conversations/:id/messages`: one page of the history, oldest first. */
+export const historyPageSchema = z.strictObject({
+  status: conversationStatusSchema,
+  ticket: z.string(),
+  messages: z.array(historyMessageSchema),
+});
+export type HistoryPage = z.infer<typeof historyPageSchema>;
+
+/** `GET /v1/conversations/:id` and `POST /v1/conversations/:id/profile`. */
+export const conversationProfileSchema = z.strictObject({
+  conversationId: z.string().uuid(),
+  ticket: z.string(),
+  status: conversationStatusSchema,
+  name: z.string().nullable(),
+});
+export type ConversationProfile = z.infer<typeof conversationProfileSchema>;
+
+/** Every refused request: a stable `code` (docs/errors.md), a message for people. */
+export const errorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.string(),
+    message: z.string(),
+    /** `issues` for INVALID_REQUEST: what did not match, by field. */
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
