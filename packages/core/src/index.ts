@@ -109,3 +109,9 @@ export type {
   SupportGroup,
   SystemTemplate,
 } from '@topicdesk/data';
+
+// The bridge's sync (topic delivery bookkeeping) and its wiring.
+export { TopicDeliveryService, type TelegramPlacement } from './topic-delivery.service';
+export { ServedGroups } from './served-groups';
+// (Conversation, DB, Kysely and Message: with the private chat's types above.)
+export type { TelegramPost, TopicState } from '@topicdesk/data';
