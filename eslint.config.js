@@ -37,6 +37,30 @@ export default tseslint.config(
     },
   },
   {
+    // Layers (docs/architecture.md): services parse input and call core; only core touches the
+    // data package, so every state change goes through core's unit of work.
+    files: ['services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@topicdesk/data',
+              message: 'services call @topicdesk/core; only core touches the data package',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // A source file over 600 lines tells more than one story: split it by the stories.
+    files: ['services/*/src/**/*.ts', 'packages/*/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'packages/contracts/src/gen/**'],
+    rules: { 'max-lines': ['error', { max: 600 }] },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', '**/test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

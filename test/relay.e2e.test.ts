@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
-import { AGENT, botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from './support/cluster';
+import {
+  agentSays,
+  botTexts,
+  GROUP_ID,
+  startCluster,
+  topicOf,
+  type Cluster,
+} from './support/cluster';
 
 let cluster: Cluster;
 const clients: VisitorClient[] = [];
@@ -12,15 +19,6 @@ async function connect(gateway: number, token: string, options?: { viaQuery?: bo
   clients.push(client);
   await client.waitFor((f) => f.type === 'status');
   return client;
-}
-
-function agentSays(threadId: number, text: string) {
-  return cluster.sandbox.state.injectMessage({
-    chatId: GROUP_ID,
-    messageThreadId: threadId,
-    text,
-    from: AGENT,
-  });
 }
 
 beforeAll(async () => {
@@ -75,7 +73,7 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     );
     await onA.waitFor((f) => f.type === 'receipt' && f['seq'] === 1 && f['state'] === 'delivered');
 
-    agentSays(threadId, 'It ships today.');
+    agentSays(cluster.sandbox, threadId, 'It ships today.');
     for (const client of [onA, onB]) {
       const reply = await client.waitFor((f) => f.type === 'message' && f['kind'] === 'agent');
       // The first reply claims the conversation: "Support joined" takes seq 2.
@@ -96,12 +94,12 @@ describe('visitor ↔ Telegram topic across separate processes', () => {
     onA.sendMessage('r-1', 'first');
     await onA.waitFor((f) => f.type === 'ack');
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
-    agentSays(threadId, 'reply one');
+    agentSays(cluster.sandbox, threadId, 'reply one');
     await onA.waitFor((f) => f.type === 'message' && f['seq'] === 3);
     await onA.close();
 
-    agentSays(threadId, 'reply two');
-    agentSays(threadId, 'reply three');
+    agentSays(cluster.sandbox, threadId, 'reply two');
+    agentSays(cluster.sandbox, threadId, 'reply three');
     await cluster.sandbox.state.waitFor(() => true, 10);
     // Wait until both are stored (visible through the REST history).
     await expect
@@ -202,7 +200,7 @@ describe('failures', () => {
     await onB.waitFor((f) => f.type === 'ack');
     const threadId = await topicOf(cluster.sandbox, conversation.ticket);
     await cluster.gateways[1]!.kill();
-    agentSays(threadId, 'sent while the replica was down');
+    agentSays(cluster.sandbox, threadId, 'sent while the replica was down');
     const onA = await connect(0, conversation.token);
     onA.send({ type: 'resume', afterSeq: 1 });
     const frame = await onA.waitFor((f) => f.type === 'message' && f['kind'] === 'agent', 15_000);

@@ -155,7 +155,7 @@ describe('commands in a topic', () => {
     await visitor.waitFor(
       (f) =>
         f.type === 'message' &&
-        f['text'] === 'This conversation was closed. Write again any time to start a new one.',
+        f['text'] === 'This conversation was closed. You can start a new one at any time.',
     );
     await cluster.sandbox.state.waitFor(() => topicClosed(cluster.sandbox, threadId));
     say(cluster.sandbox, ALICE, '/close', threadId);

@@ -7,7 +7,7 @@ import {
   type StartedConversation,
 } from '@topicdesk/testkit';
 import { createDatabase, DeliveryState, MessageRepository, type Database } from '@topicdesk/data';
-import { AGENT, botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { agentSays, botTexts, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 // The dependencies going away under a running cluster (two gateways, bridge, scheduler), each
 // brought back by the test: NATS and Redis are servers of this file's own (killed with SIGKILL
@@ -130,15 +130,6 @@ async function everyoneHas(
   }
 }
 
-function agentSays(threadId: number, text: string): void {
-  cluster.sandbox.state.injectMessage({
-    chatId: GROUP_ID,
-    messageThreadId: threadId,
-    text,
-    from: AGENT,
-  });
-}
-
 /** The visitor lines the bot posted into the topic, merged sends split apart. */
 function relayed(threadId: number, prefix: string): string[] {
   return botTexts(cluster.sandbox, threadId)
@@ -163,7 +154,7 @@ describe('a NATS restart', () => {
       expect(performance.now() - sentAt).toBeLessThan(3_000);
       // The agent's reply reaches the bridge's webhook, which cannot queue it and answers an
       // error: Telegram (here the sandbox) keeps the update and delivers it again later.
-      agentSays(threadId, 'reply while NATS is down');
+      agentSays(cluster.sandbox, threadId, 'reply while NATS is down');
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     } finally {
       await nats.start();
@@ -178,7 +169,7 @@ describe('a NATS restart', () => {
       'n-3 while NATS is down',
     ]);
     await everyoneHas(started, 'reply while NATS is down', [visitor, tab]);
-    agentSays(threadId, 'reply after the restart');
+    agentSays(cluster.sandbox, threadId, 'reply after the restart');
     await everyoneHas(started, 'reply after the restart', [visitor, tab]);
     const texts = (await history(started)).map((m) => m.text);
     expect(texts.filter((t) => t.startsWith('reply '))).toEqual([
@@ -199,7 +190,7 @@ describe('a Redis restart', () => {
     await redis.kill('SIGKILL');
     try {
       // Stored by the bridge while the fanout is down; its publish fails (the outbox keeps it).
-      agentSays(threadId, 'reply while Redis is down');
+      agentSays(cluster.sandbox, threadId, 'reply while Redis is down');
       await waitFor(
         async () => (await history(started)).some((m) => m.text === 'reply while Redis is down'),
         15_000,
@@ -214,7 +205,7 @@ describe('a Redis restart', () => {
     await allReady();
     await everyoneHas(started, 'reply while Redis is down', [visitor, tab]);
     // Live again, both ways across the replicas.
-    agentSays(threadId, 'reply after the restart');
+    agentSays(cluster.sandbox, threadId, 'reply after the restart');
     await everyoneHas(started, 'reply after the restart', [visitor, tab]);
     tab.send('r-1', 'r-1 from the second tab');
     await everyoneHas(started, 'r-1 from the second tab', [visitor, tab]);
@@ -233,7 +224,7 @@ describe('a Redis restart', () => {
     // nobody is subscribed to. Redis keeps nothing, the outbox row is gone: only the log has it.
     gatewayRedis.cut();
     try {
-      agentSays(threadId, 'reply nobody heard');
+      agentSays(cluster.sandbox, threadId, 'reply nobody heard');
       await waitFor(
         async () => (await history(started)).some((m) => m.text === 'reply nobody heard'),
         15_000,

@@ -152,7 +152,7 @@ describe('the Redis-backed quotas', () => {
     const answers = [];
     for (const url of [a, b, a, b]) answers.push(await startFrom(url, '127.0.0.2'));
     expect(answers.map((r) => r.status)).toEqual([201, 201, 201, 429]);
-    expect(answers[3]!.body).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+    expect(answers[3]!.body).toMatchObject({ error: { code: 'CONVERSATION_LIMIT' } });
     expect(Number(answers[3]!.retryAfter)).toBeGreaterThan(0);
     // Another address has its own quota.
     expect((await startFrom(b, '127.0.0.3')).status).toBe(201);

@@ -37,5 +37,5 @@ it('counts new conversations per visitor address from X-Forwarded-For when TRUST
   expect((await start('203.0.113.2')).status).toBe(201);
   const again = await start('203.0.113.1');
   expect(again.status).toBe(429);
-  expect(await again.json()).toMatchObject({ error: { code: 'RATE_LIMITED' } });
+  expect(await again.json()).toMatchObject({ error: { code: 'CONVERSATION_LIMIT' } });
 });

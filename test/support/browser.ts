@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { repoRoot } from '@topicdesk/testkit';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
@@ -37,7 +38,9 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true });
 }
 
-export const screenshotDir = join(repoRoot, 'test-results', 'screenshots');
+/** test-results/screenshots, or SCREENSHOT_DIR (to look at one run's images elsewhere). */
+export const screenshotDir =
+  process.env['SCREENSHOT_DIR'] ?? join(repoRoot, 'test-results', 'screenshots');
 
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(screenshotDir, { recursive: true });
@@ -55,7 +58,7 @@ export function widget(page: Page | Frame) {
     panel: root.locator('.panel'),
     input: root.locator('textarea'),
     sendButton: root.locator('button.send'),
-    closeButton: root.locator('header button.close'),
+    closeButton: root.locator('.head button.close'),
     log: root.locator('.log'),
     rows: root.locator('.log li.row:not(.greeting)'),
     banner: root.locator('.banner'),
@@ -74,4 +77,38 @@ export async function send(page: Page, text: string): Promise<void> {
   const w = widget(page);
   await w.input.fill(text);
   await w.input.press('Enter');
+}
+
+const axeSource = readFileSync(
+  createRequire(import.meta.url).resolve('axe-core/axe.min.js'),
+  'utf8',
+);
+
+/**
+ * axe-core's violations on the page (open shadow roots included), as `rule: targets` lines so a
+ * failing expectation says what and where. Evaluated through the debugging protocol, so a
+ * page's Content-Security-Policy does not stop it.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: Document,
+            options: object,
+          ): Promise<{
+            violations: Array<{ id: string; nodes: Array<{ target: unknown }> }>;
+          }>;
+        };
+      }
+    ).axe;
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id,
+      targets: v.nodes.map((n) => JSON.stringify(n.target)),
+    }));
+  });
+  return violations.map((v) => `${v.id}: ${v.targets.join(' ')}`);
 }

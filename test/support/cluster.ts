@@ -306,6 +306,16 @@ export function botTexts(sandbox: RunningSandbox, threadId: number): string[] {
   });
 }
 
+/** The agent (AGENT) writes `text` into a topic of the support group. */
+export function agentSays(sandbox: RunningSandbox, threadId: number, text: string) {
+  return sandbox.state.injectMessage({
+    chatId: GROUP_ID,
+    messageThreadId: threadId,
+    text,
+    from: AGENT,
+  });
+}
+
 /** Where a topic header's carried visitor texts start (services/telegram-bridge/src/sync). */
 const HEADER_TEXTS = '\n\n💬 ';
 

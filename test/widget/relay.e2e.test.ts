@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@topicdesk/testkit';
 import { launchBrowser, send, skipBrowser, widget } from '../support/browser';
-import { AGENT, botTexts, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { agentSays, botTexts, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 let cluster: Cluster;
 let browser: Browser;
@@ -70,15 +70,6 @@ async function ticketOf(page: Page): Promise<string> {
         key,
       ),
     );
-}
-
-function agentSays(threadId: number, text: string) {
-  return cluster.sandbox.state.injectMessage({
-    chatId: GROUP_ID,
-    messageThreadId: threadId,
-    text,
-    from: AGENT,
-  });
 }
 
 /** Each visitor text the bot sent into the topic (merged sends split again). */
@@ -187,7 +178,7 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
     );
     await waitForState(page, 'Hello from a real browser', ['delivered']);
 
-    agentSays(threadId, 'Hi! How can I help?');
+    agentSays(cluster.sandbox, threadId, 'Hi! How can I help?');
     await waitForText(page, 'agent', 'Hi! How can I help?');
     // Agents appear by display name only ("Support" for unregistered members), with a joined note.
     expect(await w.root.locator('.log li.agent:not(.greeting) .author').allTextContents()).toEqual([
@@ -197,7 +188,7 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
     expect(await w.root.locator('.log').textContent()).not.toMatch(/Alice|Agentova|alice_agent/);
     // Screen readers hear the reply through the live region.
     expect(await w.live.textContent()).toContain('Hi! How can I help?');
-    expect(await w.root.locator('header h2').textContent()).toContain('Support');
+    expect(await w.root.locator('.head h2').textContent()).toContain('Support');
 
     // Strict CSP and Trusted Types on the demo: nothing was blocked, nothing threw.
     expect(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp)).toEqual([]);
@@ -219,7 +210,7 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
     await waitForAck(page, 'first from tab one');
     const ticket = await ticketOf(page);
     const threadId = await topicOf(cluster.sandbox, ticket);
-    agentSays(threadId, 'agent answers');
+    agentSays(cluster.sandbox, threadId, 'agent answers');
     await waitForText(page, 'agent', 'agent answers');
     await send(page, 'second from tab one');
     await waitForAck(page, 'second from tab one');
@@ -261,7 +252,7 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
     await waitForText(tab2, 'visitor', 'third, seen in the other tab');
     await send(tab2, 'written in tab two');
     await waitForText(page, 'visitor', 'written in tab two');
-    agentSays(threadId, 'both tabs see this');
+    agentSays(cluster.sandbox, threadId, 'both tabs see this');
     await waitForText(page, 'agent', 'both tabs see this');
     await waitForText(tab2, 'agent', 'both tabs see this');
     for (const p of [page, tab2]) {
@@ -302,8 +293,12 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
 
     const ticket = await ticketOf(page);
     const threadId = await topicOf(cluster.sandbox, ticket);
-    for (const payload of payloads) agentSays(threadId, payload);
-    agentSays(threadId, 'Docs: https://example.com/help?q=1. Not a link: javascript:alert(5)');
+    for (const payload of payloads) agentSays(cluster.sandbox, threadId, payload);
+    agentSays(
+      cluster.sandbox,
+      threadId,
+      'Docs: https://example.com/help?q=1. Not a link: javascript:alert(5)',
+    );
     await expect
       .poll(() => w.texts('agent').allTextContents(), { timeout: 20_000 })
       .toEqual([
@@ -361,7 +356,7 @@ describe.skipIf(skipBrowser)('the widget against the cluster', () => {
       const gateway = cluster.gateways[replica!]!;
       await (how === 'stop' ? gateway.stop() : gateway.kill());
       // Whatever happens meanwhile arrives once the widget is back, on the other replica.
-      agentSays(threadId, `reply during ${how}`);
+      agentSays(cluster.sandbox, threadId, `reply during ${how}`);
       await send(page, `sent right after ${how}`);
       await expect.poll(socketOn, { timeout: 20_000 }).toEqual([1 - replica!]);
       await waitForText(page, 'agent', `reply during ${how}`);

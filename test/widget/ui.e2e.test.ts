@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@topicdesk/testkit';
 import { SIZE_BUDGET_BYTES } from '@topicdesk/widget/build';
 import { launchBrowser, screenshot, send, skipBrowser, widget } from '../support/browser';
-import { AGENT, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { agentSays, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 const TOKEN_TTL_MS = 6000;
 
@@ -64,15 +64,6 @@ async function waitAcked(p: Page, text: string) {
       timeout: 20_000,
     })
     .toBe(true);
-}
-
-function agentSays(threadId: number, text: string) {
-  cluster.sandbox.state.injectMessage({
-    chatId: GROUP_ID,
-    messageThreadId: threadId,
-    text,
-    from: AGENT,
-  });
 }
 
 /** Whether the launcher is shown on the page right now. */
@@ -184,7 +175,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Write a message…');
     await p.getByRole('button', { name: 'DE' }).click();
     await expect.poll(() => w.input.getAttribute('placeholder')).toBe('Nachricht schreiben…');
-    expect(await w.root.locator('header h2').textContent()).toBe('Kundendienst');
+    expect(await w.root.locator('.head h2').textContent()).toBe('Kundendienst');
     expect(await w.launcher.getAttribute('aria-label')).toBe('Chat schließen');
     expect(await w.root.locator('.root').getAttribute('dir')).toBe('ltr');
     await p.getByRole('button', { name: 'AR' }).click();
@@ -265,16 +256,19 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await waitAcked(p, 'Please close this one');
     const first = await credential(p);
     const threadId = await topicOf(cluster.sandbox, first.ticket);
-    agentSays(threadId, 'Done, closing it.');
-    agentSays(threadId, '/close');
+    agentSays(cluster.sandbox, threadId, 'Done, closing it.');
+    agentSays(cluster.sandbox, threadId, '/close');
     await expect.poll(() => w.closed.isVisible(), { timeout: 20_000 }).toBe(true);
     expect(await w.input.isVisible()).toBe(false);
     // A closed conversation is not kept for later visits.
     await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), storageKey())).toBeNull();
 
-    await w.closed.getByRole('button').click();
+    await w.closed.getByRole('button', { name: 'Start a new conversation' }).click();
     await expect.poll(() => w.input.isVisible()).toBe(true);
-    expect(await w.rows.count()).toBe(0);
+    // The finished conversation stays above the new one, ended by a line with its ticket.
+    expect(await w.texts('system').allTextContents()).toContain(
+      `Conversation ${first.ticket} ended`,
+    );
     await send(p, 'A new question');
     await waitAcked(p, 'A new question');
     const second = await credential(p);
@@ -319,7 +313,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     });
     const w = widget(p);
     await w.launcher.click();
-    expect(await w.root.locator('header button[aria-pressed]').getAttribute('aria-pressed')).toBe(
+    expect(await w.root.locator('.head button[aria-pressed]').getAttribute('aria-pressed')).toBe(
       'true',
     );
     await send(p, 'I will type more');
@@ -346,7 +340,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
       expect(typingFrames[i]! - typingFrames[i - 1]!).toBeGreaterThanOrEqual(2900);
 
     await w.closeButton.click();
-    agentSays(threadId, 'A reply while the chat is closed');
+    agentSays(cluster.sandbox, threadId, 'A reply while the chat is closed');
     await expect.poll(() => w.badge.textContent(), { timeout: 15_000 }).toBe('1');
     const seen = await p.evaluate(() => {
       const { __beeps, __vibrations, __events } = window as unknown as {
@@ -396,7 +390,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await send(again, 'after two token lifetimes');
     await waitAcked(again, 'after two token lifetimes');
     const threadId = await topicOf(cluster.sandbox, before.ticket);
-    agentSays(threadId, 'still here');
+    agentSays(cluster.sandbox, threadId, 'still here');
     await expect
       .poll(() => widget(again).texts('agent').allTextContents(), { timeout: 15_000 })
       .toEqual(['still here']);
@@ -480,6 +474,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     const { ticket } = await credential(light);
     const threadId = await topicOf(cluster.sandbox, ticket);
     agentSays(
+      cluster.sandbox,
       threadId,
       'Sorry about that! It left our roastery yesterday; tracking: https://track.example/1042',
     );
@@ -536,7 +531,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
 
     // An unread badge while the panel is closed.
     await widget(again).closeButton.click();
-    agentSays(threadId, 'One more thing: it arrives tomorrow.');
+    agentSays(cluster.sandbox, threadId, 'One more thing: it arrives tomorrow.');
     await expect.poll(() => widget(again).badge.textContent(), { timeout: 15_000 }).toBe('1');
     expect(await widget(again).launcher.getAttribute('aria-label')).toMatch(/1 unread/);
     await screenshot(again, 'widget-unread');

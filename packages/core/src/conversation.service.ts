@@ -10,8 +10,6 @@ import {
   MessageKind,
   SupportGroupRepository,
   type Conversation,
-  type DB,
-  type Kysely,
   type Message,
   type OutboxInput,
 } from '@topicdesk/data';
@@ -373,6 +371,45 @@ export class ConversationService {
     work.emit(...(await this.#system.emit(work.trx, input)));
   }
 
+  // What a visitor reads of their conversation, and their token's refresh (the gateway's REST
+  // routes and sockets).
+
+  find(tenantId: string, conversationId: string): Promise<Conversation | undefined> {
+    return new ConversationRepository(this.uow.db).find(tenantId, conversationId);
+  }
+
+  /** Up to `limit` messages after `afterSeq`, oldest first. */
+  history(conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
+    return new MessageRepository(this.uow.db).listAfter(conversationId, afterSeq, limit);
+  }
+
+  /** The visitor message stored under `clientId`, if any (a resend is acked, not stored again). */
+  visitorMessage(conversationId: string, clientId: string): Promise<Message | undefined> {
+    return new MessageRepository(this.uow.db).findByClientId(conversationId, clientId);
+  }
+
+  /**
+   * Moves the conversation's tokens on to the next generation when `generation` is the current
+   * one (retiring it on every replica); a token of the generation just replaced, within
+   * `reuseWindowMs`, gets the current one again. The generation to issue a token for, or
+   * undefined when the token is retired.
+   */
+  rotateToken(
+    tenantId: string,
+    conversationId: string,
+    generation: number,
+    reuseWindowMs: number,
+  ): Promise<number | undefined> {
+    return this.uow.run((work) =>
+      new ConversationRepository(work.trx).rotateToken(
+        tenantId,
+        conversationId,
+        generation,
+        reuseWindowMs,
+      ),
+    );
+  }
+
   /** A sync row when the conversation is a private chat's: its copy there must follow. */
   async #privateChatSync(work: Work, tenantId: string, conversationId: string): Promise<void> {
     const conversation = await new ConversationRepository(work.trx).find(tenantId, conversationId);
@@ -397,96 +434,4 @@ export class ConversationService {
       details,
     });
   }
-
-  // Adapters for callers that still build their own transaction (the bridge and scheduler,
-  // until they call core use cases): run the Work-based method, hand back its outbox rows.
-
-  /** @deprecated call `startIn` within a unit of work. */
-  async startInTransaction(trx: Kysely<DB>, input: StartConversationInput) {
-    const { value, rows } = await collect(trx, (work) => this.startIn(work, input));
-    return { conversation: value, rows };
-  }
-
-  /** @deprecated call `postVisitorMessageIn` within a unit of work. */
-  async postVisitorMessageInTransaction(trx: Kysely<DB>, input: VisitorMessageInput) {
-    const { value, rows } = await collect(trx, (work) => this.postVisitorMessageIn(work, input));
-    return { ...value, rows };
-  }
-
-  /** @deprecated call `postAgentMessage` with a Work. */
-  async postAgentMessageInTransaction(trx: Kysely<DB>, input: AgentMessageInput) {
-    const { value, rows } = await collect(trx, (work) => this.postAgentMessage(work, input));
-    return { message: value, rows };
-  }
-
-  /** @deprecated call `editAgentMessage` with a Work. */
-  async editAgentMessageInTransaction(
-    trx: Kysely<DB>,
-    input: Parameters<ConversationService['editAgentMessage']>[1],
-  ): Promise<OutboxInput[]> {
-    return (await collect(trx, (work) => this.editAgentMessage(work, input))).rows;
-  }
-
-  /** @deprecated call `close` with a Work. */
-  async closeInTransaction(trx: Kysely<DB>, input: CloseInput): Promise<OutboxInput[] | null> {
-    const { value, rows } = await collect(trx, (work) => this.close(work, input));
-    return value ? rows : null;
-  }
-
-  /** @deprecated call `reopen` with a Work. */
-  async reopenInTransaction(
-    trx: Kysely<DB>,
-    input: Parameters<ConversationService['reopen']>[1],
-  ): Promise<OutboxInput[] | null> {
-    const { value, rows } = await collect(trx, (work) => this.reopen(work, input));
-    return value ? rows : null;
-  }
-
-  /** @deprecated call `claim` with a Work. */
-  async claimInTransaction(
-    trx: Kysely<DB>,
-    input: Parameters<ConversationService['claim']>[1],
-  ): Promise<OutboxInput[]> {
-    return (await collect(trx, (work) => this.claim(work, input))).rows;
-  }
-
-  /** @deprecated call `unclaim` with a Work. */
-  async unclaimInTransaction(
-    trx: Kysely<DB>,
-    input: Parameters<ConversationService['unclaim']>[1],
-  ): Promise<OutboxInput[]> {
-    return (await collect(trx, (work) => this.unclaim(work, input))).rows;
-  }
-
-  /** @deprecated call `note` with a Work. */
-  async noteInTransaction(trx: Kysely<DB>, input: Parameters<ConversationService['note']>[1]) {
-    await collect(trx, (work) => this.note(work, input));
-  }
-
-  /** @deprecated call `retract` with a Work. */
-  async retractInTransaction(
-    trx: Kysely<DB>,
-    input: Parameters<ConversationService['retract']>[1],
-  ): Promise<OutboxInput[] | null> {
-    const { value, rows } = await collect(trx, (work) => this.retract(work, input));
-    return value ? rows : null;
-  }
-
-  /** @deprecated call `emitSystem` with a Work. */
-  async emitSystemInTransaction(
-    trx: Kysely<DB>,
-    input: Parameters<SystemMessages['emit']>[1],
-  ): Promise<OutboxInput[]> {
-    return (await collect(trx, (work) => this.emitSystem(work, input))).rows;
-  }
-}
-
-/** Runs a Work-based method in the caller's transaction and hands back the rows it emitted. */
-async function collect<T>(
-  trx: Kysely<DB>,
-  fn: (work: Work) => Promise<T>,
-): Promise<{ value: T; rows: OutboxInput[] }> {
-  const rows: OutboxInput[] = [];
-  const value = await fn({ trx, emit: (...emitted) => void rows.push(...emitted) });
-  return { value, rows };
 }

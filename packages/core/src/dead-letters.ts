@@ -63,22 +63,13 @@ export class DeadLetterTopicError extends Error {
 }
 
 /**
- * Publishes a dead letter's payload again on its topic (a new message id per replay, so the
- * bus's dedupe window does not swallow it) and records the replay.
+ * Publishes a dead letter's payload again on its topic, with a new message id per replay so the
+ * bus's dedupe window does not swallow it (the admin service records the replay).
  */
-export async function replayDeadLetter(
-  db: Kysely<DB>,
-  bus: Bus,
-  tenantId: string,
-  id: number,
-): Promise<DeadLetterRow | undefined> {
-  const repository = new DeadLetterRepository(db);
-  const row = await repository.find(tenantId, id);
-  if (!row) return undefined;
+export async function publishDeadLetter(bus: Bus, row: DeadLetterRow): Promise<void> {
   const topic = (topics as Record<string, DurableTopic | { kind: 'signal' }>)[row.topic];
   if (!topic || topic.kind !== 'durable')
-    throw new DeadLetterTopicError(`dead letter ${id} names an unknown topic ${row.topic}`);
+    throw new DeadLetterTopicError(`dead letter ${row.id} names an unknown topic ${row.topic}`);
   const message = fromBinary(topic.schema, Buffer.from(row.payload, 'base64'));
   await bus.publish(topic, message, { msgId: `replay-${row.id}-${row.replays + 1}` });
-  return repository.markReplayed(tenantId, id, new Date());
 }

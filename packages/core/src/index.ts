@@ -28,16 +28,21 @@ export {
   type ServiceRuntimeOptions,
   type Infrastructure,
   type InfrastructureOptions,
-} from './infrastructure';
-export { createServer, onShutdownSignal, type Readiness, type ServerOptions } from './server';
-export { exitOnStartupError } from './startup';
+} from './runtime/infrastructure';
+export {
+  createServer,
+  onShutdownSignal,
+  type Readiness,
+  type ServerOptions,
+} from './runtime/server';
+export { exitOnStartupError } from './runtime/startup';
 export {
   renderTemplate,
   SystemMessageKey,
   SystemMessages,
   type EmitInput,
 } from './system-messages';
-export { DeadLetterTopicError, replayDeadLetter, storeDeadLetter } from './dead-letters';
+export { DeadLetterTopicError, storeDeadLetter } from './dead-letters';
 export { UnitOfWork, detachedPublisher, type Publisher, type Work } from './unit-of-work';
 
 // Private chat (lane privchat): the intake of Telegram private-chat visitors and the
@@ -86,3 +91,27 @@ export type {
   TelegramUser,
   TelegramUserSecret,
 } from '@topicdesk/data';
+
+// The gateway (lane E): the admin API's use cases, and what the gateway names of the data
+// (Conversation, DB, Kysely and Message are exported above).
+export {
+  AdminService,
+  type AgentSettings,
+  type GroupSettings,
+  type Page,
+  type TemplateSettings,
+} from './admin.service';
+export { ConversationClosedError } from '@topicdesk/data';
+export type {
+  Agent,
+  AuditEntry,
+  DeadLetterRow,
+  SupportGroup,
+  SystemTemplate,
+} from '@topicdesk/data';
+
+// The bridge's sync (topic delivery bookkeeping) and its wiring.
+export { TopicDeliveryService, type TelegramPlacement } from './topic-delivery.service';
+export { ServedGroups } from './served-groups';
+// (Conversation, DB, Kysely and Message: with the private chat's types above.)
+export type { TelegramPost, TopicState } from '@topicdesk/data';

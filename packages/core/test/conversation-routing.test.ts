@@ -54,15 +54,15 @@ describe('routing a new conversation to a support group', () => {
 
   const startWeb = (locale?: string) =>
     service.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web', locale });
-  const startTelegram = (locale?: string) =>
-    infra.database.db.transaction().execute(async (trx) => {
-      const input: StartConversationInput = {
-        tenantId: DEFAULT_TENANT_ID,
-        channel: 'telegram',
-        locale,
-      };
-      return (await service.startInTransaction(trx, input)).conversation;
-    });
+  // A private chat starts its conversation inside the unit of work of the update that asked.
+  const startTelegram = (locale?: string) => {
+    const input: StartConversationInput = {
+      tenantId: DEFAULT_TENANT_ID,
+      channel: 'telegram',
+      locale,
+    };
+    return new UnitOfWork(infra.database.db, relay).run((work) => service.startIn(work, input));
+  };
   const stored = async (conversation: Conversation) =>
     (await new ConversationRepository(infra.database.db).get(DEFAULT_TENANT_ID, conversation.id))
       .group_chat_id;

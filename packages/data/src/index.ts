@@ -7,6 +7,7 @@ export {
   type AppendMessageInput,
   type AppendMessageResult,
 } from './conversation-log';
+export { pendingInTopic, readTopicState, type TopicState } from './topic-state';
 export {
   ConversationRepository,
   newTicket,

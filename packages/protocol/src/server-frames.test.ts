@@ -5,7 +5,7 @@ const at = '2025-05-06T07:08:09.123Z';
 
 describe('serverFrameSchema', () => {
   it.each([
-    // The frames of DESIGN.md, as the gateway sends them.
+    // The frames of docs/contract.md, as the gateway sends them.
     { type: 'ack', clientId: 'c-1', seq: 1 },
     { type: 'message', seq: 2, kind: 'agent', text: 'Hi!', author: 'Maria', at },
     { type: 'message', seq: 3, kind: 'visitor', text: 'from the other tab', at },

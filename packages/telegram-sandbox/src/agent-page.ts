@@ -4,41 +4,71 @@
 
 const CSS = `
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1b1f23;background:#e9eef3;height:100vh;display:flex;flex-direction:column}
-header{display:flex;gap:16px;align-items:center;padding:8px 16px;background:#517da2;color:#fff}
-header h1{font-size:16px;margin:0;flex:1}
-header form{display:flex;gap:12px}
+body{margin:0;font:14px/1.4 system-ui,sans-serif;color:#1b1f23;background:#e9eef3;height:100vh;height:100dvh;display:flex;flex-direction:column}
+header{display:flex;flex-wrap:wrap;gap:4px 16px;align-items:center;padding:8px 16px;background:#2f5f86;color:#fff}
+header h1{font-size:16px;margin:0;flex:1;min-width:140px}
+header form{display:flex;flex-wrap:wrap;gap:4px 12px}
 header label{font-size:12px;display:flex;gap:4px;align-items:center}
-header input{width:110px;padding:2px 4px;border:0;border-radius:4px}
+header input{width:110px;padding:2px 4px;border:0;border-radius:4px;font:inherit}
 main{flex:1;display:flex;min-height:0}
-nav{width:240px;background:#fff;border-right:1px solid #d0d7de;overflow-y:auto}
-nav button{display:flex;width:100%;gap:6px;padding:10px 12px;border:0;border-bottom:1px solid #eef1f4;background:none;text-align:left;cursor:pointer;font:inherit}
+nav{width:280px;flex:none;background:#fff;border-right:1px solid #d0d7de;overflow-y:auto}
+nav ul{list-style:none;margin:0;padding:0}
+nav button{display:grid;grid-template-columns:12px 1fr auto;gap:2px 8px;width:100%;padding:9px 12px;border:0;border-bottom:1px solid #eef1f4;background:none;text-align:left;cursor:pointer;font:inherit;color:inherit}
 nav button:hover{background:#f3f6f9}
-nav button.selected{background:#419fd9;color:#fff}
-nav .name{flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
-nav .badge,.meta .badge{font-size:11px;padding:0 6px;border-radius:8px;background:#d9e2ea;color:#44515e;align-self:center}
-nav .dot{width:10px;height:10px;border-radius:50%;margin-top:4px;flex:none}
+nav button[aria-current=true]{background:#2b6ea3;color:#fff}
+nav .name{font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+nav .when{font-size:12px;color:#57606a}
+nav .preview{grid-column:2;font-size:13px;color:#57606a;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+nav button[aria-current=true] .when,nav button[aria-current=true] .preview{color:#fff}
+nav .unread{grid-column:3;min-width:20px;padding:0 6px;border-radius:10px;background:#2b6ea3;color:#fff;font-size:12px;text-align:center}
+nav button[aria-current=true] .unread{background:#fff;color:#2b6ea3}
+.badge{font-size:11px;padding:0 6px;border-radius:8px;background:#d9e2ea;color:#44515e;align-self:center}
+nav .dot{width:10px;height:10px;border-radius:50%;margin-top:5px}
 section{flex:1;display:flex;flex-direction:column;min-width:0}
-#topic-title{padding:10px 16px;background:#fff;border-bottom:1px solid #d0d7de;font-weight:600}
+#topic-bar{display:flex;align-items:center;gap:8px;padding:8px 16px;background:#fff;border-bottom:1px solid #d0d7de}
+#topic-title{margin:0;font-size:15px;font-weight:600;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+#back{display:none;border:0;background:none;font-size:20px;line-height:1;padding:2px 6px;cursor:pointer;color:#2b6ea3}
+#pinned{display:flex;gap:8px;padding:6px 16px;background:#f6f8fa;border-bottom:1px solid #d0d7de;font-size:13px;white-space:pre-wrap;max-height:88px;overflow:auto}
+#pinned b{color:#2b6ea3;flex:none}
+.hint{margin:12px 16px 0;padding:10px 12px;background:#fff;border-left:4px solid #2b6ea3;border-radius:6px;font-size:13px;white-space:pre-wrap}
 #messages{flex:1;overflow-y:auto;list-style:none;margin:0;padding:12px 16px;display:flex;flex-direction:column;gap:6px}
-.msg{max-width:70%;padding:6px 10px;border-radius:10px;background:#fff;align-self:flex-start;box-shadow:0 1px 1px #0001}
-.msg.bot{background:#effdde;align-self:flex-end}
-.msg.service{align-self:center;background:#0000001a;color:#333;font-size:12px;border-radius:12px;box-shadow:none}
-.meta{font-size:12px;color:#6a737d;display:flex;gap:8px}
-.author{font-weight:600;color:#3a6d99}
-.via{color:#4b5661}
+.msg{max-width:75%;padding:6px 10px;border-radius:10px;background:#fff;align-self:flex-start;box-shadow:0 1px 1px #0001}
+.msg.own{background:#e2f7cb;align-self:flex-end}
+.msg.service{align-self:center;background:#d5dde5;color:#24292f;font-size:12px;border-radius:12px;box-shadow:none}
+.meta{font-size:12px;color:#57606a;display:flex;flex-wrap:wrap;gap:2px 8px;align-items:baseline}
+.author{font-weight:600;color:#245a85}
+.own .author{color:#2d6322}
+.via{color:#57606a}
 .bot-0 .author{color:#1f5f8b}.bot-1 .author{color:#8a3b12}.bot-2 .author{color:#5b3a8c}.bot-3 .author{color:#1d6b3a}.bot-4 .author{color:#8c1d4f}
 .text{white-space:pre-wrap;overflow-wrap:anywhere}
-.quote{font-size:12px;border-left:2px solid #419fd9;padding-left:6px;color:#555;margin-bottom:2px}
+.quote{font-size:12px;border-left:2px solid #2b6ea3;padding-left:6px;color:#444c56;margin-bottom:2px}
 .keyboard{display:grid;gap:4px;margin-top:6px}
 .row{display:flex;gap:4px}
-.row button{flex:1;padding:4px 6px;border:1px solid #419fd9;background:#fff;color:#2b6ea3;border-radius:6px;cursor:pointer}
-.link{border:0;background:none;color:#2b6ea3;cursor:pointer;padding:0;font-size:12px}
+.row button{flex:1;padding:4px 6px;border:1px solid #2b6ea3;background:#fff;color:#245a85;border-radius:6px;cursor:pointer}
+.link{border:0;background:none;color:#245a85;cursor:pointer;padding:0;font-size:12px;text-decoration:underline}
+#replying{display:flex;gap:8px;align-items:center;padding:4px 16px;background:#fff;border-top:1px solid #d0d7de;font-size:12px;color:#444c56}
+#replying span{flex:1;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 form#reply{display:flex;gap:8px;padding:8px 16px;background:#fff;border-top:1px solid #d0d7de}
-form#reply textarea{flex:1;resize:none;height:44px;padding:6px;font:inherit;border:1px solid #d0d7de;border-radius:6px}
-form#reply button{padding:0 18px;border:0;border-radius:6px;background:#419fd9;color:#fff;cursor:pointer}
-#status{min-height:20px;padding:2px 16px;font-size:12px;color:#6a737d}
+form#reply textarea{flex:1;resize:none;height:44px;padding:6px;font:inherit;font-size:16px;border:1px solid #8c959f;border-radius:6px}
+form#reply button{padding:0 18px;border:0;border-radius:6px;background:#2b6ea3;color:#fff;cursor:pointer;font:inherit}
+#status{min-height:20px;padding:2px 16px;font-size:12px;color:#57606a}
 #status.error{color:#b31d28}
+[hidden]{display:none!important}
+@media (max-height:500px){
+  header{padding:4px 10px}
+  #pinned{max-height:2.9em;padding:3px 16px}
+  #topic-bar{padding:4px 16px}
+}
+@media (max-width:640px),(max-height:500px){
+  header{padding:6px 10px}
+  header input{width:84px}
+  nav{width:100%;border-right:0}
+  body.in-topic nav{display:none}
+  body:not(.in-topic) section{display:none}
+  #back{display:block}
+  .msg{max-width:88%}
+  #messages,form#reply{padding-left:10px;padding-right:10px}
+}
 `;
 
 const JS = `
@@ -52,12 +82,18 @@ const el = (tag, className, text) => {
 };
 const GENERAL = 1;
 const DEFAULT_AGENT = { id: 7001, first_name: 'Alice', username: 'alice_agent' };
+const HINT = 'Welcome! This is the support group as agents see it in Telegram.\\n' +
+  'Each visitor conversation is a topic on the left: open it and write to answer the visitor.\\n' +
+  'In a topic: /claim, /close, /note <text>, /help; reply to one of your messages with /delete to retract it.\\n' +
+  'Your name, id and @username above are who you are here; open the widget demo (/demo) in another tab to be the visitor.';
 let agent = loadAgent();
 let selected = Number((/thread=(\\d+)/.exec(location.hash) || [])[1]) || GENERAL;
 let supergroupId = null;
 let topics = [];
-let lastTopics = '';
-let lastMessages = '';
+let views = [];
+let replyTo = null;
+let lastRendered = '';
+const seen = loadSeen();
 
 function loadAgent() {
   try {
@@ -69,6 +105,15 @@ function loadAgent() {
   return { ...DEFAULT_AGENT };
 }
 
+function loadSeen() {
+  try {
+    return JSON.parse(localStorage.getItem('sandbox-seen') || '{}') || {};
+  } catch (error) {
+    console.warn('ignoring the saved read marks', error);
+    return {};
+  }
+}
+
 function saveAgent() {
   const form = $('agent');
   const id = Number(form.elements.id.value);
@@ -78,6 +123,8 @@ function saveAgent() {
   agent = { id, first_name, ...(username ? { username } : {}) };
   localStorage.setItem('sandbox-agent', JSON.stringify(agent));
   status('Writing as ' + first_name);
+  lastRendered = '';
+  render();
 }
 
 function status(text, isError) {
@@ -103,7 +150,7 @@ function authorName(user) {
 }
 
 // Several bots post into the group (the main bot and its sender pool): each bot message
-// names its bot, and each bot keeps one colour.
+// names its bot, and each bot keeps one colour. In a topic the bot speaks for the visitor.
 function botHandle(user) {
   return user && user.is_bot && user.username ? '@' + user.username : '';
 }
@@ -112,75 +159,149 @@ function botClass(user) {
   return user && user.is_bot ? ' bot-' + (Math.abs(user.id) % 5) : '';
 }
 
+function isOwn(view) {
+  return !view.fromBot && view.from && view.from.id === agent.id;
+}
+
+function who(view) {
+  if (isOwn(view)) return 'You';
+  if (!view.fromBot || view.threadId === null) return authorName(view.from);
+  // In a topic the bot's pinned post is its header, its answers to agents are replies, and
+  // the rest carries the visitor's words.
+  if (view.pinned) return 'Topic header (bot)';
+  return view.replyToMessageId ? authorName(view.from) : 'Visitor (via bot)';
+}
+
 function time(date) {
   return new Date(date * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
 function serviceText(view) {
   const m = view.message;
-  const who = [authorName(view.from), botHandle(view.from)].filter(Boolean).join(' ');
-  if (m.forum_topic_created) return who + ' created the topic “' + m.forum_topic_created.name + '”';
-  if (m.forum_topic_edited) return who + ' renamed the topic to “' + (m.forum_topic_edited.name || '') + '”';
-  if (m.forum_topic_closed) return who + ' closed the topic';
-  if (m.forum_topic_reopened) return who + ' reopened the topic';
+  const name = [authorName(view.from), botHandle(view.from)].filter(Boolean).join(' ');
+  if (m.forum_topic_created) return name + ' created the topic “' + m.forum_topic_created.name + '”';
+  if (m.forum_topic_edited) return name + ' renamed the topic to “' + (m.forum_topic_edited.name || '') + '”';
+  if (m.forum_topic_closed) return name + ' closed the topic';
+  if (m.forum_topic_reopened) return name + ' reopened the topic';
   return '';
 }
 
+function threadOf(view) {
+  return view.threadId === null ? GENERAL : view.threadId;
+}
+
+function inThread(threadId) {
+  return views.filter((view) => threadOf(view) === threadId);
+}
+
+function preview(view) {
+  if (!view) return '';
+  const text = view.service ? serviceText(view) : who(view) + ': ' + (view.text || '');
+  return text.replace(/\\s+/g, ' ');
+}
+
+function select(threadId) {
+  selected = threadId;
+  location.hash = 'thread=' + selected;
+  replyTo = null;
+  document.body.classList.toggle('in-topic', true);
+  lastRendered = '';
+  render();
+  $('reply').elements.text.focus();
+}
+
 function renderTopics() {
-  const nav = $('topics');
-  nav.replaceChildren();
-  const entries = [{ threadId: GENERAL, name: 'General', closed: false, iconColor: 0x8e98a3 }]
-    .concat(topics.filter((topic) => !topic.deleted));
+  const list = $('topic-list');
+  list.replaceChildren();
+  const entries = topics.filter((topic) => !topic.deleted).map((topic) => {
+    const own = inThread(topic.threadId);
+    return { ...topic, last: own[own.length - 1], messages: own };
+  });
+  // Most recent activity first, as in Telegram; General stays on top.
+  entries.sort((a, b) => (b.last ? b.last.date : 0) - (a.last ? a.last.date : 0));
+  const general = inThread(GENERAL);
+  entries.unshift({ threadId: GENERAL, name: 'General', closed: false, iconColor: 0x8e98a3, last: general[general.length - 1], messages: general });
   for (const topic of entries) {
-    const button = el('button', topic.threadId === selected ? 'selected' : '');
+    const item = el('li');
+    const button = el('button');
+    button.type = 'button';
+    button.setAttribute('aria-current', String(topic.threadId === selected));
     const dot = el('span', 'dot');
     dot.style.background = '#' + topic.iconColor.toString(16).padStart(6, '0');
-    button.append(dot, el('span', 'name', topic.name));
-    if (topic.closed) button.append(el('span', 'badge', 'closed'));
-    button.addEventListener('click', () => {
-      selected = topic.threadId;
-      location.hash = 'thread=' + selected;
-      lastMessages = '';
-      renderTopics();
-      void refresh();
-    });
-    nav.append(button);
+    const name = el('span', 'name', topic.name + (topic.closed ? ' (closed)' : ''));
+    button.append(dot, name, el('span', 'when', topic.last ? time(topic.last.date) : ''));
+    button.append(el('span', 'preview', preview(topic.last)));
+    const mark = seen[topic.threadId] || 0;
+    const unread = topic.threadId === selected ? 0 : topic.messages.filter((v) => v.messageId > mark && !isOwn(v) && !v.service).length;
+    if (unread > 0) {
+      const badge = el('span', 'unread', String(unread));
+      badge.setAttribute('aria-label', unread + ' unread');
+      button.append(badge);
+    }
+    button.addEventListener('click', () => select(topic.threadId));
+    item.append(button);
+    list.append(item);
   }
   const current = entries.find((topic) => topic.threadId === selected);
   if (!current) selected = GENERAL;
-  const title = current ? current.name + (current.closed ? ' (closed)' : '') : 'General';
-  $('topic-title').textContent = title;
+  $('topic-title').textContent = current ? current.name + (current.closed ? ' (closed)' : '') : 'General';
 }
 
-function renderMessages(views) {
-  const list = $('messages');
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.replaceChildren();
-  for (const view of views) {
+function renderMessages(list) {
+  const box = $('messages');
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  box.replaceChildren();
+  const pinned = list.filter((view) => view.pinned && !view.service).pop();
+  $('pinned').hidden = !pinned;
+  $('pinned-text').textContent = pinned ? pinned.text || '' : '';
+  $('hint').hidden = selected !== GENERAL;
+  for (const view of list) {
     if (view.service) {
-      list.append(el('li', 'msg service', serviceText(view)));
+      box.append(el('li', 'msg service', serviceText(view)));
       continue;
     }
-    const item = el('li', view.fromBot ? 'msg bot' + botClass(view.from) : 'msg');
+    const item = el('li', 'msg' + (isOwn(view) ? ' own' : '') + botClass(view.fromBot ? view.from : null));
     const meta = el('div', 'meta');
-    meta.append(el('span', 'author', authorName(view.from)));
-    if (botHandle(view.from)) meta.append(el('span', 'via', botHandle(view.from)));
+    meta.append(el('span', 'author', who(view)));
+    if (view.fromBot && botHandle(view.from)) meta.append(el('span', 'via', botHandle(view.from)));
     meta.append(el('span', '', time(view.date)));
     if (view.editDate) meta.append(el('span', '', 'edited'));
     if (view.pinned) meta.append(el('span', 'badge', 'pinned'));
-    if (!view.fromBot) {
-      const edit = el('button', 'link', 'edit');
+    const reply = el('button', 'link', 'Reply');
+    reply.type = 'button';
+    reply.addEventListener('click', () => startReply(view));
+    meta.append(reply);
+    if (isOwn(view)) {
+      const edit = el('button', 'link', 'Edit');
+      edit.type = 'button';
       edit.addEventListener('click', () => void editMessage(view));
       meta.append(edit);
     }
     item.append(meta);
-    const replied = view.replyToMessageId && views.find((other) => other.messageId === view.replyToMessageId);
-    if (replied) item.append(el('div', 'quote', authorName(replied.from) + ': ' + (replied.text || '')));
+    const replied = view.replyToMessageId && list.find((other) => other.messageId === view.replyToMessageId);
+    if (replied) item.append(el('div', 'quote', who(replied) + ': ' + (replied.text || '')));
     item.append(el('div', 'text', view.text || ''));
     if (view.replyMarkup) item.append(keyboard(view));
-    list.append(item);
+    box.append(item);
   }
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  if (atBottom) box.scrollTop = box.scrollHeight;
+  const last = list[list.length - 1];
+  if (last && (seen[selected] || 0) < last.messageId) {
+    seen[selected] = last.messageId;
+    localStorage.setItem('sandbox-seen', JSON.stringify(seen));
+  }
+}
+
+function startReply(view) {
+  replyTo = view;
+  $('replying').hidden = false;
+  $('replying-text').textContent = 'Replying to ' + who(view) + ': ' + (view.text || '');
+  $('reply').elements.text.focus();
+}
+
+function stopReply() {
+  replyTo = null;
+  $('replying').hidden = true;
 }
 
 function keyboard(view) {
@@ -238,12 +359,24 @@ async function send(event) {
       text,
       from: agent,
       ...(selected === GENERAL ? {} : { messageThreadId: selected }),
+      ...(replyTo ? { replyToMessageId: replyTo.messageId } : {}),
     });
     box.value = '';
+    stopReply();
     status('');
     await refresh();
   } catch (error) {
     status(error.message, true);
+  }
+}
+
+function render() {
+  renderTopics();
+  const list = inThread(selected);
+  const key = JSON.stringify(list) + selected + agent.id;
+  if (key !== lastRendered) {
+    lastRendered = key;
+    renderMessages(list);
   }
 }
 
@@ -253,17 +386,8 @@ async function refresh() {
   const group = summary.chats.find((chat) => chat.id === supergroupId);
   $('title').textContent = (group && group.title) || 'Support (sandbox)';
   topics = summary.topics.filter((topic) => topic.chatId === supergroupId);
-  const topicsJson = JSON.stringify(topics) + selected;
-  if (topicsJson !== lastTopics) {
-    lastTopics = topicsJson;
-    renderTopics();
-  }
-  const views = await api('sandbox/messages?chatId=' + supergroupId + '&threadId=' + selected);
-  const messagesJson = JSON.stringify(views);
-  if (messagesJson !== lastMessages) {
-    lastMessages = messagesJson;
-    renderMessages(views);
-  }
+  views = await api('sandbox/messages?chatId=' + supergroupId);
+  render();
 }
 
 async function loop() {
@@ -281,10 +405,14 @@ form.elements.first_name.value = agent.first_name;
 form.elements.username.value = agent.username || '';
 form.addEventListener('change', saveAgent);
 form.addEventListener('submit', (event) => event.preventDefault());
+$('hint').textContent = HINT;
+$('back').addEventListener('click', () => document.body.classList.remove('in-topic'));
+$('cancel-reply').addEventListener('click', stopReply);
 $('reply').addEventListener('submit', send);
 $('reply').elements.text.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey) send(event);
+  if (event.key === 'Enter' && !event.shiftKey && !matchMedia('(pointer: coarse)').matches) send(event);
 });
+if (location.hash) document.body.classList.add('in-topic');
 void loop();
 `;
 
@@ -300,18 +428,24 @@ export function agentPageHtml(nonce: string): string {
 <body>
 <header>
   <h1 id="title">Support (sandbox)</h1>
-  <form id="agent">
+  <form id="agent" aria-label="Who you are">
     <label>agent id <input name="id" inputmode="numeric"></label>
     <label>name <input name="first_name"></label>
     <label>@ <input name="username"></label>
   </form>
 </header>
 <main>
-  <nav id="topics" aria-label="Topics"></nav>
-  <section>
-    <div id="topic-title">General</div>
-    <ol id="messages" aria-live="polite"></ol>
-    <div id="status"></div>
+  <nav aria-label="Topics"><ul id="topic-list"></ul></nav>
+  <section aria-labelledby="topic-title">
+    <div id="topic-bar">
+      <button id="back" type="button" aria-label="Back to the topics">‹</button>
+      <h2 id="topic-title">General</h2>
+    </div>
+    <div id="pinned" tabindex="0" aria-label="Pinned message" hidden><b>Pinned</b><span id="pinned-text"></span></div>
+    <p id="hint" class="hint" hidden></p>
+    <ol id="messages" aria-live="polite" aria-label="Messages"></ol>
+    <div id="status" role="status"></div>
+    <div id="replying" hidden><span id="replying-text"></span><button id="cancel-reply" class="link" type="button">Cancel</button></div>
     <form id="reply">
       <textarea name="text" placeholder="Write a message…" aria-label="Message"></textarea>
       <button type="submit">Send</button>

@@ -17,6 +17,8 @@ export class ApiError extends Error {
     readonly code: string,
     readonly status: number,
     message: string,
+    /** When a refusal that frees with time (`CONVERSATION_LIMIT`) may be tried again. */
+    readonly retryAt?: string,
   ) {
     super(message);
   }
@@ -105,13 +107,18 @@ export class VisitorApi {
       throw new ApiError('NETWORK', 0, error instanceof Error ? error.message : 'network error');
     }
     const json = (await response.json().catch(() => ({}))) as {
-      error?: { code?: string; message?: string };
+      error?: { code?: string; message?: string; details?: { retryAfterMs?: unknown } };
     };
     if (!response.ok) {
+      const code = json.error?.code ?? 'UNAVAILABLE';
+      const wait = json.error?.details?.retryAfterMs;
       throw new ApiError(
-        json.error?.code ?? 'UNAVAILABLE',
+        code,
         response.status,
         json.error?.message ?? response.statusText,
+        code === 'CONVERSATION_LIMIT' && typeof wait === 'number'
+          ? new Date(Date.now() + wait).toISOString()
+          : undefined,
       );
     }
     return json as T;

@@ -1,10 +1,13 @@
+import { Alerts } from './alerts';
 import { ApiError, VisitorApi, type Session } from './api';
-import { pathAllowed, type PathPattern } from './paths';
+import { Credential } from './credential';
+import { observeRoute, pathAllowed, type PathPattern } from './paths';
 import { SessionStore } from './session-store';
 import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
 import { format, resolveStrings, type StringOverrides, type Strings } from './strings';
 import type { Theme } from './styles';
 import { MessageState, Timeline, type ChatItem } from './timeline';
+import { archived, transcriptName, transcriptText } from './transcript';
 import { View } from './view';
 
 export interface SupportChatOptions {
@@ -54,8 +57,6 @@ export type Listeners = Map<ChatEventName, Set<(payload: never) => void>>;
 
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_INTERVAL_MS = 3_000;
-/** Refresh this long before expiry (or at 80% of what is left, for short-lived tokens). */
-const REFRESH_AHEAD_MS = 60_000;
 
 /** A random v4 UUID, also on plain-http pages where `crypto.randomUUID` is missing. */
 export function uuid(): string {
@@ -82,27 +83,23 @@ export class Chat {
   readonly #listeners: Listeners;
   readonly #cleanup: Array<() => void> = [];
   #timeline = new Timeline();
+  /** Finished conversations of this page, shown above the current one. */
+  readonly #archive: ChatItem[] = [];
   #strings: Strings;
   #locale: string;
-  #session: Session | undefined;
+  readonly #credential: Credential;
   #status: 'open' | 'closed' = 'open';
-  #needsRefresh = false;
   /** The token the current socket connected with (it is closed with 4401 when that expires). */
   #socketToken: string | undefined;
-  /** The refresh under way: one at a time, as each retires the token it replaces. */
-  #refreshing: Promise<void> | undefined;
   #loaded = false;
   #wasOpen = false;
   #destroyed = false;
   #starting: Promise<void> | undefined;
   #generation = 0;
   readonly #sentOn = new Map<string, number>();
-  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #unread = 0;
-  #sound: boolean;
-  readonly #vibrate: boolean;
-  #audio: AudioContext | undefined;
+  readonly #alerts: Alerts;
   #name: string | null = null;
   #lastTyping = 0;
 
@@ -111,10 +108,13 @@ export class Chat {
     this.#listeners = listeners;
     this.#api = new VisitorApi(origin.replace(/\/+$/, ''));
     this.#store = new SessionStore(this.#api.origin);
+    this.#credential = new Credential(this.#api, this.#store, {
+      keep: () => this.#status === 'open',
+      lost: () => this.#forget(),
+    });
     this.#locale = options.locale ?? (document.documentElement.lang || navigator.language || 'en');
     this.#strings = resolveStrings(this.#locale, options.stringsByLocale, options.strings);
-    this.#sound = options.soundDefaultOn ?? false;
-    this.#vibrate = options.vibrationDefaultOn ?? false;
+    this.#alerts = new Alerts(options.soundDefaultOn ?? false, options.vibrationDefaultOn ?? false);
     this.#view = new View(
       this.#strings,
       this.#locale,
@@ -123,21 +123,26 @@ export class Chat {
         toggle: (open) => {
           if (!open) return this.hide();
           this.show();
-          this.#unlockAudio();
+          this.#alerts.unlock();
         },
         send: (text) => this.#send(text),
         typing: () => this.#typing(),
         retry: (clientId) => this.#retry(clientId),
         restart: () => this.#restart(),
+        download: () =>
+          this.#view.download(
+            transcriptName(this.#session?.ticket),
+            transcriptText(this.#timeline.items(), this.#strings, this.#session?.ticket),
+          ),
         rename: (name) => this.#rename(name),
         sound: (on) => {
-          this.#sound = on;
+          this.#alerts.sound = on;
           this.#view.setSound(on);
-          if (on) this.#beep();
+          if (on) this.#alerts.beep();
         },
       },
     );
-    this.#view.setSound(this.#sound);
+    this.#view.setSound(this.#alerts.sound);
     this.#socket = new ReconnectingSocket({
       url: () => this.#socketUrl(),
       open: () => this.#onOpen(),
@@ -146,7 +151,7 @@ export class Chat {
       state: (state) => this.#onLinkState(state),
     });
     this.#listen(window, 'storage', (event) => this.#onStorage(event as StorageEvent));
-    if (options.observeRoute) this.#observeRoute();
+    if (options.observeRoute) this.#cleanup.push(observeRoute(() => this.recheck()));
 
     const mount = () => {
       if (this.#destroyed) return;
@@ -160,6 +165,10 @@ export class Chat {
 
     const stored = this.#store.load();
     if (stored) void this.#resume(stored);
+  }
+
+  get #session(): Session | undefined {
+    return this.#credential.session;
   }
 
   /** Opens the panel (and shows the widget, also on a path it is gated off). */
@@ -196,10 +205,10 @@ export class Chat {
   destroy(): void {
     this.#destroyed = true;
     this.#socket.destroy();
-    clearTimeout(this.#refreshTimer);
+    this.#credential.clear();
     clearTimeout(this.#ackTimer);
     for (const undo of this.#cleanup.splice(0)) undo();
-    void this.#audio?.close();
+    this.#alerts.close();
     this.#view.destroy();
   }
 
@@ -207,36 +216,38 @@ export class Chat {
 
   /** A stored conversation: fresh token, history, then live. */
   async #resume(session: Session): Promise<void> {
-    this.#session = session;
+    this.#credential.session = session;
     this.#view.setTicket(session.ticket);
     try {
-      if (this.#expiresSoon(session)) await this.#refresh();
-      const history = await this.#authorized((current) => this.#api.history(current));
+      if (this.#credential.expiresSoon()) await this.#credential.refresh();
+      const history = await this.#credential.authorized((current) => this.#api.history(current));
       if (!history || !this.#session) return;
       for (const message of history.messages) this.#timeline.receive(message);
       this.#loaded = true;
       this.#render();
       this.#setStatus(history.status);
-      void this.#authorized((current) => this.#api.profile(current)).then(
-        (profile) => profile && this.#view.setName((this.#name = profile.name)),
-        (error: unknown) => this.#report(error),
-      );
+      void this.#credential
+        .authorized((current) => this.#api.profile(current))
+        .then(
+          (profile) => profile && this.#view.setName((this.#name = profile.name)),
+          (error: unknown) => this.#report(error),
+        );
     } catch (error) {
       if (error instanceof ApiError && error.fatal) return this.#forget();
       // The history comes with the socket's resume instead.
       this.#loaded = true;
     }
-    this.#scheduleRefresh();
+    this.#credential.schedule();
     if (this.#status === 'open') this.#socket.start();
   }
 
   #adopt(session: Session): void {
-    this.#session = session;
+    this.#credential.session = session;
     this.#status = 'open';
     this.#loaded = true;
     this.#store.save(session);
     this.#view.setTicket(session.ticket);
-    this.#scheduleRefresh();
+    this.#credential.schedule();
     this.#emit('conversation', { conversationId: session.conversationId, ticket: session.ticket });
     this.#socket.start();
   }
@@ -263,10 +274,8 @@ export class Chat {
           this.#adopt(session);
         } catch (error) {
           const definite = error instanceof ApiError && error.status >= 400 && error.status < 500;
-          for (const item of this.#timeline.unsent()) {
-            item.state = definite ? MessageState.failed : MessageState.retrying;
-            if (definite) item.code = error.code;
-          }
+          if (definite) this.#timeline.refuseUnsent(error.code, error.retryAt);
+          else this.#timeline.retryUnsent();
           this.#render();
           if (definite) return this.#report(error);
           await sleep(backoff(attempt));
@@ -283,8 +292,7 @@ export class Chat {
     const carry = this.#timeline.unsent().map((item) => item.text);
     this.#socket.stop();
     this.#store.clear();
-    this.#session = undefined;
-    clearTimeout(this.#refreshTimer);
+    this.#credential.clear();
     this.#timeline = new Timeline();
     this.#view.setTicket(undefined);
     this.#view.setAgent(undefined);
@@ -293,11 +301,13 @@ export class Chat {
     if (carry.length > 0) void this.#ensureConversation();
   }
 
+  /** A new conversation after a closed one, which stays readable above it. */
   #restart(): void {
+    this.#archive.push(...archived(this.#timeline.items(), this.#session?.ticket, this.#strings));
+    this.#view.setNotice(undefined);
     this.#socket.stop();
     this.#store.clear();
-    this.#session = undefined;
-    clearTimeout(this.#refreshTimer);
+    this.#credential.clear();
     this.#timeline = new Timeline();
     this.#sentOn.clear();
     this.#view.setTicket(undefined);
@@ -317,92 +327,12 @@ export class Chat {
     if (changed) this.#emit('status', status);
   }
 
-  // --- token ---
-
-  #expiresSoon(session: Session, withinMs = 30_000): boolean {
-    return Date.parse(session.expiresAt) - Date.now() < withinMs;
-  }
-
-  #refresh(): Promise<void> {
-    this.#refreshing ??= this.#refreshOnce().finally(() => {
-      this.#refreshing = undefined;
-    });
-    return this.#refreshing;
-  }
-
-  async #refreshOnce(): Promise<void> {
-    const session = this.#session;
-    if (!session) return;
-    try {
-      const fresh = await this.#api.refresh(session);
-      if (this.#session?.conversationId !== session.conversationId) return;
-      this.#session = { ...session, ...fresh };
-      if (this.#status === 'open') this.#store.save(this.#session);
-      this.#needsRefresh = false;
-      this.#scheduleRefresh();
-    } catch (error) {
-      // Another tab refreshed first (a refresh retires the token it replaces): take its token.
-      if (error instanceof ApiError && error.code === 'TOKEN_RETIRED' && this.#adoptStored(session))
-        return;
-      // Past the refresh grace the token cannot be renewed: that conversation is out of reach.
-      if (
-        error instanceof ApiError &&
-        (error.fatal || error.code === 'TOKEN_EXPIRED' || error.code === 'TOKEN_RETIRED')
-      )
-        return this.#forget();
-      throw error;
-    }
-  }
-
-  /** Takes the stored token of this conversation if it is another than `session`'s. */
-  #adoptStored(session: Session): boolean {
-    const stored = this.#store.load();
-    if (stored?.conversationId !== session.conversationId || stored.token === session.token)
-      return false;
-    this.#session = stored;
-    this.#needsRefresh = false;
-    this.#scheduleRefresh();
-    return true;
-  }
-
-  /**
-   * Calls the API with the current token; when the gateway says it expired (our clock may be
-   * behind), refreshes once and calls again. Undefined when the conversation was forgotten.
-   */
-  async #authorized<T>(call: (session: Session) => Promise<T>): Promise<T | undefined> {
-    if (!this.#session) return undefined;
-    try {
-      return await call(this.#session);
-    } catch (error) {
-      if (
-        !(error instanceof ApiError) ||
-        (error.code !== 'TOKEN_EXPIRED' && error.code !== 'TOKEN_RETIRED')
-      )
-        throw error;
-      await this.#refresh();
-      return this.#session ? call(this.#session) : undefined;
-    }
-  }
-
-  #scheduleRefresh(): void {
-    clearTimeout(this.#refreshTimer);
-    const session = this.#session;
-    if (!session) return;
-    const left = Date.parse(session.expiresAt) - Date.now();
-    const delay = Math.max(1000, left - Math.min(REFRESH_AHEAD_MS, left * 0.2));
-    this.#refreshTimer = setTimeout(() => {
-      this.#refresh().catch(() => {
-        // Offline or the gateway is busy: try again soon; the grace period is long.
-        this.#refreshTimer = setTimeout(() => this.#scheduleRefresh(), 15_000);
-      });
-    }, delay);
-  }
-
   // --- socket ---
 
   async #socketUrl(): Promise<string | undefined> {
     if (!this.#session || this.#status === 'closed') return undefined;
-    if (this.#needsRefresh || this.#expiresSoon(this.#session)) await this.#refresh();
+    if (this.#credential.needsRefresh || this.#credential.expiresSoon())
+      await this.#credential.refresh();
     this.#socketToken = this.#session?.token;
     return this.#session ? this.#api.socketUrl(this.#session.token) : undefined;
   }
@@ -410,7 +340,7 @@ export class Chat {
   #onOpen(): void {
     this.#generation++;
     this.#wasOpen = true;
-    this.#needsRefresh = false;
+    this.#credential.needsRefresh = false;
     this.#socket.send({ type: 'resume', afterSeq: this.#timeline.lastSeq });
     this.#flush();
   }
@@ -419,7 +349,7 @@ export class Chat {
     // A refused upgrade looks like 1006 before open: the token may be the reason. 4401: the
     // token the socket was opened with expired; one refreshed since is good to connect with.
     if (!opened || (code === 4401 && this.#socketToken === this.#session?.token))
-      this.#needsRefresh = true;
+      this.#credential.needsRefresh = true;
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     this.#timeline.markQueued();
@@ -541,10 +471,12 @@ export class Chat {
 
   #send(text: string): void {
     if (this.#status === 'closed') return;
-    this.#timeline.compose(text, uuid());
+    const item = this.#timeline.compose(text, uuid());
+    // Online, the message goes out as soon as the conversation exists: it is sending, not queued.
+    if (!this.#session && navigator.onLine) item.state = MessageState.sending;
     this.#view.clearComposer();
     this.#render();
-    this.#unlockAudio();
+    this.#alerts.unlock();
     if (!this.#session) void this.#ensureConversation();
     else this.#flush();
   }
@@ -567,9 +499,9 @@ export class Chat {
     this.#name = name;
     this.#view.setName(name);
     if (!this.#session) return;
-    void this.#authorized((current) => this.#api.setName(current, name)).catch((e: unknown) =>
-      this.#report(e),
-    );
+    void this.#credential
+      .authorized((current) => this.#api.setName(current, name))
+      .catch((e: unknown) => this.#report(e));
   }
 
   // --- notifications ---
@@ -585,10 +517,7 @@ export class Chat {
     // Only people count as unread and ring; notes such as "Alice joined" are just announced.
     if (item.kind !== 'agent') return;
     if (!this.#view.isOpen) this.#setUnread(this.#unread + 1);
-    if (!this.#view.isOpen || document.hidden) {
-      if (this.#sound) this.#beep();
-      if (this.#vibrate) navigator.vibrate?.([80, 60, 80]);
-    }
+    if (!this.#view.isOpen || document.hidden) this.#alerts.ring();
   }
 
   #setUnread(count: number): void {
@@ -596,29 +525,6 @@ export class Chat {
     this.#unread = count;
     this.#view.setUnread(count);
     this.#emit('unread', count);
-  }
-
-  /** Browsers start audio only from a gesture: make the context while we have one. */
-  #unlockAudio(): void {
-    if (!this.#sound || this.#audio || typeof AudioContext === 'undefined') return;
-    this.#audio = new AudioContext();
-  }
-
-  #beep(): void {
-    this.#unlockAudio();
-    const ctx = this.#audio;
-    if (!ctx) return;
-    if (ctx.state === 'suspended') void ctx.resume();
-    const t = ctx.currentTime;
-    const osc = ctx.createOscillator();
-    const gain = ctx.createGain();
-    osc.frequency.value = 880;
-    gain.gain.setValueAtTime(0.0001, t);
-    gain.gain.exponentialRampToValueAtTime(0.12, t + 0.02);
-    gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.3);
-    osc.connect(gain).connect(ctx.destination);
-    osc.start(t);
-    osc.stop(t + 0.32);
   }
 
   // --- page ---
@@ -630,11 +536,7 @@ export class Chat {
     const mine = this.#session;
     if (mine && other.conversationId === mine.conversationId) {
       // Another tab refreshed the token: take the newer one.
-      if (Date.parse(other.expiresAt) > Date.parse(mine.expiresAt)) {
-        this.#session = other;
-        this.#scheduleRefresh();
-      }
-      return;
+      return this.#credential.takeNewer(other);
     }
     // Another tab started a conversation while this one has none (or only a closed one) and
     // is not starting one of its own.
@@ -644,31 +546,13 @@ export class Chat {
     }
   }
 
-  #observeRoute(): void {
-    const recheck = () => queueMicrotask(() => this.recheck());
-    for (const name of ['pushState', 'replaceState'] as const) {
-      // Wrapped, not replaced: the site's router (and anyone else's wrapper) still runs first.
-      const original = history[name].bind(history);
-      const patched = (...args: Parameters<History['pushState']>) => {
-        original(...args);
-        recheck();
-      };
-      history[name] = patched;
-      this.#cleanup.push(() => {
-        if (history[name] === patched) history[name] = original;
-      });
-    }
-    this.#listen(window, 'popstate', recheck);
-    this.#listen(window, 'hashchange', recheck);
-  }
-
   #listen(target: EventTarget, type: string, fn: (event: Event) => void): void {
     target.addEventListener(type, fn);
     this.#cleanup.push(() => target.removeEventListener(type, fn));
   }
 
   #render(): void {
-    this.#view.render(this.#timeline.items());
+    this.#view.render([...this.#archive, ...this.#timeline.items()]);
     this.#view.setAgent(this.#timeline.lastAgent());
   }
 

@@ -26,3 +26,29 @@ export function pathAllowed(
   if (include.length > 0 && !include.some((p) => matches(path, p))) return false;
   return !exclude.some((p) => matches(path, p));
 }
+
+/**
+ * Calls `recheck` after every SPA navigation (pushState, replaceState, popstate, hashchange).
+ * Returns what undoes it.
+ */
+export function observeRoute(recheck: () => void): () => void {
+  const later = () => queueMicrotask(recheck);
+  const undo: Array<() => void> = [];
+  for (const name of ['pushState', 'replaceState'] as const) {
+    // Wrapped, not replaced: the site's router (and anyone else's wrapper) still runs first.
+    const original = history[name].bind(history);
+    const patched = (...args: Parameters<History['pushState']>) => {
+      original(...args);
+      later();
+    };
+    history[name] = patched;
+    undo.push(() => {
+      if (history[name] === patched) history[name] = original;
+    });
+  }
+  for (const type of ['popstate', 'hashchange']) {
+    addEventListener(type, later);
+    undo.push(() => removeEventListener(type, later));
+  }
+  return () => undo.forEach((fn) => fn());
+}

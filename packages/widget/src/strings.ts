@@ -20,6 +20,10 @@ export const defaultStrings = {
   rateLimited: 'Too many messages; try again later',
   closed: 'This conversation is closed.',
   newConversation: 'Start a new conversation',
+  download: 'Download this conversation',
+  ended: 'Conversation {ticket} ended',
+  dailyLimit:
+    'Not sent: you have started as many conversations today as we allow. You can write again from {time}.',
   offline: 'You are offline. Messages will be sent when you are back.',
   reconnecting: 'Reconnecting…',
   unread: '{n} unread',

@@ -98,22 +98,22 @@ button,input,textarea{font:inherit;color:inherit}
 button{cursor:pointer}
 :focus-visible{outline:3px solid var(--td-accent);outline-offset:2px}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);clip-path:inset(50%);white-space:nowrap}
-.launcher{position:fixed;bottom:var(--td-gap);right:var(--td-gap);z-index:var(--td-z);width:60px;height:60px;border:0;border-radius:50%;background:var(--td-accent);color:var(--td-on-accent);box-shadow:var(--td-shadow);display:grid;place-items:center;transition:transform .15s}
-.left .launcher{right:auto;left:var(--td-gap)}
+.launcher{position:fixed;bottom:calc(var(--td-gap) + env(safe-area-inset-bottom,0px));right:calc(var(--td-gap) + env(safe-area-inset-right,0px));z-index:var(--td-z);width:60px;height:60px;border:0;border-radius:50%;background:var(--td-accent);color:var(--td-on-accent);box-shadow:var(--td-shadow);display:grid;place-items:center;transition:transform .15s}
+.left .launcher{right:auto;left:calc(var(--td-gap) + env(safe-area-inset-left,0px))}
 .launcher:hover{transform:scale(1.06)}
 .launcher svg{width:28px;height:28px;fill:currentColor}
 .badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:var(--td-danger);color:#fff;font-size:12px;font-weight:700;line-height:22px;text-align:center;border:2px solid var(--td-bg)}
 @media (prefers-color-scheme:dark){.badge{background:#c62828}}
-.panel{position:fixed;bottom:calc(var(--td-gap) + 72px);right:var(--td-gap);z-index:var(--td-z);width:380px;height:min(640px,calc(100vh - 120px));display:flex;flex-direction:column;background:var(--td-bg);border:1px solid var(--td-border);border-radius:var(--td-radius);box-shadow:var(--td-shadow);overflow:hidden}
+.panel{position:fixed;bottom:calc(var(--td-gap) + 72px);right:var(--td-gap);z-index:var(--td-z);width:380px;height:min(640px,calc(var(--td-vh,100vh) - 120px));display:flex;flex-direction:column;background:var(--td-bg);border:1px solid var(--td-border);border-radius:var(--td-radius);box-shadow:var(--td-shadow);overflow:hidden}
 .left .panel{right:auto;left:var(--td-gap)}
-header{display:flex;align-items:center;gap:10px;padding:14px;padding-inline-start:18px;background:var(--td-accent);color:var(--td-on-accent)}
+.head{display:flex;align-items:center;gap:10px;padding:14px;padding-inline-start:18px;background:var(--td-accent);color:var(--td-on-accent)}
 .titles{flex:1;min-width:0}
 h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .subtitle{margin:2px 0 0;font-size:13px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .icon{flex:none;width:36px;height:36px;border:0;border-radius:50%;background:transparent;color:inherit;display:grid;place-items:center}
 .icon:hover{background:rgba(255,255,255,.16)}
 .icon svg{width:20px;height:20px;fill:currentColor}
-header :focus-visible{outline-color:var(--td-on-accent)}
+.head :focus-visible{outline-color:var(--td-on-accent)}
 .icon[aria-pressed=false] svg{opacity:.75}
 .banner{margin:0;padding:8px 16px;background:var(--td-banner-bg);color:var(--td-banner-fg);font-size:13px}
 .notice{display:flex;align-items:flex-start;gap:8px;padding:8px;padding-inline-start:16px;background:var(--td-agent-bg);color:var(--td-agent-fg);font-size:13px;border-bottom:1px solid var(--td-border)}
@@ -124,7 +124,7 @@ header :focus-visible{outline-color:var(--td-on-accent)}
 .who b{color:var(--td-fg);font-weight:600;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:60%}
 .link{border:0;background:none;padding:2px 4px;color:var(--td-link);text-decoration:underline;font-size:13px}
 .who form{display:flex;gap:6px;flex:1}
-.who input{flex:1;min-width:0;padding:4px 8px;border:1px solid var(--td-border);border-radius:8px;background:var(--td-bg)}
+.who input{flex:1;min-width:0;font-size:16px;padding:4px 8px;border:1px solid var(--td-border);border-radius:8px;background:var(--td-bg)}
 .log{flex:1;overflow-y:auto;margin:0;padding:16px;list-style:none;display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain}
 .row{display:flex;flex-direction:column;max-width:82%;align-self:flex-start;align-items:flex-start}
 .row.visitor{align-self:flex-end;align-items:flex-end}
@@ -136,18 +136,23 @@ header :focus-visible{outline-color:var(--td-on-accent)}
 .bubble a{color:var(--td-link);text-decoration:underline}
 .visitor .bubble a{color:inherit}
 .author{display:block;font-size:12px;font-weight:650;margin-bottom:2px}
-.meta{margin-top:3px;font-size:12px;color:var(--td-muted);display:flex;gap:6px;align-items:center}
+.meta{margin-top:3px;font-size:12px;color:var(--td-muted);display:flex;flex-wrap:wrap;gap:2px 6px;align-items:baseline}
+.failed .meta{max-width:100%}
+.visitor .meta{justify-content:flex-end;text-align:end}
 .failed .meta{color:var(--td-danger)}
 .meta .link{font-size:12px;padding:0}
 .closed{padding:14px 16px;border-top:1px solid var(--td-border);text-align:center;color:var(--td-muted)}
 .closed p{margin:0 0 8px}
+.actions{display:flex;flex-wrap:wrap;gap:8px 12px;justify-content:center;align-items:center}
 .primary{border:0;border-radius:10px;padding:9px 16px;background:var(--td-accent);color:var(--td-on-accent);font-weight:600}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--td-border)}
-textarea{flex:1;resize:none;min-height:40px;max-height:140px;field-sizing:content;padding:9px 12px;border:1px solid var(--td-border);border-radius:12px;background:var(--td-bg);line-height:1.4}
+textarea{flex:1;resize:none;min-height:40px;max-height:140px;field-sizing:content;font-size:16px;padding:8px 12px;border:1px solid var(--td-border);border-radius:12px;background:var(--td-bg);line-height:1.4}
 textarea::placeholder{color:var(--td-muted);opacity:1}
 .send{flex:none;width:40px;height:40px;border:0;border-radius:50%;background:var(--td-accent);color:var(--td-on-accent);display:grid;place-items:center}
 .send svg{width:20px;height:20px;fill:currentColor}
 [dir=rtl] .send svg,[dir=rtl] .flip{transform:scaleX(-1)}
-@media (max-width:480px){.panel,.left .panel{inset:0;width:100%;height:100%;max-height:none;border:0;border-radius:0}.open .launcher{display:none}}
+@media (max-width:480px),(max-height:500px){.panel,.left .panel{inset:auto 0 auto 0;top:var(--td-vt,0);width:100%;height:var(--td-vh,100%);max-height:none;border:0;border-radius:0;padding:env(safe-area-inset-top,0px) env(safe-area-inset-right,0px) env(safe-area-inset-bottom,0px) env(safe-area-inset-left,0px)}.open .launcher{display:none}}
+@media (max-height:500px){.head{padding:4px 8px;padding-inline-start:14px}h2{font-size:15px}.subtitle{font-size:12px;margin:0}.head .icon{width:32px;height:32px}.banner,.notice,.who{padding-top:3px;padding-bottom:3px}.notice span{padding-top:4px}.log{padding:8px 12px;gap:6px}.composer{padding:6px 10px}.closed{padding:8px 12px}}
+@media (max-height:300px){.subtitle,.who{display:none}.notice span{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
 @media (prefers-reduced-motion:reduce){.launcher{transition:none}}
 `;

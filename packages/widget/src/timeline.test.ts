@@ -114,4 +114,25 @@ describe('Timeline', () => {
     t.edit(1, '', at, true);
     expect(t.items()[0]?.deleted).toBe(true);
   });
+
+  it('takes a refusal that frees with time off the outbox, with when; a plain refusal stays retryable', () => {
+    const t = new Timeline();
+    t.compose('first', 'a');
+    t.refuseUnsent('INVALID_REQUEST');
+    expect(t.find('a')).toMatchObject({
+      state: 'failed',
+      code: 'INVALID_REQUEST',
+      retryable: true,
+    });
+    t.compose('second', 'b');
+    t.refuseUnsent('CONVERSATION_LIMIT', '2026-12-07T09:00:00.000Z');
+    expect(t.find('b')).toMatchObject({
+      state: 'failed',
+      retryable: false,
+      retryAt: '2026-12-07T09:00:00.000Z',
+    });
+    expect(t.pending()).toEqual([]);
+    t.retryUnsent();
+    expect(t.unsent().map((i) => i.state)).toEqual(['retrying', 'retrying']);
+  });
 });

@@ -34,8 +34,10 @@ export interface ChatItem {
   state?: MessageState;
   /** Why it failed (an error code of the API). */
   code?: string;
-  /** False when resending cannot help (too long, conversation closed). */
+  /** False when resending cannot help (too long, conversation closed, the day's limit). */
   retryable?: boolean;
+  /** When sending may work again (ISO 8601), for a refusal that frees with time. */
+  retryAt?: string;
   /** Sent on a socket at least once: it may be stored even though no ack came. */
   inFlight?: boolean;
 }
@@ -193,6 +195,24 @@ export class Timeline {
     if (code !== 'UNAVAILABLE') item.inFlight = false;
     item.state = retryable && code === 'UNAVAILABLE' ? MessageState.retrying : MessageState.failed;
     return item;
+  }
+
+  /** Starting the conversation failed for good (`retryAt`: when it may work again). */
+  refuseUnsent(code: string, retryAt?: string): void {
+    for (const item of this.unsent()) {
+      item.state = MessageState.failed;
+      item.code = code;
+      // A day's limit of conversations: no retry helps before it frees.
+      if (retryAt !== undefined) {
+        item.retryable = false;
+        item.retryAt = retryAt;
+      }
+    }
+  }
+
+  /** Starting the conversation failed for now (network, 5xx): it will be tried again. */
+  retryUnsent(): void {
+    for (const item of this.unsent()) item.state = MessageState.retrying;
   }
 
   /** The visitor asked to send a failed message again. */

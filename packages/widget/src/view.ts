@@ -1,4 +1,5 @@
-import { linkify } from './linkify';
+import { clock, h, icon, richText, when } from './dom';
+import { PanelLayout } from './layout';
 import { format, isRtl, type Strings } from './strings';
 import { baseCss, themeCss, type Theme } from './styles';
 import type { ChatItem } from './timeline';
@@ -10,6 +11,8 @@ export interface ViewActions {
   typing(): void;
   retry(clientId: string): void;
   restart(): void;
+  /** Save the finished conversation as a text file. */
+  download(): void;
   rename(name: string): void;
   sound(on: boolean): void;
 }
@@ -21,61 +24,6 @@ export interface ViewOptions {
 }
 
 type StringKey = keyof Strings;
-type Child = Node | string;
-
-const SVG = 'http://www.w3.org/2000/svg';
-const ICONS = {
-  chat: 'M20 2H4a2 2 0 0 0-2 2v18l4-4h14a2 2 0 0 0 2-2V4a2 2 0 0 0-2-2z',
-  close:
-    'M19 6.41 17.59 5 12 10.59 6.41 5 5 6.41 10.59 12 5 17.59 6.41 19 12 13.41 17.59 19 19 17.59 13.41 12z',
-  send: 'M2.01 21 23 12 2.01 3 2 10l15 2-15 2z',
-  bell: 'M12 22a2 2 0 0 0 2-2h-4a2 2 0 0 0 2 2zm6-6v-5c0-3.07-1.64-5.64-4.5-6.32V4a1.5 1.5 0 0 0-3 0v.68C7.63 5.36 6 7.92 6 11v5l-2 2v1h16v-1z',
-} as const;
-
-/** Elements by markup, never from HTML: attributes by setAttribute, children as nodes or text. */
-function h<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  attrs: Record<string, string | boolean> = {},
-  ...children: Child[]
-): HTMLElementTagNameMap[K] {
-  const el = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value !== false) el.setAttribute(name, value === true ? '' : value);
-  }
-  el.append(...children);
-  return el;
-}
-
-function icon(name: keyof typeof ICONS): SVGSVGElement {
-  const svg = document.createElementNS(SVG, 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('aria-hidden', 'true');
-  svg.setAttribute('focusable', 'false');
-  const path = document.createElementNS(SVG, 'path');
-  path.setAttribute('d', ICONS[name]);
-  svg.append(path);
-  return svg;
-}
-
-/** hh:mm in the widget's locale; a tag the browser does not know falls back to its own. */
-function clock(time: Date, locale: string): string {
-  const options = { hour: '2-digit', minute: '2-digit' } as const;
-  try {
-    return time.toLocaleTimeString(locale, options);
-  } catch {
-    return time.toLocaleTimeString(undefined, options);
-  }
-}
-
-/** Message text as text nodes, with http(s) URLs as links that cannot reach the opener. */
-function richText(text: string): Child[] {
-  return linkify(text).map((segment) => {
-    if (!segment.href) return segment.text;
-    const a = h('a', { target: '_blank', rel: 'noopener noreferrer' }, segment.text);
-    a.href = segment.href;
-    return a;
-  });
-}
 
 /**
  * The widget's DOM inside a shadow root: launcher, panel, conversation, composer. It renders
@@ -102,6 +50,7 @@ export class View {
   readonly #composer: HTMLFormElement;
   readonly #input: HTMLTextAreaElement;
   readonly #live: HTMLDivElement;
+  readonly #layout: PanelLayout;
   readonly #bindings: Array<[Element, StringKey, string?]> = [];
   readonly #rows = new Map<string, { el: HTMLLIElement; sig: string }>();
   #strings: Strings;
@@ -133,8 +82,8 @@ export class View {
       icon('chat'),
       this.#badge,
     );
-    this.#title = h('h2', { id: 'td-title' });
-    this.#subtitle = h('p', { class: 'subtitle' });
+    this.#title = h('h2', { id: 'td-title', dir: 'auto' });
+    this.#subtitle = h('p', { class: 'subtitle', dir: 'auto' });
     this.#soundButton = this.#bind(
       h('button', { class: 'icon', type: 'button', 'aria-pressed': 'false' }, icon('bell')),
       'sound',
@@ -146,7 +95,7 @@ export class View {
       'aria-label',
     );
     this.#banner = h('p', { class: 'banner', role: 'status', hidden: true });
-    this.#noticeText = h('span');
+    this.#noticeText = h('span', { dir: 'auto' });
     const dismiss = this.#bind(
       h('button', { class: 'icon', type: 'button' }, icon('close')),
       'dismiss',
@@ -159,7 +108,7 @@ export class View {
       dismiss,
     );
     dismiss.addEventListener('click', () => this.setNotice(undefined));
-    this.#nameLabel = h('b');
+    this.#nameLabel = h('b', { dir: 'auto' });
     const renameButton = this.#bind(
       h('button', { class: 'link', type: 'button', 'data-action': 'rename' }),
       'editName',
@@ -181,11 +130,16 @@ export class View {
       'log',
       'aria-label',
     );
+    const restart = this.#bind(
+      h('button', { class: 'primary', type: 'button' }),
+      'newConversation',
+    );
+    const download = this.#bind(h('button', { class: 'link', type: 'button' }), 'download');
     this.#closed = h(
       'div',
       { class: 'closed', hidden: true },
       this.#bind(h('p'), 'closed'),
-      this.#bind(h('button', { class: 'primary', type: 'button' }), 'newConversation'),
+      h('div', { class: 'actions' }, restart, download),
     );
     this.#input = this.#bind(
       this.#bind(
@@ -216,9 +170,10 @@ export class View {
         'aria-labelledby': 'td-title',
         hidden: true,
       },
+      // Not a <header>: inside the page that would be a second banner landmark.
       h(
-        'header',
-        {},
+        'div',
+        { class: 'head' },
         h('div', { class: 'titles' }, this.#title, this.#subtitle),
         this.#soundButton,
         closeButton,
@@ -238,20 +193,24 @@ export class View {
       this.#live,
     );
     this.#shadow.append(this.#root);
+    this.#layout = new PanelLayout(this.host, this.#panel, this.#log, () => this.#open);
+    if (this.#layout.touch) this.#input.setAttribute('enterkeyhint', 'enter');
 
     this.#launcher.addEventListener('click', () => this.actions.toggle(!this.#open));
     closeButton.addEventListener('click', () => this.actions.toggle(false));
     this.#soundButton.addEventListener('click', () =>
       this.actions.sound(this.#soundButton.getAttribute('aria-pressed') !== 'true'),
     );
-    this.#closed.querySelector('button')?.addEventListener('click', () => this.actions.restart());
+    restart.addEventListener('click', () => this.actions.restart());
+    download.addEventListener('click', () => this.actions.download());
     renameButton.addEventListener('click', () => this.#editName());
     this.#composer.addEventListener('submit', (event) => {
       event.preventDefault();
       this.#submit();
     });
     this.#input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      // On a touch keyboard Enter is a new line (it has no Shift+Enter); the button sends.
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !this.#layout.touch) {
         event.preventDefault();
         this.#submit();
       }
@@ -263,6 +222,7 @@ export class View {
       if (clientId) this.actions.retry(clientId);
     });
     this.#root.addEventListener('keydown', (event) => {
+      this.#layout.trap(event, this.#shadow.activeElement);
       if (event.key === 'Escape' && this.#open) {
         event.preventDefault();
         this.actions.toggle(false);
@@ -280,6 +240,7 @@ export class View {
   }
 
   destroy(): void {
+    this.#layout.destroy();
     this.host.remove();
   }
 
@@ -313,8 +274,9 @@ export class View {
     this.#launcher.setAttribute('aria-expanded', String(open));
     this.#launcherLabel();
     this.#launcher.replaceChildren(icon(open ? 'close' : 'chat'), this.#badge);
+    this.#layout.update();
     if (open) {
-      this.#scrollToEnd();
+      this.#layout.toEnd();
       if (focus)
         (this.#closed.hidden ? this.#input : this.#closed.querySelector('button'))?.focus();
     } else if (focus || hadFocus) {
@@ -326,6 +288,8 @@ export class View {
     const focusWasIn = this.#shadow.activeElement === this.#input;
     this.#closed.hidden = !closed;
     this.#composer.hidden = closed;
+    // The conversation's last line (the closing note) must not hide behind the footer.
+    if (closed) this.#layout.toEnd();
     if (closed && focusWasIn) this.#closed.querySelector('button')?.focus();
     if (!closed && this.#open && this.#shadow.activeElement === null) this.#input.focus();
   }
@@ -377,9 +341,19 @@ export class View {
     this.#input.value = '';
   }
 
+  /** Hands `text` to the browser as a file download. */
+  download(name: string, text: string): void {
+    const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
+    const a = h('a', { href: url, download: name, hidden: true });
+    this.#root.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
   /** Shows the items in order, touching only rows that changed. */
   render(items: readonly ChatItem[]): void {
-    const atEnd = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 80;
+    const atEnd = this.#layout.pinned;
     const seen = new Set<string>();
     let previous: Element = this.#greeting;
     let ownNew = false;
@@ -405,7 +379,7 @@ export class View {
         this.#rows.delete(id);
       }
     }
-    if (atEnd || ownNew) this.#scrollToEnd();
+    if (atEnd || ownNew) this.#layout.toEnd();
   }
 
   #adoptStyles(css: string, nonce: string | undefined): void {
@@ -500,11 +474,12 @@ export class View {
     else li.removeAttribute('data-state');
     const bubble = h('div', { class: 'bubble' });
     if (item.kind === 'agent' && item.author)
-      bubble.append(h('span', { class: 'author' }, item.author));
+      bubble.append(h('span', { class: 'author', dir: 'auto' }, item.author));
+    // dir=auto: a bubble reads in its own script's direction, whatever the widget's language.
     bubble.append(
       item.deleted
         ? h('em', { class: 'text' }, s.deleted)
-        : h('span', { class: 'text' }, ...richText(item.text)),
+        : h('span', { class: 'text', dir: 'auto' }, ...richText(item.text)),
     );
     const meta = h('div', { class: 'meta' });
     if (item.kind !== 'system') {
@@ -516,11 +491,15 @@ export class View {
     if (item.editedAt && !item.deleted) meta.append(h('span', {}, s.edited));
     if (item.kind === 'visitor' && item.state) {
       const label =
-        item.state === 'failed' && item.code === 'MESSAGE_TOO_LONG'
-          ? s.tooLong
-          : item.state === 'failed' && item.code === 'RATE_LIMITED'
-            ? s.rateLimited
-            : s[item.state];
+        item.state !== 'failed'
+          ? s[item.state]
+          : item.code === 'MESSAGE_TOO_LONG'
+            ? s.tooLong
+            : item.code === 'RATE_LIMITED'
+              ? s.rateLimited
+              : item.retryAt
+                ? format(s.dailyLimit, { time: when(new Date(item.retryAt), this.#locale) })
+                : s.failed;
       meta.append(h('span', { class: 'state' }, label));
       if (item.state === 'failed' && item.retryable !== false && item.clientId) {
         meta.append(
@@ -529,9 +508,5 @@ export class View {
       }
     }
     li.replaceChildren(bubble, ...(meta.childNodes.length > 0 ? [meta] : []));
-  }
-
-  #scrollToEnd(): void {
-    this.#log.scrollTop = this.#log.scrollHeight;
   }
 }

@@ -1,34 +1,22 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Bus } from '@topicdesk/bus';
 import {
   DeadLetterTopicError,
+  DEFAULT_TENANT_ID,
   isLanguageTag,
   LANGUAGE_TAG_MAX_LENGTH,
-  replayDeadLetter,
-} from '@topicdesk/core';
-import {
-  AgentRepository,
-  AuditRepository,
-  DeadLetterRepository,
+  type AdminService,
   type DeadLetterRow,
-  SupportGroupRepository,
-  TemplateRepository,
-  type DB,
-  type Kysely,
   type SupportGroup,
-} from '@topicdesk/data';
+} from '@topicdesk/core';
 import { hasControlCharacters, nameField } from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';
 import { parse } from './validation';
-import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
 export interface AdminRoutesOptions {
-  db: Kysely<DB>;
-  /** Replays of dead letters publish here. */
-  bus: Bus;
+  admin: AdminService;
   /** The admin API is off while unset. */
   serviceToken: string | undefined;
 }
@@ -117,6 +105,7 @@ function groupView(group: SupportGroup) {
   };
 }
 
+const telegramUserIdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const templateKeyParams = z.object({ key: templateBody.shape.key });
 const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
 
@@ -132,9 +121,10 @@ function same(a: string, b: string): boolean {
  * read from Postgres on every use, so a change applies at once on every replica.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
-  const { db } = options;
+  const { admin } = options;
 
-  const admin = (request: FastifyRequest): string => {
+  /** Who is asking (the service token), or a 401/403. */
+  const actor = (request: FastifyRequest): string => {
     if (!options.serviceToken)
       throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
     const token = bearerToken(request.headers.authorization);
@@ -143,23 +133,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
     return 'service-token';
   };
-  const audit = (
-    trx: Kysely<DB>,
-    actorId: string,
-    action: string,
-    details: Record<string, unknown>,
-  ) =>
-    new AuditRepository(trx).record({
-      tenantId: TENANT,
-      actorType: 'admin',
-      actorId,
-      action,
-      details,
-    });
 
   app.get('/v1/admin/agents', async (request) => {
-    admin(request);
-    const agents = await new AgentRepository(db).list(TENANT);
+    actor(request);
+    const agents = await admin.agents(DEFAULT_TENANT_ID);
     return {
       agents: agents.map((a) => ({
         telegramUserId: a.telegram_user_id,
@@ -174,28 +151,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   app.put<{ Params: { telegramUserId: string } }>(
     '/v1/admin/agents/:telegramUserId',
     async (request) => {
-      const actor = admin(request);
+      const by = actor(request);
       const telegramUserId = parse(
-        z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        telegramUserIdParam,
         request.params.telegramUserId,
         'telegramUserId',
       );
       const body = parse(agentBody, request.body === undefined ? {} : request.body);
-      const agent = await db.transaction().execute(async (trx) => {
-        const saved = await new AgentRepository(trx).upsert({
-          tenantId: TENANT,
-          telegramUserId,
-          ...body,
-        });
-        await new AuditRepository(trx).record({
-          tenantId: TENANT,
-          actorType: 'admin',
-          actorId: actor,
-          action: 'agent.upsert',
-          details: { telegramUserId, ...body },
-        });
-        return saved;
-      });
+      const agent = await admin.saveAgent(DEFAULT_TENANT_ID, by, { telegramUserId, ...body });
       return {
         telegramUserId: agent.telegram_user_id,
         displayName: agent.display_name,
@@ -208,32 +171,21 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   app.delete<{ Params: { telegramUserId: string } }>(
     '/v1/admin/agents/:telegramUserId',
     async (request) => {
-      const actor = admin(request);
+      const by = actor(request);
       const telegramUserId = parse(
-        z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+        telegramUserIdParam,
         request.params.telegramUserId,
         'telegramUserId',
       );
-      await db.transaction().execute(async (trx) => {
-        const agents = new AgentRepository(trx);
-        const existing = await agents.findByTelegramUser(TENANT, telegramUserId);
-        if (!existing) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
-        await agents.upsert({
-          tenantId: TENANT,
-          telegramUserId,
-          displayName: existing.display_name,
-          role: existing.role,
-          active: false,
-        });
-        await audit(trx, actor, 'agent.deactivate', { telegramUserId });
-      });
+      if (!(await admin.deactivateAgent(DEFAULT_TENANT_ID, by, telegramUserId)))
+        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
       return { telegramUserId, active: false };
     },
   );
 
   app.get('/v1/admin/templates', async (request) => {
-    admin(request);
-    const templates = await new TemplateRepository(db).list(TENANT);
+    actor(request);
+    const templates = await admin.templates(DEFAULT_TENANT_ID);
     return {
       templates: templates.map((t) => ({
         key: t.key,
@@ -250,86 +202,48 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   });
 
   app.put('/v1/admin/templates', async (request) => {
-    const actor = admin(request);
+    const by = actor(request);
     const body = parse(templatesBody, request.body === undefined ? {} : request.body);
     const items = Array.isArray(body) ? body : [body];
-    await db.transaction().execute(async (trx) => {
-      for (const item of items) {
-        await new TemplateRepository(trx).upsert({ tenantId: TENANT, ...item });
-        await new AuditRepository(trx).record({
-          tenantId: TENANT,
-          actorType: 'admin',
-          actorId: actor,
-          action: 'template.update',
-          details: {
-            key: item.key,
-            locale: item.locale,
-            flags: {
-              wsBanner: item.wsBanner,
-              persist: item.persist,
-              telegram: item.telegram,
-              pin: item.pin,
-            },
-            minIntervalMs: item.minIntervalMs,
-          },
-        });
-      }
-    });
+    await admin.saveTemplates(DEFAULT_TENANT_ID, by, items);
     return { updated: items.length };
   });
 
   app.delete('/v1/admin/templates/:key', async (request) => {
-    const actor = admin(request);
+    const by = actor(request);
     const { key } = parse(templateKeyParams, request.params, 'path');
     // A repeated `?locale=` is an array: refused here, not passed on to the database.
     const { locale } = parse(templateLocaleQuery, request.query, 'query');
-    await db.transaction().execute(async (trx) => {
-      if (!(await new TemplateRepository(trx).delete(TENANT, key, locale))) {
-        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-      }
-      await audit(trx, actor, 'template.delete', { key, locale });
-    });
+    if (!(await admin.deleteTemplate(DEFAULT_TENANT_ID, by, key, locale)))
+      throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
     return { deleted: true };
   });
 
   app.get('/v1/admin/groups', async (request) => {
-    admin(request);
-    const groups = await new SupportGroupRepository(db).list(TENANT);
+    actor(request);
+    const groups = await admin.groups(DEFAULT_TENANT_ID);
     return { groups: groups.map(groupView) };
   });
 
   // Read at every conversation start, so a change routes the next conversation on every replica.
   app.put<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
-    const actor = admin(request);
+    const by = actor(request);
     const chatId = parse(supergroupId, request.params.chatId, 'chatId');
     const body = parse(groupBody, request.body ?? {});
-    const group = await db.transaction().execute(async (trx) => {
-      const saved = await new SupportGroupRepository(trx).upsert({
-        tenantId: TENANT,
-        chatId,
-        ...body,
-      });
-      await audit(trx, actor, 'group.upsert', { chatId, ...body });
-      return saved;
-    });
-    return groupView(group);
+    return groupView(await admin.saveGroup(DEFAULT_TENANT_ID, by, { chatId, ...body }));
   });
 
   // Deactivates rather than deletes: the group's conversations keep their topics there.
   app.delete<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
-    const actor = admin(request);
+    const by = actor(request);
     const chatId = parse(supergroupId, request.params.chatId, 'chatId');
-    const group = await db.transaction().execute(async (trx) => {
-      const deactivated = await new SupportGroupRepository(trx).deactivate(TENANT, chatId);
-      if (!deactivated) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
-      await audit(trx, actor, 'group.deactivate', { chatId });
-      return deactivated;
-    });
+    const group = await admin.deactivateGroup(DEFAULT_TENANT_ID, by, chatId);
+    if (!group) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
     return groupView(group);
   });
 
   app.get('/v1/admin/audit', async (request) => {
-    admin(request);
+    actor(request);
     const query = parse(
       z.object({
         limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -338,10 +252,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       request.query,
       'query',
     );
-    const entries = await new AuditRepository(db).list(TENANT, {
-      limit: query.limit,
-      beforeId: query.before,
-    });
+    const entries = await admin.auditLog(DEFAULT_TENANT_ID, query);
     return {
       entries: entries.map((e) => ({
         id: e.id,
@@ -355,7 +266,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   });
 
   app.get('/v1/admin/dead-letters', async (request) => {
-    admin(request);
+    actor(request);
     const query = parse(
       z.object({
         limit: z.coerce.number().int().min(1).max(500).default(100),
@@ -364,7 +275,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       }),
       request.query,
     );
-    const rows = await new DeadLetterRepository(db).list(TENANT, {
+    const rows = await admin.deadLetters(DEFAULT_TENANT_ID, {
       limit: query.limit,
       before: query.before,
       pending: query.pending === 'true',
@@ -374,21 +285,20 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   // Publishes the message again on its topic once the cause is fixed; audited.
   app.post<{ Params: { id: string } }>('/v1/admin/dead-letters/:id/replay', async (request) => {
-    const actor = admin(request);
+    const by = actor(request);
     const id = parse(
       z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
       request.params.id,
     );
     let replayed: DeadLetterRow | undefined;
     try {
-      replayed = await replayDeadLetter(db, options.bus, TENANT, id);
+      replayed = await admin.replayDeadLetter(DEFAULT_TENANT_ID, by, id);
     } catch (error) {
       if (error instanceof DeadLetterTopicError)
         throw new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
       throw error;
     }
     if (!replayed) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such dead letter');
-    await audit(db, actor, 'dead_letter.replay', { id, topic: replayed.topic });
     return deadLetterView(replayed);
   });
 };

@@ -5,12 +5,14 @@ import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
 import {
+  AdminService,
   ConversationService,
   detachedPublisher,
   UnitOfWork,
+  type DB,
+  type Kysely,
   type Publisher,
 } from '@topicdesk/core';
-import { ConversationRepository, MessageRepository, type DB, type Kysely } from '@topicdesk/data';
 import type { Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
@@ -39,7 +41,6 @@ import {
   ConversationTokens,
   REPLACED_TOKEN_REFRESH_WINDOW_MS,
   tokenFrom,
-  type ConversationClaims,
 } from './tokens';
 import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
@@ -114,9 +115,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // An ack means "stored": it must not wait for NATS or Redis. Rows are durable once committed;
   // the fast path publishes them in the background, and what it cannot publish (NATS away: each
   // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
-  const conversations = new ConversationService(
-    new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger)),
-  );
+  const uow = new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger));
+  const conversations = new ConversationService(uow);
+  const admin = new AdminService(uow, deps.bus);
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
@@ -153,6 +154,18 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     delegator: (request, cb) =>
       cb(null, isAdminUrl(request.url) ? { ...visitorCors, origin: false } : visitorCors),
   });
+  // Behind a proxy without TRUST_PROXY every visitor has the proxy's address, and so shares one
+  // daily conversation limit: say so once, the first time a forwarded request shows it.
+  let proxyWarned = config.TRUST_PROXY !== undefined;
+  app.addHook('onRequest', async (request) => {
+    if (proxyWarned || request.headers['x-forwarded-for'] === undefined) return;
+    proxyWarned = true;
+    logger.warn(
+      { remoteAddress: request.ip },
+      'requests carry X-Forwarded-For but TRUST_PROXY is unset: every visitor behind this proxy ' +
+        'counts as one address (LIMIT_CONVERSATIONS_PER_DAY); set TRUST_PROXY to the proxy hops or addresses',
+    );
+  });
   // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/') && !originAllowed(request.headers.origin)) {
@@ -166,6 +179,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   // This plugin is encapsulated, so the server it is registered on cannot see `websocketServer`.
   visitorSocketServers.set(app.server, app.websocketServer);
+  // Set by the upgrade's check, read by the socket's handler.
+  app.decorateRequest('visitorClaims', null);
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
     const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
@@ -178,9 +193,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     if (!quota.allowed) {
       metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
       void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
+      // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
       throw new GatewayError(
-        ErrorCode.RATE_LIMITED,
-        'too many conversations started from this address today',
+        ErrorCode.CONVERSATION_LIMIT,
+        `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
+        { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
       );
     }
     // Only conversations actually started count against the address's day.
@@ -217,11 +234,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { claims } = await authorizeConversation(tokens, deps.db, request, id, {
+    const { claims } = await authorizeConversation(tokens, conversations, request, id, {
       refresh: true,
     });
     // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
-    const generation = await new ConversationRepository(deps.db).rotateToken(
+    const generation = await conversations.rotateToken(
       claims.tenantId,
       id,
       claims.generation,
@@ -238,9 +255,9 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   app.get('/v1/conversations/:id/messages', async (request): Promise<HistoryPage> => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { conversation } = await authorizeConversation(tokens, deps.db, request, id);
+    const { conversation } = await authorizeConversation(tokens, conversations, request, id);
     const query = parse(historyQuerySchema, request.query, 'query');
-    const messages = await new MessageRepository(deps.db).listAfter(id, query.after, query.limit);
+    const messages = await conversations.history(id, query.after, query.limit);
     return {
       status: conversation.status,
       ticket: conversation.ticket,
@@ -263,13 +280,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
             tokenFrom(request.headers.authorization, request.query),
             request.ip,
           );
-          const conversation = await new ConversationRepository(deps.db).find(
-            claims.tenantId,
-            claims.conversationId,
-          );
+          const conversation = await conversations.find(claims.tenantId, claims.conversationId);
           if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
           assertCurrentToken(claims, conversation);
-          (request as FastifyRequest & { claims?: typeof claims }).claims = claims;
+          request.visitorClaims = claims;
         } catch (error) {
           const mapped =
             error instanceof GatewayError
@@ -280,7 +294,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       },
     },
     (socket, request) => {
-      const claims = (request as FastifyRequest & { claims?: ConversationClaims }).claims;
+      const claims = request.visitorClaims;
       if (!claims) return socket.close(CloseCode.UNAUTHORIZED, 'unauthorized');
       releaseUpgradeRequest(socket, request);
       // Each socket costs memory and a file; one token must not be able to open thousands.
@@ -307,7 +321,6 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       metrics.connections.add(1);
       socket.once('close', () => metrics.connections.add(-1));
       const visitor = new VisitorSocket(socket, claims, `${replicaId}:${++socketCounter}`, {
-        db: deps.db,
         bus: deps.bus,
         coordination: deps.coordination,
         conversations,
@@ -335,15 +348,13 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   await app.register(widgetRoutes);
   await app.register(visitorProfileRoutes, {
-    db: deps.db,
     tokens,
     conversations,
     quotas: deps.coordination.quotas,
     changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
   });
   await app.register(adminRoutes, {
-    db: deps.db,
-    bus: deps.bus,
+    admin,
     serviceToken: config.SERVICE_TOKEN,
   });
 };

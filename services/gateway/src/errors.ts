@@ -16,6 +16,8 @@ export const ErrorCode = {
   NOT_FOUND: 'NOT_FOUND',
   CONVERSATION_CLOSED: 'CONVERSATION_CLOSED',
   RATE_LIMITED: 'RATE_LIMITED',
+  /** The address started its `LIMIT_CONVERSATIONS_PER_DAY` conversations: no retry helps today. */
+  CONVERSATION_LIMIT: 'CONVERSATION_LIMIT',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
@@ -35,6 +37,7 @@ const STATUS: Record<ErrorCode, number> = {
   NOT_FOUND: 404,
   CONVERSATION_CLOSED: 409,
   RATE_LIMITED: 429,
+  CONVERSATION_LIMIT: 429,
   UNAVAILABLE: 503,
   INTERNAL: 500,
 };

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { ConversationRepository, type Conversation, type DB, type Kysely } from '@topicdesk/data';
+import type { Conversation, ConversationService } from '@topicdesk/core';
 import type { IssuedToken } from '@topicdesk/protocol';
 import { ErrorCode, GatewayError } from './errors';
 
@@ -182,7 +182,7 @@ export function assertCurrentToken(claims: ConversationClaims, conversation: Con
  */
 export async function authorizeConversation(
   tokens: ConversationTokens,
-  db: Kysely<DB>,
+  conversations: ConversationService,
   request: { headers: { authorization?: string | undefined }; query: unknown; ip: string },
   id: string,
   options: { refresh?: boolean } = {},
@@ -195,7 +195,7 @@ export async function authorizeConversation(
   if (claims.conversationId !== id) {
     throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
   }
-  const conversation = await new ConversationRepository(db).find(claims.tenantId, id);
+  const conversation = await conversations.find(claims.tenantId, id);
   if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
   if (options.refresh !== true) assertCurrentToken(claims, conversation);
   return { claims, conversation };

@@ -1,5 +1,4 @@
 import type { ConversationService } from '@topicdesk/core';
-import type { DB, Kysely } from '@topicdesk/data';
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
@@ -21,7 +20,6 @@ const REST_BODY_LIMIT = 4 * 1024;
  * for the history. The name is what agents see for the conversation from then on.
  */
 export interface VisitorProfileRoutesOptions {
-  db: Kysely<DB>;
   tokens: ConversationTokens;
   conversations: ConversationService;
   quotas: QuotaLimiter;
@@ -35,7 +33,8 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
 ) => {
   const load = async (request: FastifyRequest) => {
     const { id } = parse(conversationParamsSchema, request.params, 'path');
-    return (await authorizeConversation(options.tokens, options.db, request, id)).conversation;
+    return (await authorizeConversation(options.tokens, options.conversations, request, id))
+      .conversation;
   };
 
   app.get('/v1/conversations/:id', async (request): Promise<ConversationProfile> => {

@@ -1,15 +1,15 @@
 import { EventEmitter } from 'node:events';
 import type { Bus } from '@topicdesk/bus';
-import { ConversationService, messageEvent, UnitOfWork, type OutboxRelay } from '@topicdesk/core';
 import {
-  appendMessage,
-  ConversationRepository,
-  createDatabase,
-  DeliveryState,
-  MessageKind,
-  migrateToLatest,
-  type Database,
-} from '@topicdesk/data';
+  ConversationService,
+  createInfrastructure,
+  DEFAULT_TENANT_ID,
+  messageEvent,
+  UnitOfWork,
+  type Infrastructure,
+  type Publisher,
+  type VisitorMessageInput,
+} from '@topicdesk/core';
 import {
   createInProcessQuotaLimiter,
   type Coordination,
@@ -117,38 +117,48 @@ afterEach(() => {
   expect(offProtocol.splice(0)).toEqual([]);
 });
 
-let database: Database;
 const logger = createLogger({ service: 'gateway-test', level: 'silent' });
 const metrics = createGatewayMetrics();
+// Publishing is not what these tests are about; the outbox rows stay for the sweeper.
+const publisher: Publisher = { publish: () => Promise.resolve() };
+/** Embedded Postgres (PGlite), the in-process bus and fanout. */
+const embedded = (migrate: boolean) =>
+  createInfrastructure({ service: 'gateway-test', namespace: 'gateway-test', logger, migrate });
+
+let infra: Infrastructure;
+let uow: UnitOfWork;
+let conversations: ConversationService;
 
 beforeAll(async () => {
-  database = await createDatabase({ dataDir: 'memory://' });
-  await migrateToLatest(database.db);
-}, 30_000);
+  infra = await embedded(true);
+  uow = new UnitOfWork(infra.database.db, publisher);
+  conversations = new ConversationService(uow);
+}, 60_000);
 
 afterAll(async () => {
-  await database?.close();
+  await infra?.close();
 });
 
 async function conversationWith(texts: string[]) {
-  const conversation = await new ConversationRepository(database.db).create({
-    tenantId: 'default',
-    channel: 'web',
-  });
+  const conversation = await conversations.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
   for (const text of texts) await agentSays(conversation.id, text);
   return conversation.id;
 }
 
+let telegramMessageId = 0;
 async function agentSays(conversationId: string, text: string) {
-  const { message } = await appendMessage(database.db, {
-    tenantId: 'default',
-    conversationId,
-    kind: MessageKind.agent,
-    text,
-    authorName: 'Support',
-    delivery: DeliveryState.none,
-  });
-  return message;
+  return uow.run((work) =>
+    conversations.postAgentMessage(work, {
+      tenantId: DEFAULT_TENANT_ID,
+      telegramUserId: 42,
+      conversationId,
+      text,
+      authorName: 'Support',
+      agentId: null,
+      telegramChatId: -1001000000001,
+      telegramMessageId: ++telegramMessageId,
+    }),
+  );
 }
 
 async function openSocket(
@@ -159,10 +169,9 @@ async function openSocket(
   const socket = new FakeSocket();
   const fanout = new ManualFanout();
   const deps = {
-    db: database.db,
     bus: { signal: () => undefined } as unknown as Bus,
     coordination: { fanout, quotas: with_.quotas } as unknown as Coordination,
-    conversations: with_.conversations ?? ({} as ConversationService),
+    conversations: with_.conversations ?? conversations,
     logger,
     metrics,
     limits: { ...LIMITS, ...limits },
@@ -171,7 +180,7 @@ async function openSocket(
     socket as unknown as WebSocket,
     {
       conversationId,
-      tenantId: 'default',
+      tenantId: DEFAULT_TENANT_ID,
       generation: 0,
       expiresAt: with_.expiresAt ?? Date.now() + 3_600_000,
     },
@@ -251,26 +260,35 @@ describe('VisitorSocket token expiry', () => {
   });
 });
 
-describe('VisitorSocket hourly quota', () => {
-  // Publishing is not what these tests are about; the outbox rows stay for the sweeper.
-  const relay = { publish: () => Promise.resolve() } as unknown as OutboxRelay;
+/** Postgres gone after the resend check: reads answer, the store fails. */
+class StoresFail extends ConversationService {
+  readonly #down: ConversationService;
+  constructor(down: UnitOfWork) {
+    super(uow);
+    this.#down = new ConversationService(down);
+  }
+  override postVisitorMessage(input: VisitorMessageInput) {
+    return this.#down.postVisitorMessage(input);
+  }
+}
 
+describe('VisitorSocket hourly quota', () => {
   it('does not count messages whose store failed with UNAVAILABLE against the hourly quota', async () => {
     const id = await conversationWith([]);
     // A database that is gone: every store fails as it would with Postgres down.
-    const gone = await createDatabase({ dataDir: 'memory://' });
+    const gone = await embedded(false);
     await gone.close();
     const quotas = createInProcessQuotaLimiter();
     const { socket, deps } = await openSocket(
       id,
       { messagesPerHour: 2, burst: 50 },
-      { conversations: new ConversationService(new UnitOfWork(gone.db, relay)), quotas },
+      { conversations: new StoresFail(new UnitOfWork(gone.database.db, publisher)), quotas },
     );
     for (let i = 0; i < 3; i++) socket.frame({ type: 'message', clientId: `c${i}`, text: 'hi' });
     await vi.waitFor(() => expect(socket.of('error')).toHaveLength(3), { timeout: 5_000 });
     expect(socket.of('error').map((f) => f['code'])).toEqual(Array(3).fill('UNAVAILABLE'));
     // Postgres is back: the quota of 2 is whole, and the third distinct message is refused.
-    deps.conversations = new ConversationService(new UnitOfWork(database.db, relay));
+    deps.conversations = conversations;
     for (const clientId of ['c0', 'c1', 'c2'])
       socket.frame({ type: 'message', clientId, text: 'hi' });
     await vi.waitFor(() => expect(socket.of('error')).toHaveLength(4), { timeout: 5_000 });

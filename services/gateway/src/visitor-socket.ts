@@ -1,20 +1,11 @@
-import type { ConversationService } from '@topicdesk/core';
-import { messageEvent } from '@topicdesk/core';
+import { ConversationClosedError, type ConversationService, type Message } from '@topicdesk/core';
 import type { Bus } from '@topicdesk/bus';
 import { topics } from '@topicdesk/bus';
-import {
-  ConversationClosedError,
-  ConversationRepository,
-  MessageRepository,
-  type DB,
-  type Kysely,
-} from '@topicdesk/data';
-import type { Coordination, Fanout, FanoutEvent } from '@topicdesk/fanout';
+import type { Coordination, Fanout } from '@topicdesk/fanout';
 import {
   clientFrameSchema,
   MAX_TEXT_CHARS,
   messageTextProblem,
-  type ConversationEvent,
   type ErrorFrame,
   type MessageTextProblem,
   type ServerFrame,
@@ -29,13 +20,13 @@ import {
   type Logger,
 } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
+import { ConversationFeed, untraced, type FeedSocket } from './conversation-feed';
 import { ErrorCode } from './errors';
 import type { GatewayMetrics } from './metrics';
 import { spendQuota } from './quota';
 import type { ConversationClaims } from './tokens';
 
 export interface VisitorSocketDeps {
-  db: Kysely<DB>;
   bus: Bus;
   coordination: Coordination;
   conversations: ConversationService;
@@ -74,7 +65,6 @@ export const CloseCode = {
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
-const HISTORY_PAGE = 500;
 const TYPING_MIN_INTERVAL_MS = 2000;
 const OPEN = 1;
 /** How long a history fill waits for a socket to drain below its cap before giving up on it. */
@@ -93,23 +83,6 @@ const TEXT_REFUSED: Record<MessageTextProblem, [ErrorCode, string]> = {
   ],
 };
 
-/** A set that allocates its table on the first add. */
-class LazySet<T> {
-  #set: Set<T> | undefined;
-  add(value: T): void {
-    (this.#set ??= new Set()).add(value);
-  }
-  has(value: T): boolean {
-    return this.#set?.has(value) ?? false;
-  }
-  delete(value: T): void {
-    this.#set?.delete(value);
-  }
-  values(): T[] {
-    return this.#set ? [...this.#set] : [];
-  }
-}
-
 /**
  * The open sockets of each fanout, told together when it recovered: one listener per fanout
  * rather than a closure per socket.
@@ -127,14 +100,6 @@ function socketsOf(fanout: Fanout): Set<VisitorSocket> {
     sockets = created;
   }
   return sockets;
-}
-
-/**
- * A settled promise outside any trace. A promise keeps the context it was made in (and so its
- * spans) for as long as it lives; the socket's queues live as long as the socket.
- */
-function untraced(): Promise<void> {
-  return context.with(ROOT_CONTEXT, () => Promise.resolve());
 }
 
 /**
@@ -178,43 +143,33 @@ export class FrameLimiter {
 }
 
 /**
- * One visitor connection. Everything that writes to the socket runs through one queue, so
- * frames leave in seq order; `lastSeq` is the highest seq the client holds without a gap and
- * `ahead` the seqs it holds above it (its own acked messages), so nothing is sent twice.
+ * One visitor connection: what the client sends (messages, typing, resumes), and the feed of
+ * the conversation it is owed, in seq order (`ConversationFeed`: everything written to the
+ * socket goes through its queue).
  */
-export class VisitorSocket {
-  #queue: Promise<void> = untraced();
-  /** Tasks of `#queue` not settled yet. */
-  #pending = 0;
+export class VisitorSocket implements FeedSocket {
+  readonly #feed: ConversationFeed;
   /** Visitor messages are stored one after another, so seqs follow the order they were sent in. */
   #inbound: Promise<void> = untraced();
-  #lastSeq = 0;
-  /** Made on first use: most sockets never need them, and thousands are open at once. */
-  readonly #ahead = new LazySet<number>();
   readonly #frames: FrameLimiter;
   #lastTyping = 0;
   #unsubscribe: (() => Promise<void>) | undefined;
   #closed = false;
   /** Set once this side started closing (flood, slow consumer): nothing more is read or sent. */
   #closing = false;
-  /** `lastSeq` when the socket opened; whatever it sends above that, the client holds. */
-  #openSeq = 0;
   /** Whether the client sent a frame yet: a resume as its first frame may race live frames. */
   #heard = false;
-  /** Seqs a resume must not send again: (from, to] went out on this socket before the resume. */
-  #held: { from: number; to: number } | undefined;
-  /** clientIds being stored: a gap fill must not echo the sender's own message back to it. */
-  readonly #inFlight = new LazySet<string>();
   /** Every line about this socket names its conversation and socket (made on first use). */
   #logger: Logger | undefined;
 
   constructor(
     private readonly socket: WebSocket,
     private readonly claims: ConversationClaims,
-    private readonly origin: string,
+    readonly origin: string,
     private readonly deps: VisitorSocketDeps,
   ) {
     this.#frames = new FrameLimiter(deps.limits, Date.now());
+    this.#feed = new ConversationFeed(this, deps.metrics);
   }
 
   get #log(): Logger {
@@ -222,6 +177,32 @@ export class VisitorSocket {
       conversationId: this.claims.conversationId,
       socketId: this.origin,
     }));
+  }
+
+  // What its feed writes through and reads (FeedSocket).
+
+  get log(): Logger {
+    return this.#log;
+  }
+
+  send(frame: ServerFrame): void {
+    this.#send(frame);
+  }
+
+  sendTraced(frame: ServerFrame): void {
+    this.#sendTraced(frame);
+  }
+
+  writable(): boolean {
+    return this.socket.readyState === OPEN && !this.#closing;
+  }
+
+  drained(): Promise<boolean> {
+    return this.#drained();
+  }
+
+  history(afterSeq: number, limit: number): Promise<Message[]> {
+    return this.deps.conversations.history(this.claims.conversationId, afterSeq, limit);
   }
 
   /**
@@ -261,27 +242,24 @@ export class VisitorSocket {
     this.socket.once('close', () => clearTimeout(timer));
   }
 
-  readonly #deliver = (event: FanoutEvent): void => this.#enqueue(() => this.#onEvent(event));
-
   async #open(): Promise<void> {
     // Nothing reaches the client before it knows where the conversation stands: the queue is
     // held until the status frame is out and `lastSeq` is set, so events published between
     // subscribing and reading the conversation are judged against it.
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
-    this.#enqueue(() => gate);
+    this.#feed.enqueue(() => gate);
     try {
       this.#unsubscribe = await this.deps.coordination.fanout.subscribe(
         this.claims.conversationId,
-        this.#deliver,
+        this.#feed.deliver,
       );
-      const conversation = await new ConversationRepository(this.deps.db).get(
+      const conversation = await this.deps.conversations.find(
         this.claims.tenantId,
         this.claims.conversationId,
       );
-      // Without a resume the client starts live from here.
-      this.#lastSeq = Math.max(this.#lastSeq, conversation.last_seq);
-      this.#openSeq = this.#lastSeq;
+      if (!conversation) throw new Error('the conversation is gone');
+      this.#feed.opened(conversation.last_seq);
       this.#send({ type: 'status', status: conversation.status });
     } finally {
       release();
@@ -302,7 +280,7 @@ export class VisitorSocket {
 
   /** The fanout resubscribed after losing Redis: read what may have been published meanwhile. */
   recovered(): void {
-    this.#enqueue(() => this.#fill(Number.MAX_SAFE_INTEGER));
+    this.#feed.recover();
   }
 
   /**
@@ -320,38 +298,6 @@ export class VisitorSocket {
     const timer = setTimeout(() => this.socket.terminate(), CLOSE_GRACE_MS);
     timer.unref();
     this.socket.once('close', () => clearTimeout(timer));
-  }
-
-  /**
-   * Runs `task` after every task queued before it. With none queued or running (the usual case
-   * for a live event) a task that finishes synchronously runs at once, without two promises and
-   * their microtasks per frame.
-   */
-  #enqueue(task: () => Promise<void> | void): void {
-    if (this.#pending === 0) {
-      let result: Promise<void> | void;
-      try {
-        result = task();
-      } catch (error) {
-        return this.#taskFailed(error);
-      }
-      if (result !== undefined) this.#track(result);
-      return;
-    }
-    this.#track(this.#queue.then(task));
-  }
-
-  #track(running: Promise<void>): void {
-    this.#pending += 1;
-    this.#queue = running
-      .catch((error: unknown) => this.#taskFailed(error))
-      .finally(() => {
-        this.#pending -= 1;
-      });
-  }
-
-  #taskFailed(error: unknown): void {
-    this.#log.warn({ err: error }, 'visitor socket task failed');
   }
 
   #send(frame: ServerFrame): void {
@@ -463,17 +409,17 @@ export class VisitorSocket {
       case 'typing':
         return this.#onTyping();
       case 'resume':
-        return this.#enqueue(() => {
+        return this.#feed.enqueue(() => {
           // A client cannot hold a seq this socket never knew of; taken at its word, the socket
           // would skip every message up to it.
-          if (frame.afterSeq > Math.max(this.#lastSeq, ...this.#ahead.values())) {
+          if (!this.#feed.knows(frame.afterSeq)) {
             return this.#error(
               ErrorCode.INVALID_REQUEST,
               'afterSeq is beyond the last message of the conversation',
-              { afterSeq: frame.afterSeq, lastSeq: this.#lastSeq },
+              { afterSeq: frame.afterSeq, lastSeq: this.#feed.lastSeq },
             );
           }
-          return this.#resume(frame.afterSeq, first);
+          return this.#feed.resume(frame.afterSeq, first);
         });
       default: {
         const never: never = frame;
@@ -488,9 +434,8 @@ export class VisitorSocket {
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
     const ack = (seq: number) =>
-      this.#enqueue(() => {
-        if (seq > this.#lastSeq) this.#ahead.add(seq);
-        this.#advance();
+      this.#feed.enqueue(() => {
+        this.#feed.acked(seq);
         this.#send({ type: 'ack', clientId, seq });
       });
     const store = async () => {
@@ -504,13 +449,10 @@ export class VisitorSocket {
         // A resend of a message already stored (same clientId: a reconnect, a second tab, a
         // client that missed its ack) is acked again even past the quota. Looked up only here:
         // below, the store finds it itself and gives the unit back.
-        const stored = await new MessageRepository(this.deps.db).findByClientId(
-          conversationId,
-          clientId,
-        );
+        const stored = await this.deps.conversations.visitorMessage(conversationId, clientId);
         if (stored) return ack(stored.seq);
         this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
-        return this.#enqueue(() =>
+        return this.#feed.enqueue(() =>
           this.#error(
             ErrorCode.RATE_LIMITED,
             'too many messages in this conversation; try again later',
@@ -521,7 +463,7 @@ export class VisitorSocket {
           ),
         );
       }
-      this.#inFlight.add(clientId);
+      this.#feed.storing(clientId);
       // A store that fails (UNAVAILABLE, a closed conversation) or finds the clientId stored
       // meanwhile (another socket) gives its unit back: the quota counts stored messages only.
       const { message, duplicate } = await spendQuota(
@@ -541,7 +483,7 @@ export class VisitorSocket {
       );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
       if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
-      this.#enqueue(() => void this.#inFlight.delete(clientId));
+      this.#feed.enqueue(() => this.#feed.stored(clientId));
       ack(message.seq);
     };
     // Each visitor message starts a trace of its own: store, outbox, NATS, bridge, Telegram.
@@ -559,14 +501,14 @@ export class VisitorSocket {
         store,
       );
     this.#inbound = this.#inbound.then(traced).catch((error: unknown) => {
-      this.#enqueue(() => void this.#inFlight.delete(clientId));
+      this.#feed.enqueue(() => this.#feed.stored(clientId));
       if (error instanceof ConversationClosedError) {
-        return this.#enqueue(() =>
+        return this.#feed.enqueue(() =>
           this.#error(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed', { clientId }),
         );
       }
       this.#log.error({ err: error }, 'could not store a visitor message');
-      this.#enqueue(() =>
+      this.#feed.enqueue(() =>
         this.#error(ErrorCode.UNAVAILABLE, 'the message could not be stored; send it again', {
           clientId,
         }),
@@ -582,90 +524,5 @@ export class VisitorSocket {
       tenantId: this.claims.tenantId,
       conversationId: this.claims.conversationId,
     });
-  }
-
-  /** Sends every stored message after `afterSeq` the client lacks, oldest first. */
-  async #resume(afterSeq: number, first: boolean): Promise<void> {
-    // A client resumes as soon as it is connected, and events published since this socket
-    // opened may have gone out before its resume frame was read: those it holds already. A
-    // resume later on is taken at its word.
-    if (first && this.#lastSeq > Math.max(this.#openSeq, afterSeq))
-      this.#held = { from: Math.max(this.#openSeq, afterSeq), to: this.#lastSeq };
-    this.#lastSeq = afterSeq;
-    for (const seq of this.#ahead.values()) if (seq <= afterSeq) this.#ahead.delete(seq);
-    try {
-      await this.#fill(Number.MAX_SAFE_INTEGER);
-    } finally {
-      this.#held = undefined;
-    }
-  }
-
-  async #fill(untilSeq: number): Promise<void> {
-    const messages = new MessageRepository(this.deps.db);
-    for (;;) {
-      if (this.#closing || this.socket.readyState !== OPEN) return;
-      const page = await messages.listAfter(
-        this.claims.conversationId,
-        this.#lastSeq,
-        HISTORY_PAGE,
-      );
-      for (const message of page) {
-        if (message.seq > untilSeq) return;
-        if (!(await this.#drained())) return;
-        const own = message.client_id !== null && this.#inFlight.has(message.client_id);
-        const held =
-          this.#held !== undefined && message.seq > this.#held.from && message.seq <= this.#held.to;
-        if (!this.#ahead.has(message.seq) && !own && !held) {
-          const { origin: _origin, ...frame } = messageEvent(message);
-          this.#send(frame);
-        }
-        this.#lastSeq = message.seq;
-        this.#ahead.delete(message.seq);
-      }
-      if (page.length < HISTORY_PAGE) return;
-    }
-  }
-
-  #advance(): void {
-    while (this.#ahead.has(this.#lastSeq + 1)) {
-      this.#ahead.delete(this.#lastSeq + 1);
-      this.#lastSeq += 1;
-    }
-  }
-
-  /** Returns a promise only when it must wait (a gap read from the log). */
-  #onEvent(raw: FanoutEvent): Promise<void> | void {
-    const event = raw as ConversationEvent;
-    switch (event.type) {
-      case 'message': {
-        if (event.seq <= this.#lastSeq || this.#ahead.has(event.seq)) return;
-        if (event.seq > this.#lastSeq + 1) {
-          // Something was missed (a lost publish, a Redis reconnect): read the gap from the log.
-          return this.#fill(event.seq);
-        }
-        const { origin, ...frame } = event;
-        if (origin !== this.origin) {
-          this.#sendTraced(frame);
-          if (event.kind === 'agent') {
-            const at = Date.parse(event.at);
-            if (Number.isFinite(at))
-              this.deps.metrics.deliveryLatency.record(Math.max(0, Date.now() - at) / 1000);
-          }
-        }
-        this.#lastSeq = event.seq;
-        this.#advance();
-        return;
-      }
-      case 'edit':
-      case 'receipt':
-      case 'status':
-      case 'system':
-        this.#sendTraced(event);
-        return;
-      default: {
-        const never: never = event;
-        this.#log.warn({ event: never }, 'unknown conversation event dropped');
-      }
-    }
   }
 }

@@ -1,7 +1,6 @@
 import { topics, type Consumption } from '@topicdesk/bus';
 import { SyncReason } from '@topicdesk/contracts';
-import { storeDeadLetter, type Infrastructure } from '@topicdesk/core';
-import { AuditRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
+import { DEFAULT_TENANT_ID, storeDeadLetter, type Infrastructure } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
 import { testInfra, uniqueName } from '@topicdesk/testkit';
 import type { FastifyInstance } from 'fastify';
@@ -111,7 +110,10 @@ describe('admin API: dead letters', () => {
       expect(
         (await call('GET', '/v1/admin/dead-letters?pending=true')).body['deadLetters'],
       ).toEqual([]);
-      const audit = await new AuditRepository(db).list(DEFAULT_TENANT_ID, { limit: 10 });
+      const audit = (await call('GET', '/v1/admin/audit?limit=10')).body['entries'] as Array<{
+        action: string;
+        details: Record<string, unknown>;
+      }>;
       expect(audit.map((entry) => entry.action)).toContain('dead_letter.replay');
     } finally {
       await healthy.stop();

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Infrastructure } from '@topicdesk/core';
-import { ConversationRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
+import { DEFAULT_TENANT_ID, type Conversation, type ConversationService } from '@topicdesk/core';
 import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 const SERVICE_TOKEN = 'groups-test-service-token';
@@ -10,7 +9,7 @@ const FRENCH = -1009876543210;
 
 describe('admin API: support groups', () => {
   let gateway: GatewayUnderTest;
-  let infra: Infrastructure;
+  let conversations: ConversationService;
   let app: FastifyInstance;
 
   beforeAll(async () => {
@@ -19,7 +18,7 @@ describe('admin API: support groups', () => {
       namespace: 'gateway-test',
       env: { SERVICE_TOKEN },
     });
-    ({ app, infra } = gateway);
+    ({ app, conversations } = gateway);
   });
 
   afterAll(async () => {
@@ -50,9 +49,12 @@ describe('admin API: support groups', () => {
     });
     expect(response.statusCode).toBe(201);
     const { conversationId } = response.json<{ conversationId: string }>();
-    return (
-      await new ConversationRepository(infra.database.db).get(DEFAULT_TENANT_ID, conversationId)
-    ).group_chat_id;
+    return (await stored(conversationId)).group_chat_id;
+  };
+  const stored = async (conversationId: string): Promise<Conversation> => {
+    const conversation = await conversations.find(DEFAULT_TENANT_ID, conversationId);
+    if (!conversation) throw new Error(`conversation ${conversationId} was not stored`);
+    return conversation;
   };
 
   it('refuses the group routes without the service token', async () => {
@@ -178,10 +180,7 @@ describe('admin API: support groups', () => {
     expect(deleted.status).toBe(200);
     expect(deleted.body).toMatchObject({ chatId: FRENCH, active: false, locales: ['fr'] });
     expect(await startConversation('fr')).toBeNull();
-    const kept = await new ConversationRepository(infra.database.db).get(
-      DEFAULT_TENANT_ID,
-      conversationId,
-    );
+    const kept = await stored(conversationId);
     expect(kept.group_chat_id).toBe(FRENCH);
     expect((await auditActions()).at(-1)).toEqual({
       action: 'group.deactivate',

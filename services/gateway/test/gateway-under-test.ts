@@ -1,5 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
-import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
+import {
+  ConversationService,
+  createInfrastructure,
+  OutboxRelay,
+  UnitOfWork,
+  type Infrastructure,
+} from '@topicdesk/core';
 import { createLogger, type Logger } from '@topicdesk/telemetry';
 import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import { gatewayPlugin, loadGatewayConfig } from '../src/index';
@@ -8,6 +14,8 @@ import { gatewayPlugin, loadGatewayConfig } from '../src/index';
 export interface GatewayUnderTest {
   readonly app: FastifyInstance;
   readonly infra: Infrastructure;
+  /** The conversations' use cases over the same database, for a test's setup and checks. */
+  readonly conversations: ConversationService;
   readonly logger: Logger;
   close(): Promise<void>;
 }
@@ -54,6 +62,7 @@ export async function startGatewayUnderTest(options: {
   return {
     app,
     infra,
+    conversations: new ConversationService(new UnitOfWork(infra.database.db, relay)),
     logger,
     async close() {
       await app.close();

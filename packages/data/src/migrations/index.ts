@@ -6,6 +6,7 @@ import * as m0004 from './0004_support_groups';
 import * as m0005 from './0005_telegram_senders';
 import * as m0006 from './0006_dead_letters';
 import * as m0007 from './0007_conversation_token_generation';
+import * as m0008 from './0008_visitor_template_locales';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_telegram_senders': m0005,
   '0006_dead_letters': m0006,
   '0007_conversation_token_generation': m0007,
+  '0008_visitor_template_locales': m0008,
 };

@@ -1,4 +1,4 @@
-import type { Conversation } from '@topicdesk/data';
+import type { Conversation } from '@topicdesk/core';
 import { describe, expect, it } from 'vitest';
 import {
   headerKeyboard,

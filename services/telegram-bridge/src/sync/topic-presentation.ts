@@ -1,5 +1,5 @@
 import { withoutInvisibles } from '@topicdesk/core';
-import type { Conversation } from '@topicdesk/data';
+import type { Conversation } from '@topicdesk/core';
 import type { InlineKeyboardMarkup } from 'grammy/types';
 
 const TOPIC_NAME_LIMIT = 128;

@@ -1,4 +1,4 @@
-import type { Message } from '@topicdesk/data';
+import type { Message } from '@topicdesk/core';
 import { describe, expect, it } from 'vitest';
 import { mergeBatch, TELEGRAM_TEXT_LIMIT } from './topic-sync';
 

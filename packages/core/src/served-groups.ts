@@ -1,20 +1,20 @@
-import { SupportGroupRepository, type DB, type Kysely } from '@topicdesk/data';
-import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
+import { DEFAULT_TENANT_ID, SupportGroupRepository, type DB, type Kysely } from '@topicdesk/data';
 
 const CACHE_MS = 30_000;
 const FRESH_MS = 5_000;
 
 /**
- * The support groups this bridge serves: SUPPORT_GROUP_ID and every group registered through
- * the admin API, active or not (a deactivated group still holds open conversations). Read again
+ * The support groups a bridge serves: SUPPORT_GROUP_ID and every group registered through the
+ * admin API, active or not (a deactivated group still holds open conversations). Read again
  * every 30 s, and at once for a chat not seen yet, so a group added after start is served.
  */
-export class SupportGroups {
+export class ServedGroups {
   #cache: { at: number; ids: Set<number> } | undefined;
 
   constructor(
     private readonly db: Kysely<DB>,
     readonly defaultGroupId: number,
+    private readonly tenantId: string = DEFAULT_TENANT_ID,
   ) {}
 
   async all(): Promise<number[]> {
@@ -32,7 +32,7 @@ export class SupportGroups {
 
   async #ids(fresh: boolean): Promise<Set<number>> {
     if (!fresh && this.#cache && Date.now() - this.#cache.at < CACHE_MS) return this.#cache.ids;
-    const registered = await new SupportGroupRepository(this.db).list(TENANT);
+    const registered = await new SupportGroupRepository(this.db).list(this.tenantId);
     const ids = new Set([this.defaultGroupId, ...registered.map((group) => group.chat_id)]);
     this.#cache = { at: Date.now(), ids };
     return ids;

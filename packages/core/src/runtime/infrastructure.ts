@@ -1,4 +1,4 @@
-import { OutboxRelay } from './outbox-relay';
+import { OutboxRelay } from '../outbox-relay';
 import { createInProcessBus, createNatsBus, type Bus } from '@topicdesk/bus';
 import {
   createDatabase,

@@ -1,0 +1,96 @@
+import { sql, type Kysely } from 'kysely';
+import {
+  DeliveryState,
+  type Conversation,
+  type DB,
+  type Message,
+  type TelegramPost,
+} from './schema';
+
+/** What a conversation's topic still has to show: its row, its waiting bot posts and texts. */
+export interface TopicState {
+  conversation: Conversation;
+  /** Bot posts not sent yet, oldest first (at most `limits.posts`). */
+  posts: TelegramPost[];
+  /** Visitor messages not accepted by Telegram yet, by seq (at most `limits.messages`). */
+  pending: Message[];
+}
+
+/** Columns of the two kinds of rows that come back as JSON text and are dates. */
+const POST_DATES = ['created_at', 'sent_at'] as const;
+const MESSAGE_DATES = ['created_at', 'edited_at', 'deleted_at'] as const;
+
+/**
+ * The conversation with its waiting posts and texts, in one statement (the bridge reads this
+ * before every round of its sync, so it is one round trip, not three).
+ */
+export async function readTopicState(
+  db: Kysely<DB>,
+  tenantId: string,
+  conversationId: string,
+  limits: { posts: number; messages: number } = { posts: 20, messages: 100 },
+): Promise<TopicState | undefined> {
+  const row = await db
+    .selectFrom('conversations as c')
+    .selectAll('c')
+    .select([
+      sql<unknown[]>`(select coalesce(json_agg(p order by p.id), '[]') from (
+        select * from telegram_posts where conversation_id = c.id and sent_at is null
+        order by id limit ${limits.posts}) p)`.as('waiting_posts'),
+      sql<unknown[]>`(select coalesce(json_agg(m order by m.seq), '[]') from (
+        select * from messages where conversation_id = c.id and delivery = ${DeliveryState.pending}
+        order by seq limit ${limits.messages}) m)`.as('waiting_messages'),
+    ])
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.id', '=', conversationId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { waiting_posts: posts, waiting_messages: messages, ...conversation } = row;
+  return {
+    conversation,
+    posts: fromJson<TelegramPost>(posts, POST_DATES),
+    pending: fromJson<Message>(messages, MESSAGE_DATES),
+  };
+}
+
+/**
+ * A conversation's waiting texts while its topic is still `topicId` (none once the topic was
+ * found gone and is made again): what a header carries, read when its turn comes.
+ */
+export function pendingInTopic(
+  db: Kysely<DB>,
+  conversationId: string,
+  topicId: number,
+  limit = 100,
+): Promise<Message[]> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('conversation_id', '=', conversationId)
+    .where('delivery', '=', DeliveryState.pending)
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('conversations')
+          .select(sql`1`.as('one'))
+          .where('id', '=', conversationId)
+          .where('topic_id', '=', topicId),
+      ),
+    )
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+/** Rows aggregated to JSON (PGlite may hand it over as text) with their dates made Dates again. */
+function fromJson<T>(value: unknown, dates: readonly string[]): T[] {
+  const rows = (typeof value === 'string' ? JSON.parse(value) : value) as Array<
+    Record<string, unknown>
+  >;
+  for (const row of rows)
+    for (const column of dates) {
+      const at = row[column];
+      if (typeof at === 'string') row[column] = new Date(at);
+    }
+  return rows as T[];
+}

@@ -1,0 +1,151 @@
+import { topics } from '@topicdesk/bus';
+import { ConversationSyncSchema, fromBinary, TopicRemovalSchema } from '@topicdesk/contracts';
+import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
+import { BotRight } from './sender/bot-pool';
+import { SendPriority } from './sender/telegram-sender';
+import type { UpdateIntake } from './updates/update-intake';
+import type { BridgeParts } from './wiring';
+
+const SYNC_MAX_DELIVER = 50;
+const UPDATE_MAX_DELIVER = 500;
+const TYPING_INTERVAL_MS = 5000;
+
+/** What the bridge takes off the bus; each returns its stop. */
+export type Subscription = { stop(): Promise<void> | void };
+
+/** Conversations to bring up to date in Telegram (the sync, sends out). */
+export function consumeSync(parts: BridgeParts): Subscription {
+  const { bus, sync, db, logger } = parts;
+  return bus.consume(
+    topics.conversationSync,
+    async (delivery) => {
+      await sync.reconcile(delivery.data.tenantId, delivery.data.conversationId, () =>
+        delivery.working(),
+      );
+    },
+    {
+      durable: 'bridge-sync',
+      // Many conversations wait for budget at once: the sender orders them fairly, so it
+      // must see them (a busy conversation's further events are acked at once, see reconcile).
+      maxAckPending: 512,
+      // Short, so a delivery held by a dead replica comes back soon; live ones call working().
+      ackWaitMs: 15_000,
+      // Bounded (about 40 minutes of tries): then a dead letter an operator can replay,
+      // and the agents are told; the sweep leaves the conversation until new work comes.
+      maxDeliver: SYNC_MAX_DELIVER,
+      backoffMs: [250, 1000, 5000, 15_000, 30_000, 60_000],
+      onDeadLetter: async (deadLetter) => {
+        const data = fromBinary(ConversationSyncSchema, deadLetter.payload);
+        await storeDeadLetter(db, logger, {
+          tenantId: data.tenantId,
+          topic: 'conversationSync',
+          deadLetter,
+          conversationId: data.conversationId,
+        });
+        await sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+      },
+    },
+  );
+}
+
+/** Telegram updates, strictly ordered: agents' messages in a topic keep Telegram's order. */
+export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscription {
+  const { bus, processor, db, logger } = parts;
+  return bus.consume(
+    topics.telegramUpdate,
+    async (delivery) => {
+      await processor.process(intake.open(delivery.data), delivery.data.botId);
+    },
+    {
+      durable: 'bridge-updates',
+      maxAckPending: 1,
+      ackWaitMs: 10_000,
+      // Telegram already has its 200: an update outlives a long outage (about 40 hours of
+      // tries), then waits as a dead letter for an operator's replay.
+      maxDeliver: UPDATE_MAX_DELIVER,
+      backoffMs: [250, 1000, 5000, 15_000, 60_000, 300_000],
+      onDeadLetter: (deadLetter) =>
+        storeDeadLetter(db, logger, {
+          tenantId: DEFAULT_TENANT_ID,
+          topic: 'telegramUpdate',
+          deadLetter,
+        }),
+    },
+  );
+}
+
+/** Retention purged a conversation: its topic is deleted (policy `delete`). */
+export function consumeTopicRemovals(parts: BridgeParts): Subscription {
+  const { bus, sender, db, logger, config } = parts;
+  return bus.consume(
+    topics.topicRemoval,
+    async (delivery) => {
+      const topicId = Number(delivery.data.topicId);
+      const chatId = Number(delivery.data.groupChatId) || config.SUPPORT_GROUP_ID;
+      const result = await sender.send({
+        method: 'deleteForumTopic',
+        chatId,
+        // Housekeeping: after every visitor's text.
+        priority: SendPriority.cosmetic,
+        since: Date.now(),
+        needs: BotRight.delete,
+        working: () => delivery.working(),
+        call: (api) => api.deleteForumTopic(chatId, topicId),
+      });
+      if (result.ok) {
+        logger.info(
+          { conversationId: delivery.data.conversationId, topicId },
+          'topic deleted by retention',
+        );
+        return;
+      }
+      if (result.failure.kind === 'topic_missing') return; // gone already
+      throw new Error(
+        `deleteForumTopic failed: ${'description' in result.failure ? result.failure.description : result.failure.kind}`,
+      );
+    },
+    {
+      durable: 'bridge-topic-removal',
+      maxAckPending: 4,
+      ackWaitMs: 30_000,
+      maxDeliver: 20,
+      backoffMs: [1000, 5000, 30_000],
+      onDeadLetter: (deadLetter) => {
+        const data = fromBinary(TopicRemovalSchema, deadLetter.payload);
+        return storeDeadLetter(db, logger, {
+          tenantId: data.tenantId,
+          topic: 'topicRemoval',
+          deadLetter,
+        });
+      },
+    },
+  );
+}
+
+/** A visitor typing shows as typing in their topic, at most every few seconds. */
+export function showTyping(parts: BridgeParts): Subscription {
+  const { bus, coordination, delivery, sync, sender, logger } = parts;
+  return bus.onSignal(
+    topics.visitorTyping,
+    (data) => {
+      void (async () => {
+        const key = `typing:${data.conversationId}`;
+        if (!(await coordination.dedupe.firstSeen(key, TYPING_INTERVAL_MS))) return;
+        const conversation = await delivery.find(data.tenantId, data.conversationId);
+        if (!conversation?.topic_id || conversation.status !== 'open') return;
+        const chatId = sync.groupOf(conversation);
+        const topicId = conversation.topic_id;
+        // Typing spends budget too: only when a slot is free right now and nobody waits.
+        await sender.send({
+          method: 'sendChatAction',
+          chatId,
+          priority: SendPriority.cosmetic,
+          since: Date.now(),
+          maxWaitMs: 0,
+          call: (api) => api.sendChatAction(chatId, 'typing', { message_thread_id: topicId }),
+        });
+      })().catch((error: unknown) => logger.debug({ err: error }, 'typing not shown'));
+    },
+    { queue: 'bridge-typing' },
+  );
+}

@@ -1,0 +1,168 @@
+import type { Conversation, Message, TelegramPost, TopicState } from '@topicdesk/core';
+import { BridgeErrorCode } from '../errors';
+import { BotRight } from '../sender/bot-pool';
+import { SendPriority, type SendFailure } from '../sender/telegram-sender';
+import { announceDelivered, receiptsFor, type Receipt } from './receipts';
+import {
+  COSMETIC_WAIT_MS,
+  failed,
+  type Outcome,
+  type SyncContext,
+  type TopicCalls,
+} from './topic-calls';
+import {
+  MERGE_SEPARATOR,
+  splitUtf16,
+  TELEGRAM_TEXT_LIMIT,
+  withoutPost,
+  withoutTexts,
+} from './topic-plan';
+
+/** What goes into the topic: the visitor's texts (with their receipts) and the bot's posts. */
+export class TopicMessages {
+  constructor(private readonly calls: TopicCalls) {}
+
+  /** Sends a batch of visitor texts as one message (in parts when it is too long for one). */
+  async texts(
+    state: TopicState,
+    batch: readonly Message[],
+    context: SyncContext,
+  ): Promise<Outcome> {
+    const { conversation } = state;
+    const { parts } = this.calls;
+    const { groupId, topicId } = this.calls.where(conversation);
+    const since = Math.min(...batch.map((m) => m.created_at.getTime()));
+    const receipt = receiptsFor(parts, conversation, batch);
+    const sendText = (text: string, onLongWait?: () => void) =>
+      this.calls.call(conversation, 'text', context, {
+        method: 'sendMessage',
+        priority: SendPriority.normal,
+        since,
+        onLongWait,
+        call: (api) =>
+          api.sendMessage(groupId, text, {
+            message_thread_id: topicId,
+            link_preview_options: { is_disabled: true },
+          }),
+      });
+    // A visitor may write 4,000 characters that take more than Telegram's 4,096 UTF-16 units
+    // (emoji): such a text goes out in parts, the last one recording the delivery.
+    const pieces = splitUtf16(batch.map((m) => m.text).join(MERGE_SEPARATOR), TELEGRAM_TEXT_LIMIT);
+    for (const piece of pieces.slice(0, -1)) {
+      const sent = await sendText(piece);
+      if (!sent.ok) return this.calls.onFailure(conversation, sent.failure, 'send part');
+    }
+    const result = await sendText(pieces[pieces.length - 1] ?? '', () => void receipt('retrying'));
+    if (result.ok) {
+      await parts.delivery.textsDelivered(batch, {
+        chatId: groupId,
+        messageId: result.value.message_id,
+        botId: result.bot.id,
+      });
+      await announceDelivered(parts, conversation, batch, receipt);
+      return { state: withoutTexts(state, batch) };
+    }
+    return this.#notSent(conversation, batch, result.failure, receipt);
+  }
+
+  /** A batch Telegram did not take: retried later, or failed for good when it never will. */
+  async #notSent(
+    conversation: Conversation,
+    batch: readonly Message[],
+    failure: SendFailure,
+    receipt: Receipt,
+  ): Promise<Outcome> {
+    const { parts } = this.calls;
+    switch (failure.kind) {
+      case 'rate_limited':
+        await receipt('retrying');
+        return {};
+      case 'deferred':
+      case 'transient':
+      case 'no_bot':
+        // No bot may post there now (an operator fixes membership), or no room: the text waits.
+        await receipt('retrying');
+        throw failed('sendMessage', failure);
+      case 'topic_missing':
+      case 'topic_closed':
+        return this.calls.onFailure(conversation, failure, 'sendMessage');
+      case 'rejected':
+      case 'topic_not_modified':
+        parts.logger.error(
+          { conversationId: conversation.id, failure },
+          'Telegram refused a visitor message',
+        );
+        await this.#refused(conversation, batch, failure);
+        await receipt('failed', BridgeErrorCode.BRIDGE_TELEGRAM_REJECTED);
+        return {};
+      default: {
+        const never: never = failure;
+        throw new Error(`unhandled failure ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  /**
+   * Telegram will never take these texts (a permanent 400): they are failed for good — the
+   * visitor gets a `failed` receipt — and the agents are told once per conversation, in the
+   * topic, that something the visitor wrote did not arrive. Nothing else waits on them.
+   */
+  #refused(conversation: Conversation, batch: readonly Message[], failure: SendFailure) {
+    const reason = 'description' in failure ? failure.description : failure.kind;
+    return this.calls.parts.delivery.textsRefused(conversation, batch, reason);
+  }
+
+  /** A bot post (system message, command answer), pinned when asked. */
+  async post(state: TopicState, post: TelegramPost, context: SyncContext): Promise<Outcome> {
+    const { conversation } = state;
+    const { parts } = this.calls;
+    const groupId = this.calls.groupOf(conversation);
+    const sent = await this.calls.call(conversation, 'post', context, {
+      method: 'sendMessage',
+      priority: SendPriority.normal,
+      since: post.created_at.getTime(),
+      call: (api) =>
+        api.sendMessage(groupId, post.text, {
+          message_thread_id: conversation.topic_id as number,
+          link_preview_options: { is_disabled: true },
+          ...(post.reply_to_message_id !== null
+            ? {
+                reply_parameters: {
+                  message_id: post.reply_to_message_id,
+                  allow_sending_without_reply: true,
+                },
+              }
+            : {}),
+        }),
+    });
+    if (!sent.ok) {
+      if (sent.failure.kind !== 'rejected')
+        return this.calls.onFailure(conversation, sent.failure, 'post');
+      // Telegram will never take it: drop the post (it is not a visitor message) and say so.
+      parts.logger.error(
+        { conversationId: conversation.id, failure: sent.failure },
+        'Telegram refused a bot post',
+      );
+      await parts.delivery.postSent(post, null);
+      return { state: withoutPost(state, post) };
+    }
+    const messageId = sent.value.message_id;
+    await parts.delivery.postSent(post, { chatId: groupId, messageId, botId: sent.bot.id });
+    if (post.pin) {
+      const pinned = await this.calls.call(conversation, 'pin', context, {
+        method: 'pinChatMessage',
+        priority: SendPriority.cosmetic,
+        since: Date.now(),
+        maxWaitMs: COSMETIC_WAIT_MS,
+        needs: BotRight.pin,
+        call: (api) => api.pinChatMessage(groupId, messageId, { disable_notification: true }),
+      });
+      if (!pinned.ok)
+        parts.logger.warn(
+          { conversationId: conversation.id, failure: pinned.failure },
+          'could not pin a post',
+        );
+    }
+    return { state: withoutPost(state, post) };
+  }
+}

@@ -1,0 +1,179 @@
+import type { Coordination } from '@topicdesk/fanout';
+import type { Logger } from '@topicdesk/telemetry';
+import { updatesMode, type BridgeConfig } from '../config';
+import type { BotPool, PoolBot } from '../sender/bot-pool';
+import { botIdOf, type createTelegramApi } from '../sender/telegram-api';
+import type { UpdateIntake } from './update-intake';
+
+const POLL_TIMEOUT_S = 25;
+const WEBHOOK_RETRY_MS = 10_000;
+const ALL_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
+const SENDER_UPDATES = ['callback_query'] as const;
+
+export interface UpdateReceivingOptions {
+  config: BridgeConfig;
+  pool: BotPool;
+  coordination: Coordination;
+  logger: Logger;
+  intake: UpdateIntake;
+  apiOf: (token: string, timeoutSeconds?: number) => ReturnType<typeof createTelegramApi>;
+}
+
+/**
+ * How updates reach the bridge: the webhook registered for every bot, or long polling (one
+ * replica at a time per bot). Knows whether that is in place, for /readyz.
+ */
+export class UpdateReceiving {
+  readonly mode: 'webhook' | 'polling';
+  #registered = false;
+  #stopping = false;
+  readonly #abort = new AbortController();
+  readonly #stops: Array<() => Promise<void> | void> = [];
+  /** Each bot's token by its id: a long poll gets a client of its own with a longer timeout. */
+  readonly #tokens: Map<string, string>;
+
+  constructor(private readonly options: UpdateReceivingOptions) {
+    const { config } = options;
+    this.mode = updatesMode(config);
+    this.#tokens = new Map(
+      [config.BOT_TOKEN, ...config.TELEGRAM_SENDER_BOT_TOKENS].map((token) => [
+        botIdOf(token),
+        token,
+      ]),
+    );
+  }
+
+  /** The webhook is registered (webhook mode) or the main bot polls. */
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  async start(): Promise<void> {
+    const { config, logger, pool } = this.options;
+    if (this.mode === 'polling') {
+      for (const bot of pool.bots) {
+        const polling = this.#poll(bot).catch((error: unknown) =>
+          logger.error({ err: error, botId: bot.id }, 'polling stopped'),
+        );
+        this.#stops.push(() => polling);
+      }
+      return;
+    }
+    if (!config.TELEGRAM_WEBHOOK_URL) {
+      this.#registered = true; // registered by someone else
+      return;
+    }
+    await this.#registerWebhook(config.TELEGRAM_WEBHOOK_URL).catch((error: unknown) => {
+      logger.error({ err: error }, 'setWebhook failed; retrying in the background');
+      const url = config.TELEGRAM_WEBHOOK_URL as string;
+      const retry = setInterval(() => {
+        this.#registerWebhook(url).then(
+          () => clearInterval(retry),
+          (again: unknown) => logger.warn({ err: again }, 'setWebhook failed again; retrying'),
+        );
+      }, WEBHOOK_RETRY_MS);
+      this.#stops.push(() => clearInterval(retry));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#abort.abort();
+    for (const stop of this.#stops.reverse()) await stop();
+  }
+
+  async #registerWebhook(url: string): Promise<void> {
+    const { config, logger, pool } = this.options;
+    const parsed = new URL(url);
+    const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
+    if (parsed.protocol !== 'https:' || ![443, 80, 88, 8443].includes(port)) {
+      logger.warn(
+        { url: redacted(url) },
+        'Telegram only delivers webhooks to https on ports 443, 80, 88 or 8443; fine for a sandbox',
+      );
+    }
+    if (!config.TELEGRAM_WEBHOOK_SECRET)
+      logger.warn('TELEGRAM_WEBHOOK_SECRET is unset: the webhook route refuses every call');
+    for (const bot of pool.bots) {
+      await bot.api.setWebhook(url, {
+        ...(config.TELEGRAM_HEADER_SECRET ? { secret_token: config.TELEGRAM_HEADER_SECRET } : {}),
+        // Sender bots get only the buttons they sent; the main bot everything agents do.
+        allowed_updates: bot.main ? ALL_UPDATES : SENDER_UPDATES,
+        // One delivery at a time: agents' messages reach JetStream in Telegram's order.
+        max_connections: 1,
+      });
+    }
+    this.#registered = true;
+    logger.info({ url: redacted(url), bots: pool.bots.length }, 'webhook registered');
+  }
+
+  /**
+   * Long polling of one bot; one replica at a time per bot (Telegram allows one getUpdates
+   * caller). Sender bots poll only for the callback queries of their buttons.
+   */
+  async #poll(bot: PoolBot): Promise<void> {
+    const { coordination, logger, intake } = this.options;
+    const signal = this.#abort.signal;
+    // Long polls hold the request for POLL_TIMEOUT_S; their client waits longer than that.
+    const pollingApi = this.options.apiOf(this.#tokens.get(bot.id) as string, POLL_TIMEOUT_S + 15);
+    const lockKey = bot.main ? 'telegram-poller' : `telegram-poller:${bot.id}`;
+    while (!this.#stopping) {
+      // Redis may be away for a moment: that is a retry, never a crash of the poller.
+      const lock = await coordination.locks.tryLock(lockKey, 30_000).catch((error: unknown) => {
+        logger.warn({ err: error }, 'could not take the poller lock; retrying');
+        return null;
+      });
+      if (!lock) {
+        await sleep(5000, signal);
+        continue;
+      }
+      try {
+        await bot.api.deleteWebhook({ drop_pending_updates: false });
+        if (bot.main) this.#registered = true;
+        let offset: number | undefined;
+        while (!this.#stopping && !lock.signal.aborted) {
+          const updates = await pollingApi.getUpdates(
+            {
+              timeout: POLL_TIMEOUT_S,
+              allowed_updates: bot.main ? ALL_UPDATES : SENDER_UPDATES,
+              ...(offset !== undefined ? { offset } : {}),
+            },
+            // grammY types its signal with the abort-controller shim; Node's is compatible at run time.
+            signal as Parameters<typeof pollingApi.getUpdates>[1],
+          );
+          for (const update of updates) {
+            await intake.ingest(update, bot.id);
+            offset = update.update_id + 1;
+          }
+        }
+      } catch (error) {
+        if (!this.#stopping) {
+          logger.warn({ err: error, botId: bot.id }, 'polling failed; retrying');
+          if (bot.main) this.#registered = false;
+          await sleep(2000, signal);
+        }
+      } finally {
+        await lock.release();
+      }
+    }
+  }
+}
+
+/** The webhook URL without its secret path segment, for logs. */
+function redacted(url: string): string {
+  return url.replace(/\/webhook\/[^/?#]+/, '/webhook/…');
+}
+
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
+  });
+}
