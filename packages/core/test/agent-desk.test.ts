@@ -238,6 +238,41 @@ describe('the agent desk', () => {
     expect((await current(conversation)).status).toBe('open');
   });
 
+  it('shows unregistered agents as "Support", or by their Telegram first name when the setting asks for it', async () => {
+    const desk = (unknownAgentName?: 'generic' | 'first_name') =>
+      new AgentDesk(fixture.uow, {
+        allowUnknownAgents: true,
+        requireClaim: false,
+        defaultGroupId: GROUP,
+        unknownAgentName,
+      });
+    const name = async (d: AgentDesk, telegramUserId: number, firstName?: string) => {
+      const identity = await d.identify(telegramUserId, firstName);
+      return identity.kind === 'agent' ? identity.agent.name : identity.reason;
+    };
+    expect(await name(desk(), STRANGER, 'Bob')).toBe('Support');
+    expect(await name(desk('generic'), STRANGER, 'Bob')).toBe('Support');
+    const byFirstName = desk('first_name');
+    expect(await name(byFirstName, STRANGER, 'Bob')).toBe('Bob');
+    // What the admin API would refuse as a display name is not shown either.
+    expect(await name(byFirstName, STRANGER, ' \u200b ')).toBe('Support');
+    expect(await name(byFirstName, STRANGER, 'x'.repeat(65))).toBe('Support');
+    expect(await name(byFirstName, STRANGER)).toBe('Support');
+    // A registered agent keeps the registered name.
+    expect(await name(byFirstName, ALICE, 'Alicia')).toBe('Alice');
+
+    const conversation = await open();
+    const message = { ...from(STRANGER), telegramFirstName: 'Bob', text: 'Hi, Bob here' };
+    expect(await byFirstName.reply(update(), conversation, message)).toBe('stored');
+    const stored = await new MessageRepository(database.db).findAgentMessage(
+      DEFAULT_TENANT_ID,
+      GROUP,
+      message.messageId,
+    );
+    expect(stored?.author_name).toBe('Bob');
+    expect((await current(conversation)).claimed_by_name).toBe('Bob');
+  });
+
   it('marks an update that changes nothing as handled, once', async () => {
     const ref = update();
     expect(await desk.markProcessed(ref)).toBe(true);

@@ -129,6 +129,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     defaultGroupId: groupId,
     isSupportGroup: (chatId) => groups.has(chatId),
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
+    unknownAgentName: config.AGENT_NAME_FALLBACK,
     requireClaim: config.REQUIRE_CLAIM,
     sync,
     privateChat,

@@ -91,7 +91,7 @@ export const TOPIC_COMMANDS: Record<AgentCommandName, TopicCommand> = {
     run.say(
       run.agent.agentId !== null
         ? `${sentence(`You are ${run.agent.name}`)} Visitors see you as “${run.agent.name}”.`
-        : `You are not registered as an agent. Visitors see you as “${UNKNOWN_AGENT_NAME}”. An admin can add you with a display name.`,
+        : `You are not registered as an agent. Visitors see you as “${run.agent.name}”. An admin can add you with a display name.`,
     ),
   ),
   claim: agentCommand((run) => actAndSay(run, 'claim')),

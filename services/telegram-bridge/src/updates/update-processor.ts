@@ -6,6 +6,7 @@ import {
   type DeskOutcome,
   type Kysely,
   type OutboxRelay,
+  type UnknownAgentName,
   type UpdateRef,
 } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
@@ -32,6 +33,7 @@ export interface UpdateProcessorOptions {
   /** Whether a chat is one of the support groups (the default one or a registered one). */
   isSupportGroup: (chatId: number) => Promise<boolean>;
   allowUnknownAgents: boolean;
+  unknownAgentName?: UnknownAgentName | undefined;
   requireClaim: boolean;
   /** Handles updates from private chats with the bot; absent: they are ignored. */
   privateChat?: PrivateChat | undefined;
@@ -48,6 +50,7 @@ export class UpdateProcessor {
   constructor(private readonly options: UpdateProcessorOptions) {
     this.#desk = new AgentDesk(new UnitOfWork(options.db, options.relay), {
       allowUnknownAgents: options.allowUnknownAgents,
+      unknownAgentName: options.unknownAgentName,
       requireClaim: options.requireClaim,
       defaultGroupId: options.defaultGroupId,
       onAgentMessage: () => options.metrics.messagesIn.add(1, { kind: 'agent' }),
@@ -134,6 +137,7 @@ export class UpdateProcessor {
       chatId: message.chat.id,
       messageId: message.message_id,
       telegramUserId,
+      telegramFirstName: message.from?.first_name,
       replyToMessageId: message.reply_to_message?.message_id,
     };
     if (command) return this.#desk.command(ref, conversation, topicMessage, command);
@@ -167,6 +171,7 @@ export class UpdateProcessor {
       conversationId: parsed.conversationId,
       action: parsed.action,
       telegramUserId: query.from.id,
+      telegramFirstName: query.from.first_name,
     });
     await answer(result.answer);
     return result.outcome;
