@@ -8,12 +8,13 @@ import {
   TelegramUpdateRepository,
   type Conversation,
 } from '@topicdesk/data';
-import { nameField } from '@topicdesk/protocol';
 import { ConversationService, type AgentRef } from '../conversation.service';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import {
   act,
+  AGENT_DISPLAY_NAME,
+  nameAgent,
   CLOSED_NOTHING_SENT,
   TOPIC_COMMANDS,
   UNKNOWN_AGENT_NAME,
@@ -57,9 +58,6 @@ export interface AgentDeskOptions {
   onAgentMessage?: (() => void) | undefined;
   tenantId?: string | undefined;
 }
-
-/** The admin API's rule for agents' display names (the longest a first name may be shown). */
-const AGENT_DISPLAY_NAME = nameField(64);
 
 /** AGENT_NAME_FALLBACK: what an agent who is not registered is shown as. */
 export type UnknownAgentName = 'generic' | 'first_name';
@@ -138,6 +136,26 @@ export class AgentDesk {
       return UNKNOWN_AGENT_NAME;
     const parsed = AGENT_DISPLAY_NAME.safeParse(firstName);
     return parsed.success ? parsed.data : UNKNOWN_AGENT_NAME;
+  }
+
+  /** `/name <name>` outside a topic (General): the agent names themselves, once per update. */
+  async setName(
+    update: UpdateRef,
+    who: { telegramUserId: number; telegramFirstName?: string | undefined },
+    args: string,
+  ): Promise<{ outcome: DeskOutcome; text: string }> {
+    const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
+    let text = '';
+    const outcome = await this.#once(update, async (work) => {
+      if (identity.kind === 'refused') {
+        text = identity.reason;
+        return 'refused';
+      }
+      const named = await nameAgent(work, this.#tenantId, identity.agent, args);
+      text = named.text;
+      return named.ok ? 'command' : 'refused';
+    });
+    return { outcome, text };
   }
 
   /** Marks an update handled that changes nothing here; false when it was handled already. */

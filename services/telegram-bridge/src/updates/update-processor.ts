@@ -105,7 +105,7 @@ export class UpdateProcessor {
     const command = message.text !== undefined ? parseCommand(message.text) : undefined;
     if (!inTopic) {
       if (!command || update.edited_message) return 'ignored:general';
-      return this.#generalCommand(ref, message, command);
+      return this.#generalCommand(ref, message, message.from, command);
     }
     const conversation = await this.#desk.conversationInTopic(
       message.chat.id,
@@ -177,7 +177,22 @@ export class UpdateProcessor {
     return result.outcome;
   }
 
-  async #generalCommand(ref: UpdateRef, message: Message, command: Command): Promise<DeskOutcome> {
+  async #generalCommand(
+    ref: UpdateRef,
+    message: Message,
+    from: { id: number; first_name: string },
+    command: Command,
+  ): Promise<DeskOutcome> {
+    if (command.name === 'name') {
+      const named = await this.#desk.setName(
+        ref,
+        { telegramUserId: from.id, telegramFirstName: from.first_name },
+        command.args,
+      );
+      if (named.outcome !== 'duplicate')
+        await this.options.sync.sendOutsideTopic(message.chat.id, named.text, message.message_id);
+      return named.outcome;
+    }
     const { text, outcome } = await this.#generalAnswer(command);
     // General has no conversation to queue posts for: answer directly (best effort), once.
     if (!(await this.#desk.markProcessed(ref))) return 'duplicate';
@@ -202,6 +217,7 @@ export class UpdateProcessor {
       case 't':
       case 'delete':
       case 'whoami':
+      case 'name':
         return {
           text: `/${command.name} works inside a conversation's topic, not in General.`,
           outcome: 'refused',
