@@ -361,3 +361,15 @@ describe('anonymity', () => {
     ).toBe(true);
   });
 });
+
+describe('/name', () => {
+  it('lets an unregistered agent choose the name visitors see, from General', async () => {
+    const dana = { id: 7060, first_name: 'Danielle', last_name: 'Private', username: 'dana_x' };
+    say(cluster.sandbox, dana, '/name Dana');
+    await botPosted(cluster.sandbox, 1, 'Visitors now see you as “Dana”.');
+    const { visitor, threadId } = await open({ name: 'Nina' });
+    say(cluster.sandbox, dana, 'Hi Nina, Dana here', threadId);
+    const reply = await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent');
+    expect(reply['author']).toBe('Dana');
+  });
+});

@@ -71,6 +71,7 @@ export {
   type DeskStats,
   type AgentIdentity,
   type TopicMessage,
+  type UnknownAgentName,
   type UpdateRef,
 } from './agents/agent-desk.service';
 export {

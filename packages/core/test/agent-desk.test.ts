@@ -238,6 +238,91 @@ describe('the agent desk', () => {
     expect((await current(conversation)).status).toBe('open');
   });
 
+  it('shows unregistered agents as "Support", or by their Telegram first name when the setting asks for it', async () => {
+    const desk = (unknownAgentName?: 'generic' | 'first_name') =>
+      new AgentDesk(fixture.uow, {
+        allowUnknownAgents: true,
+        requireClaim: false,
+        defaultGroupId: GROUP,
+        unknownAgentName,
+      });
+    const name = async (d: AgentDesk, telegramUserId: number, firstName?: string) => {
+      const identity = await d.identify(telegramUserId, firstName);
+      return identity.kind === 'agent' ? identity.agent.name : identity.reason;
+    };
+    expect(await name(desk(), STRANGER, 'Bob')).toBe('Support');
+    expect(await name(desk('generic'), STRANGER, 'Bob')).toBe('Support');
+    const byFirstName = desk('first_name');
+    expect(await name(byFirstName, STRANGER, 'Bob')).toBe('Bob');
+    // What the admin API would refuse as a display name is not shown either.
+    expect(await name(byFirstName, STRANGER, ' \u200b ')).toBe('Support');
+    expect(await name(byFirstName, STRANGER, 'x'.repeat(65))).toBe('Support');
+    expect(await name(byFirstName, STRANGER)).toBe('Support');
+    // A registered agent keeps the registered name.
+    expect(await name(byFirstName, ALICE, 'Alicia')).toBe('Alice');
+
+    const conversation = await open();
+    const message = { ...from(STRANGER), telegramFirstName: 'Bob', text: 'Hi, Bob here' };
+    expect(await byFirstName.reply(update(), conversation, message)).toBe('stored');
+    const stored = await new MessageRepository(database.db).findAgentMessage(
+      DEFAULT_TENANT_ID,
+      GROUP,
+      message.messageId,
+    );
+    expect(stored?.author_name).toBe('Bob');
+    expect((await current(conversation)).claimed_by_name).toBe('Bob');
+  });
+
+  it('lets an agent set their own display name with /name, in a topic or in General, keeping role and state', async () => {
+    const open_ = new AgentDesk(fixture.uow, {
+      allowUnknownAgents: true,
+      requireClaim: false,
+      defaultGroupId: GROUP,
+    });
+    const agents = new AgentRepository(database.db);
+    const NEWCOMER = 7100;
+    const conversation = await open();
+    const name = (user: number, args: string) =>
+      open_.command(update(), conversation, from(user), { name: 'name', args });
+
+    expect(await name(NEWCOMER, '')).toBe('refused');
+    expect(await name(NEWCOMER, 'x'.repeat(65))).toBe('refused');
+    expect(await agents.findByTelegramUser(DEFAULT_TENANT_ID, NEWCOMER)).toBeUndefined();
+    expect(await name(NEWCOMER, '  Dana  ')).toBe('command');
+    expect(await lastPost(conversation)).toBe('Visitors now see you as “Dana”.');
+    expect(await open_.identify(NEWCOMER)).toMatchObject({ agent: { name: 'Dana' } });
+
+    // In General, once per update; a registered agent keeps their role.
+    await agents.upsert({
+      tenantId: DEFAULT_TENANT_ID,
+      telegramUserId: NEWCOMER,
+      displayName: 'Dana',
+      role: 'admin',
+    });
+    const ref = update();
+    expect(await open_.setName(ref, { telegramUserId: NEWCOMER }, 'Dana K.')).toEqual({
+      outcome: 'command',
+      text: 'Visitors now see you as “Dana K.”.',
+    });
+    expect((await open_.setName(ref, { telegramUserId: NEWCOMER }, 'Other')).outcome).toBe(
+      'duplicate',
+    );
+    expect(await agents.findByTelegramUser(DEFAULT_TENANT_ID, NEWCOMER)).toMatchObject({
+      display_name: 'Dana K.',
+      role: 'admin',
+      active: true,
+    });
+
+    // Where only registered agents may answer, nobody registers themselves; inactive stay so.
+    expect((await desk.setName(update(), { telegramUserId: STRANGER }, 'Eve')).outcome).toBe(
+      'refused',
+    );
+    expect(await agents.findByTelegramUser(DEFAULT_TENANT_ID, STRANGER)).toBeUndefined();
+    expect((await desk.setName(update(), { telegramUserId: CAROL }, 'Caz')).outcome).toBe(
+      'refused',
+    );
+  });
+
   it('marks an update that changes nothing as handled, once', async () => {
     const ref = update();
     expect(await desk.markProcessed(ref)).toBe(true);

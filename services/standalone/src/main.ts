@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { ConfigError } from '@topicdesk/config';
 import { createLogger, initTelemetry, secretValues } from '@topicdesk/telemetry';
+import { printStartup, startupLines } from './startup';
 
 const SANDBOX_PREFIX = '/telegram-sandbox';
 
@@ -132,17 +133,20 @@ try {
   };
   const scheduler = startScheduler(deps, schedulerJobs(deps, schedulerConfig));
 
-  process.stdout.write(
-    [
-      '',
-      `Topicdesk is running (one process, data in ${dataDir})`,
-      `  Visitor demo page:  ${base}/demo`,
-      sandbox
-        ? `  Agent page (Telegram sandbox):  ${base}${SANDBOX_PREFIX}/`
-        : `  Agents answer in Telegram group ${bridgeConfig.SUPPORT_GROUP_ID}`,
-      `  Health: ${base}/readyz   Metrics: ${base}/metrics`,
-      '',
-    ].join('\n') + '\n',
+  printStartup(
+    startupLines({
+      base,
+      dataDir,
+      ...(sandbox
+        ? { sandboxPath: SANDBOX_PREFIX }
+        : { supportGroupId: String(bridgeConfig.SUPPORT_GROUP_ID) }),
+    }),
+    process.stdout,
+    (done) =>
+      logger.flush((error) => {
+        if (error) logger.warn({ err: error }, 'could not flush the logs before the start-up URLs');
+        done();
+      }),
   );
 
   onShutdownSignal(

@@ -59,12 +59,25 @@ describe('loadBridgeConfig', () => {
       TELEGRAM_LIMIT_GLOBAL_PER_SECOND: 30,
       TELEGRAM_LIMIT_SAFETY: 250,
       ALLOW_UNKNOWN_AGENTS: true,
+      AGENT_NAME_FALLBACK: 'generic',
       REQUIRE_CLAIM: false,
       LOG_LEVEL: 'info',
     });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.TELEGRAM_WEBHOOK_URL).toBeUndefined();
     expect(config.TELEGRAM_HEADER_SECRET).toBeUndefined();
+  });
+
+  it('shows unregistered agents by first name only when asked, and refuses other values', () => {
+    expect(loadBridgeConfig({ ...minimal, AGENT_NAME_FALLBACK: '' }).AGENT_NAME_FALLBACK).toBe(
+      'generic',
+    );
+    expect(
+      loadBridgeConfig({ ...minimal, AGENT_NAME_FALLBACK: 'first_name' }).AGENT_NAME_FALLBACK,
+    ).toBe('first_name');
+    expect(configError({ ...minimal, AGENT_NAME_FALLBACK: 'username' }).message).toContain(
+      'AGENT_NAME_FALLBACK',
+    );
   });
 
   it('treats an empty header secret as unset', () => {

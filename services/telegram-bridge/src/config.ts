@@ -88,6 +88,14 @@ export const bridgeEnvSchema = z.object({
   TELEGRAM_LIMIT_SAFETY: env.duration('250ms'),
   /** Whether group members not registered as agents may answer visitors (shown as "Support"). */
   ALLOW_UNKNOWN_AGENTS: env.boolean(true),
+  /**
+   * What those unregistered agents are shown as: `generic` ("Support") or `first_name` (their
+   * Telegram first name; off by default, since it tells visitors a real name).
+   */
+  AGENT_NAME_FALLBACK: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['generic', 'first_name']).default('generic'),
+  ),
   /** Agents must /claim a conversation before their replies reach the visitor (else a reply claims it). */
   REQUIRE_CLAIM: env.boolean(false),
   /**

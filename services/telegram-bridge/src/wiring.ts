@@ -82,6 +82,7 @@ export function wireBridge(deps: BridgeDeps) {
     defaultGroupId: groupId,
     isSupportGroup: (chatId) => groups.has(chatId),
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
+    unknownAgentName: config.AGENT_NAME_FALLBACK,
     requireClaim: config.REQUIRE_CLAIM,
     sync,
     privateChat,

@@ -13,6 +13,8 @@ import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import {
   act,
+  AGENT_DISPLAY_NAME,
+  nameAgent,
   CLOSED_NOTHING_SENT,
   TOPIC_COMMANDS,
   UNKNOWN_AGENT_NAME,
@@ -34,6 +36,8 @@ export interface TopicMessage {
   messageId: number;
   /** Its author. */
   telegramUserId: number;
+  /** The author's Telegram first name (shown only with `unknownAgentName: 'first_name'`). */
+  telegramFirstName?: string | undefined;
   /** The message it replies to, if any. */
   replyToMessageId?: number | undefined;
 }
@@ -41,6 +45,11 @@ export interface TopicMessage {
 export interface AgentDeskOptions {
   /** Members of the support groups who are not registered agents may answer (as "Support"). */
   allowUnknownAgents: boolean;
+  /**
+   * What unregistered agents are shown as: "Support" (generic, the default), or their Telegram
+   * first name — off by default, since it tells visitors a real name.
+   */
+  unknownAgentName?: UnknownAgentName | undefined;
   /** Nothing reaches the visitor until an agent has claimed the conversation. */
   requireClaim: boolean;
   /** SUPPORT_GROUP_ID: conversations without a group of their own live there. */
@@ -49,6 +58,9 @@ export interface AgentDeskOptions {
   onAgentMessage?: (() => void) | undefined;
   tenantId?: string | undefined;
 }
+
+/** AGENT_NAME_FALLBACK: what an agent who is not registered is shown as. */
+export type UnknownAgentName = 'generic' | 'first_name';
 
 /** The person behind an update, as the product sees them. */
 export type AgentIdentity =
@@ -92,7 +104,7 @@ export class AgentDesk {
   }
 
   /** Who a Telegram user is to the desk: an agent (registered or, if allowed, not), or refused. */
-  async identify(telegramUserId: number): Promise<AgentIdentity> {
+  async identify(telegramUserId: number, firstName?: string): Promise<AgentIdentity> {
     const agent = await new AgentRepository(this.uow.db).findByTelegramUser(
       this.#tenantId,
       telegramUserId,
@@ -113,9 +125,37 @@ export class AgentDesk {
       agent: {
         agentId: agent?.id ?? null,
         telegramUserId,
-        name: agent?.display_name ?? UNKNOWN_AGENT_NAME,
+        name: agent?.display_name ?? this.#unknownName(firstName),
       },
     };
+  }
+
+  /** An unregistered agent's name: the first name only when allowed and usable as a display name. */
+  #unknownName(firstName: string | undefined): string {
+    if (this.options.unknownAgentName !== 'first_name' || firstName === undefined)
+      return UNKNOWN_AGENT_NAME;
+    const parsed = AGENT_DISPLAY_NAME.safeParse(firstName);
+    return parsed.success ? parsed.data : UNKNOWN_AGENT_NAME;
+  }
+
+  /** `/name <name>` outside a topic (General): the agent names themselves, once per update. */
+  async setName(
+    update: UpdateRef,
+    who: { telegramUserId: number; telegramFirstName?: string | undefined },
+    args: string,
+  ): Promise<{ outcome: DeskOutcome; text: string }> {
+    const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
+    let text = '';
+    const outcome = await this.#once(update, async (work) => {
+      if (identity.kind === 'refused') {
+        text = identity.reason;
+        return 'refused';
+      }
+      const named = await nameAgent(work, this.#tenantId, identity.agent, args);
+      text = named.text;
+      return named.ok ? 'command' : 'refused';
+    });
+    return { outcome, text };
   }
 
   /** Marks an update handled that changes nothing here; false when it was handled already. */
@@ -143,7 +183,7 @@ export class AgentDesk {
     conversation: Conversation,
     message: TopicMessage & { text: string },
   ): Promise<DeskOutcome> {
-    const identity = await this.identify(message.telegramUserId);
+    const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
     return this.#once(update, async (work) => {
       const refuse = async (text: string) => {
         await this.#post(work, conversation, message.messageId, text);
@@ -176,7 +216,7 @@ export class AgentDesk {
     message: TopicMessage,
     command: AgentCommand,
   ): Promise<DeskOutcome> {
-    const identity = await this.identify(message.telegramUserId);
+    const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
     return this.#once(update, async (work) => {
       const entry = TOPIC_COMMANDS[command.name];
       if (entry.kind === 'answer') {
@@ -220,9 +260,14 @@ export class AgentDesk {
    */
   async button(
     update: UpdateRef,
-    press: { conversationId: string; action: DeskAction; telegramUserId: number },
+    press: {
+      conversationId: string;
+      action: DeskAction;
+      telegramUserId: number;
+      telegramFirstName?: string | undefined;
+    },
   ): Promise<{ outcome: DeskOutcome; answer: string }> {
-    const identity = await this.identify(press.telegramUserId);
+    const identity = await this.identify(press.telegramUserId, press.telegramFirstName);
     let answer = '';
     const outcome = await this.#once(update, async (work) => {
       if (identity.kind === 'refused') {

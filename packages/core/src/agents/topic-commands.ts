@@ -1,4 +1,7 @@
+import { nameField } from '@topicdesk/protocol';
 import {
+  AgentRepository,
+  AuditRepository,
   MessageRepository,
   TemplateRepository,
   type Conversation,
@@ -19,6 +22,7 @@ export const AGENT_COMMANDS = [
   'delete',
   'help',
   'whoami',
+  'name',
   'stats',
 ] as const;
 export type AgentCommandName = (typeof AGENT_COMMANDS)[number] | 'unknown';
@@ -49,6 +53,7 @@ export const HELP_TOPIC = [
   '/t <name> — send the saved reply <name>',
   '/delete — as a reply to an agent message: retract it from the visitor',
   '/whoami — how visitors see you',
+  '/name <name> — the name visitors see you by',
   '/help — this list',
   'Anything else you write here goes to the visitor.',
 ].join('\n');
@@ -91,9 +96,13 @@ export const TOPIC_COMMANDS: Record<AgentCommandName, TopicCommand> = {
     run.say(
       run.agent.agentId !== null
         ? `${sentence(`You are ${run.agent.name}`)} Visitors see you as “${run.agent.name}”.`
-        : `You are not registered as an agent. Visitors see you as “${UNKNOWN_AGENT_NAME}”. An admin can add you with a display name.`,
+        : `You are not registered as an agent. Visitors see you as “${run.agent.name}”. An admin can add you with a display name.`,
     ),
   ),
+  name: agentCommand(async (run) => {
+    const named = await nameAgent(run.work, run.conversation.tenant_id, run.agent, run.args);
+    return run.say(named.text, named.ok ? 'command' : 'refused');
+  }),
   claim: agentCommand((run) => actAndSay(run, 'claim')),
   unclaim: agentCommand((run) => actAndSay(run, 'unclaim')),
   close: agentCommand((run) => actAndSay(run, 'close')),
@@ -113,6 +122,44 @@ export const TOPIC_COMMANDS: Record<AgentCommandName, TopicCommand> = {
   delete: agentCommand(retract),
   unknown: agentCommand((run) => run.say(`Unknown command. ${HELP_TOPIC}`, 'refused')),
 };
+
+/** The admin API's rule for agents' display names. */
+export const AGENT_DISPLAY_NAME = nameField(64);
+
+/**
+ * `/name <name>`: an agent sets the name visitors see. It registers an unregistered agent (the
+ * desk only lets those who may answer get here) and keeps a registered one's role and state.
+ */
+export async function nameAgent(
+  work: Work,
+  tenantId: string,
+  agent: AgentRef,
+  args: string,
+): Promise<{ ok: boolean; text: string }> {
+  const parsed = AGENT_DISPLAY_NAME.safeParse(args);
+  if (!parsed.success)
+    return {
+      ok: false,
+      text: 'Write the name visitors should see after the command: /name Dana (1–64 characters, no control characters).',
+    };
+  const agents = new AgentRepository(work.trx);
+  const existing = await agents.findByTelegramUser(tenantId, agent.telegramUserId);
+  await agents.upsert({
+    tenantId,
+    telegramUserId: agent.telegramUserId,
+    displayName: parsed.data,
+    role: existing?.role,
+    active: existing?.active,
+  });
+  await new AuditRepository(work.trx).record({
+    tenantId,
+    actorType: 'agent',
+    actorId: String(agent.telegramUserId),
+    action: 'agent.name',
+    details: { from: existing?.display_name ?? null, to: parsed.data },
+  });
+  return { ok: true, text: `Visitors now see you as “${parsed.data}”.` };
+}
 
 async function actAndSay(run: CommandRun, action: DeskAction): Promise<DeskOutcome> {
   const result = await act(run.work, run.service, run.conversation, action, run.agent);

@@ -18,5 +18,5 @@ export function parseCommand(text: string): Command | undefined {
 
 export const HELP_GENERAL = [
   'Each conversation has its own topic; answer there.',
-  'In General: /stats — open and unclaimed conversations, today’s median first response; /help — this text.',
+  'In General: /stats — open and unclaimed conversations, today’s median first response; /name <name> — the name visitors see you by; /help — this text.',
 ].join('\n');

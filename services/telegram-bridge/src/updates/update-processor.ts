@@ -6,6 +6,7 @@ import {
   type DeskOutcome,
   type Kysely,
   type OutboxRelay,
+  type UnknownAgentName,
   type UpdateRef,
 } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
@@ -32,6 +33,7 @@ export interface UpdateProcessorOptions {
   /** Whether a chat is one of the support groups (the default one or a registered one). */
   isSupportGroup: (chatId: number) => Promise<boolean>;
   allowUnknownAgents: boolean;
+  unknownAgentName?: UnknownAgentName | undefined;
   requireClaim: boolean;
   /** Handles updates from private chats with the bot; absent: they are ignored. */
   privateChat?: PrivateChat | undefined;
@@ -48,6 +50,7 @@ export class UpdateProcessor {
   constructor(private readonly options: UpdateProcessorOptions) {
     this.#desk = new AgentDesk(new UnitOfWork(options.db, options.relay), {
       allowUnknownAgents: options.allowUnknownAgents,
+      unknownAgentName: options.unknownAgentName,
       requireClaim: options.requireClaim,
       defaultGroupId: options.defaultGroupId,
       onAgentMessage: () => options.metrics.messagesIn.add(1, { kind: 'agent' }),
@@ -102,7 +105,7 @@ export class UpdateProcessor {
     const command = message.text !== undefined ? parseCommand(message.text) : undefined;
     if (!inTopic) {
       if (!command || update.edited_message) return 'ignored:general';
-      return this.#generalCommand(ref, message, command);
+      return this.#generalCommand(ref, message, message.from, command);
     }
     const conversation = await this.#desk.conversationInTopic(
       message.chat.id,
@@ -134,6 +137,7 @@ export class UpdateProcessor {
       chatId: message.chat.id,
       messageId: message.message_id,
       telegramUserId,
+      telegramFirstName: message.from?.first_name,
       replyToMessageId: message.reply_to_message?.message_id,
     };
     if (command) return this.#desk.command(ref, conversation, topicMessage, command);
@@ -167,12 +171,28 @@ export class UpdateProcessor {
       conversationId: parsed.conversationId,
       action: parsed.action,
       telegramUserId: query.from.id,
+      telegramFirstName: query.from.first_name,
     });
     await answer(result.answer);
     return result.outcome;
   }
 
-  async #generalCommand(ref: UpdateRef, message: Message, command: Command): Promise<DeskOutcome> {
+  async #generalCommand(
+    ref: UpdateRef,
+    message: Message,
+    from: { id: number; first_name: string },
+    command: Command,
+  ): Promise<DeskOutcome> {
+    if (command.name === 'name') {
+      const named = await this.#desk.setName(
+        ref,
+        { telegramUserId: from.id, telegramFirstName: from.first_name },
+        command.args,
+      );
+      if (named.outcome !== 'duplicate')
+        await this.options.sync.sendOutsideTopic(message.chat.id, named.text, message.message_id);
+      return named.outcome;
+    }
     const { text, outcome } = await this.#generalAnswer(command);
     // General has no conversation to queue posts for: answer directly (best effort), once.
     if (!(await this.#desk.markProcessed(ref))) return 'duplicate';
@@ -197,6 +217,7 @@ export class UpdateProcessor {
       case 't':
       case 'delete':
       case 'whoami':
+      case 'name':
         return {
           text: `/${command.name} works inside a conversation's topic, not in General.`,
           outcome: 'refused',
