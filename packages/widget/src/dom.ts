@@ -40,12 +40,7 @@ export function icon(name: keyof typeof ICONS): SVGSVGElement {
 
 /** hh:mm in the widget's locale; a tag the browser does not know falls back to its own. */
 export function clock(time: Date, locale: string): string {
-  const options = { hour: '2-digit', minute: '2-digit' } as const;
-  try {
-    return time.toLocaleTimeString(locale, options);
-  } catch {
-    return time.toLocaleTimeString(undefined, options);
-  }
+  return inLocale(time, locale, { hour: '2-digit', minute: '2-digit' });
 }
 
 /** Message text as text nodes, with http(s) URLs as links that cannot reach the opener. */
@@ -60,7 +55,11 @@ export function richText(text: string): Child[] {
 
 /** A moment later today or in the coming days: weekday and time in the widget's locale. */
 export function when(time: Date, locale: string): string {
-  const options = { weekday: 'short', hour: '2-digit', minute: '2-digit' } as const;
+  return inLocale(time, locale, { weekday: 'short', hour: '2-digit', minute: '2-digit' });
+}
+
+/** `time` formatted for `locale`; a tag the browser does not know falls back to its own. */
+function inLocale(time: Date, locale: string, options: Intl.DateTimeFormatOptions): string {
   try {
     return time.toLocaleString(locale, options);
   } catch {
