@@ -2,7 +2,7 @@
 // (the bot writes for the visitor; your own messages on the right), the pinned header as a bar,
 // reply-to (for /delete), unread counts and previews sorted by activity, a hint in General,
 // axe-core's rules, and a phone layout — with a visitor writing from the widget in another tab.
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { axeViolations, screenshot, send, skipBrowser, widget } from '../support/browser';
 import { browserSuite } from '../support/browser-suite';
@@ -27,6 +27,21 @@ async function visitorWrites(text: string): Promise<{ visitor: Page; ticket: str
     key,
   );
   return { visitor, ticket };
+}
+
+/** How far a message sits from the log's left and right edges; Infinity while it is being replaced. */
+function sideGaps(item: Locator): Promise<{ left: number; right: number }> {
+  return item
+    .evaluate(
+      (node) => {
+        const own = node.getBoundingClientRect();
+        const log = node.closest('#messages')!.getBoundingClientRect();
+        return { left: own.left - log.left, right: log.right - own.right };
+      },
+      undefined,
+      { timeout: 1_000 },
+    )
+    .catch(() => ({ left: Infinity, right: Infinity }));
 }
 
 const topicButton = (p: Page, ticket: string) =>
@@ -77,9 +92,9 @@ describe.skipIf(skipBrowser)('the agent page', () => {
     ).toBe('Topic header (bot)');
     const asked = agentPage.locator('#messages li').filter({ hasText: 'Any news?' });
     expect(await asked.locator('.author').textContent()).toBe('Visitor (via bot)');
-    const log = (await agentPage.locator('#messages').boundingBox())!;
-    const left = (await asked.boundingBox())!;
-    expect(left.x - log.x).toBeLessThan(40);
+    // The page re-renders the log as the bridge edits and pins, so each measurement is taken in
+    // one evaluation of whichever node is current.
+    await expect.poll(() => sideGaps(asked).then((gap) => gap.left)).toBeLessThan(40);
 
     // The agent answers: their own message is on the right, signed "You", and reaches the visitor.
     await agentPage.locator('#reply textarea').fill('Hi, checking it now.');
@@ -87,8 +102,7 @@ describe.skipIf(skipBrowser)('the agent page', () => {
     const own = agentPage.locator('#messages li.own').filter({ hasText: 'Hi, checking it now.' });
     await expect.poll(() => own.count()).toBe(1);
     expect(await own.locator('.author').textContent()).toBe('You');
-    const right = (await own.boundingBox())!;
-    expect(log.x + log.width - (right.x + right.width)).toBeLessThan(40);
+    await expect.poll(() => sideGaps(own).then((gap) => gap.right)).toBeLessThan(40);
     await expect
       .poll(() => widget(visitor).texts('agent').allTextContents(), { timeout: 15_000 })
       .toEqual(['Hi, checking it now.']);
