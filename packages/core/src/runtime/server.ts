@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
@@ -37,9 +38,11 @@ const NOT_FOUND_BODY = { error: { code: 'NOT_FOUND', message: 'no such route' } 
  * load balancer and reconnecting widgets move to another replica.
  */
 export async function createServer(options: ServerOptions): Promise<FastifyInstance> {
-  // pino's Logger is fastify's logger; the annotation keeps FastifyInstance's default generics.
+  // pino's Logger is a FastifyBaseLogger; typed as one, the instance keeps fastify's default
+  // generics (the FastifyInstance every route module takes).
+  const logger: FastifyBaseLogger = options.logger;
   const app = Fastify({
-    loggerInstance: options.logger,
+    loggerInstance: logger,
     trustProxy: trustProxyOption(options.trustProxy),
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     // Per-request info lines cost more than they tell at this volume; errors are still logged.
@@ -72,7 +75,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         `HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     },
-  }) as unknown as FastifyInstance;
+  });
   // Awaited, so that it sees every route and hook defined after it.
   await app.register(options.telemetry.fastifyPlugin());
   let draining = false;
