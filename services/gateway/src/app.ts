@@ -355,7 +355,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     },
   );
 
-  await app.register(widgetRoutes);
+  await app.register(widgetRoutes, { prechatFields: config.PRECHAT_FIELDS });
   await app.register(visitorProfileRoutes, {
     tokens,
     conversations,
