@@ -145,15 +145,15 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .closed p{margin:0 0 8px}
 .actions{display:flex;flex-wrap:wrap;gap:8px 12px;justify-content:center;align-items:center}
 .primary{border:0;border-radius:10px;padding:9px 16px;background:var(--td-accent);color:var(--td-on-accent);font-weight:600}
-.prechat{display:flex;flex-direction:column;gap:10px;padding:12px 16px;border-top:1px solid var(--td-border);overflow-y:auto;max-height:70%;flex:none}
-.prechat .intro{margin:0;font-size:14px}
-.field{display:flex;flex-direction:column;gap:3px}
+.prechat{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px 12px;padding:12px 16px;border-top:1px solid var(--td-border);overflow-y:auto;max-height:70%;flex:none}
+.prechat .intro{margin:0;font-size:14px;flex-basis:100%}
+.field{display:flex;flex-direction:column;gap:3px;flex:1 1 220px;min-width:0}
 .field label{font-size:13px;font-weight:600}
 .field .optional{font-weight:400;color:var(--td-muted)}
 .field input{font-size:16px;padding:7px 10px;border:1px solid var(--td-border);border-radius:10px;background:var(--td-bg);min-width:0}
 .field input[aria-invalid=true]{border-color:var(--td-danger);border-width:2px}
 .field .error{margin:0;font-size:13px;color:var(--td-danger)}
-.prechat .primary{align-self:flex-end}
+.prechat .primary{margin-inline-start:auto;align-self:flex-end}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--td-border)}
 textarea{flex:1;resize:none;min-height:40px;max-height:140px;field-sizing:content;font-size:16px;padding:8px 12px;border:1px solid var(--td-border);border-radius:12px;background:var(--td-bg);line-height:1.4}
 textarea::placeholder{color:var(--td-muted);opacity:1}
