@@ -110,7 +110,7 @@ export class PreChatForm {
       'aria-describedby': `${id}-error`,
       ...(rule === 'required' ? { required: true, 'aria-required': 'true' } : {}),
       ...(field === 'email'
-        ? { inputmode: 'email', autocapitalize: 'off', spellcheck: 'false' }
+        ? { inputmode: 'email', autocapitalize: 'off', spellcheck: 'false', dir: 'ltr' }
         : { dir: 'auto' }),
     });
     const label = h('span');

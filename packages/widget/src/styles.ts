@@ -147,7 +147,7 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .primary{border:0;border-radius:10px;padding:9px 16px;background:var(--td-accent);color:var(--td-on-accent);font-weight:600}
 .prechat{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px 12px;padding:12px 16px;border-top:1px solid var(--td-border);overflow-y:auto;max-height:70%;flex:none}
 .prechat .intro{margin:0;font-size:14px;flex-basis:100%}
-.field{display:flex;flex-direction:column;gap:3px;flex:1 1 220px;min-width:0}
+.field{display:flex;flex-direction:column;gap:3px;flex:1 1 240px;min-width:0}
 .field label{font-size:13px;font-weight:600}
 .field .optional{font-weight:400;color:var(--td-muted)}
 .field input{font-size:16px;padding:7px 10px;border:1px solid var(--td-border);border-radius:10px;background:var(--td-bg);min-width:0}
