@@ -439,7 +439,7 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     expect((p as Page & { errors: string[] }).errors).toEqual([]);
   });
 
-  it('has sound on by default, switchable, and makes no AudioContext before a gesture: a reply on a reloaded page is silent until the visitor touches the page', async () => {
+  it('has sound on by default, switchable, and makes no AudioContext before a gesture: a reply on a page just opened is silent until the visitor touches it', async () => {
     const ctx = await context();
     await ctx.addInitScript(() => {
       const w = window as unknown as { __contexts: boolean[]; __beeps: number };
