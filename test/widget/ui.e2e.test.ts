@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '@topicdesk/testkit';
 import { SIZE_BUDGET_BYTES } from '@topicdesk/widget/build';
 import { launchBrowser, screenshot, send, skipBrowser, widget } from '../support/browser';
+import { header } from '../support/agents';
 import { agentSays, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 const TOKEN_TTL_MS = 6000;
@@ -83,13 +84,21 @@ beforeAll(async () => {
   const server = createServer((request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     const esm = request.url === '/esm';
+    // /auto starts the widget itself and logs what it hears: a test that evaluates nothing in the
+    // page (Playwright's evaluate counts as a user gesture) sees it as a visitor would.
+    const auto =
+      request.url === '/auto'
+        ? `<script>SupportChat.init({});` +
+          `SupportChat.on('message', (m) => console.log('td:message ' + m.text));` +
+          `SupportChat.on('connection', (s) => console.log('td:connection ' + s));</script>`
+        : '';
     response.end(
       `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Site</title></head><body>` +
         `<h1>Site</h1><a id="somewhere" href="#">link</a>` +
         (esm
           ? `<script type="module">import { SupportChat } from '${gateway}/widget.mjs';` +
             `SupportChat.init({ origin: '${gateway}' }); window.__esm = true;</script>`
-          : `<script src="${gateway}/widget.js"></script>`) +
+          : `<script src="${gateway}/widget.js"></script>${auto}`) +
         `</body></html>`,
     );
   });
@@ -361,6 +370,190 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
       'message',
       'unread',
     ]);
+  });
+
+  it('counts unread replies in the page title while the chat is out of sight, keeps the site’s own title under it, and restores it exactly', async () => {
+    const p = await page(await context());
+    await p.goto(`${site.url}/title`);
+    await p.evaluate(() => window.SupportChat.init({}));
+    const w = widget(p);
+    await w.launcher.click();
+    await send(p, 'Counting in the title');
+    await waitAcked(p, 'Counting in the title');
+    const threadId = await topicOf(cluster.sandbox, (await credential(p)).ticket);
+    const title = () => p.evaluate(() => document.title);
+    const agentCount = async (n: number) =>
+      expect.poll(() => widget(p).texts('agent').count(), { timeout: 15_000 }).toBe(n);
+    // The page hidden (another tab) or shown again, as the browser says it.
+    const setHidden = (hidden: boolean) =>
+      p.evaluate((h) => {
+        Object.defineProperty(document, 'visibilityState', {
+          configurable: true,
+          get: () => (h ? 'hidden' : 'visible'),
+        });
+        document.dispatchEvent(new Event('visibilitychange'));
+      }, hidden);
+
+    // Seen as it comes: the panel is open on a visible page.
+    agentSays(cluster.sandbox, threadId, 'Seen right away');
+    await agentCount(1);
+    expect(await title()).toBe('Site');
+
+    await w.closeButton.click();
+    agentSays(cluster.sandbox, threadId, 'While closed');
+    await expect.poll(title, { timeout: 15_000 }).toBe('(1) Site');
+    // The site changes its own title meanwhile: the count stays in front of the new one.
+    await p.evaluate(() => (document.title = 'Cart · Site'));
+    await expect.poll(title).toBe('(1) Cart · Site');
+    agentSays(cluster.sandbox, threadId, '/close');
+    await expect
+      .poll(() => w.texts('system').allTextContents(), { timeout: 15_000 })
+      .toContainEqual(expect.stringContaining('This conversation was closed.'));
+    const afterClose = Number(/^\((\d)\)/.exec(await title())![1]);
+    // The closing note counts as well as the agent's reply.
+    expect(afterClose).toBeGreaterThanOrEqual(2);
+    await w.launcher.click();
+    await expect.poll(title).toBe('Cart · Site');
+
+    // Open but on a hidden page: counted until the page shows again.
+    await w.closed.getByRole('button', { name: 'Start a new conversation' }).click();
+    await send(p, 'Second conversation');
+    await waitAcked(p, 'Second conversation');
+    const { ticket } = await credential(p);
+    const second = await topicOf(cluster.sandbox, ticket);
+    // The welcome (a banner) is in: what follows is what comes while the page is hidden.
+    await expect.poll(() => w.notice.textContent(), { timeout: 15_000 }).toContain(ticket);
+    await setHidden(true);
+    agentSays(cluster.sandbox, second, 'While the tab is hidden');
+    // The reply, and the note that the agent joined this conversation.
+    await expect.poll(title, { timeout: 15_000 }).toBe('(2) Cart · Site');
+    await setHidden(false);
+    await expect.poll(title).toBe('Cart · Site');
+
+    // destroy() takes the count away too.
+    await w.closeButton.click();
+    agentSays(cluster.sandbox, second, 'Before the widget goes');
+    await expect.poll(title, { timeout: 15_000 }).toBe('(1) Cart · Site');
+    await p.evaluate(() => window.SupportChat.destroy());
+    expect(await title()).toBe('Cart · Site');
+    expect((p as Page & { errors: string[] }).errors).toEqual([]);
+  });
+
+  it('has sound on by default, switchable, and makes no AudioContext before a gesture: a reply on a page just opened is silent until the visitor touches it', async () => {
+    const ctx = await context();
+    await ctx.addInitScript(() => {
+      const w = window as unknown as { __contexts: boolean[]; __beeps: number };
+      w.__contexts = [];
+      w.__beeps = 0;
+      const Original = window.AudioContext;
+      // Each AudioContext made, and whether the page had a gesture by then.
+      window.AudioContext = class extends Original {
+        constructor(options?: AudioContextOptions) {
+          super(options);
+          w.__contexts.push(navigator.userActivation.hasBeenActive);
+        }
+      };
+      const start = Object.getOwnPropertyDescriptor(AudioScheduledSourceNode.prototype, 'start')!
+        .value as (when?: number) => void;
+      AudioScheduledSourceNode.prototype.start = function (
+        this: AudioScheduledSourceNode,
+        when?: number,
+      ) {
+        w.__beeps++;
+        Reflect.apply(start, this, [when]);
+      };
+    });
+    const first = await page(ctx);
+    await first.goto(`${site.url}/sound`);
+    await first.evaluate(() => window.SupportChat.init({}));
+    await widget(first).launcher.click();
+    expect(
+      await widget(first).root.locator('.head button[aria-pressed]').getAttribute('aria-pressed'),
+    ).toBe('true');
+    await send(first, 'Ring me');
+    await waitAcked(first, 'Ring me');
+    const threadId = await topicOf(cluster.sandbox, (await credential(first)).ticket);
+    await first.close();
+
+    // A new page with the conversation going, and no gesture on it yet: nothing is evaluated in
+    // it until the reply is in (Playwright's evaluate and locators count as gestures).
+    const p = await page(ctx);
+    const logged: string[] = [];
+    p.on('console', (m) => {
+      if (m.type() === 'warning' || m.type() === 'error') logged.push(m.text());
+    });
+    const heard = (text: string) =>
+      p.waitForEvent('console', {
+        predicate: (m) => m.text() === `td:message ${text}`,
+        timeout: 15_000,
+      });
+    const audio = () =>
+      p.evaluate(() => {
+        const w = window as unknown as { __contexts: boolean[]; __beeps: number };
+        return { contexts: w.__contexts, beeps: w.__beeps };
+      });
+    const soundButton = widget(p).root.locator('.head button[aria-pressed]');
+    const connected = p.waitForEvent('console', {
+      predicate: (m) => m.text() === 'td:connection open',
+      timeout: 15_000,
+    });
+    await p.goto(`${site.url}/auto`);
+    await connected;
+    const before = heard('Before any gesture');
+    agentSays(cluster.sandbox, threadId, 'Before any gesture');
+    await before;
+    expect(await audio()).toEqual({ contexts: [], beeps: 0 });
+
+    // A click anywhere on the page: the next reply rings.
+    await p.locator('h1').click();
+    const after = heard('After a gesture');
+    agentSays(cluster.sandbox, threadId, 'After a gesture');
+    await after;
+    await expect.poll(async () => (await audio()).beeps).toBe(1);
+    expect((await audio()).contexts).toEqual([true]);
+    expect(logged.filter((t) => /AudioContext|autoplay/i.test(t))).toEqual([]);
+
+    // The site may start with it off; the visitor switches it either way.
+    await p.evaluate(() => window.SupportChat.init({ soundDefaultOn: false }));
+    await widget(p).launcher.click();
+    expect(await soundButton.getAttribute('aria-pressed')).toBe('false');
+    await soundButton.click();
+    expect(await soundButton.getAttribute('aria-pressed')).toBe('true');
+    await soundButton.click();
+    expect(await soundButton.getAttribute('aria-pressed')).toBe('false');
+    expect((p as Page & { errors: string[] }).errors).toEqual([]);
+  });
+
+  it('starts the conversation without the pre-chat e-mail where the gateway takes none, warning in the console, and keeps the name and the message', async () => {
+    const p = await page(await context());
+    const warnings: string[] = [];
+    p.on('console', (m) => {
+      if (m.type() === 'warning') warnings.push(m.text());
+    });
+    await p.goto(`${site.url}/prechat`);
+    await p.evaluate(() =>
+      window.SupportChat.init({ preChat: { name: 'required', email: 'optional' } }),
+    );
+    const w = widget(p);
+    await w.launcher.click();
+    const form = w.root.locator('form.prechat');
+    await form.getByRole('button', { name: 'Start the chat' }).click();
+    await expect
+      .poll(() => form.locator('.error:not([hidden])').allTextContents())
+      .toEqual(['Please enter your name.']);
+    await w.root.getByLabel('Your name').fill('Grace');
+    await w.root.getByLabel('Your e-mail address (optional)').fill('grace@example.com');
+    await form.getByRole('button', { name: 'Start the chat' }).click();
+    await send(p, 'Please keep my message');
+    await waitAcked(p, 'Please keep my message');
+    expect(warnings).toEqual([expect.stringMatching(/without the e-mail address.*PRECHAT_FIELDS/)]);
+    const threadId = await topicOf(cluster.sandbox, (await credential(p)).ticket);
+    const head = await cluster.sandbox.state.waitFor(
+      () => header(cluster.sandbox, threadId),
+      15_000,
+    );
+    expect(String(head.text)).toContain('Visitor: Grace');
+    expect(String(head.text)).not.toContain('grace@example.com');
   });
 
   it('keeps the conversation across token expiry: refreshed on reload and while connected', async () => {

@@ -23,6 +23,8 @@ export interface StartConversationInput {
   tenantId: string;
   channel: 'web' | 'telegram';
   visitorName?: string | undefined;
+  /** The pre-chat form's e-mail address (the gateway takes it only where PRECHAT_FIELDS allows). */
+  visitorEmail?: string | undefined;
   locale?: string | undefined;
   pageUrl?: string | undefined;
   pageTitle?: string | undefined;

@@ -64,6 +64,8 @@ export interface ConversationTable {
   channel: ConversationChannel;
   status: ConversationStatus;
   visitor_name: string | null;
+  /** From the widget's pre-chat form, where PRECHAT_FIELDS allows it (migration 0009). */
+  visitor_email: string | null;
   locale: string | null;
   page_url: string | null;
   page_title: string | null;

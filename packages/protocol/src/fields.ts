@@ -3,7 +3,9 @@ import {
   charCount,
   cutTo,
   isLanguageTag,
+  isPlausibleEmail,
   LANGUAGE_TAG_MAX_LENGTH,
+  MAX_EMAIL_CHARS,
   withoutInvisibles,
 } from './text-rules';
 
@@ -53,6 +55,16 @@ export const localeField = z
   .string()
   .max(LANGUAGE_TAG_MAX_LENGTH, `a language tag has at most ${LANGUAGE_TAG_MAX_LENGTH} characters`)
   .refine(isLanguageTag, 'a BCP 47 language tag such as en or pt-BR');
+
+/**
+ * An e-mail address the visitor typed: trimmed, then refused (not cut, not cleaned) unless it is
+ * a plausible address of at most MAX_EMAIL_CHARS code points (`isPlausibleEmail`).
+ */
+export const emailField = z
+  .string()
+  .transform((v) => v.trim())
+  .refine((v) => charCount(v) <= MAX_EMAIL_CHARS, `at most ${MAX_EMAIL_CHARS} characters`)
+  .refine(isPlausibleEmail, 'an e-mail address such as ada@example.com');
 
 /** An http(s) URL of at most `max` characters. */
 export function pageUrlField(max: number) {

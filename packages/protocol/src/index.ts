@@ -4,7 +4,9 @@ export {
   hasControlCharacters,
   isBlank,
   isLanguageTag,
+  isPlausibleEmail,
   LANGUAGE_TAG_MAX_LENGTH,
+  MAX_EMAIL_CHARS,
   MAX_NAME_CHARS,
   MAX_PAGE_TITLE_CHARS,
   MAX_PAGE_URL_CHARS,
@@ -14,7 +16,7 @@ export {
   MessageTextProblem,
   withoutInvisibles,
 } from './text-rules';
-export { localeField, nameField, pageUrlField, titleField } from './fields';
+export { emailField, localeField, nameField, pageUrlField, titleField } from './fields';
 export { clientFrameSchema, type ClientFrame } from './client-frames';
 export {
   ackFrameSchema,

@@ -34,7 +34,46 @@ describe('startConversationSchema', () => {
   });
 
   it('is strict: an unknown field is refused', () => {
-    expect(startConversationSchema.safeParse({ name: 'Ada', email: 'a@b.c' }).success).toBe(false);
+    expect(startConversationSchema.safeParse({ name: 'Ada', phone: '+351 21' }).success).toBe(
+      false,
+    );
+  });
+
+  it('takes an e-mail address, trimmed', () => {
+    expect(startConversationSchema.parse({ email: '  ada@example.com ' })).toEqual({
+      email: 'ada@example.com',
+    });
+    expect(startConversationSchema.parse({ email: 'Ada.L+shop@mail.example.co.uk' }).email).toBe(
+      'Ada.L+shop@mail.example.co.uk',
+    );
+  });
+
+  it.each([
+    '',
+    'ada',
+    'ada@',
+    '@example.com',
+    'ada@example',
+    'ada@@example.com',
+    'ada@example..com',
+    'ada@.example.com',
+    'ada@example.com.',
+    'ada lovelace@example.com',
+    'ada@exa\u200Bmple.com',
+    'ada\u0000@example.com',
+  ])('refuses the e-mail address %j', (email) => {
+    const result = startConversationSchema.safeParse({ email });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('email');
+  });
+
+  it('refuses an e-mail address over 254 characters, and takes one of 254', () => {
+    const at254 = `${'a'.repeat(64)}@${'d'.repeat(185)}.com`;
+    expect(at254).toHaveLength(254);
+    expect(startConversationSchema.safeParse({ email: at254 }).success).toBe(true);
+    const result = startConversationSchema.safeParse({ email: `a${at254}` });
+    expect(result.success).toBe(false);
+    expect(JSON.stringify(result.error?.issues)).toContain('at most 254 characters');
   });
 
   it('refuses a name that is blank after trimming, or over 100 characters', () => {

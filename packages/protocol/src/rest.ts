@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { localeField, nameField, pageUrlField, titleField } from './fields';
+import { emailField, localeField, nameField, pageUrlField, titleField } from './fields';
 import { conversationStatusSchema, historyMessageSchema } from './server-frames';
 import { MAX_NAME_CHARS, MAX_PAGE_TITLE_CHARS, MAX_PAGE_URL_CHARS, MAX_SEQ } from './text-rules';
 
@@ -14,10 +14,15 @@ import { MAX_NAME_CHARS, MAX_PAGE_TITLE_CHARS, MAX_PAGE_URL_CHARS, MAX_SEQ } fro
 export const conversationParamsSchema = z.object({ id: z.string().uuid() });
 export type ConversationParams = z.infer<typeof conversationParamsSchema>;
 
-/** `POST /v1/conversations`: who and where, all optional; unknown fields are refused. */
+/**
+ * `POST /v1/conversations`: who and where, all optional; unknown fields are refused. `email`
+ * (the pre-chat form's) is taken only where the operator enabled it (the gateway's
+ * `PRECHAT_FIELDS`); elsewhere it is refused with INVALID_REQUEST naming that setting.
+ */
 export const startConversationSchema = z
   .object({
     name: nameField(MAX_NAME_CHARS).optional(),
+    email: emailField.optional(),
     locale: localeField.optional(),
     page: z
       .object({

@@ -13,6 +13,8 @@ export const MAX_SEQ = 2_147_483_647;
 export const MAX_NAME_CHARS = 100;
 export const MAX_PAGE_TITLE_CHARS = 300;
 export const MAX_PAGE_URL_CHARS = 2048;
+/** Longest e-mail address (RFC 5321's path limit less its brackets), in code points. */
+export const MAX_EMAIL_CHARS = 254;
 
 /**
  * A BCP 47 language tag: a 2–3 letter language (ISO 639), then subtags of 1–8 letters or
@@ -36,6 +38,25 @@ const INVISIBLE = /[\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
 /** `text` without bidi controls and zero-width characters. */
 export function withoutInvisibles(text: string): string {
   return text.replace(INVISIBLE, '');
+}
+
+/**
+ * What no part of an e-mail address holds: whitespace, control characters, and the invisible
+ * ones above (an address agents copy must be the one the visitor typed, not one that looks like it).
+ */
+const NOT_IN_ADDRESS =
+  '\\s\\u0000-\\u001F\\u007F-\\u009F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\uFEFF';
+const EMAIL = new RegExp(
+  `^[^@${NOT_IN_ADDRESS}]+@([^@.${NOT_IN_ADDRESS}]+\\.)+[^@.${NOT_IN_ADDRESS}]+$`,
+);
+
+/**
+ * A plausible e-mail address (`ada@example.com`), already trimmed: one `@`, a dotted domain
+ * without empty labels, at most MAX_EMAIL_CHARS code points. Not a full RFC 5322 check — whether
+ * it is someone's address only a mail to it tells.
+ */
+export function isPlausibleEmail(value: string): boolean {
+  return charCount(value) <= MAX_EMAIL_CHARS && EMAIL.test(value);
 }
 
 // eslint-disable-next-line no-control-regex -- as CONTROL (fields.ts), less tab, line feed and carriage return

@@ -1,6 +1,13 @@
+/** Whether the page had a user gesture (sticky activation): only then may audio start. */
+function pageActivated(): boolean {
+  return navigator.userActivation?.hasBeenActive ?? false;
+}
+
 /**
  * How an agent's reply makes itself noticed while the visitor looks elsewhere: a short tone
- * and a vibration, each switchable.
+ * and a vibration, each switchable. No AudioContext is made before the page had a gesture
+ * (browsers refuse to start it, and say so in the console): a reply before any gesture, say on
+ * a page reloaded with a conversation going, is silent.
  */
 export class Alerts {
   #audio: AudioContext | undefined;
@@ -22,7 +29,8 @@ export class Alerts {
   }
 
   beep(): void {
-    this.unlock();
+    // A gesture anywhere on the page lets audio start later (where the browser tells).
+    if (pageActivated()) this.unlock();
     const ctx = this.#audio;
     if (!ctx) return;
     if (ctx.state === 'suspended') void ctx.resume();

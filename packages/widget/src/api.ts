@@ -19,8 +19,15 @@ export class ApiError extends Error {
     message: string,
     /** When a refusal that frees with time (`CONVERSATION_LIMIT`) may be tried again. */
     readonly retryAt?: string,
+    /** INVALID_REQUEST's `details.issues`: `field: what is wrong`. */
+    readonly issues: readonly string[] = [],
   ) {
     super(message);
+  }
+
+  /** An INVALID_REQUEST that names `field` (`email: …`). */
+  refuses(field: string): boolean {
+    return this.code === 'INVALID_REQUEST' && this.issues.some((i) => i.startsWith(`${field}:`));
   }
 
   /**
@@ -37,6 +44,24 @@ export class ApiError extends Error {
 }
 
 const HISTORY_PAGE = 500;
+
+/** The body of `POST /v1/conversations` from this page: who (if known), the locale, the page. */
+export function startRequest(
+  locale: string,
+  who: { name?: string | null | undefined; email?: string | undefined },
+): StartConversationRequest {
+  const page = { url: location.origin + location.pathname, title: document.title.slice(0, 300) };
+  return {
+    ...(who.name ? { name: who.name } : {}),
+    ...(who.email ? { email: who.email } : {}),
+    // The gateway refuses other tags (400); the conversation starts without one instead.
+    locale:
+      locale.length <= 35 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(locale)
+        ? locale
+        : undefined,
+    ...(/^https?:/.test(page.url) ? { page } : {}),
+  };
+}
 
 /** The visitor REST API of one gateway origin. */
 export class VisitorApi {
@@ -107,11 +132,15 @@ export class VisitorApi {
       throw new ApiError('NETWORK', 0, error instanceof Error ? error.message : 'network error');
     }
     const json = (await response.json().catch(() => ({}))) as {
-      error?: { code?: string; message?: string; details?: { retryAfterMs?: unknown } };
+      error?: {
+        code?: string;
+        message?: string;
+        details?: { retryAfterMs?: unknown; issues?: unknown };
+      };
     };
     if (!response.ok) {
       const code = json.error?.code ?? 'UNAVAILABLE';
-      const wait = json.error?.details?.retryAfterMs;
+      const { retryAfterMs: wait, issues } = json.error?.details ?? {};
       throw new ApiError(
         code,
         response.status,
@@ -119,6 +148,7 @@ export class VisitorApi {
         code === 'CONVERSATION_LIMIT' && typeof wait === 'number'
           ? new Date(Date.now() + wait).toISOString()
           : undefined,
+        Array.isArray(issues) ? issues.filter((i): i is string => typeof i === 'string') : [],
       );
     }
     return json as T;

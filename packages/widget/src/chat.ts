@@ -1,59 +1,18 @@
 import { Alerts } from './alerts';
-import { ApiError, VisitorApi, type Session } from './api';
+import { ApiError, startRequest, VisitorApi, type Session } from './api';
 import { Credential } from './credential';
-import { observeRoute, pathAllowed, type PathPattern } from './paths';
+import { observeRoute, pathAllowed } from './paths';
+import type { ChatEventName, ChatEvents, Listener, Listeners, SupportChatOptions } from './options';
+import { PreChatForm, type PreChatDetails } from './pre-chat';
 import { SessionStore } from './session-store';
 import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
-import { format, resolveStrings, type StringOverrides, type Strings } from './strings';
-import type { Theme } from './styles';
+import { format, resolveStrings, type Strings } from './strings';
 import { MessageState, Timeline, type ChatItem } from './timeline';
+import { documentPage, TitleBadge } from './title-badge';
 import { archived, transcriptName, transcriptText } from './transcript';
 import { View } from './view';
 
-export interface SupportChatOptions {
-  /** The gateway's origin (`https://support.example.com`); default: where the script came from. */
-  origin?: string;
-  /** Corner of the launcher. */
-  position?: 'right' | 'left';
-  /** BCP 47 tag; default: the page's `lang`, else the browser's language. */
-  locale?: string;
-  /** Texts that win over every locale. */
-  strings?: StringOverrides;
-  /** Texts per locale (`de`, `pt-BR`); the closest match is used. */
-  stringsByLocale?: Record<string, StringOverrides>;
-  /** CSS custom properties (`--td-accent`…), for both schemes or as `{ light, dark }`. */
-  theme?: Theme;
-  /** Show only on these paths (wildcards or RegExp). */
-  includePaths?: PathPattern[];
-  /** Never show on these paths. */
-  excludePaths?: PathPattern[];
-  /** Follow SPA navigation (pushState, replaceState, popstate, hashchange). */
-  observeRoute?: boolean;
-  /** Open the panel once loaded. */
-  openOnLoad?: boolean;
-  /** The page's CSP nonce, for the fallback `<style>` where constructable stylesheets are missing. */
-  nonce?: string;
-  soundDefaultOn?: boolean;
-  vibrationDefaultOn?: boolean;
-}
-
-export interface ChatEvents {
-  ready: undefined;
-  open: undefined;
-  close: undefined;
-  /** A new agent or system message (not history shown on load). */
-  message: ChatItem;
-  /** One of this tab's messages was stored (acked). */
-  sent: ChatItem;
-  unread: number;
-  conversation: { conversationId: string; ticket: string };
-  status: 'open' | 'closed';
-  connection: LinkState;
-  error: { code: string; message: string };
-}
-export type ChatEventName = keyof ChatEvents;
-export type Listener<E extends ChatEventName> = (payload: ChatEvents[E]) => void;
-export type Listeners = Map<ChatEventName, Set<(payload: never) => void>>;
+export type { ChatEventName, ChatEvents, Listener, Listeners, SupportChatOptions } from './options';
 
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_INTERVAL_MS = 3_000;
@@ -101,6 +60,11 @@ export class Chat {
   #unread = 0;
   readonly #alerts: Alerts;
   #name: string | null = null;
+  #email: string | undefined;
+  readonly #titleBadge: TitleBadge;
+  readonly #preChat: PreChatForm | undefined;
+  /** The form was filled in, or a conversation is going: the visitor writes. */
+  #introduced = false;
   #lastTyping = 0;
 
   constructor(options: SupportChatOptions, origin: string, listeners: Listeners) {
@@ -114,7 +78,7 @@ export class Chat {
     });
     this.#locale = options.locale ?? (document.documentElement.lang || navigator.language || 'en');
     this.#strings = resolveStrings(this.#locale, options.stringsByLocale, options.strings);
-    this.#alerts = new Alerts(options.soundDefaultOn ?? false, options.vibrationDefaultOn ?? false);
+    this.#alerts = new Alerts(options.soundDefaultOn ?? true, options.vibrationDefaultOn ?? false);
     this.#view = new View(
       this.#strings,
       this.#locale,
@@ -138,11 +102,25 @@ export class Chat {
         sound: (on) => {
           this.#alerts.sound = on;
           this.#view.setSound(on);
+          this.#alerts.unlock();
           if (on) this.#alerts.beep();
         },
       },
     );
     this.#view.setSound(this.#alerts.sound);
+    this.#titleBadge = new TitleBadge(
+      documentPage(),
+      () => this.#view.isOpen,
+      this.#strings.titleUnread,
+    );
+    if (PreChatForm.wanted(options.preChat)) {
+      this.#preChat = new PreChatForm(
+        options.preChat,
+        this.#strings,
+        (details) => this.#introduce(details),
+        (text) => this.#view.announce(text),
+      );
+    }
     this.#socket = new ReconnectingSocket({
       url: () => this.#socketUrl(),
       open: () => this.#onOpen(),
@@ -165,6 +143,7 @@ export class Chat {
 
     const stored = this.#store.load();
     if (stored) void this.#resume(stored);
+    else if (this.#preChat) this.#view.setPreChat(this.#preChat.el, this.#preChat.firstInput);
   }
 
   get #session(): Session | undefined {
@@ -177,6 +156,7 @@ export class Chat {
     if (!this.#view.isOpen) this.#emit('open', undefined);
     this.#view.setOpen(true, focus);
     this.#setUnread(0);
+    this.#titleBadge.check();
   }
 
   hide(): void {
@@ -199,6 +179,8 @@ export class Chat {
     this.#locale = locale;
     this.#strings = resolveStrings(locale, this.#options.stringsByLocale, this.#options.strings);
     this.#view.setStrings(this.#strings, locale);
+    this.#titleBadge.setTemplate(this.#strings.titleUnread);
+    this.#preChat?.setStrings(this.#strings);
     this.#render();
   }
 
@@ -209,6 +191,7 @@ export class Chat {
     clearTimeout(this.#ackTimer);
     for (const undo of this.#cleanup.splice(0)) undo();
     this.#alerts.close();
+    this.#titleBadge.clear();
     this.#view.destroy();
   }
 
@@ -216,6 +199,7 @@ export class Chat {
 
   /** A stored conversation: fresh token, history, then live. */
   async #resume(session: Session): Promise<void> {
+    this.#introduce();
     this.#credential.session = session;
     this.#view.setTicket(session.ticket);
     try {
@@ -242,6 +226,7 @@ export class Chat {
   }
 
   #adopt(session: Session): void {
+    this.#introduce();
     this.#credential.session = session;
     this.#status = 'open';
     this.#loaded = true;
@@ -257,22 +242,20 @@ export class Chat {
     this.#starting ??= (async () => {
       for (let attempt = 0; !this.#session && !this.#destroyed; attempt++) {
         try {
-          const page = {
-            url: location.origin + location.pathname,
-            title: document.title.slice(0, 300),
-          };
-          const session = await this.#api.start({
-            ...(this.#name ? { name: this.#name } : {}),
-            // The gateway refuses other tags (400); the conversation starts without one instead.
-            locale:
-              this.#locale.length <= 35 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(this.#locale)
-                ? this.#locale
-                : undefined,
-            ...(/^https?:/.test(page.url) ? { page } : {}),
-          });
+          const session = await this.#api.start(
+            startRequest(this.#locale, { name: this.#name, email: this.#email }),
+          );
           if (this.#destroyed) return;
           this.#adopt(session);
         } catch (error) {
+          if (this.#email && error instanceof ApiError && error.refuses('email')) {
+            // The gateway takes no e-mail address (PRECHAT_FIELDS): the message goes without it.
+            console.warn(
+              `Topicdesk: the conversation starts without the e-mail address: ${error.issues.join('; ')}`,
+            );
+            this.#email = undefined;
+            continue;
+          }
           const definite = error instanceof ApiError && error.status >= 400 && error.status < 500;
           if (definite) this.#timeline.refuseUnsent(error.code, error.retryAt);
           else this.#timeline.retryUnsent();
@@ -495,6 +478,15 @@ export class Chat {
     if (this.#socket.send({ type: 'typing' })) this.#lastTyping = now;
   }
 
+  /** The pre-chat form is done (`details`), or not needed (a conversation is going). */
+  #introduce(details?: PreChatDetails): void {
+    if (this.#introduced) return;
+    this.#introduced = true;
+    if (details?.name) this.#view.setName((this.#name = details.name));
+    this.#email = details?.email;
+    if (this.#preChat) this.#view.setPreChat(undefined);
+  }
+
   #rename(name: string): void {
     this.#name = name;
     this.#view.setName(name);
@@ -514,6 +506,7 @@ export class Chat {
         text: item.text,
       }),
     );
+    this.#titleBadge.add();
     // Only people count as unread and ring; notes such as "Alice joined" are just announced.
     if (item.kind !== 'agent') return;
     if (!this.#view.isOpen) this.#setUnread(this.#unread + 1);

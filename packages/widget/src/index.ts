@@ -11,6 +11,7 @@ export type { ChatItem, MessageState } from './timeline';
 export type { Strings, StringOverrides } from './strings';
 export type { Theme } from './styles';
 export type { PathPattern } from './paths';
+export type { PreChatOptions, PreChatRule } from './pre-chat';
 
 /** Where the classic script was loaded from: the default gateway origin. */
 const scriptOrigin = (() => {

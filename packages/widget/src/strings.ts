@@ -39,6 +39,15 @@ export const defaultStrings = {
   save: 'Save',
   cancel: 'Cancel',
   log: 'Conversation',
+  /** The page's title while messages wait unread: `{n}` of them, `{title}` the site's title. */
+  titleUnread: '({n}) {title}',
+  preChatIntro: 'Before you write: how should we address you and where can we reach you?',
+  yourEmail: 'Your e-mail address',
+  optional: 'optional',
+  startChat: 'Start the chat',
+  nameRequired: 'Please enter your name.',
+  emailRequired: 'Please enter your e-mail address.',
+  emailInvalid: 'Please enter an e-mail address such as name@example.com.',
 };
 
 export type Strings = typeof defaultStrings;

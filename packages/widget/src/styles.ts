@@ -145,6 +145,15 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .closed p{margin:0 0 8px}
 .actions{display:flex;flex-wrap:wrap;gap:8px 12px;justify-content:center;align-items:center}
 .primary{border:0;border-radius:10px;padding:9px 16px;background:var(--td-accent);color:var(--td-on-accent);font-weight:600}
+.prechat{display:flex;flex-wrap:wrap;align-items:flex-start;gap:10px 12px;padding:12px 16px;border-top:1px solid var(--td-border);overflow-y:auto;max-height:70%;flex:none}
+.prechat .intro{margin:0;font-size:14px;flex-basis:100%}
+.field{display:flex;flex-direction:column;gap:3px;flex:1 1 240px;min-width:0}
+.field label{font-size:13px;font-weight:600}
+.field .optional{font-weight:400;color:var(--td-muted)}
+.field input{font-size:16px;padding:7px 10px;border:1px solid var(--td-border);border-radius:10px;background:var(--td-bg);min-width:0}
+.field input[aria-invalid=true]{border-color:var(--td-danger);border-width:2px}
+.field .error{margin:0;font-size:13px;color:var(--td-danger)}
+.prechat .primary{margin-inline-start:auto;align-self:flex-end}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--td-border)}
 textarea{flex:1;resize:none;min-height:40px;max-height:140px;field-sizing:content;font-size:16px;padding:8px 12px;border:1px solid var(--td-border);border-radius:12px;background:var(--td-bg);line-height:1.4}
 textarea::placeholder{color:var(--td-muted);opacity:1}
@@ -152,7 +161,7 @@ textarea::placeholder{color:var(--td-muted);opacity:1}
 .send svg{width:20px;height:20px;fill:currentColor}
 [dir=rtl] .send svg,[dir=rtl] .flip{transform:scaleX(-1)}
 @media (max-width:480px),(max-height:500px){.panel,.left .panel{inset:auto 0 auto 0;top:var(--td-vt,0);width:100%;height:var(--td-vh,100%);max-height:none;border:0;border-radius:0;padding:env(safe-area-inset-top,0px) env(safe-area-inset-right,0px) env(safe-area-inset-bottom,0px) env(safe-area-inset-left,0px)}.open .launcher{display:none}}
-@media (max-height:500px){.head{padding:4px 8px;padding-inline-start:14px}h2{font-size:15px}.subtitle{font-size:12px;margin:0}.head .icon{width:32px;height:32px}.banner,.notice,.who{padding-top:3px;padding-bottom:3px}.notice span{padding-top:4px}.log{padding:8px 12px;gap:6px}.composer{padding:6px 10px}.closed{padding:8px 12px}}
+@media (max-height:500px){.head{padding:4px 8px;padding-inline-start:14px}h2{font-size:15px}.subtitle{font-size:12px;margin:0}.head .icon{width:32px;height:32px}.banner,.notice,.who{padding-top:3px;padding-bottom:3px}.notice span{padding-top:4px}.log{padding:8px 12px;gap:6px}.composer{padding:6px 10px}.prechat{padding:6px 12px;gap:6px}.prechat .intro{font-size:13px}.closed{padding:8px 12px}}
 @media (max-height:300px){.subtitle,.who{display:none}.notice span{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
 @media (prefers-reduced-motion:reduce){.launcher{transition:none}}
 `;

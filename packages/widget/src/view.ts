@@ -51,6 +51,8 @@ export class View {
   readonly #input: HTMLTextAreaElement;
   readonly #live: HTMLDivElement;
   readonly #layout: PanelLayout;
+  /** The pre-chat form while it stands in for the composer. */
+  #preChat: { form: HTMLFormElement; first: HTMLElement | undefined } | undefined;
   readonly #bindings: Array<[Element, StringKey, string?]> = [];
   readonly #rows = new Map<string, { el: HTMLLIElement; sig: string }>();
   #strings: Strings;
@@ -277,17 +279,31 @@ export class View {
     this.#layout.update();
     if (open) {
       this.#layout.toEnd();
-      if (focus)
-        (this.#closed.hidden ? this.#input : this.#closed.querySelector('button'))?.focus();
+      if (focus) this.#firstControl()?.focus();
     } else if (focus || hadFocus) {
       this.#launcher.focus();
     }
   }
 
+  /**
+   * Shows a form in the composer's place (the pre-chat form: the visitor writes once it is
+   * done), or, with undefined, the composer again, focused if the form had the focus.
+   */
+  setPreChat(form: HTMLFormElement | undefined, first?: HTMLElement): void {
+    const focusWasIn = this.#preChat?.form.contains(this.#shadow.activeElement) ?? false;
+    this.#preChat?.form.remove();
+    this.#preChat = form && { form, first };
+    if (form) this.#composer.before(form);
+    this.#composer.hidden = form !== undefined || !this.#closed.hidden;
+    // The form asks for the name itself.
+    this.#who.hidden = form !== undefined;
+    if (!form && focusWasIn) this.#firstControl()?.focus();
+  }
+
   setClosed(closed: boolean): void {
     const focusWasIn = this.#shadow.activeElement === this.#input;
     this.#closed.hidden = !closed;
-    this.#composer.hidden = closed;
+    this.#composer.hidden = closed || this.#preChat !== undefined;
     // The conversation's last line (the closing note) must not hide behind the footer.
     if (closed) this.#layout.toEnd();
     if (closed && focusWasIn) this.#closed.querySelector('button')?.focus();
@@ -380,6 +396,12 @@ export class View {
       }
     }
     if (atEnd || ownNew) this.#layout.toEnd();
+  }
+
+  /** Where focus goes in the panel: the pre-chat form, the composer, or the closed footer. */
+  #firstControl(): HTMLElement | null | undefined {
+    if (this.#preChat) return this.#preChat.first;
+    return this.#closed.hidden ? this.#input : this.#closed.querySelector('button');
   }
 
   #adoptStyles(css: string, nonce: string | undefined): void {

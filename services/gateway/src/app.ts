@@ -184,6 +184,14 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
 
   app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
     const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
+    if (body.email !== undefined && !config.PRECHAT_FIELDS.includes('email')) {
+      // Refused whole, before the day's quota: the widget starts again without the address.
+      throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
+        issues: [
+          'email: this gateway takes no e-mail address (the operator enables it with PRECHAT_FIELDS=email)',
+        ],
+      });
+    }
     const quotaKey = `conv:ip:${request.ip}`;
     const quota = await deps.coordination.quotas.hit(
       quotaKey,
@@ -211,6 +219,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           tenantId: DEFAULT_TENANT_ID,
           channel: 'web',
           visitorName: body.name,
+          visitorEmail: body.email,
           locale: body.locale,
           pageUrl: body.page?.url,
           pageTitle: body.page?.title,
@@ -346,7 +355,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     },
   );
 
-  await app.register(widgetRoutes);
+  await app.register(widgetRoutes, { prechatFields: config.PRECHAT_FIELDS });
   await app.register(visitorProfileRoutes, {
     tokens,
     conversations,

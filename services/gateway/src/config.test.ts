@@ -65,6 +65,21 @@ describe('loadGatewayConfig', () => {
     expect(config.NATS_URL).toBeUndefined();
     expect(config.REDIS_URL).toBeUndefined();
     expect(config.TRUST_PROXY).toBeUndefined();
+    expect(config.PRECHAT_FIELDS).toEqual([]);
+  });
+
+  it('reads PRECHAT_FIELDS as a comma-separated list of pre-chat fields', () => {
+    const read = (PRECHAT_FIELDS: string) =>
+      loadGatewayConfig({ CONVERSATION_JWT_SECRET: SECRET, PRECHAT_FIELDS }).PRECHAT_FIELDS;
+    expect(read('email')).toEqual(['email']);
+    expect(read(' email , email,')).toEqual(['email']);
+    expect(read('')).toEqual([]);
+  });
+
+  it('refuses an unknown pre-chat field at start, naming it and the known ones', () => {
+    const error = configError({ CONVERSATION_JWT_SECRET: SECRET, PRECHAT_FIELDS: 'email,phone' });
+    expect(named(error, 'PRECHAT_FIELDS')).toBe(true);
+    expect(error.message).toContain('unknown pre-chat field "phone": the fields are email');
   });
 
   it('treats empty variables as unset', () => {

@@ -1,6 +1,27 @@
 import { env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { z } from 'zod';
 
+/** The pre-chat form's fields an operator may let through (the name always is). */
+export const PRECHAT_FIELD_NAMES = ['email'] as const;
+export type PrechatField = (typeof PRECHAT_FIELD_NAMES)[number];
+
+/** A comma-separated subset of PRECHAT_FIELD_NAMES; an unknown name stops the start. */
+const prechatFields = () =>
+  env.optionalString().transform((value, ctx): PrechatField[] => {
+    const names = (value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const known = new Set<string>(PRECHAT_FIELD_NAMES);
+    for (const name of names.filter((n) => !known.has(n))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `unknown pre-chat field "${name}": the fields are ${PRECHAT_FIELD_NAMES.join(', ')}`,
+      });
+    }
+    return [...new Set(names)] as PrechatField[];
+  });
+
 export const gatewayEnvSchema = z.object({
   ...serviceEnv,
   /** HTTP port of the gateway. */
@@ -40,6 +61,11 @@ export const gatewayEnvSchema = z.object({
   WS_MAX_SOCKETS_PER_CONVERSATION: env.int(20, 1),
   /** Name changes (POST /v1/conversations/:id/profile) per conversation per hour. */
   LIMIT_PROFILE_CHANGES_PER_HOUR: env.int(20, 1),
+  /**
+   * Pre-chat fields besides the name that POST /v1/conversations takes (comma-separated subset
+   * of `email`; default none): personal data is stored only where the operator asked for it.
+   */
+  PRECHAT_FIELDS: prechatFields(),
   /** Bearer token of the admin API. */
   SERVICE_TOKEN: env.optionalString(),
 });

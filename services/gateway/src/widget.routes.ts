@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { PrechatField } from './config';
 import { ErrorCode, GatewayError } from './errors';
 
 const demoTemplate = readFileSync(new URL('./public/demo.html', import.meta.url), 'utf8');
@@ -75,11 +76,20 @@ function socketSources(host: string | undefined): string {
   return ` ws://${host} wss://${host}`;
 }
 
+export interface WidgetRoutesOptions {
+  /** PRECHAT_FIELDS: with `email`, the demo shows the pre-chat form a site may ask for. */
+  prechatFields: readonly PrechatField[];
+}
+
 /**
  * The visitor-facing static assets: the widget script (`/widget.js`, `/widget.<version>.js`,
  * `/widget.mjs`) for any site to load, and the demo page that embeds it the way a site would.
  */
-export const widgetRoutes: FastifyPluginAsync = async (app) => {
+export const widgetRoutes: FastifyPluginAsync<WidgetRoutesOptions> = async (app, options) => {
+  // The demo asks for what this gateway takes: a name (optional) and, if enabled, an e-mail.
+  const preChat = options.prechatFields.includes('email')
+    ? JSON.stringify({ name: 'optional', email: 'required' })
+    : 'null';
   const script = assetLoader('widget.js');
   const esm = assetLoader('widget.mjs');
   if (!(await script())) app.log.warn(notBuilt().message);
@@ -114,7 +124,8 @@ export const widgetRoutes: FastifyPluginAsync = async (app) => {
     const page = demoTemplate
       .replaceAll('{{nonce}}', nonce)
       .replaceAll('{{script}}', asset ? `/widget.${asset.version}.js` : '/widget.js')
-      .replaceAll('{{integrity}}', asset?.integrity ?? '');
+      .replaceAll('{{integrity}}', asset?.integrity ?? '')
+      .replaceAll('{{preChat}}', preChat);
     return reply
       .header(
         'content-security-policy',

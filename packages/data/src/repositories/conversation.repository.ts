@@ -12,6 +12,7 @@ export interface NewConversationInput {
   tenantId: string;
   channel: ConversationChannel;
   visitorName?: string | null | undefined;
+  visitorEmail?: string | null | undefined;
   locale?: string | null | undefined;
   pageUrl?: string | null | undefined;
   pageTitle?: string | null | undefined;
@@ -45,6 +46,7 @@ export class ConversationRepository {
           channel: input.channel,
           status: ConversationStatus.open,
           visitor_name: input.visitorName ?? null,
+          visitor_email: input.visitorEmail ?? null,
           locale: input.locale ?? null,
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,

@@ -22,6 +22,7 @@ function conversation(fields: Partial<Conversation> = {}): Conversation {
     channel: 'web',
     status: 'open',
     visitor_name: null,
+    visitor_email: null,
     locale: null,
     page_url: null,
     page_title: null,
@@ -149,6 +150,42 @@ describe('headerText', () => {
       'Page: Pricing — https://shop.example/p',
       'Channel: website widget',
     ]);
+  });
+
+  it('shows the pre-chat form’s e-mail address on a line of its own, under the name', () => {
+    const text = headerText(
+      conversation({ visitor_name: 'Ada', visitor_email: 'ada@example.com', locale: 'en' }),
+    );
+    expect(text.split('\n')).toEqual([
+      `🎫 ${TICKET}`,
+      'Status: 🟢 new — not claimed yet',
+      'Visitor: Ada',
+      'E-mail: ada@example.com',
+      'Locale: en',
+      'Channel: website widget',
+    ]);
+    expect(headerText(conversation({ visitor_email: 'ada@example.com' })).split('\n')).toContain(
+      'E-mail: ada@example.com',
+    );
+  });
+
+  it('keeps a header with every field at its longest within 1,024 characters, the e-mail whole', () => {
+    const email = `${'a'.repeat(64)}@${'d'.repeat(185)}.com`;
+    const text = headerText(
+      conversation({
+        ticket: 'SUPP-MZZZZZZZ-ZZZZ',
+        ...claimed,
+        claimed_by_name: 'M'.repeat(200),
+        visitor_name: 'N'.repeat(200),
+        visitor_email: email,
+        locale: `en${'-abcdefgh'.repeat(10)}`,
+        page_title: 'T'.repeat(500),
+        page_url: `https://shop.example/${'p'.repeat(2000)}`,
+      }),
+    );
+    expect(text.length).toBeLessThanOrEqual(1024);
+    expect(text.split('\n')).toContain(`E-mail: ${email}`);
+    expect(text.endsWith('Channel: website widget')).toBe(true);
   });
 
   it('leaves out what the visitor did not give', () => {

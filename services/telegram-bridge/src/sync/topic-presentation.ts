@@ -6,7 +6,7 @@ const TOPIC_NAME_LIMIT = 128;
 /** Telegram's longest text message, in UTF-16 units. */
 export const TELEGRAM_TEXT_LIMIT = 4096;
 /** What a header shows of each visitor-given field: enough to recognise, never the whole limit. */
-const FIELD_LIMITS = { name: 80, locale: 35, title: 160, url: 300 } as const;
+const FIELD_LIMITS = { name: 80, email: 254, locale: 35, title: 160, url: 300 } as const;
 
 /** The status a topic shows: new (nobody claimed it), claimed, or closed. */
 export type TopicStatus = 'new' | 'claimed' | 'closed';
@@ -83,6 +83,9 @@ export function headerText(conversation: Conversation): string {
   ];
   if (conversation.visitor_name)
     lines.push(`Visitor: ${clean(conversation.visitor_name, FIELD_LIMITS.name)}`);
+  // Only from the pre-chat form, where the operator enabled it (the gateway's PRECHAT_FIELDS).
+  if (conversation.visitor_email)
+    lines.push(`E-mail: ${clean(conversation.visitor_email, FIELD_LIMITS.email)}`);
   // A private-chat user's locale is their Telegram app's language: agents never see it.
   if (conversation.locale && conversation.channel === 'web')
     lines.push(`Locale: ${clean(conversation.locale, FIELD_LIMITS.locale)}`);
