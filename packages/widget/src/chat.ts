@@ -4,6 +4,7 @@ import { Credential } from './credential';
 import { observeRoute, pathAllowed, type PathPattern } from './paths';
 import { SessionStore } from './session-store';
 import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
+import { ReadTracker } from './read-tracker';
 import { format, resolveStrings, type StringOverrides, type Strings } from './strings';
 import type { Theme } from './styles';
 import { MessageState, Timeline, type ChatItem } from './timeline';
@@ -80,6 +81,7 @@ export class Chat {
   readonly #store: SessionStore;
   readonly #socket: ReconnectingSocket;
   readonly #view: View;
+  readonly #read: ReadTracker;
   readonly #listeners: Listeners;
   readonly #cleanup: Array<() => void> = [];
   #timeline = new Timeline();
@@ -143,6 +145,11 @@ export class Chat {
       },
     );
     this.#view.setSound(this.#alerts.sound);
+    this.#read = new ReadTracker(this.#view.log, {
+      open: () => this.#view.isOpen,
+      row: (item) => this.#view.row(item),
+      send: (seq) => this.#status === 'open' && this.#socket.send({ type: 'read', seq }),
+    });
     this.#socket = new ReconnectingSocket({
       url: () => this.#socketUrl(),
       open: () => this.#onOpen(),
@@ -205,6 +212,7 @@ export class Chat {
   destroy(): void {
     this.#destroyed = true;
     this.#socket.destroy();
+    this.#read.destroy();
     this.#credential.clear();
     clearTimeout(this.#ackTimer);
     for (const undo of this.#cleanup.splice(0)) undo();
@@ -294,6 +302,7 @@ export class Chat {
     this.#store.clear();
     this.#credential.clear();
     this.#timeline = new Timeline();
+    this.#read.reset();
     this.#view.setTicket(undefined);
     this.#view.setAgent(undefined);
     for (const text of carry) this.#timeline.compose(text, uuid());
@@ -309,6 +318,7 @@ export class Chat {
     this.#store.clear();
     this.#credential.clear();
     this.#timeline = new Timeline();
+    this.#read.reset();
     this.#sentOn.clear();
     this.#view.setTicket(undefined);
     this.#view.setAgent(undefined);
@@ -343,6 +353,7 @@ export class Chat {
     this.#credential.needsRefresh = false;
     this.#socket.send({ type: 'resume', afterSeq: this.#timeline.lastSeq });
     this.#flush();
+    this.#read.flush();
   }
 
   #onClosed(code: number, opened: boolean): void {
@@ -552,8 +563,10 @@ export class Chat {
   }
 
   #render(): void {
-    this.#view.render([...this.#archive, ...this.#timeline.items()]);
+    const items = this.#timeline.items();
+    this.#view.render([...this.#archive, ...items]);
     this.#view.setAgent(this.#timeline.lastAgent());
+    this.#read.follow(items);
   }
 
   #report(error: unknown): void {
