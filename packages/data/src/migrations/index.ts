@@ -7,7 +7,7 @@ import * as m0005 from './0005_telegram_senders';
 import * as m0006 from './0006_dead_letters';
 import * as m0007 from './0007_conversation_token_generation';
 import * as m0008 from './0008_visitor_template_locales';
-import * as m0009 from './0009_visitor_read';
+import * as m0010 from './0010_visitor_read';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -22,5 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0006_dead_letters': m0006,
   '0007_conversation_token_generation': m0007,
   '0008_visitor_template_locales': m0008,
-  '0009_visitor_read': m0009,
+  '0010_visitor_read': m0010,
 };
