@@ -44,6 +44,13 @@ function sideGaps(item: Locator): Promise<{ left: number; right: number }> {
     .catch(() => ({ left: Infinity, right: Infinity }));
 }
 
+/** The bridge's setMessageReaction calls on the message with this text. */
+function reactionCalls(text: string) {
+  const { state } = suite.cluster.sandbox;
+  const id = state.messages({ chatId: GROUP_ID }).find((m) => m.text === text)?.messageId;
+  return state.calls({ method: 'setMessageReaction' }).filter((c) => c.params['message_id'] === id);
+}
+
 const topicButton = (p: Page, ticket: string) =>
   p.locator('nav button').filter({ hasText: ticket });
 
@@ -127,6 +134,55 @@ describe.skipIf(skipBrowser)('the agent page', () => {
       .toBe(1);
     expect(await axeViolations(agentPage)).toEqual([]);
     await screenshot(agentPage, 'agent-page-topic-desktop-1280x800');
+  });
+
+  // Issue 18, item 8: once the visitor has seen an agent's reply (panel open, page visible, the
+  // reply in view), the agents see 👀 under it in the topic; not before.
+  it('shows 👀 under a reply once the visitor has seen it; no axe violations', async () => {
+    const { visitor, ticket } = await visitorWrites('Did my parcel ship?');
+    await topicOf(suite.cluster.sandbox, ticket);
+    const agentPage = await page();
+    await agentPage.goto(`${suite.cluster.sandbox.url}/`);
+    await topicButton(agentPage, ticket).click();
+    // The visitor closes the panel; the reply comes while it is closed.
+    await widget(visitor).closeButton.click();
+    await agentPage.locator('#reply textarea').fill('Yes, it left our warehouse today.');
+    await agentPage.locator('#reply textarea').press('Enter');
+    await expect.poll(() => widget(visitor).badge.textContent(), { timeout: 15_000 }).toBe('1');
+    const reply = agentPage
+      .locator('#messages li.own')
+      .filter({ hasText: 'Yes, it left our warehouse today.' });
+    const seen = reply.locator('.reaction');
+    // Unseen: nothing under the reply while the panel stays closed.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(await seen.count()).toBe(0);
+    expect(reactionCalls('Yes, it left our warehouse today.')).toEqual([]);
+
+    // The visitor opens the panel and sees the reply: the agents see it was read.
+    await widget(visitor).launcher.click();
+    await expect
+      .poll(() => widget(visitor).texts('agent').allTextContents())
+      .toEqual(['Yes, it left our warehouse today.']);
+    await expect.poll(() => seen.textContent(), { timeout: 15_000 }).toBe('👀');
+    expect(await seen.getAttribute('aria-label')).toBe('Reaction 👀');
+    expect(reactionCalls('Yes, it left our warehouse today.')).toHaveLength(1);
+    expect(await axeViolations(agentPage)).toEqual([]);
+    await screenshot(agentPage, 'agent-page-seen-desktop-1280x800');
+
+    const phone = await page({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    await phone.goto(`${suite.cluster.sandbox.url}/`);
+    await topicButton(phone, ticket).click();
+    const onPhone = phone
+      .locator('#messages li')
+      .filter({ hasText: 'Yes, it left our warehouse today.' })
+      .locator('.reaction');
+    await expect.poll(() => onPhone.textContent(), { timeout: 15_000 }).toBe('👀');
+    expect(await axeViolations(phone)).toEqual([]);
+    await screenshot(phone, 'agent-page-seen-phone-390x844');
   });
 
   it('on a phone: the topic list, then one topic full width with a way back; no axe violations', async () => {

@@ -116,6 +116,25 @@ export class ConversationService {
     });
   }
 
+  /**
+   * The visitor has seen the conversation up to `seq` (the widget's `read` frame). Recorded in
+   * one statement; only when that newly read range holds an agent message is the bridge asked
+   * to show it in the topic (a cosmetic reaction). Nothing reaches the visitor or the history.
+   * True when the bridge was asked.
+   */
+  visitorRead(tenantId: string, conversationId: string, seq: number): Promise<boolean> {
+    return this.uow.run(async (work) => {
+      const read = await new ConversationRepository(work.trx).markRead(
+        tenantId,
+        conversationId,
+        seq,
+      );
+      if (!read?.agentRead) return false;
+      work.emit(sync(tenantId, conversationId, SyncReason.VISITOR_READ));
+      return true;
+    });
+  }
+
   /** Stores a visitor message (idempotent by clientId) and queues it for Telegram. */
   postVisitorMessage(
     input: VisitorMessageInput,

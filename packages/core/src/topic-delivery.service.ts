@@ -2,6 +2,7 @@ import {
   ConversationRepository,
   MessageRepository,
   pendingInTopic,
+  readAgentMessageToMark,
   readTopicState,
   TelegramPostRepository,
   type Conversation,
@@ -46,6 +47,11 @@ export class TopicDeliveryService {
   /** The visitor texts a header carries (shown under it again when it is edited). */
   carriedBy(conversation: Conversation, chatId: number, messageId: number): Promise<Message[]> {
     return new MessageRepository(this.uow.db).carriedBy(conversation.id, chatId, messageId);
+  }
+
+  /** The agent message to mark as seen, read again when the reaction's turn comes. */
+  agentMessageToMark(conversation: Conversation): Promise<Message | undefined> {
+    return readAgentMessageToMark(this.uow.db, conversation.tenant_id, conversation.id);
   }
 
   /** Conversations whose Telegram side lags since before `olderThan` (the sweep's list). */
@@ -174,6 +180,15 @@ export class TopicDeliveryService {
           },
         ]);
     });
+  }
+
+  /**
+   * The topic marks the agent message of `seq` as seen (or Telegram refused the reaction for
+   * good): either way it is not sent again.
+   */
+  async seenMarked(c: Conversation, seq: number): Promise<Conversation> {
+    await this.#conversation((r) => r.setSeenReaction(c.tenant_id, c.id, seq));
+    return { ...c, seen_reaction_seq: Math.max(c.seen_reaction_seq, seq) };
   }
 
   // ---- the sync itself ------------------------------------------------------------------

@@ -7,7 +7,12 @@ export {
   type AppendMessageInput,
   type AppendMessageResult,
 } from './conversation-log';
-export { pendingInTopic, readTopicState, type TopicState } from './topic-state';
+export {
+  pendingInTopic,
+  readAgentMessageToMark,
+  readTopicState,
+  type TopicState,
+} from './topic-state';
 export {
   ConversationRepository,
   newTicket,

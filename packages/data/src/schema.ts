@@ -105,6 +105,10 @@ export interface ConversationTable {
   token_generation: Generated<number>;
   /** When `token_generation` last moved on. */
   token_rotated_at: NullableTimestamp;
+  /** The highest seq the visitor has seen (the widget's `read` frame); only grows. */
+  visitor_read_seq: Generated<number>;
+  /** The agent message whose 👀 reaction the topic shows (its seq; 0: none yet); only grows. */
+  seen_reaction_seq: Generated<number>;
 }
 
 export interface MessageTable {

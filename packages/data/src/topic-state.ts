@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import {
   DeliveryState,
+  MessageKind,
   type Conversation,
   type DB,
   type Message,
@@ -14,11 +15,26 @@ export interface TopicState {
   posts: TelegramPost[];
   /** Visitor messages not accepted by Telegram yet, by seq (at most `limits.messages`). */
   pending: Message[];
+  /**
+   * The newest agent message the visitor has read that the topic does not mark as seen yet
+   * (one with a Telegram message id, not retracted, above `seen_reaction_seq`).
+   */
+  seen?: Message | undefined;
 }
 
 /** Columns of the two kinds of rows that come back as JSON text and are dates. */
 const POST_DATES = ['created_at', 'sent_at'] as const;
 const MESSAGE_DATES = ['created_at', 'edited_at', 'deleted_at'] as const;
+
+/**
+ * Of conversation `c`: the newest agent message in Telegram the visitor has read and the topic
+ * does not mark as seen yet, as a JSON array of at most one row.
+ */
+const newestReadAgentMessage = sql<unknown[]>`(select coalesce(json_agg(m), '[]') from (
+  select * from messages where conversation_id = c.id and kind = ${MessageKind.agent}
+    and telegram_message_id is not null and deleted_at is null
+    and seq > c.seen_reaction_seq and seq <= c.visitor_read_seq
+  order by seq desc limit 1) m)`;
 
 /**
  * The conversation with its waiting posts and texts, in one statement (the bridge reads this
@@ -40,17 +56,42 @@ export async function readTopicState(
       sql<unknown[]>`(select coalesce(json_agg(m order by m.seq), '[]') from (
         select * from messages where conversation_id = c.id and delivery = ${DeliveryState.pending}
         order by seq limit ${limits.messages}) m)`.as('waiting_messages'),
+      newestReadAgentMessage.as('seen_message'),
     ])
     .where('c.tenant_id', '=', tenantId)
     .where('c.id', '=', conversationId)
     .executeTakeFirst();
   if (!row) return undefined;
-  const { waiting_posts: posts, waiting_messages: messages, ...conversation } = row;
+  const {
+    waiting_posts: posts,
+    waiting_messages: messages,
+    seen_message: seen,
+    ...conversation
+  } = row;
   return {
     conversation,
     posts: fromJson<TelegramPost>(posts, POST_DATES),
     pending: fromJson<Message>(messages, MESSAGE_DATES),
+    seen: fromJson<Message>(seen, MESSAGE_DATES)[0],
   };
+}
+
+/**
+ * The agent message the topic should mark as seen now, read when the reaction's turn comes: a
+ * visitor who read further while it waited moves it to the newer message before it is sent.
+ */
+export async function readAgentMessageToMark(
+  db: Kysely<DB>,
+  tenantId: string,
+  conversationId: string,
+): Promise<Message | undefined> {
+  const row = await db
+    .selectFrom('conversations as c')
+    .select(newestReadAgentMessage.as('seen_message'))
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.id', '=', conversationId)
+    .executeTakeFirst();
+  return row ? fromJson<Message>(row.seen_message, MESSAGE_DATES)[0] : undefined;
 }
 
 /**

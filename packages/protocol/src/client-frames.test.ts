@@ -8,6 +8,8 @@ describe('clientFrameSchema', () => {
     { type: 'typing' },
     { type: 'resume', afterSeq: 0 },
     { type: 'resume', afterSeq: 42 },
+    { type: 'read', seq: 1 },
+    { type: 'read', seq: 42 },
   ])('accepts %j', (frame) => {
     expect(clientFrameSchema.safeParse(frame).success).toBe(true);
   });
@@ -24,6 +26,11 @@ describe('clientFrameSchema', () => {
     ['a fractional afterSeq', { type: 'resume', afterSeq: 1.5 }],
     ['an afterSeq given as a string', { type: 'resume', afterSeq: '3' }],
     ['an afterSeq beyond any seq (2^53)', { type: 'resume', afterSeq: 2 ** 53 }],
+    ['a read without seq', { type: 'read' }],
+    ['a read of seq 0 (nothing to have read)', { type: 'read', seq: 0 }],
+    ['a fractional read seq', { type: 'read', seq: 2.5 }],
+    ['a read seq given as a string', { type: 'read', seq: '3' }],
+    ['a read seq beyond any seq (2^53)', { type: 'read', seq: 2 ** 53 }],
     ['an array', [{ type: 'typing' }]],
     ['null', null],
   ])('refuses %s', (_name, frame) => {

@@ -16,5 +16,11 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('typing') }),
   z.object({ type: z.literal('resume'), afterSeq: z.number().int().min(0).max(MAX_SEQ) }),
+  /**
+   * The visitor has seen the conversation up to `seq` (the panel is open, the page visible, the
+   * newest agent message in view). A seq beyond the conversation's last is refused with an
+   * `error` frame (INVALID_REQUEST); the agents see it in the topic, the visitor nothing.
+   */
+  z.object({ type: z.literal('read'), seq: z.number().int().min(1).max(MAX_SEQ) }),
 ]);
 export type ClientFrame = z.infer<typeof clientFrameSchema>;

@@ -91,6 +91,8 @@ export const errorFrameSchema = z.strictObject({
   issues: z.array(z.string()).optional(),
   /** INVALID_REQUEST for a resume beyond the conversation's last message. */
   afterSeq: z.number().int().optional(),
+  /** INVALID_REQUEST for a read beyond the conversation's last message. */
+  seq: z.number().int().optional(),
   lastSeq: z.number().int().min(0).optional(),
 });
 

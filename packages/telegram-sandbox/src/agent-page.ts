@@ -43,6 +43,9 @@ section{flex:1;display:flex;flex-direction:column;min-width:0}
 .text{white-space:pre-wrap;overflow-wrap:anywhere}
 .quote{font-size:12px;border-left:2px solid #2b6ea3;padding-left:6px;color:#444c56;margin-bottom:2px}
 .keyboard{display:grid;gap:4px;margin-top:6px}
+.reactions{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
+.reaction{font-size:13px;line-height:20px;padding:0 8px;border-radius:10px;background:#e3edf6;color:#245a85}
+.own .reaction{background:#cdebb4;color:#2d6322}
 .row{display:flex;gap:4px}
 .row button{flex:1;padding:4px 6px;border:1px solid #2b6ea3;background:#fff;color:#245a85;border-radius:6px;cursor:pointer}
 .link{border:0;background:none;color:#245a85;cursor:pointer;padding:0;font-size:12px;text-decoration:underline}
@@ -281,6 +284,7 @@ function renderMessages(list) {
     const replied = view.replyToMessageId && list.find((other) => other.messageId === view.replyToMessageId);
     if (replied) item.append(el('div', 'quote', who(replied) + ': ' + (replied.text || '')));
     item.append(el('div', 'text', view.text || ''));
+    if (view.reactions && view.reactions.length > 0) item.append(reactions(view));
     if (view.replyMarkup) item.append(keyboard(view));
     box.append(item);
   }
@@ -290,6 +294,20 @@ function renderMessages(list) {
     seen[selected] = last.messageId;
     localStorage.setItem('sandbox-seen', JSON.stringify(seen));
   }
+}
+
+// Under the message, as Telegram shows them: one pill per emoji, with a count past one.
+function reactions(view) {
+  const counts = new Map();
+  for (const reaction of view.reactions) counts.set(reaction.emoji, (counts.get(reaction.emoji) || 0) + 1);
+  const box = el('div', 'reactions');
+  for (const [emoji, count] of counts) {
+    const pill = el('span', 'reaction', count > 1 ? emoji + ' ' + count : emoji);
+    pill.setAttribute('role', 'img');
+    pill.setAttribute('aria-label', 'Reaction ' + emoji + (count > 1 ? ' from ' + count : ''));
+    box.append(pill);
+  }
+  return box;
 }
 
 function startReply(view) {

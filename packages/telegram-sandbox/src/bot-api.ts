@@ -19,7 +19,7 @@ import type {
   MessageEntity,
   WebhookInfo,
 } from './telegram.types';
-import type { BotRecord } from './world/records';
+import { MAX_BOT_REACTIONS, REACTION_EMOJI, type BotRecord } from './world/records';
 import type { World } from './world/world';
 
 // The Bot API methods, one handler each: read the parameters as Telegram does, apply
@@ -277,6 +277,20 @@ const handlers = {
     return true;
   },
 
+  setMessageReaction: ({ bot, params, world }) => {
+    const chatId = requiredChatId(params);
+    const messageId = requiredInt(params, 'message_id');
+    const emoji = readReactions(params);
+    world.messages.react(
+      bot.user.id,
+      chatId,
+      messageId,
+      emoji,
+      optionalBool(params, 'is_big') ?? false,
+    );
+    return true;
+  },
+
   answerCallbackQuery: ({ bot, params, world }) => {
     const id = optionalString(params, 'callback_query_id') ?? '';
     const text = optionalString(params, 'text');
@@ -456,6 +470,30 @@ function readLinkPreviewOptions(params: Params): LinkPreviewOptions | undefined 
   if (isRecord(options)) return options;
   if (optionalBool(params, 'disable_web_page_preview')) return { is_disabled: true };
   return undefined;
+}
+
+/**
+ * `reaction`: an array of ReactionType; absent or empty removes the bot's reactions. Only
+ * `{ type: 'emoji', emoji }` with an emoji of Telegram's list, and one of them (a bot is no
+ * premium user); paid and custom emoji are refused as Telegram refuses them for bots.
+ */
+function readReactions(params: Params): string[] {
+  const raw = optionalJson(params, 'reaction');
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) {
+    throw sandboxError('PARAMETER_INVALID', {
+      description: "Bad Request: can't parse reaction types JSON object",
+    });
+  }
+  const emoji = raw.map((reaction: unknown) => {
+    if (!isRecord(reaction) || reaction['type'] !== 'emoji') throw sandboxError('REACTION_INVALID');
+    const value = reaction['emoji'];
+    if (typeof value !== 'string' || !REACTION_EMOJI.has(value))
+      throw sandboxError('REACTION_INVALID');
+    return value;
+  });
+  if (new Set(emoji).size > MAX_BOT_REACTIONS) throw sandboxError('REACTIONS_TOO_MANY');
+  return [...new Set(emoji)];
 }
 
 function readCommand(value: unknown): BotCommand {

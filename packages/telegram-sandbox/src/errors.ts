@@ -69,6 +69,12 @@ export const SANDBOX_ERRORS = {
     description: 'Bad Request: message to unpin not found',
   },
   MESSAGE_NOT_FOUND: { status: 400, description: 'Bad Request: message not found' },
+  MESSAGE_TO_REACT_NOT_FOUND: {
+    status: 400,
+    description: 'Bad Request: message to react not found',
+  },
+  REACTION_INVALID: { status: 400, description: 'Bad Request: REACTION_INVALID' },
+  REACTIONS_TOO_MANY: { status: 400, description: 'Bad Request: REACTIONS_TOO_MANY' },
   CALLBACK_QUERY_INVALID: {
     status: 400,
     description:

@@ -31,7 +31,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
 /**
  * The Bot API methods that show something in a chat and so count against the limits:
  * messages, edits, and the topic and pin calls that post service messages (a Telegram
- * maintainer: "creating a forum topic is sending a message about its creation"). Not
+ * maintainer: "creating a forum topic is sending a message about its creation"), and reactions
+ * (they change what the chat shows, like an edit). Not
  * chat actions, getters or answerCallbackQuery.
  */
 export const RATE_LIMITED_METHODS: ReadonlySet<string> = new Set([
@@ -42,6 +43,7 @@ export const RATE_LIMITED_METHODS: ReadonlySet<string> = new Set([
   'pinChatMessage',
   'closeForumTopic',
   'reopenForumTopic',
+  'setMessageReaction',
 ]);
 
 export interface RateTarget {

@@ -33,6 +33,8 @@ export interface MessageView {
   /** Earlier texts, oldest first. */
   edits: MessageVersion[];
   pinned: boolean;
+  /** Reactions on it, in the order they were set: whose (user or bot id) and which emoji. */
+  reactions: Array<{ userId: number; emoji: string; isBig: boolean }>;
   replyMarkup: InlineKeyboardMarkup | null;
   /** An explicit reply; a topic message's implicit reply to the topic's root is left out. */
   replyToMessageId: number | null;
@@ -105,6 +107,7 @@ export function messageView(chatId: number, stored: StoredMessage): MessageView 
     editDate: message.edit_date ?? null,
     edits: [...stored.edits],
     pinned: stored.pinned,
+    reactions: (stored.reactions ?? []).map((r) => ({ ...r })),
     replyMarkup: message.reply_markup ?? null,
     replyToMessageId: explicitReply ? replied.message_id : null,
     service: serviceKind(message),

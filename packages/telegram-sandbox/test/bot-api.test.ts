@@ -521,3 +521,111 @@ describe('control API', () => {
     expect(html).not.toMatch(/innerHTML|insertAdjacentHTML|document\.write/);
   });
 });
+
+describe('reactions', () => {
+  it('sets, moves and removes a bot reaction on a message, keeping others’ and exposing them', async () => {
+    const { message_thread_id: thread } = await h.bot.api.createForumTopic(h.group, 'Seen');
+    const reply = h.sandbox.state.injectMessage({
+      chatId: h.group,
+      messageThreadId: thread,
+      text: 'Hello from support',
+      from: AGENT,
+    });
+    const later = h.sandbox.state.injectMessage({
+      chatId: h.group,
+      messageThreadId: thread,
+      text: 'Anything else?',
+      from: AGENT,
+    });
+    const reactionsOf = (messageId: number) =>
+      h.sandbox.state.messages({ threadId: thread }).find((v) => v.messageId === messageId)
+        ?.reactions;
+
+    expect(
+      await h.bot.api.setMessageReaction(h.group, reply.message_id, [
+        { type: 'emoji', emoji: '👀' },
+      ]),
+    ).toBe(true);
+    expect(reactionsOf(reply.message_id)).toEqual([{ userId: BOT_ID, emoji: '👀', isBig: false }]);
+    // A second call replaces the bot's reaction on that message; another message is its own.
+    await h.bot.api.setMessageReaction(
+      h.group,
+      reply.message_id,
+      [{ type: 'emoji', emoji: '👍' }],
+      {
+        is_big: true,
+      },
+    );
+    await h.bot.api.setMessageReaction(h.group, later.message_id, [{ type: 'emoji', emoji: '👀' }]);
+    expect(reactionsOf(reply.message_id)).toEqual([{ userId: BOT_ID, emoji: '👍', isBig: true }]);
+    expect(reactionsOf(later.message_id)).toEqual([{ userId: BOT_ID, emoji: '👀', isBig: false }]);
+    // No reaction removes the bot's own.
+    await h.bot.api.setMessageReaction(h.group, reply.message_id, []);
+    expect(reactionsOf(reply.message_id)).toEqual([]);
+
+    // Over HTTP, as the agent page reads them.
+    const views = await rawCall(h.sandbox.url, `/sandbox/messages?chatId=${h.group}`);
+    expect(views.body).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          messageId: later.message_id,
+          reactions: [{ userId: BOT_ID, emoji: '👀', isBig: false }],
+        }),
+      ]),
+    );
+  });
+
+  it('refuses what Telegram refuses with its descriptions', async () => {
+    const sent = await h.bot.api.sendMessage(h.group, 'react to me');
+    const react = (messageId: number, reaction: unknown) =>
+      rawCall(h.sandbox.url, `/bot${TOKEN}/setMessageReaction`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ chat_id: h.group, message_id: messageId, reaction }),
+      });
+    const refused = (description: string) => ({
+      status: 400,
+      body: { ok: false, error_code: 400, description },
+    });
+    expect(await react(9999, [{ type: 'emoji', emoji: '👀' }])).toEqual(
+      refused('Bad Request: message to react not found'),
+    );
+    for (const reaction of [
+      [{ type: 'emoji', emoji: '🦆' }],
+      [{ type: 'emoji' }],
+      [{ type: 'custom_emoji', custom_emoji_id: '5368324170671202286' }],
+      [{ type: 'paid' }],
+      ['👀'],
+    ]) {
+      expect(await react(sent.message_id, reaction), JSON.stringify(reaction)).toEqual(
+        refused('Bad Request: REACTION_INVALID'),
+      );
+    }
+    expect(
+      await react(sent.message_id, [
+        { type: 'emoji', emoji: '👀' },
+        { type: 'emoji', emoji: '👍' },
+      ]),
+    ).toEqual(refused('Bad Request: REACTIONS_TOO_MANY'));
+    expect(h.sandbox.state.messages({ fromBot: true })[0]?.reactions).toEqual([]);
+  });
+
+  it('counts reactions in the group budget like other group calls', async () => {
+    await h.sandbox.close();
+    h = await startHarness({
+      limits: {
+        enabled: true,
+        perGroupPerMinute: 2,
+        perChatPerSecond: 1000,
+        globalPerSecond: 1000,
+      },
+    });
+    const sent = await h.bot.api.sendMessage(h.group, 'one');
+    await h.bot.api.setMessageReaction(h.group, sent.message_id, [{ type: 'emoji', emoji: '👀' }]);
+    const third = await failure(
+      h.bot.api.setMessageReaction(h.group, sent.message_id, [{ type: 'emoji', emoji: '👍' }]),
+    );
+    expect(third.error_code).toBe(429);
+    expect(h.sandbox.state.rateLimited()).toEqual({ setMessageReaction: 1 });
+  });
+});

@@ -6,6 +6,7 @@ import type { ChatEventName, ChatEvents, Listener, Listeners, SupportChatOptions
 import { PreChatForm, type PreChatDetails } from './pre-chat';
 import { SessionStore } from './session-store';
 import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
+import { ReadTracker } from './read-tracker';
 import { format, resolveStrings, type Strings } from './strings';
 import { MessageState, Timeline, type ChatItem } from './timeline';
 import { documentPage, TitleBadge } from './title-badge';
@@ -39,6 +40,7 @@ export class Chat {
   readonly #store: SessionStore;
   readonly #socket: ReconnectingSocket;
   readonly #view: View;
+  readonly #read: ReadTracker;
   readonly #listeners: Listeners;
   readonly #cleanup: Array<() => void> = [];
   #timeline = new Timeline();
@@ -121,6 +123,11 @@ export class Chat {
         (text) => this.#view.announce(text),
       );
     }
+    this.#read = new ReadTracker(this.#view.log, {
+      open: () => this.#view.isOpen,
+      row: (item) => this.#view.row(item),
+      send: (seq) => this.#status === 'open' && this.#socket.send({ type: 'read', seq }),
+    });
     this.#socket = new ReconnectingSocket({
       url: () => this.#socketUrl(),
       open: () => this.#onOpen(),
@@ -187,6 +194,7 @@ export class Chat {
   destroy(): void {
     this.#destroyed = true;
     this.#socket.destroy();
+    this.#read.destroy();
     this.#credential.clear();
     clearTimeout(this.#ackTimer);
     for (const undo of this.#cleanup.splice(0)) undo();
@@ -277,6 +285,7 @@ export class Chat {
     this.#store.clear();
     this.#credential.clear();
     this.#timeline = new Timeline();
+    this.#read.reset();
     this.#view.setTicket(undefined);
     this.#view.setAgent(undefined);
     for (const text of carry) this.#timeline.compose(text, uuid());
@@ -292,6 +301,7 @@ export class Chat {
     this.#store.clear();
     this.#credential.clear();
     this.#timeline = new Timeline();
+    this.#read.reset();
     this.#sentOn.clear();
     this.#view.setTicket(undefined);
     this.#view.setAgent(undefined);
@@ -326,6 +336,7 @@ export class Chat {
     this.#credential.needsRefresh = false;
     this.#socket.send({ type: 'resume', afterSeq: this.#timeline.lastSeq });
     this.#flush();
+    this.#read.flush();
   }
 
   #onClosed(code: number, opened: boolean): void {
@@ -545,8 +556,10 @@ export class Chat {
   }
 
   #render(): void {
-    this.#view.render([...this.#archive, ...this.#timeline.items()]);
+    const items = this.#timeline.items();
+    this.#view.render([...this.#archive, ...items]);
     this.#view.setAgent(this.#timeline.lastAgent());
+    this.#read.follow(items);
   }
 
   #report(error: unknown): void {

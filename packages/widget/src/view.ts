@@ -237,6 +237,15 @@ export class View {
     return this.#open;
   }
 
+  /** The scrolling conversation, and the row showing an item (what the visitor can see). */
+  get log(): HTMLElement {
+    return this.#log;
+  }
+
+  row(item: ChatItem): Element | undefined {
+    return this.#rows.get(item.id)?.el;
+  }
+
   mount(): void {
     if (!this.host.isConnected) document.body.append(this.host);
   }

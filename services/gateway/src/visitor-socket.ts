@@ -143,7 +143,7 @@ export class FrameLimiter {
 }
 
 /**
- * One visitor connection: what the client sends (messages, typing, resumes), and the feed of
+ * One visitor connection: what the client sends (messages, typing, resumes, reads), and the feed of
  * the conversation it is owed, in seq order (`ConversationFeed`: everything written to the
  * socket goes through its queue).
  */
@@ -153,6 +153,8 @@ export class VisitorSocket implements FeedSocket {
   #inbound: Promise<void> = untraced();
   readonly #frames: FrameLimiter;
   #lastTyping = 0;
+  /** The highest seq this socket passed on as read. */
+  #readSeq = 0;
   #unsubscribe: (() => Promise<void>) | undefined;
   #closed = false;
   /** Set once this side started closing (flood, slow consumer): nothing more is read or sent. */
@@ -421,11 +423,35 @@ export class VisitorSocket implements FeedSocket {
           }
           return this.#feed.resume(frame.afterSeq, first);
         });
+      case 'read':
+        // Queued like a resume: the seq is judged against what the socket has sent before it.
+        return this.#feed.enqueue(() => this.#onRead(frame.seq));
       default: {
         const never: never = frame;
         return never;
       }
     }
+  }
+
+  /**
+   * The visitor has seen the conversation up to `seq`. A seq the socket never sent cannot have
+   * been seen; one not above what this socket passed on already changes nothing and costs no
+   * write. Cosmetic: a failed write is logged, and the next read carries it on.
+   */
+  #onRead(seq: number): void {
+    if (!this.#feed.knows(seq)) {
+      return this.#error(
+        ErrorCode.INVALID_REQUEST,
+        'seq is beyond the last message of the conversation',
+        { seq, lastSeq: this.#feed.lastSeq },
+      );
+    }
+    if (seq <= this.#readSeq) return;
+    this.#readSeq = seq;
+    const { tenantId, conversationId } = this.claims;
+    this.deps.conversations.visitorRead(tenantId, conversationId, seq).catch((error: unknown) => {
+      this.#log.warn({ err: error, seq }, 'could not record what the visitor read');
+    });
   }
 
   #onMessage(clientId: string, text: string): void {

@@ -3,6 +3,7 @@ import { sql, type Kysely } from 'kysely';
 import { ConversationNotFoundError } from '../errors';
 import {
   ConversationStatus,
+  MessageKind,
   type Conversation,
   type ConversationChannel,
   type DB,
@@ -284,6 +285,53 @@ export class ConversationRepository {
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('first_response_at', 'is', null)
+      .execute();
+  }
+
+  /**
+   * The visitor has seen everything up to `seq`: `visitor_read_seq` moves up to it, in one
+   * statement (the row is locked by its first part, so the range read is exact under concurrent
+   * reads). Whether an agent message was among the messages newly read; undefined when nothing
+   * moved (`seq` not above what was read, beyond the conversation's last seq, or no such row).
+   */
+  async markRead(
+    tenantId: string,
+    id: string,
+    seq: number,
+  ): Promise<{ agentRead: boolean } | undefined> {
+    const row = await this.db
+      .with('before', (db) =>
+        db
+          .selectFrom('conversations')
+          .select(['id', 'visitor_read_seq'])
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', id)
+          .forUpdate(),
+      )
+      .updateTable('conversations as c')
+      .from('before')
+      .set({ visitor_read_seq: sql<number>`greatest(c.visitor_read_seq, ${seq})` })
+      .whereRef('c.id', '=', 'before.id')
+      .where('c.tenant_id', '=', tenantId)
+      .where('c.visitor_read_seq', '<', seq)
+      .where('c.last_seq', '>=', seq)
+      .returning(
+        sql<boolean>`exists (select 1 from messages m where m.conversation_id = c.id
+          and m.kind = ${MessageKind.agent} and m.seq > before.visitor_read_seq and m.seq <= ${seq})`.as(
+          'agent_read',
+        ),
+      )
+      .executeTakeFirst();
+    return row ? { agentRead: row.agent_read } : undefined;
+  }
+
+  /** The topic shows the 👀 reaction on the agent message of `seq` (only ever moves up). */
+  async setSeenReaction(tenantId: string, id: string, seq: number): Promise<void> {
+    await this.db
+      .updateTable('conversations')
+      .set({ seen_reaction_seq: sql<number>`greatest(seen_reaction_seq, ${seq})` })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
       .execute();
   }
 

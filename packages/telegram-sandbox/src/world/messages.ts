@@ -160,6 +160,18 @@ export class Messages {
     }
   }
 
+  /**
+   * A bot's `setMessageReaction`: its reactions on the message become `emoji` (none removes
+   * them); other people's reactions stay.
+   */
+  react(botId: number, chatId: number, messageId: number, emoji: string[], isBig: boolean): void {
+    const chat = this.world.chat(chatId);
+    const stored = chat.messages.get(messageId);
+    if (!stored) throw sandboxError('MESSAGE_TO_REACT_NOT_FOUND');
+    const others = (stored.reactions ?? []).filter((r) => r.userId !== botId);
+    stored.reactions = [...others, ...emoji.map((e) => ({ userId: botId, emoji: e, isBig }))];
+  }
+
   of(chatId: number): StoredMessage[] {
     const chat = this.world.findChat(chatId);
     return chat ? [...chat.messages.values()] : [];

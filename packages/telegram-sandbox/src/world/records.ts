@@ -22,6 +22,16 @@ export const MAX_TEXT_LENGTH = 4096;
 export const TOPIC_ICON_COLORS = [
   0x6fb9f0, 0xffd67e, 0xcb86db, 0x8eee98, 0xff93b2, 0xfb6f5f,
 ] as const;
+/** The emoji Telegram takes as a `ReactionTypeEmoji` (Bot API, "ReactionTypeEmoji"). */
+export const REACTION_EMOJI: ReadonlySet<string> = new Set([
+  ...['👍', '👎', '❤', '🔥', '🥰', '👏', '😁', '🤔', '🤯', '😱', '🤬', '😢', '🎉', '🤩', '🤮'],
+  ...['💩', '🙏', '👌', '🕊', '🤡', '🥱', '🥴', '😍', '🐳', '❤‍🔥', '🌚', '🌭', '💯', '🤣', '⚡'],
+  ...['🍌', '🏆', '💔', '🤨', '😐', '🍓', '🍾', '💋', '🖕', '😈', '😴', '😭', '🤓', '👻', '👨‍💻'],
+  ...['👀', '🎃', '🙈', '😇', '😨', '🤝', '✍', '🤗', '🫡', '🎅', '🎄', '☃', '💅', '🤪', '🗿'],
+  ...['🆒', '💘', '🙉', '🦄', '😘', '💊', '🙊', '😎', '👾', '🤷‍♂', '🤷', '🤷‍♀', '😡'],
+]);
+/** Reactions a bot may set on one message (it is not a premium user). */
+export const MAX_BOT_REACTIONS = 1;
 /** Telegram forgets a callback query it was not answered for after about 15 minutes. */
 export const CALLBACK_QUERY_TTL_MS = 15 * 60_000;
 
@@ -42,11 +52,20 @@ export interface MessageVersion {
   replacedAt: number;
 }
 
+/** One user's or bot's reaction on a message (`setMessageReaction` replaces a bot's own). */
+export interface ReactionRecord {
+  userId: number;
+  emoji: string;
+  isBig: boolean;
+}
+
 export interface StoredMessage {
   message: Message;
   /** Earlier texts, oldest first. */
   edits: MessageVersion[];
   pinned: boolean;
+  /** Absent in files written before reactions existed. */
+  reactions?: ReactionRecord[];
 }
 
 export interface MemberRecord {

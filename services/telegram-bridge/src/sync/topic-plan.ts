@@ -18,12 +18,14 @@ export type Step =
   | { kind: 'close' }
   | { kind: 'header_edit' }
   | { kind: 'rename' }
+  | { kind: 'seen'; message: Message }
   | { kind: 'pin' };
 
 /**
  * The next step, in the order that matters: the topic exists and is open while anything is
  * to be posted; the header (carrying the first texts) comes first; posts and texts in
- * order; closing; then how the topic looks — which is left out when `cosmetic` is false.
+ * order; closing; then how the topic looks (header, name, what the visitor read, pin) — which
+ * is left out when `cosmetic` is false.
  */
 export function planStep(
   state: TopicState,
@@ -49,6 +51,8 @@ export function planStep(
     if (conversation.topic_name !== topicName(conversation)) return { kind: 'rename' };
   }
   if (closing) return { kind: 'close' };
+  // The visitor read an agent's reply: a reaction on it, cosmetic like the header.
+  if (cosmetic && editable && state.seen) return { kind: 'seen', message: state.seen };
   if (
     cosmetic &&
     editable &&

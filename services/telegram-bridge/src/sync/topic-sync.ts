@@ -1,6 +1,7 @@
 import type { Conversation, TopicState } from '@topicdesk/core';
 import { SendPriority } from '../sender/telegram-sender';
 import { HeaderSteps } from './header-steps';
+import { SeenStep } from './seen-step';
 import { TopicCalls, type Outcome, type SyncContext, type SyncParts } from './topic-calls';
 import { TopicLifecycle } from './topic-lifecycle';
 import { TopicMessages } from './topic-messages';
@@ -41,12 +42,14 @@ export class TopicSync {
   readonly #lifecycle: TopicLifecycle;
   readonly #header: HeaderSteps;
   readonly #messages: TopicMessages;
+  readonly #seen: SeenStep;
 
   constructor(private readonly options: TopicSyncOptions) {
     this.#calls = new TopicCalls(options);
     this.#lifecycle = new TopicLifecycle(this.#calls);
     this.#header = new HeaderSteps(this.#calls);
     this.#messages = new TopicMessages(this.#calls);
+    this.#seen = new SeenStep(this.#calls);
   }
 
   /** The support group a conversation's topic lives in. */
@@ -165,6 +168,8 @@ export class TopicSync {
         return this.#header.edit(state, context);
       case 'rename':
         return this.#lifecycle.rename(state, context);
+      case 'seen':
+        return this.#seen.mark(state, step.message, context);
       case 'pin':
         return this.#header.pin(state, context);
       default: {

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file topicdesk/v1/conversation_sync.proto.
  */
 export const file_topicdesk_v1_conversation_sync: GenFile = /*@__PURE__*/
-  fileDesc("CiR0b3BpY2Rlc2svdjEvY29udmVyc2F0aW9uX3N5bmMucHJvdG8SDHRvcGljZGVzay52MSJoChBDb252ZXJzYXRpb25TeW5jEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSKAoGcmVhc29uGAMgASgOMhgudG9waWNkZXNrLnYxLlN5bmNSZWFzb24qpwEKClN5bmNSZWFzb24SGwoXU1lOQ19SRUFTT05fVU5TUEVDSUZJRUQQABIkCiBTWU5DX1JFQVNPTl9DT05WRVJTQVRJT05fQ1JFQVRFRBABEh8KG1NZTkNfUkVBU09OX1ZJU0lUT1JfTUVTU0FHRRACEh4KGlNZTkNfUkVBU09OX1NUQVRVU19DSEFOR0VEEAMSFQoRU1lOQ19SRUFTT05fUkVUUlkQBGIGcHJvdG8z");
+  fileDesc("CiR0b3BpY2Rlc2svdjEvY29udmVyc2F0aW9uX3N5bmMucHJvdG8SDHRvcGljZGVzay52MSJoChBDb252ZXJzYXRpb25TeW5jEhEKCXRlbmFudF9pZBgBIAEoCRIXCg9jb252ZXJzYXRpb25faWQYAiABKAkSKAoGcmVhc29uGAMgASgOMhgudG9waWNkZXNrLnYxLlN5bmNSZWFzb24qxQEKClN5bmNSZWFzb24SGwoXU1lOQ19SRUFTT05fVU5TUEVDSUZJRUQQABIkCiBTWU5DX1JFQVNPTl9DT05WRVJTQVRJT05fQ1JFQVRFRBABEh8KG1NZTkNfUkVBU09OX1ZJU0lUT1JfTUVTU0FHRRACEh4KGlNZTkNfUkVBU09OX1NUQVRVU19DSEFOR0VEEAMSFQoRU1lOQ19SRUFTT05fUkVUUlkQBBIcChhTWU5DX1JFQVNPTl9WSVNJVE9SX1JFQUQQBWIGcHJvdG8z");
 
 /**
  * Something about this conversation must be brought to Telegram: create its topic, send its
@@ -87,6 +87,13 @@ export enum SyncReason {
    * @generated from enum value: SYNC_REASON_RETRY = 4;
    */
   RETRY = 4,
+
+  /**
+   * The visitor read an agent message: the topic marks it as seen (a reaction).
+   *
+   * @generated from enum value: SYNC_REASON_VISITOR_READ = 5;
+   */
+  VISITOR_READ = 5,
 }
 
 /**
