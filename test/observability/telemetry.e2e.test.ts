@@ -286,9 +286,15 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
     // Let the frame bucket refill before sending messages again.
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
-    // The sandbox allows one message per 3 s in the chat; the bridge's own budget allows one
-    // per 1.25 s, so its second send is answered 429 and retried after retry_after.
-    cluster.sandbox.state.setLimits({ enabled: true, perChatPerSecond: 1, chatWindowMs: 3000 });
+    // The sandbox allows one message per 3 s in the chat, no burst; the bridge's own budget (the
+    // suite's generous one) allows more, so its second send is answered 429 and retried after
+    // retry_after.
+    cluster.sandbox.state.setLimits({
+      enabled: true,
+      perChatPerSecond: 1,
+      chatWindowMs: 3000,
+      chatBurst: 1,
+    });
     try {
       visitor.sendMessage('m-1', 'first');
       await visitor.waitFor((f) => f.type === 'ack' && f['clientId'] === 'm-1');

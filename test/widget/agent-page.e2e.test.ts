@@ -51,6 +51,55 @@ function reactionCalls(text: string) {
   return state.calls({ method: 'setMessageReaction' }).filter((c) => c.params['message_id'] === id);
 }
 
+/**
+ * The pinned bar, measured in one evaluation: whether its text is cut (lines left out), and
+ * whether the text's last character lies inside the bar (its last line shown whole, not
+ * clipped by the bar's edge).
+ */
+function pinnedBar(p: Page): Promise<{ cut: boolean; lastLineShown: boolean; text: string }> {
+  return p.evaluate(() => {
+    const bar = document.getElementById('pinned')!;
+    const text = document.getElementById('pinned-text')!;
+    const node = text.lastChild;
+    const box = bar.getBoundingClientRect();
+    let lastLineShown = false;
+    if (node?.nodeType === Node.TEXT_NODE && node.textContent) {
+      const range = document.createRange();
+      const end = node.textContent.trimEnd().length;
+      range.setStart(node, Math.max(0, end - 1));
+      range.setEnd(node, end);
+      const last = range.getBoundingClientRect();
+      lastLineShown = last.height > 0 && last.top >= box.top && last.bottom <= box.bottom + 0.5;
+    }
+    return {
+      cut: text.scrollHeight > text.clientHeight + 1 || bar.scrollHeight > bar.clientHeight + 1,
+      lastLineShown,
+      text: text.textContent ?? '',
+    };
+  });
+}
+
+/** The pinned header opens whole with "Show all" and folds back with "Show less". */
+async function pinnedOpensWhole(p: Page, ticket: string, shot: string): Promise<void> {
+  await expect.poll(() => p.locator('#pinned').isVisible(), { timeout: 15_000 }).toBe(true);
+  // Folded: the first lines, cut at a line, with the way to the rest.
+  const folded = await pinnedBar(p);
+  expect(folded.text).toContain(ticket);
+  expect(folded.cut).toBe(true);
+  const more = p.locator('#pinned-more');
+  expect(await more.textContent()).toBe('Show all');
+  expect(await more.getAttribute('aria-expanded')).toBe('false');
+  await more.click();
+  await expect.poll(() => more.getAttribute('aria-expanded')).toBe('true');
+  // Open: every line, the header's last one included, within the bar.
+  await expect.poll(() => pinnedBar(p)).toMatchObject({ cut: false, lastLineShown: true });
+  expect(await more.textContent()).toBe('Show less');
+  expect(await axeViolations(p)).toEqual([]);
+  await screenshot(p, shot);
+  await more.click();
+  await expect.poll(() => pinnedBar(p).then((bar) => bar.cut)).toBe(true);
+}
+
 const topicButton = (p: Page, ticket: string) =>
   p.locator('nav button').filter({ hasText: ticket });
 
@@ -90,6 +139,7 @@ describe.skipIf(skipBrowser)('the agent page', () => {
       .poll(() => agentPage.locator('#pinned').isVisible(), { timeout: 15_000 })
       .toBe(true);
     expect(await agentPage.locator('#pinned-text').textContent()).toContain(ticket);
+    await pinnedOpensWhole(agentPage, ticket, 'agent-page-pinned-desktop-1280x800');
     expect(
       await agentPage
         .locator('#messages li:not(.service)')
@@ -203,6 +253,7 @@ describe.skipIf(skipBrowser)('the agent page', () => {
     await expect.poll(() => phone.locator('#messages').isVisible()).toBe(true);
     expect(await phone.locator('nav').isVisible()).toBe(false);
     expect((await phone.locator('#messages').boundingBox())!.width).toBe(390);
+    await pinnedOpensWhole(phone, ticket, 'agent-page-pinned-phone-390x844');
     expect(await axeViolations(phone)).toEqual([]);
     await screenshot(phone, 'agent-page-phone-390x844-topic');
     await phone.setViewportSize({ width: 844, height: 390 });

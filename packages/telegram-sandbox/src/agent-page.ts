@@ -28,8 +28,12 @@ section{flex:1;display:flex;flex-direction:column;min-width:0}
 #topic-bar{display:flex;align-items:center;gap:8px;padding:8px 16px;background:#fff;border-bottom:1px solid #d0d7de}
 #topic-title{margin:0;font-size:15px;font-weight:600;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 #back{display:none;border:0;background:none;font-size:20px;line-height:1;padding:2px 6px;cursor:pointer;color:#2b6ea3}
-#pinned{display:flex;gap:8px;padding:6px 16px;background:#f6f8fa;border-bottom:1px solid #d0d7de;font-size:13px;white-space:pre-wrap;max-height:88px;overflow:auto}
+#pinned{display:flex;gap:8px;align-items:flex-start;padding:6px 16px;background:#f6f8fa;border-bottom:1px solid #d0d7de;font-size:13px}
 #pinned b{color:#2b6ea3;flex:none}
+#pinned-text{flex:1;min-width:0;white-space:pre-wrap;overflow-wrap:anywhere;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
+#pinned.open{max-height:60vh;overflow-y:auto}
+#pinned.open #pinned-text{display:block;overflow:visible}
+#pinned-more{flex:none;font-size:13px;align-self:flex-end}
 .hint{margin:12px 16px 0;padding:10px 12px;background:#fff;border-left:4px solid #2b6ea3;border-radius:6px;font-size:13px;white-space:pre-wrap}
 #messages{flex:1;overflow-y:auto;list-style:none;margin:0;padding:12px 16px;display:flex;flex-direction:column;gap:6px}
 .msg{max-width:75%;padding:6px 10px;border-radius:10px;background:#fff;align-self:flex-start;box-shadow:0 1px 1px #0001}
@@ -59,7 +63,8 @@ form#reply button{padding:0 18px;border:0;border-radius:6px;background:#2b6ea3;c
 [hidden]{display:none!important}
 @media (max-height:500px){
   header{padding:4px 10px}
-  #pinned{max-height:2.9em;padding:3px 16px}
+  #pinned{padding:3px 16px}
+  #pinned-text{-webkit-line-clamp:1}
   #topic-bar{padding:4px 16px}
 }
 @media (max-width:640px),(max-height:500px){
@@ -95,6 +100,8 @@ let supergroupId = null;
 let topics = [];
 let views = [];
 let replyTo = null;
+/** Whether the pinned bar shows the whole pinned text. */
+let pinnedOpen = false;
 let lastRendered = '';
 const seen = loadSeen();
 
@@ -257,6 +264,7 @@ function renderMessages(list) {
   const pinned = list.filter((view) => view.pinned && !view.service).pop();
   $('pinned').hidden = !pinned;
   $('pinned-text').textContent = pinned ? pinned.text || '' : '';
+  fitPinned();
   $('hint').hidden = selected !== GENERAL;
   for (const view of list) {
     if (view.service) {
@@ -308,6 +316,22 @@ function reactions(view) {
     box.append(pill);
   }
   return box;
+}
+
+// The pinned bar shows the first lines of the pinned message, cut at a whole line; "Show all"
+// (like Telegram's tap on the bar) opens the whole text, wrapped. The toggle is there only
+// when something is cut, which depends on the width: measured again on every render and resize.
+function fitPinned() {
+  const bar = $('pinned');
+  const text = $('pinned-text');
+  const more = $('pinned-more');
+  bar.classList.remove('open');
+  const cut = !bar.hidden && text.scrollHeight > text.clientHeight + 1;
+  const open = cut && pinnedOpen;
+  bar.classList.toggle('open', open);
+  more.hidden = !cut;
+  more.textContent = open ? 'Show less' : 'Show all';
+  more.setAttribute('aria-expanded', String(open));
 }
 
 function startReply(view) {
@@ -426,6 +450,11 @@ form.addEventListener('submit', (event) => event.preventDefault());
 $('hint').textContent = HINT;
 $('back').addEventListener('click', () => document.body.classList.remove('in-topic'));
 $('cancel-reply').addEventListener('click', stopReply);
+$('pinned-more').addEventListener('click', () => {
+  pinnedOpen = !pinnedOpen;
+  fitPinned();
+});
+addEventListener('resize', fitPinned);
 $('reply').addEventListener('submit', send);
 $('reply').elements.text.addEventListener('keydown', (event) => {
   if (event.key === 'Enter' && !event.shiftKey && !matchMedia('(pointer: coarse)').matches) send(event);
@@ -459,7 +488,7 @@ export function agentPageHtml(nonce: string): string {
       <button id="back" type="button" aria-label="Back to the topics">‹</button>
       <h2 id="topic-title">General</h2>
     </div>
-    <div id="pinned" tabindex="0" aria-label="Pinned message" hidden><b>Pinned</b><span id="pinned-text"></span></div>
+    <div id="pinned" tabindex="0" aria-label="Pinned message" hidden><b>Pinned</b><span id="pinned-text"></span><button id="pinned-more" class="link" type="button" aria-controls="pinned-text" aria-expanded="false" hidden>Show all</button></div>
     <p id="hint" class="hint" hidden></p>
     <ol id="messages" aria-live="polite" aria-label="Messages"></ol>
     <div id="status" role="status"></div>

@@ -25,10 +25,21 @@ describe('RateLimiter', () => {
   });
 
   it('limits a private chat per second but not by the group budget', () => {
-    const limiter = new RateLimiter({ ...DEFAULT_LIMITS, enabled: true });
+    const limiter = new RateLimiter({ ...DEFAULT_LIMITS, enabled: true, chatBurst: 1 });
     limiter.record(privateChat, 0);
     expect(limiter.retryAfter(privateChat, 500)).toBe(1);
     expect(limiter.retryAfter(privateChat, 1_000)).toBe(0);
+  });
+
+  it('lets a chat take a short burst, then holds it to its rate on average', () => {
+    const limiter = new RateLimiter({ ...DEFAULT_LIMITS, enabled: true, perGroupPerMinute: 100 });
+    for (const at of [0, 10, 20]) {
+      expect(limiter.retryAfter(group, at)).toBe(0);
+      limiter.record(group, at);
+    }
+    expect(limiter.retryAfter(group, 30)).toBe(3); // the burst is paid back first
+    expect(limiter.retryAfter(group, 2_999)).toBe(1);
+    expect(limiter.retryAfter(group, 3_000)).toBe(0);
   });
 
   it('counts every chat of a bot against its global budget', () => {

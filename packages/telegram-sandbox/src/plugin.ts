@@ -187,6 +187,7 @@ const limitsBody = z
     globalPerSecond: z.number().int().positive(),
     groupWindowMs: z.number().int().positive(),
     chatWindowMs: z.number().int().positive(),
+    chatBurst: z.number().int().positive(),
     globalWindowMs: z.number().int().positive(),
   })
   .partial();

@@ -81,23 +81,24 @@ describe('flood limits', () => {
     expect(await bot.api.sendMessage(group, 'c')).toMatchObject({ text: 'c' });
   });
 
-  it('allows one message per second to a private chat', async () => {
+  it('allows one message per second to a private chat, in bursts of up to three', async () => {
     h = await startHarness({ limits: { enabled: true } });
     const { bot, sandbox } = h;
     sandbox.state.injectMessage({ chatId: VISITOR.id, text: 'hello', from: VISITOR });
-    await bot.api.sendMessage(VISITOR.id, 'first');
-    const second = await bot.api.sendMessage(VISITOR.id, 'second').catch((error: unknown) => error);
-    expect(second).toMatchObject({
+    for (const text of ['first', 'second', 'third']) await bot.api.sendMessage(VISITOR.id, text);
+    const fourth = await bot.api.sendMessage(VISITOR.id, 'fourth').catch((error: unknown) => error);
+    // Three calls per three seconds: the burst is paid back before the chat takes a fourth.
+    expect(fourth).toMatchObject({
       error_code: 429,
-      description: 'Too Many Requests: retry after 1',
-      parameters: { retry_after: 1 },
+      description: 'Too Many Requests: retry after 3',
+      parameters: { retry_after: 3 },
     });
     sandbox.state.setLimits({ chatWindowMs: 100 });
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    expect(await bot.api.sendMessage(VISITOR.id, 'second')).toMatchObject({ text: 'second' });
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await bot.api.sendMessage(VISITOR.id, 'fourth')).toMatchObject({ text: 'fourth' });
     expect(
       sandbox.state.messages({ chatId: VISITOR.id, fromBot: true }).map((view) => view.text),
-    ).toEqual(['first', 'second']);
+    ).toEqual(['first', 'second', 'third', 'fourth']);
   });
 
   it('is off by default and can be turned on through the control API', async () => {
@@ -107,9 +108,14 @@ describe('flood limits', () => {
     const set = await rawCall(sandbox.url, '/sandbox/limits', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ enabled: true, perChatPerSecond: 1 }),
+      body: JSON.stringify({ enabled: true, perChatPerSecond: 1, chatBurst: 1 }),
     });
-    expect(set.body).toMatchObject({ enabled: true, perGroupPerMinute: 20, perChatPerSecond: 1 });
+    expect(set.body).toMatchObject({
+      enabled: true,
+      perGroupPerMinute: 20,
+      perChatPerSecond: 1,
+      chatBurst: 1,
+    });
     await bot.api.sendMessage(group, 'first counted');
     await expect(bot.api.sendMessage(group, 'second counted')).rejects.toMatchObject({
       error_code: 429,

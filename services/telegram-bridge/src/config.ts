@@ -73,14 +73,17 @@ export const bridgeEnvSchema = z.object({
   /** The window of that group limit: a minute at Telegram; tests run the same limit faster. */
   TELEGRAM_LIMIT_GROUP_WINDOW: env.duration('60s'),
   /**
-   * When a new topic's header is pinned: `auto` when the group's queue is short (skipped under
-   * load, pinned later when calm), `always` at once, `never`.
+   * When a new topic's header is pinned: `auto` after the visitor's first message when the chat
+   * has room within a second (skipped for good while it has none), `always` at once, `never`.
    */
   TELEGRAM_PIN_HEADER: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.enum(['auto', 'always', 'never']).default('auto'),
   ),
-  /** Messages per second to one chat (Telegram allows about 1). */
+  /**
+   * Messages per second to one chat (Telegram allows about 1, with short bursts over it: the
+   * sender lets CHAT_BURST go back to back and keeps the average).
+   */
   TELEGRAM_LIMIT_CHAT_PER_SECOND: env.int(1, 1),
   /** Messages per second for the whole bot (Telegram allows about 30). */
   TELEGRAM_LIMIT_GLOBAL_PER_SECOND: env.int(30, 1),

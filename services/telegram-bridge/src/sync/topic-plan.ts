@@ -53,11 +53,15 @@ export function planStep(
   if (closing) return { kind: 'close' };
   // The visitor read an agent's reply: a reaction on it, cosmetic like the header.
   if (cosmetic && editable && state.seen) return { kind: 'seen', message: state.seen };
+  // Not before the conversation's first message: the widget starts a conversation with it, and
+  // its text, stored a moment after the header went without it, needs the chat's next slot —
+  // a pin taken first would hold it back a whole chat window.
   if (
     cosmetic &&
     editable &&
     !conversation.header_pinned &&
     conversation.header_message_id !== null &&
+    conversation.last_seq > 0 &&
     pinHeader !== PinHeader.never
   )
     return { kind: 'pin' };

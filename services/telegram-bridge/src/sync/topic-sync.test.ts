@@ -1,6 +1,8 @@
-import type { Message } from '@topicdesk/core';
+import type { Conversation, Message, TopicState } from '@topicdesk/core';
 import { describe, expect, it } from 'vitest';
-import { mergeBatch, TELEGRAM_TEXT_LIMIT } from './topic-sync';
+import { planStep } from './topic-plan';
+import { headerSignature, topicName } from './topic-presentation';
+import { mergeBatch, PinHeader, TELEGRAM_TEXT_LIMIT } from './topic-sync';
 
 const created = new Date('2025-01-02T03:04:05.000Z');
 
@@ -74,5 +76,47 @@ describe('mergeBatch', () => {
     const pending = [message(1, emoji), message(2, 'y'.repeat(2047))];
     // 2,048 + 2 + 2,047 = 4,097 code units: the second does not fit.
     expect(seqs(mergeBatch(pending))).toEqual([1]);
+  });
+});
+
+/** An open conversation whose topic and header are up to date, its header not pinned yet. */
+function settled(lastSeq: number): TopicState {
+  const row: Partial<Conversation> = {
+    id: '00000000-0000-4000-8000-000000000001',
+    tenant_id: 'default',
+    ticket: 'T-1',
+    channel: 'web',
+    status: 'open',
+    visitor_name: null,
+    locale: null,
+    page_url: null,
+    page_title: null,
+    topic_id: 2,
+    topic_closed: false,
+    last_seq: lastSeq,
+    created_at: created,
+    claimed_by_name: null,
+    header_message_id: 10,
+    header_pinned: false,
+    cosmetic_due_at: null,
+  };
+  const conversation = row as Conversation;
+  conversation.header_text = headerSignature(conversation);
+  conversation.topic_name = topicName(conversation);
+  return { conversation, posts: [], pending: [] };
+}
+
+describe('planStep', () => {
+  it('pins the header of a conversation that has its first message', () => {
+    expect(planStep(settled(1), true, PinHeader.auto)).toEqual({ kind: 'pin' });
+  });
+
+  it('does not pin before the first message: its text, coming a moment later, goes first', () => {
+    expect(planStep(settled(0), true, PinHeader.auto)).toBeUndefined();
+  });
+
+  it('never pins with `never`, nor while cosmetic work is left out', () => {
+    expect(planStep(settled(1), true, PinHeader.never)).toBeUndefined();
+    expect(planStep(settled(1), false, PinHeader.auto)).toBeUndefined();
   });
 });
