@@ -459,16 +459,7 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         expect(orders).toHaveLength(10);
         for (const order of orders) {
           const key = fresh('conv');
-          const state = { version: 0 };
-          const holder = new Replica(a, key, state, ['lock', 'read', 'release']);
-          const writer = new Replica(b, key, state, ['write', 'lock', 'read', 'release']);
-          for (const who of order) await (who === 0 ? holder : writer).step();
-          // Then both run to their end, the holder first.
-          while (!holder.done || !writer.done) {
-            if (!holder.done) await holder.step();
-            if (!writer.done) await writer.step();
-          }
-          expect({ order, seen: Math.max(holder.seen, writer.seen) }).toEqual({ order, seen: 1 });
+          expect({ order, seen: await race(a, b, key, order, true) }).toEqual({ order, seen: 1 });
           // Nothing left behind for a later holder.
           const after = await a.locks.tryLockDue(key, 1000);
           expect(await after?.releaseAndTakeDue()).toBe(false);
@@ -478,16 +469,7 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
       it('loses a write in some interleaving with plain locks and no look after the release', async () => {
         const losses = [];
         for (const order of interleavings(['lock', 'read', 'release'], ['write', 'lock'])) {
-          const key = fresh('conv');
-          const state = { version: 0 };
-          const holder = new Replica(a, key, state, ['lock', 'read', 'release'], false);
-          const writer = new Replica(b, key, state, ['write', 'lock', 'read', 'release'], false);
-          for (const who of order) await (who === 0 ? holder : writer).step();
-          while (!holder.done || !writer.done) {
-            if (!holder.done) await holder.step();
-            if (!writer.done) await writer.step();
-          }
-          if (Math.max(holder.seen, writer.seen) < 1) losses.push(order);
+          if ((await race(a, b, fresh('conv'), order, false)) < 1) losses.push(order);
         }
         // The write between the holder's read and its release: nobody reads it.
         expect(losses).toContainEqual([0, 0, 1, 1, 0]);
@@ -586,6 +568,28 @@ class Replica {
         this.done = true;
     }
   }
+}
+
+/**
+ * A holder on `a` and a writer on `b` take their first steps in `order` (0: the holder's,
+ * 1: the writer's), then run to their end, the holder first; returns the newest version read.
+ */
+async function race(
+  a: Coordination,
+  b: Coordination,
+  key: string,
+  order: readonly number[],
+  marks: boolean,
+): Promise<number> {
+  const state = { version: 0 };
+  const holder = new Replica(a, key, state, ['lock', 'read', 'release'], marks);
+  const writer = new Replica(b, key, state, ['write', 'lock', 'read', 'release'], marks);
+  for (const who of order) await (who === 0 ? holder : writer).step();
+  while (!holder.done || !writer.done) {
+    if (!holder.done) await holder.step();
+    if (!writer.done) await writer.step();
+  }
+  return Math.max(holder.seen, writer.seen);
 }
 
 /** Every merge of two step lists that keeps each list's order, as lists of 0 (first) and 1. */
