@@ -26,6 +26,13 @@ const POSTGRES_CONNECTIONS = 20;
 /** Fixed offered loads, messages/s: light (the unloaded latency), issue 13's 100/s, and 200/s. */
 const FIXED_RATES = (process.env['BENCH_RATES'] ?? '20,100,200').split(',').map(Number);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '20');
+/**
+ * A pause before a measured window, longer than Postgres's stats lag: a backend reports its
+ * commits when it goes idle, but at most once a second; one that went idle sooner reports them
+ * 10 s later (PGSTAT_IDLE_INTERVAL, Postgres 15). What happened before the pause would otherwise
+ * be counted in the window.
+ */
+const STATS_SETTLE_MS = 12_000;
 
 interface Visitor {
   conversation: StartedConversation;
@@ -281,16 +288,18 @@ async function runPipeline(code: { label: string; revision: string; root?: strin
       cluster.database.name,
       new URL('/postgres', cluster.database.url).toString(),
     );
-    // The bridge has just opened the topics: let it settle before anything is measured, then
-    // measure what the pipeline uses idle (subtracted in the *NetOfIdle figures).
-    await sleep(5_000);
+    // The bridge has just opened the topics and the visitors connected: let it settle before
+    // anything is measured, then measure what the pipeline uses idle (subtracted in the
+    // *NetOfIdle figures). Longer than Postgres's stats lag (STATS_SETTLE_MS): after 5 s, the
+    // commits of the visitors' connections still counted as idle (46.6/s then, about 2/s idle).
+    await sleep(STATS_SETTLE_MS);
     const idle = await meter.measureIdle(10);
     console.log(code.label, 'idle', idle);
     const max = await closedLoop(ledger, visitors, meter);
     console.log(code.label, 'max', max);
     const fixed = [];
     for (const rate of FIXED_RATES) {
-      await sleep(5_000);
+      await sleep(STATS_SETTLE_MS);
       fixed.push(await fixedRate(ledger, visitors, rate, meter));
       console.log(code.label, 'fixed', fixed.at(-1));
     }

@@ -41,7 +41,18 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Rows older than this are taken to be orphaned by their writer and published by the sweeper. */
   staleAfterMs?: number;
+  /**
+   * How often the sweeper looks while there is reason to (default 1 s): after the start, after
+   * a publish here failed (until a sweep has had time to find those rows), after a sweep found
+   * rows or failed.
+   */
   sweepIntervalMs?: number;
+  /**
+   * How often it looks otherwise (default 10 s): then only a writer that died between its
+   * commit and its publish leaves rows, and they are published at most staleAfterMs + this
+   * after their commit (12 s; the writer's own process sweeps 1 s after it starts again).
+   */
+  idleSweepIntervalMs?: number;
   /** How long published rows wait to be deleted together (well under staleAfterMs). */
   flushDelayMs?: number;
 }
@@ -59,9 +70,15 @@ export class OutboxRelay {
   readonly #logger: Logger;
   readonly #staleAfterMs: number;
   readonly #sweepIntervalMs: number;
+  readonly #idleSweepIntervalMs: number;
   readonly #flushDelayMs: number;
+  #running = false;
   #timer: NodeJS.Timeout | undefined;
+  /** When the timer's sweep runs (performance.now()). */
+  #sweepAt = 0;
   #sweeping: Promise<void> | undefined;
+  /** When this relay last had reason to sweep soon (performance.now()): see sweepIntervalMs. */
+  #troubleAt = Number.NEGATIVE_INFINITY;
   /** Rows the fast path published, waiting for the flusher's delete. */
   readonly #toDelete = new Set<number>();
   #flushTimer: NodeJS.Timeout | undefined;
@@ -80,6 +97,10 @@ export class OutboxRelay {
     this.#logger = options.logger;
     this.#staleAfterMs = options.staleAfterMs ?? 2_000;
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 1_000;
+    this.#idleSweepIntervalMs = Math.max(
+      this.#sweepIntervalMs,
+      options.idleSweepIntervalMs ?? 10_000,
+    );
     this.#flushDelayMs = options.flushDelayMs ?? 100;
     const repository = new OutboxRepository(this.#db);
     meter()
@@ -133,41 +154,71 @@ export class OutboxRelay {
           { err: error, rows: ids.length },
           'outbox rows published but not deleted; deleting them again later',
         );
-        if (this.#timer) this.#flushSoon();
+        if (this.#running) this.#flushSoon();
       }
     });
     return this.#flushing;
   }
 
   start(): void {
-    if (this.#timer) return;
-    const tick = () => {
-      this.#sweeping = this.sweep()
-        .then(() => undefined)
-        .catch((error: unknown) => this.#logger.warn({ err: error }, 'outbox sweep failed'))
-        .finally(() => {
-          this.#sweeping = undefined;
-          if (this.#timer) this.#timer = setTimeout(tick, this.#sweepIntervalMs);
-        });
-    };
-    this.#timer = setTimeout(tick, this.#sweepIntervalMs);
+    if (this.#running) return;
+    this.#running = true;
+    // Rows this process's previous run left behind (it died after a commit) are found soon.
+    this.#trouble();
   }
 
   async stop(): Promise<void> {
-    const timer = this.#timer;
+    this.#running = false;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (timer) clearTimeout(timer);
     await this.#sweeping;
     await this.#flush();
   }
 
-  /** Publishes every stale row once; returns how many were published. */
+  /** A reason to sweep soon: rows may be left behind (see sweepIntervalMs). */
+  #trouble(): void {
+    this.#troubleAt = performance.now();
+    this.#scheduleSweep(this.#sweepIntervalMs);
+  }
+
+  /** The next sweep in `ms` at the latest; one at a time (a running one schedules the next). */
+  #scheduleSweep(ms: number): void {
+    if (!this.#running || this.#sweeping) return;
+    const at = performance.now() + ms;
+    if (this.#timer && this.#sweepAt <= at) return;
+    clearTimeout(this.#timer);
+    this.#sweepAt = at;
+    this.#timer = setTimeout(() => this.#tick(), ms);
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    const began = performance.now();
+    this.#sweeping = this.sweep()
+      .then((published) => {
+        if (published > 0) this.#troubleAt = began;
+      })
+      .catch((error: unknown) => {
+        this.#troubleAt = began;
+        this.#logger.warn({ err: error }, 'outbox sweep failed');
+      })
+      .finally(() => {
+        this.#sweeping = undefined;
+        // Soon again while rows left behind here may not have been stale for this sweep yet.
+        const calm = began - this.#troubleAt > this.#staleAfterMs + this.#sweepIntervalMs;
+        this.#scheduleSweep(calm ? this.#idleSweepIntervalMs : this.#sweepIntervalMs);
+      });
+  }
+
+  /** Publishes every stale row once; returns how many were published (or found published). */
   async sweep(): Promise<number> {
     let published = 0;
+    // Nothing stale (the usual case): one statement, not a transaction of three.
+    if (!(await new OutboxRepository(this.#db).hasStale(this.#staleBefore()))) return 0;
     for (;;) {
       const count = await this.#db.transaction().execute(async (trx) => {
         const outbox = new OutboxRepository(trx);
-        const rows = await outbox.claimStale(new Date(Date.now() - this.#staleAfterMs), 100);
+        const rows = await outbox.claimStale(this.#staleBefore(), 100);
         const done: number[] = [];
         for (const row of rows) {
           // Published by the fast path here, its delete not flushed yet: delete, do not resend.
@@ -186,6 +237,10 @@ export class OutboxRelay {
       published += count.done.length;
       if (count.claimed < 100 || count.done.length < count.claimed) return published;
     }
+  }
+
+  #staleBefore(): Date {
+    return new Date(Date.now() - this.#staleAfterMs);
   }
 
   async #publishOne(row: OutboxRow, path: 'fast' | 'sweep'): Promise<boolean> {
@@ -217,6 +272,8 @@ export class OutboxRelay {
       this.#published.add(1, { destination: row.destination, path });
       return true;
     } catch (error) {
+      // The row stays: the sweeper looks soon (again).
+      this.#trouble();
       this.#failures.add(1, { destination: row.destination });
       this.#logger.warn(
         { err: error, outboxId: row.id, destination: row.destination },

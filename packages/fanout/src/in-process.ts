@@ -21,6 +21,7 @@ import type {
   BudgetLimiter,
   Coordination,
   Deduper,
+  DueLock,
   Fanout,
   FanoutEvent,
   FanoutListener,
@@ -264,22 +265,37 @@ function useKey(key: string, use: string): string {
   return `${use}\n${key}`;
 }
 
-class InProcessLock implements Lock {
+class InProcessLock implements DueLock {
   readonly token = randomUUID();
   private readonly controller = new AbortController();
+  #released: Promise<boolean> | undefined;
 
   constructor(
     private readonly key: string,
-    private readonly held: Map<string, InProcessLock>,
+    private readonly locker: InProcessLocker,
   ) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  release(): Promise<void> {
-    if (this.held.get(this.key) === this) this.held.delete(this.key);
-    return Promise.resolve();
+  async release(): Promise<void> {
+    await this.#release(false);
+  }
+
+  /** As RELEASE_AND_TAKE_DUE_SCRIPT: the release and the take of the mark in one step. */
+  releaseAndTakeDue(): Promise<boolean> {
+    return this.#release(true);
+  }
+
+  /** Once; later calls answer as the first (as the Redis lock's). */
+  #release(takeDue: boolean): Promise<boolean> {
+    this.#released ??= settle(() => {
+      const { held, due } = this.locker;
+      if (held.get(this.key) === this) held.delete(this.key);
+      return takeDue && due.delete(this.key);
+    });
+    return this.#released;
   }
 
   /** Only on close: the lock's owner must stop what it guards. */
@@ -290,16 +306,31 @@ class InProcessLock implements Lock {
 
 class InProcessLocker implements Locker {
   readonly held = new Map<string, InProcessLock>();
+  /** Keys marked due by `tryLockDue` while held (no expiry: a holder here cannot die alone). */
+  readonly due = new Set<string>();
   constructor(private readonly gate: Gate) {}
 
   tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+    return this.take(key, ttlMs, false);
+  }
+
+  /** As LOCK_OR_MARK_DUE_SCRIPT: the mark and the lock in one step. */
+  tryLockDue(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<DueLock | null> {
+    return this.take(key, ttlMs, true);
+  }
+
+  private take(key: string, ttlMs: number, due: boolean): Promise<InProcessLock | null> {
     return settle(() => {
       this.gate.assertOpen();
       validateKey('lock key', key);
       // The TTL guards against a dead holder; in one process the holder cannot die alone.
       validatePositive('lock ttlMs', ttlMs);
-      if (this.held.has(key)) return null;
-      const lock = new InProcessLock(key, this.held);
+      if (this.held.has(key)) {
+        if (due) this.due.add(key);
+        return null;
+      }
+      if (due) this.due.delete(key);
+      const lock = new InProcessLock(key, this);
       this.held.set(key, lock);
       return lock;
     });
@@ -308,6 +339,7 @@ class InProcessLocker implements Locker {
   close(): void {
     for (const lock of this.held.values()) lock.abandon();
     this.held.clear();
+    this.due.clear();
   }
 }
 

@@ -5,6 +5,7 @@ export type {
   BudgetLimiter,
   Coordination,
   Deduper,
+  DueLock,
   Fanout,
   FanoutEvent,
   FanoutListener,

@@ -9,6 +9,7 @@ describe('coordinationKeys', () => {
     expect(keys.budgetBlock('tg:group:-100')).toBe('td:budget-block:tg:group:-100');
     expect(keys.quotaLog('ip:1.2.3.4')).toBe('td:quota:ip:1.2.3.4');
     expect(keys.lock('c1')).toBe('td:lock:c1');
+    expect(keys.due('c1')).toBe('td:due:c1');
     expect(keys.dedupe('u1')).toBe('td:dedupe:u1');
   });
 

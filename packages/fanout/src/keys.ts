@@ -8,6 +8,8 @@ export interface CoordinationKeys {
   budgetBlock(key: string): string;
   quotaLog(key: string): string;
   lock(key: string): string;
+  /** The due mark of a lock's key (`Locker.tryLockDue`). */
+  due(key: string): string;
   dedupe(key: string): string;
 }
 
@@ -21,6 +23,7 @@ export function coordinationKeys(namespace: string): CoordinationKeys {
     budgetBlock: (key) => `${ns}:budget-block:${key}`,
     quotaLog: (key) => `${ns}:quota:${key}`,
     lock: (key) => `${ns}:lock:${key}`,
+    due: (key) => `${ns}:due:${key}`,
     dedupe: (key) => `${ns}:dedupe:${key}`,
   };
 }

@@ -98,12 +98,40 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/** A lock taken by `tryLockDue`: its release also answers whether the key was marked due meanwhile. */
+export interface DueLock extends Lock {
+  /**
+   * Releases the lock (if still ours) and, in the same atomic step, takes and clears the key's
+   * due mark: true when someone asked for the key while it was held (then the caller looks
+   * again: `tryLockDue` once more). True also when the store could not be asked (looking again
+   * is the safe answer). Call it instead of `release()`; a plain `release()` leaves the mark for
+   * the next holder, who clears it when it takes the lock.
+   */
+  releaseAndTakeDue(): Promise<boolean>;
+}
+
 export interface Locker {
   /**
    * Returns a held lock or null if someone else holds it. The lock auto-extends (every ttl/3)
    * until released; if extension fails (lost), lock.signal aborts.
    */
   tryLock(key: string, ttlMs?: number): Promise<Lock | null>;
+  /**
+   * "Work is due on `key`; do it if nobody is": in one atomic step, marks the key due and tries
+   * to lock it; when the lock is taken the mark is cleared in that same step (the new holder
+   * looks at the work after this, so it sees whatever the mark stood for). Null when another
+   * holds the lock: the mark stays, and the holder's `releaseAndTakeDue` reports it.
+   *
+   * Why nothing is missed: say a caller's work became visible before its tryLockDue (T), and
+   * the lock was held then, by H. Then the mark is set at T, and it is cleared only (1) by a
+   * tryLockDue that takes the lock after T — that holder looks after T, so it sees the work —
+   * or (2) by H's releaseAndTakeDue, which answers true, so H looks again: either it takes the
+   * lock (and looks after T) or someone holds it, which brings us back to (1) or (2) with a
+   * later holder. A mark set after the holder's last look is thus always seen, by the holder
+   * or by whoever takes the lock next. Marks expire after an hour (a holder that died leaves
+   * its work to the caller's own recovery, e.g. a redelivery or a sweep).
+   */
+  tryLockDue(key: string, ttlMs?: number): Promise<DueLock | null>;
 }
 
 export interface Deduper {

@@ -4,7 +4,9 @@ import {
   CoordinationErrorCode,
   type Budget,
   type Coordination,
+  type DueLock,
   type FanoutEvent,
+  type Lock,
 } from '../src/index';
 import { collector, fresh, sleep, type CapturingLogger } from './helpers';
 
@@ -409,6 +411,71 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
       });
     });
 
+    describe('due marks', () => {
+      it('reports a mark set while the lock was held to the holder, once', async () => {
+        const key = fresh('conv');
+        const lock = await a.locks.tryLockDue(key, 1000);
+        expect(lock).not.toBeNull();
+        expect(await b.locks.tryLockDue(key, 1000)).toBeNull();
+        expect(await lock?.releaseAndTakeDue()).toBe(true);
+        // Taken: the next holder starts clean, and its release finds nothing.
+        const again = await a.locks.tryLockDue(key, 1000);
+        expect(again).not.toBeNull();
+        expect(await again?.releaseAndTakeDue()).toBe(false);
+      });
+
+      it('clears the mark for whoever takes the lock: a plain release leaves it to the next holder', async () => {
+        const key = fresh('conv');
+        const lock = await a.locks.tryLockDue(key, 1000);
+        expect(await b.locks.tryLockDue(key, 1000)).toBeNull();
+        await lock?.release();
+        const next = await b.locks.tryLockDue(key, 1000);
+        expect(next).not.toBeNull();
+        expect(await next?.releaseAndTakeDue()).toBe(false);
+        // A plain tryLock neither marks nor clears.
+        const plain = await a.locks.tryLock(key, 1000);
+        expect(await b.locks.tryLock(key, 1000)).toBeNull();
+        await plain?.release();
+        const last = await b.locks.tryLockDue(key, 1000);
+        expect(await last?.releaseAndTakeDue()).toBe(false);
+      });
+
+      it('releases once: a second call answers as the first did', async () => {
+        const key = fresh('conv');
+        const lock = await a.locks.tryLockDue(key, 1000);
+        expect(await b.locks.tryLockDue(key, 1000)).toBeNull();
+        expect(await lock?.releaseAndTakeDue()).toBe(true);
+        expect(await lock?.releaseAndTakeDue()).toBe(true);
+        await lock?.release();
+        expect(await b.locks.tryLockDue(key, 1000)).not.toBeNull();
+      });
+
+      // The race the marks close (see Locker.tryLockDue): a writer changes the state, then asks
+      // for the key; a holder takes the key, reads the state, lets go and goes again while its
+      // release reports a mark. In every order of the holder's first three steps and the
+      // writer's two, somebody reads the state after the write.
+      it('never loses a write, in any interleaving of a holder and a writer on two replicas', async () => {
+        const orders = interleavings(['lock', 'read', 'release'], ['write', 'lock']);
+        expect(orders).toHaveLength(10);
+        for (const order of orders) {
+          const key = fresh('conv');
+          expect({ order, seen: await race(a, b, key, order, true) }).toEqual({ order, seen: 1 });
+          // Nothing left behind for a later holder.
+          const after = await a.locks.tryLockDue(key, 1000);
+          expect(await after?.releaseAndTakeDue()).toBe(false);
+        }
+      });
+
+      it('loses a write in some interleaving with plain locks and no look after the release', async () => {
+        const losses = [];
+        for (const order of interleavings(['lock', 'read', 'release'], ['write', 'lock'])) {
+          if ((await race(a, b, fresh('conv'), order, false)) < 1) losses.push(order);
+        }
+        // The write between the holder's read and its release: nobody reads it.
+        expect(losses).toContainEqual([0, 0, 1, 1, 0]);
+      });
+    });
+
     describe('dedupe', () => {
       it('says true only the first time a key is seen within the ttl', async () => {
         const key = fresh('update');
@@ -445,4 +512,92 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
       });
     });
   });
+}
+
+type Step = 'write' | 'lock' | 'read' | 'release';
+
+/**
+ * One replica's way through `reconcile`, a step at a time: `lock` (tryLockDue, or tryLock
+ * without marks), `read` the state, `release` (and go again from `lock` when the mark was
+ * set); a writer first bumps the state's version. Done when the lock is refused or released
+ * with nothing due.
+ */
+class Replica {
+  seen = -1;
+  done = false;
+  #lock: DueLock | Lock | null = null;
+  #next = 0;
+
+  constructor(
+    private readonly coordination: Coordination,
+    private readonly key: string,
+    private readonly state: { version: number },
+    private readonly steps: readonly Step[],
+    private readonly marks = true,
+  ) {}
+
+  async step(): Promise<void> {
+    const step = this.steps[this.#next++];
+    switch (step) {
+      case 'write':
+        this.state.version += 1;
+        return;
+      case 'lock': {
+        const { locks } = this.coordination;
+        this.#lock = this.marks
+          ? await locks.tryLockDue(this.key, 5000)
+          : await locks.tryLock(this.key, 5000);
+        if (!this.#lock) this.done = true;
+        return;
+      }
+      case 'read':
+        this.seen = Math.max(this.seen, this.state.version);
+        return;
+      case 'release': {
+        const lock = this.#lock;
+        this.#lock = null;
+        const again =
+          lock && 'releaseAndTakeDue' in lock
+            ? await lock.releaseAndTakeDue()
+            : (await lock?.release(), false);
+        if (again) this.#next = this.steps.indexOf('lock');
+        else this.done = true;
+        return;
+      }
+      case undefined:
+        this.done = true;
+    }
+  }
+}
+
+/**
+ * A holder on `a` and a writer on `b` take their first steps in `order` (0: the holder's,
+ * 1: the writer's), then run to their end, the holder first; returns the newest version read.
+ */
+async function race(
+  a: Coordination,
+  b: Coordination,
+  key: string,
+  order: readonly number[],
+  marks: boolean,
+): Promise<number> {
+  const state = { version: 0 };
+  const holder = new Replica(a, key, state, ['lock', 'read', 'release'], marks);
+  const writer = new Replica(b, key, state, ['write', 'lock', 'read', 'release'], marks);
+  for (const who of order) await (who === 0 ? holder : writer).step();
+  while (!holder.done || !writer.done) {
+    if (!holder.done) await holder.step();
+    if (!writer.done) await writer.step();
+  }
+  return Math.max(holder.seen, writer.seen);
+}
+
+/** Every merge of two step lists that keeps each list's order, as lists of 0 (first) and 1. */
+function interleavings(first: readonly unknown[], second: readonly unknown[]): number[][] {
+  if (first.length === 0) return [second.map(() => 1)];
+  if (second.length === 0) return [first.map(() => 0)];
+  return [
+    ...interleavings(first.slice(1), second).map((rest) => [0, ...rest]),
+    ...interleavings(first, second.slice(1)).map((rest) => [1, ...rest]),
+  ];
 }

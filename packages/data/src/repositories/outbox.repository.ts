@@ -35,6 +35,17 @@ export class OutboxRepository {
   }
 
   /** Rows left behind (their writer died or could not publish), locked for this transaction only. */
+  /** Whether any row is older than `olderThan` (no lock: a look before claimStale). */
+  async hasStale(olderThan: Date): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('created_at', '<', olderThan)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   claimStale(olderThan: Date, limit: number): Promise<OutboxRow[]> {
     return this.db
       .selectFrom('outbox')

@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
-import { DEFAULT_LOCK_TTL_MS } from '../defaults';
+import { DEFAULT_LOCK_TTL_MS, DUE_MARK_TTL_MS } from '../defaults';
 import { CoordinationClosedError, LockLostError } from '../errors';
 import type { Gate } from '../gate';
 import type { CoordinationKeys } from '../keys';
 import type { Logger } from '../logger';
-import type { Lock, Locker } from '../types';
+import type { DueLock, Lock, Locker } from '../types';
 import { validateKey, validatePositive } from '../validate';
 import { redisCall } from './connection';
-import { EXTEND_LOCK_SCRIPT, RELEASE_LOCK_SCRIPT } from './scripts';
+import {
+  EXTEND_LOCK_SCRIPT,
+  LOCK_OR_MARK_DUE_SCRIPT,
+  RELEASE_AND_TAKE_DUE_SCRIPT,
+  RELEASE_LOCK_SCRIPT,
+} from './scripts';
 
 export interface RedisLockerOptions {
   redis: Redis;
@@ -18,7 +23,7 @@ export interface RedisLockerOptions {
   gate?: Gate;
 }
 
-class RedisLock implements Lock {
+class RedisLock implements DueLock {
   private readonly controller = new AbortController();
   private readonly token = randomBytes(16).toString('hex');
   /** Next extension. */
@@ -26,7 +31,8 @@ class RedisLock implements Lock {
   /** When the lock may expire in Redis unless an extension succeeds first. */
   private deadline: NodeJS.Timeout | undefined;
   private released = false;
-  private releasing: Promise<void> | undefined;
+  /** The release, and whether it found the due mark (plain releases say false). */
+  private releasing: Promise<boolean> | undefined;
 
   constructor(
     private readonly key: string,
@@ -34,27 +40,43 @@ class RedisLock implements Lock {
     private readonly ttlMs: number,
     private readonly locker: RedisLocker,
     private readonly options: RedisLockerOptions,
+    /** The due mark's key, for a lock of `tryLockDue`. */
+    private readonly dueKey?: string,
   ) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  /** SET NX PX; true when the lock is ours. */
+  /** SET NX PX (marking the key due if that fails, for `tryLockDue`); true when the lock is ours. */
   async take(): Promise<boolean> {
     const sentAt = performance.now();
     const { redis, gate } = this.options;
-    const reply = await redisCall(gate, 'lock', () =>
-      redis.set(this.redisKey, this.token, 'PX', this.ttlMs, 'NX'),
+    const { dueKey } = this;
+    const taken = await redisCall(gate, 'lock', async () =>
+      dueKey === undefined
+        ? (await redis.set(this.redisKey, this.token, 'PX', this.ttlMs, 'NX')) === 'OK'
+        : Number(
+            await LOCK_OR_MARK_DUE_SCRIPT.run(
+              redis,
+              [this.redisKey, dueKey],
+              [this.token, this.ttlMs, DUE_MARK_TTL_MS],
+            ),
+          ) === 1,
     );
-    if (reply !== 'OK') return false;
+    if (!taken) return false;
     this.armDeadline(sentAt);
     this.schedule();
     return true;
   }
 
-  release(): Promise<void> {
-    this.releasing ??= this.doRelease();
+  async release(): Promise<void> {
+    this.releasing ??= this.doRelease(false);
+    await this.releasing;
+  }
+
+  releaseAndTakeDue(): Promise<boolean> {
+    this.releasing ??= this.doRelease(true);
     return this.releasing;
   }
 
@@ -63,7 +85,7 @@ class RedisLock implements Lock {
     this.lose(new LockLostError(this.key, { cause: new CoordinationClosedError() }), false);
   }
 
-  private async doRelease(): Promise<void> {
+  private async doRelease(takeDue: boolean): Promise<boolean> {
     this.released = true;
     clearTimeout(this.timer);
     clearTimeout(this.deadline);
@@ -71,11 +93,23 @@ class RedisLock implements Lock {
     const { redis, logger } = this.options;
     try {
       // Compare-and-delete: a lock that expired and was taken by someone else stays theirs.
+      if (takeDue && this.dueKey !== undefined)
+        return (
+          Number(
+            await RELEASE_AND_TAKE_DUE_SCRIPT.run(
+              redis,
+              [this.redisKey, this.dueKey],
+              [this.token],
+            ),
+          ) === 1
+        );
       await RELEASE_LOCK_SCRIPT.run(redis, [this.redisKey], [this.token]);
     } catch (err) {
-      // Not fatal: the lock expires by itself within its ttl.
+      // Not fatal: the lock expires by itself within its ttl; a mark not taken counts as set.
       logger.warn({ err, key: this.key }, 'lock release failed; it expires by itself');
+      return takeDue;
     }
+    return false;
   }
 
   /** Re-read after every await: release() or a loss may have happened meanwhile. */
@@ -143,10 +177,20 @@ export class RedisLocker implements Locker {
 
   constructor(private readonly options: RedisLockerOptions) {}
 
-  async tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+  tryLock(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<Lock | null> {
+    return this.take(key, ttlMs, false);
+  }
+
+  tryLockDue(key: string, ttlMs: number = DEFAULT_LOCK_TTL_MS): Promise<DueLock | null> {
+    return this.take(key, ttlMs, true);
+  }
+
+  private async take(key: string, ttlMs: number, due: boolean): Promise<RedisLock | null> {
     validateKey('lock key', key);
     const ttl = validatePositive('lock ttlMs', ttlMs);
-    const lock = new RedisLock(key, this.options.keys.lock(key), ttl, this, this.options);
+    const { keys } = this.options;
+    const dueKey = due ? keys.due(key) : undefined;
+    const lock = new RedisLock(key, keys.lock(key), ttl, this, this.options, dueKey);
     if (!(await lock.take())) return null;
     this.held.add(lock);
     return lock;

@@ -152,6 +152,30 @@ end
 return 0
 `);
 
+/**
+ * `Locker.tryLockDue`. KEYS: lock, due mark. ARGV: token, lock ttl ms, mark ttl ms. 1 when the
+ * lock is taken (and the mark cleared), 0 when another holds it (and the mark is set).
+ */
+export const LOCK_OR_MARK_DUE_SCRIPT = new LuaScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+return 0
+`);
+
+/**
+ * `DueLock.releaseAndTakeDue`. KEYS: lock, due mark. ARGV: token. Deletes the lock if it is
+ * still ours, and takes the mark whoever holds the lock: 1 when it was set, else 0.
+ */
+export const RELEASE_AND_TAKE_DUE_SCRIPT = new LuaScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return redis.call('DEL', KEYS[2])
+`);
+
 /** Reads the `{wait, remaining[, member]}` reply of SLIDING_WINDOW_SCRIPT (and ACQUIRE_ANY). */
 export function parseWindowReply(
   reply: unknown,

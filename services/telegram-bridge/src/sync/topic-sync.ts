@@ -26,8 +26,6 @@ export interface TopicSyncOptions extends SyncParts {
 /** A step of the reconcile toward a private-chat user; true when it made a call. */
 export interface PrivateChatDelivery {
   deliver(conversation: Conversation, context: SyncContext): Promise<boolean>;
-  /** Whether anything is due toward the user (read only). */
-  due(conversation: Conversation): Promise<boolean>;
 }
 
 /**
@@ -59,8 +57,11 @@ export class TopicSync {
 
   /**
    * Runs rounds until the conversation is in sync. When another replica holds the
-   * conversation, returns at once: the holder looks again after it lets go, so nothing that
-   * arrived meanwhile is missed (a look after the release, not before it, closes that race).
+   * conversation, returns at once: the conversation is marked due, and the holder, who takes
+   * that mark as it lets go, goes round again, so nothing that arrived meanwhile is missed
+   * without reading Postgres after every hold (the argument: `Locker.tryLockDue`). The holder
+   * clears the mark as it takes the lock, before its first read: a trigger older than that read
+   * needs no round of its own.
    */
   async reconcile(
     tenantId: string,
@@ -69,42 +70,29 @@ export class TopicSync {
   ): Promise<void> {
     for (;;) {
       // A short TTL: a replica that dies holding the lock blocks its conversation for seconds only.
-      const lock = await this.options.coordination.locks.tryLock(
+      const lock = await this.options.coordination.locks.tryLockDue(
         `sync:${conversationId}`,
         SYNC_LOCK_TTL_MS,
       );
       if (!lock) return;
       try {
         await this.#rounds(tenantId, conversationId, { signal: lock.signal, working });
-      } finally {
+      } catch (error) {
+        // The mark stays for whoever looks next (this delivery's retry, a trigger, the sweep).
         await lock.release();
+        throw error;
       }
-      if (!(await this.#due(tenantId, conversationId))) return;
+      // Marked while held: someone's change may be newer than the last read; go round again
+      // (private-chat work included: a round's first step is the private chat's).
+      if (!(await lock.releaseAndTakeDue())) return;
     }
-  }
-
-  async #due(tenantId: string, conversationId: string): Promise<boolean> {
-    const state = await this.options.delivery.state(tenantId, conversationId);
-    if (!state) return false;
-    const { conversation } = state;
-    if (
-      conversation.channel === 'telegram' &&
-      this.options.privateChat &&
-      (await this.options.privateChat.due(conversation))
-    )
-      return true;
-    // Cosmetic work counts too (a visitor's new name is nothing else), unless it was put off
-    // under load already: then the sweep brings it back, not this loop.
-    return (
-      planStep(state, conversation.cosmetic_due_at === null, this.options.pinHeader) !== undefined
-    );
   }
 
   /**
    * The rounds under the lock. The state is read once, then carried from step to step (each
    * record hands back what it wrote); it is read again only after a step whose effect is not
-   * known (a failure, a private-chat call). What others changed meanwhile is seen by the look
-   * after the release.
+   * known (a failure, a private-chat call). What others changed meanwhile is seen by another
+   * round, when they marked the conversation due.
    */
   async #rounds(tenantId: string, conversationId: string, context: SyncContext): Promise<void> {
     const { delivery, privateChat, pinHeader } = this.options;

@@ -135,11 +135,6 @@ export class PrivateChat {
     return this.#deliverer.deliver(conversation, context);
   }
 
-  /** Whether `deliver` has anything to do for this conversation (read only). */
-  due(conversation: Conversation): Promise<boolean> {
-    return this.#deliverer.due(conversation);
-  }
-
   /** Conversations whose private chat lags (for the bridge's sweep). */
   lagging(olderThan: Date, limit: number): Promise<Array<{ tenant_id: string; id: string }>> {
     return this.#deliveries.lagging(olderThan, limit);

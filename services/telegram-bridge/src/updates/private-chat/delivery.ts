@@ -70,11 +70,6 @@ export class PrivateChatDeliverer {
     }
   }
 
-  /** Whether `deliver` has anything to do for this conversation (read only). */
-  due(conversation: Conversation): Promise<boolean> {
-    return this.options.deliveries.due(conversation);
-  }
-
   /** The user's chat, opened with the key that sealed it; undefined when that key is gone. */
   #chatUser(conversation: Conversation, user: TelegramUser): ChatUser | undefined {
     const { keyring, logger } = this.options;
