@@ -81,6 +81,12 @@ export class OutboxRelay {
   #troubleAt = Number.NEGATIVE_INFINITY;
   /** Rows the fast path published, waiting for the flusher's delete. */
   readonly #toDelete = new Set<number>();
+  /**
+   * Rows handed to the fast path and not published yet. Under load they can wait longer than
+   * staleAfterMs for their turn; the sweep leaves them alone instead of publishing them a second
+   * time (and holding their row locks, which the flusher's delete would wait for).
+   */
+  readonly #inFlight = new Set<number>();
   #flushTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> = Promise.resolve();
   readonly #published = meter().createCounter('topicdesk_outbox_published_total', {
@@ -121,9 +127,16 @@ export class OutboxRelay {
    * the last flushDelayMs), not one commit per publish.
    */
   async publish(rows: readonly OutboxRow[]): Promise<void> {
-    for (const row of rows) {
-      if (await this.#publishOne(row, 'fast')) this.#toDelete.add(row.id);
-      else break; // keep order: later rows of the batch wait for the sweeper too
+    for (const row of rows) this.#inFlight.add(row.id);
+    try {
+      for (const row of rows) {
+        const published = await this.#publishOne(row, 'fast');
+        this.#inFlight.delete(row.id);
+        if (published) this.#toDelete.add(row.id);
+        else break; // keep order: later rows of the batch wait for the sweeper too
+      }
+    } finally {
+      for (const row of rows) this.#inFlight.delete(row.id);
     }
     if (this.#toDelete.size >= FLUSH_BATCH) void this.#flush();
     else if (this.#toDelete.size > 0) this.#flushSoon();
@@ -220,7 +233,14 @@ export class OutboxRelay {
         const outbox = new OutboxRepository(trx);
         const rows = await outbox.claimStale(this.#staleBefore(), 100);
         const done: number[] = [];
+        let late = false;
         for (const row of rows) {
+          // The fast path here is about to publish it: not stale, only late. Later rows wait
+          // too (the next tick), so none is published before it.
+          if (this.#inFlight.has(row.id)) {
+            late = true;
+            break;
+          }
           // Published by the fast path here, its delete not flushed yet: delete, do not resend.
           if (this.#toDelete.has(row.id) || (await this.#publishOne(row, 'sweep'))) {
             done.push(row.id);
@@ -231,11 +251,11 @@ export class OutboxRelay {
           break;
         }
         await outbox.delete(done);
-        return { claimed: rows.length, done };
+        return { claimed: rows.length, done, late };
       });
       for (const id of count.done) this.#toDelete.delete(id);
       published += count.done.length;
-      if (count.claimed < 100 || count.done.length < count.claimed) return published;
+      if (count.claimed < 100 || count.late || count.done.length < count.claimed) return published;
     }
   }
 

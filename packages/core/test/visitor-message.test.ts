@@ -161,4 +161,54 @@ describe('a visitor message', () => {
       .execute();
     expect(left).toEqual([]);
   });
+  it('leaves to the fast path, in the sweep, a row it is still publishing (no second publish)', async () => {
+    // The fast path's publishes wait here, as they do behind a backlog under load.
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const held = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(object, key) {
+          const value: unknown = Reflect.get(object, key, object);
+          if (key !== 'publish' || typeof value !== 'function') return value;
+          return async (...args: unknown[]) => {
+            await gate;
+            return (value as (...a: unknown[]) => unknown).apply(object, args);
+          };
+        },
+      });
+    const relay = new OutboxRelay({
+      db: infra.database.db,
+      bus: held(infra.bus),
+      fanout: held(infra.coordination.fanout),
+      logger,
+      staleAfterMs: 0,
+    });
+    const service = new ConversationService(new UnitOfWork(infra.database.db, relay));
+    const conversationId = await start();
+    const heard: string[] = [];
+    const leave = await infra.coordination.fanout.subscribe(conversationId, (event) => {
+      heard.push(JSON.stringify(event));
+    });
+    const posted = post(service, conversationId, 'late');
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+    await settle();
+    // Committed, stale at once (staleAfterMs 0), its publish not through: the sweep leaves it.
+    const swept = relay.sweep();
+    await settle();
+    open();
+    await posted;
+    expect(await swept).toBe(0);
+    await settle();
+    // The message and the welcome, each heard once.
+    expect(heard).toHaveLength(2);
+    expect(new Set(heard).size).toBe(2);
+    await relay.stop();
+    await leave();
+    const left = await infra.database.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('topic', '=', conversationId)
+      .execute();
+    expect(left).toEqual([]);
+  });
 });

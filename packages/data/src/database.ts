@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DB } from './schema';
 import { PGliteDialect } from './pglite-dialect';
+import { PreparedClient } from './prepared-client';
 
 export interface DatabaseOptions {
   /** A postgres:// URL; when absent, embedded PGlite under `dataDir` is used. */
@@ -57,7 +58,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     // pg-pool would apply its connectionTimeoutMillis to waiting for a busy pool too, failing a
     // burst that merely queues; set on the client, it limits opening a connection only.
-    class TimedClient extends pg.Client {
+    class TimedClient extends PreparedClient {
       constructor(config?: string | pg.ClientConfig) {
         super(
           typeof config === 'string'
