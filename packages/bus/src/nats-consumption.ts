@@ -171,14 +171,24 @@ export class NatsConsumption<S extends DescMessage> implements Consumption, Runn
   }
 
   private async handle(msg: JsMsg): Promise<void> {
-    const settlement = await processDelivery(this.processor, {
-      payload: msg.data,
-      headers: toRecord(msg.headers),
-      deliveryCount: msg.info.deliveryCount,
-      msgId: msg.headers?.get(PubHeaders.MsgIdHdr) || undefined,
-      publishedAt: msg.time,
-      working: () => msg.working(),
-    });
+    const msgId = msg.headers?.get(PubHeaders.MsgIdHdr) || undefined;
+    const stuck = this.watchStuck(msg.info.deliveryCount, msgId);
+    let settlement: Awaited<ReturnType<typeof processDelivery>>;
+    try {
+      settlement = await processDelivery(this.processor, {
+        payload: msg.data,
+        headers: toRecord(msg.headers),
+        deliveryCount: msg.info.deliveryCount,
+        msgId,
+        publishedAt: msg.time,
+        working: () => {
+          stuck.working();
+          msg.working();
+        },
+      });
+    } finally {
+      stuck.done();
+    }
     switch (settlement.kind) {
       case 'ack':
         settle(msg, 'ack', this.bus.logger);
@@ -192,6 +202,36 @@ export class NatsConsumption<S extends DescMessage> implements Consumption, Runn
       default:
         assertNever(settlement);
     }
+  }
+
+  /**
+   * A handler that neither settles nor reports work for three ack waits holds one of the
+   * consumer's slots (with `maxAckPending` 1, the whole consumer: the server redelivers it and
+   * nothing else). Said in the log, each three ack waits it goes on, so the await that never
+   * settles can be found; the handler is left running (settling it here would break the order).
+   */
+  private watchStuck(deliveryCount: number, msgId: string | undefined) {
+    const everyMs = 3 * this.processor.options.ackWaitMs;
+    const started = performance.now();
+    let worked = false;
+    const timer = setInterval(() => {
+      if (!worked)
+        this.bus.logger.warn(
+          {
+            ...this.fields,
+            msgId,
+            deliveryCount,
+            runningMs: Math.round(performance.now() - started),
+          },
+          'handler still running without reporting work; it holds a consumer slot',
+        );
+      worked = false;
+    }, everyMs);
+    timer.unref();
+    return {
+      working: () => void (worked = true),
+      done: () => clearInterval(timer),
+    };
   }
 
   /** Logs the consume iterator's notifications and repairs what the client cannot. */

@@ -120,6 +120,35 @@ describe('NATS bus on the server', () => {
     expect(second.health()).toMatchObject({ ok: false });
   });
 
+  it('says in the log when a handler holds its slot for three ack waits without reporting work', async () => {
+    const logger = collectingLogger();
+    const consumer = await bus(logger);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await consumer.consume(topics.conversationSync, () => held, {
+      durable: 'stuck',
+      maxAckPending: 1,
+      ackWaitMs: 200,
+    }).ready;
+    await consumer.publish(topics.conversationSync, sync(1), { msgId: 'stuck-1' });
+    const stuck = () =>
+      logger.entries.filter(
+        (e) =>
+          e.message === 'handler still running without reporting work; it holds a consumer slot',
+      );
+    await eventually(() => expect(stuck().length).toBeGreaterThanOrEqual(1));
+    expect(stuck()[0]?.fields).toMatchObject({
+      durable: 'stuck',
+      msgId: 'stuck-1',
+      deliveryCount: 1,
+    });
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = stuck().length;
+    await new Promise((resolve) => setTimeout(resolve, 900));
+    expect(stuck().length).toBe(after);
+  });
+
   it('rejects with BusUnavailableError when NATS cannot be reached', async () => {
     const port = await freePort();
     await expect(
