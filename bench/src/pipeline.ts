@@ -4,6 +4,7 @@
 // the bot's sendMessage carrying it. At fixed rates (20, 100, 200/s) and at the maximum (a closed loop:
 // each conversation sends its next message once the previous one reached the sandbox). The
 // anchor: plain single-row INSERTs from `pg` into the same Postgres at the same concurrency.
+import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import {
@@ -33,6 +34,12 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '20');
  * be counted in the window.
  */
 const STATS_SETTLE_MS = 12_000;
+/**
+ * `BENCH_TRACE_FILE=<prefix>`: each fixed rate's messages are written to `<prefix>-<rate>.json`,
+ * one row per text with its send, ack and receipt times (ms since the epoch, to be lined up with
+ * the services' logs): which messages make the tail, and when.
+ */
+const TRACE_FILE = process.env['BENCH_TRACE_FILE'];
 
 interface Visitor {
   conversation: StartedConversation;
@@ -48,6 +55,8 @@ class Ledger {
   readonly #sent = new Map<string, number>();
   readonly receivedAt: number[] = [];
   onReceived: ((text: string) => void) | undefined;
+  /** Per text, with BENCH_TRACE_FILE: sent, acked and received (performance.now()). */
+  readonly trace = new Map<string, { sent: number; acked?: number; received?: number }>();
 
   constructor(cluster: Cluster) {
     cluster.sandbox.state.on('message', ({ chatId, message, byBot }) => {
@@ -59,6 +68,8 @@ class Ledger {
         if (sent === undefined) continue;
         this.sentAt.delete(line);
         this.latencies.push(now - sent);
+        const traced = this.trace.get(line);
+        if (traced) traced.received = now;
         this.receivedAt.push(now);
         this.onReceived?.(line);
       }
@@ -70,10 +81,13 @@ class Ledger {
     if (sent === undefined) return;
     this.#sent.delete(clientId);
     this.ackLatencies.push(performance.now() - sent);
+    const traced = this.trace.get(clientId);
+    if (traced) traced.acked = performance.now();
   }
 
   send(visitor: Visitor, text: string): void {
     this.sentAt.set(text, performance.now());
+    if (TRACE_FILE) this.trace.set(text, { sent: performance.now() });
     this.#sent.set(text, performance.now());
     visitor.socket.send(JSON.stringify({ type: 'message', clientId: text, text }));
   }
@@ -82,6 +96,20 @@ class Ledger {
     this.latencies.length = 0;
     this.ackLatencies.length = 0;
     this.receivedAt.length = 0;
+    this.trace.clear();
+  }
+
+  /** Writes the trace (BENCH_TRACE_FILE) of the messages sent since the last reset. */
+  writeTrace(file: string): void {
+    const epoch = (ms: number | undefined) =>
+      ms === undefined ? null : round(performance.timeOrigin + ms, 1);
+    const rows = [...this.trace].map(([text, t]) => ({
+      text,
+      sentAt: epoch(t.sent),
+      ackedAt: epoch(t.acked),
+      receivedAt: epoch(t.received),
+    }));
+    writeFileSync(file, JSON.stringify(rows));
   }
 }
 
@@ -134,6 +162,7 @@ async function fixedRate(ledger: Ledger, visitors: Visitor[], rate: number, mete
   const deadline = Date.now() + 30_000;
   while (ledger.latencies.length < total && Date.now() < deadline) await sleep(50);
   const seconds = ((ledger.receivedAt.at(-1) ?? performance.now()) - began) / 1000;
+  if (TRACE_FILE) ledger.writeTrace(`${TRACE_FILE}-${rate}.json`);
   // From the first send until the last delivery: what these messages cost, idle time included.
   const usage = await meter.since(before, ledger.latencies.length, seconds);
   return { rate, ...summary(ledger, total, seconds), ...usage };

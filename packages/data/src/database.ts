@@ -33,6 +33,14 @@ export interface DatabaseOptions {
    * pool is used up and the whole process stalls. Raise it for long concurrent migrations.
    */
   lockTimeoutMs?: number | undefined;
+  /**
+   * How long a pooled connection may sit idle before it is closed (default 0: never). pg-pool's
+   * own default, 10 s, closed the connections a quiet spell or the pool's LIFO order left idle;
+   * the next burst then opened them again (50–200 ms each with several at once, and every
+   * statement prepared anew), and every message behind them waited: the p99 of issue 13's
+   * pipeline benchmark (docs/benchmarks.md). The pool holds at most `poolSize`.
+   */
+  idleTimeoutMs?: number | undefined;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
@@ -71,6 +79,7 @@ export async function createDatabase(options: DatabaseOptions): Promise<Database
       Client: TimedClient,
       connectionString: options.url,
       max: options.poolSize ?? 10,
+      idleTimeoutMillis: options.idleTimeoutMs ?? 0,
       application_name: options.applicationName ?? 'topicdesk',
       ...((options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS) > 0
         ? { query_timeout: options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS }
