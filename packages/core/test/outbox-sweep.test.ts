@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConversationRepository, DEFAULT_TENANT_ID, type DB, type Kysely } from '@topicdesk/data';
+import { ConversationRepository, DEFAULT_TENANT_ID } from '@topicdesk/data';
 import type { Fanout } from '@topicdesk/fanout';
 import { createLogger } from '@topicdesk/telemetry';
 import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
@@ -10,26 +10,9 @@ import {
   UnitOfWork,
   type Infrastructure,
 } from '../src/index';
+import { countedQueries } from './support/counted-queries';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The statements a handle sends (BEGIN and COMMIT are not compiled queries: not counted). */
-function counted(db: Kysely<DB>): { db: Kysely<DB>; count: () => number; reset: () => void } {
-  let count = 0;
-  return {
-    count: () => count,
-    reset: () => {
-      count = 0;
-    },
-    db: db.withPlugin({
-      transformQuery: (args) => {
-        count += 1;
-        return args.node;
-      },
-      transformResult: (args) => Promise.resolve(args.result),
-    }),
-  };
-}
 
 // Issue 13, idle commits: the outbox sweeper looks every second only while it has reason to (a
 // start, a publish that failed here, rows found); otherwise every idleSweepIntervalMs, with one
@@ -52,7 +35,7 @@ describe('the outbox sweeper', () => {
   });
 
   it('sweeps at the idle interval, one statement each, while nothing is left behind', async () => {
-    const statements = counted(infra.database.db);
+    const statements = countedQueries(infra.database.db);
     const relay = new OutboxRelay({
       db: statements.db,
       bus: infra.bus,
@@ -63,14 +46,14 @@ describe('the outbox sweeper', () => {
     relay.start();
     // The first sweeps come at the short interval (rows a dead predecessor left behind).
     await sleep(300);
-    expect(statements.count()).toBeGreaterThanOrEqual(2);
+    expect(statements.queries.length).toBeGreaterThanOrEqual(2);
     await sleep(200);
-    statements.reset();
+    statements.queries.length = 0;
     await sleep(1_250);
     await relay.stop();
     // 1,250 ms at 400 ms: three or four looks (at 50 ms: 25 looks, 25 transactions).
-    expect(statements.count()).toBeGreaterThanOrEqual(2);
-    expect(statements.count()).toBeLessThanOrEqual(4);
+    expect(statements.queries.length).toBeGreaterThanOrEqual(2);
+    expect(statements.queries.length).toBeLessThanOrEqual(4);
   });
 
   it('looks again soon after a publish failed here, and publishes what was left', async () => {

@@ -1,11 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConversationRepository,
-  DEFAULT_TENANT_ID,
-  type DB,
-  type Kysely,
-  type OutboxRow,
-} from '@topicdesk/data';
+import { ConversationRepository, DEFAULT_TENANT_ID, type OutboxRow } from '@topicdesk/data';
 import { createLogger } from '@topicdesk/telemetry';
 import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import {
@@ -15,21 +9,7 @@ import {
   UnitOfWork,
   type Infrastructure,
 } from '../src/index';
-
-/** The statements a handle sends (BEGIN and COMMIT are not compiled queries: not counted). */
-function counted(db: Kysely<DB>): { db: Kysely<DB>; queries: string[] } {
-  const queries: string[] = [];
-  return {
-    queries,
-    db: db.withPlugin({
-      transformQuery: (args) => {
-        queries.push(args.node.kind);
-        return args.node;
-      },
-      transformResult: (args) => Promise.resolve(args.result),
-    }),
-  };
-}
+import { countedQueries } from './support/counted-queries';
 
 // Issue 13, "fewer round trips per message": the visitor's message is stored in one
 // transaction of three statements (the row lock, the append, the outbox rows), its outbox rows
@@ -67,8 +47,8 @@ describe('a visitor message', () => {
     });
 
   it('is stored in one transaction of three statements; its outbox rows are deleted in batches', async () => {
-    const writes = counted(infra.database.db);
-    const relayDb = counted(infra.database.db);
+    const writes = countedQueries(infra.database.db);
+    const relayDb = countedQueries(infra.database.db);
     const relay = new OutboxRelay({
       db: relayDb.db,
       bus: infra.bus,

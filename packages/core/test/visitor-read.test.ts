@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SyncReason } from '@topicdesk/contracts';
-import { DEFAULT_TENANT_ID, type DB, type Kysely } from '@topicdesk/data';
+import { DEFAULT_TENANT_ID } from '@topicdesk/data';
 import {
   ConversationService,
   TopicDeliveryService,
@@ -8,21 +8,7 @@ import {
   type Conversation,
 } from '../src/index';
 import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
-
-/** The statements a handle sends (BEGIN and COMMIT are not compiled queries: not counted). */
-function counted(db: Kysely<DB>): { db: Kysely<DB>; queries: string[] } {
-  const queries: string[] = [];
-  return {
-    queries,
-    db: db.withPlugin({
-      transformQuery: (args) => {
-        queries.push(args.node.kind);
-        return args.node;
-      },
-      transformResult: (args) => Promise.resolve(args.result),
-    }),
-  };
-}
+import { countedQueries } from './support/counted-queries';
 
 // Issue 18, item 8: the visitor's `read` frame is recorded in one statement, and the bridge is
 // asked to show it only when the newly read range holds an agent message.
@@ -30,11 +16,11 @@ describe('the visitor read the conversation up to a seq', () => {
   let fixture: UnitOfWorkFixture;
   let conversations: ConversationService;
   let delivery: TopicDeliveryService;
-  let writes: ReturnType<typeof counted>;
+  let writes: ReturnType<typeof countedQueries>;
 
   beforeAll(async () => {
     fixture = await unitOfWorkFixture('core_read');
-    writes = counted(fixture.database.db);
+    writes = countedQueries(fixture.database.db);
     const uow = new UnitOfWork(writes.db, {
       publish: (rows) => Promise.resolve(void fixture.published.push(...rows)),
     });
