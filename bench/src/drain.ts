@@ -19,7 +19,7 @@ import { startConversation, testInfra, type StartedConversation } from '@topicde
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import { BOT_TOKEN, GROUP_ID, startCluster } from '../../test/support/cluster';
-import { inBatches, percentile, report, round, sleep } from './lib/machine';
+import { inBatches, percentile, report, round, sleep, startConversations } from './lib/machine';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '100');
 const SENDER_BOTS = Number(process.env['BENCH_SENDER_BOTS'] ?? '0');
@@ -140,11 +140,7 @@ async function drainExisting() {
     const gateway = cluster.gateways[0]!;
     // Set-up with the limits off: the conversations, their topics and first messages (and the
     // welcome each first message gets), so that the burst is nothing but visitor messages.
-    const conversations = await inBatches(
-      Array.from({ length: CONVERSATIONS }, (_, i) => i),
-      20,
-      () => startConversation(gateway.url),
-    );
+    const conversations = await startConversations(gateway.url, CONVERSATIONS);
     const sockets = await inBatches(conversations, 20, (c) => connect(gateway.url, c));
     sockets.forEach((socket, i) =>
       socket.send(JSON.stringify({ type: 'message', clientId: `hello-${i}`, text: `hello ${i}` })),

@@ -20,13 +20,12 @@ import {
   LocalServer,
   repoRoot,
   ServiceProcess,
-  startConversation,
   testInfra,
   uniqueName,
 } from '@topicdesk/testkit';
 import { Redis } from 'ioredis';
 import { Server } from 'socket.io';
-import { cpuSeconds, inBatches, percentile, report, round, sleep } from './lib/machine';
+import { cpuSeconds, percentile, report, round, sleep, startConversations } from './lib/machine';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '1000');
 const RATES = (process.env['BENCH_RATES'] ?? '1000,4000').split(',').map(Number);
@@ -173,11 +172,7 @@ async function topicdesk(redisUrl: string): Promise<System> {
     );
   }
   await Promise.all(gateways.map((g) => g.start(60_000)));
-  const conversations = await inBatches(
-    Array.from({ length: CONVERSATIONS }, (_, i) => i),
-    50,
-    () => startConversation(gateways[0]!.url),
-  );
+  const conversations = await startConversations(gateways[0]!.url, CONVERSATIONS, 50);
   const fanout = await createRedisFanout({ url: redisUrl, namespace });
   const at = new Date().toISOString();
   return {

@@ -8,11 +8,11 @@
 // same backend before the next sample is missed, so those counts are a lower bound. Not a
 // benchmark of `pnpm bench`: run it with `pnpm exec tsx src/idle-sources.ts` in bench/.
 import { pathToFileURL } from 'node:url';
-import { startConversation } from '@topicdesk/testkit';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { GROUP_ID, startCluster } from '../../test/support/cluster';
-import { inBatches, sleep } from './lib/machine';
+import { inBatches, sleep, startConversations } from './lib/machine';
+import { databaseCommits } from './lib/usage';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '1000');
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? '30');
@@ -58,14 +58,6 @@ async function sample(admin: pg.Client, database: string, seconds: number) {
   return statements;
 }
 
-async function commits(admin: pg.Client, database: string): Promise<number> {
-  const { rows } = await admin.query<{ commits: string }>(
-    'select xact_commit as commits from pg_stat_database where datname = $1',
-    [database],
-  );
-  return Number(rows[0]?.commits ?? 0);
-}
-
 async function main() {
   const cluster = await startCluster({
     gateways: 1,
@@ -91,11 +83,7 @@ async function main() {
   const sockets: WebSocket[] = [];
   try {
     const gateway = cluster.gateways[0]!;
-    const conversations = await inBatches(
-      Array.from({ length: CONVERSATIONS }, (_, i) => i),
-      20,
-      () => startConversation(gateway.url),
-    );
+    const conversations = await startConversations(gateway.url, CONVERSATIONS);
     await cluster.sandbox.state.waitFor(
       () => cluster.sandbox.state.topics(GROUP_ID).length >= CONVERSATIONS,
       600_000,
@@ -114,14 +102,14 @@ async function main() {
     });
     console.log(`${CONVERSATIONS} topics open, visitors connected; settling`);
     // The commits of each second from now, to see when the pipeline is idle.
-    let last = await commits(admin, cluster.database.name);
+    let last = await databaseCommits(admin, cluster.database.name);
     const perSecond: number[] = [];
     // Postgres (15) reports a backend's counts when it goes idle, but at most once a second: one
     // that went idle sooner reports 10 s later (PGSTAT_IDLE_INTERVAL). What setup did shows up
     // that late, so nothing is measured before 12 s have passed.
     for (let i = 0; i < 12; i++) {
       await sleep(1_000);
-      const now = await commits(admin, cluster.database.name);
+      const now = await databaseCommits(admin, cluster.database.name);
       perSecond.push(now - last);
       last = now;
     }
@@ -133,9 +121,9 @@ async function main() {
       ...Object.fromEntries(cluster.schedulers.map((s, i) => [`scheduler-${i}`, s.pid])),
     };
     const rate = async (ms: number) => {
-      const from = await commits(admin, cluster.database.name);
+      const from = await databaseCommits(admin, cluster.database.name);
       await sleep(ms);
-      return ((await commits(admin, cluster.database.name)) - from) / (ms / 1000);
+      return ((await databaseCommits(admin, cluster.database.name)) - from) / (ms / 1000);
     };
     console.log(`all running: ${(await rate(SECONDS * 1000)).toFixed(2)} commits/s`);
     for (const [name, pid] of Object.entries(processes)) {
@@ -153,11 +141,11 @@ async function main() {
     console.log(`all stopped: ${(await rate(SECONDS * 1000)).toFixed(2)} commits/s`);
     for (const pid of all) process.kill(pid, 'SIGCONT');
     await sleep(3_000);
-    const before = await commits(admin, cluster.database.name);
+    const before = await databaseCommits(admin, cluster.database.name);
     const began = performance.now();
     const statements = await sample(admin, cluster.database.name, SECONDS);
     const seconds = (performance.now() - began) / 1000;
-    const total = (await commits(admin, cluster.database.name)) - before;
+    const total = (await databaseCommits(admin, cluster.database.name)) - before;
     console.log(`commits/s (pg_stat_database): ${(total / seconds).toFixed(2)}`);
     console.log('statements/s seen, by service and statement:');
     for (const [name, count] of [...statements].sort((a, b) => b[1] - a[1]))

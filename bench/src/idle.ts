@@ -14,11 +14,10 @@ import {
   freePort,
   repoRoot,
   ServiceProcess,
-  startConversation,
   testInfra,
   uniqueName,
 } from '@topicdesk/testkit';
-import { inBatches, openFds, report, round, rssBytes, sleep } from './lib/machine';
+import { openFds, report, round, rssBytes, sleep, startConversations } from './lib/machine';
 
 /** The process limit is 20,000 open files; the gateway needs some for Postgres, NATS, Redis, logs. */
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '19000');
@@ -182,11 +181,7 @@ async function gateway() {
   try {
     await service.start(60_000);
     const began = performance.now();
-    const conversations = await inBatches(
-      Array.from({ length: CONNECTIONS }, (_, i) => i),
-      50,
-      () => startConversation(service.url),
-    );
+    const conversations = await startConversations(service.url, CONNECTIONS, 50);
     const startsPerSecond = round(CONNECTIONS / ((performance.now() - began) / 1000));
     console.log(`${CONNECTIONS} conversations started (${startsPerSecond}/s)`);
     // A fresh process, as the anchor is: nothing left over from starting the conversations.

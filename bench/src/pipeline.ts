@@ -7,16 +7,12 @@
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import {
-  createTestDatabase,
-  startConversation,
-  type StartedConversation,
-} from '@topicdesk/testkit';
+import { createTestDatabase, type StartedConversation } from '@topicdesk/testkit';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { GROUP_ID, startCluster, type Cluster } from '../../test/support/cluster';
 import { checkoutOf, currentRevision } from './lib/checkout';
-import { inBatches, percentile, report, round, sleep } from './lib/machine';
+import { inBatches, percentile, report, round, sleep, startConversations } from './lib/machine';
 import { BENCH_PROCESS, UsageMeter } from './lib/usage';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '1000');
@@ -297,11 +293,7 @@ async function runPipeline(code: { label: string; revision: string; root?: strin
   let meter: UsageMeter | undefined;
   try {
     const gateway = cluster.gateways[0]!;
-    const conversations = await inBatches(
-      Array.from({ length: CONVERSATIONS }, (_, i) => i),
-      20,
-      () => startConversation(gateway.url),
-    );
+    const conversations = await startConversations(gateway.url, CONVERSATIONS);
     await cluster.sandbox.state.waitFor(
       () => cluster.sandbox.state.topics(GROUP_ID).length >= CONVERSATIONS,
       // Minutes on a loaded machine: every topic is a createForumTopic and a header.

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '@topicdesk/testkit';
+import { repoRoot, startConversation, type StartedConversation } from '@topicdesk/testkit';
 
 export interface Machine {
   date: string;
@@ -92,4 +92,17 @@ export async function inBatches<T, R>(
     }),
   );
   return results;
+}
+
+/** Starts `count` conversations on the gateway at `url`, `concurrency` at a time. */
+export function startConversations(
+  url: string,
+  count: number,
+  concurrency = 20,
+): Promise<StartedConversation[]> {
+  return inBatches(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    () => startConversation(url),
+  );
 }

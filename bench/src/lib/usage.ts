@@ -80,11 +80,7 @@ export class UsageMeter {
       }
     }
     // Counters are read fresh: each query is a transaction of its own on this connection.
-    const stats = await this.#client.query<{ commits: string }>(
-      'select xact_commit as commits from pg_stat_database where datname = $1',
-      [this.databaseName],
-    );
-    return { cpu, backends, commits: Number(stats.rows[0]?.commits ?? 0) };
+    return { cpu, backends, commits: await databaseCommits(this.#client, this.databaseName) };
   }
 
   /** What the pipeline uses with no messages, over `seconds` from now. */
@@ -138,4 +134,13 @@ export class UsageMeter {
   async close(): Promise<void> {
     await this.#client.end();
   }
+}
+
+/** pg_stat_database.xact_commit of `database` (Postgres reports a backend's commits lazily). */
+export async function databaseCommits(client: pg.Client, database: string): Promise<number> {
+  const { rows } = await client.query<{ commits: string }>(
+    'select xact_commit as commits from pg_stat_database where datname = $1',
+    [database],
+  );
+  return Number(rows[0]?.commits ?? 0);
 }
