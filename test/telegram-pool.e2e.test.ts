@@ -13,7 +13,6 @@ import {
   GROUP_ID,
   senderToken,
   startCluster,
-  topicOf,
   type Cluster,
   type ClusterOptions,
 } from './support/cluster';
@@ -42,7 +41,10 @@ function startPoolCluster(bridges: number): Promise<Cluster> {
     bridges,
     senderBots: SENDER_TOKENS.length,
     sandboxLimits: LIMITS,
-    bridgeEnv: { TELEGRAM_LIMIT_GROUP_WINDOW: '6s' },
+    // The bridge counts a call when it takes the budget, the sandbox when the call arrives: on a
+    // loaded two-core machine a call can take more than the default 250 ms margin from one to the
+    // other, and a full window then sees it late (docs/operations.md: raise the safety margin).
+    bridgeEnv: { TELEGRAM_LIMIT_GROUP_WINDOW: '6s', TELEGRAM_LIMIT_SAFETY: '1s' },
   };
   return startCluster(options);
 }
@@ -88,7 +90,12 @@ function textsByThread(sandbox: RunningSandbox, label: string): Map<number | nul
   return byThread;
 }
 
-/** Waits until every visitor's texts are in the group (each visitor's topic looked up by ticket). */
+/**
+ * Waits until every visitor's texts are in the group, and returns each visitor's topic: the one
+ * named with its ticket that holds its texts. A bridge killed after Telegram created a topic and
+ * before it recorded it leaves an empty topic with the same ticket behind (the one window,
+ * docs/operations.md); the conversation then lives in the topic created after it.
+ */
 async function waitForTexts(
   cluster: Cluster,
   label: string,
@@ -96,16 +103,41 @@ async function waitForTexts(
   timeoutMs: number,
 ): Promise<Map<string, number>> {
   const threads = new Map<string, number>();
-  for (const visitor of visitors)
-    threads.set(visitor.ticket, await topicOf(cluster.sandbox, visitor.ticket, timeoutMs));
-  await cluster.sandbox.state.waitFor(() => {
+  const missing = () => {
     const byThread = textsByThread(cluster.sandbox, label);
-    return visitors.every((v) => {
-      const shown = new Set(byThread.get(threads.get(v.ticket)!) ?? []);
-      return v.texts.every((text) => shown.has(text));
+    const topics = cluster.sandbox.state.topics(GROUP_ID);
+    return visitors.flatMap((v) => {
+      const named = topics.filter((t) => t.name.includes(v.ticket));
+      const home =
+        named.find((t) => v.texts.some((text) => byThread.get(t.threadId)?.includes(text))) ??
+        named.at(-1);
+      if (home) threads.set(v.ticket, home.threadId);
+      const shown = new Set(home ? (byThread.get(home.threadId) ?? []) : []);
+      return v.texts.filter((text) => !shown.has(text)).map((text) => `${v.ticket}: ${text}`);
     });
-  }, timeoutMs);
+  };
+  try {
+    await cluster.sandbox.state.waitFor(() => missing().length === 0, timeoutMs);
+  } catch (error) {
+    // Say which texts never came, so a failure can be traced in the services' logs.
+    throw new Error(`texts missing after ${timeoutMs} ms: ${missing().join('; ')}`, {
+      cause: error,
+    });
+  }
   return threads;
+}
+
+/** When Telegram accepted each topic named with `ticket` (createForumTopic), oldest first. */
+function topicsCreatedAt(sandbox: RunningSandbox, ticket: string): number[] {
+  return sandbox.state
+    .calls()
+    .filter(
+      (c) =>
+        c.method === 'createForumTopic' &&
+        c.status === 200 &&
+        String(c.params['name']).includes(ticket),
+    )
+    .map((c) => c.at);
 }
 
 /** Rate-limited calls into the group that Telegram accepted, per bot id. */
@@ -121,6 +153,9 @@ function groupCallsByBot(sandbox: RunningSandbox, since = 0): Map<number | null,
       byBot.set(call.botId, (byBot.get(call.botId) ?? 0) + 1);
   return byBot;
 }
+
+/** How long before a SIGKILL a call Telegram accepted may still be unrecorded (see its use). */
+const CUT_WINDOW_MS = 5_000;
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -147,8 +182,10 @@ describe('three pool bots beside the main bot, two bridge replicas', () => {
     const byThread = textsByThread(cluster.sandbox, 'pool');
     for (const visitor of arrived)
       expect(byThread.get(threads.get(visitor.ticket)!), visitor.ticket).toEqual(visitor.texts);
-    // No text outside its conversation's topic.
+    // No text outside its conversation's topic, and one topic each.
     expect([...byThread.values()].flat()).toHaveLength(30 * 2);
+    for (const visitor of arrived)
+      expect(topicsCreatedAt(cluster.sandbox, visitor.ticket), visitor.ticket).toHaveLength(1);
 
     expect(cluster.sandbox.state.calls().filter((c) => c.status === 429)).toEqual([]);
     const byBot = groupCallsByBot(cluster.sandbox);
@@ -183,11 +220,12 @@ describe('three pool bots beside the main bot, two bridge replicas', () => {
 
       // A SIGKILL between Telegram accepting a send and the bridge recording it repeats that
       // send (docs/operations.md, "Telegram duplicates: the one window"): a repeat is allowed
-      // only of a text first shown in the second before the kill. Every other text shows once.
-      const repeatable = (text: string) => {
-        const first = Math.min(...(shownIn.get(text)?.values() ?? []));
-        return first >= killedAt - 1_000 && first <= killedAt;
-      };
+      // only of a text first shown shortly before the kill. Every other text shows once. The
+      // window is normally milliseconds; on a loaded two-core machine the killed replica can
+      // take seconds between Telegram's answer and its record, so the test allows CUT_WINDOW_MS.
+      const inWindow = (at: number) => at >= killedAt - CUT_WINDOW_MS && at <= killedAt;
+      const repeatable = (text: string) =>
+        inWindow(Math.min(...(shownIn.get(text)?.values() ?? [])));
       const byThread = textsByThread(cluster.sandbox, 'kill');
       for (const visitor of arrived) {
         const shown = byThread.get(threads.get(visitor.ticket)!) ?? [];
@@ -196,6 +234,20 @@ describe('three pool bots beside the main bot, two bridge replicas', () => {
       }
       const repeated = [...shownIn].filter(([, messages]) => messages.size > 1).map(([t]) => t);
       expect(repeated.filter((text) => !repeatable(text))).toEqual([]);
+      // The same window for a topic: created by Telegram, the replica killed before recording
+      // it, the conversation gets another. Only a topic created in the window before the kill
+      // may be left behind, and it stays empty.
+      for (const visitor of arrived) {
+        const created = topicsCreatedAt(cluster.sandbox, visitor.ticket);
+        expect(
+          created.slice(0, -1).filter((at) => !inWindow(at)),
+          visitor.ticket,
+        ).toEqual([]);
+        const home = threads.get(visitor.ticket);
+        for (const topic of cluster.sandbox.state.topics(GROUP_ID))
+          if (topic.name.includes(visitor.ticket) && topic.threadId !== home)
+            expect(byThread.get(topic.threadId) ?? [], visitor.ticket).toEqual([]);
+      }
     } finally {
       cluster.sandbox.state.off('message', listener);
     }
