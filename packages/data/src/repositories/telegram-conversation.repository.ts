@@ -21,7 +21,7 @@ export interface TelegramConversationLink {
 /**
  * Conversations of the `telegram` channel: which private-chat user each belongs to, how far
  * the agents' side of it was sent to that chat (a seq cursor), the copies sent there (for
- * edits and retractions) and the user's rating.
+ * edits and retractions) and when the user was asked for a rating (`conversation_ratings`).
  */
 export class TelegramConversationRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -190,14 +190,6 @@ export class TelegramConversationRepository {
     await this.db
       .updateTable('telegram_conversations')
       .set({ rating_prompted_at: at })
-      .where('conversation_id', '=', conversationId)
-      .execute();
-  }
-
-  async rate(conversationId: string, rating: number, at: Date): Promise<void> {
-    await this.db
-      .updateTable('telegram_conversations')
-      .set({ rating, rated_at: at })
       .where('conversation_id', '=', conversationId)
       .execute();
   }
