@@ -56,7 +56,7 @@ export function widget(page: Page | Frame) {
     root,
     launcher: root.locator('.launcher'),
     panel: root.locator('.panel'),
-    input: root.locator('textarea'),
+    input: root.locator('.composer textarea'),
     sendButton: root.locator('button.send'),
     closeButton: root.locator('.head button.close'),
     log: root.locator('.log'),
