@@ -5,7 +5,7 @@
 // axe-core; keyboard only on the desktop.
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { axeViolations, screenshot, send, skipBrowser, widget } from '../support/browser';
+import { axeViolations, screenshot, skipBrowser, widget } from '../support/browser';
 import { browserSuite } from '../support/browser-suite';
 import { agentSays, botTexts, topicOf } from '../support/cluster';
 
@@ -57,7 +57,9 @@ const stored = (p: Page) =>
 async function closedConversation(p: Page, text: string): Promise<number> {
   const w = widget(p);
   await w.launcher.click();
-  await send(p, text);
+  // On a touch screen Enter is a new line: the button sends.
+  await w.input.fill(text);
+  await w.sendButton.click();
   const threadId = await topicOf(suite.cluster.sandbox, await ticketOf(p));
   agentSays(suite.cluster.sandbox, threadId, 'Happy to help. Closing this one now.');
   agentSays(suite.cluster.sandbox, threadId, '/close');
@@ -102,6 +104,7 @@ describe.skipIf(skipBrowser)('the rating prompt (CSAT)', () => {
     expect(await focused(p)).toBe('★4 of 5: Good');
     await expect.poll(() => r.error.count()).toBe(0);
     expect(await w.root.locator('.stars label.on').count()).toBe(4);
+    await screenshot(p, 'widget-rating-chosen-desktop');
     await p.keyboard.press('Tab');
     await p.keyboard.type('Quick <b>and</b> kind');
     await p.keyboard.press('Tab');
