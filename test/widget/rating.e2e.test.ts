@@ -47,7 +47,10 @@ async function ticketOf(p: Page): Promise<string> {
   await expect
     .poll(() => p.evaluate((k) => localStorage.getItem(k), key), { timeout: 20_000 })
     .toBeTruthy();
-  return p.evaluate((k) => (JSON.parse(localStorage.getItem(k)!) as { ticket: string }).ticket, key);
+  return p.evaluate(
+    (k) => (JSON.parse(localStorage.getItem(k)!) as { ticket: string }).ticket,
+    key,
+  );
 }
 
 const stored = (p: Page) =>
@@ -77,8 +80,12 @@ describe.skipIf(skipBrowser)('the rating prompt (CSAT)', () => {
     const w = widget(p);
     const r = prompt(p);
     const threadId = await closedConversation(p, 'How do I reset my password?');
-    expect(await w.root.getByRole('group', { name: 'How would you rate this conversation?' }).count()).toBe(1);
-    expect(await r.stars.evaluateAll((inputs) => inputs.map((i) => i.closest('label')?.textContent))).toEqual([
+    expect(
+      await w.root.getByRole('group', { name: 'How would you rate this conversation?' }).count(),
+    ).toBe(1);
+    expect(
+      await r.stars.evaluateAll((inputs) => inputs.map((i) => i.closest('label')?.textContent)),
+    ).toEqual([
       '★1 of 5: Very poor',
       '★2 of 5: Poor',
       '★3 of 5: Okay',
@@ -94,7 +101,9 @@ describe.skipIf(skipBrowser)('the rating prompt (CSAT)', () => {
     // No star chosen: said next to the stars and aloud, focus on the first star.
     await r.submit.focus();
     await p.keyboard.press('Enter');
-    await expect.poll(() => r.error.allTextContents()).toEqual(['Please choose from 1 to 5 stars.']);
+    await expect
+      .poll(() => r.error.allTextContents())
+      .toEqual(['Please choose from 1 to 5 stars.']);
     expect(await w.live.textContent()).toBe('Please choose from 1 to 5 stars.');
     expect(await focused(p)).toBe('★1 of 5: Very poor');
     expect(await axeViolations(p)).toEqual([]);
@@ -183,7 +192,7 @@ describe.skipIf(skipBrowser)('the rating prompt (CSAT)', () => {
         { headers: { authorization: `Bearer ${SERVICE_TOKEN}`, accept } },
       );
       expect(response.status).toBe(200);
-      return accept === 'text/csv' ? response.text() : response.json();
+      return accept === 'text/csv' ? response.text() : (response.json() as Promise<unknown>);
     };
     // Rated 4, 2 and 5: two of three are 4–5; every survey shown was answered.
     const json = (await report()) as { total: { csat: unknown; conversations: number } };

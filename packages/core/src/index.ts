@@ -130,8 +130,4 @@ export {
 } from './reports.service';
 export { conversationMetrics, SUPPORT_SECONDS_BUCKETS } from './metrics';
 export { ReportGrouping } from '@topicdesk/data';
-export type {
-  BusinessInterval,
-  ConversationRating,
-  ReportFigures,
-} from '@topicdesk/data';
+export type { BusinessInterval, ConversationRating, ReportFigures } from '@topicdesk/data';

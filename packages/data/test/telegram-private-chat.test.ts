@@ -163,7 +163,9 @@ for (const backend of backends) {
       const rating = { tenantId: DEFAULT_TENANT_ID, conversationId: conversation.id, score: 4 };
       await ratings.add({ ...rating, channel: 'telegram', at: new Date() });
       // Once per conversation: a second rating changes nothing.
-      expect(await ratings.add({ ...rating, score: 1, channel: 'telegram', at: new Date() })).toBeUndefined();
+      expect(
+        await ratings.add({ ...rating, score: 1, channel: 'telegram', at: new Date() }),
+      ).toBeUndefined();
       expect((await ratings.find(DEFAULT_TENANT_ID, conversation.id))?.score).toBe(4);
     });
 

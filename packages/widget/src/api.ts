@@ -108,7 +108,12 @@ export class VisitorApi {
 
   /** CSAT: the rating of the closed conversation (once; ALREADY_RATED after that). */
   rate(session: Session, body: RatingRequest): Promise<RatingView> {
-    return this.#call('POST', `/v1/conversations/${session.conversationId}/rating`, session.token, body);
+    return this.#call(
+      'POST',
+      `/v1/conversations/${session.conversationId}/rating`,
+      session.token,
+      body,
+    );
   }
 
   setName(session: Session, name: string): Promise<ConversationProfile> {

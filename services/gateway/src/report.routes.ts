@@ -52,10 +52,7 @@ function isTimeZone(zone: string): boolean {
 
 /** `PUT /v1/admin/settings/business-hours`: a zone and the hours of each day (absent: closed). */
 const businessHoursBody = z.strictObject({
-  timeZone: z
-    .string()
-    .max(64)
-    .refine(isTimeZone, 'an IANA time zone such as Europe/Berlin or UTC'),
+  timeZone: z.string().max(64).refine(isTimeZone, 'an IANA time zone such as Europe/Berlin or UTC'),
   weekly: z.strictObject({
     sun: dayIntervals,
     mon: dayIntervals,
@@ -88,10 +85,13 @@ const reportQuery = z
     message: 'to must be after from',
     path: ['to'],
   })
-  .refine(({ from, to }) => approximate(to, 1) - approximate(from, 0) <= (MAX_RANGE_DAYS + 1) * DAY_MS, {
-    message: `at most ${MAX_RANGE_DAYS} days`,
-    path: ['to'],
-  });
+  .refine(
+    ({ from, to }) => approximate(to, 1) - approximate(from, 0) <= (MAX_RANGE_DAYS + 1) * DAY_MS,
+    {
+      message: `at most ${MAX_RANGE_DAYS} days`,
+      path: ['to'],
+    },
+  );
 
 /** A bound as UTC milliseconds, dates at UTC midnight `days` later (for the checks above). */
 function approximate(value: ReportBound, days: number): number {

@@ -49,7 +49,13 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
   app.get('/v1/conversations/:id', async (request): Promise<ConversationProfile> => {
     const c = await load(request);
     const rating = await ratingOf(c.tenant_id, c.id);
-    return { conversationId: c.id, ticket: c.ticket, status: c.status, name: c.visitor_name, rating };
+    return {
+      conversationId: c.id,
+      ticket: c.ticket,
+      status: c.status,
+      name: c.visitor_name,
+      rating,
+    };
   });
 
   // Contract: docs/contract.md (visitor REST), codes in docs/errors.md.

@@ -17,6 +17,17 @@ const OFFICE = {
 };
 
 type Kind = 'visitor' | 'agent' | 'system';
+
+/** The parts of a report's row the grouping checks read. */
+interface Row {
+  key: string | null;
+  label: string | null;
+  conversations: number;
+  firstResponse: { avgSeconds: number | null };
+  resolution: { avgSeconds: number | null };
+  csat: unknown;
+}
+type Rows = { rows: Row[] };
 interface Fixed {
   status: 'open' | 'closed';
   closedAt?: string;
@@ -214,7 +225,12 @@ describe('admin API: reports and business hours', () => {
 
   it('counts every second while no business hours are set (24/7, UTC)', async () => {
     const hours = await call('GET', '/v1/admin/settings/business-hours');
-    expect(hours.json()).toEqual({ timeZone: 'UTC', alwaysOpen: true, weekly: null, updatedAt: null });
+    expect(hours.json()).toEqual({
+      timeZone: 'UTC',
+      alwaysOpen: true,
+      weekly: null,
+      updatedAt: null,
+    });
     const response = await call('GET', `/v1/admin/reports?${RANGE}`);
     expect(response.statusCode).toBe(200);
     const report = response.json();
@@ -235,7 +251,12 @@ describe('admin API: reports and business hours', () => {
     const bad = await call('PUT', '/v1/admin/settings/business-hours', {
       body: {
         timeZone: 'Mars/Olympus',
-        weekly: { mon: [{ from: '09:00', to: '12:00' }, { from: '11:00', to: '17:00' }] },
+        weekly: {
+          mon: [
+            { from: '09:00', to: '12:00' },
+            { from: '11:00', to: '17:00' },
+          ],
+        },
       },
     });
     expect(bad.statusCode).toBe(400);
@@ -284,9 +305,9 @@ describe('admin API: reports and business hours', () => {
   });
 
   it('groups by agent (claimed, else who answered first), by local day and by level', async () => {
-    const byAgent = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=agent`)).json();
+    const byAgent = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=agent`)).json<Rows>();
     expect(
-      byAgent.rows.map((r: Record<string, any>) => ({
+      byAgent.rows.map((r) => ({
         key: r.key,
         label: r.label,
         conversations: r.conversations,
@@ -316,17 +337,15 @@ describe('admin API: reports and business hours', () => {
         csat: { surveys: 0, ratings: 0, positive: 0, score: null, responseRate: null },
       },
     ]);
-    const byDay = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=day`)).json();
-    expect(byDay.rows.map((r: Record<string, any>) => [r.key, r.conversations])).toEqual([
+    const byDay = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=day`)).json<Rows>();
+    expect(byDay.rows.map((r) => [r.key, r.conversations])).toEqual([
       ['2026-12-04', 1],
       ['2026-12-05', 1],
       ['2026-12-06', 1],
       ['2026-12-07', 1],
     ]);
-    const byLevel = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=level`)).json();
-    expect(
-      byLevel.rows.map((r: Record<string, any>) => [r.key, r.conversations, r.resolution.avgSeconds]),
-    ).toEqual([
+    const byLevel = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=level`)).json<Rows>();
+    expect(byLevel.rows.map((r) => [r.key, r.conversations, r.resolution.avgSeconds])).toEqual([
       ['1', 3, 121_200], // A and B: (241,200 + 1,200) / 2
       ['2', 1, 1_800],
     ]);

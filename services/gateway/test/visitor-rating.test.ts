@@ -74,7 +74,11 @@ describe('POST /v1/conversations/:id/rating', () => {
     const response = await rate(c, { score: 4, comment });
     expect(response.statusCode).toBe(201);
     const rating = response.json();
-    expect(rating).toEqual({ score: 4, comment: '<b>Quick</b> and kind\nthanks', at: expect.any(String) });
+    expect(rating).toEqual({
+      score: 4,
+      comment: '<b>Quick</b> and kind\nthanks',
+      at: expect.any(String),
+    });
     expect((await profile(c))['rating']).toEqual(rating);
     // The comment is the visitor's text: posted as plain text (the bridge sends no parse_mode).
     expect((await posts(c.conversationId)).map((p) => p.text)).toContain(
@@ -120,7 +124,10 @@ describe('POST /v1/conversations/:id/rating', () => {
   it('needs the conversation’s own token', async () => {
     const [mine, other] = [await start(), await start()];
     await close(mine.conversationId);
-    const response = await rate({ conversationId: mine.conversationId, token: other.token }, { score: 5 });
+    const response = await rate(
+      { conversationId: mine.conversationId, token: other.token },
+      { score: 5 },
+    );
     expect(response.statusCode).toBe(403);
   });
 });

@@ -44,12 +44,18 @@ export interface ReportFigures {
 }
 
 /** Group key and label of each grouping, over the `conv` rows of the report's query. */
-function grouping(groupBy: ReportGrouping | undefined, tz: string): { key: RawBuilder<unknown>; label: RawBuilder<unknown> } {
+function grouping(
+  groupBy: ReportGrouping | undefined,
+  tz: string,
+): { key: RawBuilder<unknown>; label: RawBuilder<unknown> } {
   switch (groupBy) {
     case undefined:
       return { key: sql`null::text`, label: sql`null::text` };
     case ReportGrouping.agent:
-      return { key: sql`ag.telegram_user_id::text`, label: sql`coalesce(ag.display_name, agent_name)` };
+      return {
+        key: sql`ag.telegram_user_id::text`,
+        label: sql`coalesce(ag.display_name, agent_name)`,
+      };
     case ReportGrouping.day: {
       const day = sql`to_char((started_at at time zone ${tz}::text)::date, 'YYYY-MM-DD')`;
       return { key: day, label: day };
@@ -191,7 +197,11 @@ export class ReportRepository {
     timeZone: string,
     schedule: readonly BusinessInterval[],
   ): Promise<BusinessHours> {
-    const values = { time_zone: timeZone, schedule: JSON.stringify(schedule), updated_at: new Date() };
+    const values = {
+      time_zone: timeZone,
+      schedule: JSON.stringify(schedule),
+      updated_at: new Date(),
+    };
     return this.db
       .insertInto('business_hours')
       .values({ tenant_id: tenantId, ...values })
