@@ -72,6 +72,21 @@ export function widget(page: Page | Frame) {
   };
 }
 
+/** The ticket of the conversation the widget stored for `gateway` (waits until there is one). */
+export async function storedTicket(
+  page: Page,
+  gateway: string,
+  timeoutMs = 20_000,
+): Promise<string> {
+  const ticket = await page.waitForFunction(
+    (key) =>
+      (JSON.parse(localStorage.getItem(key) ?? 'null') as { ticket?: string } | null)?.ticket,
+    `topicdesk:${gateway}`,
+    { timeout: timeoutMs, polling: 100 },
+  );
+  return (await ticket.jsonValue()) as string;
+}
+
 /** Sends a message the way a visitor does: type, Enter. */
 export async function send(page: Page, text: string): Promise<void> {
   const w = widget(page);

@@ -5,7 +5,7 @@
 // axe-core; keyboard only on the desktop.
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { axeViolations, screenshot, skipBrowser, widget } from '../support/browser';
+import { axeViolations, screenshot, storedTicket, skipBrowser, widget } from '../support/browser';
 import { browserSuite } from '../support/browser-suite';
 import { agentSays, botTexts, topicOf } from '../support/cluster';
 
@@ -42,16 +42,7 @@ const focused = (p: Page) =>
     return inner.closest('label')?.textContent ?? inner.getAttribute('name') ?? inner.tagName;
   });
 
-async function ticketOf(p: Page): Promise<string> {
-  const key = `topicdesk:${suite.gateway}`;
-  await expect
-    .poll(() => p.evaluate((k) => localStorage.getItem(k), key), { timeout: 20_000 })
-    .toBeTruthy();
-  return p.evaluate(
-    (k) => (JSON.parse(localStorage.getItem(k)!) as { ticket: string }).ticket,
-    key,
-  );
-}
+const ticketOf = (p: Page) => storedTicket(p, suite.gateway);
 
 const stored = (p: Page) =>
   p.evaluate((k) => localStorage.getItem(k), `topicdesk:${suite.gateway}`);
