@@ -167,6 +167,9 @@ for (const backend of backends) {
         await ratings.add({ ...rating, score: 1, channel: 'telegram', at: new Date() }),
       ).toBeUndefined();
       expect((await ratings.find(DEFAULT_TENANT_ID, conversation.id))?.score).toBe(4);
+      // Rated: no prompt is due any more, even one older than the latest close.
+      await links.markRatingPrompted(conversation.id, new Date(0));
+      expect((await links.lagging(new Date(), 10)).map((c) => c.id)).not.toContain(conversation.id);
     });
 
     it('seeds the private chat texts in English (default) and German', async () => {

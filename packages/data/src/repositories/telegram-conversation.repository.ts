@@ -196,7 +196,8 @@ export class TelegramConversationRepository {
 
   /**
    * Telegram conversations whose private chat lags by more than `olderThan`: a message not
-   * sent, a copy not edited, or a closed conversation whose rating was not asked for.
+   * sent, a copy not edited, or a closed conversation, not rated yet, whose rating was not
+   * asked for since its latest close.
    */
   lagging(olderThan: Date, limit: number): Promise<Array<{ tenant_id: string; id: string }>> {
     return this.db
@@ -237,6 +238,15 @@ export class TelegramConversationRepository {
               eb('t.rating_prompted_at', 'is', null),
               eb('t.rating_prompted_at', '<', eb.ref('c.closed_at')),
             ]),
+            // Rated already (once per conversation): no prompt is due.
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('conversation_ratings as r')
+                  .select(sql`1`.as('one'))
+                  .whereRef('r.conversation_id', '=', 't.conversation_id'),
+              ),
+            ),
           ]),
         ]),
       )
