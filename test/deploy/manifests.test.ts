@@ -631,6 +631,8 @@ describe('the Grafana dashboard', () => {
       'topicdesk_scheduler_runs_total',
       'topicdesk_scheduler_failures_total',
       'topicdesk_auto_closed_total',
+      'topicdesk_first_response_seconds_bucket',
+      'topicdesk_resolution_seconds_bucket',
     ])
       expect(all, metric).toContain(metric);
   });

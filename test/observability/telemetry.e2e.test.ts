@@ -362,6 +362,11 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
       total(bridge, 'topicdesk_webhook_auth_failures_total', { reason: 'path' }),
     ).toBeGreaterThan(0);
     expect(total(bridge, 'topicdesk_messages_in_total', { kind: 'agent' })).toBe(1);
+    // That reply was its conversation's first: observed when it was stored (docs/reports.md).
+    expect(total(bridge, 'topicdesk_first_response_seconds_count', { channel: 'web' })).toBe(1);
+    expect(
+      total(bridge, 'topicdesk_first_response_seconds_bucket', { channel: 'web', le: '604800' }),
+    ).toBe(1);
     expect(total(bridge, 'topicdesk_messages_out_total', { kind: 'visitor' })).toBe(3);
     expect(
       total(bridge, 'topicdesk_delivery_latency_seconds_count', { direction: 'to_telegram' }),
@@ -381,6 +386,10 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
       (samples) => (total(samples, 'topicdesk_auto_closed_total') ?? 0) > 0,
     );
     expect(total(scheduler, 'topicdesk_auto_closed_total')).toBeGreaterThan(0);
+    // Each close is a resolution, observed by the service that closed it.
+    expect(
+      total(scheduler, 'topicdesk_resolution_seconds_count', { channel: 'web' }),
+    ).toBeGreaterThan(0);
     expect(
       total(scheduler, 'topicdesk_scheduler_runs_total', { job: 'auto-close' }),
     ).toBeGreaterThan(0);

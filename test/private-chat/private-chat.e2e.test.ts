@@ -257,11 +257,11 @@ describe('a private-chat user and a widget visitor', () => {
     ]);
     expect((await press(ZEB, prompt, '5'))?.text).toBe('Thank you for your rating!');
     const rated = await database.db
-      .selectFrom('telegram_conversations')
-      .select(['rating'])
+      .selectFrom('conversation_ratings')
+      .select(['score'])
       .where('conversation_id', '=', conversation.id)
       .executeTakeFirstOrThrow();
-    expect(rated.rating).toBe(5);
+    expect(rated.score).toBe(5);
     const audit = await database.db
       .selectFrom('audit_log')
       .selectAll()

@@ -56,7 +56,7 @@ export function widget(page: Page | Frame) {
     root,
     launcher: root.locator('.launcher'),
     panel: root.locator('.panel'),
-    input: root.locator('textarea'),
+    input: root.locator('.composer textarea'),
     sendButton: root.locator('button.send'),
     closeButton: root.locator('.head button.close'),
     log: root.locator('.log'),
@@ -70,6 +70,21 @@ export function widget(page: Page | Frame) {
     texts: (kind: 'visitor' | 'agent' | 'system'): Locator =>
       root.locator(`.log li.row.${kind}:not(.greeting) .bubble .text`),
   };
+}
+
+/** The ticket of the conversation the widget stored for `gateway` (waits until there is one). */
+export async function storedTicket(
+  page: Page,
+  gateway: string,
+  timeoutMs = 20_000,
+): Promise<string> {
+  const ticket = await page.waitForFunction(
+    (key) =>
+      (JSON.parse(localStorage.getItem(key) ?? 'null') as { ticket?: string } | null)?.ticket,
+    `topicdesk:${gateway}`,
+    { timeout: timeoutMs, polling: 100 },
+  );
+  return (await ticket.jsonValue()) as string;
 }
 
 /** Sends a message the way a visitor does: type, Enter. */

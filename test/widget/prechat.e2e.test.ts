@@ -4,7 +4,14 @@
 // header. Desktop, phone upright in the dark, phone sideways and Arabic, each with axe-core.
 import type { Browser, Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { axeViolations, screenshot, send, skipBrowser, widget } from '../support/browser';
+import {
+  axeViolations,
+  screenshot,
+  storedTicket,
+  send,
+  skipBrowser,
+  widget,
+} from '../support/browser';
 import { browserSuite } from '../support/browser-suite';
 import { header } from '../support/agents';
 import { topicOf } from '../support/cluster';
@@ -46,16 +53,7 @@ const focused = (p: Page) =>
     return inner ? (inner.getAttribute('name') ?? inner.tagName) : 'outside';
   });
 
-async function ticketOf(p: Page): Promise<string> {
-  const key = `topicdesk:${suite.gateway}`;
-  await expect
-    .poll(() => p.evaluate((k) => localStorage.getItem(k), key), { timeout: 20_000 })
-    .toBeTruthy();
-  return p.evaluate(
-    (k) => (JSON.parse(localStorage.getItem(k)!) as { ticket: string }).ticket,
-    key,
-  );
-}
+const ticketOf = (p: Page) => storedTicket(p, suite.gateway);
 
 /** Whether the element is inside the panel's box (nothing cut off on a short screen). */
 const insidePanel = (p: Page, selector: string) =>

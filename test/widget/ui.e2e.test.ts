@@ -269,8 +269,9 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     agentSays(cluster.sandbox, threadId, '/close');
     await expect.poll(() => w.closed.isVisible(), { timeout: 20_000 }).toBe(true);
     expect(await w.input.isVisible()).toBe(false);
-    // A closed conversation is not kept for later visits.
-    await expect.poll(() => p.evaluate((k) => localStorage.getItem(k), storageKey())).toBeNull();
+    // A closed conversation is kept for a later visit only while its rating is asked for
+    // (test/widget/rating.e2e.test.ts); a new conversation replaces it.
+    await expect.poll(() => w.root.locator('form.rating').isVisible()).toBe(true);
 
     await w.closed.getByRole('button', { name: 'Start a new conversation' }).click();
     await expect.poll(() => w.input.isVisible()).toBe(true);

@@ -14,6 +14,7 @@ import {
   type OutboxInput,
 } from '@topicdesk/data';
 import { messageEvent } from './events';
+import { conversationMetrics, secondsBetween } from './metrics';
 import { routeToGroup } from './group-routing';
 import { busOutbox, fanoutOutbox } from './outbox-relay';
 import { SystemMessageKey, SystemMessages } from './system-messages';
@@ -88,6 +89,7 @@ function sync(tenantId: string, conversationId: string, reason: SyncReason): Out
  */
 export class ConversationService {
   readonly #system = new SystemMessages();
+  readonly #metrics = conversationMetrics();
 
   constructor(private readonly uow: UnitOfWork) {}
 
@@ -186,11 +188,16 @@ export class ConversationService {
       telegramMessageId: input.telegramMessageId,
       delivery: DeliveryState.none,
     });
-    await new ConversationRepository(work.trx).recordFirstResponse(
+    const first = await new ConversationRepository(work.trx).recordFirstResponse(
       input.tenantId,
       input.conversationId,
       message.created_at,
     );
+    const firstResponse = secondsBetween(first?.visitorAt, message.created_at);
+    if (firstResponse !== undefined)
+      work.afterCommit(() =>
+        this.#metrics.firstResponse.record(firstResponse, { channel: conversation.channel }),
+      );
     await this.#audit(
       work,
       input.tenantId,
@@ -240,6 +247,14 @@ export class ConversationService {
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
     const at = new Date();
     if (!(await conversations.close(input.tenantId, input.conversationId, at))) return false;
+    const resolution = secondsBetween(
+      await new MessageRepository(work.trx).firstVisitorMessageAt(input.conversationId),
+      at,
+    );
+    if (resolution !== undefined)
+      work.afterCommit(() =>
+        this.#metrics.resolution.record(resolution, { channel: conversation.channel }),
+      );
     await this.#audit(
       work,
       input.tenantId,

@@ -116,3 +116,18 @@ export { TopicDeliveryService, type TelegramPlacement } from './topic-delivery.s
 export { ServedGroups } from './served-groups';
 // (Conversation, DB, Kysely and Message: with the private chat's types above.)
 export type { TelegramPost, TopicState } from '@topicdesk/data';
+
+// CSAT and reports (issue 14): ratings from both visitor channels, the admin API's reports and
+// business hours, and the figures' histograms.
+export { Ratings, ratingPost, type RateInput, type RateOutcome } from './ratings.service';
+export {
+  ALWAYS_OPEN,
+  Reports,
+  type BusinessHoursSettings,
+  type Report,
+  type ReportBound,
+  type ReportRequest,
+} from './reports.service';
+export { conversationMetrics, SUPPORT_SECONDS_BUCKETS } from './metrics';
+export { ReportGrouping } from '@topicdesk/data';
+export type { BusinessInterval, ConversationRating, ReportFigures } from '@topicdesk/data';

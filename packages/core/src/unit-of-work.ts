@@ -18,6 +18,8 @@ export interface Work {
   readonly trx: Kysely<DB>;
   /** Announces the change once it is committed (the rows are written in the same transaction). */
   emit(...rows: readonly OutboxInput[]): void;
+  /** Runs `fn` once the change is committed (a metric of what happened); never on a rollback. */
+  afterCommit(fn: () => void): void;
 }
 
 /**
@@ -33,11 +35,17 @@ export class UnitOfWork {
   ) {}
 
   async run<T>(fn: (work: Work) => Promise<T>): Promise<T> {
+    const committed: Array<() => void> = [];
     const { value, rows } = await this.db.transaction().execute(async (trx) => {
       const emitted: OutboxInput[] = [];
-      const value = await fn({ trx, emit: (...rows) => void emitted.push(...rows) });
+      const value = await fn({
+        trx,
+        emit: (...rows) => void emitted.push(...rows),
+        afterCommit: (then) => void committed.push(then),
+      });
       return { value, rows: await new OutboxRepository(trx).add(emitted) };
     });
+    for (const then of committed) then();
     if (rows.length > 0) await this.publisher.publish(rows);
     return value;
   }

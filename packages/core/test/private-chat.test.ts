@@ -197,12 +197,16 @@ describe('the private chat in core', () => {
     const rated = await apply(eve, rate);
     expect(rated.outcome).toBe('command');
     expect(rated.toast).toBe('Thank you for your rating!');
-    const link = await db()
-      .selectFrom('telegram_conversations')
-      .select('rating')
+    const stored = await db()
+      .selectFrom('conversation_ratings')
+      .select(['score', 'channel'])
       .where('conversation_id', '=', conversation.id)
       .executeTakeFirstOrThrow();
-    expect(link.rating).toBe(4);
+    expect(stored).toEqual({ score: 4, channel: 'telegram' });
+    // Once: a second press is refused with a toast, the first rating stays.
+    const again = await apply(eve, { ...rate, rating: 1 });
+    expect(again.outcome).toBe('refused');
+    expect(again.toast).toContain('already');
     const audit = await db()
       .selectFrom('audit_log')
       .select(['actor_type', 'details'])

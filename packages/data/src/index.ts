@@ -48,3 +48,10 @@ export {
 } from './repositories/support-group.repository';
 export type { Kysely, Transaction } from 'kysely';
 export { DeadLetterRepository } from './repositories/dead-letter.repository';
+export { RatingRepository, type RatingInput } from './repositories/rating.repository';
+export {
+  ReportGrouping,
+  ReportRepository,
+  type ReportFigures,
+  type ReportQuery,
+} from './repositories/report.repository';

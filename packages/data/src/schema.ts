@@ -256,10 +256,8 @@ export interface TelegramConversationTable {
   delivered_seq: Generated<number>;
   /** The message whose private copy carries the "End" button. */
   end_button_seq: number | null;
+  /** When the rating prompt of the latest close was sent (the rating: `conversation_ratings`). */
   rating_prompted_at: NullableTimestamp;
-  /** 1–5, given by the user after the conversation closed. */
-  rating: number | null;
-  rated_at: NullableTimestamp;
   created_at: Timestamp;
 }
 
@@ -290,6 +288,34 @@ export interface SupportGroupTable {
   updated_at: Timestamp;
 }
 
+/** A visitor's rating of a conversation (CSAT), one per conversation, from either channel. */
+export interface ConversationRatingTable {
+  conversation_id: string;
+  tenant_id: string;
+  /** 1–5. */
+  score: number;
+  comment: string | null;
+  /** Where it was given: the widget (`web`) or the private chat (`telegram`). */
+  channel: ConversationChannel;
+  created_at: Timestamp;
+}
+
+/** One interval of a weekly schedule: `day` 0–6 (0 = Sunday), local `HH:MM` times. */
+export interface BusinessInterval {
+  day: number;
+  start: string;
+  end: string;
+}
+
+/** A tenant's business hours (reports' business-hours variants); no row: 24/7 in UTC. */
+export interface BusinessHoursTable {
+  tenant_id: string;
+  /** IANA time zone the schedule's times are local to. */
+  time_zone: string;
+  schedule: ColumnType<BusinessInterval[], string, string>;
+  updated_at: Timestamp;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -308,6 +334,8 @@ export interface DB {
   telegram_conversations: TelegramConversationTable;
   telegram_private_messages: TelegramPrivateMessageTable;
   support_groups: SupportGroupTable;
+  conversation_ratings: ConversationRatingTable;
+  business_hours: BusinessHoursTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -325,5 +353,7 @@ export type TelegramUser = Selectable<TelegramUserTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
 export type SupportGroup = Selectable<SupportGroupTable>;
+export type ConversationRating = Selectable<ConversationRatingTable>;
+export type BusinessHours = Selectable<BusinessHoursTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -5,6 +5,7 @@ import {
   DEFAULT_TENANT_ID,
   DeliveryState,
   MessageRepository,
+  RatingRepository,
   TelegramConversationRepository,
   TelegramUserRepository,
   TemplateRepository,
@@ -158,8 +159,17 @@ for (const backend of backends) {
       expect(lagging.map((c) => c.id)).toContain(conversation.id);
       await links.markRatingPrompted(conversation.id, new Date());
       expect((await links.lagging(new Date(), 10)).map((c) => c.id)).not.toContain(conversation.id);
-      await links.rate(conversation.id, 4, new Date());
-      expect((await links.find(conversation.id))?.link.rating).toBe(4);
+      const ratings = new RatingRepository(database.db);
+      const rating = { tenantId: DEFAULT_TENANT_ID, conversationId: conversation.id, score: 4 };
+      await ratings.add({ ...rating, channel: 'telegram', at: new Date() });
+      // Once per conversation: a second rating changes nothing.
+      expect(
+        await ratings.add({ ...rating, score: 1, channel: 'telegram', at: new Date() }),
+      ).toBeUndefined();
+      expect((await ratings.find(DEFAULT_TENANT_ID, conversation.id))?.score).toBe(4);
+      // Rated: no prompt is due any more, even one older than the latest close.
+      await links.markRatingPrompted(conversation.id, new Date(0));
+      expect((await links.lagging(new Date(), 10)).map((c) => c.id)).not.toContain(conversation.id);
     });
 
     it('seeds the private chat texts in English (default) and German', async () => {

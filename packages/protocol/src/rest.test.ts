@@ -3,6 +3,7 @@ import {
   conversationParamsSchema,
   historyQuerySchema,
   profileSchema,
+  ratingSchema,
   startConversationSchema,
 } from './rest';
 // The answers: built by the gateway, described here.
@@ -12,6 +13,7 @@ import {
   errorBodySchema,
   historyPageSchema,
   issuedTokenSchema,
+  ratingViewSchema,
 } from './rest';
 
 describe('startConversationSchema', () => {
@@ -198,6 +200,36 @@ describe('profileSchema', () => {
   });
 });
 
+describe('a rating (CSAT)', () => {
+  it('takes a score of 1 to 5 and an optional comment, trimmed, blank as none', () => {
+    expect(ratingSchema.parse({ score: 5 })).toEqual({ score: 5, comment: null });
+    expect(ratingSchema.parse({ score: 1, comment: ' slow\nbut kind ' })).toEqual({
+      score: 1,
+      comment: 'slow\nbut kind',
+    });
+    expect(ratingSchema.parse({ score: 3, comment: ' \u200B ' })).toEqual({
+      score: 3,
+      comment: null,
+    });
+    expect(ratingSchema.parse({ score: 3, comment: null })).toEqual({ score: 3, comment: null });
+  });
+
+  it('refuses another score, a control character, a comment over 1,000 characters and unknown fields', () => {
+    for (const body of [
+      {},
+      { score: 0 },
+      { score: 6 },
+      { score: 2.5 },
+      { score: '4' },
+      { score: 4, comment: 'a\u0007b' },
+      { score: 4, comment: 'x'.repeat(1001) },
+      { score: 4, stars: 4 },
+    ])
+      expect(ratingSchema.safeParse(body).success, JSON.stringify(body).slice(0, 40)).toBe(false);
+    expect(ratingSchema.safeParse({ score: 4, comment: '😀'.repeat(1000) }).success).toBe(true);
+  });
+});
+
 describe('the answers', () => {
   const conversationId = '9b2f3c1e-4a5d-4e6f-8a7b-1c2d3e4f5a6b';
   const issued = { token: 'eyJ.x.y', expiresAt: '2025-05-06T08:08:09.000Z' };
@@ -213,12 +245,26 @@ describe('the answers', () => {
     };
     expect(historyPageSchema.parse(page)).toEqual(page);
     const profile = { conversationId, ticket: 'SUPP-7Q2K', status: 'closed', name: null };
-    expect(conversationProfileSchema.parse(profile)).toEqual(profile);
+    expect(conversationProfileSchema.parse({ ...profile, rating: null })).toEqual({
+      ...profile,
+      rating: null,
+    });
+    const rating = { score: 4, comment: null, at: '2025-05-06T08:08:09.000Z' };
+    expect(conversationProfileSchema.parse({ ...profile, rating })).toEqual({ ...profile, rating });
+    expect(ratingViewSchema.parse(rating)).toEqual(rating);
     const error = { error: { code: 'INVALID_REQUEST', message: 'no', details: { issues: [] } } };
     expect(errorBodySchema.parse(error)).toEqual(error);
   });
 
   it('refuses an answer that lacks a field or has one too many', () => {
+    expect(
+      conversationProfileSchema.safeParse({
+        conversationId,
+        ticket: 'T',
+        status: 'open',
+        name: null,
+      }).success,
+    ).toBe(false);
     expect(issuedTokenSchema.safeParse({ token: 'x' }).success).toBe(false);
     expect(conversationStartedSchema.safeParse({ conversationId, ...issued }).success).toBe(false);
     expect(

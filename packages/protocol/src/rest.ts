@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { emailField, localeField, nameField, pageUrlField, titleField } from './fields';
 import { conversationStatusSchema, historyMessageSchema } from './server-frames';
-import { MAX_NAME_CHARS, MAX_PAGE_TITLE_CHARS, MAX_PAGE_URL_CHARS, MAX_SEQ } from './text-rules';
+import {
+  charCount,
+  hasControlCharacters,
+  isBlank,
+  MAX_NAME_CHARS,
+  MAX_PAGE_TITLE_CHARS,
+  MAX_PAGE_URL_CHARS,
+  MAX_RATING_COMMENT_CHARS,
+  MAX_SEQ,
+} from './text-rules';
 
 /**
  * The visitor REST API (`/v1/conversations…`): what the widget sends, parsed by the gateway with
@@ -75,12 +84,47 @@ export const historyPageSchema = z.strictObject({
 });
 export type HistoryPage = z.infer<typeof historyPageSchema>;
 
-/** `GET /v1/conversations/:id` and `POST /v1/conversations/:id/profile`. */
+/**
+ * `POST /v1/conversations/:id/rating` (CSAT): the visitor's rating of their closed conversation,
+ * once. `score` 1–5; `comment` optional, at most MAX_RATING_COMMENT_CHARS code points, line
+ * breaks and tabs allowed, no other control character; trimmed, blank is none.
+ */
+export const ratingSchema = z
+  .object({
+    score: z.number().int().min(1).max(5),
+    comment: z
+      .string()
+      .refine((v) => !hasControlCharacters(v), 'must not contain control characters')
+      .refine(
+        (v) => charCount(v) <= MAX_RATING_COMMENT_CHARS,
+        `at most ${MAX_RATING_COMMENT_CHARS} characters`,
+      )
+      .transform((v) => (isBlank(v) ? null : v.trim()))
+      .nullish()
+      .transform((v) => v ?? null),
+  })
+  .strict();
+export type RatingRequest = z.input<typeof ratingSchema>;
+export type RatingBody = z.output<typeof ratingSchema>;
+
+/** A conversation's rating as the visitor gave it; `201` of `POST …/rating`. */
+export const ratingViewSchema = z.strictObject({
+  score: z.number().int().min(1).max(5),
+  comment: z.string().nullable(),
+  at: z.iso.datetime(),
+});
+export type RatingView = z.infer<typeof ratingViewSchema>;
+
+/**
+ * `GET /v1/conversations/:id` and `POST /v1/conversations/:id/profile`. `rating` is null until
+ * the visitor rated the conversation: a closed conversation without one is asked for one.
+ */
 export const conversationProfileSchema = z.strictObject({
   conversationId: z.string().uuid(),
   ticket: z.string(),
   status: conversationStatusSchema,
   name: z.string().nullable(),
+  rating: ratingViewSchema.nullable(),
 });
 export type ConversationProfile = z.infer<typeof conversationProfileSchema>;
 

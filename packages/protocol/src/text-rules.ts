@@ -15,6 +15,8 @@ export const MAX_PAGE_TITLE_CHARS = 300;
 export const MAX_PAGE_URL_CHARS = 2048;
 /** Longest e-mail address (RFC 5321's path limit less its brackets), in code points. */
 export const MAX_EMAIL_CHARS = 254;
+/** Longest comment with a rating (CSAT), in code points. */
+export const MAX_RATING_COMMENT_CHARS = 1000;
 
 /**
  * A BCP 47 language tag: a 2–3 letter language (ISO 639), then subtags of 1–8 letters or

@@ -4,6 +4,8 @@ import type {
   HistoryMessage,
   HistoryPage,
   IssuedToken,
+  RatingRequest,
+  RatingView,
   StartConversationRequest,
 } from '@topicdesk/protocol';
 
@@ -102,6 +104,16 @@ export class VisitorApi {
 
   profile(session: Session): Promise<ConversationProfile> {
     return this.#call('GET', `/v1/conversations/${session.conversationId}`, session.token);
+  }
+
+  /** CSAT: the rating of the closed conversation (once; ALREADY_RATED after that). */
+  rate(session: Session, body: RatingRequest): Promise<RatingView> {
+    return this.#call(
+      'POST',
+      `/v1/conversations/${session.conversationId}/rating`,
+      session.token,
+      body,
+    );
   }
 
   setName(session: Session, name: string): Promise<ConversationProfile> {

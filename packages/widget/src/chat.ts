@@ -4,6 +4,7 @@ import { Credential } from './credential';
 import { observeRoute, pathAllowed } from './paths';
 import type { ChatEventName, ChatEvents, Listener, Listeners, SupportChatOptions } from './options';
 import { PreChatForm, type PreChatDetails } from './pre-chat';
+import { RatingPrompt } from './rating';
 import { SessionStore } from './session-store';
 import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
 import { ReadTracker } from './read-tracker';
@@ -11,22 +12,13 @@ import { format, resolveStrings, type Strings } from './strings';
 import { MessageState, Timeline, type ChatItem } from './timeline';
 import { documentPage, TitleBadge } from './title-badge';
 import { archived, transcriptName, transcriptText } from './transcript';
+import { uuid } from './uuid';
 import { View } from './view';
 
 export type { ChatEventName, ChatEvents, Listener, Listeners, SupportChatOptions } from './options';
 
 const ACK_TIMEOUT_MS = 10_000;
 const TYPING_INTERVAL_MS = 3_000;
-
-/** A random v4 UUID, also on plain-http pages where `crypto.randomUUID` is missing. */
-export function uuid(): string {
-  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
-  const b = crypto.getRandomValues(new Uint8Array(16));
-  b[6] = ((b[6] ?? 0) & 0x0f) | 0x40;
-  b[8] = ((b[8] ?? 0) & 0x3f) | 0x80;
-  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -65,6 +57,7 @@ export class Chat {
   #email: string | undefined;
   readonly #titleBadge: TitleBadge;
   readonly #preChat: PreChatForm | undefined;
+  readonly #rating: RatingPrompt;
   /** The form was filled in, or a conversation is going: the visitor writes. */
   #introduced = false;
   #lastTyping = 0;
@@ -75,7 +68,8 @@ export class Chat {
     this.#api = new VisitorApi(origin.replace(/\/+$/, ''));
     this.#store = new SessionStore(this.#api.origin);
     this.#credential = new Credential(this.#api, this.#store, {
-      keep: () => this.#status === 'open',
+      // An open conversation, or a closed one still to be rated, is kept for a later visit.
+      keep: () => this.#status === 'open' || this.#rating.waiting,
       lost: () => this.#forget(),
     });
     this.#locale = options.locale ?? (document.documentElement.lang || navigator.language || 'en');
@@ -123,6 +117,18 @@ export class Chat {
         (text) => this.#view.announce(text),
       );
     }
+    this.#rating = new RatingPrompt(this.#strings, {
+      load: async () => (await this.#credential.authorized((s) => this.#api.profile(s)))?.rating,
+      submit: async (score, comment) => {
+        await this.#credential.authorized((s) => this.#api.rate(s, { score, comment }));
+      },
+      keep: (waiting) => {
+        if (waiting && this.#session) this.#store.save(this.#session);
+        else this.#store.clear();
+      },
+      show: (el) => this.#view.setRating(el),
+      announce: (text) => this.#view.announce(text),
+    });
     this.#read = new ReadTracker(this.#view.log, {
       open: () => this.#view.isOpen,
       row: (item) => this.#view.row(item),
@@ -188,6 +194,7 @@ export class Chat {
     this.#view.setStrings(this.#strings, locale);
     this.#titleBadge.setTemplate(this.#strings.titleUnread);
     this.#preChat?.setStrings(this.#strings);
+    this.#rating.setStrings(this.#strings);
     this.#render();
   }
 
@@ -314,9 +321,12 @@ export class Chat {
     const changed = status !== this.#status;
     this.#status = status;
     this.#view.setClosed(status === 'closed');
-    // Only an open conversation is worth coming back to.
-    if (status === 'closed') this.#store.clear();
-    else if (this.#session) this.#store.save(this.#session);
+    // Only an open conversation is worth coming back to, or a closed one to rate (CSAT).
+    if (status === 'open') {
+      this.#rating.reset();
+      if (this.#session) this.#store.save(this.#session);
+    } else if (this.#session) void this.#rating.ask();
+    else this.#store.clear();
     if (changed) this.#emit('status', status);
   }
 

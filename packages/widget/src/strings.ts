@@ -48,6 +48,19 @@ export const defaultStrings = {
   nameRequired: 'Please enter your name.',
   emailRequired: 'Please enter your e-mail address.',
   emailInvalid: 'Please enter an e-mail address such as name@example.com.',
+  rateQuestion: 'How would you rate this conversation?',
+  /** A star's name for screen readers: `{n}` of 5, `{label}` one of rate1–rate5. */
+  rateStar: '{n} of 5: {label}',
+  rate1: 'Very poor',
+  rate2: 'Poor',
+  rate3: 'Okay',
+  rate4: 'Good',
+  rate5: 'Excellent',
+  rateComment: 'Anything to add?',
+  rateSend: 'Send rating',
+  rateThanks: 'Thank you for your rating!',
+  rateChoose: 'Please choose from 1 to 5 stars.',
+  rateFailed: 'Your rating could not be sent. Please try again.',
 };
 
 export type Strings = typeof defaultStrings;

@@ -18,6 +18,7 @@ export const themes = {
     '--td-danger': '#b3261e',
     '--td-banner-bg': '#fff4d6',
     '--td-banner-fg': '#5c4300',
+    '--td-star': '#9a6400',
     '--td-shadow': '0 12px 40px rgba(16, 24, 40, 0.22)',
   },
   dark: {
@@ -35,6 +36,7 @@ export const themes = {
     '--td-danger': '#ff8a80',
     '--td-banner-bg': '#3a3113',
     '--td-banner-fg': '#ffe7a3',
+    '--td-star': '#ffc940',
     '--td-shadow': '0 12px 40px rgba(0, 0, 0, 0.6)',
   },
 } as const;
@@ -50,6 +52,8 @@ export const contrastPairs: ReadonlyArray<readonly [fg: string, bg: string]> = [
   ['--td-link', '--td-bg'],
   ['--td-danger', '--td-bg'],
   ['--td-banner-fg', '--td-banner-bg'],
+  // The chosen stars of a rating: a graphic, but they carry the score.
+  ['--td-star', '--td-bg'],
 ];
 
 /**
@@ -154,6 +158,18 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .field input[aria-invalid=true]{border-color:var(--td-danger);border-width:2px}
 .field .error{margin:0;font-size:13px;color:var(--td-danger)}
 .prechat .primary{margin-inline-start:auto;align-self:flex-end}
+.rating{display:flex;flex-direction:column;gap:6px;margin:0 0 12px;text-align:start;color:var(--td-fg)}
+.rating fieldset{border:0;margin:0;padding:0;min-width:0;text-align:center}
+.rating legend{padding:0;margin:0 auto 2px;font-weight:600}
+.stars{display:flex;justify-content:center;gap:2px}
+.stars label{font-size:30px;line-height:1;padding:2px 5px;color:var(--td-muted);cursor:pointer}
+.stars label.on{color:var(--td-star)}
+.stars input:focus-visible+span{outline:3px solid var(--td-accent);outline-offset:2px;border-radius:6px}
+.rating>label{font-size:13px;font-weight:600}
+.rating textarea{flex:none;min-height:56px}
+.rating .error{margin:0;font-size:13px;color:var(--td-danger)}
+.rating .primary{align-self:center}
+.thanks{margin:0 0 12px;color:var(--td-fg);font-weight:600}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--td-border)}
 textarea{flex:1;resize:none;min-height:40px;max-height:140px;field-sizing:content;font-size:16px;padding:8px 12px;border:1px solid var(--td-border);border-radius:12px;background:var(--td-bg);line-height:1.4}
 textarea::placeholder{color:var(--td-muted);opacity:1}

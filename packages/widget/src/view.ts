@@ -51,6 +51,8 @@ export class View {
   readonly #input: HTMLTextAreaElement;
   readonly #live: HTMLDivElement;
   readonly #layout: PanelLayout;
+  /** The rating prompt (or its thanks) in the closed footer. */
+  #rating: HTMLElement | undefined;
   /** The pre-chat form while it stands in for the composer. */
   #preChat: { form: HTMLFormElement; first: HTMLElement | undefined } | undefined;
   readonly #bindings: Array<[Element, StringKey, string?]> = [];
@@ -317,6 +319,13 @@ export class View {
     if (closed) this.#layout.toEnd();
     if (closed && focusWasIn) this.#closed.querySelector('button')?.focus();
     if (!closed && this.#open && this.#shadow.activeElement === null) this.#input.focus();
+  }
+
+  /** The rating prompt, or its thank-you, above the closed footer's buttons; undefined: none. */
+  setRating(el: HTMLElement | undefined): void {
+    this.#rating?.remove();
+    this.#rating = el;
+    if (el) this.#closed.querySelector('.actions')?.before(el);
   }
 
   setBanner(text: string | undefined): void {

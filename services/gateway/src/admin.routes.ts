@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import {
   DeadLetterTopicError,
   DEFAULT_TENANT_ID,
@@ -9,10 +8,10 @@ import {
   type SupportGroup,
 } from '@topicdesk/core';
 import { hasControlCharacters, nameField } from '@topicdesk/protocol';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { bearerToken } from './tokens';
+import { adminActor } from './admin-auth';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
@@ -109,12 +108,6 @@ const telegramUserIdParam = z.coerce.number().int().positive().max(Number.MAX_SA
 const templateKeyParams = z.object({ key: templateBody.shape.key });
 const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
 
-function same(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
 /**
  * The admin API (Bearer SERVICE_TOKEN): agents, system message templates and saved replies
  * (templates named `reply.<name>`), support groups besides SUPPORT_GROUP_ID, and the audit log. Every change is audited. Templates are
@@ -123,16 +116,7 @@ function same(a: string, b: string): boolean {
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
   const { admin } = options;
 
-  /** Who is asking (the service token), or a 401/403. */
-  const actor = (request: FastifyRequest): string => {
-    if (!options.serviceToken)
-      throw new GatewayError(ErrorCode.FORBIDDEN, 'the admin API is off: set SERVICE_TOKEN');
-    const token = bearerToken(request.headers.authorization);
-    if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'the service token is required');
-    if (!same(token, options.serviceToken))
-      throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
-    return 'service-token';
-  };
+  const actor = adminActor(options.serviceToken);
 
   app.get('/v1/admin/agents', async (request) => {
     actor(request);

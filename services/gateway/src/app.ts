@@ -8,6 +8,8 @@ import {
   AdminService,
   ConversationService,
   detachedPublisher,
+  Ratings,
+  Reports,
   UnitOfWork,
   type DB,
   type Kysely,
@@ -46,6 +48,7 @@ import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
+import { reportRoutes } from './report.routes';
 import { parse } from './validation';
 import { spendQuota } from './quota';
 import { DEFAULT_TENANT_ID } from '@topicdesk/core';
@@ -359,11 +362,16 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(visitorProfileRoutes, {
     tokens,
     conversations,
+    ratings: new Ratings(uow),
     quotas: deps.coordination.quotas,
     changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
   });
   await app.register(adminRoutes, {
     admin,
+    serviceToken: config.SERVICE_TOKEN,
+  });
+  await app.register(reportRoutes, {
+    reports: new Reports(uow),
     serviceToken: config.SERVICE_TOKEN,
   });
 };

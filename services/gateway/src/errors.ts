@@ -15,6 +15,10 @@ export const ErrorCode = {
   FORBIDDEN: 'FORBIDDEN',
   NOT_FOUND: 'NOT_FOUND',
   CONVERSATION_CLOSED: 'CONVERSATION_CLOSED',
+  /** A rating of a conversation that is still open (ratings come after the close). */
+  CONVERSATION_OPEN: 'CONVERSATION_OPEN',
+  /** The conversation was rated already: once per conversation. */
+  ALREADY_RATED: 'ALREADY_RATED',
   RATE_LIMITED: 'RATE_LIMITED',
   /** The address started its `LIMIT_CONVERSATIONS_PER_DAY` conversations: no retry helps today. */
   CONVERSATION_LIMIT: 'CONVERSATION_LIMIT',
@@ -36,6 +40,8 @@ const STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONVERSATION_CLOSED: 409,
+  CONVERSATION_OPEN: 409,
+  ALREADY_RATED: 409,
   RATE_LIMITED: 429,
   CONVERSATION_LIMIT: 429,
   UNAVAILABLE: 503,

@@ -1,9 +1,11 @@
-import type { ConversationService } from '@topicdesk/core';
+import type { ConversationRating, ConversationService, Ratings } from '@topicdesk/core';
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
   profileSchema,
+  ratingSchema,
   type ConversationProfile,
+  type RatingView,
 } from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ErrorCode, GatewayError } from './errors';
@@ -14,14 +16,16 @@ import { spendQuota } from './quota';
 const REST_BODY_LIMIT = 4 * 1024;
 
 /**
- * The visitor's own view of their conversation: `GET /v1/conversations/:id` and
+ * The visitor's own view of their conversation: `GET /v1/conversations/:id`,
  * `POST /v1/conversations/:id/profile` `{ name }` (POST, not PATCH, so that a site's browser
- * needs no CORS allowance beyond the ones the rest of the visitor API uses). Bearer token as
+ * needs no CORS allowance beyond the ones the rest of the visitor API uses) and
+ * `POST /v1/conversations/:id/rating` `{ score, comment? }` once it is closed. Bearer token as
  * for the history. The name is what agents see for the conversation from then on.
  */
 export interface VisitorProfileRoutesOptions {
   tokens: ConversationTokens;
   conversations: ConversationService;
+  ratings: Ratings;
   quotas: QuotaLimiter;
   /** LIMIT_PROFILE_CHANGES_PER_HOUR: each change renames a Telegram topic. */
   changesPerHour: number;
@@ -37,10 +41,58 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
       .conversation;
   };
 
+  const ratingOf = async (tenantId: string, id: string) => {
+    const rating = await options.ratings.find(tenantId, id);
+    return rating ? ratingView(rating) : null;
+  };
+
   app.get('/v1/conversations/:id', async (request): Promise<ConversationProfile> => {
     const c = await load(request);
-    return { conversationId: c.id, ticket: c.ticket, status: c.status, name: c.visitor_name };
+    const rating = await ratingOf(c.tenant_id, c.id);
+    return {
+      conversationId: c.id,
+      ticket: c.ticket,
+      status: c.status,
+      name: c.visitor_name,
+      rating,
+    };
   });
+
+  // Contract: docs/contract.md (visitor REST), codes in docs/errors.md.
+  app.post(
+    '/v1/conversations/:id/rating',
+    { bodyLimit: REST_BODY_LIMIT * 2 },
+    async (request, reply): Promise<RatingView> => {
+      const c = await load(request);
+      const body = parse(ratingSchema, request.body === undefined ? {} : request.body);
+      const outcome = await options.ratings.rate({
+        tenantId: c.tenant_id,
+        conversationId: c.id,
+        score: body.score,
+        comment: body.comment,
+      });
+      switch (outcome.kind) {
+        case 'rated':
+          void reply.status(201);
+          return ratingView(outcome.rating);
+        case 'already_rated':
+          throw new GatewayError(ErrorCode.ALREADY_RATED, 'this conversation was rated already', {
+            rating: ratingView(outcome.rating),
+          });
+        case 'open':
+          throw new GatewayError(
+            ErrorCode.CONVERSATION_OPEN,
+            'a conversation can be rated once it is closed',
+          );
+        case 'not_found':
+          throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+        default: {
+          const never: never = outcome;
+          return never;
+        }
+      }
+    },
+  );
 
   app.post(
     '/v1/conversations/:id/profile',
@@ -61,7 +113,12 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
       await spendQuota(options.quotas, quotaKey, quota, request.log, () =>
         options.conversations.renameVisitor(c.tenant_id, c.id, name),
       );
-      return { conversationId: c.id, ticket: c.ticket, status: c.status, name };
+      const rating = await ratingOf(c.tenant_id, c.id);
+      return { conversationId: c.id, ticket: c.ticket, status: c.status, name, rating };
     },
   );
 };
+
+function ratingView(rating: ConversationRating): RatingView {
+  return { score: rating.score, comment: rating.comment, at: rating.created_at.toISOString() };
+}

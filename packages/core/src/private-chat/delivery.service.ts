@@ -1,4 +1,5 @@
 import {
+  RatingRepository,
   TelegramConversationRepository,
   type Conversation,
   type Message,
@@ -25,12 +26,20 @@ export type PrivateChatStep =
   /** Closed and everything sent: ask once for a rating. */
   | { kind: 'rating'; text: string };
 
-/** After any close, the user is asked once for a rating. */
-function ratingPromptDue(conversation: Conversation, link: TelegramConversation): boolean {
+/**
+ * After a close, the user is asked for a rating, once per close until they rated the
+ * conversation (a conversation is rated once, whichever channel: `conversation_ratings`).
+ */
+async function ratingPromptDue(
+  db: UnitOfWork['db'],
+  conversation: Conversation,
+  link: TelegramConversation,
+): Promise<boolean> {
   return (
     conversation.status === 'closed' &&
     conversation.closed_at !== null &&
-    (link.rating_prompted_at === null || link.rating_prompted_at < conversation.closed_at)
+    (link.rating_prompted_at === null || link.rating_prompted_at < conversation.closed_at) &&
+    !(await new RatingRepository(db).find(conversation.tenant_id, conversation.id))
   );
 }
 
@@ -69,7 +78,7 @@ export class PrivateChatDeliveries {
         : undefined;
       return { user, step: { kind: 'message', message: next, button } };
     }
-    if (!ratingPromptDue(conversation, link)) return { user, step: undefined };
+    if (!(await ratingPromptDue(this.uow.db, conversation, link))) return { user, step: undefined };
     const text = await this.#text(conversation, user, 'telegram.rate_prompt', {
       ticket: conversation.ticket,
     });
@@ -83,7 +92,7 @@ export class PrivateChatDeliveries {
     if (!found) return false;
     if (await links.staleCopy(conversation.id)) return true;
     if (await links.nextUndelivered(conversation.id, found.link.delivered_seq)) return true;
-    return ratingPromptDue(conversation, found.link);
+    return ratingPromptDue(this.uow.db, conversation, found.link);
   }
 
   /** The copy now shows its message as it is (edited text, or deleted). */

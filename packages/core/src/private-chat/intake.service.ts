@@ -1,6 +1,5 @@
 import {
   appendMessage,
-  AuditRepository,
   ConversationChannel,
   ConversationRepository,
   DeliveryState,
@@ -14,6 +13,7 @@ import {
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import { ConversationService } from '../conversation.service';
+import { Ratings } from '../ratings.service';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import { privateChatText } from './texts';
 import type { PrivateChatUsers, PrivateChatVisitor } from './users.service';
@@ -88,9 +88,11 @@ function result(outcome: PrivateChatOutcome, answers: PrivateChatAnswer[] = [], 
  */
 export class PrivateChatIntake {
   readonly #conversations: ConversationService;
+  readonly #ratings: Ratings;
 
   constructor(private readonly options: PrivateChatIntakeOptions) {
     this.#conversations = new ConversationService(options.uow);
+    this.#ratings = new Ratings(options.uow);
   }
 
   async apply(
@@ -307,18 +309,27 @@ export class PrivateChatIntake {
   ): Promise<PrivateChatResult> {
     const { work, visitor } = turn;
     const conversation = await this.#ownConversation(turn, user, conversationId);
-    // The buttons come after a close; a rating of an open (reopened) conversation waits.
-    if (conversation?.status !== 'closed') return result('refused');
-    await new TelegramConversationRepository(work.trx).rate(conversationId, rating, new Date());
-    await new AuditRepository(work.trx).record({
+    if (!conversation) return result('refused');
+    const rated = await this.#ratings.rateIn(work, {
       tenantId: visitor.tenantId,
-      actorType: 'visitor',
-      actorId: user.id,
-      action: 'conversation.rate',
       conversationId,
-      details: { rating },
+      score: rating,
+      actorId: user.id,
     });
-    return result('command', [], await this.#text(turn, 'telegram.rated'));
+    switch (rated.kind) {
+      case 'rated':
+        return result('command', [], await this.#text(turn, 'telegram.rated'));
+      case 'already_rated':
+        return result('refused', [], await this.#text(turn, 'telegram.already_rated'));
+      // The buttons come after a close; a rating of an open (reopened) conversation waits.
+      case 'open':
+      case 'not_found':
+        return result('refused');
+      default: {
+        const never: never = rated;
+        return never;
+      }
+    }
   }
 
   /**

@@ -15,6 +15,7 @@ const FALLBACK: Readonly<Record<string, string>> = {
     'You have sent {limit} messages in the last hour; this one was not sent. Please wait about {minutes} min.',
   'telegram.rate_prompt': 'How did we do? Rate this conversation ({ticket}):',
   'telegram.rated': 'Thank you for your rating!',
+  'telegram.already_rated': 'You have rated this conversation already. Thank you!',
   'telegram.already_closed': 'This conversation is already closed.',
   'telegram.button_support': '💬 Live support',
   'telegram.button_end': '⛔ End',

@@ -278,14 +278,31 @@ export class ConversationRepository {
     return result.numUpdatedRows > 0n;
   }
 
-  async recordFirstResponse(tenantId: string, id: string, at: Date): Promise<void> {
-    await this.db
+  /**
+   * Records the first agent reply; when this was it, the time of the conversation's first
+   * visitor message (where the first response time starts; null if the agents wrote first).
+   */
+  async recordFirstResponse(
+    tenantId: string,
+    id: string,
+    at: Date,
+  ): Promise<{ visitorAt: Date | null } | undefined> {
+    const row = await this.db
       .updateTable('conversations')
       .set({ first_response_at: at })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('first_response_at', 'is', null)
-      .execute();
+      .returning((eb) =>
+        eb
+          .selectFrom('messages')
+          .select((m) => m.fn.min<Date>('created_at').as('at'))
+          .where('conversation_id', '=', id)
+          .where('kind', '=', MessageKind.visitor)
+          .as('visitorAt'),
+      )
+      .executeTakeFirst();
+    return row && { visitorAt: row.visitorAt ?? null };
   }
 
   /**

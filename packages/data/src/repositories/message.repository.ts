@@ -48,6 +48,19 @@ export class MessageRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** When the conversation's first visitor message was stored (where its figures start). */
+  async firstVisitorMessageAt(conversationId: string): Promise<Date | null> {
+    const row = await this.db
+      .selectFrom('messages')
+      .select('created_at')
+      .where('conversation_id', '=', conversationId)
+      .where('kind', '=', MessageKind.visitor)
+      .orderBy('seq')
+      .limit(1)
+      .executeTakeFirst();
+    return row?.created_at ?? null;
+  }
+
   findByClientId(conversationId: string, clientId: string): Promise<Message | undefined> {
     return this.db
       .selectFrom('messages')

@@ -21,7 +21,7 @@ export interface TelegramConversationLink {
 /**
  * Conversations of the `telegram` channel: which private-chat user each belongs to, how far
  * the agents' side of it was sent to that chat (a seq cursor), the copies sent there (for
- * edits and retractions) and the user's rating.
+ * edits and retractions) and when the user was asked for a rating (`conversation_ratings`).
  */
 export class TelegramConversationRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -194,17 +194,10 @@ export class TelegramConversationRepository {
       .execute();
   }
 
-  async rate(conversationId: string, rating: number, at: Date): Promise<void> {
-    await this.db
-      .updateTable('telegram_conversations')
-      .set({ rating, rated_at: at })
-      .where('conversation_id', '=', conversationId)
-      .execute();
-  }
-
   /**
    * Telegram conversations whose private chat lags by more than `olderThan`: a message not
-   * sent, a copy not edited, or a closed conversation whose rating was not asked for.
+   * sent, a copy not edited, or a closed conversation, not rated yet, whose rating was not
+   * asked for since its latest close.
    */
   lagging(olderThan: Date, limit: number): Promise<Array<{ tenant_id: string; id: string }>> {
     return this.db
@@ -245,6 +238,15 @@ export class TelegramConversationRepository {
               eb('t.rating_prompted_at', 'is', null),
               eb('t.rating_prompted_at', '<', eb.ref('c.closed_at')),
             ]),
+            // Rated already (once per conversation): no prompt is due.
+            eb.not(
+              eb.exists(
+                eb
+                  .selectFrom('conversation_ratings as r')
+                  .select(sql`1`.as('one'))
+                  .whereRef('r.conversation_id', '=', 't.conversation_id'),
+              ),
+            ),
           ]),
         ]),
       )

@@ -1,0 +1,40 @@
+import { meter } from '@topicdesk/telemetry';
+
+/**
+ * Buckets for the support figures of docs/reports.md, in seconds: from an answer within ten
+ * seconds to a conversation resolved after a week.
+ */
+export const SUPPORT_SECONDS_BUCKETS = [
+  10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 604_800,
+] as const;
+
+/**
+ * The conversation figures as Prometheus histograms, observed when they happen (after the
+ * commit that records them), by whichever service records them: the bridge for first responses,
+ * any service that closes a conversation for resolutions. Instruments are created when a service
+ * is built (after telemetry starts); the SDK hands the same instrument to every caller.
+ */
+export function conversationMetrics() {
+  const histogram = (name: string, description: string) =>
+    meter().createHistogram(name, {
+      description,
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...SUPPORT_SECONDS_BUCKETS] },
+    });
+  return {
+    firstResponse: histogram(
+      'topicdesk_first_response_seconds',
+      "From a conversation's first visitor message to the first agent reply (docs/reports.md), by channel",
+    ),
+    resolution: histogram(
+      'topicdesk_resolution_seconds',
+      "From a conversation's first visitor message to its close (docs/reports.md), by channel",
+    ),
+  };
+}
+export type ConversationMetrics = ReturnType<typeof conversationMetrics>;
+
+/** Seconds from `from` to `to`, or undefined when there is no start (the agents wrote first). */
+export function secondsBetween(from: Date | null | undefined, to: Date): number | undefined {
+  return from ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : undefined;
+}
