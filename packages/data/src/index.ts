@@ -20,6 +20,11 @@ export {
 } from './repositories/conversation.repository';
 export { MessageRepository, type NewMessageInput } from './repositories/message.repository';
 export { AgentRepository, type AgentInput } from './repositories/agent.repository';
+export {
+  AgentTeamRepository,
+  type AgentLoad,
+  type QueuedConversation,
+} from './repositories/agent-team.repository';
 export { AuditRepository, type AuditInput } from './repositories/audit.repository';
 export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
 export { TelegramUpdateRepository } from './repositories/telegram-update.repository';
