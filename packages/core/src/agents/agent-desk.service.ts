@@ -1,6 +1,8 @@
 import { SyncReason } from '@topicdesk/contracts';
 import {
+  AgentPresence,
   AgentRepository,
+  AgentTeamRepository,
   ConversationRepository,
   DEFAULT_TENANT_ID,
   MessageRepository,
@@ -11,6 +13,8 @@ import {
 import { ConversationService, type AgentRef } from '../conversation.service';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
+import { Assignment, AssignmentMode, type AssignmentOptions } from './assignment';
+import { changePresence, presenceOf, type PresenceReport } from './presence';
 import {
   act,
   AGENT_DISPLAY_NAME,
@@ -57,7 +61,12 @@ export interface AgentDeskOptions {
   /** Called for each agent message relayed to a visitor (the bridge counts them). */
   onAgentMessage?: (() => void) | undefined;
   tenantId?: string | undefined;
+  /** ASSIGNMENT and AGENT_CAPACITY_DEFAULT (default: manual, capacity 3). */
+  assignment?: AssignmentOptions | undefined;
 }
+
+/** AGENT_CAPACITY_DEFAULT's default. */
+export const DEFAULT_CAPACITY = 3;
 
 /** AGENT_NAME_FALLBACK: what an agent who is not registered is shown as. */
 export type UnknownAgentName = 'generic' | 'first_name';
@@ -84,6 +93,8 @@ export interface DeskStats {
 export class AgentDesk {
   readonly #service: ConversationService;
   readonly #tenantId: string;
+  readonly #assignment: Assignment;
+  readonly #defaultCapacity: number;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -91,6 +102,15 @@ export class AgentDesk {
   ) {
     this.#service = new ConversationService(uow);
     this.#tenantId = options.tenantId ?? DEFAULT_TENANT_ID;
+    const assignment = options.assignment ?? {
+      mode: AssignmentMode.manual,
+      defaultCapacity: DEFAULT_CAPACITY,
+    };
+    this.#assignment = new Assignment(uow, {
+      defaultGroupId: options.defaultGroupId,
+      ...assignment,
+    });
+    this.#defaultCapacity = assignment.defaultCapacity;
   }
 
   /** The conversation of a topic; topic ids are unique per group only, so the group names it too. */
@@ -158,6 +178,49 @@ export class AgentDesk {
     return { outcome, text };
   }
 
+  /**
+   * `/online`, `/away`, `/offline` in General, or a /status button: the agent's presence,
+   * once per update; `text` is the answer (or the button's toast).
+   */
+  async setPresence(
+    update: UpdateRef,
+    who: { telegramUserId: number; telegramFirstName?: string | undefined },
+    presence: AgentPresence,
+  ): Promise<{ outcome: DeskOutcome; text: string }> {
+    const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
+    let text = '';
+    const outcome = await this.#once(
+      update,
+      async (work) => {
+        if (identity.kind === 'refused') {
+          text = identity.reason;
+          return 'refused';
+        }
+        const changed = await changePresence(work, {
+          tenantId: this.#tenantId,
+          agent: identity.agent,
+          presence,
+          assignment: this.#assignment,
+          defaultCapacity: this.#defaultCapacity,
+        });
+        text = changed.text;
+        return changed.ok ? 'command' : 'refused';
+      },
+      who.telegramUserId,
+    );
+    return { outcome, text: outcome === 'duplicate' ? 'Done.' : text };
+  }
+
+  /** `/status`: the agent's presence and load; undefined for an unregistered member. */
+  presence(telegramUserId: number): Promise<PresenceReport | undefined> {
+    return presenceOf(this.uow.db, this.#tenantId, telegramUserId, this.#defaultCapacity);
+  }
+
+  /** A pass of automatic assignment (a new conversation waits); 0 in manual mode. */
+  assignWaiting(tenantId: string = this.#tenantId): Promise<number> {
+    return this.#assignment.drain(tenantId);
+  }
+
   /** Marks an update handled that changes nothing here; false when it was handled already. */
   markProcessed(update: UpdateRef): Promise<boolean> {
     return this.uow.run((work) => this.#markProcessed(work, update));
@@ -184,29 +247,33 @@ export class AgentDesk {
     message: TopicMessage & { text: string },
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
-    return this.#once(update, async (work) => {
-      const refuse = async (text: string) => {
-        await this.#post(work, conversation, message.messageId, text);
-        return 'refused' as const;
-      };
-      if (identity.kind === 'refused') return refuse(identity.reason);
-      if (conversation.status === 'closed') return refuse(CLOSED_NOTHING_SENT);
-      if (!conversation.claimed_at) {
-        if (this.options.requireClaim)
-          return refuse(
-            'Claim this conversation first (/claim or the ✋ button); nothing was sent.',
-          );
-        await this.#claim(work, conversation, identity.agent);
-      }
-      const known = await new MessageRepository(work.trx).findAgentMessage(
-        this.#tenantId,
-        message.chatId,
-        message.messageId,
-      );
-      if (known) return 'duplicate';
-      await this.#postAgentMessage(work, conversation, message, identity.agent, message.text);
-      return 'stored';
-    });
+    return this.#once(
+      update,
+      async (work) => {
+        const refuse = async (text: string) => {
+          await this.#post(work, conversation, message.messageId, text);
+          return 'refused' as const;
+        };
+        if (identity.kind === 'refused') return refuse(identity.reason);
+        if (conversation.status === 'closed') return refuse(CLOSED_NOTHING_SENT);
+        if (!conversation.claimed_at) {
+          if (this.options.requireClaim)
+            return refuse(
+              'Claim this conversation first (/claim or the ✋ button); nothing was sent.',
+            );
+          await this.#claim(work, conversation, identity.agent);
+        }
+        const known = await new MessageRepository(work.trx).findAgentMessage(
+          this.#tenantId,
+          message.chatId,
+          message.messageId,
+        );
+        if (known) return 'duplicate';
+        await this.#postAgentMessage(work, conversation, message, identity.agent, message.text);
+        return 'stored';
+      },
+      message.telegramUserId,
+    );
   }
 
   /** A command in a conversation's topic (see the command table in topic-commands.ts). */
@@ -217,41 +284,47 @@ export class AgentDesk {
     command: AgentCommand,
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
-    return this.#once(update, async (work) => {
-      const entry = TOPIC_COMMANDS[command.name];
-      if (entry.kind === 'answer') {
-        await this.#post(work, conversation, message.messageId, entry.text);
-        return entry.outcome;
-      }
-      if (identity.kind === 'refused') {
-        await this.#post(work, conversation, message.messageId, identity.reason);
-        return 'refused';
-      }
-      const current = await new ConversationRepository(work.trx).lock(
-        this.#tenantId,
-        conversation.id,
-      );
-      const agent = identity.agent;
-      const run: CommandRun = {
-        work,
-        service: this.#service,
-        conversation: current,
-        agent,
-        args: command.args,
-        chatId: message.chatId,
-        messageId: message.messageId,
-        replyToMessageId: message.replyToMessageId,
-        say: async (text, outcome = 'command') => {
-          await this.#post(work, current, message.messageId, text);
-          return outcome;
-        },
-        relay: async (text) => {
-          if (!current.claimed_at) await this.#claim(work, current, agent);
-          await this.#postAgentMessage(work, current, message, agent, text);
-        },
-      };
-      return entry.run(run);
-    });
+    return this.#once(
+      update,
+      async (work) => {
+        const entry = TOPIC_COMMANDS[command.name];
+        if (entry.kind === 'answer') {
+          await this.#post(work, conversation, message.messageId, entry.text);
+          return entry.outcome;
+        }
+        if (identity.kind === 'refused') {
+          await this.#post(work, conversation, message.messageId, identity.reason);
+          return 'refused';
+        }
+        const current = await new ConversationRepository(work.trx).lock(
+          this.#tenantId,
+          conversation.id,
+        );
+        const agent = identity.agent;
+        const run: CommandRun = {
+          work,
+          service: this.#service,
+          conversation: current,
+          agent,
+          args: command.args,
+          chatId: message.chatId,
+          messageId: message.messageId,
+          replyToMessageId: message.replyToMessageId,
+          say: async (text, outcome = 'command') => {
+            await this.#post(work, current, message.messageId, text);
+            return outcome;
+          },
+          relay: async (text) => {
+            if (!current.claimed_at) await this.#claim(work, current, agent);
+            await this.#postAgentMessage(work, current, message, agent, text);
+          },
+          assignment: this.#assignment,
+          defaultCapacity: this.#defaultCapacity,
+        };
+        return entry.run(run);
+      },
+      message.telegramUserId,
+    );
   }
 
   /**
@@ -281,7 +354,14 @@ export class AgentDesk {
         return 'refused';
       }
       const current = await conversations.lock(this.#tenantId, conversation.id);
-      const result = await act(work, this.#service, current, press.action, identity.agent);
+      const result = await act(
+        work,
+        this.#service,
+        current,
+        press.action,
+        identity.agent,
+        this.#assignment,
+      );
       answer = result.text;
       if (!result.ok) return 'refused';
       await this.#post(work, current, null, result.text);
@@ -321,11 +401,21 @@ export class AgentDesk {
     return { ...stats, pending: await new MessageRepository(this.uow.db).pendingSummary() };
   }
 
-  /** Runs `apply` in one unit of work with the update's dedupe mark: a redelivery is a no-op. */
-  #once(update: UpdateRef, apply: (work: Work) => Promise<DeskOutcome>): Promise<DeskOutcome> {
-    return this.uow.run(async (work) =>
-      (await this.#markProcessed(work, update)) ? apply(work) : 'duplicate',
-    );
+  /**
+   * Runs `apply` in one unit of work with the update's dedupe mark: a redelivery is a no-op.
+   * `activeUser`: the agent behind it was active (the idle clock of their presence restarts).
+   */
+  #once(
+    update: UpdateRef,
+    apply: (work: Work) => Promise<DeskOutcome>,
+    activeUser?: number,
+  ): Promise<DeskOutcome> {
+    return this.uow.run(async (work) => {
+      if (!(await this.#markProcessed(work, update))) return 'duplicate';
+      if (activeUser !== undefined)
+        await new AgentTeamRepository(work.trx).touch(this.#tenantId, activeUser, new Date());
+      return apply(work);
+    });
   }
 
   #markProcessed(work: Work, update: UpdateRef): Promise<boolean> {

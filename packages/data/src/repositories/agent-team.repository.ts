@@ -61,7 +61,11 @@ export class AgentTeamRepository {
       .where((eb) =>
         eb.or([
           eb('last_active_at', 'is', null),
-          eb('last_active_at', '<', sql<Date>`${at}::timestamptz - ${ACTIVITY_RESOLUTION}::interval`),
+          eb(
+            'last_active_at',
+            '<',
+            sql<Date>`${at}::timestamptz - ${ACTIVITY_RESOLUTION}::interval`,
+          ),
         ]),
       )
       .execute();
@@ -81,8 +85,14 @@ export class AgentTeamRepository {
       .execute();
   }
 
-  /** Active agents (only online ones with `onlineOnly`) with their load and last assignment. */
-  async loads(tenantId: string, options: { onlineOnly: boolean }): Promise<AgentLoad[]> {
+  /**
+   * Active agents with their load and last assignment: only online ones with `onlineOnly`,
+   * only one with `telegramUserId`.
+   */
+  async loads(
+    tenantId: string,
+    options: { onlineOnly?: boolean; telegramUserId?: number },
+  ): Promise<AgentLoad[]> {
     let query = this.db
       .selectFrom('agents as a')
       .selectAll('a')
@@ -97,6 +107,8 @@ export class AgentTeamRepository {
       .where('a.tenant_id', '=', tenantId)
       .where('a.active', '=', true);
     if (options.onlineOnly) query = query.where('a.presence', '=', AgentPresence.online);
+    if (options.telegramUserId !== undefined)
+      query = query.where('a.telegram_user_id', '=', options.telegramUserId);
     const rows = await query.orderBy('a.id').execute();
     return rows.map(({ open_load, last_claimed_at, ...agent }) => ({
       agent,
