@@ -1,6 +1,8 @@
 import type { Bus } from '@topicdesk/bus';
 import {
   AgentRepository,
+  AgentTeamRepository,
+  type AgentLoad,
   AuditRepository,
   DeadLetterRepository,
   SupportGroupRepository,
@@ -45,6 +47,15 @@ export class AdminService {
 
   agents(tenantId: string): Promise<Agent[]> {
     return new AgentRepository(this.uow.db).list(tenantId);
+  }
+
+  /** Every active or inactive agent with their load (open conversations they hold). */
+  async agentLoads(tenantId: string): Promise<AgentLoad[]> {
+    const loads = await new AgentTeamRepository(this.uow.db).loads(tenantId, {});
+    const inactive = (await this.agents(tenantId)).filter((a) => !a.active);
+    return [...loads, ...inactive.map((agent) => ({ agent, load: 0, lastAssignedAt: null }))].sort(
+      (a, b) => a.agent.id - b.agent.id,
+    );
   }
 
   saveAgent(tenantId: string, actor: string, agent: AgentSettings): Promise<Agent> {

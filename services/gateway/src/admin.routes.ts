@@ -5,6 +5,7 @@ import {
   isLanguageTag,
   LANGUAGE_TAG_MAX_LENGTH,
   type AdminService,
+  type Agent,
   type DeadLetterRow,
   type SupportGroup,
 } from '@topicdesk/core';
@@ -26,8 +27,28 @@ const agentBody = z
     displayName: nameField(64),
     role: z.enum(['agent', 'lead', 'admin']).default('agent'),
     active: z.boolean().default(true),
+    /** Most open conversations at once; null: AGENT_CAPACITY_DEFAULT; absent: unchanged. */
+    capacity: z.number().int().min(0).max(1000).nullable().optional(),
+    /** The support group they serve (its chat id); null: every group; absent: unchanged. */
+    groupChatId: z.number().int().nullable().optional(),
+    /** The escalation level they serve; null: every level; absent: unchanged. */
+    level: z.number().int().min(1).max(3).nullable().optional(),
   })
   .strict();
+
+/** An agent as the admin API shows them. */
+function agentView(a: Agent) {
+  return {
+    telegramUserId: a.telegram_user_id,
+    displayName: a.display_name,
+    role: a.role,
+    active: a.active,
+    capacity: a.capacity,
+    groupChatId: a.group_chat_id,
+    level: a.level,
+    presence: a.presence,
+  };
+}
 
 const templateBody = z
   .object({
@@ -136,14 +157,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get('/v1/admin/agents', async (request) => {
     actor(request);
-    const agents = await admin.agents(DEFAULT_TENANT_ID);
+    const agents = await admin.agentLoads(DEFAULT_TENANT_ID);
     return {
-      agents: agents.map((a) => ({
-        telegramUserId: a.telegram_user_id,
-        displayName: a.display_name,
-        role: a.role,
-        active: a.active,
-        updatedAt: a.updated_at.toISOString(),
+      agents: agents.map(({ agent, load }) => ({
+        ...agentView(agent),
+        load,
+        updatedAt: agent.updated_at.toISOString(),
       })),
     };
   });
@@ -159,12 +178,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       );
       const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await admin.saveAgent(DEFAULT_TENANT_ID, by, { telegramUserId, ...body });
-      return {
-        telegramUserId: agent.telegram_user_id,
-        displayName: agent.display_name,
-        role: agent.role,
-        active: agent.active,
-      };
+      return agentView(agent);
     },
   );
 
