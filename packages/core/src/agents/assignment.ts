@@ -7,6 +7,7 @@ import {
 } from '@topicdesk/data';
 import { ConversationService, type AgentRef } from '../conversation.service';
 import type { UnitOfWork, Work } from '../unit-of-work';
+import { sentence } from './sentence';
 
 /** ASSIGNMENT: `manual` (agents claim, today's behaviour) or `auto` (the desk assigns). */
 export const AssignmentMode = { auto: 'auto', manual: 'manual' } as const;
@@ -78,7 +79,7 @@ export function assignedPost(agent: { name: string; telegramUserId: number }): {
 } {
   const before = '📌 Assigned to ';
   return {
-    text: `${before}${agent.name}.`,
+    text: sentence(`${before}${agent.name}`),
     entities: [
       {
         type: 'text_mention',

@@ -11,6 +11,7 @@ import {
 import type { AgentRef, ConversationService } from '../conversation.service';
 import type { Work } from '../unit-of-work';
 import type { Assignment } from './assignment';
+import { sentence } from './sentence';
 import { changePresence, changePriority, presenceOf, presenceText } from './presence';
 
 /** The agents' commands; anything else starting with "/" is `unknown` and never reaches a visitor. */
@@ -352,9 +353,4 @@ async function applyAction(
       throw new Error(`unhandled action ${String(never)}`);
     }
   }
-}
-
-/** Ends a sentence with a full stop unless it ends with punctuation already ("Alice M."). */
-function sentence(text: string): string {
-  return /[.!?…]$/.test(text) ? text : `${text}.`;
 }
