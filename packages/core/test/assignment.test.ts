@@ -259,7 +259,7 @@ describe('automatic assignment (real Postgres)', () => {
       awayWhenIdle(fixture.uow, idleSince, new Date()),
       awayWhenIdle(fixture.uow, idleSince, new Date()),
     ]);
-    expect(moved[0]! + moved[1]!).toBe(1);
+    expect(moved[0] + moved[1]).toBe(1);
     const agents = await new AgentRepository(database.db).list(T);
     expect(agents.map((a) => [a.telegram_user_id, a.presence])).toEqual([
       [ALICE, 'away'],

@@ -1,6 +1,6 @@
 import { SyncReason } from '@topicdesk/contracts';
 import {
-  AgentPresence,
+  type AgentPresence,
   AgentRepository,
   AgentTeamRepository,
   ConversationRepository,
