@@ -65,6 +65,12 @@ export interface AgentDeskOptions {
   assignment?: AssignmentOptions | undefined;
 }
 
+/** A Telegram user acting outside a topic. */
+export interface AgentWho {
+  telegramUserId: number;
+  telegramFirstName?: string | undefined;
+}
+
 /** AGENT_CAPACITY_DEFAULT's default. */
 export const DEFAULT_CAPACITY = 3;
 
@@ -159,33 +165,42 @@ export class AgentDesk {
   }
 
   /** `/name <name>` outside a topic (General): the agent names themselves, once per update. */
-  async setName(
+  setName(
     update: UpdateRef,
-    who: { telegramUserId: number; telegramFirstName?: string | undefined },
+    who: AgentWho,
     args: string,
   ): Promise<{ outcome: DeskOutcome; text: string }> {
-    const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
-    let text = '';
-    const outcome = await this.#once(update, async (work) => {
-      if (identity.kind === 'refused') {
-        text = identity.reason;
-        return 'refused';
-      }
-      const named = await nameAgent(work, this.#tenantId, identity.agent, args);
-      text = named.text;
-      return named.ok ? 'command' : 'refused';
-    });
-    return { outcome, text };
+    return this.#ownSetting(update, who, (work, agent) =>
+      nameAgent(work, this.#tenantId, agent, args),
+    );
   }
 
   /**
    * `/online`, `/away`, `/offline` in General, or a /status button: the agent's presence,
-   * once per update; `text` is the answer (or the button's toast).
+   * once per update; `text` is the answer (or the button's toast; "Done." for a redelivery).
    */
   async setPresence(
     update: UpdateRef,
-    who: { telegramUserId: number; telegramFirstName?: string | undefined },
+    who: AgentWho,
     presence: AgentPresence,
+  ): Promise<{ outcome: DeskOutcome; text: string }> {
+    const result = await this.#ownSetting(update, who, (work, agent) =>
+      changePresence(work, {
+        tenantId: this.#tenantId,
+        agent,
+        presence,
+        assignment: this.#assignment,
+        defaultCapacity: this.#defaultCapacity,
+      }),
+    );
+    return result.outcome === 'duplicate' ? { ...result, text: 'Done.' } : result;
+  }
+
+  /** An agent changes a setting of their own outside a topic, once per update. */
+  async #ownSetting(
+    update: UpdateRef,
+    who: AgentWho,
+    apply: (work: Work, agent: AgentRef) => Promise<{ ok: boolean; text: string }>,
   ): Promise<{ outcome: DeskOutcome; text: string }> {
     const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
     let text = '';
@@ -196,19 +211,13 @@ export class AgentDesk {
           text = identity.reason;
           return 'refused';
         }
-        const changed = await changePresence(work, {
-          tenantId: this.#tenantId,
-          agent: identity.agent,
-          presence,
-          assignment: this.#assignment,
-          defaultCapacity: this.#defaultCapacity,
-        });
-        text = changed.text;
-        return changed.ok ? 'command' : 'refused';
+        const applied = await apply(work, identity.agent);
+        text = applied.text;
+        return applied.ok ? 'command' : 'refused';
       },
       who.telegramUserId,
     );
-    return { outcome, text: outcome === 'duplicate' ? 'Done.' : text };
+    return { outcome, text };
   }
 
   /** `/status`: the agent's presence and load; undefined for an unregistered member. */

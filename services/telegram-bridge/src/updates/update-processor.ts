@@ -209,25 +209,23 @@ export class UpdateProcessor {
     from: { id: number; first_name: string },
     command: Command,
   ): Promise<DeskOutcome> {
-    if (isPresence(command.name)) {
-      const changed = await this.#desk.setPresence(
-        ref,
-        { telegramUserId: from.id, telegramFirstName: from.first_name },
-        command.name,
-      );
-      if (changed.outcome !== 'duplicate')
-        await this.options.sync.sendOutsideTopic(message.chat.id, changed.text, message.message_id);
-      return changed.outcome;
-    }
-    if (command.name === 'name') {
-      const named = await this.#desk.setName(
-        ref,
-        { telegramUserId: from.id, telegramFirstName: from.first_name },
-        command.args,
-      );
-      if (named.outcome !== 'duplicate')
-        await this.options.sync.sendOutsideTopic(message.chat.id, named.text, message.message_id);
-      return named.outcome;
+    // The agent's own settings: applied once per update by the desk, answered here.
+    const who = { telegramUserId: from.id, telegramFirstName: from.first_name };
+    const { name } = command;
+    const own = isPresence(name)
+      ? this.#desk.setPresence(ref, who, name)
+      : name === 'name'
+        ? this.#desk.setName(ref, who, command.args)
+        : undefined;
+    if (own) {
+      const answered = await own;
+      if (answered.outcome !== 'duplicate')
+        await this.options.sync.sendOutsideTopic(
+          message.chat.id,
+          answered.text,
+          message.message_id,
+        );
+      return answered.outcome;
     }
     const { text, outcome } = await this.#generalAnswer(command);
     // General has no conversation to queue posts for: answer directly (best effort), once.
