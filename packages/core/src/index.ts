@@ -118,6 +118,7 @@ export type {
   Agent,
   AuditEntry,
   DeadLetterRow,
+  PriorityRule,
   SupportGroup,
   SystemTemplate,
 } from '@topicdesk/data';

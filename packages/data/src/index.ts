@@ -51,5 +51,9 @@ export {
   SupportGroupRepository,
   type SupportGroupInput,
 } from './repositories/support-group.repository';
+export {
+  PriorityRuleRepository,
+  type PriorityRuleInput,
+} from './repositories/priority-rule.repository';
 export type { Kysely, Transaction } from 'kysely';
 export { DeadLetterRepository } from './repositories/dead-letter.repository';

@@ -118,7 +118,11 @@ export interface ConversationTable {
   /** The agent message whose 👀 reaction the topic shows (its seq; 0: none yet); only grows. */
   seen_reaction_seq: Generated<number>;
   /** Orders the assignment queue; set with /priority (migration 0011). */
-  priority: ColumnType<ConversationPriority, ConversationPriority | undefined, ConversationPriority>;
+  priority: ColumnType<
+    ConversationPriority,
+    ConversationPriority | undefined,
+    ConversationPriority
+  >;
 }
 
 export interface MessageTable {
@@ -321,6 +325,18 @@ export interface SupportGroupTable {
   updated_at: Timestamp;
 }
 
+/** A rule of the admin API: a new conversation whose page and locale match gets the priority. */
+export interface PriorityRuleTable {
+  tenant_id: string;
+  /** The first matching rule (lowest position) wins. */
+  position: number;
+  /** The page URL starts with this (null: any page). */
+  page_url_prefix: string | null;
+  /** The locale is this tag or a subtag of it (`de` takes `de-AT`); null: any locale. */
+  locale: string | null;
+  priority: ConversationPriority;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -339,6 +355,7 @@ export interface DB {
   telegram_conversations: TelegramConversationTable;
   telegram_private_messages: TelegramPrivateMessageTable;
   support_groups: SupportGroupTable;
+  priority_rules: PriorityRuleTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -356,5 +373,6 @@ export type TelegramUser = Selectable<TelegramUserTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
 export type SupportGroup = Selectable<SupportGroupTable>;
+export type PriorityRule = Selectable<PriorityRuleTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

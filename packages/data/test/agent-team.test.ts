@@ -4,6 +4,7 @@ import {
   AgentTeamRepository,
   ConversationRepository,
   DEFAULT_TENANT_ID,
+  PriorityRuleRepository,
   readTopicState,
   SupportGroupRepository,
   TelegramPostRepository,
@@ -89,6 +90,22 @@ for (const backend of backends) {
       await team.setPresence(tenantId, 9001, 'online', long);
       await team.touch(tenantId, 9001, new Date());
       expect(await team.awayWhenIdle(idleSince, new Date())).toHaveLength(0);
+    });
+
+    it('gives a new conversation the priority of the first rule it matches', async () => {
+      const db = database.db;
+      await new PriorityRuleRepository(db).replace(tenantId, [
+        { pageUrlPrefix: 'https://a.example/vip', priority: 'high' },
+        { locale: 'pt', priority: 'low' },
+      ]);
+      const conversations = new ConversationRepository(db);
+      const start = async (pageUrl?: string, locale?: string) =>
+        (await conversations.create({ tenantId, channel: 'web', pageUrl, locale })).priority;
+      expect(await start('https://a.example/vip/1', 'pt-BR')).toBe('high');
+      expect(await start(undefined, 'PT-br')).toBe('low');
+      expect(await start('https://a.example/', 'en')).toBe('normal');
+      await new PriorityRuleRepository(db).replace(tenantId, []);
+      expect(await start('https://a.example/vip/1')).toBe('normal');
     });
 
     it('stores a post’s mention and reads it back with the topic state', async () => {

@@ -7,6 +7,7 @@ import {
   type AdminService,
   type Agent,
   type DeadLetterRow,
+  type PriorityRule,
   type SupportGroup,
 } from '@topicdesk/core';
 import { hasControlCharacters, nameField } from '@topicdesk/protocol';
@@ -35,6 +36,10 @@ const agentBody = z
     level: z.number().int().min(1).max(3).nullable().optional(),
   })
   .strict();
+
+function priorityRuleView(rule: PriorityRule) {
+  return { pageUrlPrefix: rule.page_url_prefix, locale: rule.locale, priority: rule.priority };
+}
 
 /** An agent as the admin API shows them. */
 function agentView(a: Agent) {
@@ -92,18 +97,38 @@ const supergroupId = z
   .transform(Number)
   .refine((id) => id < -1_000_000_000_000, SUPERGROUP_ID);
 
+const languageTag = z
+  .string()
+  .max(LANGUAGE_TAG_MAX_LENGTH)
+  .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR');
+
+/** PUT replaces every rule; the first that matches a new conversation sets its priority. */
+const priorityRulesBody = z
+  .object({
+    rules: z
+      .array(
+        z
+          .object({
+            pageUrlPrefix: z.string().trim().min(1).max(2048).nullable().default(null),
+            locale: languageTag.nullable().default(null),
+            priority: z.enum(['high', 'normal', 'low']),
+          })
+          .strict()
+          .refine((r) => r.pageUrlPrefix !== null || r.locale !== null, {
+            message: 'a rule needs pageUrlPrefix, locale or both',
+          }),
+      )
+      .max(100),
+  })
+  .strict();
+
 /** PUT replaces the group: what is left out takes its default. */
 const groupBody = z
   .object({
     title: z.string().trim().min(1).max(128).nullable().default(null),
     level: z.number().int().min(1).max(3).default(1),
     locales: z
-      .array(
-        z
-          .string()
-          .max(LANGUAGE_TAG_MAX_LENGTH)
-          .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR'),
-      )
+      .array(languageTag)
       .max(20)
       .default([])
       // Matching ignores case, so `de` and `DE` are one locale: keep the first spelling.
@@ -231,6 +256,18 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     if (!(await admin.deleteTemplate(DEFAULT_TENANT_ID, by, key, locale)))
       throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
     return { deleted: true };
+  });
+
+  app.get('/v1/admin/priority-rules', async (request) => {
+    actor(request);
+    return { rules: (await admin.priorityRules(DEFAULT_TENANT_ID)).map(priorityRuleView) };
+  });
+
+  app.put('/v1/admin/priority-rules', async (request) => {
+    const by = actor(request);
+    const { rules } = parse(priorityRulesBody, request.body ?? {});
+    const saved = await admin.savePriorityRules(DEFAULT_TENANT_ID, by, rules);
+    return { rules: saved.map(priorityRuleView) };
   });
 
   app.get('/v1/admin/groups', async (request) => {

@@ -6,7 +6,8 @@ import { sql, type Kysely } from 'kysely';
  * Agents as a team (issue 14, part 1): each agent's presence (`online`, `away`, `offline`, set
  * from Telegram or by the idle job), when they were last active in a support group, their
  * capacity (NULL: AGENT_CAPACITY_DEFAULT) and the group / escalation level they serve (NULL:
- * all); each conversation's priority, which orders the assignment queue; mentions in bot posts.
+ * all); each conversation's priority, which orders the assignment queue, and rules that set it by page
+ * URL and locale; mentions in bot posts.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -34,6 +35,19 @@ export async function up(db: Kysely<any>): Promise<void> {
     .execute();
   // A bot post may mention someone (the agent a conversation was assigned to).
   await db.schema.alterTable('telegram_posts').addColumn('entities', 'jsonb').execute();
+  // Priority by page URL and locale (admin API): the first matching rule, in position order,
+  // sets a new conversation's priority.
+  await db.schema
+    .createTable('priority_rules')
+    .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('page_url_prefix', 'text')
+    .addColumn('locale', 'text')
+    .addColumn('priority', 'text', (c) =>
+      c.notNull().check(sql`priority in ('high', 'normal', 'low')`),
+    )
+    .addPrimaryKeyConstraint('priority_rules_pk', ['tenant_id', 'position'])
+    .execute();
   // The queue: open conversations nobody holds, by priority then age.
   await db.schema
     .createIndex('conversations_unclaimed_queue')
@@ -54,6 +68,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex('conversations_claimed_by_agent').ifExists().execute();
   await db.schema.dropIndex('conversations_unclaimed_queue').ifExists().execute();
+  await db.schema.dropTable('priority_rules').ifExists().execute();
   await db.schema.alterTable('telegram_posts').dropColumn('entities').execute();
   await db.schema.alterTable('conversations').dropColumn('priority').execute();
   await db.schema
