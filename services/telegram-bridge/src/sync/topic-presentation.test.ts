@@ -135,10 +135,11 @@ describe('topicName', () => {
 
 describe('headerText', () => {
   it('shows a priority other than normal under the status', () => {
-    expect(headerText(conversation({ priority: 'high' })).split('\n').slice(1, 3)).toEqual([
-      'Status: 🟢 new — not claimed yet',
-      'Priority: 🔴 high',
-    ]);
+    expect(
+      headerText(conversation({ priority: 'high' }))
+        .split('\n')
+        .slice(1, 3),
+    ).toEqual(['Status: 🟢 new — not claimed yet', 'Priority: 🔴 high']);
     expect(headerText(conversation({ priority: 'low' }))).toContain('\nPriority: 🔵 low\n');
     expect(headerText(conversation())).not.toContain('Priority');
   });
