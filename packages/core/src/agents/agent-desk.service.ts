@@ -204,19 +204,15 @@ export class AgentDesk {
   ): Promise<{ outcome: DeskOutcome; text: string }> {
     const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
     let text = '';
-    const outcome = await this.#once(
-      update,
-      async (work) => {
-        if (identity.kind === 'refused') {
-          text = identity.reason;
-          return 'refused';
-        }
-        const applied = await apply(work, identity.agent);
-        text = applied.text;
-        return applied.ok ? 'command' : 'refused';
-      },
-      who.telegramUserId,
-    );
+    const outcome = await this.#onceBy(update, who.telegramUserId, async (work) => {
+      if (identity.kind === 'refused') {
+        text = identity.reason;
+        return 'refused';
+      }
+      const applied = await apply(work, identity.agent);
+      text = applied.text;
+      return applied.ok ? 'command' : 'refused';
+    });
     return { outcome, text };
   }
 
@@ -256,33 +252,29 @@ export class AgentDesk {
     message: TopicMessage & { text: string },
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
-    return this.#once(
-      update,
-      async (work) => {
-        const refuse = async (text: string) => {
-          await this.#post(work, conversation, message.messageId, text);
-          return 'refused' as const;
-        };
-        if (identity.kind === 'refused') return refuse(identity.reason);
-        if (conversation.status === 'closed') return refuse(CLOSED_NOTHING_SENT);
-        if (!conversation.claimed_at) {
-          if (this.options.requireClaim)
-            return refuse(
-              'Claim this conversation first (/claim or the ✋ button); nothing was sent.',
-            );
-          await this.#claim(work, conversation, identity.agent);
-        }
-        const known = await new MessageRepository(work.trx).findAgentMessage(
-          this.#tenantId,
-          message.chatId,
-          message.messageId,
-        );
-        if (known) return 'duplicate';
-        await this.#postAgentMessage(work, conversation, message, identity.agent, message.text);
-        return 'stored';
-      },
-      message.telegramUserId,
-    );
+    return this.#onceBy(update, message.telegramUserId, async (work) => {
+      const refuse = async (text: string) => {
+        await this.#post(work, conversation, message.messageId, text);
+        return 'refused' as const;
+      };
+      if (identity.kind === 'refused') return refuse(identity.reason);
+      if (conversation.status === 'closed') return refuse(CLOSED_NOTHING_SENT);
+      if (!conversation.claimed_at) {
+        if (this.options.requireClaim)
+          return refuse(
+            'Claim this conversation first (/claim or the ✋ button); nothing was sent.',
+          );
+        await this.#claim(work, conversation, identity.agent);
+      }
+      const known = await new MessageRepository(work.trx).findAgentMessage(
+        this.#tenantId,
+        message.chatId,
+        message.messageId,
+      );
+      if (known) return 'duplicate';
+      await this.#postAgentMessage(work, conversation, message, identity.agent, message.text);
+      return 'stored';
+    });
   }
 
   /** A command in a conversation's topic (see the command table in topic-commands.ts). */
@@ -293,47 +285,43 @@ export class AgentDesk {
     command: AgentCommand,
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
-    return this.#once(
-      update,
-      async (work) => {
-        const entry = TOPIC_COMMANDS[command.name];
-        if (entry.kind === 'answer') {
-          await this.#post(work, conversation, message.messageId, entry.text);
-          return entry.outcome;
-        }
-        if (identity.kind === 'refused') {
-          await this.#post(work, conversation, message.messageId, identity.reason);
-          return 'refused';
-        }
-        const current = await new ConversationRepository(work.trx).lock(
-          this.#tenantId,
-          conversation.id,
-        );
-        const agent = identity.agent;
-        const run: CommandRun = {
-          work,
-          service: this.#service,
-          conversation: current,
-          agent,
-          args: command.args,
-          chatId: message.chatId,
-          messageId: message.messageId,
-          replyToMessageId: message.replyToMessageId,
-          say: async (text, outcome = 'command') => {
-            await this.#post(work, current, message.messageId, text);
-            return outcome;
-          },
-          relay: async (text) => {
-            if (!current.claimed_at) await this.#claim(work, current, agent);
-            await this.#postAgentMessage(work, current, message, agent, text);
-          },
-          assignment: this.#assignment,
-          defaultCapacity: this.#defaultCapacity,
-        };
-        return entry.run(run);
-      },
-      message.telegramUserId,
-    );
+    return this.#onceBy(update, message.telegramUserId, async (work) => {
+      const entry = TOPIC_COMMANDS[command.name];
+      if (entry.kind === 'answer') {
+        await this.#post(work, conversation, message.messageId, entry.text);
+        return entry.outcome;
+      }
+      if (identity.kind === 'refused') {
+        await this.#post(work, conversation, message.messageId, identity.reason);
+        return 'refused';
+      }
+      const current = await new ConversationRepository(work.trx).lock(
+        this.#tenantId,
+        conversation.id,
+      );
+      const agent = identity.agent;
+      const run: CommandRun = {
+        work,
+        service: this.#service,
+        conversation: current,
+        agent,
+        args: command.args,
+        chatId: message.chatId,
+        messageId: message.messageId,
+        replyToMessageId: message.replyToMessageId,
+        say: async (text, outcome = 'command') => {
+          await this.#post(work, current, message.messageId, text);
+          return outcome;
+        },
+        relay: async (text) => {
+          if (!current.claimed_at) await this.#claim(work, current, agent);
+          await this.#postAgentMessage(work, current, message, agent, text);
+        },
+        assignment: this.#assignment,
+        defaultCapacity: this.#defaultCapacity,
+      };
+      return entry.run(run);
+    });
   }
 
   /**
@@ -410,19 +398,21 @@ export class AgentDesk {
     return { ...stats, pending: await new MessageRepository(this.uow.db).pendingSummary() };
   }
 
-  /**
-   * Runs `apply` in one unit of work with the update's dedupe mark: a redelivery is a no-op.
-   * `activeUser`: the agent behind it was active (the idle clock of their presence restarts).
-   */
-  #once(
+  /** Runs `apply` in one unit of work with the update's dedupe mark: a redelivery is a no-op. */
+  #once(update: UpdateRef, apply: (work: Work) => Promise<DeskOutcome>): Promise<DeskOutcome> {
+    return this.uow.run(async (work) =>
+      (await this.#markProcessed(work, update)) ? apply(work) : 'duplicate',
+    );
+  }
+
+  /** `#once` for an agent's own update: their presence's idle clock starts again. */
+  #onceBy(
     update: UpdateRef,
+    telegramUserId: number,
     apply: (work: Work) => Promise<DeskOutcome>,
-    activeUser?: number,
   ): Promise<DeskOutcome> {
-    return this.uow.run(async (work) => {
-      if (!(await this.#markProcessed(work, update))) return 'duplicate';
-      if (activeUser !== undefined)
-        await new AgentTeamRepository(work.trx).touch(this.#tenantId, activeUser, new Date());
+    return this.#once(update, async (work) => {
+      await new AgentTeamRepository(work.trx).touch(this.#tenantId, telegramUserId, new Date());
       return apply(work);
     });
   }
