@@ -216,6 +216,37 @@ describe('automatic assignment (real Postgres)', () => {
     );
   });
 
+  it('gives an unclaimed conversation to someone else, and refuses presence to unregistered members', async () => {
+    await agent(ALICE, 'Alice', { capacity: 2 });
+    await agent(BOB, 'Bob', { capacity: 1 });
+    const desk = new AgentDesk(fixture.uow, {
+      allowUnknownAgents: true,
+      requireClaim: false,
+      defaultGroupId: GROUP,
+      assignment: options,
+    });
+    const waiting = await conversation();
+    expect(await assignment.drain()).toBe(1);
+    expect(await holder(waiting)).toBe(ALICE);
+    // Alice gives it back with the header button: Bob gets it in the same unit of work.
+    const unclaimed = await desk.button(
+      { botId: 'main', updateId: nextUpdate++ },
+      { conversationId: waiting.id, action: 'unclaim', telegramUserId: ALICE },
+    );
+    expect(unclaimed.outcome).toBe('command');
+    expect(await holder(waiting)).toBe(BOB);
+
+    const stranger = await desk.setPresence(
+      { botId: 'main', updateId: nextUpdate++ },
+      { telegramUserId: 7999 },
+      'online',
+    );
+    expect(stranger).toEqual({
+      outcome: 'refused',
+      text: 'Only registered agents have a status; /name <name> registers you.',
+    });
+  });
+
   it('assigns each conversation once and keeps capacities when passes run at once', async () => {
     await agent(ALICE, 'Alice', { capacity: 3 });
     await agent(BOB, 'Bob', { capacity: 2 });
