@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_ID, type ConversationService } from '@topicdesk/core';
-import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
+import { adminCaller, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 const SERVICE_TOKEN = 'priority-rules-test-service-token';
 
@@ -22,15 +22,8 @@ describe('admin API: priority rules and agents’ team settings', () => {
     await gateway?.close();
   });
 
-  const call = async (method: 'GET' | 'PUT', url: string, body?: unknown) => {
-    const response = await app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
-      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-    });
-    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
-  };
+  const call = (method: 'GET' | 'PUT', url: string, body?: unknown) =>
+    adminCaller(app, SERVICE_TOKEN)(method, url, body);
   const priorityOf = async (payload: Record<string, unknown>) => {
     const response = await app.inject({ method: 'POST', url: '/v1/conversations', payload });
     expect(response.statusCode).toBe(201);
