@@ -9,6 +9,11 @@ import { ConversationService, type AgentRef } from '../conversation.service';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import { sentence } from './sentence';
 
+/** How often `drain` tries for the tenant's assignment lock before leaving the queue to others. */
+const LOCK_ATTEMPTS = 8;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** ASSIGNMENT: `manual` (agents claim, today's behaviour) or `auto` (the desk assigns). */
 export const AssignmentMode = { auto: 'auto', manual: 'manual' } as const;
 export type AssignmentMode = (typeof AssignmentMode)[keyof typeof AssignmentMode];
@@ -114,10 +119,24 @@ export class Assignment {
     return this.options.mode === AssignmentMode.auto;
   }
 
-  /** A pass in its own unit of work; how many conversations it assigned. */
-  drain(tenantId: string = DEFAULT_TENANT_ID): Promise<number> {
-    if (!this.auto) return Promise.resolve(0);
-    return this.uow.run((work) => this.drainIn(work, tenantId));
+  /**
+   * A pass in its own unit of work; how many conversations it assigned. While another pass of
+   * the tenant runs, it waits outside any transaction and tries again a few times (a burst of new
+   * conversations must not hold a connection each while queueing for the lock); when it never
+   * gets its turn, the scheduler's next pass takes the queue.
+   */
+  async drain(tenantId: string = DEFAULT_TENANT_ID): Promise<number> {
+    if (!this.auto) return 0;
+    for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
+      const assigned = await this.uow.run(async (work) =>
+        (await new AgentTeamRepository(work.trx).trySerializeAssignment(tenantId))
+          ? this.#pass(work, tenantId)
+          : undefined,
+      );
+      if (assigned !== undefined) return assigned;
+      await sleep(Math.min(400, 20 * 2 ** attempt) * (0.5 + Math.random()));
+    }
+    return 0;
   }
 
   /** A pass for every tenant with a queue (the scheduler's job). */
@@ -139,8 +158,17 @@ export class Assignment {
     skip?: { conversationId: string; telegramUserId: number },
   ): Promise<number> {
     if (!this.auto) return 0;
+    await new AgentTeamRepository(work.trx).serializeAssignment(tenantId);
+    return this.#pass(work, tenantId, skip);
+  }
+
+  /** The pass itself, with the tenant's assignment lock held. */
+  async #pass(
+    work: Work,
+    tenantId: string,
+    skip?: { conversationId: string; telegramUserId: number },
+  ): Promise<number> {
     const team = new AgentTeamRepository(work.trx);
-    await team.serializeAssignment(tenantId);
     const candidates: Candidate[] = (await team.loads(tenantId, { onlineOnly: true })).map((l) => ({
       agentId: l.agent.id,
       telegramUserId: l.agent.telegram_user_id,

@@ -127,6 +127,16 @@ export class AgentTeamRepository {
     );
   }
 
+  /** `serializeAssignment` without waiting: false when another pass of the tenant holds it. */
+  async trySerializeAssignment(tenantId: string): Promise<boolean> {
+    const { rows } = await sql<{
+      locked: boolean;
+    }>`select pg_try_advisory_xact_lock(hashtext(${`topicdesk:assignment:${tenantId}`})) as locked`.execute(
+      this.db,
+    );
+    return rows[0]?.locked === true;
+  }
+
   /**
    * Open conversations nobody holds, by priority (high first) then age, with their group's
    * level; locked for this transaction, skipping those another transaction holds.
