@@ -105,3 +105,14 @@ export const serviceEnv = {
    */
   SHUTDOWN_TIMEOUT: env.duration('10s'),
 };
+
+/**
+ * Agents as a team: how conversations find an agent. Read by the bridge (passes when a
+ * conversation starts or a place frees up) and the scheduler (passes on its interval).
+ */
+export const assignmentEnv = {
+  /** `manual`: agents claim conversations (default); `auto`: the desk assigns them to online agents. */
+  ASSIGNMENT: z.preprocess(unsetIfEmpty, z.enum(['auto', 'manual']).default('manual')),
+  /** Most open conversations an agent holds at once, for agents without a capacity of their own. */
+  AGENT_CAPACITY_DEFAULT: env.int(3, 0),
+};

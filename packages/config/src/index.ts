@@ -1,2 +1,2 @@
 export { parseDuration } from './duration';
-export { ConfigError, env, parseEnv, serviceEnv } from './env';
+export { assignmentEnv, ConfigError, env, parseEnv, serviceEnv } from './env';

@@ -1,6 +1,11 @@
 import type { Bus } from '@topicdesk/bus';
 import {
   AgentRepository,
+  AgentTeamRepository,
+  PriorityRuleRepository,
+  type AgentLoad,
+  type PriorityRule,
+  type PriorityRuleInput,
   AuditRepository,
   DeadLetterRepository,
   SupportGroupRepository,
@@ -45,6 +50,32 @@ export class AdminService {
 
   agents(tenantId: string): Promise<Agent[]> {
     return new AgentRepository(this.uow.db).list(tenantId);
+  }
+
+  /** Every active or inactive agent with their load (open conversations they hold). */
+  async agentLoads(tenantId: string): Promise<AgentLoad[]> {
+    const loads = await new AgentTeamRepository(this.uow.db).loads(tenantId, {});
+    const inactive = (await this.agents(tenantId)).filter((a) => !a.active);
+    return [...loads, ...inactive.map((agent) => ({ agent, load: 0, lastAssignedAt: null }))].sort(
+      (a, b) => a.agent.id - b.agent.id,
+    );
+  }
+
+  priorityRules(tenantId: string): Promise<PriorityRule[]> {
+    return new PriorityRuleRepository(this.uow.db).list(tenantId);
+  }
+
+  /** Replaces every priority rule (they apply to conversations started from now on). */
+  savePriorityRules(
+    tenantId: string,
+    actor: string,
+    rules: readonly PriorityRuleInput[],
+  ): Promise<PriorityRule[]> {
+    return this.uow.run(async (work) => {
+      const saved = await new PriorityRuleRepository(work.trx).replace(tenantId, rules);
+      await audit(work, tenantId, actor, 'priority_rules.update', { rules });
+      return saved;
+    });
   }
 
   saveAgent(tenantId: string, actor: string, agent: AgentSettings): Promise<Agent> {

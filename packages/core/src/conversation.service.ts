@@ -299,10 +299,13 @@ export class ConversationService {
     return true;
   }
 
-  /** Claims for an agent; false (nothing changes) when that agent holds it already. */
+  /**
+   * Claims for an agent; false (nothing changes) when that agent holds it already. With
+   * `assignedBy` it is an assignment (automatic assignment), audited as such.
+   */
   async claim(
     work: Work,
-    input: { tenantId: string; conversationId: string; agent: AgentRef },
+    input: { tenantId: string; conversationId: string; agent: AgentRef; assignedBy?: Actor },
   ): Promise<boolean> {
     const conversations = new ConversationRepository(work.trx);
     const conversation = await conversations.lock(input.tenantId, input.conversationId);
@@ -312,10 +315,12 @@ export class ConversationService {
     await this.#audit(
       work,
       input.tenantId,
-      agentActor(input.agent),
-      'conversation.claim',
+      input.assignedBy ?? agentActor(input.agent),
+      input.assignedBy ? 'conversation.assign' : 'conversation.claim',
       input.conversationId,
-      { name: input.agent.name },
+      input.assignedBy
+        ? { name: input.agent.name, telegramUserId: input.agent.telegramUserId }
+        : { name: input.agent.name },
     );
     await this.emitSystem(work, {
       conversation,

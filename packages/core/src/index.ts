@@ -68,6 +68,7 @@ export {
 export {
   AgentDesk,
   type AgentDeskOptions,
+  DEFAULT_CAPACITY,
   type DeskStats,
   type AgentIdentity,
   type TopicMessage,
@@ -81,6 +82,16 @@ export {
   type DeskAction,
   type DeskOutcome,
 } from './agents/topic-commands';
+export {
+  Assignment,
+  AssignmentMode,
+  assignedPost,
+  pickAgent,
+  type AssignmentOptions,
+  type Candidate,
+  type Placement,
+} from './agents/assignment';
+export { awayWhenIdle, isPresence, presenceText, type PresenceReport } from './agents/presence';
 export { Housekeeping, type TopicPolicy } from './housekeeping.service';
 
 // The data types services see (they never import the data package).
@@ -102,11 +113,12 @@ export {
   type Page,
   type TemplateSettings,
 } from './admin.service';
-export { ConversationClosedError } from '@topicdesk/data';
+export { AgentPresence, ConversationClosedError, ConversationPriority } from '@topicdesk/data';
 export type {
   Agent,
   AuditEntry,
   DeadLetterRow,
+  PriorityRule,
   SupportGroup,
   SystemTemplate,
 } from '@topicdesk/data';

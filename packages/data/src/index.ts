@@ -20,6 +20,11 @@ export {
 } from './repositories/conversation.repository';
 export { MessageRepository, type NewMessageInput } from './repositories/message.repository';
 export { AgentRepository, type AgentInput } from './repositories/agent.repository';
+export {
+  AgentTeamRepository,
+  type AgentLoad,
+  type QueuedConversation,
+} from './repositories/agent-team.repository';
 export { AuditRepository, type AuditInput } from './repositories/audit.repository';
 export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
 export { TelegramUpdateRepository } from './repositories/telegram-update.repository';
@@ -46,6 +51,10 @@ export {
   SupportGroupRepository,
   type SupportGroupInput,
 } from './repositories/support-group.repository';
+export {
+  PriorityRuleRepository,
+  type PriorityRuleInput,
+} from './repositories/priority-rule.repository';
 export type { Kysely, Transaction } from 'kysely';
 export { DeadLetterRepository } from './repositories/dead-letter.repository';
 export { RatingRepository, type RatingInput } from './repositories/rating.repository';

@@ -30,6 +30,14 @@ export const DeliveryState = {
 } as const;
 export type DeliveryState = (typeof DeliveryState)[keyof typeof DeliveryState];
 
+/** An agent's presence: only `online` agents are given conversations automatically. */
+export const AgentPresence = { online: 'online', away: 'away', offline: 'offline' } as const;
+export type AgentPresence = (typeof AgentPresence)[keyof typeof AgentPresence];
+
+/** A conversation's priority: orders the assignment queue (high first). */
+export const ConversationPriority = { high: 'high', normal: 'normal', low: 'low' } as const;
+export type ConversationPriority = (typeof ConversationPriority)[keyof typeof ConversationPriority];
+
 export const OutboxDestination = { bus: 'bus', fanout: 'fanout' } as const;
 export type OutboxDestination = (typeof OutboxDestination)[keyof typeof OutboxDestination];
 
@@ -109,6 +117,12 @@ export interface ConversationTable {
   visitor_read_seq: Generated<number>;
   /** The agent message whose 👀 reaction the topic shows (its seq; 0: none yet); only grows. */
   seen_reaction_seq: Generated<number>;
+  /** Orders the assignment queue; set with /priority (migration 0011). */
+  priority: ColumnType<
+    ConversationPriority,
+    ConversationPriority | undefined,
+    ConversationPriority
+  >;
 }
 
 export interface MessageTable {
@@ -151,6 +165,17 @@ export interface AgentTable {
   active: Generated<boolean>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Set from Telegram (/online, /away, /offline) or by the idle job (migration 0011). */
+  presence: ColumnType<AgentPresence, AgentPresence | undefined, AgentPresence>;
+  presence_changed_at: NullableTimestamp;
+  /** Their last message or command in a support group (the idle job reads it). */
+  last_active_at: NullableTimestamp;
+  /** Most open conversations at once; null: AGENT_CAPACITY_DEFAULT. */
+  capacity: number | null;
+  /** The support group they serve (null: every group). */
+  group_chat_id: NullableInt8;
+  /** The escalation level they serve (null: every level). */
+  level: number | null;
 }
 
 export interface AuditLogTable {
@@ -228,6 +253,16 @@ export interface TelegramPostTable {
   sent_at: NullableTimestamp;
   telegram_message_id: NullableInt8;
   telegram_bot_id: string | null;
+  /** Telegram message entities of the text (a `text_mention` of an assigned agent; 0011). */
+  entities: ColumnType<PostEntity[] | null, string | null | undefined, string | null>;
+}
+
+/** A message entity of a bot post, as the Bot API takes it (offsets in UTF-16 units). */
+export interface PostEntity {
+  type: 'text_mention';
+  offset: number;
+  length: number;
+  user: { id: number; first_name: string };
 }
 
 /** A Telegram user of the bot's private chat: their id only encrypted, found by a keyed hash. */
@@ -316,6 +351,18 @@ export interface BusinessHoursTable {
   updated_at: Timestamp;
 }
 
+/** A rule of the admin API: a new conversation whose page and locale match gets the priority. */
+export interface PriorityRuleTable {
+  tenant_id: string;
+  /** The first matching rule (lowest position) wins. */
+  position: number;
+  /** The page URL starts with this (null: any page). */
+  page_url_prefix: string | null;
+  /** The locale is this tag or a subtag of it (`de` takes `de-AT`); null: any locale. */
+  locale: string | null;
+  priority: ConversationPriority;
+}
+
 export interface DB {
   tenants: TenantTable;
   conversations: ConversationTable;
@@ -336,6 +383,7 @@ export interface DB {
   support_groups: SupportGroupTable;
   conversation_ratings: ConversationRatingTable;
   business_hours: BusinessHoursTable;
+  priority_rules: PriorityRuleTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -355,5 +403,6 @@ export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
 export type SupportGroup = Selectable<SupportGroupTable>;
 export type ConversationRating = Selectable<ConversationRatingTable>;
 export type BusinessHours = Selectable<BusinessHoursTable>;
+export type PriorityRule = Selectable<PriorityRuleTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

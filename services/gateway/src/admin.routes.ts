@@ -4,7 +4,9 @@ import {
   isLanguageTag,
   LANGUAGE_TAG_MAX_LENGTH,
   type AdminService,
+  type Agent,
   type DeadLetterRow,
+  type PriorityRule,
   type SupportGroup,
 } from '@topicdesk/core';
 import { hasControlCharacters, nameField } from '@topicdesk/protocol';
@@ -25,8 +27,32 @@ const agentBody = z
     displayName: nameField(64),
     role: z.enum(['agent', 'lead', 'admin']).default('agent'),
     active: z.boolean().default(true),
+    /** Most open conversations at once; null: AGENT_CAPACITY_DEFAULT; absent: unchanged. */
+    capacity: z.number().int().min(0).max(1000).nullable().optional(),
+    /** The support group they serve (its chat id); null: every group; absent: unchanged. */
+    groupChatId: z.number().int().nullable().optional(),
+    /** The escalation level they serve; null: every level; absent: unchanged. */
+    level: z.number().int().min(1).max(3).nullable().optional(),
   })
   .strict();
+
+function priorityRuleView(rule: PriorityRule) {
+  return { pageUrlPrefix: rule.page_url_prefix, locale: rule.locale, priority: rule.priority };
+}
+
+/** An agent as the admin API shows them. */
+function agentView(a: Agent) {
+  return {
+    telegramUserId: a.telegram_user_id,
+    displayName: a.display_name,
+    role: a.role,
+    active: a.active,
+    capacity: a.capacity,
+    groupChatId: a.group_chat_id,
+    level: a.level,
+    presence: a.presence,
+  };
+}
 
 const templateBody = z
   .object({
@@ -70,18 +96,38 @@ const supergroupId = z
   .transform(Number)
   .refine((id) => id < -1_000_000_000_000, SUPERGROUP_ID);
 
+const languageTag = z
+  .string()
+  .max(LANGUAGE_TAG_MAX_LENGTH)
+  .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR');
+
+/** PUT replaces every rule; the first that matches a new conversation sets its priority. */
+const priorityRulesBody = z
+  .object({
+    rules: z
+      .array(
+        z
+          .object({
+            pageUrlPrefix: z.string().trim().min(1).max(2048).nullable().default(null),
+            locale: languageTag.nullable().default(null),
+            priority: z.enum(['high', 'normal', 'low']),
+          })
+          .strict()
+          .refine((r) => r.pageUrlPrefix !== null || r.locale !== null, {
+            message: 'a rule needs pageUrlPrefix, locale or both',
+          }),
+      )
+      .max(100),
+  })
+  .strict();
+
 /** PUT replaces the group: what is left out takes its default. */
 const groupBody = z
   .object({
     title: z.string().trim().min(1).max(128).nullable().default(null),
     level: z.number().int().min(1).max(3).default(1),
     locales: z
-      .array(
-        z
-          .string()
-          .max(LANGUAGE_TAG_MAX_LENGTH)
-          .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR'),
-      )
+      .array(languageTag)
       .max(20)
       .default([])
       // Matching ignores case, so `de` and `DE` are one locale: keep the first spelling.
@@ -120,14 +166,12 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get('/v1/admin/agents', async (request) => {
     actor(request);
-    const agents = await admin.agents(DEFAULT_TENANT_ID);
+    const agents = await admin.agentLoads(DEFAULT_TENANT_ID);
     return {
-      agents: agents.map((a) => ({
-        telegramUserId: a.telegram_user_id,
-        displayName: a.display_name,
-        role: a.role,
-        active: a.active,
-        updatedAt: a.updated_at.toISOString(),
+      agents: agents.map(({ agent, load }) => ({
+        ...agentView(agent),
+        load,
+        updatedAt: agent.updated_at.toISOString(),
       })),
     };
   });
@@ -143,12 +187,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       );
       const body = parse(agentBody, request.body === undefined ? {} : request.body);
       const agent = await admin.saveAgent(DEFAULT_TENANT_ID, by, { telegramUserId, ...body });
-      return {
-        telegramUserId: agent.telegram_user_id,
-        displayName: agent.display_name,
-        role: agent.role,
-        active: agent.active,
-      };
+      return agentView(agent);
     },
   );
 
@@ -201,6 +240,18 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     if (!(await admin.deleteTemplate(DEFAULT_TENANT_ID, by, key, locale)))
       throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
     return { deleted: true };
+  });
+
+  app.get('/v1/admin/priority-rules', async (request) => {
+    actor(request);
+    return { rules: (await admin.priorityRules(DEFAULT_TENANT_ID)).map(priorityRuleView) };
+  });
+
+  app.put('/v1/admin/priority-rules', async (request) => {
+    const by = actor(request);
+    const { rules } = parse(priorityRulesBody, request.body ?? {});
+    const saved = await admin.savePriorityRules(DEFAULT_TENANT_ID, by, rules);
+    return { rules: saved.map(priorityRuleView) };
   });
 
   app.get('/v1/admin/groups', async (request) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_TENANT_ID, type Conversation, type ConversationService } from '@topicdesk/core';
-import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
+import { adminCaller, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 const SERVICE_TOKEN = 'groups-test-service-token';
 const GERMAN = -1001234567890;
@@ -25,15 +25,8 @@ describe('admin API: support groups', () => {
     await gateway?.close();
   });
 
-  const call = async (method: 'GET' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
-    const response = await app.inject({
-      method,
-      url,
-      headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
-      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
-    });
-    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
-  };
+  const call = (method: 'GET' | 'PUT' | 'DELETE', url: string, body?: unknown) =>
+    adminCaller(app, SERVICE_TOKEN)(method, url, body);
   const auditActions = async () => {
     const { body } = await call('GET', '/v1/admin/audit');
     return (body['entries'] as Array<{ action: string; details: Record<string, unknown> }>)

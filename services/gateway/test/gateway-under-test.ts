@@ -73,3 +73,16 @@ export async function startGatewayUnderTest(options: {
     },
   };
 }
+
+/** Calls the admin API of `app` with the service token; the answer's status and JSON body. */
+export function adminCaller(app: FastifyInstance, serviceToken: string) {
+  return async (method: 'GET' | 'PUT' | 'POST' | 'DELETE', url: string, body?: unknown) => {
+    const response = await app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${serviceToken}` },
+      ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
+    });
+    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+  };
+}

@@ -1,8 +1,16 @@
-import { env, parseDuration, parseEnv, serviceEnv } from '@topicdesk/config';
+import { assignmentEnv, env, parseDuration, parseEnv, serviceEnv } from '@topicdesk/config';
 import { z } from 'zod';
 
 export const schedulerEnvSchema = z.object({
   ...serviceEnv,
+  ...assignmentEnv,
+  /** Online agents silent in the support groups for this many minutes go away (0: never). */
+  AGENT_IDLE_AWAY_MINUTES: env.number(30, 0),
+  /** The default support group (as the bridge's): agents whose group is this one serve it. */
+  SUPPORT_GROUP_ID: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().optional(),
+  ),
   /** HTTP port of the scheduler (health and metrics). */
   PORT: env.port(3002),
   /** Close conversations idle for longer than this. */

@@ -1,6 +1,8 @@
 import type { SchedulerConfig } from './config';
 import {
+  assignmentJob,
   autoCloseJob,
+  idleAwayJob,
   retentionJob,
   unclaimedReminderJob,
   type Job,
@@ -9,9 +11,21 @@ import {
 
 /** Every job of the scheduler, configured from its environment. */
 export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job[] {
-  return [
+  const jobs = [
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(deps, config.RETENTION_DAYS * 86_400_000, config.RETENTION_TOPIC_POLICY),
   ];
+  if (config.AGENT_IDLE_AWAY_MINUTES > 0)
+    jobs.push(idleAwayJob(deps, config.AGENT_IDLE_AWAY_MINUTES * 60_000));
+  // After the closes and the idle moves above, so places they freed are filled in this run.
+  if (config.ASSIGNMENT === 'auto')
+    jobs.push(
+      assignmentJob(deps, {
+        mode: config.ASSIGNMENT,
+        defaultCapacity: config.AGENT_CAPACITY_DEFAULT,
+        defaultGroupId: config.SUPPORT_GROUP_ID,
+      }),
+    );
+  return jobs;
 }

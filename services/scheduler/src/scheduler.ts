@@ -1,5 +1,8 @@
 import {
+  Assignment,
+  awayWhenIdle,
   Housekeeping,
+  type AssignmentOptions,
   UnitOfWork,
   type DB,
   type Kysely,
@@ -99,6 +102,27 @@ export function retentionJob(
       return count + forgotten;
     },
   };
+}
+
+/**
+ * Online agents silent in the support groups for `idleMs` go away (audited); one conditional
+ * update, so replicas running it at once move each agent once.
+ */
+export function idleAwayJob(deps: SchedulerDeps, idleMs: number): Job {
+  const uow = new UnitOfWork(deps.db, deps.relay);
+  return {
+    name: 'idle-away',
+    run: () => awayWhenIdle(uow, new Date(deps.now().getTime() - idleMs), deps.now()),
+  };
+}
+
+/**
+ * Automatic assignment's catch-all pass: conversations waiting for an agent get one who has a
+ * free place (the bridge assigns at once when it can; this catches what it missed).
+ */
+export function assignmentJob(deps: SchedulerDeps, options: AssignmentOptions): Job {
+  const assignment = new Assignment(new UnitOfWork(deps.db, deps.relay), options);
+  return { name: 'assignment', run: () => assignment.drainAll() };
 }
 
 /** Runs every job on an interval; a failing job is logged and counted, the others go on. */

@@ -1,4 +1,4 @@
-import { env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { assignmentEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { z } from 'zod';
 import { decodeUserKey } from './user-crypto';
 
@@ -24,6 +24,7 @@ const userKey = () =>
 
 export const bridgeEnvSchema = z.object({
   ...serviceEnv,
+  ...assignmentEnv,
   /** HTTP port of the bridge (webhook, health, metrics). */
   PORT: env.port(3001),
   /** Token of the Telegram bot (from @BotFather). */

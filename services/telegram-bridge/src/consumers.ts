@@ -1,5 +1,10 @@
 import { topics } from '@topicdesk/bus';
-import { ConversationSyncSchema, fromBinary, TopicRemovalSchema } from '@topicdesk/contracts';
+import {
+  ConversationSyncSchema,
+  fromBinary,
+  SyncReason,
+  TopicRemovalSchema,
+} from '@topicdesk/contracts';
 import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
 import { BotRight } from './sender/bot-pool';
 import { SendPriority } from './sender/telegram-sender';
@@ -15,10 +20,14 @@ export type Subscription = { stop(): Promise<void> | void };
 
 /** Conversations to bring up to date in Telegram (the sync, sends out). */
 export function consumeSync(parts: BridgeParts): Subscription {
-  const { bus, sync, db, logger } = parts;
+  const { bus, sync, db, logger, processor } = parts;
   return bus.consume(
     topics.conversationSync,
     async (delivery) => {
+      // A new conversation: in auto mode, an online agent with a free place gets it now (the
+      // scheduler's pass catches what this misses); its claim and mention join this sync.
+      if (delivery.data.reason === SyncReason.CONVERSATION_CREATED)
+        await processor.assignWaiting(delivery.data.tenantId);
       await sync.reconcile(delivery.data.tenantId, delivery.data.conversationId, () =>
         delivery.working(),
       );

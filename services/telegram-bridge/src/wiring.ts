@@ -84,6 +84,7 @@ export function wireBridge(deps: BridgeDeps) {
     allowUnknownAgents: config.ALLOW_UNKNOWN_AGENTS,
     unknownAgentName: config.AGENT_NAME_FALLBACK,
     requireClaim: config.REQUIRE_CLAIM,
+    assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
     sync,
     privateChat,
   });

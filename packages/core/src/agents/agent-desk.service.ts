@@ -1,6 +1,8 @@
 import { SyncReason } from '@topicdesk/contracts';
 import {
+  type AgentPresence,
   AgentRepository,
+  AgentTeamRepository,
   ConversationRepository,
   DEFAULT_TENANT_ID,
   MessageRepository,
@@ -11,6 +13,8 @@ import {
 import { ConversationService, type AgentRef } from '../conversation.service';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
+import { Assignment, AssignmentMode, type AssignmentOptions } from './assignment';
+import { changePresence, presenceOf, type PresenceReport } from './presence';
 import {
   act,
   AGENT_DISPLAY_NAME,
@@ -57,7 +61,18 @@ export interface AgentDeskOptions {
   /** Called for each agent message relayed to a visitor (the bridge counts them). */
   onAgentMessage?: (() => void) | undefined;
   tenantId?: string | undefined;
+  /** ASSIGNMENT and AGENT_CAPACITY_DEFAULT (default: manual, capacity 3). */
+  assignment?: AssignmentOptions | undefined;
 }
+
+/** A Telegram user acting outside a topic. */
+export interface AgentWho {
+  telegramUserId: number;
+  telegramFirstName?: string | undefined;
+}
+
+/** AGENT_CAPACITY_DEFAULT's default. */
+export const DEFAULT_CAPACITY = 3;
 
 /** AGENT_NAME_FALLBACK: what an agent who is not registered is shown as. */
 export type UnknownAgentName = 'generic' | 'first_name';
@@ -84,6 +99,8 @@ export interface DeskStats {
 export class AgentDesk {
   readonly #service: ConversationService;
   readonly #tenantId: string;
+  readonly #assignment: Assignment;
+  readonly #defaultCapacity: number;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -91,6 +108,15 @@ export class AgentDesk {
   ) {
     this.#service = new ConversationService(uow);
     this.#tenantId = options.tenantId ?? DEFAULT_TENANT_ID;
+    const assignment = options.assignment ?? {
+      mode: AssignmentMode.manual,
+      defaultCapacity: DEFAULT_CAPACITY,
+    };
+    this.#assignment = new Assignment(uow, {
+      defaultGroupId: options.defaultGroupId,
+      ...assignment,
+    });
+    this.#defaultCapacity = assignment.defaultCapacity;
   }
 
   /** The conversation of a topic; topic ids are unique per group only, so the group names it too. */
@@ -139,23 +165,65 @@ export class AgentDesk {
   }
 
   /** `/name <name>` outside a topic (General): the agent names themselves, once per update. */
-  async setName(
+  setName(
     update: UpdateRef,
-    who: { telegramUserId: number; telegramFirstName?: string | undefined },
+    who: AgentWho,
     args: string,
+  ): Promise<{ outcome: DeskOutcome; text: string }> {
+    return this.#ownSetting(update, who, (work, agent) =>
+      nameAgent(work, this.#tenantId, agent, args),
+    );
+  }
+
+  /**
+   * `/online`, `/away`, `/offline` in General, or a /status button: the agent's presence,
+   * once per update; `text` is the answer (or the button's toast; "Done." for a redelivery).
+   */
+  async setPresence(
+    update: UpdateRef,
+    who: AgentWho,
+    presence: AgentPresence,
+  ): Promise<{ outcome: DeskOutcome; text: string }> {
+    const result = await this.#ownSetting(update, who, (work, agent) =>
+      changePresence(work, {
+        tenantId: this.#tenantId,
+        agent,
+        presence,
+        assignment: this.#assignment,
+        defaultCapacity: this.#defaultCapacity,
+      }),
+    );
+    return result.outcome === 'duplicate' ? { ...result, text: 'Done.' } : result;
+  }
+
+  /** An agent changes a setting of their own outside a topic, once per update. */
+  async #ownSetting(
+    update: UpdateRef,
+    who: AgentWho,
+    apply: (work: Work, agent: AgentRef) => Promise<{ ok: boolean; text: string }>,
   ): Promise<{ outcome: DeskOutcome; text: string }> {
     const identity = await this.identify(who.telegramUserId, who.telegramFirstName);
     let text = '';
-    const outcome = await this.#once(update, async (work) => {
+    const outcome = await this.#onceBy(update, who.telegramUserId, async (work) => {
       if (identity.kind === 'refused') {
         text = identity.reason;
         return 'refused';
       }
-      const named = await nameAgent(work, this.#tenantId, identity.agent, args);
-      text = named.text;
-      return named.ok ? 'command' : 'refused';
+      const applied = await apply(work, identity.agent);
+      text = applied.text;
+      return applied.ok ? 'command' : 'refused';
     });
     return { outcome, text };
+  }
+
+  /** `/status`: the agent's presence and load; undefined for an unregistered member. */
+  presence(telegramUserId: number): Promise<PresenceReport | undefined> {
+    return presenceOf(this.uow.db, this.#tenantId, telegramUserId, this.#defaultCapacity);
+  }
+
+  /** A pass of automatic assignment (a new conversation waits); 0 in manual mode. */
+  assignWaiting(tenantId: string = this.#tenantId): Promise<number> {
+    return this.#assignment.drain(tenantId);
   }
 
   /** Marks an update handled that changes nothing here; false when it was handled already. */
@@ -184,7 +252,7 @@ export class AgentDesk {
     message: TopicMessage & { text: string },
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
-    return this.#once(update, async (work) => {
+    return this.#onceBy(update, message.telegramUserId, async (work) => {
       const refuse = async (text: string) => {
         await this.#post(work, conversation, message.messageId, text);
         return 'refused' as const;
@@ -217,7 +285,7 @@ export class AgentDesk {
     command: AgentCommand,
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
-    return this.#once(update, async (work) => {
+    return this.#onceBy(update, message.telegramUserId, async (work) => {
       const entry = TOPIC_COMMANDS[command.name];
       if (entry.kind === 'answer') {
         await this.#post(work, conversation, message.messageId, entry.text);
@@ -249,6 +317,8 @@ export class AgentDesk {
           if (!current.claimed_at) await this.#claim(work, current, agent);
           await this.#postAgentMessage(work, current, message, agent, text);
         },
+        assignment: this.#assignment,
+        defaultCapacity: this.#defaultCapacity,
       };
       return entry.run(run);
     });
@@ -281,7 +351,14 @@ export class AgentDesk {
         return 'refused';
       }
       const current = await conversations.lock(this.#tenantId, conversation.id);
-      const result = await act(work, this.#service, current, press.action, identity.agent);
+      const result = await act(
+        work,
+        this.#service,
+        current,
+        press.action,
+        identity.agent,
+        this.#assignment,
+      );
       answer = result.text;
       if (!result.ok) return 'refused';
       await this.#post(work, current, null, result.text);
@@ -326,6 +403,18 @@ export class AgentDesk {
     return this.uow.run(async (work) =>
       (await this.#markProcessed(work, update)) ? apply(work) : 'duplicate',
     );
+  }
+
+  /** `#once` for an agent's own update: their presence's idle clock starts again. */
+  #onceBy(
+    update: UpdateRef,
+    telegramUserId: number,
+    apply: (work: Work) => Promise<DeskOutcome>,
+  ): Promise<DeskOutcome> {
+    return this.#once(update, async (work) => {
+      await new AgentTeamRepository(work.trx).touch(this.#tenantId, telegramUserId, new Date());
+      return apply(work);
+    });
   }
 
   #markProcessed(work: Work, update: UpdateRef): Promise<boolean> {

@@ -10,6 +10,9 @@ import {
 } from '@topicdesk/data';
 import type { AgentRef, ConversationService } from '../conversation.service';
 import type { Work } from '../unit-of-work';
+import type { Assignment } from './assignment';
+import { sentence } from './sentence';
+import { changePresence, changePriority, presenceOf, presenceText } from './presence';
 
 /** The agents' commands; anything else starting with "/" is `unknown` and never reaches a visitor. */
 export const AGENT_COMMANDS = [
@@ -24,6 +27,11 @@ export const AGENT_COMMANDS = [
   'whoami',
   'name',
   'stats',
+  'online',
+  'away',
+  'offline',
+  'status',
+  'priority',
 ] as const;
 export type AgentCommandName = (typeof AGENT_COMMANDS)[number] | 'unknown';
 
@@ -54,6 +62,8 @@ export const HELP_TOPIC = [
   '/delete — as a reply to an agent message: retract it from the visitor',
   '/whoami — how visitors see you',
   '/name <name> — the name visitors see you by',
+  '/priority high|normal|low — this conversation’s priority (orders the queue)',
+  '/online, /away, /offline — your status; /status shows it and your load',
   '/help — this list',
   'Anything else you write here goes to the visitor.',
 ].join('\n');
@@ -77,6 +87,10 @@ export interface CommandRun {
   say(text: string, outcome?: 'command' | 'refused'): Promise<DeskOutcome>;
   /** Relays the agent's text to the visitor, claiming the conversation if nobody has. */
   relay(text: string): Promise<void>;
+  /** Automatic assignment (a no-op in manual mode). */
+  readonly assignment: Assignment;
+  /** AGENT_CAPACITY_DEFAULT. */
+  readonly defaultCapacity: number;
 }
 
 type AgentCommandHandler = (run: CommandRun) => Promise<DeskOutcome>;
@@ -117,6 +131,24 @@ export const TOPIC_COMMANDS: Record<AgentCommandName, TopicCommand> = {
       telegramMessageId: run.messageId,
     });
     return run.say('📝 Note saved for agents; the visitor does not see it.');
+  }),
+  online: agentCommand((run) => presenceAndSay(run, 'online')),
+  away: agentCommand((run) => presenceAndSay(run, 'away')),
+  offline: agentCommand((run) => presenceAndSay(run, 'offline')),
+  status: agentCommand(async (run) => {
+    const report = await presenceOf(
+      run.work.trx,
+      run.conversation.tenant_id,
+      run.agent.telegramUserId,
+      run.defaultCapacity,
+    );
+    return report
+      ? run.say(`You are ${presenceText(report)}.`)
+      : run.say('You are not a registered agent, so you have no status.', 'refused');
+  }),
+  priority: agentCommand(async (run) => {
+    const changed = await changePriority(run.work, run.conversation, run.agent, run.args);
+    return run.say(changed.text, changed.ok ? 'command' : 'refused');
   }),
   t: agentCommand(sendSavedReply),
   delete: agentCommand(retract),
@@ -161,8 +193,29 @@ export async function nameAgent(
   return { ok: true, text: `Visitors now see you as “${parsed.data}”.` };
 }
 
+async function presenceAndSay(
+  run: CommandRun,
+  presence: 'online' | 'away' | 'offline',
+): Promise<DeskOutcome> {
+  const changed = await changePresence(run.work, {
+    tenantId: run.conversation.tenant_id,
+    agent: run.agent,
+    presence,
+    assignment: run.assignment,
+    defaultCapacity: run.defaultCapacity,
+  });
+  return run.say(changed.text, changed.ok ? 'command' : 'refused');
+}
+
 async function actAndSay(run: CommandRun, action: DeskAction): Promise<DeskOutcome> {
-  const result = await act(run.work, run.service, run.conversation, action, run.agent);
+  const result = await act(
+    run.work,
+    run.service,
+    run.conversation,
+    action,
+    run.agent,
+    run.assignment,
+  );
   await run.say(result.text);
   return result.ok ? 'command' : 'refused';
 }
@@ -225,9 +278,28 @@ async function savedRepliesList(trx: Kysely<DB>, conversation: Conversation): Pr
 
 /**
  * Claim / unclaim / close / reopen of a locked conversation, shared by commands and header
- * buttons: whether it changed anything, and the answer for the agent.
+ * buttons: whether it changed anything, and the answer for the agent. A close or unclaim frees
+ * a place: in auto mode, waiting conversations are assigned in the same unit of work.
  */
 export async function act(
+  work: Work,
+  service: ConversationService,
+  conversation: Conversation,
+  action: DeskAction,
+  agent: AgentRef,
+  assignment?: Assignment,
+): Promise<{ ok: boolean; text: string }> {
+  const result = await applyAction(work, service, conversation, action, agent);
+  if (result.ok && assignment && (action === 'close' || action === 'unclaim')) {
+    await assignment.drainIn(work, conversation.tenant_id, {
+      conversationId: conversation.id,
+      telegramUserId: agent.telegramUserId,
+    });
+  }
+  return result;
+}
+
+async function applyAction(
   work: Work,
   service: ConversationService,
   conversation: Conversation,
@@ -281,9 +353,4 @@ export async function act(
       throw new Error(`unhandled action ${String(never)}`);
     }
   }
-}
-
-/** Ends a sentence with a full stop unless it ends with punctuation already ("Alice M."). */
-function sentence(text: string): string {
-  return /[.!?…]$/.test(text) ? text : `${text}.`;
 }

@@ -9,6 +9,7 @@ import * as m0007 from './0007_conversation_token_generation';
 import * as m0008 from './0008_visitor_template_locales';
 import * as m0009 from './0009_conversation_visitor_email';
 import * as m0010 from './0010_visitor_read';
+import * as m0011 from './0011_agents_team';
 import * as m0012 from './0012_csat_reports';
 
 /**
@@ -26,5 +27,6 @@ export const migrations: Record<string, Migration> = {
   '0008_visitor_template_locales': m0008,
   '0009_conversation_visitor_email': m0009,
   '0010_visitor_read': m0010,
+  '0011_agents_team': m0011,
   '0012_csat_reports': m0012,
 };

@@ -7,6 +7,12 @@ export interface AgentInput {
   displayName: string;
   role?: string | undefined;
   active?: boolean | undefined;
+  /** Most open conversations at once (null: AGENT_CAPACITY_DEFAULT); unchanged when absent. */
+  capacity?: number | null | undefined;
+  /** The support group they serve (null: all); unchanged when absent. */
+  groupChatId?: number | null | undefined;
+  /** The escalation level they serve (null: all); unchanged when absent. */
+  level?: number | null | undefined;
 }
 
 /** Registered agents: the Telegram user behind a display name the visitor may see. */
@@ -24,6 +30,12 @@ export class AgentRepository {
 
   upsert(input: AgentInput): Promise<Agent> {
     const now = new Date();
+    // The team settings change only when given, so a rename keeps them.
+    const team = {
+      ...(input.capacity !== undefined ? { capacity: input.capacity } : {}),
+      ...(input.groupChatId !== undefined ? { group_chat_id: input.groupChatId } : {}),
+      ...(input.level !== undefined ? { level: input.level } : {}),
+    };
     return this.db
       .insertInto('agents')
       .values({
@@ -34,6 +46,7 @@ export class AgentRepository {
         active: input.active ?? true,
         created_at: now,
         updated_at: now,
+        ...team,
       })
       .onConflict((oc) =>
         oc.constraint('agents_telegram_user_unique').doUpdateSet({
@@ -41,6 +54,7 @@ export class AgentRepository {
           role: input.role ?? 'agent',
           active: input.active ?? true,
           updated_at: now,
+          ...team,
         }),
       )
       .returningAll()

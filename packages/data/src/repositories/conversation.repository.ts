@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ConversationNotFoundError } from '../errors';
+import { priorityByRules } from './priority-rule.repository';
 import {
   ConversationStatus,
   MessageKind,
@@ -52,6 +53,7 @@ export class ConversationRepository {
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,
           group_chat_id: input.groupChatId ?? null,
+          priority: priorityByRules(input.tenantId, input.pageUrl ?? null, input.locale ?? null),
           created_at: now,
           updated_at: now,
           last_activity_at: now,

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { DB, TelegramPost } from '../schema';
+import type { DB, PostEntity, TelegramPost } from '../schema';
 
 export interface TelegramPostInput {
   tenantId: string;
@@ -7,6 +7,8 @@ export interface TelegramPostInput {
   text: string;
   pin?: boolean | undefined;
   replyToMessageId?: number | null | undefined;
+  /** Entities of the text (a mention that notifies an agent). */
+  entities?: readonly PostEntity[] | undefined;
 }
 
 /** Bot posts waiting to go into a conversation's topic, oldest first. */
@@ -25,6 +27,7 @@ export class TelegramPostRepository {
           text: r.text,
           pin: r.pin ?? false,
           reply_to_message_id: r.replyToMessageId ?? null,
+          entities: r.entities?.length ? JSON.stringify(r.entities) : null,
           created_at: now,
         })),
       )

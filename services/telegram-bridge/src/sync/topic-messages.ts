@@ -125,6 +125,15 @@ export class TopicMessages {
         api.sendMessage(groupId, post.text, {
           message_thread_id: conversation.topic_id as number,
           link_preview_options: { is_disabled: true },
+          // A mention (the agent a conversation was assigned to) notifies that agent.
+          ...(post.entities?.length
+            ? {
+                entities: post.entities.map((e) => ({
+                  ...e,
+                  user: { ...e.user, is_bot: false },
+                })),
+              }
+            : {}),
           ...(post.reply_to_message_id !== null
             ? {
                 reply_parameters: {

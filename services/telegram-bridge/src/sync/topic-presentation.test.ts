@@ -35,6 +35,7 @@ function conversation(fields: Partial<Conversation> = {}): Conversation {
     closed_at: null,
     claimed_at: null,
     claimed_by_name: null,
+    priority: 'normal',
     ...fields,
   };
   return row as Conversation;
@@ -133,6 +134,16 @@ describe('topicName', () => {
 });
 
 describe('headerText', () => {
+  it('shows a priority other than normal under the status', () => {
+    expect(
+      headerText(conversation({ priority: 'high' }))
+        .split('\n')
+        .slice(1, 3),
+    ).toEqual(['Status: 🟢 new — not claimed yet', 'Priority: 🔴 high']);
+    expect(headerText(conversation({ priority: 'low' }))).toContain('\nPriority: 🔵 low\n');
+    expect(headerText(conversation())).not.toContain('Priority');
+  });
+
   it('lists the ticket, the status and what the visitor told us', () => {
     const text = headerText(
       conversation({

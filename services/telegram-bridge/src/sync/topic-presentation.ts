@@ -72,6 +72,12 @@ const STATUS_LINE: Record<TopicStatus, (c: Conversation) => string> = {
   closed: () => '⚪ closed',
 };
 
+const PRIORITY_LINE: Record<Conversation['priority'], string> = {
+  high: '🔴 high',
+  normal: 'normal',
+  low: '🔵 low',
+};
+
 /**
  * The pinned header of a topic: what agents need to know about the conversation. Never the
  * visitor's IP, user agent or Telegram identity — the gateway does not even store them.
@@ -81,6 +87,9 @@ export function headerText(conversation: Conversation): string {
     `🎫 ${conversation.ticket}`,
     `Status: ${STATUS_LINE[topicStatus(conversation)](conversation)}`,
   ];
+  // Normal is the default: only a set priority takes a line (/priority).
+  if (conversation.priority !== 'normal')
+    lines.push(`Priority: ${PRIORITY_LINE[conversation.priority]}`);
   if (conversation.visitor_name)
     lines.push(`Visitor: ${clean(conversation.visitor_name, FIELD_LIMITS.name)}`);
   // Only from the pre-chat form, where the operator enabled it (the gateway's PRECHAT_FIELDS).

@@ -96,6 +96,7 @@ function settled(lastSeq: number): TopicState {
     last_seq: lastSeq,
     created_at: created,
     claimed_by_name: null,
+    priority: 'normal',
     header_message_id: 10,
     header_pinned: false,
     cosmetic_due_at: null,

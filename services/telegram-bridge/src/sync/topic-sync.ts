@@ -1,4 +1,5 @@
 import type { Conversation, TopicState } from '@topicdesk/core';
+import type { InlineKeyboardMarkup } from 'grammy/types';
 import { SendPriority } from '../sender/telegram-sender';
 import { HeaderSteps } from './header-steps';
 import { SeenStep } from './seen-step';
@@ -179,10 +180,16 @@ export class TopicSync {
   }
 
   /**
-   * Sends a bot message outside any conversation topic (answers in General), under the same
-   * budgets; best effort: a failure is logged, not retried.
+   * Sends a bot message outside a conversation's post queue (answers in General, /status with
+   * its buttons in `threadId`), under the same budgets; best effort: a failure is logged, not
+   * retried.
    */
-  async sendOutsideTopic(chatId: number, text: string, replyTo?: number): Promise<void> {
+  async sendOutsideTopic(
+    chatId: number,
+    text: string,
+    replyTo?: number,
+    extra: { threadId?: number; replyMarkup?: InlineKeyboardMarkup } = {},
+  ): Promise<void> {
     const result = await this.options.sender.send({
       method: 'sendMessage',
       chatId,
@@ -192,6 +199,8 @@ export class TopicSync {
       call: (api) =>
         api.sendMessage(chatId, text, {
           link_preview_options: { is_disabled: true },
+          ...(extra.threadId !== undefined ? { message_thread_id: extra.threadId } : {}),
+          ...(extra.replyMarkup ? { reply_markup: extra.replyMarkup } : {}),
           ...(replyTo !== undefined
             ? { reply_parameters: { message_id: replyTo, allow_sending_without_reply: true } }
             : {}),

@@ -19,4 +19,5 @@ export function parseCommand(text: string): Command | undefined {
 export const HELP_GENERAL = [
   'Each conversation has its own topic; answer there.',
   'In General: /stats — open and unclaimed conversations, today’s median first response; /name <name> — the name visitors see you by; /help — this text.',
+  'Here or in a topic: /online, /away, /offline — your status; /status — your status and load, with buttons.',
 ].join('\n');

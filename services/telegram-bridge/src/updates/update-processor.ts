@@ -1,10 +1,12 @@
 import {
   AgentDesk,
+  isPresence,
   UnitOfWork,
   type Conversation,
   type DB,
   type DeskOutcome,
   type Kysely,
+  type AssignmentOptions,
   type OutboxRelay,
   type UnknownAgentName,
   type UpdateRef,
@@ -15,6 +17,7 @@ import { parseCommand, HELP_GENERAL, type Command } from './commands';
 import type { BridgeMetrics } from '../metrics';
 import type { PrivateChat } from './private-chat';
 import { parseCallbackData } from '../sync/topic-presentation';
+import { parsePresenceData, PresenceAnswers } from './presence';
 import type { TelegramSender } from '../sender/telegram-sender';
 import type { TopicSync } from '../sync/topic-sync';
 
@@ -35,6 +38,8 @@ export interface UpdateProcessorOptions {
   allowUnknownAgents: boolean;
   unknownAgentName?: UnknownAgentName | undefined;
   requireClaim: boolean;
+  /** ASSIGNMENT and AGENT_CAPACITY_DEFAULT. */
+  assignment?: AssignmentOptions | undefined;
   /** Handles updates from private chats with the bot; absent: they are ignored. */
   privateChat?: PrivateChat | undefined;
 }
@@ -46,15 +51,23 @@ export interface UpdateProcessorOptions {
  */
 export class UpdateProcessor {
   readonly #desk: AgentDesk;
+  readonly #presence: PresenceAnswers;
 
   constructor(private readonly options: UpdateProcessorOptions) {
     this.#desk = new AgentDesk(new UnitOfWork(options.db, options.relay), {
       allowUnknownAgents: options.allowUnknownAgents,
       unknownAgentName: options.unknownAgentName,
       requireClaim: options.requireClaim,
+      assignment: options.assignment,
       defaultGroupId: options.defaultGroupId,
       onAgentMessage: () => options.metrics.messagesIn.add(1, { kind: 'agent' }),
     });
+    this.#presence = new PresenceAnswers(this.#desk, options.sync);
+  }
+
+  /** A pass of automatic assignment for a new conversation (nothing in manual mode). */
+  assignWaiting(tenantId: string): Promise<number> {
+    return this.#desk.assignWaiting(tenantId);
   }
 
   /**
@@ -103,6 +116,9 @@ export class UpdateProcessor {
     // The General topic is not a conversation; thread ids outside real topics are reply chains.
     const inTopic = message.is_topic_message === true && message.message_thread_id !== undefined;
     const command = message.text !== undefined ? parseCommand(message.text) : undefined;
+    // /status, in General or a topic, is answered here: its buttons need a message of its own.
+    if (command?.name === 'status' && !update.edited_message)
+      return this.#presence.status(ref, message, message.from.id, inTopic);
     if (!inTopic) {
       if (!command || update.edited_message) return 'ignored:general';
       return this.#generalCommand(ref, message, message.from, command);
@@ -162,6 +178,16 @@ export class UpdateProcessor {
         .catch((error: unknown) =>
           this.options.logger.warn({ err: error }, 'answerCallbackQuery failed'),
         );
+    const presence = parsePresenceData(query.data);
+    if (presence) {
+      const result = await this.#desk.setPresence(
+        ref,
+        { telegramUserId: query.from.id, telegramFirstName: query.from.first_name },
+        presence,
+      );
+      await answer(result.text);
+      return result.outcome;
+    }
     const parsed = parseCallbackData(query.data);
     if (!parsed) {
       await answer('This button is not ours.');
@@ -183,15 +209,23 @@ export class UpdateProcessor {
     from: { id: number; first_name: string },
     command: Command,
   ): Promise<DeskOutcome> {
-    if (command.name === 'name') {
-      const named = await this.#desk.setName(
-        ref,
-        { telegramUserId: from.id, telegramFirstName: from.first_name },
-        command.args,
-      );
-      if (named.outcome !== 'duplicate')
-        await this.options.sync.sendOutsideTopic(message.chat.id, named.text, message.message_id);
-      return named.outcome;
+    // The agent's own settings: applied once per update by the desk, answered here.
+    const who = { telegramUserId: from.id, telegramFirstName: from.first_name };
+    const { name } = command;
+    const own = isPresence(name)
+      ? this.#desk.setPresence(ref, who, name)
+      : name === 'name'
+        ? this.#desk.setName(ref, who, command.args)
+        : undefined;
+    if (own) {
+      const answered = await own;
+      if (answered.outcome !== 'duplicate')
+        await this.options.sync.sendOutsideTopic(
+          message.chat.id,
+          answered.text,
+          message.message_id,
+        );
+      return answered.outcome;
     }
     const { text, outcome } = await this.#generalAnswer(command);
     // General has no conversation to queue posts for: answer directly (best effort), once.
@@ -218,6 +252,11 @@ export class UpdateProcessor {
       case 'delete':
       case 'whoami':
       case 'name':
+      case 'priority':
+      case 'online':
+      case 'away':
+      case 'offline':
+      case 'status':
         return {
           text: `/${command.name} works inside a conversation's topic, not in General.`,
           outcome: 'refused',
