@@ -61,7 +61,7 @@ function grouping(
       return { key: day, label: day };
     }
     case ReportGrouping.level:
-      return { key: sql`level::text`, label: sql`level::text` };
+      return { key: sql`conv.level::text`, label: sql`conv.level::text` };
     default: {
       const unknown: never = groupBy;
       return unknown;
