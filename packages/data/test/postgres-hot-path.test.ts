@@ -2,7 +2,12 @@ import type { Socket } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
-import { ConversationRepository, DEFAULT_TENANT_ID } from '../src/index';
+import {
+  ConversationRepository,
+  DEFAULT_TENANT_ID,
+  OutboxDestination,
+  OutboxRepository,
+} from '../src/index';
 import { PreparedClient } from '../src/prepared-client';
 import { backends, useDatabase } from './backends';
 
@@ -100,5 +105,43 @@ describe('the conversation row a message updates', () => {
     });
     expect(hot.updates).toBe(20);
     expect(hot.hot).toBe(20);
+  });
+});
+
+// Issue 13: the outbox flusher's delete waited 1–5 s behind another process's sweep, which
+// holds the rows it claimed while it publishes them.
+describe("the outbox flusher's delete", () => {
+  const database = useDatabase(postgres, { poolSize: 2 });
+
+  it('deletes the rows no sweep holds, at once, and leaves the held ones to their sweep', async () => {
+    const outbox = new OutboxRepository(database.db);
+    const rows = await outbox.add(
+      [1, 2, 3].map((n) => ({
+        tenantId: DEFAULT_TENANT_ID,
+        destination: OutboxDestination.bus,
+        topic: 'conversationSync',
+        payload: { n },
+      })),
+    );
+    const [held, ...free] = rows.map((r) => r.id) as [number, ...number[]];
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let claimed!: () => void;
+    const isClaimed = new Promise<void>((resolve) => (claimed = resolve));
+    // A sweep: the row claimed (locked) in a transaction that stays open while it publishes.
+    const sweep = database.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('outbox').select('id').where('id', '=', held).forUpdate().execute();
+      claimed();
+      await released;
+    });
+    await isClaimed;
+    const started = performance.now();
+    await outbox.deleteUnclaimed(rows.map((r) => r.id));
+    expect(performance.now() - started).toBeLessThan(1000);
+    release();
+    await sweep;
+    const left = await database.db.selectFrom('outbox').select('id').execute();
+    expect(left.map((r) => r.id)).toEqual([held]);
+    expect(free).toHaveLength(2);
   });
 });
