@@ -110,9 +110,7 @@ const appendStatement = (withClientId: boolean) =>
             .selectAll()
             .where('conversation_id', '=', value('conversationId'))
             .where(
-              withClientId
-                ? sql<boolean>`client_id = ${value('clientId')}`
-                : sql<boolean>`false`,
+              withClientId ? sql<boolean>`client_id = ${value('clientId')}` : sql<boolean>`false`,
             ),
         )
         .with('bumped', (db) =>

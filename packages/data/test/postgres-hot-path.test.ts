@@ -19,6 +19,8 @@ describe('a transaction on a PreparedClient', () => {
   let client: PreparedClient;
   /** The socket writes since the last reset, each as the protocol messages' type bytes. */
   const writes: string[] = [];
+  const query = (text: string, values: unknown[] = []) =>
+    client.query(text, values) as unknown as Promise<{ rows: Array<Record<string, unknown>> }>;
 
   beforeAll(async () => {
     testDb = await createTestDatabase('data');
@@ -37,16 +39,13 @@ describe('a transaction on a PreparedClient', () => {
       writes.push(kinds(chunks.map((c) => c.chunk as Buffer)));
       writev(chunks, callback);
     };
-    await client.query('create table probe (n int)', []);
+    await query('create table probe (n int)');
   });
 
   afterAll(async () => {
     await client.end();
     await testDb.drop();
   });
-
-  const query = (text: string, values: unknown[] = []) =>
-    client.query(text, values) as unknown as Promise<{ rows: Array<Record<string, unknown>> }>;
 
   it('sends BEGIN in one write with the first statement and answers it at once', async () => {
     writes.length = 0;
