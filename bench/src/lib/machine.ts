@@ -42,6 +42,16 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * Write system calls a process has made (`syscw` of /proc/<pid>/io): with sockets, about one per
+ * message it sends to another process (a query, a command, a publish, a frame), so the count per
+ * message counts its round trips, whatever the machine's load.
+ */
+export function writeCalls(pid: number): number {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  return Number(/syscw:\s+(\d+)/.exec(io)?.[1] ?? 0);
+}
+
 /** Resident memory of a process, in bytes. */
 export function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -1,10 +1,12 @@
 import pg from 'pg';
-import { cpuSeconds, round } from './machine';
+import { cpuSeconds, round, writeCalls } from './machine';
 
 /** CPU and Postgres commits used so far by the processes of one pipeline run. */
 export interface UsageSnapshot {
   /** CPU seconds by process name (services and the benchmark process). */
   readonly cpu: Record<string, number>;
+  /** Write system calls by process name (see `writeCalls`). */
+  readonly writes: Record<string, number>;
   /** CPU seconds by pid of every Postgres backend serving the run's database. */
   readonly backends: Map<number, number>;
   /** pg_stat_database.xact_commit of the run's database. */
@@ -17,6 +19,8 @@ export interface Usage {
   cpuMsPerMessage: number;
   cpuMsPerMessageByProcess: Record<string, number>;
   cpuShare: Record<string, string>;
+  /** Write system calls per message by process (about one per message it sends; load-proof). */
+  writesPerMessage: Record<string, number>;
   postgresCommitsPerMessage: number;
   /**
    * The same two less what the idle pipeline uses in as long (its sweepers, gauges and pool
@@ -66,7 +70,11 @@ export class UsageMeter {
 
   async snapshot(): Promise<UsageSnapshot> {
     const cpu: Record<string, number> = {};
-    for (const [name, pid] of Object.entries(this.pids)) cpu[name] = cpuSeconds(pid);
+    const writes: Record<string, number> = {};
+    for (const [name, pid] of Object.entries(this.pids)) {
+      cpu[name] = cpuSeconds(pid);
+      writes[name] = writeCalls(pid);
+    }
     const { rows } = await this.#client.query<{ pid: number }>(
       'select pid from pg_stat_activity where datname = $1',
       [this.databaseName],
@@ -80,7 +88,8 @@ export class UsageMeter {
       }
     }
     // Counters are read fresh: each query is a transaction of its own on this connection.
-    return { cpu, backends, commits: await databaseCommits(this.#client, this.databaseName) };
+    const commits = await databaseCommits(this.#client, this.databaseName);
+    return { cpu, writes, backends, commits };
   }
 
   /** What the pipeline uses with no messages, over `seconds` from now. */
@@ -116,6 +125,12 @@ export class UsageMeter {
       ),
       cpuShare: Object.fromEntries(
         Object.entries(used).map(([name, s]) => [name, `${round((s / seconds) * 100)}% of a core`]),
+      ),
+      writesPerMessage: Object.fromEntries(
+        Object.keys(this.pids).map((name) => [
+          name,
+          round((after.writes[name]! - before.writes[name]!) / Math.max(1, messages), 2),
+        ]),
       ),
       postgresCommitsPerMessage: round((after.commits - before.commits) / Math.max(1, messages), 2),
       ...(idle

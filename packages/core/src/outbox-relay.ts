@@ -151,7 +151,9 @@ export class OutboxRelay {
   /**
    * Deletes the rows published so far. One delete at a time; a failed one keeps its ids for
    * the next (a row published but not deleted is only published again, and consumers dedupe:
-   * the bus by the row's msg id, the fanout's sockets by seq).
+   * the bus by the row's msg id, the fanout's sockets by seq). Rows a sweep holds (this
+   * process's or another's) are skipped, not waited for: that sweep deletes them itself, or
+   * they stay to be published again.
    */
   #flush(): Promise<void> {
     if (this.#flushTimer) clearTimeout(this.#flushTimer);
@@ -160,7 +162,7 @@ export class OutboxRelay {
       const ids = [...this.#toDelete];
       if (ids.length === 0) return;
       try {
-        await new OutboxRepository(this.#db).delete(ids);
+        await new OutboxRepository(this.#db).deleteUnclaimed(ids);
         for (const id of ids) this.#toDelete.delete(id);
       } catch (error) {
         this.#logger.warn(

@@ -142,15 +142,15 @@ export class TopicDeliveryService {
 
   /** A bot post went out (`at`), or was dropped for good (null: Telegram refused it). */
   async postSent(post: TelegramPost, at: TelegramPlacement | null): Promise<void> {
-    await this.uow.run(({ trx }) =>
-      new TelegramPostRepository(trx).markSent(post.id, at?.messageId ?? null, at?.botId ?? null),
+    await this.uow.one((db) =>
+      new TelegramPostRepository(db).markSent(post.id, at?.messageId ?? null, at?.botId ?? null),
     );
   }
 
   /** Telegram accepted these visitor texts as one message. */
   async textsDelivered(messages: readonly Message[], at: TelegramPlacement): Promise<void> {
-    await this.uow.run(({ trx }) =>
-      new MessageRepository(trx).markDelivered(
+    await this.uow.one((db) =>
+      new MessageRepository(db).markDelivered(
         messages.map((m) => m.id),
         at.chatId,
         at.messageId,
@@ -218,9 +218,9 @@ export class TopicDeliveryService {
     await this.#conversation((r) => r.setSyncGivenUp(c.tenant_id, c.id, null));
   }
 
-  /** One change of the conversation's row, committed on its own. */
+  /** One change of the conversation's row (one statement), committed on its own. */
   #conversation(change: (repository: ConversationRepository) => Promise<void>): Promise<void> {
-    return this.uow.run(({ trx }) => change(new ConversationRepository(trx)));
+    return this.uow.one((db) => change(new ConversationRepository(db)));
   }
 }
 

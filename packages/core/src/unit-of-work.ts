@@ -50,6 +50,16 @@ export class UnitOfWork {
     return value;
   }
 
+  /**
+   * A change that is one statement and announces nothing (no outbox row): Postgres commits a
+   * lone statement atomically, so it runs without BEGIN and COMMIT, two round trips fewer than
+   * `run` (the bridge records every delivery this way). `fn` must send exactly one statement
+   * through `db`; a change of more than one, or one that emits, goes through `run`.
+   */
+  one<T>(fn: (db: Kysely<DB>) => Promise<T>): Promise<T> {
+    return fn(this.db);
+  }
+
   /** The same writes, publishing through another publisher (e.g. one that does not wait). */
   with(publisher: Publisher): UnitOfWork {
     return new UnitOfWork(this.db, publisher);

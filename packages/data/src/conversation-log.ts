@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { ConversationClosedError } from './errors';
+import { precompiled } from './precompiled';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { MessageRepository } from './repositories/message.repository';
 import {
@@ -78,6 +79,120 @@ export async function appendMessage(
   };
 }
 
+/** What one append puts into its statement. */
+interface AppendValues {
+  [name: string]: unknown;
+  tenantId: string;
+  conversationId: string;
+  clientId: string | null;
+  kind: MessageKind;
+  text: string;
+  authorName: string | null;
+  agentId: number | null;
+  telegramChatId: number | null;
+  telegramMessageId: number | null;
+  delivery: DeliveryState;
+  at: Date;
+}
+
+/**
+ * The append's one statement, built and compiled once per shape (with a clientId to look up or
+ * without): it looks the clientId up, bumps `last_seq` only when it inserts, inserts, and tells
+ * whether the message is the first of its kind.
+ */
+const appendStatement = (withClientId: boolean) =>
+  precompiled<AppendValues, Message & { duplicate: boolean; first_of_kind: boolean }>(
+    (trx, value) =>
+      trx
+        .with('existing', (db) =>
+          db
+            .selectFrom('messages')
+            .selectAll()
+            .where('conversation_id', '=', value('conversationId'))
+            .where(
+              withClientId ? sql<boolean>`client_id = ${value('clientId')}` : sql<boolean>`false`,
+            ),
+        )
+        .with('bumped', (db) =>
+          db
+            .updateTable('conversations')
+            .set({
+              last_seq: sql`last_seq + 1`,
+              last_activity_at: value('at'),
+              updated_at: value('at'),
+            })
+            .where('tenant_id', '=', value('tenantId'))
+            .where('id', '=', value('conversationId'))
+            .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
+            .returning('last_seq'),
+        )
+        .with('inserted', (db) =>
+          db
+            .insertInto('messages')
+            .columns([
+              'tenant_id',
+              'conversation_id',
+              'seq',
+              'kind',
+              'text',
+              'author_name',
+              'agent_id',
+              'client_id',
+              'telegram_chat_id',
+              'telegram_message_id',
+              'delivery',
+              'delivery_error',
+              'created_at',
+            ])
+            .expression(
+              db
+                .selectFrom('bumped')
+                .select([
+                  value('tenantId').as('tenant_id'),
+                  value('conversationId').as('conversation_id'),
+                  'bumped.last_seq',
+                  value('kind').as('kind'),
+                  value('text').as('text'),
+                  value('authorName').as('author_name'),
+                  value('agentId').as('agent_id'),
+                  value('clientId').as('client_id'),
+                  value('telegramChatId').as('telegram_chat_id'),
+                  value('telegramMessageId').as('telegram_message_id'),
+                  value('delivery').as('delivery'),
+                  sql.val(null).as('delivery_error'),
+                  value('at').as('created_at'),
+                ]),
+            )
+            .returningAll(),
+        )
+        .selectFrom('inserted')
+        .selectAll()
+        .select((eb) => [
+          sql<boolean>`false`.as('duplicate'),
+          eb
+            .not(
+              eb.exists(
+                eb
+                  .selectFrom('messages as earlier')
+                  .select('earlier.id')
+                  .where('earlier.conversation_id', '=', value('conversationId'))
+                  .where('earlier.kind', '=', value('kind'))
+                  .whereRef('earlier.seq', '<', 'inserted.seq'),
+              ),
+            )
+            .$castTo<boolean>()
+            .as('first_of_kind'),
+        ])
+        .unionAll((db) =>
+          db
+            .selectFrom('existing')
+            .selectAll()
+            .select([sql<boolean>`true`.as('duplicate'), sql<boolean>`false`.as('first_of_kind')]),
+        ),
+  );
+
+const APPEND = { withClientId: appendStatement(true), withoutClientId: appendStatement(false) };
+
 /**
  * With the conversation row locked: the message stored under the clientId already, or the new
  * one with the next seq (last_seq bumped in the same statement, only when it is inserted).
@@ -89,88 +204,20 @@ async function appendLocked(
   at: Date,
 ): Promise<Message & { duplicate: boolean; first_of_kind: boolean }> {
   const { clientId } = input;
-  const row = await trx
-    .with('existing', (db) =>
-      db
-        .selectFrom('messages')
-        .selectAll()
-        .where('conversation_id', '=', conversation.id)
-        .where(
-          clientId === undefined ? sql<boolean>`false` : sql<boolean>`client_id = ${clientId}`,
-        ),
-    )
-    .with('bumped', (db) =>
-      db
-        .updateTable('conversations')
-        .set({ last_seq: sql`last_seq + 1`, last_activity_at: at, updated_at: at })
-        .where('tenant_id', '=', conversation.tenant_id)
-        .where('id', '=', conversation.id)
-        .where((eb) => eb.not(eb.exists(eb.selectFrom('existing').select('id'))))
-        .returning('last_seq'),
-    )
-    .with('inserted', (db) =>
-      db
-        .insertInto('messages')
-        .columns([
-          'tenant_id',
-          'conversation_id',
-          'seq',
-          'kind',
-          'text',
-          'author_name',
-          'agent_id',
-          'client_id',
-          'telegram_chat_id',
-          'telegram_message_id',
-          'delivery',
-          'delivery_error',
-          'created_at',
-        ])
-        .expression(
-          db
-            .selectFrom('bumped')
-            .select([
-              sql.val(input.tenantId).as('tenant_id'),
-              sql.val(conversation.id).as('conversation_id'),
-              'bumped.last_seq',
-              sql.val(input.kind).as('kind'),
-              sql.val(input.text).as('text'),
-              sql.val(input.authorName ?? null).as('author_name'),
-              sql.val(input.agentId ?? null).as('agent_id'),
-              sql.val(clientId ?? null).as('client_id'),
-              sql.val(input.telegramChatId ?? null).as('telegram_chat_id'),
-              sql.val(input.telegramMessageId ?? null).as('telegram_message_id'),
-              sql.val(input.delivery).as('delivery'),
-              sql.val(null).as('delivery_error'),
-              sql.val(at).as('created_at'),
-            ]),
-        )
-        .returningAll(),
-    )
-    .selectFrom('inserted')
-    .selectAll()
-    .select((eb) => [
-      sql<boolean>`false`.as('duplicate'),
-      eb
-        .not(
-          eb.exists(
-            eb
-              .selectFrom('messages as earlier')
-              .select('earlier.id')
-              .where('earlier.conversation_id', '=', conversation.id)
-              .where('earlier.kind', '=', input.kind)
-              .whereRef('earlier.seq', '<', 'inserted.seq'),
-          ),
-        )
-        .$castTo<boolean>()
-        .as('first_of_kind'),
-    ])
-    .unionAll((db) =>
-      db
-        .selectFrom('existing')
-        .selectAll()
-        .select([sql<boolean>`true`.as('duplicate'), sql<boolean>`false`.as('first_of_kind')]),
-    )
-    .executeTakeFirstOrThrow();
+  const append = clientId === undefined ? APPEND.withoutClientId : APPEND.withClientId;
+  const [row] = await append(trx, {
+    tenantId: conversation.tenant_id,
+    conversationId: conversation.id,
+    clientId: clientId ?? null,
+    kind: input.kind,
+    text: input.text,
+    authorName: input.authorName ?? null,
+    agentId: input.agentId ?? null,
+    telegramChatId: input.telegramChatId ?? null,
+    telegramMessageId: input.telegramMessageId ?? null,
+    delivery: input.delivery,
+    at,
+  });
+  if (!row) throw new Error(`no row appended to conversation ${conversation.id}`);
   return row;
 }

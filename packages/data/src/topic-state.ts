@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { precompiled } from './precompiled';
 import {
   DeliveryState,
   MessageKind,
@@ -36,6 +37,27 @@ const newestReadAgentMessage = sql<unknown[]>`(select coalesce(json_agg(m), '[]'
     and seq > c.seen_reaction_seq and seq <= c.visitor_read_seq
   order by seq desc limit 1) m)`;
 
+/** readTopicState's statement, built and compiled once (it runs before every round of a sync). */
+const topicStateStatement = precompiled<
+  { tenantId: string; conversationId: string; posts: number; messages: number },
+  Conversation & { waiting_posts: unknown; waiting_messages: unknown; seen_message: unknown }
+>((db, value) =>
+  db
+    .selectFrom('conversations as c')
+    .selectAll('c')
+    .select([
+      sql<unknown[]>`(select coalesce(json_agg(p order by p.id), '[]') from (
+        select * from telegram_posts where conversation_id = c.id and sent_at is null
+        order by id limit ${value('posts')}) p)`.as('waiting_posts'),
+      sql<unknown[]>`(select coalesce(json_agg(m order by m.seq), '[]') from (
+        select * from messages where conversation_id = c.id and delivery = ${DeliveryState.pending}
+        order by seq limit ${value('messages')}) m)`.as('waiting_messages'),
+      newestReadAgentMessage.as('seen_message'),
+    ])
+    .where('c.tenant_id', '=', value('tenantId'))
+    .where('c.id', '=', value('conversationId')),
+);
+
 /**
  * The conversation with its waiting posts and texts, in one statement (the bridge reads this
  * before every round of its sync, so it is one round trip, not three).
@@ -46,21 +68,12 @@ export async function readTopicState(
   conversationId: string,
   limits: { posts: number; messages: number } = { posts: 20, messages: 100 },
 ): Promise<TopicState | undefined> {
-  const row = await db
-    .selectFrom('conversations as c')
-    .selectAll('c')
-    .select([
-      sql<unknown[]>`(select coalesce(json_agg(p order by p.id), '[]') from (
-        select * from telegram_posts where conversation_id = c.id and sent_at is null
-        order by id limit ${limits.posts}) p)`.as('waiting_posts'),
-      sql<unknown[]>`(select coalesce(json_agg(m order by m.seq), '[]') from (
-        select * from messages where conversation_id = c.id and delivery = ${DeliveryState.pending}
-        order by seq limit ${limits.messages}) m)`.as('waiting_messages'),
-      newestReadAgentMessage.as('seen_message'),
-    ])
-    .where('c.tenant_id', '=', tenantId)
-    .where('c.id', '=', conversationId)
-    .executeTakeFirst();
+  const [row] = await topicStateStatement(db, {
+    tenantId,
+    conversationId,
+    posts: limits.posts,
+    messages: limits.messages,
+  });
   if (!row) return undefined;
   const {
     waiting_posts: posts,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { ConversationNotFoundError } from '../errors';
 import { priorityByRules } from './priority-rule.repository';
+import { precompiled } from '../precompiled';
 import {
   ConversationStatus,
   MessageKind,
@@ -31,6 +32,16 @@ export function newTicket(now = Date.now()): string {
   for (const byte of bytes) random += TICKET_ALPHABET[byte % TICKET_ALPHABET.length];
   return `SUPP-${now.toString(36).toUpperCase()}-${random}`;
 }
+
+/** The row lock of every append (one per stored message): built and compiled once. */
+const lockStatement = precompiled<{ tenantId: string; id: string }, Conversation>((db, value) =>
+  db
+    .selectFrom('conversations')
+    .selectAll()
+    .where('tenant_id', '=', value('tenantId'))
+    .where('id', '=', value('id'))
+    .forUpdate(),
+);
 
 /** The conversation aggregate: its row, its topic, its status and its seq counter. */
 export class ConversationRepository {
@@ -108,13 +119,7 @@ export class ConversationRepository {
 
   /** Locks the row until the surrounding transaction ends: writers of one conversation queue here. */
   async lock(tenantId: string, id: string): Promise<Conversation> {
-    const row = await this.db
-      .selectFrom('conversations')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .forUpdate()
-      .executeTakeFirst();
+    const [row] = await lockStatement(this.db, { tenantId, id });
     if (!row) throw new ConversationNotFoundError(id);
     return row;
   }

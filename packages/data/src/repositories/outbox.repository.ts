@@ -63,6 +63,21 @@ export class OutboxRepository {
     await this.db.deleteFrom('outbox').where('id', 'in', ids).execute();
   }
 
+  /**
+   * Deletes those of `ids` no one holds: a row a sweep has claimed (locked) is left to that
+   * sweep, which deletes it itself once it has published it, instead of waiting for its
+   * transaction (seconds, while it publishes a batch).
+   */
+  async deleteUnclaimed(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .deleteFrom('outbox')
+      .where('id', 'in', (db) =>
+        db.selectFrom('outbox').select('id').where('id', 'in', ids).forUpdate().skipLocked(),
+      )
+      .execute();
+  }
+
   async recordFailure(id: number, error: string): Promise<void> {
     await this.db
       .updateTable('outbox')

@@ -73,7 +73,7 @@ export class HeaderSteps {
       },
       carried,
     );
-    if (carried.length > 0) await announceDelivered(parts, conversation, carried);
+    if (carried.length > 0) announceDelivered(parts, conversation, carried);
     const next = { ...withoutTexts(state, carried), conversation: posted };
     // Pinned right away only when asked always; otherwise a later, cosmetic step.
     if (parts.pinHeader === PinHeader.always) return this.pin(next, context);

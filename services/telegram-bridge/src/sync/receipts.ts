@@ -30,16 +30,20 @@ export function receiptsFor(
     );
 }
 
-/** Texts recorded as delivered: measured, and the visitor told. */
-export async function announceDelivered(
+/**
+ * Texts recorded as delivered: measured, and the visitor told. The receipt is not waited for
+ * (it logs its own failure): it goes to Redis together with the sync lock's release that
+ * usually follows, and one connection keeps the two in order.
+ */
+export function announceDelivered(
   parts: Pick<SyncParts, 'coordination' | 'logger' | 'metrics'>,
   conversation: Conversation,
   batch: readonly Message[],
   receipt: Receipt = receiptsFor(parts, conversation, batch),
-): Promise<void> {
+): void {
   const now = Date.now();
   for (const message of batch)
     parts.metrics.deliveryLatency.record((now - message.created_at.getTime()) / 1000);
   parts.metrics.messagesOut.add(batch.length, { kind: 'visitor' });
-  await receipt('delivered');
+  void receipt('delivered');
 }

@@ -59,7 +59,7 @@ export class TopicMessages {
         messageId: result.value.message_id,
         botId: result.bot.id,
       });
-      await announceDelivered(parts, conversation, batch, receipt);
+      announceDelivered(parts, conversation, batch, receipt);
       return { state: withoutTexts(state, batch) };
     }
     return this.#notSent(conversation, batch, result.failure, receipt);
