@@ -1,6 +1,13 @@
 /** The one tenant of a fresh install; services name it through core, not the data package. */
 export { DEFAULT_TENANT_ID } from '@topicdesk/data';
 export { messageEvent } from './events';
+export {
+  AttachmentService,
+  storedKey,
+  type AttachmentServiceOptions,
+  type MessageWithFiles,
+} from './attachments/attachment.service';
+export { AttachmentError, AttachmentErrorCode } from '@topicdesk/storage';
 export { routeToGroup, type RoutableGroup } from './group-routing';
 // The text rules live in the protocol (the gateway checks the fields with them); the bridge
 // shows the same fields through core.

@@ -48,3 +48,8 @@ export {
 } from './repositories/support-group.repository';
 export type { Kysely, Transaction } from 'kysely';
 export { DeadLetterRepository } from './repositories/dead-letter.repository';
+export {
+  AttachmentRepository,
+  type CheckedFile,
+  type NewAttachmentInput,
+} from './repositories/attachment.repository';

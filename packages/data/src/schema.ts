@@ -290,7 +290,36 @@ export interface SupportGroupTable {
   updated_at: Timestamp;
 }
 
+/** Where an attached file stands: uploaded or not yet, checked and shown, or refused. */
+export const AttachmentState = { pending: 'pending', ready: 'ready', refused: 'refused' } as const;
+export type AttachmentState = (typeof AttachmentState)[keyof typeof AttachmentState];
+
+/** A file a visitor attaches (migration 0013); its bytes are in object storage. */
+export interface AttachmentTable {
+  id: string;
+  tenant_id: string;
+  conversation_id: string;
+  /** The message that carries it; null until one does (an orphan after a while). */
+  message_id: NullableInt8;
+  /** Its place among the message's attachments. */
+  position: Generated<number>;
+  /** The file's name as the visitor gave it (shown as text, used for downloads). */
+  name: string;
+  declared_type: string;
+  declared_size: Int8;
+  state: ColumnType<AttachmentState, AttachmentState | undefined, AttachmentState>;
+  /** Sniffed from the bytes once checked. */
+  type: string | null;
+  size: NullableInt8;
+  width: number | null;
+  height: number | null;
+  refused_code: string | null;
+  created_at: Generated<Date>;
+  checked_at: NullableTimestamp;
+}
+
 export interface DB {
+  attachments: AttachmentTable;
   tenants: TenantTable;
   conversations: ConversationTable;
   messages: MessageTable;
@@ -325,5 +354,6 @@ export type TelegramUser = Selectable<TelegramUserTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
 export type SupportGroup = Selectable<SupportGroupTable>;
+export type Attachment = Selectable<AttachmentTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

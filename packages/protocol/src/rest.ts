@@ -1,7 +1,13 @@
 import { z } from 'zod';
 import { emailField, localeField, nameField, pageUrlField, titleField } from './fields';
 import { conversationStatusSchema, historyMessageSchema } from './server-frames';
-import { MAX_NAME_CHARS, MAX_PAGE_TITLE_CHARS, MAX_PAGE_URL_CHARS, MAX_SEQ } from './text-rules';
+import {
+  MAX_ATTACHMENT_NAME_CHARS,
+  MAX_NAME_CHARS,
+  MAX_PAGE_TITLE_CHARS,
+  MAX_PAGE_URL_CHARS,
+  MAX_SEQ,
+} from './text-rules';
 
 /**
  * The visitor REST API (`/v1/conversations…`): what the widget sends, parsed by the gateway with
@@ -52,6 +58,39 @@ export const profileSchema = z
   .strict();
 export type ProfileRequest = z.input<typeof profileSchema>;
 export type ProfileBody = z.output<typeof profileSchema>;
+
+/**
+ * `POST /v1/conversations/:id/attachments`: the file the visitor is about to upload, as the
+ * browser describes it. Checked against the limits before any byte moves; the bytes are
+ * checked again (real type, size, scan) when a message references the attachment.
+ */
+export const attachmentRequestSchema = z
+  .object({
+    name: nameField(MAX_ATTACHMENT_NAME_CHARS),
+    type: z
+      .string()
+      .max(255)
+      .regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as image/png')
+      .transform((v) => v.toLowerCase()),
+    size: z.number().int().min(1),
+  })
+  .strict();
+export type AttachmentRequest = z.input<typeof attachmentRequestSchema>;
+export type AttachmentRequestBody = z.output<typeof attachmentRequestSchema>;
+
+/**
+ * `201` of `POST /v1/conversations/:id/attachments`: send the file's bytes as the body of
+ * `method` to `uploadUrl` with exactly `headers`, before `expiresAt`; then reference `id` in a
+ * `message` frame's `attachments`.
+ */
+export const uploadTicketSchema = z.strictObject({
+  id: z.string().uuid(),
+  uploadUrl: z.string().url(),
+  method: z.literal('PUT'),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.iso.datetime(),
+});
+export type UploadTicket = z.infer<typeof uploadTicketSchema>;
 
 /** A conversation token and when it expires: `POST /v1/conversations/:id/token` answers this. */
 export const issuedTokenSchema = z.strictObject({

@@ -13,6 +13,13 @@ export const MAX_SEQ = 2_147_483_647;
 export const MAX_NAME_CHARS = 100;
 export const MAX_PAGE_TITLE_CHARS = 300;
 export const MAX_PAGE_URL_CHARS = 2048;
+/** Files one message may carry (Telegram's media group holds 10). */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+/** Longest attachment file name, in code points (Telegram shows about this much). */
+export const MAX_ATTACHMENT_NAME_CHARS = 200;
+/** Longest caption Telegram takes under a photo or document (a message with files). */
+export const MAX_CAPTION_CHARS = 1024;
+
 /** Longest e-mail address (RFC 5321's path limit less its brackets), in code points. */
 export const MAX_EMAIL_CHARS = 254;
 

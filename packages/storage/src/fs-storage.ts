@@ -103,13 +103,14 @@ export class FsStorage implements ObjectStorage {
     return createReadStream(path);
   }
 
-  async write(key: string, body: Buffer): Promise<void> {
+  /** The type is not kept: links name it (the GET grant carries the type checked). */
+  async write(key: string, body: Buffer, _type?: string): Promise<void> {
     const path = this.#path(key);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, body);
   }
 
-  async copy(from: string, to: string): Promise<void> {
+  async copy(from: string, to: string, _type?: string): Promise<void> {
     const path = this.#path(to);
     await mkdir(dirname(path), { recursive: true });
     await copyFile(this.#path(from), path);

@@ -18,3 +18,9 @@ export {
   type InspectInput,
   type InspectedFile,
 } from './inspect';
+export {
+  attachmentEnv,
+  createAttachmentRuntime,
+  type AttachmentConfig,
+  type AttachmentRuntime,
+} from './config';

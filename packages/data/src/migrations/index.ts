@@ -9,6 +9,7 @@ import * as m0007 from './0007_conversation_token_generation';
 import * as m0008 from './0008_visitor_template_locales';
 import * as m0009 from './0009_conversation_visitor_email';
 import * as m0010 from './0010_visitor_read';
+import * as m0013 from './0013_attachments';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0008_visitor_template_locales': m0008,
   '0009_conversation_visitor_email': m0009,
   '0010_visitor_read': m0010,
+  '0013_attachments': m0013,
 };
