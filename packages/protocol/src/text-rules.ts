@@ -96,6 +96,8 @@ export const MessageTextProblem = {
   tooLong: 'too_long',
   blank: 'blank',
   controlCharacters: 'control_characters',
+  /** The caption of a message with files: over MAX_CAPTION_CHARS (Telegram's caption limit). */
+  captionTooLong: 'caption_too_long',
 } as const;
 export type MessageTextProblem = (typeof MessageTextProblem)[keyof typeof MessageTextProblem];
 
@@ -103,9 +105,17 @@ export type MessageTextProblem = (typeof MessageTextProblem)[keyof typeof Messag
  * What keeps `text` from being stored as a visitor message, or undefined: at most
  * MAX_TEXT_CHARS code points, something visible, no control character but tab and line breaks.
  */
-export function messageTextProblem(text: string): MessageTextProblem | undefined {
-  if (charCount(text) > MAX_TEXT_CHARS) return MessageTextProblem.tooLong;
-  if (isBlank(text)) return MessageTextProblem.blank;
+export function messageTextProblem(
+  text: string,
+  withFiles = false,
+): MessageTextProblem | undefined {
+  if (withFiles) {
+    // A message with files needs no text; what it has is their caption.
+    if (charCount(text) > MAX_CAPTION_CHARS) return MessageTextProblem.captionTooLong;
+  } else {
+    if (charCount(text) > MAX_TEXT_CHARS) return MessageTextProblem.tooLong;
+    if (isBlank(text)) return MessageTextProblem.blank;
+  }
   if (hasControlCharacters(text)) return MessageTextProblem.controlCharacters;
   return undefined;
 }

@@ -10,7 +10,7 @@ import {
   ScanPolicy,
   type AttachmentLimits,
 } from '../src/index';
-import { EICAR, startFakeClamd, type FakeClamd } from './fake-clamd';
+import { EICAR, startFakeClamd, type FakeClamd } from '@topicdesk/testkit';
 import { executable, jpegWithGps, PDF } from './fixtures';
 
 const limits: AttachmentLimits = {
