@@ -27,7 +27,7 @@ export const attachmentEnv = {
   S3_SECRET_ACCESS_KEY: env.optionalString(),
   /**
    * The gateway's public base URL, for the filesystem backend's links
-   * (`<PUBLIC_URL>/v1/files/…`); unset: `http://localhost:<PORT>`.
+   * (`<PUBLIC_URL>/v1/files?t=…`); unset: `http://localhost:<PORT>`.
    */
   PUBLIC_URL: env.url(),
   /** ClamAV's clamd, `tcp://host:3310`; unset: no scanner (then ATTACHMENTS_SCAN decides). */

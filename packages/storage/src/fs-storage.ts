@@ -11,17 +11,17 @@ import type { GetSpec, ObjectStorage, PutSpec, SignedUrl } from './storage';
 export interface FsStorageOptions {
   /** Where the files go (`<DATA_DIR>/attachments`). */
   root: string;
-  /** The gateway's public base URL: links are `<publicUrl>/v1/files/<token>`. */
+  /** The gateway's public base URL: links are `<publicUrl>/v1/files?t=<token>`. */
   publicUrl: string;
   /** Signs the links (derived from the gateway's secret). */
   secret: string;
 }
 
-/** The route the gateway serves the filesystem backend's links on. */
-export const FILE_ROUTE_PREFIX = '/v1/files/';
+/** The route the gateway serves the filesystem backend's links on: `/v1/files?t=<token>`. */
+export const FILE_ROUTE = '/v1/files';
 
 /**
- * One-process mode's storage: files under a folder, links to the gateway's own `/v1/files/`
+ * One-process mode's storage: files under a folder, links to the gateway's own `/v1/files`
  * route, which streams the bytes in and out (never a whole file in memory).
  */
 export class FsStorage implements ObjectStorage {
@@ -52,7 +52,7 @@ export class FsStorage implements ObjectStorage {
     );
   }
 
-  /** The grant behind a `/v1/files/<token>` link (ATTACHMENT_URL_EXPIRED when not valid). */
+  /** The grant behind a `/v1/files?t=<token>` link (ATTACHMENT_URL_EXPIRED when not valid). */
   grant(token: string, method: 'PUT' | 'GET'): FileGrant {
     const grant = this.#signer.verify(token);
     if (grant.method !== method)
@@ -127,7 +127,8 @@ export class FsStorage implements ObjectStorage {
   #link(grant: FileGrant, headers: Record<string, string>): SignedUrl {
     const base = this.options.publicUrl.replace(/\/+$/, '');
     return {
-      url: `${base}${FILE_ROUTE_PREFIX}${this.#signer.sign(grant)}`,
+      // In the query: a path parameter this long is over the router's limit.
+      url: `${base}${FILE_ROUTE}?t=${this.#signer.sign(grant)}`,
       method: grant.method,
       headers,
       expiresAt: new Date(grant.exp),

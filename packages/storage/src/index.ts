@@ -1,6 +1,6 @@
 export { AttachmentError, AttachmentErrorCode } from './errors';
 export type { GetSpec, ObjectStorage, PutSpec, SignedUrl } from './storage';
-export { FsStorage, FILE_ROUTE_PREFIX, type FsStorageOptions } from './fs-storage';
+export { FsStorage, FILE_ROUTE, type FsStorageOptions } from './fs-storage';
 export { S3Storage, contentDisposition, type S3StorageOptions } from './s3-storage';
 export { GrantSigner, type FileGrant } from './signed-token';
 export {

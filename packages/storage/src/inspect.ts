@@ -1,4 +1,4 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import sharp from 'sharp';
 import { AttachmentError, AttachmentErrorCode } from './errors';
@@ -94,11 +94,15 @@ export class AttachmentInspector {
     const body = await this.storage.read(key);
     const kept: Buffer[] = [];
     let keptBytes = 0;
-    const tap = new PassThrough();
-    tap.on('data', (chunk: Buffer) => {
-      if (keptBytes >= SNIFF_BYTES) return;
-      kept.push(chunk.subarray(0, SNIFF_BYTES - keptBytes));
-      keptBytes += Math.min(chunk.length, SNIFF_BYTES - keptBytes);
+    // A pass-through that keeps the head: nothing flows until the scanner (or the loop) reads.
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (keptBytes < SNIFF_BYTES) {
+          kept.push(chunk.subarray(0, SNIFF_BYTES - keptBytes));
+          keptBytes += Math.min(chunk.length, SNIFF_BYTES - keptBytes);
+        }
+        done(null, chunk);
+      },
     });
     body.on('error', (error) => tap.destroy(error));
     body.pipe(tap);

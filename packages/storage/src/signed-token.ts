@@ -14,7 +14,7 @@ export interface FileGrant {
 }
 
 /**
- * Signs and checks the grants of the filesystem backend's links (`/v1/files/<token>`): the
+ * Signs and checks the grants of the filesystem backend's links (`/v1/files?t=<token>`): the
  * payload in base64url, a dot, its HMAC-SHA256. Like an S3 presigned URL, the link itself is
  * the permission; nothing about it is stored.
  */

@@ -11,7 +11,7 @@ import {
   type AttachmentLimits,
 } from '../src/index';
 import { EICAR, startFakeClamd, type FakeClamd } from '@topicdesk/testkit';
-import { executable, jpegWithGps, PDF } from './fixtures';
+import { executable, jpegWithGps, PDF } from '@topicdesk/testkit';
 
 const limits: AttachmentLimits = {
   maxFileBytes: 1_000_000,

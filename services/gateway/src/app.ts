@@ -164,7 +164,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     strictPreflight: false,
     origin: (origin: string | undefined, cb: (error: null, allow: string | boolean) => void) =>
       cb(null, originAllowed(origin) ? (origin ?? true) : false),
-    // PUT: uploads to the filesystem backend's links (/v1/files/…).
+    // PUT: uploads to the filesystem backend's links (/v1/files?t=…).
     methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,

@@ -9,7 +9,7 @@ import {
   AttachmentError,
   AttachmentErrorCode,
   contentDisposition,
-  FILE_ROUTE_PREFIX,
+  FILE_ROUTE,
   type FsStorage,
   type ObjectStorage,
 } from '@topicdesk/storage';
@@ -35,7 +35,7 @@ const REST_BODY_LIMIT = 4 * 1024;
 /**
  * Visitors' files (docs/contract.md, "Attachments"): `POST /v1/conversations/:id/attachments`
  * hands out an upload link after the limits; with the filesystem backend the links point at
- * this gateway's `/v1/files/<token>`, which streams the bytes to and from disk.
+ * this gateway's `/v1/files?t=<token>`, which streams the bytes to and from disk.
  */
 export const attachmentRoutes: FastifyPluginAsync<AttachmentRoutesOptions> = async (
   app,
@@ -77,8 +77,8 @@ const fileLinks: FastifyPluginAsync<{ storage: FsStorage }> = async (app, { stor
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.put<{ Params: { token: string } }>(`${FILE_ROUTE_PREFIX}:token`, async (request, reply) => {
-    const grant = storage.grant(request.params.token, 'PUT');
+  app.put<{ Querystring: { t?: string } }>(FILE_ROUTE, async (request, reply) => {
+    const grant = storage.grant(request.query.t ?? '', 'PUT');
     if (request.headers['content-type'] !== grant.type)
       throw new AttachmentError(AttachmentErrorCode.UrlExpired, `this link takes Content-Type ${grant.type}`);
     const declared = Number(request.headers['content-length'] ?? 0);
@@ -88,8 +88,8 @@ const fileLinks: FastifyPluginAsync<{ storage: FsStorage }> = async (app, { stor
     return reply.status(200).send({ size });
   });
 
-  app.get<{ Params: { token: string } }>(`${FILE_ROUTE_PREFIX}:token`, async (request, reply) => {
-    const grant = storage.grant(request.params.token, 'GET');
+  app.get<{ Querystring: { t?: string } }>(FILE_ROUTE, async (request, reply) => {
+    const grant = storage.grant(request.query.t ?? '', 'GET');
     const size = await storage.size(grant.key);
     if (size === undefined) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such file');
     const inline = grant.type.startsWith('image/');
