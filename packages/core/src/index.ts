@@ -4,6 +4,7 @@ export { messageEvent } from './events';
 export {
   AttachmentService,
   storedKey,
+  uploadKey,
   type AttachmentServiceOptions,
   type MessageWithFiles,
 } from './attachments/attachment.service';
@@ -92,6 +93,7 @@ export { Housekeeping, type TopicPolicy } from './housekeeping.service';
 
 // The data types services see (they never import the data package).
 export type {
+  Attachment,
   Conversation,
   DB,
   Kysely,

@@ -132,6 +132,8 @@ export interface MessageTable {
   edited_at: NullableTimestamp;
   /** Retracted by an agent (/delete): the visitor no longer sees the text. */
   deleted_at: NullableTimestamp;
+  /** Files it carries (migration 0013); such a message goes to Telegram on its own. */
+  attachment_count: Generated<number>;
 }
 
 export interface MessageEditTable {

@@ -70,11 +70,12 @@ export interface AttachmentRuntime {
 
 /**
  * The storage, checks and limits a config describes. `secret` signs the filesystem backend's
- * links; `port` makes its default public URL.
+ * links (a service that only reads files, the bridge, has none); `port` makes its default
+ * public URL.
  */
 export function createAttachmentRuntime(
   config: AttachmentConfig,
-  place: { dataDir: string; port: number; secret: string },
+  place: { dataDir: string; port: number; secret?: string | undefined },
 ): AttachmentRuntime {
   const storage: ObjectStorage = config.S3_BUCKET
     ? new S3Storage({

@@ -13,8 +13,8 @@ export interface FsStorageOptions {
   root: string;
   /** The gateway's public base URL: links are `<publicUrl>/v1/files?t=<token>`. */
   publicUrl: string;
-  /** Signs the links (derived from the gateway's secret). */
-  secret: string;
+  /** Signs the links (derived from the gateway's secret); a reader only (the bridge) has none. */
+  secret?: string | undefined;
 }
 
 /** The route the gateway serves the filesystem backend's links on: `/v1/files?t=<token>`. */
@@ -27,11 +27,11 @@ export const FILE_ROUTE = '/v1/files';
 export class FsStorage implements ObjectStorage {
   readonly kind = 'fs' as const;
   readonly #root: string;
-  readonly #signer: GrantSigner;
+  readonly #signer: GrantSigner | undefined;
 
   constructor(private readonly options: FsStorageOptions) {
     this.#root = resolve(options.root);
-    this.#signer = new GrantSigner(options.secret);
+    this.#signer = options.secret === undefined ? undefined : new GrantSigner(options.secret);
   }
 
   signPut(key: string, spec: PutSpec): Promise<SignedUrl> {
@@ -54,7 +54,7 @@ export class FsStorage implements ObjectStorage {
 
   /** The grant behind a `/v1/files?t=<token>` link (ATTACHMENT_URL_EXPIRED when not valid). */
   grant(token: string, method: 'PUT' | 'GET'): FileGrant {
-    const grant = this.#signer.verify(token);
+    const grant = this.#signing().verify(token);
     if (grant.method !== method)
       throw new AttachmentError(AttachmentErrorCode.UrlExpired, `this link is not for ${method}`);
     return grant;
@@ -128,11 +128,16 @@ export class FsStorage implements ObjectStorage {
     const base = this.options.publicUrl.replace(/\/+$/, '');
     return {
       // In the query: a path parameter this long is over the router's limit.
-      url: `${base}${FILE_ROUTE}?t=${this.#signer.sign(grant)}`,
+      url: `${base}${FILE_ROUTE}?t=${this.#signing().sign(grant)}`,
       method: grant.method,
       headers,
       expiresAt: new Date(grant.exp),
     };
+  }
+
+  #signing(): GrantSigner {
+    if (!this.#signer) throw new Error('this FsStorage has no secret: it reads files only');
+    return this.#signer;
   }
 
   /** Keys are ours (`uploads/<conversation>/<id>`), but a key never leaves the root anyway. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   AttachmentRepository,
   AttachmentState,
@@ -139,6 +140,16 @@ export class AttachmentService {
       const attachments = byMessage.get(m.id);
       return attachments ? { ...m, attachments } : m;
     });
+  }
+
+  /** The checked files a message carries, in order (the bridge sends them to the topic). */
+  filesOf(message: Pick<Message, 'id'>): Promise<AttachmentRow[]> {
+    return new AttachmentRepository(this.options.uow.db).ofMessage(message.id);
+  }
+
+  /** A checked file's bytes, as a stream. */
+  open(file: Pick<AttachmentRow, 'conversation_id' | 'id'>): Promise<Readable> {
+    return this.options.storage.read(storedKey(file));
   }
 
   async #check(repository: AttachmentRepository, row: AttachmentRow): Promise<AttachmentRow> {

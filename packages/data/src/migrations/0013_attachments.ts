@@ -49,8 +49,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .column('created_at')
     .where(sql.ref('message_id'), 'is', null)
     .execute();
+  // How many files a message carries: the bridge sends such a message on its own (a photo or
+  // document with its caption), never merged with other texts, without reading attachments.
+  await db.schema
+    .alterTable('messages')
+    .addColumn('attachment_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('messages').dropColumn('attachment_count').execute();
   await db.schema.dropTable('attachments').execute();
 }

@@ -105,7 +105,17 @@ export class AttachmentRepository {
         .executeTakeFirst();
       taken += Number(result.numUpdatedRows);
     }
+    await this.db
+      .updateTable('messages')
+      .set({ attachment_count: taken })
+      .where('id', '=', messageId)
+      .execute();
     return taken;
+  }
+
+  /** A message's checked files, in order. */
+  ofMessage(messageId: number): Promise<Attachment[]> {
+    return this.forMessages([messageId]);
   }
 
   /** The checked files of these messages, each message's in order. */
