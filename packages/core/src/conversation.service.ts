@@ -85,7 +85,10 @@ function agentActor(agent: AgentRef): Actor {
 async function attachTo(work: Work, message: Message, files: readonly Attachment[]): Promise<void> {
   const ids = files.map((f) => f.id);
   if ((await new AttachmentRepository(work.trx).attach(ids, message.id)) !== ids.length)
-    throw new AttachmentError(AttachmentErrorCode.NotFound, 'an attachment went with another message');
+    throw new AttachmentError(
+      AttachmentErrorCode.NotFound,
+      'an attachment went with another message',
+    );
 }
 
 function sync(tenantId: string, conversationId: string, reason: SyncReason): OutboxInput {

@@ -31,7 +31,8 @@ export class ClamdScanner implements Scanner {
     private readonly timeoutMs = 30_000,
   ) {
     const parsed = new URL(url);
-    if (parsed.protocol !== 'tcp:') throw new Error(`CLAMAV_URL must be tcp://host:port, not ${url}`);
+    if (parsed.protocol !== 'tcp:')
+      throw new Error(`CLAMAV_URL must be tcp://host:port, not ${url}`);
     this.#host = parsed.hostname;
     this.#port = Number(parsed.port || 3310);
   }
@@ -58,7 +59,12 @@ export class ClamdScanner implements Scanner {
         body.destroy();
         const verdict = parseVerdict(Buffer.concat(answer).toString('utf8'));
         if (verdict) resolve(verdict);
-        else reject(new ScannerUnavailableError(`the malware scanner answered: ${Buffer.concat(answer).toString('utf8')}`));
+        else
+          reject(
+            new ScannerUnavailableError(
+              `the malware scanner answered: ${Buffer.concat(answer).toString('utf8')}`,
+            ),
+          );
       });
       socket.once('connect', () => {
         void (async () => {

@@ -59,8 +59,7 @@ export const attachmentEnv = {
   LIMIT_UPLOADS_PER_HOUR: env.int(30, 1),
 };
 
-const attachmentConfigSchema = z.object(attachmentEnv);
-export type AttachmentConfig = z.output<typeof attachmentConfigSchema>;
+export type AttachmentConfig = z.output<z.ZodObject<typeof attachmentEnv>>;
 
 export interface AttachmentRuntime {
   storage: ObjectStorage;

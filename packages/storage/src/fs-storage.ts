@@ -37,7 +37,13 @@ export class FsStorage implements ObjectStorage {
   signPut(key: string, spec: PutSpec): Promise<SignedUrl> {
     return Promise.resolve(
       this.#link(
-        { method: 'PUT', key, type: spec.type, size: spec.size, exp: Date.now() + spec.expiresInMs },
+        {
+          method: 'PUT',
+          key,
+          type: spec.type,
+          size: spec.size,
+          exp: Date.now() + spec.expiresInMs,
+        },
         { 'content-type': spec.type },
       ),
     );
@@ -46,7 +52,13 @@ export class FsStorage implements ObjectStorage {
   signGet(key: string, spec: GetSpec): Promise<SignedUrl> {
     return Promise.resolve(
       this.#link(
-        { method: 'GET', key, type: spec.type, name: spec.name, exp: Date.now() + spec.expiresInMs },
+        {
+          method: 'GET',
+          key,
+          type: spec.type,
+          name: spec.name,
+          exp: Date.now() + spec.expiresInMs,
+        },
         {},
       ),
     );
@@ -71,7 +83,12 @@ export class FsStorage implements ObjectStorage {
       transform(chunk: Buffer, _encoding, done) {
         received += chunk.length;
         if (received > limit)
-          done(new AttachmentError(AttachmentErrorCode.TooLarge, `more than the declared ${limit} bytes`));
+          done(
+            new AttachmentError(
+              AttachmentErrorCode.TooLarge,
+              `more than the declared ${limit} bytes`,
+            ),
+          );
         else done(null, chunk);
       },
     });

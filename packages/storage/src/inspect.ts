@@ -70,9 +70,15 @@ export class AttachmentInspector {
   async inspect(input: InspectInput): Promise<InspectedFile> {
     const size = await this.storage.size(input.uploadKey);
     if (size === undefined)
-      throw new AttachmentError(AttachmentErrorCode.NotFound, 'nothing was uploaded for this attachment');
+      throw new AttachmentError(
+        AttachmentErrorCode.NotFound,
+        'nothing was uploaded for this attachment',
+      );
     if (size > input.declaredSize || size > this.limits.maxFileBytes)
-      throw new AttachmentError(AttachmentErrorCode.TooLarge, `the file has ${size} bytes, more than allowed`);
+      throw new AttachmentError(
+        AttachmentErrorCode.TooLarge,
+        `the file has ${size} bytes, more than allowed`,
+      );
     if (size === 0) throw new AttachmentError(AttachmentErrorCode.Invalid, 'the file is empty');
 
     const head = await this.#scanAndSniff(input.uploadKey);
@@ -80,7 +86,9 @@ export class AttachmentInspector {
     if (type === undefined || !this.limits.allowedTypes.includes(type))
       throw new AttachmentError(
         AttachmentErrorCode.TypeNotAllowed,
-        type === undefined ? 'the type of this file could not be told' : `files of type ${type} are not allowed`,
+        type === undefined
+          ? 'the type of this file could not be told'
+          : `files of type ${type} are not allowed`,
       );
     if (!REENCODED_IMAGES.has(type)) {
       await this.storage.copy(input.uploadKey, input.storedKey, type);
@@ -108,7 +116,10 @@ export class AttachmentInspector {
     body.pipe(tap);
     if (!this.scanner) {
       if (this.scanPolicy === ScanPolicy.required)
-        throw new AttachmentError(AttachmentErrorCode.ScanUnavailable, 'no malware scanner is configured');
+        throw new AttachmentError(
+          AttachmentErrorCode.ScanUnavailable,
+          'no malware scanner is configured',
+        );
       for await (const _chunk of tap) if (keptBytes >= SNIFF_BYTES) break;
       body.destroy();
       return Buffer.concat(kept);
@@ -122,16 +133,26 @@ export class AttachmentInspector {
         return Buffer.concat(kept);
       }
       if (error instanceof ScannerUnavailableError)
-        throw new AttachmentError(AttachmentErrorCode.ScanUnavailable, 'the malware scanner is not available; try again later', { cause: error });
+        throw new AttachmentError(
+          AttachmentErrorCode.ScanUnavailable,
+          'the malware scanner is not available; try again later',
+          { cause: error },
+        );
       throw error;
     }
     if (verdict.infected)
-      throw new AttachmentError(AttachmentErrorCode.Infected, `the malware scanner found ${verdict.signature}`);
+      throw new AttachmentError(
+        AttachmentErrorCode.Infected,
+        `the malware scanner found ${verdict.signature}`,
+      );
     return Buffer.concat(kept);
   }
 
   async #reencode(input: InspectInput, type: string): Promise<InspectedFile> {
-    const original = await readAll(await this.storage.read(input.uploadKey), this.limits.maxFileBytes);
+    const original = await readAll(
+      await this.storage.read(input.uploadKey),
+      this.limits.maxFileBytes,
+    );
     try {
       const image = sharp(original, {
         limitInputPixels: this.limits.maxImagePixels,
@@ -142,7 +163,11 @@ export class AttachmentInspector {
       await this.storage.write(input.storedKey, data, type);
       return { type, size: data.length, width: info.width, height: info.pageHeight ?? info.height };
     } catch (error) {
-      throw new AttachmentError(AttachmentErrorCode.Invalid, 'the image could not be read (broken, or too many pixels)', { cause: error });
+      throw new AttachmentError(
+        AttachmentErrorCode.Invalid,
+        'the image could not be read (broken, or too many pixels)',
+        { cause: error },
+      );
     }
   }
 }
@@ -157,7 +182,9 @@ export async function realType(head: Buffer, declaredType: string): Promise<stri
   if (declaredType !== 'text/plain' || head.includes(0)) return undefined;
   try {
     // The head may end inside a character: drop up to 3 bytes of it.
-    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 3)));
+    new TextDecoder('utf-8', { fatal: true }).decode(
+      head.subarray(0, Math.max(0, head.length - 3)),
+    );
     return 'text/plain';
   } catch {
     return undefined;

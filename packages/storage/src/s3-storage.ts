@@ -78,7 +78,9 @@ export class S3Storage implements ObjectStorage {
 
   async size(key: string): Promise<number | undefined> {
     try {
-      const head = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const head = await this.#client.send(
+        new HeadObjectCommand({ Bucket: this.#bucket, Key: key }),
+      );
       return head.ContentLength ?? 0;
     } catch (error) {
       if (isMissing(error)) return undefined;
@@ -88,7 +90,9 @@ export class S3Storage implements ObjectStorage {
 
   async read(key: string): Promise<Readable> {
     try {
-      const object = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));
+      const object = await this.#client.send(
+        new GetObjectCommand({ Bucket: this.#bucket, Key: key }),
+      );
       return object.Body as Readable;
     } catch (error) {
       if (isMissing(error))

@@ -41,7 +41,8 @@ async function upload(body: Buffer) {
 }
 
 describe('AttachmentInspector', () => {
-  const scanned = () => new AttachmentInspector(storage, limits, new ClamdScanner(clamd.url), ScanPolicy.required);
+  const scanned = () =>
+    new AttachmentInspector(storage, limits, new ClamdScanner(clamd.url), ScanPolicy.required);
 
   it('re-encodes a photo: same pixels, no EXIF, so its GPS position is gone', async () => {
     const photo = await jpegWithGps();
@@ -65,15 +66,19 @@ describe('AttachmentInspector', () => {
 
   it('refuses the EICAR file as infected', async () => {
     const input = await upload(EICAR);
-    await expect(scanned().inspect({ ...input, declaredType: 'text/plain' })).rejects.toMatchObject({
-      code: 'ATTACHMENT_INFECTED',
-    });
+    await expect(scanned().inspect({ ...input, declaredType: 'text/plain' })).rejects.toMatchObject(
+      {
+        code: 'ATTACHMENT_INFECTED',
+      },
+    );
     expect(await storage.size(input.storedKey)).toBeUndefined();
   });
 
   it('refuses an executable renamed and declared as a PDF, by its bytes', async () => {
     const input = await upload(executable());
-    await expect(scanned().inspect({ ...input, declaredType: 'application/pdf' })).rejects.toMatchObject({
+    await expect(
+      scanned().inspect({ ...input, declaredType: 'application/pdf' }),
+    ).rejects.toMatchObject({
       code: 'ATTACHMENT_TYPE_NOT_ALLOWED',
     });
   });
@@ -83,7 +88,11 @@ describe('AttachmentInspector', () => {
     await expect(
       scanned().inspect({ ...input, declaredSize: 10, declaredType: 'application/pdf' }),
     ).rejects.toMatchObject({ code: 'ATTACHMENT_TOO_LARGE' });
-    const big = await sharp({ create: { width: 200, height: 200, channels: 3, background: '#000' } }).png().toBuffer();
+    const big = await sharp({
+      create: { width: 200, height: 200, channels: 3, background: '#000' },
+    })
+      .png()
+      .toBuffer();
     const image = await upload(big);
     await expect(scanned().inspect({ ...image, declaredType: 'image/png' })).rejects.toMatchObject({
       code: 'ATTACHMENT_INVALID',
@@ -92,17 +101,27 @@ describe('AttachmentInspector', () => {
 
   it('says ATTACHMENT_NOT_FOUND when nothing was uploaded', async () => {
     await expect(
-      scanned().inspect({ uploadKey: 'uploads/none', storedKey: 'files/none', declaredSize: 5, declaredType: 'text/plain' }),
+      scanned().inspect({
+        uploadKey: 'uploads/none',
+        storedKey: 'files/none',
+        declaredSize: 5,
+        declaredType: 'text/plain',
+      }),
     ).rejects.toMatchObject({ code: 'ATTACHMENT_NOT_FOUND' });
   });
 
   it('without a scanner: required refuses, optional lets a clean file through', async () => {
     const input = await upload(Buffer.from('just some text\n'));
-    const none = (policy: ScanPolicy) => new AttachmentInspector(storage, limits, undefined, policy);
-    await expect(none(ScanPolicy.required).inspect({ ...input, declaredType: 'text/plain' })).rejects.toMatchObject({
+    const none = (policy: ScanPolicy) =>
+      new AttachmentInspector(storage, limits, undefined, policy);
+    await expect(
+      none(ScanPolicy.required).inspect({ ...input, declaredType: 'text/plain' }),
+    ).rejects.toMatchObject({
       code: 'ATTACHMENT_SCAN_UNAVAILABLE',
     });
-    expect(await none(ScanPolicy.optional).inspect({ ...input, declaredType: 'text/plain' })).toEqual({
+    expect(
+      await none(ScanPolicy.optional).inspect({ ...input, declaredType: 'text/plain' }),
+    ).toEqual({
       type: 'text/plain',
       size: 15,
     });
@@ -110,10 +129,17 @@ describe('AttachmentInspector', () => {
 
   it('with a scanner that does not answer: required refuses with ATTACHMENT_SCAN_UNAVAILABLE', async () => {
     const input = await upload(PDF);
-    const down = new AttachmentInspector(storage, limits, new ClamdScanner('tcp://127.0.0.1:1'), ScanPolicy.required);
-    await expect(down.inspect({ ...input, declaredType: 'application/pdf' })).rejects.toMatchObject({
-      code: 'ATTACHMENT_SCAN_UNAVAILABLE',
-    });
+    const down = new AttachmentInspector(
+      storage,
+      limits,
+      new ClamdScanner('tcp://127.0.0.1:1'),
+      ScanPolicy.required,
+    );
+    await expect(down.inspect({ ...input, declaredType: 'application/pdf' })).rejects.toMatchObject(
+      {
+        code: 'ATTACHMENT_SCAN_UNAVAILABLE',
+      },
+    );
   });
 });
 

@@ -24,7 +24,8 @@ storageSuite('S3', {
   refusesOversizedPut: false,
   storage: () => storage,
   put: async (link, body) =>
-    (await fetch(link.url, { method: "PUT", headers: link.headers, body: new Uint8Array(body) })).status,
+    (await fetch(link.url, { method: 'PUT', headers: link.headers, body: new Uint8Array(body) }))
+      .status,
   get: async (link) => {
     const res = await fetch(link.url);
     return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };

@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { type Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { AttachmentError, type ObjectStorage, type SignedUrl } from '../src/index';
 
@@ -61,17 +61,20 @@ export function storageSuite(name: string, h: StorageHarness): void {
       );
     });
 
-    it.runIf(h.refusesOversizedPut)('refuses an upload larger than declared, and keeps nothing of it', async () => {
-      const storage = h.storage();
-      const put = await storage.signPut('uploads/c3/big', {
-        type: 'application/pdf',
-        size: 4,
-        expiresInMs: 60_000,
-      });
-      const status = await h.put(put, body).catch((e: unknown) => (e as AttachmentError).code);
-      expect(status === 'ATTACHMENT_TOO_LARGE' || status === 403 || status === 400).toBe(true);
-      expect(await storage.size('uploads/c3/big')).toBeUndefined();
-    });
+    it.runIf(h.refusesOversizedPut)(
+      'refuses an upload larger than declared, and keeps nothing of it',
+      async () => {
+        const storage = h.storage();
+        const put = await storage.signPut('uploads/c3/big', {
+          type: 'application/pdf',
+          size: 4,
+          expiresInMs: 60_000,
+        });
+        const status = await h.put(put, body).catch((e: unknown) => (e as AttachmentError).code);
+        expect(status === 'ATTACHMENT_TOO_LARGE' || status === 403 || status === 400).toBe(true);
+        expect(await storage.size('uploads/c3/big')).toBeUndefined();
+      },
+    );
 
     it('refuses a PUT link used after it expired', async () => {
       const storage = h.storage();

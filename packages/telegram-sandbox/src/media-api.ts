@@ -93,7 +93,10 @@ function readCaption(params: Params): string | undefined {
 function readInputFile(
   params: Params,
   name: string,
-  files: { add(bytes: Buffer, mimeType: string, fileName: string | null): StoredFile; get(id: string): StoredFile | undefined },
+  files: {
+    add(bytes: Buffer, mimeType: string, fileName: string | null): StoredFile;
+    get(id: string): StoredFile | undefined;
+  },
   maxBytes: number,
   tooBig: 'PHOTO_TOO_BIG' | 'FILE_TOO_BIG',
 ): StoredFile {

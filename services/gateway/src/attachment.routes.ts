@@ -57,9 +57,13 @@ export const attachmentRoutes: FastifyPluginAsync<AttachmentRoutesOptions> = asy
       const quota = await options.quotas.hit(quotaKey, options.uploadsPerHour, 3_600_000);
       if (!quota.allowed) {
         void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
-        throw new GatewayError(ErrorCode.RATE_LIMITED, 'too many uploads in this conversation; try again later', {
-          retryAfterMs: quota.retryAfterMs,
-        });
+        throw new GatewayError(
+          ErrorCode.RATE_LIMITED,
+          'too many uploads in this conversation; try again later',
+          {
+            retryAfterMs: quota.retryAfterMs,
+          },
+        );
       }
       const ticket = await spendQuota(options.quotas, quotaKey, quota, request.log, () =>
         options.attachments.requestUpload(conversation.tenant_id, id, file),
@@ -68,7 +72,8 @@ export const attachmentRoutes: FastifyPluginAsync<AttachmentRoutesOptions> = asy
     },
   );
 
-  if (options.storage.kind === 'fs') await app.register(fileLinks, { storage: options.storage as FsStorage });
+  if (options.storage.kind === 'fs')
+    await app.register(fileLinks, { storage: options.storage as FsStorage });
 };
 
 /** The filesystem backend's signed links: the bytes stream through, never whole in memory. */
@@ -80,10 +85,16 @@ const fileLinks: FastifyPluginAsync<{ storage: FsStorage }> = async (app, { stor
   app.put<{ Querystring: { t?: string } }>(FILE_ROUTE, async (request, reply) => {
     const grant = storage.grant(request.query.t ?? '', 'PUT');
     if (request.headers['content-type'] !== grant.type)
-      throw new AttachmentError(AttachmentErrorCode.UrlExpired, `this link takes Content-Type ${grant.type}`);
+      throw new AttachmentError(
+        AttachmentErrorCode.UrlExpired,
+        `this link takes Content-Type ${grant.type}`,
+      );
     const declared = Number(request.headers['content-length'] ?? 0);
     if (declared > (grant.size ?? 0))
-      throw new AttachmentError(AttachmentErrorCode.TooLarge, `this link takes at most ${grant.size} bytes`);
+      throw new AttachmentError(
+        AttachmentErrorCode.TooLarge,
+        `this link takes at most ${grant.size} bytes`,
+      );
     const size = await storage.receive(grant, request.body as Readable);
     return reply.status(200).send({ size });
   });
@@ -93,17 +104,16 @@ const fileLinks: FastifyPluginAsync<{ storage: FsStorage }> = async (app, { stor
     const size = await storage.size(grant.key);
     if (size === undefined) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such file');
     const inline = grant.type.startsWith('image/');
-    return reply
-      .header('content-type', grant.type)
-      .header('content-length', size)
-      .header(
-        'content-disposition',
-        inline ? 'inline' : contentDisposition(grant.name ?? 'file'),
-      )
-      // A file is never a page of this origin: no sniffing it into HTML, no scripts if opened.
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', "default-src 'none'; sandbox")
-      .header('cache-control', 'private, max-age=300')
-      .send(await storage.read(grant.key));
+    return (
+      reply
+        .header('content-type', grant.type)
+        .header('content-length', size)
+        .header('content-disposition', inline ? 'inline' : contentDisposition(grant.name ?? 'file'))
+        // A file is never a page of this origin: no sniffing it into HTML, no scripts if opened.
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header('cache-control', 'private, max-age=300')
+        .send(await storage.read(grant.key))
+    );
   });
 };

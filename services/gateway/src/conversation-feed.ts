@@ -179,7 +179,11 @@ export class ConversationFeed {
         const held =
           this.#held !== undefined && message.seq > this.#held.from && message.seq <= this.#held.to;
         if (!this.#ahead.has(message.seq) && !own && !held) {
-          const { origin: _origin, ...frame } = messageEvent(message, undefined, message.attachments);
+          const { origin: _origin, ...frame } = messageEvent(
+            message,
+            undefined,
+            message.attachments,
+          );
           socket.send(frame);
         }
         this.#lastSeq = message.seq;

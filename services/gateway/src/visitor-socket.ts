@@ -85,7 +85,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const TEXT_REFUSED: Record<MessageTextProblem, [ErrorCode, string]> = {
   too_long: [ErrorCode.MESSAGE_TOO_LONG, `messages are limited to ${MAX_TEXT_CHARS} characters`],
   blank: [ErrorCode.INVALID_REQUEST, 'the message is empty'],
-  caption_too_long: [ErrorCode.MESSAGE_TOO_LONG, `captions are limited to ${MAX_CAPTION_CHARS} characters`],
+  caption_too_long: [
+    ErrorCode.MESSAGE_TOO_LONG,
+    `captions are limited to ${MAX_CAPTION_CHARS} characters`,
+  ],
   control_characters: [
     ErrorCode.INVALID_REQUEST,
     'the message contains control characters (only tabs and line breaks are allowed)',
@@ -502,7 +505,8 @@ export class VisitorSocket implements FeedSocket {
       this.#feed.storing(clientId);
       // Files are checked (scan, type, re-encode) before the message is stored: a refused one
       // stores nothing, and the error frame names its code.
-      const attachments = files && (await this.deps.attachments.prepare(tenantId, conversationId, files));
+      const attachments =
+        files && (await this.deps.attachments.prepare(tenantId, conversationId, files));
       // A store that fails (UNAVAILABLE, a closed conversation) or finds the clientId stored
       // meanwhile (another socket) gives its unit back: the quota counts stored messages only.
       const { message, duplicate } = await spendQuota(

@@ -99,7 +99,12 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
   }
 
   /** Asks for a link and uploads the bytes through it, as the widget does. */
-  async function upload(c: { conversationId: string; token: string }, name: string, type: string, body: Buffer) {
+  async function upload(
+    c: { conversationId: string; token: string },
+    name: string,
+    type: string,
+    body: Buffer,
+  ) {
     const res = await requestUpload(c, { name, type, size: body.length });
     expect(res.status).toBe(201);
     const ticket = (await res.json()) as UploadTicket;
@@ -127,9 +132,18 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
     const socket = await connect(url, c.token);
     await socket.next('status');
     socket.ws.send(
-      JSON.stringify({ type: 'message', clientId: 'm1', text: 'see these', attachments: [image.id, pdf.id] }),
+      JSON.stringify({
+        type: 'message',
+        clientId: 'm1',
+        text: 'see these',
+        attachments: [image.id, pdf.id],
+      }),
     );
-    expect(await socket.next('ack', 'error')).toMatchObject({ type: 'ack', clientId: 'm1', seq: 1 });
+    expect(await socket.next('ack', 'error')).toMatchObject({
+      type: 'ack',
+      clientId: 'm1',
+      seq: 1,
+    });
     socket.ws.close();
 
     const page = await history(c);
@@ -137,8 +151,19 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
     expect(sent.text).toBe('see these');
     expect(sent.attachments).toHaveLength(2);
     const [img, doc] = sent.attachments!;
-    expect(img).toMatchObject({ id: image.id, name: 'holiday.jpg', type: 'image/jpeg', width: 64, height: 48 });
-    expect(doc).toMatchObject({ id: pdf.id, name: 'invoice.pdf', type: 'application/pdf', size: PDF.length });
+    expect(img).toMatchObject({
+      id: image.id,
+      name: 'holiday.jpg',
+      type: 'image/jpeg',
+      width: 64,
+      height: 48,
+    });
+    expect(doc).toMatchObject({
+      id: pdf.id,
+      name: 'invoice.pdf',
+      type: 'application/pdf',
+      size: PDF.length,
+    });
     expect(Date.parse(img!.urlExpiresAt)).toBeGreaterThan(Date.now());
 
     const shown = Buffer.from(await (await fetch(img!.url)).arrayBuffer());
@@ -153,14 +178,18 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
     const bad = await upload(c, 'notes.txt', 'text/plain', EICAR);
     const socket = await connect(url, c.token);
     await socket.next('status');
-    socket.ws.send(JSON.stringify({ type: 'message', clientId: 'v1', text: '', attachments: [bad.id] }));
+    socket.ws.send(
+      JSON.stringify({ type: 'message', clientId: 'v1', text: '', attachments: [bad.id] }),
+    );
     expect(await socket.next('ack', 'error')).toMatchObject({
       type: 'error',
       code: 'ATTACHMENT_INFECTED',
       clientId: 'v1',
     });
     // Refused for good: sending it again gets the same code, and nothing is in the history.
-    socket.ws.send(JSON.stringify({ type: 'message', clientId: 'v2', text: 'again', attachments: [bad.id] }));
+    socket.ws.send(
+      JSON.stringify({ type: 'message', clientId: 'v2', text: 'again', attachments: [bad.id] }),
+    );
     expect(await socket.next('ack', 'error')).toMatchObject({ code: 'ATTACHMENT_INFECTED' });
     socket.ws.close();
     expect((await history(c)).messages).toEqual([]);
@@ -171,8 +200,12 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
     const exe = await upload(c, 'invoice.pdf', 'application/pdf', executable());
     const socket = await connect(url, c.token);
     await socket.next('status');
-    socket.ws.send(JSON.stringify({ type: 'message', clientId: 'x', text: 'invoice', attachments: [exe.id] }));
-    expect(await socket.next('ack', 'error')).toMatchObject({ code: 'ATTACHMENT_TYPE_NOT_ALLOWED' });
+    socket.ws.send(
+      JSON.stringify({ type: 'message', clientId: 'x', text: 'invoice', attachments: [exe.id] }),
+    );
+    expect(await socket.next('ack', 'error')).toMatchObject({
+      code: 'ATTACHMENT_TYPE_NOT_ALLOWED',
+    });
     socket.ws.close();
     expect((await history(c)).messages).toEqual([]);
   });
@@ -182,11 +215,19 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
     const big = await requestUpload(c, { name: 'big.pdf', type: 'application/pdf', size: 200_001 });
     expect(big.status).toBe(413);
     expect(await big.json()).toMatchObject({ error: { code: 'ATTACHMENT_TOO_LARGE' } });
-    const exe = await requestUpload(c, { name: 'a.exe', type: 'application/x-msdownload', size: 10 });
+    const exe = await requestUpload(c, {
+      name: 'a.exe',
+      type: 'application/x-msdownload',
+      size: 10,
+    });
     expect(exe.status).toBe(415);
     expect(await exe.json()).toMatchObject({ error: { code: 'ATTACHMENT_TYPE_NOT_ALLOWED' } });
-    expect((await requestUpload(c, { name: 'a.pdf', type: 'application/pdf', size: 200_000 })).status).toBe(201);
-    expect((await requestUpload(c, { name: 'b.pdf', type: 'application/pdf', size: 200_000 })).status).toBe(201);
+    expect(
+      (await requestUpload(c, { name: 'a.pdf', type: 'application/pdf', size: 200_000 })).status,
+    ).toBe(201);
+    expect(
+      (await requestUpload(c, { name: 'b.pdf', type: 'application/pdf', size: 200_000 })).status,
+    ).toBe(201);
     const over = await requestUpload(c, { name: 'c.pdf', type: 'application/pdf', size: 1 });
     expect(over.status).toBe(413);
     expect(await over.json()).toMatchObject({ error: { code: 'ATTACHMENT_TOTAL_EXCEEDED' } });
@@ -196,20 +237,32 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
     const a = await start();
     const b = await start();
     const theirs = await upload(a, 'a.pdf', 'application/pdf', PDF);
-    const res = await requestUpload(b, { name: 'b.pdf', type: 'application/pdf', size: PDF.length });
+    const res = await requestUpload(b, {
+      name: 'b.pdf',
+      type: 'application/pdf',
+      size: PDF.length,
+    });
     const never = (await res.json()) as UploadTicket;
     const socket = await connect(url, b.token);
     await socket.next('status');
-    socket.ws.send(JSON.stringify({ type: 'message', clientId: 'o', text: 'x', attachments: [theirs.id] }));
+    socket.ws.send(
+      JSON.stringify({ type: 'message', clientId: 'o', text: 'x', attachments: [theirs.id] }),
+    );
     expect(await socket.next('ack', 'error')).toMatchObject({ code: 'ATTACHMENT_NOT_FOUND' });
-    socket.ws.send(JSON.stringify({ type: 'message', clientId: 'n', text: 'x', attachments: [never.id] }));
+    socket.ws.send(
+      JSON.stringify({ type: 'message', clientId: 'n', text: 'x', attachments: [never.id] }),
+    );
     expect(await socket.next('ack', 'error')).toMatchObject({ code: 'ATTACHMENT_NOT_FOUND' });
     socket.ws.close();
   });
 
   it('refuses an upload link used after it expired, and keeps nothing', async () => {
     const c = await start();
-    const res = await requestUpload(c, { name: 'late.pdf', type: 'application/pdf', size: PDF.length });
+    const res = await requestUpload(c, {
+      name: 'late.pdf',
+      type: 'application/pdf',
+      size: PDF.length,
+    });
     const ticket = (await res.json()) as UploadTicket;
     await new Promise((r) => setTimeout(r, URL_TTL_MS + 1_100));
     const put = await fetch(ticket.uploadUrl, {
@@ -222,7 +275,9 @@ describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backen
       expect(await put.json()).toMatchObject({ error: { code: 'ATTACHMENT_URL_EXPIRED' } });
     const socket = await connect(url, c.token);
     await socket.next('status');
-    socket.ws.send(JSON.stringify({ type: 'message', clientId: 'l', text: '', attachments: [ticket.id] }));
+    socket.ws.send(
+      JSON.stringify({ type: 'message', clientId: 'l', text: '', attachments: [ticket.id] }),
+    );
     expect(await socket.next('ack', 'error')).toMatchObject({ code: 'ATTACHMENT_NOT_FOUND' });
     socket.ws.close();
   });

@@ -85,8 +85,16 @@ describe('visitor files in the topic', () => {
 
   /** What the widget does: a link, the bytes through it, then the checks. */
   async function attach(conversationId: string, name: string, type: string, bytes: Buffer) {
-    const ticket = await attachments.requestUpload(TENANT, conversationId, { name, type, size: bytes.length });
-    await files.storage.write(uploadKey({ conversation_id: conversationId, id: ticket.id }), bytes, type);
+    const ticket = await attachments.requestUpload(TENANT, conversationId, {
+      name,
+      type,
+      size: bytes.length,
+    });
+    await files.storage.write(
+      uploadKey({ conversation_id: conversationId, id: ticket.id }),
+      bytes,
+      type,
+    );
     return ticket.id;
   }
 
@@ -113,12 +121,21 @@ describe('visitor files in the topic', () => {
       sandbox.state
         .messages({ chatId: GROUP })
         .filter((m) => m.threadId !== null && !m.service && m.fromBot);
-    await sandbox.state.waitFor(() => inTopic().some((m) => m.text?.includes('one more thing')), 15_000);
-    const shown = inTopic().map((m) => ({ text: m.text, caption: m.caption, media: m.media?.kind ?? null }));
+    await sandbox.state.waitFor(
+      () => inTopic().some((m) => m.text?.includes('one more thing')),
+      15_000,
+    );
+    const shown = inTopic().map((m) => ({
+      text: m.text,
+      caption: m.caption,
+      media: m.media?.kind ?? null,
+    }));
     const photoAt = shown.findIndex((m) => m.media === 'photo');
     expect(shown[photoAt]).toEqual({ text: null, caption: 'here it is', media: 'photo' });
     expect(shown[photoAt + 1]).toEqual({ text: null, caption: null, media: 'document' });
-    expect(shown.slice(0, photoAt).some((m) => m.text?.includes('a screenshot follows'))).toBe(true);
+    expect(shown.slice(0, photoAt).some((m) => m.text?.includes('a screenshot follows'))).toBe(
+      true,
+    );
     expect(shown[photoAt + 2]?.text).toContain('and one more thing');
     expect(shown.some((m) => m.text?.includes('here it is'))).toBe(false);
 

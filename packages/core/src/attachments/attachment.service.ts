@@ -65,9 +65,15 @@ export class AttachmentService {
   ): Promise<UploadTicket> {
     const { limits } = this.options;
     if (!limits.allowedTypes.includes(file.type))
-      throw new AttachmentError(AttachmentErrorCode.TypeNotAllowed, `files of type ${file.type} are not allowed`);
+      throw new AttachmentError(
+        AttachmentErrorCode.TypeNotAllowed,
+        `files of type ${file.type} are not allowed`,
+      );
     if (file.size > limits.maxFileBytes)
-      throw new AttachmentError(AttachmentErrorCode.TooLarge, `files are limited to ${limits.maxFileBytes} bytes`);
+      throw new AttachmentError(
+        AttachmentErrorCode.TooLarge,
+        `files are limited to ${limits.maxFileBytes} bytes`,
+      );
     const row = await this.options.uow.run(async ({ trx }) => {
       const conversation = await new ConversationRepository(trx).lock(tenantId, conversationId);
       if (conversation.status === ConversationStatus.closed)
@@ -108,9 +114,16 @@ export class AttachmentService {
    * its upload deleted, and thrown (the message is not stored). Answers the files as the
    * visitor will see them. A file already checked is not checked again (a resend).
    */
-  async prepare(tenantId: string, conversationId: string, ids: readonly string[]): Promise<Attachment[]> {
+  async prepare(
+    tenantId: string,
+    conversationId: string,
+    ids: readonly string[],
+  ): Promise<Attachment[]> {
     if (new Set(ids).size !== ids.length)
-      throw new AttachmentError(AttachmentErrorCode.NotFound, 'the same attachment is listed twice');
+      throw new AttachmentError(
+        AttachmentErrorCode.NotFound,
+        'the same attachment is listed twice',
+      );
     const repository = new AttachmentRepository(this.options.uow.db);
     const rows = new Map(
       (await repository.find(tenantId, conversationId, ids)).map((row) => [row.id, row]),
@@ -118,7 +131,11 @@ export class AttachmentService {
     const ready: AttachmentRow[] = [];
     for (const id of ids) {
       const row = rows.get(id);
-      if (!row) throw new AttachmentError(AttachmentErrorCode.NotFound, `no attachment ${id} in this conversation`);
+      if (!row)
+        throw new AttachmentError(
+          AttachmentErrorCode.NotFound,
+          `no attachment ${id} in this conversation`,
+        );
       ready.push(await this.#check(repository, row));
     }
     return Promise.all(ready.map((row) => this.#view(row)));
@@ -188,7 +205,9 @@ export class AttachmentService {
     }
     await this.#dropUpload(row);
     // Checked by another replica at the same moment: take what it recorded.
-    return checked ?? (await repository.find(row.tenant_id, row.conversation_id, [row.id]))[0] ?? row;
+    return (
+      checked ?? (await repository.find(row.tenant_id, row.conversation_id, [row.id]))[0] ?? row
+    );
   }
 
   /** The upload is done with once checked; one left behind is the orphan sweep's. */

@@ -50,7 +50,11 @@ export class Messages {
   ): Message {
     const bot = this.world.ensureBot(botId);
     const chat = this.world.chat(chatId);
-    const placement = this.placement(chat, { text: '', ...input }, { fromBot: true, isAdmin: true });
+    const placement = this.placement(
+      chat,
+      { text: '', ...input },
+      { fromBot: true, isAdmin: true },
+    );
     const message = this.world.append(chat, toUser(bot.user), {
       ...placement,
       ...input.media,

@@ -1,10 +1,4 @@
-import type {
-  Attachment,
-  Conversation,
-  Message,
-  TelegramPost,
-  TopicState,
-} from '@topicdesk/core';
+import type { Attachment, Conversation, Message, TelegramPost, TopicState } from '@topicdesk/core';
 import { InputFile } from 'grammy';
 import { BridgeErrorCode } from '../errors';
 import { BotRight } from '../sender/bot-pool';
