@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HistoryPage, ServerFrame, UploadTicket } from '@topicdesk/protocol';
+import type { HistoryPage, UploadTicket } from '@topicdesk/protocol';
 import {
   EICAR,
   executable,
@@ -14,31 +14,12 @@ import {
   type TestS3,
 } from '@topicdesk/testkit';
 import sharp from 'sharp';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
+import { connectVisitor, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 const URL_TTL_MS = 3_000;
 
-/** A visitor socket and every frame it received. */
-async function connect(url: string, token: string) {
-  const frames: ServerFrame[] = [];
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${token}`);
-  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as ServerFrame));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const next = async (...types: ServerFrame['type'][]) => {
-    for (let waited = 0; waited < 10_000; waited += 20) {
-      const index = frames.findIndex((frame) => types.includes(frame.type));
-      if (index >= 0) return frames.splice(index, 1)[0]!;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`no ${types.join('/')} frame`);
-  };
-  return { ws, next };
-}
+const connect = connectVisitor;
 
 // Issue 17: visitor → agents, through each storage backend, with a clamd on loopback.
 describe.each(['filesystem', 'S3'] as const)('attachments (%s storage)', (backend) => {

@@ -1,29 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { UnitOfWork } from '@topicdesk/core';
-import type { ServerFrame } from '@topicdesk/protocol';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
+import { connectVisitor, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
-/** A visitor socket and every frame it received. */
-async function connect(url: string, token: string) {
-  const frames: ServerFrame[] = [];
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${token}`);
-  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as ServerFrame));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const next = async (type: ServerFrame['type']) => {
-    for (let waited = 0; waited < 5_000; waited += 20) {
-      const index = frames.findIndex((frame) => frame.type === type);
-      if (index >= 0) return frames.splice(index, 1)[0];
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`no ${type} frame`);
-  };
-  return { ws, frames, next };
-}
+const connect = connectVisitor;
 
 // Issue 18, item 8: the widget's `read` frame reaches core; a seq the conversation never had is
 // refused with an error frame and the socket stays open.
