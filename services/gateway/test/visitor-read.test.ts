@@ -61,7 +61,7 @@ describe('the read frame', () => {
     // The socket stays open, and a seq it holds is recorded.
     socket.ws.send(JSON.stringify({ type: 'read', seq: reply.seq }));
     await expect.poll(() => readSeq(tenantId, conversationId)).toBe(reply.seq);
-    expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    expect(socket.ws.readyState).toBe(socket.ws.OPEN);
 
     socket.ws.send(JSON.stringify({ type: 'read', seq: 0 }));
     expect(await socket.next('error')).toMatchObject({
