@@ -9,7 +9,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { AttachmentError, AttachmentErrorCode } from './errors';
 import type { GetSpec, ObjectStorage, PutSpec, SignedUrl } from './storage';
 
@@ -93,7 +93,9 @@ export class S3Storage implements ObjectStorage {
       const object = await this.#client.send(
         new GetObjectCommand({ Bucket: this.#bucket, Key: key }),
       );
-      return object.Body as Readable;
+      // A plain stream of the bytes: the SDK's body is an HTTP response, whose `url` field makes
+      // grammY's InputFile take it for a link to fetch.
+      return Readable.from(object.Body as AsyncIterable<Uint8Array>);
     } catch (error) {
       if (isMissing(error))
         throw new AttachmentError(AttachmentErrorCode.NotFound, 'no such file', { cause: error });
