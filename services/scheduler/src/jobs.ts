@@ -1,5 +1,8 @@
+import { AttachmentService, UnitOfWork } from '@topicdesk/core';
+import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { SchedulerConfig } from './config';
 import {
+  attachmentOrphanJob,
   autoCloseJob,
   retentionJob,
   unclaimedReminderJob,
@@ -13,5 +16,15 @@ export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(deps, config.RETENTION_DAYS * 86_400_000, config.RETENTION_TOPIC_POLICY),
+    attachmentOrphanJob(
+      deps,
+      new AttachmentService({
+        uow: new UnitOfWork(deps.db, deps.relay),
+        ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
+        urlTtlMs: config.ATTACHMENTS_URL_TTL,
+        logger: deps.logger,
+      }),
+      config.ATTACHMENTS_ORPHAN_AFTER,
+    ),
   ];
 }

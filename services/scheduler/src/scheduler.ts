@@ -1,4 +1,5 @@
 import {
+  type AttachmentService,
   Housekeeping,
   UnitOfWork,
   type DB,
@@ -98,6 +99,18 @@ export function retentionJob(
         deps.logger.info({ forgotten }, 'private-chat users without conversations purged');
       return count + forgotten;
     },
+  };
+}
+
+/** Deletes attachments no message took within `afterMs`, and their bytes. */
+export function attachmentOrphanJob(
+  deps: SchedulerDeps,
+  attachments: Pick<AttachmentService, 'sweepOrphans'>,
+  afterMs: number,
+): Job {
+  return {
+    name: 'attachment-orphans',
+    run: () => attachments.sweepOrphans(new Date(deps.now().getTime() - afterMs)),
   };
 }
 

@@ -164,6 +164,24 @@ export class AttachmentService {
     return new AttachmentRepository(this.options.uow.db).ofMessage(message.id);
   }
 
+  /**
+   * Deletes attachments no message took within `before` (uploads never sent, refused files),
+   * rows first, then their bytes; answers how many. Bytes left by a failed delete are logged.
+   */
+  async sweepOrphans(before: Date, limit = 100): Promise<number> {
+    const rows = await new AttachmentRepository(this.options.uow.db).deleteUnattached(
+      before,
+      limit,
+    );
+    for (const row of rows) {
+      await this.#dropUpload(row);
+      await this.options.storage.delete(storedKey(row)).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, attachmentId: row.id }, 'could not delete a file');
+      });
+    }
+    return rows.length;
+  }
+
   /** A checked file's bytes, as a stream. */
   open(file: Pick<AttachmentRow, 'conversation_id' | 'id'>): Promise<Readable> {
     return this.options.storage.read(storedKey(file));

@@ -113,6 +113,30 @@ export class AttachmentRepository {
     return taken;
   }
 
+  /**
+   * Deletes up to `limit` attachments no message took, made before `before` (uploads never
+   * sent, files refused), and answers them: the caller deletes their bytes. One statement, so
+   * a message attaching one at the same moment either gets it first or finds it gone.
+   */
+  deleteUnattached(before: Date, limit: number): Promise<Attachment[]> {
+    return this.db
+      .deleteFrom('attachments')
+      .where(
+        'id',
+        'in',
+        this.db
+          .selectFrom('attachments')
+          .select('id')
+          .where('message_id', 'is', null)
+          .where('created_at', '<', before)
+          .orderBy('created_at')
+          .limit(limit),
+      )
+      .where('message_id', 'is', null)
+      .returningAll()
+      .execute();
+  }
+
   /** A message's checked files, in order. */
   ofMessage(messageId: number): Promise<Attachment[]> {
     return this.forMessages([messageId]);
