@@ -145,6 +145,11 @@ function status(text, isError) {
   node.className = isError ? 'error' : '';
 }
 
+function fileLabel(m) {
+  if (!m) return '';
+  return m.kind === 'photo' ? 'Photo' : m.name || 'File';
+}
+
 /** A photo inline (its size known up front), a document as a link with its name and size. */
 function media(m) {
   const src = 'sandbox/files/' + encodeURIComponent(m.fileId);
@@ -225,7 +230,7 @@ function inThread(threadId) {
 
 function preview(view) {
   if (!view) return '';
-  const text = view.service ? serviceText(view) : who(view) + ': ' + (view.text || '');
+  const text = view.service ? serviceText(view) : who(view) + ': ' + (view.text || view.caption || fileLabel(view.media));
   return text.replace(/\\s+/g, ' ');
 }
 
