@@ -1,6 +1,9 @@
 import { SyncReason } from '@topicdesk/contracts';
+import type { Attachment } from '@topicdesk/protocol';
+import { AttachmentError, AttachmentErrorCode } from '@topicdesk/storage';
 import {
   appendMessage,
+  AttachmentRepository,
   AuditRepository,
   ConversationChannel,
   ConversationRepository,
@@ -38,6 +41,8 @@ export interface VisitorMessageInput {
   text: string;
   /** The socket that sent it: it gets an ack, the conversation's other sockets the message. */
   origin?: string | undefined;
+  /** Checked files it carries, in order (AttachmentService.prepare); `text` is their caption. */
+  attachments?: readonly Attachment[] | undefined;
 }
 
 export interface AgentMessageInput {
@@ -75,6 +80,16 @@ export interface AgentRef {
 
 function agentActor(agent: AgentRef): Actor {
   return { type: 'agent', id: String(agent.telegramUserId) };
+}
+
+/** Gives checked files to their message; one taken by another message meanwhile undoes it all. */
+async function attachTo(work: Work, message: Message, files: readonly Attachment[]): Promise<void> {
+  const ids = files.map((f) => f.id);
+  if ((await new AttachmentRepository(work.trx).attach(ids, message.id)) !== ids.length)
+    throw new AttachmentError(
+      AttachmentErrorCode.NotFound,
+      'an attachment went with another message',
+    );
 }
 
 function sync(tenantId: string, conversationId: string, reason: SyncReason): OutboxInput {
@@ -158,12 +173,13 @@ export class ConversationService {
       requireOpen: true,
     });
     if (result.duplicate) return { message: result.message, duplicate: true };
+    if (input.attachments?.length) await attachTo(work, result.message, input.attachments);
     work.emit(
       sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
       fanoutOutbox(
         input.tenantId,
         input.conversationId,
-        messageEvent(result.message, input.origin),
+        messageEvent(result.message, input.origin, input.attachments),
       ),
     );
     // The visitor's first message is answered with the welcome template.

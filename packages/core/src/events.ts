@@ -1,5 +1,5 @@
 import type { Message } from '@topicdesk/data';
-import type { MessageFrame } from '@topicdesk/protocol';
+import type { Attachment, MessageFrame } from '@topicdesk/protocol';
 
 /**
  * The `message` frame of a stored message, as the visitor sees it, marked with the `origin`
@@ -8,6 +8,7 @@ import type { MessageFrame } from '@topicdesk/protocol';
 export function messageEvent(
   message: Message,
   origin?: string,
+  attachments?: readonly Attachment[],
 ): MessageFrame & { origin?: string } {
   return {
     type: 'message',
@@ -20,6 +21,7 @@ export function messageEvent(
     at: message.created_at.toISOString(),
     ...(message.edited_at ? { editedAt: message.edited_at.toISOString() } : {}),
     ...(message.deleted_at ? { deleted: true as const } : {}),
+    ...(attachments?.length && !message.deleted_at ? { attachments: [...attachments] } : {}),
     ...(origin !== undefined ? { origin } : {}),
   };
 }

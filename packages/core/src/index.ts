@@ -1,6 +1,14 @@
 /** The one tenant of a fresh install; services name it through core, not the data package. */
 export { DEFAULT_TENANT_ID } from '@topicdesk/data';
 export { messageEvent } from './events';
+export {
+  AttachmentService,
+  storedKey,
+  uploadKey,
+  type AttachmentServiceOptions,
+  type MessageWithFiles,
+} from './attachments/attachment.service';
+export { AttachmentError, AttachmentErrorCode } from '@topicdesk/storage';
 export { routeToGroup, type RoutableGroup } from './group-routing';
 // The text rules live in the protocol (the gateway checks the fields with them); the bridge
 // shows the same fields through core.
@@ -96,6 +104,7 @@ export { Housekeeping, type TopicPolicy } from './housekeeping.service';
 
 // The data types services see (they never import the data package).
 export type {
+  Attachment,
   Conversation,
   DB,
   Kysely,

@@ -64,3 +64,8 @@ export {
   type ReportFigures,
   type ReportQuery,
 } from './repositories/report.repository';
+export {
+  AttachmentRepository,
+  type CheckedFile,
+  type NewAttachmentInput,
+} from './repositories/attachment.repository';

@@ -146,6 +146,8 @@ export interface MessageTable {
   edited_at: NullableTimestamp;
   /** Retracted by an agent (/delete): the visitor no longer sees the text. */
   deleted_at: NullableTimestamp;
+  /** Files it carries (migration 0013); such a message goes to Telegram on its own. */
+  attachment_count: Generated<number>;
 }
 
 export interface MessageEditTable {
@@ -363,7 +365,36 @@ export interface PriorityRuleTable {
   priority: ConversationPriority;
 }
 
+/** Where an attached file stands: uploaded or not yet, checked and shown, or refused. */
+export const AttachmentState = { pending: 'pending', ready: 'ready', refused: 'refused' } as const;
+export type AttachmentState = (typeof AttachmentState)[keyof typeof AttachmentState];
+
+/** A file a visitor attaches (migration 0013); its bytes are in object storage. */
+export interface AttachmentTable {
+  id: string;
+  tenant_id: string;
+  conversation_id: string;
+  /** The message that carries it; null until one does (an orphan after a while). */
+  message_id: NullableInt8;
+  /** Its place among the message's attachments. */
+  position: Generated<number>;
+  /** The file's name as the visitor gave it (shown as text, used for downloads). */
+  name: string;
+  declared_type: string;
+  declared_size: Int8;
+  state: ColumnType<AttachmentState, AttachmentState | undefined, AttachmentState>;
+  /** Sniffed from the bytes once checked. */
+  type: string | null;
+  size: NullableInt8;
+  width: number | null;
+  height: number | null;
+  refused_code: string | null;
+  created_at: Generated<Date>;
+  checked_at: NullableTimestamp;
+}
+
 export interface DB {
+  attachments: AttachmentTable;
   tenants: TenantTable;
   conversations: ConversationTable;
   messages: MessageTable;
@@ -404,5 +435,6 @@ export type SupportGroup = Selectable<SupportGroupTable>;
 export type ConversationRating = Selectable<ConversationRatingTable>;
 export type BusinessHours = Selectable<BusinessHoursTable>;
 export type PriorityRule = Selectable<PriorityRuleTable>;
+export type Attachment = Selectable<AttachmentTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_SEQ } from './text-rules';
+import { MAX_ATTACHMENTS_PER_MESSAGE, MAX_SEQ } from './text-rules';
 
 /**
  * The frames a visitor's client sends on `GET /v1/ws` (JSON text, one object per frame). The
@@ -13,6 +13,12 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     clientId: z.string().min(1).max(100),
     /** Checked after parsing (length, blank, control characters): each has its own error. */
     text: z.string(),
+    /**
+     * Files uploaded through `POST /v1/conversations/:id/attachments`, in order: the message is
+     * stored only once every one passed the checks (else an `error` frame with the file's code,
+     * and nothing is stored). With attachments, `text` is their caption and may be empty.
+     */
+    attachments: z.array(z.string().uuid()).min(1).max(MAX_ATTACHMENTS_PER_MESSAGE).optional(),
   }),
   z.object({ type: z.literal('typing') }),
   z.object({ type: z.literal('resume'), afterSeq: z.number().int().min(0).max(MAX_SEQ) }),

@@ -6,6 +6,9 @@ export {
   isLanguageTag,
   isPlausibleEmail,
   LANGUAGE_TAG_MAX_LENGTH,
+  MAX_ATTACHMENT_NAME_CHARS,
+  MAX_ATTACHMENTS_PER_MESSAGE,
+  MAX_CAPTION_CHARS,
   MAX_EMAIL_CHARS,
   MAX_NAME_CHARS,
   MAX_PAGE_TITLE_CHARS,
@@ -21,6 +24,7 @@ export { emailField, localeField, nameField, pageUrlField, titleField } from './
 export { clientFrameSchema, type ClientFrame } from './client-frames';
 export {
   ackFrameSchema,
+  attachmentSchema,
   conversationEventSchema,
   conversationStatusSchema,
   editFrameSchema,
@@ -34,6 +38,7 @@ export {
   statusFrameSchema,
   systemFrameSchema,
   type AckFrame,
+  type Attachment,
   type ConversationEvent,
   type ConversationStatus,
   type EditFrame,
@@ -47,6 +52,11 @@ export {
   type SystemFrame,
 } from './server-frames';
 export {
+  attachmentRequestSchema,
+  uploadTicketSchema,
+  type AttachmentRequest,
+  type AttachmentRequestBody,
+  type UploadTicket,
   conversationParamsSchema,
   conversationProfileSchema,
   conversationStartedSchema,

@@ -9,6 +9,7 @@ import {
   MAX_PAGE_TITLE_CHARS,
   MAX_PAGE_URL_CHARS,
   MAX_RATING_COMMENT_CHARS,
+  MAX_ATTACHMENT_NAME_CHARS,
   MAX_SEQ,
 } from './text-rules';
 
@@ -61,6 +62,39 @@ export const profileSchema = z
   .strict();
 export type ProfileRequest = z.input<typeof profileSchema>;
 export type ProfileBody = z.output<typeof profileSchema>;
+
+/**
+ * `POST /v1/conversations/:id/attachments`: the file the visitor is about to upload, as the
+ * browser describes it. Checked against the limits before any byte moves; the bytes are
+ * checked again (real type, size, scan) when a message references the attachment.
+ */
+export const attachmentRequestSchema = z
+  .object({
+    name: nameField(MAX_ATTACHMENT_NAME_CHARS),
+    type: z
+      .string()
+      .max(255)
+      .regex(/^[\w.+-]+\/[\w.+-]+$/, 'a MIME type such as image/png')
+      .transform((v) => v.toLowerCase()),
+    size: z.number().int().min(1),
+  })
+  .strict();
+export type AttachmentRequest = z.input<typeof attachmentRequestSchema>;
+export type AttachmentRequestBody = z.output<typeof attachmentRequestSchema>;
+
+/**
+ * `201` of `POST /v1/conversations/:id/attachments`: send the file's bytes as the body of
+ * `method` to `uploadUrl` with exactly `headers`, before `expiresAt`; then reference `id` in a
+ * `message` frame's `attachments`.
+ */
+export const uploadTicketSchema = z.strictObject({
+  id: z.string().uuid(),
+  uploadUrl: z.string().url(),
+  method: z.literal('PUT'),
+  headers: z.record(z.string(), z.string()),
+  expiresAt: z.iso.datetime(),
+});
+export type UploadTicket = z.infer<typeof uploadTicketSchema>;
 
 /** A conversation token and when it expires: `POST /v1/conversations/:id/token` answers this. */
 export const issuedTokenSchema = z.strictObject({

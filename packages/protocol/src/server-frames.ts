@@ -19,6 +19,23 @@ export type ConversationStatus = z.infer<typeof conversationStatusSchema>;
 /** A moment as ISO 8601 in UTC (`2025-05-06T07:08:09.123Z`). */
 const instant = z.iso.datetime();
 
+/**
+ * A checked file a message carries (docs/contract.md, "Attachments"): `type` and `size` are what
+ * the checks found in the bytes, `width`/`height` an image's, `url` a short-lived signed GET link
+ * (fetch the history again for a fresh one after `urlExpiresAt`).
+ */
+export const attachmentSchema = z.strictObject({
+  id: z.string().uuid(),
+  name: z.string(),
+  type: z.string(),
+  size: z.number().int().min(0),
+  width: z.number().int().min(1).optional(),
+  height: z.number().int().min(1).optional(),
+  url: z.string().url(),
+  urlExpiresAt: instant,
+});
+export type Attachment = z.infer<typeof attachmentSchema>;
+
 /** A stored message as the visitor sees it: an item of the history, the body of a `message` frame. */
 export const historyMessageSchema = z.strictObject({
   seq: seqSchema,
@@ -30,6 +47,8 @@ export const historyMessageSchema = z.strictObject({
   editedAt: instant.optional(),
   /** Retracted by an agent: the text is gone. */
   deleted: z.literal(true).optional(),
+  /** Files it carries (absent when none); `text` is then their caption and may be empty. */
+  attachments: z.array(attachmentSchema).optional(),
 });
 export type HistoryMessage = z.infer<typeof historyMessageSchema>;
 

@@ -13,6 +13,13 @@ export const MAX_SEQ = 2_147_483_647;
 export const MAX_NAME_CHARS = 100;
 export const MAX_PAGE_TITLE_CHARS = 300;
 export const MAX_PAGE_URL_CHARS = 2048;
+/** Files one message may carry (Telegram's media group holds 10). */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+/** Longest attachment file name, in code points (Telegram shows about this much). */
+export const MAX_ATTACHMENT_NAME_CHARS = 200;
+/** Longest caption Telegram takes under a photo or document (a message with files). */
+export const MAX_CAPTION_CHARS = 1024;
+
 /** Longest e-mail address (RFC 5321's path limit less its brackets), in code points. */
 export const MAX_EMAIL_CHARS = 254;
 /** Longest comment with a rating (CSAT), in code points. */
@@ -91,6 +98,8 @@ export const MessageTextProblem = {
   tooLong: 'too_long',
   blank: 'blank',
   controlCharacters: 'control_characters',
+  /** The caption of a message with files: over MAX_CAPTION_CHARS (Telegram's caption limit). */
+  captionTooLong: 'caption_too_long',
 } as const;
 export type MessageTextProblem = (typeof MessageTextProblem)[keyof typeof MessageTextProblem];
 
@@ -98,9 +107,17 @@ export type MessageTextProblem = (typeof MessageTextProblem)[keyof typeof Messag
  * What keeps `text` from being stored as a visitor message, or undefined: at most
  * MAX_TEXT_CHARS code points, something visible, no control character but tab and line breaks.
  */
-export function messageTextProblem(text: string): MessageTextProblem | undefined {
-  if (charCount(text) > MAX_TEXT_CHARS) return MessageTextProblem.tooLong;
-  if (isBlank(text)) return MessageTextProblem.blank;
+export function messageTextProblem(
+  text: string,
+  withFiles = false,
+): MessageTextProblem | undefined {
+  if (withFiles) {
+    // A message with files needs no text; what it has is their caption.
+    if (charCount(text) > MAX_CAPTION_CHARS) return MessageTextProblem.captionTooLong;
+  } else {
+    if (charCount(text) > MAX_TEXT_CHARS) return MessageTextProblem.tooLong;
+    if (isBlank(text)) return MessageTextProblem.blank;
+  }
   if (hasControlCharacters(text)) return MessageTextProblem.controlCharacters;
   return undefined;
 }

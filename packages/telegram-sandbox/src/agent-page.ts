@@ -45,6 +45,8 @@ section{flex:1;display:flex;flex-direction:column;min-width:0}
 .via{color:#57606a}
 .bot-0 .author{color:#1f5f8b}.bot-1 .author{color:#8a3b12}.bot-2 .author{color:#5b3a8c}.bot-3 .author{color:#1d6b3a}.bot-4 .author{color:#8c1d4f}
 .text{white-space:pre-wrap;overflow-wrap:anywhere}
+.photo{display:block;max-width:100%;height:auto;border-radius:6px;margin:4px 0}
+.document{display:inline-block;margin:4px 0;color:#245a85}
 .quote{font-size:12px;border-left:2px solid #2b6ea3;padding-left:6px;color:#444c56;margin-bottom:2px}
 .keyboard{display:grid;gap:4px;margin-top:6px}
 .reactions{display:flex;flex-wrap:wrap;gap:4px;margin-top:4px}
@@ -143,6 +145,28 @@ function status(text, isError) {
   node.className = isError ? 'error' : '';
 }
 
+function fileLabel(m) {
+  if (!m) return '';
+  return m.kind === 'photo' ? 'Photo' : m.name || 'File';
+}
+
+/** A photo inline (its size known up front), a document as a link with its name and size. */
+function media(m) {
+  const src = 'sandbox/files/' + encodeURIComponent(m.fileId);
+  if (m.kind === 'photo') {
+    const img = el('img', 'photo');
+    img.src = src;
+    img.alt = 'Photo';
+    img.width = Math.min(m.width, 320);
+    img.height = Math.round((img.width / m.width) * m.height);
+    return img;
+  }
+  const link = el('a', 'document', '📄 ' + (m.name || 'file') + (m.size ? ' (' + Math.ceil(m.size / 1024) + ' KB)' : ''));
+  link.href = src;
+  link.download = m.name || 'file';
+  return link;
+}
+
 async function api(path, body) {
   const response = await fetch(path, body === undefined ? {} : {
     method: 'POST',
@@ -206,7 +230,7 @@ function inThread(threadId) {
 
 function preview(view) {
   if (!view) return '';
-  const text = view.service ? serviceText(view) : who(view) + ': ' + (view.text || '');
+  const text = view.service ? serviceText(view) : who(view) + ': ' + (view.text || view.caption || fileLabel(view.media));
   return text.replace(/\\s+/g, ' ');
 }
 
@@ -291,7 +315,8 @@ function renderMessages(list) {
     item.append(meta);
     const replied = view.replyToMessageId && list.find((other) => other.messageId === view.replyToMessageId);
     if (replied) item.append(el('div', 'quote', who(replied) + ': ' + (replied.text || '')));
-    item.append(el('div', 'text', view.text || ''));
+    if (view.media) item.append(media(view.media));
+    item.append(el('div', 'text', view.text || view.caption || ''));
     if (view.reactions && view.reactions.length > 0) item.append(reactions(view));
     if (view.replyMarkup) item.append(keyboard(view));
     box.append(item);

@@ -1,4 +1,5 @@
 import { sandboxError } from './errors';
+import { mediaHandlers } from './media-api';
 import {
   isRecord,
   optionalBool,
@@ -349,6 +350,8 @@ const handlers = {
       ? 2
       : chat.members.size + world.members.botsIn(chat.chat.id).length;
   },
+
+  ...mediaHandlers,
 } satisfies Record<string, MethodHandler>;
 
 export type BotApiMethod = keyof typeof handlers;

@@ -45,6 +45,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
  */
 export const RATE_LIMITED_METHODS: ReadonlySet<string> = new Set([
   'sendMessage',
+  'sendPhoto',
+  'sendDocument',
   'createForumTopic',
   'editForumTopic',
   'editMessageText',

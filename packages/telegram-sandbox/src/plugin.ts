@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import multipart from '@fastify/multipart';
 import { agentPageHtml } from './agent-page';
+import { MAX_DOCUMENT_BYTES, type UploadedPart } from './media-api';
 import { SandboxError, sandboxError } from './errors';
 import { isRecord, type Params } from './params';
 import {
@@ -43,6 +45,22 @@ export const sandboxPlugin: FastifyPluginAsync<SandboxPluginOptions> = async (
       'onRequest',
       refuseWith(fromBrowser, (error) => error.toBotApiBody()),
     );
+    // Files come as multipart/form-data, as Telegram takes them (src/media-api.ts).
+    void bot.register(multipart, {
+      attachFieldsToBody: true,
+      // One byte over the largest file Telegram takes: enough to tell it was too big.
+      limits: { fileSize: MAX_DOCUMENT_BYTES + 1, files: 10, fields: 100 },
+      throwFileSizeLimit: false,
+      onFile: async (part) => {
+        const uploaded: UploadedPart = {
+          upload: true,
+          bytes: await part.toBuffer(),
+          fileName: part.filename,
+          mimeType: part.mimetype,
+        };
+        (part as unknown as { value: UploadedPart }).value = uploaded;
+      },
+    });
     botApiRoutes(bot, state);
     done();
   });
@@ -120,9 +138,10 @@ function botApiRoutes(app: FastifyInstance, state: SandboxState): void {
     reply: FastifyReply,
   ) => {
     const { token, method } = request.params;
+    const body = isRecord(request.body) ? request.body : {};
     const params: Params = {
       ...(isRecord(request.query) ? request.query : {}),
-      ...(isRecord(request.body) ? request.body : {}),
+      ...(request.isMultipart() ? formValues(body) : body),
     };
     // A long poll ends early when its client goes away.
     const left = new AbortController();
@@ -134,6 +153,16 @@ function botApiRoutes(app: FastifyInstance, state: SandboxState): void {
   };
   app.get('/bot:token/:method', handler);
   app.post('/bot:token/:method', handler);
+}
+
+/** A multipart body's parts (`{ fieldname, value, … }`) as plain parameters. */
+function formValues(body: Record<string, unknown>): Params {
+  return Object.fromEntries(
+    Object.entries(body).map(([name, part]) => [
+      name,
+      isRecord(part) && 'fieldname' in part ? part['value'] : part,
+    ]),
+  );
 }
 
 function toSandboxError(error: unknown): SandboxError {
@@ -229,6 +258,17 @@ function controlRoutes(app: FastifyInstance, state: SandboxState): void {
   });
 
   app.get('/state', () => state.summary());
+
+  // A file a bot sent (the agent page shows photos and links documents), never run as a page.
+  app.get('/files/:id', (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const file = state.world.files.get(request.params.id);
+    if (!file) return reply.code(404).send(sandboxError('FILE_ID_INVALID').toControlBody());
+    return reply
+      .header('content-type', file.mimeType)
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .send(file.bytes);
+  });
 
   app.get('/messages', (request) => {
     const query = messagesQuery.parse(request.query);

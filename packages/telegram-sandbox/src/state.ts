@@ -120,7 +120,7 @@ interface PendingPoll {
 export class SandboxState extends EventEmitter<SandboxEvents> {
   readonly supergroupId: number;
   private readonly supergroupTitle: string;
-  private readonly world: World;
+  readonly world: World;
   private limitsConfig: Limits;
   private readonly limiter: RateLimiter;
   private callLog: CallLogEntry[] = [];

@@ -84,6 +84,23 @@ export interface ForumTopic {
   icon_custom_emoji_id?: string;
 }
 
+/** One size of a photo (Telegram sends several; the sandbox keeps the original only). */
+export interface PhotoSize {
+  file_id: string;
+  file_unique_id: string;
+  width: number;
+  height: number;
+  file_size?: number;
+}
+
+export interface Document {
+  file_id: string;
+  file_unique_id: string;
+  file_name?: string;
+  mime_type?: string;
+  file_size?: number;
+}
+
 export interface Message {
   message_id: number;
   message_thread_id?: number;
@@ -95,6 +112,10 @@ export interface Message {
   reply_to_message?: Message;
   text?: string;
   entities?: MessageEntity[];
+  photo?: PhotoSize[];
+  document?: Document;
+  caption?: string;
+  caption_entities?: MessageEntity[];
   link_preview_options?: LinkPreviewOptions;
   reply_markup?: InlineKeyboardMarkup;
   pinned_message?: Message;

@@ -39,8 +39,21 @@ export interface MessageView {
   /** An explicit reply; a topic message's implicit reply to the topic's root is left out. */
   replyToMessageId: number | null;
   service: ServiceKind | null;
+  /** A photo or document the message carries (its caption is `caption`); null for none. */
+  media: MediaView | null;
+  caption: string | null;
   /** The Message object exactly as the Bot API returns it. */
   message: Message;
+}
+
+export interface MediaView {
+  kind: 'photo' | 'document';
+  fileId: string;
+  name: string | null;
+  mimeType: string | null;
+  size: number | null;
+  width: number | null;
+  height: number | null;
 }
 
 export interface TopicView {
@@ -111,7 +124,28 @@ export function messageView(chatId: number, stored: StoredMessage): MessageView 
     replyMarkup: message.reply_markup ?? null,
     replyToMessageId: explicitReply ? replied.message_id : null,
     service: serviceKind(message),
+    media: mediaView(message),
+    caption: message.caption ?? null,
     message,
+  };
+}
+
+function mediaView(message: Message): MediaView | null {
+  const photo = message.photo?.[message.photo.length - 1];
+  if (photo) {
+    const { file_id: fileId, width, height, file_size: size } = photo;
+    return { kind: 'photo', fileId, name: null, mimeType: null, size: size ?? null, width, height };
+  }
+  const doc = message.document;
+  if (!doc) return null;
+  return {
+    kind: 'document',
+    fileId: doc.file_id,
+    name: doc.file_name ?? null,
+    mimeType: doc.mime_type ?? null,
+    size: doc.file_size ?? null,
+    width: null,
+    height: null,
   };
 }
 

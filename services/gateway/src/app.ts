@@ -6,6 +6,9 @@ import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
 import {
   AdminService,
+  AttachmentError,
+  AttachmentService,
+  ConversationClosedError,
   ConversationService,
   detachedPublisher,
   Ratings,
@@ -49,6 +52,8 @@ import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { reportRoutes } from './report.routes';
+import { attachmentRoutes } from './attachment.routes';
+import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
 import { spendQuota } from './quota';
 import { DEFAULT_TENANT_ID } from '@topicdesk/core';
@@ -69,6 +74,9 @@ const REST_BODY_LIMIT = 16 * 1024;
 /** Maps fastify's own errors (body parsing, limits) onto the public codes. */
 function toGatewayError(error: FastifyError): GatewayError {
   if (error instanceof GatewayError) return error;
+  if (AttachmentError.is(error)) return new GatewayError(error.code, error.message);
+  if (error instanceof ConversationClosedError)
+    return new GatewayError(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed');
   switch (error.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -120,6 +128,18 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
   const uow = new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger));
   const conversations = new ConversationService(uow);
+  const files = createAttachmentRuntime(config, {
+    dataDir: config.DATA_DIR,
+    port: config.PORT,
+    secret: config.CONVERSATION_JWT_SECRET,
+  });
+  const attachments = new AttachmentService({
+    uow,
+    ...files,
+    urlTtlMs: config.ATTACHMENTS_URL_TTL,
+    logger,
+  });
+  app.addHook('onClose', () => files.storage.close());
   const admin = new AdminService(uow, deps.bus);
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
@@ -147,7 +167,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     strictPreflight: false,
     origin: (origin: string | undefined, cb: (error: null, allow: string | boolean) => void) =>
       cb(null, originAllowed(origin) ? (origin ?? true) : false),
-    methods: ['GET', 'POST', 'OPTIONS'],
+    // PUT: uploads to the filesystem backend's links (/v1/files?t=…).
+    methods: ['GET', 'POST', 'PUT', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,
   };
@@ -269,12 +290,14 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     const { id } = parse(conversationParamsSchema, request.params, 'path');
     const { conversation } = await authorizeConversation(tokens, conversations, request, id);
     const query = parse(historyQuerySchema, request.query, 'query');
-    const messages = await conversations.history(id, query.after, query.limit);
+    const messages = await attachments.withAttachments(
+      await conversations.history(id, query.after, query.limit),
+    );
     return {
       status: conversation.status,
       ticket: conversation.ticket,
       messages: messages.map((m) => {
-        const { type: _type, origin: _origin, ...rest } = messageEvent(m);
+        const { type: _type, origin: _origin, ...rest } = messageEvent(m, undefined, m.attachments);
         return rest;
       }),
     };
@@ -336,6 +359,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
         bus: deps.bus,
         coordination: deps.coordination,
         conversations,
+        attachments,
         logger,
         metrics,
         limits: {
@@ -365,6 +389,14 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     ratings: new Ratings(uow),
     quotas: deps.coordination.quotas,
     changesPerHour: config.LIMIT_PROFILE_CHANGES_PER_HOUR,
+  });
+  await app.register(attachmentRoutes, {
+    tokens,
+    conversations,
+    attachments,
+    storage: files.storage,
+    quotas: deps.coordination.quotas,
+    uploadsPerHour: config.LIMIT_UPLOADS_PER_HOUR,
   });
   await app.register(adminRoutes, {
     admin,

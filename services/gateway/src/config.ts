@@ -1,4 +1,5 @@
 import { env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 
 /** The pre-chat form's fields an operator may let through (the name always is). */
@@ -24,6 +25,7 @@ const prechatFields = () =>
 
 export const gatewayEnvSchema = z.object({
   ...serviceEnv,
+  ...attachmentEnv,
   /** HTTP port of the gateway. */
   PORT: env.port(3000),
   /** HS256 secret of visitors' conversation tokens (at least 32 characters). */

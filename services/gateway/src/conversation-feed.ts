@@ -1,4 +1,4 @@
-import { messageEvent, type Message } from '@topicdesk/core';
+import { messageEvent, type MessageWithFiles } from '@topicdesk/core';
 import type { FanoutEvent } from '@topicdesk/fanout';
 import type { ConversationEvent, ServerFrame } from '@topicdesk/protocol';
 import { context, ROOT_CONTEXT, type Logger } from '@topicdesk/telemetry';
@@ -21,7 +21,7 @@ export interface FeedSocket {
   /** Waits until the socket has room again; false when it was closed instead. */
   drained(): Promise<boolean>;
   /** The conversation's stored messages after `afterSeq`, oldest first. */
-  history(afterSeq: number, limit: number): Promise<Message[]>;
+  history(afterSeq: number, limit: number): Promise<MessageWithFiles[]>;
   /** Every line about this socket names its conversation and socket. */
   readonly log: Logger;
 }
@@ -179,7 +179,11 @@ export class ConversationFeed {
         const held =
           this.#held !== undefined && message.seq > this.#held.from && message.seq <= this.#held.to;
         if (!this.#ahead.has(message.seq) && !own && !held) {
-          const { origin: _origin, ...frame } = messageEvent(message);
+          const { origin: _origin, ...frame } = messageEvent(
+            message,
+            undefined,
+            message.attachments,
+          );
           socket.send(frame);
         }
         this.#lastSeq = message.seq;

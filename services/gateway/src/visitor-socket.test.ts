@@ -9,6 +9,7 @@ import {
   type Infrastructure,
   type Publisher,
   type VisitorMessageInput,
+  type AttachmentService,
 } from '@topicdesk/core';
 import {
   createInProcessQuotaLimiter,
@@ -172,6 +173,10 @@ async function openSocket(
     bus: { signal: () => undefined } as unknown as Bus,
     coordination: { fanout, quotas: with_.quotas } as unknown as Coordination,
     conversations: with_.conversations ?? conversations,
+    // No files in these tests: every page goes out as it is.
+    attachments: {
+      withAttachments: (page: readonly unknown[]) => Promise.resolve(page),
+    } as unknown as AttachmentService,
     logger,
     metrics,
     limits: { ...LIMITS, ...limits },

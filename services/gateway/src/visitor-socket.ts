@@ -1,9 +1,16 @@
-import { ConversationClosedError, type ConversationService, type Message } from '@topicdesk/core';
+import {
+  AttachmentError,
+  ConversationClosedError,
+  type AttachmentService,
+  type ConversationService,
+  type MessageWithFiles,
+} from '@topicdesk/core';
 import type { Bus } from '@topicdesk/bus';
 import { topics } from '@topicdesk/bus';
 import type { Coordination, Fanout } from '@topicdesk/fanout';
 import {
   clientFrameSchema,
+  MAX_CAPTION_CHARS,
   MAX_TEXT_CHARS,
   messageTextProblem,
   type ErrorFrame,
@@ -30,6 +37,7 @@ export interface VisitorSocketDeps {
   bus: Bus;
   coordination: Coordination;
   conversations: ConversationService;
+  attachments: AttachmentService;
   logger: Logger;
   metrics: GatewayMetrics;
   limits: SocketLimits;
@@ -77,6 +85,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const TEXT_REFUSED: Record<MessageTextProblem, [ErrorCode, string]> = {
   too_long: [ErrorCode.MESSAGE_TOO_LONG, `messages are limited to ${MAX_TEXT_CHARS} characters`],
   blank: [ErrorCode.INVALID_REQUEST, 'the message is empty'],
+  caption_too_long: [
+    ErrorCode.MESSAGE_TOO_LONG,
+    `captions are limited to ${MAX_CAPTION_CHARS} characters`,
+  ],
   control_characters: [
     ErrorCode.INVALID_REQUEST,
     'the message contains control characters (only tabs and line breaks are allowed)',
@@ -203,8 +215,9 @@ export class VisitorSocket implements FeedSocket {
     return this.#drained();
   }
 
-  history(afterSeq: number, limit: number): Promise<Message[]> {
-    return this.deps.conversations.history(this.claims.conversationId, afterSeq, limit);
+  async history(afterSeq: number, limit: number): Promise<MessageWithFiles[]> {
+    const page = await this.deps.conversations.history(this.claims.conversationId, afterSeq, limit);
+    return this.deps.attachments.withAttachments(page);
   }
 
   /**
@@ -407,7 +420,7 @@ export class VisitorSocket implements FeedSocket {
     this.#heard = true;
     switch (frame.type) {
       case 'message':
-        return this.#onMessage(frame.clientId, frame.text);
+        return this.#onMessage(frame.clientId, frame.text, frame.attachments);
       case 'typing':
         return this.#onTyping();
       case 'resume':
@@ -454,8 +467,8 @@ export class VisitorSocket implements FeedSocket {
     });
   }
 
-  #onMessage(clientId: string, text: string): void {
-    const problem = messageTextProblem(text);
+  #onMessage(clientId: string, text: string, files: string[] | undefined): void {
+    const problem = messageTextProblem(text, files !== undefined);
     if (problem) return this.#error(...TEXT_REFUSED[problem], { clientId });
     const started = performance.now();
     const { conversationId, tenantId } = this.claims;
@@ -490,6 +503,10 @@ export class VisitorSocket implements FeedSocket {
         );
       }
       this.#feed.storing(clientId);
+      // Files are checked (scan, type, re-encode) before the message is stored: a refused one
+      // stores nothing, and the error frame names its code.
+      const attachments =
+        files && (await this.deps.attachments.prepare(tenantId, conversationId, files));
       // A store that fails (UNAVAILABLE, a closed conversation) or finds the clientId stored
       // meanwhile (another socket) gives its unit back: the quota counts stored messages only.
       const { message, duplicate } = await spendQuota(
@@ -504,6 +521,7 @@ export class VisitorSocket implements FeedSocket {
             clientId,
             text,
             origin: this.origin,
+            attachments,
           }),
         (stored) => !stored.duplicate,
       );
@@ -533,6 +551,8 @@ export class VisitorSocket implements FeedSocket {
           this.#error(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed', { clientId }),
         );
       }
+      if (AttachmentError.is(error))
+        return this.#feed.enqueue(() => this.#error(error.code, error.message, { clientId }));
       this.#log.error({ err: error }, 'could not store a visitor message');
       this.#feed.enqueue(() =>
         this.#error(ErrorCode.UNAVAILABLE, 'the message could not be stored; send it again', {

@@ -8,6 +8,8 @@ import {
 } from '@topicdesk/core';
 import { createLogger, type Logger } from '@topicdesk/telemetry';
 import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import type { ServerFrame } from '@topicdesk/protocol';
+import { WebSocket } from 'ws';
 import { gatewayPlugin, loadGatewayConfig } from '../src/index';
 
 /** The gateway plugin in this process, over a database of its own (and, if asked, real NATS). */
@@ -85,4 +87,26 @@ export function adminCaller(app: FastifyInstance, serviceToken: string) {
     });
     return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
   };
+}
+
+/** A visitor socket on a listening gateway, and the frames it receives, taken by type. */
+export async function connectVisitor(url: string, token: string) {
+  const frames: ServerFrame[] = [];
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${token}`);
+  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as ServerFrame));
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  /** The first frame of one of `types` not taken yet (waits up to 10 s). */
+  const next = async (...types: ServerFrame['type'][]): Promise<ServerFrame> => {
+    for (let waited = 0; waited < 10_000; waited += 20) {
+      const index = frames.findIndex((frame) => types.includes(frame.type));
+      const frame = index >= 0 ? frames.splice(index, 1)[0] : undefined;
+      if (frame) return frame;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`no ${types.join('/')} frame`);
+  };
+  return { ws, frames, next };
 }

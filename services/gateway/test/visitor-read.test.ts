@@ -1,29 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { UnitOfWork } from '@topicdesk/core';
-import type { ServerFrame } from '@topicdesk/protocol';
-import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
+import { connectVisitor, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
-/** A visitor socket and every frame it received. */
-async function connect(url: string, token: string) {
-  const frames: ServerFrame[] = [];
-  const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/ws?token=${token}`);
-  ws.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as ServerFrame));
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  const next = async (type: ServerFrame['type']) => {
-    for (let waited = 0; waited < 5_000; waited += 20) {
-      const index = frames.findIndex((frame) => frame.type === type);
-      if (index >= 0) return frames.splice(index, 1)[0];
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error(`no ${type} frame`);
-  };
-  return { ws, frames, next };
-}
+const connect = connectVisitor;
 
 // Issue 18, item 8: the widget's `read` frame reaches core; a seq the conversation never had is
 // refused with an error frame and the socket stays open.
@@ -81,7 +61,7 @@ describe('the read frame', () => {
     // The socket stays open, and a seq it holds is recorded.
     socket.ws.send(JSON.stringify({ type: 'read', seq: reply.seq }));
     await expect.poll(() => readSeq(tenantId, conversationId)).toBe(reply.seq);
-    expect(socket.ws.readyState).toBe(WebSocket.OPEN);
+    expect(socket.ws.readyState).toBe(socket.ws.OPEN);
 
     socket.ws.send(JSON.stringify({ type: 'read', seq: 0 }));
     expect(await socket.next('error')).toMatchObject({

@@ -1,4 +1,5 @@
 import { assignmentEnv, env, parseDuration, parseEnv, serviceEnv } from '@topicdesk/config';
+import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 
 export const schedulerEnvSchema = z.object({
@@ -11,6 +12,10 @@ export const schedulerEnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().optional(),
   ),
+  // Where visitors' files are: the orphan sweep deletes uploads no message took.
+  ...attachmentEnv,
+  /** Attachments no message took (uploads never sent, refused files) are deleted this long after. */
+  ATTACHMENTS_ORPHAN_AFTER: env.duration('24h'),
   /** HTTP port of the scheduler (health and metrics). */
   PORT: env.port(3002),
   /** Close conversations idle for longer than this. */

@@ -1,6 +1,9 @@
+import { AttachmentService, UnitOfWork } from '@topicdesk/core';
+import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { SchedulerConfig } from './config';
 import {
   assignmentJob,
+  attachmentOrphanJob,
   autoCloseJob,
   idleAwayJob,
   retentionJob,
@@ -15,6 +18,16 @@ export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(deps, config.RETENTION_DAYS * 86_400_000, config.RETENTION_TOPIC_POLICY),
+    attachmentOrphanJob(
+      deps,
+      new AttachmentService({
+        uow: new UnitOfWork(deps.db, deps.relay),
+        ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
+        urlTtlMs: config.ATTACHMENTS_URL_TTL,
+        logger: deps.logger,
+      }),
+      config.ATTACHMENTS_ORPHAN_AFTER,
+    ),
   ];
   if (config.AGENT_IDLE_AWAY_MINUTES > 0)
     jobs.push(idleAwayJob(deps, config.AGENT_IDLE_AWAY_MINUTES * 60_000));

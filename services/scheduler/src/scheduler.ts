@@ -1,6 +1,7 @@
 import {
   Assignment,
   awayWhenIdle,
+  type AttachmentService,
   Housekeeping,
   type AssignmentOptions,
   UnitOfWork,
@@ -123,6 +124,18 @@ export function idleAwayJob(deps: SchedulerDeps, idleMs: number): Job {
 export function assignmentJob(deps: SchedulerDeps, options: AssignmentOptions): Job {
   const assignment = new Assignment(new UnitOfWork(deps.db, deps.relay), options);
   return { name: 'assignment', run: () => assignment.drainAll() };
+}
+
+/** Deletes attachments no message took within `afterMs`, and their bytes. */
+export function attachmentOrphanJob(
+  deps: SchedulerDeps,
+  attachments: Pick<AttachmentService, 'sweepOrphans'>,
+  afterMs: number,
+): Job {
+  return {
+    name: 'attachment-orphans',
+    run: () => attachments.sweepOrphans(new Date(deps.now().getTime() - afterMs)),
+  };
 }
 
 /** Runs every job on an interval; a failing job is logged and counted, the others go on. */

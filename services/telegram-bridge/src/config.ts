@@ -1,4 +1,5 @@
 import { assignmentEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 import { decodeUserKey } from './user-crypto';
 
@@ -25,6 +26,8 @@ const userKey = () =>
 export const bridgeEnvSchema = z.object({
   ...serviceEnv,
   ...assignmentEnv,
+  // Where visitors' files are: the bridge posts them into topics (it reads, never signs links).
+  ...attachmentEnv,
   /** HTTP port of the bridge (webhook, health, metrics). */
   PORT: env.port(3001),
   /** Token of the Telegram bot (from @BotFather). */

@@ -1,5 +1,6 @@
 import type { Bus } from '@topicdesk/bus';
 import {
+  AttachmentService,
   ServedGroups,
   TopicDeliveryService,
   UnitOfWork,
@@ -8,6 +9,7 @@ import {
   type OutboxRelay,
 } from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
+import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { Logger } from '@topicdesk/telemetry';
 import type { BridgeConfig } from './config';
 import { createBridgeMetrics } from './metrics';
@@ -61,9 +63,16 @@ export function wireBridge(deps: BridgeDeps) {
       })
     : undefined;
   const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));
+  const attachments = new AttachmentService({
+    uow: new UnitOfWork(deps.db, deps.relay),
+    ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
+    urlTtlMs: config.ATTACHMENTS_URL_TTL,
+    logger,
+  });
   const sync = new TopicSync({
     sender,
     delivery,
+    attachments,
     coordination,
     logger,
     metrics,

@@ -11,6 +11,7 @@ import * as m0009 from './0009_conversation_visitor_email';
 import * as m0010 from './0010_visitor_read';
 import * as m0011 from './0011_agents_team';
 import * as m0012 from './0012_csat_reports';
+import * as m0013 from './0013_attachments';
 import * as m0014 from './0014_conversations_hot_updates';
 
 /**
@@ -30,5 +31,6 @@ export const migrations: Record<string, Migration> = {
   '0010_visitor_read': m0010,
   '0011_agents_team': m0011,
   '0012_csat_reports': m0012,
+  '0013_attachments': m0013,
   '0014_conversations_hot_updates': m0014,
 };

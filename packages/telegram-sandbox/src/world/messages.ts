@@ -38,6 +38,32 @@ export class Messages {
     return message;
   }
 
+  /** A bot's sendPhoto / sendDocument: the file under a caption (never merged into a text). */
+  sendMediaBot(
+    botId: number,
+    chatId: number,
+    input: {
+      threadId?: number;
+      caption?: string | undefined;
+      media: Pick<Message, 'photo' | 'document'>;
+    },
+  ): Message {
+    const bot = this.world.ensureBot(botId);
+    const chat = this.world.chat(chatId);
+    const placement = this.placement(
+      chat,
+      { text: '', ...input },
+      { fromBot: true, isAdmin: true },
+    );
+    const message = this.world.append(chat, toUser(bot.user), {
+      ...placement,
+      ...input.media,
+      ...(input.caption !== undefined ? { caption: input.caption } : {}),
+    });
+    this.world.emit({ type: 'message', chatId, message, byBot: true });
+    return message;
+  }
+
   /** A person writes: an agent in the group, or a visitor in a private chat with the bot. */
   injectUser(chatId: number, from: InjectedUser, input: NewMessage): Message {
     const user = toUser(from);

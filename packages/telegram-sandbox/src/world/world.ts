@@ -9,6 +9,7 @@ import {
   type User,
 } from '../telegram.types';
 import { Callbacks } from './callbacks';
+import { Files } from './files';
 import { Members } from './members';
 import { Messages } from './messages';
 import {
@@ -39,6 +40,8 @@ export class World {
   readonly topics = new Topics(this);
   readonly messages = new Messages(this);
   readonly callbacks = new Callbacks(this);
+  /** Files bots uploaded (kept in memory only, not in the saved state). */
+  readonly files = new Files();
   private readonly bots = new Map<number, BotRecord>();
   private readonly chats = new Map<number, ChatRecord>();
   /** Updates that happened before any bot existed; the first bot takes them. */

@@ -1,4 +1,9 @@
-import type { Conversation, TopicDeliveryService, TopicState } from '@topicdesk/core';
+import type {
+  AttachmentService,
+  Conversation,
+  TopicDeliveryService,
+  TopicState,
+} from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { BridgeMetrics } from '../metrics';
@@ -25,6 +30,8 @@ export interface SyncContext {
 export interface SyncParts {
   sender: TelegramSender;
   delivery: TopicDeliveryService;
+  /** Visitors' files: which a message carries, and their bytes. */
+  attachments: Pick<AttachmentService, 'filesOf' | 'open'>;
   coordination: Coordination;
   logger: Logger;
   metrics: BridgeMetrics;

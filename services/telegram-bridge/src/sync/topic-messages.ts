@@ -1,4 +1,5 @@
-import type { Conversation, Message, TelegramPost, TopicState } from '@topicdesk/core';
+import type { Attachment, Conversation, Message, TelegramPost, TopicState } from '@topicdesk/core';
+import { InputFile } from 'grammy';
 import { BridgeErrorCode } from '../errors';
 import { BotRight } from '../sender/bot-pool';
 import { SendPriority, type SendFailure } from '../sender/telegram-sender';
@@ -63,6 +64,48 @@ export class TopicMessages {
       return { state: withoutTexts(state, batch) };
     }
     return this.#notSent(conversation, batch, result.failure, receipt);
+  }
+
+  /**
+   * A visitor message with files: each file as a photo (JPEG, PNG, WebP up to Telegram's 10 MB)
+   * or a document, uploaded from storage, the message's text as the first one's caption. The
+   * delivery is recorded with the last one; a retry after a failure part-way sends the message
+   * from its first file again.
+   */
+  async files(state: TopicState, message: Message, context: SyncContext): Promise<Outcome> {
+    const { conversation } = state;
+    const { parts } = this.calls;
+    const { groupId, topicId } = this.calls.where(conversation);
+    const files = await parts.attachments.filesOf(message);
+    const receipt = receiptsFor(parts, conversation, [message]);
+    const caption = message.text.trim() === '' ? {} : { caption: message.text };
+    let last: { messageId: number; botId: string } | undefined;
+    for (const [index, file] of files.entries()) {
+      const photo = asPhoto(file);
+      const options = { message_thread_id: topicId, ...(index === 0 ? caption : {}) };
+      const sent = await this.calls.call(conversation, 'file', context, {
+        method: photo ? 'sendPhoto' : 'sendDocument',
+        priority: SendPriority.normal,
+        since: message.created_at.getTime(),
+        onLongWait: () => void receipt('retrying'),
+        // A fresh stream for every try: a retried call cannot reuse a consumed one.
+        call: async (api) => {
+          const input = new InputFile(await parts.attachments.open(file), file.name);
+          return photo
+            ? api.sendPhoto(groupId, input, options)
+            : api.sendDocument(groupId, input, options);
+        },
+      });
+      if (!sent.ok) return this.#notSent(conversation, [message], sent.failure, receipt);
+      last = { messageId: sent.value.message_id, botId: sent.bot.id };
+    }
+    if (!last) {
+      // Its files are gone (erased meanwhile): nothing to post; the caption goes as a text.
+      return this.texts(state, [message], context);
+    }
+    await parts.delivery.textsDelivered([message], { chatId: groupId, ...last });
+    await announceDelivered(parts, conversation, [message], receipt);
+    return { state: withoutTexts(state, [message]) };
   }
 
   /** A batch Telegram did not take: retried later, or failed for good when it never will. */
@@ -174,4 +217,12 @@ export class TopicMessages {
     }
     return { state: withoutPost(state, post) };
   }
+}
+
+/** Telegram shows these as photos (recompressed, at most 10 MB); other files go as documents. */
+const PHOTO_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp']);
+const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+
+function asPhoto(file: Attachment): boolean {
+  return PHOTO_TYPES.has(file.type ?? '') && (file.size ?? 0) <= MAX_PHOTO_BYTES;
 }

@@ -15,6 +15,7 @@ export type Step =
   | { kind: 'header'; waiting: Message[] }
   | { kind: 'post'; post: TelegramPost }
   | { kind: 'texts'; batch: Message[] }
+  | { kind: 'files'; message: Message }
   | { kind: 'close' }
   | { kind: 'header_edit' }
   | { kind: 'rename' }
@@ -41,8 +42,10 @@ export function planStep(
   // A closed topic that should stay closed is left alone (edits there could bounce).
   const editable = !conversation.topic_closed;
   if (editable && conversation.header_message_id === null)
-    return { kind: 'header', waiting: pending };
+    return { kind: 'header', waiting: leadingTexts(pending) };
   if (posts[0]) return { kind: 'post', post: posts[0] };
+  // A message with files goes on its own, as photos or documents under its caption.
+  if (pending[0] && hasFiles(pending[0])) return { kind: 'files', message: pending[0] };
   if (pending.length > 0) return { kind: 'texts', batch: mergeBatch(pending) };
   // Closing shows its new header and name before the topic closes: they are part of closing.
   const closing = wantClosed && !conversation.topic_closed;
@@ -95,11 +98,25 @@ export function splitUtf16(text: string, limit: number): string[] {
   return parts;
 }
 
-/** Pending visitor messages that fit in one Telegram message, oldest first. */
+/** Whether a message carries files (never merged into a text: it goes as photos/documents). */
+export function hasFiles(message: Message): boolean {
+  return (message.attachment_count ?? 0) > 0;
+}
+
+/** The pending texts before the first message with files (what may go under the header). */
+function leadingTexts(pending: readonly Message[]): Message[] {
+  const stop = pending.findIndex(hasFiles);
+  return stop < 0 ? [...pending] : pending.slice(0, stop);
+}
+
+/**
+ * Pending visitor messages that fit in one Telegram message, oldest first, up to the first
+ * message with files (which keeps its place in the order).
+ */
 export function mergeBatch(pending: readonly Message[], limit = TELEGRAM_TEXT_LIMIT): Message[] {
   const batch: Message[] = [];
   let length = 0;
-  for (const message of pending) {
+  for (const message of leadingTexts(pending)) {
     const added = (batch.length === 0 ? 0 : MERGE_SEPARATOR.length) + message.text.length;
     if (batch.length > 0 && length + added > limit) break;
     batch.push(message);

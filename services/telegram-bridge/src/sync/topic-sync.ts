@@ -151,6 +151,8 @@ export class TopicSync {
         return this.#messages.post(state, step.post, context);
       case 'texts':
         return this.#messages.texts(state, step.batch, context);
+      case 'files':
+        return this.#messages.files(state, step.message, context);
       case 'close':
         return this.#lifecycle.setClosed(state, true, context);
       case 'header_edit':

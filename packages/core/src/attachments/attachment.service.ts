@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import {
+  AttachmentRepository,
+  AttachmentState,
+  ConversationClosedError,
+  ConversationRepository,
+  ConversationStatus,
+  type Attachment as AttachmentRow,
+  type Message,
+} from '@topicdesk/data';
+import type { Attachment, AttachmentRequestBody, UploadTicket } from '@topicdesk/protocol';
+import {
+  AttachmentError,
+  AttachmentErrorCode,
+  type AttachmentInspector,
+  type AttachmentLimits,
+  type ObjectStorage,
+} from '@topicdesk/storage';
+import type { Logger } from '@topicdesk/telemetry';
+import type { UnitOfWork } from '../unit-of-work';
+
+export interface AttachmentServiceOptions {
+  uow: UnitOfWork;
+  storage: ObjectStorage;
+  inspector: AttachmentInspector;
+  limits: AttachmentLimits;
+  /** How long upload and download links stay valid (ATTACHMENTS_URL_TTL). */
+  urlTtlMs: number;
+  logger: Logger;
+}
+
+/** A stored message with the files it carries (absent: none). */
+export type MessageWithFiles = Message & { attachments?: readonly Attachment[] };
+
+/** Where the browser uploads a file, and where it goes once checked (never the same key). */
+export const uploadKey = (a: Pick<AttachmentRow, 'conversation_id' | 'id'>) =>
+  `uploads/${a.conversation_id}/${a.id}`;
+export const storedKey = (a: Pick<AttachmentRow, 'conversation_id' | 'id'>) =>
+  `files/${a.conversation_id}/${a.id}`;
+
+/** Refusals that leave the attachment pending: sending the message again may succeed. */
+const RETRYABLE: ReadonlySet<string> = new Set([
+  AttachmentErrorCode.NotFound,
+  AttachmentErrorCode.ScanUnavailable,
+]);
+
+/**
+ * Visitors' files (issue 17): an upload link for a file the limits allow, the checks when a
+ * message references it, and signed download links for the history and frames. Checked files
+ * live under a key of their own, so an upload link used again cannot change a file once seen.
+ */
+export class AttachmentService {
+  constructor(private readonly options: AttachmentServiceOptions) {}
+
+  /**
+   * Hands out an upload link after checking the conversation (open), the declared type and size
+   * against the limits, and the conversation's total (under the conversation's row lock, so
+   * two requests at once cannot both take the last bytes).
+   */
+  async requestUpload(
+    tenantId: string,
+    conversationId: string,
+    file: AttachmentRequestBody,
+  ): Promise<UploadTicket> {
+    const { limits } = this.options;
+    if (!limits.allowedTypes.includes(file.type))
+      throw new AttachmentError(
+        AttachmentErrorCode.TypeNotAllowed,
+        `files of type ${file.type} are not allowed`,
+      );
+    if (file.size > limits.maxFileBytes)
+      throw new AttachmentError(
+        AttachmentErrorCode.TooLarge,
+        `files are limited to ${limits.maxFileBytes} bytes`,
+      );
+    const row = await this.options.uow.run(async ({ trx }) => {
+      const conversation = await new ConversationRepository(trx).lock(tenantId, conversationId);
+      if (conversation.status === ConversationStatus.closed)
+        throw new ConversationClosedError(conversationId);
+      const attachments = new AttachmentRepository(trx);
+      const used = await attachments.conversationBytes(tenantId, conversationId);
+      if (used + file.size > limits.maxConversationBytes)
+        throw new AttachmentError(
+          AttachmentErrorCode.TotalExceeded,
+          `a conversation's files are limited to ${limits.maxConversationBytes} bytes together`,
+        );
+      return attachments.create({
+        id: randomUUID(),
+        tenantId,
+        conversationId,
+        name: file.name,
+        declaredType: file.type,
+        declaredSize: file.size,
+      });
+    });
+    const link = await this.options.storage.signPut(uploadKey(row), {
+      type: file.type,
+      size: file.size,
+      expiresInMs: this.options.urlTtlMs,
+    });
+    return {
+      id: row.id,
+      uploadUrl: link.url,
+      method: 'PUT',
+      headers: link.headers,
+      expiresAt: link.expiresAt.toISOString(),
+    };
+  }
+
+  /**
+   * Checks the files a message is about to carry, in its order: each uploaded one is measured,
+   * scanned, sniffed and (images) re-encoded, then `ready`; a refusal is recorded with its code,
+   * its upload deleted, and thrown (the message is not stored). Answers the files as the
+   * visitor will see them. A file already checked is not checked again (a resend).
+   */
+  async prepare(
+    tenantId: string,
+    conversationId: string,
+    ids: readonly string[],
+  ): Promise<Attachment[]> {
+    if (new Set(ids).size !== ids.length)
+      throw new AttachmentError(
+        AttachmentErrorCode.NotFound,
+        'the same attachment is listed twice',
+      );
+    const repository = new AttachmentRepository(this.options.uow.db);
+    const rows = new Map(
+      (await repository.find(tenantId, conversationId, ids)).map((row) => [row.id, row]),
+    );
+    const ready: AttachmentRow[] = [];
+    for (const id of ids) {
+      const row = rows.get(id);
+      if (!row)
+        throw new AttachmentError(
+          AttachmentErrorCode.NotFound,
+          `no attachment ${id} in this conversation`,
+        );
+      ready.push(await this.#check(repository, row));
+    }
+    return Promise.all(ready.map((row) => this.#view(row)));
+  }
+
+  /** The messages with their files, each with a fresh download link (one query for the page). */
+  async withAttachments(messages: readonly Message[]): Promise<MessageWithFiles[]> {
+    const rows = await new AttachmentRepository(this.options.uow.db).forMessages(
+      messages.filter((m) => m.deleted_at === null).map((m) => m.id),
+    );
+    if (rows.length === 0) return [...messages];
+    const byMessage = new Map<number, Attachment[]>();
+    for (const row of rows) {
+      const list = byMessage.get(row.message_id ?? 0) ?? [];
+      list.push(await this.#view(row));
+      byMessage.set(row.message_id ?? 0, list);
+    }
+    return messages.map((m) => {
+      const attachments = byMessage.get(m.id);
+      return attachments ? { ...m, attachments } : m;
+    });
+  }
+
+  /** The checked files a message carries, in order (the bridge sends them to the topic). */
+  filesOf(message: Pick<Message, 'id'>): Promise<AttachmentRow[]> {
+    return new AttachmentRepository(this.options.uow.db).ofMessage(message.id);
+  }
+
+  /**
+   * Deletes attachments no message took within `before` (uploads never sent, refused files),
+   * rows first, then their bytes; answers how many. Bytes left by a failed delete are logged.
+   */
+  async sweepOrphans(before: Date, limit = 100): Promise<number> {
+    const rows = await new AttachmentRepository(this.options.uow.db).deleteUnattached(
+      before,
+      limit,
+    );
+    for (const row of rows) {
+      await this.#dropUpload(row);
+      await this.options.storage.delete(storedKey(row)).catch((error: unknown) => {
+        this.options.logger.warn({ err: error, attachmentId: row.id }, 'could not delete a file');
+      });
+    }
+    return rows.length;
+  }
+
+  /** A checked file's bytes, as a stream. */
+  open(file: Pick<AttachmentRow, 'conversation_id' | 'id'>): Promise<Readable> {
+    return this.options.storage.read(storedKey(file));
+  }
+
+  async #check(repository: AttachmentRepository, row: AttachmentRow): Promise<AttachmentRow> {
+    switch (row.state) {
+      case AttachmentState.ready:
+        return row;
+      case AttachmentState.refused:
+        throw new AttachmentError(
+          (row.refused_code ?? AttachmentErrorCode.Invalid) as AttachmentErrorCode,
+          'this file was refused',
+        );
+      case AttachmentState.pending:
+        break;
+      default: {
+        const never: never = row.state;
+        return never;
+      }
+    }
+    const { storage, inspector } = this.options;
+    let checked: AttachmentRow | undefined;
+    try {
+      const file = await inspector.inspect({
+        uploadKey: uploadKey(row),
+        storedKey: storedKey(row),
+        declaredType: row.declared_type,
+        declaredSize: row.declared_size,
+      });
+      checked = await repository.markReady(row.id, file);
+    } catch (error) {
+      // Not uploaded (yet), or no scanner right now: the visitor may send again. Others are final.
+      if (!AttachmentError.is(error) || RETRYABLE.has(error.code)) throw error;
+      await repository.markRefused(row.id, error.code);
+      await storage.delete(storedKey(row));
+      await this.#dropUpload(row);
+      throw error;
+    }
+    await this.#dropUpload(row);
+    // Checked by another replica at the same moment: take what it recorded.
+    return (
+      checked ?? (await repository.find(row.tenant_id, row.conversation_id, [row.id]))[0] ?? row
+    );
+  }
+
+  /** The upload is done with once checked; one left behind is the orphan sweep's. */
+  async #dropUpload(row: AttachmentRow): Promise<void> {
+    await this.options.storage.delete(uploadKey(row)).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, attachmentId: row.id }, 'could not delete an upload');
+    });
+  }
+
+  async #view(row: AttachmentRow): Promise<Attachment> {
+    const type = row.type ?? row.declared_type;
+    const link = await this.options.storage.signGet(storedKey(row), {
+      name: row.name,
+      type,
+      expiresInMs: this.options.urlTtlMs,
+    });
+    return {
+      id: row.id,
+      name: row.name,
+      type,
+      size: row.size ?? 0,
+      ...(row.width !== null ? { width: row.width } : {}),
+      ...(row.height !== null ? { height: row.height } : {}),
+      url: link.url,
+      urlExpiresAt: link.expiresAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,92 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_TENANT_ID } from '@topicdesk/data';
+import {
+  AttachmentInspector,
+  FsStorage,
+  ScanPolicy,
+  type AttachmentLimits,
+} from '@topicdesk/storage';
+import { createLogger } from '@topicdesk/telemetry';
+import { PDF } from '@topicdesk/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AttachmentService, ConversationService, storedKey, uploadKey } from '../src/index';
+import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
+
+const limits: AttachmentLimits = {
+  maxFileBytes: 100_000,
+  maxConversationBytes: 1_000_000,
+  allowedTypes: ['application/pdf'],
+  maxImagePixels: 1_000_000,
+};
+
+// Issue 17, lifecycle: uploads no message took are swept with their bytes; files a message
+// carries stay.
+describe('the orphan sweep of attachments', () => {
+  let fixture: UnitOfWorkFixture;
+  let root: string;
+  let storage: FsStorage;
+  let attachments: AttachmentService;
+  let conversations: ConversationService;
+
+  beforeAll(async () => {
+    fixture = await unitOfWorkFixture('core_orphans');
+    root = await mkdtemp(join(tmpdir(), 'topicdesk-orphans-'));
+    storage = new FsStorage({ root, publicUrl: 'http://gateway.test', secret: 'x'.repeat(32) });
+    const inspector = new AttachmentInspector(storage, limits, undefined, ScanPolicy.optional);
+    const logger = createLogger({ service: 'core-test', level: 'silent' });
+    attachments = new AttachmentService({
+      uow: fixture.uow,
+      storage,
+      inspector,
+      limits,
+      urlTtlMs: 60_000,
+      logger,
+    });
+    conversations = new ConversationService(fixture.uow);
+  });
+
+  afterAll(async () => {
+    await fixture.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('deletes uploads never sent and refused files, rows and bytes, and keeps what a message carries', async () => {
+    const tenantId = DEFAULT_TENANT_ID;
+    const c = await conversations.start({ tenantId, channel: 'web' });
+    const uploaded = async (bytes: Buffer) => {
+      const ticket = await attachments.requestUpload(tenantId, c.id, {
+        name: 'a.pdf',
+        type: 'application/pdf',
+        size: bytes.length,
+      });
+      const ref = { conversation_id: c.id, id: ticket.id };
+      await storage.write(uploadKey(ref), bytes);
+      return ref;
+    };
+    const sent = await uploaded(PDF);
+    const [file] = await attachments.prepare(tenantId, c.id, [sent.id]);
+    await conversations.postVisitorMessage({
+      tenantId,
+      conversationId: c.id,
+      clientId: 'm',
+      text: '',
+      attachments: [file!],
+    });
+    const checkedOnly = await uploaded(PDF);
+    await attachments.prepare(tenantId, c.id, [checkedOnly.id]);
+    const neverSent = await uploaded(PDF);
+
+    // Nothing is old enough yet.
+    expect(await attachments.sweepOrphans(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await attachments.sweepOrphans(new Date(Date.now() + 1_000))).toBe(2);
+    expect(await storage.size(uploadKey(neverSent))).toBeUndefined();
+    expect(await storage.size(storedKey(checkedOnly))).toBeUndefined();
+    expect(await storage.size(storedKey(sent))).toBe(PDF.length);
+    const [message] = await attachments.withAttachments(
+      await conversations.history(c.id, 0, 10).then((m) => m.filter((x) => x.kind === 'visitor')),
+    );
+    expect(message?.attachments?.map((a) => a.id)).toEqual([sent.id]);
+  });
+});

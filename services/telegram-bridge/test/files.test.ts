@@ -1,0 +1,150 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AttachmentService,
+  ConversationService,
+  startServiceRuntime,
+  UnitOfWork,
+  uploadKey,
+  type ServiceRuntime,
+} from '@topicdesk/core';
+import { createAttachmentRuntime, type AttachmentRuntime } from '@topicdesk/storage';
+import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
+import { createLogger } from '@topicdesk/telemetry';
+import {
+  createTestDatabase,
+  jpegWithGps,
+  PDF,
+  uniqueName,
+  type TestDatabase,
+} from '@topicdesk/testkit';
+import { createBridge, loadBridgeConfig, type Bridge } from '../src/index';
+
+const GROUP = -1001000000001;
+const TENANT = 'default';
+const TOKEN = '200000001:files-test';
+
+// Issue 17: a visitor's files reach the topic as a photo and a document under the visitor's
+// caption, in the conversation's order, never merged into the texts around them.
+describe('visitor files in the topic', () => {
+  let testDb: TestDatabase;
+  let runtime: ServiceRuntime;
+  let sandbox: RunningSandbox;
+  let bridge: Bridge;
+  let service: ConversationService;
+  let attachments: AttachmentService;
+  let files: AttachmentRuntime;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'topicdesk-bridge-files-'));
+    testDb = await createTestDatabase('bridge_files');
+    const logger = createLogger({ service: 'bridge-test', level: 'error' });
+    runtime = await startServiceRuntime({
+      service: 'bridge-test',
+      config: { DATABASE_URL: testDb.url, DATA_DIR: dataDir, NAMESPACE: uniqueName('files') },
+      logger,
+      migrate: true,
+    });
+    const { infra, relay } = runtime;
+    const uow = new UnitOfWork(infra.database.db, relay);
+    service = new ConversationService(uow);
+    const env = { DATA_DIR: dataDir, ATTACHMENTS_SCAN: 'optional' };
+    const config = loadBridgeConfig({
+      ...env,
+      BOT_TOKEN: TOKEN,
+      SUPPORT_GROUP_ID: String(GROUP),
+      TELEGRAM_PIN_HEADER: 'never',
+      TELEGRAM_UPDATES: 'polling',
+      TELEGRAM_LIMIT_SAFETY: '0ms',
+    });
+    // The gateway's side of it: the same storage, signing links.
+    files = createAttachmentRuntime(config, { dataDir, port: 0, secret: 'x'.repeat(32) });
+    attachments = new AttachmentService({ uow, ...files, urlTtlMs: 60_000, logger });
+    sandbox = await startSandbox({ supergroupId: GROUP });
+    bridge = createBridge({
+      config: { ...config, TELEGRAM_API_ROOT: sandbox.url },
+      db: infra.database.db,
+      bus: infra.bus,
+      coordination: infra.coordination,
+      relay,
+      logger,
+    });
+    await bridge.start();
+  });
+
+  afterAll(async () => {
+    await bridge?.stop();
+    await sandbox?.close();
+    await runtime?.close();
+    await testDb?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  /** What the widget does: a link, the bytes through it, then the checks. */
+  async function attach(conversationId: string, name: string, type: string, bytes: Buffer) {
+    const ticket = await attachments.requestUpload(TENANT, conversationId, {
+      name,
+      type,
+      size: bytes.length,
+    });
+    await files.storage.write(
+      uploadKey({ conversation_id: conversationId, id: ticket.id }),
+      bytes,
+      type,
+    );
+    return ticket.id;
+  }
+
+  it('posts a photo with the caption and a document, between the texts, each on its own', async () => {
+    const c = await service.start({ tenantId: TENANT, channel: 'web' });
+    const post = (clientId: string, text: string) =>
+      service.postVisitorMessage({ tenantId: TENANT, conversationId: c.id, clientId, text });
+    await post('t1', 'Hello, a screenshot follows');
+    const ids = [
+      await attach(c.id, 'screen.jpg', 'image/jpeg', await jpegWithGps()),
+      await attach(c.id, 'invoice.pdf', 'application/pdf', PDF),
+    ];
+    const checked = await attachments.prepare(TENANT, c.id, ids);
+    await service.postVisitorMessage({
+      tenantId: TENANT,
+      conversationId: c.id,
+      clientId: 'f1',
+      text: 'here it is',
+      attachments: checked,
+    });
+    await post('t2', 'and one more thing');
+
+    const inTopic = () =>
+      sandbox.state
+        .messages({ chatId: GROUP })
+        .filter((m) => m.threadId !== null && !m.service && m.fromBot);
+    await sandbox.state.waitFor(
+      () => inTopic().some((m) => m.text?.includes('one more thing')),
+      15_000,
+    );
+    const shown = inTopic().map((m) => ({
+      text: m.text,
+      caption: m.caption,
+      media: m.media?.kind ?? null,
+    }));
+    const photoAt = shown.findIndex((m) => m.media === 'photo');
+    expect(shown[photoAt]).toEqual({ text: null, caption: 'here it is', media: 'photo' });
+    expect(shown[photoAt + 1]).toEqual({ text: null, caption: null, media: 'document' });
+    expect(shown.slice(0, photoAt).some((m) => m.text?.includes('a screenshot follows'))).toBe(
+      true,
+    );
+    expect(shown[photoAt + 2]?.text).toContain('and one more thing');
+    expect(shown.some((m) => m.text?.includes('here it is'))).toBe(false);
+
+    const photo = inTopic()[photoAt]!.media!;
+    expect(photo).toMatchObject({ width: 64, height: 48 });
+    const doc = inTopic()[photoAt + 1]!.media!;
+    expect(doc).toMatchObject({ name: 'invoice.pdf', size: PDF.length });
+    // Delivered: the visitor's message is no longer pending.
+    const history = await service.history(c.id, 0, 100);
+    expect(history.find((m) => m.client_id === 'f1')?.delivery).toBe('delivered');
+  });
+});
