@@ -104,7 +104,7 @@ export class TopicMessages {
       return this.texts(state, [message], context);
     }
     await parts.delivery.textsDelivered([message], { chatId: groupId, ...last });
-    await announceDelivered(parts, conversation, [message], receipt);
+    announceDelivered(parts, conversation, [message], receipt);
     return { state: withoutTexts(state, [message]) };
   }
 
