@@ -11,7 +11,17 @@ export interface OpenRedisOptions {
   namespace: string;
   role: ConnectionRole;
   logger: Logger;
+  /** A command unanswered this long fails (COORDINATION_UNAVAILABLE); 0: never. */
+  commandTimeoutMs?: number | undefined;
 }
+
+/**
+ * Redis answers in microseconds; a command still unanswered after this is lost (its connection
+ * died in a way the client did not see, or the server hangs). Without a bound such a command
+ * never settles, and whoever awaits it (a consumer's only handler, an outbox publish) waits
+ * for ever.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 
 /** The URL without its password, for messages and logs. */
 export function redactUrl(url: string): string {
@@ -29,7 +39,8 @@ export function redactUrl(url: string): string {
  * Connects one ioredis client and waits until it is ready; fails fast (COORDINATION_UNAVAILABLE)
  * when Redis cannot be reached at start, so a misconfigured service does not come up half-alive.
  * After that, ioredis reconnects on its own; commands issued while it is away wait in its offline
- * queue and fail after `maxRetriesPerRequest` reconnection attempts.
+ * queue and fail after `maxRetriesPerRequest` reconnection attempts, and a command without an
+ * answer fails after `commandTimeoutMs`.
  */
 export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
   const { url, namespace, role, logger } = options;
@@ -37,6 +48,9 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
     lazyConnect: true,
     connectionName: `${namespace}:coordination:${role}`,
     maxRetriesPerRequest: 2,
+    ...((options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS) > 0
+      ? { commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS }
+      : {}),
     // The fanout resubscribes itself so it knows when every channel is back (see RedisFanout).
     autoResubscribe: false,
   });

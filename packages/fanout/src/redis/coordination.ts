@@ -15,6 +15,8 @@ export interface RedisCoordinationOptions {
   /** Prefix of every key and channel, `^[A-Za-z0-9_-]+$`. */
   namespace: string;
   logger?: Logger;
+  /** A command unanswered this long fails (default 5 s; 0: never). */
+  commandTimeoutMs?: number;
 }
 
 /** For the single-purpose factories: an ioredis client the caller owns, connected or not. */
@@ -33,7 +35,12 @@ export async function createRedisCoordination(
 ): Promise<Coordination> {
   const logger = options.logger ?? noopLogger;
   const keys = coordinationKeys(options.namespace);
-  const connect = { url: options.url, namespace: keys.namespace, logger };
+  const connect = {
+    url: options.url,
+    namespace: keys.namespace,
+    logger,
+    commandTimeoutMs: options.commandTimeoutMs,
+  };
   const commands = await openRedis({ ...connect, role: 'commands' });
   let subscriber: Redis;
   try {
@@ -81,7 +88,12 @@ export async function createRedisCoordination(
 export async function createRedisFanout(options: RedisCoordinationOptions): Promise<Fanout> {
   const logger = options.logger ?? noopLogger;
   const keys = coordinationKeys(options.namespace);
-  const connect = { url: options.url, namespace: keys.namespace, logger };
+  const connect = {
+    url: options.url,
+    namespace: keys.namespace,
+    logger,
+    commandTimeoutMs: options.commandTimeoutMs,
+  };
   const publisher = await openRedis({ ...connect, role: 'publisher' });
   let subscriber: Redis;
   try {
