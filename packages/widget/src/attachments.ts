@@ -6,20 +6,20 @@ import { format, type Strings } from './strings';
 // Visitors' files (issue 17): the chips of files waiting to go with the next message, their
 // uploads, and the files of sent and received messages.
 
-/** The words for a refused file, with its stable code (docs/errors.md). */
+/** The words for a refused file by its code's tail (`ATTACHMENT_…`, docs/errors.md). */
 const REFUSALS: Record<string, keyof Strings> = {
-  ATTACHMENT_TOO_LARGE: 'fileTooLarge',
-  ATTACHMENT_TOTAL_EXCEEDED: 'fileTotal',
-  ATTACHMENT_TYPE_NOT_ALLOWED: 'fileType',
-  ATTACHMENT_INVALID: 'fileInvalid',
-  ATTACHMENT_INFECTED: 'fileInfected',
+  TOO_LARGE: 'fileTooLarge',
+  TOTAL_EXCEEDED: 'fileTotal',
+  TYPE_NOT_ALLOWED: 'fileType',
+  INVALID: 'fileInvalid',
+  INFECTED: 'fileInfected',
 };
 
-export const isFileCode = (code: string | undefined): boolean =>
-  code?.startsWith('ATTACHMENT_') ?? false;
+export const isFileCode = (code: string | undefined): boolean => /^ATTACHMENT_/.test(code ?? '');
 
+/** The words for a refused file, with its stable code. */
 export function refusal(s: Strings, code: string): string {
-  return `${s[REFUSALS[code] ?? 'fileFailed']} (${code})`;
+  return `${s[REFUSALS[code.slice(11)] ?? 'fileFailed']} (${code})`;
 }
 
 /** 980 B, 12 KB, 1.2 MB. */
@@ -43,10 +43,8 @@ export function put(
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open(ticket.method, ticket.uploadUrl);
-    for (const [name, value] of Object.entries(ticket.headers)) {
-      // The browser sets the length itself and refuses to be told.
-      if (name.toLowerCase() !== 'content-length') xhr.setRequestHeader(name, value);
-    }
+    // Only the Content-Type (S3 and the gateway's links): the browser sets the length.
+    for (const [name, value] of Object.entries(ticket.headers)) xhr.setRequestHeader(name, value);
     xhr.upload.onprogress = (event) => progress(event.loaded);
     xhr.onload = () => {
       if (xhr.status < 300) return resolve();
@@ -63,6 +61,9 @@ export function put(
   });
 }
 
+/** What a chip without a thumbnail shows: the name's extension (PDF, TXT). */
+const extension = (name: string): string => /\.(\w{1,4})$/.exec(name)?.[1]?.toUpperCase() ?? '…';
+
 /** Asks for a link and uploads; resolves with the attachment's id. */
 export type Uploader = (
   file: File,
@@ -77,6 +78,7 @@ interface Pending {
   width?: number;
   height?: number;
   loaded: number;
+  bar?: HTMLProgressElement;
   id?: string;
   error?: ApiError;
   abort: AbortController;
@@ -127,7 +129,7 @@ export class Tray {
         file,
         (loaded) => {
           item.loaded = loaded;
-          this.#progress(item);
+          if (item.bar) item.bar.value = loaded;
         },
         abort.signal,
       ).then(
@@ -184,11 +186,6 @@ export class Tray {
     this.#render();
   }
 
-  #progress(item: Pending): void {
-    const bar = this.el.children[this.#items.indexOf(item)]?.querySelector('progress');
-    if (bar) bar.value = item.loaded;
-  }
-
   #render(): void {
     const s = this.strings;
     this.el.hidden = this.#items.length === 0;
@@ -213,12 +210,12 @@ export class Tray {
           h('span', { class: 'size' }, fileSize(file.size)),
         );
         if (busy) {
-          const bar = h('progress', {
+          item.bar = h('progress', {
             max: String(file.size),
             'aria-label': format(s.uploading, { name: file.name }),
           });
-          bar.value = item.loaded;
-          about.append(bar);
+          item.bar.value = item.loaded;
+          about.append(item.bar);
         }
         if (item.error) about.append(h('span', { class: 'error' }, refusal(s, item.error.code)));
         const chip = h(
@@ -226,7 +223,7 @@ export class Tray {
           { class: `chip${item.error ? ' failed' : ''}` },
           item.preview
             ? h('img', { class: 'thumb', src: item.preview, alt: '', width: '40', height: '40' })
-            : h('span', { class: 'thumb', 'aria-hidden': 'true' }, '📄'),
+            : h('span', { class: 'thumb', 'aria-hidden': 'true' }, extension(file.name)),
           about,
           remove,
         );
@@ -261,9 +258,14 @@ export function fileList(files: readonly Attachment[]): HTMLElement {
         link.append(img);
       } else {
         link.setAttribute('download', file.name);
+        // One isolated run: the size stays after the name whatever the widget's direction.
         link.append(
-          h('span', { dir: 'auto' }, file.name),
-          h('span', { class: 'size' }, ` (${fileSize(file.size)})`),
+          h(
+            'span',
+            { dir: 'auto' },
+            file.name,
+            h('span', { class: 'size' }, ` (${fileSize(file.size)})`),
+          ),
         );
       }
       return link;
