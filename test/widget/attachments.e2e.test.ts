@@ -46,6 +46,7 @@ const photo = () =>
       width: 480,
       height: 320,
       channels: 3,
+      background: '#808080',
       noise: { type: 'gaussian', mean: 128, sigma: 40 },
     },
   })
@@ -79,7 +80,7 @@ async function recordProgress(p: Page): Promise<void> {
     (window as unknown as { seen: number[] }).seen = seen;
     const tick = () => {
       const root = document.querySelector('topicdesk-chat')?.shadowRoot;
-      for (const bar of root?.querySelectorAll('progress') ?? []) seen.push(bar.value / bar.max);
+      root?.querySelectorAll('progress').forEach((bar) => seen.push(bar.value / bar.max));
       requestAnimationFrame(tick);
     };
     tick();
@@ -108,12 +109,15 @@ describe.skipIf(skipBrowser)('attachments in the widget', () => {
       { name: 'invoice.pdf', mimeType: 'application/pdf', buffer: PDF },
     ]);
     await expect.poll(() => w.chips.count()).toBe(2);
-    expect(await w.chips.locator('.name').allTextContents()).toEqual(['receipt.jpg', 'invoice.pdf']);
+    expect(await w.chips.locator('.name').allTextContents()).toEqual([
+      'receipt.jpg',
+      'invoice.pdf',
+    ]);
     expect(await w.chips.locator('img.thumb').count()).toBe(1);
     await expect.poll(() => w.progress.count(), { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(
-      await w.root.getByRole('progressbar', { name: 'Uploading receipt.jpg' }).count(),
-    ).toBe(1);
+    expect(await w.root.getByRole('progressbar', { name: 'Uploading receipt.jpg' }).count()).toBe(
+      1,
+    );
     await screenshot(p, 'widget-attachments-uploading-desktop');
     expect(await axeViolations(p)).toEqual([]);
     // Sent before the uploads finish: the message waits for them.
