@@ -54,15 +54,15 @@ export function put(
         (xhr.status === 403 ? 'ATTACHMENT_URL_EXPIRED' : 'UNAVAILABLE');
       reject(new ApiError(code, xhr.status, `upload failed (${xhr.status})`));
     };
-    xhr.onerror = () => reject(new ApiError('NETWORK', 0, 'upload failed'));
-    xhr.onabort = () => reject(new ApiError('ABORTED', 0, 'upload cancelled'));
+    xhr.onerror = xhr.onabort = () =>
+      reject(new ApiError(signal.aborted ? 'ABORTED' : 'NETWORK', 0, 'upload failed'));
     signal.addEventListener('abort', () => xhr.abort());
     xhr.send(file);
   });
 }
 
 /** What a chip without a thumbnail shows: the name's extension (PDF, TXT). */
-const extension = (name: string): string => /\.(\w{1,4})$/.exec(name)?.[1]?.toUpperCase() ?? '…';
+const extension = (name: string): string => name.split('.').pop()?.slice(0, 4).toUpperCase() ?? '';
 
 /** Asks for a link and uploads; resolves with the attachment's id. */
 export type Uploader = (
@@ -162,13 +162,14 @@ export class Tray {
   async ready(): Promise<Attachment[]> {
     const items = [...this.#items];
     await Promise.all(items.map((i) => i.done));
-    return items.map((i) => ({
-      id: i.id ?? '',
-      name: i.file.name,
-      type: i.file.type,
-      size: i.file.size,
-      ...(i.width && i.height ? { width: i.width, height: i.height } : {}),
-      url: i.preview ?? '',
+    return items.map(({ file, id = '', width, height, preview = '' }) => ({
+      id,
+      name: file.name,
+      type: file.type,
+      size: file.size,
+      width,
+      height,
+      url: preview,
       urlExpiresAt: FAR,
     }));
   }
@@ -198,7 +199,8 @@ export class Tray {
           {
             class: 'icon',
             type: 'button',
-            'aria-label': format(busy ? s.cancelUpload : s.removeFile, { name: file.name }),
+            // Removing a file still uploading cancels its upload.
+            'aria-label': format(s.removeFile, { name: file.name }),
           },
           icon('close'),
         );
@@ -220,7 +222,7 @@ export class Tray {
         if (item.error) about.append(h('span', { class: 'error' }, refusal(s, item.error.code)));
         const chip = h(
           'li',
-          { class: `chip${item.error ? ' failed' : ''}` },
+          { class: 'chip' },
           item.preview
             ? h('img', { class: 'thumb', src: item.preview, alt: '', width: '40', height: '40' })
             : h('span', { class: 'thumb', 'aria-hidden': 'true' }, extension(file.name)),
@@ -280,26 +282,21 @@ export function fileInputs(
   button: HTMLButtonElement,
   attach: (files: File[]) => void,
 ): HTMLInputElement {
-  const picker = h('input', { type: 'file', multiple: true, hidden: true, tabindex: '-1' });
+  const picker = h('input', { type: 'file', multiple: true, hidden: true });
+  const take = (event: Event, files: FileList | null | undefined) => {
+    if (!files?.length) return;
+    event.preventDefault();
+    attach(Array.from(files));
+  };
   button.addEventListener('click', () => picker.click());
-  picker.addEventListener('change', () => {
-    if (picker.files?.length) attach(Array.from(picker.files));
+  picker.addEventListener('change', (event) => {
+    take(event, picker.files);
     picker.value = '';
   });
   // Lets a drop happen anywhere on the panel (a drop without files keeps its default).
   panel.addEventListener('dragover', (event) => event.preventDefault());
-  panel.addEventListener('drop', (event) => {
-    const files = Array.from(event.dataTransfer?.files ?? []);
-    if (files.length === 0) return;
-    event.preventDefault();
-    attach(files);
-  });
-  input.addEventListener('paste', (event) => {
-    const files = Array.from(event.clipboardData?.files ?? []);
-    if (files.length === 0) return;
-    event.preventDefault();
-    attach(files);
-  });
+  panel.addEventListener('drop', (event) => take(event, event.dataTransfer?.files));
+  input.addEventListener('paste', (event) => take(event, event.clipboardData?.files));
   return picker;
 }
 

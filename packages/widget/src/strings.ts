@@ -64,7 +64,6 @@ export const defaultStrings = {
   attach: 'Attach files',
   /** A file's chip before sending; `{name}` the file's name. */
   uploading: 'Uploading {name}',
-  cancelUpload: 'Cancel {name}',
   removeFile: 'Remove {name}',
   /** A refused file; the widget adds the error code in brackets. */
   fileTooLarge: 'File too large',

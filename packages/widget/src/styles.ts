@@ -178,7 +178,6 @@ textarea::placeholder{color:var(--td-muted);opacity:1}
 .attach:hover,.chip .icon:hover{background:var(--td-border)}
 .tray{list-style:none;margin:0;padding:8px 12px 0;display:flex;flex-direction:column;gap:6px;max-height:40%;overflow-y:auto;flex:none}
 .chip{display:flex;align-items:center;gap:8px;padding:4px 6px;border:1px solid var(--td-border);border-radius:10px;font-size:13px}
-.chip.failed{border-color:var(--td-danger)}
 .thumb{flex:none;width:40px;height:40px;border-radius:6px;object-fit:cover;font-size:11px;font-weight:700;line-height:40px;text-align:center;background:var(--td-agent-bg);color:var(--td-agent-fg)}
 .about{flex:1;min-width:0;display:flex;flex-wrap:wrap;gap:0 6px}
 .about .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
