@@ -184,7 +184,7 @@ textarea::placeholder{color:var(--td-muted);opacity:1}
 .chip progress,.chip .error{flex-basis:100%}
 .files{display:flex;flex-direction:column;gap:6px;margin-bottom:4px}
 .files img{display:block;max-width:100%;height:auto;border-radius:10px}
-.bubble .file{padding:6px 10px;border-radius:10px;background:var(--td-bg);color:var(--td-link)}
+.files .file.file{padding:6px 10px;border-radius:10px;background:var(--td-bg);color:var(--td-link)}
 [dir=rtl] .send svg,[dir=rtl] .flip{transform:scaleX(-1)}
 @media (max-width:480px),(max-height:500px){.panel,.left .panel{inset:auto 0 auto 0;top:var(--td-vt,0);width:100%;height:var(--td-vh,100%);max-height:none;border:0;border-radius:0;padding:env(safe-area-inset-top,0px) env(safe-area-inset-right,0px) env(safe-area-inset-bottom,0px) env(safe-area-inset-left,0px)}.open .launcher{display:none}}
 @media (max-height:500px){.head{padding:4px 8px;padding-inline-start:14px}h2{font-size:15px}.subtitle{font-size:12px;margin:0}.head .icon{width:32px;height:32px}.banner,.notice,.who{padding-top:3px;padding-bottom:3px}.notice span{padding-top:4px}.log{padding:8px 12px;gap:6px}.composer{padding:6px 10px}.prechat{padding:6px 12px;gap:6px}.prechat .intro{font-size:13px}.closed{padding:8px 12px}}
