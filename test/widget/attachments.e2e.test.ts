@@ -89,6 +89,11 @@ async function recordProgress(p: Page): Promise<void> {
 
 describe.skipIf(skipBrowser)('attachments in the widget', () => {
   it('sends a photo and a PDF with progress; the topic gets both; the EICAR file is refused with its code', async () => {
+    // The demo page lets the widget reach the bucket (uploads, images) and show thumbnails.
+    const csp = (await fetch(`${suite.gateway}/demo`)).headers.get('content-security-policy');
+    expect(csp).toContain(`connect-src 'self' ws://`);
+    expect(csp).toMatch(new RegExp(`connect-src [^;]*${s3.endpoint}`));
+    expect(csp).toContain(`img-src 'self' data: blob: ${s3.endpoint}`);
     const p = await open({ viewport: DESKTOP, colorScheme: 'light' });
     const w = parts(p);
     expect(await w.attach.getAttribute('aria-label')).toBe('Attach files');
