@@ -14,19 +14,26 @@ export interface TestS3 {
   stop(): Promise<void>;
 }
 
+/** A bucket CORS rule that lets pages of any origin PUT (with Content-Type) and GET, as a site needs. */
+const OPEN_CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>600</MaxAgeSeconds></CORSRule></CORSConfiguration>`;
+
 /**
  * An S3-compatible server on loopback (s3rver, from npm) with one bucket, its files in a
  * temporary folder. It checks signatures and expiries of presigned URLs like S3 (not the
- * signed Content-Length: the checks measure what was stored anyway).
+ * signed Content-Length: the checks measure what was stored anyway). With `cors`, browsers may
+ * upload and download from any page (the widget's browser tests).
  */
-export async function startTestS3(bucket = 'attachments'): Promise<TestS3> {
+export async function startTestS3(
+  bucket = 'attachments',
+  options: { cors?: boolean } = {},
+): Promise<TestS3> {
   const directory = await mkdtemp(join(tmpdir(), 'topicdesk-s3-'));
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,
     silent: true,
     directory,
-    configureBuckets: [{ name: bucket, configs: [] }],
+    configureBuckets: [{ name: bucket, configs: options.cors ? [OPEN_CORS] : [] }],
   });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;

@@ -7,6 +7,7 @@ import type {
   RatingRequest,
   RatingView,
   StartConversationRequest,
+  UploadTicket,
 } from '@topicdesk/protocol';
 
 /** What the widget keeps between page loads: one conversation's short-lived credential. */
@@ -113,6 +114,16 @@ export class VisitorApi {
       `/v1/conversations/${session.conversationId}/rating`,
       session.token,
       body,
+    );
+  }
+
+  /** An upload link for one file (docs/contract.md, "Attachments"). */
+  attachment(session: Session, file: File): Promise<UploadTicket> {
+    return this.#call(
+      'POST',
+      `/v1/conversations/${session.conversationId}/attachments`,
+      session.token,
+      { name: file.name || 'file', type: file.type || 'application/octet-stream', size: file.size },
     );
   }
 

@@ -1,12 +1,14 @@
 import { Alerts } from './alerts';
 import { ApiError, startRequest, VisitorApi, type Session } from './api';
 import { Credential } from './credential';
+import { FileComposer } from './file-composer';
 import { observeRoute, pathAllowed } from './paths';
-import type { ChatEventName, ChatEvents, Listener, Listeners, SupportChatOptions } from './options';
+import type { ChatEventName, ChatEvents, Listeners, SupportChatOptions } from './options';
+import { emit } from './options';
 import { PreChatForm, type PreChatDetails } from './pre-chat';
 import { RatingPrompt } from './rating';
 import { SessionStore } from './session-store';
-import { backoff, LinkState, ReconnectingSocket, type ServerFrame } from './socket';
+import { backoff, LinkState, linkBanner, ReconnectingSocket, type ServerFrame } from './socket';
 import { ReadTracker } from './read-tracker';
 import { format, resolveStrings, type Strings } from './strings';
 import { MessageState, Timeline, type ChatItem } from './timeline';
@@ -58,6 +60,7 @@ export class Chat {
   readonly #titleBadge: TitleBadge;
   readonly #preChat: PreChatForm | undefined;
   readonly #rating: RatingPrompt;
+  readonly #files: FileComposer;
   /** The form was filled in, or a conversation is going: the visitor writes. */
   #introduced = false;
   #lastTyping = 0;
@@ -85,7 +88,7 @@ export class Chat {
           this.show();
           this.#alerts.unlock();
         },
-        send: (text) => this.#send(text),
+        send: (text) => this.#files.send(text) || this.#send(text),
         typing: () => this.#typing(),
         retry: (clientId) => this.#retry(clientId),
         restart: () => this.#restart(),
@@ -101,8 +104,22 @@ export class Chat {
           this.#alerts.unlock();
           if (on) this.#alerts.beep();
         },
+        attach: (files) => this.#files.tray.add(files),
+        hasFiles: () => this.#files.tray.size > 0,
+        staleFiles: (open) => void this.#files.stale(open),
       },
     );
+    this.#files = new FileComposer(this.#strings, {
+      api: this.#api,
+      credential: this.#credential,
+      view: this.#view,
+      ensure: () => this.#ensureConversation(),
+      compose: (text, files) => this.#send(text, files),
+      links: (messages) => {
+        this.#timeline.links(messages);
+        this.#render();
+      },
+    });
     this.#view.setSound(this.#alerts.sound);
     this.#titleBadge = new TitleBadge(
       documentPage(),
@@ -195,6 +212,7 @@ export class Chat {
     this.#titleBadge.setTemplate(this.#strings.titleUnread);
     this.#preChat?.setStrings(this.#strings);
     this.#rating.setStrings(this.#strings);
+    this.#files.tray.setStrings(this.#strings);
     this.#render();
   }
 
@@ -361,14 +379,7 @@ export class Chat {
   }
 
   #onLinkState(state: LinkState): void {
-    const s = this.#strings;
-    this.#view.setBanner(
-      state === LinkState.offline
-        ? s.offline
-        : state === LinkState.waiting || (state === LinkState.connecting && this.#wasOpen)
-          ? s.reconnecting
-          : undefined,
-    );
+    this.#view.setBanner(linkBanner(state, this.#wasOpen, this.#strings));
     this.#emit('connection', state);
   }
 
@@ -381,6 +392,7 @@ export class Chat {
         this.#sentOn.delete(frame.clientId);
         this.#watchAcks();
         if (item) this.#emit('sent', item);
+        if (item?.attachments) void this.#files.links();
         return this.#render();
       }
       case 'message': {
@@ -427,14 +439,17 @@ export class Chat {
         );
         break;
       case 'RATE_LIMITED':
+      case 'ATTACHMENT_SCAN_UNAVAILABLE':
         this.#timeline.fail(clientId, code, true);
         break;
       case 'CONVERSATION_CLOSED':
         this.#timeline.fail(clientId, code, false);
         this.#setStatus('closed');
         break;
-      default:
-        this.#timeline.fail(clientId, code, false);
+      default: {
+        const item = this.#timeline.fail(clientId, code, false);
+        if (item) this.#files.refused(item.text, code, this.#strings);
+      }
     }
     this.#sentOn.delete(clientId);
     this.#render();
@@ -447,7 +462,9 @@ export class Chat {
     for (const item of this.#timeline.pending()) {
       if (item.state === MessageState.failed || !item.clientId) continue;
       if (this.#sentOn.get(item.clientId) === this.#generation) continue;
-      if (!this.#socket.send({ type: 'message', clientId: item.clientId, text: item.text })) break;
+      const files = item.attachments?.map((a) => a.id);
+      const frame = { type: 'message', clientId: item.clientId, text: item.text } as const;
+      if (!this.#socket.send(files ? { ...frame, attachments: files } : frame)) break;
       this.#sentOn.set(item.clientId, this.#generation);
       this.#timeline.markSending(item);
       sent = true;
@@ -473,9 +490,9 @@ export class Chat {
 
   // --- visitor actions ---
 
-  #send(text: string): void {
+  #send(text: string, files?: ChatItem['attachments']): void {
     if (this.#status === 'closed') return;
-    const item = this.#timeline.compose(text, uuid());
+    const item = this.#timeline.compose(text, uuid(), files);
     // Online, the message goes out as soon as the conversation exists: it is sending, not queued.
     if (!this.#session && navigator.onLine) item.state = MessageState.sending;
     this.#view.clearComposer();
@@ -578,15 +595,6 @@ export class Chat {
   }
 
   #emit<E extends ChatEventName>(event: E, payload: ChatEvents[E]): void {
-    for (const fn of this.#listeners.get(event) ?? []) {
-      try {
-        (fn as Listener<E>)(payload);
-      } catch (error) {
-        // A site's handler must not break the widget; surface it like any uncaught error.
-        setTimeout(() => {
-          throw error;
-        });
-      }
-    }
+    emit(this.#listeners, event, payload);
   }
 }

@@ -54,3 +54,21 @@ export interface ChatEvents {
 export type ChatEventName = keyof ChatEvents;
 export type Listener<E extends ChatEventName> = (payload: ChatEvents[E]) => void;
 export type Listeners = Map<ChatEventName, Set<(payload: never) => void>>;
+
+/** Calls a chat event's listeners; a site's handler that throws does not break the widget. */
+export function emit<E extends ChatEventName>(
+  listeners: Listeners,
+  event: E,
+  payload: ChatEvents[E],
+): void {
+  for (const fn of listeners.get(event) ?? []) {
+    try {
+      (fn as Listener<E>)(payload);
+    } catch (error) {
+      // Surfaced like any uncaught error.
+      setTimeout(() => {
+        throw error;
+      });
+    }
+  }
+}

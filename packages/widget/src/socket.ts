@@ -172,3 +172,15 @@ export class ReconnectingSocket {
     this.#timer = setTimeout(() => void this.#connect(), delay);
   }
 }
+
+/** What the banner says about the link: offline, reconnecting (after it was open), or nothing. */
+export function linkBanner(
+  state: LinkState,
+  wasOpen: boolean,
+  s: { offline: string; reconnecting: string },
+): string | undefined {
+  if (state === LinkState.offline) return s.offline;
+  return state === LinkState.waiting || (state === LinkState.connecting && wasOpen)
+    ? s.reconnecting
+    : undefined;
+}

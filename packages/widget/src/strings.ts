@@ -61,6 +61,17 @@ export const defaultStrings = {
   rateThanks: 'Thank you for your rating!',
   rateChoose: 'Please choose from 1 to 5 stars.',
   rateFailed: 'Your rating could not be sent. Please try again.',
+  attach: 'Attach files',
+  /** A file's chip before sending; `{name}` the file's name. */
+  uploading: 'Uploading {name}',
+  removeFile: 'Remove {name}',
+  /** A refused file; the widget adds the error code in brackets. */
+  fileTooLarge: 'File too large',
+  fileTotal: 'No room for more files',
+  fileType: 'File type not accepted',
+  fileInvalid: 'File unreadable',
+  fileInfected: 'Refused by the malware scan',
+  fileFailed: 'File not sent',
 };
 
 export type Strings = typeof defaultStrings;

@@ -155,8 +155,8 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .field label{font-size:13px;font-weight:600}
 .field .optional{font-weight:400;color:var(--td-muted)}
 .field input{font-size:16px;padding:7px 10px;border:1px solid var(--td-border);border-radius:10px;background:var(--td-bg);min-width:0}
+.error{margin:0;font-size:13px;color:var(--td-danger)}
 .field input[aria-invalid=true]{border-color:var(--td-danger);border-width:2px}
-.field .error{margin:0;font-size:13px;color:var(--td-danger)}
 .prechat .primary{margin-inline-start:auto;align-self:flex-end}
 .rating{display:flex;flex-direction:column;gap:6px;margin:0 0 12px;text-align:start;color:var(--td-fg)}
 .rating fieldset{border:0;margin:0;padding:0;min-width:0;text-align:center}
@@ -167,7 +167,6 @@ h2{margin:0;font-size:17px;font-weight:650;line-height:1.25;overflow:hidden;text
 .stars input:focus-visible+span{outline:3px solid var(--td-accent);outline-offset:2px;border-radius:6px}
 .rating>label{font-size:13px;font-weight:600}
 .rating textarea{flex:none;min-height:56px}
-.rating .error{margin:0;font-size:13px;color:var(--td-danger)}
 .rating .primary{align-self:center}
 .thanks{margin:0 0 12px;color:var(--td-fg);font-weight:600}
 .composer{display:flex;gap:8px;align-items:flex-end;padding:10px 12px;border-top:1px solid var(--td-border)}
@@ -175,6 +174,17 @@ textarea{flex:1;resize:none;min-height:40px;max-height:140px;field-sizing:conten
 textarea::placeholder{color:var(--td-muted);opacity:1}
 .send{flex:none;width:40px;height:40px;border:0;border-radius:50%;background:var(--td-accent);color:var(--td-on-accent);display:grid;place-items:center}
 .send svg{width:20px;height:20px;fill:currentColor}
+.attach,.chip .icon,.size{color:var(--td-muted)}
+.attach:hover,.chip .icon:hover{background:var(--td-border)}
+.tray{list-style:none;margin:0;padding:8px 12px 0;display:flex;flex-direction:column;gap:6px;max-height:40%;overflow-y:auto;flex:none}
+.chip{display:flex;align-items:center;gap:8px;padding:4px 6px;border:1px solid var(--td-border);border-radius:10px;font-size:13px}
+.thumb{flex:none;width:40px;height:40px;border-radius:6px;object-fit:cover;font-size:11px;font-weight:700;line-height:40px;text-align:center;background:var(--td-agent-bg);color:var(--td-agent-fg)}
+.about{flex:1;min-width:0;display:flex;flex-wrap:wrap;gap:0 6px}
+.about .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.chip progress,.chip .error{flex-basis:100%}
+.files{display:flex;flex-direction:column;gap:6px;margin-bottom:4px}
+.files img{display:block;max-width:100%;height:auto;border-radius:10px}
+.files .file.file{padding:6px 10px;border-radius:10px;background:var(--td-bg);color:var(--td-link)}
 [dir=rtl] .send svg,[dir=rtl] .flip{transform:scaleX(-1)}
 @media (max-width:480px),(max-height:500px){.panel,.left .panel{inset:auto 0 auto 0;top:var(--td-vt,0);width:100%;height:var(--td-vh,100%);max-height:none;border:0;border-radius:0;padding:env(safe-area-inset-top,0px) env(safe-area-inset-right,0px) env(safe-area-inset-bottom,0px) env(safe-area-inset-left,0px)}.open .launcher{display:none}}
 @media (max-height:500px){.head{padding:4px 8px;padding-inline-start:14px}h2{font-size:15px}.subtitle{font-size:12px;margin:0}.head .icon{width:32px;height:32px}.banner,.notice,.who{padding-top:3px;padding-bottom:3px}.notice span{padding-top:4px}.log{padding:8px 12px;gap:6px}.composer{padding:6px 10px}.prechat{padding:6px 12px;gap:6px}.prechat .intro{font-size:13px}.closed{padding:8px 12px}}

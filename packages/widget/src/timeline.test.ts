@@ -16,6 +16,32 @@ const msg = (
 });
 
 describe('Timeline', () => {
+  it('keeps the files of a message: local previews until the ack, then the stored links', () => {
+    const t = new Timeline();
+    const local = {
+      id: '00000000-0000-4000-8000-000000000001',
+      name: 'a.png',
+      type: 'image/png',
+      size: 10,
+      width: 2,
+      height: 1,
+      url: 'blob:preview',
+      urlExpiresAt: at,
+    };
+    const item = t.compose('', 'c1', [local]);
+    expect(item.attachments).toEqual([local]);
+    t.ack('c1', 1);
+    const stored = { ...local, url: 'https://files.example/a.png' };
+    t.links([{ ...msg(1, 'visitor', ''), attachments: [stored] }, msg(2, 'agent', 'x')]);
+    expect(t.items()[0]?.attachments).toEqual([stored]);
+    // A link for a message this tab does not hold is no message; an agent's file comes along.
+    t.receive({ ...msg(3, 'agent', 'see this', 'Support'), attachments: [stored] });
+    expect(t.items().map((i) => [i.seq, i.attachments?.length])).toEqual([
+      [1, 1],
+      [3, 1],
+    ]);
+  });
+
   it('dedupes stored messages by seq and resumes after the last gap-free seq', () => {
     const t = new Timeline();
     expect(t.receive(msg(1, 'agent', 'a', 'Support'))).toBeDefined();

@@ -1,4 +1,4 @@
-import type { HistoryMessage, MessageKind } from '@topicdesk/protocol';
+import type { Attachment, HistoryMessage, MessageKind } from '@topicdesk/protocol';
 
 /** Where a visitor message of this tab stands on its way to the agents. */
 export const MessageState = {
@@ -40,6 +40,8 @@ export interface ChatItem {
   retryAt?: string;
   /** Sent on a socket at least once: it may be stored even though no ack came. */
   inFlight?: boolean;
+  /** Its files (an own unacked message's: local previews until the history has the links). */
+  attachments?: Attachment[];
 }
 
 type Receipt = { state: 'delivered' | 'retrying' | 'failed'; code?: string | undefined };
@@ -66,7 +68,12 @@ export class Timeline {
   }
 
   /** A new visitor message; it waits in the outbox until it is acked. */
-  compose(text: string, clientId: string, at = new Date().toISOString()): ChatItem {
+  compose(
+    text: string,
+    clientId: string,
+    attachments?: Attachment[],
+    at = new Date().toISOString(),
+  ): ChatItem {
     const item: ChatItem = {
       id: `c:${clientId}`,
       kind: 'visitor',
@@ -75,6 +82,7 @@ export class Timeline {
       at,
       state: MessageState.queued,
       retryable: true,
+      ...(attachments ? { attachments } : {}),
     };
     this.#unacked.set(clientId, item);
     return item;
@@ -159,10 +167,19 @@ export class Timeline {
       ...(message.author !== undefined ? { author: message.author } : {}),
       ...(message.editedAt !== undefined ? { editedAt: message.editedAt } : {}),
       ...(message.deleted ? { deleted: true } : {}),
+      ...(message.attachments ? { attachments: message.attachments } : {}),
     };
     this.#bySeq.set(message.seq, item);
     this.#applyReceipt(item);
     return item;
+  }
+
+  /** Fresh file links from a re-read history (links expire). */
+  links(messages: readonly ServerMessage[]): void {
+    for (const m of messages) {
+      const item = this.#bySeq.get(m.seq);
+      if (item && m.attachments) item.attachments = m.attachments;
+    }
   }
 
   edit(seq: number, text: string, editedAt: string, deleted = false): ChatItem | undefined {

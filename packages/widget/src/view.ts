@@ -1,3 +1,4 @@
+import { fileInputs, fileList, isFileCode, refusal, watchLinks } from './attachments';
 import { clock, h, icon, richText, when } from './dom';
 import { PanelLayout } from './layout';
 import { format, isRtl, type Strings } from './strings';
@@ -15,6 +16,11 @@ export interface ViewActions {
   download(): void;
   rename(name: string): void;
   sound(on: boolean): void;
+  /** Files picked, dropped or pasted; `hasFiles`: some wait to go with the next message. */
+  attach(files: File[]): void;
+  hasFiles(): boolean;
+  /** A file's link expired: fresh links, then `open` the file (else just show them). */
+  staleFiles(open?: string): void;
 }
 
 export interface ViewOptions {
@@ -154,9 +160,15 @@ export class View {
       'messageLabel',
       'aria-label',
     );
+    const attach = this.#bind(
+      h('button', { class: 'icon attach', type: 'button' }, icon('clip')),
+      'attach',
+      'aria-label',
+    );
     this.#composer = h(
       'form',
       { class: 'composer' },
+      attach,
       this.#input,
       this.#bind(
         h('button', { class: 'send', type: 'submit' }, icon('send')),
@@ -197,6 +209,9 @@ export class View {
       this.#live,
     );
     this.#shadow.append(this.#root);
+    this.#composer.append(
+      fileInputs(this.#panel, this.#input, attach, (files) => this.actions.attach(files)),
+    );
     this.#layout = new PanelLayout(this.host, this.#panel, this.#log, () => this.#open);
     if (this.#layout.touch) this.#input.setAttribute('enterkeyhint', 'enter');
 
@@ -225,6 +240,7 @@ export class View {
       const clientId = target?.getAttribute('data-retry');
       if (clientId) this.actions.retry(clientId);
     });
+    watchLinks(this.#log, (id) => this.actions.staleFiles(id));
     this.#root.addEventListener('keydown', (event) => {
       this.#layout.trap(event, this.#shadow.activeElement);
       if (event.key === 'Escape' && this.#open) {
@@ -375,6 +391,16 @@ export class View {
     this.#input.value = '';
   }
 
+  /** Puts a message's text back to send again (its files were refused), unless one is typed. */
+  restoreComposer(text: string): void {
+    if (this.#input.value.trim() === '') this.#input.value = text;
+  }
+
+  /** The files waiting to go with the next message, above the composer. */
+  setTray(el: HTMLElement): void {
+    this.#composer.before(el);
+  }
+
   /** Hands `text` to the browser as a file download. */
   download(name: string, text: string): void {
     const url = URL.createObjectURL(new Blob([text], { type: 'text/plain;charset=utf-8' }));
@@ -398,7 +424,7 @@ export class View {
         this.#rows.set(item.id, row);
         if (item.clientId) ownNew = true;
       }
-      const sig = `${this.#revision}|${item.kind}|${item.seq}|${item.state}|${item.editedAt}|${item.deleted}|${item.author}|${item.text}`;
+      const sig = `${this.#revision}|${item.kind}|${item.seq}|${item.state}|${item.editedAt}|${item.deleted}|${item.author}|${item.text}|${item.attachments?.map((a) => a.url).join()}`;
       if (row.sig !== sig) {
         this.#fill(row.el, item);
         row.sig = sig;
@@ -465,7 +491,7 @@ export class View {
 
   #submit(): void {
     const text = this.#input.value;
-    if (text.trim().length === 0) return;
+    if (text.trim().length === 0 && !this.actions.hasFiles()) return;
     this.actions.send(text);
   }
 
@@ -521,6 +547,7 @@ export class View {
         ? h('em', { class: 'text' }, s.deleted)
         : h('span', { class: 'text', dir: 'auto' }, ...richText(item.text)),
     );
+    if (item.attachments && !item.deleted) bubble.prepend(fileList(item.attachments));
     const meta = h('div', { class: 'meta' });
     if (item.kind !== 'system') {
       const time = new Date(item.at);
@@ -537,9 +564,11 @@ export class View {
             ? s.tooLong
             : item.code === 'RATE_LIMITED'
               ? s.rateLimited
-              : item.retryAt
-                ? format(s.dailyLimit, { time: when(new Date(item.retryAt), this.#locale) })
-                : s.failed;
+              : isFileCode(item.code)
+                ? refusal(s, item.code ?? '')
+                : item.retryAt
+                  ? format(s.dailyLimit, { time: when(new Date(item.retryAt), this.#locale) })
+                  : s.failed;
       meta.append(h('span', { class: 'state' }, label));
       if (item.state === 'failed' && item.retryable !== false && item.clientId) {
         meta.append(

@@ -382,7 +382,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     },
   );
 
-  await app.register(widgetRoutes, { prechatFields: config.PRECHAT_FIELDS });
+  await app.register(widgetRoutes, {
+    prechatFields: config.PRECHAT_FIELDS,
+    // The demo page's CSP lets the widget upload to and show files from where they are stored.
+    fileSource: config.S3_BUCKET
+      ? config.S3_ENDPOINT
+        ? new URL(config.S3_ENDPOINT).origin
+        : 'https://*.amazonaws.com'
+      : new URL(config.PUBLIC_URL ?? `http://localhost:${config.PORT}`).origin,
+  });
   await app.register(visitorProfileRoutes, {
     tokens,
     conversations,

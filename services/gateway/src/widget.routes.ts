@@ -79,6 +79,8 @@ function socketSources(host: string | undefined): string {
 export interface WidgetRoutesOptions {
   /** PRECHAT_FIELDS: with `email`, the demo shows the pre-chat form a site may ask for. */
   prechatFields: readonly PrechatField[];
+  /** The origin of attachments' upload and download links (S3 or PUBLIC_URL), for the CSP. */
+  fileSource?: string | undefined;
 }
 
 /**
@@ -92,6 +94,7 @@ export const widgetRoutes: FastifyPluginAsync<WidgetRoutesOptions> = async (app,
     : 'null';
   const script = assetLoader('widget.js');
   const esm = assetLoader('widget.mjs');
+  const files = options.fileSource ? ` ${options.fileSource}` : '';
   if (!(await script())) app.log.warn(notBuilt().message);
 
   app.get('/widget.js', async (request, reply) => {
@@ -133,8 +136,8 @@ export const widgetRoutes: FastifyPluginAsync<WidgetRoutesOptions> = async (app,
           "default-src 'none'",
           `script-src 'self' 'nonce-${nonce}'`,
           `style-src 'self' 'nonce-${nonce}'`,
-          "img-src 'self' data:",
-          `connect-src 'self'${socketSources(request.headers.host)}`,
+          `img-src 'self' data: blob:${files}`,
+          `connect-src 'self'${socketSources(request.headers.host)}${files}`,
           "base-uri 'none'",
           "form-action 'self'",
           "frame-ancestors 'none'",
