@@ -232,6 +232,8 @@ describe.skipIf(skipBrowser)('the widget on a page', () => {
     await waitAcked(p, 'line one\nline two');
 
     // The name can be changed from the keyboard too.
+    await p.keyboard.press('Shift+Tab'); // "Attach files", before the message box
+    expect(await focused()).toBe('BUTTON.icon attach');
     await p.keyboard.press('Shift+Tab'); // the conversation log (scrollable, focusable)
     await p.keyboard.press('Shift+Tab'); // "Change your name"
     expect(await focused()).toBe('BUTTON.link');
