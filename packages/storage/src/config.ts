@@ -31,7 +31,12 @@ export const attachmentEnv = {
    */
   PUBLIC_URL: env.url(),
   /** ClamAV's clamd, `tcp://host:3310`; unset: no scanner (then ATTACHMENTS_SCAN decides). */
-  CLAMAV_URL: env.url(),
+  CLAMAV_URL: env
+    .url()
+    .refine(
+      (url) => url === undefined || new URL(url).protocol === 'tcp:',
+      'clamd speaks TCP: tcp://host:port',
+    ),
   /** `required`: no file is shown unscanned; `optional`: without a scanner files pass unscanned. */
   ATTACHMENTS_SCAN: z.preprocess(
     (v) => (v === '' ? undefined : v),

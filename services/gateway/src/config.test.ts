@@ -39,6 +39,15 @@ describe('trustProxySetting', () => {
 });
 
 describe('loadGatewayConfig', () => {
+  it('refuses a CLAMAV_URL that is not tcp://host:port at start, naming it', () => {
+    const error = configError({ CONVERSATION_JWT_SECRET: SECRET, CLAMAV_URL: 'http://clamd:3310' });
+    expect(named(error, 'CLAMAV_URL')).toBe(true);
+    expect(
+      loadGatewayConfig({ CONVERSATION_JWT_SECRET: SECRET, CLAMAV_URL: 'tcp://clamd:3310' })
+        .CLAMAV_URL,
+    ).toBe('tcp://clamd:3310');
+  });
+
   it('fills in the defaults around a secret', () => {
     const config = loadGatewayConfig({ CONVERSATION_JWT_SECRET: SECRET });
     expect(config).toMatchObject({
