@@ -2,37 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  AttachmentService,
-  ConversationService,
-  startServiceRuntime,
-  UnitOfWork,
-  uploadKey,
-  type ServiceRuntime,
-} from '@topicdesk/core';
+import { AttachmentService, uploadKey, type ConversationService } from '@topicdesk/core';
 import { createAttachmentRuntime, type AttachmentRuntime } from '@topicdesk/storage';
-import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
-import { createLogger } from '@topicdesk/telemetry';
-import {
-  createTestDatabase,
-  jpegWithGps,
-  PDF,
-  uniqueName,
-  type TestDatabase,
-} from '@topicdesk/testkit';
-import { createBridge, loadBridgeConfig, type Bridge } from '../src/index';
+import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
+import { jpegWithGps, PDF } from '@topicdesk/testkit';
+import { GROUP, startBridgeUnderTest, TENANT, type BridgeUnderTest } from './bridge-under-test';
 
-const GROUP = -1001000000001;
-const TENANT = 'default';
 const TOKEN = '200000001:files-test';
 
 // Issue 17: a visitor's files reach the topic as a photo and a document under the visitor's
 // caption, in the conversation's order, never merged into the texts around them.
 describe('visitor files in the topic', () => {
-  let testDb: TestDatabase;
-  let runtime: ServiceRuntime;
+  let under: BridgeUnderTest;
   let sandbox: RunningSandbox;
-  let bridge: Bridge;
   let service: ConversationService;
   let attachments: AttachmentService;
   let files: AttachmentRuntime;
@@ -40,46 +22,25 @@ describe('visitor files in the topic', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'topicdesk-bridge-files-'));
-    testDb = await createTestDatabase('bridge_files');
-    const logger = createLogger({ service: 'bridge-test', level: 'error' });
-    runtime = await startServiceRuntime({
-      service: 'bridge-test',
-      config: { DATABASE_URL: testDb.url, DATA_DIR: dataDir, NAMESPACE: uniqueName('files') },
-      logger,
-      migrate: true,
+    under = await startBridgeUnderTest({
+      name: 'files',
+      token: TOKEN,
+      dataDir,
+      env: { ATTACHMENTS_SCAN: 'optional' },
     });
-    const { infra, relay } = runtime;
-    const uow = new UnitOfWork(infra.database.db, relay);
-    service = new ConversationService(uow);
-    const env = { DATA_DIR: dataDir, ATTACHMENTS_SCAN: 'optional' };
-    const config = loadBridgeConfig({
-      ...env,
-      BOT_TOKEN: TOKEN,
-      SUPPORT_GROUP_ID: String(GROUP),
-      TELEGRAM_PIN_HEADER: 'never',
-      TELEGRAM_UPDATES: 'polling',
-      TELEGRAM_LIMIT_SAFETY: '0ms',
-    });
+    ({ sandbox, service } = under);
     // The gateway's side of it: the same storage, signing links.
-    files = createAttachmentRuntime(config, { dataDir, port: 0, secret: 'x'.repeat(32) });
-    attachments = new AttachmentService({ uow, ...files, urlTtlMs: 60_000, logger });
-    sandbox = await startSandbox({ supergroupId: GROUP });
-    bridge = createBridge({
-      config: { ...config, TELEGRAM_API_ROOT: sandbox.url },
-      db: infra.database.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
-      logger,
+    files = createAttachmentRuntime(under.config, { dataDir, port: 0, secret: 'x'.repeat(32) });
+    attachments = new AttachmentService({
+      uow: under.uow,
+      ...files,
+      urlTtlMs: 60_000,
+      logger: under.logger,
     });
-    await bridge.start();
   });
 
   afterAll(async () => {
-    await bridge?.stop();
-    await sandbox?.close();
-    await runtime?.close();
-    await testDb?.drop();
+    await under?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 

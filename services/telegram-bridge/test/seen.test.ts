@@ -1,66 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Api } from 'grammy';
-import {
-  ConversationService,
-  startServiceRuntime,
-  UnitOfWork,
-  type Conversation,
-  type ServiceRuntime,
-} from '@topicdesk/core';
-import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, uniqueName, type TestDatabase } from '@topicdesk/testkit';
-import { createBridge, loadBridgeConfig, type Bridge } from '../src/index';
-
-const GROUP = -1001000000001;
-const TENANT = 'default';
+import type { Conversation, ConversationService } from '@topicdesk/core';
+import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
+import { GROUP, startBridgeUnderTest, TENANT, type BridgeUnderTest } from './bridge-under-test';
 const TOKEN = '200000001:seen-test';
 const ALICE = { id: 7001, first_name: 'Alice' };
 
 // Issue 18, item 8: once the visitor read an agent's reply, the agents see 👀 on it in the
 // topic: one reaction per read reply, moved on by a newer read, never sent twice.
 describe('the agents see what the visitor read', () => {
-  let testDb: TestDatabase;
-  let runtime: ServiceRuntime;
+  let under: BridgeUnderTest;
   let sandbox: RunningSandbox;
-  let bridge: Bridge;
   let service: ConversationService;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('bridge_seen');
-    const logger = createLogger({ service: 'bridge-test', level: 'error' });
-    runtime = await startServiceRuntime({
-      service: 'bridge-test',
-      config: { DATABASE_URL: testDb.url, DATA_DIR: '.', NAMESPACE: uniqueName('seen') },
-      logger,
-      migrate: true,
-    });
-    const { infra, relay } = runtime;
-    service = new ConversationService(new UnitOfWork(infra.database.db, relay));
-    sandbox = await startSandbox({ supergroupId: GROUP });
-    bridge = createBridge({
-      config: loadBridgeConfig({
-        BOT_TOKEN: TOKEN,
-        SUPPORT_GROUP_ID: String(GROUP),
-        TELEGRAM_API_ROOT: sandbox.url,
-        TELEGRAM_UPDATES: 'polling',
-        TELEGRAM_PIN_HEADER: 'never',
-        TELEGRAM_LIMIT_SAFETY: '0ms',
-      }),
-      db: infra.database.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
-      logger,
-    });
-    await bridge.start();
+    under = await startBridgeUnderTest({ name: 'seen', token: TOKEN });
+    ({ sandbox, service } = under);
   });
 
   afterAll(async () => {
-    await bridge.stop();
-    await sandbox.close();
-    await runtime.close();
-    await testDb.drop();
+    await under?.close();
   });
 
   const reactionCalls = () => sandbox.state.calls({ method: 'setMessageReaction' });

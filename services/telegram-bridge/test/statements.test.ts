@@ -1,19 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConversationService,
-  startServiceRuntime,
-  UnitOfWork,
-  type DB,
-  type Kysely,
-  type ServiceRuntime,
-} from '@topicdesk/core';
-import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
-import { createLogger } from '@topicdesk/telemetry';
-import { createTestDatabase, uniqueName, type TestDatabase } from '@topicdesk/testkit';
-import { createBridge, loadBridgeConfig, type Bridge } from '../src/index';
-
-const GROUP = -1001000000001;
-const TENANT = 'default';
+import type { ConversationService, DB, Kysely } from '@topicdesk/core';
+import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
+import { startBridgeUnderTest, TENANT, type BridgeUnderTest } from './bridge-under-test';
 
 type Db = Kysely<DB>;
 
@@ -62,52 +50,24 @@ async function settled(count: () => number, quietMs = 400): Promise<number> {
 // wrote"): the bridge in process against the real Postgres and the sandbox, one visitor
 // message at a time, its statements counted until it is idle again. The bounds keep it there.
 describe('Postgres statements of the bridge per visitor message', () => {
-  let testDb: TestDatabase;
-  let runtime: ServiceRuntime;
+  let under: BridgeUnderTest;
   let sandbox: RunningSandbox;
-  let bridge: Bridge;
   let service: ConversationService;
   let counter: ReturnType<typeof countingDb>;
 
   beforeAll(async () => {
-    testDb = await createTestDatabase('bridge');
-    const logger = createLogger({ service: 'bridge-test', level: 'warn' });
-    // Real Postgres; the bus and fanout of one-process mode.
-    runtime = await startServiceRuntime({
-      service: 'bridge-test',
-      config: { DATABASE_URL: testDb.url, DATA_DIR: '.', NAMESPACE: uniqueName('bridge') },
-      logger,
-      migrate: true,
+    under = await startBridgeUnderTest({
+      name: 'statements',
+      token: '200000001:bridge-test',
+      logLevel: 'warn',
+      env: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '100' },
+      db: (db) => (counter = countingDb(db)).db,
     });
-    const { infra, relay } = runtime;
-    service = new ConversationService(new UnitOfWork(infra.database.db, relay));
-    sandbox = await startSandbox({ supergroupId: GROUP });
-    counter = countingDb(infra.database.db);
-    bridge = createBridge({
-      config: loadBridgeConfig({
-        BOT_TOKEN: '200000001:bridge-test',
-        SUPPORT_GROUP_ID: String(GROUP),
-        TELEGRAM_API_ROOT: sandbox.url,
-        TELEGRAM_UPDATES: 'polling',
-        TELEGRAM_PIN_HEADER: 'never',
-        TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000',
-        TELEGRAM_LIMIT_CHAT_PER_SECOND: '100',
-        TELEGRAM_LIMIT_SAFETY: '0ms',
-      }),
-      db: counter.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
-      logger,
-    });
-    await bridge.start();
+    ({ sandbox, service } = under);
   });
 
   afterAll(async () => {
-    await bridge.stop();
-    await sandbox.close();
-    await runtime.close();
-    await testDb.drop();
+    await under?.close();
   });
 
   const texts = () => sandbox.state.messages({ fromBot: true }).map((m) => m.text ?? '');

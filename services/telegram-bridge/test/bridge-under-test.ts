@@ -1,0 +1,88 @@
+import {
+  ConversationService,
+  startServiceRuntime,
+  UnitOfWork,
+  type DB,
+  type Kysely,
+  type ServiceRuntime,
+} from '@topicdesk/core';
+import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
+import { createLogger, type Logger } from '@topicdesk/telemetry';
+import { createTestDatabase, uniqueName, type TestDatabase } from '@topicdesk/testkit';
+import { createBridge, loadBridgeConfig, type Bridge, type BridgeConfig } from '../src/index';
+
+export const GROUP = -1001000000001;
+export const TENANT = 'default';
+
+export interface BridgeUnderTest {
+  runtime: ServiceRuntime;
+  sandbox: RunningSandbox;
+  bridge: Bridge;
+  uow: UnitOfWork;
+  service: ConversationService;
+  config: BridgeConfig;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/**
+ * The bridge in this process against a test database of its own on the real Postgres, the bus
+ * and fanout of one-process mode, and a sandbox Telegram with one support group; polling, no
+ * pinned header, no safety margin. `env` adds to (or overrides) that configuration; `db` wraps
+ * the bridge's database handle (a statement counter).
+ */
+export async function startBridgeUnderTest(options: {
+  name: string;
+  token: string;
+  env?: Record<string, string>;
+  dataDir?: string;
+  logLevel?: 'error' | 'warn';
+  db?: (db: Kysely<DB>) => Kysely<DB>;
+}): Promise<BridgeUnderTest> {
+  const testDb: TestDatabase = await createTestDatabase(`bridge_${options.name}`);
+  const logger = createLogger({ service: 'bridge-test', level: options.logLevel ?? 'error' });
+  const dataDir = options.dataDir ?? '.';
+  const runtime = await startServiceRuntime({
+    service: 'bridge-test',
+    config: { DATABASE_URL: testDb.url, DATA_DIR: dataDir, NAMESPACE: uniqueName(options.name) },
+    logger,
+    migrate: true,
+  });
+  const { infra, relay } = runtime;
+  const uow = new UnitOfWork(infra.database.db, relay);
+  const sandbox = await startSandbox({ supergroupId: GROUP });
+  const config = loadBridgeConfig({
+    BOT_TOKEN: options.token,
+    SUPPORT_GROUP_ID: String(GROUP),
+    TELEGRAM_API_ROOT: sandbox.url,
+    TELEGRAM_UPDATES: 'polling',
+    TELEGRAM_PIN_HEADER: 'never',
+    TELEGRAM_LIMIT_SAFETY: '0ms',
+    ...(options.dataDir ? { DATA_DIR: options.dataDir } : {}),
+    ...options.env,
+  });
+  const bridge = createBridge({
+    config,
+    db: options.db ? options.db(infra.database.db) : infra.database.db,
+    bus: infra.bus,
+    coordination: infra.coordination,
+    relay,
+    logger,
+  });
+  await bridge.start();
+  return {
+    runtime,
+    sandbox,
+    bridge,
+    uow,
+    service: new ConversationService(uow),
+    config,
+    logger,
+    async close() {
+      await bridge.stop();
+      await sandbox.close();
+      await runtime.close();
+      await testDb.drop();
+    },
+  };
+}
