@@ -108,4 +108,50 @@ describe('visitor files in the topic', () => {
     const history = await service.history(c.id, 0, 100);
     expect(history.find((m) => m.client_id === 'f1')?.delivery).toBe('delivered');
   });
+  it('sends a first message with files as itself, not under the header (the header carries texts only)', async () => {
+    const c = await service.start({ tenantId: TENANT, channel: 'web' });
+    // Stored before the bridge gets to the header (it creates the topic first): the header's
+    // turn finds the message pending, and must leave it to the files step.
+    const checked = await attachments.prepare(TENANT, c.id, [
+      await attach(c.id, 'first.pdf', 'application/pdf', PDF),
+    ]);
+    await service.postVisitorMessage({
+      tenantId: TENANT,
+      conversationId: c.id,
+      clientId: 'first',
+      text: 'my first words, with a file',
+      attachments: checked,
+    });
+    await service.postVisitorMessage({
+      tenantId: TENANT,
+      conversationId: c.id,
+      clientId: 'second',
+      text: 'and a text after it',
+    });
+
+    const topic = await sandbox.state.waitFor(
+      () => sandbox.state.topics(GROUP).find((t) => t.name.includes(c.ticket)),
+      15_000,
+    );
+    const thread = () =>
+      sandbox.state
+        .messages({ chatId: GROUP, threadId: topic.threadId })
+        .filter((m) => !m.service && m.fromBot);
+    await sandbox.state.waitFor(
+      () =>
+        thread().some((m) => m.media) && thread().some((m) => m.text?.includes('a text after it')),
+      15_000,
+    );
+    const shown = thread();
+    const header = shown[0]!;
+    expect(header.text).toContain(c.ticket);
+    expect(header.text).not.toContain('my first words');
+    const file = shown.find((m) => m.media)!;
+    expect(file).toMatchObject({ caption: 'my first words, with a file' });
+    expect(file.media).toMatchObject({ kind: 'document', name: 'first.pdf' });
+    // The text after the file comes after it.
+    expect(shown.indexOf(file)).toBeLessThan(
+      shown.findIndex((m) => m.text?.includes('a text after it')),
+    );
+  });
 });

@@ -3,7 +3,7 @@ import { BotRight } from '../sender/bot-pool';
 import { SendPriority } from '../sender/telegram-sender';
 import { announceDelivered, receiptsFor } from './receipts';
 import type { Outcome, SyncContext, TopicCalls } from './topic-calls';
-import { PinHeader, withoutTexts } from './topic-plan';
+import { leadingTexts, PinHeader, withoutTexts } from './topic-plan';
 import {
   headerKeyboard,
   headerSignature,
@@ -46,7 +46,9 @@ export class HeaderSteps {
       call: async (api) => {
         // Only while the topic is still the one this header goes to (a topic found deleted
         // meanwhile is made again, and the texts go with the new one's header).
-        const pending = await parts.delivery.textsForHeader(conversation, topicId);
+        // Texts only: a message with files goes on its own, after the header (its caption is
+        // its text), and so does everything after it.
+        const pending = leadingTexts(await parts.delivery.textsForHeader(conversation, topicId));
         carried = pending.slice(0, textsTheHeaderCarries(pending.map((m) => m.text)));
         return api.sendMessage(
           groupId,

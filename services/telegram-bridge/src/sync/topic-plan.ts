@@ -104,7 +104,7 @@ export function hasFiles(message: Message): boolean {
 }
 
 /** The pending texts before the first message with files (what may go under the header). */
-function leadingTexts(pending: readonly Message[]): Message[] {
+export function leadingTexts(pending: readonly Message[]): Message[] {
   const stop = pending.findIndex(hasFiles);
   return stop < 0 ? [...pending] : pending.slice(0, stop);
 }
