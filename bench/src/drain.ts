@@ -69,7 +69,7 @@ function connect(url: string, conversation: StartedConversation): Promise<WebSoc
 }
 
 /** Deletes the bridge's Telegram budgets, so the drain starts from empty windows as Telegram's do. */
-async function clearBudgets(namespace: string): Promise<void> {
+export async function clearBudgets(namespace: string): Promise<void> {
   const redis = new Redis(testInfra.redisUrl);
   try {
     let cursor = '0';

@@ -4,8 +4,15 @@ import { benchDrain } from './drain';
 import { benchFanout } from './fanout';
 import { benchIdle } from './idle';
 import { benchPipeline } from './pipeline';
+import { benchUploads } from './uploads';
 
-const all = { idle: benchIdle, pipeline: benchPipeline, fanout: benchFanout, drain: benchDrain };
+const all = {
+  idle: benchIdle,
+  pipeline: benchPipeline,
+  fanout: benchFanout,
+  drain: benchDrain,
+  uploads: benchUploads,
+};
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {
   const bench = all[name as keyof typeof all] as (() => Promise<void>) | undefined;
