@@ -1,9 +1,11 @@
 import {
+  AttachmentRepository,
   AuditRepository,
   ConversationRepository,
   TelegramUserRepository,
   type Conversation,
 } from '@topicdesk/data';
+import type { AttachmentService } from './attachments/attachment.service';
 import { ConversationService } from './conversation.service';
 import { busOutbox } from './outbox-relay';
 import { SystemMessageKey } from './system-messages';
@@ -24,9 +26,15 @@ export type TopicPolicy = 'delete' | 'keep';
 export class Housekeeping {
   readonly #service: ConversationService;
 
+  /**
+   * `files` deletes a purged conversation's attached files from storage (the attachments
+   * service); without it, purging conversations that have files fails rather than leave their
+   * bytes behind.
+   */
   constructor(
     private readonly uow: UnitOfWork,
     private readonly batch = BATCH,
+    private readonly files?: Pick<AttachmentService, 'eraseFilesOf'>,
   ) {
     this.#service = new ConversationService(uow);
   }
@@ -79,14 +87,16 @@ export class Housekeeping {
   }
 
   /**
-   * Deletes conversations closed before `closedBefore` (messages, notes and marks go with them)
-   * and, under the `delete` policy, asks the bridge to delete their topics.
+   * Deletes conversations closed before `closedBefore` (messages, notes, marks and attached
+   * files go with them: the files' bytes first, see `AttachmentService.eraseFilesOf`) and,
+   * under the `delete` policy, asks the bridge to delete their topics.
    */
   purgeClosed(closedBefore: Date, topicPolicy: TopicPolicy): Promise<number> {
     return this.#inBatches(
       (conversations) => conversations.claimPurgeable(closedBefore, this.batch),
       async (work, conversation) => {
         const { tenant_id: tenantId, id: conversationId } = conversation;
+        const files = await this.#eraseFiles(work, tenantId, conversationId);
         await new ConversationRepository(work.trx).delete(tenantId, conversationId);
         await new AuditRepository(work.trx).record({
           tenantId,
@@ -94,7 +104,7 @@ export class Housekeeping {
           actorId: 'scheduler',
           action: 'conversation.purge',
           conversationId,
-          details: { ticket: conversation.ticket, topicPolicy },
+          details: { ticket: conversation.ticket, topicPolicy, files },
         });
         if (topicPolicy !== 'delete' || conversation.topic_id === null) return;
         work.emit(
@@ -114,6 +124,16 @@ export class Housekeeping {
     return this.uow.run((work) =>
       new TelegramUserRepository(work.trx).purgeOrphans(lastSeenBefore),
     );
+  }
+
+  async #eraseFiles(work: Work, tenantId: string, conversationId: string): Promise<number> {
+    if (this.files) return this.files.eraseFilesOf(work, tenantId, conversationId);
+    const files = await new AttachmentRepository(work.trx).ofConversation(tenantId, conversationId);
+    if (files.length > 0)
+      throw new Error(
+        `conversation ${conversationId} has ${files.length} files and no storage to delete them from`,
+      );
+    return 0;
   }
 
   async #inBatches(

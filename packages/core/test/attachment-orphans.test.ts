@@ -11,7 +11,13 @@ import {
 import { createLogger } from '@topicdesk/telemetry';
 import { PDF } from '@topicdesk/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AttachmentService, ConversationService, storedKey, uploadKey } from '../src/index';
+import {
+  AttachmentService,
+  ConversationService,
+  Housekeeping,
+  storedKey,
+  uploadKey,
+} from '../src/index';
 import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
 
 const limits: AttachmentLimits = {
@@ -22,7 +28,7 @@ const limits: AttachmentLimits = {
 };
 
 // Issue 17, lifecycle: uploads no message took are swept with their bytes; files a message
-// carries stay.
+// carries stay until their conversation is purged by retention, then go with it.
 describe('the orphan sweep of attachments', () => {
   let fixture: UnitOfWorkFixture;
   let root: string;
@@ -88,5 +94,59 @@ describe('the orphan sweep of attachments', () => {
       await conversations.history(c.id, 0, 10).then((m) => m.filter((x) => x.kind === 'visitor')),
     );
     expect(message?.attachments?.map((a) => a.id)).toEqual([sent.id]);
+  });
+  it("deletes the bytes of a purged conversation's files with it, and keeps the conversation while a delete fails", async () => {
+    const tenantId = DEFAULT_TENANT_ID;
+    const c = await conversations.start({ tenantId, channel: 'web' });
+    const ticket = await attachments.requestUpload(tenantId, c.id, {
+      name: 'kept.pdf',
+      type: 'application/pdf',
+      size: PDF.length,
+    });
+    const ref = { conversation_id: c.id, id: ticket.id };
+    await storage.write(uploadKey(ref), PDF);
+    const [file] = await attachments.prepare(tenantId, c.id, [ref.id]);
+    await conversations.postVisitorMessage({
+      tenantId,
+      conversationId: c.id,
+      clientId: 'kept',
+      text: 'a file',
+      attachments: [file!],
+    });
+    expect(await storage.size(storedKey(ref))).toBe(PDF.length);
+    const later = new Date(Date.now() + 3_600_000);
+    const housekeeping = new Housekeeping(fixture.uow, 10, attachments);
+    await housekeeping.closeIdle(later);
+    const stillThere = async () =>
+      (
+        await fixture.uow.db
+          .selectFrom('conversations')
+          .select('id')
+          .where('id', '=', c.id)
+          .execute()
+      ).length;
+
+    // Storage refusing deletes: nothing is purged (the rows still name the bytes).
+    const failing = new Housekeeping(fixture.uow, 10, {
+      eraseFilesOf: () => Promise.reject(new Error('storage is down')),
+    });
+    await expect(failing.purgeClosed(later, 'keep')).rejects.toThrow('storage is down');
+    expect(await stillThere()).toBe(1);
+    // Without a storage to delete from, a conversation with files is not purged either.
+    await expect(new Housekeeping(fixture.uow, 10).purgeClosed(later, 'keep')).rejects.toThrow(
+      /files and no storage/,
+    );
+    expect(await stillThere()).toBe(1);
+
+    expect(await housekeeping.purgeClosed(later, 'keep')).toBeGreaterThanOrEqual(1);
+    expect(await stillThere()).toBe(0);
+    expect(await storage.size(storedKey(ref))).toBeUndefined();
+    const audit = await fixture.uow.db
+      .selectFrom('audit_log')
+      .select('details')
+      .where('conversation_id', '=', c.id)
+      .where('action', '=', 'conversation.purge')
+      .executeTakeFirstOrThrow();
+    expect(audit.details).toMatchObject({ files: 1 });
   });
 });

@@ -14,20 +14,22 @@ import {
 
 /** Every job of the scheduler, configured from its environment. */
 export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job[] {
+  const attachments = new AttachmentService({
+    uow: new UnitOfWork(deps.db, deps.relay),
+    ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
+    urlTtlMs: config.ATTACHMENTS_URL_TTL,
+    logger: deps.logger,
+  });
   const jobs = [
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
-    retentionJob(deps, config.RETENTION_DAYS * 86_400_000, config.RETENTION_TOPIC_POLICY),
-    attachmentOrphanJob(
+    retentionJob(
       deps,
-      new AttachmentService({
-        uow: new UnitOfWork(deps.db, deps.relay),
-        ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
-        urlTtlMs: config.ATTACHMENTS_URL_TTL,
-        logger: deps.logger,
-      }),
-      config.ATTACHMENTS_ORPHAN_AFTER,
+      config.RETENTION_DAYS * 86_400_000,
+      config.RETENTION_TOPIC_POLICY,
+      attachments,
     ),
+    attachmentOrphanJob(deps, attachments, config.ATTACHMENTS_ORPHAN_AFTER),
   ];
   if (config.AGENT_IDLE_AWAY_MINUTES > 0)
     jobs.push(idleAwayJob(deps, config.AGENT_IDLE_AWAY_MINUTES * 60_000));

@@ -81,8 +81,9 @@ export function retentionJob(
   deps: SchedulerDeps,
   retentionMs: number,
   topicPolicy: TopicPolicy,
+  files: Pick<AttachmentService, 'eraseFilesOf'>,
 ): Job {
-  const housekeeping = housekeepingFor(deps);
+  const housekeeping = new Housekeeping(new UnitOfWork(deps.db, deps.relay), undefined, files);
   const purged = meter().createCounter('topicdesk_retention_purged_total', {
     description: 'Closed conversations purged by retention',
   });

@@ -18,7 +18,7 @@ import {
   type ObjectStorage,
 } from '@topicdesk/storage';
 import type { Logger } from '@topicdesk/telemetry';
-import type { UnitOfWork } from '../unit-of-work';
+import type { UnitOfWork, Work } from '../unit-of-work';
 
 export interface AttachmentServiceOptions {
   uow: UnitOfWork;
@@ -178,6 +178,21 @@ export class AttachmentService {
       await this.options.storage.delete(storedKey(row)).catch((error: unknown) => {
         this.options.logger.warn({ err: error, attachmentId: row.id }, 'could not delete a file');
       });
+    }
+    return rows.length;
+  }
+
+  /**
+   * Deletes the bytes of every file of a conversation that is being deleted in `work` (its rows
+   * go with the conversation's). A delete that fails throws: the caller's transaction is rolled
+   * back, the conversation and its rows stay, and the next run tries again — no bytes are ever
+   * left behind without a row naming them.
+   */
+  async eraseFilesOf(work: Work, tenantId: string, conversationId: string): Promise<number> {
+    const rows = await new AttachmentRepository(work.trx).ofConversation(tenantId, conversationId);
+    for (const row of rows) {
+      await this.options.storage.delete(uploadKey(row));
+      await this.options.storage.delete(storedKey(row));
     }
     return rows.length;
   }

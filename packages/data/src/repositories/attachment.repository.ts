@@ -36,6 +36,19 @@ export class AttachmentRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** Every file of a conversation, whatever its state (what its bytes are stored under). */
+  ofConversation(
+    tenantId: string,
+    conversationId: string,
+  ): Promise<Array<Pick<Attachment, 'id' | 'conversation_id'>>> {
+    return this.db
+      .selectFrom('attachments')
+      .select(['id', 'conversation_id'])
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', conversationId)
+      .execute();
+  }
+
   /**
    * Bytes the conversation's files take or may take: checked files by their real size, pending
    * ones by what was declared (a refused file takes none).
