@@ -18,7 +18,7 @@ import { RATE_LIMITED_METHODS } from '@topicdesk/telegram-sandbox';
 import { startConversation, testInfra, type StartedConversation } from '@topicdesk/testkit';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
-import { BOT_TOKEN, GROUP_ID, startCluster } from '../../test/support/cluster';
+import { BOT_TOKEN, GROUP_ID, startCluster, type Cluster } from '../../test/support/cluster';
 import { inBatches, percentile, report, round, sleep, startConversations } from './lib/machine';
 
 const CONVERSATIONS = Number(process.env['BENCH_CONVERSATIONS'] ?? '100');
@@ -69,7 +69,7 @@ function connect(url: string, conversation: StartedConversation): Promise<WebSoc
 }
 
 /** Deletes the bridge's Telegram budgets, so the drain starts from empty windows as Telegram's do. */
-export async function clearBudgets(namespace: string): Promise<void> {
+async function clearBudgets(namespace: string): Promise<void> {
   const redis = new Redis(testInfra.redisUrl);
   try {
     let cursor = '0';
@@ -81,6 +81,23 @@ export async function clearBudgets(namespace: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * Restarts the cluster's bridge with Telegram's limits (its defaults) and turns them on in the
+ * sandbox, both starting from empty windows: for a benchmark whose set-up ran with them off.
+ */
+export async function withTelegramLimits(cluster: Cluster): Promise<void> {
+  await cluster.bridge.stop();
+  for (const key of [
+    'TELEGRAM_LIMIT_GROUP_PER_MINUTE',
+    'TELEGRAM_LIMIT_CHAT_PER_SECOND',
+    'TELEGRAM_LIMIT_SAFETY',
+  ])
+    delete cluster.bridge.options.env[key];
+  await clearBudgets(cluster.namespace);
+  cluster.sandbox.state.setLimits({ enabled: true, ...LIMITS });
+  await cluster.bridge.start(60_000);
 }
 
 /**
@@ -161,17 +178,7 @@ async function drainExisting() {
       180_000,
     );
 
-    // The bridge with Telegram's limits (its defaults), the sandbox enforcing them, both empty.
-    await cluster.bridge.stop();
-    for (const key of [
-      'TELEGRAM_LIMIT_GROUP_PER_MINUTE',
-      'TELEGRAM_LIMIT_CHAT_PER_SECOND',
-      'TELEGRAM_LIMIT_SAFETY',
-    ])
-      delete cluster.bridge.options.env[key];
-    await clearBudgets(cluster.namespace);
-    cluster.sandbox.state.setLimits({ enabled: true, ...LIMITS });
-    await cluster.bridge.start(60_000);
+    await withTelegramLimits(cluster);
     const sends: Array<{ at: number; status: number }> = [];
     cluster.sandbox.state.on('call', (call) => {
       if (RATE_LIMITED_METHODS.has(call.method)) sends.push({ at: call.at, status: call.status });

@@ -37,7 +37,7 @@ import {
   type StartedConversation,
 } from '@topicdesk/testkit';
 import { GROUP_ID, startCluster } from '../../test/support/cluster';
-import { clearBudgets, senderTokens } from './drain';
+import { senderTokens, withTelegramLimits } from './drain';
 import {
   inBatches,
   percentile,
@@ -233,17 +233,7 @@ async function uploadsS3() {
     await sleep(5_000);
 
     // Telegram's limits, real windows, both sides starting empty.
-    await cluster.bridge.stop();
-    for (const key of [
-      'TELEGRAM_LIMIT_GROUP_PER_MINUTE',
-      'TELEGRAM_LIMIT_CHAT_PER_SECOND',
-      'TELEGRAM_LIMIT_SAFETY',
-    ])
-      delete cluster.bridge.options.env[key];
-    cluster.bridge.options.env['TELEGRAM_LIMIT_GROUP_WINDOW'] = '60s';
-    await clearBudgets(cluster.namespace);
-    state.setLimits({ enabled: true, ...LIMITS });
-    await cluster.bridge.start(60_000);
+    await withTelegramLimits(cluster);
 
     const inTopic = new Map<number, number>();
     state.on('message', ({ chatId, message }) => {
