@@ -13,9 +13,9 @@
 // gateway's `/v1/files`, which streams it to DATA_DIR.
 //
 // Measured: upload throughput (all PUTs, start of the first to end of the last) against an anchor
-// measured in the same run, before and after it — the same files PUT at once to the same place without Topicdesk (the
-// bucket through presigned URLs; for `fs`, a bare node:http server piping each request to a
-// file) — the gateways' memory (peak RSS over the run less the RSS before it, against the bytes
+// measured in the same run, before and after it — the same files PUT at once to the same place
+// without Topicdesk (the bucket through presigned URLs; for `fs`, a bare node:http server piping
+// each request to a file) — the gateways' memory (peak RSS over the run less the RSS before it, against the bytes
 // in flight: buffering whole files would need at least those), and the time from a visitor's
 // upload end to the file in the topic (p50/p95), with the least time Telegram's limits allow
 // the sends (for `s3`).
