@@ -1,4 +1,4 @@
-import { AttachmentService, UnitOfWork } from '@topicdesk/core';
+import { AttachmentService, UnitOfWork, type SlaEscalator } from '@topicdesk/core';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { SchedulerConfig } from './config';
 import {
@@ -7,15 +7,27 @@ import {
   autoCloseJob,
   idleAwayJob,
   retentionJob,
+  slaJob,
   unclaimedReminderJob,
   type Job,
   type SchedulerDeps,
 } from './scheduler';
 
+/** What the process wires into the jobs besides its environment. */
+export interface SchedulerExtras {
+  /** Escalates conversations whose SLA was breached (used with SLA_AUTO_ESCALATE). */
+  slaEscalator?: SlaEscalator | undefined;
+}
+
 /** Every job of the scheduler, configured from its environment. */
-export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job[] {
+export function schedulerJobs(
+  deps: SchedulerDeps,
+  config: SchedulerConfig,
+  extras: SchedulerExtras = {},
+): Job[] {
   const jobs = [
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
+    slaJob(deps, { autoEscalate: config.SLA_AUTO_ESCALATE, escalator: extras.slaEscalator }),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(deps, config.RETENTION_DAYS * 86_400_000, config.RETENTION_TOPIC_POLICY),
     attachmentOrphanJob(
