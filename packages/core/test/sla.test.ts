@@ -147,18 +147,23 @@ describe('SLA targets, reminders and breach notices', () => {
     expect(await sla.run(at(600))).toMatchObject({ reminders: 0, breaches: 0 });
     expect(await sla.run(at(601))).toMatchObject({ reminders: 0, breaches: 1 });
     expect(await sla.run(at(700))).toMatchObject({ reminders: 0, breaches: 0 });
-    expect(await events(conversation)).toEqual(['first_response:reminder', 'first_response:breach']);
+    expect(await events(conversation)).toEqual([
+      'first_response:reminder',
+      'first_response:breach',
+    ]);
     expect((await posts(conversation)).map((p) => p.text)).toEqual([
       `⏳ SLA: ${conversation.ticket} first response due in 2 min (target 10 min, normal priority).`,
       `🚨 SLA breached: ${conversation.ticket} first response target (10 min, normal priority) has passed.`,
     ]);
     // Each post is announced to the bridge (a sync of the conversation).
     expect(
-      published.slice(before).filter(
-        (row) =>
-          row.topic === 'conversationSync' &&
-          (row.payload as { conversationId?: string }).conversationId === conversation.id,
-      ),
+      published
+        .slice(before)
+        .filter(
+          (row) =>
+            row.topic === 'conversationSync' &&
+            (row.payload as { conversationId?: string }).conversationId === conversation.id,
+        ),
     ).toHaveLength(2);
     const audit = await database.db
       .selectFrom('audit_log')

@@ -411,11 +411,7 @@ export interface SlaTargetSet {
 /** A tenant's SLA targets by priority (migration 0016); no row: no SLA. */
 export interface SlaPolicyTable {
   tenant_id: string;
-  targets: ColumnType<
-    Partial<Record<ConversationPriority, SlaTargetSet>>,
-    string,
-    string
-  >;
+  targets: ColumnType<Partial<Record<ConversationPriority, SlaTargetSet>>, string, string>;
   /** Reminders go out at this share of a target; null: no reminders. */
   remind_at_percent: number | null;
   updated_at: Timestamp;

@@ -402,14 +402,15 @@ describe('admin API: reports and business hours', () => {
     // Normal priority, 1 h to the first response and 2 h to the close, in Berlin business hours:
     // A waited 7,200 and was resolved in 10,800 business seconds (both breached); B (300, 1,200)
     // and C (0 and 0: a Saturday) met both. D is low priority, which has no targets.
-    const report = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=agent`)).json();
+    const report = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=agent`)).json<{
+      rows: Array<{ key: string | null; sla: unknown }>;
+      total: { sla: unknown };
+    }>();
     expect(report.total.sla).toEqual({
       firstResponse: { measured: 3, met: 2, attainment: 0.6667 },
       resolution: { measured: 3, met: 2, attainment: 0.6667 },
     });
-    expect(
-      report.rows.map((r: { key: string | null; sla: unknown }) => [r.key, r.sla]),
-    ).toEqual([
+    expect(report.rows.map((r) => [r.key, r.sla])).toEqual([
       [
         String(ALICE),
         {

@@ -145,7 +145,9 @@ export function slaJob(
     escalator: options.escalator,
   });
   if (options.autoEscalate && !options.escalator)
-    deps.logger.warn('SLA_AUTO_ESCALATE is on but no escalator is wired: breaches are announced only');
+    deps.logger.warn(
+      'SLA_AUTO_ESCALATE is on but no escalator is wired: breaches are announced only',
+    );
   return {
     name: 'sla',
     async run() {

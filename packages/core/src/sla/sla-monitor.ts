@@ -101,9 +101,7 @@ export class SlaMonitor {
       escalate: breach && this.escalates,
     });
     if (!recorded) return false;
-    await new TelegramPostRepository(work.trx).add([
-      { tenantId, conversationId, ...slaPost(due) },
-    ]);
+    await new TelegramPostRepository(work.trx).add([{ tenantId, conversationId, ...slaPost(due) }]);
     work.emit(
       busOutbox(tenantId, 'conversationSync', {
         tenantId,
@@ -125,9 +123,7 @@ export class SlaMonitor {
           businessHours: due.businessHours,
         },
       });
-      work.afterCommit(() =>
-        this.#breaches.add(1, { target: due.target, priority: due.priority }),
-      );
+      work.afterCommit(() => this.#breaches.add(1, { target: due.target, priority: due.priority }));
     }
     return true;
   }
