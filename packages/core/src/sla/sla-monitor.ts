@@ -9,7 +9,7 @@ import {
 import { meter, type Logger } from '@topicdesk/telemetry';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
-import { formatDuration, slaPost } from './sla-posts';
+import { formatDuration, slaPost, targetName } from './sla-posts';
 
 const BATCH = 100;
 /** A breach's escalation is tried on this many scheduler runs before it is given up. */
@@ -42,8 +42,7 @@ export interface SlaRunResult {
 
 /** Why a conversation is escalated, as the escalation's audit entry and topic note show it. */
 export function escalationReason(event: Pick<SlaEvent, 'target' | 'target_seconds' | 'priority'>) {
-  const what = event.target === 'first_response' ? 'first response' : 'resolution';
-  return `SLA breached: ${what} target of ${formatDuration(event.target_seconds)} (${event.priority} priority)`;
+  return `SLA breached: ${targetName(event.target)} target of ${formatDuration(event.target_seconds)} (${event.priority} priority)`;
 }
 
 /**

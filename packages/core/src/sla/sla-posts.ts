@@ -12,7 +12,8 @@ export function formatDuration(seconds: number): string {
   return hours % 24 === 0 ? `${days} d` : `${days} d ${hours % 24} h`;
 }
 
-function targetName(target: SlaTarget): string {
+/** A target as the topic's posts name it. */
+export function targetName(target: SlaTarget): string {
   switch (target) {
     case 'first_response':
       return 'first response';
