@@ -152,3 +152,22 @@ export {
 export { conversationMetrics, SUPPORT_SECONDS_BUCKETS } from './metrics';
 export { ReportGrouping } from '@topicdesk/data';
 export type { BusinessInterval, ConversationRating, ReportFigures } from '@topicdesk/data';
+
+// SLAs (issue 14): targets per priority (admin API), the scheduler's reminders, breach notices
+// and automatic escalation (through an escalator the caller gives).
+export {
+  DEFAULT_REMIND_AT_PERCENT,
+  NO_SLA,
+  SlaSettingsService,
+  type SlaSettings,
+  type SlaTargets,
+} from './sla/sla-settings.service';
+export {
+  escalationReason,
+  SlaMonitor,
+  type SlaEscalator,
+  type SlaMonitorOptions,
+  type SlaRunResult,
+} from './sla/sla-monitor';
+export { formatDuration, slaPost } from './sla/sla-posts';
+export type { DueSlaTarget, SlaEvent } from '@topicdesk/data';

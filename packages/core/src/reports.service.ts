@@ -60,6 +60,10 @@ function emptyFigures(): ReportFigures {
     surveys: 0,
     ratings: 0,
     positiveRatings: 0,
+    slaFirstResponses: 0,
+    slaFirstResponsesMet: 0,
+    slaResolutions: 0,
+    slaResolutionsMet: 0,
   };
 }
 

@@ -65,6 +65,11 @@ export {
   type ReportQuery,
 } from './repositories/report.repository';
 export {
+  SlaRepository,
+  type DueSlaTarget,
+  type SlaEventInput,
+} from './repositories/sla.repository';
+export {
   AttachmentRepository,
   type CheckedFile,
   type NewAttachmentInput,

@@ -393,6 +393,49 @@ export interface AttachmentTable {
   checked_at: NullableTimestamp;
 }
 
+/** What an SLA target measures: to the first agent reply, or to the close. */
+export const SlaTarget = { firstResponse: 'first_response', resolution: 'resolution' } as const;
+export type SlaTarget = (typeof SlaTarget)[keyof typeof SlaTarget];
+
+/** What the scheduler posted about a target: the reminder before it, the notice once it passed. */
+export const SlaEventKind = { reminder: 'reminder', breach: 'breach' } as const;
+export type SlaEventKind = (typeof SlaEventKind)[keyof typeof SlaEventKind];
+
+/** One priority's targets in seconds (absent: none), counted in business hours or not. */
+export interface SlaTargetSet {
+  first_response?: number | undefined;
+  resolution?: number | undefined;
+  business_hours: boolean;
+}
+
+/** A tenant's SLA targets by priority (migration 0016); no row: no SLA. */
+export interface SlaPolicyTable {
+  tenant_id: string;
+  targets: ColumnType<Partial<Record<ConversationPriority, SlaTargetSet>>, string, string>;
+  /** Reminders go out at this share of a target; null: no reminders. */
+  remind_at_percent: number | null;
+  updated_at: Timestamp;
+}
+
+/** A breach's automatic escalation: waiting for the escalator, done, or given up. */
+export const SlaEscalationState = { pending: 'pending', done: 'done', failed: 'failed' } as const;
+export type SlaEscalationState = (typeof SlaEscalationState)[keyof typeof SlaEscalationState];
+
+/** A reminder or breach notice posted for a conversation's target, once (migration 0016). */
+export interface SlaEventTable {
+  conversation_id: string;
+  tenant_id: string;
+  target: SlaTarget;
+  kind: SlaEventKind;
+  priority: ConversationPriority;
+  target_seconds: number;
+  business_hours: boolean;
+  created_at: Timestamp;
+  escalation: SlaEscalationState | null;
+  escalation_attempts: Generated<number>;
+  escalation_error: string | null;
+}
+
 export interface DB {
   attachments: AttachmentTable;
   tenants: TenantTable;
@@ -415,6 +458,8 @@ export interface DB {
   conversation_ratings: ConversationRatingTable;
   business_hours: BusinessHoursTable;
   priority_rules: PriorityRuleTable;
+  sla_policies: SlaPolicyTable;
+  sla_events: SlaEventTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -436,5 +481,7 @@ export type ConversationRating = Selectable<ConversationRatingTable>;
 export type BusinessHours = Selectable<BusinessHoursTable>;
 export type PriorityRule = Selectable<PriorityRuleTable>;
 export type Attachment = Selectable<AttachmentTable>;
+export type SlaPolicy = Selectable<SlaPolicyTable>;
+export type SlaEvent = Selectable<SlaEventTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -13,6 +13,7 @@ import {
   detachedPublisher,
   Ratings,
   Reports,
+  SlaSettingsService,
   UnitOfWork,
   type DB,
   type Kysely,
@@ -52,6 +53,7 @@ import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { reportRoutes } from './report.routes';
+import { slaRoutes } from './sla.routes';
 import { attachmentRoutes } from './attachment.routes';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
@@ -412,6 +414,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   await app.register(reportRoutes, {
     reports: new Reports(uow),
+    serviceToken: config.SERVICE_TOKEN,
+  });
+  await app.register(slaRoutes, {
+    sla: new SlaSettingsService(uow),
     serviceToken: config.SERVICE_TOKEN,
   });
 };

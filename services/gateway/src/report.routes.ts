@@ -148,6 +148,18 @@ function figuresView(f: ReportFigures) {
       score: ratio(f.positiveRatings, f.ratings),
       responseRate: ratio(f.ratings, f.surveys),
     },
+    sla: {
+      firstResponse: {
+        measured: f.slaFirstResponses,
+        met: f.slaFirstResponsesMet,
+        attainment: ratio(f.slaFirstResponsesMet, f.slaFirstResponses),
+      },
+      resolution: {
+        measured: f.slaResolutions,
+        met: f.slaResolutionsMet,
+        attainment: ratio(f.slaResolutionsMet, f.slaResolutions),
+      },
+    },
   };
 }
 
@@ -182,6 +194,12 @@ const CSV_COLUMNS = [
   'positive_ratings',
   'csat_score',
   'response_rate',
+  'sla_first_response_measured',
+  'sla_first_response_met',
+  'sla_first_response_attainment',
+  'sla_resolution_measured',
+  'sla_resolution_met',
+  'sla_resolution_attainment',
 ] as const;
 
 /**
@@ -217,6 +235,12 @@ function csvRow(key: string | null, label: string | null, f: ReportFigures): str
     v.csat.positive,
     v.csat.score,
     v.csat.responseRate,
+    v.sla.firstResponse.measured,
+    v.sla.firstResponse.met,
+    v.sla.firstResponse.attainment,
+    v.sla.resolution.measured,
+    v.sla.resolution.met,
+    v.sla.resolution.attainment,
   ]
     .map(csvField)
     .join(',');

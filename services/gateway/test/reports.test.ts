@@ -30,6 +30,7 @@ interface Row {
 type Rows = { rows: Row[] };
 interface Fixed {
   status: 'open' | 'closed';
+  priority?: 'high' | 'normal' | 'low';
   closedAt?: string;
   groupChatId?: number;
   claimedBy?: { agentId: number; telegramUserId: number; name: string };
@@ -85,7 +86,8 @@ const DATA: Record<string, Fixed> = {
       ['agent', '2026-12-05T12:10:00Z', { agentId: 0, name: 'Alice' }],
     ],
   },
-  D: { status: 'open', messages: [['visitor', '2026-12-06T09:00:00Z']] },
+  // Low priority: no SLA targets below, so its open clock (which runs with the real time) is not read.
+  D: { status: 'open', priority: 'low', messages: [['visitor', '2026-12-06T09:00:00Z']] },
   E: {
     status: 'closed',
     closedAt: '2026-11-30T12:00:00Z',
@@ -141,6 +143,7 @@ async function seed(db: Kysely<DB>): Promise<void> {
         ticket: `SUPP-REPORT-${name}`,
         channel: 'web',
         status: c.status,
+        priority: c.priority ?? 'normal',
         group_chat_id: c.groupChatId ?? null,
         created_at: started,
         updated_at: started,
@@ -301,6 +304,11 @@ describe('admin API: reports and business hours', () => {
       },
       replyTime: { count: 5, avgSeconds: 47_844 }, // (237,600 + 600 + 300 + 120 + 600) / 5
       csat: { surveys: 3, ratings: 2, positive: 1, score: 0.5, responseRate: 0.6667 },
+      // No SLA targets yet: nothing measured.
+      sla: {
+        firstResponse: { measured: 0, met: 0, attainment: null },
+        resolution: { measured: 0, met: 0, attainment: null },
+      },
     });
   });
 
@@ -351,6 +359,102 @@ describe('admin API: reports and business hours', () => {
     ]);
   });
 
+  it('keeps SLA targets per priority, refusing bad ones, and audits the change', async () => {
+    expect((await call('GET', '/v1/admin/settings/sla')).json()).toEqual({
+      remindAtPercent: 80,
+      targets: {},
+      updatedAt: null,
+    });
+    for (const body of [
+      { targets: { urgent: { firstResponseSeconds: 60 } } },
+      { targets: { high: { firstResponseSeconds: 0 } } },
+      { targets: { high: { businessHours: true } } },
+      { targets: { high: { firstResponseSeconds: 1.5 } } },
+      { remindAtPercent: 100, targets: {} },
+      {},
+    ]) {
+      const refused = await call('PUT', '/v1/admin/settings/sla', { body });
+      expect(refused.statusCode, JSON.stringify(body)).toBe(400);
+      expect(refused.json().error.code).toBe('INVALID_REQUEST');
+    }
+    const saved = await call('PUT', '/v1/admin/settings/sla', {
+      body: {
+        targets: {
+          normal: { firstResponseSeconds: 3600, resolutionSeconds: 7200, businessHours: true },
+          high: { firstResponseSeconds: 300 },
+        },
+      },
+    });
+    expect(saved.statusCode).toBe(200);
+    expect(saved.json()).toMatchObject({
+      remindAtPercent: 80,
+      targets: {
+        normal: { firstResponseSeconds: 3600, resolutionSeconds: 7200, businessHours: true },
+        high: { firstResponseSeconds: 300, resolutionSeconds: null, businessHours: false },
+      },
+    });
+    expect((await call('GET', '/v1/admin/settings/sla')).json()).toEqual(saved.json());
+    const audit = await call('GET', '/v1/admin/audit');
+    expect(audit.json().entries[0]).toMatchObject({ action: 'sla.update' });
+  });
+
+  it('reports SLA attainment, in business hours where the targets say so', async () => {
+    // Normal priority, 1 h to the first response and 2 h to the close, in Berlin business hours:
+    // A waited 7,200 and was resolved in 10,800 business seconds (both breached); B (300, 1,200)
+    // and C (0 and 0: a Saturday) met both. D is low priority, which has no targets.
+    const report = (await call('GET', `/v1/admin/reports?${RANGE}&groupBy=agent`)).json<{
+      rows: Array<{ key: string | null; sla: unknown }>;
+      total: { sla: unknown };
+    }>();
+    expect(report.total.sla).toEqual({
+      firstResponse: { measured: 3, met: 2, attainment: 0.6667 },
+      resolution: { measured: 3, met: 2, attainment: 0.6667 },
+    });
+    expect(report.rows.map((r) => [r.key, r.sla])).toEqual([
+      [
+        String(ALICE),
+        {
+          firstResponse: { measured: 2, met: 1, attainment: 0.5 },
+          resolution: { measured: 2, met: 1, attainment: 0.5 },
+        },
+      ],
+      [
+        String(BOB),
+        {
+          firstResponse: { measured: 1, met: 1, attainment: 1 },
+          resolution: { measured: 1, met: 1, attainment: 1 },
+        },
+      ],
+      [
+        null,
+        {
+          firstResponse: { measured: 0, met: 0, attainment: null },
+          resolution: { measured: 0, met: 0, attainment: null },
+        },
+      ],
+    ]);
+
+    // In calendar time, 500 s and 1,500 s: only B's 300 and 1,200 make it.
+    await call('PUT', '/v1/admin/settings/sla', {
+      body: {
+        targets: { normal: { firstResponseSeconds: 500, resolutionSeconds: 1500 } },
+      },
+    });
+    const calendar = (await call('GET', `/v1/admin/reports?${RANGE}`)).json();
+    expect(calendar.total.sla).toEqual({
+      firstResponse: { measured: 3, met: 1, attainment: 0.3333 },
+      resolution: { measured: 3, met: 1, attainment: 0.3333 },
+    });
+    const csv = await call('GET', `/v1/admin/reports?${RANGE}`, { accept: 'text/csv' });
+    const [header, total] = csv.body.trimEnd().split('\r\n');
+    expect(header).toMatch(
+      /,sla_first_response_measured,sla_first_response_met,sla_first_response_attainment,sla_resolution_measured,sla_resolution_met,sla_resolution_attainment$/,
+    );
+    expect(total).toMatch(/,3,1,0\.3333,3,1,0\.3333$/);
+    // Back to no targets for the tests below.
+    await call('PUT', '/v1/admin/settings/sla', { body: { targets: {} } });
+  });
+
   it('answers CSV with Accept: text/csv, one row per group and the totals', async () => {
     const response = await call('GET', `/v1/admin/reports?${RANGE}&groupBy=level`, {
       accept: 'text/csv',
@@ -362,7 +466,7 @@ describe('admin API: reports and business hours', () => {
     expect(lines).toHaveLength(4);
     expect(lines[0]).toMatch(/^key,label,conversations,first_response_count,/);
     expect(lines[3]).toBe(
-      'total,,4,3,79500,600,2500,300,3,81400,1800,4000,5,47844,3,2,1,0.5,0.6667',
+      'total,,4,3,79500,600,2500,300,3,81400,1800,4000,5,47844,3,2,1,0.5,0.6667,0,0,,0,0,',
     );
   });
 

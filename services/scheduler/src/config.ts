@@ -20,7 +20,10 @@ export const schedulerEnvSchema = z.object({
   PORT: env.port(3002),
   /** Close conversations idle for longer than this. */
   AUTO_CLOSE_AFTER: env.duration('24h'),
-  /** Unclaimed-conversation reminders, comma-separated delays since the conversation started; the last is pinned. */
+  /**
+   * Unclaimed-conversation reminders, comma-separated delays since the conversation started; the
+   * last is pinned. Conversations whose priority has SLA targets get the SLA's reminders instead.
+   */
   UNCLAIMED_REMINDERS: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z
@@ -42,6 +45,11 @@ export const schedulerEnvSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.enum(['delete', 'keep']).default('keep'),
   ),
+  /**
+   * Escalate a conversation automatically when one of its SLA targets is breached (the
+   * escalation use case moves it a level up). Off by default: breaches are announced only.
+   */
+  SLA_AUTO_ESCALATE: env.boolean(false),
   /** Test hook: a file with a clock offset in ms added to the scheduler's time (see clock.ts). */
   SCHEDULER_CLOCK_FILE: env.optionalString(),
   /** How often the scheduler looks for due work. */

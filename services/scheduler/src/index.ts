@@ -1,9 +1,10 @@
 export { schedulerClock } from './clock';
 export { loadSchedulerConfig, schedulerEnvSchema, type SchedulerConfig } from './config';
-export { schedulerJobs } from './jobs';
+export { schedulerJobs, type SchedulerExtras } from './jobs';
 export {
   autoCloseJob,
   retentionJob,
+  slaJob,
   startScheduler,
   unclaimedReminderJob,
   type Job,

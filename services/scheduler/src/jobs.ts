@@ -1,4 +1,4 @@
-import { AttachmentService, UnitOfWork } from '@topicdesk/core';
+import { AttachmentService, UnitOfWork, type SlaEscalator } from '@topicdesk/core';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { SchedulerConfig } from './config';
 import {
@@ -7,13 +7,24 @@ import {
   autoCloseJob,
   idleAwayJob,
   retentionJob,
+  slaJob,
   unclaimedReminderJob,
   type Job,
   type SchedulerDeps,
 } from './scheduler';
 
+/** What the process wires into the jobs besides its environment. */
+export interface SchedulerExtras {
+  /** Escalates conversations whose SLA was breached (used with SLA_AUTO_ESCALATE). */
+  slaEscalator?: SlaEscalator | undefined;
+}
+
 /** Every job of the scheduler, configured from its environment. */
-export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job[] {
+export function schedulerJobs(
+  deps: SchedulerDeps,
+  config: SchedulerConfig,
+  extras: SchedulerExtras = {},
+): Job[] {
   const attachments = new AttachmentService({
     uow: new UnitOfWork(deps.db, deps.relay),
     ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
@@ -22,6 +33,7 @@ export function schedulerJobs(deps: SchedulerDeps, config: SchedulerConfig): Job
   });
   const jobs = [
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
+    slaJob(deps, { autoEscalate: config.SLA_AUTO_ESCALATE, escalator: extras.slaEscalator }),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(
       deps,

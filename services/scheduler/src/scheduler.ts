@@ -3,7 +3,9 @@ import {
   awayWhenIdle,
   type AttachmentService,
   Housekeeping,
+  SlaMonitor,
   type AssignmentOptions,
+  type SlaEscalator,
   UnitOfWork,
   type DB,
   type Kysely,
@@ -125,6 +127,35 @@ export function idleAwayJob(deps: SchedulerDeps, idleMs: number): Job {
 export function assignmentJob(deps: SchedulerDeps, options: AssignmentOptions): Job {
   const assignment = new Assignment(new UnitOfWork(deps.db, deps.relay), options);
   return { name: 'assignment', run: () => assignment.drainAll() };
+}
+
+/**
+ * SLAs: the reminder before each target and the breach notice once it passed, posted to the topic
+ * once per conversation and target across replicas; with `autoEscalate` and an escalator, each
+ * breach is escalated once. Conversations of priorities without targets are the unclaimed
+ * reminders' (above).
+ */
+export function slaJob(
+  deps: SchedulerDeps,
+  options: { autoEscalate: boolean; escalator?: SlaEscalator | undefined },
+): Job {
+  const monitor = new SlaMonitor({
+    uow: new UnitOfWork(deps.db, deps.relay),
+    logger: deps.logger,
+    autoEscalate: options.autoEscalate,
+    escalator: options.escalator,
+  });
+  if (options.autoEscalate && !options.escalator)
+    deps.logger.warn(
+      'SLA_AUTO_ESCALATE is on but no escalator is wired: breaches are announced only',
+    );
+  return {
+    name: 'sla',
+    async run() {
+      const { reminders, breaches, escalations } = await monitor.run(deps.now());
+      return reminders + breaches + escalations;
+    },
+  };
 }
 
 /** Deletes attachments no message took within `afterMs`, and their bytes. */

@@ -421,7 +421,8 @@ export class ConversationRepository {
 
   /**
    * Open, unclaimed conversations created before `createdBefore` that have had fewer than
-   * `reminder` reminders, locked for this transaction and skipped by other replicas.
+   * `reminder` reminders, locked for this transaction and skipped by other replicas. Those whose
+   * priority has SLA targets are left to the SLA's reminders (migration 0016).
    */
   claimDueReminders(createdBefore: Date, reminder: number, limit: number): Promise<Conversation[]> {
     return this.db
@@ -432,6 +433,10 @@ export class ConversationRepository {
       .where('topic_id', 'is not', null)
       .where('reminders_sent', '<', reminder)
       .where('created_at', '<', createdBefore)
+      .where(
+        sql<boolean>`not exists (select 1 from sla_policies p
+          where p.tenant_id = conversations.tenant_id and p.targets -> conversations.priority is not null)`,
+      )
       .orderBy('created_at')
       .limit(limit)
       .forUpdate()

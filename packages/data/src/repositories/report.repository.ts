@@ -15,6 +15,8 @@ export interface ReportQuery {
   timeZone: string;
   /** The weekly schedule of business hours; null: 24/7. */
   schedule: readonly BusinessInterval[] | null;
+  /** SLA clocks of conversations still running are read at this instant (default: now). */
+  now?: Date | undefined;
 }
 
 /** One group's figures; durations in seconds, null where nothing was measured. */
@@ -41,6 +43,12 @@ export interface ReportFigures {
   surveys: number;
   ratings: number;
   positiveRatings: number;
+  /** Conversations with a first-response SLA target whose outcome is known (met or breached). */
+  slaFirstResponses: number;
+  slaFirstResponsesMet: number;
+  /** The same for the resolution target. */
+  slaResolutions: number;
+  slaResolutionsMet: number;
 }
 
 /** Group key and label of each grouping, over the `conv` rows of the report's query. */
@@ -81,9 +89,10 @@ export class ReportRepository {
     const { key, label } = grouping(query.groupBy, query.timeZone);
     const schedule = query.schedule === null ? null : JSON.stringify(query.schedule);
     const tz = query.timeZone;
+    const now = query.now ?? new Date();
     const result = await sql<ReportFigures>`
       with conv as (
-        select c.id, c.status, c.closed_at,
+        select c.id, c.status, c.closed_at, c.priority,
           coalesce(g.level, 1) as level,
           coalesce(fv.at, c.created_at) as started_at,
           fv.at as first_visitor_at,
@@ -133,6 +142,32 @@ export class ReportRepository {
         from waits
         where kind = 'agent' and previous = 'visitor'
       ),
+      sla as (
+        -- SLA targets of the conversation's priority (the tenant's policy as it is now); each
+        -- clock runs from the first visitor message to the first reply (first response) or the
+        -- close (resolution), or to now while that has not happened.
+        select conv.id, conv.first_agent_at, conv.status,
+          (sp.targets -> conv.priority ->> 'first_response')::double precision as fr_target,
+          (sp.targets -> conv.priority ->> 'resolution')::double precision as res_target,
+          coalesce((sp.targets -> conv.priority ->> 'business_hours')::boolean, false) as business,
+          conv.first_visitor_at,
+          coalesce(conv.first_agent_at,
+            case when conv.status = 'closed' then conv.closed_at end, ${now}::timestamptz) as fr_end,
+          case when conv.status = 'closed' then conv.closed_at else ${now}::timestamptz end as res_end
+        from conv
+        join sla_policies sp on sp.tenant_id = ${query.tenantId}
+      ),
+      sla_clocks as (
+        select id, first_agent_at, status, fr_target, res_target,
+          case when business
+            then topicdesk_business_seconds(first_visitor_at, fr_end, ${tz}::text, ${schedule}::jsonb)
+            else extract(epoch from fr_end - first_visitor_at)::double precision end as fr_elapsed,
+          case when business
+            then topicdesk_business_seconds(first_visitor_at, res_end, ${tz}::text, ${schedule}::jsonb)
+            else extract(epoch from res_end - first_visitor_at)::double precision end as res_elapsed
+        from sla
+        where fr_target is not null or res_target is not null
+      ),
       measured as (
         select conv.*, ${key} as key, ${label} as label,
           extract(epoch from first_agent_at - first_visitor_at)::double precision as first_response,
@@ -162,12 +197,24 @@ export class ReportRepository {
         sum(rp.total) / nullif(sum(rp.replies), 0)::double precision as "replyTimeAvg",
         count(*) filter (where m.surveyed)::int as surveys,
         count(m.score)::int as ratings,
-        count(*) filter (where m.score >= 4)::int as "positiveRatings"
+        count(*) filter (where m.score >= 4)::int as "positiveRatings",
+        -- Met: within the target. Breached: past it, answered or closed late, or still waiting.
+        count(*) filter (where s.fr_target is not null
+          and (s.first_agent_at is not null or s.fr_elapsed > s.fr_target))::int
+          as "slaFirstResponses",
+        count(*) filter (where s.fr_target is not null
+          and s.first_agent_at is not null and s.fr_elapsed <= s.fr_target)::int
+          as "slaFirstResponsesMet",
+        count(*) filter (where s.res_target is not null
+          and (s.status = 'closed' or s.res_elapsed > s.res_target))::int as "slaResolutions",
+        count(*) filter (where s.res_target is not null
+          and s.status = 'closed' and s.res_elapsed <= s.res_target)::int as "slaResolutionsMet"
       from measured m
       left join (
         select conversation_id, count(*) as replies, sum(seconds) as total
         from replies group by conversation_id
       ) rp on rp.conversation_id = m.id
+      left join sla_clocks s on s.id = m.id
       group by m.key, m.label
       order by m.key nulls last, m.label nulls last
     `.execute(this.db);

@@ -1,0 +1,70 @@
+import {
+  DEFAULT_TENANT_ID,
+  DEFAULT_REMIND_AT_PERCENT,
+  type SlaSettings,
+  type SlaSettingsService,
+} from '@topicdesk/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { adminActor } from './admin-auth';
+import { parse } from './validation';
+
+export interface SlaRoutesOptions {
+  sla: SlaSettingsService;
+  /** The admin API is off while unset. */
+  serviceToken: string | undefined;
+}
+
+/** Longest target: 90 days, in seconds. */
+const MAX_TARGET_SECONDS = 90 * 86_400;
+
+const seconds = z.number().int().min(1).max(MAX_TARGET_SECONDS).nullable().default(null);
+const targetSet = z
+  .strictObject({
+    firstResponseSeconds: seconds,
+    resolutionSeconds: seconds,
+    businessHours: z.boolean().default(false),
+  })
+  .refine(
+    (t) => t.firstResponseSeconds !== null || t.resolutionSeconds !== null,
+    'at least one of firstResponseSeconds and resolutionSeconds (leave the priority out for none)',
+  );
+
+/** `PUT /v1/admin/settings/sla`: targets per priority; `targets: {}` turns the SLA off. */
+const slaBody = z.strictObject({
+  remindAtPercent: z.number().int().min(1).max(99).nullable().default(DEFAULT_REMIND_AT_PERCENT),
+  targets: z.strictObject({
+    high: targetSet.optional(),
+    normal: targetSet.optional(),
+    low: targetSet.optional(),
+  }),
+});
+
+function slaView(settings: SlaSettings) {
+  return {
+    remindAtPercent: settings.remindAtPercent,
+    targets: settings.targets,
+    updatedAt: settings.updatedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * SLA targets (admin API, Bearer SERVICE_TOKEN): `GET`/`PUT /v1/admin/settings/sla`. The
+ * scheduler reminds and announces breaches by them; reports show their attainment
+ * (docs/reports.md); contract: docs/contract.md.
+ */
+export const slaRoutes: FastifyPluginAsync<SlaRoutesOptions> = async (app, options) => {
+  const { sla } = options;
+  const actor = adminActor(options.serviceToken);
+
+  app.get('/v1/admin/settings/sla', async (request) => {
+    actor(request);
+    return slaView(await sla.get(DEFAULT_TENANT_ID));
+  });
+
+  app.put('/v1/admin/settings/sla', async (request) => {
+    const by = actor(request);
+    const body = parse(slaBody, request.body ?? {});
+    return slaView(await sla.set(DEFAULT_TENANT_ID, by, body));
+  });
+};

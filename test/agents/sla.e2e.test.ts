@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startConversation, VisitorClient } from '@topicdesk/testkit';
+import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { admin, ALICE, botPosted, botPosts, say } from '../support/agents';
+import { eventually, scrape, total } from '../observability/support';
+
+// SLAs: a reminder before the first-response target and the breach notice once it passed, each
+// posted once to the topic although two schedulers run the job; the agent holding the
+// conversation is mentioned. The schedulers' clock is moved forward (SCHEDULER_CLOCK_FILE).
+const SERVICE_TOKEN = 'service-token-for-the-sla-suite-0123456789';
+const SECOND = 1000;
+const clockDir = mkdtempSync(join(tmpdir(), 'topicdesk-clock-'));
+const clockFile = join(clockDir, 'offset');
+let cluster: Cluster;
+
+/** Moves the clock of both scheduler processes to `ms` after real time. */
+function setClock(ms: number) {
+  writeFileSync(clockFile, String(ms));
+}
+
+beforeAll(async () => {
+  setClock(0);
+  cluster = await startCluster({
+    gateways: 1,
+    schedulers: 2,
+    gatewayEnv: { SERVICE_TOKEN },
+    schedulerEnv: { SCHEDULER_CLOCK_FILE: clockFile, SCHEDULER_INTERVAL: '200ms' },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  rmSync(clockDir, { recursive: true, force: true });
+});
+
+async function settle() {
+  // Several scheduler ticks of both replicas, then whatever the bridge has to send.
+  await new Promise((r) => setTimeout(r, 1500));
+}
+
+it('reminds before the first-response target and announces its breach once across two schedulers, mentioning the agent', async () => {
+  const gateway = cluster.gateways[0]!.url;
+  expect(
+    (
+      await admin(gateway, SERVICE_TOKEN, 'PUT', `/v1/admin/agents/${ALICE.id}`, {
+        displayName: 'Alice M.',
+      })
+    ).status,
+  ).toBe(200);
+  const saved = await admin(gateway, SERVICE_TOKEN, 'PUT', '/v1/admin/settings/sla', {
+    remindAtPercent: 80,
+    targets: { normal: { firstResponseSeconds: 60, resolutionSeconds: 600 } },
+  });
+  expect(saved.status).toBe(200);
+
+  const conversation = await startConversation(gateway);
+  const visitor = await VisitorClient.connect(gateway, conversation.token);
+  visitor.sendMessage('one', 'is anybody there?');
+  await visitor.waitFor((f) => f.type === 'ack');
+  const threadId = await topicOf(cluster.sandbox, conversation.ticket);
+  say(cluster.sandbox, ALICE, '/claim', threadId);
+  await botPosted(cluster.sandbox, threadId, 'Claimed by Alice M.');
+  const slaPosts = () => botPosts(cluster.sandbox, threadId).filter((t) => t.includes('SLA'));
+
+  setClock(30 * SECOND);
+  await settle();
+  expect(slaPosts()).toEqual([]);
+
+  // 80 % of 60 s: the reminder.
+  setClock(50 * SECOND);
+  await botPosted(cluster.sandbox, threadId, '⏳ SLA');
+  await settle();
+  expect(slaPosts()).toEqual([
+    expect.stringMatching(
+      new RegExp(
+        `^⏳ SLA: ${conversation.ticket} first response due in \\d+ s \\(target 60 s, normal priority\\)\\.\\n👤 Alice M\\.$`,
+      ),
+    ),
+  ]);
+
+  setClock(70 * SECOND);
+  await botPosted(cluster.sandbox, threadId, '🚨 SLA breached');
+  await settle();
+  expect(slaPosts()).toHaveLength(2);
+  expect(slaPosts()[1]).toBe(
+    `🚨 SLA breached: ${conversation.ticket} first response target (60 s, normal priority) has passed.\n👤 Alice M.`,
+  );
+  // Telegram notifies Alice: the post mentions her by user id.
+  const breach = cluster.sandbox.state
+    .messages({ chatId: GROUP_ID, threadId, fromBot: true })
+    .find((m) => m.text?.startsWith('🚨'));
+  const mention = breach?.message.entities?.find((e) => e.type === 'text_mention');
+  expect(mention?.user?.id).toBe(ALICE.id);
+  expect(breach!.text!.slice(mention!.offset, mention!.offset + mention!.length)).toBe('Alice M.');
+
+  // One breach counted across both schedulers.
+  const breaches = await eventually(
+    async () => {
+      let sum = 0;
+      for (const scheduler of cluster.schedulers)
+        sum +=
+          total(await scrape(scheduler.url), 'topicdesk_sla_breaches_total', {
+            target: 'first_response',
+            priority: 'normal',
+          }) ?? 0;
+      return sum;
+    },
+    (sum) => sum === 1,
+  );
+  expect(breaches).toBe(1);
+
+  // Alice answers: the first-response clock is done; the resolution's reminder comes at 480 s.
+  say(cluster.sandbox, ALICE, 'Hello, how can I help?', threadId);
+  await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent');
+  setClock(490 * SECOND);
+  await botPosted(cluster.sandbox, threadId, 'resolution due in');
+  await settle();
+  expect(slaPosts()).toHaveLength(3);
+  await visitor.close();
+});
