@@ -1,4 +1,5 @@
 import { sandboxError } from '../errors';
+import { MAX_CAPTION_LENGTH } from '../media-api';
 import {
   ChatType,
   type InlineKeyboardMarkup,
@@ -14,6 +15,7 @@ import {
   type NewMessage,
   type StoredMessage,
 } from './records';
+import { mediaFields, type InjectedMedia } from './media';
 import { toUser } from './users';
 import type { World } from './world';
 
@@ -64,8 +66,16 @@ export class Messages {
     return message;
   }
 
-  /** A person writes: an agent in the group, or a visitor in a private chat with the bot. */
-  injectUser(chatId: number, from: InjectedUser, input: NewMessage): Message {
+  /**
+   * A person writes: an agent in the group, or a visitor in a private chat with the bot; with
+   * `media`, a file under `input.text` as its caption (at most 1,024 characters).
+   */
+  injectUser(
+    chatId: number,
+    from: InjectedUser,
+    input: NewMessage,
+    media?: InjectedMedia,
+  ): Message {
     const user = toUser(from);
     let chat = this.world.findChat(chatId);
     if (chatId > 0) {
@@ -73,17 +83,20 @@ export class Messages {
       chat ??= this.world.addPrivateChat(user);
     }
     if (!chat) throw sandboxError('CHAT_NOT_FOUND');
-    validateText(input.text);
+    if (!media) validateText(input.text);
+    else if (input.text.length > MAX_CAPTION_LENGTH) throw sandboxError('CAPTION_TOO_LONG');
     const isAdmin = from.isAdmin ?? true;
     if (chat.chat.type === ChatType.supergroup) chat.members.set(user.id, { user, isAdmin });
     // People write into General with no thread; the Bot API's "thread 1" means the same.
     const threadId = input.threadId === GENERAL_THREAD_ID ? undefined : input.threadId;
     const placement = this.placement(chat, { ...input, threadId }, { fromBot: false, isAdmin });
-    const message = this.world.append(chat, user, {
-      ...placement,
-      text: input.text,
-      ...(input.entities?.length ? { entities: input.entities } : {}),
-    });
+    const content = media
+      ? {
+          ...mediaFields(this.world.files, media),
+          ...(input.text === '' ? {} : { caption: input.text }),
+        }
+      : { text: input.text, ...(input.entities?.length ? { entities: input.entities } : {}) };
+    const message = this.world.append(chat, user, { ...placement, ...content });
     this.world.emit({ type: 'message', chatId, message, byBot: false });
     this.world.broadcast(chatId, { message });
     return message;
