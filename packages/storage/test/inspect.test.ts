@@ -17,6 +17,7 @@ const limits: AttachmentLimits = {
   maxFileBytes: 1_000_000,
   maxConversationBytes: 5_000_000,
   allowedTypes: ['image/jpeg', 'image/png', 'application/pdf', 'text/plain'],
+  agentAllowedTypes: ['image/jpeg', 'application/pdf', 'audio/ogg'],
   maxImagePixels: 10_000,
 };
 

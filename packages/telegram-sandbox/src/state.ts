@@ -381,7 +381,9 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
       {
         text: input.text,
         ...(input.messageThreadId === undefined ? {} : { threadId: input.messageThreadId }),
-        ...(input.replyToMessageId === undefined ? {} : { replyToMessageId: input.replyToMessageId }),
+        ...(input.replyToMessageId === undefined
+          ? {}
+          : { replyToMessageId: input.replyToMessageId }),
       },
       input.media,
     );

@@ -143,7 +143,11 @@ describe('files people send, getFile and the download route', () => {
       file_size: pdf.length,
     });
     const voice = await inject({ kind: 'voice', bytes: 'T2dnUw==', duration: 3 });
-    expect(voice.body['voice']).toMatchObject({ duration: 3, mime_type: 'audio/ogg', file_size: 4 });
+    expect(voice.body['voice']).toMatchObject({
+      duration: 3,
+      mime_type: 'audio/ogg',
+      file_size: 4,
+    });
     const video = await inject({ kind: 'video', bytes: 'AAAA', width: 320, height: 240 });
     expect(video.body['video']).toMatchObject({ width: 320, height: 240, mime_type: 'video/mp4' });
 
@@ -151,9 +155,9 @@ describe('files people send, getFile and the download route', () => {
       .file_path!;
     expect(path).toMatch(/^documents\/file_\d+\.pdf$/);
     expect(Buffer.from(await (await download(path)).arrayBuffer())).toEqual(pdf);
-    expect(h.sandbox.state.messages({ threadId: topic.message_thread_id }).map((m) => m.media?.kind)).toEqual(
-      expect.arrayContaining(['document', 'voice', 'video']),
-    );
+    expect(
+      h.sandbox.state.messages({ threadId: topic.message_thread_id }).map((m) => m.media?.kind),
+    ).toEqual(expect.arrayContaining(['document', 'voice', 'video']));
   });
 
   it('refuses getFile over 20 MB ("file is too big"), unknown ids, and unknown paths or bad tokens on the file URL', async () => {

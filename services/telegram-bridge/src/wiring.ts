@@ -18,6 +18,7 @@ import { createTelegramApi } from './sender/telegram-api';
 import { TelegramSender } from './sender/telegram-sender';
 import { TopicSync } from './sync/topic-sync';
 import { PrivateChat } from './updates/private-chat';
+import { TelegramFiles } from './updates/telegram-files';
 import { UpdateProcessor } from './updates/update-processor';
 import { UserKeyring } from './user-crypto';
 
@@ -69,6 +70,14 @@ export function wireBridge(deps: BridgeDeps) {
     urlTtlMs: config.ATTACHMENTS_URL_TTL,
     logger,
   });
+  const files = new TelegramFiles({
+    api: pool.main.api,
+    token: config.BOT_TOKEN,
+    apiRoot: config.TELEGRAM_API_ROOT,
+    attachments,
+    maxFileBytes: config.ATTACHMENTS_MAX_FILE_BYTES,
+    logger,
+  });
   const sync = new TopicSync({
     sender,
     delivery,
@@ -96,6 +105,7 @@ export function wireBridge(deps: BridgeDeps) {
     assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
     sync,
     privateChat,
+    files,
   });
   return {
     ...deps,

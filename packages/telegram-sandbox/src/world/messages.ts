@@ -141,20 +141,27 @@ export class Messages {
   }
 
   /** A person edits their message; bots get an `edited_message` update. */
+  /** A person edits their message: its text, or the caption of the file it carries. */
   editUser(chatId: number, messageId: number, text: string): Message {
     const chat = this.world.chat(chatId);
     const stored = chat.messages.get(messageId);
     if (!stored) throw sandboxError('MESSAGE_TO_EDIT_NOT_FOUND');
     const current = stored.message;
-    if (!current.from || current.from.is_bot || current.text === undefined) {
+    const withFile = current.text === undefined && mediaOf(current);
+    if (!current.from || current.from.is_bot || (current.text === undefined && !withFile)) {
       throw sandboxError('MESSAGE_NOT_FROM_USER');
     }
-    validateText(text);
-    if (text === current.text) throw sandboxError('MESSAGE_NOT_MODIFIED');
+    const before = (withFile ? current.caption : current.text) ?? '';
+    if (withFile) {
+      if (text.length > MAX_CAPTION_LENGTH) throw sandboxError('CAPTION_TOO_LONG');
+    } else validateText(text);
+    if (text === before) throw sandboxError('MESSAGE_NOT_MODIFIED');
     const date = unixNow();
-    stored.edits.push({ text: current.text, replacedAt: date });
-    const { entities: _entities, ...rest } = current;
-    stored.message = { ...rest, text, edit_date: date };
+    stored.edits.push({ text: before, replacedAt: date });
+    const { entities: _entities, caption: _caption, ...rest } = current;
+    stored.message = withFile
+      ? { ...rest, ...(text === '' ? {} : { caption: text }), edit_date: date }
+      : { ...rest, text, edit_date: date };
     this.world.emit({ type: 'message', chatId, message: stored.message, byBot: false });
     this.world.broadcast(chatId, { edited_message: stored.message });
     return stored.message;
@@ -290,4 +297,8 @@ export function shallow(message: Message): Message {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function mediaOf(message: Message): boolean {
+  return Boolean(message.photo ?? message.document ?? message.voice ?? message.video);
 }
