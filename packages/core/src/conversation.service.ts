@@ -43,6 +43,11 @@ export interface VisitorMessageInput {
   origin?: string | undefined;
   /** Checked files it carries, in order (AttachmentService.prepare); `text` is their caption. */
   attachments?: readonly Attachment[] | undefined;
+  /**
+   * Files received from Telegram (a private-chat user's, AttachmentService.receive), unsigned:
+   * announced by their count, each gateway signs the links.
+   */
+  received?: readonly { id: string }[] | undefined;
 }
 
 export interface AgentMessageInput {
@@ -179,14 +184,14 @@ export class ConversationService {
       requireOpen: true,
     });
     if (result.duplicate) return { message: result.message, duplicate: true };
-    if (input.attachments?.length) await attachTo(work, result.message, input.attachments);
+    const files = input.received ?? input.attachments ?? [];
+    if (files.length > 0) await attachTo(work, result.message, files);
     work.emit(
       sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
-      fanoutOutbox(
-        input.tenantId,
-        input.conversationId,
-        messageEvent(result.message, input.origin, input.attachments),
-      ),
+      fanoutOutbox(input.tenantId, input.conversationId, {
+        ...messageEvent(result.message, input.origin, input.attachments),
+        ...(input.received?.length ? { files: input.received.length } : {}),
+      }),
     );
     // The visitor's first message is answered with the welcome template.
     if (result.firstOfKind)

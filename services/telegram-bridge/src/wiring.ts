@@ -48,22 +48,6 @@ export function wireBridge(deps: BridgeDeps) {
   const keyring = config.TELEGRAM_USER_KEY
     ? UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS)
     : undefined;
-  const privateChat = keyring
-    ? new PrivateChat({
-        db: deps.db,
-        sender,
-        relay: deps.relay,
-        coordination,
-        keyring,
-        logger,
-        botId,
-        limits: {
-          conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
-          messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
-        },
-      })
-    : undefined;
-  const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));
   const attachments = new AttachmentService({
     uow: new UnitOfWork(deps.db, deps.relay),
     ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
@@ -78,6 +62,25 @@ export function wireBridge(deps: BridgeDeps) {
     maxFileBytes: config.ATTACHMENTS_MAX_FILE_BYTES,
     logger,
   });
+  const privateChat = keyring
+    ? new PrivateChat({
+        db: deps.db,
+        sender,
+        relay: deps.relay,
+        coordination,
+        keyring,
+        logger,
+        botId,
+        limits: {
+          conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
+          messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
+        },
+        files,
+        allowedTypes: config.ATTACHMENTS_ALLOWED_TYPES,
+        attachments,
+      })
+    : undefined;
+  const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));
   const sync = new TopicSync({
     sender,
     delivery,
