@@ -4,7 +4,7 @@ import { SandboxError, sandboxError, type BotApiErrorBody } from './errors';
 import { DEFAULT_LIMITS, RATE_LIMITED_METHODS, RateLimiter, type Limits } from './limits';
 import { isRecord, requiredChatId, type Params } from './params';
 import { JsonFileStore } from './persistence';
-import { ChatType, type Message, type Update, type User } from './telegram.types';
+import { ChatType, type Message, type Update } from './telegram.types';
 import {
   botView,
   chatView,
@@ -24,7 +24,6 @@ import {
   type CallbackAnswer,
   type MemberRights,
   type MemberStatus,
-  type InjectedUser,
   type WorldEvent,
   type WorldSnapshot,
 } from './world/records';
