@@ -48,7 +48,8 @@ export function fileOf(message: Message): TelegramFileRef | undefined {
   if (!other) return undefined;
   const kind = message.document ? 'document' : message.video ? 'video' : 'voice';
   const named = 'file_name' in other ? other.file_name : undefined;
-  const type = other.mime_type ?? 'application/octet-stream';
+  // Voice notes are Ogg Opus even when Telegram leaves the type out.
+  const type = other.mime_type ?? (kind === 'voice' ? 'audio/ogg' : 'application/octet-stream');
   return {
     fileId: other.file_id,
     fileUniqueId: other.file_unique_id,
