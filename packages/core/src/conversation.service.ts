@@ -43,6 +43,11 @@ export interface VisitorMessageInput {
   origin?: string | undefined;
   /** Checked files it carries, in order (AttachmentService.prepare); `text` is their caption. */
   attachments?: readonly Attachment[] | undefined;
+  /**
+   * Files received from Telegram (a private-chat user's, AttachmentService.receive), unsigned:
+   * announced by their count, each gateway signs the links.
+   */
+  received?: readonly { id: string }[] | undefined;
 }
 
 export interface AgentMessageInput {
@@ -55,6 +60,8 @@ export interface AgentMessageInput {
   agentId: number | null;
   telegramChatId: number;
   telegramMessageId: number;
+  /** Checked files it carries (AttachmentService.receive), in order; `text` is their caption. */
+  attachments?: readonly { id: string }[] | undefined;
 }
 
 export interface Actor {
@@ -83,7 +90,11 @@ function agentActor(agent: AgentRef): Actor {
 }
 
 /** Gives checked files to their message; one taken by another message meanwhile undoes it all. */
-async function attachTo(work: Work, message: Message, files: readonly Attachment[]): Promise<void> {
+async function attachTo(
+  work: Work,
+  message: Message,
+  files: readonly { id: string }[],
+): Promise<void> {
   const ids = files.map((f) => f.id);
   if ((await new AttachmentRepository(work.trx).attach(ids, message.id)) !== ids.length)
     throw new AttachmentError(
@@ -173,14 +184,14 @@ export class ConversationService {
       requireOpen: true,
     });
     if (result.duplicate) return { message: result.message, duplicate: true };
-    if (input.attachments?.length) await attachTo(work, result.message, input.attachments);
+    const files = input.received ?? input.attachments ?? [];
+    if (files.length > 0) await attachTo(work, result.message, files);
     work.emit(
       sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
-      fanoutOutbox(
-        input.tenantId,
-        input.conversationId,
-        messageEvent(result.message, input.origin, input.attachments),
-      ),
+      fanoutOutbox(input.tenantId, input.conversationId, {
+        ...messageEvent(result.message, input.origin, input.attachments),
+        ...(input.received?.length ? { files: input.received.length } : {}),
+      }),
     );
     // The visitor's first message is answered with the welcome template.
     if (result.firstOfKind)
@@ -204,6 +215,7 @@ export class ConversationService {
       telegramMessageId: input.telegramMessageId,
       delivery: DeliveryState.none,
     });
+    if (input.attachments?.length) await attachTo(work, message, input.attachments);
     const first = await new ConversationRepository(work.trx).recordFirstResponse(
       input.tenantId,
       input.conversationId,
@@ -220,9 +232,16 @@ export class ConversationService {
       { type: 'agent', id: String(input.telegramUserId) },
       'message.send',
       input.conversationId,
-      { seq: message.seq, length: message.text.length },
+      { seq: message.seq, length: message.text.length, files: input.attachments?.length ?? 0 },
     );
-    work.emit(fanoutOutbox(input.tenantId, input.conversationId, messageEvent(message)));
+    const files = input.attachments?.length ?? 0;
+    // Files are announced by their count: each gateway signs their links as it sends them.
+    work.emit(
+      fanoutOutbox(input.tenantId, input.conversationId, {
+        ...messageEvent(message),
+        ...(files > 0 ? { files } : {}),
+      }),
+    );
     // A private-chat user gets the reply from the bridge's sync (their chat, by the bot).
     if (conversation.channel === ConversationChannel.telegram)
       work.emit(sync(input.tenantId, input.conversationId, SyncReason.STATUS_CHANGED));

@@ -24,6 +24,7 @@ const limits: AttachmentLimits = {
   maxFileBytes: 100_000,
   maxConversationBytes: 1_000_000,
   allowedTypes: ['application/pdf'],
+  agentAllowedTypes: ['application/pdf'],
   maxImagePixels: 1_000_000,
 };
 

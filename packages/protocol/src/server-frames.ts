@@ -136,10 +136,18 @@ export type ServerFrame = z.infer<typeof serverFrameSchema>;
 /**
  * What travels on a conversation's fanout channel (Redis pub/sub, through the outbox): the
  * server frames every socket of the conversation gets, a `message` marked with `origin`, the
- * socket that sent it, which gets an `ack` instead and never sees `origin`.
+ * socket that sent it, which gets an `ack` instead and never sees `origin` (nor `files`).
  */
 export const conversationEventSchema = z.discriminatedUnion('type', [
-  messageFrameSchema.extend({ origin: z.string().optional() }),
+  messageFrameSchema.extend({
+    origin: z.string().optional(),
+    /**
+     * The message carries this many files whose links the publisher could not sign (the bridge
+     * stores agents' files; only the gateway signs): each gateway reads the message from the
+     * log, with fresh links, instead of sending the event as it is. Never sent to a socket.
+     */
+    files: z.number().int().min(1).optional(),
+  }),
   editFrameSchema,
   systemFrameSchema,
   receiptFrameSchema,

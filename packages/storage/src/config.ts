@@ -8,6 +8,14 @@ import { S3Storage } from './s3-storage';
 import type { ObjectStorage } from './storage';
 
 const DEFAULT_TYPES = 'image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain';
+/** Agents also send voice notes and videos from Telegram. */
+const DEFAULT_AGENT_TYPES = `${DEFAULT_TYPES},audio/ogg,audio/mpeg,audio/mp4,video/mp4,video/quicktime,video/webm`;
+
+const typeList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
 
 /**
  * The attachment settings every service that touches files reads (gateway, bridge): spread
@@ -47,15 +55,15 @@ export const attachmentEnv = {
   /** All of one conversation's files together, in bytes. */
   ATTACHMENTS_MAX_CONVERSATION_BYTES: env.int(50 * 1024 * 1024, 1),
   /** Comma-separated MIME types a file may really be (sniffed from its bytes). */
-  ATTACHMENTS_ALLOWED_TYPES: env
+  ATTACHMENTS_ALLOWED_TYPES: env.optionalString().default(DEFAULT_TYPES).transform(typeList),
+  /**
+   * Comma-separated MIME types a file agents post in a topic may really be (the bridge downloads
+   * it from Telegram and checks it like an upload); the visitor's types plus voice and video.
+   */
+  ATTACHMENTS_AGENT_ALLOWED_TYPES: env
     .optionalString()
-    .default(DEFAULT_TYPES)
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim().toLowerCase())
-        .filter(Boolean),
-    ),
+    .default(DEFAULT_AGENT_TYPES)
+    .transform(typeList),
   /** Largest image, in pixels (a small file can decode to gigabytes). */
   ATTACHMENTS_MAX_IMAGE_PIXELS: env.int(40_000_000, 1),
   /** How long upload and download links stay valid. */
@@ -101,6 +109,7 @@ export function createAttachmentRuntime(
     maxFileBytes: config.ATTACHMENTS_MAX_FILE_BYTES,
     maxConversationBytes: config.ATTACHMENTS_MAX_CONVERSATION_BYTES,
     allowedTypes: config.ATTACHMENTS_ALLOWED_TYPES,
+    agentAllowedTypes: config.ATTACHMENTS_AGENT_ALLOWED_TYPES,
     maxImagePixels: config.ATTACHMENTS_MAX_IMAGE_PIXELS,
   };
   const scanner = config.CLAMAV_URL ? new ClamdScanner(config.CLAMAV_URL) : undefined;

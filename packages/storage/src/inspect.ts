@@ -20,6 +20,8 @@ export interface AttachmentLimits {
   maxConversationBytes: number;
   /** MIME types a file may really be (sniffed from its bytes). */
   allowedTypes: readonly string[];
+  /** MIME types a file agents send from Telegram may really be (ATTACHMENTS_AGENT_ALLOWED_TYPES). */
+  agentAllowedTypes: readonly string[];
   /** Largest image, in pixels (width × height): a tiny file can decode to gigabytes. */
   maxImagePixels: number;
 }
@@ -31,6 +33,8 @@ export interface InspectInput {
   storedKey: string;
   declaredType: string;
   declaredSize: number;
+  /** The types this file may be; default: the limits' `allowedTypes` (visitors' files). */
+  allowedTypes?: readonly string[] | undefined;
 }
 
 /** A file that passed: its real type, size and (images) dimensions. */
@@ -83,7 +87,8 @@ export class AttachmentInspector {
 
     const head = await this.#scanAndSniff(input.uploadKey);
     const type = await realType(head, input.declaredType);
-    if (type === undefined || !this.limits.allowedTypes.includes(type))
+    const allowed = input.allowedTypes ?? this.limits.allowedTypes;
+    if (type === undefined || !allowed.includes(type))
       throw new AttachmentError(
         AttachmentErrorCode.TypeNotAllowed,
         type === undefined
@@ -178,7 +183,8 @@ export class AttachmentInspector {
  */
 export async function realType(head: Buffer, declaredType: string): Promise<string | undefined> {
   const sniffed = await fileTypeFromBuffer(head);
-  if (sniffed) return sniffed.mime;
+  // `audio/ogg; codecs=opus` (a Telegram voice note) is listed and served as `audio/ogg`.
+  if (sniffed) return sniffed.mime.split(';')[0]?.trim();
   if (declaredType !== 'text/plain' || head.includes(0)) return undefined;
   try {
     // The head may end inside a character: drop up to 3 bytes of it.

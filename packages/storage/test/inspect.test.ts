@@ -11,12 +11,13 @@ import {
   type AttachmentLimits,
 } from '../src/index';
 import { EICAR, startFakeClamd, type FakeClamd } from '@topicdesk/testkit';
-import { executable, jpegWithGps, PDF } from '@topicdesk/testkit';
+import { executable, jpegWithGps, oggOpus, PDF } from '@topicdesk/testkit';
 
 const limits: AttachmentLimits = {
   maxFileBytes: 1_000_000,
   maxConversationBytes: 5_000_000,
   allowedTypes: ['image/jpeg', 'image/png', 'application/pdf', 'text/plain'],
+  agentAllowedTypes: ['image/jpeg', 'application/pdf', 'audio/ogg'],
   maxImagePixels: 10_000,
 };
 
@@ -62,6 +63,20 @@ describe('AttachmentInspector', () => {
     expect(file).toEqual({ type: 'application/pdf', size: PDF.length });
     expect(await read(input.storedKey)).toEqual(PDF);
     expect(clamd.scans()).toBe(scans + 1);
+  });
+
+  it('checks an agent’s file against the types given: a voice note passes as audio/ogg, not as a visitor’s', async () => {
+    const voice = await upload(oggOpus());
+    const file = await scanned().inspect({
+      ...voice,
+      declaredType: 'audio/ogg',
+      allowedTypes: limits.agentAllowedTypes,
+    });
+    expect(file).toEqual({ type: 'audio/ogg', size: oggOpus().length });
+    const again = await upload(oggOpus());
+    await expect(scanned().inspect({ ...again, declaredType: 'audio/ogg' })).rejects.toMatchObject({
+      code: 'ATTACHMENT_TYPE_NOT_ALLOWED',
+    });
   });
 
   it('refuses the EICAR file as infected', async () => {

@@ -49,6 +49,8 @@ export const SANDBOX_ERRORS = {
     description: 'Bad Request: wrong file identifier/HTTP URL specified',
   },
   FILE_TOO_BIG: { status: 413, description: 'Request Entity Too Large' },
+  /** getFile of a file over 20 MB: bots cannot download it. */
+  FILE_TOO_BIG_TO_DOWNLOAD: { status: 400, description: 'Bad Request: file is too big' },
   PHOTO_TOO_BIG: { status: 400, description: 'Bad Request: PHOTO_SAVE_FILE_INVALID' },
   IMAGE_PROCESS_FAILED: { status: 400, description: 'Bad Request: IMAGE_PROCESS_FAILED' },
   PHOTO_INVALID_DIMENSIONS: { status: 400, description: 'Bad Request: PHOTO_INVALID_DIMENSIONS' },

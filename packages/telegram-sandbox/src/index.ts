@@ -41,4 +41,6 @@ export {
   type InjectedUser,
   type MessageVersion,
 } from './world/records';
+export { FileKind, MAX_DOWNLOAD_BYTES } from './world/files';
+export type { InjectedMedia } from './world/media';
 export * from './telegram.types';

@@ -3,7 +3,7 @@ import { sandboxError } from './errors';
 import { isRecord, optionalInt, optionalString, requiredChatId, type Params } from './params';
 import type { MethodContext } from './bot-api';
 import type { Message } from './telegram.types';
-import type { StoredFile } from './world/files';
+import { MAX_DOWNLOAD_BYTES, type StoredFile } from './world/files';
 
 // sendPhoto and sendDocument as Telegram takes them: the file as a multipart/form-data part
 // (directly, or named by `attach://<part>` as grammY sends it) or a `file_id` sent before;
@@ -27,6 +27,21 @@ export function isUploadedPart(value: unknown): value is UploadedPart {
 }
 
 export const mediaHandlers = {
+  // getFile as Telegram answers it: the file's path under /file/bot<token>/, valid for the
+  // download route; files over 20 MB are refused (bots cannot download them).
+  getFile: ({ params, world }: MethodContext) => {
+    const fileId = optionalString(params, 'file_id');
+    const file = fileId ? world.files.get(fileId) : undefined;
+    if (!file) throw sandboxError('FILE_ID_INVALID');
+    if (file.bytes.length > MAX_DOWNLOAD_BYTES) throw sandboxError('FILE_TOO_BIG_TO_DOWNLOAD');
+    return {
+      file_id: file.fileId,
+      file_unique_id: file.fileUniqueId,
+      file_size: file.bytes.length,
+      file_path: file.filePath,
+    };
+  },
+
   sendPhoto: ({ bot, params, world }: MethodContext): Message => {
     const chatId = requiredChatId(params);
     world.chat(chatId);

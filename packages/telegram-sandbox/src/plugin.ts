@@ -13,11 +13,13 @@ import {
   mediaTypeRefusal,
   refuseWith,
 } from './request-guard';
-import type { SandboxState } from './state';
+import { BOT_TOKEN, type SandboxState } from './state';
+import { MAX_DOWNLOAD_BYTES } from './world/files';
 import { MemberStatus } from './world/records';
 
 // Serves the sandbox over HTTP under whatever prefix it is registered with:
 //   <prefix>/bot<token>/<method>   the Bot API, as Telegram answers it
+//   <prefix>/file/bot<token>/<path> a file's bytes, after getFile
 //   <prefix>/sandbox/...           the control API (JSON) for tests and the agent page
 //   <prefix>/                      the agent page
 // Not wrapped in fastify-plugin on purpose: its body parsers, hooks and error handlers
@@ -151,6 +153,21 @@ function botApiRoutes(app: FastifyInstance, state: SandboxState): void {
     const response = await state.callBotApi(token, method, params, left.signal);
     return reply.code(response.status).send(response.body);
   };
+  // A file's download, as Telegram serves it after getFile: https://api.telegram.org/file/bot<token>/<file_path>.
+  app.get(
+    '/file/bot:token/*',
+    (request: FastifyRequest<{ Params: { token: string; '*': string } }>, reply) => {
+      if (!BOT_TOKEN.test(request.params.token))
+        return reply.code(401).send(sandboxError('UNAUTHORIZED').toBotApiBody());
+      const file = state.world.files.byPath(request.params['*']);
+      if (!file || file.bytes.length > MAX_DOWNLOAD_BYTES)
+        return reply.code(404).send(sandboxError('METHOD_NOT_FOUND').toBotApiBody());
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', file.bytes.length)
+        .send(file.bytes);
+    },
+  );
   app.get('/bot:token/:method', handler);
   app.post('/bot:token/:method', handler);
 }
@@ -187,9 +204,38 @@ const user = z.object({
   isAdmin: z.boolean().optional(),
 });
 
+const bytes = z.base64().transform((v) => Buffer.from(v, 'base64'));
+const injectedMedia = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('photo'), sizes: z.array(bytes).min(1).max(4) }),
+  z.object({
+    kind: z.literal('document'),
+    bytes,
+    fileName: z.string().optional(),
+    mimeType: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('voice'),
+    bytes,
+    duration: z.number().int().optional(),
+    mimeType: z.string().optional(),
+  }),
+  z.object({
+    kind: z.literal('video'),
+    bytes,
+    width: z.number().int().optional(),
+    height: z.number().int().optional(),
+    duration: z.number().int().optional(),
+    fileName: z.string().optional(),
+    mimeType: z.string().optional(),
+  }),
+]);
+
 const injectBody = z.object({
   chatId: z.number().int(),
-  text: z.string(),
+  /** The text, or with `media` its caption. */
+  text: z.string().default(''),
+  /** A file the person sends (bytes in base64), as in Telegram's update shapes. */
+  media: injectedMedia.optional(),
   from: user,
   messageThreadId: z.number().int().optional(),
   replyToMessageId: z.number().int().optional(),
@@ -285,6 +331,7 @@ function controlRoutes(app: FastifyInstance, state: SandboxState): void {
       chatId: body.chatId,
       text: body.text,
       from: withoutUndefined(body.from),
+      ...(body.media === undefined ? {} : { media: withoutUndefined(body.media) }),
       ...(body.messageThreadId === undefined ? {} : { messageThreadId: body.messageThreadId }),
       ...(body.replyToMessageId === undefined ? {} : { replyToMessageId: body.replyToMessageId }),
     });

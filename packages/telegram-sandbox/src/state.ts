@@ -4,7 +4,7 @@ import { SandboxError, sandboxError, type BotApiErrorBody } from './errors';
 import { DEFAULT_LIMITS, RATE_LIMITED_METHODS, RateLimiter, type Limits } from './limits';
 import { isRecord, requiredChatId, type Params } from './params';
 import { JsonFileStore } from './persistence';
-import { ChatType, type Message, type Update, type User } from './telegram.types';
+import { ChatType, type Message, type Update } from './telegram.types';
 import {
   botView,
   chatView,
@@ -24,11 +24,25 @@ import {
   type CallbackAnswer,
   type MemberRights,
   type MemberStatus,
-  type InjectedUser,
   type WorldEvent,
   type WorldSnapshot,
 } from './world/records';
 import { World } from './world/world';
+import type {
+  CallFilter,
+  EditUserMessageInput,
+  InjectMessageInput,
+  MessageFilter,
+  PressButtonInput,
+} from './control-inputs';
+
+export type {
+  CallFilter,
+  EditUserMessageInput,
+  InjectMessageInput,
+  MessageFilter,
+  PressButtonInput,
+} from './control-inputs';
 
 // The sandbox's state and its programmatic API: the simulated Telegram world plus what
 // surrounds it (Bot API dispatch, flood limits, the call log, webhook delivery,
@@ -68,38 +82,6 @@ export interface CallLogEntry {
   description?: string;
   /** When the sandbox received the call (ms since the epoch). */
   at: number;
-}
-
-export interface InjectMessageInput {
-  chatId: number;
-  text: string;
-  from: InjectedUser;
-  messageThreadId?: number;
-  replyToMessageId?: number;
-}
-
-export interface EditUserMessageInput {
-  chatId: number;
-  messageId: number;
-  text: string;
-}
-
-export interface PressButtonInput {
-  chatId: number;
-  messageId: number;
-  data: string;
-  from: User;
-}
-
-export interface MessageFilter {
-  chatId?: number;
-  /** A topic's thread id, or 1 for General (messages outside any topic). */
-  threadId?: number;
-  fromBot?: boolean;
-}
-
-export interface CallFilter {
-  method?: string;
 }
 
 export interface SandboxEvents {
@@ -392,11 +374,18 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
 
   /** A person writes: an agent in the supergroup, or a visitor in a private chat (chatId = their id). */
   injectMessage(input: InjectMessageInput): Message {
-    const message = this.world.messages.injectUser(input.chatId, input.from, {
-      text: input.text,
-      ...(input.messageThreadId === undefined ? {} : { threadId: input.messageThreadId }),
-      ...(input.replyToMessageId === undefined ? {} : { replyToMessageId: input.replyToMessageId }),
-    });
+    const message = this.world.messages.injectUser(
+      input.chatId,
+      input.from,
+      {
+        text: input.text,
+        ...(input.messageThreadId === undefined ? {} : { threadId: input.messageThreadId }),
+        ...(input.replyToMessageId === undefined
+          ? {}
+          : { replyToMessageId: input.replyToMessageId }),
+      },
+      input.media,
+    );
     this.changed();
     return message;
   }

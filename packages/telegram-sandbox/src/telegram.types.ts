@@ -101,6 +101,25 @@ export interface Document {
   file_size?: number;
 }
 
+export interface Voice {
+  file_id: string;
+  file_unique_id: string;
+  duration: number;
+  mime_type?: string;
+  file_size?: number;
+}
+
+export interface Video {
+  file_id: string;
+  file_unique_id: string;
+  width: number;
+  height: number;
+  duration: number;
+  file_name?: string;
+  mime_type?: string;
+  file_size?: number;
+}
+
 export interface Message {
   message_id: number;
   message_thread_id?: number;
@@ -114,6 +133,8 @@ export interface Message {
   entities?: MessageEntity[];
   photo?: PhotoSize[];
   document?: Document;
+  voice?: Voice;
+  video?: Video;
   caption?: string;
   caption_entities?: MessageEntity[];
   link_preview_options?: LinkPreviewOptions;

@@ -39,7 +39,7 @@ export interface MessageView {
   /** An explicit reply; a topic message's implicit reply to the topic's root is left out. */
   replyToMessageId: number | null;
   service: ServiceKind | null;
-  /** A photo or document the message carries (its caption is `caption`); null for none. */
+  /** A photo, document, voice note or video it carries (its caption is `caption`); null for none. */
   media: MediaView | null;
   caption: string | null;
   /** The Message object exactly as the Bot API returns it. */
@@ -47,7 +47,7 @@ export interface MessageView {
 }
 
 export interface MediaView {
-  kind: 'photo' | 'document';
+  kind: 'photo' | 'document' | 'voice' | 'video';
   fileId: string;
   name: string | null;
   mimeType: string | null;
@@ -136,16 +136,17 @@ function mediaView(message: Message): MediaView | null {
     const { file_id: fileId, width, height, file_size: size } = photo;
     return { kind: 'photo', fileId, name: null, mimeType: null, size: size ?? null, width, height };
   }
-  const doc = message.document;
-  if (!doc) return null;
+  const { document: doc, voice, video } = message;
+  const file = doc ?? video ?? voice;
+  if (!file) return null;
   return {
-    kind: 'document',
-    fileId: doc.file_id,
-    name: doc.file_name ?? null,
-    mimeType: doc.mime_type ?? null,
-    size: doc.file_size ?? null,
-    width: null,
-    height: null,
+    kind: doc ? 'document' : video ? 'video' : 'voice',
+    fileId: file.file_id,
+    name: ('file_name' in file ? file.file_name : undefined) ?? null,
+    mimeType: file.mime_type ?? null,
+    size: file.file_size ?? null,
+    width: video?.width ?? null,
+    height: video?.height ?? null,
   };
 }
 

@@ -1,7 +1,7 @@
 import { InputFile } from 'grammy';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { failure, rawCall, startHarness, TOKEN, type Harness } from './fixtures';
+import { AGENT, failure, rawCall, startHarness, TOKEN, VISITOR, type Harness } from './fixtures';
 
 let h: Harness;
 beforeEach(async () => {
@@ -75,5 +75,109 @@ describe('sendPhoto and sendDocument', () => {
       method: 'POST',
     });
     expect(none.body['description']).toBe('Bad Request: there is no file in the request');
+  });
+});
+
+// Issue 17: agents' and private-chat users' files reach the bridge as Telegram hands them over:
+// the update names the file, getFile answers its path, the file URL serves its bytes.
+describe('files people send, getFile and the download route', () => {
+  const download = (path: string, token = TOKEN) =>
+    fetch(`${h.sandbox.url}/file/bot${token}/${path}`);
+
+  it('gives an agent photo in every size, smallest first; getFile and the file URL serve the largest', async () => {
+    const topic = await h.bot.api.createForumTopic(h.group, 'Photos');
+    const small = await png(90, 60);
+    const large = await png(640, 480);
+    const message = h.sandbox.state.injectMessage({
+      chatId: h.group,
+      messageThreadId: topic.message_thread_id,
+      text: 'the error',
+      from: AGENT,
+      media: { kind: 'photo', sizes: [large, small] },
+    });
+    expect(message.caption).toBe('the error');
+    expect(message.text).toBeUndefined();
+    expect(message.photo?.map((p) => [p.width, p.height, p.file_size])).toEqual([
+      [90, 60, small.length],
+      [640, 480, large.length],
+    ]);
+    const [update] = await h.bot.api.getUpdates({ offset: -1 });
+    expect(update?.message?.photo?.[1]?.file_unique_id).toBe(message.photo?.[1]?.file_unique_id);
+
+    const file = await h.bot.api.getFile(message.photo![1]!.file_id);
+    expect(file).toMatchObject({
+      file_id: message.photo![1]!.file_id,
+      file_unique_id: message.photo![1]!.file_unique_id,
+      file_size: large.length,
+      file_path: expect.stringMatching(/^photos\/file_\d+\.jpg$/),
+    });
+    const body = await download(file.file_path!);
+    expect(body.status).toBe(200);
+    expect(Buffer.from(await body.arrayBuffer())).toEqual(large);
+  });
+
+  it('gives a document, a voice note and a video in Telegram’s update shapes, via the control API too', async () => {
+    const topic = await h.bot.api.createForumTopic(h.group, 'Media');
+    const pdf = Buffer.from('%PDF-1.4\n%%EOF\n');
+    const inject = (media: object) =>
+      rawCall(h.sandbox.url, '/sandbox/messages', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          chatId: h.group,
+          messageThreadId: topic.message_thread_id,
+          from: AGENT,
+          media,
+        }),
+      });
+    const doc = await inject({
+      kind: 'document',
+      bytes: pdf.toString('base64'),
+      fileName: 'offer.pdf',
+      mimeType: 'application/pdf',
+    });
+    expect(doc.status).toBe(200);
+    expect(doc.body['document']).toMatchObject({
+      file_name: 'offer.pdf',
+      mime_type: 'application/pdf',
+      file_size: pdf.length,
+    });
+    const voice = await inject({ kind: 'voice', bytes: 'T2dnUw==', duration: 3 });
+    expect(voice.body['voice']).toMatchObject({
+      duration: 3,
+      mime_type: 'audio/ogg',
+      file_size: 4,
+    });
+    const video = await inject({ kind: 'video', bytes: 'AAAA', width: 320, height: 240 });
+    expect(video.body['video']).toMatchObject({ width: 320, height: 240, mime_type: 'video/mp4' });
+
+    const path = (await h.bot.api.getFile((doc.body['document'] as { file_id: string }).file_id))
+      .file_path!;
+    expect(path).toMatch(/^documents\/file_\d+\.pdf$/);
+    expect(Buffer.from(await (await download(path)).arrayBuffer())).toEqual(pdf);
+    expect(
+      h.sandbox.state.messages({ threadId: topic.message_thread_id }).map((m) => m.media?.kind),
+    ).toEqual(expect.arrayContaining(['document', 'voice', 'video']));
+  });
+
+  it('refuses getFile over 20 MB ("file is too big"), unknown ids, and unknown paths or bad tokens on the file URL', async () => {
+    const message = h.sandbox.state.injectMessage({
+      chatId: VISITOR.id,
+      text: '',
+      from: VISITOR,
+      media: {
+        kind: 'document',
+        bytes: Buffer.alloc(20 * 1024 * 1024 + 1),
+        fileName: 'big.bin',
+      },
+    });
+    expect((await failure(h.bot.api.getFile(message.document!.file_id))).description).toBe(
+      'Bad Request: file is too big',
+    );
+    expect((await failure(h.bot.api.getFile('no-such-id'))).description).toBe(
+      'Bad Request: wrong file identifier/HTTP URL specified',
+    );
+    expect((await download('documents/file_999.pdf')).status).toBe(404);
+    expect((await download('documents/file_1', 'not-a-token')).status).toBe(401);
   });
 });

@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 
 /** A JPEG photo carrying a GPS position in its EXIF, as a phone writes it. */
-export function jpegWithGps(): Promise<Buffer> {
-  return sharp({ create: { width: 64, height: 48, channels: 3, background: '#3a7' } })
+export function jpegWithGps(width = 64, height = 48): Promise<Buffer> {
+  return sharp({ create: { width, height, channels: 3, background: '#3a7' } })
     .jpeg()
     .withExif({
       IFD0: { Make: 'TestPhone', Model: 'T1' },
@@ -28,4 +28,12 @@ export function executable(): Buffer {
   exe.writeUInt32LE(0x80, 0x3c);
   exe.write('PE\0\0', 0x80, 'latin1');
   return exe;
+}
+
+/** The head of an Ogg Opus voice note, as Telegram's voice messages are (enough to sniff). */
+export function oggOpus(): Buffer {
+  const voice = Buffer.alloc(256);
+  voice.write('OggS', 0, 'latin1');
+  voice.write('OpusHead', 28, 'latin1');
+  return voice;
 }

@@ -541,13 +541,14 @@ export class View {
     const bubble = h('div', { class: 'bubble' });
     if (item.kind === 'agent' && item.author)
       bubble.append(h('span', { class: 'author', dir: 'auto' }, item.author));
+    // Files under the author's name, above their caption.
+    if (item.attachments && !item.deleted) bubble.append(fileList(item.attachments));
     // dir=auto: a bubble reads in its own script's direction, whatever the widget's language.
     bubble.append(
       item.deleted
         ? h('em', { class: 'text' }, s.deleted)
         : h('span', { class: 'text', dir: 'auto' }, ...richText(item.text)),
     );
-    if (item.attachments && !item.deleted) bubble.prepend(fileList(item.attachments));
     const meta = h('div', { class: 'meta' });
     if (item.kind !== 'system') {
       const time = new Date(item.at);

@@ -210,7 +210,9 @@ export class ConversationFeed {
           // Something was missed (a lost publish, a Redis reconnect): read the gap from the log.
           return this.#fill(event.seq);
         }
-        const { origin, ...frame } = event;
+        // An agent's files arrive unsigned (the bridge cannot sign): read it with fresh links.
+        if (event.files !== undefined) return this.#fill(event.seq);
+        const { origin, files: _files, ...frame } = event;
         if (origin !== this.socket.origin) {
           this.socket.sendTraced(frame);
           if (event.kind === 'agent') {

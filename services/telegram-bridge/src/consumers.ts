@@ -63,7 +63,13 @@ export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscr
   return bus.consume(
     topics.telegramUpdate,
     async (delivery) => {
-      await processor.process(intake.open(delivery.data), delivery.data.botId);
+      // Downloading a file an agent posted may outlast ackWaitMs: the update is still in hand.
+      const beat = setInterval(() => delivery.working(), 3000);
+      try {
+        await processor.process(intake.open(delivery.data), delivery.data.botId);
+      } finally {
+        clearInterval(beat);
+      }
     },
     {
       durable: 'bridge-updates',

@@ -7,6 +7,8 @@ export const BridgeErrorCode = {
   BRIDGE_SYNC_BUSY: 'BRIDGE_SYNC_BUSY',
   BRIDGE_WEBHOOK_UNAUTHORIZED: 'BRIDGE_WEBHOOK_UNAUTHORIZED',
   BRIDGE_INVALID_UPDATE: 'BRIDGE_INVALID_UPDATE',
+  /** A file posted in Telegram could not be downloaded (getFile or the download failed for good). */
+  BRIDGE_FILE_UNAVAILABLE: 'BRIDGE_FILE_UNAVAILABLE',
 } as const;
 export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
 

@@ -18,6 +18,7 @@ import { createTelegramApi } from './sender/telegram-api';
 import { TelegramSender } from './sender/telegram-sender';
 import { TopicSync } from './sync/topic-sync';
 import { PrivateChat } from './updates/private-chat';
+import { TelegramFiles } from './updates/telegram-files';
 import { UpdateProcessor } from './updates/update-processor';
 import { UserKeyring } from './user-crypto';
 
@@ -47,6 +48,20 @@ export function wireBridge(deps: BridgeDeps) {
   const keyring = config.TELEGRAM_USER_KEY
     ? UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS)
     : undefined;
+  const attachments = new AttachmentService({
+    uow: new UnitOfWork(deps.db, deps.relay),
+    ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
+    urlTtlMs: config.ATTACHMENTS_URL_TTL,
+    logger,
+  });
+  const files = new TelegramFiles({
+    api: pool.main.api,
+    token: config.BOT_TOKEN,
+    apiRoot: config.TELEGRAM_API_ROOT,
+    attachments,
+    maxFileBytes: config.ATTACHMENTS_MAX_FILE_BYTES,
+    logger,
+  });
   const privateChat = keyring
     ? new PrivateChat({
         db: deps.db,
@@ -60,15 +75,12 @@ export function wireBridge(deps: BridgeDeps) {
           conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
           messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
         },
+        files,
+        allowedTypes: config.ATTACHMENTS_ALLOWED_TYPES,
+        attachments,
       })
     : undefined;
   const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));
-  const attachments = new AttachmentService({
-    uow: new UnitOfWork(deps.db, deps.relay),
-    ...createAttachmentRuntime(config, { dataDir: config.DATA_DIR, port: config.PORT }),
-    urlTtlMs: config.ATTACHMENTS_URL_TTL,
-    logger,
-  });
   const sync = new TopicSync({
     sender,
     delivery,
@@ -96,6 +108,7 @@ export function wireBridge(deps: BridgeDeps) {
     assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
     sync,
     privateChat,
+    files,
   });
   return {
     ...deps,

@@ -249,7 +249,7 @@ export class AgentDesk {
   async reply(
     update: UpdateRef,
     conversation: Conversation,
-    message: TopicMessage & { text: string },
+    message: TopicMessage & { text: string; attachments?: readonly { id: string }[] | undefined },
   ): Promise<DeskOutcome> {
     const identity = await this.identify(message.telegramUserId, message.telegramFirstName);
     return this.#onceBy(update, message.telegramUserId, async (work) => {
@@ -272,7 +272,14 @@ export class AgentDesk {
         message.messageId,
       );
       if (known) return 'duplicate';
-      await this.#postAgentMessage(work, conversation, message, identity.agent, message.text);
+      await this.#postAgentMessage(
+        work,
+        conversation,
+        message,
+        identity.agent,
+        message.text,
+        message.attachments,
+      );
       return 'stored';
     });
   }
@@ -459,8 +466,10 @@ export class AgentDesk {
     message: TopicMessage,
     agent: AgentRef,
     text: string,
+    attachments?: readonly { id: string }[],
   ): Promise<void> {
     await this.#service.postAgentMessage(work, {
+      attachments,
       tenantId: this.#tenantId,
       conversationId: conversation.id,
       text,

@@ -141,6 +141,51 @@ export class AttachmentService {
     return Promise.all(ready.map((row) => this.#view(row)));
   }
 
+  /**
+   * A file that arrives with its bytes — an agent's from the topic, a private-chat user's from
+   * Telegram — stored, then checked like an upload (scanned, sniffed, images re-encoded), ready
+   * for a message to carry. `from` picks the types allowed (agents also send voice and video)
+   * and whether the conversation's total counts (a visitor's files only). Answers the checked
+   * file, unsigned (the bridge, which calls this, cannot sign links; the gateway does when it
+   * shows the message). A refusal throws its AttachmentError; the row goes with the orphan sweep.
+   */
+  async receive(
+    tenantId: string,
+    conversationId: string,
+    file: { name: string; type: string; bytes: Buffer },
+    from: 'agent' | 'visitor',
+  ): Promise<AttachmentRow> {
+    const { limits } = this.options;
+    if (file.bytes.length > limits.maxFileBytes)
+      throw new AttachmentError(
+        AttachmentErrorCode.TooLarge,
+        `files are limited to ${limits.maxFileBytes} bytes`,
+      );
+    const row = await this.options.uow.run(async ({ trx }) => {
+      const attachments = new AttachmentRepository(trx);
+      if (from === 'visitor') {
+        await new ConversationRepository(trx).lock(tenantId, conversationId);
+        const used = await attachments.conversationBytes(tenantId, conversationId);
+        if (used + file.bytes.length > limits.maxConversationBytes)
+          throw new AttachmentError(
+            AttachmentErrorCode.TotalExceeded,
+            `a conversation's files are limited to ${limits.maxConversationBytes} bytes together`,
+          );
+      }
+      return attachments.create({
+        id: randomUUID(),
+        tenantId,
+        conversationId,
+        name: file.name,
+        declaredType: file.type,
+        declaredSize: file.bytes.length,
+      });
+    });
+    await this.options.storage.write(uploadKey(row), file.bytes, file.type);
+    const allowedTypes = from === 'agent' ? limits.agentAllowedTypes : limits.allowedTypes;
+    return this.#check(new AttachmentRepository(this.options.uow.db), row, allowedTypes);
+  }
+
   /** The messages with their files, each with a fresh download link (one query for the page). */
   async withAttachments(messages: readonly Message[]): Promise<MessageWithFiles[]> {
     const rows = await new AttachmentRepository(this.options.uow.db).forMessages(
@@ -202,7 +247,11 @@ export class AttachmentService {
     return this.options.storage.read(storedKey(file));
   }
 
-  async #check(repository: AttachmentRepository, row: AttachmentRow): Promise<AttachmentRow> {
+  async #check(
+    repository: AttachmentRepository,
+    row: AttachmentRow,
+    allowedTypes?: readonly string[],
+  ): Promise<AttachmentRow> {
     switch (row.state) {
       case AttachmentState.ready:
         return row;
@@ -226,6 +275,7 @@ export class AttachmentService {
         storedKey: storedKey(row),
         declaredType: row.declared_type,
         declaredSize: row.declared_size,
+        allowedTypes,
       });
       checked = await repository.markReady(row.id, file);
     } catch (error) {

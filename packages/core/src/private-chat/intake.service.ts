@@ -34,8 +34,21 @@ export type PrivateChatButton =
 export type PrivateChatRequest =
   /** Plain text: relayed to the agents, starting a conversation if none is open. */
   | { kind: 'text'; messageId: number; text: string }
-  /** A sticker, photo, voice…: nothing is stored until attachments exist. */
+  /** A sticker, voice note, location…: nothing is stored (photos and documents are files). */
   | { kind: 'not_text' }
+  /**
+   * A photo or document, received into the open conversation (`conversationId`, from
+   * `fileTarget`) and checked: relayed to the agents with its caption.
+   */
+  | {
+      kind: 'file';
+      messageId: number;
+      caption: string;
+      conversationId: string;
+      attachment: { id: string };
+    }
+  /** A photo or document refused (type, size, scan…): the user is told why, with its code. */
+  | { kind: 'file_refused'; code: string; reason: string }
   /** `/start`: the greeting with a Live support button. */
   | { kind: 'greeting' }
   /** `/help`, or an unknown command (`known: false`). */
@@ -108,12 +121,52 @@ export class PrivateChatIntake {
     });
   }
 
+  /**
+   * Where a file the user sends goes, before it is downloaded (a file needs its conversation):
+   * the open conversation, or a new one within the daily limit. `done` when there is nothing to
+   * download: the update was applied already, or no conversation may start (then the update is
+   * marked applied with the refusal, answered like a text's).
+   */
+  fileTarget(
+    update: { botId: string; updateId: number },
+    visitor: PrivateChatVisitor,
+  ): Promise<{ conversation: Conversation } | { done: PrivateChatResult }> {
+    return this.options.uow.run(async (work) => {
+      const updates = new TelegramUpdateRepository(work.trx);
+      if (await updates.isProcessed(visitor.tenantId, update.botId, update.updateId))
+        return { done: result('duplicate') };
+      const turn = { work, visitor };
+      const user = await this.options.users.identify(work, visitor);
+      const open = await new TelegramConversationRepository(work.trx).openOf(
+        visitor.tenantId,
+        user.id,
+      );
+      if (open) return { conversation: open };
+      const started = await this.#startConversation(turn, user);
+      if (!('refused' in started)) return started;
+      await updates.markProcessed(visitor.tenantId, update.botId, update.updateId);
+      return { done: started.refused };
+    });
+  }
+
   async #apply(turn: Turn, request: PrivateChatRequest): Promise<PrivateChatResult> {
     // Only what needs the user (a conversation, a message, a rating) creates or touches their row.
     const user = () => this.options.users.identify(turn.work, turn.visitor);
     switch (request.kind) {
       case 'not_text':
         return this.#answer(turn, 'telegram.text_only', {}, 'ignored:not_text');
+      case 'file':
+        return this.#visitorMessage(turn, await user(), request.messageId, request.caption, {
+          conversationId: request.conversationId,
+          attachment: request.attachment,
+        });
+      case 'file_refused':
+        return this.#answer(
+          turn,
+          'telegram.file_refused',
+          { reason: request.reason, code: request.code },
+          'refused',
+        );
       case 'greeting':
         return result('command', [
           {
@@ -147,6 +200,7 @@ export class PrivateChatIntake {
     user: TelegramUser,
     messageId: number,
     text: string,
+    file?: { conversationId: string; attachment: { id: string } },
   ): Promise<PrivateChatResult> {
     const { limits, quotas, logger } = this.options;
     const quota = await quotas.hit(
@@ -168,6 +222,14 @@ export class PrivateChatIntake {
       turn.visitor.tenantId,
       user.id,
     );
+    // A file belongs to the conversation it was received into: closed meanwhile, it is not sent.
+    if (file && conversation?.id !== file.conversationId)
+      return this.#answer(
+        turn,
+        'telegram.file_refused',
+        { reason: 'the conversation ended meanwhile', code: 'CONVERSATION_CLOSED' },
+        'refused',
+      );
     if (!conversation) {
       // Like the widget: writing again after a conversation closed starts a new one.
       const started = await this.#startConversation(turn, user);
@@ -180,6 +242,7 @@ export class PrivateChatIntake {
       // Unique per private chat and conversation; carries nothing of the user.
       clientId: `tg-${messageId}`,
       text,
+      ...(file ? { received: [file.attachment] } : {}),
     });
     return result(posted.duplicate ? 'duplicate' : 'stored');
   }

@@ -8,7 +8,9 @@ const FALLBACK: Readonly<Record<string, string>> = {
   'telegram.welcome': 'You are connected to support. Your ticket: {ticket}.',
   'telegram.already_open': 'You are already connected to support (ticket {ticket}).',
   'telegram.no_conversation': 'You have no open conversation. Send /support to start one.',
-  'telegram.text_only': 'Sorry, only text messages reach our team for now; nothing was sent.',
+  'telegram.text_only': 'Sorry, only texts, photos and documents reach our team; nothing was sent.',
+  'telegram.file_refused':
+    'Sorry, this file did not reach our team: {reason} ({code}). Nothing was sent.',
   'telegram.limit_conversations':
     'You have started {limit} conversations today. Please try again in about {hours} h.',
   'telegram.limit_messages':

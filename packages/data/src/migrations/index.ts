@@ -14,6 +14,7 @@ import * as m0012 from './0012_csat_reports';
 import * as m0013 from './0013_attachments';
 import * as m0014 from './0014_conversations_hot_updates';
 import * as m0016 from './0016_sla';
+import * as m0017 from './0017_private_chat_files';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0013_attachments': m0013,
   '0014_conversations_hot_updates': m0014,
   '0016_sla': m0016,
+  '0017_private_chat_files': m0017,
 };

@@ -15,4 +15,16 @@ export class TelegramUpdateRepository {
       .executeTakeFirst();
     return row !== undefined;
   }
+
+  /** Whether the update was processed (a file's download is skipped for a redelivery). */
+  async isProcessed(tenantId: string, botId: string, updateId: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('telegram_updates')
+      .select('update_id')
+      .where('tenant_id', '=', tenantId)
+      .where('bot_id', '=', botId)
+      .where('update_id', '=', updateId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
 }

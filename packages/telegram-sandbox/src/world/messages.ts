@@ -1,4 +1,5 @@
 import { sandboxError } from '../errors';
+import { MAX_CAPTION_LENGTH } from '../media-api';
 import {
   ChatType,
   type InlineKeyboardMarkup,
@@ -14,6 +15,7 @@ import {
   type NewMessage,
   type StoredMessage,
 } from './records';
+import { mediaFields, type InjectedMedia } from './media';
 import { toUser } from './users';
 import type { World } from './world';
 
@@ -64,8 +66,16 @@ export class Messages {
     return message;
   }
 
-  /** A person writes: an agent in the group, or a visitor in a private chat with the bot. */
-  injectUser(chatId: number, from: InjectedUser, input: NewMessage): Message {
+  /**
+   * A person writes: an agent in the group, or a visitor in a private chat with the bot; with
+   * `media`, a file under `input.text` as its caption (at most 1,024 characters).
+   */
+  injectUser(
+    chatId: number,
+    from: InjectedUser,
+    input: NewMessage,
+    media?: InjectedMedia,
+  ): Message {
     const user = toUser(from);
     let chat = this.world.findChat(chatId);
     if (chatId > 0) {
@@ -73,17 +83,20 @@ export class Messages {
       chat ??= this.world.addPrivateChat(user);
     }
     if (!chat) throw sandboxError('CHAT_NOT_FOUND');
-    validateText(input.text);
+    if (!media) validateText(input.text);
+    else if (input.text.length > MAX_CAPTION_LENGTH) throw sandboxError('CAPTION_TOO_LONG');
     const isAdmin = from.isAdmin ?? true;
     if (chat.chat.type === ChatType.supergroup) chat.members.set(user.id, { user, isAdmin });
     // People write into General with no thread; the Bot API's "thread 1" means the same.
     const threadId = input.threadId === GENERAL_THREAD_ID ? undefined : input.threadId;
     const placement = this.placement(chat, { ...input, threadId }, { fromBot: false, isAdmin });
-    const message = this.world.append(chat, user, {
-      ...placement,
-      text: input.text,
-      ...(input.entities?.length ? { entities: input.entities } : {}),
-    });
+    const content = media
+      ? {
+          ...mediaFields(this.world.files, media),
+          ...(input.text === '' ? {} : { caption: input.text }),
+        }
+      : { text: input.text, ...(input.entities?.length ? { entities: input.entities } : {}) };
+    const message = this.world.append(chat, user, { ...placement, ...content });
     this.world.emit({ type: 'message', chatId, message, byBot: false });
     this.world.broadcast(chatId, { message });
     return message;
@@ -128,20 +141,27 @@ export class Messages {
   }
 
   /** A person edits their message; bots get an `edited_message` update. */
+  /** A person edits their message: its text, or the caption of the file it carries. */
   editUser(chatId: number, messageId: number, text: string): Message {
     const chat = this.world.chat(chatId);
     const stored = chat.messages.get(messageId);
     if (!stored) throw sandboxError('MESSAGE_TO_EDIT_NOT_FOUND');
     const current = stored.message;
-    if (!current.from || current.from.is_bot || current.text === undefined) {
+    const withFile = current.text === undefined && mediaOf(current);
+    if (!current.from || current.from.is_bot || (current.text === undefined && !withFile)) {
       throw sandboxError('MESSAGE_NOT_FROM_USER');
     }
-    validateText(text);
-    if (text === current.text) throw sandboxError('MESSAGE_NOT_MODIFIED');
+    const before = (withFile ? current.caption : current.text) ?? '';
+    if (withFile) {
+      if (text.length > MAX_CAPTION_LENGTH) throw sandboxError('CAPTION_TOO_LONG');
+    } else validateText(text);
+    if (text === before) throw sandboxError('MESSAGE_NOT_MODIFIED');
     const date = unixNow();
-    stored.edits.push({ text: current.text, replacedAt: date });
-    const { entities: _entities, ...rest } = current;
-    stored.message = { ...rest, text, edit_date: date };
+    stored.edits.push({ text: before, replacedAt: date });
+    const { entities: _entities, caption: _caption, ...rest } = current;
+    stored.message = withFile
+      ? { ...rest, ...(text === '' ? {} : { caption: text }), edit_date: date }
+      : { ...rest, text, edit_date: date };
     this.world.emit({ type: 'message', chatId, message: stored.message, byBot: false });
     this.world.broadcast(chatId, { edited_message: stored.message });
     return stored.message;
@@ -277,4 +297,8 @@ export function shallow(message: Message): Message {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function mediaOf(message: Message): boolean {
+  return Boolean(message.photo ?? message.document ?? message.voice ?? message.video);
 }

@@ -223,6 +223,6 @@ export class TopicMessages {
 const PHOTO_TYPES: ReadonlySet<string> = new Set(['image/jpeg', 'image/png', 'image/webp']);
 const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
 
-function asPhoto(file: Attachment): boolean {
+export function asPhoto(file: Pick<Attachment, 'type' | 'size'>): boolean {
   return PHOTO_TYPES.has(file.type ?? '') && (file.size ?? 0) <= MAX_PHOTO_BYTES;
 }

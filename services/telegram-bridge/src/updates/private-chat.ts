@@ -1,5 +1,6 @@
 import {
   PrivateChatDeliveries,
+  type AttachmentService,
   PrivateChatIntake,
   PrivateChatUsers,
   UnitOfWork,
@@ -19,6 +20,7 @@ import { UserKeyError, type UserKeyring } from '../user-crypto';
 import { PrivateChatCalls } from './private-chat/calls';
 import { PrivateChatDeliverer } from './private-chat/delivery';
 import { PrivateChatUpdates } from './private-chat/intake';
+import type { TelegramFiles } from './telegram-files';
 import { DEFAULT_TENANT_ID as TENANT } from '@topicdesk/core';
 
 // The second visitor channel: a Telegram user writes to the bot in a private chat and gets a
@@ -57,6 +59,11 @@ export interface PrivateChatOptions {
   logger: Logger;
   botId: string;
   limits: { conversationsPerDay: number; messagesPerHour: number };
+  /** Users' photos and documents in; ATTACHMENTS_ALLOWED_TYPES. */
+  files: TelegramFiles;
+  allowedTypes: readonly string[];
+  /** Agents' files out: which a message carries, and their bytes. */
+  attachments: Pick<AttachmentService, 'filesOf' | 'open'>;
 }
 
 /** Core's view of the user key: it seals and finds users, the key stays here. */
@@ -111,9 +118,12 @@ export class PrivateChat {
       calls,
       keyring,
       botId: options.botId,
+      files: options.files,
+      allowedTypes: options.allowedTypes,
     });
     this.#deliverer = new PrivateChatDeliverer({
       deliveries: this.#deliveries,
+      attachments: options.attachments,
       calls,
       keyring,
       logger,

@@ -20,6 +20,7 @@ import { parseCallbackData } from '../sync/topic-presentation';
 import { parsePresenceData, PresenceAnswers } from './presence';
 import type { TelegramSender } from '../sender/telegram-sender';
 import type { TopicSync } from '../sync/topic-sync';
+import { fileOf, type TelegramFiles } from './telegram-files';
 
 export interface UpdateProcessorOptions {
   db: Kysely<DB>;
@@ -42,6 +43,8 @@ export interface UpdateProcessorOptions {
   assignment?: AssignmentOptions | undefined;
   /** Handles updates from private chats with the bot; absent: they are ignored. */
   privateChat?: PrivateChat | undefined;
+  /** Downloads and checks the files agents post (photos, documents, voice notes, videos). */
+  files: TelegramFiles;
 }
 
 /**
@@ -133,20 +136,24 @@ export class UpdateProcessor {
     return this.#inTopic(ref, conversation, message, message.from.id, command);
   }
 
-  /** A new message in a conversation's topic: a command, a reply to the visitor, or not text. */
-  #inTopic(
+  /**
+   * A new message in a conversation's topic: a command, a reply to the visitor (a text, or a
+   * file under its caption), or something that does not reach the visitor (a sticker…).
+   */
+  async #inTopic(
     ref: UpdateRef,
     conversation: Conversation,
     message: Message,
     telegramUserId: number,
     command: Command | undefined,
   ): Promise<DeskOutcome> {
-    if (message.text === undefined)
+    const file = fileOf(message);
+    if (message.text === undefined && !file)
       return this.#desk.tell(
         ref,
         conversation,
         message.message_id,
-        'Only text reaches the visitor for now; nothing was sent.',
+        'Only texts, photos, documents, voice notes and videos reach the visitor; nothing was sent.',
         'ignored:not_text',
       );
     const topicMessage = {
@@ -157,14 +164,32 @@ export class UpdateProcessor {
       replyToMessageId: message.reply_to_message?.message_id,
     };
     if (command) return this.#desk.command(ref, conversation, topicMessage, command);
-    return this.#desk.reply(ref, conversation, { ...topicMessage, text: message.text });
+    if (!file)
+      return this.#desk.reply(ref, conversation, { ...topicMessage, text: message.text ?? '' });
+    // Downloaded before the unit of work: a file of an update already applied, or of a reply
+    // the desk refuses, is left unattached for the orphan sweep.
+    const taken = await this.options.files.receive(conversation, file, 'agent');
+    if (!taken.ok)
+      return this.#desk.tell(
+        ref,
+        conversation,
+        message.message_id,
+        `This file did not reach the visitor: ${taken.reason} (${taken.code}).`,
+        'refused',
+      );
+    return this.#desk.reply(ref, conversation, {
+      ...topicMessage,
+      text: message.caption ?? '',
+      attachments: [taken.attachment],
+    });
   }
 
-  #edit(ref: UpdateRef, message: Message & { text?: string }, telegramUserId: number) {
+  #edit(ref: UpdateRef, message: Message, telegramUserId: number) {
     return this.#desk.edit(ref, {
       chatId: message.chat.id,
       messageId: message.message_id,
-      text: message.text ?? '',
+      // A file's caption edited: the visitor's copy of its text follows.
+      text: message.text ?? message.caption ?? '',
       at: message.edit_date ? new Date(message.edit_date * 1000) : new Date(),
       telegramUserId,
     });

@@ -1,4 +1,6 @@
 import type {
+  Attachment,
+  AttachmentService,
   Conversation,
   Message,
   PrivateChatDeliveries,
@@ -6,12 +8,16 @@ import type {
   TelegramUser,
 } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
+import { InputFile } from 'grammy';
+import { asPhoto } from '../../sync/topic-messages';
 import { splitUtf16, TELEGRAM_TEXT_LIMIT, type SyncContext } from '../../sync/topic-sync';
 import { UserKeyError, type UserKeyring } from '../../user-crypto';
 import { buttonKeyboard, ratingKeyboard } from './buttons';
 import { describe, type ChatUser, type PrivateChatCalls, type PrivateFailure } from './calls';
 
 const UNKNOWN_AGENT_NAME = 'Support';
+/** Telegram's limit of a caption, in characters. */
+const CAPTION_LIMIT = 1024;
 
 /** An agent's message as the user sees it: signed with the agent's display name. */
 export function signed(message: Pick<Message, 'kind' | 'author_name' | 'text'>): string {
@@ -22,6 +28,8 @@ export function signed(message: Pick<Message, 'kind' | 'author_name' | 'text'>):
 export interface PrivateChatDelivererOptions {
   /** Core's books of what each private chat was sent. */
   deliveries: PrivateChatDeliveries;
+  /** Agents' files: which a message carries, and their bytes. */
+  attachments: Pick<AttachmentService, 'filesOf' | 'open'>;
   calls: PrivateChatCalls;
   keyring: UserKeyring;
   logger: Logger;
@@ -122,8 +130,14 @@ export class PrivateChatDeliverer {
     context: SyncContext,
   ): Promise<void> {
     const { calls } = this.options;
-    const parts = splitUtf16(signed(message), TELEGRAM_TEXT_LIMIT);
     const keyboard = button ? buttonKeyboard(button) : undefined;
+    const files =
+      (message.attachment_count ?? 0) > 0 ? await this.options.attachments.filesOf(message) : [];
+    if (files.length > 0) {
+      await this.#sendFiles(conversation, user, message, files, context);
+      return;
+    }
+    const parts = splitUtf16(signed(message), TELEGRAM_TEXT_LIMIT);
     let first: number | null = null;
     for (const [index, part] of parts.entries()) {
       const last = index === parts.length - 1;
@@ -135,6 +149,38 @@ export class PrivateChatDeliverer {
       );
       if (!sent.ok) {
         if (!this.#skippable(sent.failure, conversation, 'message not sent')) return;
+        break;
+      }
+      first ??= sent.value.message_id;
+    }
+    await this.options.deliveries.delivered(conversation, message, first);
+  }
+
+  /**
+   * An agent's message with files: each as a photo or a document, the signed text as the first
+   * one's caption (Telegram's 1,024 characters). Recorded with the first one sent.
+   */
+  async #sendFiles(
+    conversation: Conversation,
+    user: ChatUser,
+    message: Message,
+    files: readonly Attachment[],
+    context: SyncContext,
+  ): Promise<void> {
+    const { calls, attachments } = this.options;
+    const caption = splitUtf16(signed(message), CAPTION_LIMIT)[0] ?? '';
+    let first: number | null = null;
+    for (const [index, file] of files.entries()) {
+      const options = index === 0 && caption !== '' ? { caption } : {};
+      const sent = await calls.call(user, context, async (api) => {
+        // A fresh stream for every try: a retried call cannot reuse a consumed one.
+        const input = new InputFile(await attachments.open(file), file.name);
+        return asPhoto(file)
+          ? api.sendPhoto(user.telegramUserId, input, options)
+          : api.sendDocument(user.telegramUserId, input, options);
+      });
+      if (!sent.ok) {
+        if (!this.#skippable(sent.failure, conversation, 'file not sent')) return;
         break;
       }
       first ??= sent.value.message_id;

@@ -1,14 +1,18 @@
-import type {
-  PrivateChatAnswer,
-  PrivateChatIntake,
-  PrivateChatOutcome,
-  PrivateChatVisitor,
+import {
+  AttachmentErrorCode,
+  type PrivateChatAnswer,
+  type PrivateChatIntake,
+  type PrivateChatOutcome,
+  type PrivateChatRequest,
+  type PrivateChatResult,
+  type PrivateChatVisitor,
 } from '@topicdesk/core';
 import type { CallbackQuery, Message } from 'grammy/types';
 import type { UserKeyring } from '../../user-crypto';
 import { buttonKeyboard, buttonRequest, parsePrivateCallbackData } from './buttons';
 import { answerContext, type PrivateChatCalls } from './calls';
 import { messageRequest, normalizeLanguage } from './parse';
+import { fileOf, type TelegramFileRef, type TelegramFiles } from '../telegram-files';
 
 export interface PrivateChatUpdatesOptions {
   tenantId: string;
@@ -17,6 +21,10 @@ export interface PrivateChatUpdatesOptions {
   keyring: UserKeyring;
   /** The main bot: updates are deduplicated per receiving bot. */
   botId: string;
+  /** Downloads and checks the photos and documents users send. */
+  files: TelegramFiles;
+  /** ATTACHMENTS_ALLOWED_TYPES: a document declared otherwise is refused before its download. */
+  allowedTypes: readonly string[];
 }
 
 /**
@@ -36,13 +44,49 @@ export class PrivateChatUpdates {
     // Edits of what the user wrote are not followed: the agents saw the first version.
     if (edited) return 'ignored:private_edit';
     const visitor = this.#visitor(message.chat.id, message.from.language_code);
-    const result = await this.options.intake.apply(
-      { botId: this.options.botId, updateId },
-      visitor,
-      messageRequest(message),
-    );
+    const update = { botId: this.options.botId, updateId };
+    // Photos and documents reach the agents like a widget's files; voice, stickers… do not.
+    const file = message.photo || message.document ? fileOf(message) : undefined;
+    const request = file
+      ? await this.#fileRequest(update, visitor, message, file)
+      : messageRequest(message);
+    if ('done' in request) {
+      await this.#answer(visitor, request.done.answers);
+      return request.done.outcome;
+    }
+    const result = await this.options.intake.apply(update, visitor, request);
     await this.#answer(visitor, result.answers);
     return result.outcome;
+  }
+
+  /**
+   * A photo or document: its conversation first (a new one if none is open), then the download
+   * and the checks; what to apply is the file, or its refusal with the code.
+   */
+  async #fileRequest(
+    update: { botId: string; updateId: number },
+    visitor: PrivateChatVisitor,
+    message: Message,
+    file: TelegramFileRef,
+  ): Promise<PrivateChatRequest | { done: PrivateChatResult }> {
+    const { intake, files, allowedTypes } = this.options;
+    if (message.document && !allowedTypes.includes(file.type.toLowerCase()))
+      return {
+        kind: 'file_refused',
+        code: AttachmentErrorCode.TypeNotAllowed,
+        reason: 'files of this type are not allowed',
+      };
+    const target = await intake.fileTarget(update, visitor);
+    if ('done' in target) return target;
+    const taken = await files.receive(target.conversation, file, 'visitor');
+    if (!taken.ok) return { kind: 'file_refused', code: taken.code, reason: taken.reason };
+    return {
+      kind: 'file',
+      messageId: message.message_id,
+      caption: message.caption ?? '',
+      conversationId: target.conversation.id,
+      attachment: taken.attachment,
+    };
   }
 
   async handleButton(updateId: number, query: CallbackQuery): Promise<PrivateChatOutcome> {

@@ -35,7 +35,8 @@ export function parsePrivateCommand(
 /** What a message in the private chat asks for: a command, a text to relay, or neither. */
 export function messageRequest(message: { message_id: number; text?: string }): PrivateChatRequest {
   const { text } = message;
-  // Stickers, voice, photos…: nothing is stored or relayed until attachments exist.
+  // Stickers, voice notes, locations…: nothing is stored or relayed (photos and documents are
+  // files, taken before this).
   if (text === undefined) return { kind: 'not_text' };
   const command = parsePrivateCommand(text);
   if (!command) return { kind: 'text', messageId: message.message_id, text };

@@ -1,0 +1,39 @@
+import type { User } from './telegram.types';
+import type { InjectedMedia } from './world/media';
+import type { InjectedUser } from './world/records';
+
+// What the control API (SandboxState's methods that play people) takes.
+
+export interface InjectMessageInput {
+  chatId: number;
+  /** The text, or with `media` the caption ('' for none). */
+  text: string;
+  media?: InjectedMedia;
+  from: InjectedUser;
+  messageThreadId?: number;
+  replyToMessageId?: number;
+}
+
+export interface EditUserMessageInput {
+  chatId: number;
+  messageId: number;
+  text: string;
+}
+
+export interface PressButtonInput {
+  chatId: number;
+  messageId: number;
+  data: string;
+  from: User;
+}
+
+export interface MessageFilter {
+  chatId?: number;
+  /** A topic's thread id, or 1 for General (messages outside any topic). */
+  threadId?: number;
+  fromBot?: boolean;
+}
+
+export interface CallFilter {
+  method?: string;
+}
