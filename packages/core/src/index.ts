@@ -117,6 +117,7 @@ export type {
 // (Conversation, DB, Kysely and Message are exported above).
 export {
   AdminService,
+  RoleRankError,
   type AgentSettings,
   type GroupSettings,
   type Page,
@@ -152,3 +153,24 @@ export {
 export { conversationMetrics, SUPPORT_SECONDS_BUCKETS } from './metrics';
 export { ReportGrouping } from '@topicdesk/data';
 export type { BusinessInterval, ConversationRating, ReportFigures } from '@topicdesk/data';
+
+// Console access (issue 15): roles and what each may do, sign-in links, sessions.
+export {
+  isRole,
+  may,
+  Permission,
+  Role,
+  ROLE_PERMISSIONS,
+  ROLES,
+  roleRank,
+} from './console/access';
+export {
+  agentActorId,
+  ConsoleAccess,
+  SignInRefusal,
+  SignInRefusedError,
+  type ConsoleLinkOutcome,
+  type ConsoleSessionView,
+  type Principal,
+  type SessionLifetimes,
+} from './console/console-access.service';

@@ -393,6 +393,36 @@ export interface AttachmentTable {
   checked_at: NullableTimestamp;
 }
 
+/** A one-time sign-in link to the console (migration 0018): only its token's hash is kept. */
+export interface ConsoleLinkTable {
+  id: Generated<Int8>;
+  tenant_id: string;
+  /** SHA-256 (hex) of the link's token. */
+  token_hash: string;
+  agent_id: Int8;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  /** Set once, by the sign-in that consumed it. */
+  used_at: NullableTimestamp;
+}
+
+/** A signed-in console browser (migration 0018): only the cookie secret's hash is kept. */
+export interface ConsoleSessionTable {
+  /** Public: lists and revocation name sessions by it. */
+  id: string;
+  tenant_id: string;
+  /** SHA-256 (hex) of the cookie's secret. */
+  secret_hash: string;
+  agent_id: Int8;
+  /** The agent's role at sign-in (requests use their role as it is now). */
+  role: string;
+  user_agent: string | null;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+}
+
 export interface DB {
   attachments: AttachmentTable;
   tenants: TenantTable;
@@ -415,6 +445,8 @@ export interface DB {
   conversation_ratings: ConversationRatingTable;
   business_hours: BusinessHoursTable;
   priority_rules: PriorityRuleTable;
+  console_links: ConsoleLinkTable;
+  console_sessions: ConsoleSessionTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -436,5 +468,7 @@ export type ConversationRating = Selectable<ConversationRatingTable>;
 export type BusinessHours = Selectable<BusinessHoursTable>;
 export type PriorityRule = Selectable<PriorityRuleTable>;
 export type Attachment = Selectable<AttachmentTable>;
+export type ConsoleLink = Selectable<ConsoleLinkTable>;
+export type ConsoleSession = Selectable<ConsoleSessionTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
@@ -8,6 +9,7 @@ import {
   AdminService,
   AttachmentError,
   AttachmentService,
+  ConsoleAccess,
   ConversationClosedError,
   ConversationService,
   detachedPublisher,
@@ -53,6 +55,10 @@ import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { reportRoutes } from './report.routes';
 import { attachmentRoutes } from './attachment.routes';
+import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
+import { consoleRoutes } from './console.routes';
+import { openApiDocument, routeCollector } from './openapi';
+import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
 import { spendQuota } from './quota';
@@ -141,6 +147,16 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   app.addHook('onClose', () => files.storage.close());
   const admin = new AdminService(uow, deps.bus);
+  const consoleUrl = consoleUrlOf(config);
+  const access = new ConsoleAccess(uow, {
+    ttlMs: config.CONSOLE_SESSION_TTL,
+    idleMs: config.CONSOLE_SESSION_IDLE,
+  });
+  // Every route registered from here on is seen: /openapi.json is made of them.
+  const collector = routeCollector();
+  app.addHook('onRoute', collector.onRoute);
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', async () => (document ??= openApiDocument(collector.routes, VERSION)));
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
@@ -176,8 +192,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     // The admin API is for servers and automation, not for pages in a browser: no CORS at all
     // there (a preflight is not answered), even with ALLOWED_ORIGINS=*.
     delegator: (request, cb) =>
-      cb(null, isAdminUrl(request.url) ? { ...visitorCors, origin: false } : visitorCors),
+      cb(null, isAdminRoute(request.url) ? { ...visitorCors, origin: false } : visitorCors),
   });
+  await app.register(cookie);
+  // Before any route: an admin route without a permission cannot be registered.
+  installAdminAccess(app, { serviceToken: config.SERVICE_TOKEN, access, consoleUrl });
   // Behind a proxy without TRUST_PROXY every visitor has the proxy's address, and so shares one
   // daily conversation limit: say so once, the first time a forwarded request shows it.
   let proxyWarned = config.TRUST_PROXY !== undefined;
@@ -192,7 +211,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/') && !originAllowed(request.headers.origin)) {
+    const origin = request.headers.origin;
+    // The console (same origin as the gateway) calls the admin API: its own Origin is fine there.
+    if (isAdminRoute(request.url) && origin === consoleOrigin(request, consoleUrl)) return;
+    if (request.url.startsWith('/v1/') && !originAllowed(origin)) {
       metrics.rateLimited.add(1, { scope: 'origin' });
       throw new GatewayError(ErrorCode.FORBIDDEN, 'this origin may not use the API');
     }
@@ -406,19 +428,17 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     quotas: deps.coordination.quotas,
     uploadsPerHour: config.LIMIT_UPLOADS_PER_HOUR,
   });
-  await app.register(adminRoutes, {
-    admin,
-    serviceToken: config.SERVICE_TOKEN,
-  });
-  await app.register(reportRoutes, {
-    reports: new Reports(uow),
-    serviceToken: config.SERVICE_TOKEN,
+  await app.register(adminRoutes, { admin });
+  await app.register(reportRoutes, { reports: new Reports(uow) });
+  await app.register(consoleRoutes, {
+    access,
+    consoleUrl,
+    sessionTtlMs: config.CONSOLE_SESSION_TTL,
   });
 };
 
-function isAdminUrl(url: string): boolean {
-  return url === '/v1/admin' || url.startsWith('/v1/admin/') || url.startsWith('/v1/admin?');
-}
+/** The gateway's version in /openapi.json. */
+const VERSION = '0.1.0';
 
 /** The visitor WebSocket server of each HTTP server the gateway plugin runs on. */
 const visitorSocketServers = new WeakMap<object, FastifyInstance['websocketServer']>();
