@@ -155,15 +155,7 @@ export { ReportGrouping } from '@topicdesk/data';
 export type { BusinessInterval, ConversationRating, ReportFigures } from '@topicdesk/data';
 
 // Console access (issue 15): roles and what each may do, sign-in links, sessions.
-export {
-  isRole,
-  may,
-  Permission,
-  Role,
-  ROLE_PERMISSIONS,
-  ROLES,
-  roleRank,
-} from './console/access';
+export { isRole, may, Permission, Role, ROLE_PERMISSIONS, ROLES, roleRank } from './console/access';
 export {
   agentActorId,
   ConsoleAccess,

@@ -1,10 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import {
-  DEFAULT_TENANT_ID,
-  may,
-  type ConsoleAccess,
-  type Principal,
-} from '@topicdesk/core';
+import { DEFAULT_TENANT_ID, may, type ConsoleAccess, type Principal } from '@topicdesk/core';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';

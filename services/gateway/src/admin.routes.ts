@@ -175,7 +175,12 @@ function admin(
   summary: string,
   schemas: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType } = {},
 ) {
-  return { config: { permission, doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas } } };
+  return {
+    config: {
+      permission,
+      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
+    },
+  };
 }
 
 /**
@@ -206,7 +211,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put(
     '/v1/admin/agents/:telegramUserId',
-    admin(Permission.agentsManage, 'Registers or changes an agent (roles up to one\'s own)', {
+    admin(Permission.agentsManage, "Registers or changes an agent (roles up to one's own)", {
       params: agentParams,
       body: agentBody,
     }),
@@ -228,7 +233,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.delete(
     '/v1/admin/agents/:telegramUserId',
-    admin(Permission.agentsManage, 'Deactivates an agent (of one\'s own rank or below)', {
+    admin(Permission.agentsManage, "Deactivates an agent (of one's own rank or below)", {
       params: agentParams,
     }),
     async (request) => {
@@ -331,7 +336,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     async (request) => {
       const { chatId } = parse(groupParams, request.params, 'path');
       const body = parse(groupBody, request.body ?? {});
-      return groupView(await service.saveGroup(DEFAULT_TENANT_ID, by(request), { chatId, ...body }));
+      return groupView(
+        await service.saveGroup(DEFAULT_TENANT_ID, by(request), { chatId, ...body }),
+      );
     },
   );
 

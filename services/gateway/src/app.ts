@@ -228,107 +228,166 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // Set by the upgrade's check, read by the socket's handler.
   app.decorateRequest('visitorClaims', null);
 
-  app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
-    const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
-    if (body.email !== undefined && !config.PRECHAT_FIELDS.includes('email')) {
-      // Refused whole, before the day's quota: the widget starts again without the address.
-      throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
-        issues: [
-          'email: this gateway takes no e-mail address (the operator enables it with PRECHAT_FIELDS=email)',
-        ],
-      });
-    }
-    const quotaKey = `conv:ip:${request.ip}`;
-    const quota = await deps.coordination.quotas.hit(
-      quotaKey,
-      config.LIMIT_CONVERSATIONS_PER_DAY,
-      86_400_000,
-    );
-    if (!quota.allowed) {
-      metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
-      void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
-      // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
-      throw new GatewayError(
-        ErrorCode.CONVERSATION_LIMIT,
-        `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
-        { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
-      );
-    }
-    // Only conversations actually started count against the address's day.
-    const conversation = await spendQuota(
-      deps.coordination.quotas,
-      quotaKey,
-      quota,
-      request.log,
-      () =>
-        conversations.start({
-          tenantId: DEFAULT_TENANT_ID,
-          channel: 'web',
-          visitorName: body.name,
-          visitorEmail: body.email,
-          locale: body.locale,
-          pageUrl: body.page?.url,
-          pageTitle: body.page?.title,
-        }),
-    );
-    const token = await tokens.issue(
-      {
-        conversationId: conversation.id,
-        tenantId: conversation.tenant_id,
-        generation: conversation.token_generation,
+  app.post(
+    '/v1/conversations',
+    {
+      bodyLimit: REST_BODY_LIMIT,
+      config: {
+        doc: {
+          summary: 'Starts a conversation: its ticket and the visitor token',
+          tag: 'visitor',
+          auth: 'none',
+          body: startConversationSchema,
+          responses: { 201: 'conversationId, ticket, token, expiresAt' },
+        },
       },
-      request.ip,
-    );
-    const started: ConversationStarted = {
-      conversationId: conversation.id,
-      ticket: conversation.ticket,
-      ...token,
-    };
-    return reply.status(201).send(started);
-  });
-
-  app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
-    const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { claims } = await authorizeConversation(tokens, conversations, request, id, {
-      refresh: true,
-    });
-    // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
-    const generation = await conversations.rotateToken(
-      claims.tenantId,
-      id,
-      claims.generation,
-      REPLACED_TOKEN_REFRESH_WINDOW_MS,
-    );
-    if (generation === undefined) {
-      throw new GatewayError(
-        ErrorCode.TOKEN_RETIRED,
-        'a refresh replaced this token already; use the newer one',
+    },
+    async (request, reply) => {
+      const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
+      if (body.email !== undefined && !config.PRECHAT_FIELDS.includes('email')) {
+        // Refused whole, before the day's quota: the widget starts again without the address.
+        throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
+          issues: [
+            'email: this gateway takes no e-mail address (the operator enables it with PRECHAT_FIELDS=email)',
+          ],
+        });
+      }
+      const quotaKey = `conv:ip:${request.ip}`;
+      const quota = await deps.coordination.quotas.hit(
+        quotaKey,
+        config.LIMIT_CONVERSATIONS_PER_DAY,
+        86_400_000,
       );
-    }
-    return tokens.issue({ conversationId: id, tenantId: claims.tenantId, generation }, request.ip);
-  });
+      if (!quota.allowed) {
+        metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
+        void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
+        // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
+        throw new GatewayError(
+          ErrorCode.CONVERSATION_LIMIT,
+          `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
+          { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
+        );
+      }
+      // Only conversations actually started count against the address's day.
+      const conversation = await spendQuota(
+        deps.coordination.quotas,
+        quotaKey,
+        quota,
+        request.log,
+        () =>
+          conversations.start({
+            tenantId: DEFAULT_TENANT_ID,
+            channel: 'web',
+            visitorName: body.name,
+            visitorEmail: body.email,
+            locale: body.locale,
+            pageUrl: body.page?.url,
+            pageTitle: body.page?.title,
+          }),
+      );
+      const token = await tokens.issue(
+        {
+          conversationId: conversation.id,
+          tenantId: conversation.tenant_id,
+          generation: conversation.token_generation,
+        },
+        request.ip,
+      );
+      const started: ConversationStarted = {
+        conversationId: conversation.id,
+        ticket: conversation.ticket,
+        ...token,
+      };
+      return reply.status(201).send(started);
+    },
+  );
 
-  app.get('/v1/conversations/:id/messages', async (request): Promise<HistoryPage> => {
-    const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { conversation } = await authorizeConversation(tokens, conversations, request, id);
-    const query = parse(historyQuerySchema, request.query, 'query');
-    const messages = await attachments.withAttachments(
-      await conversations.history(id, query.after, query.limit),
-    );
-    return {
-      status: conversation.status,
-      ticket: conversation.ticket,
-      messages: messages.map((m) => {
-        const { type: _type, origin: _origin, ...rest } = messageEvent(m, undefined, m.attachments);
-        return rest;
-      }),
-    };
-  });
+  app.post(
+    '/v1/conversations/:id/token',
+    {
+      bodyLimit: REST_BODY_LIMIT,
+      config: {
+        doc: {
+          summary: 'A new visitor token (Bearer: the current one, or one expired within the grace)',
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = parse(conversationParamsSchema, request.params, 'path');
+      const { claims } = await authorizeConversation(tokens, conversations, request, id, {
+        refresh: true,
+      });
+      // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
+      const generation = await conversations.rotateToken(
+        claims.tenantId,
+        id,
+        claims.generation,
+        REPLACED_TOKEN_REFRESH_WINDOW_MS,
+      );
+      if (generation === undefined) {
+        throw new GatewayError(
+          ErrorCode.TOKEN_RETIRED,
+          'a refresh replaced this token already; use the newer one',
+        );
+      }
+      return tokens.issue(
+        { conversationId: id, tenantId: claims.tenantId, generation },
+        request.ip,
+      );
+    },
+  );
+
+  app.get(
+    '/v1/conversations/:id/messages',
+    {
+      config: {
+        doc: {
+          summary: "The conversation's history after a seq",
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+          query: historyQuerySchema,
+        },
+      },
+    },
+    async (request): Promise<HistoryPage> => {
+      const { id } = parse(conversationParamsSchema, request.params, 'path');
+      const { conversation } = await authorizeConversation(tokens, conversations, request, id);
+      const query = parse(historyQuerySchema, request.query, 'query');
+      const messages = await attachments.withAttachments(
+        await conversations.history(id, query.after, query.limit),
+      );
+      return {
+        status: conversation.status,
+        ticket: conversation.ticket,
+        messages: messages.map((m) => {
+          const {
+            type: _type,
+            origin: _origin,
+            ...rest
+          } = messageEvent(m, undefined, m.attachments);
+          return rest;
+        }),
+      };
+    },
+  );
 
   app.get(
     '/v1/ws',
     {
       websocket: true,
+      config: {
+        doc: {
+          summary:
+            'The visitor WebSocket (token in Authorization or ?token=); frames: docs/contract.md',
+          tag: 'visitor',
+          auth: 'visitor',
+          responses: { 101: 'switching to the WebSocket protocol' },
+        },
+      },
       preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
         try {
           if (!originAllowed(request.headers.origin))

@@ -241,7 +241,10 @@ function admin(
   schemas: { query?: z.ZodObject; body?: z.ZodType } = {},
 ) {
   return {
-    config: { permission, doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas } },
+    config: {
+      permission,
+      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
+    },
   };
 }
 

@@ -19,6 +19,9 @@ import { TelegramSender } from './sender/telegram-sender';
 import { TopicSync } from './sync/topic-sync';
 import { PrivateChat } from './updates/private-chat';
 import { UpdateProcessor } from './updates/update-processor';
+import { ConsoleSignIn } from './updates/console-sign-in';
+import { consoleUrl } from '@topicdesk/config';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import { UserKeyring } from './user-crypto';
 
 export interface BridgeDeps {
@@ -96,6 +99,16 @@ export function wireBridge(deps: BridgeDeps) {
     assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
     sync,
     privateChat,
+    consoleSignIn: new ConsoleSignIn({
+      db: deps.db,
+      relay: deps.relay,
+      sender,
+      logger,
+      tenantId: DEFAULT_TENANT_ID,
+      botId,
+      consoleUrl: consoleUrl(config),
+      linkTtlMs: config.CONSOLE_LINK_TTL,
+    }),
   });
   return {
     ...deps,

@@ -65,6 +65,8 @@ export interface ConsoleSessionView {
 
 export type ConsoleLinkOutcome =
   | { kind: 'link'; token: string; expiresAt: Date; displayName: string }
+  /** An agent, but the console's URL is not configured: no link to hand out. */
+  | { kind: 'not_configured' }
   /** Not an active agent with a role: the bot answers as to any unknown command. */
   | { kind: 'not_agent' }
   | { kind: 'duplicate' };
@@ -79,7 +81,11 @@ export interface SessionLifetimes {
 function sessionView(row: ConsoleSessionWithAgent): ConsoleSessionView {
   return {
     id: row.id,
-    agent: { id: row.agent_id, telegramUserId: row.telegram_user_id, displayName: row.display_name },
+    agent: {
+      id: row.agent_id,
+      telegramUserId: row.telegram_user_id,
+      displayName: row.display_name,
+    },
     role: isRole(row.agent_role) ? row.agent_role : Role.viewer,
     userAgent: row.user_agent,
     createdAt: row.created_at,
@@ -102,19 +108,21 @@ export function agentActorId(telegramUserId: number): string {
 export class ConsoleAccess {
   constructor(
     private readonly uow: UnitOfWork,
-    private readonly lifetimes: SessionLifetimes,
+    /** Sessions' lifetimes (the gateway's; the bridge only hands out links). */
+    private readonly lifetimes: SessionLifetimes = { ttlMs: 12 * 3_600_000, idleMs: 2 * 3_600_000 },
   ) {}
 
   /**
    * `/console` from `telegramUserId` in the bot's private chat: a link valid for `ttlMs` if
-   * they are an active agent, applied once per update (a redelivered update issues nothing).
-   * A non-agent's update is left unmarked: whoever answers it (the private chat) marks it.
+   * they are an active agent (`ttlMs` undefined: the console is not configured), applied once
+   * per update (a redelivered update issues nothing). A non-agent's update is left unmarked:
+   * whoever answers it (the private chat) marks it.
    */
   issueLink(
     update: UpdateRef,
     tenantId: string,
     telegramUserId: number,
-    ttlMs: number,
+    ttlMs: number | undefined,
   ): Promise<ConsoleLinkOutcome> {
     return this.uow.run(async (work) => {
       const agent = await new AgentRepository(work.trx).findByTelegramUser(
@@ -125,6 +133,7 @@ export class ConsoleAccess {
       const updates = new TelegramUpdateRepository(work.trx);
       if (!(await updates.markProcessed(tenantId, update.botId, update.updateId)))
         return { kind: 'duplicate' };
+      if (ttlMs === undefined) return { kind: 'not_configured' };
       const token = newSecret();
       const now = new Date();
       const expiresAt = new Date(now.getTime() + ttlMs);

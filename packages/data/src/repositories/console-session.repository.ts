@@ -64,7 +64,7 @@ export class ConsoleSessionRepository {
   listActive(
     tenantId: string,
     now: Date,
-    agentId?: number | undefined,
+    agentId?: number,
   ): Promise<ConsoleSessionWithAgent[]> {
     let query = this.#withAgent()
       .where('s.tenant_id', '=', tenantId)
@@ -91,7 +91,7 @@ export class ConsoleSessionRepository {
     tenantId: string,
     id: string,
     now: Date,
-    agentId?: number | undefined,
+    agentId?: number,
   ): Promise<ConsoleSession | undefined> {
     let query = this.db
       .updateTable('console_sessions')
