@@ -163,7 +163,8 @@ export class ConsoleAccess {
       const link = await new ConsoleLinkRepository(work.trx).consume(hash, now);
       if (!link || link.tenant_id !== tenantId) return undefined;
       const agent = await new AgentRepository(work.trx).findById(tenantId, link.agent_id);
-      if (!agent?.active || !isRole(agent.role)) return undefined;
+      // The link is spent either way: its agent is no longer one.
+      if (!agent?.active || !isRole(agent.role)) return 'not_agent' as const;
       const secret = newSecret();
       const id = randomUUID();
       const sessions = new ConsoleSessionRepository(work.trx);
@@ -185,6 +186,8 @@ export class ConsoleAccess {
       const row = await sessions.findBySecret(secretHash(secret));
       return row ? { secret, session: sessionView(row) } : undefined;
     });
+    if (opened === 'not_agent')
+      throw new SignInRefusedError(SignInRefusal.invalid, 'this sign-in link is not valid');
     if (opened) return opened;
     throw await this.#refusal(tenantId, hash, now);
   }
