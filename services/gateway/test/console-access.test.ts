@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConsoleAccess,
   DEFAULT_TENANT_ID,
   may,
+  ROLE_PERMISSIONS,
   ROLES,
   UnitOfWork,
   type Permission,
@@ -170,6 +172,23 @@ describe('console access: roles, sign-in links, sessions, CSRF', () => {
     expect(put.requestBody.content['application/json'].schema.properties['role']).toMatchObject({
       enum: [...ROLES],
     });
+  });
+
+  it('documents the access table exactly as it is (docs/console.md)', () => {
+    const doc = readFileSync(new URL('../../../docs/console.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('<!-- roles-table'));
+    const rows = table
+      .split('\n')
+      .filter((line) => /^\| `[a-z.]+`/.test(line))
+      .map((line) => line.split('|').map((cell) => cell.trim()));
+    const documented = Object.fromEntries(
+      ROLES.map((role, i) => [
+        role,
+        rows.filter((cells) => cells[3 + i] === '✓').map((cells) => cells[1]!.replace(/`/g, '')),
+      ]),
+    );
+    const actual = Object.fromEntries(ROLES.map((role) => [role, [...ROLE_PERMISSIONS[role]]]));
+    expect(documented).toEqual(actual);
   });
 
   it('refuses, at registration, an admin route that declares no permission', async () => {
