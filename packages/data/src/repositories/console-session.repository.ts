@@ -61,11 +61,7 @@ export class ConsoleSessionRepository {
   }
 
   /** Sessions neither revoked nor expired at `now`, newest first; `agentId`: only theirs. */
-  listActive(
-    tenantId: string,
-    now: Date,
-    agentId?: number,
-  ): Promise<ConsoleSessionWithAgent[]> {
+  listActive(tenantId: string, now: Date, agentId?: number): Promise<ConsoleSessionWithAgent[]> {
     let query = this.#withAgent()
       .where('s.tenant_id', '=', tenantId)
       .where('s.revoked_at', 'is', null)
