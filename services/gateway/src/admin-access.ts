@@ -1,5 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DEFAULT_TENANT_ID, may, type ConsoleAccess, type Principal } from '@topicdesk/core';
+import {
+  agentActorId,
+  DEFAULT_TENANT_ID,
+  may,
+  type ConsoleAccess,
+  type Principal,
+} from '@topicdesk/core';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';
@@ -122,7 +128,7 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
     return {
       kind: 'session',
       role: session.role,
-      actorId: `agent:${session.agent.telegramUserId}`,
+      actorId: agentActorId(session.agent.telegramUserId),
       session,
     };
   };

@@ -194,9 +194,6 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     delegator: (request, cb) =>
       cb(null, isAdminRoute(request.url) ? { ...visitorCors, origin: false } : visitorCors),
   });
-  await app.register(cookie);
-  // Before any route: an admin route without a permission cannot be registered.
-  installAdminAccess(app, { serviceToken: config.SERVICE_TOKEN, access, consoleUrl });
   // Behind a proxy without TRUST_PROXY every visitor has the proxy's address, and so shares one
   // daily conversation limit: say so once, the first time a forwarded request shows it.
   let proxyWarned = config.TRUST_PROXY !== undefined;
@@ -219,6 +216,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       throw new GatewayError(ErrorCode.FORBIDDEN, 'this origin may not use the API');
     }
   });
+
+  await app.register(cookie);
+  // After the Origin check, before any route: an admin route without a permission cannot be
+  // registered.
+  installAdminAccess(app, { serviceToken: config.SERVICE_TOKEN, access, consoleUrl });
 
   await app.register(websocket, {
     options: { maxPayload: Math.max(config.WS_MAX_PAYLOAD * 16, 1024 * 1024) },
