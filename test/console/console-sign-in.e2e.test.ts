@@ -69,6 +69,8 @@ describe('console sign-in through the bot', () => {
     expect(setCookie).toMatch(/^topicdesk_session=[A-Za-z0-9_-]{43};/);
     expect(setCookie).toMatch(/HttpOnly/);
     expect(setCookie).toMatch(/SameSite=Strict/);
+    // Plain http here (no CONSOLE_URL on the gateway): not Secure, so no __Host- prefix either.
+    expect(setCookie).not.toMatch(/Secure/);
     const cookie = setCookie.split(';')[0]!;
     const { csrfToken } = (await signIn.json()) as { csrfToken: string };
 

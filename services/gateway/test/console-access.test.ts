@@ -191,6 +191,22 @@ describe('console access: roles, sign-in links, sessions, CSRF', () => {
     expect(documented).toEqual(actual);
   });
 
+  it('issues links to active agents only, once per update, and none while the console is not configured', async () => {
+    const { telegramUserId } = await agentWithLink('agent');
+    const issue = (userId: number, updateId: number, ttlMs: number | undefined) =>
+      links.issueLink({ botId: 'test-bot', updateId }, DEFAULT_TENANT_ID, userId, ttlMs);
+    expect(await issue(424_242, nextUpdate++, 60_000)).toEqual({ kind: 'not_agent' });
+    const update = nextUpdate++;
+    expect((await issue(telegramUserId, update, 60_000)).kind).toBe('link');
+    // Telegram delivered the same update again: nothing more is issued.
+    expect(await issue(telegramUserId, update, 60_000)).toEqual({ kind: 'duplicate' });
+    expect(await issue(telegramUserId, nextUpdate++, undefined)).toEqual({
+      kind: 'not_configured',
+    });
+    await service('DELETE', `/v1/admin/agents/${telegramUserId}`);
+    expect(await issue(telegramUserId, nextUpdate++, 60_000)).toEqual({ kind: 'not_agent' });
+  });
+
   it('refuses, at registration, an admin route that declares no permission', async () => {
     const { default: Fastify } = await import('fastify');
     const bare = Fastify();
