@@ -4,6 +4,7 @@ import {
   DEFAULT_TENANT_ID,
   may,
   type ConsoleAccess,
+  type Permission,
   type Principal,
 } from '@topicdesk/core';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
@@ -70,6 +71,8 @@ export interface AdminAccessOptions {
   serviceToken: string | undefined;
   access: ConsoleAccess;
   consoleUrl: string | undefined;
+  /** Counts refusals by code (topicdesk_admin_access_refused_total). */
+  onRefused?: (code: string) => void;
 }
 
 /**
@@ -136,6 +139,15 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
   app.addHook('onRequest', async (request) => {
     const permission = request.routeOptions.config.permission;
     if (permission === undefined) return;
+    try {
+      request.principal = await authorize(request, permission);
+    } catch (error) {
+      if (error instanceof GatewayError) options.onRefused?.(error.code);
+      throw error;
+    }
+  });
+
+  const authorize = async (request: FastifyRequest, permission: Permission) => {
     const principal = await authenticate(request);
     if (!may(principal.role, permission)) {
       await access.recordDenial(DEFAULT_TENANT_ID, principal.actorId, {
@@ -150,6 +162,6 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
         { permission, role: principal.role },
       );
     }
-    request.principal = principal;
-  });
+    return principal;
+  };
 }

@@ -220,7 +220,12 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(cookie);
   // After the Origin check, before any route: an admin route without a permission cannot be
   // registered.
-  installAdminAccess(app, { serviceToken: config.SERVICE_TOKEN, access, consoleUrl });
+  installAdminAccess(app, {
+    serviceToken: config.SERVICE_TOKEN,
+    access,
+    consoleUrl,
+    onRefused: (code) => metrics.accessRefused.add(1, { code }),
+  });
 
   await app.register(websocket, {
     options: { maxPayload: Math.max(config.WS_MAX_PAYLOAD * 16, 1024 * 1024) },
@@ -495,6 +500,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     access,
     consoleUrl,
     sessionTtlMs: config.CONSOLE_SESSION_TTL,
+    onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
 };
 

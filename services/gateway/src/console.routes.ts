@@ -27,6 +27,8 @@ export interface ConsoleRoutesOptions {
   consoleUrl: string | undefined;
   /** The session cookie's Max-Age: CONSOLE_SESSION_TTL. */
   sessionTtlMs: number;
+  /** Counts sign-ins: `signed_in` or the refusal's code (topicdesk_console_sign_ins_total). */
+  onSignIn?: (outcome: string) => void;
 }
 
 /** A sign-in link's token: 32 random bytes, base64url. */
@@ -159,6 +161,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           throw new GatewayError(ErrorCode.CSRF_FAILED, 'sign in from the sign-in page');
         const { token } = parse(signInBody, request.body ?? {});
         const { secret, session } = await signIn(token, request);
+        options.onSignIn?.('signed_in');
         const secure = secureCookies(request, consoleUrl);
         void reply.setCookie(secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, secret, {
           httpOnly: true,
@@ -171,6 +174,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
         if (form) return reply.redirect(`${consoleUrl ?? '/console'}/`, 303);
         return { session: sessionView(session, session.id), csrfToken: csrfToken(secret) };
       } catch (error) {
+        if (error instanceof GatewayError) options.onSignIn?.(error.code);
         if (!form || !(error instanceof GatewayError)) throw error;
         return page(
           reply,
