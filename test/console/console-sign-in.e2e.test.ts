@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE, BOB } from '../support/agents';
+import { launchBrowser, skipBrowser } from '../support/browser';
 import { startCluster, type Cluster } from '../support/cluster';
 
 // Console sign-in end to end: an agent sends /console to the bot in a private chat, the bridge
@@ -139,4 +140,58 @@ describe('console sign-in through the bot', () => {
     expect(answers.some((m) => m.text?.includes('sign-in'))).toBe(false);
     expect(answers[0]?.text).toBe(answers[1]?.text);
   });
+});
+
+describe.skipIf(skipBrowser)('console sign-in in a real browser', () => {
+  it("signs in with the page's button and changes a template from the page with its CSRF token", async () => {
+    const before = botMessages(ALICE).length;
+    privateWrite(ALICE, '/console');
+    const answer = await cluster.sandbox.state.waitFor(
+      () =>
+        botMessages(ALICE)
+          .slice(before)
+          .find((m) => m.text?.includes('/sign-in?t=')),
+      20_000,
+    );
+    const token = new URL(/https?:\/\/\S+/.exec(answer.text ?? '')![0]).searchParams.get('t')!;
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${gatewayUrl}/console/sign-in?t=${token}`);
+      // The browser sends its own Origin with the form (the page's Referrer-Policy keeps it).
+      await Promise.all([page.waitForURL(`${gatewayUrl}/console/`), page.click('button')]);
+      const cookies = await context.cookies(gatewayUrl);
+      expect(cookies.find((c) => c.name === 'topicdesk_session')).toMatchObject({
+        httpOnly: true,
+        sameSite: 'Strict',
+        path: '/',
+      });
+      const result = await page.evaluate(async () => {
+        const session = (await (await fetch('/v1/console/session')).json()) as {
+          csrfToken: string;
+        };
+        const change = (headers: Record<string, string>) =>
+          fetch('/v1/admin/templates', {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ key: 'console.browser', text: 'From the browser' }),
+          }).then(async (r) => ({ status: r.status, body: (await r.json()) as unknown }));
+        return {
+          without: await change({}),
+          with: await change({ 'x-csrf-token': session.csrfToken }),
+          cookieVisible: document.cookie.includes('topicdesk_session'),
+        };
+      });
+      expect(result.without).toMatchObject({
+        status: 403,
+        body: { error: { code: 'CSRF_FAILED' } },
+      });
+      expect(result.with).toMatchObject({ status: 200, body: { updated: 1 } });
+      expect(result.cookieVisible).toBe(false);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
 });

@@ -71,7 +71,7 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
       'content-security-policy',
       `default-src 'none'; style-src 'nonce-${nonce}'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
     )
-    .header('referrer-policy', 'no-referrer')
+    .header('referrer-policy', 'same-origin')
     .header('cache-control', 'no-store')
     .header('x-frame-options', 'DENY')
     .type('text/html; charset=utf-8')

@@ -317,7 +317,7 @@ describe('console access: roles, sign-in links, sessions, CSRF', () => {
       const preview = await app.inject({ method: 'GET', url: `/console/sign-in?t=${token}` });
       expect(preview.statusCode).toBe(200);
       expect(preview.headers['content-type']).toContain('text/html');
-      expect(preview.headers['referrer-policy']).toBe('no-referrer');
+      expect(preview.headers['referrer-policy']).toBe('same-origin');
       expect(preview.headers['cache-control']).toBe('no-store');
       expect(preview.headers['content-security-policy']).toContain("default-src 'none'");
       expect(preview.body).toContain('method="post"');
