@@ -116,3 +116,23 @@ export const assignmentEnv = {
   /** Most open conversations an agent holds at once, for agents without a capacity of their own. */
   AGENT_CAPACITY_DEFAULT: env.int(3, 0),
 };
+
+/** Where the console is served (issue 15): the bot's sign-in links and the gateway's cookies. */
+export const consoleEnv = {
+  /**
+   * Public URL of the console, e.g. https://support.example.com/console; sign-in links are
+   * `<CONSOLE_URL>/sign-in?t=…`. Unset: `<PUBLIC_URL>/console`; with neither, the bot answers
+   * `/console` with "not configured".
+   */
+  CONSOLE_URL: env.url(),
+};
+
+/** The console's public URL without a trailing slash: CONSOLE_URL, else PUBLIC_URL + /console. */
+export function consoleUrl(config: {
+  CONSOLE_URL?: string | undefined;
+  PUBLIC_URL?: string | undefined;
+}): string | undefined {
+  if (config.CONSOLE_URL) return config.CONSOLE_URL.replace(/\/+$/, '');
+  if (config.PUBLIC_URL) return `${config.PUBLIC_URL.replace(/\/+$/, '')}/console`;
+  return undefined;
+}

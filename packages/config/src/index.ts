@@ -1,2 +1,10 @@
 export { parseDuration } from './duration';
-export { assignmentEnv, ConfigError, env, parseEnv, serviceEnv } from './env';
+export {
+  assignmentEnv,
+  ConfigError,
+  consoleEnv,
+  consoleUrl,
+  env,
+  parseEnv,
+  serviceEnv,
+} from './env';

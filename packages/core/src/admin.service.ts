@@ -19,6 +19,7 @@ import {
   type SystemTemplate,
   type TemplateInput,
 } from '@topicdesk/data';
+import { isRole, roleRank, type Role } from './console/access';
 import { publishDeadLetter } from './dead-letters';
 import type { UnitOfWork, Work } from './unit-of-work';
 
@@ -28,6 +29,19 @@ export type AgentSettings = Omit<AgentInput, 'tenantId'>;
 export type TemplateSettings = Omit<TemplateInput, 'tenantId'>;
 /** A support group besides SUPPORT_GROUP_ID: its locales and escalation level. */
 export type GroupSettings = Omit<SupportGroupInput, 'tenantId'>;
+
+/** A change to an agent above the acting role's rank, or granting a role above it. */
+export class RoleRankError extends Error {
+  override readonly name = 'RoleRankError';
+}
+
+/** Refuses when `actingRole` is below `role` (an unknown stored role counts as the lowest). */
+function assertRank(actingRole: Role | undefined, role: string, what: string): void {
+  if (actingRole === undefined) return;
+  const rank = isRole(role) ? roleRank(role) : Number.MAX_SAFE_INTEGER;
+  if (rank < roleRank(actingRole))
+    throw new RoleRankError(`the ${actingRole} role may not ${what} ${role}`);
+}
 
 /** One page of a newest-first list: at most `limit` entries with an id below `before`. */
 export interface Page {
@@ -78,8 +92,23 @@ export class AdminService {
     });
   }
 
-  saveAgent(tenantId: string, actor: string, agent: AgentSettings): Promise<Agent> {
+  /**
+   * `actingRole`: the caller's; an agent ranked above it, or a role above it, is refused
+   * (RoleRankError), so an admin cannot make an owner or change one.
+   */
+  saveAgent(
+    tenantId: string,
+    actor: string,
+    agent: AgentSettings,
+    actingRole?: Role,
+  ): Promise<Agent> {
     return this.uow.run(async (work) => {
+      assertRank(actingRole, agent.role ?? 'agent', 'grant the role');
+      const existing = await new AgentRepository(work.trx).findByTelegramUser(
+        tenantId,
+        agent.telegramUserId,
+      );
+      if (existing) assertRank(actingRole, existing.role, 'change an agent whose role is');
       const saved = await new AgentRepository(work.trx).upsert({ tenantId, ...agent });
       await audit(work, tenantId, actor, 'agent.upsert', { ...agent });
       return saved;
@@ -87,11 +116,17 @@ export class AdminService {
   }
 
   /** Keeps the agent's row (their name stays on what they wrote); false if there is none. */
-  deactivateAgent(tenantId: string, actor: string, telegramUserId: number): Promise<boolean> {
+  deactivateAgent(
+    tenantId: string,
+    actor: string,
+    telegramUserId: number,
+    actingRole?: Role,
+  ): Promise<boolean> {
     return this.uow.run(async (work) => {
       const agents = new AgentRepository(work.trx);
       const existing = await agents.findByTelegramUser(tenantId, telegramUserId);
       if (!existing) return false;
+      assertRank(actingRole, existing.role, 'deactivate an agent whose role is');
       await agents.upsert({
         tenantId,
         telegramUserId,

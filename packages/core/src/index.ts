@@ -117,6 +117,7 @@ export type {
 // (Conversation, DB, Kysely and Message are exported above).
 export {
   AdminService,
+  RoleRankError,
   type AgentSettings,
   type GroupSettings,
   type Page,
@@ -171,3 +172,15 @@ export {
 } from './sla/sla-monitor';
 export { formatDuration, slaPost } from './sla/sla-posts';
 export type { DueSlaTarget, SlaEvent } from '@topicdesk/data';
+// Console access (issue 15): roles and what each may do, sign-in links, sessions.
+export { isRole, may, Permission, Role, ROLE_PERMISSIONS, ROLES, roleRank } from './console/access';
+export {
+  agentActorId,
+  ConsoleAccess,
+  SignInRefusal,
+  SignInRefusedError,
+  type ConsoleLinkOutcome,
+  type ConsoleSessionView,
+  type Principal,
+  type SessionLifetimes,
+} from './console/console-access.service';

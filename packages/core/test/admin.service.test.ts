@@ -44,7 +44,7 @@ describe('the admin use cases', () => {
     await admin.saveAgent(DEFAULT_TENANT_ID, ACTOR, {
       telegramUserId: 7,
       displayName: 'Ada',
-      role: 'lead',
+      role: 'supervisor',
       active: true,
     });
     expect(await admin.deactivateAgent(DEFAULT_TENANT_ID, ACTOR, 7)).toBe(true);
@@ -55,7 +55,7 @@ describe('the admin use cases', () => {
     expect((await audited()).slice(before)).toEqual([
       {
         action: 'agent.upsert',
-        details: { telegramUserId: 7, displayName: 'Ada', role: 'lead', active: true },
+        details: { telegramUserId: 7, displayName: 'Ada', role: 'supervisor', active: true },
       },
       { action: 'agent.deactivate', details: { telegramUserId: 7 } },
     ]);

@@ -74,3 +74,12 @@ export {
   type CheckedFile,
   type NewAttachmentInput,
 } from './repositories/attachment.repository';
+export {
+  ConsoleLinkRepository,
+  type NewConsoleLinkInput,
+} from './repositories/console-link.repository';
+export {
+  ConsoleSessionRepository,
+  type ConsoleSessionWithAgent,
+  type NewConsoleSessionInput,
+} from './repositories/console-session.repository';

@@ -434,6 +434,34 @@ export interface SlaEventTable {
   escalation: SlaEscalationState | null;
   escalation_attempts: Generated<number>;
   escalation_error: string | null;
+/** A one-time sign-in link to the console (migration 0018): only its token's hash is kept. */
+export interface ConsoleLinkTable {
+  id: Generated<Int8>;
+  tenant_id: string;
+  /** SHA-256 (hex) of the link's token. */
+  token_hash: string;
+  agent_id: Int8;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  /** Set once, by the sign-in that consumed it. */
+  used_at: NullableTimestamp;
+}
+
+/** A signed-in console browser (migration 0018): only the cookie secret's hash is kept. */
+export interface ConsoleSessionTable {
+  /** Public: lists and revocation name sessions by it. */
+  id: string;
+  tenant_id: string;
+  /** SHA-256 (hex) of the cookie's secret. */
+  secret_hash: string;
+  agent_id: Int8;
+  /** The agent's role at sign-in (requests use their role as it is now). */
+  role: string;
+  user_agent: string | null;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
 }
 
 export interface DB {
@@ -460,6 +488,8 @@ export interface DB {
   priority_rules: PriorityRuleTable;
   sla_policies: SlaPolicyTable;
   sla_events: SlaEventTable;
+  console_links: ConsoleLinkTable;
+  console_sessions: ConsoleSessionTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -483,5 +513,7 @@ export type PriorityRule = Selectable<PriorityRuleTable>;
 export type Attachment = Selectable<AttachmentTable>;
 export type SlaPolicy = Selectable<SlaPolicyTable>;
 export type SlaEvent = Selectable<SlaEventTable>;
+export type ConsoleLink = Selectable<ConsoleLinkTable>;
+export type ConsoleSession = Selectable<ConsoleSessionTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

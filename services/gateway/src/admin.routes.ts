@@ -1,6 +1,9 @@
 import {
   DeadLetterTopicError,
   DEFAULT_TENANT_ID,
+  Permission,
+  RoleRankError,
+  ROLES,
   isLanguageTag,
   LANGUAGE_TAG_MAX_LENGTH,
   type AdminService,
@@ -10,22 +13,20 @@ import {
   type SupportGroup,
 } from '@topicdesk/core';
 import { hasControlCharacters, nameField } from '@topicdesk/protocol';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { adminActor } from './admin-auth';
+import { principalOf } from './admin-access';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
   admin: AdminService;
-  /** The admin API is off while unset. */
-  serviceToken: string | undefined;
 }
 
 const agentBody = z
   .object({
     displayName: nameField(64),
-    role: z.enum(['agent', 'lead', 'admin']).default('agent'),
+    role: z.enum(ROLES).default('agent'),
     active: z.boolean().default(true),
     /** Most open conversations at once; null: AGENT_CAPACITY_DEFAULT; absent: unchanged. */
     capacity: z.number().int().min(0).max(1000).nullable().optional(),
@@ -151,192 +152,271 @@ function groupView(group: SupportGroup) {
 }
 
 const telegramUserIdParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const agentParams = z.object({ telegramUserId: telegramUserIdParam });
 const templateKeyParams = z.object({ key: templateBody.shape.key });
 const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
+const groupParams = z.object({ chatId: supergroupId });
+const auditQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.coerce.number().int().positive().optional(),
+});
+const deadLettersQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.coerce.number().int().positive().optional(),
+  pending: z.enum(['true', 'false']).optional(),
+});
+const deadLetterParams = z.object({
+  id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+
+/** An admin route's config: the permission the access hook checks, and its /openapi.json entry. */
+function admin(
+  permission: Permission,
+  summary: string,
+  schemas: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType } = {},
+) {
+  return {
+    config: {
+      permission,
+      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
+    },
+  };
+}
 
 /**
- * The admin API (Bearer SERVICE_TOKEN): agents, system message templates and saved replies
- * (templates named `reply.<name>`), support groups besides SUPPORT_GROUP_ID, and the audit log. Every change is audited. Templates are
- * read from Postgres on every use, so a change applies at once on every replica.
+ * The admin API (Bearer SERVICE_TOKEN, or a console session): agents, system message templates
+ * and saved replies (templates named `reply.<name>`), support groups besides SUPPORT_GROUP_ID,
+ * the audit log and dead letters. Each route declares its permission (admin-access.ts checks
+ * it); every change is audited with who made it. Templates are read from Postgres on every
+ * use, so a change applies at once on every replica.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
-  const { admin } = options;
+  const { admin: service } = options;
+  const by = (request: FastifyRequest) => principalOf(request).actorId;
 
-  const actor = adminActor(options.serviceToken);
+  app.get(
+    '/v1/admin/agents',
+    admin(Permission.settingsRead, 'Agents with their roles and loads'),
+    async () => {
+      const agents = await service.agentLoads(DEFAULT_TENANT_ID);
+      return {
+        agents: agents.map(({ agent, load }) => ({
+          ...agentView(agent),
+          load,
+          updatedAt: agent.updated_at.toISOString(),
+        })),
+      };
+    },
+  );
 
-  app.get('/v1/admin/agents', async (request) => {
-    actor(request);
-    const agents = await admin.agentLoads(DEFAULT_TENANT_ID);
-    return {
-      agents: agents.map(({ agent, load }) => ({
-        ...agentView(agent),
-        load,
-        updatedAt: agent.updated_at.toISOString(),
-      })),
-    };
-  });
-
-  app.put<{ Params: { telegramUserId: string } }>(
+  app.put(
     '/v1/admin/agents/:telegramUserId',
+    admin(Permission.agentsManage, "Registers or changes an agent (roles up to one's own)", {
+      params: agentParams,
+      body: agentBody,
+    }),
     async (request) => {
-      const by = actor(request);
-      const telegramUserId = parse(
-        telegramUserIdParam,
-        request.params.telegramUserId,
-        'telegramUserId',
-      );
+      const { telegramUserId } = parse(agentParams, request.params, 'path');
       const body = parse(agentBody, request.body === undefined ? {} : request.body);
-      const agent = await admin.saveAgent(DEFAULT_TENANT_ID, by, { telegramUserId, ...body });
+      const principal = principalOf(request);
+      const agent = await rankChecked(() =>
+        service.saveAgent(
+          DEFAULT_TENANT_ID,
+          principal.actorId,
+          { telegramUserId, ...body },
+          principal.role,
+        ),
+      );
       return agentView(agent);
     },
   );
 
-  app.delete<{ Params: { telegramUserId: string } }>(
+  app.delete(
     '/v1/admin/agents/:telegramUserId',
+    admin(Permission.agentsManage, "Deactivates an agent (of one's own rank or below)", {
+      params: agentParams,
+    }),
     async (request) => {
-      const by = actor(request);
-      const telegramUserId = parse(
-        telegramUserIdParam,
-        request.params.telegramUserId,
-        'telegramUserId',
+      const { telegramUserId } = parse(agentParams, request.params, 'path');
+      const principal = principalOf(request);
+      const deactivated = await rankChecked(() =>
+        service.deactivateAgent(
+          DEFAULT_TENANT_ID,
+          principal.actorId,
+          telegramUserId,
+          principal.role,
+        ),
       );
-      if (!(await admin.deactivateAgent(DEFAULT_TENANT_ID, by, telegramUserId)))
-        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
+      if (!deactivated) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such agent');
       return { telegramUserId, active: false };
     },
   );
 
-  app.get('/v1/admin/templates', async (request) => {
-    actor(request);
-    const templates = await admin.templates(DEFAULT_TENANT_ID);
-    return {
-      templates: templates.map((t) => ({
-        key: t.key,
-        locale: t.locale,
-        text: t.text,
-        wsBanner: t.ws_banner,
-        persist: t.persist,
-        telegram: t.telegram,
-        pin: t.pin,
-        minIntervalMs: t.min_interval_ms,
-        updatedAt: t.updated_at.toISOString(),
-      })),
-    };
-  });
+  app.get(
+    '/v1/admin/templates',
+    admin(Permission.settingsRead, 'System message templates and saved replies'),
+    async () => {
+      const templates = await service.templates(DEFAULT_TENANT_ID);
+      return {
+        templates: templates.map((t) => ({
+          key: t.key,
+          locale: t.locale,
+          text: t.text,
+          wsBanner: t.ws_banner,
+          persist: t.persist,
+          telegram: t.telegram,
+          pin: t.pin,
+          minIntervalMs: t.min_interval_ms,
+          updatedAt: t.updated_at.toISOString(),
+        })),
+      };
+    },
+  );
 
-  app.put('/v1/admin/templates', async (request) => {
-    const by = actor(request);
-    const body = parse(templatesBody, request.body === undefined ? {} : request.body);
-    const items = Array.isArray(body) ? body : [body];
-    await admin.saveTemplates(DEFAULT_TENANT_ID, by, items);
-    return { updated: items.length };
-  });
+  app.put(
+    '/v1/admin/templates',
+    admin(Permission.templatesWrite, 'Saves one template or a list of them (all or none)', {
+      body: templatesBody,
+    }),
+    async (request) => {
+      const body = parse(templatesBody, request.body === undefined ? {} : request.body);
+      const items = Array.isArray(body) ? body : [body];
+      await service.saveTemplates(DEFAULT_TENANT_ID, by(request), items);
+      return { updated: items.length };
+    },
+  );
 
-  app.delete('/v1/admin/templates/:key', async (request) => {
-    const by = actor(request);
-    const { key } = parse(templateKeyParams, request.params, 'path');
-    // A repeated `?locale=` is an array: refused here, not passed on to the database.
-    const { locale } = parse(templateLocaleQuery, request.query, 'query');
-    if (!(await admin.deleteTemplate(DEFAULT_TENANT_ID, by, key, locale)))
-      throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
-    return { deleted: true };
-  });
+  app.delete(
+    '/v1/admin/templates/:key',
+    admin(Permission.templatesWrite, 'Deletes a template in one locale', {
+      params: templateKeyParams,
+      query: templateLocaleQuery,
+    }),
+    async (request) => {
+      const { key } = parse(templateKeyParams, request.params, 'path');
+      // A repeated `?locale=` is an array: refused here, not passed on to the database.
+      const { locale } = parse(templateLocaleQuery, request.query, 'query');
+      if (!(await service.deleteTemplate(DEFAULT_TENANT_ID, by(request), key, locale)))
+        throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
+      return { deleted: true };
+    },
+  );
 
-  app.get('/v1/admin/priority-rules', async (request) => {
-    actor(request);
-    return { rules: (await admin.priorityRules(DEFAULT_TENANT_ID)).map(priorityRuleView) };
-  });
+  app.get(
+    '/v1/admin/priority-rules',
+    admin(Permission.settingsRead, 'Priority rules, first match first'),
+    async () => ({
+      rules: (await service.priorityRules(DEFAULT_TENANT_ID)).map(priorityRuleView),
+    }),
+  );
 
-  app.put('/v1/admin/priority-rules', async (request) => {
-    const by = actor(request);
-    const { rules } = parse(priorityRulesBody, request.body ?? {});
-    const saved = await admin.savePriorityRules(DEFAULT_TENANT_ID, by, rules);
-    return { rules: saved.map(priorityRuleView) };
-  });
+  app.put(
+    '/v1/admin/priority-rules',
+    admin(Permission.settingsWrite, 'Replaces every priority rule', { body: priorityRulesBody }),
+    async (request) => {
+      const { rules } = parse(priorityRulesBody, request.body ?? {});
+      const saved = await service.savePriorityRules(DEFAULT_TENANT_ID, by(request), rules);
+      return { rules: saved.map(priorityRuleView) };
+    },
+  );
 
-  app.get('/v1/admin/groups', async (request) => {
-    actor(request);
-    const groups = await admin.groups(DEFAULT_TENANT_ID);
-    return { groups: groups.map(groupView) };
-  });
+  app.get(
+    '/v1/admin/groups',
+    admin(Permission.settingsRead, 'Support groups besides SUPPORT_GROUP_ID'),
+    async () => ({ groups: (await service.groups(DEFAULT_TENANT_ID)).map(groupView) }),
+  );
 
   // Read at every conversation start, so a change routes the next conversation on every replica.
-  app.put<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
-    const by = actor(request);
-    const chatId = parse(supergroupId, request.params.chatId, 'chatId');
-    const body = parse(groupBody, request.body ?? {});
-    return groupView(await admin.saveGroup(DEFAULT_TENANT_ID, by, { chatId, ...body }));
-  });
+  app.put(
+    '/v1/admin/groups/:chatId',
+    admin(Permission.settingsWrite, 'Registers or replaces a support group', {
+      params: groupParams,
+      body: groupBody,
+    }),
+    async (request) => {
+      const { chatId } = parse(groupParams, request.params, 'path');
+      const body = parse(groupBody, request.body ?? {});
+      return groupView(
+        await service.saveGroup(DEFAULT_TENANT_ID, by(request), { chatId, ...body }),
+      );
+    },
+  );
 
   // Deactivates rather than deletes: the group's conversations keep their topics there.
-  app.delete<{ Params: { chatId: string } }>('/v1/admin/groups/:chatId', async (request) => {
-    const by = actor(request);
-    const chatId = parse(supergroupId, request.params.chatId, 'chatId');
-    const group = await admin.deactivateGroup(DEFAULT_TENANT_ID, by, chatId);
-    if (!group) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
-    return groupView(group);
-  });
+  app.delete(
+    '/v1/admin/groups/:chatId',
+    admin(Permission.settingsWrite, 'Deactivates a support group', { params: groupParams }),
+    async (request) => {
+      const { chatId } = parse(groupParams, request.params, 'path');
+      const group = await service.deactivateGroup(DEFAULT_TENANT_ID, by(request), chatId);
+      if (!group) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
+      return groupView(group);
+    },
+  );
 
-  app.get('/v1/admin/audit', async (request) => {
-    actor(request);
-    const query = parse(
-      z.object({
-        limit: z.coerce.number().int().min(1).max(500).default(100),
-        before: z.coerce.number().int().positive().optional(),
-      }),
-      request.query,
-      'query',
-    );
-    const entries = await admin.auditLog(DEFAULT_TENANT_ID, query);
-    return {
-      entries: entries.map((e) => ({
-        id: e.id,
-        at: e.created_at.toISOString(),
-        actor: { type: e.actor_type, id: e.actor_id },
-        action: e.action,
-        conversationId: e.conversation_id,
-        details: e.details,
-      })),
-    };
-  });
+  app.get(
+    '/v1/admin/audit',
+    admin(Permission.auditRead, 'The audit log, newest first', { query: auditQuery }),
+    async (request) => {
+      const query = parse(auditQuery, request.query, 'query');
+      const entries = await service.auditLog(DEFAULT_TENANT_ID, query);
+      return {
+        entries: entries.map((e) => ({
+          id: e.id,
+          at: e.created_at.toISOString(),
+          actor: { type: e.actor_type, id: e.actor_id },
+          action: e.action,
+          conversationId: e.conversation_id,
+          details: e.details,
+        })),
+      };
+    },
+  );
 
-  app.get('/v1/admin/dead-letters', async (request) => {
-    actor(request);
-    const query = parse(
-      z.object({
-        limit: z.coerce.number().int().min(1).max(500).default(100),
-        before: z.coerce.number().int().positive().optional(),
-        pending: z.enum(['true', 'false']).optional(),
-      }),
-      request.query,
-    );
-    const rows = await admin.deadLetters(DEFAULT_TENANT_ID, {
-      limit: query.limit,
-      before: query.before,
-      pending: query.pending === 'true',
-    });
-    return { deadLetters: rows.map(deadLetterView) };
-  });
+  app.get(
+    '/v1/admin/dead-letters',
+    admin(Permission.operations, 'Dead letters, newest first', { query: deadLettersQuery }),
+    async (request) => {
+      const query = parse(deadLettersQuery, request.query);
+      const rows = await service.deadLetters(DEFAULT_TENANT_ID, {
+        limit: query.limit,
+        before: query.before,
+        pending: query.pending === 'true',
+      });
+      return { deadLetters: rows.map(deadLetterView) };
+    },
+  );
 
   // Publishes the message again on its topic once the cause is fixed; audited.
-  app.post<{ Params: { id: string } }>('/v1/admin/dead-letters/:id/replay', async (request) => {
-    const by = actor(request);
-    const id = parse(
-      z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-      request.params.id,
-    );
-    let replayed: DeadLetterRow | undefined;
-    try {
-      replayed = await admin.replayDeadLetter(DEFAULT_TENANT_ID, by, id);
-    } catch (error) {
-      if (error instanceof DeadLetterTopicError)
-        throw new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
-      throw error;
-    }
-    if (!replayed) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such dead letter');
-    return deadLetterView(replayed);
-  });
+  app.post(
+    '/v1/admin/dead-letters/:id/replay',
+    admin(Permission.operations, 'Publishes a dead letter again', { params: deadLetterParams }),
+    async (request) => {
+      const { id } = parse(deadLetterParams, request.params, 'path');
+      let replayed: DeadLetterRow | undefined;
+      try {
+        replayed = await service.replayDeadLetter(DEFAULT_TENANT_ID, by(request), id);
+      } catch (error) {
+        if (error instanceof DeadLetterTopicError)
+          throw new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
+        throw error;
+      }
+      if (!replayed) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such dead letter');
+      return deadLetterView(replayed);
+    },
+  );
 };
+
+/** An agent above the caller's rank, or a role above it, is refused for the role. */
+async function rankChecked<T>(change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (error instanceof RoleRankError)
+      throw new GatewayError(ErrorCode.FORBIDDEN_ROLE, error.message);
+    throw error;
+  }
+}
 
 function deadLetterView(row: DeadLetterRow) {
   return {

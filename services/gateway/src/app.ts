@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import cookie from '@fastify/cookie';
 import cors from '@fastify/cors';
 import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
@@ -8,6 +9,7 @@ import {
   AdminService,
   AttachmentError,
   AttachmentService,
+  ConsoleAccess,
   ConversationClosedError,
   ConversationService,
   detachedPublisher,
@@ -55,6 +57,10 @@ import { adminRoutes } from './admin.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
 import { attachmentRoutes } from './attachment.routes';
+import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
+import { consoleRoutes } from './console.routes';
+import { openApiDocument, routeCollector } from './openapi';
+import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
 import { spendQuota } from './quota';
@@ -143,6 +149,16 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   app.addHook('onClose', () => files.storage.close());
   const admin = new AdminService(uow, deps.bus);
+  const consoleUrl = consoleUrlOf(config);
+  const access = new ConsoleAccess(uow, {
+    ttlMs: config.CONSOLE_SESSION_TTL,
+    idleMs: config.CONSOLE_SESSION_IDLE,
+  });
+  // Every route registered from here on is seen: /openapi.json is made of them.
+  const collector = routeCollector();
+  app.addHook('onRoute', collector.onRoute);
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  app.get('/openapi.json', async () => (document ??= openApiDocument(collector.routes, VERSION)));
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
@@ -178,7 +194,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     // The admin API is for servers and automation, not for pages in a browser: no CORS at all
     // there (a preflight is not answered), even with ALLOWED_ORIGINS=*.
     delegator: (request, cb) =>
-      cb(null, isAdminUrl(request.url) ? { ...visitorCors, origin: false } : visitorCors),
+      cb(null, isAdminRoute(request.url) ? { ...visitorCors, origin: false } : visitorCors),
   });
   // Behind a proxy without TRUST_PROXY every visitor has the proxy's address, and so shares one
   // daily conversation limit: say so once, the first time a forwarded request shows it.
@@ -194,10 +210,23 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   // A browser on a site that is not allowed is refused outright, not just left without CORS headers.
   app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/') && !originAllowed(request.headers.origin)) {
+    const origin = request.headers.origin;
+    // The console (same origin as the gateway) calls the admin API: its own Origin is fine there.
+    if (isAdminRoute(request.url) && origin === consoleOrigin(request, consoleUrl)) return;
+    if (request.url.startsWith('/v1/') && !originAllowed(origin)) {
       metrics.rateLimited.add(1, { scope: 'origin' });
       throw new GatewayError(ErrorCode.FORBIDDEN, 'this origin may not use the API');
     }
+  });
+
+  await app.register(cookie);
+  // After the Origin check, before any route: an admin route without a permission cannot be
+  // registered.
+  installAdminAccess(app, {
+    serviceToken: config.SERVICE_TOKEN,
+    access,
+    consoleUrl,
+    onRefused: (code) => metrics.accessRefused.add(1, { code }),
   });
 
   await app.register(websocket, {
@@ -208,107 +237,166 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // Set by the upgrade's check, read by the socket's handler.
   app.decorateRequest('visitorClaims', null);
 
-  app.post('/v1/conversations', { bodyLimit: REST_BODY_LIMIT }, async (request, reply) => {
-    const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
-    if (body.email !== undefined && !config.PRECHAT_FIELDS.includes('email')) {
-      // Refused whole, before the day's quota: the widget starts again without the address.
-      throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
-        issues: [
-          'email: this gateway takes no e-mail address (the operator enables it with PRECHAT_FIELDS=email)',
-        ],
-      });
-    }
-    const quotaKey = `conv:ip:${request.ip}`;
-    const quota = await deps.coordination.quotas.hit(
-      quotaKey,
-      config.LIMIT_CONVERSATIONS_PER_DAY,
-      86_400_000,
-    );
-    if (!quota.allowed) {
-      metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
-      void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
-      // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
-      throw new GatewayError(
-        ErrorCode.CONVERSATION_LIMIT,
-        `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
-        { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
-      );
-    }
-    // Only conversations actually started count against the address's day.
-    const conversation = await spendQuota(
-      deps.coordination.quotas,
-      quotaKey,
-      quota,
-      request.log,
-      () =>
-        conversations.start({
-          tenantId: DEFAULT_TENANT_ID,
-          channel: 'web',
-          visitorName: body.name,
-          visitorEmail: body.email,
-          locale: body.locale,
-          pageUrl: body.page?.url,
-          pageTitle: body.page?.title,
-        }),
-    );
-    const token = await tokens.issue(
-      {
-        conversationId: conversation.id,
-        tenantId: conversation.tenant_id,
-        generation: conversation.token_generation,
+  app.post(
+    '/v1/conversations',
+    {
+      bodyLimit: REST_BODY_LIMIT,
+      config: {
+        doc: {
+          summary: 'Starts a conversation: its ticket and the visitor token',
+          tag: 'visitor',
+          auth: 'none',
+          body: startConversationSchema,
+          responses: { 201: 'conversationId, ticket, token, expiresAt' },
+        },
       },
-      request.ip,
-    );
-    const started: ConversationStarted = {
-      conversationId: conversation.id,
-      ticket: conversation.ticket,
-      ...token,
-    };
-    return reply.status(201).send(started);
-  });
-
-  app.post('/v1/conversations/:id/token', { bodyLimit: REST_BODY_LIMIT }, async (request) => {
-    const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { claims } = await authorizeConversation(tokens, conversations, request, id, {
-      refresh: true,
-    });
-    // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
-    const generation = await conversations.rotateToken(
-      claims.tenantId,
-      id,
-      claims.generation,
-      REPLACED_TOKEN_REFRESH_WINDOW_MS,
-    );
-    if (generation === undefined) {
-      throw new GatewayError(
-        ErrorCode.TOKEN_RETIRED,
-        'a refresh replaced this token already; use the newer one',
+    },
+    async (request, reply) => {
+      const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
+      if (body.email !== undefined && !config.PRECHAT_FIELDS.includes('email')) {
+        // Refused whole, before the day's quota: the widget starts again without the address.
+        throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
+          issues: [
+            'email: this gateway takes no e-mail address (the operator enables it with PRECHAT_FIELDS=email)',
+          ],
+        });
+      }
+      const quotaKey = `conv:ip:${request.ip}`;
+      const quota = await deps.coordination.quotas.hit(
+        quotaKey,
+        config.LIMIT_CONVERSATIONS_PER_DAY,
+        86_400_000,
       );
-    }
-    return tokens.issue({ conversationId: id, tenantId: claims.tenantId, generation }, request.ip);
-  });
+      if (!quota.allowed) {
+        metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
+        void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
+        // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
+        throw new GatewayError(
+          ErrorCode.CONVERSATION_LIMIT,
+          `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
+          { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
+        );
+      }
+      // Only conversations actually started count against the address's day.
+      const conversation = await spendQuota(
+        deps.coordination.quotas,
+        quotaKey,
+        quota,
+        request.log,
+        () =>
+          conversations.start({
+            tenantId: DEFAULT_TENANT_ID,
+            channel: 'web',
+            visitorName: body.name,
+            visitorEmail: body.email,
+            locale: body.locale,
+            pageUrl: body.page?.url,
+            pageTitle: body.page?.title,
+          }),
+      );
+      const token = await tokens.issue(
+        {
+          conversationId: conversation.id,
+          tenantId: conversation.tenant_id,
+          generation: conversation.token_generation,
+        },
+        request.ip,
+      );
+      const started: ConversationStarted = {
+        conversationId: conversation.id,
+        ticket: conversation.ticket,
+        ...token,
+      };
+      return reply.status(201).send(started);
+    },
+  );
 
-  app.get('/v1/conversations/:id/messages', async (request): Promise<HistoryPage> => {
-    const { id } = parse(conversationParamsSchema, request.params, 'path');
-    const { conversation } = await authorizeConversation(tokens, conversations, request, id);
-    const query = parse(historyQuerySchema, request.query, 'query');
-    const messages = await attachments.withAttachments(
-      await conversations.history(id, query.after, query.limit),
-    );
-    return {
-      status: conversation.status,
-      ticket: conversation.ticket,
-      messages: messages.map((m) => {
-        const { type: _type, origin: _origin, ...rest } = messageEvent(m, undefined, m.attachments);
-        return rest;
-      }),
-    };
-  });
+  app.post(
+    '/v1/conversations/:id/token',
+    {
+      bodyLimit: REST_BODY_LIMIT,
+      config: {
+        doc: {
+          summary: 'A new visitor token (Bearer: the current one, or one expired within the grace)',
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = parse(conversationParamsSchema, request.params, 'path');
+      const { claims } = await authorizeConversation(tokens, conversations, request, id, {
+        refresh: true,
+      });
+      // The token it replaces is retired on every replica (REST, upgrades and further refreshes).
+      const generation = await conversations.rotateToken(
+        claims.tenantId,
+        id,
+        claims.generation,
+        REPLACED_TOKEN_REFRESH_WINDOW_MS,
+      );
+      if (generation === undefined) {
+        throw new GatewayError(
+          ErrorCode.TOKEN_RETIRED,
+          'a refresh replaced this token already; use the newer one',
+        );
+      }
+      return tokens.issue(
+        { conversationId: id, tenantId: claims.tenantId, generation },
+        request.ip,
+      );
+    },
+  );
+
+  app.get(
+    '/v1/conversations/:id/messages',
+    {
+      config: {
+        doc: {
+          summary: "The conversation's history after a seq",
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+          query: historyQuerySchema,
+        },
+      },
+    },
+    async (request): Promise<HistoryPage> => {
+      const { id } = parse(conversationParamsSchema, request.params, 'path');
+      const { conversation } = await authorizeConversation(tokens, conversations, request, id);
+      const query = parse(historyQuerySchema, request.query, 'query');
+      const messages = await attachments.withAttachments(
+        await conversations.history(id, query.after, query.limit),
+      );
+      return {
+        status: conversation.status,
+        ticket: conversation.ticket,
+        messages: messages.map((m) => {
+          const {
+            type: _type,
+            origin: _origin,
+            ...rest
+          } = messageEvent(m, undefined, m.attachments);
+          return rest;
+        }),
+      };
+    },
+  );
 
   app.get(
     '/v1/ws',
     {
       websocket: true,
+      config: {
+        doc: {
+          summary:
+            'The visitor WebSocket (token in Authorization or ?token=); frames: docs/contract.md',
+          tag: 'visitor',
+          auth: 'visitor',
+          responses: { 101: 'switching to the WebSocket protocol' },
+        },
+      },
       preValidation: async (request: FastifyRequest, reply: FastifyReply) => {
         try {
           if (!originAllowed(request.headers.origin))
@@ -408,13 +496,13 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     quotas: deps.coordination.quotas,
     uploadsPerHour: config.LIMIT_UPLOADS_PER_HOUR,
   });
-  await app.register(adminRoutes, {
-    admin,
-    serviceToken: config.SERVICE_TOKEN,
-  });
-  await app.register(reportRoutes, {
-    reports: new Reports(uow),
-    serviceToken: config.SERVICE_TOKEN,
+  await app.register(adminRoutes, { admin });
+  await app.register(reportRoutes, { reports: new Reports(uow) });
+  await app.register(consoleRoutes, {
+    access,
+    consoleUrl,
+    sessionTtlMs: config.CONSOLE_SESSION_TTL,
+    onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
   await app.register(slaRoutes, {
     sla: new SlaSettingsService(uow),
@@ -422,9 +510,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
 };
 
-function isAdminUrl(url: string): boolean {
-  return url === '/v1/admin' || url.startsWith('/v1/admin/') || url.startsWith('/v1/admin?');
-}
+/** The gateway's version in /openapi.json. */
+const VERSION = '0.1.0';
 
 /** The visitor WebSocket server of each HTTP server the gateway plugin runs on. */
 const visitorSocketServers = new WeakMap<object, FastifyInstance['websocketServer']>();

@@ -15,6 +15,7 @@ import {
 } from '@topicdesk/storage';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Readable } from 'node:stream';
+import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { spendQuota } from './quota';
 import { authorizeConversation, type ConversationTokens } from './tokens';
@@ -32,6 +33,9 @@ export interface AttachmentRoutesOptions {
 
 const REST_BODY_LIMIT = 4 * 1024;
 
+/** A signed file link's query: the link's token (checked by the storage, not here). */
+const fileLinkQuery = z.object({ t: z.string() });
+
 /**
  * Visitors' files (docs/contract.md, "Attachments"): `POST /v1/conversations/:id/attachments`
  * hands out an upload link after the limits; with the filesystem backend the links point at
@@ -43,7 +47,19 @@ export const attachmentRoutes: FastifyPluginAsync<AttachmentRoutesOptions> = asy
 ) => {
   app.post(
     '/v1/conversations/:id/attachments',
-    { bodyLimit: REST_BODY_LIMIT },
+    {
+      bodyLimit: REST_BODY_LIMIT,
+      config: {
+        doc: {
+          summary: 'An upload link for one file, within the limits',
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+          body: attachmentRequestSchema,
+          responses: { 201: 'the upload ticket' },
+        },
+      },
+    },
     async (request, reply): Promise<UploadTicket> => {
       const { id } = parse(conversationParamsSchema, request.params, 'path');
       const { conversation } = await authorizeConversation(
@@ -82,38 +98,70 @@ const fileLinks: FastifyPluginAsync<{ storage: FsStorage }> = async (app, { stor
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
 
-  app.put<{ Querystring: { t?: string } }>(FILE_ROUTE, async (request, reply) => {
-    const grant = storage.grant(request.query.t ?? '', 'PUT');
-    if (request.headers['content-type'] !== grant.type)
-      throw new AttachmentError(
-        AttachmentErrorCode.UrlExpired,
-        `this link takes Content-Type ${grant.type}`,
-      );
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > (grant.size ?? 0))
-      throw new AttachmentError(
-        AttachmentErrorCode.TooLarge,
-        `this link takes at most ${grant.size} bytes`,
-      );
-    const size = await storage.receive(grant, request.body as Readable);
-    return reply.status(200).send({ size });
-  });
+  app.put<{ Querystring: { t?: string } }>(
+    FILE_ROUTE,
+    {
+      config: {
+        doc: {
+          summary: "Uploads a file's bytes to a signed link (filesystem storage)",
+          tag: 'visitor',
+          auth: 'signed-link',
+          query: fileLinkQuery,
+          body: z.string(),
+          bodyType: 'application/octet-stream',
+        },
+      },
+    },
+    async (request, reply) => {
+      const grant = storage.grant(request.query.t ?? '', 'PUT');
+      if (request.headers['content-type'] !== grant.type)
+        throw new AttachmentError(
+          AttachmentErrorCode.UrlExpired,
+          `this link takes Content-Type ${grant.type}`,
+        );
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > (grant.size ?? 0))
+        throw new AttachmentError(
+          AttachmentErrorCode.TooLarge,
+          `this link takes at most ${grant.size} bytes`,
+        );
+      const size = await storage.receive(grant, request.body as Readable);
+      return reply.status(200).send({ size });
+    },
+  );
 
-  app.get<{ Querystring: { t?: string } }>(FILE_ROUTE, async (request, reply) => {
-    const grant = storage.grant(request.query.t ?? '', 'GET');
-    const size = await storage.size(grant.key);
-    if (size === undefined) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such file');
-    const inline = grant.type.startsWith('image/');
-    return (
-      reply
-        .header('content-type', grant.type)
-        .header('content-length', size)
-        .header('content-disposition', inline ? 'inline' : contentDisposition(grant.name ?? 'file'))
-        // A file is never a page of this origin: no sniffing it into HTML, no scripts if opened.
-        .header('x-content-type-options', 'nosniff')
-        .header('content-security-policy', "default-src 'none'; sandbox")
-        .header('cache-control', 'private, max-age=300')
-        .send(await storage.read(grant.key))
-    );
-  });
+  app.get<{ Querystring: { t?: string } }>(
+    FILE_ROUTE,
+    {
+      config: {
+        doc: {
+          summary: 'Downloads a file through a signed link (filesystem storage)',
+          tag: 'visitor',
+          auth: 'signed-link',
+          query: fileLinkQuery,
+          responses: { 200: { description: 'the file', type: 'application/octet-stream' } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const grant = storage.grant(request.query.t ?? '', 'GET');
+      const size = await storage.size(grant.key);
+      if (size === undefined) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such file');
+      const inline = grant.type.startsWith('image/');
+      return (
+        reply
+          .header('content-type', grant.type)
+          .header('content-length', size)
+          .header(
+            'content-disposition',
+            inline ? 'inline' : contentDisposition(grant.name ?? 'file'),
+          )
+          // A file is never a page of this origin: no sniffing it into HTML, no scripts if opened.
+          .header('x-content-type-options', 'nosniff')
+          .header('content-security-policy', "default-src 'none'; sandbox")
+          .header('cache-control', 'private, max-age=300')
+          .send(await storage.read(grant.key))
+      );
+    },
+  );
 };

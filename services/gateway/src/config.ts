@@ -1,4 +1,4 @@
-import { env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 
@@ -68,8 +68,13 @@ export const gatewayEnvSchema = z.object({
    * of `email`; default none): personal data is stored only where the operator asked for it.
    */
   PRECHAT_FIELDS: prechatFields(),
-  /** Bearer token of the admin API. */
+  /** Bearer token of the admin API (acts as an owner); automation keeps using it. */
   SERVICE_TOKEN: env.optionalString(),
+  ...consoleEnv,
+  /** How long a console session lives from sign-in, however active. */
+  CONSOLE_SESSION_TTL: env.duration('12h'),
+  /** A console session without a request for this long ends. */
+  CONSOLE_SESSION_IDLE: env.duration('2h'),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

@@ -33,6 +33,16 @@ export const ErrorCode = {
   ATTACHMENT_SCAN_UNAVAILABLE: 'ATTACHMENT_SCAN_UNAVAILABLE',
   ATTACHMENT_URL_EXPIRED: 'ATTACHMENT_URL_EXPIRED',
   ATTACHMENT_NOT_FOUND: 'ATTACHMENT_NOT_FOUND',
+  // Console access (issue 15).
+  /** Signed in, but the role may not do this (the access table, docs/console.md); audited. */
+  FORBIDDEN_ROLE: 'FORBIDDEN_ROLE',
+  /** A cookie-authenticated change without the session's X-CSRF-Token or from another Origin. */
+  CSRF_FAILED: 'CSRF_FAILED',
+  /** The session cookie names no live session (signed out, revoked, expired or idle). */
+  SESSION_INVALID: 'SESSION_INVALID',
+  SIGN_IN_LINK_INVALID: 'SIGN_IN_LINK_INVALID',
+  SIGN_IN_LINK_EXPIRED: 'SIGN_IN_LINK_EXPIRED',
+  SIGN_IN_LINK_USED: 'SIGN_IN_LINK_USED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -63,6 +73,12 @@ const STATUS: Record<ErrorCode, number> = {
   ATTACHMENT_SCAN_UNAVAILABLE: 503,
   ATTACHMENT_URL_EXPIRED: 403,
   ATTACHMENT_NOT_FOUND: 404,
+  FORBIDDEN_ROLE: 403,
+  CSRF_FAILED: 403,
+  SESSION_INVALID: 401,
+  SIGN_IN_LINK_INVALID: 400,
+  SIGN_IN_LINK_EXPIRED: 410,
+  SIGN_IN_LINK_USED: 409,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */

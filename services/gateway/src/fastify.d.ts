@@ -1,4 +1,6 @@
 import 'fastify';
+import type { Permission, Principal } from '@topicdesk/core';
+import type { RouteDoc } from './openapi';
 import type { ConversationClaims } from './tokens';
 
 declare module 'fastify' {
@@ -8,5 +10,16 @@ declare module 'fastify' {
      * the conversation's row; null on every other request.
      */
     visitorClaims: ConversationClaims | null;
+    /** Who called an admin route (admin-access.ts), set before its handler runs; else null. */
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /**
+     * What the route needs (packages/core's access table). Every /v1/admin and /v1/console route
+     * declares one: registering one without it fails (admin-access.ts).
+     */
+    permission?: Permission;
+    /** The route in /openapi.json (openapi.ts); every API route has one. */
+    doc?: RouteDoc;
   }
 }

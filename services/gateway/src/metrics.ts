@@ -29,6 +29,14 @@ export function createGatewayMetrics() {
     rateLimited: m.createCounter('topicdesk_rate_limit_hits_total', {
       description: 'Requests or frames refused by a limit, by scope',
     }),
+    /** Admin and console requests refused by the access hook, by `code`. */
+    accessRefused: m.createCounter('topicdesk_admin_access_refused_total', {
+      description: 'Admin API requests refused by authentication, CSRF or role, by code',
+    }),
+    /** Console sign-ins by `outcome`: `signed_in` or the refusal's code. */
+    signIns: m.createCounter('topicdesk_console_sign_ins_total', {
+      description: 'Console sign-ins through a link, by outcome',
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -1,5 +1,6 @@
 import {
   DEFAULT_TENANT_ID,
+  Permission,
   ReportGrouping,
   type BusinessHoursSettings,
   type BusinessInterval,
@@ -10,14 +11,12 @@ import {
 } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { adminActor } from './admin-auth';
+import { principalOf } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { parse } from './validation';
 
 export interface ReportRoutesOptions {
   reports: Reports;
-  /** The admin API is off while unset. */
-  serviceToken: string | undefined;
 }
 
 /** Weekdays as the API names them; the index is Postgres' `extract(dow)` (0 = Sunday). */
@@ -259,53 +258,83 @@ function wantsCsv(accept: string | undefined): boolean {
   return (accept ?? '').split(',').some((type) => type.trim().toLowerCase().startsWith('text/csv'));
 }
 
+/** An admin route's config: the permission the access hook checks, and its /openapi.json entry. */
+function admin(
+  permission: Permission,
+  summary: string,
+  schemas: { query?: z.ZodObject; body?: z.ZodType } = {},
+) {
+  return {
+    config: {
+      permission,
+      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
+    },
+  };
+}
+
 /**
- * Reports and the business hours they count in (admin API, Bearer SERVICE_TOKEN):
+ * Reports and the business hours they count in (admin API):
  * `GET /v1/admin/reports?from&to&groupBy=agent|day|level` (JSON, or CSV with
  * `Accept: text/csv`) and `GET`/`PUT`/`DELETE /v1/admin/settings/business-hours`. Definitions:
  * docs/reports.md; contract: docs/contract.md.
  */
 export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app, options) => {
   const { reports } = options;
-  const actor = adminActor(options.serviceToken);
 
-  app.get('/v1/admin/reports', async (request, reply) => {
-    actor(request);
-    const query = parse(reportQuery, request.query, 'query');
-    const report = await reports.report({ tenantId: DEFAULT_TENANT_ID, ...query });
-    if (!wantsCsv(request.headers.accept)) return reportView(report);
-    const name = `report-${report.from.toISOString().slice(0, 10)}-${query.groupBy ?? 'total'}.csv`;
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="${name}"`)
-      .send(reportCsv(report));
-  });
+  app.get(
+    '/v1/admin/reports',
+    admin(Permission.reportsRead, 'First response, resolution and CSAT figures (JSON or CSV)', {
+      query: reportQuery,
+    }),
+    async (request, reply) => {
+      const query = parse(reportQuery, request.query, 'query');
+      const report = await reports.report({ tenantId: DEFAULT_TENANT_ID, ...query });
+      if (!wantsCsv(request.headers.accept)) return reportView(report);
+      const name = `report-${report.from.toISOString().slice(0, 10)}-${query.groupBy ?? 'total'}.csv`;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="${name}"`)
+        .send(reportCsv(report));
+    },
+  );
 
-  app.get('/v1/admin/settings/business-hours', async (request) => {
-    actor(request);
-    return businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID));
-  });
+  app.get(
+    '/v1/admin/settings/business-hours',
+    admin(Permission.settingsRead, 'Business hours (24/7 in UTC unless set)'),
+    async () => businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID)),
+  );
 
-  app.put('/v1/admin/settings/business-hours', async (request) => {
-    const by = actor(request);
-    const body = parse(businessHoursBody, request.body ?? {});
-    const schedule: BusinessInterval[] = [];
-    DAYS.forEach((day, index) => {
-      for (const i of body.weekly[day] ?? [])
-        schedule.push({ day: index, start: i.from, end: i.to });
-    });
-    if (schedule.length === 0)
-      throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
-        issues: ['weekly: at least one interval (DELETE goes back to 24/7)'],
+  app.put(
+    '/v1/admin/settings/business-hours',
+    admin(Permission.settingsWrite, 'Sets the business hours', { body: businessHoursBody }),
+    async (request) => {
+      const body = parse(businessHoursBody, request.body ?? {});
+      const schedule: BusinessInterval[] = [];
+      DAYS.forEach((day, index) => {
+        for (const i of body.weekly[day] ?? [])
+          schedule.push({ day: index, start: i.from, end: i.to });
       });
-    return businessHoursView(
-      await reports.setBusinessHours(DEFAULT_TENANT_ID, by, body.timeZone, schedule),
-    );
-  });
+      if (schedule.length === 0)
+        throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
+          issues: ['weekly: at least one interval (DELETE goes back to 24/7)'],
+        });
+      return businessHoursView(
+        await reports.setBusinessHours(
+          DEFAULT_TENANT_ID,
+          principalOf(request).actorId,
+          body.timeZone,
+          schedule,
+        ),
+      );
+    },
+  );
 
-  app.delete('/v1/admin/settings/business-hours', async (request) => {
-    const by = actor(request);
-    await reports.clearBusinessHours(DEFAULT_TENANT_ID, by);
-    return businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID));
-  });
+  app.delete(
+    '/v1/admin/settings/business-hours',
+    admin(Permission.settingsWrite, 'Goes back to 24/7'),
+    async (request) => {
+      await reports.clearBusinessHours(DEFAULT_TENANT_ID, principalOf(request).actorId);
+      return businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID));
+    },
+  );
 };

@@ -46,22 +46,47 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
     return rating ? ratingView(rating) : null;
   };
 
-  app.get('/v1/conversations/:id', async (request): Promise<ConversationProfile> => {
-    const c = await load(request);
-    const rating = await ratingOf(c.tenant_id, c.id);
-    return {
-      conversationId: c.id,
-      ticket: c.ticket,
-      status: c.status,
-      name: c.visitor_name,
-      rating,
-    };
-  });
+  app.get(
+    '/v1/conversations/:id',
+    {
+      config: {
+        doc: {
+          summary: "The conversation's ticket, status, visitor name and rating",
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+        },
+      },
+    },
+    async (request): Promise<ConversationProfile> => {
+      const c = await load(request);
+      const rating = await ratingOf(c.tenant_id, c.id);
+      return {
+        conversationId: c.id,
+        ticket: c.ticket,
+        status: c.status,
+        name: c.visitor_name,
+        rating,
+      };
+    },
+  );
 
   // Contract: docs/contract.md (visitor REST), codes in docs/errors.md.
   app.post(
     '/v1/conversations/:id/rating',
-    { bodyLimit: REST_BODY_LIMIT * 2 },
+    {
+      bodyLimit: REST_BODY_LIMIT * 2,
+      config: {
+        doc: {
+          summary: 'Rates a closed conversation (once)',
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+          body: ratingSchema,
+          responses: { 201: 'the rating' },
+        },
+      },
+    },
     async (request, reply): Promise<RatingView> => {
       const c = await load(request);
       const body = parse(ratingSchema, request.body === undefined ? {} : request.body);
@@ -96,7 +121,18 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
 
   app.post(
     '/v1/conversations/:id/profile',
-    { bodyLimit: REST_BODY_LIMIT },
+    {
+      bodyLimit: REST_BODY_LIMIT,
+      config: {
+        doc: {
+          summary: "Changes the visitor's name",
+          tag: 'visitor',
+          auth: 'visitor',
+          params: conversationParamsSchema,
+          body: profileSchema,
+        },
+      },
+    },
     async (request, reply): Promise<ConversationProfile> => {
       const c = await load(request);
       const { name } = parse(profileSchema, request.body === undefined ? {} : request.body);

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import {
   ConversationService,
   createInfrastructure,
@@ -30,6 +30,8 @@ export async function startGatewayUnderTest(options: {
   natsUrl?: string;
   /** `silent` for tests that provoke error lines on purpose. */
   logLevel?: string;
+  /** Sees every route as it is registered (a test that walks the route list). */
+  onRoute?: (route: RouteOptions) => void;
 }): Promise<GatewayUnderTest> {
   const testDb: TestDatabase = await createTestDatabase('gateway');
   const logger = createLogger({ service: 'gateway-test', level: options.logLevel ?? 'warn' });
@@ -48,6 +50,7 @@ export async function startGatewayUnderTest(options: {
     logger,
   });
   const app = Fastify();
+  if (options.onRoute) app.addHook('onRoute', options.onRoute);
   await app.register(gatewayPlugin, {
     config: loadGatewayConfig({
       DATABASE_URL: testDb.url,

@@ -110,6 +110,10 @@ try {
         }
       : {}),
     TELEGRAM_UPDATES: 'polling',
+    // The bot's console sign-in links point here unless a public URL is configured.
+    ...(process.env['CONSOLE_URL'] || process.env['PUBLIC_URL']
+      ? {}
+      : { CONSOLE_URL: `${base}/console` }),
     // Private chats with the bot need a key; one is generated and kept like the JWT secret.
     TELEGRAM_USER_KEY: userKey,
   });

@@ -1,4 +1,4 @@
-import { assignmentEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 import { decodeUserKey } from './user-crypto';
@@ -116,6 +116,9 @@ export const bridgeEnvSchema = z.object({
   LIMIT_CONVERSATIONS_PER_DAY: env.int(5, 1),
   /** Messages a private-chat user may send per hour (sliding window, all replicas). */
   LIMIT_MESSAGES_PER_HOUR: env.int(50, 1),
+  ...consoleEnv,
+  /** How long a console sign-in link (an agent's `/console` in the bot's private chat) works. */
+  CONSOLE_LINK_TTL: env.duration('5m'),
 });
 
 export type BridgeConfig = z.output<typeof bridgeEnvSchema>;

@@ -20,6 +20,9 @@ import { TopicSync } from './sync/topic-sync';
 import { PrivateChat } from './updates/private-chat';
 import { TelegramFiles } from './updates/telegram-files';
 import { UpdateProcessor } from './updates/update-processor';
+import { ConsoleSignIn } from './updates/console-sign-in';
+import { consoleUrl } from '@topicdesk/config';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import { UserKeyring } from './user-crypto';
 
 export interface BridgeDeps {
@@ -109,6 +112,16 @@ export function wireBridge(deps: BridgeDeps) {
     sync,
     privateChat,
     files,
+    consoleSignIn: new ConsoleSignIn({
+      db: deps.db,
+      relay: deps.relay,
+      sender,
+      logger,
+      tenantId: DEFAULT_TENANT_ID,
+      botId,
+      consoleUrl: consoleUrl(config),
+      linkTtlMs: config.CONSOLE_LINK_TTL,
+    }),
   });
   return {
     ...deps,

@@ -15,6 +15,7 @@ import * as m0013 from './0013_attachments';
 import * as m0014 from './0014_conversations_hot_updates';
 import * as m0016 from './0016_sla';
 import * as m0017 from './0017_private_chat_files';
+import * as m0018 from './0018_console_access';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '0014_conversations_hot_updates': m0014,
   '0016_sla': m0016,
   '0017_private_chat_files': m0017,
+  '0018_console_access': m0018,
 };

@@ -16,6 +16,7 @@ import type { CallbackQuery, Message, Update } from 'grammy/types';
 import { parseCommand, HELP_GENERAL, type Command } from './commands';
 import type { BridgeMetrics } from '../metrics';
 import type { PrivateChat } from './private-chat';
+import { isConsoleCommand, type ConsoleSignIn } from './console-sign-in';
 import { parseCallbackData } from '../sync/topic-presentation';
 import { parsePresenceData, PresenceAnswers } from './presence';
 import type { TelegramSender } from '../sender/telegram-sender';
@@ -45,6 +46,8 @@ export interface UpdateProcessorOptions {
   privateChat?: PrivateChat | undefined;
   /** Downloads and checks the files agents post (photos, documents, voice notes, videos). */
   files: TelegramFiles;
+  /** Agents' `/console` in a private chat (a sign-in link); absent: like any other text. */
+  consoleSignIn?: ConsoleSignIn | undefined;
 }
 
 /**
@@ -100,6 +103,12 @@ export class UpdateProcessor {
     if (!message) return 'ignored:unsupported';
     // The second visitor channel: a user writing to the bot (private-chat.ts).
     if (message.chat.type === 'private') {
+      const { consoleSignIn } = this.options;
+      if (consoleSignIn && !update.edited_message && isConsoleCommand(message.text)) {
+        const outcome = await consoleSignIn.handle(update.update_id, message);
+        // Anyone but an agent is answered as for any unknown command (or not at all).
+        if (outcome !== 'not_agent') return outcome;
+      }
       return privateChat
         ? privateChat.handleMessage(update.update_id, message, update.edited_message !== undefined)
         : 'ignored:private_chat';

@@ -1,0 +1,59 @@
+import type { Kysely } from 'kysely';
+import type { ConsoleLink, DB } from '../schema';
+
+export interface NewConsoleLinkInput {
+  tenantId: string;
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  tokenHash: string;
+  agentId: number;
+  expiresAt: Date;
+}
+
+/** One-time sign-in links to the console, found by their token's hash. */
+export class ConsoleLinkRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  async add(input: NewConsoleLinkInput): Promise<void> {
+    await this.db
+      .insertInto('console_links')
+      .values({
+        tenant_id: input.tenantId,
+        token_hash: input.tokenHash,
+        agent_id: input.agentId,
+        expires_at: input.expiresAt,
+      })
+      .execute();
+  }
+
+  /**
+   * Marks the link used if it is unused and unexpired at `now`, in one statement: of two
+   * sign-ins with the same link, exactly one gets the row back.
+   */
+  consume(tokenHash: string, now: Date): Promise<ConsoleLink | undefined> {
+    return this.db
+      .updateTable('console_links')
+      .set({ used_at: now })
+      .where('token_hash', '=', tokenHash)
+      .where('used_at', 'is', null)
+      .where('expires_at', '>', now)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  find(tokenHash: string): Promise<ConsoleLink | undefined> {
+    return this.db
+      .selectFrom('console_links')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+  }
+
+  /** Forgets links that expired before `before` (a refused replay needs them only a while). */
+  async deleteExpired(tenantId: string, before: Date): Promise<void> {
+    await this.db
+      .deleteFrom('console_links')
+      .where('tenant_id', '=', tenantId)
+      .where('expires_at', '<', before)
+      .execute();
+  }
+}

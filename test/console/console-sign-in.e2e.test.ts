@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, ALICE, BOB } from '../support/agents';
+import { launchBrowser, skipBrowser } from '../support/browser';
+import { startCluster, type Cluster } from '../support/cluster';
+
+// Console sign-in end to end: an agent sends /console to the bot in a private chat, the bridge
+// answers with a one-time link, the browser (fetch here) opens it, and the session it gets
+// calls the admin API with its cookie and CSRF token. The bot's links name a public URL the
+// test cannot know before the cluster starts; the link's path and token are followed on the
+// gateway itself.
+
+const SERVICE_TOKEN = 'service-token-for-the-console-suite-01234';
+const CONSOLE_URL = 'http://console.example.test/console';
+
+let cluster: Cluster;
+let gatewayUrl: string;
+
+beforeAll(async () => {
+  cluster = await startCluster({
+    gateways: 1,
+    bridges: 1,
+    gatewayEnv: { SERVICE_TOKEN },
+    bridgeEnv: { CONSOLE_URL, CONSOLE_LINK_TTL: '5m' },
+  });
+  gatewayUrl = cluster.gateways[0]!.url;
+  const saved = await admin(gatewayUrl, SERVICE_TOKEN, 'PUT', `/v1/admin/agents/${ALICE.id}`, {
+    displayName: 'Alice M.',
+    role: 'supervisor',
+  });
+  expect(saved.status).toBe(200);
+}, 180_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+function privateWrite(user: typeof ALICE, text: string) {
+  return cluster.sandbox.state.injectMessage({ chatId: user.id, text, from: user });
+}
+
+function botMessages(user: typeof ALICE) {
+  return cluster.sandbox.state.messages({ chatId: user.id, fromBot: true });
+}
+
+describe('console sign-in through the bot', () => {
+  it('hands an agent a one-time link whose session calls the admin API with cookie and CSRF token', async () => {
+    privateWrite(ALICE, '/console');
+    const answer = await cluster.sandbox.state.waitFor(
+      () => botMessages(ALICE).find((m) => m.text?.includes('/sign-in?t=')),
+      20_000,
+    );
+    // Previews off: Telegram's preview fetcher must not be what opens the link.
+    expect(answer.message.link_preview_options).toMatchObject({ is_disabled: true });
+    const link = new URL(/https?:\/\/\S+/.exec(answer.text ?? '')![0]);
+    expect(`${link.origin}${link.pathname}`).toBe(`${CONSOLE_URL}/sign-in`);
+    const token = link.searchParams.get('t')!;
+
+    // Opening it shows a page; only its POST signs in.
+    const page = await fetch(`${gatewayUrl}/console/sign-in?t=${token}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('method="post"');
+
+    const signIn = await fetch(`${gatewayUrl}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: gatewayUrl },
+      body: JSON.stringify({ token }),
+    });
+    expect(signIn.status).toBe(200);
+    const setCookie = signIn.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(/^topicdesk_session=[A-Za-z0-9_-]{43};/);
+    expect(setCookie).toMatch(/HttpOnly/);
+    expect(setCookie).toMatch(/SameSite=Strict/);
+    // Plain http here (no CONSOLE_URL on the gateway): not Secure, so no __Host- prefix either.
+    expect(setCookie).not.toMatch(/Secure/);
+    const cookie = setCookie.split(';')[0]!;
+    const { csrfToken } = (await signIn.json()) as { csrfToken: string };
+
+    const session = await fetch(`${gatewayUrl}/v1/console/session`, { headers: { cookie } });
+    expect(await session.json()).toMatchObject({
+      session: { role: 'supervisor', agent: { telegramUserId: ALICE.id, displayName: 'Alice M.' } },
+      csrfToken,
+    });
+    const change = (headers: Record<string, string>) =>
+      fetch(`${gatewayUrl}/v1/admin/templates`, {
+        method: 'PUT',
+        headers: { cookie, 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ key: 'console.e2e', text: 'Set from the console' }),
+      });
+    const refused = await change({ origin: gatewayUrl });
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 'CSRF_FAILED' } });
+    const changed = await change({ origin: gatewayUrl, 'x-csrf-token': csrfToken });
+    expect(changed.status).toBe(200);
+    // A supervisor may change templates, not agents.
+    const agents = await fetch(`${gatewayUrl}/v1/admin/agents/${BOB.id}`, {
+      method: 'PUT',
+      headers: {
+        cookie,
+        'content-type': 'application/json',
+        origin: gatewayUrl,
+        'x-csrf-token': csrfToken,
+      },
+      body: JSON.stringify({ displayName: 'Bob' }),
+    });
+    expect(agents.status).toBe(403);
+    expect(await agents.json()).toMatchObject({ error: { code: 'FORBIDDEN_ROLE' } });
+
+    // The link worked once.
+    const replay = await fetch(`${gatewayUrl}/console/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token }),
+    });
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toMatchObject({ error: { code: 'SIGN_IN_LINK_USED' } });
+
+    const audit = await admin(gatewayUrl, SERVICE_TOKEN, 'GET', '/v1/admin/audit?limit=50');
+    const actions = (audit.body as { entries: Array<{ action: string }> }).entries.map(
+      (e) => e.action,
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'console.link_issued',
+        'console.sign_in',
+        'template.update',
+        'access.denied',
+        'console.sign_in_refused',
+      ]),
+    );
+  });
+
+  it('answers /console from someone who is not an agent like any unknown command, with no link', async () => {
+    const before = botMessages(BOB).length;
+    privateWrite(BOB, '/console');
+    privateWrite(BOB, '/nosuchcommand');
+    const answers = await cluster.sandbox.state.waitFor(() => {
+      const list = botMessages(BOB).slice(before);
+      return list.length >= 2 ? list : undefined;
+    }, 20_000);
+    expect(answers.some((m) => m.text?.includes('sign-in'))).toBe(false);
+    expect(answers[0]?.text).toBe(answers[1]?.text);
+  });
+});
+
+describe.skipIf(skipBrowser)('console sign-in in a real browser', () => {
+  it("signs in with the page's button and changes a template from the page with its CSRF token", async () => {
+    const before = botMessages(ALICE).length;
+    privateWrite(ALICE, '/console');
+    const answer = await cluster.sandbox.state.waitFor(
+      () =>
+        botMessages(ALICE)
+          .slice(before)
+          .find((m) => m.text?.includes('/sign-in?t=')),
+      20_000,
+    );
+    const token = new URL(/https?:\/\/\S+/.exec(answer.text ?? '')![0]).searchParams.get('t')!;
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${gatewayUrl}/console/sign-in?t=${token}`);
+      // The browser sends its own Origin with the form (the page's Referrer-Policy keeps it).
+      await Promise.all([page.waitForURL(`${gatewayUrl}/console/`), page.click('button')]);
+      const cookies = await context.cookies(gatewayUrl);
+      expect(cookies.find((c) => c.name === 'topicdesk_session')).toMatchObject({
+        httpOnly: true,
+        sameSite: 'Strict',
+        path: '/',
+      });
+      const result = await page.evaluate(async () => {
+        const session = (await (await fetch('/v1/console/session')).json()) as {
+          csrfToken: string;
+        };
+        const change = (headers: Record<string, string>) =>
+          fetch('/v1/admin/templates', {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify({ key: 'console.browser', text: 'From the browser' }),
+          }).then(async (r) => ({ status: r.status, body: (await r.json()) as unknown }));
+        return {
+          without: await change({}),
+          with: await change({ 'x-csrf-token': session.csrfToken }),
+          cookieVisible: document.cookie.includes('topicdesk_session'),
+        };
+      });
+      expect(result.without).toMatchObject({
+        status: 403,
+        body: { error: { code: 'CSRF_FAILED' } },
+      });
+      expect(result.with).toMatchObject({ status: 200, body: { updated: 1 } });
+      expect(result.cookieVisible).toBe(false);
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
