@@ -434,6 +434,8 @@ export interface SlaEventTable {
   escalation: SlaEscalationState | null;
   escalation_attempts: Generated<number>;
   escalation_error: string | null;
+}
+
 /** A one-time sign-in link to the console (migration 0018): only its token's hash is kept. */
 export interface ConsoleLinkTable {
   id: Generated<Int8>;

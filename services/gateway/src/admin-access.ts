@@ -8,6 +8,7 @@ import {
   type Principal,
 } from '@topicdesk/core';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { bearerToken } from './tokens';
 
@@ -163,5 +164,19 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
       );
     }
     return principal;
+  };
+}
+
+/** An admin route's config: the permission the access hook checks, and its /openapi.json entry. */
+export function adminRoute(
+  permission: Permission,
+  summary: string,
+  schemas: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType } = {},
+) {
+  return {
+    config: {
+      permission,
+      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
+    },
   };
 }

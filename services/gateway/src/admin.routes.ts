@@ -16,7 +16,7 @@ import { hasControlCharacters, nameField } from '@topicdesk/protocol';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
-import { principalOf } from './admin-access';
+import { adminRoute, principalOf } from './admin-access';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
@@ -169,20 +169,6 @@ const deadLetterParams = z.object({
   id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 
-/** An admin route's config: the permission the access hook checks, and its /openapi.json entry. */
-function admin(
-  permission: Permission,
-  summary: string,
-  schemas: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType } = {},
-) {
-  return {
-    config: {
-      permission,
-      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
-    },
-  };
-}
-
 /**
  * The admin API (Bearer SERVICE_TOKEN, or a console session): agents, system message templates
  * and saved replies (templates named `reply.<name>`), support groups besides SUPPORT_GROUP_ID,
@@ -196,7 +182,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/agents',
-    admin(Permission.settingsRead, 'Agents with their roles and loads'),
+    adminRoute(Permission.settingsRead, 'Agents with their roles and loads'),
     async () => {
       const agents = await service.agentLoads(DEFAULT_TENANT_ID);
       return {
@@ -211,7 +197,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put(
     '/v1/admin/agents/:telegramUserId',
-    admin(Permission.agentsManage, "Registers or changes an agent (roles up to one's own)", {
+    adminRoute(Permission.agentsManage, "Registers or changes an agent (roles up to one's own)", {
       params: agentParams,
       body: agentBody,
     }),
@@ -233,7 +219,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.delete(
     '/v1/admin/agents/:telegramUserId',
-    admin(Permission.agentsManage, "Deactivates an agent (of one's own rank or below)", {
+    adminRoute(Permission.agentsManage, "Deactivates an agent (of one's own rank or below)", {
       params: agentParams,
     }),
     async (request) => {
@@ -254,7 +240,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/templates',
-    admin(Permission.settingsRead, 'System message templates and saved replies'),
+    adminRoute(Permission.settingsRead, 'System message templates and saved replies'),
     async () => {
       const templates = await service.templates(DEFAULT_TENANT_ID);
       return {
@@ -275,7 +261,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put(
     '/v1/admin/templates',
-    admin(Permission.templatesWrite, 'Saves one template or a list of them (all or none)', {
+    adminRoute(Permission.templatesWrite, 'Saves one template or a list of them (all or none)', {
       body: templatesBody,
     }),
     async (request) => {
@@ -288,7 +274,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.delete(
     '/v1/admin/templates/:key',
-    admin(Permission.templatesWrite, 'Deletes a template in one locale', {
+    adminRoute(Permission.templatesWrite, 'Deletes a template in one locale', {
       params: templateKeyParams,
       query: templateLocaleQuery,
     }),
@@ -304,7 +290,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/priority-rules',
-    admin(Permission.settingsRead, 'Priority rules, first match first'),
+    adminRoute(Permission.settingsRead, 'Priority rules, first match first'),
     async () => ({
       rules: (await service.priorityRules(DEFAULT_TENANT_ID)).map(priorityRuleView),
     }),
@@ -312,7 +298,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.put(
     '/v1/admin/priority-rules',
-    admin(Permission.settingsWrite, 'Replaces every priority rule', { body: priorityRulesBody }),
+    adminRoute(Permission.settingsWrite, 'Replaces every priority rule', {
+      body: priorityRulesBody,
+    }),
     async (request) => {
       const { rules } = parse(priorityRulesBody, request.body ?? {});
       const saved = await service.savePriorityRules(DEFAULT_TENANT_ID, by(request), rules);
@@ -322,14 +310,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/groups',
-    admin(Permission.settingsRead, 'Support groups besides SUPPORT_GROUP_ID'),
+    adminRoute(Permission.settingsRead, 'Support groups besides SUPPORT_GROUP_ID'),
     async () => ({ groups: (await service.groups(DEFAULT_TENANT_ID)).map(groupView) }),
   );
 
   // Read at every conversation start, so a change routes the next conversation on every replica.
   app.put(
     '/v1/admin/groups/:chatId',
-    admin(Permission.settingsWrite, 'Registers or replaces a support group', {
+    adminRoute(Permission.settingsWrite, 'Registers or replaces a support group', {
       params: groupParams,
       body: groupBody,
     }),
@@ -345,7 +333,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Deactivates rather than deletes: the group's conversations keep their topics there.
   app.delete(
     '/v1/admin/groups/:chatId',
-    admin(Permission.settingsWrite, 'Deactivates a support group', { params: groupParams }),
+    adminRoute(Permission.settingsWrite, 'Deactivates a support group', { params: groupParams }),
     async (request) => {
       const { chatId } = parse(groupParams, request.params, 'path');
       const group = await service.deactivateGroup(DEFAULT_TENANT_ID, by(request), chatId);
@@ -356,7 +344,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/audit',
-    admin(Permission.auditRead, 'The audit log, newest first', { query: auditQuery }),
+    adminRoute(Permission.auditRead, 'The audit log, newest first', { query: auditQuery }),
     async (request) => {
       const query = parse(auditQuery, request.query, 'query');
       const entries = await service.auditLog(DEFAULT_TENANT_ID, query);
@@ -375,7 +363,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/dead-letters',
-    admin(Permission.operations, 'Dead letters, newest first', { query: deadLettersQuery }),
+    adminRoute(Permission.operations, 'Dead letters, newest first', { query: deadLettersQuery }),
     async (request) => {
       const query = parse(deadLettersQuery, request.query);
       const rows = await service.deadLetters(DEFAULT_TENANT_ID, {
@@ -390,7 +378,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Publishes the message again on its topic once the cause is fixed; audited.
   app.post(
     '/v1/admin/dead-letters/:id/replay',
-    admin(Permission.operations, 'Publishes a dead letter again', { params: deadLetterParams }),
+    adminRoute(Permission.operations, 'Publishes a dead letter again', {
+      params: deadLetterParams,
+    }),
     async (request) => {
       const { id } = parse(deadLetterParams, request.params, 'path');
       let replayed: DeadLetterRow | undefined;

@@ -504,10 +504,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     sessionTtlMs: config.CONSOLE_SESSION_TTL,
     onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
-  await app.register(slaRoutes, {
-    sla: new SlaSettingsService(uow),
-    serviceToken: config.SERVICE_TOKEN,
-  });
+  await app.register(slaRoutes, { sla: new SlaSettingsService(uow) });
 };
 
 /** The gateway's version in /openapi.json. */

@@ -11,7 +11,7 @@ import {
 } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { principalOf } from './admin-access';
+import { adminRoute, principalOf } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { parse } from './validation';
 
@@ -258,20 +258,6 @@ function wantsCsv(accept: string | undefined): boolean {
   return (accept ?? '').split(',').some((type) => type.trim().toLowerCase().startsWith('text/csv'));
 }
 
-/** An admin route's config: the permission the access hook checks, and its /openapi.json entry. */
-function admin(
-  permission: Permission,
-  summary: string,
-  schemas: { query?: z.ZodObject; body?: z.ZodType } = {},
-) {
-  return {
-    config: {
-      permission,
-      doc: { summary, tag: 'admin' as const, auth: 'admin' as const, ...schemas },
-    },
-  };
-}
-
 /**
  * Reports and the business hours they count in (admin API):
  * `GET /v1/admin/reports?from&to&groupBy=agent|day|level` (JSON, or CSV with
@@ -283,9 +269,13 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
 
   app.get(
     '/v1/admin/reports',
-    admin(Permission.reportsRead, 'First response, resolution and CSAT figures (JSON or CSV)', {
-      query: reportQuery,
-    }),
+    adminRoute(
+      Permission.reportsRead,
+      'First response, resolution and CSAT figures (JSON or CSV)',
+      {
+        query: reportQuery,
+      },
+    ),
     async (request, reply) => {
       const query = parse(reportQuery, request.query, 'query');
       const report = await reports.report({ tenantId: DEFAULT_TENANT_ID, ...query });
@@ -300,13 +290,13 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
 
   app.get(
     '/v1/admin/settings/business-hours',
-    admin(Permission.settingsRead, 'Business hours (24/7 in UTC unless set)'),
+    adminRoute(Permission.settingsRead, 'Business hours (24/7 in UTC unless set)'),
     async () => businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID)),
   );
 
   app.put(
     '/v1/admin/settings/business-hours',
-    admin(Permission.settingsWrite, 'Sets the business hours', { body: businessHoursBody }),
+    adminRoute(Permission.settingsWrite, 'Sets the business hours', { body: businessHoursBody }),
     async (request) => {
       const body = parse(businessHoursBody, request.body ?? {});
       const schedule: BusinessInterval[] = [];
@@ -331,7 +321,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
 
   app.delete(
     '/v1/admin/settings/business-hours',
-    admin(Permission.settingsWrite, 'Goes back to 24/7'),
+    adminRoute(Permission.settingsWrite, 'Goes back to 24/7'),
     async (request) => {
       await reports.clearBusinessHours(DEFAULT_TENANT_ID, principalOf(request).actorId);
       return businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID));

@@ -1,18 +1,17 @@
 import {
   DEFAULT_TENANT_ID,
   DEFAULT_REMIND_AT_PERCENT,
+  Permission,
   type SlaSettings,
   type SlaSettingsService,
 } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { adminActor } from './admin-auth';
+import { adminRoute, principalOf } from './admin-access';
 import { parse } from './validation';
 
 export interface SlaRoutesOptions {
   sla: SlaSettingsService;
-  /** The admin API is off while unset. */
-  serviceToken: string | undefined;
 }
 
 /** Longest target: 90 days, in seconds. */
@@ -49,22 +48,27 @@ function slaView(settings: SlaSettings) {
 }
 
 /**
- * SLA targets (admin API, Bearer SERVICE_TOKEN): `GET`/`PUT /v1/admin/settings/sla`. The
- * scheduler reminds and announces breaches by them; reports show their attainment
- * (docs/reports.md); contract: docs/contract.md.
+ * SLA targets (admin API): `GET`/`PUT /v1/admin/settings/sla`. The scheduler reminds and
+ * announces breaches by them; reports show their attainment (docs/reports.md); contract:
+ * docs/contract.md.
  */
 export const slaRoutes: FastifyPluginAsync<SlaRoutesOptions> = async (app, options) => {
   const { sla } = options;
-  const actor = adminActor(options.serviceToken);
 
-  app.get('/v1/admin/settings/sla', async (request) => {
-    actor(request);
-    return slaView(await sla.get(DEFAULT_TENANT_ID));
-  });
+  app.get(
+    '/v1/admin/settings/sla',
+    adminRoute(Permission.settingsRead, 'SLA targets per priority (none unless set)'),
+    async () => slaView(await sla.get(DEFAULT_TENANT_ID)),
+  );
 
-  app.put('/v1/admin/settings/sla', async (request) => {
-    const by = actor(request);
-    const body = parse(slaBody, request.body ?? {});
-    return slaView(await sla.set(DEFAULT_TENANT_ID, by, body));
-  });
+  app.put(
+    '/v1/admin/settings/sla',
+    adminRoute(Permission.settingsWrite, 'Sets the SLA targets; `targets: {}` turns them off', {
+      body: slaBody,
+    }),
+    async (request) => {
+      const body = parse(slaBody, request.body ?? {});
+      return slaView(await sla.set(DEFAULT_TENANT_ID, principalOf(request).actorId, body));
+    },
+  );
 };
