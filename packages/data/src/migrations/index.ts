@@ -13,6 +13,7 @@ import * as m0011 from './0011_agents_team';
 import * as m0012 from './0012_csat_reports';
 import * as m0013 from './0013_attachments';
 import * as m0014 from './0014_conversations_hot_updates';
+import * as m0015 from './0015_escalation';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -33,4 +34,5 @@ export const migrations: Record<string, Migration> = {
   '0012_csat_reports': m0012,
   '0013_attachments': m0013,
   '0014_conversations_hot_updates': m0014,
+  '0015_escalation': m0015,
 };

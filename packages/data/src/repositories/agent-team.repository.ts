@@ -17,7 +17,7 @@ export interface AgentLoad {
   lastAssignedAt: Date | null;
 }
 
-/** A conversation waiting for an agent, with the escalation level of its group (1: default). */
+/** A conversation waiting for an agent, with its escalation level (its group's, or escalated). */
 export interface QueuedConversation {
   conversation: Conversation;
   level: number;
@@ -138,17 +138,13 @@ export class AgentTeamRepository {
   }
 
   /**
-   * Open conversations nobody holds, by priority (high first) then age, with their group's
-   * level; locked for this transaction, skipping those another transaction holds.
+   * Open conversations nobody holds, by priority (high first) then age, with their level;
+   * locked for this transaction, skipping those another transaction holds.
    */
   async lockQueue(tenantId: string, limit: number): Promise<QueuedConversation[]> {
     const rows = await this.db
       .selectFrom('conversations as c')
-      .leftJoin('support_groups as g', (join) =>
-        join.onRef('g.tenant_id', '=', 'c.tenant_id').onRef('g.chat_id', '=', 'c.group_chat_id'),
-      )
       .selectAll('c')
-      .select(sql<number>`coalesce(g.level, 1)`.as('group_level'))
       .where('c.tenant_id', '=', tenantId)
       .where('c.status', '=', ConversationStatus.open)
       .where('c.claimed_at', 'is', null)
@@ -159,10 +155,7 @@ export class AgentTeamRepository {
       .forUpdate('c')
       .skipLocked()
       .execute();
-    return rows.map(({ group_level, ...conversation }) => ({
-      conversation,
-      level: Number(group_level),
-    }));
+    return rows.map((conversation) => ({ conversation, level: conversation.level }));
   }
 
   /** Tenants with at least one conversation waiting for an agent. */

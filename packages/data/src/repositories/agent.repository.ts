@@ -28,6 +28,15 @@ export class AgentRepository {
       .executeTakeFirst();
   }
 
+  findById(tenantId: string, id: number): Promise<Agent | undefined> {
+    return this.db
+      .selectFrom('agents')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
   upsert(input: AgentInput): Promise<Agent> {
     const now = new Date();
     // The team settings change only when given, so a rename keeps them.
