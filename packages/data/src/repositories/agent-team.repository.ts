@@ -17,7 +17,7 @@ export interface AgentLoad {
   lastAssignedAt: Date | null;
 }
 
-/** A conversation waiting for an agent, with its escalation level (its group's, or escalated). */
+/** A conversation waiting for an agent, with its level: its own (escalated) or its group's, the higher. */
 export interface QueuedConversation {
   conversation: Conversation;
   level: number;
@@ -138,13 +138,18 @@ export class AgentTeamRepository {
   }
 
   /**
-   * Open conversations nobody holds, by priority (high first) then age, with their level;
-   * locked for this transaction, skipping those another transaction holds.
+   * Open conversations nobody holds, by priority (high first) then age, with their level (their
+   * own or their group's, the higher); locked for this transaction, skipping those another transaction holds.
    */
   async lockQueue(tenantId: string, limit: number): Promise<QueuedConversation[]> {
     const rows = await this.db
       .selectFrom('conversations as c')
+      .leftJoin('support_groups as g', (join) =>
+        join.onRef('g.tenant_id', '=', 'c.tenant_id').onRef('g.chat_id', '=', 'c.group_chat_id'),
+      )
       .selectAll('c')
+      // Escalated, or in a group of a higher level: the higher of the two.
+      .select(sql<number>`greatest(c.level, coalesce(g.level, 1))`.as('queue_level'))
       .where('c.tenant_id', '=', tenantId)
       .where('c.status', '=', ConversationStatus.open)
       .where('c.claimed_at', 'is', null)
@@ -155,7 +160,10 @@ export class AgentTeamRepository {
       .forUpdate('c')
       .skipLocked()
       .execute();
-    return rows.map((conversation) => ({ conversation, level: conversation.level }));
+    return rows.map(({ queue_level, ...conversation }) => ({
+      conversation,
+      level: Number(queue_level),
+    }));
   }
 
   /** Tenants with at least one conversation waiting for an agent. */

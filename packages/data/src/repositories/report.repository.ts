@@ -84,8 +84,8 @@ export class ReportRepository {
     const result = await sql<ReportFigures>`
       with conv as (
         select c.id, c.status, c.closed_at,
-          -- Its level now: where an escalation took it (0015), else its group's.
-          c.level,
+          -- Its level: where an escalation took it (0015) or its group's, the higher.
+          greatest(c.level, coalesce(g.level, 1)) as level,
           coalesce(fv.at, c.created_at) as started_at,
           fv.at as first_visitor_at,
           fa.at as first_agent_at,
@@ -99,6 +99,7 @@ export class ReportRepository {
             or (c.channel = 'web' and c.status = 'closed')
             or t.rating_prompted_at is not null) as surveyed
         from conversations c
+        left join support_groups g on g.tenant_id = c.tenant_id and g.chat_id = c.group_chat_id
         left join lateral (
           select min(m.created_at) as at from messages m
           where m.conversation_id = c.id and m.kind = 'visitor'
