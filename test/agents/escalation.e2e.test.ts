@@ -14,7 +14,8 @@ const visitors: VisitorClient[] = [];
 beforeAll(async () => {
   cluster = await startCluster({ gateways: 1, gatewayEnv: { SERVICE_TOKEN } });
   gateway = cluster.gateways[0]!.url;
-  cluster.sandbox.state.addSupergroup(L2_GROUP, 'Second line');
+  // The L2 group: a second forum in the sandbox's world, the bot an administrator there.
+  cluster.sandbox.state.world.addForum(L2_GROUP, 'Second line');
   const group = await admin(gateway, SERVICE_TOKEN, 'PUT', `/v1/admin/groups/${L2_GROUP}`, {
     title: 'Second line',
     level: 2,

@@ -390,12 +390,6 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
 
   // ---- control API ---------------------------------------------------------------------
 
-  /** Another forum supergroup the bots administer (a second support group); kept until reset. */
-  addSupergroup(chatId: number, title: string): void {
-    this.world.addForum(chatId, title);
-    this.changed();
-  }
-
   /** A person writes: an agent in the supergroup, or a visitor in a private chat (chatId = their id). */
   injectMessage(input: InjectMessageInput): Message {
     const message = this.world.messages.injectUser(input.chatId, input.from, {
