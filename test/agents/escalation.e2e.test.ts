@@ -7,6 +7,7 @@ import { admin, ALICE, BOB, botPosted, say } from '../support/agents';
 // conversation moves to a new topic in the L2 group, where Bob (L2) answers the visitor.
 const SERVICE_TOKEN = 'service-token-for-the-escalation-suite';
 const L2_GROUP = -1001000000002;
+const CAROL = { id: 7003, first_name: 'Carol', last_name: 'Third', username: 'carol_agent' };
 let cluster: Cluster;
 let gateway: string;
 const visitors: VisitorClient[] = [];
@@ -24,6 +25,7 @@ beforeAll(async () => {
   for (const [agent, displayName, level] of [
     [ALICE, 'Alice M.', 1],
     [BOB, 'Bob B.', 2],
+    [CAROL, 'Carol C.', 3],
   ] as const) {
     const saved = await admin(gateway, SERVICE_TOKEN, 'PUT', `/v1/admin/agents/${agent.id}`, {
       displayName,
@@ -176,4 +178,62 @@ it('moves an escalated conversation to a new topic in the L2 group, with header,
     15_000,
   );
   expect(stats.text).toMatch(/^📊 Open: \d+ · Waiting: \d+/);
+}, 120_000);
+
+it('escalates in place where the next level has no group: the topic shows the level and mentions its agents; L3 is refused', async () => {
+  const conversation = await startConversation(gateway);
+  const visitor = await VisitorClient.connect(gateway, conversation.token);
+  visitors.push(visitor);
+  visitor.sendMessage('first', 'Second case');
+  await visitor.waitFor((f) => f.type === 'ack');
+  const oldTopic = await topicOf(cluster.sandbox, conversation.ticket);
+  say(cluster.sandbox, ALICE, '/escalate', oldTopic);
+  const topic = await cluster.sandbox.state.waitFor(
+    () => cluster.sandbox.state.topics(L2_GROUP).find((t) => t.name.includes(conversation.ticket)),
+    15_000,
+  );
+  const inTopic = (text: string) =>
+    cluster.sandbox.state.injectMessage({
+      chatId: L2_GROUP,
+      messageThreadId: topic.threadId,
+      text,
+      from: BOB,
+    });
+
+  // No L3 group: the conversation stays in the L2 group's topic.
+  inTopic('/escalate needs engineering');
+  const post = await cluster.sandbox.state.waitFor(
+    () => l2Posts(topic.threadId).find((m) => m.text?.includes('from L2 to L3')),
+    15_000,
+  );
+  expect(post.text).toContain('⬆️ Escalated from L2 to L3 by Bob B.');
+  expect(post.text).toContain('Reason: needs engineering');
+  expect(post.text).not.toContain('🧾');
+  const mention = post.message.entities?.find((e) => e.type === 'text_mention');
+  expect(mention?.user?.id).toBe(CAROL.id);
+  // The header and the topic's name follow (cosmetic edits: waited for, not assumed at once).
+  await cluster.sandbox.state.waitFor(
+    () =>
+      l2Posts(topic.threadId)
+        .find((m) => m.replyMarkup !== null)
+        ?.text?.includes('Level: ⬆️ L3'),
+    20_000,
+  );
+  await cluster.sandbox.state.waitFor(
+    () =>
+      cluster.sandbox.state
+        .topics(L2_GROUP)
+        .find((t) => t.threadId === topic.threadId)
+        ?.name.includes(' · L3'),
+    20_000,
+  );
+  // Bob still answers from here.
+  inTopic('Engineering is on it');
+  await visitor.waitFor((f) => f.type === 'message' && f['text'] === 'Engineering is on it');
+
+  inTopic('/escalate again');
+  await cluster.sandbox.state.waitFor(
+    () => l2Posts(topic.threadId).find((m) => m.text?.includes('the highest level')),
+    15_000,
+  );
 }, 120_000);
