@@ -152,81 +152,149 @@ export class Escalation {
         EscalationRefusal.topLevel,
         `This conversation is at L${from}, the highest level; it cannot be escalated further.`,
       );
-    const to = from + 1;
-    const reason = cleanReason(input.reason);
-    const at = new Date();
+    const move = await this.#plan(work, conversation, input);
     const escalations = new EscalationRepository(work.trx);
-    const groups = await new SupportGroupRepository(work.trx).list(tenantId);
+    // Read before the move: what the old topic showed goes with the conversation.
+    const transcript =
+      move.toGroupId !== null ? await escalations.transcript(id, TRANSCRIPT_MESSAGES) : [];
+    await escalations.move(tenantId, id, {
+      level: move.to,
+      groupChatId: move.toGroupId ?? undefined,
+      at: move.at,
+    });
+    await this.#record(work, conversation, move);
+    await this.#announce(work, conversation, move, transcript, input.replyTo);
+    // Agents only, unless the tenant added an `escalated` template (none is seeded).
+    await this.#service.emitSystem(work, {
+      conversation: { ...conversation, level: move.to },
+      key: 'escalated',
+      vars: { level: `L${move.to}` },
+      at: move.at,
+    });
+    await this.#assignment.drainIn(
+      work,
+      tenantId,
+      input.by === 'sla'
+        ? undefined
+        : { conversationId: id, telegramUserId: input.by.telegramUserId },
+    );
+    work.afterCommit(() =>
+      this.#metrics.escalations.add(1, { by: move.by.type, level: String(move.to) }),
+    );
+    const moved = move.toGroupId !== null;
+    const where = moved
+      ? `It moves to a new topic in the L${move.to} group${titled(move.toGroup)}; replies here no longer reach the visitor.`
+      : `The L${move.to} agents were notified.`;
+    return {
+      ok: true,
+      fromLevel: move.from,
+      toLevel: move.to,
+      movedToGroup: move.toGroupId,
+      text: `${move.head} ${where}`,
+    };
+  }
+
+  /** Where the conversation goes and who moves it (nothing written yet). */
+  async #plan(
+    work: Work,
+    conversation: Conversation,
+    input: { reason?: string | null | undefined; by: AgentRef | 'sla' },
+  ): Promise<Move> {
+    const from = conversation.level;
+    const to = from + 1;
+    const groups = await new SupportGroupRepository(work.trx).list(conversation.tenant_id);
     const currentGroup = conversation.group_chat_id ?? this.options.defaultGroupId;
     const target = escalationGroup(groups, to, conversation.locale);
-    const moves = target !== null && target !== currentGroup;
+    const toGroupId = target !== null && target !== currentGroup ? target : null;
     const by =
       input.by === 'sla'
         ? { type: EscalatedBy.sla, id: null, name: 'the SLA job' }
         : { type: EscalatedBy.agent, id: String(input.by.telegramUserId), name: input.by.name };
-    // Read before the move: what the old topic showed goes with the conversation.
-    const transcript = moves ? await escalations.transcript(id, TRANSCRIPT_MESSAGES) : [];
-    await escalations.move(tenantId, id, {
-      level: to,
-      groupChatId: moves ? target : undefined,
-      at,
-    });
-    const oldTopic =
-      moves && conversation.topic_id !== null
-        ? { groupChatId: currentGroup, topicId: conversation.topic_id }
-        : null;
-    await escalations.record({
+    return {
+      from,
+      to,
+      reason: cleanReason(input.reason),
+      by,
+      head: sentence(`⬆️ Escalated from L${from} to L${to} by ${by.name}`),
+      currentGroup,
+      servingGroup: target ?? currentGroup,
+      toGroupId,
+      toGroup: groups.find((g) => g.chat_id === toGroupId),
+      oldTopic:
+        toGroupId !== null && conversation.topic_id !== null
+          ? { groupChatId: currentGroup, topicId: conversation.topic_id }
+          : null,
+      at: new Date(),
+    };
+  }
+
+  /** The move's record (the old topic's lookup) and its audit entry. */
+  async #record(work: Work, conversation: Conversation, move: Move): Promise<void> {
+    const { tenant_id: tenantId, id } = conversation;
+    await new EscalationRepository(work.trx).record({
       tenantId,
       conversationId: id,
-      fromLevel: from,
-      toLevel: to,
-      reason,
-      by: { type: by.type, id: by.id },
-      from: oldTopic,
-      toGroupChatId: moves ? target : null,
-      at,
+      fromLevel: move.from,
+      toLevel: move.to,
+      reason: move.reason,
+      by: { type: move.by.type, id: move.by.id },
+      from: move.oldTopic,
+      toGroupChatId: move.toGroupId,
+      at: move.at,
     });
+    const sla = move.by.type === EscalatedBy.sla;
     await new AuditRepository(work.trx).record({
       tenantId,
-      actorType: by.type === EscalatedBy.sla ? 'system' : 'agent',
-      actorId: by.type === EscalatedBy.sla ? 'sla' : by.id,
+      actorType: sla ? 'system' : 'agent',
+      actorId: sla ? 'sla' : move.by.id,
       action: 'conversation.escalate',
       conversationId: id,
       details: {
-        from,
-        to,
-        reason,
-        by: by.type,
-        ...(by.type === EscalatedBy.agent ? { agent: by.name } : {}),
-        ...(moves ? { fromGroup: currentGroup, toGroup: target } : {}),
+        from: move.from,
+        to: move.to,
+        reason: move.reason,
+        by: move.by.type,
+        ...(sla ? {} : { agent: move.by.name }),
+        ...(move.toGroupId !== null
+          ? { fromGroup: move.currentGroup, toGroup: move.toGroupId }
+          : {}),
       },
     });
-    const group = moves ? groups.find((g) => g.chat_id === target) : undefined;
-    const mentioned = await escalations.agentsOfLevel(
+  }
+
+  /** The posts: the old topic's note (moving), and the arrival post in the conversation's topic. */
+  async #announce(
+    work: Work,
+    conversation: Conversation,
+    move: Move,
+    transcript: readonly Message[],
+    replyTo: number | undefined,
+  ): Promise<void> {
+    const { tenant_id: tenantId, id } = conversation;
+    const agents = await new EscalationRepository(work.trx).agentsOfLevel(
       tenantId,
-      to,
-      target ?? currentGroup,
+      move.to,
+      move.servingGroup,
       MENTIONS,
     );
     const posts = new TelegramPostRepository(work.trx);
-    const head = sentence(`⬆️ Escalated from L${from} to L${to} by ${by.name}`);
-    if (oldTopic)
+    if (move.oldTopic)
       await posts.add([
         {
           tenantId,
           conversationId: id,
-          topic: { chatId: oldTopic.groupChatId, threadId: oldTopic.topicId },
-          text: movedNote(head, reason, to, group),
-          replyToMessageId: input.replyTo,
+          topic: { chatId: move.oldTopic.groupChatId, threadId: move.oldTopic.topicId },
+          text: movedNote(move.head, move.reason, move.to, move.toGroup),
+          replyToMessageId: replyTo,
         },
       ]);
     await posts.add([
       {
         tenantId,
         conversationId: id,
-        ...arrivalPost(head, reason, to, mentioned, transcript),
+        ...arrivalPost(move.head, move.reason, move.to, agents, transcript),
         // In the same topic, the post is the command's answer.
-        replyToMessageId: moves ? null : input.replyTo,
+        replyToMessageId: move.toGroupId !== null ? null : replyTo,
       },
     ]);
     work.emit(
@@ -236,32 +304,32 @@ export class Escalation {
         reason: SyncReason.STATUS_CHANGED,
       }),
     );
-    // Agents only, unless the tenant added an `escalated` template (none is seeded).
-    await this.#service.emitSystem(work, {
-      conversation: { ...conversation, level: to },
-      key: 'escalated',
-      vars: { level: `L${to}` },
-      at,
-    });
-    await this.#assignment.drainIn(
-      work,
-      tenantId,
-      input.by === 'sla'
-        ? undefined
-        : { conversationId: id, telegramUserId: input.by.telegramUserId },
-    );
-    work.afterCommit(() => this.#metrics.escalations.add(1, { by: by.type, level: String(to) }));
-    const where = moves
-      ? `It moves to a new topic in the L${to} group${group?.title ? ` “${group.title}”` : ''}; replies here no longer reach the visitor.`
-      : `The L${to} agents were notified.`;
-    return {
-      ok: true,
-      fromLevel: from,
-      toLevel: to,
-      movedToGroup: moves ? target : null,
-      text: `${head} ${where}`,
-    };
   }
+}
+
+/** A move up a level, as planned before anything is written. */
+interface Move {
+  from: number;
+  to: number;
+  reason: string | null;
+  by: { type: EscalatedBy; id: string | null; name: string };
+  /** "⬆️ Escalated from L1 to L2 by Dana." */
+  head: string;
+  /** The group it is in now (SUPPORT_GROUP_ID when it has none of its own). */
+  currentGroup: number;
+  /** The group whose agents of the new level are mentioned. */
+  servingGroup: number;
+  /** The group it moves to; null: it stays in its topic. */
+  toGroupId: number | null;
+  toGroup: SupportGroup | undefined;
+  /** The topic it leaves (moving, with a topic already). */
+  oldTopic: { groupChatId: number; topicId: number } | null;
+  at: Date;
+}
+
+/** ` “Second line”` for a group with a title, else nothing. */
+function titled(group: SupportGroup | undefined): string {
+  return group?.title ? ` “${group.title}”` : '';
 }
 
 function refusal(code: EscalationRefusal, text: string): EscalationResult {
@@ -287,7 +355,7 @@ function movedNote(
   const lines = [head];
   if (reason) lines.push(`Reason: ${reason}`);
   lines.push(
-    `➡️ It continues in a new topic in the L${to} group${group?.title ? ` “${group.title}”` : ''}. Replies here no longer reach the visitor.`,
+    `➡️ It continues in a new topic in the L${to} group${titled(group)}. Replies here no longer reach the visitor.`,
   );
   return lines.join('\n');
 }
