@@ -7,6 +7,7 @@ import {
   DEFAULT_TENANT_ID,
   EscalationRepository,
   MessageRepository,
+  ReportRepository,
   SupportGroupRepository,
   TelegramPostRepository,
   TemplateRepository,
@@ -150,6 +151,25 @@ describe('escalation (real Postgres)', () => {
       expect((await systemMessages(conversation)).map((m) => m.text)).not.toContainEqual(
         expect.stringContaining('L2'),
       );
+    });
+
+    it('counts an escalated conversation at its new level in the report by level', async () => {
+      const stays = await open();
+      const escalated = await open();
+      await escalateCommand(escalated, ALICE);
+      const rows = await new ReportRepository(database.db).figures({
+        tenantId: T,
+        from: new Date(Date.now() - 3_600_000),
+        to: new Date(Date.now() + 3_600_000),
+        groupBy: 'level',
+        timeZone: 'UTC',
+        schedule: null,
+      });
+      expect(rows.map((r) => [r.key, r.conversations])).toEqual([
+        ['1', 1],
+        ['2', 1],
+      ]);
+      expect(stays.level).toBe(1);
     });
 
     it('refuses at L3, and refuses a closed conversation', async () => {
