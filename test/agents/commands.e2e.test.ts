@@ -304,7 +304,8 @@ describe('General topic', () => {
   it('answers /help and /stats there, and refuses conversation commands', async () => {
     say(cluster.sandbox, ALICE, '/stats');
     const stats = await botPosted(cluster.sandbox, 1, '📊 Open:');
-    expect(stats).toMatch(/Open: \d+ · Unclaimed: \d+ · Median first response today: /);
+    expect(stats).toMatch(/^📊 Open: \d+ · Waiting: \d+/);
+    expect(stats).toMatch(/\n🟢 Online: .+\n⏱ Median first response today: /);
     say(cluster.sandbox, ALICE, '/claim');
     await botPosted(cluster.sandbox, 1, '/claim works inside a conversation');
     say(cluster.sandbox, ALICE, '/help');

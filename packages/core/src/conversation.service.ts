@@ -17,7 +17,7 @@ import {
   type OutboxInput,
 } from '@topicdesk/data';
 import { messageEvent } from './events';
-import { conversationMetrics, secondsBetween } from './metrics';
+import { conversationMetrics, secondsBetween, teamMetrics } from './metrics';
 import { routeToGroup } from './group-routing';
 import { busOutbox, fanoutOutbox } from './outbox-relay';
 import { SystemMessageKey, SystemMessages } from './system-messages';
@@ -116,6 +116,7 @@ function sync(tenantId: string, conversationId: string, reason: SyncReason): Out
 export class ConversationService {
   readonly #system = new SystemMessages();
   readonly #metrics = conversationMetrics();
+  readonly #team = teamMetrics();
 
   constructor(private readonly uow: UnitOfWork) {}
 
@@ -347,6 +348,13 @@ export class ConversationService {
     if (conversation.claimed_by_telegram_user_id === input.agent.telegramUserId) return false;
     const at = new Date();
     await conversations.setClaim(input.tenantId, input.conversationId, input.agent, at);
+    const how = input.assignedBy ? 'auto' : 'claim';
+    const waited = conversation.claimed_at === null && conversation.status === 'open';
+    const wait = secondsBetween(conversation.waiting_since, at);
+    work.afterCommit(() => {
+      this.#team.assignments.add(1, { how });
+      if (waited && wait !== undefined) this.#team.queueWait.record(wait, { how });
+    });
     await this.#audit(
       work,
       input.tenantId,

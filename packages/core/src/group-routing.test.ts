@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeToGroup, type RoutableGroup } from './group-routing';
+import { escalationGroup, routeToGroup, type RoutableGroup } from './group-routing';
 
 const group = (chatId: number, locales: string[], extra: Partial<RoutableGroup> = {}) => ({
   chat_id: chatId,
@@ -55,5 +55,25 @@ describe('routeToGroup', () => {
 
   it('does not match a language against a malformed tag listed by a group', () => {
     expect(routeToGroup([group(-1007, ['de_AT'])], 'de')).toBeNull();
+  });
+});
+
+describe('escalationGroup', () => {
+  const L2 = group(-2001, [], { level: 2 });
+  const L2_GERMAN = group(-2002, ['de'], { level: 2 });
+  const L3 = group(-3001, [], { level: 3 });
+
+  it('takes the first active group of the level when no locale matches', () => {
+    expect(escalationGroup([GERMAN, L2, L2_GERMAN, L3], 2, 'fr')).toBe(-2001);
+    expect(escalationGroup([L2, L3], 3, null)).toBe(-3001);
+  });
+
+  it('prefers the group of the level that the locale routes to', () => {
+    expect(escalationGroup([L2, L2_GERMAN], 2, 'de-AT')).toBe(-2002);
+  });
+
+  it('is null when the level has no active group of its own', () => {
+    expect(escalationGroup([GERMAN, L2], 3, 'de')).toBeNull();
+    expect(escalationGroup([{ ...L2, active: false }], 2, null)).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ export {
   type MessageWithFiles,
 } from './attachments/attachment.service';
 export { AttachmentError, AttachmentErrorCode } from '@topicdesk/storage';
-export { routeToGroup, type RoutableGroup } from './group-routing';
+export { escalationGroup, routeToGroup, type RoutableGroup } from './group-routing';
 // The text rules live in the protocol (the gateway checks the fields with them); the bridge
 // shows the same fields through core.
 export { isLanguageTag, LANGUAGE_TAG_MAX_LENGTH, withoutInvisibles } from '@topicdesk/protocol';
@@ -100,6 +100,16 @@ export {
   type Placement,
 } from './agents/assignment';
 export { awayWhenIdle, isPresence, presenceText, type PresenceReport } from './agents/presence';
+export {
+  Escalation,
+  EscalationRefusal,
+  TOP_LEVEL,
+  TRANSCRIPT_MESSAGES,
+  type EscalateBy,
+  type EscalationOptions,
+  type EscalationResult,
+} from './agents/escalation';
+export { formatDuration, teamStats, teamStatsText, type TeamStats } from './agents/team-stats';
 export { Housekeeping, type TopicPolicy } from './housekeeping.service';
 
 // The data types services see (they never import the data package).
@@ -150,7 +160,7 @@ export {
   type ReportBound,
   type ReportRequest,
 } from './reports.service';
-export { conversationMetrics, SUPPORT_SECONDS_BUCKETS } from './metrics';
+export { conversationMetrics, SUPPORT_SECONDS_BUCKETS, teamMetrics } from './metrics';
 export { ReportGrouping } from '@topicdesk/data';
 export type { BusinessInterval, ConversationRating, ReportFigures } from '@topicdesk/data';
 

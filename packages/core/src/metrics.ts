@@ -38,3 +38,27 @@ export type ConversationMetrics = ReturnType<typeof conversationMetrics>;
 export function secondsBetween(from: Date | null | undefined, to: Date): number | undefined {
   return from ? Math.max(0, (to.getTime() - from.getTime()) / 1000) : undefined;
 }
+
+/**
+ * The team's figures: conversations given to agents (`how`: `auto` by automatic assignment,
+ * `claim` by an agent), how long each waited for that (from its start, or since it was given
+ * back or escalated), and escalations (`by`: `agent` or `sla`; `level`: the new one).
+ */
+export function teamMetrics() {
+  const m = meter();
+  return {
+    assignments: m.createCounter('topicdesk_assignments_total', {
+      description: 'Conversations given to an agent, by how (auto, claim)',
+    }),
+    queueWait: m.createHistogram('topicdesk_queue_wait_seconds', {
+      description:
+        'How long a conversation waited for an agent (since its start, an unclaim or an escalation), by how it was taken (auto, claim)',
+      unit: 's',
+      advice: { explicitBucketBoundaries: [...SUPPORT_SECONDS_BUCKETS] },
+    }),
+    escalations: m.createCounter('topicdesk_escalations_total', {
+      description: 'Conversations moved up a level, by who (agent, sla) and the new level',
+    }),
+  };
+}
+export type TeamMetrics = ReturnType<typeof teamMetrics>;

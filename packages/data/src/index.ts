@@ -25,6 +25,11 @@ export {
   type AgentLoad,
   type QueuedConversation,
 } from './repositories/agent-team.repository';
+export {
+  EscalationRepository,
+  type EscalationInput,
+  type MovedTopic,
+} from './repositories/escalation.repository';
 export { AuditRepository, type AuditInput } from './repositories/audit.repository';
 export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
 export { TelegramUpdateRepository } from './repositories/telegram-update.repository';

@@ -93,6 +93,10 @@ export interface ConversationTable {
   /** Display name of the claiming agent ("Support" for unregistered members). */
   claimed_by_name: string | null;
   claimed_at: NullableTimestamp;
+  /** The escalation level, 1–3 (migration 0015; /escalate moves it up). */
+  level: Generated<number>;
+  /** Since when it waits for an agent: its start, an unclaim, an escalation (0015). */
+  waiting_since: Generated<Date>;
   /** The first agent reply, for the first-response-time statistic. */
   first_response_at: NullableTimestamp;
   /** The pinned header in the topic and its last text (edited when the status changes). */
@@ -257,6 +261,35 @@ export interface TelegramPostTable {
   telegram_bot_id: string | null;
   /** Telegram message entities of the text (a `text_mention` of an assigned agent; 0011). */
   entities: ColumnType<PostEntity[] | null, string | null | undefined, string | null>;
+  /**
+   * Where it goes when not to the conversation's current topic (0015): the topic an escalation
+   * moved the conversation away from. Both null: the current topic.
+   */
+  chat_id: NullableInt8;
+  thread_id: NullableInt8;
+}
+
+/** Who moved a conversation up a level: an agent (/escalate) or the SLA job. */
+export const EscalatedBy = { agent: 'agent', sla: 'sla' } as const;
+export type EscalatedBy = (typeof EscalatedBy)[keyof typeof EscalatedBy];
+
+/** One move of a conversation up a level, with the topic it left (migration 0015). */
+export interface ConversationEscalationTable {
+  id: Generated<Int8>;
+  tenant_id: string;
+  conversation_id: string;
+  from_level: number;
+  to_level: number;
+  reason: string | null;
+  by_type: EscalatedBy;
+  /** The agent's Telegram user id (as text); null for the SLA job. */
+  by_id: string | null;
+  /** The topic it left when it moved to another group (null: it stayed in its topic). */
+  from_group_chat_id: NullableInt8;
+  from_topic_id: NullableInt8;
+  /** The group it moved to (null: it stayed in its group). */
+  to_group_chat_id: NullableInt8;
+  created_at: Timestamp;
 }
 
 /** A message entity of a bot post, as the Bot API takes it (offsets in UTF-16 units). */
@@ -492,6 +525,7 @@ export interface DB {
   sla_events: SlaEventTable;
   console_links: ConsoleLinkTable;
   console_sessions: ConsoleSessionTable;
+  conversation_escalations: ConversationEscalationTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -512,6 +546,7 @@ export type SupportGroup = Selectable<SupportGroupTable>;
 export type ConversationRating = Selectable<ConversationRatingTable>;
 export type BusinessHours = Selectable<BusinessHoursTable>;
 export type PriorityRule = Selectable<PriorityRuleTable>;
+export type ConversationEscalation = Selectable<ConversationEscalationTable>;
 export type Attachment = Selectable<AttachmentTable>;
 export type SlaPolicy = Selectable<SlaPolicyTable>;
 export type SlaEvent = Selectable<SlaEventTable>;

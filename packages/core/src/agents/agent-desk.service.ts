@@ -5,6 +5,7 @@ import {
   AgentTeamRepository,
   ConversationRepository,
   DEFAULT_TENANT_ID,
+  EscalationRepository,
   MessageRepository,
   TelegramPostRepository,
   TelegramUpdateRepository,
@@ -14,7 +15,9 @@ import { ConversationService, type AgentRef } from '../conversation.service';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import { Assignment, AssignmentMode, type AssignmentOptions } from './assignment';
+import { Escalation } from './escalation';
 import { changePresence, presenceOf, type PresenceReport } from './presence';
+import { teamStats, type TeamStats } from './team-stats';
 import {
   act,
   AGENT_DISPLAY_NAME,
@@ -88,6 +91,8 @@ export interface DeskStats {
   medianFirstResponseMs: number | null;
   /** Visitor texts not yet sent to Telegram, across every replica. */
   pending: { count: number; oldest: Date | null };
+  /** The queue and who is online with their load. */
+  team: TeamStats;
 }
 
 /**
@@ -101,6 +106,7 @@ export class AgentDesk {
   readonly #tenantId: string;
   readonly #assignment: Assignment;
   readonly #defaultCapacity: number;
+  readonly #escalation: Escalation;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -117,6 +123,11 @@ export class AgentDesk {
       ...assignment,
     });
     this.#defaultCapacity = assignment.defaultCapacity;
+    this.#escalation = new Escalation(uow, {
+      defaultGroupId: options.defaultGroupId,
+      tenantId: this.#tenantId,
+      assignment,
+    });
   }
 
   /** The conversation of a topic; topic ids are unique per group only, so the group names it too. */
@@ -326,6 +337,7 @@ export class AgentDesk {
         },
         assignment: this.#assignment,
         defaultCapacity: this.#defaultCapacity,
+        escalation: this.#escalation,
       };
       return entry.run(run);
     });
@@ -399,10 +411,55 @@ export class AgentDesk {
     });
   }
 
-  /** /stats: open and unclaimed conversations, the median first response since `since`. */
+  /** /stats: the queue, who is online with their load, the median first response since `since`. */
   async stats(since: Date): Promise<DeskStats> {
     const stats = await new ConversationRepository(this.uow.db).stats(this.#tenantId, since);
-    return { ...stats, pending: await new MessageRepository(this.uow.db).pendingSummary() };
+    return {
+      ...stats,
+      pending: await new MessageRepository(this.uow.db).pendingSummary(),
+      team: await teamStats(this.uow.db, this.#tenantId, this.#defaultCapacity),
+    };
+  }
+
+  /** The conversation an escalation moved out of this topic, if one did. */
+  async movedFrom(chatId: number, threadId: number): Promise<Conversation | undefined> {
+    const moved = await new EscalationRepository(this.uow.db).movedFrom(
+      this.#tenantId,
+      chatId,
+      threadId,
+    );
+    return moved?.conversation;
+  }
+
+  /**
+   * An agent wrote in a topic its conversation left (escalated to another group): nothing
+   * reaches the visitor; the answer, in that topic, says where the conversation is now.
+   */
+  answerInOldTopic(
+    update: UpdateRef,
+    conversation: Conversation,
+    message: { chatId: number; threadId: number; messageId: number },
+  ): Promise<DeskOutcome> {
+    return this.#once(update, async (work) => {
+      const { tenant_id: tenantId, id: conversationId } = conversation;
+      await new TelegramPostRepository(work.trx).add([
+        {
+          tenantId,
+          conversationId,
+          topic: { chatId: message.chatId, threadId: message.threadId },
+          replyToMessageId: message.messageId,
+          text: `This conversation was escalated to L${conversation.level} and continues in another topic; nothing was sent to the visitor.`,
+        },
+      ]);
+      work.emit(
+        busOutbox(tenantId, 'conversationSync', {
+          tenantId,
+          conversationId,
+          reason: SyncReason.STATUS_CHANGED,
+        }),
+      );
+      return 'refused';
+    });
   }
 
   /** Runs `apply` in one unit of work with the update's dedupe mark: a redelivery is a no-op. */

@@ -11,7 +11,9 @@ import {
 import type { AgentRef, ConversationService } from '../conversation.service';
 import type { Work } from '../unit-of-work';
 import type { Assignment } from './assignment';
+import type { Escalation } from './escalation';
 import { sentence } from './sentence';
+import { teamStats, teamStatsText } from './team-stats';
 import { changePresence, changePriority, presenceOf, presenceText } from './presence';
 
 /** The agents' commands; anything else starting with "/" is `unknown` and never reaches a visitor. */
@@ -32,6 +34,7 @@ export const AGENT_COMMANDS = [
   'offline',
   'status',
   'priority',
+  'escalate',
 ] as const;
 export type AgentCommandName = (typeof AGENT_COMMANDS)[number] | 'unknown';
 
@@ -63,6 +66,8 @@ export const HELP_TOPIC = [
   '/whoami — how visitors see you',
   '/name <name> — the name visitors see you by',
   '/priority high|normal|low — this conversation’s priority (orders the queue)',
+  '/escalate [reason] — move it one level up (L1 → L2 → L3); the next level’s agents take over',
+  '/stats — open and waiting conversations, who is online with their load',
   '/online, /away, /offline — your status; /status shows it and your load',
   '/help — this list',
   'Anything else you write here goes to the visitor.',
@@ -91,6 +96,8 @@ export interface CommandRun {
   readonly assignment: Assignment;
   /** AGENT_CAPACITY_DEFAULT. */
   readonly defaultCapacity: number;
+  /** Escalation (/escalate). */
+  readonly escalation: Escalation;
 }
 
 type AgentCommandHandler = (run: CommandRun) => Promise<DeskOutcome>;
@@ -105,7 +112,21 @@ const agentCommand = (run: AgentCommandHandler): TopicCommand => ({ kind: 'agent
 /** The commands in a conversation's topic. */
 export const TOPIC_COMMANDS: Record<AgentCommandName, TopicCommand> = {
   help: { kind: 'answer', text: HELP_TOPIC, outcome: 'command' },
-  stats: { kind: 'answer', text: 'Use /stats in the General topic.', outcome: 'refused' },
+  stats: agentCommand(async (run) =>
+    run.say(
+      teamStatsText(await teamStats(run.work.trx, run.conversation.tenant_id, run.defaultCapacity)),
+    ),
+  ),
+  escalate: agentCommand(async (run) => {
+    // Done, the escalation's own post answers the command (in the topic it was written in: a
+    // topic the conversation left is no longer its topic, so `say` would post elsewhere).
+    const result = await run.escalation.escalateIn(run.work, run.conversation, {
+      reason: run.args,
+      by: run.agent,
+      replyTo: run.messageId,
+    });
+    return result.ok ? 'command' : run.say(result.text, 'refused');
+  }),
   whoami: agentCommand((run) =>
     run.say(
       run.agent.agentId !== null

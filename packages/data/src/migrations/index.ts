@@ -13,6 +13,7 @@ import * as m0011 from './0011_agents_team';
 import * as m0012 from './0012_csat_reports';
 import * as m0013 from './0013_attachments';
 import * as m0014 from './0014_conversations_hot_updates';
+import * as m0015 from './0015_escalation';
 import * as m0016 from './0016_sla';
 import * as m0017 from './0017_private_chat_files';
 import * as m0018 from './0018_console_access';
@@ -36,6 +37,7 @@ export const migrations: Record<string, Migration> = {
   '0012_csat_reports': m0012,
   '0013_attachments': m0013,
   '0014_conversations_hot_updates': m0014,
+  '0015_escalation': m0015,
   '0016_sla': m0016,
   '0017_private_chat_files': m0017,
   '0018_console_access': m0018,

@@ -17,7 +17,7 @@ export interface AgentLoad {
   lastAssignedAt: Date | null;
 }
 
-/** A conversation waiting for an agent, with the escalation level of its group (1: default). */
+/** A conversation waiting for an agent, with its level: its own (escalated) or its group's, the higher. */
 export interface QueuedConversation {
   conversation: Conversation;
   level: number;
@@ -138,8 +138,8 @@ export class AgentTeamRepository {
   }
 
   /**
-   * Open conversations nobody holds, by priority (high first) then age, with their group's
-   * level; locked for this transaction, skipping those another transaction holds.
+   * Open conversations nobody holds, by priority (high first) then age, with their level (their
+   * own or their group's, the higher); locked for this transaction, skipping those another transaction holds.
    */
   async lockQueue(tenantId: string, limit: number): Promise<QueuedConversation[]> {
     const rows = await this.db
@@ -148,7 +148,8 @@ export class AgentTeamRepository {
         join.onRef('g.tenant_id', '=', 'c.tenant_id').onRef('g.chat_id', '=', 'c.group_chat_id'),
       )
       .selectAll('c')
-      .select(sql<number>`coalesce(g.level, 1)`.as('group_level'))
+      // Escalated, or in a group of a higher level: the higher of the two.
+      .select(sql<number>`greatest(c.level, coalesce(g.level, 1))`.as('queue_level'))
       .where('c.tenant_id', '=', tenantId)
       .where('c.status', '=', ConversationStatus.open)
       .where('c.claimed_at', 'is', null)
@@ -159,9 +160,9 @@ export class AgentTeamRepository {
       .forUpdate('c')
       .skipLocked()
       .execute();
-    return rows.map(({ group_level, ...conversation }) => ({
+    return rows.map(({ queue_level, ...conversation }) => ({
       conversation,
-      level: Number(group_level),
+      level: Number(queue_level),
     }));
   }
 

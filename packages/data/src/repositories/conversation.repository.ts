@@ -261,6 +261,8 @@ export class ConversationRepository {
         claimed_by_telegram_user_id: claim?.telegramUserId ?? null,
         claimed_by_name: claim?.name ?? null,
         claimed_at: claim ? at : null,
+        // Given back: it waits again from now (the queue's wait, /stats).
+        ...(claim ? {} : { waiting_since: at }),
         updated_at: at,
       })
       .where('tenant_id', '=', tenantId)

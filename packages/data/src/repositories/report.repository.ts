@@ -93,7 +93,8 @@ export class ReportRepository {
     const result = await sql<ReportFigures>`
       with conv as (
         select c.id, c.status, c.closed_at, c.priority,
-          coalesce(g.level, 1) as level,
+          -- Its level: where an escalation took it (0015) or its group's, the higher.
+          greatest(c.level, coalesce(g.level, 1)) as level,
           coalesce(fv.at, c.created_at) as started_at,
           fv.at as first_visitor_at,
           fa.at as first_agent_at,

@@ -9,6 +9,8 @@ export interface TelegramPostInput {
   replyToMessageId?: number | null | undefined;
   /** Entities of the text (a mention that notifies an agent). */
   entities?: readonly PostEntity[] | undefined;
+  /** Another topic than the conversation's current one (the topic an escalation left). */
+  topic?: { chatId: number; threadId: number } | undefined;
 }
 
 /** Bot posts waiting to go into a conversation's topic, oldest first. */
@@ -28,6 +30,8 @@ export class TelegramPostRepository {
           pin: r.pin ?? false,
           reply_to_message_id: r.replyToMessageId ?? null,
           entities: r.entities?.length ? JSON.stringify(r.entities) : null,
+          chat_id: r.topic?.chatId ?? null,
+          thread_id: r.topic?.threadId ?? null,
           created_at: now,
         })),
       )

@@ -256,10 +256,19 @@ export class World {
     if (!this.chats.has(this.supergroupId)) this.addSupergroup(DEFAULT_SUPERGROUP_TITLE);
   }
 
-  private addSupergroup(title: string): void {
-    const chat: Chat = { id: this.supergroupId, type: ChatType.supergroup, title, is_forum: true };
+  /**
+   * Another forum supergroup besides the main one (a second support group, e.g. an escalation
+   * level's), with bots as administrators by default like the main one. Nothing when it exists.
+   */
+  addForum(chatId: number, title: string): void {
+    if (this.chats.has(chatId)) return;
+    const chat: Chat = { id: chatId, type: ChatType.supergroup, title, is_forum: true };
     // Message 1 is the group's creation and the General topic's id.
-    this.chats.set(this.supergroupId, emptyChat(chat, 2));
+    this.chats.set(chatId, emptyChat(chat, 2));
+  }
+
+  private addSupergroup(title: string): void {
+    this.addForum(this.supergroupId, title);
   }
 }
 

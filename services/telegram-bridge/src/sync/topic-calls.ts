@@ -53,7 +53,11 @@ export interface Outcome {
 type GroupRequest<T> = Omit<
   SendRequest<T>,
   'chatId' | 'conversationId' | 'signal' | 'working' | 'method'
-> & { method: string };
+> & {
+  method: string;
+  /** Another group than the conversation's (a post into the topic it was moved out of). */
+  chatId?: number | undefined;
+};
 
 /** Calls into a conversation's support group, and what a failed one means for its topic. */
 export class TopicCalls {
@@ -79,7 +83,7 @@ export class TopicCalls {
     this.parts.metrics.groupCalls.add(1, { purpose });
     return this.parts.sender.send({
       ...request,
-      chatId: this.groupOf(conversation),
+      chatId: request.chatId ?? this.groupOf(conversation),
       conversationId: conversation.id,
       signal: context.signal,
       working: context.working,

@@ -155,18 +155,24 @@ export class TopicMessages {
     return this.calls.parts.delivery.textsRefused(conversation, batch, reason);
   }
 
-  /** A bot post (system message, command answer), pinned when asked. */
+  /**
+   * A bot post (system message, command answer), pinned when asked — into the conversation's
+   * topic, or into the topic it names (the one an escalation moved the conversation out of).
+   */
   async post(state: TopicState, post: TelegramPost, context: SyncContext): Promise<Outcome> {
     const { conversation } = state;
     const { parts } = this.calls;
-    const groupId = this.calls.groupOf(conversation);
+    const elsewhere = post.chat_id !== null && post.thread_id !== null;
+    const groupId = elsewhere ? (post.chat_id as number) : this.calls.groupOf(conversation);
+    const threadId = elsewhere ? (post.thread_id as number) : (conversation.topic_id as number);
     const sent = await this.calls.call(conversation, 'post', context, {
+      chatId: groupId,
       method: 'sendMessage',
       priority: SendPriority.normal,
       since: post.created_at.getTime(),
       call: (api) =>
         api.sendMessage(groupId, post.text, {
-          message_thread_id: conversation.topic_id as number,
+          message_thread_id: threadId,
           link_preview_options: { is_disabled: true },
           // A mention (the agent a conversation was assigned to) notifies that agent.
           ...(post.entities?.length
@@ -188,8 +194,18 @@ export class TopicMessages {
         }),
     });
     if (!sent.ok) {
-      if (sent.failure.kind !== 'rejected')
-        return this.calls.onFailure(conversation, sent.failure, 'post');
+      const { kind } = sent.failure;
+      // The old topic deleted or closed meanwhile: the note is for nobody; drop it.
+      const gone = kind === 'topic_missing' || kind === 'topic_closed';
+      if (elsewhere && gone) {
+        parts.logger.warn(
+          { conversationId: conversation.id, failure: sent.failure },
+          'the topic of a post elsewhere is gone; post dropped',
+        );
+        await parts.delivery.postSent(post, null);
+        return { state: withoutPost(state, post) };
+      }
+      if (kind !== 'rejected') return this.calls.onFailure(conversation, sent.failure, 'post');
       // Telegram will never take it: drop the post (it is not a visitor message) and say so.
       parts.logger.error(
         { conversationId: conversation.id, failure: sent.failure },
@@ -202,6 +218,7 @@ export class TopicMessages {
     await parts.delivery.postSent(post, { chatId: groupId, messageId, botId: sent.bot.id });
     if (post.pin) {
       const pinned = await this.calls.call(conversation, 'pin', context, {
+        chatId: groupId,
         method: 'pinChatMessage',
         priority: SendPriority.cosmetic,
         since: Date.now(),

@@ -36,6 +36,7 @@ function conversation(fields: Partial<Conversation> = {}): Conversation {
     claimed_at: null,
     claimed_by_name: null,
     priority: 'normal',
+    level: 1,
     ...fields,
   };
   return row as Conversation;
@@ -119,6 +120,13 @@ describe('topicName', () => {
     );
   });
 
+  it('shows the level of an escalated conversation after the ticket, and no level 1', () => {
+    expect(topicName(conversation({ level: 2, visitor_name: 'Ada' }))).toBe(
+      `🟢 ${TICKET} · L2 · Ada`,
+    );
+    expect(topicName(conversation({ level: 1, visitor_name: 'Ada' }))).toBe(`🟢 ${TICKET} · Ada`);
+  });
+
   it('cuts the name at 128 characters', () => {
     const name = topicName(conversation({ page_title: 'p'.repeat(300) }));
     expect(name).toHaveLength(128);
@@ -134,6 +142,15 @@ describe('topicName', () => {
 });
 
 describe('headerText', () => {
+  it('shows the level of an escalated conversation, and no line for level 1', () => {
+    expect(headerText(conversation({ level: 3 })).split('\n')).toContain('Level: ⬆️ L3');
+    expect(
+      headerText(conversation())
+        .split('\n')
+        .some((l) => l.startsWith('Level:')),
+    ).toBe(false);
+  });
+
   it('shows a priority other than normal under the status', () => {
     expect(
       headerText(conversation({ priority: 'high' }))

@@ -41,12 +41,15 @@ export function clean(text: string, limit = TOPIC_NAME_LIMIT): string {
 }
 
 /**
- * The topic's name: status icon, ticket, a few words of context and, when claimed, who has it —
+ * The topic's name: status icon, ticket, the level once escalated, a few words of context and,
+ * when claimed, who has it —
  * cut to Telegram's 128 characters (counted in code points).
  */
 export function topicName(conversation: Conversation): string {
   const status = topicStatus(conversation);
   const parts = [`${ICON[status]} ${conversation.ticket}`];
+  // Level 1 is where every conversation starts: only an escalated one shows its level.
+  if (conversation.level > 1) parts.push(`L${conversation.level}`);
   const about = context(conversation);
   if (about) parts.push(about);
   let name = parts.join(' · ');
@@ -90,6 +93,8 @@ export function headerText(conversation: Conversation): string {
   // Normal is the default: only a set priority takes a line (/priority).
   if (conversation.priority !== 'normal')
     lines.push(`Priority: ${PRIORITY_LINE[conversation.priority]}`);
+  // Likewise level 1: only an escalated conversation (/escalate) takes a line.
+  if (conversation.level > 1) lines.push(`Level: ⬆️ L${conversation.level}`);
   if (conversation.visitor_name)
     lines.push(`Visitor: ${clean(conversation.visitor_name, FIELD_LIMITS.name)}`);
   // Only from the pre-chat form, where the operator enabled it (the gateway's PRECHAT_FIELDS).

@@ -18,6 +18,6 @@ export function parseCommand(text: string): Command | undefined {
 
 export const HELP_GENERAL = [
   'Each conversation has its own topic; answer there.',
-  'In General: /stats — open and unclaimed conversations, today’s median first response; /name <name> — the name visitors see you by; /help — this text.',
+  'In General or a topic: /stats — open and waiting conversations, who is online with their load (in General also today’s median first response); /name <name> — the name visitors see you by; /help — this text.',
   'Here or in a topic: /online, /away, /offline — your status; /status — your status and load, with buttons.',
 ].join('\n');

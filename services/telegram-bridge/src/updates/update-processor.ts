@@ -1,6 +1,8 @@
 import {
   AgentDesk,
+  formatDuration,
   isPresence,
+  teamStatsText,
   UnitOfWork,
   type Conversation,
   type DB,
@@ -139,7 +141,18 @@ export class UpdateProcessor {
       message.chat.id,
       message.message_thread_id as number,
     );
-    if (!conversation) return 'ignored:unknown_topic';
+    if (!conversation) {
+      // A topic an escalation moved its conversation out of: the agent is told where it went.
+      const moved = update.edited_message
+        ? undefined
+        : await this.#desk.movedFrom(message.chat.id, message.message_thread_id as number);
+      if (!moved) return 'ignored:unknown_topic';
+      return this.#desk.answerInOldTopic(ref, moved, {
+        chatId: message.chat.id,
+        threadId: message.message_thread_id as number,
+        messageId: message.message_id,
+      });
+    }
     if (update.edited_message)
       return command ? 'ignored:edited_command' : this.#edit(ref, message, message.from.id);
     return this.#inTopic(ref, conversation, message, message.from.id, command);
@@ -287,6 +300,7 @@ export class UpdateProcessor {
       case 'whoami':
       case 'name':
       case 'priority':
+      case 'escalate':
       case 'online':
       case 'away':
       case 'offline':
@@ -311,7 +325,8 @@ export class UpdateProcessor {
         ? 'no answers yet today'
         : formatDuration(stats.medianFirstResponseMs);
     return [
-      `📊 Open: ${stats.open} · Unclaimed: ${stats.unclaimed} · Median first response today: ${median}`,
+      teamStatsText(stats.team),
+      `⏱ Median first response today: ${median}`,
       this.#queueLine(stats.pending),
       this.#botsLine(),
     ].join('\n');
@@ -336,12 +351,4 @@ export class UpdateProcessor {
     });
     return `🤖 ${bots.join(' · ')}`;
   }
-}
-
-function formatDuration(ms: number): string {
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
-  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }
