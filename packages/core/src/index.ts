@@ -109,7 +109,7 @@ export {
   type EscalationOptions,
   type EscalationResult,
 } from './agents/escalation';
-export { formatDuration, teamStats, teamStatsText, type TeamStats } from './agents/team-stats';
+export { teamStats, teamStatsText, type TeamStats } from './agents/team-stats';
 export { Housekeeping, type TopicPolicy } from './housekeeping.service';
 
 // The data types services see (they never import the data package).
@@ -176,6 +176,7 @@ export {
 export {
   escalationReason,
   SlaMonitor,
+  slaEscalator,
   type SlaEscalator,
   type SlaMonitorOptions,
   type SlaRunResult,

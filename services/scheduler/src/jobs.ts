@@ -1,4 +1,10 @@
-import { AttachmentService, UnitOfWork, type SlaEscalator } from '@topicdesk/core';
+import {
+  AttachmentService,
+  Escalation,
+  slaEscalator,
+  UnitOfWork,
+  type SlaEscalator,
+} from '@topicdesk/core';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { SchedulerConfig } from './config';
 import {
@@ -15,8 +21,22 @@ import {
 
 /** What the process wires into the jobs besides its environment. */
 export interface SchedulerExtras {
-  /** Escalates conversations whose SLA was breached (used with SLA_AUTO_ESCALATE). */
+  /** Escalates conversations whose SLA was breached (SLA_AUTO_ESCALATE); default: one level up. */
   slaEscalator?: SlaEscalator | undefined;
+}
+
+/**
+ * SLA_AUTO_ESCALATE's escalator: one level up (core's `Escalation`), which needs to know the
+ * default group (SUPPORT_GROUP_ID) to find a conversation's level group; without it, none.
+ */
+function defaultEscalator(deps: SchedulerDeps, config: SchedulerConfig): SlaEscalator | undefined {
+  if (config.SUPPORT_GROUP_ID === undefined) return undefined;
+  return slaEscalator(
+    new Escalation(new UnitOfWork(deps.db, deps.relay), {
+      defaultGroupId: config.SUPPORT_GROUP_ID,
+      assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
+    }),
+  );
 }
 
 /** Every job of the scheduler, configured from its environment. */
@@ -33,7 +53,10 @@ export function schedulerJobs(
   });
   const jobs = [
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
-    slaJob(deps, { autoEscalate: config.SLA_AUTO_ESCALATE, escalator: extras.slaEscalator }),
+    slaJob(deps, {
+      autoEscalate: config.SLA_AUTO_ESCALATE,
+      escalator: extras.slaEscalator ?? defaultEscalator(deps, config),
+    }),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(
       deps,

@@ -147,7 +147,7 @@ export function slaJob(
   });
   if (options.autoEscalate && !options.escalator)
     deps.logger.warn(
-      'SLA_AUTO_ESCALATE is on but no escalator is wired: breaches are announced only',
+      'SLA_AUTO_ESCALATE is on but SUPPORT_GROUP_ID is not set for the scheduler: breaches are announced only',
     );
   return {
     name: 'sla',

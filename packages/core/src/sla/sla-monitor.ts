@@ -1,3 +1,4 @@
+import type { Escalation } from '../agents/escalation';
 import { SyncReason } from '@topicdesk/contracts';
 import {
   AuditRepository,
@@ -21,6 +22,20 @@ const ESCALATION_ATTEMPTS = 5;
  */
 export interface SlaEscalator {
   escalate(conversationId: string, reason: string): Promise<void>;
+}
+
+/**
+ * The escalator of SLA_AUTO_ESCALATE: moves the conversation one level up with the breach as
+ * its reason (`by: 'sla'`). A refusal (L3 already, closed meanwhile) is thrown with its code, so
+ * the breach's escalation records it and is given up after its attempts.
+ */
+export function slaEscalator(escalation: Pick<Escalation, 'escalate'>): SlaEscalator {
+  return {
+    async escalate(conversationId, reason) {
+      const result = await escalation.escalate(conversationId, { reason, by: 'sla' });
+      if (!result.ok) throw new Error(`${result.code}: ${result.text}`);
+    },
+  };
 }
 
 export interface SlaMonitorOptions {
