@@ -14,10 +14,12 @@ import { createLogger } from '@topicdesk/telemetry';
 import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
 import {
   ConversationService,
+  Escalation,
   Housekeeping,
   Reports,
   SlaMonitor,
   SlaSettingsService,
+  slaEscalator,
   type SlaEscalator,
   type SlaSettings,
 } from '../src/index';
@@ -311,6 +313,35 @@ describe('SLA targets, reminders and breach notices', () => {
       escalation_attempts: 5,
       escalation_error: 'escalation is down',
     });
+  });
+
+  it("escalates a breached conversation one level up with core's escalation (SLA_AUTO_ESCALATE's default)", async () => {
+    await setTargets(
+      { high: { firstResponseSeconds: 60, resolutionSeconds: null, businessHours: false } },
+      null,
+    );
+    const t0 = new Date('2026-12-04T10:00:00Z');
+    const conversation = await open(t0, 'high');
+    const escalator = slaEscalator(new Escalation(fixture.uow, { defaultGroupId: -1001 }));
+    expect(await monitor({ escalator }).run(new Date(t0.getTime() + 61 * SECOND))).toMatchObject({
+      breaches: 1,
+      escalations: 1,
+    });
+    const moved = await database.db
+      .selectFrom('conversations')
+      .select('level')
+      .where('id', '=', conversation.id)
+      .executeTakeFirstOrThrow();
+    expect(moved.level).toBe(2);
+    const audit = await database.db
+      .selectFrom('audit_log')
+      .select(['actor_type', 'details'])
+      .where('conversation_id', '=', conversation.id)
+      .where('action', '=', 'conversation.escalate')
+      .executeTakeFirstOrThrow();
+    expect(audit.details).toMatchObject({ from: 1, to: 2, by: 'sla' });
+    const [breach] = await new SlaRepository(database.db).events(conversation.id);
+    expect(breach).toMatchObject({ escalation: 'done' });
   });
 
   it("leaves conversations of priorities with targets to the SLA's reminders, and reminds the others as before", async () => {
