@@ -9,7 +9,8 @@ import { eventually, scrape, total } from '../observability/support';
 
 // SLAs: a reminder before the first-response target and the breach notice once it passed, each
 // posted once to the topic although two schedulers run the job; the agent holding the
-// conversation is mentioned. The schedulers' clock is moved forward (SCHEDULER_CLOCK_FILE).
+// conversation is mentioned; with SLA_AUTO_ESCALATE the breach moves it to L2, once. The
+// schedulers' clock is moved forward (SCHEDULER_CLOCK_FILE).
 const SERVICE_TOKEN = 'service-token-for-the-sla-suite-0123456789';
 const SECOND = 1000;
 const clockDir = mkdtempSync(join(tmpdir(), 'topicdesk-clock-'));
@@ -27,7 +28,12 @@ beforeAll(async () => {
     gateways: 1,
     schedulers: 2,
     gatewayEnv: { SERVICE_TOKEN },
-    schedulerEnv: { SCHEDULER_CLOCK_FILE: clockFile, SCHEDULER_INTERVAL: '200ms' },
+    schedulerEnv: {
+      SCHEDULER_CLOCK_FILE: clockFile,
+      SCHEDULER_INTERVAL: '200ms',
+      SLA_AUTO_ESCALATE: 'true',
+      SUPPORT_GROUP_ID: String(GROUP_ID),
+    },
   });
 }, 120_000);
 
@@ -111,6 +117,19 @@ it('reminds before the first-response target and announces its breach once acros
     (sum) => sum === 1,
   );
   expect(breaches).toBe(1);
+  // SLA_AUTO_ESCALATE: one level up, once, by the SLA job (one group: in place, level shown).
+  await botPosted(cluster.sandbox, threadId, '⬆️ Escalated from L1 to L2 by the SLA job');
+  await settle();
+  expect(
+    botPosts(cluster.sandbox, threadId).filter((t) => t.startsWith('⬆️ Escalated')),
+  ).toHaveLength(1);
+  const audit = await admin(gateway, SERVICE_TOKEN, 'GET', '/v1/admin/audit?limit=500');
+  const moves = (audit.body['entries'] as Array<{ action: string; details: unknown }>).filter(
+    (e) => e.action === 'conversation.escalate',
+  );
+  expect(moves).toEqual([
+    expect.objectContaining({ details: expect.objectContaining({ from: 1, to: 2, by: 'sla' }) }),
+  ]);
 
   // Alice answers: the first-response clock is done; the resolution's reminder comes at 480 s.
   say(cluster.sandbox, ALICE, 'Hello, how can I help?', threadId);
