@@ -633,6 +633,10 @@ describe('the Grafana dashboard', () => {
       'topicdesk_auto_closed_total',
       'topicdesk_first_response_seconds_bucket',
       'topicdesk_resolution_seconds_bucket',
+      'topicdesk_assignments_total',
+      'topicdesk_queue_wait_seconds_bucket',
+      'topicdesk_escalations_total',
+      'topicdesk_sla_breaches_total',
     ])
       expect(all, metric).toContain(metric);
   });
