@@ -6,4 +6,5 @@ export { TcpProxy, type TcpProxyOptions } from './tcp-proxy';
 export { startConversation, VisitorClient, type Frame, type StartedConversation } from './visitor';
 export { startTestS3, S3RVER_CREDENTIALS, type TestS3 } from './s3-server';
 export { EICAR, startFakeClamd, type FakeClamd } from './fake-clamd';
+export { clamdMissing, startClamd, TEST_SIGNATURE, type RealClamd } from './clamd';
 export { executable, jpegWithGps, oggOpus, PDF } from './attachment-fixtures';
