@@ -3,43 +3,34 @@ import {
   jpegWithGps,
   PDF,
   startConversation,
-  startFakeClamd,
-  startTestS3,
   VisitorClient,
-  type FakeClamd,
   type Frame,
   type TestS3,
 } from '@topicdesk/testkit';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { AGENT, GROUP_ID, startCluster, topicOf, type Cluster } from './support/cluster';
+import { AGENT, GROUP_ID, topicOf, type Cluster } from './support/cluster';
+import { printSandboxCalls, startFilesCluster, type FilesCluster } from './support/files-cluster';
 
 // Issue 17, agents → visitor, distributed mode: an agent posts a photo and a PDF in the topic
 // (the sandbox plays Telegram); the bridge, its own process, downloads them through getFile and
-// the file URL, stores them in S3 (s3rver on loopback) after the scan; the visitor's socket on
-// either gateway gets the messages with signed links that work, the image with its dimensions.
+// the file URL, stores them in S3 (s3rver on loopback) after the scan (ClamAV's clamd where
+// installed); the visitor's socket on either gateway gets the messages with signed links that
+// work, the image with its dimensions.
 
+let files: FilesCluster;
 let cluster: Cluster;
 let s3: TestS3;
-let clamd: FakeClamd;
 
 beforeAll(async () => {
-  s3 = await startTestS3();
-  clamd = await startFakeClamd();
-  const files = { ...s3.env, CLAMAV_URL: clamd.url, ATTACHMENTS_SCAN: 'required' };
-  cluster = await startCluster({ gateways: 2, gatewayEnv: files, bridgeEnv: files });
+  files = await startFilesCluster();
+  ({ cluster, s3 } = files);
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-  await clamd?.stop();
-  await s3?.stop();
-});
+afterAll(() => files?.stop());
 
 afterEach((context) => {
-  if (context.task.result?.state !== 'fail') return;
-  for (const call of cluster.sandbox.state.calls().slice(-20))
-    console.log('sandbox call:', call.method, call.status, call.description ?? '');
+  if (context.task.result?.state === 'fail') printSandboxCalls(cluster);
 });
 
 it('brings an agent’s photo and PDF to the visitor with working signed links, the image with its size', async () => {

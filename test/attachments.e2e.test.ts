@@ -4,18 +4,13 @@ import {
   jpegWithGps,
   PDF,
   startConversation,
-  clamdMissing,
-  startClamd,
-  startFakeClamd,
-  startTestS3,
   VisitorClient,
-  type FakeClamd,
-  type RealClamd,
   type TestS3,
 } from '@topicdesk/testkit';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { GROUP_ID, startCluster, topicOf, type Cluster } from './support/cluster';
+import { GROUP_ID, topicOf, type Cluster } from './support/cluster';
+import { printSandboxCalls, startFilesCluster, type FilesCluster } from './support/files-cluster';
 
 // Issue 17, distributed mode: two gateways and a bridge as their own processes, files in an
 // S3-compatible server (s3rver on loopback), scanned by ClamAV's clamd on loopback (the
@@ -23,30 +18,19 @@ import { GROUP_ID, startCluster, topicOf, type Cluster } from './support/cluster
 // replica for the links, uploads straight to the bucket, sends through the other replica; the
 // bridge posts a photo (EXIF gone) and a document into the topic; the EICAR file never gets there.
 
+let files: FilesCluster;
 let cluster: Cluster;
 let s3: TestS3;
-let clamd: FakeClamd | RealClamd;
 
 beforeAll(async () => {
-  s3 = await startTestS3();
-  const missing = clamdMissing();
-  if (missing) console.log(`the clamd stand-in scans in this suite: ${missing}`);
-  clamd = missing ? await startFakeClamd() : await startClamd();
-  const files = { ...s3.env, CLAMAV_URL: clamd.url, ATTACHMENTS_SCAN: 'required' };
-  cluster = await startCluster({ gateways: 2, gatewayEnv: files, bridgeEnv: files });
+  files = await startFilesCluster();
+  ({ cluster, s3 } = files);
 }, 120_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-  await clamd?.stop();
-  await s3?.stop();
-});
+afterAll(() => files?.stop());
 
 afterEach((context) => {
-  // On failure, show what Telegram (the sandbox) saw: it is the quickest way to the cause.
-  if (context.task.result?.state !== 'fail') return;
-  for (const call of cluster.sandbox.state.calls().slice(-20))
-    console.log('sandbox call:', call.method, call.status, call.description ?? '');
+  if (context.task.result?.state === 'fail') printSandboxCalls(cluster);
 });
 
 async function upload(

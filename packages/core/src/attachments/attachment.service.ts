@@ -79,12 +79,7 @@ export class AttachmentService {
       if (conversation.status === ConversationStatus.closed)
         throw new ConversationClosedError(conversationId);
       const attachments = new AttachmentRepository(trx);
-      const used = await attachments.conversationBytes(tenantId, conversationId);
-      if (used + file.size > limits.maxConversationBytes)
-        throw new AttachmentError(
-          AttachmentErrorCode.TotalExceeded,
-          `a conversation's files are limited to ${limits.maxConversationBytes} bytes together`,
-        );
+      await this.#withinTotal(attachments, tenantId, conversationId, file.size);
       return attachments.create({
         id: randomUUID(),
         tenantId,
@@ -165,12 +160,7 @@ export class AttachmentService {
       const attachments = new AttachmentRepository(trx);
       if (from === 'visitor') {
         await new ConversationRepository(trx).lock(tenantId, conversationId);
-        const used = await attachments.conversationBytes(tenantId, conversationId);
-        if (used + file.bytes.length > limits.maxConversationBytes)
-          throw new AttachmentError(
-            AttachmentErrorCode.TotalExceeded,
-            `a conversation's files are limited to ${limits.maxConversationBytes} bytes together`,
-          );
+        await this.#withinTotal(attachments, tenantId, conversationId, file.bytes.length);
       }
       return attachments.create({
         id: randomUUID(),
@@ -291,6 +281,22 @@ export class AttachmentService {
     return (
       checked ?? (await repository.find(row.tenant_id, row.conversation_id, [row.id]))[0] ?? row
     );
+  }
+
+  /** Refuses `adding` bytes more where the conversation's files would pass their total. */
+  async #withinTotal(
+    attachments: AttachmentRepository,
+    tenantId: string,
+    conversationId: string,
+    adding: number,
+  ): Promise<void> {
+    const { maxConversationBytes } = this.options.limits;
+    const used = await attachments.conversationBytes(tenantId, conversationId);
+    if (used + adding > maxConversationBytes)
+      throw new AttachmentError(
+        AttachmentErrorCode.TotalExceeded,
+        `a conversation's files are limited to ${maxConversationBytes} bytes together`,
+      );
   }
 
   /** The upload is done with once checked; one left behind is the orphan sweep's. */
