@@ -1,4 +1,3 @@
-import type { Escalation } from '../agents/escalation';
 import { SyncReason } from '@topicdesk/contracts';
 import {
   AuditRepository,
@@ -8,6 +7,7 @@ import {
   type SlaEvent,
 } from '@topicdesk/data';
 import { meter, type Logger } from '@topicdesk/telemetry';
+import type { Escalation } from '../agents/escalation';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import { formatDuration, slaPost, targetName } from './sla-posts';
