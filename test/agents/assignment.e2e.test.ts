@@ -1,24 +1,20 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
 import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { schedulerClock } from '../support/scheduler-clock';
 import { admin, ALICE, BOB, botPosted, botPosts, header, say } from '../support/agents';
 
 // Agents as a team: presence, capacity and automatic assignment, with two bridges and two
 // schedulers running assignment passes against the same database.
 const SERVICE_TOKEN = 'service-token-for-the-assignment-suite-01';
 const CAROL = { id: 7003, first_name: 'Carol', last_name: 'Away', username: 'carol_agent' };
-const clockDir = mkdtempSync(join(tmpdir(), 'topicdesk-clock-'));
-const clockFile = join(clockDir, 'offset');
+const clock = schedulerClock();
 let cluster: Cluster;
 let gateway: string;
 const visitors: VisitorClient[] = [];
 const team = { ASSIGNMENT: 'auto', AGENT_CAPACITY_DEFAULT: '1' };
 
 beforeAll(async () => {
-  writeFileSync(clockFile, '0');
   cluster = await startCluster({
     gateways: 1,
     bridges: 2,
@@ -27,7 +23,7 @@ beforeAll(async () => {
     bridgeEnv: team,
     schedulerEnv: {
       ...team,
-      SCHEDULER_CLOCK_FILE: clockFile,
+      SCHEDULER_CLOCK_FILE: clock.file,
       SCHEDULER_INTERVAL: '200ms',
       AGENT_IDLE_AWAY_MINUTES: '30',
       SUPPORT_GROUP_ID: String(GROUP_ID),
@@ -50,7 +46,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled(visitors.map((v) => v.close()));
   await cluster?.stop();
-  rmSync(clockDir, { recursive: true, force: true });
+  clock.remove();
 });
 
 /** A visitor writes: the conversation starts and gets its topic. */
@@ -186,7 +182,7 @@ it('sets a priority from the topic and shows it in the header', async () => {
 });
 
 it('moves online agents away after the idle time (once, with two schedulers)', async () => {
-  writeFileSync(clockFile, String(31 * 60_000));
+  clock.set(31 * 60_000);
   const deadline = Date.now() + 15_000;
   while (!(await agents()).every((a) => a.presence === 'away')) {
     expect(Date.now()).toBeLessThan(deadline);

@@ -1,31 +1,22 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
 import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { schedulerClock } from '../support/scheduler-clock';
 import { admin, botPosts } from '../support/agents';
 
 const SERVICE_TOKEN = 'service-token-for-the-scheduler-suite-0123';
 const MINUTE = 60_000;
 const DAY = 86_400_000;
-const clockDir = mkdtempSync(join(tmpdir(), 'topicdesk-clock-'));
-const clockFile = join(clockDir, 'offset');
+const clock = schedulerClock();
 let cluster: Cluster;
 
-/** Moves the clock of both scheduler processes to `ms` after real time. */
-function setClock(ms: number) {
-  writeFileSync(clockFile, String(ms));
-}
-
 beforeAll(async () => {
-  setClock(0);
   cluster = await startCluster({
     gateways: 1,
     schedulers: 2,
     gatewayEnv: { SERVICE_TOKEN },
     schedulerEnv: {
-      SCHEDULER_CLOCK_FILE: clockFile,
+      SCHEDULER_CLOCK_FILE: clock.file,
       SCHEDULER_INTERVAL: '200ms',
       UNCLAIMED_REMINDERS: '5m,15m',
       AUTO_CLOSE_AFTER: '24h',
@@ -37,7 +28,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
-  rmSync(clockDir, { recursive: true, force: true });
+  clock.remove();
 });
 
 async function settle() {
@@ -57,24 +48,24 @@ it('runs each reminder, the auto-close and the retention purge exactly once acro
       .messages({ chatId: GROUP_ID, threadId, fromBot: true })
       .filter((m) => m.text?.startsWith('⏰'));
 
-  setClock(4 * MINUTE);
+  clock.set(4 * MINUTE);
   await settle();
   expect(reminders()).toHaveLength(0);
 
-  setClock(6 * MINUTE);
+  clock.set(6 * MINUTE);
   await cluster.sandbox.state.waitFor(() => reminders().length === 1);
   await settle();
   expect(reminders().map((m) => [m.text, m.pinned])).toEqual([
     [`⏰ ${conversation.ticket} has waited 5 min without an agent. /claim it?`, false],
   ]);
 
-  setClock(16 * MINUTE);
+  clock.set(16 * MINUTE);
   await cluster.sandbox.state.waitFor(() => reminders().length === 2);
   await settle();
   expect(reminders().map((m) => m.pinned)).toEqual([false, true]);
   expect(reminders()[1]?.text).toContain('15 min');
 
-  setClock(25 * 60 * MINUTE);
+  clock.set(25 * 60 * MINUTE);
   await visitor.waitFor((f) => f.type === 'status' && f['status'] === 'closed', 15_000);
   await cluster.sandbox.state.waitFor(
     () => cluster.sandbox.state.topics(GROUP_ID).find((t) => t.threadId === threadId)?.closed,
@@ -88,7 +79,7 @@ it('runs each reminder, the auto-close and the retention purge exactly once acro
     cluster.sandbox.state.calls({ method: 'closeForumTopic' }).filter((c) => c.status === 200),
   ).toHaveLength(1);
 
-  setClock(92 * DAY);
+  clock.set(92 * DAY);
   await cluster.sandbox.state.waitFor(
     () => cluster.sandbox.state.calls({ method: 'deleteForumTopic' }).some((c) => c.status === 200),
     15_000,

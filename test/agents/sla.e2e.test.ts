@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
 import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { schedulerClock } from '../support/scheduler-clock';
 import { admin, ALICE, botPosted, botPosts, say } from '../support/agents';
 import { eventually, scrape, total } from '../observability/support';
 
@@ -13,23 +11,16 @@ import { eventually, scrape, total } from '../observability/support';
 // schedulers' clock is moved forward (SCHEDULER_CLOCK_FILE).
 const SERVICE_TOKEN = 'service-token-for-the-sla-suite-0123456789';
 const SECOND = 1000;
-const clockDir = mkdtempSync(join(tmpdir(), 'topicdesk-clock-'));
-const clockFile = join(clockDir, 'offset');
+const clock = schedulerClock();
 let cluster: Cluster;
 
-/** Moves the clock of both scheduler processes to `ms` after real time. */
-function setClock(ms: number) {
-  writeFileSync(clockFile, String(ms));
-}
-
 beforeAll(async () => {
-  setClock(0);
   cluster = await startCluster({
     gateways: 1,
     schedulers: 2,
     gatewayEnv: { SERVICE_TOKEN },
     schedulerEnv: {
-      SCHEDULER_CLOCK_FILE: clockFile,
+      SCHEDULER_CLOCK_FILE: clock.file,
       SCHEDULER_INTERVAL: '200ms',
       SLA_AUTO_ESCALATE: 'true',
       SUPPORT_GROUP_ID: String(GROUP_ID),
@@ -39,7 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.stop();
-  rmSync(clockDir, { recursive: true, force: true });
+  clock.remove();
 });
 
 async function settle() {
@@ -73,12 +64,12 @@ it('reminds before the first-response target and announces its breach once acros
   const slaPosts = () =>
     botPosts(cluster.sandbox, threadId).filter((t) => /^(⏳ SLA|🚨 SLA)/u.test(t));
 
-  setClock(30 * SECOND);
+  clock.set(30 * SECOND);
   await settle();
   expect(slaPosts()).toEqual([]);
 
   // 80 % of 60 s: the reminder.
-  setClock(50 * SECOND);
+  clock.set(50 * SECOND);
   await botPosted(cluster.sandbox, threadId, '⏳ SLA');
   await settle();
   expect(slaPosts()).toEqual([
@@ -89,7 +80,7 @@ it('reminds before the first-response target and announces its breach once acros
     ),
   ]);
 
-  setClock(70 * SECOND);
+  clock.set(70 * SECOND);
   await botPosted(cluster.sandbox, threadId, '🚨 SLA breached');
   await settle();
   expect(slaPosts()).toHaveLength(2);
@@ -136,7 +127,7 @@ it('reminds before the first-response target and announces its breach once acros
   // Alice answers: the first-response clock is done; the resolution's reminder comes at 480 s.
   say(cluster.sandbox, ALICE, 'Hello, how can I help?', threadId);
   await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent');
-  setClock(490 * SECOND);
+  clock.set(490 * SECOND);
   await botPosted(cluster.sandbox, threadId, 'resolution due in');
   await settle();
   expect(slaPosts()).toHaveLength(3);
