@@ -1,15 +1,21 @@
 import { DEFAULT_TENANT_ID, SupportGroupRepository, type DB, type Kysely } from '@topicdesk/data';
 
 const CACHE_MS = 30_000;
-const FRESH_MS = 5_000;
+/** How long a chat found not to be ours is believed without asking again. */
+const UNKNOWN_MS = 1_000;
+/** Chats remembered as not ours at most (the oldest is forgotten first). */
+const UNKNOWN_MAX = 1_000;
 
 /**
  * The support groups a bridge serves: SUPPORT_GROUP_ID and every group registered through the
- * admin API, active or not (a deactivated group still holds open conversations). Read again
- * every 30 s, and at once for a chat not seen yet, so a group added after start is served.
+ * admin API, active or not (a deactivated group still holds open conversations). The list is
+ * read again every 30 s; a chat not in it is looked up by its id at once, so the first update
+ * from a group registered a moment ago is served. A chat found not to be ours is believed for a
+ * second, so a busy group that is not ours costs at most one lookup a second.
  */
 export class ServedGroups {
   #cache: { at: number; ids: Set<number> } | undefined;
+  readonly #unknown = new Map<number, number>();
 
   constructor(
     private readonly db: Kysely<DB>,
@@ -18,20 +24,30 @@ export class ServedGroups {
   ) {}
 
   async all(): Promise<number[]> {
-    return [...(await this.#ids(false))];
+    return [...(await this.#ids())];
   }
 
   async has(chatId: number): Promise<boolean> {
     if (chatId === this.defaultGroupId) return true;
-    if ((await this.#ids(false)).has(chatId)) return true;
-    // A group registered a moment ago: look once more (at most every few seconds, so updates
-    // from chats that are not ours cost no query each).
-    if (this.#cache && Date.now() - this.#cache.at < FRESH_MS) return false;
-    return (await this.#ids(true)).has(chatId);
+    const ids = await this.#ids();
+    if (ids.has(chatId)) return true;
+    const now = Date.now();
+    const lookedAt = this.#unknown.get(chatId);
+    if (lookedAt !== undefined && now - lookedAt < UNKNOWN_MS) return false;
+    const group = await new SupportGroupRepository(this.db).find(this.tenantId, chatId);
+    if (group) {
+      this.#unknown.delete(chatId);
+      ids.add(chatId);
+      return true;
+    }
+    this.#unknown.delete(chatId);
+    this.#unknown.set(chatId, now);
+    if (this.#unknown.size > UNKNOWN_MAX) this.#unknown.delete(this.#unknown.keys().next().value!);
+    return false;
   }
 
-  async #ids(fresh: boolean): Promise<Set<number>> {
-    if (!fresh && this.#cache && Date.now() - this.#cache.at < CACHE_MS) return this.#cache.ids;
+  async #ids(): Promise<Set<number>> {
+    if (this.#cache && Date.now() - this.#cache.at < CACHE_MS) return this.#cache.ids;
     const registered = await new SupportGroupRepository(this.db).list(this.tenantId);
     const ids = new Set([this.defaultGroupId, ...registered.map((group) => group.chat_id)]);
     this.#cache = { at: Date.now(), ids };
