@@ -305,7 +305,10 @@ describe('General topic', () => {
     say(cluster.sandbox, ALICE, '/stats');
     const stats = await botPosted(cluster.sandbox, 1, '📊 Open:');
     expect(stats).toMatch(/^📊 Open: \d+ · Waiting: \d+/);
-    expect(stats).toMatch(/\n🟢 Online: .+\n⏱ Median first response today: /);
+    // Answers in this suite come within seconds (a median read as seconds, not milliseconds).
+    expect(stats).toMatch(
+      /\n🟢 Online: .+\n⏱ Median first response today: (no answers yet today|\d+ s)\n/,
+    );
     say(cluster.sandbox, ALICE, '/claim');
     await botPosted(cluster.sandbox, 1, '/claim works inside a conversation');
     say(cluster.sandbox, ALICE, '/help');

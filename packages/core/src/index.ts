@@ -181,7 +181,8 @@ export {
   type SlaMonitorOptions,
   type SlaRunResult,
 } from './sla/sla-monitor';
-export { formatDuration, slaPost } from './sla/sla-posts';
+export { formatDuration } from './durations';
+export { slaPost } from './sla/sla-posts';
 export type { DueSlaTarget, SlaEvent } from '@topicdesk/data';
 // Console access (issue 15): roles and what each may do, sign-in links, sessions.
 export { isRole, may, Permission, Role, ROLE_PERMISSIONS, ROLES, roleRank } from './console/access';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, teamStatsText } from './team-stats';
+import { teamStatsText } from './team-stats';
 
 describe('teamStatsText', () => {
   const now = new Date('2026-12-06T12:00:00Z');
@@ -18,7 +18,7 @@ describe('teamStatsText', () => {
       now,
     );
     expect(text).toBe(
-      '📊 Open: 4 · Waiting: 1, the longest for 3m 5s\n🟢 Online: Dana 2/3 · Lee (L2) 0/2',
+      '📊 Open: 4 · Waiting: 1, the longest for 3 min\n🟢 Online: Dana 2/3 · Lee (L2) 0/2',
     );
   });
 
@@ -26,13 +26,5 @@ describe('teamStatsText', () => {
     expect(teamStatsText({ open: 0, waiting: 0, oldestWaitingSince: null, online: [] }, now)).toBe(
       '📊 Open: 0 · Waiting: 0\n🟢 Online: nobody',
     );
-  });
-});
-
-describe('formatDuration', () => {
-  it('uses seconds, minutes and hours as the duration grows', () => {
-    expect(formatDuration(42_000)).toBe('42s');
-    expect(formatDuration(185_000)).toBe('3m 5s');
-    expect(formatDuration(7_800_000)).toBe('2h 10m');
   });
 });

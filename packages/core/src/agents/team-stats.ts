@@ -1,4 +1,5 @@
 import { AgentTeamRepository, EscalationRepository, type DB, type Kysely } from '@topicdesk/data';
+import { formatDuration } from '../durations';
 import { capacityOf } from './assignment';
 
 /** What /stats shows of the team: the queue and each online agent's load. */
@@ -48,7 +49,7 @@ export function teamStatsText(stats: TeamStats, now: Date = new Date()): string 
   const wait =
     stats.oldestWaitingSince === null
       ? ''
-      : `, the longest for ${formatDuration(now.getTime() - stats.oldestWaitingSince.getTime())}`;
+      : `, the longest for ${formatDuration((now.getTime() - stats.oldestWaitingSince.getTime()) / 1000)}`;
   const online =
     stats.online.length === 0
       ? 'nobody'
@@ -60,13 +61,4 @@ export function teamStatsText(stats: TeamStats, now: Date = new Date()): string 
   return [`📊 Open: ${stats.open} · Waiting: ${stats.waiting}${wait}`, `🟢 Online: ${online}`].join(
     '\n',
   );
-}
-
-/** "42s", "3m 5s", "2h 10m". */
-export function formatDuration(ms: number): string {
-  const seconds = Math.max(0, Math.round(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m ${seconds % 60}s`;
-  return `${Math.floor(minutes / 60)}h ${minutes % 60}m`;
 }

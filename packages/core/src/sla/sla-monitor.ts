@@ -10,7 +10,8 @@ import { meter, type Logger } from '@topicdesk/telemetry';
 import type { Escalation } from '../agents/escalation';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
-import { formatDuration, slaPost, targetName } from './sla-posts';
+import { formatDuration } from '../durations';
+import { slaPost, targetName } from './sla-posts';
 
 const BATCH = 100;
 /** A breach's escalation is tried on this many scheduler runs before it is given up. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DueSlaTarget } from '@topicdesk/data';
-import { formatDuration, slaPost } from './sla-posts';
+import { slaPost } from './sla-posts';
 
 const due: DueSlaTarget = {
   tenantId: 'default',
@@ -16,15 +16,6 @@ const due: DueSlaTarget = {
 };
 
 describe('SLA posts', () => {
-  it('formats durations the way agents read them', () => {
-    expect(formatDuration(45)).toBe('45 s');
-    expect(formatDuration(180)).toBe('3 min');
-    expect(formatDuration(5400)).toBe('1 h 30 min');
-    expect(formatDuration(7200)).toBe('2 h');
-    expect(formatDuration(3 * 86_400 + 3 * 3600)).toBe('3 d 3 h');
-    expect(formatDuration(-5)).toBe('0 s');
-  });
-
   it('says how long is left before the target in a reminder', () => {
     expect(slaPost(due)).toEqual({
       text: '⏳ SLA: SUPP-ABC123 first response due in 3 min (target 15 min, high priority).',

@@ -323,7 +323,7 @@ export class UpdateProcessor {
     const median =
       stats.medianFirstResponseMs === null
         ? 'no answers yet today'
-        : formatDuration(stats.medianFirstResponseMs);
+        : formatDuration(stats.medianFirstResponseMs / 1000);
     return [
       teamStatsText(stats.team),
       `⏱ Median first response today: ${median}`,
@@ -338,7 +338,7 @@ export class UpdateProcessor {
     const oldest =
       pending.oldest === null
         ? ''
-        : `, oldest ${formatDuration(Date.now() - pending.oldest.getTime())}`;
+        : `, oldest ${formatDuration((Date.now() - pending.oldest.getTime()) / 1000)}`;
     return `📨 Waiting for Telegram: ${pending.count} visitor text${pending.count === 1 ? '' : 's'}${oldest} · calls queued here: ${queue.byPriority.normal} + ${queue.byPriority.cosmetic} cosmetic`;
   }
 
