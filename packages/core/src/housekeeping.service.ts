@@ -56,11 +56,12 @@ export class Housekeeping {
   }
 
   /**
-   * Sends reminder number `reminder` (from 1) to the topics of conversations started before
-   * `startedBefore` that nobody has claimed; `pin` pins it (the last reminder is pinned).
+   * Sends reminder number `reminder` (from 1) to the topics of conversations that nobody holds
+   * and that wait since before `waitingBefore` (started, given back or escalated then); `pin`
+   * pins it (the last reminder is pinned).
    */
   remindUnclaimed(input: {
-    startedBefore: Date;
+    waitingBefore: Date;
     reminder: number;
     minutes: number;
     pin: boolean;
@@ -68,7 +69,7 @@ export class Housekeeping {
   }): Promise<number> {
     return this.#inBatches(
       (conversations) =>
-        conversations.claimDueReminders(input.startedBefore, input.reminder, this.batch),
+        conversations.claimDueReminders(input.waitingBefore, input.reminder, this.batch),
       async (work, conversation) => {
         await new ConversationRepository(work.trx).setRemindersSent(
           conversation.tenant_id,

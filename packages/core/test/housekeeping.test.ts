@@ -56,7 +56,7 @@ describe('housekeeping', () => {
     const started = await openMany(3);
     const remind = (reminder: number) =>
       housekeeping.remindUnclaimed({
-        startedBefore: later(),
+        waitingBefore: later(),
         reminder,
         minutes: reminder * 5,
         pin: reminder === 2,
@@ -70,6 +70,35 @@ describe('housekeeping', () => {
       expect((await conversations().get(DEFAULT_TENANT_ID, conversation.id)).reminders_sent).toBe(
         2,
       );
+  });
+
+  it('counts the reminders from when a conversation was given back, and starts them over', async () => {
+    const [conversation] = await openMany(2);
+    const { id } = conversation!;
+    // Started an hour ago, reminded twice, then claimed and given back just now.
+    await database.db
+      .updateTable('conversations')
+      .set({ created_at: new Date(Date.now() - HOUR), reminders_sent: 2 })
+      .where('id', '=', id)
+      .execute();
+    const claim = { agentId: null, telegramUserId: 7301, name: 'Alice' };
+    await conversations().setClaim(DEFAULT_TENANT_ID, id, claim, new Date());
+    await conversations().setClaim(DEFAULT_TENANT_ID, id, null, new Date());
+    const given = await conversations().get(DEFAULT_TENANT_ID, id);
+    expect(given.reminders_sent).toBe(0);
+
+    const remind = (waitingBefore: Date) =>
+      housekeeping.remindUnclaimed({
+        waitingBefore,
+        reminder: 1,
+        minutes: 5,
+        pin: false,
+        at: new Date(),
+      });
+    // Five minutes after it was started is long past; five minutes after it was given back is not.
+    expect(await remind(new Date(Date.now() - 5 * 60_000))).toBe(0);
+    expect(await remind(later())).toBeGreaterThanOrEqual(1);
+    expect((await conversations().get(DEFAULT_TENANT_ID, id)).reminders_sent).toBe(1);
   });
 
   it('closes every idle conversation once, across batches, telling each visitor', async () => {

@@ -352,7 +352,7 @@ describe('SLA targets, reminders and breach notices', () => {
     const high = await open(t0, 'high');
     const normal = await open(t0, 'normal');
     const reminded = await new Housekeeping(fixture.uow).remindUnclaimed({
-      startedBefore: new Date(),
+      waitingBefore: new Date(),
       reminder: 1,
       minutes: 5,
       pin: false,

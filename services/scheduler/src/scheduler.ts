@@ -63,7 +63,7 @@ export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly numb
       let total = 0;
       for (const [index, after] of afterMs.entries()) {
         total += await housekeeping.remindUnclaimed({
-          startedBefore: new Date(deps.now().getTime() - after),
+          waitingBefore: new Date(deps.now().getTime() - after),
           reminder: index + 1,
           minutes: Math.round(after / 60_000),
           pin: index + 1 === afterMs.length,

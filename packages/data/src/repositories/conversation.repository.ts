@@ -261,8 +261,9 @@ export class ConversationRepository {
         claimed_by_telegram_user_id: claim?.telegramUserId ?? null,
         claimed_by_name: claim?.name ?? null,
         claimed_at: claim ? at : null,
-        // Given back: it waits again from now (the queue's wait, /stats).
-        ...(claim ? {} : { waiting_since: at }),
+        // Given back: it waits again from now (the queue's wait, /stats), and its unclaimed
+        // reminders start over.
+        ...(claim ? {} : { waiting_since: at, reminders_sent: 0 }),
         updated_at: at,
       })
       .where('tenant_id', '=', tenantId)
@@ -422,11 +423,12 @@ export class ConversationRepository {
   }
 
   /**
-   * Open, unclaimed conversations created before `createdBefore` that have had fewer than
-   * `reminder` reminders, locked for this transaction and skipped by other replicas. Those whose
-   * priority has SLA targets are left to the SLA's reminders (migration 0016).
+   * Open, unclaimed conversations waiting since before `waitingBefore` (since they started, or
+   * since they were given back or escalated) that have had fewer than `reminder` reminders in
+   * that wait, locked for this transaction and skipped by other replicas. Those whose priority
+   * has SLA targets are left to the SLA's reminders (migration 0016).
    */
-  claimDueReminders(createdBefore: Date, reminder: number, limit: number): Promise<Conversation[]> {
+  claimDueReminders(waitingBefore: Date, reminder: number, limit: number): Promise<Conversation[]> {
     return this.db
       .selectFrom('conversations')
       .selectAll()
@@ -434,12 +436,12 @@ export class ConversationRepository {
       .where('claimed_at', 'is', null)
       .where('topic_id', 'is not', null)
       .where('reminders_sent', '<', reminder)
-      .where('created_at', '<', createdBefore)
+      .where('waiting_since', '<', waitingBefore)
       .where(
         sql<boolean>`not exists (select 1 from sla_policies p
           where p.tenant_id = conversations.tenant_id and p.targets -> conversations.priority is not null)`,
       )
-      .orderBy('created_at')
+      .orderBy('waiting_since')
       .limit(limit)
       .forUpdate()
       .skipLocked()

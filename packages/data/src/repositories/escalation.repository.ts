@@ -53,6 +53,7 @@ export class EscalationRepository {
       .set({
         level,
         waiting_since: at,
+        reminders_sent: 0,
         claimed_by_agent_id: null,
         claimed_by_telegram_user_id: null,
         claimed_by_name: null,
