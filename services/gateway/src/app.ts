@@ -59,6 +59,7 @@ import { slaRoutes } from './sla.routes';
 import { attachmentRoutes } from './attachment.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
+import { consolePageRoutes } from './console-page.routes';
 import { openApiDocument, routeCollector } from './openapi';
 import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
@@ -505,6 +506,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
   await app.register(slaRoutes, { sla: new SlaSettingsService(uow) });
+  await app.register(consolePageRoutes);
 };
 
 /** The gateway's version in /openapi.json. */

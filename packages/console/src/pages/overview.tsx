@@ -1,0 +1,125 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Overview, OverviewAgent } from '../api/views';
+import { ErrorNotice, formatSeconds, formatTime, Page, useConsole } from '../ui';
+
+type Live = 'connecting' | 'live' | 'reconnecting';
+
+/**
+ * Live numbers: the SSE stream sends a snapshot at once and again after each change (on any
+ * replica). EventSource reconnects by itself; until the first event the page shows one GET.
+ */
+export function OverviewPage() {
+  const { call } = useConsole();
+  const [overview, setOverview] = useState<Overview | undefined>();
+  const [live, setLive] = useState<Live>('connecting');
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    let received = false;
+    call<Overview>('GET', '/v1/console/overview').then(
+      (snapshot) => !received && setOverview(snapshot),
+      (e: unknown) => !received && setError(e),
+    );
+    const source = new EventSource('/v1/console/overview/stream');
+    source.addEventListener('overview', (event) => {
+      received = true;
+      setError(undefined);
+      setLive('live');
+      setOverview(JSON.parse((event as MessageEvent<string>).data) as Overview);
+    });
+    source.onerror = () => setLive('reconnecting');
+    return () => source.close();
+  }, [call]);
+
+  const agents = agentsOf(overview);
+  return (
+    <Page
+      title="Overview"
+      actions={
+        <span class={`live ${live}`} role="status">
+          {live === 'live' ? 'Live' : live === 'connecting' ? 'Connecting…' : 'Reconnecting…'}
+        </span>
+      }
+    >
+      {error !== undefined && overview === undefined ? <ErrorNotice error={error} /> : null}
+      {overview ? (
+        <>
+          <ul class="cards" aria-label="Conversations now">
+            <Card label="Open" value={overview.open} />
+            <Card label="Waiting" value={overview.waiting} />
+            <Card label="Assigned" value={overview.assigned} />
+            <Card label="Oldest wait" value={formatSeconds(overview.oldestWaitSeconds)} />
+            <Card label="SLA breaches today" value={overview.slaBreachesToday} />
+            <Card label="Agents online" value={agents.length} />
+          </ul>
+          <h2>Agents online</h2>
+          {agents.length === 0 ? (
+            <p class="muted">Nobody is online.</p>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">Agent</th>
+                    <th scope="col">Load</th>
+                    <th scope="col">Capacity</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {agents.map((a) => (
+                    <tr key={a.telegramUserId}>
+                      <td>{a.displayName ?? a.telegramUserId}</td>
+                      <td>
+                        <Meter load={a.load ?? 0} capacity={a.capacity ?? null} />
+                      </td>
+                      <td>{a.capacity ?? '—'}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+          {overview.telegram ? (
+            <>
+              <h2>Telegram</h2>
+              <dl class="pairs">
+                {Object.entries(overview.telegram).map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
+                  </div>
+                ))}
+              </dl>
+            </>
+          ) : null}
+          {overview.at ? <p class="muted">As of {formatTime(overview.at)}</p> : null}
+        </>
+      ) : null}
+    </Page>
+  );
+}
+
+function agentsOf(overview: Overview | undefined): OverviewAgent[] {
+  if (!overview) return [];
+  if (Array.isArray(overview.agentsOnline)) return overview.agentsOnline;
+  return overview.agents ?? [];
+}
+
+function Card(props: { label: string; value: string | number | undefined | null }) {
+  return (
+    <li class="card">
+      <span class="card-label">{props.label}</span>
+      <span class="card-value" data-card={props.label}>
+        {props.value ?? '—'}
+      </span>
+    </li>
+  );
+}
+
+function Meter(props: { load: number; capacity: number | null }) {
+  if (!props.capacity) return <>{props.load}</>;
+  return (
+    <meter min={0} max={props.capacity} value={props.load} aria-label="Load">
+      {props.load} of {props.capacity}
+    </meter>
+  );
+}

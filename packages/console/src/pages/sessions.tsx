@@ -1,0 +1,76 @@
+import type { SessionView } from '../api/views';
+import { expect } from '../api/client';
+import { formatTime, Page, Show, useAction, useConsole, useLoad } from '../ui';
+
+/** Active sessions: one's own, or everyone's with sessions.manage; revoke; sign out. */
+export function SessionsPage() {
+  const { client, may, signOut } = useConsole();
+  const loaded = useLoad(
+    () => expect<{ sessions: SessionView[] }>(client.GET('/v1/admin/sessions')),
+    [],
+  );
+  const action = useAction();
+  const revoke = (id: string) =>
+    action.run(async () => {
+      await expect(client.DELETE('/v1/admin/sessions/{id}', { params: { path: { id } } }));
+      loaded.reload();
+    }, 'Revoked.');
+  return (
+    <Page
+      title="Sessions"
+      actions={
+        <button class="primary" onClick={() => void signOut()}>
+          Sign out
+        </button>
+      }
+    >
+      <p class="muted">
+        {may('sessions.manage') ? "Everyone's active sessions." : 'Your active sessions.'}
+      </p>
+      {action.message}
+      <Show loaded={loaded}>
+        {({ sessions }) => (
+          <div class="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Agent</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Browser</th>
+                  <th scope="col">Signed in</th>
+                  <th scope="col">Last seen</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {sessions.map((s) => (
+                  <tr key={s.id}>
+                    <td>
+                      {s.agent.displayName ?? s.agent.telegramUserId}
+                      {s.current ? <span class="badge open">this one</span> : null}
+                    </td>
+                    <td>{s.role}</td>
+                    <td class="ua">{s.userAgent ?? '—'}</td>
+                    <td>{formatTime(s.createdAt)}</td>
+                    <td>{formatTime(s.lastSeenAt)}</td>
+                    <td>
+                      <button
+                        class="danger"
+                        disabled={action.busy}
+                        onClick={() => (s.current ? void signOut() : void revoke(s.id))}
+                      >
+                        {s.current ? 'Sign out' : 'Revoke'}
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </Show>
+    </Page>
+  );
+}

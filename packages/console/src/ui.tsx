@@ -1,0 +1,193 @@
+import type { ComponentChildren, JSX } from 'preact';
+import { createContext } from 'preact';
+import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
+import { ApiError, type ConsoleClient } from './api/client';
+import type { SessionAnswer } from './api/views';
+import { href, onLinkClick } from './router';
+
+export interface ConsoleContext {
+  client: ConsoleClient;
+  /** For routes the generated client does not list yet (api/client.ts `request`). */
+  call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  session: SessionAnswer;
+  /** Whether the signed-in role has the permission (the session answer lists them). */
+  may(permission: string): boolean;
+  signOut(): Promise<void>;
+}
+
+export const Ctx = createContext<ConsoleContext | undefined>(undefined);
+
+export function useConsole(): ConsoleContext {
+  const context = useContext(Ctx);
+  if (!context) throw new Error('useConsole outside the signed-in console');
+  return context;
+}
+
+export interface Loaded<T> {
+  data: T | undefined;
+  error: unknown;
+  loading: boolean;
+  reload(): void;
+}
+
+/** Runs `load` now and whenever `deps` change; `reload()` runs it again. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
+  const [state, setState] = useState<{ data?: T; error?: unknown; loading: boolean }>({
+    loading: true,
+  });
+  const [tick, setTick] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => current && setState({ data, loading: false }),
+      (error: unknown) => current && setState({ error, loading: false }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [...deps, tick]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return { data: state.data, error: state.error, loading: state.loading, reload };
+}
+
+/** A change: while it runs the button is busy; its error or `done` text is shown beside. */
+export function useAction(): {
+  busy: boolean;
+  message: ComponentChildren;
+  run(action: () => Promise<unknown>, done?: string): Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [message, setMessage] = useState<ComponentChildren>(null);
+  const run = useCallback(async (action: () => Promise<unknown>, done?: string) => {
+    setBusy(true);
+    setMessage(null);
+    try {
+      await action();
+      if (done) setMessage(<Notice kind="ok">{done}</Notice>);
+    } catch (error) {
+      setMessage(<ErrorNotice error={error} />);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, message, run };
+}
+
+export function Notice(props: { kind: 'ok' | 'error' | 'info'; children: ComponentChildren }) {
+  return (
+    <p class={`notice ${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>
+      {props.children}
+    </p>
+  );
+}
+
+export function ErrorNotice({ error }: { error: unknown }) {
+  if (error instanceof ApiError && error.status === 404 && error.code === 'NOT_FOUND')
+    return <Notice kind="info">This gateway does not offer this yet ({error.message}).</Notice>;
+  if (error instanceof ApiError)
+    return (
+      <Notice kind="error">
+        {error.message} <code>{error.code}</code>
+      </Notice>
+    );
+  return <Notice kind="error">{error instanceof Error ? error.message : String(error)}</Notice>;
+}
+
+/** The loading / error / data states of a `useLoad` answer. */
+export function Show<T>(props: { loaded: Loaded<T>; children: (data: T) => ComponentChildren }) {
+  const { data, error, loading } = props.loaded;
+  if (error !== undefined) return <ErrorNotice error={error} />;
+  if (data === undefined)
+    return loading ? (
+      <p class="muted" aria-busy="true">
+        Loading…
+      </p>
+    ) : null;
+  return <>{props.children(data)}</>;
+}
+
+export function Link(props: { to: string; class?: string; children: ComponentChildren }) {
+  return (
+    <a href={href(props.to)} class={props.class} onClick={(e) => onLinkClick(e, props.to)}>
+      {props.children}
+    </a>
+  );
+}
+
+export function Page(props: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
+  useEffect(() => {
+    document.title = `${props.title} · Topicdesk console`;
+  }, [props.title]);
+  return (
+    <section class="page" aria-labelledby="page-title">
+      <header class="page-head">
+        <h1 id="page-title" tabIndex={-1}>
+          {props.title}
+        </h1>
+        {props.actions ? <div class="actions">{props.actions}</div> : null}
+      </header>
+      {props.children}
+    </section>
+  );
+}
+
+export function Field(props: { label: string; hint?: string; children: ComponentChildren }) {
+  return (
+    <label class="field">
+      <span class="label">{props.label}</span>
+      {props.children}
+      {props.hint ? <small class="muted">{props.hint}</small> : null}
+    </label>
+  );
+}
+
+/** A button that needs a permission: without it, disabled and saying why. */
+export function Guarded(
+  props: { permission: string } & JSX.ButtonHTMLAttributes<HTMLButtonElement>,
+) {
+  const { permission, children, disabled, ...rest } = props;
+  const allowed = useConsole().may(permission);
+  return (
+    <button
+      {...rest}
+      disabled={!allowed || disabled}
+      title={allowed ? rest.title : `Your role may not do this (${permission})`}
+    >
+      {children}
+    </button>
+  );
+}
+
+export const inputValue = (event: Event) => (event.currentTarget as HTMLInputElement).value;
+export const inputChecked = (event: Event) => (event.currentTarget as HTMLInputElement).checked;
+
+export function formatTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'short' });
+}
+
+export function formatSeconds(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined) return '—';
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 172_800) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86_400).toFixed(1)} d`;
+}
+
+/** Save and Cancel under an editor form. */
+export function FormButtons(props: { busy: boolean; onCancel: () => void; save?: string }) {
+  return (
+    <div class="buttons">
+      <button type="submit" class="primary" disabled={props.busy}>
+        {props.save ?? 'Save'}
+      </button>
+      <button type="button" onClick={props.onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}

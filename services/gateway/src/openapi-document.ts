@@ -1,0 +1,48 @@
+import { createInfrastructure, OutboxRelay } from '@topicdesk/core';
+import { createLogger } from '@topicdesk/telemetry';
+import Fastify from 'fastify';
+import { gatewayPlugin } from './app';
+import { loadGatewayConfig } from './config';
+
+/**
+ * /openapi.json as this source registers it, without a server or a database: the gateway
+ * plugin over an in-memory PGlite and the in-process bus, asked once and closed. The console's
+ * typed client is generated from it (`pnpm generate`, scripts/generate-contracts.ts).
+ */
+export async function currentOpenApiDocument(): Promise<Record<string, unknown>> {
+  const logger = createLogger({ service: 'openapi', level: 'silent' });
+  const infra = await createInfrastructure({
+    service: 'openapi',
+    namespace: 'openapi',
+    logger,
+    migrate: true,
+  });
+  const relay = new OutboxRelay({
+    db: infra.database.db,
+    bus: infra.bus,
+    fanout: infra.coordination.fanout,
+    logger,
+  });
+  const app = Fastify();
+  try {
+    await app.register(gatewayPlugin, {
+      config: loadGatewayConfig({
+        CONVERSATION_JWT_SECRET: 'only-for-the-document-never-for-tokens-0123456789',
+      }),
+      db: infra.database.db,
+      bus: infra.bus,
+      coordination: infra.coordination,
+      relay,
+      logger,
+    });
+    await app.ready();
+    const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+    if (response.statusCode !== 200)
+      throw new Error(`/openapi.json answered ${response.statusCode}: ${response.body}`);
+    return response.json<Record<string, unknown>>();
+  } finally {
+    await app.close();
+    await relay.stop();
+    await infra.close();
+  }
+}
