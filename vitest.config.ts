@@ -28,7 +28,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/**/*.test.ts'],
-          // The browser suites load the widget from the gateways: build it from source first.
+          // The browser suites load the widget and the console from the gateways: build them first.
           globalSetup: ['./test/support/widget-build.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -152,7 +152,7 @@ function Shell() {
           Menu
         </button>
         <span class="who">
-          {session.session.agent.displayName ?? session.session.agent.telegramUserId}
+          <bdi>{session.session.agent.displayName ?? session.session.agent.telegramUserId}</bdi>
           <span class="role">{session.session.role}</span>
         </span>
         <button class="link" onClick={() => void signOut()}>

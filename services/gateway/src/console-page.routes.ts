@@ -63,7 +63,7 @@ function shell(manifest: Manifest): string {
     `<!doctype html><html lang="en"><head><meta charset="utf-8">` +
     `<meta name="viewport" content="width=device-width, initial-scale=1">` +
     `<meta name="robots" content="noindex"><meta name="color-scheme" content="light dark">` +
-    `<title>Topicdesk console</title>` +
+    `<title>Topicdesk console</title><link rel="icon" href="data:,">` +
     `<link rel="stylesheet" href="/console/assets/${manifest.css}" integrity="${manifest.integrity.css}">` +
     `<script type="module" src="/console/assets/${manifest.js}" integrity="${manifest.integrity.js}"></script>` +
     `</head><body><div id="app"></div>` +

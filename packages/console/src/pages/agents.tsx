@@ -125,7 +125,7 @@ export function AgentsPage() {
           agents.length === 0 ? (
             <p class="muted">No agents yet.</p>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>

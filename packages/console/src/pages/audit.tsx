@@ -89,7 +89,7 @@ export function AuditPage() {
 export function AuditTable({ entries }: { entries: AuditEntry[] }) {
   if (entries.length === 0) return <p class="muted">No entries.</p>;
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0}>
       <table class="audit">
         <thead>
           <tr>

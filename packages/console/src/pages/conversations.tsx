@@ -117,7 +117,7 @@ export function ConversationsPage() {
         <p class="muted">No conversations match.</p>
       ) : null}
       {items.length > 0 ? (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="conversations">
             <thead>
               <tr>

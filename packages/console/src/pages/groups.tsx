@@ -110,7 +110,7 @@ export function GroupsPage() {
           groups.length === 0 ? (
             <p class="muted">Only the default support group (SUPPORT_GROUP_ID).</p>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>

@@ -55,7 +55,7 @@ export function OverviewPage() {
           {agents.length === 0 ? (
             <p class="muted">Nobody is online.</p>
           ) : (
-            <div class="table-wrap">
+            <div class="table-wrap" tabIndex={0}>
               <table>
                 <thead>
                   <tr>

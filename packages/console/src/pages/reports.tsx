@@ -43,8 +43,14 @@ export function ReportsPage() {
       </form>
       <Show loaded={loaded}>
         {(report) => {
-          const days = report.rows.map((r) => Date.parse(`${r.key}T00:00:00Z`) / 1000);
-          const minutes = (s: number | null) => (s === null ? null : s / 60);
+          // Every day of the range, those without conversations too (the report leaves them out).
+          const byDay = new Map(report.rows.map((r) => [r.key, r]));
+          const keys: string[] = [];
+          for (let t = Date.parse(range.from); t < Date.parse(range.to); t += DAY_MS)
+            keys.push(isoDate(new Date(t)));
+          const days = keys.map((k) => Date.parse(`${k}T12:00:00Z`) / 1000);
+          const rows = keys.map((k) => byDay.get(k));
+          const minutes = (s: number | null | undefined) => (s == null ? null : s / 60);
           return (
             <>
               <ul class="cards" aria-label="Totals">
@@ -78,7 +84,7 @@ export function ReportsPage() {
                   title="Volume by day"
                   unit="conversations"
                   x={days}
-                  series={[['Conversations', report.rows.map((r) => r.conversations)]]}
+                  series={[['Conversations', rows.map((r) => r?.conversations ?? 0)]]}
                   bars
                 />
                 <Chart
@@ -86,8 +92,8 @@ export function ReportsPage() {
                   unit="minutes"
                   x={days}
                   series={[
-                    ['Average', report.rows.map((r) => minutes(r.firstResponse.avgSeconds))],
-                    ['Median', report.rows.map((r) => minutes(r.firstResponse.medianSeconds))],
+                    ['Average', rows.map((r) => minutes(r?.firstResponse.avgSeconds))],
+                    ['Median', rows.map((r) => minutes(r?.firstResponse.medianSeconds))],
                   ]}
                 />
                 <Chart
@@ -95,8 +101,8 @@ export function ReportsPage() {
                   unit="minutes"
                   x={days}
                   series={[
-                    ['Average', report.rows.map((r) => minutes(r.resolution.avgSeconds))],
-                    ['Median', report.rows.map((r) => minutes(r.resolution.medianSeconds))],
+                    ['Average', rows.map((r) => minutes(r?.resolution.avgSeconds))],
+                    ['Median', rows.map((r) => minutes(r?.resolution.medianSeconds))],
                   ]}
                 />
                 <Chart
@@ -106,7 +112,7 @@ export function ReportsPage() {
                   series={[
                     [
                       'CSAT',
-                      report.rows.map((r) => (r.csat.score === null ? null : r.csat.score * 100)),
+                      rows.map((r) => (r?.csat.score == null ? null : r.csat.score * 100)),
                     ],
                   ]}
                 />

@@ -30,7 +30,7 @@ export function SessionsPage() {
       {action.message}
       <Show loaded={loaded}>
         {({ sessions }) => (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table>
               <thead>
                 <tr>
@@ -52,7 +52,7 @@ export function SessionsPage() {
                       {s.current ? <span class="badge open">this one</span> : null}
                     </td>
                     <td>{s.role}</td>
-                    <td class="ua">{s.userAgent ?? '—'}</td>
+                    <td title={s.userAgent ?? undefined}>{browserOf(s.userAgent)}</td>
                     <td>{formatTime(s.createdAt)}</td>
                     <td>{formatTime(s.lastSeenAt)}</td>
                     <td>
@@ -73,4 +73,15 @@ export function SessionsPage() {
       </Show>
     </Page>
   );
+}
+
+/** "Chrome 156 on Linux" from a user agent: the whole string is the cell's title. */
+export function browserOf(userAgent: string | null): string {
+  if (!userAgent) return '—';
+  const browser =
+    /(Edg|OPR|Firefox|Chrome|Version)\/(\d+)/.exec(userAgent) ?? /(Safari)\/(\d+)/.exec(userAgent);
+  const name = { Edg: 'Edge', OPR: 'Opera', Version: 'Safari' }[browser?.[1] ?? ''] ?? browser?.[1];
+  const platform = /(Windows|Android|iPhone|iPad|Mac OS X|Linux)/.exec(userAgent)?.[1];
+  const label = name ? `${name} ${browser?.[2] ?? ''}`.trim() : 'A browser';
+  return platform ? `${label} on ${platform === 'Mac OS X' ? 'macOS' : platform}` : label;
 }

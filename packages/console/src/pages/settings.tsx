@@ -169,7 +169,7 @@ function SlaForm() {
                 }, 'SLA targets saved.');
               }}
             >
-              <div class="table-wrap">
+              <div class="table-wrap" tabIndex={0}>
                 <table>
                   <thead>
                     <tr>

@@ -182,7 +182,7 @@ export function TemplatesPage() {
       ) : null}
       <Show loaded={loaded}>
         {({ templates }) => (
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0}>
             <table class="templates">
               <thead>
                 <tr>
