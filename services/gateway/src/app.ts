@@ -8,11 +8,13 @@ import type { Bus } from '@topicdesk/bus';
 import {
   AdminService,
   AttachmentError,
+  ConsoleReads,
   AttachmentService,
   ConsoleAccess,
   ConversationClosedError,
   ConversationService,
   detachedPublisher,
+  InvalidCursorError,
   Ratings,
   Reports,
   SlaSettingsService,
@@ -54,6 +56,8 @@ import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
+import { conversationAdminRoutes } from './conversation-admin.routes';
+import { overviewRoutes } from './overview.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
 import { attachmentRoutes } from './attachment.routes';
@@ -84,6 +88,8 @@ const REST_BODY_LIMIT = 16 * 1024;
 function toGatewayError(error: FastifyError): GatewayError {
   if (error instanceof GatewayError) return error;
   if (AttachmentError.is(error)) return new GatewayError(error.code, error.message);
+  if (error instanceof InvalidCursorError)
+    return new GatewayError(ErrorCode.INVALID_CURSOR, error.message);
   if (error instanceof ConversationClosedError)
     return new GatewayError(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed');
   switch (error.code) {
@@ -150,6 +156,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   app.addHook('onClose', () => files.storage.close());
   const admin = new AdminService(uow, deps.bus);
+  const reads = new ConsoleReads(uow, {
+    attachments,
+    defaultCapacity: config.AGENT_CAPACITY_DEFAULT,
+  });
   const consoleUrl = consoleUrlOf(config);
   const access = new ConsoleAccess(uow, {
     ttlMs: config.CONSOLE_SESSION_TTL,
@@ -497,7 +507,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     quotas: deps.coordination.quotas,
     uploadsPerHour: config.LIMIT_UPLOADS_PER_HOUR,
   });
-  await app.register(adminRoutes, { admin });
+  await app.register(adminRoutes, { admin, reads });
+  await app.register(conversationAdminRoutes, { reads });
+  await app.register(overviewRoutes, {
+    reads,
+    access,
+    fanout: deps.coordination.fanout,
+    logger,
+    heartbeatMs: config.CONSOLE_STREAM_HEARTBEAT,
+  });
   await app.register(reportRoutes, { reports: new Reports(uow) });
   await app.register(consoleRoutes, {
     access,

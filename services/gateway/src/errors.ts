@@ -43,6 +43,8 @@ export const ErrorCode = {
   SIGN_IN_LINK_INVALID: 'SIGN_IN_LINK_INVALID',
   SIGN_IN_LINK_EXPIRED: 'SIGN_IN_LINK_EXPIRED',
   SIGN_IN_LINK_USED: 'SIGN_IN_LINK_USED',
+  /** A list's `cursor` is not one that list handed out (a page cursor is opaque: pass it back as is). */
+  INVALID_CURSOR: 'INVALID_CURSOR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -79,6 +81,7 @@ const STATUS: Record<ErrorCode, number> = {
   SIGN_IN_LINK_INVALID: 400,
   SIGN_IN_LINK_EXPIRED: 410,
   SIGN_IN_LINK_USED: 409,
+  INVALID_CURSOR: 400,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */
