@@ -88,3 +88,8 @@ export {
   type ConsoleSessionWithAgent,
   type NewConsoleSessionInput,
 } from './repositories/console-session.repository';
+export {
+  DataRequestRepository,
+  type ConversationRecord,
+  type TombstoneInput,
+} from './repositories/data-request.repository';

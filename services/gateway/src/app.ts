@@ -12,6 +12,7 @@ import {
   ConsoleAccess,
   ConversationClosedError,
   ConversationService,
+  DataRequests,
   detachedPublisher,
   Ratings,
   Reports,
@@ -56,6 +57,7 @@ import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
+import { dataRequestRoutes } from './data-request.routes';
 import { attachmentRoutes } from './attachment.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
@@ -505,6 +507,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
   await app.register(slaRoutes, { sla: new SlaSettingsService(uow) });
+  await app.register(dataRequestRoutes, {
+    requests: new DataRequests(uow, { files: attachments }),
+    topicPolicy: config.DSAR_TOPIC_POLICY,
+  });
 };
 
 /** The gateway's version in /openapi.json. */

@@ -75,6 +75,8 @@ export const gatewayEnvSchema = z.object({
   CONSOLE_SESSION_TTL: env.duration('12h'),
   /** A console session without a request for this long ends. */
   CONSOLE_SESSION_IDLE: env.duration('2h'),
+  /** How long the setup checks wait for the bridge's answer (it asks Telegram). */
+  SETUP_BRIDGE_TIMEOUT: env.duration('10s'),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;
