@@ -58,6 +58,8 @@ import { adminRoutes } from './admin.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
 import { dataRequestRoutes } from './data-request.routes';
+import { setupRoutes } from './setup.routes';
+import { BridgeSetup } from './setup-client';
 import { attachmentRoutes } from './attachment.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
@@ -510,6 +512,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(dataRequestRoutes, {
     requests: new DataRequests(uow, { files: attachments }),
     topicPolicy: config.DSAR_TOPIC_POLICY,
+  });
+  await app.register(setupRoutes, {
+    bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
+    allowedOrigins: allowed,
+    publicUrl: config.PUBLIC_URL,
   });
 };
 

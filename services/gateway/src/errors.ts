@@ -48,6 +48,8 @@ export const ErrorCode = {
   CONVERSATION_ERASED: 'CONVERSATION_ERASED',
   /** The setup checks need the bridge (it holds the bot tokens) and it did not answer in time. */
   SETUP_BRIDGE_UNAVAILABLE: 'SETUP_BRIDGE_UNAVAILABLE',
+  /** setWebhook could not be done: TELEGRAM_WEBHOOK_URL unset (polling mode) or Telegram refused. */
+  SETUP_WEBHOOK_FAILED: 'SETUP_WEBHOOK_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -86,6 +88,7 @@ const STATUS: Record<ErrorCode, number> = {
   SIGN_IN_LINK_USED: 409,
   CONVERSATION_ERASED: 410,
   SETUP_BRIDGE_UNAVAILABLE: 503,
+  SETUP_WEBHOOK_FAILED: 409,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */
