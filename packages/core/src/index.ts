@@ -218,3 +218,18 @@ export {
 export { activityChannel, ActivitySignal, type ActivityEvent } from './console/activity';
 export { ConversationListStatus } from '@topicdesk/data';
 export type { Note } from '@topicdesk/data';
+// Data-subject requests (issue 15): export and erasure of a conversation or a private-chat user.
+export {
+  DataRequestError,
+  DataRequestRefusal,
+  DataRequests,
+  erasedPost,
+  type DataRequestsOptions,
+  type EraseResult,
+} from './data-requests/data-requests.service';
+export {
+  EXPORT_FORMAT,
+  exportTranscript,
+  type ConversationExport,
+} from './data-requests/export-view';
+export type { ConversationTombstone } from '@topicdesk/data';

@@ -98,3 +98,8 @@ export {
   type OnlineAgent,
   type OverviewFigures,
 } from './repositories/console-read.repository';
+export {
+  DataRequestRepository,
+  type ConversationRecord,
+  type TombstoneInput,
+} from './repositories/data-request.repository';

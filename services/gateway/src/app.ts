@@ -13,6 +13,7 @@ import {
   ConsoleAccess,
   ConversationClosedError,
   ConversationService,
+  DataRequests,
   detachedPublisher,
   InvalidCursorError,
   Ratings,
@@ -60,6 +61,9 @@ import { conversationAdminRoutes } from './conversation-admin.routes';
 import { overviewRoutes } from './overview.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
+import { dataRequestRoutes } from './data-request.routes';
+import { setupRoutes } from './setup.routes';
+import { BridgeSetup } from './setup-client';
 import { attachmentRoutes } from './attachment.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
@@ -525,6 +529,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   await app.register(slaRoutes, { sla: new SlaSettingsService(uow) });
   await app.register(consolePageRoutes);
+  await app.register(dataRequestRoutes, {
+    requests: new DataRequests(uow, { files: attachments }),
+    topicPolicy: config.DSAR_TOPIC_POLICY,
+  });
+  await app.register(setupRoutes, {
+    bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
+    allowedOrigins: allowed,
+    publicUrl: config.PUBLIC_URL,
+  });
 };
 
 /** The gateway's version in /openapi.json. */

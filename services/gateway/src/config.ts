@@ -82,6 +82,8 @@ export const gatewayEnvSchema = z.object({
    * closing it, and the session is checked again (an ended one ends the stream).
    */
   CONSOLE_STREAM_HEARTBEAT: env.duration('15s'),
+  /** How long the setup checks wait for the bridge's answer (it asks Telegram). */
+  SETUP_BRIDGE_TIMEOUT: env.duration('10s'),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

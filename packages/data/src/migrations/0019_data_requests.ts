@@ -1,0 +1,40 @@
+import { sql, type Kysely } from 'kysely';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- migrations see the database as it was then */
+
+/**
+ * Data-subject requests (issue 15).
+ *
+ * - `conversations.erased_at`: set once a conversation's personal data is erased; the row stays
+ *   (closed, its ticket and counters) so that its topic can still be renamed or deleted and the
+ *   visitor's token is refused with a clear code.
+ * - `conversation_tombstones`: what is left of an erased conversation — its id, ticket, when and
+ *   by whom, and what happened to its topic. No foreign key: a tombstone outlives the
+ *   conversation's row when retention later deletes that.
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('conversations').addColumn('erased_at', 'timestamptz').execute();
+  await db.schema
+    .createTable('conversation_tombstones')
+    .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id'))
+    .addColumn('conversation_id', 'uuid', (c) => c.notNull())
+    .addColumn('ticket', 'text', (c) => c.notNull())
+    .addColumn('erased_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+    .addColumn('erased_by_type', 'text', (c) => c.notNull())
+    .addColumn('erased_by_id', 'text')
+    .addColumn('topic_policy', 'text', (c) =>
+      c.notNull().check(sql`topic_policy in ('delete', 'keep')`),
+    )
+    .addPrimaryKeyConstraint('conversation_tombstones_pkey', ['tenant_id', 'conversation_id'])
+    .execute();
+  await db.schema
+    .createIndex('conversation_tombstones_ticket_idx')
+    .on('conversation_tombstones')
+    .columns(['tenant_id', 'ticket'])
+    .execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('conversation_tombstones').execute();
+  await db.schema.alterTable('conversations').dropColumn('erased_at').execute();
+}
