@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConsoleClient, expect as answer } from '@topicdesk/console/client';
 import { startConversation, VisitorClient, type StartedConversation } from '@topicdesk/testkit';
@@ -6,7 +7,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE, BOB, botPosted, say } from '../support/agents';
 import { axeViolations, launchBrowser, screenshotDir, skipBrowser } from '../support/browser';
-import { startCluster, topicOf, type Cluster } from '../support/cluster';
+import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 // The console's pages in a real Chromium against two gateway replicas: sign-in through the
 // sandbox bot's link, the overview updating live when a conversation starts on the other
@@ -181,6 +182,52 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
     await expect(
       answer(createConsoleClient(base).PUT('/v1/admin/templates', { body: { key: 'x', text: 'y' } })),
     ).rejects.toMatchObject({ status: 403, code: 'CSRF_FAILED' });
+  });
+
+  it('runs the setup checks against the sandbox: a failing one with its fix, and the snippet', async () => {
+    const page = adminPage;
+    await page.getByRole('link', { name: 'Setup' }).click();
+    // The bot and the group are the sandbox's and pass; ALLOWED_ORIGINS is `*` in these suites.
+    const failed = page.locator('.checks li.failed', { hasText: 'origins' });
+    await failed.waitFor();
+    expect(await failed.locator('.fix').textContent()).toContain('set ALLOWED_ORIGINS');
+    expect(await page.locator('.checks li.ok').count()).toBeGreaterThan(0);
+    await page.getByLabel('Site origin').fill('https://shop.example');
+    await page.getByRole('button', { name: 'Make snippet' }).click();
+    const snippet = await page.getByLabel('The snippet').textContent();
+    expect(snippet).toMatch(/<script src="[^"]+\/widget\.[0-9a-f]{12}\.js" integrity="sha384-/);
+  });
+
+  it('exports a conversation and erases it with a confirmation: topic deleted, token refused', async () => {
+    const page = adminPage;
+    const { conversation, visitor, threadId } = await visitorWrites('Please forget me.');
+    await visitor.close();
+    await page.goto(`${a}/console/conversations/${conversation.ticket}`);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export JSON' }).click(),
+    ]);
+    const exported = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+      conversation: { ticket: string };
+      messages: Array<{ text: string }>;
+    };
+    expect(exported.conversation.ticket).toBe(conversation.ticket);
+    expect(exported.messages.map((m) => m.text)).toContain('Please forget me.');
+
+    await page.getByRole('button', { name: 'Erase…' }).click();
+    await page.getByLabel('Delete it').check();
+    await page.getByRole('button', { name: 'Erase for good' }).click();
+    await page.getByText('the topic was deleted').waitFor();
+    await cluster.sandbox.state.waitFor(
+      () =>
+        cluster.sandbox.state.topics(GROUP_ID).every((t) => t.threadId !== threadId) || undefined,
+      15_000,
+    );
+    const refused = await fetch(`${b}/v1/conversations/${conversation.conversationId}/messages`, {
+      headers: { authorization: `Bearer ${conversation.token}` },
+    });
+    expect(refused.status).toBe(410);
+    expect(await refused.json()).toMatchObject({ error: { code: 'CONVERSATION_ERASED' } });
   });
 
   it("disables or hides what a viewer's role may not do", async () => {

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, createConsoleClient, expect, request } from './api/client';
+import { ApiError, createConsoleClient, expect } from './api/client';
 import type { SessionAnswer } from './api/views';
 import { AgentsPage } from './pages/agents';
 import { AuditPage } from './pages/audit';
@@ -87,7 +87,6 @@ export function App() {
     const answer = state.answer;
     return {
       client,
-      call: (method, path, body) => request(options, method, path, body),
       session: answer,
       may: (permission) => answer.permissions.includes(permission),
       signOut: async () => {

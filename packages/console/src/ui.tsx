@@ -7,8 +7,6 @@ import { href, onLinkClick } from './router';
 
 export interface ConsoleContext {
   client: ConsoleClient;
-  /** For routes the generated client does not list yet (api/client.ts `request`). */
-  call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
   session: SessionAnswer;
   /** Whether the signed-in role has the permission (the session answer lists them). */
   may(permission: string): boolean;

@@ -69,31 +69,6 @@ export async function expect<T>(
   return data as T;
 }
 
-/**
- * A call to a route this document does not list yet (a gateway of an older release answers
- * 404): the same cookie, CSRF token and error answers as the typed client.
- */
-export async function request<T>(
-  options: ConsoleClientOptions,
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const token = options.csrfToken?.();
-  const response = await (options.fetch ?? fetch)(new URL(path, options.baseUrl), {
-    method,
-    credentials: 'same-origin',
-    headers: {
-      ...options.headers,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...(method !== 'GET' && token ? { 'x-csrf-token': token } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  if (!response.ok) throw await ApiError.from(response);
-  return (await response.json()) as T;
-}
-
 /** `?a=1&b=2` of the values set, or ''. */
 export function queryString(query: Record<string, string | number | undefined | null>): string {
   const params = new URLSearchParams();

@@ -126,51 +126,60 @@ export interface ConversationPage {
 }
 
 export interface TranscriptMessage {
-  seq?: number;
-  id?: string;
-  kind?: string;
-  author?: string | { kind?: string; displayName?: string | null };
-  agentName?: string | null;
-  agent?: { displayName?: string | null } | null;
+  seq: number;
+  kind: 'visitor' | 'agent' | 'system' | string;
   text: string | null;
-  createdAt?: string;
-  at?: string;
-  editedAt?: string | null;
-  deletedAt?: string | null;
-  attachments?: Array<{ id: string; name: string; type?: string; size?: number; url?: string }>;
+  author: { kind: string; displayName: string | null };
+  at: string;
+  editedAt: string | null;
+  deletedAt: string | null;
+  edits: Array<{ previousText: string | null; editedAt: string }>;
+  attachments: Array<{ id: string; name: string; type?: string; size?: number; url?: string }>;
 }
 export interface TranscriptNote {
-  id?: string | number;
+  id: string | number;
+  authorName: string | null;
   text: string;
-  author?: string | null;
-  agentName?: string | null;
-  createdAt?: string;
-  at?: string;
+  at: string;
 }
 export interface Transcript {
-  conversation: ConversationItem;
+  conversation: ConversationItem & {
+    channel?: string;
+    locale?: string | null;
+    visitorEmail?: string | null;
+    page?: { url: string; title: string | null } | null;
+    closedAt?: string | null;
+  };
   messages: TranscriptMessage[];
-  notes?: TranscriptNote[];
-  audit?: AuditEntry[];
+  nextAfterSeq: number | null;
+  notes: TranscriptNote[];
+  /** Null for roles that may not read the audit log. */
+  audit: AuditEntry[] | null;
 }
 
 export interface OverviewAgent {
   telegramUserId: number;
   displayName: string | null;
-  load?: number;
-  capacity?: number | null;
-  presence?: string | null;
+  load: number;
+  capacity: number | null;
 }
 export interface Overview {
-  open?: number;
-  waiting?: number;
-  assigned?: number;
-  oldestWaitSeconds?: number | null;
-  agentsOnline?: OverviewAgent[] | number;
-  agents?: OverviewAgent[];
-  slaBreachesToday?: number;
-  telegram?: Record<string, unknown> | null;
-  at?: string;
+  at: string;
+  open: number;
+  waiting: number;
+  assigned: number;
+  oldestWaitSeconds: number | null;
+  agentsOnline: OverviewAgent[];
+  slaBreachesToday: number;
+  telegramQueue?: { pendingMessages: number; oldestPendingSeconds: number; pendingPosts: number };
+}
+
+export interface Tombstone {
+  conversationId: string;
+  ticket: string;
+  erasedAt: string;
+  erasedBy: { type: string; id: string };
+  topic: string;
 }
 
 export interface SetupCheck {
@@ -179,10 +188,16 @@ export interface SetupCheck {
   detail?: string | null;
   fix?: string | null;
 }
+export interface SetupAnswer {
+  ok: boolean;
+  checks: SetupCheck[];
+  checkedAt: string;
+}
 export interface Snippet {
-  snippet?: string;
-  html?: string;
-  integrity?: string;
-  allowed?: boolean;
-  originAllowed?: boolean;
+  origin: string;
+  originAllowed: boolean;
+  fix?: string;
+  scriptUrl: string;
+  integrity: string;
+  snippet: string;
 }

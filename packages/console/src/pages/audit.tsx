@@ -1,41 +1,56 @@
 import { useState } from 'preact/hooks';
-import { queryString } from '../api/client';
+import { expect, queryString } from '../api/client';
 import type { AuditEntry } from '../api/views';
+
+interface AuditPage {
+  entries: AuditEntry[];
+  nextCursor: string | null;
+}
 import { navigate, useRoute } from '../router';
 import { ErrorNotice, Field, formatTime, inputValue, Page, useConsole, useLoad } from '../ui';
 
-const FILTERS = ['action', 'actor', 'conversationId'] as const;
+const FILTERS = ['action', 'actor', 'conversationId', 'from', 'to'] as const;
 type Filter = (typeof FILTERS)[number];
 
 /** The audit log, newest first, filtered in the URL; the CSV export takes the same filters. */
 export function AuditPage() {
-  const { call } = useConsole();
+  const { client } = useConsole();
   const { query } = useRoute();
   const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ''])) as Record<
     Filter,
     string
   >;
   const [draft, setDraft] = useState(filters);
-  const [older, setOlder] = useState<AuditEntry[]>([]);
+  const [older, setOlder] = useState<AuditPage>();
   const [olderError, setOlderError] = useState<unknown>();
-  const loaded = useLoad(async () => {
-    setOlder([]);
-    return call<{ entries: AuditEntry[]; nextCursor?: string | null }>(
-      'GET',
-      `/v1/admin/audit${queryString({ ...filters, limit: 100 })}`,
+  const page = (cursor?: string) =>
+    expect<AuditPage>(
+      client.GET('/v1/admin/audit', {
+        params: {
+          query: {
+            action: filters.action || undefined,
+            actor: filters.actor || undefined,
+            conversationId: filters.conversationId || undefined,
+            from: filters.from || undefined,
+            to: filters.to || undefined,
+            limit: 100,
+            cursor,
+          },
+        },
+      }),
     );
+  const loaded = useLoad(async () => {
+    setOlder(undefined);
+    return page();
   }, [query.toString()]);
-  const entries = [...(loaded.data?.entries ?? []), ...older];
-  const last = entries[entries.length - 1];
+  const entries = [...(loaded.data?.entries ?? []), ...(older?.entries ?? [])];
+  const cursor = older ? older.nextCursor : (loaded.data?.nextCursor ?? null);
   const set = (f: Filter) => (e: Event) => setDraft({ ...draft, [f]: inputValue(e) });
   const loadOlder = async () => {
-    if (!last) return;
+    if (!cursor) return;
     try {
-      const page = await call<{ entries: AuditEntry[] }>(
-        'GET',
-        `/v1/admin/audit${queryString({ ...filters, limit: 100, before: last.id })}`,
-      );
-      setOlder([...older, ...page.entries]);
+      const next = await page(cursor);
+      setOlder({ entries: [...(older?.entries ?? []), ...next.entries], nextCursor: next.nextCursor });
     } catch (error) {
       setOlderError(error);
     }
@@ -68,6 +83,12 @@ export function AuditPage() {
         <Field label="Conversation id">
           <input value={draft.conversationId} onInput={set('conversationId')} />
         </Field>
+        <Field label="From">
+          <input type="date" value={draft.from} onInput={set('from')} />
+        </Field>
+        <Field label="To">
+          <input type="date" value={draft.to} onInput={set('to')} />
+        </Field>
         <div class="filter-actions">
           <button type="submit" class="primary">
             Apply
@@ -77,7 +98,7 @@ export function AuditPage() {
       {loaded.error !== undefined ? <ErrorNotice error={loaded.error} /> : null}
       {loaded.data ? <AuditTable entries={entries} /> : null}
       {olderError !== undefined ? <ErrorNotice error={olderError} /> : null}
-      {loaded.data && entries.length >= 100 ? (
+      {cursor ? (
         <button class="more" onClick={() => void loadOlder()}>
           Older
         </button>

@@ -1,6 +1,9 @@
 import { useState } from 'preact/hooks';
-import { queryString } from '../api/client';
+import { expect } from '../api/client';
 import type { ConversationItem, ConversationPage } from '../api/views';
+
+type ConversationStatus = 'open' | 'closed' | 'waiting' | 'assigned';
+type Priority = 'high' | 'normal' | 'low';
 import { navigate, useRoute } from '../router';
 import {
   ErrorNotice,
@@ -18,7 +21,7 @@ type Filter = (typeof FILTERS)[number];
 
 /** Filters live in the URL (a filtered list can be shared); pages are fetched by cursor. */
 export function ConversationsPage() {
-  const { call } = useConsole();
+  const { client } = useConsole();
   const { query } = useRoute();
   const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ''])) as Record<
     Filter,
@@ -27,17 +30,30 @@ export function ConversationsPage() {
   const [draft, setDraft] = useState(filters);
   const [more, setMore] = useState<{ items: ConversationItem[]; cursor: string | null }>();
   const [moreError, setMoreError] = useState<unknown>();
-  const path = (cursor?: string) =>
-    `/v1/admin/conversations${queryString({
-      ...filters,
-      from: filters.from ? new Date(`${filters.from}T00:00:00`).toISOString() : '',
-      to: filters.to ? new Date(`${filters.to}T23:59:59.999`).toISOString() : '',
-      limit: 50,
-      cursor,
-    })}`;
+  const number = (text: string) => (text === '' ? undefined : Number(text));
+  const list = (cursor?: string) =>
+    expect<ConversationPage>(
+      client.GET('/v1/admin/conversations', {
+        params: {
+          query: {
+            status: (filters.status || undefined) as ConversationStatus | undefined,
+            priority: (filters.priority || undefined) as Priority | undefined,
+            level: number(filters.level),
+            agent: number(filters.agent),
+            group: number(filters.group),
+            // Dates are UTC days: `to` includes its day.
+            from: filters.from || undefined,
+            to: filters.to || undefined,
+            q: filters.q || undefined,
+            limit: 50,
+            cursor,
+          },
+        },
+      }),
+    );
   const first = useLoad(async () => {
     setMore(undefined);
-    return call<ConversationPage>('GET', path());
+    return list();
   }, [query.toString()]);
   const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
   const cursor = more ? more.cursor : (first.data?.nextCursor ?? null);
@@ -51,7 +67,7 @@ export function ConversationsPage() {
   const loadMore = async () => {
     if (!cursor) return;
     try {
-      const page = await call<ConversationPage>('GET', path(cursor));
+      const page = await list(cursor);
       setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.nextCursor });
     } catch (error) {
       setMoreError(error);
@@ -74,6 +90,8 @@ export function ConversationsPage() {
           <select value={draft.status} onChange={set('status')}>
             <option value="">Any</option>
             <option value="open">Open</option>
+            <option value="waiting">Waiting for an agent</option>
+            <option value="assigned">Assigned</option>
             <option value="closed">Closed</option>
           </select>
         </Field>

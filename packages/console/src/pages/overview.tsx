@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import { expect } from '../api/client';
 import type { Overview, OverviewAgent } from '../api/views';
 import { ErrorNotice, formatSeconds, formatTime, Page, useConsole } from '../ui';
 
@@ -9,13 +10,13 @@ type Live = 'connecting' | 'live' | 'reconnecting';
  * replica). EventSource reconnects by itself; until the first event the page shows one GET.
  */
 export function OverviewPage() {
-  const { call } = useConsole();
+  const { client } = useConsole();
   const [overview, setOverview] = useState<Overview | undefined>();
   const [live, setLive] = useState<Live>('connecting');
   const [error, setError] = useState<unknown>();
   useEffect(() => {
     let received = false;
-    call<Overview>('GET', '/v1/console/overview').then(
+    expect<Overview>(client.GET('/v1/console/overview')).then(
       (snapshot) => !received && setOverview(snapshot),
       (e: unknown) => !received && setError(e),
     );
@@ -28,9 +29,9 @@ export function OverviewPage() {
     });
     source.onerror = () => setLive('reconnecting');
     return () => source.close();
-  }, [call]);
+  }, [client]);
 
-  const agents = agentsOf(overview);
+  const agents: OverviewAgent[] = overview?.agentsOnline ?? [];
   return (
     <Page
       title="Overview"
@@ -78,17 +79,17 @@ export function OverviewPage() {
               </table>
             </div>
           )}
-          {overview.telegram ? (
+          {overview.telegramQueue ? (
             <>
-              <h2>Telegram</h2>
-              <dl class="pairs">
-                {Object.entries(overview.telegram).map(([k, v]) => (
-                  <div key={k}>
-                    <dt>{k}</dt>
-                    <dd>{typeof v === 'object' ? JSON.stringify(v) : String(v)}</dd>
-                  </div>
-                ))}
-              </dl>
+              <h2>Telegram queue</h2>
+              <ul class="cards" aria-label="Telegram queue">
+                <Card label="Messages waiting to be sent" value={overview.telegramQueue.pendingMessages} />
+                <Card
+                  label="Oldest waiting"
+                  value={formatSeconds(overview.telegramQueue.oldestPendingSeconds)}
+                />
+                <Card label="Posts waiting" value={overview.telegramQueue.pendingPosts} />
+              </ul>
             </>
           ) : null}
           {overview.at ? <p class="muted">As of {formatTime(overview.at)}</p> : null}
@@ -98,11 +99,6 @@ export function OverviewPage() {
   );
 }
 
-function agentsOf(overview: Overview | undefined): OverviewAgent[] {
-  if (!overview) return [];
-  if (Array.isArray(overview.agentsOnline)) return overview.agentsOnline;
-  return overview.agents ?? [];
-}
 
 function Card(props: { label: string; value: string | number | undefined | null }) {
   return (

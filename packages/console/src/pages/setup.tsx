@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
-import { queryString } from '../api/client';
-import type { SetupCheck, Snippet } from '../api/views';
+import { expect } from '../api/client';
+import type { SetupAnswer, Snippet } from '../api/views';
 import {
   ErrorNotice,
   Field,
@@ -15,8 +15,8 @@ import {
 
 /** What a new install needs, checked against Telegram through the bridge, with each fix. */
 export function SetupPage() {
-  const { call } = useConsole();
-  const loaded = useLoad(() => call<{ checks: SetupCheck[] }>('GET', '/v1/admin/setup'), []);
+  const { client } = useConsole();
+  const loaded = useLoad(() => expect<SetupAnswer>(client.GET('/v1/admin/setup')), []);
   const webhook = useAction();
   return (
     <Page
@@ -48,7 +48,7 @@ export function SetupPage() {
                       permission="settings.write"
                       onClick={() =>
                         void webhook.run(async () => {
-                          await call('POST', '/v1/admin/setup/webhook');
+                          await expect(client.POST('/v1/admin/setup/webhook'));
                           loaded.reload();
                         }, 'Webhook set.')
                       }
@@ -69,7 +69,7 @@ export function SetupPage() {
 }
 
 function SnippetForm() {
-  const { call } = useConsole();
+  const { client } = useConsole();
   const [origin, setOrigin] = useState('https://www.example.com');
   const [snippet, setSnippet] = useState<Snippet | undefined>();
   const [error, setError] = useState<unknown>();
@@ -81,7 +81,9 @@ function SnippetForm() {
         onSubmit={(e) => {
           e.preventDefault();
           setError(undefined);
-          call<Snippet>('GET', `/v1/admin/setup/snippet${queryString({ origin })}`).then(
+          expect<Snippet>(
+            client.GET('/v1/admin/setup/snippet', { params: { query: { origin } } }),
+          ).then(
             setSnippet,
             setError,
           );
@@ -99,14 +101,17 @@ function SnippetForm() {
       {error !== undefined ? <ErrorNotice error={error} /> : null}
       {snippet ? (
         <>
-          {(snippet.originAllowed ?? snippet.allowed) === false ? (
+          {snippet.originAllowed ? null : (
             <p class="notice error">
-              {origin} is not in ALLOWED_ORIGINS: add it, or the widget is refused there.
+              {snippet.origin} is not allowed: {snippet.fix ?? 'add it to ALLOWED_ORIGINS'}.
             </p>
-          ) : null}
-          <pre class="snippet" tabIndex={0}>
-            <code>{snippet.snippet ?? snippet.html ?? JSON.stringify(snippet, null, 2)}</code>
+          )}
+          <pre class="snippet" tabIndex={0} aria-label="The snippet">
+            <code>{snippet.snippet}</code>
           </pre>
+          <p class="muted">
+            Integrity: <code>{snippet.integrity}</code>
+          </p>
         </>
       ) : null}
     </section>

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import type { AuditEntry, Transcript, TranscriptMessage } from '../api/views';
+import { expect } from '../api/client';
+import type { Tombstone, Transcript, TranscriptMessage } from '../api/views';
 import { AuditTable } from './audit';
 import {
   formatTime,
@@ -14,9 +15,15 @@ import {
 
 /** One conversation, read-only: its messages, the agents' internal notes and its audit trail. */
 export function TranscriptPage(props: { id: string }) {
-  const { call } = useConsole();
+  const { client } = useConsole();
   const path = `/v1/admin/conversations/${encodeURIComponent(props.id)}`;
-  const loaded = useLoad(() => call<Transcript>('GET', path), [path]);
+  const loaded = useLoad(
+    () =>
+      expect<Transcript>(
+        client.GET('/v1/admin/conversations/{id}', { params: { path: { id: props.id } } }),
+      ),
+    [props.id],
+  );
   return (
     <Page title={`Conversation ${props.id}`} actions={<Link to="/conversations">All conversations</Link>}>
       <Show loaded={loaded}>
@@ -37,31 +44,40 @@ export function TranscriptPage(props: { id: string }) {
               />
               <Pair label="Started" value={formatTime(t.conversation.createdAt)} />
             </dl>
-            <DataRequests path={path} ticket={t.conversation.ticket} onErased={loaded.reload} />
+            <DataRequests
+              id={props.id}
+              path={path}
+              ticket={t.conversation.ticket}
+              onErased={loaded.reload}
+            />
             <h2>Messages</h2>
             {t.messages.length === 0 ? <p class="muted">No messages.</p> : null}
             <ol class="transcript">
-              {t.messages.map((m, i) => (
-                <Message key={m.seq ?? m.id ?? i} message={m} />
+              {t.messages.map((m) => (
+                <Message key={m.seq} message={m} />
               ))}
             </ol>
             <h2>Internal notes</h2>
-            {(t.notes ?? []).length === 0 ? (
+            {t.notes.length === 0 ? (
               <p class="muted">No notes.</p>
             ) : (
               <ul class="notes">
-                {(t.notes ?? []).map((n, i) => (
-                  <li key={n.id ?? i}>
+                {t.notes.map((n) => (
+                  <li key={n.id}>
                     <p class="text">{n.text}</p>
                     <small class="muted">
-                      {n.agentName ?? n.author ?? ''} · {formatTime(n.createdAt ?? n.at)}
+                      {n.authorName ?? 'Agent'} · {formatTime(n.at)}
                     </small>
                   </li>
                 ))}
               </ul>
             )}
             <h2>Audit trail</h2>
-            <AuditTable entries={(t.audit ?? []) as AuditEntry[]} />
+            {t.audit ? (
+              <AuditTable entries={t.audit} />
+            ) : (
+              <p class="muted">Your role does not see the audit log.</p>
+            )}
           </>
         )}
       </Show>
@@ -78,28 +94,26 @@ function Pair(props: { label: string; value: string | number }) {
   );
 }
 
-function authorOf(m: TranscriptMessage): { kind: string; name: string } {
-  const author = typeof m.author === 'object' && m.author !== null ? m.author : undefined;
-  const kind = author?.kind ?? (typeof m.author === 'string' ? m.author : (m.kind ?? 'system'));
-  const name =
-    author?.displayName ?? m.agentName ?? m.agent?.displayName ?? (kind === 'agent' ? 'Agent' : kind);
-  return { kind, name: name === 'visitor' ? 'Visitor' : name === 'system' ? 'System' : name };
-}
+const AUTHORS: Record<string, string> = { visitor: 'Visitor', agent: 'Agent', system: 'System' };
 
 function Message({ message: m }: { message: TranscriptMessage }) {
-  const { kind, name } = authorOf(m);
+  const kind = m.author.kind;
+  const name = m.author.displayName ?? AUTHORS[kind] ?? kind;
   return (
     <li class={`message ${kind}`}>
       <div class="meta">
-        <strong>{name}</strong> <time>{formatTime(m.createdAt ?? m.at)}</time>
+        <strong>
+          <bdi>{name}</bdi>
+        </strong>{' '}
+        <time dateTime={m.at}>{formatTime(m.at)}</time>
         {m.editedAt ? <span class="badge">edited</span> : null}
         {m.deletedAt ? <span class="badge closed">deleted</span> : null}
       </div>
       {/* Text is rendered as text, never as HTML. */}
       <p class="text">{m.text ?? ''}</p>
-      {(m.attachments ?? []).length > 0 ? (
+      {m.attachments.length > 0 ? (
         <ul class="attachments">
-          {(m.attachments ?? []).map((a) => (
+          {m.attachments.map((a) => (
             <li key={a.id}>
               {a.url ? (
                 <a href={a.url} rel="noopener noreferrer">
@@ -117,10 +131,11 @@ function Message({ message: m }: { message: TranscriptMessage }) {
 }
 
 /** Export (JSON or a readable transcript) and erase, each only for the roles that may. */
-function DataRequests(props: { path: string; ticket: string; onErased: () => void }) {
-  const { call, may } = useConsole();
+function DataRequests(props: { id: string; path: string; ticket: string; onErased: () => void }) {
+  const { client, may } = useConsole();
   const [confirming, setConfirming] = useState(false);
   const [topic, setTopic] = useState<'keep' | 'delete'>('keep');
+  const [tombstone, setTombstone] = useState<Tombstone | undefined>();
   const action = useAction();
   if (!may('data.export') && !may('data.erase')) return null;
   return (
@@ -148,10 +163,16 @@ function DataRequests(props: { path: string; ticket: string; onErased: () => voi
           onSubmit={(e) => {
             e.preventDefault();
             void action.run(async () => {
-              await call('POST', `${props.path}/erase`, { topic });
+              const answer = await expect<{ tombstone: Tombstone }>(
+                client.POST('/v1/admin/conversations/{id}/erase', {
+                  params: { path: { id: props.id } },
+                  body: { topic },
+                }),
+              );
+              setTombstone(answer.tombstone);
               setConfirming(false);
               props.onErased();
-            }, 'Erased.');
+            });
           }}
         >
           <p>
@@ -188,6 +209,12 @@ function DataRequests(props: { path: string; ticket: string; onErased: () => voi
         </form>
       ) : null}
       {action.message}
+      {tombstone ? (
+        <p class="notice ok" role="status">
+          Erased {formatTime(tombstone.erasedAt)} by {tombstone.erasedBy.id}; the topic was{' '}
+          {tombstone.topic === 'delete' ? 'deleted' : 'kept and renamed'}.
+        </p>
+      ) : null}
     </div>
   );
 }
