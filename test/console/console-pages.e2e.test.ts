@@ -98,8 +98,7 @@ async function history(conversation: StartedConversation) {
   const response = await fetch(`${b}/v1/conversations/${conversation.conversationId}/messages`, {
     headers: { authorization: `Bearer ${conversation.token}` },
   });
-  return ((await response.json()) as { messages: Array<{ kind: string; text: string }> })
-    .messages;
+  return ((await response.json()) as { messages: Array<{ kind: string; text: string }> }).messages;
 }
 
 const cardValue = (page: Page, label: string) =>
@@ -175,12 +174,16 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
     expect(me.session.role).toBe('admin');
     const client = createConsoleClient({ ...base, csrfToken: () => me.csrfToken });
     const saved = await answer<{ updated: number }>(
-      client.PUT('/v1/admin/templates', { body: { key: 'reply.console', text: 'From the client' } }),
+      client.PUT('/v1/admin/templates', {
+        body: { key: 'reply.console', text: 'From the client' },
+      }),
     );
     expect(saved).toEqual({ updated: 1 });
     // Without the CSRF token the same change is refused with its stable code.
     await expect(
-      answer(createConsoleClient(base).PUT('/v1/admin/templates', { body: { key: 'x', text: 'y' } })),
+      answer(
+        createConsoleClient(base).PUT('/v1/admin/templates', { body: { key: 'x', text: 'y' } }),
+      ),
     ).rejects.toMatchObject({ status: 403, code: 'CSRF_FAILED' });
   });
 
@@ -207,7 +210,7 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Export JSON' }).click(),
     ]);
-    const exported = JSON.parse(await readFile((await download.path())!, 'utf8')) as {
+    const exported = JSON.parse(await readFile(await download.path(), 'utf8')) as {
       conversation: { ticket: string };
       messages: Array<{ text: string }>;
     };
@@ -218,11 +221,17 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
     await page.getByLabel('Delete it').check();
     await page.getByRole('button', { name: 'Erase for good' }).click();
     await page.getByText('the topic was deleted').waitFor();
-    await cluster.sandbox.state.waitFor(
+    const deleted = await cluster.sandbox.state.waitFor(
       () =>
-        cluster.sandbox.state.topics(GROUP_ID).every((t) => t.threadId !== threadId) || undefined,
+        cluster.sandbox.state
+          .calls({ method: 'deleteForumTopic' })
+          .find((c) => Number(c.params['message_thread_id']) === threadId),
       15_000,
     );
+    expect(deleted).toMatchObject({ status: 200 });
+    expect(
+      cluster.sandbox.state.topics(GROUP_ID).find((t) => t.threadId === threadId),
+    ).toMatchObject({ deleted: true });
     const refused = await fetch(`${b}/v1/conversations/${conversation.conversationId}/messages`, {
       headers: { authorization: `Bearer ${conversation.token}` },
     });

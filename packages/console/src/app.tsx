@@ -183,4 +183,3 @@ function Shell() {
     </div>
   );
 }
-

@@ -9,8 +9,8 @@ export interface ConsoleContext {
   client: ConsoleClient;
   session: SessionAnswer;
   /** Whether the signed-in role has the permission (the session answer lists them). */
-  may(permission: string): boolean;
-  signOut(): Promise<void>;
+  may: (permission: string) => boolean;
+  signOut: () => Promise<void>;
 }
 
 export const Ctx = createContext<ConsoleContext | undefined>(undefined);
@@ -25,7 +25,7 @@ export interface Loaded<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
-  reload(): void;
+  reload: () => void;
 }
 
 /** Runs `load` now and whenever `deps` change; `reload()` runs it again. */
@@ -53,7 +53,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
 export function useAction(): {
   busy: boolean;
   message: ComponentChildren;
-  run(action: () => Promise<unknown>, done?: string): Promise<void>;
+  run: (action: () => Promise<unknown>, done?: string) => Promise<void>;
 } {
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<ComponentChildren>(null);
@@ -113,7 +113,11 @@ export function Link(props: { to: string; class?: string; children: ComponentChi
   );
 }
 
-export function Page(props: { title: string; actions?: ComponentChildren; children: ComponentChildren }) {
+export function Page(props: {
+  title: string;
+  actions?: ComponentChildren;
+  children: ComponentChildren;
+}) {
   useEffect(() => {
     document.title = `${props.title} · Topicdesk console`;
   }, [props.title]);

@@ -15,8 +15,7 @@ export class ApiError extends Error {
   }
 
   static async from(response: Response, body?: unknown): Promise<ApiError> {
-    const parsed =
-      body ?? (await response.json().catch((): unknown => ({ error: undefined })));
+    const parsed: unknown = body ?? (await response.json().catch(() => undefined));
     const error = (parsed as { error?: { code?: unknown; message?: unknown } } | null)?.error;
     return new ApiError(
       response.status,

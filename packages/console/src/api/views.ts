@@ -127,7 +127,8 @@ export interface ConversationPage {
 
 export interface TranscriptMessage {
   seq: number;
-  kind: 'visitor' | 'agent' | 'system' | string;
+  /** visitor, agent or system. */
+  kind: string;
   text: string | null;
   author: { kind: string; displayName: string | null };
   at: string;

@@ -21,7 +21,13 @@ interface Draft {
   capacity: string;
   active: boolean;
 }
-const blank: Draft = { telegramUserId: '', displayName: '', role: 'agent', capacity: '', active: true };
+const blank: Draft = {
+  telegramUserId: '',
+  displayName: '',
+  role: 'agent',
+  capacity: '',
+  active: true,
+};
 
 /** Agents with roles, capacity and load; registering or changing one needs agents.manage. */
 export function AgentsPage() {

@@ -50,7 +50,10 @@ export function AuditPage() {
     if (!cursor) return;
     try {
       const next = await page(cursor);
-      setOlder({ entries: [...(older?.entries ?? []), ...next.entries], nextCursor: next.nextCursor });
+      setOlder({
+        entries: [...(older?.entries ?? []), ...next.entries],
+        nextCursor: next.nextCursor,
+      });
     } catch (error) {
       setOlderError(error);
     }

@@ -5,16 +5,7 @@ import type { ConversationItem, ConversationPage } from '../api/views';
 type ConversationStatus = 'open' | 'closed' | 'waiting' | 'assigned';
 type Priority = 'high' | 'normal' | 'low';
 import { navigate, useRoute } from '../router';
-import {
-  ErrorNotice,
-  Field,
-  formatTime,
-  inputValue,
-  Link,
-  Page,
-  useConsole,
-  useLoad,
-} from '../ui';
+import { ErrorNotice, Field, formatTime, inputValue, Link, Page, useConsole, useLoad } from '../ui';
 
 const FILTERS = ['status', 'agent', 'group', 'level', 'priority', 'from', 'to', 'q'] as const;
 type Filter = (typeof FILTERS)[number];
@@ -131,9 +122,7 @@ export function ConversationsPage() {
       </form>
       {first.error !== undefined ? <ErrorNotice error={first.error} /> : null}
       {first.loading && !first.data ? <p class="muted">Loading…</p> : null}
-      {first.data && items.length === 0 ? (
-        <p class="muted">No conversations match.</p>
-      ) : null}
+      {first.data && items.length === 0 ? <p class="muted">No conversations match.</p> : null}
       {items.length > 0 ? (
         <div class="table-wrap" tabIndex={0}>
           <table class="conversations">

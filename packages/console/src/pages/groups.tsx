@@ -79,10 +79,16 @@ export function GroupsPage() {
             />
           </Field>
           <Field label="Title">
-            <input value={draft.title} onInput={(e) => setDraft({ ...draft, title: inputValue(e) })} />
+            <input
+              value={draft.title}
+              onInput={(e) => setDraft({ ...draft, title: inputValue(e) })}
+            />
           </Field>
           <Field label="Level">
-            <select value={draft.level} onChange={(e) => setDraft({ ...draft, level: inputValue(e) })}>
+            <select
+              value={draft.level}
+              onChange={(e) => setDraft({ ...draft, level: inputValue(e) })}
+            >
               <option value="1">1</option>
               <option value="2">2</option>
               <option value="3">3</option>

@@ -83,7 +83,10 @@ export function OverviewPage() {
             <>
               <h2>Telegram queue</h2>
               <ul class="cards" aria-label="Telegram queue">
-                <Card label="Messages waiting to be sent" value={overview.telegramQueue.pendingMessages} />
+                <Card
+                  label="Messages waiting to be sent"
+                  value={overview.telegramQueue.pendingMessages}
+                />
                 <Card
                   label="Oldest waiting"
                   value={formatSeconds(overview.telegramQueue.oldestPendingSeconds)}
@@ -98,7 +101,6 @@ export function OverviewPage() {
     </Page>
   );
 }
-
 
 function Card(props: { label: string; value: string | number | undefined | null }) {
   return (

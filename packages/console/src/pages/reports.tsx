@@ -110,10 +110,7 @@ export function ReportsPage() {
                   unit="% positive"
                   x={days}
                   series={[
-                    [
-                      'CSAT',
-                      rows.map((r) => (r?.csat.score == null ? null : r.csat.score * 100)),
-                    ],
+                    ['CSAT', rows.map((r) => (r?.csat.score == null ? null : r.csat.score * 100))],
                   ]}
                 />
               </div>
@@ -128,15 +125,26 @@ export function ReportsPage() {
 type Series = [label: string, values: Array<number | null>];
 
 /** One uPlot chart, as wide as its box, in the page's colours (light or dark). */
-function Chart(props: { title: string; unit: string; x: number[]; series: Series[]; bars?: boolean }) {
+function Chart(props: {
+  title: string;
+  unit: string;
+  x: number[];
+  series: Series[];
+  bars?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
+  const empty = props.series.every(([, values]) => values.every((v) => v === null));
   useEffect(() => {
     const element = box.current;
-    if (!element) return;
+    if (!element || empty) return;
     const style = getComputedStyle(element);
     const colour = (name: string) => style.getPropertyValue(name).trim() || 'gray';
     const palette = [colour('--chart-1'), colour('--chart-2')];
-    const axis = { stroke: colour('--text'), grid: { stroke: colour('--line') }, ticks: { stroke: colour('--line') } };
+    const axis = {
+      stroke: colour('--text'),
+      grid: { stroke: colour('--line') },
+      ticks: { stroke: colour('--line') },
+    };
     const plot = new uPlot(
       {
         width: Math.max(element.clientWidth, 240),
@@ -150,7 +158,10 @@ function Chart(props: { title: string; unit: string; x: number[]; series: Series
             stroke: palette[i % palette.length],
             width: 2,
             ...(props.bars
-              ? { fill: palette[i % palette.length], paths: uPlot.paths.bars?.({ size: [0.6, 40] }) }
+              ? {
+                  fill: palette[i % palette.length],
+                  paths: uPlot.paths.bars?.({ size: [0.6, 40] }),
+                }
               : { points: { show: true } }),
           })),
         ],
@@ -166,11 +177,15 @@ function Chart(props: { title: string; unit: string; x: number[]; series: Series
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.x, props.series, props.unit, props.bars]);
+  }, [props.x, props.series, props.unit, props.bars, empty]);
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>
-      <div ref={box} role="img" aria-label={`${props.title}, ${props.unit} by day`} />
+      {empty ? (
+        <p class="muted">Nothing measured in this range.</p>
+      ) : (
+        <div ref={box} role="img" aria-label={`${props.title}, ${props.unit} by day`} />
+      )}
     </figure>
   );
 }

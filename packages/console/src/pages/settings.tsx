@@ -141,7 +141,11 @@ function SlaForm() {
   useEffect(() => setDraft(loaded.data), [loaded.data]);
   const action = useAction();
   const target = (p: (typeof PRIORITIES)[number]) =>
-    draft?.targets[p] ?? { firstResponseSeconds: null, resolutionSeconds: null, businessHours: false };
+    draft?.targets[p] ?? {
+      firstResponseSeconds: null,
+      resolutionSeconds: null,
+      businessHours: false,
+    };
   return (
     <section aria-labelledby="sla-title" class="panel">
       <h2 id="sla-title">SLA targets</h2>
@@ -152,13 +156,12 @@ function SlaForm() {
               class="editor"
               onSubmit={(e) => {
                 e.preventDefault();
-                const targets = Object.fromEntries(
-                  PRIORITIES.map((p) => [p, target(p)]).filter(
-                    ([, t]) =>
-                      typeof t === 'object' &&
-                      (t.firstResponseSeconds !== null || t.resolutionSeconds !== null),
-                  ),
-                );
+                const targets: SlaSettings['targets'] = {};
+                for (const p of PRIORITIES) {
+                  const t = target(p);
+                  if (t.firstResponseSeconds !== null || t.resolutionSeconds !== null)
+                    targets[p] = t;
+                }
                 void action.run(async () => {
                   await expect(
                     client.PUT('/v1/admin/settings/sla', {
@@ -183,7 +186,10 @@ function SlaForm() {
                     {PRIORITIES.map((p) => {
                       const t = target(p);
                       const put = (change: Partial<typeof t>) =>
-                        setDraft({ ...draft, targets: { ...draft.targets, [p]: { ...t, ...change } } });
+                        setDraft({
+                          ...draft,
+                          targets: { ...draft.targets, [p]: { ...t, ...change } },
+                        });
                       return (
                         <tr key={p}>
                           <th scope="row">{p}</th>
@@ -290,7 +296,9 @@ function PriorityRulesForm() {
                   <Field label="Priority">
                     <select
                       value={r.priority}
-                      onChange={(e) => put(i, { priority: inputValue(e) as PriorityRule['priority'] })}
+                      onChange={(e) =>
+                        put(i, { priority: inputValue(e) as PriorityRule['priority'] })
+                      }
                     >
                       {PRIORITIES.map((p) => (
                         <option key={p} value={p}>

@@ -36,7 +36,8 @@ export function SetupPage() {
                   {c.ok ? '✓' : '✗'}
                 </span>
                 <div>
-                  <strong>{c.id}</strong> <span class="visually-hidden">{c.ok ? 'passed' : 'failed'}</span>
+                  <strong>{c.id}</strong>{' '}
+                  <span class="visually-hidden">{c.ok ? 'passed' : 'failed'}</span>
                   {c.detail ? <p>{c.detail}</p> : null}
                   {!c.ok && c.fix ? (
                     <p class="fix">
@@ -83,10 +84,7 @@ function SnippetForm() {
           setError(undefined);
           expect<Snippet>(
             client.GET('/v1/admin/setup/snippet', { params: { query: { origin } } }),
-          ).then(
-            setSnippet,
-            setError,
-          );
+          ).then(setSnippet, setError);
         }}
       >
         <Field label="Site origin">

@@ -19,8 +19,8 @@ export function SignInPage() {
         </li>
       </ol>
       <p class="muted">
-        Only agents registered by an administrator get a link. Sessions end after 12 hours, or
-        2 hours without use.
+        Only agents registered by an administrator get a link. Sessions end after 12 hours, or 2
+        hours without use.
       </p>
     </main>
   );

@@ -56,24 +56,27 @@ export function TemplatesPage() {
   const [draft, setDraft] = useState<(Template & { isNew: boolean }) | undefined>();
   const action = useAction();
   const save = (t: Template) =>
-    action.run(async () => {
-      await expect(
-        client.PUT('/v1/admin/templates', {
-          body: {
-            key: t.key,
-            locale: t.locale,
-            text: t.text,
-            wsBanner: t.wsBanner,
-            persist: t.persist,
-            telegram: t.telegram,
-            pin: t.pin,
-            minIntervalMs: t.minIntervalMs,
-          },
-        }),
-      );
-      setDraft(undefined);
-      loaded.reload();
-    }, `Saved ${t.key}${t.locale ? ` (${t.locale})` : ''}.`);
+    action.run(
+      async () => {
+        await expect(
+          client.PUT('/v1/admin/templates', {
+            body: {
+              key: t.key,
+              locale: t.locale,
+              text: t.text,
+              wsBanner: t.wsBanner,
+              persist: t.persist,
+              telegram: t.telegram,
+              pin: t.pin,
+              minIntervalMs: t.minIntervalMs,
+            },
+          }),
+        );
+        setDraft(undefined);
+        loaded.reload();
+      },
+      `Saved ${t.key}${t.locale ? ` (${t.locale})` : ''}.`,
+    );
   const remove = (t: Template) =>
     action.run(async () => {
       await expect(

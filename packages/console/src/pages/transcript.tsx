@@ -2,16 +2,7 @@ import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import type { Tombstone, Transcript, TranscriptMessage } from '../api/views';
 import { AuditTable } from './audit';
-import {
-  formatTime,
-  Guarded,
-  Link,
-  Page,
-  Show,
-  useAction,
-  useConsole,
-  useLoad,
-} from '../ui';
+import { formatTime, Guarded, Link, Page, Show, useAction, useConsole, useLoad } from '../ui';
 
 /** One conversation, read-only: its messages, the agents' internal notes and its audit trail. */
 export function TranscriptPage(props: { id: string }) {
@@ -25,7 +16,10 @@ export function TranscriptPage(props: { id: string }) {
     [props.id],
   );
   return (
-    <Page title={`Conversation ${props.id}`} actions={<Link to="/conversations">All conversations</Link>}>
+    <Page
+      title={`Conversation ${props.id}`}
+      actions={<Link to="/conversations">All conversations</Link>}
+    >
       <Show loaded={loaded}>
         {(t) => (
           <>
@@ -176,8 +170,8 @@ function DataRequests(props: { id: string; path: string; ticket: string; onErase
           }}
         >
           <p>
-            Erase everything stored about {props.ticket}? Messages, names, page data and files
-            are deleted for good; a tombstone and an audit entry stay.
+            Erase everything stored about {props.ticket}? Messages, names, page data and files are
+            deleted for good; a tombstone and an audit entry stay.
           </p>
           <fieldset>
             <legend>The Telegram topic</legend>
