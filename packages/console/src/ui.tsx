@@ -3,7 +3,7 @@ import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 import { ApiError, type ConsoleClient } from './api/client';
 import type { SessionAnswer } from './api/views';
-import { href, onLinkClick } from './router';
+import { href, navigate, onLinkClick, useRoute } from './router';
 
 export interface ConsoleContext {
   client: ConsoleClient;
@@ -189,6 +189,123 @@ export function FormButtons(props: { busy: boolean; onCancel: () => void; save?:
       </button>
       <button type="button" onClick={props.onCancel}>
         Cancel
+      </button>
+    </div>
+  );
+}
+
+export interface Column<T> {
+  label: string;
+  /** The header is read by screen readers only (an actions column). */
+  hiddenLabel?: boolean;
+  cell: (row: T) => ComponentChildren;
+  class?: string;
+}
+
+/** A table in a box that scrolls sideways on a phone (and can be scrolled by keyboard). */
+export function Table<T>(props: {
+  rows: readonly T[];
+  columns: ReadonlyArray<Column<T> | false>;
+  rowKey: (row: T) => string | number;
+  class?: string;
+  empty?: string;
+}) {
+  if (props.rows.length === 0 && props.empty) return <p class="muted">{props.empty}</p>;
+  const columns = props.columns.filter((c): c is Column<T> => c !== false);
+  return (
+    <div class="table-wrap" tabIndex={0}>
+      <table class={props.class}>
+        <thead>
+          <tr>
+            {columns.map((c) => (
+              <th scope="col" key={c.label}>
+                {c.hiddenLabel ? <span class="visually-hidden">{c.label}</span> : c.label}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((row) => (
+            <tr key={props.rowKey(row)}>
+              {columns.map((c) => (
+                <td key={c.label} class={c.class}>
+                  {c.cell(row)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A checkbox with its label after it. */
+export function Check(props: {
+  label: string;
+  checked: boolean;
+  onChange: (on: boolean) => void;
+  disabled?: boolean;
+}) {
+  return (
+    <label class="check">
+      <input
+        type="checkbox"
+        checked={props.checked}
+        disabled={props.disabled}
+        onChange={(e) => props.onChange(inputChecked(e))}
+      />{' '}
+      {props.label}
+    </label>
+  );
+}
+
+/** A select over `[value, label]` pairs. */
+export function Choice(props: {
+  value: string;
+  options: ReadonlyArray<readonly [string, string]>;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <select value={props.value} onChange={(e) => props.onChange(inputValue(e))}>
+      {props.options.map(([value, label]) => (
+        <option key={value} value={value}>
+          {label}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/**
+ * Filters kept in the URL (a filtered list can be shared and survives a reload): the applied
+ * ones, a draft the form edits, and `apply` that navigates to the draft.
+ */
+export function useUrlFilters<F extends string>(names: readonly F[], path: string) {
+  const { query } = useRoute();
+  const filters = Object.fromEntries(names.map((f) => [f, query.get(f) ?? ''])) as Record<
+    F,
+    string
+  >;
+  const [draft, setDraft] = useState(filters);
+  /** A field's handler: an input's event, or a Choice's value. */
+  const set = (name: F) => (input: Event | string) =>
+    setDraft({ ...draft, [name]: typeof input === 'string' ? input : inputValue(input) });
+  const apply = (event: Event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const f of names) if (draft[f]) next.set(f, draft[f]);
+    navigate(path, next);
+  };
+  return { filters, draft, set, apply, key: query.toString() };
+}
+
+/** The filter form's Apply button. */
+export function ApplyButton() {
+  return (
+    <div class="filter-actions">
+      <button type="submit" class="primary">
+        Apply
       </button>
     </div>
   );

@@ -2,13 +2,15 @@ import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import { ROLES, type Agent, type Role } from '../api/views';
 import {
+  Check,
+  Choice,
   Field,
   FormButtons,
   Guarded,
-  inputChecked,
   inputValue,
   Page,
   Show,
+  Table,
   useAction,
   useConsole,
   useLoad,
@@ -95,16 +97,11 @@ export function AgentsPage() {
             />
           </Field>
           <Field label="Role">
-            <select
+            <Choice
               value={draft.role}
-              onChange={(e) => setDraft({ ...draft, role: inputValue(e) as Role })}
-            >
-              {ROLES.map((r) => (
-                <option key={r} value={r}>
-                  {r}
-                </option>
-              ))}
-            </select>
+              options={ROLES.map((r) => [r, r] as const)}
+              onChange={(role) => setDraft({ ...draft, role: role as Role })}
+            />
           </Field>
           <Field label="Capacity" hint="Open conversations at once; empty for the default">
             <input
@@ -115,62 +112,38 @@ export function AgentsPage() {
               onInput={(e) => setDraft({ ...draft, capacity: inputValue(e) })}
             />
           </Field>
-          <label class="check">
-            <input
-              type="checkbox"
-              checked={draft.active}
-              onChange={(e) => setDraft({ ...draft, active: inputChecked(e) })}
-            />{' '}
-            Active
-          </label>
+          <Check
+            label="Active"
+            checked={draft.active}
+            onChange={(active) => setDraft({ ...draft, active })}
+          />
           <FormButtons busy={action.busy} onCancel={() => setDraft(undefined)} />
         </form>
       ) : null}
       <Show loaded={loaded}>
-        {({ agents }) =>
-          agents.length === 0 ? (
-            <p class="muted">No agents yet.</p>
-          ) : (
-            <div class="table-wrap" tabIndex={0}>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Telegram id</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Load / capacity</th>
-                    <th scope="col">Presence</th>
-                    <th scope="col">Active</th>
-                    {may('agents.manage') ? (
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
-                    ) : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {agents.map((a) => (
-                    <tr key={a.telegramUserId}>
-                      <td>{a.displayName ?? '—'}</td>
-                      <td>{a.telegramUserId}</td>
-                      <td>{a.role}</td>
-                      <td>
-                        {a.load ?? 0} / {a.capacity ?? 'default'}
-                      </td>
-                      <td>{a.presence ?? '—'}</td>
-                      <td>{a.active ? 'yes' : 'no'}</td>
-                      {may('agents.manage') ? (
-                        <td>
-                          <button onClick={() => edit(a)}>Edit</button>
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {({ agents }) => (
+          <Table
+            rows={agents}
+            rowKey={(a) => a.telegramUserId}
+            empty="No agents yet."
+            columns={[
+              { label: 'Name', cell: (a) => <bdi>{a.displayName ?? '—'}</bdi> },
+              { label: 'Telegram id', cell: (a) => a.telegramUserId },
+              { label: 'Role', cell: (a) => a.role },
+              {
+                label: 'Load / capacity',
+                cell: (a) => `${a.load ?? 0} / ${a.capacity ?? 'default'}`,
+              },
+              { label: 'Presence', cell: (a) => a.presence ?? '—' },
+              { label: 'Active', cell: (a) => (a.active ? 'yes' : 'no') },
+              may('agents.manage') && {
+                label: 'Actions',
+                hiddenLabel: true,
+                cell: (a) => <button onClick={() => edit(a)}>Edit</button>,
+              },
+            ]}
+          />
+        )}
       </Show>
     </Page>
   );

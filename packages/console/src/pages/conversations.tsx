@@ -4,21 +4,46 @@ import type { ConversationItem, ConversationPage } from '../api/views';
 
 type ConversationStatus = 'open' | 'closed' | 'waiting' | 'assigned';
 type Priority = 'high' | 'normal' | 'low';
-import { navigate, useRoute } from '../router';
-import { ErrorNotice, Field, formatTime, inputValue, Link, Page, useConsole, useLoad } from '../ui';
+import {
+  ApplyButton,
+  Choice,
+  ErrorNotice,
+  Field,
+  formatTime,
+  Link,
+  Page,
+  Table,
+  useConsole,
+  useLoad,
+  useUrlFilters,
+} from '../ui';
+
+const STATUSES = [
+  ['', 'Any'],
+  ['open', 'Open'],
+  ['waiting', 'Waiting for an agent'],
+  ['assigned', 'Assigned'],
+  ['closed', 'Closed'],
+] as const;
+const PRIORITIES = [
+  ['', 'Any'],
+  ['high', 'High'],
+  ['normal', 'Normal'],
+  ['low', 'Low'],
+] as const;
+const LEVELS = [
+  ['', 'Any'],
+  ['1', '1'],
+  ['2', '2'],
+  ['3', '3'],
+] as const;
 
 const FILTERS = ['status', 'agent', 'group', 'level', 'priority', 'from', 'to', 'q'] as const;
-type Filter = (typeof FILTERS)[number];
 
 /** Filters live in the URL (a filtered list can be shared); pages are fetched by cursor. */
 export function ConversationsPage() {
   const { client } = useConsole();
-  const { query } = useRoute();
-  const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ''])) as Record<
-    Filter,
-    string
-  >;
-  const [draft, setDraft] = useState(filters);
+  const { filters, draft, set, apply, key } = useUrlFilters(FILTERS, '/conversations');
   const [more, setMore] = useState<{ items: ConversationItem[]; cursor: string | null }>();
   const [moreError, setMoreError] = useState<unknown>();
   const number = (text: string) => (text === '' ? undefined : Number(text));
@@ -45,16 +70,10 @@ export function ConversationsPage() {
   const first = useLoad(async () => {
     setMore(undefined);
     return list();
-  }, [query.toString()]);
+  }, [key]);
   const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
   const cursor = more ? more.cursor : (first.data?.nextCursor ?? null);
 
-  const apply = (event: Event) => {
-    event.preventDefault();
-    const next = new URLSearchParams();
-    for (const f of FILTERS) if (draft[f]) next.set(f, draft[f]);
-    navigate('/conversations', next);
-  };
   const loadMore = async () => {
     if (!cursor) return;
     try {
@@ -64,7 +83,6 @@ export function ConversationsPage() {
       setMoreError(error);
     }
   };
-  const set = (f: Filter) => (e: Event) => setDraft({ ...draft, [f]: inputValue(e) });
 
   return (
     <Page title="Conversations">
@@ -78,29 +96,13 @@ export function ConversationsPage() {
           />
         </Field>
         <Field label="Status">
-          <select value={draft.status} onChange={set('status')}>
-            <option value="">Any</option>
-            <option value="open">Open</option>
-            <option value="waiting">Waiting for an agent</option>
-            <option value="assigned">Assigned</option>
-            <option value="closed">Closed</option>
-          </select>
+          <Choice value={draft.status} options={STATUSES} onChange={set('status')} />
         </Field>
         <Field label="Priority">
-          <select value={draft.priority} onChange={set('priority')}>
-            <option value="">Any</option>
-            <option value="high">High</option>
-            <option value="normal">Normal</option>
-            <option value="low">Low</option>
-          </select>
+          <Choice value={draft.priority} options={PRIORITIES} onChange={set('priority')} />
         </Field>
         <Field label="Level">
-          <select value={draft.level} onChange={set('level')}>
-            <option value="">Any</option>
-            <option value="1">1</option>
-            <option value="2">2</option>
-            <option value="3">3</option>
-          </select>
+          <Choice value={draft.level} options={LEVELS} onChange={set('level')} />
         </Field>
         <Field label="Agent (Telegram id)">
           <input inputMode="numeric" value={draft.agent} onInput={set('agent')} />
@@ -114,49 +116,44 @@ export function ConversationsPage() {
         <Field label="To">
           <input type="date" value={draft.to} onInput={set('to')} />
         </Field>
-        <div class="filter-actions">
-          <button type="submit" class="primary">
-            Apply
-          </button>
-        </div>
+        <ApplyButton />
       </form>
       {first.error !== undefined ? <ErrorNotice error={first.error} /> : null}
       {first.loading && !first.data ? <p class="muted">Loading…</p> : null}
       {first.data && items.length === 0 ? <p class="muted">No conversations match.</p> : null}
       {items.length > 0 ? (
-        <div class="table-wrap" tabIndex={0}>
-          <table class="conversations">
-            <thead>
-              <tr>
-                <th scope="col">Ticket</th>
-                <th scope="col">Visitor</th>
-                <th scope="col">Status</th>
-                <th scope="col">Priority</th>
-                <th scope="col">Agent</th>
-                <th scope="col">Messages</th>
-                <th scope="col">Last activity</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((c) => (
-                <tr key={c.id}>
-                  <td>
-                    <Link to={`/conversations/${encodeURIComponent(c.ticket)}`}>{c.ticket}</Link>
-                  </td>
-                  <td>{c.visitorName ?? '—'}</td>
-                  <td>
-                    <span class={`badge ${c.status}`}>{c.status}</span>
-                    {c.waitingSince ? <span class="badge waiting">waiting</span> : null}
-                  </td>
-                  <td>{c.priority}</td>
-                  <td>{c.assignee?.displayName ?? c.assignee?.telegramUserId ?? '—'}</td>
-                  <td>{c.messageCount}</td>
-                  <td>{formatTime(c.lastActivityAt ?? c.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          rows={items}
+          rowKey={(c) => c.id}
+          class="conversations"
+          columns={[
+            {
+              label: 'Ticket',
+              cell: (c) => (
+                <Link to={`/conversations/${encodeURIComponent(c.ticket)}`}>{c.ticket}</Link>
+              ),
+            },
+            { label: 'Visitor', cell: (c) => <bdi>{c.visitorName ?? '—'}</bdi> },
+            {
+              label: 'Status',
+              cell: (c) => (
+                <>
+                  <span class={`badge ${c.status}`}>{c.status}</span>
+                  {c.waitingSince ? <span class="badge waiting">waiting</span> : null}
+                </>
+              ),
+            },
+            { label: 'Priority', cell: (c) => c.priority },
+            {
+              label: 'Agent',
+              cell: (c) => (
+                <bdi>{c.assignee?.displayName ?? c.assignee?.telegramUserId ?? '—'}</bdi>
+              ),
+            },
+            { label: 'Messages', cell: (c) => c.messageCount },
+            { label: 'Last activity', cell: (c) => formatTime(c.lastActivityAt ?? c.createdAt) },
+          ]}
+        />
       ) : null}
       {moreError !== undefined ? <ErrorNotice error={moreError} /> : null}
       {cursor ? (

@@ -2,17 +2,25 @@ import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import type { Group } from '../api/views';
 import {
+  Check,
+  Choice,
   Field,
   FormButtons,
   Guarded,
-  inputChecked,
   inputValue,
   Page,
   Show,
+  Table,
   useAction,
   useConsole,
   useLoad,
 } from '../ui';
+
+const LEVELS = [
+  ['1', '1'],
+  ['2', '2'],
+  ['3', '3'],
+] as const;
 
 interface Draft {
   chatId: string;
@@ -85,14 +93,11 @@ export function GroupsPage() {
             />
           </Field>
           <Field label="Level">
-            <select
+            <Choice
               value={draft.level}
-              onChange={(e) => setDraft({ ...draft, level: inputValue(e) })}
-            >
-              <option value="1">1</option>
-              <option value="2">2</option>
-              <option value="3">3</option>
-            </select>
+              options={LEVELS}
+              onChange={(level) => setDraft({ ...draft, level })}
+            />
           </Field>
           <Field label="Locales" hint="Comma-separated, e.g. de, fr">
             <input
@@ -100,70 +105,48 @@ export function GroupsPage() {
               onInput={(e) => setDraft({ ...draft, locales: inputValue(e) })}
             />
           </Field>
-          <label class="check">
-            <input
-              type="checkbox"
-              checked={draft.active}
-              onChange={(e) => setDraft({ ...draft, active: inputChecked(e) })}
-            />{' '}
-            Active
-          </label>
+          <Check
+            label="Active"
+            checked={draft.active}
+            onChange={(active) => setDraft({ ...draft, active })}
+          />
           <FormButtons busy={action.busy} onCancel={() => setDraft(undefined)} />
         </form>
       ) : null}
       <Show loaded={loaded}>
-        {({ groups }) =>
-          groups.length === 0 ? (
-            <p class="muted">Only the default support group (SUPPORT_GROUP_ID).</p>
-          ) : (
-            <div class="table-wrap" tabIndex={0}>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Title</th>
-                    <th scope="col">Chat id</th>
-                    <th scope="col">Level</th>
-                    <th scope="col">Locales</th>
-                    <th scope="col">Active</th>
-                    {may('settings.write') ? (
-                      <th scope="col">
-                        <span class="visually-hidden">Actions</span>
-                      </th>
-                    ) : null}
-                  </tr>
-                </thead>
-                <tbody>
-                  {groups.map((g) => (
-                    <tr key={g.chatId}>
-                      <td>{g.title ?? '—'}</td>
-                      <td>{g.chatId}</td>
-                      <td>{g.level}</td>
-                      <td>{g.locales.join(', ') || 'any'}</td>
-                      <td>{g.active ? 'yes' : 'no'}</td>
-                      {may('settings.write') ? (
-                        <td>
-                          <button
-                            onClick={() =>
-                              setDraft({
-                                chatId: String(g.chatId),
-                                title: g.title ?? '',
-                                level: String(g.level),
-                                locales: g.locales.join(', '),
-                                active: g.active,
-                              })
-                            }
-                          >
-                            Edit
-                          </button>
-                        </td>
-                      ) : null}
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
+        {({ groups }) => (
+          <Table
+            rows={groups}
+            rowKey={(g) => g.chatId}
+            empty="Only the default support group (SUPPORT_GROUP_ID)."
+            columns={[
+              { label: 'Title', cell: (g) => <bdi>{g.title ?? '—'}</bdi> },
+              { label: 'Chat id', cell: (g) => g.chatId },
+              { label: 'Level', cell: (g) => g.level },
+              { label: 'Locales', cell: (g) => g.locales.join(', ') || 'any' },
+              { label: 'Active', cell: (g) => (g.active ? 'yes' : 'no') },
+              may('settings.write') && {
+                label: 'Actions',
+                hiddenLabel: true,
+                cell: (g) => (
+                  <button
+                    onClick={() =>
+                      setDraft({
+                        chatId: String(g.chatId),
+                        title: g.title ?? '',
+                        level: String(g.level),
+                        locales: g.locales.join(', '),
+                        active: g.active,
+                      })
+                    }
+                  >
+                    Edit
+                  </button>
+                ),
+              },
+            ]}
+          />
+        )}
       </Show>
     </Page>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import type { Overview, OverviewAgent } from '../api/views';
-import { ErrorNotice, formatSeconds, formatTime, Page, useConsole } from '../ui';
+import { ErrorNotice, formatSeconds, formatTime, Page, Table, useConsole } from '../ui';
 
 type Live = 'connecting' | 'live' | 'reconnecting';
 
@@ -53,32 +53,16 @@ export function OverviewPage() {
             <Card label="Agents online" value={agents.length} />
           </ul>
           <h2>Agents online</h2>
-          {agents.length === 0 ? (
-            <p class="muted">Nobody is online.</p>
-          ) : (
-            <div class="table-wrap" tabIndex={0}>
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Agent</th>
-                    <th scope="col">Load</th>
-                    <th scope="col">Capacity</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {agents.map((a) => (
-                    <tr key={a.telegramUserId}>
-                      <td>{a.displayName ?? a.telegramUserId}</td>
-                      <td>
-                        <Meter load={a.load ?? 0} capacity={a.capacity ?? null} />
-                      </td>
-                      <td>{a.capacity ?? '—'}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
-          )}
+          <Table
+            rows={agents}
+            rowKey={(a) => a.telegramUserId}
+            empty="Nobody is online."
+            columns={[
+              { label: 'Agent', cell: (a) => <bdi>{a.displayName ?? a.telegramUserId}</bdi> },
+              { label: 'Load', cell: (a) => <Meter load={a.load} capacity={a.capacity} /> },
+              { label: 'Capacity', cell: (a) => a.capacity ?? '—' },
+            ]}
+          />
           {overview.telegramQueue ? (
             <>
               <h2>Telegram queue</h2>

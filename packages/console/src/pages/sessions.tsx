@@ -1,6 +1,6 @@
 import type { SessionView } from '../api/views';
 import { expect } from '../api/client';
-import { formatTime, Page, Show, useAction, useConsole, useLoad } from '../ui';
+import { formatTime, Page, Show, Table, useAction, useConsole, useLoad } from '../ui';
 
 /** Active sessions: one's own, or everyone's with sessions.manage; revoke; sign out. */
 export function SessionsPage() {
@@ -30,45 +30,41 @@ export function SessionsPage() {
       {action.message}
       <Show loaded={loaded}>
         {({ sessions }) => (
-          <div class="table-wrap" tabIndex={0}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Agent</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Browser</th>
-                  <th scope="col">Signed in</th>
-                  <th scope="col">Last seen</th>
-                  <th scope="col">
-                    <span class="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {sessions.map((s) => (
-                  <tr key={s.id}>
-                    <td>
-                      {s.agent.displayName ?? s.agent.telegramUserId}
-                      {s.current ? <span class="badge open">this one</span> : null}
-                    </td>
-                    <td>{s.role}</td>
-                    <td title={s.userAgent ?? undefined}>{browserOf(s.userAgent)}</td>
-                    <td>{formatTime(s.createdAt)}</td>
-                    <td>{formatTime(s.lastSeenAt)}</td>
-                    <td>
-                      <button
-                        class="danger"
-                        disabled={action.busy}
-                        onClick={() => (s.current ? void signOut() : void revoke(s.id))}
-                      >
-                        {s.current ? 'Sign out' : 'Revoke'}
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            rows={sessions}
+            rowKey={(s) => s.id}
+            columns={[
+              {
+                label: 'Agent',
+                cell: (s) => (
+                  <>
+                    <bdi>{s.agent.displayName ?? s.agent.telegramUserId}</bdi>
+                    {s.current ? <span class="badge open">this one</span> : null}
+                  </>
+                ),
+              },
+              { label: 'Role', cell: (s) => s.role },
+              {
+                label: 'Browser',
+                cell: (s) => <span title={s.userAgent ?? undefined}>{browserOf(s.userAgent)}</span>,
+              },
+              { label: 'Signed in', cell: (s) => formatTime(s.createdAt) },
+              { label: 'Last seen', cell: (s) => formatTime(s.lastSeenAt) },
+              {
+                label: 'Actions',
+                hiddenLabel: true,
+                cell: (s) => (
+                  <button
+                    class="danger"
+                    disabled={action.busy}
+                    onClick={() => (s.current ? void signOut() : void revoke(s.id))}
+                  >
+                    {s.current ? 'Sign out' : 'Revoke'}
+                  </button>
+                ),
+              },
+            ]}
+          />
         )}
       </Show>
     </Page>

@@ -2,13 +2,14 @@ import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import type { Template } from '../api/views';
 import {
+  Check,
   Field,
   FormButtons,
   Guarded,
-  inputChecked,
   inputValue,
   Page,
   Show,
+  Table,
   useAction,
   useConsole,
   useLoad,
@@ -145,15 +146,13 @@ export function TemplatesPage() {
           <fieldset class="flags">
             <legend>Delivery</legend>
             {FLAGS.map(([flag, label]) => (
-              <label key={flag} class="check">
-                <input
-                  type="checkbox"
-                  checked={draft[flag]}
-                  disabled={!writable}
-                  onChange={(e) => setDraft({ ...draft, [flag]: inputChecked(e) })}
-                />{' '}
-                {label}
-              </label>
+              <Check
+                key={flag}
+                label={label}
+                checked={draft[flag]}
+                disabled={!writable}
+                onChange={(on) => setDraft({ ...draft, [flag]: on })}
+              />
             ))}
           </fieldset>
           <Field label="Minimum interval (minutes)" hint="Not shown again in a conversation sooner">
@@ -185,42 +184,36 @@ export function TemplatesPage() {
       ) : null}
       <Show loaded={loaded}>
         {({ templates }) => (
-          <div class="table-wrap" tabIndex={0}>
-            <table class="templates">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Locale</th>
-                  <th scope="col">Text</th>
-                  <th scope="col">Delivery</th>
-                </tr>
-              </thead>
-              <tbody>
-                {[...templates]
-                  .sort((a, b) => a.key.localeCompare(b.key) || a.locale.localeCompare(b.locale))
-                  .map((t) => (
-                    <tr key={`${t.key}/${t.locale}`}>
-                      <td>
-                        <button
-                          class="link"
-                          onClick={() => setDraft({ ...t, isNew: false })}
-                          aria-label={`Open ${t.key}${t.locale ? ` ${t.locale}` : ''}`}
-                        >
-                          {t.key}
-                        </button>
-                      </td>
-                      <td>{t.locale || 'default'}</td>
-                      <td class="clip">{t.text}</td>
-                      <td>
-                        {FLAGS.filter(([flag]) => t[flag])
-                          .map(([flag]) => flag)
-                          .join(', ') || '—'}
-                      </td>
-                    </tr>
-                  ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            rows={[...templates].sort(
+              (a, b) => a.key.localeCompare(b.key) || a.locale.localeCompare(b.locale),
+            )}
+            rowKey={(t) => `${t.key}/${t.locale}`}
+            class="templates"
+            columns={[
+              {
+                label: 'Key',
+                cell: (t) => (
+                  <button
+                    class="link"
+                    onClick={() => setDraft({ ...t, isNew: false })}
+                    aria-label={`Open ${t.key}${t.locale ? ` ${t.locale}` : ''}`}
+                  >
+                    {t.key}
+                  </button>
+                ),
+              },
+              { label: 'Locale', cell: (t) => t.locale || 'default' },
+              { label: 'Text', class: 'clip', cell: (t) => t.text },
+              {
+                label: 'Delivery',
+                cell: (t) =>
+                  FLAGS.filter(([flag]) => t[flag])
+                    .map(([flag]) => flag)
+                    .join(', ') || '—',
+              },
+            ]}
+          />
         )}
       </Show>
     </Page>
