@@ -236,6 +236,15 @@ export class DataRequestRepository {
       .executeTakeFirstOrThrow();
   }
 
+  /** Deletes a private-chat user's row (their encrypted id) once their conversations are erased. */
+  async forgetTelegramUser(tenantId: string, telegramUserId: string): Promise<void> {
+    await this.db
+      .deleteFrom('telegram_users')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', telegramUserId)
+      .execute();
+  }
+
   /** The conversations of a private-chat user, oldest first. */
   async ofTelegramUser(tenantId: string, telegramUserId: string): Promise<Conversation[]> {
     return this.db
