@@ -4,7 +4,6 @@ import {
   DataRequestRepository,
   TelegramPostRepository,
   TelegramUpdateRepository,
-  type Attachment as AttachmentRow,
   type Conversation,
   type ConversationRecord,
   type ConversationTombstone,
@@ -291,7 +290,7 @@ export class DataRequests {
 
   async #view(record: ConversationRecord): Promise<ConversationExport> {
     const files: ExportedFile[] = [];
-    for (const row of record.attachments as AttachmentRow[])
+    for (const row of record.attachments)
       files.push({ ...(await this.options.files.exportView(row)), messageId: row.message_id });
     return conversationExport(record, files, new Date());
   }
