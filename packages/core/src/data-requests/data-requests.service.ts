@@ -1,6 +1,5 @@
 import { SyncReason } from '@topicdesk/contracts';
 import {
-  AuditRepository,
   DataRequestRepository,
   TelegramPostRepository,
   TelegramUpdateRepository,
@@ -11,7 +10,7 @@ import {
 } from '@topicdesk/data';
 import type { UpdateRef } from '../agents/agent-desk.service';
 import type { AttachmentService } from '../attachments/attachment.service';
-import type { Actor } from '../conversation.service';
+import { recordAudit, type Actor } from '../conversation.service';
 import type { TopicPolicy } from '../housekeeping.service';
 import { busOutbox, fanoutOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
@@ -93,7 +92,7 @@ export class DataRequests {
     const record = await repository.record(tenantId, conversation);
     const view = await this.#view(record);
     await this.uow.run((work) =>
-      this.#audit(work, tenantId, actor, 'data.export', conversation.id, {
+      recordAudit(work, tenantId, actor, 'data.export', conversation.id, {
         ticket: conversation.ticket,
         format,
       }),
@@ -125,7 +124,7 @@ export class DataRequests {
         ))
       )
         return false;
-      await this.#audit(work, tenantId, visitorActor(user), 'data.export', null, {
+      await recordAudit(work, tenantId, visitorActor(user), 'data.export', null, {
         subject: 'telegram_user',
         conversations: conversations.map((c) => c.ticket),
       });
@@ -201,7 +200,7 @@ export class DataRequests {
           tombstones.push(await this.eraseIn(work, conversation, actor, topicPolicy));
       }
       await repository.forgetTelegramUser(tenantId, user.id);
-      await this.#audit(work, tenantId, actor, 'data.erase', null, {
+      await recordAudit(work, tenantId, actor, 'data.erase', null, {
         subject: 'telegram_user',
         conversations: tombstones.map((t) => t.ticket),
       });
@@ -231,7 +230,7 @@ export class DataRequests {
       byId: actor.id ?? null,
       topicPolicy,
     });
-    await this.#audit(work, tenantId, actor, 'data.erase', conversation.id, {
+    await recordAudit(work, tenantId, actor, 'data.erase', conversation.id, {
       ticket: conversation.ticket,
       topicPolicy,
       messages: record.messages.length,
@@ -293,23 +292,5 @@ export class DataRequests {
     for (const row of record.attachments)
       files.push({ ...(await this.options.files.exportView(row)), messageId: row.message_id });
     return conversationExport(record, files, new Date());
-  }
-
-  async #audit(
-    work: Work,
-    tenantId: string,
-    actor: Actor,
-    action: string,
-    conversationId: string | null,
-    details: Record<string, unknown>,
-  ): Promise<void> {
-    await new AuditRepository(work.trx).record({
-      tenantId,
-      actorType: actor.type,
-      actorId: actor.id,
-      action,
-      conversationId,
-      details,
-    });
   }
 }
