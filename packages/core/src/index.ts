@@ -226,6 +226,7 @@ export {
   erasedPost,
   type DataRequestsOptions,
   type EraseResult,
+  type TelegramUserExport,
 } from './data-requests/data-requests.service';
 export {
   EXPORT_FORMAT,

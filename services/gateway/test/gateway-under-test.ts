@@ -58,6 +58,8 @@ export async function startGatewayUnderTest(options: {
     config: loadGatewayConfig({
       DATABASE_URL: testDb.url,
       CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      // No bridge answers the setup checks in process: give up at once, not after 10 s.
+      SETUP_BRIDGE_TIMEOUT: '100ms',
       ...options.env,
     }),
     db: infra.database.db,

@@ -1,19 +1,38 @@
 import { SyncReason } from '@topicdesk/contracts';
 import {
-  AuditRepository,
   DataRequestRepository,
   TelegramPostRepository,
-  type Attachment as AttachmentRow,
+  TelegramUpdateRepository,
   type Conversation,
   type ConversationRecord,
   type ConversationTombstone,
+  type TelegramUser,
 } from '@topicdesk/data';
+import type { UpdateRef } from '../agents/agent-desk.service';
 import type { AttachmentService } from '../attachments/attachment.service';
-import type { Actor } from '../conversation.service';
+import { recordAudit, type Actor } from '../conversation.service';
 import type { TopicPolicy } from '../housekeeping.service';
 import { busOutbox, fanoutOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
-import { conversationExport, type ConversationExport, type ExportedFile } from './export-view';
+import {
+  conversationExport,
+  EXPORT_FORMAT,
+  type ConversationExport,
+  type ExportedFile,
+} from './export-view';
+
+/** What `/mydata` sends a private-chat user. */
+export interface TelegramUserExport {
+  format: string;
+  exportedAt: string;
+  user: { languageCode: string | null; firstSeenAt: string; lastSeenAt: string; note: string };
+  conversations: ConversationExport[];
+}
+
+/** A private-chat user in the audit log: their row's id (no Telegram id), gone once erased. */
+function visitorActor(user: TelegramUser): Actor {
+  return { type: 'visitor', id: `telegram-user:${user.id}` };
+}
 
 /** Why a data-subject request cannot be served; the gateway maps each to an HTTP answer. */
 export const DataRequestRefusal = {
@@ -73,7 +92,7 @@ export class DataRequests {
     const record = await repository.record(tenantId, conversation);
     const view = await this.#view(record);
     await this.uow.run((work) =>
-      this.#audit(work, tenantId, actor, 'data.export', conversation.id, {
+      recordAudit(work, tenantId, actor, 'data.export', conversation.id, {
         ticket: conversation.ticket,
         format,
       }),
@@ -81,24 +100,48 @@ export class DataRequests {
     return view;
   }
 
-  /** What is stored about a private-chat user: each of their conversations' export. */
+  /**
+   * What is stored about a private-chat user (their `/mydata`): their row's dates and each of
+   * their conversations' export. `update` is the Telegram update that asked: marked processed
+   * with the audit entry, so a redelivery answers `undefined` and nothing is sent twice.
+   */
   async exportTelegramUser(
-    tenantId: string,
-    telegramUserId: string,
-    actor: Actor,
-  ): Promise<ConversationExport[]> {
+    update: UpdateRef,
+    user: TelegramUser,
+  ): Promise<TelegramUserExport | undefined> {
+    const tenantId = user.tenant_id;
     const repository = new DataRequestRepository(this.uow.db);
-    const conversations = await repository.ofTelegramUser(tenantId, telegramUserId);
+    const conversations = await repository.ofTelegramUser(tenantId, user.id);
     const views: ConversationExport[] = [];
     for (const conversation of conversations)
       views.push(await this.#view(await repository.record(tenantId, conversation)));
-    await this.uow.run((work) =>
-      this.#audit(work, tenantId, actor, 'data.export', null, {
+    const fresh = await this.uow.run(async (work) => {
+      if (
+        !(await new TelegramUpdateRepository(work.trx).markProcessed(
+          tenantId,
+          update.botId,
+          update.updateId,
+        ))
+      )
+        return false;
+      await recordAudit(work, tenantId, visitorActor(user), 'data.export', null, {
         subject: 'telegram_user',
         conversations: conversations.map((c) => c.ticket),
-      }),
-    );
-    return views;
+      });
+      return true;
+    });
+    if (!fresh) return undefined;
+    return {
+      format: EXPORT_FORMAT,
+      exportedAt: new Date().toISOString(),
+      user: {
+        languageCode: user.language_code,
+        firstSeenAt: user.created_at.toISOString(),
+        lastSeenAt: user.last_seen_at.toISOString(),
+        note: 'Your Telegram user id is stored only encrypted; agents never see it.',
+      },
+      conversations: views,
+    };
   }
 
   /**
@@ -129,21 +172,38 @@ export class DataRequests {
     });
   }
 
-  /** Erases every conversation of a private-chat user (their `/forget`); answers the tombstones. */
+  /**
+   * Erases every conversation of a private-chat user and then their row (their confirmed
+   * `/forget`); answers the tombstones, or undefined when `update` was handled before.
+   */
   async eraseTelegramUser(
-    tenantId: string,
-    telegramUserId: string,
-    actor: Actor,
+    update: UpdateRef,
+    user: TelegramUser,
     topicPolicy: TopicPolicy,
-  ): Promise<ConversationTombstone[]> {
+  ): Promise<ConversationTombstone[] | undefined> {
+    const tenantId = user.tenant_id;
+    const actor = visitorActor(user);
     return this.uow.run(async (work) => {
+      if (
+        !(await new TelegramUpdateRepository(work.trx).markProcessed(
+          tenantId,
+          update.botId,
+          update.updateId,
+        ))
+      )
+        return undefined;
       const repository = new DataRequestRepository(work.trx);
       const tombstones: ConversationTombstone[] = [];
-      for (const found of await repository.ofTelegramUser(tenantId, telegramUserId)) {
+      for (const found of await repository.ofTelegramUser(tenantId, user.id)) {
         const conversation = await repository.lock(tenantId, found.id);
         if (conversation && conversation.erased_at === null)
           tombstones.push(await this.eraseIn(work, conversation, actor, topicPolicy));
       }
+      await repository.forgetTelegramUser(tenantId, user.id);
+      await recordAudit(work, tenantId, actor, 'data.erase', null, {
+        subject: 'telegram_user',
+        conversations: tombstones.map((t) => t.ticket),
+      });
       return tombstones;
     });
   }
@@ -170,7 +230,7 @@ export class DataRequests {
       byId: actor.id ?? null,
       topicPolicy,
     });
-    await this.#audit(work, tenantId, actor, 'data.erase', conversation.id, {
+    await recordAudit(work, tenantId, actor, 'data.erase', conversation.id, {
       ticket: conversation.ticket,
       topicPolicy,
       messages: record.messages.length,
@@ -229,26 +289,8 @@ export class DataRequests {
 
   async #view(record: ConversationRecord): Promise<ConversationExport> {
     const files: ExportedFile[] = [];
-    for (const row of record.attachments as AttachmentRow[])
+    for (const row of record.attachments)
       files.push({ ...(await this.options.files.exportView(row)), messageId: row.message_id });
     return conversationExport(record, files, new Date());
-  }
-
-  async #audit(
-    work: Work,
-    tenantId: string,
-    actor: Actor,
-    action: string,
-    conversationId: string | null,
-    details: Record<string, unknown>,
-  ): Promise<void> {
-    await new AuditRepository(work.trx).record({
-      tenantId,
-      actorType: actor.type,
-      actorId: actor.id,
-      action,
-      conversationId,
-      details,
-    });
   }
 }

@@ -13,6 +13,7 @@ import {
   type SlaEvent,
   type TelegramUser,
 } from '../schema';
+import { TelegramUserRepository } from './telegram-user.repository';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -173,21 +174,7 @@ export class DataRequestRepository {
       .where('conversation_id', '=', id)
       .returning('telegram_user_id')
       .executeTakeFirst();
-    if (link)
-      await this.db
-        .deleteFrom('telegram_users')
-        .where('id', '=', link.telegram_user_id)
-        .where((eb) =>
-          eb.not(
-            eb.exists(
-              eb
-                .selectFrom('telegram_conversations as tc')
-                .select('tc.conversation_id')
-                .whereRef('tc.telegram_user_id', '=', 'telegram_users.id'),
-            ),
-          ),
-        )
-        .execute();
+    if (link) await new TelegramUserRepository(this.db).deleteIfOrphan(link.telegram_user_id);
     await this.db.deleteFrom('attachments').where('conversation_id', '=', id).execute();
     await this.db.deleteFrom('messages').where('conversation_id', '=', id).execute();
     await this.db.deleteFrom('notes').where('conversation_id', '=', id).execute();
@@ -234,6 +221,15 @@ export class DataRequestRepository {
       })
       .returningAll()
       .executeTakeFirstOrThrow();
+  }
+
+  /** Deletes a private-chat user's row (their encrypted id) once their conversations are erased. */
+  async forgetTelegramUser(tenantId: string, telegramUserId: string): Promise<void> {
+    await this.db
+      .deleteFrom('telegram_users')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', telegramUserId)
+      .execute();
   }
 
   /** The conversations of a private-chat user, oldest first. */
