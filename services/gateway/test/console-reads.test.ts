@@ -124,6 +124,13 @@ describe('the console read API: conversations, transcripts, overview, paged list
       }),
     );
 
+    // As an escalation leaves it (its own suite covers how).
+    await gateway.infra.database.db
+      .updateTable('conversations')
+      .set({ level: 2 })
+      .where('id', '=', closed.id)
+      .execute();
+
     const all = await list('limit=3');
     expect(all.items.map((c) => c.id)).toEqual([closed.id, held.id, waiting.id]);
     expect(all.items[1]).toMatchObject({
@@ -150,8 +157,8 @@ describe('the console read API: conversations, transcripts, overview, paged list
     expect(await ids(`agent=${ALICE.telegramUserId}`)).toEqual([held.id]);
     expect(await ids(`group=${GROUP_DE}`)).toEqual([waiting.id]);
     expect(await ids('priority=high')).toEqual([held.id]);
-    expect(await ids('level=2')).toEqual([]);
-    expect(await ids('level=1')).toEqual([closed.id, held.id, waiting.id]);
+    expect(await ids('level=2')).toEqual([closed.id]);
+    expect(await ids('level=1')).toEqual([held.id, waiting.id]);
     // Text search: words of a message, parts of ticket, name and e-mail.
     expect(await ids('q=invoice')).toEqual([waiting.id]);
     expect(await ids('q=PASSWORD')).toEqual([held.id]);
