@@ -569,6 +569,24 @@ describe('the console read API: conversations, transcripts, overview, paged list
     expect(await events.next('end')).toMatchObject({ code: 'SESSION_INVALID' });
     await events.closed;
 
+    // Every role may watch it (reports.read: the role table).
+    for (const [i, role] of ROLES.entries()) {
+      const signedIn = await signInAs(gateway, {
+        serviceToken: SERVICE_TOKEN,
+        origin: ORIGIN,
+        role,
+        telegramUserId: 75_100 + i,
+      });
+      const [cookieName, secret] = Object.entries(signedIn.cookie)[0]!;
+      const opened = await fetch(`${address}/v1/console/overview/stream`, {
+        headers: { cookie: `${cookieName}=${secret}` },
+      });
+      expect({ role, status: opened.status }).toEqual({ role, status: 200 });
+      const watched = readEventStream(opened.body!);
+      expect(await watched.next('overview')).toMatchObject({ open: expect.any(Number) });
+      await watched.cancel();
+    }
+
     // Without a session: refused before any stream.
     const refused = await fetch(`${address}/v1/console/overview/stream`);
     expect(refused.status).toBe(401);
