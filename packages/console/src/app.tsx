@@ -49,7 +49,7 @@ const NAV: NavItem[] = [
   },
   { path: '/reports', label: 'Reports', permission: 'reports.read', page: () => <ReportsPage /> },
   { path: '/audit', label: 'Audit log', permission: 'audit.read', page: () => <AuditPage /> },
-  { path: '/setup', label: 'Setup', permission: 'settings.read', page: () => <SetupPage /> },
+  { path: '/setup', label: 'Setup', permission: 'operations', page: () => <SetupPage /> },
   { path: '/sessions', label: 'Sessions', permission: 'session', page: () => <SessionsPage /> },
 ];
 

@@ -200,29 +200,40 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   const { admin: service, reads } = options;
   const by = (request: FastifyRequest) => principalOf(request).actorId;
 
-  app.get(
-    '/v1/admin/agents',
-    adminRoute(Permission.settingsRead, 'Agents with their roles and loads', {
-      query: settingsPageQuery,
+  /**
+   * A list of settings (settings.read) a page at a time: short lists, read whole and paged by
+   * a key of each item that never changes.
+   */
+  const settingsList = <T, K extends 'string' | 'number'>(list: {
+    url: string;
+    summary: string;
+    field: string;
+    load: () => Promise<readonly T[]>;
+    key: { kind: K; of: (item: T) => K extends 'number' ? number : string };
+    view: (item: T) => unknown;
+  }) =>
+    app.get(
+      list.url,
+      adminRoute(Permission.settingsRead, list.summary, { query: settingsPageQuery }),
+      async (request) => {
+        const query = parse(settingsPageQuery, request.query, 'query');
+        const page = pageInMemory(list.field, await list.load(), list.key, query);
+        return { [list.field]: page.items.map(list.view), nextCursor: page.nextCursor };
+      },
+    );
+
+  settingsList({
+    url: '/v1/admin/agents',
+    summary: 'Agents with their roles and loads',
+    field: 'agents',
+    load: () => service.agentLoads(DEFAULT_TENANT_ID),
+    key: { kind: 'number', of: (a) => a.agent.id },
+    view: ({ agent, load }) => ({
+      ...agentView(agent),
+      load,
+      updatedAt: agent.updated_at.toISOString(),
     }),
-    async (request) => {
-      const query = parse(settingsPageQuery, request.query, 'query');
-      const page = pageInMemory(
-        'agents',
-        await service.agentLoads(DEFAULT_TENANT_ID),
-        { kind: 'number', of: (a) => a.agent.id },
-        query,
-      );
-      return {
-        agents: page.items.map(({ agent, load }) => ({
-          ...agentView(agent),
-          load,
-          updatedAt: agent.updated_at.toISOString(),
-        })),
-        nextCursor: page.nextCursor,
-      };
-    },
-  );
+  });
 
   app.put(
     '/v1/admin/agents/:telegramUserId',
@@ -267,36 +278,25 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 
-  app.get(
-    '/v1/admin/templates',
-    adminRoute(Permission.settingsRead, 'System message templates and saved replies', {
-      query: settingsPageQuery,
+  settingsList({
+    url: '/v1/admin/templates',
+    summary: 'System message templates and saved replies',
+    field: 'templates',
+    load: () => service.templates(DEFAULT_TENANT_ID),
+    // A key has no NUL: key and locale apart, in the order of key, then locale.
+    key: { kind: 'string', of: (t) => `${t.key}\u0000${t.locale}` },
+    view: (t) => ({
+      key: t.key,
+      locale: t.locale,
+      text: t.text,
+      wsBanner: t.ws_banner,
+      persist: t.persist,
+      telegram: t.telegram,
+      pin: t.pin,
+      minIntervalMs: t.min_interval_ms,
+      updatedAt: t.updated_at.toISOString(),
     }),
-    async (request) => {
-      const query = parse(settingsPageQuery, request.query, 'query');
-      const page = pageInMemory(
-        'templates',
-        await service.templates(DEFAULT_TENANT_ID),
-        // A key has no NUL: key and locale apart, in the order of key, then locale.
-        { kind: 'string', of: (t) => `${t.key}\u0000${t.locale}` },
-        query,
-      );
-      return {
-        nextCursor: page.nextCursor,
-        templates: page.items.map((t) => ({
-          key: t.key,
-          locale: t.locale,
-          text: t.text,
-          wsBanner: t.ws_banner,
-          persist: t.persist,
-          telegram: t.telegram,
-          pin: t.pin,
-          minIntervalMs: t.min_interval_ms,
-          updatedAt: t.updated_at.toISOString(),
-        })),
-      };
-    },
-  );
+  });
 
   app.put(
     '/v1/admin/templates',
@@ -327,22 +327,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 
-  app.get(
-    '/v1/admin/priority-rules',
-    adminRoute(Permission.settingsRead, 'Priority rules, first match first', {
-      query: settingsPageQuery,
-    }),
-    async (request) => {
-      const query = parse(settingsPageQuery, request.query, 'query');
-      const page = pageInMemory(
-        'priority-rules',
-        await service.priorityRules(DEFAULT_TENANT_ID),
-        { kind: 'number', of: (rule) => rule.position },
-        query,
-      );
-      return { rules: page.items.map(priorityRuleView), nextCursor: page.nextCursor };
-    },
-  );
+  settingsList({
+    url: '/v1/admin/priority-rules',
+    summary: 'Priority rules, first match first',
+    field: 'rules',
+    load: () => service.priorityRules(DEFAULT_TENANT_ID),
+    key: { kind: 'number', of: (rule) => rule.position },
+    view: priorityRuleView,
+  });
 
   app.put(
     '/v1/admin/priority-rules',
@@ -356,22 +348,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 
-  app.get(
-    '/v1/admin/groups',
-    adminRoute(Permission.settingsRead, 'Support groups besides SUPPORT_GROUP_ID', {
-      query: settingsPageQuery,
-    }),
-    async (request) => {
-      const query = parse(settingsPageQuery, request.query, 'query');
-      const page = pageInMemory(
-        'groups',
-        await service.groups(DEFAULT_TENANT_ID),
-        { kind: 'number', of: (group) => group.chat_id },
-        query,
-      );
-      return { groups: page.items.map(groupView), nextCursor: page.nextCursor };
-    },
-  );
+  settingsList({
+    url: '/v1/admin/groups',
+    summary: 'Support groups besides SUPPORT_GROUP_ID',
+    field: 'groups',
+    load: () => service.groups(DEFAULT_TENANT_ID),
+    key: { kind: 'number', of: (group) => group.chat_id },
+    view: groupView,
+  });
 
   // Read at every conversation start, so a change routes the next conversation on every replica.
   app.put(

@@ -13,6 +13,7 @@ import {
   startGatewayUnderTest,
   type GatewayUnderTest,
 } from './gateway-under-test';
+import { readEventStream } from '@topicdesk/testkit';
 
 const SERVICE_TOKEN = 'console-reads-test-service-token';
 const ORIGIN = 'https://support.example.test';
@@ -123,6 +124,13 @@ describe('the console read API: conversations, transcripts, overview, paged list
       }),
     );
 
+    // As an escalation leaves it (its own suite covers how).
+    await gateway.infra.database.db
+      .updateTable('conversations')
+      .set({ level: 2 })
+      .where('id', '=', closed.id)
+      .execute();
+
     const all = await list('limit=3');
     expect(all.items.map((c) => c.id)).toEqual([closed.id, held.id, waiting.id]);
     expect(all.items[1]).toMatchObject({
@@ -149,8 +157,8 @@ describe('the console read API: conversations, transcripts, overview, paged list
     expect(await ids(`agent=${ALICE.telegramUserId}`)).toEqual([held.id]);
     expect(await ids(`group=${GROUP_DE}`)).toEqual([waiting.id]);
     expect(await ids('priority=high')).toEqual([held.id]);
-    expect(await ids('level=2')).toEqual([]);
-    expect(await ids('level=1')).toEqual([closed.id, held.id, waiting.id]);
+    expect(await ids('level=2')).toEqual([closed.id]);
+    expect(await ids('level=1')).toEqual([held.id, waiting.id]);
     // Text search: words of a message, parts of ticket, name and e-mail.
     expect(await ids('q=invoice')).toEqual([waiting.id]);
     expect(await ids('q=PASSWORD')).toEqual([held.id]);
@@ -534,18 +542,18 @@ describe('the console read API: conversations, transcripts, overview, paged list
     });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const events = readEvents(response.body!);
+    const events = readEventStream(response.body!);
     const first = await events.next('overview');
     const opened = (first as { open: number }).open;
 
     await start();
-    await events.until((o) => o.open === opened + 1);
+    await events.until<{ open: number }>('overview', (o) => o.open === opened + 1);
 
     // Five changes at once: a snapshot or two, not five; the last one has them all.
     const before = events.count('overview');
     const began = Date.now();
     for (let i = 0; i < 5; i++) await start();
-    await events.until((o) => o.open === opened + 6);
+    await events.until<{ open: number }>('overview', (o) => o.open === opened + 6);
     expect(events.count('overview') - before).toBeLessThanOrEqual(3);
     expect(Date.now() - began).toBeLessThan(5_000);
     await events.waitFor(() => events.comments > 0);
@@ -561,6 +569,24 @@ describe('the console read API: conversations, transcripts, overview, paged list
     expect(await events.next('end')).toMatchObject({ code: 'SESSION_INVALID' });
     await events.closed;
 
+    // Every role may watch it (reports.read: the role table).
+    for (const [i, role] of ROLES.entries()) {
+      const signedIn = await signInAs(gateway, {
+        serviceToken: SERVICE_TOKEN,
+        origin: ORIGIN,
+        role,
+        telegramUserId: 75_100 + i,
+      });
+      const [cookieName, secret] = Object.entries(signedIn.cookie)[0]!;
+      const opened = await fetch(`${address}/v1/console/overview/stream`, {
+        headers: { cookie: `${cookieName}=${secret}` },
+      });
+      expect({ role, status: opened.status }).toEqual({ role, status: 200 });
+      const watched = readEventStream(opened.body!);
+      expect(await watched.next('overview')).toMatchObject({ open: expect.any(Number) });
+      await watched.cancel();
+    }
+
     // Without a session: refused before any stream.
     const refused = await fetch(`${address}/v1/console/overview/stream`);
     expect(refused.status).toBe(401);
@@ -569,53 +595,3 @@ describe('the console read API: conversations, transcripts, overview, paged list
     );
   });
 });
-
-/** Server-Sent Events as they arrive: `next(name)` takes the first not taken yet. */
-function readEvents(body: ReadableStream<Uint8Array>) {
-  const events: Array<{ name: string; data: unknown; taken: boolean }> = [];
-  let comments = 0;
-  let buffer = '';
-  const closed = (async () => {
-    const decoder = new TextDecoder();
-    const reader = body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        if (block.startsWith(':')) comments++;
-        const name = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (name && data) events.push({ name, data: JSON.parse(data), taken: false });
-      }
-    }
-  })();
-  const waitFor = async <T>(found: () => T | undefined | false, ms = 10_000): Promise<T> => {
-    for (const until = Date.now() + ms; Date.now() < until;) {
-      const value = found();
-      if (value) return value;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new Error('not in time');
-  };
-  return {
-    closed,
-    get comments() {
-      return comments;
-    },
-    waitFor,
-    count: (name: string) => events.filter((e) => e.name === name).length,
-    /** Takes overview events until one matches. */
-    async until(matches: (overview: { open: number }) => boolean): Promise<void> {
-      for (;;) if (matches((await this.next('overview')) as { open: number })) return;
-    },
-    async next(name: string): Promise<unknown> {
-      const event = await waitFor(() => events.find((e) => e.name === name && !e.taken));
-      event.taken = true;
-      return event.data;
-    },
-  };
-}

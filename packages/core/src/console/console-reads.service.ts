@@ -1,6 +1,8 @@
 import {
   ConsoleReadRepository,
   DeadLetterRepository,
+  MessageRepository,
+  NoteRepository,
   type AuditEntry,
   type AuditQuery,
   type Conversation,
@@ -111,13 +113,18 @@ export class ConsoleReads {
     const repository = this.#repository;
     const conversation = await repository.findConversation(tenantId, idOrTicket);
     if (!conversation) return undefined;
-    const rows = await repository.messages(conversation.id, page.afterSeq, page.limit + 1);
+    // Retracted messages too: the console shows them, with their text in the edits.
+    const rows = await new MessageRepository(this.uow.db).listAfter(
+      conversation.id,
+      page.afterSeq,
+      page.limit + 1,
+    );
     const messages = rows.slice(0, page.limit);
     const [files, edits, agents, notes, audit] = await Promise.all([
       this.options.attachments.withAttachments(messages),
       repository.edits(messages.filter((m) => m.edited_at !== null).map((m) => m.id)),
       repository.agentUsers(messages.flatMap((m) => (m.agent_id === null ? [] : [m.agent_id]))),
-      repository.notes(conversation.id),
+      new NoteRepository(this.uow.db).list(conversation.id),
       page.withAudit
         ? repository.audit(tenantId, {
             conversationId: conversation.id,

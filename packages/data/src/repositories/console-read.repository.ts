@@ -8,8 +8,6 @@ import {
   type Conversation,
   type ConversationPriority,
   type DB,
-  type Message,
-  type Note,
 } from '../schema';
 
 /** `waiting`: open and held by nobody; `assigned`: open and held by an agent. */
@@ -190,18 +188,6 @@ export class ConsoleReadRepository {
       .executeTakeFirst();
   }
 
-  /** Messages after `afterSeq`, in seq order: retracted ones too (the console shows them). */
-  messages(conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
-    return this.db
-      .selectFrom('messages')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .where('seq', '>', afterSeq)
-      .orderBy('seq')
-      .limit(limit)
-      .execute();
-  }
-
   /** The earlier texts of edited messages, oldest first. */
   edits(
     messageIds: readonly number[],
@@ -225,15 +211,6 @@ export class ConsoleReadRepository {
       .where('id', 'in', [...new Set(agentIds)])
       .execute();
     return new Map(rows.map((r) => [r.id, r.telegram_user_id]));
-  }
-
-  notes(conversationId: string): Promise<Note[]> {
-    return this.db
-      .selectFrom('notes')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .orderBy('id')
-      .execute();
   }
 
   audit(tenantId: string, query: AuditQuery): Promise<AuditEntry[]> {
