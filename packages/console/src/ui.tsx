@@ -310,3 +310,45 @@ export function ApplyButton() {
     </div>
   );
 }
+
+/** An editor: its fields, an Active box if given, Save and Cancel. */
+export function EditorForm(props: {
+  label: string;
+  busy: boolean;
+  onSave: () => void;
+  onCancel: () => void;
+  active?: { checked: boolean; onChange: (on: boolean) => void };
+  children: ComponentChildren;
+}) {
+  return (
+    <form
+      class="editor"
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onSave();
+      }}
+    >
+      {props.children}
+      {props.active ? <Check label="Active" {...props.active} /> : null}
+      <FormButtons busy={props.busy} onCancel={props.onCancel} />
+    </form>
+  );
+}
+
+/** From and To date fields of a filter form (UTC days; To includes its day). */
+export function DateFields<F extends string>(props: {
+  draft: Record<F | 'from' | 'to', string>;
+  set: (name: F | 'from' | 'to') => (input: Event | string) => void;
+}) {
+  return (
+    <>
+      <Field label="From">
+        <input type="date" value={props.draft.from} onInput={props.set('from')} />
+      </Field>
+      <Field label="To">
+        <input type="date" value={props.draft.to} onInput={props.set('to')} />
+      </Field>
+    </>
+  );
+}

@@ -2,10 +2,9 @@ import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import { ROLES, type Agent, type Role } from '../api/views';
 import {
-  Check,
   Choice,
   Field,
-  FormButtons,
+  EditorForm,
   Guarded,
   inputValue,
   Page,
@@ -72,13 +71,12 @@ export function AgentsPage() {
     >
       {action.message}
       {draft ? (
-        <form
-          class="editor"
-          aria-label="Agent"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save(draft);
-          }}
+        <EditorForm
+          label="Agent"
+          busy={action.busy}
+          onSave={() => void save(draft)}
+          onCancel={() => setDraft(undefined)}
+          active={{ checked: draft.active, onChange: (active) => setDraft({ ...draft, active }) }}
         >
           <Field label="Telegram user id">
             <input
@@ -112,13 +110,7 @@ export function AgentsPage() {
               onInput={(e) => setDraft({ ...draft, capacity: inputValue(e) })}
             />
           </Field>
-          <Check
-            label="Active"
-            checked={draft.active}
-            onChange={(active) => setDraft({ ...draft, active })}
-          />
-          <FormButtons busy={action.busy} onCancel={() => setDraft(undefined)} />
-        </form>
+        </EditorForm>
       ) : null}
       <Show loaded={loaded}>
         {({ agents }) => (

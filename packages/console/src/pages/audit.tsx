@@ -3,6 +3,7 @@ import { expect, queryString } from '../api/client';
 import type { AuditEntry } from '../api/views';
 import {
   ApplyButton,
+  DateFields,
   ErrorNotice,
   Field,
   formatTime,
@@ -74,12 +75,7 @@ export function AuditPage() {
         <Field label="Conversation id">
           <input value={draft.conversationId} onInput={set('conversationId')} />
         </Field>
-        <Field label="From">
-          <input type="date" value={draft.from} onInput={set('from')} />
-        </Field>
-        <Field label="To">
-          <input type="date" value={draft.to} onInput={set('to')} />
-        </Field>
+        <DateFields draft={draft} set={set} />
         <ApplyButton />
       </form>
       {loaded.error !== undefined ? <ErrorNotice error={loaded.error} /> : null}

@@ -6,6 +6,7 @@ type ConversationStatus = 'open' | 'closed' | 'waiting' | 'assigned';
 type Priority = 'high' | 'normal' | 'low';
 import {
   ApplyButton,
+  DateFields,
   Choice,
   ErrorNotice,
   Field,
@@ -110,12 +111,7 @@ export function ConversationsPage() {
         <Field label="Group (chat id)">
           <input value={draft.group} onInput={set('group')} />
         </Field>
-        <Field label="From">
-          <input type="date" value={draft.from} onInput={set('from')} />
-        </Field>
-        <Field label="To">
-          <input type="date" value={draft.to} onInput={set('to')} />
-        </Field>
+        <DateFields draft={draft} set={set} />
         <ApplyButton />
       </form>
       {first.error !== undefined ? <ErrorNotice error={first.error} /> : null}

@@ -2,10 +2,9 @@ import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import type { Group } from '../api/views';
 import {
-  Check,
   Choice,
   Field,
-  FormButtons,
+  EditorForm,
   Guarded,
   inputValue,
   Page,
@@ -70,13 +69,12 @@ export function GroupsPage() {
     >
       {action.message}
       {draft ? (
-        <form
-          class="editor"
-          aria-label="Group"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void save(draft);
-          }}
+        <EditorForm
+          label="Group"
+          busy={action.busy}
+          onSave={() => void save(draft)}
+          onCancel={() => setDraft(undefined)}
+          active={{ checked: draft.active, onChange: (active) => setDraft({ ...draft, active }) }}
         >
           <Field label="Chat id" hint="-100 and ten or more digits">
             <input
@@ -105,13 +103,7 @@ export function GroupsPage() {
               onInput={(e) => setDraft({ ...draft, locales: inputValue(e) })}
             />
           </Field>
-          <Check
-            label="Active"
-            checked={draft.active}
-            onChange={(active) => setDraft({ ...draft, active })}
-          />
-          <FormButtons busy={action.busy} onCancel={() => setDraft(undefined)} />
-        </form>
+        </EditorForm>
       ) : null}
       <Show loaded={loaded}>
         {({ groups }) => (

@@ -87,24 +87,23 @@ export function ReportsPage() {
                   series={[['Conversations', rows.map((r) => r?.conversations ?? 0)]]}
                   bars
                 />
-                <Chart
-                  title="First response"
-                  unit="minutes"
-                  x={days}
-                  series={[
-                    ['Average', rows.map((r) => minutes(r?.firstResponse.avgSeconds))],
-                    ['Median', rows.map((r) => minutes(r?.firstResponse.medianSeconds))],
-                  ]}
-                />
-                <Chart
-                  title="Resolution"
-                  unit="minutes"
-                  x={days}
-                  series={[
-                    ['Average', rows.map((r) => minutes(r?.resolution.avgSeconds))],
-                    ['Median', rows.map((r) => minutes(r?.resolution.medianSeconds))],
-                  ]}
-                />
+                {(
+                  [
+                    ['First response', 'firstResponse'],
+                    ['Resolution', 'resolution'],
+                  ] as const
+                ).map(([title, figure]) => (
+                  <Chart
+                    key={figure}
+                    title={title}
+                    unit="minutes"
+                    x={days}
+                    series={[
+                      ['Average', rows.map((r) => minutes(r?.[figure].avgSeconds))],
+                      ['Median', rows.map((r) => minutes(r?.[figure].medianSeconds))],
+                    ]}
+                  />
+                ))}
                 <Chart
                   title="CSAT"
                   unit="% positive"

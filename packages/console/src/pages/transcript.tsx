@@ -124,6 +124,11 @@ function Message({ message: m }: { message: TranscriptMessage }) {
   );
 }
 
+const TOPIC_CHOICES = [
+  ['keep', 'Keep it, renamed'],
+  ['delete', 'Delete it'],
+] as const;
+
 /** Export (JSON or a readable transcript) and erase, each only for the roles that may. */
 function DataRequests(props: { id: string; path: string; ticket: string; onErased: () => void }) {
   const { client, may } = useConsole();
@@ -175,24 +180,17 @@ function DataRequests(props: { id: string; path: string; ticket: string; onErase
           </p>
           <fieldset>
             <legend>The Telegram topic</legend>
-            <label>
-              <input
-                type="radio"
-                name="topic"
-                checked={topic === 'keep'}
-                onChange={() => setTopic('keep')}
-              />{' '}
-              Keep it, renamed
-            </label>
-            <label>
-              <input
-                type="radio"
-                name="topic"
-                checked={topic === 'delete'}
-                onChange={() => setTopic('delete')}
-              />{' '}
-              Delete it
-            </label>
+            {TOPIC_CHOICES.map(([value, label]) => (
+              <label key={value}>
+                <input
+                  type="radio"
+                  name="topic"
+                  checked={topic === value}
+                  onChange={() => setTopic(value)}
+                />{' '}
+                {label}
+              </label>
+            ))}
           </fieldset>
           <button type="submit" class="danger" disabled={action.busy}>
             Erase for good
