@@ -352,3 +352,33 @@ export function DateFields<F extends string>(props: {
     </>
   );
 }
+
+export interface CursorPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/**
+ * A list fetched by cursor: the first page whenever `key` changes (the filters), then `more()`
+ * appends the next. A cursor is the server's and is passed back as it came.
+ */
+export function useCursorPages<T>(load: (cursor?: string) => Promise<CursorPage<T>>, key: string) {
+  const [more, setMore] = useState<CursorPage<T>>();
+  const [moreError, setMoreError] = useState<unknown>();
+  const first = useLoad(async () => {
+    setMore(undefined);
+    return load();
+  }, [key]);
+  const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
+  const cursor = more ? more.nextCursor : (first.data?.nextCursor ?? null);
+  const loadMore = async () => {
+    if (!cursor) return;
+    try {
+      const page = await load(cursor);
+      setMore({ items: [...(more?.items ?? []), ...page.items], nextCursor: page.nextCursor });
+    } catch (error) {
+      setMoreError(error);
+    }
+  };
+  return { first, items, hasMore: cursor !== null, loadMore, moreError };
+}

@@ -1,4 +1,3 @@
-import { useState } from 'preact/hooks';
 import { expect, queryString } from '../api/client';
 import type { AuditEntry } from '../api/views';
 import {
@@ -10,7 +9,7 @@ import {
   Page,
   Table,
   useConsole,
-  useLoad,
+  useCursorPages,
   useUrlFilters,
 } from '../ui';
 
@@ -25,8 +24,6 @@ const FILTERS = ['action', 'actor', 'conversationId', 'from', 'to'] as const;
 export function AuditPage() {
   const { client } = useConsole();
   const { filters, draft, set, apply, key } = useUrlFilters(FILTERS, '/audit');
-  const [older, setOlder] = useState<AuditPage>();
-  const [olderError, setOlderError] = useState<unknown>();
   const query = {
     action: filters.action || undefined,
     actor: filters.actor || undefined,
@@ -34,28 +31,12 @@ export function AuditPage() {
     from: filters.from || undefined,
     to: filters.to || undefined,
   };
-  const page = (cursor?: string) =>
-    expect<AuditPage>(
+  const { first, items, hasMore, loadMore, moreError } = useCursorPages(async (cursor) => {
+    const page = await expect<AuditPage>(
       client.GET('/v1/admin/audit', { params: { query: { ...query, limit: 100, cursor } } }),
     );
-  const loaded = useLoad(async () => {
-    setOlder(undefined);
-    return page();
-  }, [key]);
-  const entries = [...(loaded.data?.entries ?? []), ...(older?.entries ?? [])];
-  const cursor = older ? older.nextCursor : (loaded.data?.nextCursor ?? null);
-  const loadOlder = async () => {
-    if (!cursor) return;
-    try {
-      const next = await page(cursor);
-      setOlder({
-        entries: [...(older?.entries ?? []), ...next.entries],
-        nextCursor: next.nextCursor,
-      });
-    } catch (error) {
-      setOlderError(error);
-    }
-  };
+    return { items: page.entries, nextCursor: page.nextCursor };
+  }, key);
   return (
     <Page
       title="Audit log"
@@ -78,11 +59,11 @@ export function AuditPage() {
         <DateFields draft={draft} set={set} />
         <ApplyButton />
       </form>
-      {loaded.error !== undefined ? <ErrorNotice error={loaded.error} /> : null}
-      {loaded.data ? <AuditTable entries={entries} /> : null}
-      {olderError !== undefined ? <ErrorNotice error={olderError} /> : null}
-      {cursor ? (
-        <button class="more" onClick={() => void loadOlder()}>
+      {first.error !== undefined ? <ErrorNotice error={first.error} /> : null}
+      {first.data ? <AuditTable entries={items} /> : null}
+      {moreError !== undefined ? <ErrorNotice error={moreError} /> : null}
+      {hasMore ? (
+        <button class="more" onClick={() => void loadMore()}>
           Older
         </button>
       ) : null}

@@ -1,6 +1,5 @@
-import { useState } from 'preact/hooks';
 import { expect } from '../api/client';
-import type { ConversationItem, ConversationPage } from '../api/views';
+import type { ConversationPage } from '../api/views';
 
 type ConversationStatus = 'open' | 'closed' | 'waiting' | 'assigned';
 type Priority = 'high' | 'normal' | 'low';
@@ -15,7 +14,7 @@ import {
   Page,
   Table,
   useConsole,
-  useLoad,
+  useCursorPages,
   useUrlFilters,
 } from '../ui';
 
@@ -45,8 +44,6 @@ const FILTERS = ['status', 'agent', 'group', 'level', 'priority', 'from', 'to', 
 export function ConversationsPage() {
   const { client } = useConsole();
   const { filters, draft, set, apply, key } = useUrlFilters(FILTERS, '/conversations');
-  const [more, setMore] = useState<{ items: ConversationItem[]; cursor: string | null }>();
-  const [moreError, setMoreError] = useState<unknown>();
   const number = (text: string) => (text === '' ? undefined : Number(text));
   const list = (cursor?: string) =>
     expect<ConversationPage>(
@@ -68,22 +65,7 @@ export function ConversationsPage() {
         },
       }),
     );
-  const first = useLoad(async () => {
-    setMore(undefined);
-    return list();
-  }, [key]);
-  const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
-  const cursor = more ? more.cursor : (first.data?.nextCursor ?? null);
-
-  const loadMore = async () => {
-    if (!cursor) return;
-    try {
-      const page = await list(cursor);
-      setMore({ items: [...(more?.items ?? []), ...page.items], cursor: page.nextCursor });
-    } catch (error) {
-      setMoreError(error);
-    }
-  };
+  const { first, items, hasMore, loadMore, moreError } = useCursorPages(list, key);
 
   return (
     <Page title="Conversations">
@@ -152,7 +134,7 @@ export function ConversationsPage() {
         />
       ) : null}
       {moreError !== undefined ? <ErrorNotice error={moreError} /> : null}
-      {cursor ? (
+      {hasMore ? (
         <button onClick={() => void loadMore()} class="more">
           More
         </button>
