@@ -147,6 +147,8 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
     await expect
       .poll(() => page.locator('.preview .bubble').textContent())
       .toBe('Alice is with you now (set in the console).');
+    mkdirSync(join(screenshotDir, 'console'), { recursive: true });
+    await page.screenshot({ path: join(screenshotDir, 'console', 'template-editor-desktop.png') });
     await page.getByRole('button', { name: 'Save', exact: true }).click();
     await page.getByText('Saved agent_joined.').waitFor();
 

@@ -181,7 +181,12 @@ export function formatSeconds(seconds: number | null | undefined): string {
 }
 
 /** Save and Cancel under an editor form. */
-export function FormButtons(props: { busy: boolean; onCancel: () => void; save?: string }) {
+export function FormButtons(props: {
+  busy: boolean;
+  onCancel: () => void;
+  save?: string;
+  children?: ComponentChildren;
+}) {
   return (
     <div class="buttons">
       <button type="submit" class="primary" disabled={props.busy}>
@@ -190,6 +195,7 @@ export function FormButtons(props: { busy: boolean; onCancel: () => void; save?:
       <button type="button" onClick={props.onCancel}>
         Cancel
       </button>
+      {props.children}
     </div>
   );
 }

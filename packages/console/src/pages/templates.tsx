@@ -169,17 +169,18 @@ export function TemplatesPage() {
             <p class="bubble">{preview(draft.text) || ' '}</p>
           </div>
           {writable ? (
-            <FormButtons busy={action.busy} onCancel={() => setDraft(undefined)} />
+            <FormButtons busy={action.busy} onCancel={() => setDraft(undefined)}>
+              {draft.isNew ? null : (
+                <button type="button" class="danger" onClick={() => void remove(draft)}>
+                  Delete
+                </button>
+              )}
+            </FormButtons>
           ) : (
             <button type="button" onClick={() => setDraft(undefined)}>
               Close
             </button>
           )}
-          {writable && !draft.isNew ? (
-            <button type="button" class="danger" onClick={() => void remove(draft)}>
-              Delete
-            </button>
-          ) : null}
         </form>
       ) : null}
       <Show loaded={loaded}>
