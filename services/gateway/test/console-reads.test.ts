@@ -156,6 +156,7 @@ describe('the console read API: conversations, transcripts, overview, paged list
     expect(await ids('status=closed')).toEqual([closed.id]);
     expect(await ids(`agent=${ALICE.telegramUserId}`)).toEqual([held.id]);
     expect(await ids(`group=${GROUP_DE}`)).toEqual([waiting.id]);
+    expect(await ids('group=default')).toEqual([closed.id, held.id]);
     expect(await ids('priority=high')).toEqual([held.id]);
     expect(await ids('level=2')).toEqual([closed.id]);
     expect(await ids('level=1')).toEqual([held.id, waiting.id]);
