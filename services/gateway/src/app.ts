@@ -519,6 +519,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     fanout: deps.coordination.fanout,
     logger,
     heartbeatMs: config.CONSOLE_STREAM_HEARTBEAT,
+    onStreams: (delta) => metrics.overviewStreams.add(delta),
   });
   await app.register(reportRoutes, { reports: new Reports(uow) });
   await app.register(consoleRoutes, {

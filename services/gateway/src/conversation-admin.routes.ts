@@ -26,8 +26,8 @@ const conversationsQuery = z.object({
   status: z.enum(Object.values(ConversationListStatus)).optional(),
   /** The holding agent's Telegram user id. */
   agent: idParam.positive().optional(),
-  /** The support group's chat id. */
-  group: idParam.optional(),
+  /** The support group's chat id, or `default` for SUPPORT_GROUP_ID's conversations. */
+  group: z.union([z.literal('default').transform(() => null), idParam]).optional(),
   level: z.coerce.number().int().min(1).max(3).optional(),
   priority: z.enum(Object.values(ConversationPriority)).optional(),
   /** Created at or after (a UTC date: its start). */

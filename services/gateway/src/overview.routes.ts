@@ -24,6 +24,8 @@ export interface OverviewRoutesOptions {
   minIntervalMs?: number;
   /** A comment line this often keeps proxies from closing the stream; the session is checked too. */
   heartbeatMs?: number;
+  /** Counts streams opening (+1) and ending (-1) (topicdesk_console_overview_streams). */
+  onStreams?: (delta: number) => void;
 }
 
 /** The overview as the API shows it (the JSON route and the stream's `overview` events). */
@@ -239,7 +241,11 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
         'x-accel-buffering': 'no',
       });
       reply.raw.write('retry: 5000\n\n');
-      const stream = new OverviewStream(reply.raw, (ended) => broadcast.remove(ended));
+      options.onStreams?.(1);
+      const stream = new OverviewStream(reply.raw, (ended) => {
+        broadcast.remove(ended);
+        options.onStreams?.(-1);
+      });
       const ended = { code: 'SESSION_INVALID', message: 'the console session ended' };
       stream.every(heartbeatMs, () => {
         stream.comment('heartbeat');

@@ -156,6 +156,7 @@ describe('the console read API: conversations, transcripts, overview, paged list
     expect(await ids('status=closed')).toEqual([closed.id]);
     expect(await ids(`agent=${ALICE.telegramUserId}`)).toEqual([held.id]);
     expect(await ids(`group=${GROUP_DE}`)).toEqual([waiting.id]);
+    expect(await ids('group=default')).toEqual([closed.id, held.id]);
     expect(await ids('priority=high')).toEqual([held.id]);
     expect(await ids('level=2')).toEqual([closed.id]);
     expect(await ids('level=1')).toEqual([held.id, waiting.id]);
@@ -369,6 +370,8 @@ describe('the console read API: conversations, transcripts, overview, paged list
     );
     const entries = filtered.body['entries'] as Array<{ id: number; actor: { id: string } }>;
     expect(entries.map((e) => e.actor.id)).toEqual(['73002', '73001']);
+    // A newer entry between the pages does not shift the next one.
+    await claim(conversation, { ...ALICE, telegramUserId: 73_003 });
     const rest = await service(
       'GET',
       `/v1/admin/audit?conversationId=${conversation.id}&action=conversation.claim&limit=2&cursor=${filtered.body['nextCursor'] as string}`,
@@ -394,7 +397,7 @@ describe('the console read API: conversations, transcripts, overview, paged list
       expect(csv.headers['content-type']).toMatch(/^text\/csv/);
       const lines = csv.body.trimEnd().split('\r\n');
       expect(lines[0]).toBe('id,at,actor_type,actor_id,action,conversation_id,details');
-      expect(lines.slice(1).filter((l) => l.includes(',conversation.claim,'))).toHaveLength(3);
+      expect(lines.slice(1).filter((l) => l.includes(',conversation.claim,'))).toHaveLength(4);
       expect(lines.slice(1).every((l) => l.includes(conversation.id))).toBe(true);
     }
     const bad = await service('GET', '/v1/admin/audit.csv?cursor=nope');

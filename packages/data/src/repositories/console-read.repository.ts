@@ -31,7 +31,8 @@ export interface ConversationListQuery {
   status?: ConversationListStatus | undefined;
   /** The holding agent's Telegram user id. */
   agentTelegramUserId?: number | undefined;
-  groupChatId?: number | undefined;
+  /** null: the default group's (SUPPORT_GROUP_ID's) conversations. */
+  groupChatId?: number | null | undefined;
   level?: number | undefined;
   priority?: ConversationPriority | undefined;
   /** Created at or after. */
@@ -131,7 +132,8 @@ export class ConsoleReadRepository {
     }
     if (query.agentTelegramUserId !== undefined)
       select = select.where('c.claimed_by_telegram_user_id', '=', query.agentTelegramUserId);
-    if (query.groupChatId !== undefined)
+    if (query.groupChatId === null) select = select.where('c.group_chat_id', 'is', null);
+    else if (query.groupChatId !== undefined)
       select = select.where('c.group_chat_id', '=', query.groupChatId);
     if (query.level !== undefined) select = select.where('c.level', '=', query.level);
     if (query.priority !== undefined) select = select.where('c.priority', '=', query.priority);
