@@ -168,5 +168,14 @@ describe('data-subject requests over files, ratings and topics', () => {
     expect(row.topic_id).toBeNull();
     expect(row.erased_at).toBeInstanceOf(Date);
     expect(row.token_generation).toBe(conversation.token_generation + 1);
+    // An agent's /reopen cannot bring it back: it stays closed for good.
+    const reopened = await fixture.uow.run((work) =>
+      conversations.reopen(work, {
+        tenantId,
+        conversationId: conversation.id,
+        actor: { type: 'agent', id: '7001' },
+      }),
+    );
+    expect(reopened).toBe(false);
   });
 });
