@@ -165,6 +165,11 @@ export class DataRequests {
       const conversation = await repository.lock(tenantId, found.id);
       if (!conversation)
         throw new DataRequestError(DataRequestRefusal.notFound, 'no such conversation');
+      // Another erase of it committed while this one waited for the lock: answer its tombstone.
+      const meanwhile = conversation.erased_at
+        ? await repository.tombstone(tenantId, conversation.id)
+        : undefined;
+      if (meanwhile) return { tombstone: meanwhile, erasedNow: false };
       return {
         tombstone: await this.eraseIn(work, conversation, actor, topicPolicy),
         erasedNow: true,
