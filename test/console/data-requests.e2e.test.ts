@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startConversation, VisitorClient } from '@topicdesk/testkit';
 import { MemberStatus, type MessageView } from '@topicdesk/telegram-sandbox';
-import { admin, ALICE, botPosted, say } from '../support/agents';
+import { admin, ALICE, botPosted, header, say } from '../support/agents';
 import { BOT_TOKEN, GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 // Data-subject requests and the setup checks end to end: every service its own process, real
@@ -115,6 +115,11 @@ describe('data-subject requests through the admin API', () => {
       15_000,
     );
     expect(topic(c.threadId)?.deleted).toBe(false);
+    // Its pinned header no longer names the visitor or their page.
+    const headerText = header(cluster.sandbox, c.threadId)?.text ?? '';
+    expect(headerText).toContain(c.ticket);
+    expect(headerText).not.toContain('Dora');
+    expect(headerText).not.toContain('shop.example/orders');
     expect(await auditActions(c.conversationId)).toEqual(
       expect.arrayContaining(['data.export', 'data.erase']),
     );

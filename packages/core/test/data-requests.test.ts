@@ -150,6 +150,23 @@ describe('data-subject requests over files, ratings and topics', () => {
     expect(topicsAsked).not.toContain('topicRemoval');
   });
 
+  it('erases once when two requests come at the same time: both answer the same tombstone', async () => {
+    const { conversation } = await withFile();
+    const results = await Promise.all([
+      requests.erase(tenantId, conversation.id, admin, 'keep'),
+      requests.erase(tenantId, conversation.ticket, admin, 'delete'),
+    ]);
+    expect(results.map((r) => r.erasedNow).sort()).toEqual([false, true]);
+    expect(results[0].tombstone).toEqual(results[1].tombstone);
+    const audits = await fixture.uow.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('conversation_id', '=', conversation.id)
+      .where('action', '=', 'data.erase')
+      .execute();
+    expect(audits).toHaveLength(1);
+  });
+
   it('asks the bridge to delete the topic under `delete`, and forgets the topic', async () => {
     const { conversation } = await withFile();
     const published = fixture.published.length;
@@ -168,5 +185,14 @@ describe('data-subject requests over files, ratings and topics', () => {
     expect(row.topic_id).toBeNull();
     expect(row.erased_at).toBeInstanceOf(Date);
     expect(row.token_generation).toBe(conversation.token_generation + 1);
+    // An agent's /reopen cannot bring it back: it stays closed for good.
+    const reopened = await fixture.uow.run((work) =>
+      conversations.reopen(work, {
+        tenantId,
+        conversationId: conversation.id,
+        actor: { type: 'agent', id: '7001' },
+      }),
+    );
+    expect(reopened).toBe(false);
   });
 });

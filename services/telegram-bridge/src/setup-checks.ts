@@ -167,7 +167,11 @@ export function answerSetupRequests(
           error = { code: 'SETUP_WEBHOOK_REFUSED', message: `setWebhook: ${described(refused)}` };
         });
     }
-    const checks = await setupChecks(parts, options.mode);
+    const checks = await setupChecks(parts, options.mode).catch((failed: unknown) => {
+      // Postgres away (the groups): said as a failing check rather than a timeout.
+      logger.warn({ err: failed }, 'setup checks failed');
+      return [fail('bridge', `the checks failed: ${described(failed)}`, 'see the bridge log')];
+    });
     bus.signal(topics.setupReply, { requestId: request.requestId, checks, error });
     logger.info(
       { action: request.action, failing: checks.filter((c) => !c.ok).map((c) => c.id) },

@@ -12,6 +12,7 @@ import type { UpdateRef } from '../agents/agent-desk.service';
 import type { AttachmentService } from '../attachments/attachment.service';
 import { recordAudit, type Actor } from '../conversation.service';
 import type { TopicPolicy } from '../housekeeping.service';
+import { dataRequestMetrics } from '../metrics';
 import { busOutbox, fanoutOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import {
@@ -75,6 +76,8 @@ export function erasedPost(ticket: string, at: Date): string {
  * Both are audited (`data.export`, `data.erase`).
  */
 export class DataRequests {
+  readonly #metrics = dataRequestMetrics();
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly options: DataRequestsOptions,
@@ -97,6 +100,7 @@ export class DataRequests {
         format,
       }),
     );
+    this.#metrics.requests.add(1, { kind: 'export', by: actor.type });
     return view;
   }
 
@@ -131,6 +135,7 @@ export class DataRequests {
       return true;
     });
     if (!fresh) return undefined;
+    this.#metrics.requests.add(1, { kind: 'export', by: 'visitor' });
     return {
       format: EXPORT_FORMAT,
       exportedAt: new Date().toISOString(),
@@ -165,6 +170,11 @@ export class DataRequests {
       const conversation = await repository.lock(tenantId, found.id);
       if (!conversation)
         throw new DataRequestError(DataRequestRefusal.notFound, 'no such conversation');
+      // Another erase of it committed while this one waited for the lock: answer its tombstone.
+      const meanwhile = conversation.erased_at
+        ? await repository.tombstone(tenantId, conversation.id)
+        : undefined;
+      if (meanwhile) return { tombstone: meanwhile, erasedNow: false };
       return {
         tombstone: await this.eraseIn(work, conversation, actor, topicPolicy),
         erasedNow: true,
@@ -237,6 +247,7 @@ export class DataRequests {
       notes: record.notes.length,
       files,
     });
+    work.afterCommit(() => this.#metrics.requests.add(1, { kind: 'erase', by: actor.type }));
     work.emit(fanoutOutbox(tenantId, conversation.id, { type: 'status', status: 'closed' }));
     if (deleteTopic) {
       // The current topic and those an escalation left (they carry a transcript).
