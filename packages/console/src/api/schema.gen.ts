@@ -2014,7 +2014,7 @@ export interface operations {
             query?: {
                 status?: "open" | "closed" | "waiting" | "assigned";
                 agent?: number;
-                group?: number;
+                group?: "default" | number;
                 level?: number;
                 priority?: "high" | "normal" | "low";
                 from?: string;

@@ -54,7 +54,7 @@ export function ConversationsPage() {
             priority: (filters.priority || undefined) as Priority | undefined,
             level: number(filters.level),
             agent: number(filters.agent),
-            group: number(filters.group),
+            group: filters.group === 'default' ? 'default' : number(filters.group),
             // Dates are UTC days: `to` includes its day.
             from: filters.from || undefined,
             to: filters.to || undefined,
@@ -90,7 +90,7 @@ export function ConversationsPage() {
         <Field label="Agent (Telegram id)">
           <input inputMode="numeric" value={draft.agent} onInput={set('agent')} />
         </Field>
-        <Field label="Group (chat id)">
+        <Field label="Group (chat id, or default)">
           <input value={draft.group} onInput={set('group')} />
         </Field>
         <DateFields draft={draft} set={set} />
