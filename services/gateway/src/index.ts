@@ -6,4 +6,4 @@ export {
   type GatewayConfig,
 } from './config';
 export { ErrorCode, GatewayError } from './errors';
-export { currentOpenApiDocument } from './openapi-document';
+export { currentOpenApiDocument, registerGateway } from './openapi-document';

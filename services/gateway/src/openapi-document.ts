@@ -1,8 +1,36 @@
-import { createInfrastructure, OutboxRelay } from '@topicdesk/core';
-import { createLogger } from '@topicdesk/telemetry';
-import Fastify from 'fastify';
+import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
+import { createLogger, type Logger } from '@topicdesk/telemetry';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { gatewayPlugin } from './app';
 import { loadGatewayConfig } from './config';
+
+/**
+ * The gateway plugin on `app` over an infrastructure made in this process (no server of its
+ * own), with an outbox relay the caller stops after closing `app`: the OpenAPI document below
+ * and the gateway's tests build it so.
+ */
+export async function registerGateway(
+  app: FastifyInstance,
+  infra: Infrastructure,
+  env: Record<string, string | undefined>,
+  logger: Logger,
+): Promise<OutboxRelay> {
+  const relay = new OutboxRelay({
+    db: infra.database.db,
+    bus: infra.bus,
+    fanout: infra.coordination.fanout,
+    logger,
+  });
+  await app.register(gatewayPlugin, {
+    config: loadGatewayConfig(env),
+    db: infra.database.db,
+    bus: infra.bus,
+    coordination: infra.coordination,
+    relay,
+    logger,
+  });
+  return relay;
+}
 
 /**
  * /openapi.json as this source registers it, without a server or a database: the gateway
@@ -17,24 +45,15 @@ export async function currentOpenApiDocument(): Promise<Record<string, unknown>>
     logger,
     migrate: true,
   });
-  const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
-    logger,
-  });
   const app = Fastify();
+  let relay: OutboxRelay | undefined;
   try {
-    await app.register(gatewayPlugin, {
-      config: loadGatewayConfig({
-        CONVERSATION_JWT_SECRET: 'only-for-the-document-never-for-tokens-0123456789',
-      }),
-      db: infra.database.db,
-      bus: infra.bus,
-      coordination: infra.coordination,
-      relay,
+    relay = await registerGateway(
+      app,
+      infra,
+      { CONVERSATION_JWT_SECRET: 'only-for-the-document-never-for-tokens-0123456789' },
       logger,
-    });
+    );
     await app.ready();
     const response = await app.inject({ method: 'GET', url: '/openapi.json' });
     if (response.statusCode !== 200)
@@ -42,7 +61,7 @@ export async function currentOpenApiDocument(): Promise<Record<string, unknown>>
     return response.json<Record<string, unknown>>();
   } finally {
     await app.close();
-    await relay.stop();
+    await relay?.stop();
     await infra.close();
   }
 }

@@ -4,7 +4,6 @@ import {
   ConversationService,
   createInfrastructure,
   DEFAULT_TENANT_ID,
-  OutboxRelay,
   UnitOfWork,
   type Infrastructure,
   type Role,
@@ -13,7 +12,7 @@ import { createLogger, type Logger } from '@topicdesk/telemetry';
 import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import type { ServerFrame } from '@topicdesk/protocol';
 import { WebSocket } from 'ws';
-import { gatewayPlugin, loadGatewayConfig } from '../src/index';
+import { registerGateway } from '../src/index';
 
 /** The gateway plugin in this process, over a database of its own (and, if asked, real NATS). */
 export interface GatewayUnderTest {
@@ -46,28 +45,20 @@ export async function startGatewayUnderTest(options: {
     logger,
     migrate: true,
   });
-  const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
-    logger,
-  });
   const app = Fastify();
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
-  await app.register(gatewayPlugin, {
-    config: loadGatewayConfig({
+  const relay = await registerGateway(
+    app,
+    infra,
+    {
       DATABASE_URL: testDb.url,
       CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
       // No bridge answers the setup checks in process: give up at once, not after 10 s.
       SETUP_BRIDGE_TIMEOUT: '100ms',
       ...options.env,
-    }),
-    db: infra.database.db,
-    bus: infra.bus,
-    coordination: infra.coordination,
-    relay,
+    },
     logger,
-  });
+  );
   await app.ready();
   return {
     app,
