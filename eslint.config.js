@@ -8,6 +8,7 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/dist/**',
       'packages/contracts/src/gen/**',
+      'packages/console/src/api/schema.gen.ts',
       'data/**',
       'test-results/**',
       'coverage/**',

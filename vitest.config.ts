@@ -47,7 +47,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/**/*.test.ts'],
           exclude: [...configDefaults.exclude, ...SOLO],
-          // The browser suites load the widget from the gateways: build it from source first.
+          // The browser suites load the widget and the console from the gateways: build them first.
           globalSetup: ['./test/support/widget-build.ts'],
           ...E2E,
         },

@@ -1,7 +1,8 @@
 /**
- * Generates the TypeScript contracts in packages/contracts/src/gen from proto/ (protobuf-es v2).
+ * Generates the TypeScript contracts in packages/contracts/src/gen from proto/ (protobuf-es v2),
+ * and the console's typed client (packages/console/src/api/schema.gen.ts) from /openapi.json.
  *
- *   pnpm generate          lint proto/, regenerate packages/contracts/src/gen
+ *   pnpm generate          lint proto/, regenerate packages/contracts/src/gen and the client
  *   pnpm check:generated   lint proto/, generate into a temp dir and compare byte for byte with
  *                          the committed files; exit 1 and name the stale files if they differ
  *
@@ -14,6 +15,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { consoleClientFile, consoleClientSource } from './console-client';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const binDir = path.join(root, 'node_modules', '.bin');
@@ -103,6 +105,11 @@ async function check(): Promise<void> {
     for (const file of committedFiles) {
       if (!freshFiles.includes(file)) stale.push(`${file} (should not exist)`);
     }
+    const client = await consoleClientSource();
+    const committedClient = existsSync(path.join(root, consoleClientFile))
+      ? await readFile(path.join(root, consoleClientFile), 'utf8')
+      : undefined;
+    if (client !== committedClient) stale.push(`${consoleClientFile} (differs from /openapi.json)`);
     if (stale.length > 0) {
       console.error(`generated contracts are stale in ${genDir.split(path.sep).join('/')}:`);
       for (const line of stale) console.error(`  ${line}`);
@@ -121,4 +128,6 @@ if (process.argv.includes('--check')) {
 } else {
   const out = await generate(root);
   console.log(`generated contracts in ${path.relative(root, out).split(path.sep).join('/')}`);
+  await writeFile(path.join(root, consoleClientFile), await consoleClientSource());
+  console.log(`generated the console's client in ${consoleClientFile}`);
 }

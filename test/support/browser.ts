@@ -99,12 +99,18 @@ const axeSource = readFileSync(
   'utf8',
 );
 
+/** axe-core's impact levels, least first. */
+const IMPACTS = ['minor', 'moderate', 'serious', 'critical'] as const;
+
 /**
  * axe-core's violations on the page (open shadow roots included), as `rule: targets` lines so a
- * failing expectation says what and where. Evaluated through the debugging protocol, so a
- * page's Content-Security-Policy does not stop it.
+ * failing expectation says what and where; `minImpact` leaves out the lesser ones. Evaluated
+ * through the debugging protocol, so a page's Content-Security-Policy does not stop it.
  */
-export async function axeViolations(page: Page): Promise<string[]> {
+export async function axeViolations(
+  page: Page,
+  options: { minImpact?: (typeof IMPACTS)[number] } = {},
+): Promise<string[]> {
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
     const axe = (
@@ -114,7 +120,11 @@ export async function axeViolations(page: Page): Promise<string[]> {
             context: Document,
             options: object,
           ): Promise<{
-            violations: Array<{ id: string; nodes: Array<{ target: unknown }> }>;
+            violations: Array<{
+              id: string;
+              impact: string | null;
+              nodes: Array<{ target: unknown }>;
+            }>;
           }>;
         };
       }
@@ -122,8 +132,12 @@ export async function axeViolations(page: Page): Promise<string[]> {
     const result = await axe.run(document, { resultTypes: ['violations'] });
     return result.violations.map((v) => ({
       id: v.id,
+      impact: v.impact,
       targets: v.nodes.map((n) => JSON.stringify(n.target)),
     }));
   });
-  return violations.map((v) => `${v.id}: ${v.targets.join(' ')}`);
+  const least = IMPACTS.indexOf(options.minImpact ?? 'minor');
+  return violations
+    .filter((v) => IMPACTS.indexOf((v.impact ?? 'minor') as (typeof IMPACTS)[number]) >= least)
+    .map((v) => `${v.id}: ${v.targets.join(' ')}`);
 }

@@ -1,5 +1,7 @@
 import {
   ConversationSyncSchema,
+  SetupReplySchema,
+  SetupRequestSchema,
   TopicRemovalSchema,
   TelegramUpdateSchema,
   VisitorTypingSchema,
@@ -57,6 +59,18 @@ export const topics = {
     kind: 'signal',
     subject: 'typing.visitor',
     schema: VisitorTypingSchema,
+  },
+  /** The console's setup checks (gateway → bridge, a queue group of the bridges). */
+  setupRequest: {
+    kind: 'signal',
+    subject: 'setup.request',
+    schema: SetupRequestSchema,
+  },
+  /** Their answer (bridge → every gateway; the one waiting for its request id takes it). */
+  setupReply: {
+    kind: 'signal',
+    subject: 'setup.reply',
+    schema: SetupReplySchema,
   },
 } as const satisfies Record<string, Topic>;
 

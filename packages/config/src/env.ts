@@ -125,6 +125,14 @@ export const consoleEnv = {
    * `/console` with "not configured".
    */
   CONSOLE_URL: env.url(),
+  /**
+   * What a data-subject erasure does to the conversation's topic unless the request says:
+   * `keep` renames it and posts that the data was erased, `delete` deletes it in Telegram.
+   */
+  DSAR_TOPIC_POLICY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['delete', 'keep']).default('keep'),
+  ),
 };
 
 /** The console's public URL without a trailing slash: CONSOLE_URL, else PUBLIC_URL + /console. */

@@ -501,21 +501,33 @@ export class ConversationService {
       work.emit(sync(tenantId, conversationId, SyncReason.STATUS_CHANGED));
   }
 
-  async #audit(
+  #audit(
     work: Work,
     tenantId: string,
     actor: Actor,
     action: string,
     conversationId: string,
     details?: Record<string, unknown>,
-  ) {
-    await new AuditRepository(work.trx).record({
-      tenantId,
-      actorType: actor.type,
-      actorId: actor.id,
-      action,
-      conversationId,
-      details,
-    });
+  ): Promise<void> {
+    return recordAudit(work, tenantId, actor, action, conversationId, details);
   }
+}
+
+/** An audit entry of `actor`'s action, in the change's transaction. */
+export async function recordAudit(
+  work: Work,
+  tenantId: string,
+  actor: Actor,
+  action: string,
+  conversationId: string | null,
+  details?: Record<string, unknown>,
+): Promise<void> {
+  await new AuditRepository(work.trx).record({
+    tenantId,
+    actorType: actor.type,
+    actorId: actor.id,
+    action,
+    conversationId,
+    details,
+  });
 }

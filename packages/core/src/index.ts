@@ -196,3 +196,42 @@ export {
   type Principal,
   type SessionLifetimes,
 } from './console/console-access.service';
+// The console's reads (issue 15): conversation list and transcripts, the live overview and
+// its activity channel, cursor pages of the admin lists.
+export {
+  ConsoleReads,
+  TRANSCRIPT_AUDIT_LIMIT,
+  type AuditFilters,
+  type ConversationFilters,
+  type CursorRequest,
+  type Overview,
+  type Transcript,
+  type TranscriptMessage,
+} from './console/console-reads.service';
+export {
+  decodeCursor,
+  encodeCursor,
+  InvalidCursorError,
+  pageFrom,
+  pageInMemory,
+  type CursorPage,
+} from './console/cursor';
+export { activityChannel, ActivitySignal, type ActivityEvent } from './console/activity';
+export { ConversationListStatus } from '@topicdesk/data';
+export type { Note } from '@topicdesk/data';
+// Data-subject requests (issue 15): export and erasure of a conversation or a private-chat user.
+export {
+  DataRequestError,
+  DataRequestRefusal,
+  DataRequests,
+  erasedPost,
+  type DataRequestsOptions,
+  type EraseResult,
+  type TelegramUserExport,
+} from './data-requests/data-requests.service';
+export {
+  EXPORT_FORMAT,
+  exportTranscript,
+  type ConversationExport,
+} from './data-requests/export-view';
+export type { ConversationTombstone } from '@topicdesk/data';

@@ -62,3 +62,16 @@ export function teamMetrics() {
   };
 }
 export type TeamMetrics = ReturnType<typeof teamMetrics>;
+
+/**
+ * Data-subject requests (docs/console.md): `kind` `export` or `erase`, `by` `admin` (the admin
+ * API) or `visitor` (the private chat's /mydata, /forget); an erase counts each conversation.
+ */
+export function dataRequestMetrics() {
+  return {
+    requests: meter().createCounter('topicdesk_data_requests_total', {
+      description:
+        'Data-subject exports and erasures, by kind (export, erase) and by (admin, visitor)',
+    }),
+  };
+}

@@ -10,6 +10,7 @@ import {
 import type { Fanout } from '@topicdesk/fanout';
 import type { ConversationEvent } from '@topicdesk/protocol';
 import { meter, type Logger } from '@topicdesk/telemetry';
+import { ActivitySignal } from './console/activity';
 
 /** Published rows deleted at once without waiting for the delay. */
 const FLUSH_BATCH = 500;
@@ -55,6 +56,8 @@ export interface OutboxRelayOptions {
   idleSweepIntervalMs?: number;
   /** How long published rows wait to be deleted together (well under staleAfterMs). */
   flushDelayMs?: number;
+  /** How often at most a tenant's activity is told to the console (default 250 ms). */
+  activityIntervalMs?: number;
 }
 
 /**
@@ -72,6 +75,8 @@ export class OutboxRelay {
   readonly #sweepIntervalMs: number;
   readonly #idleSweepIntervalMs: number;
   readonly #flushDelayMs: number;
+  /** Every published row is a change of a conversation: the console's overview hears of it. */
+  readonly #activity: ActivitySignal;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
   /** When the timer's sweep runs (performance.now()). */
@@ -108,6 +113,7 @@ export class OutboxRelay {
       options.idleSweepIntervalMs ?? 10_000,
     );
     this.#flushDelayMs = options.flushDelayMs ?? 100;
+    this.#activity = new ActivitySignal(options.fanout, options.logger, options.activityIntervalMs);
     const repository = new OutboxRepository(this.#db);
     meter()
       .createObservableGauge('topicdesk_outbox_pending', {
@@ -184,6 +190,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#activity.stop();
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#sweeping;
@@ -292,6 +299,7 @@ export class OutboxRelay {
         }
       }
       this.#published.add(1, { destination: row.destination, path });
+      this.#activity.changed(row.tenant_id);
       return true;
     } catch (error) {
       // The row stays: the sweeper looks soon (again).

@@ -88,3 +88,18 @@ export {
   type ConsoleSessionWithAgent,
   type NewConsoleSessionInput,
 } from './repositories/console-session.repository';
+export {
+  ConsoleReadRepository,
+  ConversationListStatus,
+  type AuditQuery,
+  type ConversationListQuery,
+  type CreationKey,
+  type ListedConversation,
+  type OnlineAgent,
+  type OverviewFigures,
+} from './repositories/console-read.repository';
+export {
+  DataRequestRepository,
+  type ConversationRecord,
+  type TombstoneInput,
+} from './repositories/data-request.repository';

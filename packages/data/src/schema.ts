@@ -127,6 +127,20 @@ export interface ConversationTable {
     ConversationPriority | undefined,
     ConversationPriority
   >;
+  /** Its personal data was erased (a data-subject request, migration 0019); the row stays. */
+  erased_at: NullableTimestamp;
+}
+
+/** What stays of an erased conversation (migration 0019); outlives the conversation's row. */
+export interface ConversationTombstoneTable {
+  tenant_id: string;
+  conversation_id: string;
+  ticket: string;
+  erased_at: Timestamp;
+  /** The audit actor: `admin` (the admin API) or `visitor` (the private chat's /forget). */
+  erased_by_type: string;
+  erased_by_id: string | null;
+  topic_policy: 'delete' | 'keep';
 }
 
 export interface MessageTable {
@@ -526,6 +540,7 @@ export interface DB {
   console_links: ConsoleLinkTable;
   console_sessions: ConsoleSessionTable;
   conversation_escalations: ConversationEscalationTable;
+  conversation_tombstones: ConversationTombstoneTable;
 }
 
 export type Conversation = Selectable<ConversationTable>;
@@ -552,5 +567,6 @@ export type SlaPolicy = Selectable<SlaPolicyTable>;
 export type SlaEvent = Selectable<SlaEventTable>;
 export type ConsoleLink = Selectable<ConsoleLinkTable>;
 export type ConsoleSession = Selectable<ConsoleSessionTable>;
+export type ConversationTombstone = Selectable<ConversationTombstoneTable>;
 
 export const DEFAULT_TENANT_ID = 'default';

@@ -8,3 +8,4 @@ export { startTestS3, S3RVER_CREDENTIALS, type TestS3 } from './s3-server';
 export { EICAR, startFakeClamd, type FakeClamd } from './fake-clamd';
 export { clamdMissing, startClamd, TEST_SIGNATURE, type RealClamd } from './clamd';
 export { executable, jpegWithGps, oggOpus, PDF } from './attachment-fixtures';
+export { readEventStream } from './event-stream';

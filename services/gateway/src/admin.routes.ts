@@ -6,21 +6,27 @@ import {
   ROLES,
   isLanguageTag,
   LANGUAGE_TAG_MAX_LENGTH,
+  pageInMemory,
   type AdminService,
   type Agent,
+  type ConsoleReads,
   type DeadLetterRow,
   type PriorityRule,
   type SupportGroup,
 } from '@topicdesk/core';
 import { hasControlCharacters, nameField } from '@topicdesk/protocol';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { adminRoute, principalOf } from './admin-access';
+import { auditView } from './conversation-admin.routes';
+import { csvField } from './csv';
+import { fromBound, pageQuery, settingsPageQuery, toBound } from './pagination';
 import { parse } from './validation';
 
 export interface AdminRoutesOptions {
   admin: AdminService;
+  reads: ConsoleReads;
 }
 
 const agentBody = z
@@ -157,11 +163,25 @@ const templateKeyParams = z.object({ key: templateBody.shape.key });
 const templateLocaleQuery = z.object({ locale: templateBody.shape.locale });
 const groupParams = z.object({ chatId: supergroupId });
 const auditQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  ...pageQuery({ max: 500, default: 100 }),
+  /** An id: entries below it (the paging before cursors; still taken). */
   before: z.coerce.number().int().positive().optional(),
+  /** One conversation's trail. */
+  conversationId: z.uuid().optional(),
+  action: z.string().min(1).max(100).optional(),
+  /** `service-token`, `agent:<telegram user id>`, … */
+  actor: z.string().min(1).max(200).optional(),
+  from: fromBound.optional(),
+  to: toBound.optional(),
+  /** `csv`: the same as GET /v1/admin/audit.csv. */
+  format: z.enum(['json', 'csv']).default('json'),
 });
+/** The CSV export takes the filters, and more rows a page. */
+const auditCsvQuery = auditQuery
+  .omit({ format: true, limit: true })
+  .extend({ limit: z.coerce.number().int().min(1).max(10_000).default(10_000) });
 const deadLettersQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  ...pageQuery({ max: 500, default: 100 }),
   before: z.coerce.number().int().positive().optional(),
   pending: z.enum(['true', 'false']).optional(),
 });
@@ -177,23 +197,43 @@ const deadLetterParams = z.object({
  * use, so a change applies at once on every replica.
  */
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
-  const { admin: service } = options;
+  const { admin: service, reads } = options;
   const by = (request: FastifyRequest) => principalOf(request).actorId;
 
-  app.get(
-    '/v1/admin/agents',
-    adminRoute(Permission.settingsRead, 'Agents with their roles and loads'),
-    async () => {
-      const agents = await service.agentLoads(DEFAULT_TENANT_ID);
-      return {
-        agents: agents.map(({ agent, load }) => ({
-          ...agentView(agent),
-          load,
-          updatedAt: agent.updated_at.toISOString(),
-        })),
-      };
-    },
-  );
+  /**
+   * A list of settings (settings.read) a page at a time: short lists, read whole and paged by
+   * a key of each item that never changes.
+   */
+  const settingsList = <T, K extends 'string' | 'number'>(list: {
+    url: string;
+    summary: string;
+    field: string;
+    load: () => Promise<readonly T[]>;
+    key: { kind: K; of: (item: T) => K extends 'number' ? number : string };
+    view: (item: T) => unknown;
+  }) =>
+    app.get(
+      list.url,
+      adminRoute(Permission.settingsRead, list.summary, { query: settingsPageQuery }),
+      async (request) => {
+        const query = parse(settingsPageQuery, request.query, 'query');
+        const page = pageInMemory(list.field, await list.load(), list.key, query);
+        return { [list.field]: page.items.map(list.view), nextCursor: page.nextCursor };
+      },
+    );
+
+  settingsList({
+    url: '/v1/admin/agents',
+    summary: 'Agents with their roles and loads',
+    field: 'agents',
+    load: () => service.agentLoads(DEFAULT_TENANT_ID),
+    key: { kind: 'number', of: (a) => a.agent.id },
+    view: ({ agent, load }) => ({
+      ...agentView(agent),
+      load,
+      updatedAt: agent.updated_at.toISOString(),
+    }),
+  });
 
   app.put(
     '/v1/admin/agents/:telegramUserId',
@@ -238,26 +278,25 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 
-  app.get(
-    '/v1/admin/templates',
-    adminRoute(Permission.settingsRead, 'System message templates and saved replies'),
-    async () => {
-      const templates = await service.templates(DEFAULT_TENANT_ID);
-      return {
-        templates: templates.map((t) => ({
-          key: t.key,
-          locale: t.locale,
-          text: t.text,
-          wsBanner: t.ws_banner,
-          persist: t.persist,
-          telegram: t.telegram,
-          pin: t.pin,
-          minIntervalMs: t.min_interval_ms,
-          updatedAt: t.updated_at.toISOString(),
-        })),
-      };
-    },
-  );
+  settingsList({
+    url: '/v1/admin/templates',
+    summary: 'System message templates and saved replies',
+    field: 'templates',
+    load: () => service.templates(DEFAULT_TENANT_ID),
+    // A key has no NUL: key and locale apart, in the order of key, then locale.
+    key: { kind: 'string', of: (t) => `${t.key}\u0000${t.locale}` },
+    view: (t) => ({
+      key: t.key,
+      locale: t.locale,
+      text: t.text,
+      wsBanner: t.ws_banner,
+      persist: t.persist,
+      telegram: t.telegram,
+      pin: t.pin,
+      minIntervalMs: t.min_interval_ms,
+      updatedAt: t.updated_at.toISOString(),
+    }),
+  });
 
   app.put(
     '/v1/admin/templates',
@@ -288,13 +327,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 
-  app.get(
-    '/v1/admin/priority-rules',
-    adminRoute(Permission.settingsRead, 'Priority rules, first match first'),
-    async () => ({
-      rules: (await service.priorityRules(DEFAULT_TENANT_ID)).map(priorityRuleView),
-    }),
-  );
+  settingsList({
+    url: '/v1/admin/priority-rules',
+    summary: 'Priority rules, first match first',
+    field: 'rules',
+    load: () => service.priorityRules(DEFAULT_TENANT_ID),
+    key: { kind: 'number', of: (rule) => rule.position },
+    view: priorityRuleView,
+  });
 
   app.put(
     '/v1/admin/priority-rules',
@@ -308,11 +348,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 
-  app.get(
-    '/v1/admin/groups',
-    adminRoute(Permission.settingsRead, 'Support groups besides SUPPORT_GROUP_ID'),
-    async () => ({ groups: (await service.groups(DEFAULT_TENANT_ID)).map(groupView) }),
-  );
+  settingsList({
+    url: '/v1/admin/groups',
+    summary: 'Support groups besides SUPPORT_GROUP_ID',
+    field: 'groups',
+    load: () => service.groups(DEFAULT_TENANT_ID),
+    key: { kind: 'number', of: (group) => group.chat_id },
+    view: groupView,
+  });
 
   // Read at every conversation start, so a change routes the next conversation on every replica.
   app.put(
@@ -344,34 +387,63 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/audit',
-    adminRoute(Permission.auditRead, 'The audit log, newest first', { query: auditQuery }),
-    async (request) => {
-      const query = parse(auditQuery, request.query, 'query');
-      const entries = await service.auditLog(DEFAULT_TENANT_ID, query);
-      return {
-        entries: entries.map((e) => ({
-          id: e.id,
-          at: e.created_at.toISOString(),
-          actor: { type: e.actor_type, id: e.actor_id },
-          action: e.action,
-          conversationId: e.conversation_id,
-          details: e.details,
-        })),
-      };
+    adminRoute(Permission.auditRead, 'The audit log, newest first: filters, cursor pages, CSV', {
+      query: auditQuery,
+    }),
+    async (request, reply) => {
+      const { format, ...query } = parse(auditQuery, request.query, 'query');
+      if (format === 'csv') return sendAuditCsv(reply, query);
+      const page = await reads.audit(DEFAULT_TENANT_ID, auditFilters(query), query);
+      return { entries: page.items.map(auditView), nextCursor: page.nextCursor };
     },
   );
+
+  app.get(
+    '/v1/admin/audit.csv',
+    adminRoute(Permission.auditRead, 'The audit log as CSV, newest first (the same filters)', {
+      query: auditCsvQuery,
+    }),
+    async (request, reply) => sendAuditCsv(reply, parse(auditCsvQuery, request.query, 'query')),
+  );
+
+  /** One page of up to 10,000 entries; the `X-Next-Cursor` header names the next. */
+  const sendAuditCsv = async (
+    reply: FastifyReply,
+    query: z.output<typeof auditCsvQuery> | Omit<z.output<typeof auditQuery>, 'format'>,
+  ) => {
+    const page = await reads.audit(DEFAULT_TENANT_ID, auditFilters(query), query);
+    const lines = [AUDIT_CSV_COLUMNS.join(',')];
+    for (const e of page.items)
+      lines.push(
+        [
+          e.id,
+          e.created_at.toISOString(),
+          e.actor_type,
+          e.actor_id,
+          e.action,
+          e.conversation_id,
+          JSON.stringify(e.details),
+        ]
+          .map(csvField)
+          .join(','),
+      );
+    if (page.nextCursor !== null) void reply.header('x-next-cursor', page.nextCursor);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="audit.csv"')
+      .send(`${lines.join('\r\n')}\r\n`);
+  };
 
   app.get(
     '/v1/admin/dead-letters',
     adminRoute(Permission.operations, 'Dead letters, newest first', { query: deadLettersQuery }),
     async (request) => {
-      const query = parse(deadLettersQuery, request.query);
-      const rows = await service.deadLetters(DEFAULT_TENANT_ID, {
-        limit: query.limit,
-        before: query.before,
+      const query = parse(deadLettersQuery, request.query, 'query');
+      const page = await reads.deadLetters(DEFAULT_TENANT_ID, {
+        ...query,
         pending: query.pending === 'true',
       });
-      return { deadLetters: rows.map(deadLetterView) };
+      return { deadLetters: page.items.map(deadLetterView), nextCursor: page.nextCursor };
     },
   );
 
@@ -396,6 +468,32 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     },
   );
 };
+
+const AUDIT_CSV_COLUMNS = [
+  'id',
+  'at',
+  'actor_type',
+  'actor_id',
+  'action',
+  'conversation_id',
+  'details',
+] as const;
+
+function auditFilters(query: {
+  conversationId?: string | undefined;
+  action?: string | undefined;
+  actor?: string | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+}) {
+  return {
+    conversationId: query.conversationId,
+    action: query.action,
+    actorId: query.actor,
+    from: query.from,
+    to: query.to,
+  };
+}
 
 /** An agent above the caller's rank, or a role above it, is refused for the role. */
 async function rankChecked<T>(change: () => Promise<T>): Promise<T> {

@@ -8,11 +8,14 @@ import type { Bus } from '@topicdesk/bus';
 import {
   AdminService,
   AttachmentError,
+  ConsoleReads,
   AttachmentService,
   ConsoleAccess,
   ConversationClosedError,
   ConversationService,
+  DataRequests,
   detachedPublisher,
+  InvalidCursorError,
   Ratings,
   Reports,
   SlaSettingsService,
@@ -54,11 +57,17 @@ import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
+import { conversationAdminRoutes } from './conversation-admin.routes';
+import { overviewRoutes } from './overview.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
+import { dataRequestRoutes } from './data-request.routes';
+import { setupRoutes } from './setup.routes';
+import { BridgeSetup } from './setup-client';
 import { attachmentRoutes } from './attachment.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
+import { consolePageRoutes } from './console-page.routes';
 import { openApiDocument, routeCollector } from './openapi';
 import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
@@ -83,6 +92,8 @@ const REST_BODY_LIMIT = 16 * 1024;
 function toGatewayError(error: FastifyError): GatewayError {
   if (error instanceof GatewayError) return error;
   if (AttachmentError.is(error)) return new GatewayError(error.code, error.message);
+  if (error instanceof InvalidCursorError)
+    return new GatewayError(ErrorCode.INVALID_CURSOR, error.message);
   if (error instanceof ConversationClosedError)
     return new GatewayError(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed');
   switch (error.code) {
@@ -149,6 +160,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   app.addHook('onClose', () => files.storage.close());
   const admin = new AdminService(uow, deps.bus);
+  const reads = new ConsoleReads(uow, {
+    attachments,
+    defaultCapacity: config.AGENT_CAPACITY_DEFAULT,
+  });
   const consoleUrl = consoleUrlOf(config);
   const access = new ConsoleAccess(uow, {
     ttlMs: config.CONSOLE_SESSION_TTL,
@@ -496,7 +511,16 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     quotas: deps.coordination.quotas,
     uploadsPerHour: config.LIMIT_UPLOADS_PER_HOUR,
   });
-  await app.register(adminRoutes, { admin });
+  await app.register(adminRoutes, { admin, reads });
+  await app.register(conversationAdminRoutes, { reads });
+  await app.register(overviewRoutes, {
+    reads,
+    access,
+    fanout: deps.coordination.fanout,
+    logger,
+    heartbeatMs: config.CONSOLE_STREAM_HEARTBEAT,
+    onStreams: (delta) => metrics.overviewStreams.add(delta),
+  });
   await app.register(reportRoutes, { reports: new Reports(uow) });
   await app.register(consoleRoutes, {
     access,
@@ -505,6 +529,16 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
   await app.register(slaRoutes, { sla: new SlaSettingsService(uow) });
+  await app.register(consolePageRoutes);
+  await app.register(dataRequestRoutes, {
+    requests: new DataRequests(uow, { files: attachments }),
+    topicPolicy: config.DSAR_TOPIC_POLICY,
+  });
+  await app.register(setupRoutes, {
+    bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
+    allowedOrigins: allowed,
+    publicUrl: config.PUBLIC_URL,
+  });
 };
 
 /** The gateway's version in /openapi.json. */

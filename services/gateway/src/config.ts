@@ -1,4 +1,4 @@
-import { consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 
@@ -26,6 +26,8 @@ const prechatFields = () =>
 export const gatewayEnvSchema = z.object({
   ...serviceEnv,
   ...attachmentEnv,
+  /** The console's overview shows agents' loads against it (agents without a capacity of their own). */
+  AGENT_CAPACITY_DEFAULT: assignmentEnv.AGENT_CAPACITY_DEFAULT,
   /** HTTP port of the gateway. */
   PORT: env.port(3000),
   /** HS256 secret of visitors' conversation tokens (at least 32 characters). */
@@ -75,6 +77,13 @@ export const gatewayEnvSchema = z.object({
   CONSOLE_SESSION_TTL: env.duration('12h'),
   /** A console session without a request for this long ends. */
   CONSOLE_SESSION_IDLE: env.duration('2h'),
+  /**
+   * The console overview stream's heartbeat: a comment line this often keeps proxies from
+   * closing it, and the session is checked again (an ended one ends the stream).
+   */
+  CONSOLE_STREAM_HEARTBEAT: env.duration('15s'),
+  /** How long the setup checks wait for the bridge's answer (it asks Telegram). */
+  SETUP_BRIDGE_TIMEOUT: env.duration('10s'),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import {
   DEFAULT_TENANT_ID,
   may,
+  pageInMemory,
   Permission,
   ROLE_PERMISSIONS,
   SignInRefusedError,
@@ -20,6 +21,7 @@ import {
   sessionSecret,
 } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
+import { settingsPageQuery } from './pagination';
 import { parse } from './validation';
 
 export interface ConsoleRoutesOptions {
@@ -36,6 +38,8 @@ const signInToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'the token of a sign
 const signInQuery = z.object({ t: signInToken });
 const signInBody = z.object({ token: signInToken });
 const sessionParams = z.object({ id: z.uuid() });
+/** Beyond every Date: keys of newest-first order count down from it. */
+const MAX_TIME = 8.64e15;
 
 function sessionView(session: ConsoleSessionView, current: string | undefined) {
   return {
@@ -260,10 +264,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           summary: "Active console sessions: one's own, or everyone's (sessions.manage)",
           tag: 'admin',
           auth: 'admin',
+          query: settingsPageQuery,
         },
       },
     },
     async (request) => {
+      const query = parse(settingsPageQuery, request.query, 'query');
       const principal = principalOf(request);
       const own = principal.kind === 'session' ? principal.session : undefined;
       const everyone = may(principal.role, Permission.sessionsManage);
@@ -271,7 +277,20 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
         DEFAULT_TENANT_ID,
         everyone ? undefined : own?.agent.id,
       );
-      return { sessions: sessions.map((s) => sessionView(s, own?.id)) };
+      // Newest first: the key is the creation time and the id, both fixed at sign-in.
+      const page = pageInMemory(
+        'sessions',
+        sessions,
+        {
+          kind: 'string',
+          of: (s) => `${(MAX_TIME - s.createdAt.getTime()).toString().padStart(16, '0')}/${s.id}`,
+        },
+        query,
+      );
+      return {
+        sessions: page.items.map((s) => sessionView(s, own?.id)),
+        nextCursor: page.nextCursor,
+      };
     },
   );
 

@@ -43,6 +43,15 @@ export const ErrorCode = {
   SIGN_IN_LINK_INVALID: 'SIGN_IN_LINK_INVALID',
   SIGN_IN_LINK_EXPIRED: 'SIGN_IN_LINK_EXPIRED',
   SIGN_IN_LINK_USED: 'SIGN_IN_LINK_USED',
+  /** A list's `cursor` is not one that list handed out (a page cursor is opaque: pass it back as is). */
+  INVALID_CURSOR: 'INVALID_CURSOR',
+  // Data-subject requests and setup (issue 15).
+  /** The conversation's data was erased: its token is refused, an export answers its tombstone. */
+  CONVERSATION_ERASED: 'CONVERSATION_ERASED',
+  /** The setup checks need the bridge (it holds the bot tokens) and it did not answer in time. */
+  SETUP_BRIDGE_UNAVAILABLE: 'SETUP_BRIDGE_UNAVAILABLE',
+  /** setWebhook could not be done: TELEGRAM_WEBHOOK_URL unset (polling mode) or Telegram refused. */
+  SETUP_WEBHOOK_FAILED: 'SETUP_WEBHOOK_FAILED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -79,6 +88,10 @@ const STATUS: Record<ErrorCode, number> = {
   SIGN_IN_LINK_INVALID: 400,
   SIGN_IN_LINK_EXPIRED: 410,
   SIGN_IN_LINK_USED: 409,
+  INVALID_CURSOR: 400,
+  CONVERSATION_ERASED: 410,
+  SETUP_BRIDGE_UNAVAILABLE: 503,
+  SETUP_WEBHOOK_FAILED: 409,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */

@@ -6,3 +6,4 @@ export {
   type GatewayConfig,
 } from './config';
 export { ErrorCode, GatewayError } from './errors';
+export { currentOpenApiDocument, registerGateway } from './openapi-document';

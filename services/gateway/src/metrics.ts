@@ -37,6 +37,10 @@ export function createGatewayMetrics() {
     signIns: m.createCounter('topicdesk_console_sign_ins_total', {
       description: 'Console sign-ins through a link, by outcome',
     }),
+    /** Open console overview streams (Server-Sent Events) on this replica. */
+    overviewStreams: m.createUpDownCounter('topicdesk_console_overview_streams', {
+      description: 'Open console overview event streams',
+    }),
   };
 }
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;

@@ -12,6 +12,7 @@ import {
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { adminRoute, principalOf } from './admin-access';
+import { csvField, wantsCsv } from './csv';
 import { ErrorCode, GatewayError } from './errors';
 import { parse } from './validation';
 
@@ -201,17 +202,6 @@ const CSV_COLUMNS = [
   'sla_resolution_attainment',
 ] as const;
 
-/**
- * A CSV field: quoted when it holds a comma, quote or line break; a text that a spreadsheet
- * would take for a formula (`=`, `+`, `-`, `@`, tab, CR first) is prefixed with `'`.
- */
-function csvField(value: string | number | null): string {
-  if (value === null) return '';
-  if (typeof value === 'number') return String(value);
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-}
-
 function csvRow(key: string | null, label: string | null, f: ReportFigures): string {
   const v = figuresView(f);
   return [
@@ -251,11 +241,6 @@ export function reportCsv(report: Report): string {
   for (const row of report.rows) lines.push(csvRow(row.key, row.label, row));
   lines.push(csvRow('total', null, report.total));
   return `${lines.join('\r\n')}\r\n`;
-}
-
-/** Whether the client asked for CSV rather than JSON. */
-function wantsCsv(accept: string | undefined): boolean {
-  return (accept ?? '').split(',').some((type) => type.trim().toLowerCase().startsWith('text/csv'));
 }
 
 /**

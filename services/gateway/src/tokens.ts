@@ -165,8 +165,21 @@ export interface AuthorizedConversation {
   conversation: Conversation;
 }
 
-/** Throws TOKEN_RETIRED unless the token is of the conversation's current generation. */
+/** The token of an erased conversation is refused for good (its data is gone). */
+function assertNotErased(conversation: Conversation): void {
+  if (conversation.erased_at)
+    throw new GatewayError(
+      ErrorCode.CONVERSATION_ERASED,
+      "the data of this conversation was erased at the visitor's request",
+    );
+}
+
+/**
+ * Throws CONVERSATION_ERASED for an erased conversation, TOKEN_RETIRED unless the token is of
+ * the conversation's current generation.
+ */
 export function assertCurrentToken(claims: ConversationClaims, conversation: Conversation): void {
+  assertNotErased(conversation);
   if (claims.generation !== conversation.token_generation) {
     throw new GatewayError(
       ErrorCode.TOKEN_RETIRED,
@@ -197,6 +210,7 @@ export async function authorizeConversation(
   }
   const conversation = await conversations.find(claims.tenantId, id);
   if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
+  assertNotErased(conversation);
   if (options.refresh !== true) assertCurrentToken(claims, conversation);
   return { claims, conversation };
 }

@@ -27,7 +27,7 @@ interface Asset {
 }
 
 /** Reads a dist file once and again only when it changed on disk (a rebuild). */
-function assetLoader(name: string) {
+export function assetLoader(name: string) {
   let cached: Asset | undefined;
   return async (): Promise<Asset | undefined> => {
     const url = new URL(name, distDir);
@@ -47,7 +47,7 @@ function assetLoader(name: string) {
   };
 }
 
-const notBuilt = () =>
+export const notBuilt = () =>
   new GatewayError(
     ErrorCode.UNAVAILABLE,
     'the widget is not built: run `pnpm install` or `pnpm --filter @topicdesk/widget build`',

@@ -62,7 +62,7 @@ describe('admin API: support groups', () => {
     });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json()).toMatchObject({ error: { code: 'TOKEN_INVALID' } });
-    expect((await call('GET', '/v1/admin/groups')).body).toEqual({ groups: [] });
+    expect((await call('GET', '/v1/admin/groups')).body).toEqual({ groups: [], nextCursor: null });
   });
 
   it('registers a group with defaults, replaces it on the next PUT, lists it and audits both', async () => {

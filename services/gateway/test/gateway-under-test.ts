@@ -1,16 +1,18 @@
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import {
+  ConsoleAccess,
   ConversationService,
   createInfrastructure,
-  OutboxRelay,
+  DEFAULT_TENANT_ID,
   UnitOfWork,
   type Infrastructure,
+  type Role,
 } from '@topicdesk/core';
 import { createLogger, type Logger } from '@topicdesk/telemetry';
 import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import type { ServerFrame } from '@topicdesk/protocol';
 import { WebSocket } from 'ws';
-import { gatewayPlugin, loadGatewayConfig } from '../src/index';
+import { registerGateway } from '../src/index';
 
 /** The gateway plugin in this process, over a database of its own (and, if asked, real NATS). */
 export interface GatewayUnderTest {
@@ -43,26 +45,20 @@ export async function startGatewayUnderTest(options: {
     logger,
     migrate: true,
   });
-  const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
-    logger,
-  });
   const app = Fastify();
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
-  await app.register(gatewayPlugin, {
-    config: loadGatewayConfig({
+  const relay = await registerGateway(
+    app,
+    infra,
+    {
       DATABASE_URL: testDb.url,
       CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
+      // No bridge answers the setup checks in process: give up at once, not after 10 s.
+      SETUP_BRIDGE_TIMEOUT: '100ms',
       ...options.env,
-    }),
-    db: infra.database.db,
-    bus: infra.bus,
-    coordination: infra.coordination,
-    relay,
+    },
     logger,
-  });
+  );
   await app.ready();
   return {
     app,
@@ -88,7 +84,12 @@ export function adminCaller(app: FastifyInstance, serviceToken: string) {
       headers: { authorization: `Bearer ${serviceToken}` },
       ...(body === undefined ? {} : { payload: body as Record<string, unknown> }),
     });
-    return { status: response.statusCode, body: response.json<Record<string, unknown>>() };
+    // CSV (the audit export) as its text; JSON otherwise.
+    const json = response.headers['content-type']?.toString().startsWith('application/json');
+    return {
+      status: response.statusCode,
+      body: json ? response.json<Record<string, unknown>>() : { text: response.body },
+    };
   };
 }
 
@@ -112,4 +113,45 @@ export async function connectVisitor(url: string, token: string) {
     throw new Error(`no ${types.join('/')} frame`);
   };
   return { ws, frames, next };
+}
+
+/**
+ * Registers an agent with `role` (through the admin API) and signs them in as the bot's link
+ * would: the session cookie's name and secret, and the CSRF token.
+ */
+export async function signInAs(
+  gateway: GatewayUnderTest,
+  options: { serviceToken: string; origin: string; role: Role; telegramUserId: number },
+) {
+  const { app } = gateway;
+  const saved = await adminCaller(app, options.serviceToken)(
+    'PUT',
+    `/v1/admin/agents/${options.telegramUserId}`,
+    { displayName: `Agent ${options.telegramUserId}`, role: options.role },
+  );
+  if (saved.status !== 200) throw new Error(`agent not saved: ${JSON.stringify(saved.body)}`);
+  const access = new ConsoleAccess(
+    new UnitOfWork(gateway.infra.database.db, { publish: async () => {} }),
+  );
+  const link = await access.issueLink(
+    { botId: 'test-bot', updateId: options.telegramUserId },
+    DEFAULT_TENANT_ID,
+    options.telegramUserId,
+    300_000,
+  );
+  if (link.kind !== 'link') throw new Error(`no link: ${link.kind}`);
+  const response = await app.inject({
+    method: 'POST',
+    url: '/console/sign-in',
+    headers: { origin: options.origin },
+    payload: { token: link.token },
+  });
+  const cookie = response.cookies.find((c) => c.name.endsWith('topicdesk_session'));
+  if (response.statusCode !== 200 || !cookie) throw new Error(`not signed in: ${response.body}`);
+  const body = response.json<{ csrfToken: string; session: { id: string } }>();
+  return {
+    cookie: { [cookie.name]: cookie.value },
+    csrf: body.csrfToken,
+    sessionId: body.session.id,
+  };
 }

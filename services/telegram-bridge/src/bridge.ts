@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { consumeSync, consumeTopicRemovals, consumeUpdates, showTyping } from './consumers';
+import { answerSetupRequests } from './setup-checks';
 import { startSyncSweep } from './sync/sweep';
 import { UpdateIntake } from './updates/update-intake';
 import { sleep, UpdateReceiving } from './updates/update-receiving';
@@ -56,6 +57,10 @@ export function createBridge(deps: BridgeDeps): Bridge {
         consumeUpdates(parts, intake),
         consumeTopicRemovals(parts),
         showTyping(parts),
+        answerSetupRequests(parts, {
+          mode: receiving.mode,
+          registerWebhook: (url) => receiving.registerWebhook(url),
+        }),
       ])
         stops.push(() => subscription.stop());
       stops.push(startSyncSweep(parts));

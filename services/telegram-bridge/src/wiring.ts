@@ -81,6 +81,7 @@ export function wireBridge(deps: BridgeDeps) {
         files,
         allowedTypes: config.ATTACHMENTS_ALLOWED_TYPES,
         attachments,
+        topicPolicy: config.DSAR_TOPIC_POLICY,
       })
     : undefined;
   const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));

@@ -365,8 +365,9 @@ async function applyAction(
     }
     case 'reopen': {
       const reopened = await service.reopen(work, { ...base, actor });
-      return reopened
-        ? { ok: true, text: sentence(`🔄 Reopened by ${agent.name}`) }
+      if (reopened) return { ok: true, text: sentence(`🔄 Reopened by ${agent.name}`) };
+      return conversation.erased_at
+        ? { ok: false, text: "The visitor's data was erased: this conversation stays closed." }
         : { ok: false, text: 'This conversation is open.' };
     }
     default: {

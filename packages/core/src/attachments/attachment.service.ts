@@ -232,6 +232,23 @@ export class AttachmentService {
     return rows.length;
   }
 
+  /**
+   * A file as a data-subject export shows it: what is stored about it and, for a checked one,
+   * a short-lived download link (`ATTACHMENTS_URL_TTL`).
+   */
+  async exportView(row: AttachmentRow): Promise<Partial<Attachment> & { state: string }> {
+    const about = {
+      id: row.id,
+      name: row.name,
+      state: row.state,
+      declaredType: row.declared_type,
+      declaredSize: row.declared_size,
+      refusedCode: row.refused_code,
+      createdAt: row.created_at.toISOString(),
+    };
+    return row.state === 'ready' ? { ...about, ...(await this.#view(row)) } : about;
+  }
+
   /** A checked file's bytes, as a stream. */
   open(file: Pick<AttachmentRow, 'conversation_id' | 'id'>): Promise<Readable> {
     return this.options.storage.read(storedKey(file));

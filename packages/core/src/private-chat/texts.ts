@@ -4,7 +4,8 @@ import { renderTemplate } from '../system-messages';
 /** Texts the bot falls back to when an admin deleted a `telegram.*` template. */
 const FALLBACK: Readonly<Record<string, string>> = {
   'telegram.start': 'Hello! Press “Live support” to talk to a person from our team.',
-  'telegram.help': '/support — talk to a person\n/end — end the conversation',
+  'telegram.help':
+    '/support — talk to a person\n/end — end the conversation\n/mydata — what is stored about you\n/forget — erase it',
   'telegram.welcome': 'You are connected to support. Your ticket: {ticket}.',
   'telegram.already_open': 'You are already connected to support (ticket {ticket}).',
   'telegram.no_conversation': 'You have no open conversation. Send /support to start one.',

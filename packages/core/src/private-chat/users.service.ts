@@ -70,6 +70,14 @@ export class PrivateChatUsers {
     return found;
   }
 
+  /** The visitor's row if they have one (nothing is created: a data request only reads). */
+  find(visitor: PrivateChatVisitor): Promise<TelegramUser | undefined> {
+    return new TelegramUserRepository(this.uow.db).findByLookup(
+      visitor.tenantId,
+      this.cipher.lookupHashes(visitor.tenantId, visitor.telegramUserId),
+    );
+  }
+
   /**
    * Re-encrypts every user sealed under another key than the current one (after a rotation,
    * with the old key still at hand). Rows no key opens are counted and left as they are.

@@ -17,6 +17,8 @@ import * as m0015 from './0015_escalation';
 import * as m0016 from './0016_sla';
 import * as m0017 from './0017_private_chat_files';
 import * as m0018 from './0018_console_access';
+import * as m0019 from './0019_data_requests';
+import * as m0020 from './0020_console_reads';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -41,4 +43,6 @@ export const migrations: Record<string, Migration> = {
   '0016_sla': m0016,
   '0017_private_chat_files': m0017,
   '0018_console_access': m0018,
+  '0019_data_requests': m0019,
+  '0020_console_reads': m0020,
 };

@@ -271,7 +271,7 @@ export class ConversationRepository {
       .execute();
   }
 
-  /** Reopens a closed conversation; false if it was open. */
+  /** Reopens a closed conversation; false if it was open, or erased (it stays closed for good). */
   async reopen(tenantId: string, id: string, at: Date): Promise<boolean> {
     const result = await this.db
       .updateTable('conversations')
@@ -284,6 +284,7 @@ export class ConversationRepository {
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('status', '=', ConversationStatus.closed)
+      .where('erased_at', 'is', null)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }

@@ -129,9 +129,21 @@ export class TelegramUserRepository {
    * (retention: once their conversations are purged, nothing needs their encrypted id).
    */
   async purgeOrphans(lastSeenBefore: Date): Promise<number> {
-    const result = await this.db
-      .deleteFrom('telegram_users')
+    const result = await this.#orphans()
       .where('last_seen_at', '<', lastSeenBefore)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Deletes the user once they have no conversation left (one was just erased). */
+  async deleteIfOrphan(id: string): Promise<void> {
+    await this.#orphans().where('id', '=', id).execute();
+  }
+
+  /** A delete of users without any conversation. */
+  #orphans() {
+    return this.db
+      .deleteFrom('telegram_users')
       .where((eb) =>
         eb.not(
           eb.exists(
@@ -141,8 +153,6 @@ export class TelegramUserRepository {
               .whereRef('tc.telegram_user_id', '=', 'telegram_users.id'),
           ),
         ),
-      )
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+      );
   }
 }

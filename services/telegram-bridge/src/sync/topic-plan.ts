@@ -34,7 +34,9 @@ export function planStep(
   pinHeader: PinHeader,
 ): Step | undefined {
   const { conversation, posts } = state;
-  if (conversation.topic_id === null) return { kind: 'create' };
+  // An erased conversation whose topic was deleted (or never made) gets none.
+  if (conversation.topic_id === null)
+    return conversation.erased_at ? undefined : { kind: 'create' };
   // Bot posts go first: the texts wait for them.
   const pending = posts.length > 0 ? [] : state.pending;
   const wantClosed = conversation.status === 'closed' && posts.length === 0 && pending.length === 0;

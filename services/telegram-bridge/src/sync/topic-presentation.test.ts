@@ -271,3 +271,10 @@ describe('parseCallbackData', () => {
     expect(parseCallbackData(data)).toBeUndefined();
   });
 });
+
+describe('an erased conversation', () => {
+  it('names its kept topic after the tombstone, without what was erased', () => {
+    const erased = conversation({ status: 'closed', erased_at: created, visitor_name: null });
+    expect(topicName(erased)).toBe(`⚪ ${TICKET} · data erased`);
+  });
+});

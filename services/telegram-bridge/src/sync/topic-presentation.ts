@@ -46,6 +46,8 @@ export function clean(text: string, limit = TOPIC_NAME_LIMIT): string {
  * cut to Telegram's 128 characters (counted in code points).
  */
 export function topicName(conversation: Conversation): string {
+  // What stays of an erased conversation (a data-subject request, topic policy `keep`).
+  if (conversation.erased_at) return `${ICON.closed} ${conversation.ticket} · data erased`;
   const status = topicStatus(conversation);
   const parts = [`${ICON[status]} ${conversation.ticket}`];
   // Level 1 is where every conversation starts: only an escalated one shows its level.

@@ -120,4 +120,30 @@ describe('planStep', () => {
     expect(planStep(settled(1), true, PinHeader.never)).toBeUndefined();
     expect(planStep(settled(1), false, PinHeader.auto)).toBeUndefined();
   });
+
+  it('creates no topic for an erased conversation whose topic was deleted', () => {
+    const state = settled(3);
+    const erased = { ...state.conversation, topic_id: null, status: 'closed' as const };
+    expect(planStep({ ...state, conversation: erased }, true, PinHeader.auto)).toEqual({
+      kind: 'create',
+    });
+    erased.erased_at = created;
+    expect(planStep({ ...state, conversation: erased }, true, PinHeader.auto)).toBeUndefined();
+  });
+
+  it('renames a kept topic of an erased conversation after its post, then closes it', () => {
+    const state = settled(3);
+    const erased = { ...state.conversation, status: 'closed' as const, erased_at: created };
+    expect(planStep({ ...state, conversation: erased }, true, PinHeader.auto)).toEqual({
+      kind: 'header_edit',
+    });
+    erased.header_text = headerSignature(erased);
+    expect(planStep({ ...state, conversation: erased }, false, PinHeader.auto)).toEqual({
+      kind: 'rename',
+    });
+    erased.topic_name = topicName(erased);
+    expect(planStep({ ...state, conversation: erased }, false, PinHeader.auto)).toEqual({
+      kind: 'close',
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import {
+  DataRequests,
   PrivateChatDeliveries,
   type AttachmentService,
   PrivateChatIntake,
@@ -9,6 +10,7 @@ import {
   type Kysely,
   type PrivateChatOutcome,
   type Publisher,
+  type TopicPolicy,
   type UserCipher,
 } from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
@@ -18,6 +20,7 @@ import type { TelegramSender } from '../sender/telegram-sender';
 import type { SyncContext } from '../sync/topic-sync';
 import { UserKeyError, type UserKeyring } from '../user-crypto';
 import { PrivateChatCalls } from './private-chat/calls';
+import { PrivateDataRequests } from './private-chat/data-requests';
 import { PrivateChatDeliverer } from './private-chat/delivery';
 import { PrivateChatUpdates } from './private-chat/intake';
 import type { TelegramFiles } from './telegram-files';
@@ -62,8 +65,10 @@ export interface PrivateChatOptions {
   /** Users' photos and documents in; ATTACHMENTS_ALLOWED_TYPES. */
   files: TelegramFiles;
   allowedTypes: readonly string[];
-  /** Agents' files out: which a message carries, and their bytes. */
-  attachments: Pick<AttachmentService, 'filesOf' | 'open'>;
+  /** Agents' files out: which a message carries, and their bytes; data requests' files. */
+  attachments: Pick<AttachmentService, 'filesOf' | 'open' | 'eraseFilesOf' | 'exportView'>;
+  /** DSAR_TOPIC_POLICY: what a user's `/forget` does to the agents' topics. */
+  topicPolicy: TopicPolicy;
 }
 
 /** Core's view of the user key: it seals and finds users, the key stays here. */
@@ -85,8 +90,8 @@ function userCipher(keyring: UserKeyring): UserCipher {
 }
 
 /**
- * The bot's private chat: commands (`/start`, `/support`, `/end`, `/help`), buttons (Live
- * support, End, rating), visitor messages with per-user limits, and the delivery of agents'
+ * The bot's private chat: commands (`/start`, `/support`, `/end`, `/help`, and `/mydata`,
+ * `/forget` for the user's own data), buttons (Live support, End, rating, erase), visitor messages with per-user limits, and the delivery of agents'
  * side of a conversation to the user's chat.
  */
 export class PrivateChat {
@@ -120,6 +125,14 @@ export class PrivateChat {
       botId: options.botId,
       files: options.files,
       allowedTypes: options.allowedTypes,
+      dataRequests: new PrivateDataRequests({
+        requests: new DataRequests(uow, { files: options.attachments }),
+        users: this.#users,
+        calls,
+        topicPolicy: options.topicPolicy,
+        botId: options.botId,
+        logger,
+      }),
     });
     this.#deliverer = new PrivateChatDeliverer({
       deliveries: this.#deliveries,

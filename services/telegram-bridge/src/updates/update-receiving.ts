@@ -63,11 +63,11 @@ export class UpdateReceiving {
       this.#registered = true; // registered by someone else
       return;
     }
-    await this.#registerWebhook(config.TELEGRAM_WEBHOOK_URL).catch((error: unknown) => {
+    await this.registerWebhook(config.TELEGRAM_WEBHOOK_URL).catch((error: unknown) => {
       logger.error({ err: error }, 'setWebhook failed; retrying in the background');
       const url = config.TELEGRAM_WEBHOOK_URL as string;
       const retry = setInterval(() => {
-        this.#registerWebhook(url).then(
+        this.registerWebhook(url).then(
           () => clearInterval(retry),
           (again: unknown) => logger.warn({ err: again }, 'setWebhook failed again; retrying'),
         );
@@ -82,7 +82,8 @@ export class UpdateReceiving {
     for (const stop of this.#stops.reverse()) await stop();
   }
 
-  async #registerWebhook(url: string): Promise<void> {
+  /** Sets every bot's webhook to `url` (at start, and from the console's setup page). */
+  async registerWebhook(url: string): Promise<void> {
     const { config, logger, pool } = this.options;
     const parsed = new URL(url);
     const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;

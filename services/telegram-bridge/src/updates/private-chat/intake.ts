@@ -11,6 +11,7 @@ import type { CallbackQuery, Message } from 'grammy/types';
 import type { UserKeyring } from '../../user-crypto';
 import { buttonKeyboard, buttonRequest, parsePrivateCallbackData } from './buttons';
 import { answerContext, type PrivateChatCalls } from './calls';
+import { dataCommand, parseForgetCallback, type PrivateDataRequests } from './data-requests';
 import { messageRequest, normalizeLanguage } from './parse';
 import { fileOf, type TelegramFileRef, type TelegramFiles } from '../telegram-files';
 
@@ -25,6 +26,8 @@ export interface PrivateChatUpdatesOptions {
   files: TelegramFiles;
   /** ATTACHMENTS_ALLOWED_TYPES: a document declared otherwise is refused before its download. */
   allowedTypes: readonly string[];
+  /** `/mydata` and `/forget`: the user's own data-subject requests. */
+  dataRequests: PrivateDataRequests;
 }
 
 /**
@@ -44,6 +47,8 @@ export class PrivateChatUpdates {
     // Edits of what the user wrote are not followed: the agents saw the first version.
     if (edited) return 'ignored:private_edit';
     const visitor = this.#visitor(message.chat.id, message.from.language_code);
+    const command = dataCommand(message.text);
+    if (command) return this.options.dataRequests.command(updateId, command, visitor);
     const update = { botId: this.options.botId, updateId };
     // Photos and documents reach the agents like a widget's files; voice, stickers… do not.
     const file = message.photo || message.document ? fileOf(message) : undefined;
@@ -91,6 +96,14 @@ export class PrivateChatUpdates {
 
   async handleButton(updateId: number, query: CallbackQuery): Promise<PrivateChatOutcome> {
     const { intake, calls, botId } = this.options;
+    const forgetOffered = parseForgetCallback(query.data);
+    if (forgetOffered)
+      return this.options.dataRequests.confirm(
+        updateId,
+        query,
+        forgetOffered,
+        this.#visitor(query.from.id, query.from.language_code),
+      );
     const button = parsePrivateCallbackData(query.data);
     if (!button) {
       await calls.toast(query.id, '');

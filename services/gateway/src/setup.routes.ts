@@ -1,0 +1,133 @@
+import { Permission } from '@topicdesk/core';
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { adminRoute } from './admin-access';
+import { ErrorCode, GatewayError } from './errors';
+import { SetupAction, type BridgeSetup } from './setup-client';
+import { parse } from './validation';
+import { assetLoader, notBuilt } from './widget.routes';
+
+export interface SetupRoutesOptions {
+  bridge: BridgeSetup;
+  /** ALLOWED_ORIGINS, split: the sites whose browsers may call the visitor API (`*`: any). */
+  allowedOrigins: readonly string[];
+  /** PUBLIC_URL: where sites load the widget from (else the request's own origin). */
+  publicUrl: string | undefined;
+}
+
+interface Check {
+  id: string;
+  ok: boolean;
+  detail: string;
+  fix: string;
+}
+
+const snippetQuery = z.strictObject({
+  /** The site that will embed the widget, e.g. https://shop.example (scheme, host, port). */
+  origin: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine((v) => new URL(v).origin === v.replace(/\/+$/, ''), 'an origin: scheme://host[:port]')
+    .transform((v) => new URL(v).origin),
+});
+
+/** The checks the gateway makes itself: the visitor API's allowed origins, the widget build. */
+function gatewayChecks(options: SetupRoutesOptions, widgetBuilt: boolean): Check[] {
+  const anyOrigin = options.allowedOrigins.includes('*');
+  return [
+    anyOrigin || options.allowedOrigins.length === 0
+      ? {
+          id: 'origins',
+          ok: false,
+          detail: 'ALLOWED_ORIGINS is `*`: any site may embed the widget and start conversations',
+          fix: 'set ALLOWED_ORIGINS to the comma-separated origins of your sites (https://shop.example)',
+        }
+      : {
+          id: 'origins',
+          ok: true,
+          detail: `allowed origins: ${options.allowedOrigins.join(', ')}`,
+          fix: '',
+        },
+    widgetBuilt
+      ? { id: 'widget', ok: true, detail: 'the widget script is built and served', fix: '' }
+      : { id: 'widget', ok: false, detail: notBuilt().message, fix: 'run `pnpm install`' },
+  ];
+}
+
+/**
+ * The console's setup page (docs/console.md, "Setup"): what a new install needs, each check
+ * with how to fix it. The Telegram checks are the bridge's (it holds the tokens): asked over
+ * the bus, with a timeout (SETUP_BRIDGE_UNAVAILABLE).
+ */
+export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, options) => {
+  const script = assetLoader('widget.js');
+  app.addHook('onClose', () => options.bridge.close());
+
+  const checks = async (action: SetupAction) => {
+    const reply = await options.bridge.ask(action);
+    const fromBridge = reply.checks.map(({ id, ok, detail, fix }) => ({ id, ok, detail, fix }));
+    return {
+      reply,
+      checks: [...fromBridge, ...gatewayChecks(options, (await script()) !== undefined)],
+    };
+  };
+
+  app.get(
+    '/v1/admin/setup',
+    adminRoute(
+      Permission.operations,
+      'Setup checks: bots, support groups, webhook, allowed origins — each with its fix',
+    ),
+    async () => {
+      const { checks: list } = await checks(SetupAction.CHECK);
+      return { ok: list.every((c) => c.ok), checks: list, checkedAt: new Date().toISOString() };
+    },
+  );
+
+  app.post(
+    '/v1/admin/setup/webhook',
+    adminRoute(
+      Permission.settingsWrite,
+      "Sets the bot's webhook to TELEGRAM_WEBHOOK_URL, then checks again",
+    ),
+    async () => {
+      const { reply, checks: list } = await checks(SetupAction.SET_WEBHOOK);
+      if (reply.error)
+        throw new GatewayError(ErrorCode.SETUP_WEBHOOK_FAILED, reply.error.message, {
+          cause: reply.error.code,
+          checks: list,
+        });
+      return { ok: list.every((c) => c.ok), checks: list, checkedAt: new Date().toISOString() };
+    },
+  );
+
+  app.get(
+    '/v1/admin/setup/snippet',
+    adminRoute(Permission.settingsRead, "The widget's <script> snippet with its SRI hash", {
+      query: snippetQuery,
+    }),
+    async (request) => {
+      const { origin } = parse(snippetQuery, request.query ?? {}, 'query');
+      const asset = await script();
+      if (!asset) throw notBuilt();
+      const base = (options.publicUrl ?? `${request.protocol}://${request.host}`).replace(
+        /\/+$/,
+        '',
+      );
+      const scriptUrl = `${base}/widget.${asset.version}.js`;
+      const allowed =
+        options.allowedOrigins.includes('*') || options.allowedOrigins.includes(origin);
+      return {
+        origin,
+        originAllowed: allowed,
+        ...(allowed ? {} : { fix: `add ${origin} to ALLOWED_ORIGINS (comma-separated)` }),
+        scriptUrl,
+        integrity: asset.integrity,
+        snippet: [
+          `<script src="${scriptUrl}" integrity="${asset.integrity}" crossorigin="anonymous"></script>`,
+          `<script>SupportChat.init({ origin: '${base}' });</script>`,
+        ].join('\n'),
+      };
+    },
+  );
+};
