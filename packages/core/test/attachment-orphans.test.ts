@@ -1,62 +1,33 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DEFAULT_TENANT_ID } from '@topicdesk/data';
-import {
-  AttachmentInspector,
-  FsStorage,
-  ScanPolicy,
-  type AttachmentLimits,
-} from '@topicdesk/storage';
-import { createLogger } from '@topicdesk/telemetry';
+import type { FsStorage } from '@topicdesk/storage';
 import { PDF } from '@topicdesk/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AttachmentService,
-  ConversationService,
   Housekeeping,
   storedKey,
   uploadKey,
+  type AttachmentService,
+  type ConversationService,
 } from '../src/index';
-import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
-
-const limits: AttachmentLimits = {
-  maxFileBytes: 100_000,
-  maxConversationBytes: 1_000_000,
-  allowedTypes: ['application/pdf'],
-  agentAllowedTypes: ['application/pdf'],
-  maxImagePixels: 1_000_000,
-};
+import { attachmentsFixture, type AttachmentsFixture } from './support/attachments-fixture';
+import type { UnitOfWorkFixture } from './unit-of-work-fixture';
 
 // Issue 17, lifecycle: uploads no message took are swept with their bytes; files a message
 // carries stay until their conversation is purged by retention, then go with it.
 describe('the orphan sweep of attachments', () => {
+  let files: AttachmentsFixture;
   let fixture: UnitOfWorkFixture;
-  let root: string;
   let storage: FsStorage;
   let attachments: AttachmentService;
   let conversations: ConversationService;
 
   beforeAll(async () => {
-    fixture = await unitOfWorkFixture('core_orphans');
-    root = await mkdtemp(join(tmpdir(), 'topicdesk-orphans-'));
-    storage = new FsStorage({ root, publicUrl: 'http://gateway.test', secret: 'x'.repeat(32) });
-    const inspector = new AttachmentInspector(storage, limits, undefined, ScanPolicy.optional);
-    const logger = createLogger({ service: 'core-test', level: 'silent' });
-    attachments = new AttachmentService({
-      uow: fixture.uow,
-      storage,
-      inspector,
-      limits,
-      urlTtlMs: 60_000,
-      logger,
-    });
-    conversations = new ConversationService(fixture.uow);
+    files = await attachmentsFixture('core_orphans');
+    ({ fixture, storage, attachments, conversations } = files);
   });
 
   afterAll(async () => {
-    await fixture.close();
-    await rm(root, { recursive: true, force: true });
+    await files?.close();
   });
 
   it('deletes uploads never sent and refused files, rows and bytes, and keeps what a message carries', async () => {
@@ -99,21 +70,7 @@ describe('the orphan sweep of attachments', () => {
   it("deletes the bytes of a purged conversation's files with it, and keeps the conversation while a delete fails", async () => {
     const tenantId = DEFAULT_TENANT_ID;
     const c = await conversations.start({ tenantId, channel: 'web' });
-    const ticket = await attachments.requestUpload(tenantId, c.id, {
-      name: 'kept.pdf',
-      type: 'application/pdf',
-      size: PDF.length,
-    });
-    const ref = { conversation_id: c.id, id: ticket.id };
-    await storage.write(uploadKey(ref), PDF);
-    const [file] = await attachments.prepare(tenantId, c.id, [ref.id]);
-    await conversations.postVisitorMessage({
-      tenantId,
-      conversationId: c.id,
-      clientId: 'kept',
-      text: 'a file',
-      attachments: [file!],
-    });
+    const ref = await files.sendPdf(c.id, 'kept.pdf', { clientId: 'kept', text: 'a file' });
     expect(await storage.size(storedKey(ref))).toBe(PDF.length);
     const later = new Date(Date.now() + 3_600_000);
     const housekeeping = new Housekeeping(fixture.uow, 10, attachments);

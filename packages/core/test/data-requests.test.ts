@@ -1,33 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DEFAULT_TENANT_ID } from '@topicdesk/data';
-import {
-  AttachmentInspector,
-  FsStorage,
-  ScanPolicy,
-  type AttachmentLimits,
-} from '@topicdesk/storage';
-import { createLogger } from '@topicdesk/telemetry';
+import type { FsStorage } from '@topicdesk/storage';
 import { PDF } from '@topicdesk/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AttachmentService,
-  ConversationService,
   DataRequests,
   Ratings,
   storedKey,
   uploadKey,
+  type AttachmentService,
+  type ConversationService,
 } from '../src/index';
-import { unitOfWorkFixture, type UnitOfWorkFixture } from './unit-of-work-fixture';
+import { attachmentsFixture, type AttachmentsFixture } from './support/attachments-fixture';
+import type { UnitOfWorkFixture } from './unit-of-work-fixture';
 
-const limits: AttachmentLimits = {
-  maxFileBytes: 100_000,
-  maxConversationBytes: 1_000_000,
-  allowedTypes: ['application/pdf'],
-  agentAllowedTypes: ['application/pdf'],
-  maxImagePixels: 1_000_000,
-};
 const tenantId = DEFAULT_TENANT_ID;
 const admin = { type: 'admin', id: 'service-token' } as const;
 
@@ -35,34 +20,21 @@ const admin = { type: 'admin', id: 'service-token' } as const;
 // deletes their bytes and rows, the rating's comment and the visitor's fields in one unit of
 // work, and tells the bridge what to do with the topic.
 describe('data-subject requests over files, ratings and topics', () => {
+  let files: AttachmentsFixture;
   let fixture: UnitOfWorkFixture;
-  let root: string;
   let storage: FsStorage;
   let attachments: AttachmentService;
   let conversations: ConversationService;
   let requests: DataRequests;
 
   beforeAll(async () => {
-    fixture = await unitOfWorkFixture('core_dsar');
-    root = await mkdtemp(join(tmpdir(), 'topicdesk-dsar-'));
-    storage = new FsStorage({ root, publicUrl: 'http://gateway.test', secret: 'x'.repeat(32) });
-    const inspector = new AttachmentInspector(storage, limits, undefined, ScanPolicy.optional);
-    const logger = createLogger({ service: 'core-test', level: 'silent' });
-    attachments = new AttachmentService({
-      uow: fixture.uow,
-      storage,
-      inspector,
-      limits,
-      urlTtlMs: 60_000,
-      logger,
-    });
-    conversations = new ConversationService(fixture.uow);
+    files = await attachmentsFixture('core_dsar');
+    ({ fixture, storage, attachments, conversations } = files);
     requests = new DataRequests(fixture.uow, { files: attachments });
   });
 
   afterAll(async () => {
-    await fixture.close();
-    await rm(root, { recursive: true, force: true });
+    await files?.close();
   });
 
   /** A closed, rated conversation with a visitor's PDF, in a topic. */
@@ -73,21 +45,7 @@ describe('data-subject requests over files, ratings and topics', () => {
       visitorName: 'Greta',
       pageUrl: 'https://shop.example/a',
     });
-    const ticket = await attachments.requestUpload(tenantId, c.id, {
-      name: 'passport.pdf',
-      type: 'application/pdf',
-      size: PDF.length,
-    });
-    const ref = { conversation_id: c.id, id: ticket.id };
-    await storage.write(uploadKey(ref), PDF);
-    const [file] = await attachments.prepare(tenantId, c.id, [ticket.id]);
-    await conversations.postVisitorMessage({
-      tenantId,
-      conversationId: c.id,
-      clientId: 'm1',
-      text: 'my passport',
-      attachments: [file!],
-    });
+    const ref = await files.sendPdf(c.id, 'passport.pdf', { clientId: 'm1', text: 'my passport' });
     await fixture.uow.db
       .updateTable('conversations')
       .set({ topic_id: 42, status: 'closed', closed_at: new Date() })
