@@ -4,10 +4,19 @@ import {
   createInfrastructure,
   OutboxRelay,
   UnitOfWork,
+  type DB,
   type Infrastructure,
+  type Kysely,
 } from '@topicdesk/core';
+import type { Bus } from '@topicdesk/bus';
+import type { Coordination } from '@topicdesk/fanout';
 import { createLogger, type Logger } from '@topicdesk/telemetry';
-import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import {
+  cleanupNats,
+  cleanupRedis,
+  createTestDatabase,
+  type TestDatabase,
+} from '@topicdesk/testkit';
 import type { ServerFrame } from '@topicdesk/protocol';
 import { WebSocket } from 'ws';
 import { gatewayPlugin, loadGatewayConfig } from '../src/index';
@@ -16,6 +25,8 @@ import { gatewayPlugin, loadGatewayConfig } from '../src/index';
 export interface GatewayUnderTest {
   readonly app: FastifyInstance;
   readonly infra: Infrastructure;
+  /** The gateway's outbox relay (`stop()` deletes the rows it published; close stops it too). */
+  readonly relay: OutboxRelay;
   /** The conversations' use cases over the same database, for a test's setup and checks. */
   readonly conversations: ConversationService;
   readonly logger: Logger;
@@ -28,6 +39,19 @@ export async function startGatewayUnderTest(options: {
   env?: Record<string, string>;
   /** Real NATS (its JetStream streams are removed at close); else the in-process bus. */
   natsUrl?: string;
+  /** Real Redis (the namespace's keys are removed at close); else in-process fanout and limits. */
+  redisUrl?: string;
+  /**
+   * Wraps what the gateway and its outbox relay are given (a test counting their calls); the
+   * test's own `conversations` use the plain ones.
+   */
+  instrument?: (plain: Pick<Infrastructure, 'bus' | 'coordination'> & { db: Kysely<DB> }) => {
+    db: Kysely<DB>;
+    bus: Bus;
+    coordination: Coordination;
+  };
+  /** How long the outbox relay's published rows wait to be deleted together (default 100 ms). */
+  flushDelayMs?: number;
   /** `silent` for tests that provoke error lines on purpose. */
   logLevel?: string;
   /** Sees every route as it is registered (a test that walks the route list). */
@@ -39,15 +63,19 @@ export async function startGatewayUnderTest(options: {
     service: 'gateway-test',
     databaseUrl: testDb.url,
     ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     namespace: options.namespace,
     logger,
     migrate: true,
   });
+  const plain = { db: infra.database.db, bus: infra.bus, coordination: infra.coordination };
+  const { db, bus, coordination } = options.instrument?.(plain) ?? plain;
   const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
+    db,
+    bus,
+    fanout: coordination.fanout,
     logger,
+    ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
   });
   const app = Fastify();
   if (options.onRoute) app.addHook('onRoute', options.onRoute);
@@ -57,9 +85,9 @@ export async function startGatewayUnderTest(options: {
       CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
       ...options.env,
     }),
-    db: infra.database.db,
-    bus: infra.bus,
-    coordination: infra.coordination,
+    db,
+    bus,
+    coordination,
     relay,
     logger,
   });
@@ -67,6 +95,7 @@ export async function startGatewayUnderTest(options: {
   return {
     app,
     infra,
+    relay,
     conversations: new ConversationService(new UnitOfWork(infra.database.db, relay)),
     logger,
     async close() {
@@ -75,6 +104,7 @@ export async function startGatewayUnderTest(options: {
       await infra.close();
       await testDb.drop();
       if (options.natsUrl) await cleanupNats(options.namespace);
+      if (options.redisUrl) await cleanupRedis(options.namespace);
     },
   };
 }

@@ -17,6 +17,7 @@ import * as m0015 from './0015_escalation';
 import * as m0016 from './0016_sla';
 import * as m0017 from './0017_private_chat_files';
 import * as m0018 from './0018_console_access';
+import * as m0021 from './0021_visitor_append_function';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -41,4 +42,5 @@ export const migrations: Record<string, Migration> = {
   '0016_sla': m0016,
   '0017_private_chat_files': m0017,
   '0018_console_access': m0018,
+  '0021_visitor_append_function': m0021,
 };
