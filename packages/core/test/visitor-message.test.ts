@@ -48,6 +48,18 @@ describe('a visitor message', () => {
       text: `text ${clientId}`,
     });
 
+  /** The service over a publisher that keeps what it is given. */
+  const recording = () => {
+    const published: OutboxRow[] = [];
+    const publisher = {
+      publish: async (rows: readonly OutboxRow[]) => void published.push(...rows),
+    };
+    return {
+      service: new ConversationService(new UnitOfWork(infra.database.db, publisher)),
+      published,
+    };
+  };
+
   it('is stored in one statement with its outbox rows; they are deleted in batches', async () => {
     const writes = countedQueries(infra.database.db);
     const relayDb = countedQueries(infra.database.db);
@@ -79,15 +91,7 @@ describe('a visitor message', () => {
   });
 
   it('sends one welcome and stores a clientId once when the same conversation is written at once', async () => {
-    const published: OutboxRow[] = [];
-    const service = new ConversationService(
-      new UnitOfWork(infra.database.db, {
-        publish: (rows) => {
-          published.push(...rows);
-          return Promise.resolve();
-        },
-      }),
-    );
+    const { service, published } = recording();
     const conversationId = await start();
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) => post(service, conversationId, `c${i % 4}`)),
@@ -106,15 +110,7 @@ describe('a visitor message', () => {
   });
 
   it('announces a text stored in one statement with the event its stored row makes', async () => {
-    const published: OutboxRow[] = [];
-    const service = new ConversationService(
-      new UnitOfWork(infra.database.db, {
-        publish: (rows) => {
-          published.push(...rows);
-          return Promise.resolve();
-        },
-      }),
-    );
+    const { service, published } = recording();
     const conversationId = await start();
     await post(service, conversationId, 'welcomed');
     published.length = 0;

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   appendMessage,
@@ -169,5 +170,26 @@ for (const backend of backends) {
       expect((await conversations.get(tenantId, id)).last_seq).toBe(6);
       expect(await outboxOf(id)).toHaveLength(10);
     });
+
+    it.skipIf(backend.name !== 'postgres')(
+      "updates the conversation's row in place (HOT), as appendMessage does",
+      async () => {
+        const id = await started();
+        const counts = await database.db.transaction().execute(async (trx) => {
+          // The backend's counts not yet reported (earlier statements' too): the difference.
+          const read = async () =>
+            (
+              await sql<{ updates: number; hot: number }>`
+                select n_tup_upd::int as updates, n_tup_hot_upd::int as hot
+                from pg_stat_xact_user_tables where relname = 'conversations'`.execute(trx)
+            ).rows[0]!;
+          const before = await read();
+          for (let i = 0; i < 20; i++) await appendVisitorMessage(trx, text(id, `hot${i}`));
+          const after = await read();
+          return { updates: after.updates - before.updates, hot: after.hot - before.hot };
+        });
+        expect(counts).toEqual({ updates: 20, hot: 20 });
+      },
+    );
   });
 }
