@@ -3,6 +3,7 @@ import type { Attachment } from '@topicdesk/protocol';
 import { AttachmentError, AttachmentErrorCode } from '@topicdesk/storage';
 import {
   appendMessage,
+  appendVisitorMessage,
   AttachmentRepository,
   AuditRepository,
   ConversationChannel,
@@ -16,7 +17,7 @@ import {
   type Message,
   type OutboxInput,
 } from '@topicdesk/data';
-import { messageEvent } from './events';
+import { messageEvent, type EventMessage } from './events';
 import { conversationMetrics, secondsBetween, teamMetrics } from './metrics';
 import { routeToGroup } from './group-routing';
 import { busOutbox, fanoutOutbox } from './outbox-relay';
@@ -107,6 +108,26 @@ function sync(tenantId: string, conversationId: string, reason: SyncReason): Out
   return busOutbox(tenantId, 'conversationSync', { tenantId, conversationId, reason });
 }
 
+/** A visitor text before it is stored: its event's seq is set by the statement that stores it. */
+const DRAFT = {
+  seq: 0,
+  kind: MessageKind.visitor,
+  author_name: null,
+  edited_at: null,
+  deleted_at: null,
+} as const;
+
+/** The outbox rows that announce a stored visitor message: the bridge's sync, the visitor's event. */
+function visitorAnnouncement(input: VisitorMessageInput, message: EventMessage): OutboxInput[] {
+  return [
+    sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
+    fanoutOutbox(input.tenantId, input.conversationId, {
+      ...messageEvent(message, input.origin, input.attachments),
+      ...(input.received?.length ? { files: input.received.length } : {}),
+    }),
+  ];
+}
+
 /**
  * The conversation's use cases. Each change runs in a unit of work: it commits together with
  * the outbox rows that announce it, and those rows are published after the commit; nothing is
@@ -165,9 +186,35 @@ export class ConversationService {
   }
 
   /** Stores a visitor message (idempotent by clientId) and queues it for Telegram. */
-  postVisitorMessage(
+  async postVisitorMessage(
     input: VisitorMessageInput,
   ): Promise<{ message: Message; duplicate: boolean }> {
+    // A text without files to a conversation that has its first visitor message (that one
+    // comes with the welcome): one statement and one commit, its outbox rows included.
+    if (!input.attachments?.length && !input.received?.length) {
+      const stored = await this.uow.single(async (db) => {
+        const at = new Date();
+        const draft = { ...DRAFT, text: input.text, created_at: at };
+        const result = await appendVisitorMessage(db, {
+          ...input,
+          at,
+          announce: visitorAnnouncement(input, draft),
+        });
+        switch (result.outcome) {
+          case 'stored':
+            return { value: { message: result.message, duplicate: false }, rows: result.rows };
+          case 'duplicate':
+            return { value: { message: result.message, duplicate: true }, rows: [] };
+          case 'first':
+            return { value: undefined, rows: [] };
+          default: {
+            const never: never = result;
+            return never;
+          }
+        }
+      });
+      if (stored) return stored;
+    }
     return this.uow.run((work) => this.postVisitorMessageIn(work, input));
   }
 
@@ -187,13 +234,7 @@ export class ConversationService {
     if (result.duplicate) return { message: result.message, duplicate: true };
     const files = input.received ?? input.attachments ?? [];
     if (files.length > 0) await attachTo(work, result.message, files);
-    work.emit(
-      sync(input.tenantId, input.conversationId, SyncReason.VISITOR_MESSAGE),
-      fanoutOutbox(input.tenantId, input.conversationId, {
-        ...messageEvent(result.message, input.origin, input.attachments),
-        ...(input.received?.length ? { files: input.received.length } : {}),
-      }),
-    );
+    work.emit(...visitorAnnouncement(input, result.message));
     // The visitor's first message is answered with the welcome template.
     if (result.firstOfKind)
       await this.emitSystem(work, {

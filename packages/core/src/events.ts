@@ -1,12 +1,18 @@
 import type { Message } from '@topicdesk/data';
 import type { Attachment, MessageFrame } from '@topicdesk/protocol';
 
+/** What a message's event is made of. */
+export type EventMessage = Pick<
+  Message,
+  'seq' | 'kind' | 'text' | 'author_name' | 'created_at' | 'edited_at' | 'deleted_at'
+>;
+
 /**
  * The `message` frame of a stored message, as the visitor sees it, marked with the `origin`
  * socket when given (the fanout's ConversationEvent of @topicdesk/protocol).
  */
 export function messageEvent(
-  message: Message,
+  message: EventMessage,
   origin?: string,
   attachments?: readonly Attachment[],
 ): MessageFrame & { origin?: string } {

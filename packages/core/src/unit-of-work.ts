@@ -60,6 +60,19 @@ export class UnitOfWork {
     return fn(this.db);
   }
 
+  /**
+   * A change that one statement makes whole, its outbox rows included (a function of the
+   * database writes them with the change: `appendVisitorMessage`): it runs without BEGIN and
+   * COMMIT, and the rows it wrote and returns are published after it, as `run` publishes its.
+   */
+  async single<T>(
+    fn: (db: Kysely<DB>) => Promise<{ value: T; rows: readonly OutboxRow[] }>,
+  ): Promise<T> {
+    const { value, rows } = await fn(this.db);
+    if (rows.length > 0) await this.publisher.publish(rows);
+    return value;
+  }
+
   /** The same writes, publishing through another publisher (e.g. one that does not wait). */
   with(publisher: Publisher): UnitOfWork {
     return new UnitOfWork(this.db, publisher);

@@ -5,15 +5,17 @@ import { createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
 import {
   ConversationService,
   createInfrastructure,
+  messageEvent,
   OutboxRelay,
   UnitOfWork,
   type Infrastructure,
 } from '../src/index';
 import { countedQueries } from './support/counted-queries';
 
-// Issue 13, "fewer round trips per message": the visitor's message is stored in one
-// transaction of three statements (the row lock, the append, the outbox rows), its outbox rows
-// are deleted in batches, and the checks folded into the append hold under concurrent writers.
+// Issue 13, "fewer round trips per message": the visitor's text is stored in one statement
+// with its outbox rows (migration 0021; the first, with the welcome, in one transaction of
+// three statements: the row lock, the append, the outbox rows), its outbox rows are deleted in
+// batches, and the checks folded into the append hold under concurrent writers.
 describe('a visitor message', () => {
   let testDb: TestDatabase;
   let infra: Infrastructure;
@@ -46,7 +48,19 @@ describe('a visitor message', () => {
       text: `text ${clientId}`,
     });
 
-  it('is stored in one transaction of three statements; its outbox rows are deleted in batches', async () => {
+  /** The service over a publisher that keeps what it is given. */
+  const recording = () => {
+    const published: OutboxRow[] = [];
+    const publisher = {
+      publish: async (rows: readonly OutboxRow[]) => void published.push(...rows),
+    };
+    return {
+      service: new ConversationService(new UnitOfWork(infra.database.db, publisher)),
+      published,
+    };
+  };
+
+  it('is stored in one statement with its outbox rows; they are deleted in batches', async () => {
     const writes = countedQueries(infra.database.db);
     const relayDb = countedQueries(infra.database.db);
     const relay = new OutboxRelay({
@@ -62,14 +76,8 @@ describe('a visitor message', () => {
     await post(service, conversationId, 'first'); // the welcome's template reads come with it
     writes.queries.length = 0;
     for (let i = 0; i < 10; i++) await post(service, conversationId, `m${i}`);
-    // Per message: the lock (select), the append (one select with its CTEs), the outbox rows.
-    expect(writes.queries).toEqual(
-      Array.from({ length: 10 }, () => [
-        'SelectQueryNode',
-        'SelectQueryNode',
-        'InsertQueryNode',
-      ]).flat(),
-    );
+    // Per message: one select of the function that locks, appends and writes the outbox rows.
+    expect(writes.queries).toEqual(Array.from({ length: 10 }, () => 'SelectQueryNode'));
     await relay.stop();
     // 22 rows published (sync and fanout of each message, the welcome's banner, the first's),
     // nothing deleted until the flush: one statement for all of them.
@@ -83,15 +91,7 @@ describe('a visitor message', () => {
   });
 
   it('sends one welcome and stores a clientId once when the same conversation is written at once', async () => {
-    const published: OutboxRow[] = [];
-    const service = new ConversationService(
-      new UnitOfWork(infra.database.db, {
-        publish: (rows) => {
-          published.push(...rows);
-          return Promise.resolve();
-        },
-      }),
-    );
+    const { service, published } = recording();
     const conversationId = await start();
     const results = await Promise.all(
       Array.from({ length: 12 }, (_, i) => post(service, conversationId, `c${i % 4}`)),
@@ -107,6 +107,30 @@ describe('a visitor message', () => {
       conversationId,
     );
     expect(conversation.last_seq).toBe(4);
+  });
+
+  it('announces a text stored in one statement with the event its stored row makes', async () => {
+    const { service, published } = recording();
+    const conversationId = await start();
+    await post(service, conversationId, 'welcomed');
+    published.length = 0;
+    const { message, duplicate } = await service.postVisitorMessage({
+      tenantId: DEFAULT_TENANT_ID,
+      conversationId,
+      clientId: 'second',
+      text: 'a second text',
+      origin: 'socket-1',
+    });
+    expect(duplicate).toBe(false);
+    expect(published.map((row) => [row.destination, row.topic, row.payload])).toEqual([
+      ['bus', 'conversationSync', { tenantId: DEFAULT_TENANT_ID, conversationId, reason: 2 }],
+      ['fanout', conversationId, JSON.parse(JSON.stringify(messageEvent(message, 'socket-1')))],
+    ]);
+    // A resend is answered with the stored message and announces nothing.
+    published.length = 0;
+    const again = await post(service, conversationId, 'second');
+    expect(again).toEqual({ message, duplicate: true });
+    expect(published).toEqual([]);
   });
 
   it('does not resend in the sweep what the fast path published and has not deleted yet', async () => {

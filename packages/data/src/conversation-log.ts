@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import { ConversationClosedError } from './errors';
+import { ConversationClosedError, ConversationNotFoundError } from './errors';
 import { precompiled } from './precompiled';
 import { ConversationRepository } from './repositories/conversation.repository';
 import { MessageRepository } from './repositories/message.repository';
+import type { OutboxInput } from './repositories/outbox.repository';
 import {
   ConversationStatus,
   type Conversation,
@@ -10,6 +11,7 @@ import {
   type DeliveryState,
   type Message,
   type MessageKind,
+  type OutboxRow,
 } from './schema';
 
 export interface AppendMessageInput {
@@ -220,4 +222,115 @@ async function appendLocked(
   });
   if (!row) throw new Error(`no row appended to conversation ${conversation.id}`);
   return row;
+}
+
+export interface VisitorAppendInput {
+  tenantId: string;
+  conversationId: string;
+  /** The sender's idempotency key: the same clientId twice stores one message. */
+  clientId: string;
+  text: string;
+  at: Date;
+  /**
+   * The outbox rows that announce the message, written by the same statement; a payload with a
+   * `seq` key gets the message's seq (it is not known before the row lock is held).
+   */
+  announce: readonly OutboxInput[];
+}
+
+export type VisitorAppendResult =
+  | { outcome: 'stored'; message: Message; rows: OutboxRow[] }
+  | { outcome: 'duplicate'; message: Message }
+  /**
+   * Nothing was written: the conversation holds no visitor message yet, and the first is
+   * answered with the welcome, which the caller stores with it in one transaction.
+   */
+  | { outcome: 'first' };
+
+/** What `topicdesk_append_visitor_message` answers (migration 0021), dates as JSON strings. */
+type AppendAnswer =
+  | { outcome: 'stored'; message: Json<Message>; outbox: Json<OutboxRow>[] }
+  | { outcome: 'duplicate'; message: Json<Message> }
+  | { outcome: 'first' | 'closed' | 'missing' };
+
+/** A row as `to_jsonb` gives it: its timestamps are strings. */
+type Json<T> = {
+  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K];
+};
+
+/** The row `to_jsonb` gave: its timestamps (every `…_at` column) as dates again. */
+function messageOf(json: Json<Message>): Message {
+  const row: Record<string, unknown> = { ...json };
+  for (const [key, value] of Object.entries(row))
+    if (key.endsWith('_at') && typeof value === 'string') row[key] = new Date(value);
+  return row as unknown as Message;
+}
+
+const appendVisitorStatement = precompiled<
+  {
+    tenantId: string;
+    conversationId: string;
+    clientId: string;
+    text: string;
+    at: Date;
+    outbox: string;
+  },
+  { answer: AppendAnswer }
+>((db, value) =>
+  db.selectNoFrom(
+    sql<AppendAnswer>`topicdesk_append_visitor_message(${value('tenantId')}, ${value('conversationId')}, ${value('clientId')}, ${value('text')}, ${value('at')}, ${value('outbox')})`.as(
+      'answer',
+    ),
+  ),
+);
+
+/**
+ * A visitor's text message (no files) in one statement and one commit, with the outbox rows
+ * that announce it: the row lock, the clientId look-up, the seq, the insert and the rows, as
+ * `appendMessage` and `OutboxRepository.add` in a transaction would, but in one round trip
+ * instead of five (migration 0021). Runs outside a transaction (`UnitOfWork.single`). A
+ * conversation's first visitor message is left to the caller (`first`): it comes with the
+ * welcome. Throws ConversationClosedError for a new message to a closed conversation (a resend
+ * of one stored before it closed is a `duplicate`), ConversationNotFoundError for none.
+ */
+export async function appendVisitorMessage(
+  db: Kysely<DB>,
+  input: VisitorAppendInput,
+): Promise<VisitorAppendResult> {
+  const [row] = await appendVisitorStatement(db, {
+    tenantId: input.tenantId,
+    conversationId: input.conversationId,
+    clientId: input.clientId,
+    text: input.text,
+    at: input.at,
+    outbox: JSON.stringify(
+      input.announce.map((row) => ({
+        destination: row.destination,
+        topic: row.topic,
+        payload: row.payload,
+      })),
+    ),
+  });
+  if (!row) throw new Error(`no answer appending to conversation ${input.conversationId}`);
+  const { answer } = row;
+  switch (answer.outcome) {
+    case 'stored':
+      return {
+        outcome: 'stored',
+        message: messageOf(answer.message),
+        rows: answer.outbox.map((json) => ({ ...json, created_at: new Date(json.created_at) })),
+      };
+    case 'duplicate':
+      return { outcome: 'duplicate', message: messageOf(answer.message) };
+    case 'first':
+      return { outcome: 'first' };
+    case 'closed':
+      throw new ConversationClosedError(input.conversationId);
+    case 'missing':
+      throw new ConversationNotFoundError(input.conversationId);
+    default: {
+      const never: never = answer;
+      throw new Error(`unknown append outcome ${JSON.stringify(never)}`);
+    }
+  }
 }

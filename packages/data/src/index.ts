@@ -4,8 +4,11 @@ export { createDatabase, type Database, type DatabaseOptions } from './database'
 export { migrateToLatest, pendingMigrations } from './migrator';
 export {
   appendMessage,
+  appendVisitorMessage,
   type AppendMessageInput,
   type AppendMessageResult,
+  type VisitorAppendInput,
+  type VisitorAppendResult,
 } from './conversation-log';
 export {
   pendingInTopic,

@@ -1,8 +1,25 @@
-import { createInfrastructure, OutboxRelay, type Infrastructure } from '@topicdesk/core';
+import {
+  createInfrastructure,
+  OutboxRelay,
+  type DB,
+  type Infrastructure,
+  type Kysely,
+} from '@topicdesk/core';
+import type { Bus } from '@topicdesk/bus';
+import type { Coordination } from '@topicdesk/fanout';
 import { createLogger, type Logger } from '@topicdesk/telemetry';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { gatewayPlugin } from './app';
 import { loadGatewayConfig } from './config';
+
+/** What a caller may give the gateway instead of the infrastructure's own (a test counting calls). */
+export interface GatewayParts {
+  db?: Kysely<DB>;
+  bus?: Bus;
+  coordination?: Coordination;
+  /** How long the outbox relay's published rows wait to be deleted together (default 100 ms). */
+  flushDelayMs?: number;
+}
 
 /**
  * The gateway plugin on `app` over an infrastructure made in this process (no server of its
@@ -14,18 +31,23 @@ export async function registerGateway(
   infra: Infrastructure,
   env: Record<string, string | undefined>,
   logger: Logger,
+  parts: GatewayParts = {},
 ): Promise<OutboxRelay> {
+  const db = parts.db ?? infra.database.db;
+  const bus = parts.bus ?? infra.bus;
+  const coordination = parts.coordination ?? infra.coordination;
   const relay = new OutboxRelay({
-    db: infra.database.db,
-    bus: infra.bus,
-    fanout: infra.coordination.fanout,
+    db,
+    bus,
+    fanout: coordination.fanout,
     logger,
+    ...(parts.flushDelayMs === undefined ? {} : { flushDelayMs: parts.flushDelayMs }),
   });
   await app.register(gatewayPlugin, {
     config: loadGatewayConfig(env),
-    db: infra.database.db,
-    bus: infra.bus,
-    coordination: infra.coordination,
+    db,
+    bus,
+    coordination,
     relay,
     logger,
   });

@@ -5,11 +5,21 @@ import {
   createInfrastructure,
   DEFAULT_TENANT_ID,
   UnitOfWork,
+  type OutboxRelay,
+  type DB,
   type Infrastructure,
+  type Kysely,
   type Role,
 } from '@topicdesk/core';
+import type { Bus } from '@topicdesk/bus';
+import type { Coordination } from '@topicdesk/fanout';
 import { createLogger, type Logger } from '@topicdesk/telemetry';
-import { cleanupNats, createTestDatabase, type TestDatabase } from '@topicdesk/testkit';
+import {
+  cleanupNats,
+  cleanupRedis,
+  createTestDatabase,
+  type TestDatabase,
+} from '@topicdesk/testkit';
 import type { ServerFrame } from '@topicdesk/protocol';
 import { WebSocket } from 'ws';
 import { registerGateway } from '../src/index';
@@ -18,6 +28,8 @@ import { registerGateway } from '../src/index';
 export interface GatewayUnderTest {
   readonly app: FastifyInstance;
   readonly infra: Infrastructure;
+  /** The gateway's outbox relay (`stop()` deletes the rows it published; close stops it too). */
+  readonly relay: OutboxRelay;
   /** The conversations' use cases over the same database, for a test's setup and checks. */
   readonly conversations: ConversationService;
   readonly logger: Logger;
@@ -30,6 +42,19 @@ export async function startGatewayUnderTest(options: {
   env?: Record<string, string>;
   /** Real NATS (its JetStream streams are removed at close); else the in-process bus. */
   natsUrl?: string;
+  /** Real Redis (the namespace's keys are removed at close); else in-process fanout and limits. */
+  redisUrl?: string;
+  /**
+   * Wraps what the gateway and its outbox relay are given (a test counting their calls); the
+   * test's own `conversations` use the plain ones.
+   */
+  instrument?: (plain: Pick<Infrastructure, 'bus' | 'coordination'> & { db: Kysely<DB> }) => {
+    db: Kysely<DB>;
+    bus: Bus;
+    coordination: Coordination;
+  };
+  /** How long the outbox relay's published rows wait to be deleted together (default 100 ms). */
+  flushDelayMs?: number;
   /** `silent` for tests that provoke error lines on purpose. */
   logLevel?: string;
   /** Sees every route as it is registered (a test that walks the route list). */
@@ -41,6 +66,7 @@ export async function startGatewayUnderTest(options: {
     service: 'gateway-test',
     databaseUrl: testDb.url,
     ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
+    ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     namespace: options.namespace,
     logger,
     migrate: true,
@@ -58,11 +84,20 @@ export async function startGatewayUnderTest(options: {
       ...options.env,
     },
     logger,
+    {
+      ...(options.instrument?.({
+        db: infra.database.db,
+        bus: infra.bus,
+        coordination: infra.coordination,
+      }) ?? {}),
+      ...(options.flushDelayMs === undefined ? {} : { flushDelayMs: options.flushDelayMs }),
+    },
   );
   await app.ready();
   return {
     app,
     infra,
+    relay,
     conversations: new ConversationService(new UnitOfWork(infra.database.db, relay)),
     logger,
     async close() {
@@ -71,6 +106,7 @@ export async function startGatewayUnderTest(options: {
       await infra.close();
       await testDb.drop();
       if (options.natsUrl) await cleanupNats(options.namespace);
+      if (options.redisUrl) await cleanupRedis(options.namespace);
     },
   };
 }

@@ -19,6 +19,7 @@ import * as m0017 from './0017_private_chat_files';
 import * as m0018 from './0018_console_access';
 import * as m0019 from './0019_data_requests';
 import * as m0020 from './0020_console_reads';
+import * as m0021 from './0021_visitor_append_function';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0018_console_access': m0018,
   '0019_data_requests': m0019,
   '0020_console_reads': m0020,
+  '0021_visitor_append_function': m0021,
 };
