@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { DB, Kysely } from '@topicdesk/core';
+import { activityChannel, DEFAULT_TENANT_ID, type DB, type Kysely } from '@topicdesk/core';
 import { testInfra, uniqueName } from '@topicdesk/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectVisitor, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
@@ -17,14 +17,19 @@ function call(tally: Tally, name: string): void {
   tally.calls.set(name, (tally.calls.get(name) ?? 0) + 1);
 }
 
-/** `target` with each method call counted under `prefix.method` (run on the target itself). */
+/**
+ * `target` with each method call counted under `prefix.method` (run on the target itself); a
+ * PUBLISH on the console's activity channel (at most one per 250 ms, not one per message) is
+ * counted apart, as `prefix.activity`.
+ */
 function counted<T extends object>(target: T, prefix: string, tally: Tally): T {
   return new Proxy(target, {
     get(object, key) {
       const value: unknown = Reflect.get(object, key, object);
       if (typeof value !== 'function' || typeof key !== 'string') return value;
       return (...args: unknown[]) => {
-        call(tally, `${prefix}.${key}`);
+        const activity = key === 'publish' && args[0] === activityChannel(DEFAULT_TENANT_ID);
+        call(tally, `${prefix}.${activity ? 'activity' : key}`);
         return (value as (...a: unknown[]) => unknown).apply(object, args);
       };
     },
@@ -109,18 +114,23 @@ describe('round trips of a visitor message through the gateway', () => {
     await expect.poll(() => tally.calls.get('fanout.publish')).toBe(2);
     reset();
 
+    const sendingSince = Date.now();
     for (let i = 0; i < MESSAGES; i++) await send(`m${i}`);
     // The publishes do not hold the ack back: wait for the last one.
     await expect.poll(() => tally.calls.get('fanout.publish')).toBe(MESSAGES);
+    const sendingMs = Date.now() - sendingSince;
     expect({ statements: tally.statements, commits: tally.commits }).toEqual({
       statements: MESSAGES,
       commits: MESSAGES,
     });
-    expect(Object.fromEntries(tally.calls)).toEqual({
+    const { 'fanout.activity': activity = 0, ...perMessage } = Object.fromEntries(tally.calls);
+    expect(perMessage).toEqual({
       'quotas.hit': MESSAGES,
       'fanout.publish': MESSAGES,
       'bus.publish': MESSAGES,
     });
+    // The console's activity signal: one per 250 ms at most, one more at the end.
+    expect(activity).toBeLessThanOrEqual(Math.ceil(sendingMs / 250) + 1);
 
     // The published rows, two per text, go in one delete when the relay stops.
     reset();
