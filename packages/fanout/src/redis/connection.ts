@@ -3,6 +3,7 @@ import { CoordinationClosedError, CoordinationUnavailableError } from '../errors
 import type { Logger } from '../logger';
 import type { Gate } from '../gate';
 import type { Health } from '../types';
+import { coalesceWrites } from './coalesce';
 
 export type ConnectionRole = 'commands' | 'publisher' | 'subscriber';
 
@@ -54,6 +55,7 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
     // The fanout resubscribes itself so it knows when every channel is back (see RedisFanout).
     autoResubscribe: false,
   });
+  coalesceWrites(redis);
   const where = redactUrl(url);
   let closing = false;
   let lost = false;
