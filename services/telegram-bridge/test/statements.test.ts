@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConversationService, DB, Kysely } from '@topicdesk/core';
+import {
+  ConversationService,
+  startServiceRuntime,
+  UnitOfWork,
+  type DB,
+  type Kysely,
+  type ServiceRuntime,
+} from '@topicdesk/core';
 import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
 import { startBridgeUnderTest, TENANT, type BridgeUnderTest } from './bridge-under-test';
+import { countSocketWrites, type Destination } from './socket-writes';
 
 type Db = Kysely<DB>;
 
@@ -47,26 +55,43 @@ async function settled(count: () => number, quietMs = 400): Promise<number> {
 }
 
 // A measurement more than a test (issue 13, "the bridge stops reading back what it just
-// wrote"): the bridge in process against the real Postgres and the sandbox, one visitor
-// message at a time, its statements counted until it is idle again. The bounds keep it there.
-describe('Postgres statements of the bridge per visitor message', () => {
+// wrote"): the bridge in process against the real Postgres, NATS and Redis and the sandbox,
+// one visitor message at a time (written by a runtime of its own, as the gateway would), its
+// statements and its socket writes counted until it is idle again. The bounds keep it there.
+describe('Postgres statements and socket writes of the bridge per visitor message', () => {
   let under: BridgeUnderTest;
+  let visitors: ServiceRuntime;
   let sandbox: RunningSandbox;
   let service: ConversationService;
   let counter: ReturnType<typeof countingDb>;
+  // Until the sandbox is known (the bridge's start), its writes count as `other`.
+  const writes = countSocketWrites({
+    telegram: () => (sandbox ? Number(new URL(sandbox.url).port) : -1),
+  });
 
   beforeAll(async () => {
-    under = await startBridgeUnderTest({
-      name: 'statements',
-      token: '200000001:bridge-test',
-      logLevel: 'warn',
-      env: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '100' },
-      db: (db) => (counter = countingDb(db)).db,
+    under = await writes.run(() =>
+      startBridgeUnderTest({
+        name: 'statements',
+        token: '200000001:bridge-test',
+        logLevel: 'warn',
+        env: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '100' },
+        db: (db) => (counter = countingDb(db)).db,
+        distributed: true,
+      }),
+    );
+    sandbox = under.sandbox;
+    // The visitors' side: its own pool, NATS and Redis connections, as a gateway's.
+    visitors = await startServiceRuntime({
+      service: 'visitors-test',
+      config: { ...under.shared, DATA_DIR: '.' },
+      logger: under.logger,
     });
-    ({ sandbox, service } = under);
+    service = new ConversationService(new UnitOfWork(visitors.infra.database.db, visitors.relay));
   });
 
   afterAll(async () => {
+    await visitors?.close();
     await under?.close();
   });
 
@@ -84,10 +109,12 @@ describe('Postgres statements of the bridge per visitor message', () => {
       text: 'first text',
     });
     await shown('first text');
+    await settled(writes.total);
     const first = { statements: await settled(counter.statements), commits: counter.commits() };
 
     const rounds = 10;
     counter.reset();
+    writes.reset();
     for (let i = 1; i <= rounds; i++) {
       await service.postVisitorMessage({
         tenantId: TENANT,
@@ -97,14 +124,19 @@ describe('Postgres statements of the bridge per visitor message', () => {
       });
       await shown(`text number ${i}`);
       await settled(counter.statements);
+      await settled(writes.total);
     }
     const perMessage = {
       statements: counter.statements() / rounds,
       commits: counter.commits() / rounds,
     };
+    const counts = writes.counts();
+    const writesPer = (to: Destination) => counts[to].writes / rounds;
+    const redisCommands = counts.redis.chunks / rounds;
     // Read by the lead in the report; the bounds only catch a slide back.
     process.stdout.write(
-      `bridge statements (commits): a new conversation and its first message ${first.statements} (${first.commits}); each further message ${perMessage.statements} (${perMessage.commits})\n`,
+      `bridge statements (commits): a new conversation and its first message ${first.statements} (${first.commits}); each further message ${perMessage.statements} (${perMessage.commits})\n` +
+        `bridge socket writes per message: ${writes.total() / rounds} (postgres ${writesPer('postgres')}, redis ${writesPer('redis')} for ${redisCommands} commands, nats ${writesPer('nats')}, telegram ${writesPer('telegram')}, other ${writesPer('other')})\n`,
     );
     // 2 and 2 today: a read and the delivery's record, one statement without BEGIN and COMMIT
     // (`UnitOfWork.one`; it was a transaction: 4 and 2). The look after the lock is a Redis due
