@@ -39,17 +39,10 @@ export function countSocketWrites(ports: { telegram: () => number }) {
   const proto = Socket.prototype as unknown as Writing & {
     connect: (...args: unknown[]) => unknown;
   };
+  const byPort: Record<number, Destination> = { 5432: 'postgres', 6379: 'redis', 4222: 'nats' };
   const destination = (socket: Socket): Destination => {
-    switch (socket.remotePort) {
-      case 5432:
-        return 'postgres';
-      case 6379:
-        return 'redis';
-      case 4222:
-        return 'nats';
-      default:
-        return socket.remotePort === ports.telegram() ? 'telegram' : 'other';
-    }
+    const port = socket.remotePort ?? -1;
+    return byPort[port] ?? (port === ports.telegram() ? 'telegram' : 'other');
   };
   const connect = proto.connect;
   proto.connect = function (this: Socket, ...args: unknown[]) {

@@ -18,7 +18,7 @@ type Writable = {
  */
 export function coalesceWrites(redis: Redis): void {
   // ioredis makes a new socket on every (re)connection and says so with 'connect'.
-  redis.on('connect', () => corkPerTurn(redis.stream as unknown as Writable));
+  redis.on('connect', () => corkPerTurn(redis.stream));
 }
 
 /** Wraps one socket's write (exported for its test). */
