@@ -11,6 +11,7 @@ export {
   pendingInTopic,
   readAgentMessageToMark,
   readTopicState,
+  readTopicStates,
   type TopicState,
 } from './topic-state';
 export {
