@@ -75,7 +75,11 @@ describe('Postgres statements and socket writes of the bridge per visitor messag
         name: 'statements',
         token: '200000001:bridge-test',
         logLevel: 'warn',
-        env: { TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000', TELEGRAM_LIMIT_CHAT_PER_SECOND: '100' },
+        env: {
+          TELEGRAM_LIMIT_GROUP_PER_MINUTE: '6000',
+          TELEGRAM_LIMIT_CHAT_PER_SECOND: '100',
+          TELEGRAM_LIMIT_GLOBAL_PER_SECOND: '1000',
+        },
         db: (db) => (counter = countingDb(db)).db,
         distributed: true,
       }),
@@ -98,6 +102,14 @@ describe('Postgres statements and socket writes of the bridge per visitor messag
   const texts = () => sandbox.state.messages({ fromBot: true }).map((m) => m.text ?? '');
   const shown = (text: string) =>
     sandbox.state.waitFor(() => texts().some((t) => t.includes(text)), 10_000);
+
+  /** The socket writes since the last reset per message, by destination. */
+  const writesLine = (messages: number) => {
+    const counts = writes.counts();
+    const per = (to: Destination) => Math.round((counts[to].writes / messages) * 100) / 100;
+    const commands = Math.round((counts.redis.chunks / messages) * 100) / 100;
+    return `${Math.round((writes.total() / messages) * 100) / 100} (postgres ${per('postgres')}, redis ${per('redis')} for ${commands} commands, nats ${per('nats')}, telegram ${per('telegram')}, other ${per('other')})`;
+  };
 
   it('counts the statements of a new conversation and of each further message', async () => {
     counter.reset();
@@ -131,12 +143,10 @@ describe('Postgres statements and socket writes of the bridge per visitor messag
       commits: counter.commits() / rounds,
     };
     const counts = writes.counts();
-    const writesPer = (to: Destination) => counts[to].writes / rounds;
-    const redisCommands = counts.redis.chunks / rounds;
     // Read by the lead in the report; the bounds only catch a slide back.
     process.stdout.write(
       `bridge statements (commits): a new conversation and its first message ${first.statements} (${first.commits}); each further message ${perMessage.statements} (${perMessage.commits})\n` +
-        `bridge socket writes per message: ${writes.total() / rounds} (postgres ${writesPer('postgres')}, redis ${writesPer('redis')} for ${redisCommands} commands, nats ${writesPer('nats')}, telegram ${writesPer('telegram')}, other ${writesPer('other')})\n`,
+        `bridge socket writes per message, one at a time: ${writesLine(rounds)}\n`,
     );
     // 2 and 2 today: a read and the delivery's record, one statement without BEGIN and COMMIT
     // (`UnitOfWork.one`; it was a transaction: 4 and 2). The look after the lock is a Redis due
@@ -150,5 +160,47 @@ describe('Postgres statements and socket writes of the bridge per visitor messag
     // and lock extensions over the run. It was 8.5.
     expect(counts.redis.writes / rounds).toBeLessThanOrEqual(3.5);
     expect(writes.total() / rounds).toBeLessThanOrEqual(8);
+  });
+
+  it('shares round trips between conversations whose messages come together', async () => {
+    const size = 10;
+    const conversations = await Promise.all(
+      Array.from({ length: size }, () => service.start({ tenantId: TENANT, channel: 'web' })),
+    );
+    const postAll = (round: number) =>
+      Promise.all(
+        conversations.map((c, k) =>
+          service.postVisitorMessage({
+            tenantId: TENANT,
+            conversationId: c.id,
+            clientId: `t${round}`,
+            text: `together ${round}.${k}`,
+          }),
+        ),
+      );
+    const allShown = (round: number) =>
+      Promise.all(conversations.map((_, k) => shown(`together ${round}.${k}`)));
+    await postAll(0);
+    await allShown(0);
+    await settled(writes.total);
+
+    const rounds = 3;
+    counter.reset();
+    writes.reset();
+    for (let round = 1; round <= rounds; round++) {
+      await postAll(round);
+      await allShown(round);
+      await settled(counter.statements);
+      await settled(writes.total);
+    }
+    const messages = size * rounds;
+    const statements = counter.statements() / messages;
+    process.stdout.write(
+      `bridge, ${size} conversations at once: statements per message ${statements} (commits ${counter.commits() / messages}); socket writes per message ${writesLine(messages)}\n`,
+    );
+    // How much is shared depends on how the sync events arrive (together in one read, or
+    // apart): never more than one at a time.
+    expect(statements).toBeLessThanOrEqual(2.5);
+    expect(writes.total() / messages).toBeLessThanOrEqual(8);
   });
 });
