@@ -105,3 +105,22 @@ export async function startBridgeUnderTest(options: {
     },
   };
 }
+
+/**
+ * The visitors' side beside a distributed bridge under test, as a gateway would be: a runtime
+ * of its own (pool, NATS and Redis connections) on the same database and namespace, and the
+ * conversation use cases over it.
+ */
+export async function startVisitorSide(
+  under: BridgeUnderTest,
+): Promise<{ service: ConversationService; close(): Promise<void> }> {
+  const runtime = await startServiceRuntime({
+    service: 'visitors-test',
+    config: { ...under.shared, DATA_DIR: '.' },
+    logger: under.logger,
+  });
+  return {
+    service: new ConversationService(new UnitOfWork(runtime.infra.database.db, runtime.relay)),
+    close: () => runtime.close(),
+  };
+}

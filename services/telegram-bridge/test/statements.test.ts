@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ConversationService,
-  startServiceRuntime,
-  UnitOfWork,
-  type DB,
-  type Kysely,
-  type ServiceRuntime,
-} from '@topicdesk/core';
+import type { ConversationService, DB, Kysely } from '@topicdesk/core';
 import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
-import { startBridgeUnderTest, TENANT, type BridgeUnderTest } from './bridge-under-test';
+import {
+  startBridgeUnderTest,
+  startVisitorSide,
+  TENANT,
+  type BridgeUnderTest,
+} from './bridge-under-test';
 import { countSocketWrites, type Destination } from './socket-writes';
 
 type Db = Kysely<DB>;
@@ -60,7 +58,7 @@ async function settled(count: () => number, quietMs = 400): Promise<number> {
 // statements and its socket writes counted until it is idle again. The bounds keep it there.
 describe('Postgres statements and socket writes of the bridge per visitor message', () => {
   let under: BridgeUnderTest;
-  let visitors: ServiceRuntime;
+  let visitors: Awaited<ReturnType<typeof startVisitorSide>>;
   let sandbox: RunningSandbox;
   let service: ConversationService;
   let counter: ReturnType<typeof countingDb>;
@@ -86,12 +84,8 @@ describe('Postgres statements and socket writes of the bridge per visitor messag
     );
     sandbox = under.sandbox;
     // The visitors' side: its own pool, NATS and Redis connections, as a gateway's.
-    visitors = await startServiceRuntime({
-      service: 'visitors-test',
-      config: { ...under.shared, DATA_DIR: '.' },
-      logger: under.logger,
-    });
-    service = new ConversationService(new UnitOfWork(visitors.infra.database.db, visitors.relay));
+    visitors = await startVisitorSide(under);
+    service = visitors.service;
   });
 
   afterAll(async () => {
