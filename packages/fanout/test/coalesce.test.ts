@@ -33,6 +33,7 @@ describe('a Redis connection coalesces the commands of one turn', () => {
       namespace,
       role: 'commands',
       logger: captureLogger(),
+      coalesce: true,
     });
   });
 

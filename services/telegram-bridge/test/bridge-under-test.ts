@@ -63,6 +63,7 @@ export async function startBridgeUnderTest(options: {
     config: { ...shared, DATA_DIR: dataDir },
     logger,
     migrate: true,
+    coalesceRedisWrites: true,
   });
   const { infra, relay } = runtime;
   const uow = new UnitOfWork(infra.database.db, relay);

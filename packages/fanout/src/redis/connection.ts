@@ -14,6 +14,8 @@ export interface OpenRedisOptions {
   logger: Logger;
   /** A command unanswered this long fails (COORDINATION_UNAVAILABLE); 0: never. */
   commandTimeoutMs?: number | undefined;
+  /** Write the commands of one event-loop turn in one socket write (`coalesceWrites`). */
+  coalesce?: boolean | undefined;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
     // The fanout resubscribes itself so it knows when every channel is back (see RedisFanout).
     autoResubscribe: false,
   });
-  coalesceWrites(redis);
+  if (options.coalesce) coalesceWrites(redis);
   const where = redactUrl(url);
   let closing = false;
   let lost = false;
