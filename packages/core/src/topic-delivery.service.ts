@@ -3,13 +3,13 @@ import {
   MessageRepository,
   pendingInTopic,
   readAgentMessageToMark,
-  readTopicState,
   TelegramPostRepository,
   type Conversation,
   type Message,
   type TelegramPost,
   type TopicState,
 } from '@topicdesk/data';
+import { TopicStateReads } from './topic-state-reads';
 import type { UnitOfWork } from './unit-of-work';
 
 /** Where Telegram put something: the chat, its message id, the bot that sent it. */
@@ -26,7 +26,11 @@ export interface TelegramPlacement {
  * value it holds instead of reading back what it just wrote.
  */
 export class TopicDeliveryService {
-  constructor(private readonly uow: UnitOfWork) {}
+  readonly #states: TopicStateReads;
+
+  constructor(private readonly uow: UnitOfWork) {
+    this.#states = new TopicStateReads(() => uow.db);
+  }
 
   // ---- reads ----------------------------------------------------------------------------
 
@@ -34,9 +38,12 @@ export class TopicDeliveryService {
     return new ConversationRepository(this.uow.db).find(tenantId, conversationId);
   }
 
-  /** The conversation with its waiting posts and texts, in one statement. */
+  /**
+   * The conversation with its waiting posts and texts, in one statement — shared with the other
+   * reads asked for in the same turn (`TopicStateReads`).
+   */
   state(tenantId: string, conversationId: string): Promise<TopicState | undefined> {
-    return readTopicState(this.uow.db, tenantId, conversationId);
+    return this.#states.read(tenantId, conversationId);
   }
 
   /** The texts a header goes out with: those waiting now, while the topic is still this one. */

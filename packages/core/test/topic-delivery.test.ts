@@ -74,6 +74,40 @@ describe('the bookkeeping of a conversation topic', () => {
     expect(await delivery.state(DEFAULT_TENANT_ID, crypto.randomUUID())).toBeUndefined();
   });
 
+  it('reads the states asked for in one turn in one statement, each as it would alone', async () => {
+    const [a, b, c] = [await started(), await started(), await started()];
+    await write(a, 'for a');
+    await write(b, 'for b');
+    const alone = [await stateOf(a), await stateOf(b), await stateOf(c)];
+    let statements = 0;
+    const counted = new TopicDeliveryService(
+      new UnitOfWork(
+        core.infra.database.db.withPlugin({
+          transformQuery: (args) => {
+            statements += 1;
+            return args.node;
+          },
+          transformResult: (args) => Promise.resolve(args.result),
+        }),
+        relay,
+      ),
+    );
+    const missing = crypto.randomUUID();
+    const together = await Promise.all([
+      counted.state(DEFAULT_TENANT_ID, a.id),
+      counted.state(DEFAULT_TENANT_ID, b.id),
+      counted.state(DEFAULT_TENANT_ID, c.id),
+      counted.state(DEFAULT_TENANT_ID, missing),
+      counted.state(DEFAULT_TENANT_ID, a.id),
+    ]);
+    expect(statements).toBe(1);
+    expect(together).toEqual([...alone, undefined, alone[0]]);
+    // Asked in different turns: a statement each.
+    await counted.state(DEFAULT_TENANT_ID, a.id);
+    await counted.state(DEFAULT_TENANT_ID, b.id);
+    expect(statements).toBe(3);
+  });
+
   it('records a header with the texts it carried, and hands back what it wrote', async () => {
     const conversation = await started();
     await write(conversation, 'hello');

@@ -14,6 +14,7 @@ export {
   pendingInTopic,
   readAgentMessageToMark,
   readTopicState,
+  readTopicStates,
   type TopicState,
 } from './topic-state';
 export {

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { precompiled } from './precompiled';
 import {
   DeliveryState,
@@ -37,26 +37,47 @@ const newestReadAgentMessage = sql<unknown[]>`(select coalesce(json_agg(m), '[]'
     and seq > c.seen_reaction_seq and seq <= c.visitor_read_seq
   order by seq desc limit 1) m)`;
 
-/** readTopicState's statement, built and compiled once (it runs before every round of a sync). */
-const topicStateStatement = precompiled<
-  { tenantId: string; conversationId: string; posts: number; messages: number },
-  Conversation & { waiting_posts: unknown; waiting_messages: unknown; seen_message: unknown }
->((db, value) =>
+type StateRow = Conversation & {
+  waiting_posts: unknown;
+  waiting_messages: unknown;
+  seen_message: unknown;
+};
+
+/** The conversations with their waiting posts and texts (`posts`, `messages`: the limits). */
+const topicStateSelect = (
+  db: Kysely<DB>,
+  posts: number | RawBuilder<number>,
+  messages: number | RawBuilder<number>,
+) =>
   db
     .selectFrom('conversations as c')
     .selectAll('c')
     .select([
       sql<unknown[]>`(select coalesce(json_agg(p order by p.id), '[]') from (
         select * from telegram_posts where conversation_id = c.id and sent_at is null
-        order by id limit ${value('posts')}) p)`.as('waiting_posts'),
+        order by id limit ${posts}) p)`.as('waiting_posts'),
       sql<unknown[]>`(select coalesce(json_agg(m order by m.seq), '[]') from (
         select * from messages where conversation_id = c.id and delivery = ${DeliveryState.pending}
-        order by seq limit ${value('messages')}) m)`.as('waiting_messages'),
+        order by seq limit ${messages}) m)`.as('waiting_messages'),
       newestReadAgentMessage.as('seen_message'),
-    ])
+    ]);
+
+/** readTopicState's statement, built and compiled once (it runs before every round of a sync). */
+const topicStateStatement = precompiled<
+  { tenantId: string; conversationId: string; posts: number; messages: number },
+  StateRow
+>((db, value) =>
+  topicStateSelect(db, value('posts'), value('messages'))
     .where('c.tenant_id', '=', value('tenantId'))
     .where('c.id', '=', value('conversationId')),
 );
+
+export interface TopicStateLimits {
+  posts: number;
+  messages: number;
+}
+
+const DEFAULT_LIMITS: TopicStateLimits = { posts: 20, messages: 100 };
 
 /**
  * The conversation with its waiting posts and texts, in one statement (the bridge reads this
@@ -66,7 +87,7 @@ export async function readTopicState(
   db: Kysely<DB>,
   tenantId: string,
   conversationId: string,
-  limits: { posts: number; messages: number } = { posts: 20, messages: 100 },
+  limits: TopicStateLimits = DEFAULT_LIMITS,
 ): Promise<TopicState | undefined> {
   const [row] = await topicStateStatement(db, {
     tenantId,
@@ -74,7 +95,30 @@ export async function readTopicState(
     posts: limits.posts,
     messages: limits.messages,
   });
-  if (!row) return undefined;
+  return row ? toState(row) : undefined;
+}
+
+/**
+ * readTopicState of several conversations of one tenant in one statement (syncs that start in
+ * the same turn), by conversation id; a conversation that does not exist is not in the map.
+ */
+export async function readTopicStates(
+  db: Kysely<DB>,
+  tenantId: string,
+  conversationIds: readonly string[],
+  limits: TopicStateLimits = DEFAULT_LIMITS,
+): Promise<Map<string, TopicState>> {
+  const states = new Map<string, TopicState>();
+  if (conversationIds.length === 0) return states;
+  const rows = await topicStateSelect(db, limits.posts, limits.messages)
+    .where('c.tenant_id', '=', tenantId)
+    .where('c.id', 'in', conversationIds)
+    .execute();
+  for (const row of rows) states.set(row.id, toState(row));
+  return states;
+}
+
+function toState(row: StateRow): TopicState {
   const {
     waiting_posts: posts,
     waiting_messages: messages,

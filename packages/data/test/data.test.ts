@@ -112,6 +112,42 @@ for (const backend of backends) {
       expect(found?.telegram_chat_id).toBe(-1001234567890);
     });
 
+    it('marks one visitor message delivered, and a batch of them, and nothing else', async () => {
+      const conversation = await new ConversationRepository(database.db).create({
+        tenantId: DEFAULT_TENANT_ID,
+        channel: 'web',
+      });
+      const texts = ['one', 'two', 'three', 'four'];
+      const appended = [];
+      for (const text of texts)
+        appended.push(
+          await database.db.transaction().execute((trx) =>
+            appendMessage(trx, {
+              tenantId: DEFAULT_TENANT_ID,
+              conversationId: conversation.id,
+              kind: 'visitor',
+              text,
+              delivery: DeliveryState.pending,
+            }),
+          ),
+        );
+      const [one, two, three] = appended.map((a) => a.message.id);
+      const messages = new MessageRepository(database.db);
+      // Twice: the single-message statement is built once and then only given values.
+      await messages.markDelivered([one!], -1001000000001, 4_000_000_001, '200000001');
+      await messages.markDelivered([two!, three!], -1001000000001, 12, null);
+      const rows = await messages.listAfter(conversation.id, 0, 10);
+      expect(
+        rows.map((m) => [m.text, m.delivery, m.telegram_message_id, m.telegram_bot_id]),
+      ).toEqual([
+        ['one', 'delivered', 4_000_000_001, '200000001'],
+        ['two', 'delivered', 12, null],
+        ['three', 'delivered', 12, null],
+        ['four', 'pending', null, null],
+      ]);
+      expect((await messages.pending(conversation.id)).map((m) => m.text)).toEqual(['four']);
+    });
+
     it('claims stale outbox rows once and dedupes Telegram updates', async () => {
       const outbox = new OutboxRepository(database.db);
       await outbox.add([

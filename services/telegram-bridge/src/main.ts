@@ -15,7 +15,13 @@ try {
     level: config.LOG_LEVEL,
     secrets: secretValues(process.env),
   });
-  const runtime = await startServiceRuntime({ service: 'telegram-bridge', config, logger });
+  // The bridge writes a text's receipt and its sync lock's release back to back: one write.
+  const runtime = await startServiceRuntime({
+    service: 'telegram-bridge',
+    config,
+    logger,
+    coalesceRedisWrites: true,
+  });
   const { infra, relay } = runtime;
   const bridge = createBridge({
     config,

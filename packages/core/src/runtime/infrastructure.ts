@@ -40,6 +40,8 @@ export interface InfrastructureOptions {
   /** Apply pending migrations at start (one-process mode; distributed runs `pnpm migrate`). */
   migrate?: boolean | undefined;
   poolSize?: number | undefined;
+  /** Redis commands of one event-loop turn in one socket write (the bridge's choice). */
+  coalesceRedisWrites?: boolean | undefined;
 }
 
 /** The three backing services, real or in-process, behind the same interfaces. */
@@ -90,6 +92,7 @@ export async function createInfrastructure(
             url: options.redisUrl,
             namespace: options.namespace,
             logger,
+            coalesceWrites: options.coalesceRedisWrites ?? false,
           })
         : createInProcessCoordination(),
       options.redisUrl ? 'redis' : 'topicdesk_in_process',
@@ -279,6 +282,8 @@ export interface ServiceRuntimeOptions {
   /** Migrate at start; by default only the embedded database is (distributed runs `pnpm migrate`). */
   migrate?: boolean;
   poolSize?: number;
+  /** Redis commands of one event-loop turn in one socket write (see `InfrastructureOptions`). */
+  coalesceRedisWrites?: boolean;
 }
 
 export async function startServiceRuntime(options: ServiceRuntimeOptions): Promise<ServiceRuntime> {
@@ -293,6 +298,7 @@ export async function startServiceRuntime(options: ServiceRuntimeOptions): Promi
     logger,
     migrate: options.migrate ?? !config.DATABASE_URL,
     poolSize: options.poolSize,
+    coalesceRedisWrites: options.coalesceRedisWrites,
   });
   const relay = new OutboxRelay({
     db: infra.database.db,

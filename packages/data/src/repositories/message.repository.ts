@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
+import { precompiled } from '../precompiled';
 import {
   DeliveryState,
   MessageKind,
@@ -6,6 +7,32 @@ import {
   type Message,
   type MessageKind as MessageKindType,
 } from '../schema';
+
+type Delivered = { chatId: number; telegramMessageId: number; botId: string | null };
+
+const deliveredColumns = (at: {
+  [K in keyof Delivered]: Delivered[K] | RawBuilder<Delivered[K]>;
+}) => ({
+  delivery: DeliveryState.delivered,
+  delivery_error: null,
+  telegram_chat_id: at.chatId,
+  telegram_message_id: at.telegramMessageId,
+  telegram_bot_id: at.botId,
+});
+
+/** markDelivered of one message, built and compiled once. */
+const markOneDelivered = precompiled<Delivered & { id: number }, unknown>((db, value) =>
+  db
+    .updateTable('messages')
+    .set(
+      deliveredColumns({
+        chatId: value('chatId'),
+        telegramMessageId: value('telegramMessageId'),
+        botId: value('botId'),
+      }),
+    )
+    .where('id', '=', value('id')),
+);
 
 export interface NewMessageInput {
   tenantId: string;
@@ -116,15 +143,17 @@ export class MessageRepository {
     botId: string | null = null,
   ): Promise<void> {
     if (ids.length === 0) return;
+    const at = { chatId, telegramMessageId, botId };
+    const [id] = ids;
+    // One text per delivery is the common case (the bridge's sync, one per visitor message):
+    // that statement is built once; a batch of several is built for its count of ids.
+    if (ids.length === 1 && id !== undefined) {
+      await markOneDelivered(this.db, { id, ...at });
+      return;
+    }
     await this.db
       .updateTable('messages')
-      .set({
-        delivery: DeliveryState.delivered,
-        delivery_error: null,
-        telegram_chat_id: chatId,
-        telegram_message_id: telegramMessageId,
-        telegram_bot_id: botId,
-      })
+      .set(deliveredColumns(at))
       .where('id', 'in', ids)
       .execute();
   }

@@ -3,6 +3,7 @@ import { CoordinationClosedError, CoordinationUnavailableError } from '../errors
 import type { Logger } from '../logger';
 import type { Gate } from '../gate';
 import type { Health } from '../types';
+import { coalesceWrites } from './coalesce';
 
 export type ConnectionRole = 'commands' | 'publisher' | 'subscriber';
 
@@ -13,6 +14,8 @@ export interface OpenRedisOptions {
   logger: Logger;
   /** A command unanswered this long fails (COORDINATION_UNAVAILABLE); 0: never. */
   commandTimeoutMs?: number | undefined;
+  /** Write the commands of one event-loop turn in one socket write (`coalesceWrites`). */
+  coalesce?: boolean | undefined;
 }
 
 /**
@@ -54,6 +57,7 @@ export async function openRedis(options: OpenRedisOptions): Promise<Redis> {
     // The fanout resubscribes itself so it knows when every channel is back (see RedisFanout).
     autoResubscribe: false,
   });
+  if (options.coalesce) coalesceWrites(redis);
   const where = redactUrl(url);
   let closing = false;
   let lost = false;

@@ -17,6 +17,12 @@ export interface RedisCoordinationOptions {
   logger?: Logger;
   /** A command unanswered this long fails (default 5 s; 0: never). */
   commandTimeoutMs?: number;
+  /**
+   * Write the commands issued in one event-loop turn in one socket write (`coalesceWrites`):
+   * fewer system calls, but under saturation each command waits for the end of its turn (the
+   * gateway's acks at the pipeline benchmark's maximum took twice as long), so off by default.
+   */
+  coalesceWrites?: boolean;
 }
 
 /** For the single-purpose factories: an ioredis client the caller owns, connected or not. */
@@ -40,6 +46,7 @@ export async function createRedisCoordination(
     namespace: keys.namespace,
     logger,
     commandTimeoutMs: options.commandTimeoutMs,
+    coalesce: options.coalesceWrites,
   };
   const commands = await openRedis({ ...connect, role: 'commands' });
   let subscriber: Redis;
