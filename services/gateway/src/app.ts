@@ -69,6 +69,7 @@ import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access'
 import { consoleRoutes } from './console.routes';
 import { consolePageRoutes } from './console-page.routes';
 import { openApiDocument, routeCollector } from './openapi';
+import { OPENAPI_PAGE_CSP, openApiPage } from './openapi-page';
 import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
@@ -174,6 +175,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   app.addHook('onRoute', collector.onRoute);
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get('/openapi.json', async () => (document ??= openApiDocument(collector.routes, VERSION)));
+  let page: string | undefined;
+  app.get('/openapi', async (_request, reply) => {
+    page ??= openApiPage((document ??= openApiDocument(collector.routes, VERSION)));
+    return reply
+      .header('content-type', 'text/html; charset=utf-8')
+      .header('content-security-policy', OPENAPI_PAGE_CSP)
+      .header('x-content-type-options', 'nosniff')
+      .send(page);
+  });
   const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
