@@ -284,6 +284,16 @@ const appendVisitorStatement = precompiled<
   ),
 );
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A JSON.stringify replacer: a lone surrogate becomes U+FFFD, as the message's text column
+ * stores it (pg encodes text as UTF-8), where jsonb would refuse the whole array for it.
+ */
+function wellFormedStrings(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? value.replace(LONE_SURROGATE, '\uFFFD') : value;
+}
+
 /**
  * A visitor's text message (no files) in one statement and one commit, with the outbox rows
  * that announce it: the row lock, the clientId look-up, the seq, the insert and the rows, as
@@ -309,6 +319,7 @@ export async function appendVisitorMessage(
         topic: row.topic,
         payload: row.payload,
       })),
+      wellFormedStrings,
     ),
   });
   if (!row) throw new Error(`no answer appending to conversation ${input.conversationId}`);

@@ -75,6 +75,25 @@ for (const backend of backends) {
         .orderBy('id')
         .execute();
 
+    it('stores a text with a lone surrogate as U+FFFD, in the message and in its event alike', async () => {
+      const id = await started();
+      const input = text(id, 'lone');
+      const hostile = 'a\uD800b\uDC00c😀';
+      const result = await appendVisitorMessage(database.db, {
+        ...input,
+        text: hostile,
+        announce: input.announce.map((row) =>
+          row.destination === OutboxDestination.fanout
+            ? { ...row, payload: { ...row.payload, text: hostile } }
+            : row,
+        ),
+      });
+      if (result.outcome !== 'stored') throw new Error(`expected stored, got ${result.outcome}`);
+      expect(result.message.text).toBe('a\uFFFDb\uFFFDc😀');
+      const event = (await outboxOf(id)).find((row) => row.topic === id);
+      expect((event?.payload as { text: string }).text).toBe('a\uFFFDb\uFFFDc😀');
+    });
+
     it('stores the text with the next seq and writes its outbox rows, the seq in the event', async () => {
       const id = await started();
       const result = await appendVisitorMessage(database.db, text(id, 'a'));
