@@ -190,9 +190,9 @@ for (const backend of backends) {
       expect(await outboxOf(id)).toHaveLength(10);
     });
 
-    it.skipIf(backend.name !== 'postgres')(
-      "updates the conversation's row in place (HOT), as appendMessage does",
-      async () => {
+    // Postgres only: PGlite keeps no table statistics to read HOT updates from.
+    if (backend.name === 'postgres')
+      it("updates the conversation's row in place (HOT), as appendMessage does", async () => {
         const id = await started();
         const counts = await database.db.transaction().execute(async (trx) => {
           // The backend's counts not yet reported (earlier statements' too): the difference.
@@ -208,7 +208,6 @@ for (const backend of backends) {
           return { updates: after.updates - before.updates, hot: after.hot - before.hot };
         });
         expect(counts).toEqual({ updates: 20, hot: 20 });
-      },
-    );
+      });
   });
 }
