@@ -8,9 +8,9 @@ import {
   type TestS3,
 } from '@topicdesk/testkit';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { AGENT, GROUP_ID, topicOf, type Cluster } from './support/cluster';
-import { printSandboxCalls, startFilesCluster, type FilesCluster } from './support/files-cluster';
+import { useFilesCluster } from './support/files-cluster';
 
 // Issue 17, agents → visitor, distributed mode: an agent posts a photo and a PDF in the topic
 // (the sandbox plays Telegram); the bridge, its own process, downloads them through getFile and
@@ -18,20 +18,9 @@ import { printSandboxCalls, startFilesCluster, type FilesCluster } from './suppo
 // installed); the visitor's socket on either gateway gets the messages with signed links that
 // work, the image with its dimensions.
 
-let files: FilesCluster;
 let cluster: Cluster;
 let s3: TestS3;
-
-beforeAll(async () => {
-  files = await startFilesCluster();
-  ({ cluster, s3 } = files);
-}, 120_000);
-
-afterAll(() => files?.stop());
-
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') printSandboxCalls(cluster);
-});
+useFilesCluster((files) => ({ cluster, s3 } = files));
 
 it('brings an agent’s photo and PDF to the visitor with working signed links, the image with its size', async () => {
   const [a, b] = cluster.gateways.map((g) => g.url) as [string, string];

@@ -8,9 +8,9 @@ import {
   type TestS3,
 } from '@topicdesk/testkit';
 import sharp from 'sharp';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { GROUP_ID, topicOf, type Cluster } from './support/cluster';
-import { printSandboxCalls, startFilesCluster, type FilesCluster } from './support/files-cluster';
+import { useFilesCluster } from './support/files-cluster';
 
 // Issue 17, distributed mode: two gateways and a bridge as their own processes, files in an
 // S3-compatible server (s3rver on loopback), scanned by ClamAV's clamd on loopback (the
@@ -18,20 +18,9 @@ import { printSandboxCalls, startFilesCluster, type FilesCluster } from './suppo
 // replica for the links, uploads straight to the bucket, sends through the other replica; the
 // bridge posts a photo (EXIF gone) and a document into the topic; the EICAR file never gets there.
 
-let files: FilesCluster;
 let cluster: Cluster;
 let s3: TestS3;
-
-beforeAll(async () => {
-  files = await startFilesCluster();
-  ({ cluster, s3 } = files);
-}, 120_000);
-
-afterAll(() => files?.stop());
-
-afterEach((context) => {
-  if (context.task.result?.state === 'fail') printSandboxCalls(cluster);
-});
+useFilesCluster((files) => ({ cluster, s3 } = files));
 
 async function upload(
   gateway: string,

@@ -31,11 +31,6 @@ afterAll(async () => {
   clock.remove();
 });
 
-async function settle() {
-  // Several scheduler ticks of both replicas, then whatever the bridge has to send.
-  await new Promise((r) => setTimeout(r, 1500));
-}
-
 it('runs each reminder, the auto-close and the retention purge exactly once across two schedulers', async () => {
   const gateway = cluster.gateways[0]!.url;
   const conversation = await startConversation(gateway);
@@ -49,19 +44,19 @@ it('runs each reminder, the auto-close and the retention purge exactly once acro
       .filter((m) => m.text?.startsWith('⏰'));
 
   clock.set(4 * MINUTE);
-  await settle();
+  await clock.settle();
   expect(reminders()).toHaveLength(0);
 
   clock.set(6 * MINUTE);
   await cluster.sandbox.state.waitFor(() => reminders().length === 1);
-  await settle();
+  await clock.settle();
   expect(reminders().map((m) => [m.text, m.pinned])).toEqual([
     [`⏰ ${conversation.ticket} has waited 5 min without an agent. /claim it?`, false],
   ]);
 
   clock.set(16 * MINUTE);
   await cluster.sandbox.state.waitFor(() => reminders().length === 2);
-  await settle();
+  await clock.settle();
   expect(reminders().map((m) => m.pinned)).toEqual([false, true]);
   expect(reminders()[1]?.text).toContain('15 min');
 
@@ -70,7 +65,7 @@ it('runs each reminder, the auto-close and the retention purge exactly once acro
   await cluster.sandbox.state.waitFor(
     () => cluster.sandbox.state.topics(GROUP_ID).find((t) => t.threadId === threadId)?.closed,
   );
-  await settle();
+  await clock.settle();
   expect(visitor.of('status').filter((f) => f['status'] === 'closed')).toHaveLength(1);
   expect(
     botPosts(cluster.sandbox, threadId).filter((t) => t.includes('period of inactivity')),
@@ -84,7 +79,7 @@ it('runs each reminder, the auto-close and the retention purge exactly once acro
     () => cluster.sandbox.state.calls({ method: 'deleteForumTopic' }).some((c) => c.status === 200),
     15_000,
   );
-  await settle();
+  await clock.settle();
   expect(cluster.sandbox.state.calls({ method: 'deleteForumTopic' })).toHaveLength(1);
   const gone = await fetch(`${gateway}/v1/conversations/${conversation.conversationId}/messages`, {
     headers: { authorization: `Bearer ${conversation.token}` },

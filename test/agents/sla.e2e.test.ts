@@ -33,11 +33,6 @@ afterAll(async () => {
   clock.remove();
 });
 
-async function settle() {
-  // Several scheduler ticks of both replicas, then whatever the bridge has to send.
-  await new Promise((r) => setTimeout(r, 1500));
-}
-
 it('reminds before the first-response target and announces its breach once across two schedulers, mentioning the agent', async () => {
   const gateway = cluster.gateways[0]!.url;
   expect(
@@ -65,13 +60,13 @@ it('reminds before the first-response target and announces its breach once acros
     botPosts(cluster.sandbox, threadId).filter((t) => /^(⏳ SLA|🚨 SLA)/u.test(t));
 
   clock.set(30 * SECOND);
-  await settle();
+  await clock.settle();
   expect(slaPosts()).toEqual([]);
 
   // 80 % of 60 s: the reminder.
   clock.set(50 * SECOND);
   await botPosted(cluster.sandbox, threadId, '⏳ SLA');
-  await settle();
+  await clock.settle();
   expect(slaPosts()).toEqual([
     expect.stringMatching(
       new RegExp(
@@ -82,7 +77,7 @@ it('reminds before the first-response target and announces its breach once acros
 
   clock.set(70 * SECOND);
   await botPosted(cluster.sandbox, threadId, '🚨 SLA breached');
-  await settle();
+  await clock.settle();
   expect(slaPosts()).toHaveLength(2);
   expect(slaPosts()[1]).toBe(
     `🚨 SLA breached: ${conversation.ticket} first response target (60 s, normal priority) has passed.\n👤 Alice M.`,
@@ -112,7 +107,7 @@ it('reminds before the first-response target and announces its breach once acros
   expect(breaches).toBe(1);
   // SLA_AUTO_ESCALATE: one level up, once, by the SLA job (one group: in place, level shown).
   await botPosted(cluster.sandbox, threadId, '⬆️ Escalated from L1 to L2 by the SLA job');
-  await settle();
+  await clock.settle();
   expect(
     botPosts(cluster.sandbox, threadId).filter((t) => t.startsWith('⬆️ Escalated')),
   ).toHaveLength(1);
@@ -129,7 +124,7 @@ it('reminds before the first-response target and announces its breach once acros
   await visitor.waitFor((f) => f.type === 'message' && f['kind'] === 'agent');
   clock.set(490 * SECOND);
   await botPosted(cluster.sandbox, threadId, 'resolution due in');
-  await settle();
+  await clock.settle();
   expect(slaPosts()).toHaveLength(3);
   await visitor.close();
 });

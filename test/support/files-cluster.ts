@@ -7,6 +7,7 @@ import {
   type RealClamd,
   type TestS3,
 } from '@topicdesk/testkit';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startCluster, type Cluster } from './cluster';
 
 export interface FilesCluster {
@@ -22,7 +23,7 @@ export interface FilesCluster {
  * clamav-daemon is not installed, said at the start), every file scanned
  * (`ATTACHMENTS_SCAN=required`).
  */
-export async function startFilesCluster(): Promise<FilesCluster> {
+async function startFilesCluster(): Promise<FilesCluster> {
   const s3 = await startTestS3();
   const missing = clamdMissing();
   if (missing) console.log(`the clamd stand-in scans in this suite: ${missing}`);
@@ -41,8 +42,21 @@ export async function startFilesCluster(): Promise<FilesCluster> {
   };
 }
 
-/** What Telegram (the sandbox) saw last: after a failed test, the quickest way to the cause. */
-export function printSandboxCalls(cluster: Cluster | undefined): void {
-  for (const call of cluster?.sandbox.state.calls().slice(-20) ?? [])
-    console.log('sandbox call:', call.method, call.status, call.description ?? '');
+/**
+ * The suite's hooks: the files cluster started before its tests (handed to `onStart`), stopped
+ * after them, and after a failed test what Telegram (the sandbox) saw last, the quickest way to
+ * the cause.
+ */
+export function useFilesCluster(onStart: (files: FilesCluster) => void): void {
+  let files: FilesCluster | undefined;
+  beforeAll(async () => {
+    files = await startFilesCluster();
+    onStart(files);
+  }, 120_000);
+  afterAll(() => files?.stop());
+  afterEach((context) => {
+    if (context.task.result?.state !== 'fail') return;
+    for (const call of files?.cluster.sandbox.state.calls().slice(-20) ?? [])
+      console.log('sandbox call:', call.method, call.status, call.description ?? '');
+  });
 }

@@ -11,5 +11,11 @@ export function schedulerClock() {
   const file = join(dir, 'offset');
   const set = (ms: number) => writeFileSync(file, String(ms));
   set(0);
-  return { file, set, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    file,
+    set,
+    /** Several scheduler ticks of every replica, then whatever the bridge has to send. */
+    settle: () => new Promise((resolve) => setTimeout(resolve, 1500)),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
