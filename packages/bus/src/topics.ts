@@ -1,5 +1,7 @@
 import {
   ConversationSyncSchema,
+  MiniAppVerifyReplySchema,
+  MiniAppVerifyRequestSchema,
   SetupReplySchema,
   SetupRequestSchema,
   TopicRemovalSchema,
@@ -71,6 +73,18 @@ export const topics = {
     kind: 'signal',
     subject: 'setup.reply',
     schema: SetupReplySchema,
+  },
+  /** A Mini App's initData to verify (gateway → bridge, a queue group of the bridges). */
+  miniAppVerifyRequest: {
+    kind: 'signal',
+    subject: 'mini-app.verify',
+    schema: MiniAppVerifyRequestSchema,
+  },
+  /** The verdict (bridge → every gateway; the one waiting for its request id takes it). */
+  miniAppVerifyReply: {
+    kind: 'signal',
+    subject: 'mini-app.verified',
+    schema: MiniAppVerifyReplySchema,
   },
 } as const satisfies Record<string, Topic>;
 

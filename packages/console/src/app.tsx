@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, createConsoleClient, expect } from './api/client';
+import { ApiError, createConsoleClient, expect, type ConsoleClient } from './api/client';
 import type { SessionAnswer } from './api/views';
 import { AgentsPage } from './pages/agents';
 import { AuditPage } from './pages/audit';
@@ -70,15 +70,17 @@ export function App() {
   );
   const client = useMemo(() => createConsoleClient(options), [options]);
   useEffect(() => {
-    expect<SessionAnswer>(client.GET('/v1/console/session')).then(
-      (answer) => setState({ kind: 'signed-in', answer }),
-      (error: unknown) =>
-        setState(
-          error instanceof ApiError && error.status === 401
-            ? { kind: 'signed-out' }
-            : { kind: 'failed', error },
-        ),
-    );
+    miniAppSignIn(client)
+      .then(() => expect<SessionAnswer>(client.GET('/v1/console/session')))
+      .then(
+        (answer) => setState({ kind: 'signed-in', answer }),
+        (error: unknown) =>
+          setState(
+            error instanceof ApiError && error.status === 401
+              ? { kind: 'signed-out' }
+              : { kind: 'failed', error },
+          ),
+      );
     // Once: the session does not change under a loaded page but by signing out.
   }, []);
 
@@ -115,6 +117,18 @@ export function App() {
       <Shell />
     </Ctx.Provider>
   );
+}
+
+/**
+ * Opened inside Telegram as a Mini App (the bot's "Open the console here" button), the page's
+ * fragment carries `tgWebAppData`: it is posted once to open a session, then taken out of the
+ * URL so a reload or a shared address never carries it.
+ */
+async function miniAppSignIn(client: ConsoleClient): Promise<void> {
+  const initData = new URLSearchParams(location.hash.slice(1)).get('tgWebAppData');
+  if (!initData) return;
+  history.replaceState(history.state, '', `${location.pathname}${location.search}`);
+  await expect(client.POST('/console/sign-in/mini-app', { body: { initData } }));
 }
 
 function pageOf(path: string): { item: NavItem | undefined; page: ComponentChildren } {

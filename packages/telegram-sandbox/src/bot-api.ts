@@ -465,7 +465,20 @@ function readButton(value: unknown): InlineKeyboardButton {
     const bytes = Buffer.byteLength(data, 'utf8');
     if (bytes < 1 || bytes > MAX_CALLBACK_DATA_BYTES) throw sandboxError('BUTTON_DATA_INVALID');
   }
+  // Mini Apps open over https only.
+  const webApp = value['web_app'];
+  if (webApp !== undefined && !(isRecord(webApp) && isHttpsUrl(webApp['url'])))
+    throw sandboxError('BUTTON_URL_INVALID');
   return value as InlineKeyboardButton;
+}
+
+function isHttpsUrl(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
 }
 
 function readLinkPreviewOptions(params: Params): LinkPreviewOptions | undefined {

@@ -27,6 +27,14 @@ export interface PressButtonInput {
   from: User;
 }
 
+export interface OpenMiniAppInput {
+  chatId: number;
+  messageId: number;
+  from: User;
+  /** The button's text, when the message has several `web_app` buttons. */
+  text?: string;
+}
+
 export interface MessageFilter {
   chatId?: number;
   /** A topic's thread id, or 1 for General (messages outside any topic). */

@@ -58,6 +58,7 @@ export const SANDBOX_ERRORS = {
   ENTITIES_INVALID: { status: 400, description: "Bad Request: can't parse entities" },
   PARSE_MODE_INVALID: { status: 400, description: 'Bad Request: unsupported parse_mode' },
   BUTTON_DATA_INVALID: { status: 400, description: 'Bad Request: BUTTON_DATA_INVALID' },
+  BUTTON_URL_INVALID: { status: 400, description: 'Bad Request: BUTTON_URL_INVALID' },
   REPLY_MARKUP_INVALID: {
     status: 400,
     description: "Bad Request: can't parse reply keyboard markup JSON object",

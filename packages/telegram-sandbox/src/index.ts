@@ -8,6 +8,8 @@ export {
   type EditUserMessageInput,
   type InjectMessageInput,
   type MessageFilter,
+  type OpenedMiniApp,
+  type OpenMiniAppInput,
   type PressButtonInput,
   type SandboxEvents,
   type SandboxStateOptions,

@@ -254,6 +254,13 @@ const callbackBody = z.object({
   from: user,
 });
 
+const miniAppBody = z.object({
+  chatId: z.number().int(),
+  messageId: z.number().int(),
+  text: z.string().optional(),
+  from: user,
+});
+
 const limitsBody = z
   .object({
     enabled: z.boolean(),
@@ -344,6 +351,18 @@ function controlRoutes(app: FastifyInstance, state: SandboxState): void {
     const { isAdmin: _isAdmin, ...from } = withoutUndefined(body.from);
     const id = state.pressButton({ ...body, from: { ...from, is_bot: from.is_bot ?? false } });
     return { id };
+  });
+
+  // A person taps a Mini App button: the page's URL and the initData Telegram would sign.
+  app.post('/mini-app', (request) => {
+    const body = miniAppBody.parse(request.body);
+    const { isAdmin: _isAdmin, ...from } = withoutUndefined(body.from);
+    return state.openMiniApp({
+      chatId: body.chatId,
+      messageId: body.messageId,
+      from: { ...from, is_bot: from.is_bot ?? false },
+      ...(body.text === undefined ? {} : { text: body.text }),
+    });
   });
 
   app.get('/callback/:id', (request: FastifyRequest<{ Params: { id: string } }>) => ({

@@ -33,16 +33,20 @@ import type {
   EditUserMessageInput,
   InjectMessageInput,
   MessageFilter,
+  OpenMiniAppInput,
   PressButtonInput,
 } from './control-inputs';
+import type { OpenedMiniApp } from './world/callbacks';
 
 export type {
   CallFilter,
   EditUserMessageInput,
   InjectMessageInput,
   MessageFilter,
+  OpenMiniAppInput,
   PressButtonInput,
 } from './control-inputs';
+export type { OpenedMiniApp } from './world/callbacks';
 
 // The sandbox's state and its programmatic API: the simulated Telegram world plus what
 // surrounds it (Bot API dispatch, flood limits, the call log, webhook delivery,
@@ -157,6 +161,7 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     let response: BotApiResponse;
     try {
       if (botId === undefined) throw sandboxError('UNAUTHORIZED');
+      this.world.callbacks.rememberToken(botId, token);
       if (!method) throw sandboxError('METHOD_NOT_FOUND');
       const result = await this.dispatch(botId, method, params, at, signal);
       response = { status: 200, body: { ok: true, result } };
@@ -407,6 +412,11 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
     );
     this.changed();
     return record.id;
+  }
+
+  /** A person taps a `web_app` button: the Mini App's URL and the `initData` Telegram signs. */
+  openMiniApp(input: OpenMiniAppInput): OpenedMiniApp {
+    return this.world.callbacks.openMiniApp(input.chatId, input.messageId, input.from, input.text);
   }
 
   /**

@@ -63,7 +63,7 @@ import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
 import { dataRequestRoutes } from './data-request.routes';
 import { setupRoutes } from './setup.routes';
-import { BridgeSetup } from './setup-client';
+import { BridgeMiniApp, BridgeSetup } from './setup-client';
 import { attachmentRoutes } from './attachment.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
@@ -535,6 +535,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(consoleRoutes, {
     access,
     consoleUrl,
+    miniApp: new BridgeMiniApp(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
     sessionTtlMs: config.CONSOLE_SESSION_TTL,
     onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });

@@ -19,8 +19,10 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 const ASSET = /^console\.[0-9a-f]{12}\.(js|css)$/;
 
 /**
- * Only what the console's own files need: no inline script or style, no eval, nothing framed,
- * no other origin. The SSE stream and the API are same-origin (connect-src 'self').
+ * Only what the console's own files need: no inline script or style, no eval, no other origin.
+ * The SSE stream and the API are same-origin (connect-src 'self'). Only Telegram's web client
+ * may frame it (it shows Mini Apps in a frame; its apps use a web view): no X-Frame-Options,
+ * which cannot name an origin and which frame-ancestors supersedes.
  */
 export const CONSOLE_CSP = [
   "default-src 'self'",
@@ -31,7 +33,7 @@ export const CONSOLE_CSP = [
   "object-src 'none'",
   "base-uri 'none'",
   "form-action 'self'",
-  "frame-ancestors 'none'",
+  'frame-ancestors https://web.telegram.org',
 ].join('; ');
 
 const notBuilt = () =>
@@ -88,7 +90,6 @@ export const consolePageRoutes: FastifyPluginAsync = async (app) => {
     return reply
       .header('content-security-policy', CONSOLE_CSP)
       .header('referrer-policy', 'same-origin')
-      .header('x-frame-options', 'DENY')
       .header('x-content-type-options', 'nosniff')
       .header('cache-control', 'no-cache')
       .type('text/html; charset=utf-8')

@@ -22,6 +22,7 @@ import {
 } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { settingsPageQuery } from './pagination';
+import type { BridgeMiniApp } from './setup-client';
 import { parse } from './validation';
 
 export interface ConsoleRoutesOptions {
@@ -29,6 +30,8 @@ export interface ConsoleRoutesOptions {
   consoleUrl: string | undefined;
   /** The session cookie's Max-Age: CONSOLE_SESSION_TTL. */
   sessionTtlMs: number;
+  /** Verifies a Mini App's initData (the bridge holds the bot token that signs it). */
+  miniApp: BridgeMiniApp;
   /** Counts sign-ins: `signed_in` or the refusal's code (topicdesk_console_sign_ins_total). */
   onSignIn?: (outcome: string) => void;
 }
@@ -37,6 +40,18 @@ export interface ConsoleRoutesOptions {
 const signInToken = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'the token of a sign-in link');
 const signInQuery = z.object({ t: signInToken });
 const signInBody = z.object({ token: signInToken });
+const miniAppBody = z.object({
+  initData: z
+    .string()
+    .min(1)
+    .max(4096)
+    .describe('the `tgWebAppData` Telegram handed the console opened as a Mini App, as is'),
+});
+/** The refusals a bridge may answer a Mini App check with. */
+const MINI_APP_REFUSALS = new Set<string>([
+  ErrorCode.MINI_APP_DATA_INVALID,
+  ErrorCode.MINI_APP_DATA_EXPIRED,
+]);
 const sessionParams = z.object({ id: z.uuid() });
 /** Beyond every Date: keys of newest-first order count down from it. */
 const MAX_TIME = 8.64e15;
@@ -164,19 +179,11 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
         if (origin !== undefined && origin !== consoleOrigin(request, consoleUrl))
           throw new GatewayError(ErrorCode.CSRF_FAILED, 'sign in from the sign-in page');
         const { token } = parse(signInBody, request.body ?? {});
-        const { secret, session } = await signIn(token, request);
+        const opened = await signIn(token, request);
         options.onSignIn?.('signed_in');
-        const secure = secureCookies(request, consoleUrl);
-        void reply.setCookie(secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, secret, {
-          httpOnly: true,
-          secure,
-          sameSite: 'strict',
-          path: '/',
-          maxAge: Math.floor(options.sessionTtlMs / 1000),
-        });
-        void reply.header('cache-control', 'no-store');
+        const answer = openSession(request, reply, opened);
         if (form) return reply.redirect(`${consoleUrl ?? '/console'}/`, 303);
-        return { session: sessionView(session, session.id), csrfToken: csrfToken(secret) };
+        return answer;
       } catch (error) {
         if (error instanceof GatewayError) options.onSignIn?.(error.code);
         if (!form || !(error instanceof GatewayError)) throw error;
@@ -190,14 +197,83 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     },
   );
 
-  const signIn = async (token: string, request: FastifyRequest) => {
+  app.post(
+    '/console/sign-in/mini-app',
+    {
+      config: {
+        doc: {
+          summary: 'Opens a session for the console opened as a Telegram Mini App',
+          description:
+            "The console, opened from the bot's button inside Telegram, posts the initData Telegram handed it. The bridge checks its signature with the bot token and its age (CONSOLE_LINK_TTL); the data works once. MINI_APP_DATA_INVALID, MINI_APP_DATA_EXPIRED, MINI_APP_DATA_USED, MINI_APP_NOT_AGENT, MINI_APP_UNAVAILABLE.",
+          tag: 'console',
+          auth: 'signed-link',
+          body: miniAppBody,
+          responses: { 200: 'the session and its csrfToken' },
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        const origin = request.headers.origin;
+        if (origin !== undefined && origin !== consoleOrigin(request, consoleUrl))
+          throw new GatewayError(ErrorCode.CSRF_FAILED, 'sign in from the console itself');
+        const { initData } = parse(miniAppBody, request.body ?? {});
+        const verdict = await options.miniApp.verify(initData);
+        if (verdict.error) {
+          const code = MINI_APP_REFUSALS.has(verdict.error.code)
+            ? (verdict.error.code as ErrorCode)
+            : ErrorCode.MINI_APP_DATA_INVALID;
+          throw new GatewayError(code, verdict.error.message);
+        }
+        const opened = await refusalsAsErrors(() =>
+          access.signInWithMiniApp(
+            DEFAULT_TENANT_ID,
+            {
+              telegramUserId: Number(verdict.telegramUserId),
+              dataHash: verdict.dataHash,
+              expiresAt: new Date(Number(verdict.validUntil) * 1000),
+            },
+            request.headers['user-agent'],
+          ),
+        );
+        options.onSignIn?.('signed_in');
+        return openSession(request, reply, opened);
+      } catch (error) {
+        if (error instanceof GatewayError) options.onSignIn?.(error.code);
+        throw error;
+      }
+    },
+  );
+
+  /** Sets the session cookie of a new session; the answer carries its CSRF token. */
+  const openSession = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    { secret, session }: { secret: string; session: ConsoleSessionView },
+  ) => {
+    const secure = secureCookies(request, consoleUrl);
+    void reply.setCookie(secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, secret, {
+      httpOnly: true,
+      secure,
+      sameSite: 'strict',
+      path: '/',
+      maxAge: Math.floor(options.sessionTtlMs / 1000),
+    });
+    void reply.header('cache-control', 'no-store');
+    return { session: sessionView(session, session.id), csrfToken: csrfToken(secret) };
+  };
+
+  const refusalsAsErrors = async <T>(signIn: () => Promise<T>): Promise<T> => {
     try {
-      return await access.signIn(DEFAULT_TENANT_ID, token, request.headers['user-agent']);
+      return await signIn();
     } catch (error) {
       if (error instanceof SignInRefusedError) throw new GatewayError(error.code, error.message);
       throw error;
     }
   };
+
+  const signIn = (token: string, request: FastifyRequest) =>
+    refusalsAsErrors(() => access.signIn(DEFAULT_TENANT_ID, token, request.headers['user-agent']));
 
   const ownSession = (request: FastifyRequest) => {
     const principal = principalOf(request);

@@ -43,6 +43,16 @@ export const ErrorCode = {
   SIGN_IN_LINK_INVALID: 'SIGN_IN_LINK_INVALID',
   SIGN_IN_LINK_EXPIRED: 'SIGN_IN_LINK_EXPIRED',
   SIGN_IN_LINK_USED: 'SIGN_IN_LINK_USED',
+  /** The Mini App's initData is not signed by the bot, names no user, or is malformed. */
+  MINI_APP_DATA_INVALID: 'MINI_APP_DATA_INVALID',
+  /** The Mini App's initData is older than a sign-in link's lifetime (CONSOLE_LINK_TTL). */
+  MINI_APP_DATA_EXPIRED: 'MINI_APP_DATA_EXPIRED',
+  /** The same initData signed someone in already (a replay). */
+  MINI_APP_DATA_USED: 'MINI_APP_DATA_USED',
+  /** The Telegram user who opened the Mini App is not an active agent. */
+  MINI_APP_NOT_AGENT: 'MINI_APP_NOT_AGENT',
+  /** The bridge (it holds the bot token initData is checked with) did not answer in time. */
+  MINI_APP_UNAVAILABLE: 'MINI_APP_UNAVAILABLE',
   /** A list's `cursor` is not one that list handed out (a page cursor is opaque: pass it back as is). */
   INVALID_CURSOR: 'INVALID_CURSOR',
   // Data-subject requests and setup (issue 15).
@@ -88,6 +98,11 @@ const STATUS: Record<ErrorCode, number> = {
   SIGN_IN_LINK_INVALID: 400,
   SIGN_IN_LINK_EXPIRED: 410,
   SIGN_IN_LINK_USED: 409,
+  MINI_APP_DATA_INVALID: 400,
+  MINI_APP_DATA_EXPIRED: 410,
+  MINI_APP_DATA_USED: 409,
+  MINI_APP_NOT_AGENT: 403,
+  MINI_APP_UNAVAILABLE: 503,
   INVALID_CURSOR: 400,
   CONVERSATION_ERASED: 410,
   SETUP_BRIDGE_UNAVAILABLE: 503,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { consumeSync, consumeTopicRemovals, consumeUpdates, showTyping } from './consumers';
+import { answerMiniAppRequests } from './mini-app';
 import { answerSetupRequests } from './setup-checks';
 import { startSyncSweep } from './sync/sweep';
 import { UpdateIntake } from './updates/update-intake';
@@ -61,6 +62,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           mode: receiving.mode,
           registerWebhook: (url) => receiving.registerWebhook(url),
         }),
+        answerMiniAppRequests(parts),
       ])
         stops.push(() => subscription.stop());
       stops.push(startSyncSweep(parts));

@@ -471,6 +471,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console/sign-in/mini-app": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Opens a session for the console opened as a Telegram Mini App
+         * @description The console, opened from the bot's button inside Telegram, posts the initData Telegram handed it. The bridge checks its signature with the bot token and its age (CONSOLE_LINK_TTL); the data works once. MINI_APP_DATA_INVALID, MINI_APP_DATA_EXPIRED, MINI_APP_DATA_USED, MINI_APP_NOT_AGENT, MINI_APP_UNAVAILABLE.
+         */
+        post: operations["postConsoleSignInMiniApp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/console/session": {
         parameters: {
             query?: never;
@@ -2520,6 +2540,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, SESSION_INVALID */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN, FORBIDDEN_ROLE, CSRF_FAILED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postConsoleSignInMiniApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description the `tgWebAppData` Telegram handed the console opened as a Mini App, as is */
+                    initData: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the session and its csrfToken */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
             400: {

@@ -13,7 +13,11 @@ export function SignInPage() {
         <li>
           Open a private chat with the support bot in Telegram and send <code>/console</code>.
         </li>
-        <li>The bot answers with a sign-in link. It works once, for a few minutes.</li>
+        <li>
+          The bot answers with a sign-in link. It works once, for a few minutes. When the console
+          is served over https, the answer also has a button that opens the console right inside
+          Telegram, signed in.
+        </li>
         <li>
           Open the link and press <strong>Sign in</strong>.
         </li>

@@ -18,6 +18,10 @@ export const SignInRefusal = {
   expired: 'SIGN_IN_LINK_EXPIRED',
   /** The link signed someone in already: a link works once. */
   used: 'SIGN_IN_LINK_USED',
+  /** A Mini App's signed data signed someone in already: it works once too. */
+  miniAppUsed: 'MINI_APP_DATA_USED',
+  /** The Mini App was opened by a Telegram user who is not an active agent. */
+  miniAppNotAgent: 'MINI_APP_NOT_AGENT',
 } as const;
 export type SignInRefusal = (typeof SignInRefusal)[keyof typeof SignInRefusal];
 
@@ -165,31 +169,94 @@ export class ConsoleAccess {
       const agent = await new AgentRepository(work.trx).findById(tenantId, link.agent_id);
       // The link is spent either way: its agent is no longer one.
       if (!agent?.active || !isRole(agent.role)) return 'not_agent' as const;
-      const secret = newSecret();
-      const id = randomUUID();
-      const sessions = new ConsoleSessionRepository(work.trx);
-      await sessions.add({
-        id,
-        tenantId,
-        secretHash: secretHash(secret),
-        agentId: agent.id,
-        role: agent.role,
-        userAgent: userAgent?.slice(0, USER_AGENT_MAX) ?? null,
-        now,
-        expiresAt: new Date(now.getTime() + this.lifetimes.ttlMs),
-      });
-      await audit(work, tenantId, agent.telegram_user_id, 'console.sign_in', {
-        sessionId: id,
-        role: agent.role,
-        userAgent: userAgent?.slice(0, USER_AGENT_MAX) ?? null,
-      });
-      const row = await sessions.findBySecret(secretHash(secret));
-      return row ? { secret, session: sessionView(row) } : undefined;
+      return this.#openSession(work, tenantId, { ...agent, role: agent.role }, userAgent, now, 'link');
     });
     if (opened === 'not_agent')
       throw new SignInRefusedError(SignInRefusal.invalid, 'this sign-in link is not valid');
     if (opened) return opened;
     throw await this.#refusal(tenantId, hash, now);
+  }
+
+  /**
+   * Opens a session for the console opened as a Telegram Mini App, with `initData` the bridge
+   * has verified (signed by the bot, fresh, naming `telegramUserId`). The data works once: its
+   * signature is kept as a spent link until `expiresAt` (when the bridge would call it stale),
+   * so a replay is MINI_APP_DATA_USED; a user who is no active agent, MINI_APP_NOT_AGENT.
+   */
+  async signInWithMiniApp(
+    tenantId: string,
+    verified: { telegramUserId: number; dataHash: string; expiresAt: Date },
+    userAgent: string | undefined,
+  ): Promise<{ secret: string; session: ConsoleSessionView }> {
+    const now = new Date();
+    const opened = await this.uow.run(async (work) => {
+      const agent = await new AgentRepository(work.trx).findByTelegramUser(
+        tenantId,
+        verified.telegramUserId,
+      );
+      if (!agent?.active || !isRole(agent.role)) return SignInRefusal.miniAppNotAgent;
+      const spent = await new ConsoleLinkRepository(work.trx).addSpent({
+        tenantId,
+        tokenHash: secretHash(`mini-app:${verified.dataHash}`),
+        agentId: agent.id,
+        expiresAt: verified.expiresAt,
+        usedAt: now,
+      });
+      if (!spent) {
+        await audit(work, tenantId, agent.telegram_user_id, 'console.sign_in_refused', {
+          code: SignInRefusal.miniAppUsed,
+        });
+        return SignInRefusal.miniAppUsed;
+      }
+      return this.#openSession(
+        work,
+        tenantId,
+        { ...agent, role: agent.role },
+        userAgent,
+        now,
+        'mini_app',
+      );
+    });
+    if (opened === SignInRefusal.miniAppNotAgent)
+      throw new SignInRefusedError(opened, 'this Telegram account is not an active agent');
+    if (opened === SignInRefusal.miniAppUsed)
+      throw new SignInRefusedError(
+        opened,
+        'this Mini App data signed in already; close the console and open it from the bot again',
+      );
+    if (opened) return opened;
+    throw new Error('the new console session was not found');
+  }
+
+  async #openSession(
+    work: Work,
+    tenantId: string,
+    agent: { id: number; telegram_user_id: number; role: Role },
+    userAgent: string | undefined,
+    now: Date,
+    via: 'link' | 'mini_app',
+  ): Promise<{ secret: string; session: ConsoleSessionView } | undefined> {
+    const secret = newSecret();
+    const id = randomUUID();
+    const sessions = new ConsoleSessionRepository(work.trx);
+    await sessions.add({
+      id,
+      tenantId,
+      secretHash: secretHash(secret),
+      agentId: agent.id,
+      role: agent.role,
+      userAgent: userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+      now,
+      expiresAt: new Date(now.getTime() + this.lifetimes.ttlMs),
+    });
+    await audit(work, tenantId, agent.telegram_user_id, 'console.sign_in', {
+      sessionId: id,
+      role: agent.role,
+      via,
+      userAgent: userAgent?.slice(0, USER_AGENT_MAX) ?? null,
+    });
+    const row = await sessions.findBySecret(secretHash(secret));
+    return row ? { secret, session: sessionView(row) } : undefined;
   }
 
   /** Why a link did not sign anyone in; a refusal of a known agent's link is audited. */

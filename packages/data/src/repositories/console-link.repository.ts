@@ -26,6 +26,26 @@ export class ConsoleLinkRepository {
   }
 
   /**
+   * Records a link spent at its creation (a Mini App's signed data): false when its hash is on
+   * record already, i.e. the same data signed someone in before.
+   */
+  async addSpent(input: NewConsoleLinkInput & { usedAt: Date }): Promise<boolean> {
+    const row = await this.db
+      .insertInto('console_links')
+      .values({
+        tenant_id: input.tenantId,
+        token_hash: input.tokenHash,
+        agent_id: input.agentId,
+        expires_at: input.expiresAt,
+        used_at: input.usedAt,
+      })
+      .onConflict((conflict) => conflict.column('token_hash').doNothing())
+      .returning('id')
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /**
    * Marks the link used if it is unused and unexpired at `now`, in one statement: of two
    * sign-ins with the same link, exactly one gets the row back.
    */

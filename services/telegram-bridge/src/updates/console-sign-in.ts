@@ -1,6 +1,6 @@
 import { ConsoleAccess, UnitOfWork, type DB, type Kysely, type Publisher } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
-import type { Message } from 'grammy/types';
+import type { InlineKeyboardMarkup, Message } from 'grammy/types';
 import { SendPriority, type TelegramSender } from '../sender/telegram-sender';
 import { describe, classifyPrivateFailure } from './private-chat/calls';
 
@@ -10,6 +10,15 @@ const ANSWER_WAIT_MS = 10_000;
 /** Whether a private-chat text is `/console` (or `/console@bot`). */
 export function isConsoleCommand(text: string | undefined): boolean {
   return text !== undefined && /^\/console(@[A-Za-z0-9_]+)?\s*$/i.test(text.trim());
+}
+
+/**
+ * The button that opens the console inside Telegram as a Mini App (it signs in with the
+ * `initData` Telegram hands it). Telegram opens Mini Apps over https only: none otherwise.
+ */
+export function miniAppButton(consoleUrl: string | undefined): InlineKeyboardMarkup | undefined {
+  if (!consoleUrl?.startsWith('https://')) return undefined;
+  return { inline_keyboard: [[{ text: 'Open the console here', web_app: { url: `${consoleUrl}/` } }]] };
 }
 
 export interface ConsoleSignInOptions {
@@ -67,6 +76,7 @@ export class ConsoleSignIn {
           message.chat.id,
           `🔐 ${outcome.displayName}, your console sign-in link works once, for ${minutes} min:\n${url}\n` +
             'Do not share it: whoever opens it first is signed in as you.',
+          miniAppButton(consoleUrl),
         );
         logger.info({ expiresAt: outcome.expiresAt.toISOString() }, 'console sign-in link sent');
         return 'command';
@@ -78,7 +88,7 @@ export class ConsoleSignIn {
     }
   }
 
-  async #answer(chatId: number, text: string): Promise<void> {
+  async #answer(chatId: number, text: string, keyboard?: InlineKeyboardMarkup): Promise<void> {
     const { sender, logger } = this.options;
     const result = await sender.send({
       method: 'console',
@@ -91,6 +101,7 @@ export class ConsoleSignIn {
         api.sendMessage(chatId, text, {
           link_preview_options: { is_disabled: true },
           protect_content: true,
+          ...(keyboard ? { reply_markup: keyboard } : {}),
         }),
     });
     if (!result.ok) {
