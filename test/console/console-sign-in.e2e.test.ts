@@ -1,16 +1,17 @@
+import { signInitData } from '@topicdesk/telegram-sandbox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE, BOB } from '../support/agents';
 import { launchBrowser, skipBrowser } from '../support/browser';
-import { startCluster, type Cluster } from '../support/cluster';
+import { BOT_TOKEN, startCluster, type Cluster } from '../support/cluster';
 
 // Console sign-in end to end: an agent sends /console to the bot in a private chat, the bridge
 // answers with a one-time link, the browser (fetch here) opens it, and the session it gets
 // calls the admin API with its cookie and CSRF token. The bot's links name a public URL the
 // test cannot know before the cluster starts; the link's path and token are followed on the
-// gateway itself.
+// gateway itself. The console's URL is https, as Telegram needs for the Mini App button.
 
 const SERVICE_TOKEN = 'service-token-for-the-console-suite-01234';
-const CONSOLE_URL = 'http://console.example.test/console';
+const CONSOLE_URL = 'https://console.example.test/console';
 
 let cluster: Cluster;
 let gatewayUrl: string;
@@ -142,7 +143,123 @@ describe('console sign-in through the bot', () => {
   });
 });
 
+/** ALICE asks the bot for the console and taps its Mini App button: what Telegram opens. */
+async function openMiniApp(): Promise<{ url: string; initData: string }> {
+  const before = botMessages(ALICE).length;
+  privateWrite(ALICE, '/console');
+  const answer = await cluster.sandbox.state.waitFor(
+    () =>
+      botMessages(ALICE)
+        .slice(before)
+        .find((m) => m.text?.includes('/sign-in?t=')),
+    20_000,
+  );
+  return cluster.sandbox.state.openMiniApp({
+    chatId: ALICE.id,
+    messageId: answer.messageId,
+    from: { ...ALICE, is_bot: false },
+  });
+}
+
+function miniAppSignIn(initData: string) {
+  return fetch(`${gatewayUrl}/console/sign-in/mini-app`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: gatewayUrl },
+    body: JSON.stringify({ initData }),
+  });
+}
+
+/** initData signed with the bot's token as Telegram signs it, for a user of the test's choice. */
+function signedFor(user: typeof ALICE, authDate = Math.floor(Date.now() / 1000)) {
+  return signInitData(BOT_TOKEN, {
+    user: JSON.stringify({ ...user, is_bot: false }),
+    chat_type: 'private',
+    auth_date: String(authDate),
+  });
+}
+
+describe('console sign-in as a Telegram Mini App', () => {
+  it("opens a session with the initData of the bot's button, once", async () => {
+    const opened = await openMiniApp();
+    expect(opened.url).toBe(`${CONSOLE_URL}/`);
+    const signIn = await miniAppSignIn(opened.initData);
+    expect(signIn.status).toBe(200);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    expect(cookie).toMatch(/^topicdesk_session=/);
+    const session = await fetch(`${gatewayUrl}/v1/console/session`, { headers: { cookie } });
+    expect(await session.json()).toMatchObject({
+      session: { role: 'supervisor', agent: { telegramUserId: ALICE.id } },
+    });
+
+    const replay = await miniAppSignIn(opened.initData);
+    expect(replay.status).toBe(409);
+    expect(await replay.json()).toMatchObject({ error: { code: 'MINI_APP_DATA_USED' } });
+  });
+
+  it('refuses forged, stale and foreign data, a non-agent, and a post from another origin', async () => {
+    const { initData } = await openMiniApp();
+    // Another user's id with ALICE's signature.
+    const forged = new URLSearchParams(initData);
+    forged.set('user', JSON.stringify({ ...BOB, is_bot: false }));
+    const refusals = [
+      [await miniAppSignIn(forged.toString()), 400, 'MINI_APP_DATA_INVALID'],
+      [
+        await miniAppSignIn(signedFor(ALICE, Math.floor(Date.now() / 1000) - 600)),
+        410,
+        'MINI_APP_DATA_EXPIRED',
+      ],
+      [
+        await miniAppSignIn(
+          signInitData('200000002:another-bot', {
+            user: JSON.stringify(ALICE),
+            auth_date: String(Math.floor(Date.now() / 1000)),
+          }),
+        ),
+        400,
+        'MINI_APP_DATA_INVALID',
+      ],
+      [await miniAppSignIn(signedFor(BOB)), 403, 'MINI_APP_NOT_AGENT'],
+      [await miniAppSignIn('hash=zz'), 400, 'MINI_APP_DATA_INVALID'],
+    ] as const;
+    for (const [response, status, code] of refusals) {
+      expect(response.status, code).toBe(status);
+      expect(await response.json()).toMatchObject({ error: { code } });
+    }
+    const elsewhere = await fetch(`${gatewayUrl}/console/sign-in/mini-app`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ initData }),
+    });
+    expect(elsewhere.status).toBe(403);
+    expect(await elsewhere.json()).toMatchObject({ error: { code: 'CSRF_FAILED' } });
+    // The refused attempts spent nothing: the genuine data still signs in.
+    expect((await miniAppSignIn(initData)).status).toBe(200);
+  });
+});
+
 describe.skipIf(skipBrowser)('console sign-in in a real browser', () => {
+  it('signs in inside the Mini App from the fragment Telegram opens it with, and drops it from the URL', async () => {
+    const { url, initData } = await openMiniApp();
+    // Telegram opens the button's URL with the data in the fragment; the console is on the
+    // gateway here, at the same path.
+    const local = `${gatewayUrl}${new URL(url).pathname}`;
+    const browser = await launchBrowser();
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(
+        `${local}#tgWebAppData=${encodeURIComponent(initData)}&tgWebAppVersion=9.0&tgWebAppPlatform=android`,
+      );
+      await page.getByText('Alice M.').first().waitFor({ timeout: 15_000 });
+      expect(page.url()).toBe(local);
+      const cookies = await context.cookies(gatewayUrl);
+      expect(cookies.find((c) => c.name === 'topicdesk_session')).toMatchObject({ httpOnly: true });
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
   it("signs in with the page's button and changes a template from the page with its CSRF token", async () => {
     const before = botMessages(ALICE).length;
     privateWrite(ALICE, '/console');

@@ -23,6 +23,7 @@ export {
   type SandboxErrorCode,
 } from './errors';
 export { ParseMode } from './parse-mode';
+export { signInitData } from './world/callbacks';
 export {
   ServiceKind,
   type BotView,

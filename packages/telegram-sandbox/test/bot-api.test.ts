@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AGENT,
@@ -627,5 +628,49 @@ describe('reactions', () => {
     );
     expect(third.error_code).toBe(429);
     expect(h.sandbox.state.rateLimited()).toEqual({ setMessageReaction: 1 });
+  });
+});
+
+describe('Mini App buttons', () => {
+  it('takes web_app buttons over https only, and opens one with initData signed by the bot', async () => {
+    h.sandbox.state.injectMessage({ chatId: VISITOR.id, text: '/start', from: VISITOR });
+    const http = await failure(
+      h.bot.api.sendMessage(VISITOR.id, 'Open', {
+        reply_markup: { inline_keyboard: [[{ text: 'App', web_app: { url: 'http://a.test/' } }]] },
+      }),
+    );
+    expect(http.description).toBe('Bad Request: BUTTON_URL_INVALID');
+    const sent = await h.bot.api.sendMessage(VISITOR.id, 'Open', {
+      reply_markup: {
+        inline_keyboard: [[{ text: 'App', web_app: { url: 'https://a.test/app' } }]],
+      },
+    });
+    const opened = h.sandbox.state.openMiniApp({
+      chatId: VISITOR.id,
+      messageId: sent.message_id,
+      from: { ...VISITOR, is_bot: false },
+    });
+    expect(opened.url).toBe('https://a.test/app');
+    const fields = new URLSearchParams(opened.initData);
+    expect(JSON.parse(fields.get('user')!)).toMatchObject({ id: VISITOR.id });
+    expect(Math.abs(Number(fields.get('auth_date')) - Date.now() / 1000)).toBeLessThan(5);
+    // Signed as Telegram documents it, with the token the bot calls with.
+    const hash = fields.get('hash')!;
+    fields.delete('hash');
+    const check = [...fields]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n');
+    const key = createHmac('sha256', 'WebAppData').update(TOKEN).digest();
+    expect(createHmac('sha256', key).update(check).digest('hex')).toBe(hash);
+    // A message without such a button opens nothing.
+    const plain = await h.bot.api.sendMessage(VISITOR.id, 'No app');
+    expect(() =>
+      h.sandbox.state.openMiniApp({
+        chatId: VISITOR.id,
+        messageId: plain.message_id,
+        from: { ...VISITOR, is_bot: false },
+      }),
+    ).toThrow(/no button/);
   });
 });

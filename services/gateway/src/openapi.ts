@@ -34,7 +34,9 @@ export interface DocumentedRoute {
 
 /** Routes of the API surface: the document must cover each (the drift test checks). */
 export function isApiUrl(url: string): boolean {
-  return url.startsWith('/v1/') || url === '/console/sign-in' || url === '/console/sign-in/mini-app';
+  return (
+    url.startsWith('/v1/') || url === '/console/sign-in' || url === '/console/sign-in/mini-app'
+  );
 }
 
 /** Collects the routes as they are registered (an onRoute hook), HEAD twins left out. */

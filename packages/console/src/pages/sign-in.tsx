@@ -14,8 +14,8 @@ export function SignInPage() {
           Open a private chat with the support bot in Telegram and send <code>/console</code>.
         </li>
         <li>
-          The bot answers with a sign-in link. It works once, for a few minutes. When the console
-          is served over https, the answer also has a button that opens the console right inside
+          The bot answers with a sign-in link. It works once, for a few minutes. When the console is
+          served over https, the answer also has a button that opens the console right inside
           Telegram, signed in.
         </li>
         <li>

@@ -169,7 +169,14 @@ export class ConsoleAccess {
       const agent = await new AgentRepository(work.trx).findById(tenantId, link.agent_id);
       // The link is spent either way: its agent is no longer one.
       if (!agent?.active || !isRole(agent.role)) return 'not_agent' as const;
-      return this.#openSession(work, tenantId, { ...agent, role: agent.role }, userAgent, now, 'link');
+      return this.#openSession(
+        work,
+        tenantId,
+        { ...agent, role: agent.role },
+        userAgent,
+        now,
+        'link',
+      );
     });
     if (opened === 'not_agent')
       throw new SignInRefusedError(SignInRefusal.invalid, 'this sign-in link is not valid');

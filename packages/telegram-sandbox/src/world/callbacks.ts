@@ -115,5 +115,9 @@ export class Callbacks {
 }
 
 function isWebApp(value: unknown): value is { url: string } {
-  return typeof value === 'object' && value !== null && typeof (value as { url?: unknown }).url === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { url?: unknown }).url === 'string'
+  );
 }

@@ -18,7 +18,9 @@ export function isConsoleCommand(text: string | undefined): boolean {
  */
 export function miniAppButton(consoleUrl: string | undefined): InlineKeyboardMarkup | undefined {
   if (!consoleUrl?.startsWith('https://')) return undefined;
-  return { inline_keyboard: [[{ text: 'Open the console here', web_app: { url: `${consoleUrl}/` } }]] };
+  return {
+    inline_keyboard: [[{ text: 'Open the console here', web_app: { url: `${consoleUrl}/` } }]],
+  };
 }
 
 export interface ConsoleSignInOptions {
