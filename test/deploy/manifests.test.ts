@@ -637,6 +637,10 @@ describe('the Grafana dashboard', () => {
       'topicdesk_queue_wait_seconds_bucket',
       'topicdesk_escalations_total',
       'topicdesk_sla_breaches_total',
+      'topicdesk_console_sign_ins_total',
+      'topicdesk_admin_access_refused_total',
+      'topicdesk_data_requests_total',
+      'topicdesk_console_overview_streams',
     ])
       expect(all, metric).toContain(metric);
   });
