@@ -4,6 +4,7 @@ import {
   SetupRequestSchema,
   TopicRemovalSchema,
   TelegramUpdateSchema,
+  TenantChangedSchema,
   VisitorTypingSchema,
   type DescMessage,
 } from '@topicdesk/contracts';
@@ -71,6 +72,12 @@ export const topics = {
     kind: 'signal',
     subject: 'setup.reply',
     schema: SetupReplySchema,
+  },
+  /** A tenant changed (platform API → every gateway and bridge, each dropping its cache entry). */
+  tenantChanged: {
+    kind: 'signal',
+    subject: 'tenant.changed',
+    schema: TenantChangedSchema,
   },
 } as const satisfies Record<string, Topic>;
 

@@ -35,6 +35,12 @@ export {
   type MovedTopic,
 } from './repositories/escalation.repository';
 export { AuditRepository, type AuditInput } from './repositories/audit.repository';
+export {
+  TenantRepository,
+  type NewTenantInput,
+  type StoredSecrets,
+  type TenantChange,
+} from './repositories/tenant.repository';
 export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
 export { TelegramUpdateRepository } from './repositories/telegram-update.repository';
 export {

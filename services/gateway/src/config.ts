@@ -1,4 +1,4 @@
-import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv, tenantEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 
@@ -84,6 +84,10 @@ export const gatewayEnvSchema = z.object({
   CONSOLE_STREAM_HEARTBEAT: env.duration('15s'),
   /** How long the setup checks wait for the bridge's answer (it asks Telegram). */
   SETUP_BRIDGE_TIMEOUT: env.duration('10s'),
+  ...tenantEnv,
+}).refine((config) => config.PLATFORM_TOKEN === undefined || config.TENANT_KEK !== undefined, {
+  path: ['TENANT_KEK'],
+  message: "required with PLATFORM_TOKEN: tenants' secrets are stored encrypted with it",
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

@@ -3,5 +3,6 @@ export * from './topicdesk/v1/bus_error_pb';
 export * from './topicdesk/v1/conversation_sync_pb';
 export * from './topicdesk/v1/setup_check_pb';
 export * from './topicdesk/v1/telegram_update_pb';
+export * from './topicdesk/v1/tenant_changed_pb';
 export * from './topicdesk/v1/topic_removal_pb';
 export * from './topicdesk/v1/visitor_typing_pb';
