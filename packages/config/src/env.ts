@@ -147,7 +147,8 @@ export function consoleUrl(config: {
 
 /** `<id>:<base64 of 32 bytes>`: a key-encryption key of tenants' secrets. */
 const KEK = /^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9+/]{43}=$/;
-const kekMessage = 'a KEK is "<id>:<base64 of 32 random bytes>" (e.g. k2026:$(openssl rand -base64 32))';
+const kekMessage =
+  'a KEK is "<id>:<base64 of 32 random bytes>" (e.g. k2026:$(openssl rand -base64 32))';
 
 /**
  * Tenants (issue 16, docs/operations.md "Many sites"): the platform API's token and the keys of
@@ -155,7 +156,10 @@ const kekMessage = 'a KEK is "<id>:<base64 of 32 random bytes>" (e.g. k2026:$(op
  */
 export const tenantEnv = {
   /** Bearer token of the platform API (/v1/platform/tenants); unset: that API answers 404 PLATFORM_DISABLED. */
-  PLATFORM_TOKEN: z.preprocess(unsetIfEmpty, z.string().min(24, 'at least 24 characters').optional()),
+  PLATFORM_TOKEN: z.preprocess(
+    unsetIfEmpty,
+    z.string().min(24, 'at least 24 characters').optional(),
+  ),
   /** The current key-encryption key, `<id>:<base64 32 bytes>`: wraps every tenant's data key. */
   TENANT_KEK: z.preprocess(unsetIfEmpty, z.string().regex(KEK, kekMessage).optional()),
   /**

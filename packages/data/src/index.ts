@@ -1,4 +1,5 @@
 export * from './schema';
+export * from './tenant.schema';
 export * from './errors';
 export { createDatabase, type Database, type DatabaseOptions } from './database';
 export { migrateToLatest, pendingMigrations } from './migrator';

@@ -9,7 +9,9 @@ import {
 } from './envelope';
 
 const kek = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
-const bundle = Buffer.from(JSON.stringify({ botToken: '123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }));
+const bundle = Buffer.from(
+  JSON.stringify({ botToken: '123456:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }),
+);
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

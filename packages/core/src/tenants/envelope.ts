@@ -57,7 +57,9 @@ export function parseKek(value: string): Kek {
     throw new Error('a KEK is "<id>:<base64 of 32 random bytes>", the id of letters and digits');
   const key = Buffer.from(value.slice(colon + 1), 'base64');
   if (key.length !== KEY_BYTES)
-    throw new Error(`the KEK "${id}" is ${key.length} bytes; it must be 32 (openssl rand -base64 32)`);
+    throw new Error(
+      `the KEK "${id}" is ${key.length} bytes; it must be 32 (openssl rand -base64 32)`,
+    );
   return { id, key };
 }
 
@@ -199,7 +201,10 @@ export class TenantKeyring {
   }
 
   /** The same data key wrapped by the current KEK (the bundle is unchanged). */
-  rewrap(tenantId: string, sealed: Pick<SealedBundle, 'dataKey' | 'kekId'>): {
+  rewrap(
+    tenantId: string,
+    sealed: Pick<SealedBundle, 'dataKey' | 'kekId'>,
+  ): {
     dataKey: string;
     kekId: string;
   } {

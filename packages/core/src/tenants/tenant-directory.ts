@@ -187,8 +187,9 @@ export async function rewrapTenantKeys(
   const failed: Array<{ tenantId: string; error: unknown }> = [];
   const skip = new Set<string>();
   for (;;) {
-    const rows = (await repository.wrappedByOtherThan(current, (options.batch ?? 100) + skip.size))
-      .filter((row) => !skip.has(row.id));
+    const rows = (
+      await repository.wrappedByOtherThan(current, (options.batch ?? 100) + skip.size)
+    ).filter((row) => !skip.has(row.id));
     if (rows.length === 0) break;
     for (const row of rows) {
       if (row.data_key === null || row.kek_id === null) continue;

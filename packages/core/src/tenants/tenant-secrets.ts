@@ -41,7 +41,7 @@ export function applySecretsChange(
     if (value === null) delete next[name];
     else next[name] = value;
   }
-  return next as TenantSecrets;
+  return next;
 }
 
 /** The stored summary: which secrets are set, each with its fingerprint (lists with a count). */

@@ -61,7 +61,7 @@ export function tenantView(tenant: Tenant) {
 export type TenantView = ReturnType<typeof tenantView>;
 
 export interface NewTenant {
-  /** Chosen by the caller (a slug), else `t_` and random characters. */
+  /** Chosen by the caller (a slug), else `t-` and 12 hex digits. */
   id?: string | undefined;
   name: string;
   plan?: string | undefined;
@@ -119,7 +119,7 @@ export class TenantService {
   }
 
   create(actor: string, input: NewTenant): Promise<TenantView> {
-    const id = input.id ?? `t_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`;
+    const id = input.id ?? `t-${randomBytes(6).toString('hex')}`;
     return this.change(id, actor, 'tenant.create', async (repository) => {
       const created = await repository.create({
         id,
@@ -165,11 +165,7 @@ export class TenantService {
       const touched = TENANT_SECRET_NAMES.filter((name) => change[name] !== undefined);
       if (touched.length > 0) {
         const before = this.readSecrets(current);
-        tenant = await this.writeSecrets(
-          repository,
-          tenant,
-          applySecretsChange(before, change),
-        );
+        tenant = await this.writeSecrets(repository, tenant, applySecretsChange(before, change));
       }
       return {
         tenant,
@@ -200,7 +196,11 @@ export class TenantService {
 
   private setStatus(actor: string, id: string, status: TenantStatus): Promise<TenantView> {
     const action =
-      status === 'deleted' ? 'tenant.delete' : status === 'suspended' ? 'tenant.suspend' : 'tenant.resume';
+      status === 'deleted'
+        ? 'tenant.delete'
+        : status === 'suspended'
+          ? 'tenant.suspend'
+          : 'tenant.resume';
     return this.change(id, actor, action, async (repository) => {
       const current = await this.live(repository, id);
       const tenant =
@@ -216,7 +216,9 @@ export class TenantService {
     id: string,
     actor: string,
     action: string,
-    fn: (repository: TenantRepository) => Promise<{ tenant: Tenant; details: Record<string, unknown> }>,
+    fn: (
+      repository: TenantRepository,
+    ) => Promise<{ tenant: Tenant; details: Record<string, unknown> }>,
   ): Promise<TenantView> {
     return this.uow.run(async (work) => {
       const repository = new TenantRepository(work.trx);

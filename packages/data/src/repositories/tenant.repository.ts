@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { DB, Tenant, TenantLimits, TenantSecretsSummary, TenantStatus } from '../schema';
+import type { DB } from '../schema';
+import type { Tenant, TenantLimits, TenantSecretsSummary, TenantStatus } from '../tenant.schema';
 
 export interface NewTenantInput {
   id: string;
