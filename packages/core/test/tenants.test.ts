@@ -181,10 +181,16 @@ describe('tenants: the platform service, the directory and KEK rotation', () => 
     expect((await repository.find('rot-a'))?.kek_id).toBe('k2');
 
     // The command does the others (acme and rot-b), once.
-    const result = await rewrapTenantKeys(fixture.database.db, rotated);
+    const actor = { type: 'system', id: 'test' } as const;
+    const result = await rewrapTenantKeys(fixture.database.db, rotated, { actor });
     expect(result.failed).toEqual([]);
     expect(result.rewrapped.sort()).toEqual(['acme', 'rot-b']);
-    expect((await rewrapTenantKeys(fixture.database.db, rotated)).rewrapped).toEqual([]);
+    expect((await rewrapTenantKeys(fixture.database.db, rotated, { actor })).rewrapped).toEqual([]);
+    const audit = await new AuditRepository(fixture.database.db).list('rot-b', { limit: 1 });
+    expect(audit[0]).toMatchObject({
+      action: 'tenant.kek_rewrap',
+      details: { from: 'k1', to: 'k2' },
+    });
 
     // k1 retired: everything still opens with k2 alone, fingerprints unchanged.
     const only = new TenantKeyring(rotated.current, []);

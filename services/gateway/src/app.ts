@@ -558,6 +558,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   await app.register(platformRoutes, {
     tenants: tenants.service,
+    rewrap: () => tenants.rewrap(),
     platformToken: config.PLATFORM_TOKEN,
     onRefused: (code) => metrics.accessRefused.add(1, { code, scope: 'platform' }),
   });

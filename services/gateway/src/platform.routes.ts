@@ -15,6 +15,12 @@ import { parse } from './validation';
 
 export interface PlatformRoutesOptions {
   tenants: TenantService;
+  /** Rewraps every tenant's data key with TENANT_KEK (POST /v1/platform/kek/rewrap). */
+  rewrap: () => Promise<{
+    kekId: string;
+    rewrapped: string[];
+    failed: Array<{ tenantId: string; error: unknown }>;
+  }>;
   /** PLATFORM_TOKEN; unset: every platform route answers 404 PLATFORM_DISABLED. */
   platformToken: string | undefined;
   /** Counts refusals by code (topicdesk_admin_access_refused_total, scope platform). */
@@ -188,7 +194,7 @@ const ACTOR = 'platform-token';
  * every route answers 404 PLATFORM_DISABLED.
  */
 export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (app, options) => {
-  const { tenants, platformToken } = options;
+  const { tenants, platformToken, rewrap } = options;
 
   // Encapsulated: the check covers this plugin's routes only.
   app.addHook('onRequest', async (request) => {
@@ -285,6 +291,25 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     async (request) => {
       const { tenantId } = parse(tenantParams, request.params, 'tenantId');
       return mapped(tenants.delete(ACTOR, tenantId));
+    },
+  );
+
+  app.post(
+    '/v1/platform/kek/rewrap',
+    platformRoute(
+      "Rewraps every tenant's data key with TENANT_KEK; then the previous KEKs can be removed",
+      { responses: { 200: 'kekId, the rewrapped tenant ids, the failed ones with their code' } },
+    ),
+    async () => {
+      const result = await mapped(rewrap());
+      return {
+        kekId: result.kekId,
+        rewrapped: result.rewrapped,
+        failed: result.failed.map(({ tenantId, error }) => ({
+          tenantId,
+          code: TenantSecretsError.is(error) ? error.code : 'INTERNAL',
+        })),
+      };
     },
   );
 };

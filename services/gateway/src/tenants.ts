@@ -1,6 +1,7 @@
 import { topics, type Bus, type SignalSubscription } from '@topicdesk/bus';
 import {
   DEFAULT_TENANT_ID,
+  rewrapTenantKeys,
   TenantDirectory,
   TenantKeyring,
   TenantService,
@@ -18,6 +19,12 @@ export interface GatewayTenants {
   readonly service: TenantService;
   /** Throws TENANT_INACTIVE unless the tenant exists and is active (cached; hot-reloaded). */
   served(tenantId?: string): Promise<void>;
+  /** Rewraps every tenant's data key with TENANT_KEK (audited as the platform's). */
+  rewrap(): Promise<{
+    kekId: string;
+    rewrapped: string[];
+    failed: Array<{ tenantId: string; error: unknown }>;
+  }>;
   /** Resolves once this replica hears `tenant.changed` (changes elsewhere reach it). */
   readonly ready: Promise<void>;
   close(): void;
@@ -52,6 +59,19 @@ export function gatewayTenants(deps: {
           ErrorCode.TENANT_INACTIVE,
           'this site does not offer support chat at the moment',
         );
+    },
+    async rewrap() {
+      const kekId = keyring.current?.id;
+      if (kekId === undefined)
+        throw new GatewayError(ErrorCode.TENANT_KEK_MISSING, 'TENANT_KEK is not set');
+      const result = await rewrapTenantKeys(deps.db, keyring, {
+        actor: { type: 'platform', id: 'platform-token' },
+      });
+      for (const tenantId of result.rewrapped) {
+        directory.drop(tenantId);
+        deps.bus.signal(topics.tenantChanged, { tenantId });
+      }
+      return { kekId, ...result };
     },
     close: () => subscription.stop(),
   };

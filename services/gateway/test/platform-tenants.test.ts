@@ -28,6 +28,8 @@ const SERVICE_TOKEN = 'service-token-of-the-test-0123456789';
 const JWT_SECRET = 'a-secret-of-at-least-thirty-two-characters';
 const BOT = '7100001:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ';
 const logger = createLogger({ service: 'platform-test', level: 'silent' });
+/** The replicas of one deployment share their KEK. */
+const KEK = `k1:${randomBytes(32).toString('base64')}`;
 
 interface Replica {
   app: FastifyInstance;
@@ -36,7 +38,11 @@ interface Replica {
 }
 
 /** One gateway replica over the shared database and NATS namespace. */
-async function replica(databaseUrl: string, namespace: string): Promise<Replica> {
+async function replica(
+  databaseUrl: string,
+  namespace: string,
+  keys: Record<string, string> = { TENANT_KEK: KEK },
+): Promise<Replica> {
   const infra = await createInfrastructure({
     service: 'platform-test',
     databaseUrl,
@@ -54,7 +60,7 @@ async function replica(databaseUrl: string, namespace: string): Promise<Replica>
       CONVERSATION_JWT_SECRET: JWT_SECRET,
       SERVICE_TOKEN,
       PLATFORM_TOKEN,
-      TENANT_KEK: `k1:${randomBytes(32).toString('base64')}`,
+      ...keys,
     },
     logger,
   );
@@ -283,6 +289,46 @@ describe('platform API: tenants on two gateway replicas', () => {
     await until(async () => ((await history()).statusCode === 200 ? true : undefined));
   });
 
+  it('a replica started with a new KEK rewraps every data key on request; fingerprints stay', async () => {
+    const before = (await call(a, 'GET', '/v1/platform/tenants/acme')).json<{
+      secrets: unknown;
+      kekId: string;
+    }>();
+    expect(before.kekId).toBe('k1');
+    const rotated = await replica(testDb.url, namespace, {
+      TENANT_KEK: `k2:${randomBytes(32).toString('base64')}`,
+      TENANT_KEKS_PREVIOUS: KEK,
+    });
+    try {
+      const response = await call(rotated, 'POST', '/v1/platform/kek/rewrap');
+      expect(response.statusCode).toBe(200);
+      expect(response.json()).toEqual({ kekId: 'k2', rewrapped: ['acme'], failed: [] });
+      const after = (await call(rotated, 'GET', '/v1/platform/tenants/acme')).json<{
+        secrets: unknown;
+        kekId: string;
+      }>();
+      expect(after).toMatchObject({ kekId: 'k2', secrets: before.secrets });
+      // The new KEK writes: a change of one secret keeps the others' fingerprints.
+      const changed = await call(rotated, 'PATCH', '/v1/platform/tenants/acme', {
+        secrets: { serviceToken: 's'.repeat(30) },
+      });
+      expect(changed.json()).toMatchObject({
+        kekId: 'k2',
+        secrets: { serviceToken: { set: true } },
+      });
+      // A replica still on k1 alone cannot open it, and says so with a stable code.
+      const stale = await call(a, 'PATCH', '/v1/platform/tenants/acme', {
+        secrets: { serviceToken: null },
+      });
+      expect(stale.statusCode).toBe(503);
+      expect(stale.json()).toMatchObject({ error: { code: 'TENANT_KEK_UNKNOWN' } });
+    } finally {
+      await rotated.app.close();
+      await rotated.relay.stop();
+      await rotated.infra.close();
+    }
+  });
+
   it('documents every platform route with the platform token', async () => {
     const document = (await a.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
       paths: Record<string, Record<string, { security: unknown; tags: string[] }>>;
@@ -290,7 +336,7 @@ describe('platform API: tenants on two gateway replicas', () => {
     const operations = Object.entries(document.paths)
       .filter(([path]) => path.startsWith('/v1/platform/'))
       .flatMap(([, ops]) => Object.values(ops));
-    expect(operations).toHaveLength(7);
+    expect(operations).toHaveLength(8);
     for (const operation of operations) {
       expect(operation.security).toEqual([{ platformToken: [] }]);
       expect(operation.tags).toEqual(['platform']);

@@ -1,5 +1,6 @@
 import { topics, type Bus, type SignalSubscription } from '@topicdesk/bus';
 import {
+  AuditRepository,
   TenantRepository,
   type DB,
   type Kysely,
@@ -178,7 +179,11 @@ export class TenantDirectory {
 export async function rewrapTenantKeys(
   db: Kysely<DB>,
   keyring: TenantKeyring,
-  options: { batch?: number; onRewrapped?: (tenantId: string) => void } = {},
+  options: {
+    /** Who asked: each rewrap is audited (`tenant.kek_rewrap`) under its tenant. */
+    actor: { type: 'platform' | 'system'; id: string };
+    batch?: number;
+  },
 ): Promise<{ rewrapped: string[]; failed: Array<{ tenantId: string; error: unknown }> }> {
   const current = keyring.current?.id;
   if (current === undefined) throw new Error('TENANT_KEK is not set: nothing to rewrap with');
@@ -197,7 +202,13 @@ export async function rewrapTenantKeys(
         const next = keyring.rewrap(row.id, { dataKey: row.data_key, kekId: row.kek_id });
         if (await repository.rewrap(row.id, row.kek_id, next.dataKey, next.kekId)) {
           rewrapped.push(row.id);
-          options.onRewrapped?.(row.id);
+          await new AuditRepository(db).record({
+            tenantId: row.id,
+            actorType: options.actor.type,
+            actorId: options.actor.id,
+            action: 'tenant.kek_rewrap',
+            details: { from: row.kek_id, to: next.kekId },
+          });
         }
       } catch (error) {
         failed.push({ tenantId: row.id, error });
