@@ -380,6 +380,12 @@ describe.each(overlays)('the gateway in overlay %s', (overlay) => {
         // Empty: an existing install stays one tenant, and the gateway starts as before.
         expect(secretTemplate.stringData[key], key).toBe('');
       }
+      // The bridge reads the same KEKs (its tenant cache), not the platform token.
+      const bridge = podSpec(named(render(overlay), 'Deployment', 'topicdesk-telegram-bridge')).spec
+        .containers[0]!;
+      const bridgeKeys = (bridge.env ?? []).map((v) => v.name);
+      expect(bridgeKeys).toEqual(expect.arrayContaining(['TENANT_KEK', 'TENANT_KEKS_PREVIOUS']));
+      expect(bridgeKeys).not.toContain('PLATFORM_TOKEN');
     },
   );
 });
