@@ -362,6 +362,34 @@ describe.each(overlays)('the bridge in overlay %s', (overlay) => {
   });
 });
 
+describe.each(overlays)('the gateway in overlay %s', (overlay) => {
+  const run = 'missing' in tool ? it.skip : it;
+
+  run(
+    "takes the platform token and tenants' KEKs from the Secret, optional, empty by default",
+    () => {
+      const gateway = podSpec(named(render(overlay), 'Deployment', 'topicdesk-gateway')).spec
+        .containers[0]!;
+      for (const key of ['PLATFORM_TOKEN', 'TENANT_KEK', 'TENANT_KEKS_PREVIOUS']) {
+        const variable = gateway.env?.find((v) => v.name === key);
+        expect(variable?.valueFrom?.secretKeyRef, key).toEqual({
+          name: secretTemplate.metadata.name,
+          key,
+          optional: true,
+        });
+        // Empty: an existing install stays one tenant, and the gateway starts as before.
+        expect(secretTemplate.stringData[key], key).toBe('');
+      }
+      // The bridge reads the same KEKs (its tenant cache), not the platform token.
+      const bridge = podSpec(named(render(overlay), 'Deployment', 'topicdesk-telegram-bridge')).spec
+        .containers[0]!;
+      const bridgeKeys = (bridge.env ?? []).map((v) => v.name);
+      expect(bridgeKeys).toEqual(expect.arrayContaining(['TENANT_KEK', 'TENANT_KEKS_PREVIOUS']));
+      expect(bridgeKeys).not.toContain('PLATFORM_TOKEN');
+    },
+  );
+});
+
 describe('the Secret template', () => {
   it('is a valid Secret that no kustomization includes', async () => {
     expect(await schemaError(secretTemplate)).toBeUndefined();
@@ -484,6 +512,16 @@ describe('docker-compose.yml', () => {
     expect(withSenders.services['telegram-bridge']!.environment['TELEGRAM_SENDER_BOT_TOKENS']).toBe(
       '2000001:a-token,2000002:b-token',
     );
+    // The platform API is off unless PLATFORM_TOKEN is set; the KEK comes from the volume.
+    for (const gateway of ['gateway-a', 'gateway-b']) {
+      const env = compose.services[gateway]!['environment'] as Record<string, string>;
+      expect(env['PLATFORM_TOKEN']).toBe('');
+      expect(env['TENANT_KEK']).toBe('');
+    }
+    const generated = JSON.stringify(compose.services['secrets']!['command']);
+    expect(generated).toContain("'tenant-kek'");
+    const wrapper = (compose.services['gateway-a']!['command'] as string[]).join(' ');
+    expect(wrapper).toContain('TENANT_KEK="${TENANT_KEK:-$(cat /run/topicdesk/tenant-kek)}"');
     // Without a public URL the bridge long-polls, so it must be the only one.
     const bridge = compose.services['telegram-bridge']!;
     expect((bridge['environment'] as Record<string, string>)['TELEGRAM_UPDATES']).toBe('polling');

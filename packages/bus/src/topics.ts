@@ -6,6 +6,7 @@ import {
   SetupRequestSchema,
   TopicRemovalSchema,
   TelegramUpdateSchema,
+  TenantChangedSchema,
   VisitorTypingSchema,
   type DescMessage,
 } from '@topicdesk/contracts';
@@ -85,6 +86,12 @@ export const topics = {
     kind: 'signal',
     subject: 'mini-app.verified',
     schema: MiniAppVerifyReplySchema,
+  },
+  /** A tenant changed (platform API → every gateway and bridge, each dropping its cache entry). */
+  tenantChanged: {
+    kind: 'signal',
+    subject: 'tenant.changed',
+    schema: TenantChangedSchema,
   },
 } as const satisfies Record<string, Topic>;
 

@@ -144,3 +144,41 @@ export function consoleUrl(config: {
   if (config.PUBLIC_URL) return `${config.PUBLIC_URL.replace(/\/+$/, '')}/console`;
   return undefined;
 }
+
+/** `<id>:<base64 of 32 bytes>`: a key-encryption key of tenants' secrets. */
+const KEK = /^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9+/]{43}=$/;
+const kekMessage =
+  'a KEK is "<id>:<base64 of 32 random bytes>" (e.g. k2026:$(openssl rand -base64 32))';
+
+/**
+ * Tenants (issue 16, docs/operations.md "Many sites"): the platform API's token and the keys of
+ * tenants' secrets at rest. Unset, the deployment is one tenant configured by the environment.
+ */
+export const tenantEnv = {
+  /** Bearer token of the platform API (/v1/platform/tenants); unset: that API answers 404 PLATFORM_DISABLED. */
+  PLATFORM_TOKEN: z.preprocess(
+    unsetIfEmpty,
+    z.string().min(24, 'at least 24 characters').optional(),
+  ),
+  /** The current key-encryption key, `<id>:<base64 32 bytes>`: wraps every tenant's data key. */
+  TENANT_KEK: z.preprocess(unsetIfEmpty, z.string().regex(KEK, kekMessage).optional()),
+  /**
+   * Earlier KEKs, comma-separated, same form: they only unwrap, until `pnpm tenants:rotate-kek`
+   * (or reads) rewrapped every data key with TENANT_KEK.
+   */
+  TENANT_KEKS_PREVIOUS: z.preprocess(
+    unsetIfEmpty,
+    z
+      .string()
+      .refine(
+        (value) =>
+          value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+            .every((entry) => KEK.test(entry)),
+        kekMessage,
+      )
+      .optional(),
+  ),
+};

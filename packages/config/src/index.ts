@@ -7,4 +7,5 @@ export {
   env,
   parseEnv,
   serviceEnv,
+  tenantEnv,
 } from './env';

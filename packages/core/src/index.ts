@@ -235,3 +235,37 @@ export {
   type ConversationExport,
 } from './data-requests/export-view';
 export type { ConversationTombstone } from '@topicdesk/data';
+
+// Tenants (issue 16): the platform API's service, each replica's tenant cache, and the envelope
+// encryption of tenants' secrets.
+export {
+  fingerprint,
+  newDataKey,
+  parseKek,
+  TenantKeyring,
+  TenantSecretsError,
+  TenantSecretsErrorCode,
+  type Kek,
+  type SealedBundle,
+} from './tenants/envelope';
+export {
+  TENANT_SECRET_NAMES,
+  type TenantSecretName,
+  type TenantSecrets,
+  type TenantSecretsChange,
+} from './tenants/tenant-secrets';
+export {
+  TenantError,
+  TenantRefusal,
+  TenantService,
+  tenantView,
+  type NewTenant,
+  type TenantPatch,
+  type TenantView,
+} from './tenants/tenant.service';
+export {
+  rewrapTenantKeys,
+  TenantDirectory,
+  type TenantConfig,
+  type TenantDirectoryOptions,
+} from './tenants/tenant-directory';

@@ -1,4 +1,5 @@
 export * from './schema';
+export * from './tenant.schema';
 export * from './errors';
 export { createDatabase, type Database, type DatabaseOptions } from './database';
 export { migrateToLatest, pendingMigrations } from './migrator';
@@ -35,6 +36,12 @@ export {
   type MovedTopic,
 } from './repositories/escalation.repository';
 export { AuditRepository, type AuditInput } from './repositories/audit.repository';
+export {
+  TenantRepository,
+  type NewTenantInput,
+  type StoredSecrets,
+  type TenantChange,
+} from './repositories/tenant.repository';
 export { OutboxRepository, type OutboxInput } from './repositories/outbox.repository';
 export { TelegramUpdateRepository } from './repositories/telegram-update.repository';
 export {

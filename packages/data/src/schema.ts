@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { TenantTable } from './tenant.schema';
 
 /** Timestamps are written as Date (or left to defaults) and read as Date. */
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -57,12 +58,6 @@ export interface DeadLetterTable {
   created_at: Generated<Date>;
   replayed_at: NullableTimestamp;
   replays: Generated<number>;
-}
-
-export interface TenantTable {
-  id: string;
-  name: string;
-  created_at: Generated<Date>;
 }
 
 export interface ConversationTable {

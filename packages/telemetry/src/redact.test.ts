@@ -46,6 +46,8 @@ describe('secretValues', () => {
       TOKEN_TTL: '3600000ms',
       LOG_LEVEL: 'info',
       SERVICE_TOKEN: 'short',
+      TENANT_KEK: 'k2:bmV3LWtleS1vZi10aGlydHktdHdvLWJ5dGVzLi4uLi4=',
+      TENANT_KEKS_PREVIOUS: 'k1:b2xkLWtleS1vZi10aGlydHktdHdvLWJ5dGVzLi4uLi4=',
     });
     expect(values).toEqual(
       expect.arrayContaining([
@@ -56,6 +58,9 @@ describe('secretValues', () => {
         'x'.repeat(32),
         'pa$$word',
         'Bearer otlp-token-1',
+        'k2:bmV3LWtleS1vZi10aGlydHktdHdvLWJ5dGVzLi4uLi4=',
+        'bmV3LWtleS1vZi10aGlydHktdHdvLWJ5dGVzLi4uLi4=',
+        'b2xkLWtleS1vZi10aGlydHktdHdvLWJ5dGVzLi4uLi4=',
       ]),
     );
     expect(values).not.toContain('3600000ms');

@@ -30,7 +30,9 @@ export function redactQuery(query: string): string {
 }
 
 /** Variables whose values are secrets: tokens, keys, passwords (and the previous key in a rotation). */
-const SECRET_NAME = /(TOKENS?|SECRET|KEY|PASSWORD)(_PREVIOUS)?$/;
+const SECRET_NAME = /(TOKENS?|SECRET|KEY|KEKS?|PASSWORD)(_PREVIOUS)?$/;
+/** Key-encryption keys are `<id>:<key>`: the key alone is a secret too. */
+const KEK_NAME = /KEKS?(_PREVIOUS)?$/;
 /** Shorter values are not scrubbed: they would blank out ordinary words and numbers. */
 const MIN_SECRET_LENGTH = 6;
 
@@ -43,7 +45,10 @@ export function secretValues(env: Record<string, string | undefined>): string[] 
   for (const [name, value] of Object.entries(env)) {
     if (!value) continue;
     if (SECRET_NAME.test(name)) {
-      values.push(value, ...value.split(',').map((part) => part.trim()));
+      const parts = value.split(',').map((part) => part.trim());
+      values.push(value, ...parts);
+      if (KEK_NAME.test(name))
+        values.push(...parts.map((part) => part.slice(part.indexOf(':') + 1)));
     } else if (name.endsWith('_URL')) {
       try {
         const { password } = new URL(value);

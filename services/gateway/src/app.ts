@@ -74,6 +74,8 @@ import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
 import { spendQuota } from './quota';
+import { gatewayTenants } from './tenants';
+import { PLATFORM_PREFIX, platformRoutes } from './platform.routes';
 import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 
 export interface GatewayDeps {
@@ -137,16 +139,20 @@ function toGatewayError(error: FastifyError): GatewayError {
 export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) => {
   const { config, logger } = deps;
   const metrics = createGatewayMetrics();
+  // An ack means "stored": it must not wait for NATS or Redis. Rows are durable once committed;
+  // the fast path publishes them in the background, and what it cannot publish (NATS away: each
+  // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
+  const uow = new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger));
+  const tenants = gatewayTenants({ config, db: deps.db, uow, bus: deps.bus, logger });
+  app.addHook('onClose', async () => tenants.close());
+  await tenants.ready;
   const tokens = new ConversationTokens(
     config.CONVERSATION_JWT_SECRET,
     config.TOKEN_TTL,
     config.TOKEN_REFRESH_GRACE,
     config.TOKEN_BIND_IP,
+    (tenantId) => tenants.served(tenantId),
   );
-  // An ack means "stored": it must not wait for NATS or Redis. Rows are durable once committed;
-  // the fast path publishes them in the background, and what it cannot publish (NATS away: each
-  // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
-  const uow = new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger));
   const conversations = new ConversationService(uow);
   const files = createAttachmentRuntime(config, {
     dataDir: config.DATA_DIR,
@@ -217,9 +223,14 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   };
   await app.register(cors, {
     // The admin API is for servers and automation, not for pages in a browser: no CORS at all
-    // there (a preflight is not answered), even with ALLOWED_ORIGINS=*.
+    // there (a preflight is not answered), even with ALLOWED_ORIGINS=*; nor for the platform API.
     delegator: (request, cb) =>
-      cb(null, isAdminRoute(request.url) ? { ...visitorCors, origin: false } : visitorCors),
+      cb(
+        null,
+        isAdminRoute(request.url) || request.url.startsWith(PLATFORM_PREFIX)
+          ? { ...visitorCors, origin: false }
+          : visitorCors,
+      ),
   });
   // Behind a proxy without TRUST_PROXY every visitor has the proxy's address, and so shares one
   // daily conversation limit: say so once, the first time a forwarded request shows it.
@@ -286,6 +297,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           ],
         });
       }
+      await tenants.served(DEFAULT_TENANT_ID);
       const quotaKey = `conv:ip:${request.ip}`;
       const quota = await deps.coordination.quotas.hit(
         quotaKey,
@@ -544,6 +556,12 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(dataRequestRoutes, {
     requests: new DataRequests(uow, { files: attachments }),
     topicPolicy: config.DSAR_TOPIC_POLICY,
+  });
+  await app.register(platformRoutes, {
+    tenants: tenants.service,
+    rewrap: () => tenants.rewrap(),
+    platformToken: config.PLATFORM_TOKEN,
+    onRefused: (code) => metrics.accessRefused.add(1, { code, scope: 'platform' }),
   });
   await app.register(setupRoutes, {
     bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),

@@ -62,6 +62,23 @@ export const ErrorCode = {
   SETUP_BRIDGE_UNAVAILABLE: 'SETUP_BRIDGE_UNAVAILABLE',
   /** setWebhook could not be done: TELEGRAM_WEBHOOK_URL unset (polling mode) or Telegram refused. */
   SETUP_WEBHOOK_FAILED: 'SETUP_WEBHOOK_FAILED',
+  // Tenants (issue 16).
+  /** The conversation's tenant (site) is suspended or deleted: nothing of it is served. */
+  TENANT_INACTIVE: 'TENANT_INACTIVE',
+  /** PLATFORM_TOKEN is not set: the platform API does not exist on this deployment. */
+  PLATFORM_DISABLED: 'PLATFORM_DISABLED',
+  /** A tenant of that id exists already (deleted tenants keep their id). */
+  TENANT_EXISTS: 'TENANT_EXISTS',
+  /** The tenant was deleted: it is kept for its data and never changed again. */
+  TENANT_DELETED: 'TENANT_DELETED',
+  /** The default tenant cannot be deleted. */
+  TENANT_PROTECTED: 'TENANT_PROTECTED',
+  /** TENANT_KEK is not set on this replica: tenants' secrets can be neither read nor written. */
+  TENANT_KEK_MISSING: 'TENANT_KEK_MISSING',
+  /** The tenant's data key is wrapped by a KEK this replica does not have (TENANT_KEKS_PREVIOUS). */
+  TENANT_KEK_UNKNOWN: 'TENANT_KEK_UNKNOWN',
+  /** The tenant's stored secrets do not authenticate (changed, or of another tenant). */
+  TENANT_SECRETS_CORRUPT: 'TENANT_SECRETS_CORRUPT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -107,6 +124,14 @@ const STATUS: Record<ErrorCode, number> = {
   CONVERSATION_ERASED: 410,
   SETUP_BRIDGE_UNAVAILABLE: 503,
   SETUP_WEBHOOK_FAILED: 409,
+  TENANT_INACTIVE: 403,
+  PLATFORM_DISABLED: 404,
+  TENANT_EXISTS: 409,
+  TENANT_DELETED: 409,
+  TENANT_PROTECTED: 409,
+  TENANT_KEK_MISSING: 503,
+  TENANT_KEK_UNKNOWN: 503,
+  TENANT_SECRETS_CORRUPT: 500,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */

@@ -10,9 +10,9 @@ import { z } from 'zod';
 export interface RouteDoc {
   summary: string;
   description?: string;
-  tag: 'visitor' | 'admin' | 'console';
+  tag: 'visitor' | 'admin' | 'console' | 'platform';
   /** How the caller proves who they are. */
-  auth: 'none' | 'visitor' | 'admin' | 'session' | 'signed-link';
+  auth: 'none' | 'visitor' | 'admin' | 'session' | 'signed-link' | 'platform';
   /** Path parameters: an object schema keyed by the `:name`s of the URL. */
   params?: z.ZodObject;
   /** Query parameters: an object schema. */
@@ -96,6 +96,7 @@ const SECURITY: Record<RouteDoc['auth'], Array<Record<string, string[]>>> = {
   admin: [{ serviceToken: [] }, { session: [], csrf: [] }],
   session: [{ session: [], csrf: [] }],
   'signed-link': [],
+  platform: [{ platformToken: [] }],
 };
 
 const ERRORS: Record<string, string> = {
@@ -154,7 +155,7 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
       title: 'Topicdesk gateway',
       version,
       description:
-        'The visitor API, the admin API and console sign-in. Errors are { error: { code, message } } with the stable codes of docs/errors.md; roles and permissions: docs/console.md.',
+        'The visitor API, the admin API, console sign-in and the platform API (tenants). Errors are { error: { code, message } } with the stable codes of docs/errors.md; roles and permissions: docs/console.md.',
     },
     paths,
     components: {
@@ -177,6 +178,11 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
       },
       securitySchemes: {
         serviceToken: { type: 'http', scheme: 'bearer', description: 'SERVICE_TOKEN (an owner)' },
+        platformToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'PLATFORM_TOKEN (the platform API; unset: 404 PLATFORM_DISABLED)',
+        },
         visitorToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
         session: {
           type: 'apiKey',

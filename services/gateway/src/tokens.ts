@@ -40,6 +40,11 @@ export class ConversationTokens {
     private readonly ttlMs: number,
     private readonly refreshGraceMs: number,
     private readonly bindIp: boolean,
+    /**
+     * Checks the token's tenant may be served (throws TENANT_INACTIVE for a suspended or
+     * deleted one); every verified token passes through it, REST and WebSocket alike.
+     */
+    private readonly tenantServed?: (tenantId: string) => Promise<void>,
   ) {
     this.#key = new TextEncoder().encode(secret);
   }
@@ -72,6 +77,16 @@ export class ConversationTokens {
     token: string | undefined,
     ip: string | undefined,
     options: { allowExpired?: boolean } = {},
+  ): Promise<ConversationClaims> {
+    const claims = await this.#claims(token, ip, options);
+    await this.tenantServed?.(claims.tenantId);
+    return claims;
+  }
+
+  async #claims(
+    token: string | undefined,
+    ip: string | undefined,
+    options: { allowExpired?: boolean },
   ): Promise<ConversationClaims> {
     if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'a conversation token is required');
     try {

@@ -54,6 +54,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       stops.push(() => clearInterval(recheck));
       stops.push(() => sender.close());
       for (const subscription of [
+        parts.tenants.listen(parts.bus),
         consumeSync(parts),
         consumeUpdates(parts, intake),
         consumeTopicRemovals(parts),

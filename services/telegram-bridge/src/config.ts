@@ -1,4 +1,4 @@
-import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
+import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv, tenantEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 import { decodeUserKey } from './user-crypto';
@@ -119,6 +119,9 @@ export const bridgeEnvSchema = z.object({
   ...consoleEnv,
   /** How long a console sign-in link (an agent's `/console` in the bot's private chat) works. */
   CONSOLE_LINK_TTL: env.duration('5m'),
+  /** The key-encryption keys of tenants' secrets, as the gateway's (docs/operations.md, "Many sites"). */
+  TENANT_KEK: tenantEnv.TENANT_KEK,
+  TENANT_KEKS_PREVIOUS: tenantEnv.TENANT_KEKS_PREVIOUS,
 });
 
 export type BridgeConfig = z.output<typeof bridgeEnvSchema>;

@@ -1,6 +1,7 @@
 import { topics, type SignalSubscription } from '@topicdesk/bus';
 import { SetupAction, type SetupCheck, type SetupRequest } from '@topicdesk/contracts';
 import { GrammyError } from 'grammy';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import type { PoolBot } from './sender/bot-pool';
 import type { BridgeParts } from './wiring';
 
@@ -119,15 +120,32 @@ async function webhookCheck(parts: BridgeParts, mode: 'webhook' | 'polling'): Pr
   }
 }
 
+/** Whether the tenant is served (this replica's cache: a platform API change reaches it at once). */
+async function tenantCheck(parts: BridgeParts, tenantId: string): Promise<Check> {
+  const tenant = await parts.tenants.get(tenantId);
+  if (!tenant)
+    return fail('tenant', `no tenant "${tenantId}"`, 'create it through the platform API');
+  return tenant.status === 'active'
+    ? pass('tenant', `${tenant.name} (active)`)
+    : fail(
+        'tenant',
+        `${tenant.name} is ${tenant.status}: visitors get TENANT_INACTIVE`,
+        tenant.status === 'suspended'
+          ? `resume it: POST /v1/platform/tenants/${tenantId}/resume`
+          : 'a deleted tenant stays deleted',
+      );
+}
+
 /** Every check, the Telegram calls of each group made one after the other (few and rare). */
 export async function setupChecks(
   parts: BridgeParts,
   mode: 'webhook' | 'polling',
+  tenantId: string = DEFAULT_TENANT_ID,
 ): Promise<Check[]> {
   const { pool, groups } = parts;
-  const checks: Check[] = [];
+  const checks: Check[] = [await tenantCheck(parts, tenantId)];
   for (const bot of pool.bots) checks.push(await botCheck(bot));
-  if (!checks[0]?.ok) return checks; // without a working main bot nothing else can be asked
+  if (!checks[1]?.ok) return checks; // without a working main bot nothing else can be asked
   const chats = [...new Set([parts.config.SUPPORT_GROUP_ID, ...(await groups.all())])];
   for (const chatId of chats) {
     checks.push(await forumCheck(pool.main, chatId));
@@ -167,7 +185,11 @@ export function answerSetupRequests(
           error = { code: 'SETUP_WEBHOOK_REFUSED', message: `setWebhook: ${described(refused)}` };
         });
     }
-    const checks = await setupChecks(parts, options.mode).catch((failed: unknown) => {
+    const checks = await setupChecks(
+      parts,
+      options.mode,
+      request.tenantId || DEFAULT_TENANT_ID,
+    ).catch((failed: unknown) => {
       // Postgres away (the groups): said as a failing check rather than a timeout.
       logger.warn({ err: failed }, 'setup checks failed');
       return [fail('bridge', `the checks failed: ${described(failed)}`, 'see the bridge log')];

@@ -2,6 +2,8 @@ import type { Bus } from '@topicdesk/bus';
 import {
   AttachmentService,
   ServedGroups,
+  TenantDirectory,
+  TenantKeyring,
   TopicDeliveryService,
   UnitOfWork,
   type DB,
@@ -124,9 +126,16 @@ export function wireBridge(deps: BridgeDeps) {
       linkTtlMs: config.CONSOLE_LINK_TTL,
     }),
   });
+  // The tenants as this replica knows them; `tenant.changed` drops one (bridge.ts listens).
+  const tenants = new TenantDirectory({
+    db: deps.db,
+    keyring: TenantKeyring.fromEnv(config.TENANT_KEK, config.TENANT_KEKS_PREVIOUS),
+    logger,
+  });
   return {
     ...deps,
     metrics,
+    tenants,
     apiOf,
     pool,
     sender,

@@ -4,5 +4,6 @@ export * from './topicdesk/v1/conversation_sync_pb';
 export * from './topicdesk/v1/mini_app_sign_in_pb';
 export * from './topicdesk/v1/setup_check_pb';
 export * from './topicdesk/v1/telegram_update_pb';
+export * from './topicdesk/v1/tenant_changed_pb';
 export * from './topicdesk/v1/topic_removal_pb';
 export * from './topicdesk/v1/visitor_typing_pb';

@@ -3,7 +3,7 @@ import type { AuditEntry, DB } from '../schema';
 
 export interface AuditInput {
   tenantId: string;
-  actorType: 'agent' | 'admin' | 'system' | 'visitor';
+  actorType: 'agent' | 'admin' | 'system' | 'visitor' | 'platform';
   actorId?: string | null | undefined;
   action: string;
   conversationId?: string | null | undefined;

@@ -1,0 +1,78 @@
+import { topics, type Bus, type SignalSubscription } from '@topicdesk/bus';
+import {
+  DEFAULT_TENANT_ID,
+  rewrapTenantKeys,
+  TenantDirectory,
+  TenantKeyring,
+  TenantService,
+  type DB,
+  type Kysely,
+  type UnitOfWork,
+} from '@topicdesk/core';
+import type { Logger } from '@topicdesk/telemetry';
+import type { GatewayConfig } from './config';
+import { ErrorCode, GatewayError } from './errors';
+
+/** The gateway's tenants: the platform API's service and this replica's cache of them. */
+export interface GatewayTenants {
+  readonly directory: TenantDirectory;
+  readonly service: TenantService;
+  /** Throws TENANT_INACTIVE unless the tenant exists and is active (cached; hot-reloaded). */
+  served(tenantId?: string): Promise<void>;
+  /** Rewraps every tenant's data key with TENANT_KEK (audited as the platform's). */
+  rewrap(): Promise<{
+    kekId: string;
+    rewrapped: string[];
+    failed: Array<{ tenantId: string; error: unknown }>;
+  }>;
+  /** Resolves once this replica hears `tenant.changed` (changes elsewhere reach it). */
+  readonly ready: Promise<void>;
+  close(): void;
+}
+
+/**
+ * The tenants of one gateway replica: a change through the platform API drops the tenant here at
+ * once and, through the `tenant.changed` signal, on every other replica (and bridge).
+ */
+export function gatewayTenants(deps: {
+  config: GatewayConfig;
+  db: Kysely<DB>;
+  uow: UnitOfWork;
+  bus: Bus;
+  logger: Logger;
+}): GatewayTenants {
+  const keyring = TenantKeyring.fromEnv(deps.config.TENANT_KEK, deps.config.TENANT_KEKS_PREVIOUS);
+  const directory = new TenantDirectory({ db: deps.db, keyring, logger: deps.logger });
+  const subscription: SignalSubscription = directory.listen(deps.bus);
+  const service = new TenantService(deps.uow, keyring, (tenantId) => {
+    directory.drop(tenantId);
+    deps.bus.signal(topics.tenantChanged, { tenantId });
+  });
+  return {
+    directory,
+    service,
+    ready: subscription.ready,
+    async served(tenantId = DEFAULT_TENANT_ID) {
+      const tenant = await directory.get(tenantId);
+      if (tenant?.status !== 'active')
+        throw new GatewayError(
+          ErrorCode.TENANT_INACTIVE,
+          'this site does not offer support chat at the moment',
+        );
+    },
+    async rewrap() {
+      const kekId = keyring.current?.id;
+      if (kekId === undefined)
+        throw new GatewayError(ErrorCode.TENANT_KEK_MISSING, 'TENANT_KEK is not set');
+      const result = await rewrapTenantKeys(deps.db, keyring, {
+        actor: { type: 'platform', id: 'platform-token' },
+      });
+      for (const tenantId of result.rewrapped) {
+        directory.drop(tenantId);
+        deps.bus.signal(topics.tenantChanged, { tenantId });
+      }
+      return { kekId, ...result };
+    },
+    close: () => subscription.stop(),
+  };
+}
