@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { consumeSync, consumeTopicRemovals, consumeUpdates, showTyping } from './consumers';
+import { publishBridgeStatus } from './bridge-status';
 import { answerSetupRequests } from './setup-checks';
 import { startSyncSweep } from './sync/sweep';
 import { UpdateIntake } from './updates/update-intake';
@@ -61,6 +62,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
           mode: receiving.mode,
           registerWebhook: (url) => receiving.registerWebhook(url),
         }),
+        publishBridgeStatus(
+          {
+            pool: parts.pool,
+            sender,
+            budgets: parts.coordination.budgets,
+            groups: async () => [config.SUPPORT_GROUP_ID, ...(await parts.groups.all())],
+          },
+          { bus: parts.bus, logger },
+        ),
       ])
         stops.push(() => subscription.stop());
       stops.push(startSyncSweep(parts));
