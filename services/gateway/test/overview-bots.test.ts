@@ -17,7 +17,8 @@ import { adminCaller, startGatewayUnderTest, type GatewayUnderTest } from './gat
 const SERVICE_TOKEN = 'overview-bots-test-service-token';
 const GROUP = -1001000000099n;
 
-type Bot = MessageInitShape<typeof BotStatusSchema>;
+// The plain-object form of the init shape (not a built message): fields spread freely.
+type Bot = Exclude<MessageInitShape<typeof BotStatusSchema>, { $typeName: string }>;
 
 const bot = (id: string, fields: Partial<Bot> = {}): Bot => ({
   botId: id,
