@@ -253,7 +253,7 @@ export function Table<T>(props: {
           {props.rows.map((row) => (
             <tr key={props.rowKey(row)} class={props.rowClass?.(row)}>
               {columns.map((c) => (
-                <td key={c.label} class={c.class}>
+                <td key={c.label} class={c.class} data-label={c.label}>
                   {c.cell(row)}
                 </td>
               ))}

@@ -4,7 +4,9 @@ import { formatSeconds, formatTime, Table } from '../ui';
 /** A time of day with seconds: a 429 pause lasts seconds to minutes. */
 function formatClock(iso: string): string {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString(undefined, { hour12: false });
+  return Number.isNaN(date.getTime())
+    ? iso
+    : date.toLocaleTimeString(undefined, { timeStyle: 'medium' });
 }
 
 /**
