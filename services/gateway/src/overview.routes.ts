@@ -229,7 +229,7 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
     '/v1/console/overview',
     adminRoute(
       Permission.reportsRead,
-      'Open, waiting and assigned conversations, oldest wait, agents online, SLA breaches today, the Telegram queue and bots',
+      'Open, waiting and assigned conversations, oldest wait, agents online, SLA breaches today, the Telegram queue',
     ),
     async () => readOverview(options, DEFAULT_TENANT_ID),
   );
