@@ -36,50 +36,55 @@ export async function readBridgeStatus(
   const { pool, sender, budgets } = source;
   const groups = [...new Set(await source.groups())];
   const report = new Map(pool.report().bots.map((bot) => [bot.id, bot]));
-  const now = Date.now();
-  const bots = await Promise.all(
-    pool.bots.map(async (bot): Promise<MessageInitShape<typeof BotStatusSchema>> => {
-      const chats = await Promise.all(
-        groups.map(async (chatId) => {
-          // [bot, chat, group]: a 429 blocks the chat's and the group's; the group's counts.
-          const [, chat, group] = sender.budgets(bot.id, chatId);
-          const [chatUse, groupUse] = await budgets.peek(
-            [chat, group].filter((b) => b !== undefined),
-          );
-          const blockedMs = Math.max(chatUse?.blockedMs ?? 0, groupUse?.blockedMs ?? 0);
-          return {
-            chatId: BigInt(chatId),
-            sent: groupUse?.used ?? 0,
-            budget: group?.limit ?? 0,
-            windowMs: group?.windowMs ?? 0,
-            pausedUntil: blockedMs > 0 ? now + blockedMs : 0,
-          };
-        }),
-      );
-      const problems = report.get(bot.id)?.out ?? [];
-      const pausedUntil = Math.max(0, ...chats.map((chat) => chat.pausedUntil));
-      const lastError = pool.lastError(bot.id);
-      return {
-        botId: bot.id,
-        username: bot.username ?? '',
-        role: bot.main ? BotRole.MAIN : BotRole.SENDER,
-        state: stateOf(problems, pausedUntil),
-        pausedUntil: pausedUntil > 0 ? timestampFromMs(pausedUntil) : undefined,
-        problem: problems.join('; '),
-        sent: chats.reduce((sum, chat) => sum + chat.sent, 0),
-        budget: chats.reduce((sum, chat) => sum + chat.budget, 0),
-        windowSeconds: Math.round(Math.max(0, ...chats.map((chat) => chat.windowMs)) / 1000),
-        lastErrorCode: lastError?.code ?? '',
-        lastErrorAt: lastError ? timestampFromMs(lastError.at) : undefined,
-        chats: chats.map((chat) => ({
-          chatId: chat.chatId,
-          sent: chat.sent,
-          budget: chat.budget,
-          pausedUntil: chat.pausedUntil > 0 ? timestampFromMs(chat.pausedUntil) : undefined,
-        })),
-      };
+  // Every bot's chat and group budget in each group, read in one round trip: [bot, chat, group]
+  // from the sender; a 429 blocks the chat's and the group's, the group's counts the window.
+  const pairs = pool.bots.flatMap((bot) =>
+    groups.flatMap((chatId) => {
+      const [, chat, group] = sender.budgets(bot.id, chatId);
+      // A group (negative id) always has both; anything else has no group budget to show.
+      return chat && group ? [{ bot, chatId, chat, group }] : [];
     }),
   );
+  const uses = await budgets.peek(pairs.flatMap(({ chat, group }) => [chat, group]));
+  const now = Date.now();
+  const bots = pool.bots.map((bot): MessageInitShape<typeof BotStatusSchema> => {
+    const chats = pairs.flatMap(({ bot: of, chatId, group }, i) => {
+      if (of !== bot) return [];
+      const [chatUse, groupUse] = [uses[2 * i], uses[2 * i + 1]];
+      const blockedMs = Math.max(chatUse?.blockedMs ?? 0, groupUse?.blockedMs ?? 0);
+      return [
+        {
+          chatId: BigInt(chatId),
+          sent: groupUse?.used ?? 0,
+          budget: group.limit,
+          windowMs: group.windowMs,
+          pausedUntil: blockedMs > 0 ? now + blockedMs : 0,
+        },
+      ];
+    });
+    const problems = report.get(bot.id)?.out ?? [];
+    const pausedUntil = Math.max(0, ...chats.map((chat) => chat.pausedUntil));
+    const lastError = pool.lastError(bot.id);
+    return {
+      botId: bot.id,
+      username: bot.username ?? '',
+      role: bot.main ? BotRole.MAIN : BotRole.SENDER,
+      state: stateOf(problems, pausedUntil),
+      pausedUntil: pausedUntil > 0 ? timestampFromMs(pausedUntil) : undefined,
+      problem: problems.join('; '),
+      sent: chats.reduce((sum, chat) => sum + chat.sent, 0),
+      budget: chats.reduce((sum, chat) => sum + chat.budget, 0),
+      windowSeconds: Math.round(Math.max(0, ...chats.map((chat) => chat.windowMs)) / 1000),
+      lastErrorCode: lastError?.code ?? '',
+      lastErrorAt: lastError ? timestampFromMs(lastError.at) : undefined,
+      chats: chats.map((chat) => ({
+        chatId: chat.chatId,
+        sent: chat.sent,
+        budget: chat.budget,
+        pausedUntil: chat.pausedUntil > 0 ? timestampFromMs(chat.pausedUntil) : undefined,
+      })),
+    };
+  });
   const queue = sender.queue();
   return {
     replicaId,
