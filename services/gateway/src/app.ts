@@ -524,7 +524,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   await app.register(adminRoutes, { admin, reads });
   await app.register(conversationAdminRoutes, { reads });
-  const bridgeStatus = new BridgeStatusBoard(deps.bus);
+  const bridgeStatus = new BridgeStatusBoard(deps.bus, { logger });
   app.addHook('onClose', async () => bridgeStatus.close());
   await app.register(overviewRoutes, {
     reads,

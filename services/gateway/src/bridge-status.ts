@@ -8,6 +8,7 @@ import {
   type Timestamp,
 } from '@topicdesk/contracts';
 import { DEFAULT_TENANT_ID } from '@topicdesk/core';
+import type { Logger } from '@topicdesk/telemetry';
 
 /** One bot of the pool as the console's Overview shows it (never its token). */
 export interface BotView {
@@ -42,6 +43,7 @@ export interface TelegramView {
 export interface BridgeStatusBoardOptions {
   /** How long a read waits for a first status when none is fresh (1 s). */
   waitMs?: number;
+  logger?: Logger;
 }
 
 /** A replica is forgotten after this many of its intervals without a status. */
@@ -72,6 +74,7 @@ export class BridgeStatusBoard {
   #subscription: SignalSubscription | undefined;
   #sweep: NodeJS.Timeout | undefined;
   readonly #waitMs: number;
+  readonly #logger: Logger | undefined;
   /** After an ask nobody answered, reads answer at once for a while (a bridge tells on start). */
   #quietUntil = 0;
 
@@ -80,10 +83,25 @@ export class BridgeStatusBoard {
     options: BridgeStatusBoardOptions = {},
   ) {
     this.#waitMs = options.waitMs ?? 1000;
+    this.#logger = options.logger;
   }
 
+  /** The merged view; never throws and never waits on NATS longer than about `waitMs` twice. */
   async view(): Promise<TelegramView> {
-    await this.#listen();
+    try {
+      // The subscription's confirmation is a round trip to NATS, which may be away: bounded.
+      await within(this.#listen(), this.#waitMs);
+      return await this.#read();
+    } catch (error) {
+      this.#logger?.warn(
+        { err: error },
+        'could not hear the telegram bridges; the overview shows their bots as unavailable',
+      );
+      return mergeStatuses([]);
+    }
+  }
+
+  async #read(): Promise<TelegramView> {
     this.#expire();
     if (this.#replicas.size === 0 && Date.now() >= this.#quietUntil) {
       await this.#ask();
@@ -95,7 +113,9 @@ export class BridgeStatusBoard {
   /** Called when a replica's status changes, appears or is forgotten. */
   onChange(listener: () => void): () => void {
     this.#listeners.add(listener);
-    void this.#listen();
+    this.#listen().catch((error: unknown) =>
+      this.#logger?.warn({ err: error }, 'could not listen to the telegram bridges’ status'),
+    );
     // Forgetting a replica that stopped is a change too: looked for while someone listens.
     this.#sweep ??= setInterval(() => {
       if (this.#expire()) this.#changed();
@@ -161,6 +181,16 @@ export class BridgeStatusBoard {
       clearTimeout(timer);
       this.#waiters.delete(wake);
     }
+  }
+}
+
+/** Waits for `promise`, or `ms` at most (then goes on without it). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
