@@ -318,4 +318,26 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
     }
     expect(problems).toEqual([]);
   }, 300_000);
+
+  it('draws the report charts again in the dark colours when the scheme switches, without a reload', async () => {
+    const context = await newContext({ colorScheme: 'light' });
+    await context.addCookies(await adminContext.cookies(a));
+    try {
+      const page = await context.newPage();
+      await page.goto(`${a}/console/reports`);
+      // The volume chart has the conversations of this suite; its legend swatch has its colour.
+      const swatch = page.locator('.uplot .u-legend .u-series:nth-child(2) .u-marker').first();
+      await swatch.waitFor();
+      const colour = () => swatch.evaluate((el) => getComputedStyle(el).backgroundColor);
+      const light = await colour();
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await expect.poll(colour).not.toBe(light);
+      // --chart-1 of the dark scheme (#4493f8), as the stylesheet says.
+      expect(await colour()).toBe('rgb(68, 147, 248)');
+      await page.emulateMedia({ colorScheme: 'light' });
+      await expect.poll(colour).toBe(light);
+    } finally {
+      await context.close();
+    }
+  });
 });

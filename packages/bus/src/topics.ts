@@ -1,4 +1,6 @@
 import {
+  BridgeStatusRequestSchema,
+  BridgeStatusSchema,
   ConversationSyncSchema,
   MiniAppVerifyReplySchema,
   MiniAppVerifyRequestSchema,
@@ -92,6 +94,18 @@ export const topics = {
     kind: 'signal',
     subject: 'tenant.changed',
     schema: TenantChangedSchema,
+  },
+  /** A gateway with no fresh bridge status asks for one (gateway → every bridge replica). */
+  bridgeStatusRequest: {
+    kind: 'signal',
+    subject: 'bridge.status.request',
+    schema: BridgeStatusRequestSchema,
+  },
+  /** A bridge replica's bots and send queue, every few seconds (bridge → every gateway). */
+  bridgeStatus: {
+    kind: 'signal',
+    subject: 'bridge.status',
+    schema: BridgeStatusSchema,
   },
 } as const satisfies Record<string, Topic>;
 

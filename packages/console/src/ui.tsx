@@ -164,6 +164,23 @@ export function Guarded(
 export const inputValue = (event: Event) => (event.currentTarget as HTMLInputElement).value;
 export const inputChecked = (event: Event) => (event.currentTarget as HTMLInputElement).checked;
 
+/**
+ * The colour scheme the page is drawn in now. Custom properties follow a light/dark switch by
+ * themselves; what reads them once (a chart's canvas) redraws when this changes.
+ */
+export function useColourScheme(): 'light' | 'dark' {
+  const query = '(prefers-color-scheme: dark)';
+  const [dark, setDark] = useState(() => window.matchMedia(query).matches);
+  useEffect(() => {
+    const media = window.matchMedia(query);
+    const changed = () => setDark(media.matches);
+    media.addEventListener('change', changed);
+    changed();
+    return () => media.removeEventListener('change', changed);
+  }, []);
+  return dark ? 'dark' : 'light';
+}
+
 export function formatTime(iso: string | null | undefined): string {
   if (!iso) return '—';
   const date = new Date(iso);
@@ -213,6 +230,8 @@ export function Table<T>(props: {
   rows: readonly T[];
   columns: ReadonlyArray<Column<T> | false>;
   rowKey: (row: T) => string | number;
+  /** A class for a row that stands out (e.g. a paused bot). */
+  rowClass?: (row: T) => string | undefined;
   class?: string;
   empty?: string;
 }) {
@@ -232,9 +251,9 @@ export function Table<T>(props: {
         </thead>
         <tbody>
           {props.rows.map((row) => (
-            <tr key={props.rowKey(row)}>
+            <tr key={props.rowKey(row)} class={props.rowClass?.(row)}>
               {columns.map((c) => (
-                <td key={c.label} class={c.class}>
+                <td key={c.label} class={c.class} data-label={c.label}>
                   {c.cell(row)}
                 </td>
               ))}

@@ -19,6 +19,7 @@ import type {
   AnyAcquired,
   Budget,
   BudgetLimiter,
+  BudgetUse,
   Coordination,
   Deduper,
   DueLock,
@@ -160,6 +161,16 @@ class WindowStore {
     return true;
   }
 
+  /** Uses in the window and the block's remaining ms, recording nothing. */
+  use(budget: Budget, at: number = now()): BudgetUse {
+    const log = this.logs.get(budget.key, at);
+    if (log !== undefined) trimLog(log, at, budget.windowMs);
+    return {
+      used: log?.length ?? 0,
+      blockedMs: Math.max(0, Math.ceil(this.blocks.ttl(budget.key, at))),
+    };
+  }
+
   block(keys: readonly string[], ms: number): void {
     const at = now();
     for (const key of keys) {
@@ -223,6 +234,13 @@ class InProcessBudgetLimiter implements BudgetLimiter {
         normalized.map((b) => b.key),
         duration,
       );
+    });
+  }
+
+  peek(budgets: readonly Budget[]): Promise<BudgetUse[]> {
+    return settle(() => {
+      this.gate.assertOpen();
+      return normalizeBudgets(budgets).map((budget) => this.store.use(budget));
     });
   }
 }

@@ -3,6 +3,7 @@ export type {
   AcquireOptions,
   Budget,
   BudgetLimiter,
+  BudgetUse,
   Coordination,
   Deduper,
   DueLock,

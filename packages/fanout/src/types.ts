@@ -67,6 +67,19 @@ export interface BudgetLimiter {
   tryAcquireAny(candidates: ReadonlyArray<readonly Budget[]>): Promise<AnyAcquired>;
   /** Telegram answered 429 retry_after: blocks these budgets that long for every replica. Never shortens a block. */
   penalize(budgets: readonly Budget[], ms: number): Promise<void>;
+  /**
+   * How each budget stands now, recording nothing (for status pages): the uses in its window
+   * and how long a penalty (`penalize`) still blocks it (0 when none). One entry per distinct key, in order.
+   */
+  peek(budgets: readonly Budget[]): Promise<BudgetUse[]>;
+}
+
+/** A budget as `peek` sees it. */
+export interface BudgetUse {
+  /** Uses recorded in the last `windowMs`. */
+  used: number;
+  /** Ms until a penalty ends; 0 when the budget is not blocked. */
+  blockedMs: number;
 }
 
 export interface QuotaResult {

@@ -286,6 +286,25 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         expect(await a.budgets.tryAcquire([bot])).toBe(0);
       });
 
+      it('peeks at budgets on every replica without recording a use', async () => {
+        const group = budget(5, 1000);
+        const chat = budget(3, 1000);
+        expect(await b.budgets.peek([group, chat])).toEqual([
+          { used: 0, blockedMs: 0 },
+          { used: 0, blockedMs: 0 },
+        ]);
+        for (let i = 0; i < 2; i++) expect(await a.budgets.tryAcquire([group])).toBe(0);
+        await a.budgets.penalize([chat], 600);
+        const [g, c] = await b.budgets.peek([group, chat]);
+        expect(g).toEqual({ used: 2, blockedMs: 0 });
+        expect(c?.used).toBe(0);
+        expect(c?.blockedMs).toBeGreaterThan(400);
+        expect(c?.blockedMs).toBeLessThanOrEqual(600);
+        // Peeking took nothing: three more fit in the group's five.
+        for (let i = 0; i < 3; i++) expect(await b.budgets.tryAcquire([group])).toBe(0);
+        expect(await a.budgets.peek([])).toEqual([]);
+      });
+
       it('stops waiting with the abort reason when the signal aborts', async () => {
         const chat = budget(1, 1000);
         await a.budgets.acquire([chat]);

@@ -58,6 +58,7 @@ import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
 import { conversationAdminRoutes } from './conversation-admin.routes';
+import { BridgeStatusBoard } from './bridge-status';
 import { overviewRoutes } from './overview.routes';
 import { reportRoutes } from './report.routes';
 import { slaRoutes } from './sla.routes';
@@ -535,6 +536,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
   await app.register(adminRoutes, { admin, reads });
   await app.register(conversationAdminRoutes, { reads });
+  const bridgeStatus = new BridgeStatusBoard(deps.bus, { logger });
+  app.addHook('onClose', async () => bridgeStatus.close());
   await app.register(overviewRoutes, {
     reads,
     access,
@@ -542,6 +545,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     logger,
     heartbeatMs: config.CONSOLE_STREAM_HEARTBEAT,
     onStreams: (delta) => metrics.overviewStreams.add(delta),
+    telegram: bridgeStatus,
   });
   await app.register(reportRoutes, { reports: new Reports(uow) });
   await app.register(consoleRoutes, {

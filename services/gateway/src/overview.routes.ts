@@ -13,6 +13,7 @@ import type { Fanout } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { FastifyPluginAsync } from 'fastify';
 import { adminRoute, principalOf, sessionSecret } from './admin-access';
+import type { BridgeStatusBoard } from './bridge-status';
 
 export interface OverviewRoutesOptions {
   reads: ConsoleReads;
@@ -26,6 +27,20 @@ export interface OverviewRoutesOptions {
   heartbeatMs?: number;
   /** Counts streams opening (+1) and ending (-1) (topicdesk_console_overview_streams). */
   onStreams?: (delta: number) => void;
+  /** The bridges' bots and send queues (`telegram`); a change of theirs is a change too. */
+  telegram?: Pick<BridgeStatusBoard, 'view' | 'onChange'>;
+}
+
+/** The overview with the bridges' part, read side by side. */
+async function readOverview(
+  options: Pick<OverviewRoutesOptions, 'reads' | 'telegram'>,
+  tenantId: string,
+) {
+  const [overview, telegram] = await Promise.all([
+    options.reads.overview(tenantId),
+    options.telegram?.view(),
+  ]);
+  return { ...overviewView(overview), ...(telegram ? { telegram } : {}) };
 }
 
 /** The overview as the API shows it (the JSON route and the stream's `overview` events). */
@@ -114,6 +129,7 @@ class OverviewStream {
 class OverviewBroadcast {
   readonly #streams = new Set<OverviewStream>();
   #unsubscribe: Promise<(() => Promise<void>) | undefined> | undefined;
+  #stopTelegram: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
   #reading = false;
   #again = false;
@@ -122,12 +138,13 @@ class OverviewBroadcast {
   constructor(
     private readonly tenantId: string,
     private readonly options: Required<Pick<OverviewRoutesOptions, 'minIntervalMs'>> &
-      Pick<OverviewRoutesOptions, 'reads' | 'fanout' | 'logger'>,
+      Pick<OverviewRoutesOptions, 'reads' | 'fanout' | 'logger' | 'telegram'>,
   ) {}
 
   async add(stream: OverviewStream): Promise<void> {
     if (!stream.open) return;
     this.#streams.add(stream);
+    this.#stopTelegram ??= this.options.telegram?.onChange(() => this.changed());
     this.#unsubscribe ??= this.options.fanout
       .subscribe(activityChannel(this.tenantId), () => this.changed())
       .catch((error: unknown) => {
@@ -145,6 +162,8 @@ class OverviewBroadcast {
     if (this.#streams.size > 0 || !this.#unsubscribe) return;
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
+    this.#stopTelegram?.();
+    this.#stopTelegram = undefined;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     void unsubscribe.then((stop) => stop?.());
@@ -168,7 +187,7 @@ class OverviewBroadcast {
     this.#reading = true;
     this.#sentAt = Date.now();
     try {
-      const view = overviewView(await this.options.reads.overview(this.tenantId));
+      const view = await readOverview(this.options, this.tenantId);
       for (const stream of this.#streams) stream.event('overview', view);
     } catch (error) {
       this.options.logger.warn({ err: error }, 'could not read the console overview');
@@ -196,7 +215,7 @@ class OverviewBroadcast {
  * an `end` event. Cookie auth works for EventSource: a GET needs no CSRF token.
  */
 export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (app, options) => {
-  const { reads, access } = options;
+  const { access } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const broadcast = new OverviewBroadcast(DEFAULT_TENANT_ID, {
     ...options,
@@ -212,7 +231,7 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
       Permission.reportsRead,
       'Open, waiting and assigned conversations, oldest wait, agents online, SLA breaches today, the Telegram queue',
     ),
-    async () => overviewView(await reads.overview(DEFAULT_TENANT_ID)),
+    async () => readOverview(options, DEFAULT_TENANT_ID),
   );
 
   /** Whether the stream's principal may still read it; a session is asked again. */
@@ -262,7 +281,7 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
       try {
         // Listening first: a change made while the first snapshot is read is heard.
         await broadcast.add(stream);
-        stream.event('overview', overviewView(await reads.overview(DEFAULT_TENANT_ID)));
+        stream.event('overview', await readOverview(options, DEFAULT_TENANT_ID));
       } catch (error) {
         request.log.warn({ err: error }, 'could not start an overview stream');
         stream.end({ code: 'UNAVAILABLE', message: 'try again' });

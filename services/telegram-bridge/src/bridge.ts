@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { consumeSync, consumeTopicRemovals, consumeUpdates, showTyping } from './consumers';
 import { answerMiniAppRequests } from './mini-app';
+import { publishBridgeStatus } from './bridge-status';
 import { answerSetupRequests } from './setup-checks';
 import { startSyncSweep } from './sync/sweep';
 import { UpdateIntake } from './updates/update-intake';
@@ -64,6 +65,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
           registerWebhook: (url) => receiving.registerWebhook(url),
         }),
         answerMiniAppRequests(parts),
+        publishBridgeStatus(
+          {
+            pool: parts.pool,
+            sender,
+            budgets: parts.coordination.budgets,
+            groups: async () => [config.SUPPORT_GROUP_ID, ...(await parts.groups.all())],
+          },
+          { bus: parts.bus, logger },
+        ),
       ])
         stops.push(() => subscription.stop());
       stops.push(startSyncSweep(parts));

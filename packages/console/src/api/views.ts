@@ -173,6 +173,29 @@ export interface Overview {
   agentsOnline: OverviewAgent[];
   slaBreachesToday: number;
   telegramQueue?: { pendingMessages: number; oldestPendingSeconds: number; pendingPosts: number };
+  /** The bridges' bots and send queues; absent from a gateway that does not tell them. */
+  telegram?: OverviewTelegram;
+}
+
+export interface OverviewBot {
+  id: string;
+  username: string | null;
+  role: 'main' | 'sender';
+  state: 'ok' | 'paused' | 'failing';
+  pausedUntil: string | null;
+  problem: string | null;
+  sent: number;
+  budget: number;
+  windowSeconds: number;
+  lastError: { code: string; at: string } | null;
+  chats: Array<{ chatId: number; sent: number; budget: number; pausedUntil: string | null }>;
+}
+export interface OverviewTelegram {
+  available: boolean;
+  at: string | null;
+  replicas: number;
+  sending: { normal: number; cosmetic: number; oldestWaitSeconds: number } | null;
+  bots: OverviewBot[];
 }
 
 export interface Tombstone {

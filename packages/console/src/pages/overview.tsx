@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { expect } from '../api/client';
 import type { Overview, OverviewAgent } from '../api/views';
 import { ErrorNotice, formatSeconds, formatTime, Page, Table, useConsole } from '../ui';
+import { TelegramBots } from './overview-bots';
 
 type Live = 'connecting' | 'live' | 'reconnecting';
 
@@ -79,6 +80,7 @@ export function OverviewPage() {
               </ul>
             </>
           ) : null}
+          {overview.telegram ? <TelegramBots telegram={overview.telegram} /> : null}
           {overview.at ? <p class="muted">As of {formatTime(overview.at)}</p> : null}
         </>
       ) : null}

@@ -2,7 +2,16 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { expect } from '../api/client';
 import type { Report } from '../api/views';
-import { Field, formatSeconds, inputValue, Page, Show, useConsole, useLoad } from '../ui';
+import {
+  Field,
+  formatSeconds,
+  inputValue,
+  Page,
+  Show,
+  useColourScheme,
+  useConsole,
+  useLoad,
+} from '../ui';
 
 const DAY_MS = 86_400_000;
 const isoDate = (date: Date) => date.toISOString().slice(0, 10);
@@ -132,6 +141,8 @@ function Chart(props: {
   bars?: boolean;
 }) {
   const box = useRef<HTMLDivElement>(null);
+  // The canvas takes its colours when drawn: a light/dark switch draws it again.
+  const scheme = useColourScheme();
   const empty = props.series.every(([, values]) => values.every((v) => v === null));
   useEffect(() => {
     const element = box.current;
@@ -176,7 +187,7 @@ function Chart(props: {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props.x, props.series, props.unit, props.bars, empty]);
+  }, [props.x, props.series, props.unit, props.bars, empty, scheme]);
   return (
     <figure class="chart">
       <figcaption>{props.title}</figcaption>

@@ -8,6 +8,7 @@ import type {
   AnyAcquired,
   Budget,
   BudgetLimiter,
+  BudgetUse,
   QuotaLimiter,
   QuotaResult,
 } from '../types';
@@ -15,6 +16,7 @@ import { normalizeBudgets, validateKey, validatePositive } from '../validate';
 import { redisCall } from './connection';
 import {
   ACQUIRE_ANY_SCRIPT,
+  PEEK_SCRIPT,
   PENALIZE_SCRIPT,
   SLIDING_WINDOW_SCRIPT,
   parseWindowReply,
@@ -97,6 +99,27 @@ export class RedisBudgetLimiter implements BudgetLimiter {
         [duration],
       ),
     );
+  }
+
+  async peek(budgets: readonly Budget[]): Promise<BudgetUse[]> {
+    const normalized = normalizeBudgets(budgets);
+    if (normalized.length === 0) return [];
+    const { redis, keys, gate } = this.options;
+    const reply = await redisCall(gate, 'budget peek', () =>
+      PEEK_SCRIPT.run(
+        redis,
+        [
+          ...normalized.map((b) => keys.budgetLog(b.key)),
+          ...normalized.map((b) => keys.budgetBlock(b.key)),
+        ],
+        normalized.map((b) => b.windowMs),
+      ),
+    );
+    const numbers = (reply as unknown[]).map(Number);
+    return normalized.map((_, i) => ({
+      used: numbers[2 * i] ?? 0,
+      blockedMs: numbers[2 * i + 1] ?? 0,
+    }));
   }
 }
 

@@ -125,6 +125,26 @@ end
 return {best, 0}
 `);
 
+/**
+ * Reads budgets without recording a use (status pages). KEYS: n log keys, then n block keys.
+ * ARGV: windowMs for each budget. Returns, per budget, its uses in the window and its block's
+ * remaining ms (0 when none).
+ */
+export const PEEK_SCRIPT = new LuaScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = #ARGV
+local out = {}
+for i = 1, n do
+  local used = redis.call('ZCOUNT', KEYS[i], '(' .. (now - tonumber(ARGV[i])), '+inf')
+  local blocked = redis.call('PTTL', KEYS[n + i])
+  if blocked < 0 then blocked = 0 end
+  out[2 * i - 1] = used
+  out[2 * i] = blocked
+end
+return out
+`);
+
 /** KEYS: block keys. ARGV: ms. Sets each block to ms unless it already lasts longer. */
 export const PENALIZE_SCRIPT = new LuaScript(`
 local ms = tonumber(ARGV[1])

@@ -51,6 +51,9 @@ export class BotPool {
   readonly #access = new Map<string, GroupAccess & { at: number }>();
   /** Bots whose token Telegram refused (getMe 401): out of every chat. */
   readonly #invalid = new Map<string, string>();
+  /** Each bot's last failed call in this process (the console's Overview). */
+  readonly #lastError = new Map<string, { code: string; at: number }>();
+  readonly #listeners = new Set<() => void>();
 
   constructor(private readonly options: BotPoolOptions) {
     this.main = { id: botIdOf(options.main.token), main: true, api: options.main.api };
@@ -69,6 +72,26 @@ export class BotPool {
       senders.push({ id, main: false, api: sender.api });
     }
     this.bots = [this.main, ...senders];
+  }
+
+  /** Told when a bot's place changes (left out, a failed call): the status is worth sending. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** A call of this bot failed with Telegram's `code` (`429`, `403`…) or `network`. */
+  noteError(bot: PoolBot, code: string): void {
+    this.#lastError.set(bot.id, { code, at: Date.now() });
+    this.#changed();
+  }
+
+  lastError(botId: string): { code: string; at: number } | undefined {
+    return this.#lastError.get(botId);
   }
 
   bot(id: string): PoolBot | undefined {
@@ -180,6 +203,7 @@ export class BotPool {
       { botId: bot.id, main: bot.main },
       `${bot.main ? 'main bot' : 'sender bot'} ${bot.id} left out: ${reason}`,
     );
+    this.#changed();
   }
 
   #set(bot: PoolBot, groupId: number, access: GroupAccess): void {
@@ -188,6 +212,7 @@ export class BotPool {
     this.#access.set(key, { ...access, at: Date.now() });
     const changed = JSON.stringify({ ...before, at: 0 }) !== JSON.stringify({ ...access, at: 0 });
     if (!changed) return;
+    this.#changed();
     const who = bot.main ? 'main bot' : 'sender bot';
     if (access.status === 'out') {
       this.options.logger.error(

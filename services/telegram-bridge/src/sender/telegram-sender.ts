@@ -360,6 +360,7 @@ export class TelegramSender {
     } catch (error) {
       const failure = classifyTelegramError(error);
       const chatKey = request.chatKey ?? String(request.chatId);
+      const code = error instanceof GrammyError ? String(error.error_code) : 'network';
       if (failure.kind === 'rate_limited') {
         // Only this bot waits; the call goes back in line (keeping its place) for any bot.
         logger.warn(
@@ -374,10 +375,13 @@ export class TelegramSender {
         await this.options.budgets
           .penalize(this.budgets(bot.id, request.chatId, chatKey).slice(1), failure.retryAfterMs)
           .catch((err: unknown) => logger.warn({ err }, 'could not record a 429 pause'));
+        // Told after the pause is in Redis: the status read on this news shows it.
+        pool.noteError(bot, code);
         entry.rateLimited += 1;
         if (entry.rateLimited < MAX_RATE_LIMITED && this.#requeue(entry)) return;
         result = { ok: false, failure, error, bot };
       } else {
+        pool.noteError(bot, code);
         if (error instanceof GrammyError && error.error_code === 401) {
           // A revoked token: out of the pool now, not at the next check; others take the call.
           pool.invalidate(bot, `Telegram refused its token (${error.description})`);

@@ -1,0 +1,264 @@
+import { topics, type Bus, type SignalSubscription } from '@topicdesk/bus';
+import {
+  BotRole,
+  BotState,
+  timestampMs,
+  type BotStatus,
+  type BridgeStatus,
+  type Timestamp,
+} from '@topicdesk/contracts';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
+import type { Logger } from '@topicdesk/telemetry';
+
+/** One bot of the pool as the console's Overview shows it (never its token). */
+export interface BotView {
+  id: string;
+  username: string | null;
+  role: 'main' | 'sender';
+  /** `paused`: a 429 holds it until `pausedUntil`; `failing`: left out, `problem` says why. */
+  state: 'ok' | 'paused' | 'failing';
+  pausedUntil: string | null;
+  problem: string | null;
+  /** Calls in the current group window (every replica's), against the window's budget. */
+  sent: number;
+  budget: number;
+  windowSeconds: number;
+  lastError: { code: string; at: string } | null;
+  chats: Array<{ chatId: number; sent: number; budget: number; pausedUntil: string | null }>;
+}
+
+/** The `telegram` part of the overview: the bridges' bots and their send queues. */
+export interface TelegramView {
+  /** False when no bridge told its status in time (none running, or NATS away). */
+  available: boolean;
+  /** When the newest status was taken. */
+  at: string | null;
+  /** Bridge replicas heard from. */
+  replicas: number;
+  /** Calls waiting for room in the budgets, over every replica; null when unavailable. */
+  sending: { normal: number; cosmetic: number; oldestWaitSeconds: number } | null;
+  bots: BotView[];
+}
+
+export interface BridgeStatusBoardOptions {
+  /** How long a read waits for a first status when none is fresh (1 s). */
+  waitMs?: number;
+  logger?: Logger;
+}
+
+/** A replica is forgotten after this many of its intervals without a status. */
+const MISSED_INTERVALS = 3;
+const MIN_TTL_MS = 3000;
+/** How long reads stop waiting for bridges after none answered. */
+const QUIET_MS = 10_000;
+
+interface Heard {
+  status: BridgeStatus;
+  receivedAt: number;
+  /** The status without its time, to tell a change from a repeat. */
+  key: string;
+}
+
+/**
+ * The Telegram bridges' statuses as this gateway replica hears them (`bridge.status`, signalled
+ * by every bridge replica every few seconds and on change). Each replica's latest is kept until
+ * it misses a few intervals; a read with none fresh asks the bridges and waits a moment (not
+ * again for 10 s when none answered: every bridge signals on start anyway).
+ * Budget use and pauses are read by the bridges from Redis (the same for every replica); queues
+ * are per replica, so they are summed.
+ */
+export class BridgeStatusBoard {
+  readonly #replicas = new Map<string, Heard>();
+  readonly #listeners = new Set<() => void>();
+  readonly #waiters = new Set<() => void>();
+  #subscription: SignalSubscription | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+  readonly #waitMs: number;
+  readonly #logger: Logger | undefined;
+  /** After an ask nobody answered, reads answer at once for a while (a bridge tells on start). */
+  #quietUntil = 0;
+
+  constructor(
+    private readonly bus: Bus,
+    options: BridgeStatusBoardOptions = {},
+  ) {
+    this.#waitMs = options.waitMs ?? 1000;
+    this.#logger = options.logger;
+  }
+
+  /** The merged view; never throws and never waits on NATS longer than about `waitMs` twice. */
+  async view(): Promise<TelegramView> {
+    try {
+      // The subscription's confirmation is a round trip to NATS, which may be away: bounded.
+      await within(this.#listen(), this.#waitMs);
+      return await this.#read();
+    } catch (error) {
+      this.#logger?.warn(
+        { err: error },
+        'could not hear the telegram bridges; the overview shows their bots as unavailable',
+      );
+      return mergeStatuses([]);
+    }
+  }
+
+  async #read(): Promise<TelegramView> {
+    this.#expire();
+    if (this.#replicas.size === 0 && Date.now() >= this.#quietUntil) {
+      await this.#ask();
+      if (this.#replicas.size === 0) this.#quietUntil = Date.now() + QUIET_MS;
+    }
+    return mergeStatuses([...this.#replicas.values()].map((heard) => heard.status));
+  }
+
+  /** Called when a replica's status changes, appears or is forgotten. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    this.#listen().catch((error: unknown) =>
+      this.#logger?.warn({ err: error }, 'could not listen to the telegram bridges’ status'),
+    );
+    // Forgetting a replica that stopped is a change too: looked for while someone listens.
+    this.#sweep ??= setInterval(() => {
+      if (this.#expire()) this.#changed();
+    }, 1000);
+    this.#sweep.unref();
+    return () => {
+      this.#listeners.delete(listener);
+      if (this.#listeners.size > 0) return;
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    };
+  }
+
+  close(): void {
+    clearInterval(this.#sweep);
+    this.#subscription?.stop();
+    this.#subscription = undefined;
+  }
+
+  async #listen(): Promise<void> {
+    this.#subscription ??= this.bus.onSignal(topics.bridgeStatus, (status) => this.#heard(status));
+    await this.#subscription.ready;
+  }
+
+  #heard(status: BridgeStatus): void {
+    if (status.tenantId !== DEFAULT_TENANT_ID) return;
+    const key = JSON.stringify({ ...status, at: undefined }, (_, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+    const before = this.#replicas.get(status.replicaId);
+    this.#replicas.set(status.replicaId, { status, receivedAt: Date.now(), key });
+    for (const wake of this.#waiters) wake();
+    if (before?.key !== key) this.#changed();
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Forgets replicas that stopped signalling; true when one was forgotten. */
+  #expire(): boolean {
+    const now = Date.now();
+    let forgot = false;
+    for (const [id, heard] of this.#replicas) {
+      const ttl = Math.max(MIN_TTL_MS, MISSED_INTERVALS * heard.status.intervalMs);
+      if (now - heard.receivedAt > ttl) forgot = this.#replicas.delete(id) || forgot;
+    }
+    return forgot;
+  }
+
+  /** Asks every bridge for its status and waits for the first answer, or `waitMs`. */
+  async #ask(): Promise<void> {
+    let wake = () => {};
+    const heard = new Promise<void>((resolve) => (wake = resolve));
+    this.#waiters.add(wake);
+    const timer = setTimeout(wake, this.#waitMs);
+    try {
+      this.bus.signal(topics.bridgeStatusRequest, { tenantId: DEFAULT_TENANT_ID });
+      await heard;
+      // The other replicas answer within a moment of the first.
+      if (this.#replicas.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      clearTimeout(timer);
+      this.#waiters.delete(wake);
+    }
+  }
+}
+
+/** Waits for `promise`, or `ms` at most (then goes on without it). */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const msOf = (at: Timestamp | undefined) => (at === undefined ? 0 : timestampMs(at));
+
+/**
+ * One view of every replica's status. A bot's budget use comes from the newest status (Redis's
+ * numbers, the same for every replica); a pause is the latest that is still running; a bot left
+ * out by any replica is failing; the queues add up.
+ */
+export function mergeStatuses(statuses: readonly BridgeStatus[], now = Date.now()): TelegramView {
+  if (statuses.length === 0)
+    return { available: false, at: null, replicas: 0, sending: null, bots: [] };
+  const newestFirst = [...statuses].sort((a, b) => msOf(b.at) - msOf(a.at));
+  const byBot = new Map<string, BotStatus[]>();
+  for (const status of newestFirst)
+    for (const bot of status.bots) byBot.set(bot.botId, [...(byBot.get(bot.botId) ?? []), bot]);
+  const bots = [...byBot.values()].map((seen) => botView(seen, now));
+  bots.sort((a, b) => (a.role === b.role ? 0 : a.role === 'main' ? -1 : 1));
+  return {
+    available: true,
+    at: iso(msOf(newestFirst[0]?.at)),
+    replicas: statuses.length,
+    sending: {
+      normal: sum(statuses.map((s) => s.queue?.normal ?? 0)),
+      cosmetic: sum(statuses.map((s) => s.queue?.cosmetic ?? 0)),
+      oldestWaitSeconds: Math.floor(
+        Math.max(0, ...statuses.map((s) => s.queue?.oldestWaitMs ?? 0)) / 1000,
+      ),
+    },
+    bots,
+  };
+}
+
+const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+
+/** One bot from what each replica said of it, newest first. */
+function botView(seen: readonly BotStatus[], now: number): BotView {
+  const newest = seen[0] as BotStatus;
+  const pausedUntil = Math.max(0, ...seen.map((bot) => msOf(bot.pausedUntil)));
+  const problems = [...new Set(seen.map((bot) => bot.problem).filter((p) => p !== ''))];
+  const lastError = seen
+    .filter((bot) => bot.lastErrorCode !== '')
+    .sort((a, b) => msOf(b.lastErrorAt) - msOf(a.lastErrorAt))[0];
+  const failing = seen.some((bot) => bot.state === BotState.FAILING);
+  const paused = pausedUntil > now;
+  return {
+    id: newest.botId,
+    username: seen.find((bot) => bot.username !== '')?.username ?? null,
+    role: newest.role === BotRole.MAIN ? 'main' : 'sender',
+    state: failing ? 'failing' : paused ? 'paused' : 'ok',
+    pausedUntil: paused ? iso(pausedUntil) : null,
+    problem: problems.length > 0 ? problems.join('; ') : null,
+    sent: newest.sent,
+    budget: newest.budget,
+    windowSeconds: newest.windowSeconds,
+    lastError: lastError
+      ? { code: lastError.lastErrorCode, at: iso(msOf(lastError.lastErrorAt)) }
+      : null,
+    chats: newest.chats.map((chat) => {
+      const until = msOf(chat.pausedUntil);
+      return {
+        chatId: Number(chat.chatId),
+        sent: chat.sent,
+        budget: chat.budget,
+        pausedUntil: until > now ? iso(until) : null,
+      };
+    }),
+  };
+}
