@@ -392,7 +392,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       const { conversation } = await authorizeConversation(tokens, conversations, request, id);
       const query = parse(historyQuerySchema, request.query, 'query');
       const messages = await attachments.withAttachments(
-        await conversations.history(id, query.after, query.limit),
+        await conversations.history(conversation.tenant_id, id, query.after, query.limit),
       );
       return {
         status: conversation.status,

@@ -29,10 +29,11 @@ export class ConsoleLinkRepository {
    * Marks the link used if it is unused and unexpired at `now`, in one statement: of two
    * sign-ins with the same link, exactly one gets the row back.
    */
-  consume(tokenHash: string, now: Date): Promise<ConsoleLink | undefined> {
+  consume(tenantId: string, tokenHash: string, now: Date): Promise<ConsoleLink | undefined> {
     return this.db
       .updateTable('console_links')
       .set({ used_at: now })
+      .where('tenant_id', '=', tenantId)
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
       .where('expires_at', '>', now)
@@ -40,10 +41,11 @@ export class ConsoleLinkRepository {
       .executeTakeFirst();
   }
 
-  find(tokenHash: string): Promise<ConsoleLink | undefined> {
+  find(tenantId: string, tokenHash: string): Promise<ConsoleLink | undefined> {
     return this.db
       .selectFrom('console_links')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
   }

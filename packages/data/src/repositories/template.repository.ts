@@ -105,6 +105,8 @@ export class TemplateRepository {
         oc
           .columns(['conversation_id', 'key'])
           .doUpdateSet({ last_at: at })
+          // A mark of another tenant's conversation is never moved (nor inserted: 0024's key).
+          .where('system_message_marks.tenant_id', '=', tenantId)
           .where(
             'system_message_marks.last_at',
             '<=',
