@@ -97,7 +97,10 @@ async function attachTo(
   files: readonly { id: string }[],
 ): Promise<void> {
   const ids = files.map((f) => f.id);
-  if ((await new AttachmentRepository(work.trx).attach(message.tenant_id, ids, message.id)) !== ids.length)
+  if (
+    (await new AttachmentRepository(work.trx).attach(message.tenant_id, ids, message.id)) !==
+    ids.length
+  )
     throw new AttachmentError(
       AttachmentErrorCode.NotFound,
       'an attachment went with another message',
@@ -477,7 +480,11 @@ export class ConversationService {
   ): Promise<boolean> {
     if (input.message.deleted_at) return false;
     const at = new Date();
-    const retracted = await new MessageRepository(work.trx).retract(input.tenantId, input.message, at);
+    const retracted = await new MessageRepository(work.trx).retract(
+      input.tenantId,
+      input.message,
+      at,
+    );
     await this.#audit(
       work,
       input.tenantId,

@@ -108,7 +108,12 @@ describe('escalation (real Postgres)', () => {
       text,
     });
     if (delivered)
-      await new MessageRepository(database.db).markDelivered(DEFAULT_TENANT_ID, [message.id], GROUP, nextMessage++);
+      await new MessageRepository(database.db).markDelivered(
+        DEFAULT_TENANT_ID,
+        [message.id],
+        GROUP,
+        nextMessage++,
+      );
   };
 
   describe('with one group', () => {

@@ -340,7 +340,10 @@ describe('SLA targets, reminders and breach notices', () => {
       .where('action', '=', 'conversation.escalate')
       .executeTakeFirstOrThrow();
     expect(audit.details).toMatchObject({ from: 1, to: 2, by: 'sla' });
-    const [breach] = await new SlaRepository(database.db).events(DEFAULT_TENANT_ID, conversation.id);
+    const [breach] = await new SlaRepository(database.db).events(
+      DEFAULT_TENANT_ID,
+      conversation.id,
+    );
     expect(breach).toMatchObject({ escalation: 'done' });
   });
 

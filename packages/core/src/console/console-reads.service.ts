@@ -125,10 +125,12 @@ export class ConsoleReads {
       this.options.attachments.withAttachments(messages),
       repository.edits(
         tenantId,
-        messages.filter((m) => m.edited_at !== null).map((m) => m.id)),
+        messages.filter((m) => m.edited_at !== null).map((m) => m.id),
+      ),
       repository.agentUsers(
         tenantId,
-        messages.flatMap((m) => (m.agent_id === null ? [] : [m.agent_id]))),
+        messages.flatMap((m) => (m.agent_id === null ? [] : [m.agent_id])),
+      ),
       new NoteRepository(this.uow.db).list(tenantId, conversation.id),
       page.withAudit
         ? repository.audit(tenantId, {

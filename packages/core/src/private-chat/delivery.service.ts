@@ -65,7 +65,11 @@ export class PrivateChatDeliveries {
     const { link, user } = found;
     const stale = await links.staleCopy(conversation.tenant_id, conversation.id);
     if (stale) return { user, step: { kind: 'copy', ...stale } };
-    const next = await links.nextUndelivered(conversation.tenant_id, conversation.id, link.delivered_seq);
+    const next = await links.nextUndelivered(
+      conversation.tenant_id,
+      conversation.id,
+      link.delivered_seq,
+    );
     if (next) {
       if (next.deleted_at || next.text.length === 0)
         return { user, step: { kind: 'skip', message: next } };
@@ -91,7 +95,10 @@ export class PrivateChatDeliveries {
     const found = await links.find(conversation.tenant_id, conversation.id);
     if (!found) return false;
     if (await links.staleCopy(conversation.tenant_id, conversation.id)) return true;
-    if (await links.nextUndelivered(conversation.tenant_id, conversation.id, found.link.delivered_seq)) return true;
+    if (
+      await links.nextUndelivered(conversation.tenant_id, conversation.id, found.link.delivered_seq)
+    )
+      return true;
     return ratingPromptDue(this.uow.db, conversation, found.link);
   }
 

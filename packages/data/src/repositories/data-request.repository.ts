@@ -184,7 +184,8 @@ export class DataRequestRepository {
       .where('conversation_id', '=', id)
       .returning('telegram_user_id')
       .executeTakeFirst();
-    if (link) await new TelegramUserRepository(this.db).deleteIfOrphan(tenantId, link.telegram_user_id);
+    if (link)
+      await new TelegramUserRepository(this.db).deleteIfOrphan(tenantId, link.telegram_user_id);
     await this.db
       .deleteFrom('attachments')
       .where('tenant_id', '=', tenantId)
