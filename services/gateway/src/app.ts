@@ -24,7 +24,7 @@ import {
   type Kysely,
   type Publisher,
 } from '@topicdesk/core';
-import type { Coordination } from '@topicdesk/fanout';
+import { tenantKey, type Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
   historyQuerySchema,
@@ -286,7 +286,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           ],
         });
       }
-      const quotaKey = `conv:ip:${request.ip}`;
+      const quotaKey = tenantKey(DEFAULT_TENANT_ID, `conv:ip:${request.ip}`);
       const quota = await deps.coordination.quotas.hit(
         quotaKey,
         config.LIMIT_CONVERSATIONS_PER_DAY,
