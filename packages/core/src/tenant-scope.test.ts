@@ -170,8 +170,7 @@ describe('tenant scope of Redis keys and NATS subjects', () => {
     const builders = Object.keys(keys).filter((k) => k !== 'namespace');
     expect(builders.sort()).toEqual(Object.keys(BUILDERS).sort());
     for (const name of builders) {
-      const build = keys[name as keyof typeof BUILDERS];
-      expect(build('x').startsWith('ns:')).toBe(true);
+      expect(keys[name as keyof typeof BUILDERS]('x').startsWith('ns:')).toBe(true);
     }
   });
 
