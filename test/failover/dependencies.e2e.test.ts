@@ -6,7 +6,13 @@ import {
   TcpProxy,
   type StartedConversation,
 } from '@topicdesk/testkit';
-import { createDatabase, DeliveryState, MessageRepository, type Database } from '@topicdesk/data';
+import {
+  createDatabase,
+  DEFAULT_TENANT_ID,
+  DeliveryState,
+  MessageRepository,
+  type Database,
+} from '@topicdesk/data';
 import { agentSays, botTexts, startCluster, topicOf, type Cluster } from '../support/cluster';
 
 // The dependencies going away under a running cluster (two gateways, bridge, scheduler), each
@@ -55,7 +61,11 @@ async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: numbe
 /** Whether the bridge recorded a visitor message as delivered, read past the services' proxy. */
 async function recordedDelivered(conversationId: string, clientId: string): Promise<boolean> {
   direct ??= await createDatabase({ url: cluster.database.url });
-  const message = await new MessageRepository(direct.db).findByClientId(conversationId, clientId);
+  const message = await new MessageRepository(direct.db).findByClientId(
+    DEFAULT_TENANT_ID,
+    conversationId,
+    clientId,
+  );
   return message?.delivery === DeliveryState.delivered;
 }
 

@@ -97,7 +97,10 @@ async function attachTo(
   files: readonly { id: string }[],
 ): Promise<void> {
   const ids = files.map((f) => f.id);
-  if ((await new AttachmentRepository(work.trx).attach(ids, message.id)) !== ids.length)
+  if (
+    (await new AttachmentRepository(work.trx).attach(message.tenant_id, ids, message.id)) !==
+    ids.length
+  )
     throw new AttachmentError(
       AttachmentErrorCode.NotFound,
       'an attachment went with another message',
@@ -295,7 +298,12 @@ export class ConversationService {
     work: Work,
     input: { tenantId: string; message: Message; text: string; at: Date; telegramUserId: number },
   ): Promise<void> {
-    const edited = await new MessageRepository(work.trx).edit(input.message, input.text, input.at);
+    const edited = await new MessageRepository(work.trx).edit(
+      input.tenantId,
+      input.message,
+      input.text,
+      input.at,
+    );
     await this.#audit(
       work,
       input.tenantId,
@@ -325,7 +333,10 @@ export class ConversationService {
     const at = new Date();
     if (!(await conversations.close(input.tenantId, input.conversationId, at))) return false;
     const resolution = secondsBetween(
-      await new MessageRepository(work.trx).firstVisitorMessageAt(input.conversationId),
+      await new MessageRepository(work.trx).firstVisitorMessageAt(
+        input.tenantId,
+        input.conversationId,
+      ),
       at,
     );
     if (resolution !== undefined)
@@ -469,7 +480,11 @@ export class ConversationService {
   ): Promise<boolean> {
     if (input.message.deleted_at) return false;
     const at = new Date();
-    const retracted = await new MessageRepository(work.trx).retract(input.message, at);
+    const retracted = await new MessageRepository(work.trx).retract(
+      input.tenantId,
+      input.message,
+      at,
+    );
     await this.#audit(
       work,
       input.tenantId,
@@ -504,13 +519,22 @@ export class ConversationService {
   }
 
   /** Up to `limit` messages after `afterSeq`, oldest first. */
-  history(conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
-    return new MessageRepository(this.uow.db).listAfter(conversationId, afterSeq, limit);
+  history(
+    tenantId: string,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<Message[]> {
+    return new MessageRepository(this.uow.db).listAfter(tenantId, conversationId, afterSeq, limit);
   }
 
   /** The visitor message stored under `clientId`, if any (a resend is acked, not stored again). */
-  visitorMessage(conversationId: string, clientId: string): Promise<Message | undefined> {
-    return new MessageRepository(this.uow.db).findByClientId(conversationId, clientId);
+  visitorMessage(
+    tenantId: string,
+    conversationId: string,
+    clientId: string,
+  ): Promise<Message | undefined> {
+    return new MessageRepository(this.uow.db).findByClientId(tenantId, conversationId, clientId);
   }
 
   /**

@@ -48,12 +48,17 @@ export class TopicDeliveryService {
 
   /** The texts a header goes out with: those waiting now, while the topic is still this one. */
   textsForHeader(conversation: Conversation, topicId: number): Promise<Message[]> {
-    return pendingInTopic(this.uow.db, conversation.id, topicId);
+    return pendingInTopic(this.uow.db, conversation.tenant_id, conversation.id, topicId);
   }
 
   /** The visitor texts a header carries (shown under it again when it is edited). */
   carriedBy(conversation: Conversation, chatId: number, messageId: number): Promise<Message[]> {
-    return new MessageRepository(this.uow.db).carriedBy(conversation.id, chatId, messageId);
+    return new MessageRepository(this.uow.db).carriedBy(
+      conversation.tenant_id,
+      conversation.id,
+      chatId,
+      messageId,
+    );
   }
 
   /** The agent message to mark as seen, read again when the reaction's turn comes. */
@@ -112,6 +117,7 @@ export class TopicDeliveryService {
         },
       );
       await new MessageRepository(trx).markDelivered(
+        c.tenant_id,
         carried.map((m) => m.id),
         header.chatId,
         header.messageId,
@@ -150,14 +156,22 @@ export class TopicDeliveryService {
   /** A bot post went out (`at`), or was dropped for good (null: Telegram refused it). */
   async postSent(post: TelegramPost, at: TelegramPlacement | null): Promise<void> {
     await this.uow.one((db) =>
-      new TelegramPostRepository(db).markSent(post.id, at?.messageId ?? null, at?.botId ?? null),
+      new TelegramPostRepository(db).markSent(
+        post.tenant_id,
+        post.id,
+        at?.messageId ?? null,
+        at?.botId ?? null,
+      ),
     );
   }
 
   /** Telegram accepted these visitor texts as one message. */
   async textsDelivered(messages: readonly Message[], at: TelegramPlacement): Promise<void> {
+    const tenantId = messages[0]?.tenant_id;
+    if (tenantId === undefined) return;
     await this.uow.one((db) =>
       new MessageRepository(db).markDelivered(
+        tenantId,
         messages.map((m) => m.id),
         at.chatId,
         at.messageId,
@@ -173,8 +187,9 @@ export class TopicDeliveryService {
   async textsRefused(c: Conversation, messages: readonly Message[], reason: string): Promise<void> {
     await this.uow.run(async ({ trx }) => {
       const repository = new MessageRepository(trx);
-      const first = !(await repository.anyFailed(c.id));
+      const first = !(await repository.anyFailed(c.tenant_id, c.id));
       await repository.markFailed(
+        c.tenant_id,
         messages.map((m) => m.id),
         reason,
       );

@@ -73,7 +73,9 @@ describe('the agent desk', () => {
   const current = (conversation: Conversation) =>
     new ConversationRepository(database.db).get(DEFAULT_TENANT_ID, conversation.id);
   const posts = async (conversation: Conversation) =>
-    (await new TelegramPostRepository(database.db).pending(conversation.id)).map((p) => p.text);
+    (await new TelegramPostRepository(database.db).pending(DEFAULT_TENANT_ID, conversation.id)).map(
+      (p) => p.text,
+    );
   const lastPost = async (conversation: Conversation) => (await posts(conversation)).at(-1);
 
   it('finds the conversation of a topic by its group and topic id', async () => {

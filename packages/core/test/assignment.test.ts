@@ -205,7 +205,10 @@ describe('automatic assignment (real Postgres)', () => {
     expect(online.text).toBe('You are now 🟢 online · 1 of 2 open conversations.');
     expect(await holder(waiting)).toBe(ALICE);
     // The topic is told, and the agent mentioned (Telegram notifies them).
-    const [post] = await new TelegramPostRepository(database.db).pending(waiting.id);
+    const [post] = await new TelegramPostRepository(database.db).pending(
+      DEFAULT_TENANT_ID,
+      waiting.id,
+    );
     expect(post?.text).toBe('📌 Assigned to Alice.');
     expect(post?.entities).toEqual([
       { type: 'text_mention', offset: 15, length: 5, user: { id: ALICE, first_name: 'Alice' } },

@@ -63,7 +63,9 @@ describe('the orphan sweep of attachments', () => {
     expect(await storage.size(storedKey(checkedOnly))).toBeUndefined();
     expect(await storage.size(storedKey(sent))).toBe(PDF.length);
     const [message] = await attachments.withAttachments(
-      await conversations.history(c.id, 0, 10).then((m) => m.filter((x) => x.kind === 'visitor')),
+      await conversations
+        .history(DEFAULT_TENANT_ID, c.id, 0, 10)
+        .then((m) => m.filter((x) => x.kind === 'visitor')),
     );
     expect(message?.attachments?.map((a) => a.id)).toEqual([sent.id]);
   });

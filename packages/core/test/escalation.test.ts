@@ -85,7 +85,7 @@ describe('escalation (real Postgres)', () => {
   };
   const current = (c: Conversation) => new ConversationRepository(database.db).get(T, c.id);
   const posts = (c: Conversation): Promise<TelegramPost[]> =>
-    new TelegramPostRepository(database.db).pending(c.id);
+    new TelegramPostRepository(database.db).pending(DEFAULT_TENANT_ID, c.id);
   const escalateCommand = async (c: Conversation, by: number, args = '', d = desk()) =>
     d.command(update(), await current(c), from(by, (await current(c)).group_chat_id ?? GROUP), {
       name: 'escalate',
@@ -96,7 +96,7 @@ describe('escalation (real Postgres)', () => {
       .filter((e) => e.conversation_id === c.id && e.action === 'conversation.escalate')
       .sort((a, b) => Number(a.id) - Number(b.id));
   const systemMessages = async (c: Conversation) =>
-    (await new MessageRepository(database.db).listAfter(c.id, 0, 100)).filter(
+    (await new MessageRepository(database.db).listAfter(DEFAULT_TENANT_ID, c.id, 0, 100)).filter(
       (m) => m.kind === 'system',
     );
   /** A visitor text the topic showed (delivered), or still waiting for Telegram (pending). */
@@ -108,7 +108,12 @@ describe('escalation (real Postgres)', () => {
       text,
     });
     if (delivered)
-      await new MessageRepository(database.db).markDelivered([message.id], GROUP, nextMessage++);
+      await new MessageRepository(database.db).markDelivered(
+        DEFAULT_TENANT_ID,
+        [message.id],
+        GROUP,
+        nextMessage++,
+      );
   };
 
   describe('with one group', () => {

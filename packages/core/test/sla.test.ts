@@ -106,7 +106,7 @@ describe('SLA targets, reminders and breach notices', () => {
     ).filter((p) => p.text.includes('SLA'));
   const events = (conversation: Conversation) =>
     new SlaRepository(database.db)
-      .events(conversation.id)
+      .events(DEFAULT_TENANT_ID, conversation.id)
       .then((rows) => rows.map((e) => `${e.target}:${e.kind}`));
 
   it('keeps its targets per priority through the settings, audited', async () => {
@@ -307,7 +307,7 @@ describe('SLA targets, reminders and breach notices', () => {
     const unlucky = await open(t0, 'high');
     for (let run = 0; run < 7; run++) await monitor({ escalator: failing }).run(later(61 + run));
     expect(failing.calls.filter((c) => c.conversationId === unlucky.id)).toHaveLength(5);
-    const [breach] = await new SlaRepository(database.db).events(unlucky.id);
+    const [breach] = await new SlaRepository(database.db).events(DEFAULT_TENANT_ID, unlucky.id);
     expect(breach).toMatchObject({
       escalation: 'failed',
       escalation_attempts: 5,
@@ -340,7 +340,10 @@ describe('SLA targets, reminders and breach notices', () => {
       .where('action', '=', 'conversation.escalate')
       .executeTakeFirstOrThrow();
     expect(audit.details).toMatchObject({ from: 1, to: 2, by: 'sla' });
-    const [breach] = await new SlaRepository(database.db).events(conversation.id);
+    const [breach] = await new SlaRepository(database.db).events(
+      DEFAULT_TENANT_ID,
+      conversation.id,
+    );
     expect(breach).toMatchObject({ escalation: 'done' });
   });
 

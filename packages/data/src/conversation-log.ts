@@ -65,7 +65,11 @@ export async function appendMessage(
     const existing =
       input.clientId === undefined
         ? undefined
-        : await new MessageRepository(trx).findByClientId(conversation.id, input.clientId);
+        : await new MessageRepository(trx).findByClientId(
+            input.tenantId,
+            conversation.id,
+            input.clientId,
+          );
     if (existing) return { message: existing, conversation, duplicate: true, firstOfKind: false };
     throw new ConversationClosedError(conversation.id);
   }

@@ -17,6 +17,14 @@ export class ConversationNotFoundError extends DataError {
   }
 }
 
+/** A message looked up by id in a tenant that does not hold it (or no longer at all). */
+export class MessageNotFoundError extends DataError {
+  override readonly name = 'MessageNotFoundError';
+  constructor(messageId: number) {
+    super('DATA_MESSAGE_NOT_FOUND', `message ${messageId} does not exist`);
+  }
+}
+
 export class ConversationClosedError extends DataError {
   override readonly name = 'ConversationClosedError';
   constructor(conversationId: string) {

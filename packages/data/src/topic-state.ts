@@ -157,6 +157,7 @@ export async function readAgentMessageToMark(
  */
 export function pendingInTopic(
   db: Kysely<DB>,
+  tenantId: string,
   conversationId: string,
   topicId: number,
   limit = 100,
@@ -164,6 +165,7 @@ export function pendingInTopic(
   return db
     .selectFrom('messages')
     .selectAll()
+    .where('tenant_id', '=', tenantId)
     .where('conversation_id', '=', conversationId)
     .where('delivery', '=', DeliveryState.pending)
     .where((eb) =>
@@ -171,6 +173,7 @@ export function pendingInTopic(
         eb
           .selectFrom('conversations')
           .select(sql`1`.as('one'))
+          .where('tenant_id', '=', tenantId)
           .where('id', '=', conversationId)
           .where('topic_id', '=', topicId),
       ),

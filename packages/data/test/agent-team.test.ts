@@ -117,7 +117,9 @@ for (const backend of backends) {
       await new TelegramPostRepository(db).add([
         { tenantId, conversationId: id, text: 'x Alice', entities },
       ]);
-      expect((await new TelegramPostRepository(db).pending(id))[0]?.entities).toEqual(entities);
+      expect(
+        (await new TelegramPostRepository(db).pending(DEFAULT_TENANT_ID, id))[0]?.entities,
+      ).toEqual(entities);
       expect((await readTopicState(db, tenantId, id))?.posts[0]?.entities).toEqual(entities);
     });
   });

@@ -72,12 +72,12 @@ for (const backend of backends) {
         expiresAt: new Date(now.getTime() - 1),
       });
       const [first, second] = await Promise.all([
-        links.consume('h1', now),
-        links.consume('h1', now),
+        links.consume(DEFAULT_TENANT_ID, 'h1', now),
+        links.consume(DEFAULT_TENANT_ID, 'h1', now),
       ]);
       expect([first, second].filter(Boolean)).toHaveLength(1);
-      expect(await links.consume('h2', now)).toBeUndefined();
-      expect((await links.find('h1'))?.used_at).toBeInstanceOf(Date);
+      expect(await links.consume(DEFAULT_TENANT_ID, 'h2', now)).toBeUndefined();
+      expect((await links.find(DEFAULT_TENANT_ID, 'h1'))?.used_at).toBeInstanceOf(Date);
     });
   });
 }

@@ -48,7 +48,12 @@ for (const backend of backends) {
       const again = await append('c3');
       expect(again.duplicate).toBe(true);
       expect(again.message.seq).toBe(results[3]!.message.seq);
-      const history = await new MessageRepository(database.db).listAfter(conversation.id, 0, 100);
+      const history = await new MessageRepository(database.db).listAfter(
+        DEFAULT_TENANT_ID,
+        conversation.id,
+        0,
+        100,
+      );
       expect(history).toHaveLength(20);
       expect((await conversations.get(DEFAULT_TENANT_ID, conversation.id)).last_seq).toBe(20);
     });
@@ -102,12 +107,12 @@ for (const backend of backends) {
         }),
       );
       const messages = new MessageRepository(database.db);
-      const edited = await messages.edit(message, 'second', new Date());
+      const edited = await messages.edit(DEFAULT_TENANT_ID, message, 'second', new Date());
       expect(edited.text).toBe('second');
       expect(edited.edited_at).toBeInstanceOf(Date);
-      expect((await messages.editHistory(message.id)).map((e) => e.previous_text)).toEqual([
-        'first',
-      ]);
+      expect(
+        (await messages.editHistory(DEFAULT_TENANT_ID, message.id)).map((e) => e.previous_text),
+      ).toEqual(['first']);
       const found = await messages.findAgentMessage(DEFAULT_TENANT_ID, -1001234567890, 77);
       expect(found?.telegram_chat_id).toBe(-1001234567890);
     });
@@ -134,9 +139,15 @@ for (const backend of backends) {
       const [one, two, three] = appended.map((a) => a.message.id);
       const messages = new MessageRepository(database.db);
       // Twice: the single-message statement is built once and then only given values.
-      await messages.markDelivered([one!], -1001000000001, 4_000_000_001, '200000001');
-      await messages.markDelivered([two!, three!], -1001000000001, 12, null);
-      const rows = await messages.listAfter(conversation.id, 0, 10);
+      await messages.markDelivered(
+        DEFAULT_TENANT_ID,
+        [one!],
+        -1001000000001,
+        4_000_000_001,
+        '200000001',
+      );
+      await messages.markDelivered(DEFAULT_TENANT_ID, [two!, three!], -1001000000001, 12, null);
+      const rows = await messages.listAfter(DEFAULT_TENANT_ID, conversation.id, 0, 10);
       expect(
         rows.map((m) => [m.text, m.delivery, m.telegram_message_id, m.telegram_bot_id]),
       ).toEqual([
@@ -145,7 +156,9 @@ for (const backend of backends) {
         ['three', 'delivered', 12, null],
         ['four', 'pending', null, null],
       ]);
-      expect((await messages.pending(conversation.id)).map((m) => m.text)).toEqual(['four']);
+      expect(
+        (await messages.pending(DEFAULT_TENANT_ID, conversation.id)).map((m) => m.text),
+      ).toEqual(['four']);
     });
 
     it('claims stale outbox rows once and dedupes Telegram updates', async () => {

@@ -47,8 +47,10 @@ for (const backend of backends) {
       expect(await users.countWithOtherKey('new')).toBe(1);
       expect(await users.encryptedWithOtherKey('new', null, 10)).toHaveLength(1);
       expect(await users.encryptedWithOtherKey('new', id, 10)).toHaveLength(0);
-      expect(await users.rekey(id, 'old', secret('hash-new', 'new'))).toBe(true);
-      expect(await users.rekey(id, 'old', secret('hash-new', 'new'))).toBe(false);
+      expect(await users.rekey(DEFAULT_TENANT_ID, id, 'old', secret('hash-new', 'new'))).toBe(true);
+      expect(await users.rekey(DEFAULT_TENANT_ID, id, 'old', secret('hash-new', 'new'))).toBe(
+        false,
+      );
       expect((await users.findByLookup(DEFAULT_TENANT_ID, ['hash-new']))?.key_id).toBe('new');
       expect(await users.countWithOtherKey('new')).toBe(0);
     });
@@ -123,30 +125,49 @@ for (const backend of backends) {
       await append('visitor', 'hello');
       const reply = await append('agent', 'hi there');
 
-      expect((await links.nextUndelivered(conversation.id, 0))?.seq).toBe(welcome.seq);
+      expect((await links.nextUndelivered(DEFAULT_TENANT_ID, conversation.id, 0))?.seq).toBe(
+        welcome.seq,
+      );
       await links.markDelivered(DEFAULT_TENANT_ID, conversation.id, welcome, 501);
       // The visitor's own message is skipped: the next is the agent's reply.
-      const found = await links.find(conversation.id);
+      const found = await links.find(DEFAULT_TENANT_ID, conversation.id);
       expect(found?.link.delivered_seq).toBe(welcome.seq);
-      expect((await links.nextUndelivered(conversation.id, welcome.seq))?.seq).toBe(reply.seq);
+      expect(
+        (await links.nextUndelivered(DEFAULT_TENANT_ID, conversation.id, welcome.seq))?.seq,
+      ).toBe(reply.seq);
       await links.markDelivered(DEFAULT_TENANT_ID, conversation.id, reply, 502);
       // The cursor never moves back.
       await links.markDelivered(DEFAULT_TENANT_ID, conversation.id, welcome, null);
-      expect((await links.find(conversation.id))?.link.delivered_seq).toBe(reply.seq);
-      expect(await links.nextUndelivered(conversation.id, reply.seq)).toBeUndefined();
+      expect((await links.find(DEFAULT_TENANT_ID, conversation.id))?.link.delivered_seq).toBe(
+        reply.seq,
+      );
+      expect(
+        await links.nextUndelivered(DEFAULT_TENANT_ID, conversation.id, reply.seq),
+      ).toBeUndefined();
 
       // An edit makes the copy stale until it is synced; a retraction too.
-      expect(await links.staleCopy(conversation.id)).toBeUndefined();
-      const edited = await new MessageRepository(database.db).edit(reply, 'hi again', new Date());
-      const stale = await links.staleCopy(conversation.id);
+      expect(await links.staleCopy(DEFAULT_TENANT_ID, conversation.id)).toBeUndefined();
+      const edited = await new MessageRepository(database.db).edit(
+        DEFAULT_TENANT_ID,
+        reply,
+        'hi again',
+        new Date(),
+      );
+      const stale = await links.staleCopy(DEFAULT_TENANT_ID, conversation.id);
       expect(stale?.message.text).toBe('hi again');
       expect(stale?.copy.telegram_message_id).toBe(502);
-      await links.markCopySynced(edited.id, edited.edited_at, false);
-      expect(await links.staleCopy(conversation.id)).toBeUndefined();
-      await new MessageRepository(database.db).retract(edited, new Date(Date.now() + 1000));
-      expect((await links.staleCopy(conversation.id))?.message.deleted_at).not.toBeNull();
-      await links.markCopySynced(edited.id, edited.edited_at, true);
-      expect(await links.staleCopy(conversation.id)).toBeUndefined();
+      await links.markCopySynced(DEFAULT_TENANT_ID, edited.id, edited.edited_at, false);
+      expect(await links.staleCopy(DEFAULT_TENANT_ID, conversation.id)).toBeUndefined();
+      await new MessageRepository(database.db).retract(
+        DEFAULT_TENANT_ID,
+        edited,
+        new Date(Date.now() + 1000),
+      );
+      expect(
+        (await links.staleCopy(DEFAULT_TENANT_ID, conversation.id))?.message.deleted_at,
+      ).not.toBeNull();
+      await links.markCopySynced(DEFAULT_TENANT_ID, edited.id, edited.edited_at, true);
+      expect(await links.staleCopy(DEFAULT_TENANT_ID, conversation.id)).toBeUndefined();
 
       // Closed a while ago and never prompted: the sweep finds it.
       await new ConversationRepository(database.db).close(
@@ -157,7 +178,7 @@ for (const backend of backends) {
       expect(await links.openOf(DEFAULT_TENANT_ID, user.id)).toBeUndefined();
       const lagging = await links.lagging(new Date(), 10);
       expect(lagging.map((c) => c.id)).toContain(conversation.id);
-      await links.markRatingPrompted(conversation.id, new Date());
+      await links.markRatingPrompted(DEFAULT_TENANT_ID, conversation.id, new Date());
       expect((await links.lagging(new Date(), 10)).map((c) => c.id)).not.toContain(conversation.id);
       const ratings = new RatingRepository(database.db);
       const rating = { tenantId: DEFAULT_TENANT_ID, conversationId: conversation.id, score: 4 };
@@ -168,7 +189,7 @@ for (const backend of backends) {
       ).toBeUndefined();
       expect((await ratings.find(DEFAULT_TENANT_ID, conversation.id))?.score).toBe(4);
       // Rated: no prompt is due any more, even one older than the latest close.
-      await links.markRatingPrompted(conversation.id, new Date(0));
+      await links.markRatingPrompted(DEFAULT_TENANT_ID, conversation.id, new Date(0));
       expect((await links.lagging(new Date(), 10)).map((c) => c.id)).not.toContain(conversation.id);
     });
 

@@ -25,7 +25,7 @@ export {
   LockLostError,
 } from './errors';
 export { noopLogger, type Logger } from './logger';
-export { coordinationKeys, type CoordinationKeys } from './keys';
+export { coordinationKeys, DEFAULT_TENANT, tenantKey, type CoordinationKeys } from './keys';
 export { DEFAULT_LOCK_TTL_MS } from './defaults';
 export {
   createInProcessBudgetLimiter,

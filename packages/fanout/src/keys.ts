@@ -13,6 +13,19 @@ export interface CoordinationKeys {
   dedupe(key: string): string;
 }
 
+/** The tenant every install starts with (`DEFAULT_TENANT_ID` of @topicdesk/data). */
+export const DEFAULT_TENANT = 'default';
+
+/**
+ * A caller's key (a quota, budget, lock or dedupe key) within its tenant. The default tenant's
+ * keys keep the names they always had, so a rolling upgrade goes on counting in the same windows
+ * and holding the same locks; every other tenant's start with `tenant:<id>:`, so two tenants
+ * never share a window or a lock (docs/security.md, "Tenant scoping").
+ */
+export function tenantKey(tenantId: string, key: string): string {
+  return tenantId === DEFAULT_TENANT ? key : `tenant:${tenantId}:${key}`;
+}
+
 export function coordinationKeys(namespace: string): CoordinationKeys {
   const ns = validateNamespace(namespace);
   return {

@@ -24,7 +24,7 @@ import {
   type Kysely,
   type Publisher,
 } from '@topicdesk/core';
-import type { Coordination } from '@topicdesk/fanout';
+import { tenantKey, type Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
   historyQuerySchema,
@@ -299,7 +299,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
         });
       }
       await tenants.served(DEFAULT_TENANT_ID);
-      const quotaKey = `conv:ip:${request.ip}`;
+      const quotaKey = tenantKey(DEFAULT_TENANT_ID, `conv:ip:${request.ip}`);
       const quota = await deps.coordination.quotas.hit(
         quotaKey,
         config.LIMIT_CONVERSATIONS_PER_DAY,
@@ -405,7 +405,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       const { conversation } = await authorizeConversation(tokens, conversations, request, id);
       const query = parse(historyQuerySchema, request.query, 'query');
       const messages = await attachments.withAttachments(
-        await conversations.history(id, query.after, query.limit),
+        await conversations.history(conversation.tenant_id, id, query.after, query.limit),
       );
       return {
         status: conversation.status,

@@ -216,7 +216,12 @@ export class VisitorSocket implements FeedSocket {
   }
 
   async history(afterSeq: number, limit: number): Promise<MessageWithFiles[]> {
-    const page = await this.deps.conversations.history(this.claims.conversationId, afterSeq, limit);
+    const page = await this.deps.conversations.history(
+      this.claims.tenantId,
+      this.claims.conversationId,
+      afterSeq,
+      limit,
+    );
     return this.deps.attachments.withAttachments(page);
   }
 
@@ -488,7 +493,11 @@ export class VisitorSocket implements FeedSocket {
         // A resend of a message already stored (same clientId: a reconnect, a second tab, a
         // client that missed its ack) is acked again even past the quota. Looked up only here:
         // below, the store finds it itself and gives the unit back.
-        const stored = await this.deps.conversations.visitorMessage(conversationId, clientId);
+        const stored = await this.deps.conversations.visitorMessage(
+          this.claims.tenantId,
+          conversationId,
+          clientId,
+        );
         if (stored) return ack(stored.seq);
         this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
         return this.#feed.enqueue(() =>

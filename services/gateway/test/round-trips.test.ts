@@ -145,7 +145,7 @@ describe('round trips of a visitor message through the gateway', () => {
       .where('topic', 'in', [conversationId, 'conversationSync'])
       .execute();
     expect(left).toEqual([]);
-    const history = await gateway.conversations.history(conversationId, 0, 100);
+    const history = await gateway.conversations.history(DEFAULT_TENANT_ID, conversationId, 0, 100);
     expect(history.filter((m) => m.kind === 'visitor').map((m) => m.client_id)).toEqual([
       'first',
       ...Array.from({ length: MESSAGES }, (_, i) => `m${i}`),

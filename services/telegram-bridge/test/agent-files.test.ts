@@ -83,7 +83,7 @@ describe('agents’ files from the topic', () => {
 
   /** The agent messages of the conversation with their files, as the history shows them. */
   const agentMessages = async (c: Conversation): Promise<MessageWithFiles[]> =>
-    (await attachments.withAttachments(await service.history(c.id, 0, 100))).filter(
+    (await attachments.withAttachments(await service.history(TENANT, c.id, 0, 100))).filter(
       (m) => m.kind === 'agent',
     );
 

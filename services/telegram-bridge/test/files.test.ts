@@ -105,7 +105,7 @@ describe('visitor files in the topic', () => {
     const doc = inTopic()[photoAt + 1]!.media!;
     expect(doc).toMatchObject({ name: 'invoice.pdf', size: PDF.length });
     // Delivered: the visitor's message is no longer pending.
-    const history = await service.history(c.id, 0, 100);
+    const history = await service.history(TENANT, c.id, 0, 100);
     expect(history.find((m) => m.client_id === 'f1')?.delivery).toBe('delivered');
   });
   it('sends a first message with files as itself, not under the header (the header carries texts only)', async () => {

@@ -51,7 +51,7 @@ describe('the agents see what the visitor read', () => {
       from: ALICE,
     });
     const stored = await until(async () => {
-      const history = await service.history(c.id, 0, 100);
+      const history = await service.history(TENANT, c.id, 0, 100);
       return history.find((m) => m.kind === 'agent' && m.text === text);
     });
     return { seq: stored.seq, messageId: sent.message_id };

@@ -156,7 +156,9 @@ export class Escalation {
     const escalations = new EscalationRepository(work.trx);
     // Read before the move: what the old topic showed goes with the conversation.
     const transcript =
-      move.toGroupId !== null ? await escalations.transcript(id, TRANSCRIPT_MESSAGES) : [];
+      move.toGroupId !== null
+        ? await escalations.transcript(tenantId, id, TRANSCRIPT_MESSAGES)
+        : [];
     await escalations.move(tenantId, id, {
       level: move.to,
       groupChatId: move.toGroupId ?? undefined,

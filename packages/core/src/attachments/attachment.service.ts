@@ -178,7 +178,11 @@ export class AttachmentService {
 
   /** The messages with their files, each with a fresh download link (one query for the page). */
   async withAttachments(messages: readonly Message[]): Promise<MessageWithFiles[]> {
+    // The messages were read in their tenant; their files are looked up in that tenant only.
+    const tenantId = messages[0]?.tenant_id;
+    if (tenantId === undefined) return [];
     const rows = await new AttachmentRepository(this.options.uow.db).forMessages(
+      tenantId,
       messages.filter((m) => m.deleted_at === null).map((m) => m.id),
     );
     if (rows.length === 0) return [...messages];
@@ -195,8 +199,8 @@ export class AttachmentService {
   }
 
   /** The checked files a message carries, in order (the bridge sends them to the topic). */
-  filesOf(message: Pick<Message, 'id'>): Promise<AttachmentRow[]> {
-    return new AttachmentRepository(this.options.uow.db).ofMessage(message.id);
+  filesOf(message: Pick<Message, 'id' | 'tenant_id'>): Promise<AttachmentRow[]> {
+    return new AttachmentRepository(this.options.uow.db).ofMessage(message.tenant_id, message.id);
   }
 
   /**
@@ -284,11 +288,11 @@ export class AttachmentService {
         declaredSize: row.declared_size,
         allowedTypes,
       });
-      checked = await repository.markReady(row.id, file);
+      checked = await repository.markReady(row.tenant_id, row.id, file);
     } catch (error) {
       // Not uploaded (yet), or no scanner right now: the visitor may send again. Others are final.
       if (!AttachmentError.is(error) || RETRYABLE.has(error.code)) throw error;
-      await repository.markRefused(row.id, error.code);
+      await repository.markRefused(row.tenant_id, row.id, error.code);
       await storage.delete(storedKey(row));
       await this.#dropUpload(row);
       throw error;

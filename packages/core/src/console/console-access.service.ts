@@ -164,8 +164,9 @@ export class ConsoleAccess {
     const hash = secretHash(token);
     const now = new Date();
     const opened = await this.uow.run(async (work) => {
-      const link = await new ConsoleLinkRepository(work.trx).consume(hash, now);
-      if (!link || link.tenant_id !== tenantId) return undefined;
+      // Scoped to the tenant: another tenant's link is neither found nor spent here.
+      const link = await new ConsoleLinkRepository(work.trx).consume(tenantId, hash, now);
+      if (!link) return undefined;
       const agent = await new AgentRepository(work.trx).findById(tenantId, link.agent_id);
       // The link is spent either way: its agent is no longer one.
       if (!agent?.active || !isRole(agent.role)) return 'not_agent' as const;
@@ -262,14 +263,14 @@ export class ConsoleAccess {
       via,
       userAgent: userAgent?.slice(0, USER_AGENT_MAX) ?? null,
     });
-    const row = await sessions.findBySecret(secretHash(secret));
+    const row = await sessions.findBySecret(tenantId, secretHash(secret));
     return row ? { secret, session: sessionView(row) } : undefined;
   }
 
   /** Why a link did not sign anyone in; a refusal of a known agent's link is audited. */
   async #refusal(tenantId: string, hash: string, now: Date): Promise<SignInRefusedError> {
-    const link = await new ConsoleLinkRepository(this.uow.db).find(hash);
-    if (!link || link.tenant_id !== tenantId)
+    const link = await new ConsoleLinkRepository(this.uow.db).find(tenantId, hash);
+    if (!link)
       return new SignInRefusedError(SignInRefusal.invalid, 'this sign-in link is not valid');
     const code =
       link.used_at !== null
@@ -298,11 +299,10 @@ export class ConsoleAccess {
    */
   async authenticate(tenantId: string, secret: string): Promise<ConsoleSessionView | undefined> {
     const sessions = new ConsoleSessionRepository(this.uow.db);
-    const row = await sessions.findBySecret(secretHash(secret));
+    const row = await sessions.findBySecret(tenantId, secretHash(secret));
     const now = Date.now();
     if (
       !row ||
-      row.tenant_id !== tenantId ||
       row.revoked_at !== null ||
       row.expires_at.getTime() <= now ||
       row.last_seen_at.getTime() + this.lifetimes.idleMs <= now ||
@@ -312,7 +312,7 @@ export class ConsoleAccess {
       return undefined;
     if (now - row.last_seen_at.getTime() >= TOUCH_EVERY_MS) {
       const seen = new Date(now);
-      await this.uow.one((db) => new ConsoleSessionRepository(db).touch(row.id, seen));
+      await this.uow.one((db) => new ConsoleSessionRepository(db).touch(tenantId, row.id, seen));
       row.last_seen_at = seen;
     }
     return sessionView(row);

@@ -115,6 +115,7 @@ export class ConsoleReads {
     if (!conversation) return undefined;
     // Retracted messages too: the console shows them, with their text in the edits.
     const rows = await new MessageRepository(this.uow.db).listAfter(
+      tenantId,
       conversation.id,
       page.afterSeq,
       page.limit + 1,
@@ -122,9 +123,15 @@ export class ConsoleReads {
     const messages = rows.slice(0, page.limit);
     const [files, edits, agents, notes, audit] = await Promise.all([
       this.options.attachments.withAttachments(messages),
-      repository.edits(messages.filter((m) => m.edited_at !== null).map((m) => m.id)),
-      repository.agentUsers(messages.flatMap((m) => (m.agent_id === null ? [] : [m.agent_id]))),
-      new NoteRepository(this.uow.db).list(conversation.id),
+      repository.edits(
+        tenantId,
+        messages.filter((m) => m.edited_at !== null).map((m) => m.id),
+      ),
+      repository.agentUsers(
+        tenantId,
+        messages.flatMap((m) => (m.agent_id === null ? [] : [m.agent_id])),
+      ),
+      new NoteRepository(this.uow.db).list(tenantId, conversation.id),
       page.withAudit
         ? repository.audit(tenantId, {
             conversationId: conversation.id,

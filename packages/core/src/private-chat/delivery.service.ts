@@ -60,12 +60,16 @@ export class PrivateChatDeliveries {
     conversation: Conversation,
   ): Promise<{ user: TelegramUser; step: PrivateChatStep | undefined } | undefined> {
     const links = new TelegramConversationRepository(this.uow.db);
-    const found = await links.find(conversation.id);
+    const found = await links.find(conversation.tenant_id, conversation.id);
     if (!found) return undefined;
     const { link, user } = found;
-    const stale = await links.staleCopy(conversation.id);
+    const stale = await links.staleCopy(conversation.tenant_id, conversation.id);
     if (stale) return { user, step: { kind: 'copy', ...stale } };
-    const next = await links.nextUndelivered(conversation.id, link.delivered_seq);
+    const next = await links.nextUndelivered(
+      conversation.tenant_id,
+      conversation.id,
+      link.delivered_seq,
+    );
     if (next) {
       if (next.deleted_at || next.text.length === 0)
         return { user, step: { kind: 'skip', message: next } };
@@ -88,10 +92,13 @@ export class PrivateChatDeliveries {
   /** Whether anything is due toward the user of this conversation (read only, no texts). */
   async due(conversation: Conversation): Promise<boolean> {
     const links = new TelegramConversationRepository(this.uow.db);
-    const found = await links.find(conversation.id);
+    const found = await links.find(conversation.tenant_id, conversation.id);
     if (!found) return false;
-    if (await links.staleCopy(conversation.id)) return true;
-    if (await links.nextUndelivered(conversation.id, found.link.delivered_seq)) return true;
+    if (await links.staleCopy(conversation.tenant_id, conversation.id)) return true;
+    if (
+      await links.nextUndelivered(conversation.tenant_id, conversation.id, found.link.delivered_seq)
+    )
+      return true;
     return ratingPromptDue(this.uow.db, conversation, found.link);
   }
 
@@ -99,6 +106,7 @@ export class PrivateChatDeliveries {
   copySynced(message: Message): Promise<void> {
     return this.uow.run((work) =>
       new TelegramConversationRepository(work.trx).markCopySynced(
+        message.tenant_id,
         message.id,
         message.edited_at,
         message.deleted_at !== null,
@@ -128,7 +136,11 @@ export class PrivateChatDeliveries {
   /** The rating prompt of the latest close was sent (or cannot be). */
   ratingPrompted(conversation: Conversation): Promise<void> {
     return this.uow.run((work) =>
-      new TelegramConversationRepository(work.trx).markRatingPrompted(conversation.id, new Date()),
+      new TelegramConversationRepository(work.trx).markRatingPrompted(
+        conversation.tenant_id,
+        conversation.id,
+        new Date(),
+      ),
     );
   }
 

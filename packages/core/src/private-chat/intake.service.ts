@@ -404,7 +404,10 @@ export class PrivateChatIntake {
     user: TelegramUser,
     conversationId: string,
   ): Promise<Conversation | null | undefined> {
-    const link = await new TelegramConversationRepository(turn.work.trx).find(conversationId);
+    const link = await new TelegramConversationRepository(turn.work.trx).find(
+      turn.visitor.tenantId,
+      conversationId,
+    );
     if (link?.link.telegram_user_id !== user.id) return null;
     return new ConversationRepository(turn.work.trx).find(turn.visitor.tenantId, conversationId);
   }

@@ -61,12 +61,13 @@ export class PrivateChatUsers {
     if (found.key_id !== cipher.currentKeyId) {
       // Lazy re-encryption: a user who writes after a rotation moves to the current key.
       await users.rekey(
+        visitor.tenantId,
         found.id,
         found.key_id,
         cipher.seal(visitor.tenantId, found.id, visitor.telegramUserId),
       );
     }
-    await users.touch(found.id, visitor.language, at);
+    await users.touch(visitor.tenantId, found.id, visitor.language, at);
     return found;
   }
 
@@ -102,7 +103,7 @@ export class PrivateChatUsers {
             continue;
           }
           const secret = cipher.seal(row.tenant_id, row.id, telegramUserId);
-          if (await writable.rekey(row.id, row.key_id, secret)) rekeyed += 1;
+          if (await writable.rekey(row.tenant_id, row.id, row.key_id, secret)) rekeyed += 1;
         }
       });
     }

@@ -157,7 +157,7 @@ export class SlaMonitor {
       for (const event of await slas.claimPendingEscalations(batch)) {
         try {
           await escalator.escalate(event.conversation_id, escalationReason(event));
-          await slas.setEscalation(event, { done: true });
+          await slas.setEscalation(event.tenant_id, event, { done: true });
           escalated += 1;
         } catch (error) {
           const giveUp = event.escalation_attempts + 1 >= ESCALATION_ATTEMPTS;
@@ -165,7 +165,7 @@ export class SlaMonitor {
             { err: error, conversationId: event.conversation_id, target: event.target, giveUp },
             giveUp ? 'SLA escalation failed; giving up' : 'SLA escalation failed; retrying later',
           );
-          await slas.setEscalation(event, {
+          await slas.setEscalation(event.tenant_id, event, {
             done: false,
             error: error instanceof Error ? error.message : String(error),
             giveUp,

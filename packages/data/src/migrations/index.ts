@@ -21,6 +21,7 @@ import * as m0019 from './0019_data_requests';
 import * as m0020 from './0020_console_reads';
 import * as m0021 from './0021_visitor_append_function';
 import * as m0023 from './0023_tenants_platform';
+import * as m0024 from './0024_tenant_keys';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -49,4 +50,5 @@ export const migrations: Record<string, Migration> = {
   '0020_console_reads': m0020,
   '0021_visitor_append_function': m0021,
   '0023_tenants_platform': m0023,
+  '0024_tenant_keys': m0024,
 };

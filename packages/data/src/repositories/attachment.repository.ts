@@ -76,7 +76,11 @@ export class AttachmentRepository {
       .execute();
   }
 
-  async markReady(id: string, file: CheckedFile): Promise<Attachment | undefined> {
+  async markReady(
+    tenantId: string,
+    id: string,
+    file: CheckedFile,
+  ): Promise<Attachment | undefined> {
     return this.db
       .updateTable('attachments')
       .set({
@@ -87,16 +91,18 @@ export class AttachmentRepository {
         height: file.height ?? null,
         checked_at: new Date(),
       })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('state', '=', AttachmentState.pending)
       .returningAll()
       .executeTakeFirst();
   }
 
-  async markRefused(id: string, code: string): Promise<void> {
+  async markRefused(tenantId: string, id: string, code: string): Promise<void> {
     await this.db
       .updateTable('attachments')
       .set({ state: AttachmentState.refused, refused_code: code, checked_at: new Date() })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('state', '=', AttachmentState.pending)
       .execute();
@@ -106,12 +112,21 @@ export class AttachmentRepository {
    * Hands checked, unattached files to a message, in the order given. Answers how many it
    * took: fewer than asked means one was not ready or is carried by another message already.
    */
-  async attach(ids: readonly string[], messageId: number): Promise<number> {
+  async attach(tenantId: string, ids: readonly string[], messageId: number): Promise<number> {
+    // The message must be the tenant's: a file is never handed to another tenant's message.
+    const message = await this.db
+      .selectFrom('messages')
+      .select('id')
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', messageId)
+      .executeTakeFirst();
+    if (!message) return 0;
     let taken = 0;
     for (const [position, id] of ids.entries()) {
       const result = await this.db
         .updateTable('attachments')
         .set({ message_id: messageId, position })
+        .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .where('state', '=', AttachmentState.ready)
         .where('message_id', 'is', null)
@@ -121,6 +136,7 @@ export class AttachmentRepository {
     await this.db
       .updateTable('messages')
       .set({ attachment_count: taken })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', messageId)
       .execute();
     return taken;
@@ -151,16 +167,17 @@ export class AttachmentRepository {
   }
 
   /** A message's checked files, in order. */
-  ofMessage(messageId: number): Promise<Attachment[]> {
-    return this.forMessages([messageId]);
+  ofMessage(tenantId: string, messageId: number): Promise<Attachment[]> {
+    return this.forMessages(tenantId, [messageId]);
   }
 
   /** The checked files of these messages, each message's in order. */
-  forMessages(messageIds: readonly number[]): Promise<Attachment[]> {
+  forMessages(tenantId: string, messageIds: readonly number[]): Promise<Attachment[]> {
     if (messageIds.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('attachments')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('message_id', 'in', messageIds)
       .where('state', '=', AttachmentState.ready)
       .orderBy('message_id')

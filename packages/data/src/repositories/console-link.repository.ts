@@ -39,7 +39,7 @@ export class ConsoleLinkRepository {
         expires_at: input.expiresAt,
         used_at: input.usedAt,
       })
-      .onConflict((conflict) => conflict.column('token_hash').doNothing())
+      .onConflict((conflict) => conflict.columns(['tenant_id', 'token_hash']).doNothing())
       .returning('id')
       .executeTakeFirst();
     return row !== undefined;
@@ -49,10 +49,11 @@ export class ConsoleLinkRepository {
    * Marks the link used if it is unused and unexpired at `now`, in one statement: of two
    * sign-ins with the same link, exactly one gets the row back.
    */
-  consume(tokenHash: string, now: Date): Promise<ConsoleLink | undefined> {
+  consume(tenantId: string, tokenHash: string, now: Date): Promise<ConsoleLink | undefined> {
     return this.db
       .updateTable('console_links')
       .set({ used_at: now })
+      .where('tenant_id', '=', tenantId)
       .where('token_hash', '=', tokenHash)
       .where('used_at', 'is', null)
       .where('expires_at', '>', now)
@@ -60,10 +61,11 @@ export class ConsoleLinkRepository {
       .executeTakeFirst();
   }
 
-  find(tokenHash: string): Promise<ConsoleLink | undefined> {
+  find(tenantId: string, tokenHash: string): Promise<ConsoleLink | undefined> {
     return this.db
       .selectFrom('console_links')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('token_hash', '=', tokenHash)
       .executeTakeFirst();
   }

@@ -192,12 +192,14 @@ export class ConsoleReadRepository {
 
   /** The earlier texts of edited messages, oldest first. */
   edits(
+    tenantId: string,
     messageIds: readonly number[],
   ): Promise<Array<{ message_id: number; previous_text: string; edited_at: Date }>> {
     if (messageIds.length === 0) return Promise.resolve([]);
     return this.db
       .selectFrom('message_edits')
       .select(['message_id', 'previous_text', 'edited_at'])
+      .where('tenant_id', '=', tenantId)
       .where('message_id', 'in', messageIds)
       .orderBy('edited_at')
       .orderBy('id')
@@ -205,11 +207,12 @@ export class ConsoleReadRepository {
   }
 
   /** Telegram user ids of the agents who wrote these messages, by agent id. */
-  async agentUsers(agentIds: readonly number[]): Promise<Map<number, number>> {
+  async agentUsers(tenantId: string, agentIds: readonly number[]): Promise<Map<number, number>> {
     if (agentIds.length === 0) return new Map();
     const rows = await this.db
       .selectFrom('agents')
       .select(['id', 'telegram_user_id'])
+      .where('tenant_id', '=', tenantId)
       .where('id', 'in', [...new Set(agentIds)])
       .execute();
     return new Map(rows.map((r) => [r.id, r.telegram_user_id]));

@@ -45,7 +45,9 @@ export class ConsoleSessionRepository {
   #withAgent() {
     return this.db
       .selectFrom('console_sessions as s')
-      .innerJoin('agents as a', 'a.id', 's.agent_id')
+      .innerJoin('agents as a', (join) =>
+        join.onRef('a.id', '=', 's.agent_id').onRef('a.tenant_id', '=', 's.tenant_id'),
+      )
       .selectAll('s')
       .select([
         'a.telegram_user_id',
@@ -56,8 +58,11 @@ export class ConsoleSessionRepository {
   }
 
   /** The session whose cookie secret hashes to `secretHash`, revoked or not. */
-  findBySecret(secretHash: string): Promise<ConsoleSessionWithAgent | undefined> {
-    return this.#withAgent().where('s.secret_hash', '=', secretHash).executeTakeFirst();
+  findBySecret(tenantId: string, secretHash: string): Promise<ConsoleSessionWithAgent | undefined> {
+    return this.#withAgent()
+      .where('s.tenant_id', '=', tenantId)
+      .where('s.secret_hash', '=', secretHash)
+      .executeTakeFirst();
   }
 
   /** Sessions neither revoked nor expired at `now`, newest first; `agentId`: only theirs. */
@@ -71,10 +76,11 @@ export class ConsoleSessionRepository {
   }
 
   /** Records that the session was used at `now` (callers do it at most once a minute). */
-  async touch(id: string, now: Date): Promise<void> {
+  async touch(tenantId: string, id: string, now: Date): Promise<void> {
     await this.db
       .updateTable('console_sessions')
       .set({ last_seen_at: now })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
   }

@@ -87,6 +87,7 @@ export class DataRequestRepository {
         this.db
           .selectFrom('messages')
           .selectAll()
+          .where('tenant_id', '=', tenantId)
           .where('conversation_id', '=', id)
           .orderBy('seq')
           .execute(),
@@ -94,12 +95,15 @@ export class DataRequestRepository {
           .selectFrom('message_edits as e')
           .innerJoin('messages as m', 'm.id', 'e.message_id')
           .select(['e.message_id', 'e.previous_text', 'e.edited_at'])
+          .where('e.tenant_id', '=', tenantId)
+          .where('m.tenant_id', '=', tenantId)
           .where('m.conversation_id', '=', id)
           .orderBy('e.id')
           .execute(),
         this.db
           .selectFrom('notes')
           .selectAll()
+          .where('tenant_id', '=', tenantId)
           .where('conversation_id', '=', id)
           .orderBy('id')
           .execute(),
@@ -113,17 +117,20 @@ export class DataRequestRepository {
         this.db
           .selectFrom('conversation_ratings')
           .selectAll()
+          .where('tenant_id', '=', tenantId)
           .where('conversation_id', '=', id)
           .executeTakeFirst(),
         this.db
           .selectFrom('conversation_escalations')
           .selectAll()
+          .where('tenant_id', '=', tenantId)
           .where('conversation_id', '=', id)
           .orderBy('id')
           .execute(),
         this.db
           .selectFrom('sla_events')
           .selectAll()
+          .where('tenant_id', '=', tenantId)
           .where('conversation_id', '=', id)
           .orderBy('created_at')
           .execute(),
@@ -138,6 +145,8 @@ export class DataRequestRepository {
           .selectFrom('telegram_conversations as tc')
           .innerJoin('telegram_users as u', 'u.id', 'tc.telegram_user_id')
           .selectAll('u')
+          .where('tc.tenant_id', '=', tenantId)
+          .where('u.tenant_id', '=', tenantId)
           .where('tc.conversation_id', '=', id)
           .executeTakeFirst(),
       ]);
@@ -171,18 +180,41 @@ export class DataRequestRepository {
     const id = conversation.id;
     const link = await this.db
       .deleteFrom('telegram_conversations')
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', id)
       .returning('telegram_user_id')
       .executeTakeFirst();
-    if (link) await new TelegramUserRepository(this.db).deleteIfOrphan(link.telegram_user_id);
-    await this.db.deleteFrom('attachments').where('conversation_id', '=', id).execute();
-    await this.db.deleteFrom('messages').where('conversation_id', '=', id).execute();
-    await this.db.deleteFrom('notes').where('conversation_id', '=', id).execute();
-    await this.db.deleteFrom('telegram_posts').where('conversation_id', '=', id).execute();
-    await this.db.deleteFrom('system_message_marks').where('conversation_id', '=', id).execute();
+    if (link)
+      await new TelegramUserRepository(this.db).deleteIfOrphan(tenantId, link.telegram_user_id);
+    await this.db
+      .deleteFrom('attachments')
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', id)
+      .execute();
+    await this.db
+      .deleteFrom('messages')
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', id)
+      .execute();
+    await this.db
+      .deleteFrom('notes')
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', id)
+      .execute();
+    await this.db
+      .deleteFrom('telegram_posts')
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', id)
+      .execute();
+    await this.db
+      .deleteFrom('system_message_marks')
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', id)
+      .execute();
     await this.db
       .updateTable('conversation_ratings')
       .set({ comment: null })
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', id)
       .execute();
     await this.db

@@ -161,10 +161,11 @@ export class EscalationRepository {
    * The last `limit` visitor and agent messages the topic has shown (not retracted; pending
    * visitor texts are left out: they go to the new topic themselves), oldest first.
    */
-  async transcript(conversationId: string, limit: number): Promise<Message[]> {
+  async transcript(tenantId: string, conversationId: string, limit: number): Promise<Message[]> {
     const rows = await this.db
       .selectFrom('messages')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('kind', 'in', [MessageKind.visitor, MessageKind.agent])
       .where('deleted_at', 'is', null)

@@ -1,4 +1,5 @@
 import type { Kysely, RawBuilder } from 'kysely';
+import { MessageNotFoundError } from '../errors';
 import { precompiled } from '../precompiled';
 import {
   DeliveryState,
@@ -21,17 +22,19 @@ const deliveredColumns = (at: {
 });
 
 /** markDelivered of one message, built and compiled once. */
-const markOneDelivered = precompiled<Delivered & { id: number }, unknown>((db, value) =>
-  db
-    .updateTable('messages')
-    .set(
-      deliveredColumns({
-        chatId: value('chatId'),
-        telegramMessageId: value('telegramMessageId'),
-        botId: value('botId'),
-      }),
-    )
-    .where('id', '=', value('id')),
+const markOneDelivered = precompiled<Delivered & { tenantId: string; id: number }, unknown>(
+  (db, value) =>
+    db
+      .updateTable('messages')
+      .set(
+        deliveredColumns({
+          chatId: value('chatId'),
+          telegramMessageId: value('telegramMessageId'),
+          botId: value('botId'),
+        }),
+      )
+      .where('tenant_id', '=', value('tenantId'))
+      .where('id', '=', value('id')),
 );
 
 export interface NewMessageInput {
@@ -76,10 +79,11 @@ export class MessageRepository {
   }
 
   /** When the conversation's first visitor message was stored (where its figures start). */
-  async firstVisitorMessageAt(conversationId: string): Promise<Date | null> {
+  async firstVisitorMessageAt(tenantId: string, conversationId: string): Promise<Date | null> {
     const row = await this.db
       .selectFrom('messages')
       .select('created_at')
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('kind', '=', MessageKind.visitor)
       .orderBy('seq')
@@ -88,10 +92,15 @@ export class MessageRepository {
     return row?.created_at ?? null;
   }
 
-  findByClientId(conversationId: string, clientId: string): Promise<Message | undefined> {
+  findByClientId(
+    tenantId: string,
+    conversationId: string,
+    clientId: string,
+  ): Promise<Message | undefined> {
     return this.db
       .selectFrom('messages')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('client_id', '=', clientId)
       .executeTakeFirst();
@@ -113,10 +122,16 @@ export class MessageRepository {
   }
 
   /** History after a seq, oldest first. */
-  listAfter(conversationId: string, afterSeq: number, limit: number): Promise<Message[]> {
+  listAfter(
+    tenantId: string,
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<Message[]> {
     return this.db
       .selectFrom('messages')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('seq', '>', afterSeq)
       .orderBy('seq')
@@ -125,10 +140,11 @@ export class MessageRepository {
   }
 
   /** Visitor messages not yet accepted by Telegram, oldest first. */
-  pending(conversationId: string, limit = 100): Promise<Message[]> {
+  pending(tenantId: string, conversationId: string, limit = 100): Promise<Message[]> {
     return this.db
       .selectFrom('messages')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('delivery', '=', DeliveryState.pending)
       .orderBy('seq')
@@ -137,6 +153,7 @@ export class MessageRepository {
   }
 
   async markDelivered(
+    tenantId: string,
     ids: readonly number[],
     chatId: number,
     telegramMessageId: number,
@@ -148,21 +165,23 @@ export class MessageRepository {
     // One text per delivery is the common case (the bridge's sync, one per visitor message):
     // that statement is built once; a batch of several is built for its count of ids.
     if (ids.length === 1 && id !== undefined) {
-      await markOneDelivered(this.db, { id, ...at });
+      await markOneDelivered(this.db, { tenantId, id, ...at });
       return;
     }
     await this.db
       .updateTable('messages')
       .set(deliveredColumns(at))
+      .where('tenant_id', '=', tenantId)
       .where('id', 'in', ids)
       .execute();
   }
 
   /** Whether any message of the conversation failed toward the other side already. */
-  async anyFailed(conversationId: string): Promise<boolean> {
+  async anyFailed(tenantId: string, conversationId: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('messages')
       .select('id')
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('delivery', '=', DeliveryState.failed)
       .limit(1)
@@ -171,10 +190,16 @@ export class MessageRepository {
   }
 
   /** Visitor messages carried by one Telegram message (a topic header carries the first ones). */
-  carriedBy(conversationId: string, chatId: number, telegramMessageId: number): Promise<Message[]> {
+  carriedBy(
+    tenantId: string,
+    conversationId: string,
+    chatId: number,
+    telegramMessageId: number,
+  ): Promise<Message[]> {
     return this.db
       .selectFrom('messages')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('telegram_chat_id', '=', chatId)
       .where('telegram_message_id', '=', telegramMessageId)
@@ -197,51 +222,61 @@ export class MessageRepository {
     };
   }
 
-  async markFailed(ids: readonly number[], error: string): Promise<void> {
+  async markFailed(tenantId: string, ids: readonly number[], error: string): Promise<void> {
     if (ids.length === 0) return;
     await this.db
       .updateTable('messages')
       .set({ delivery: DeliveryState.failed, delivery_error: error })
+      .where('tenant_id', '=', tenantId)
       .where('id', 'in', ids)
       .execute();
   }
 
   /** Replaces the text and keeps the previous one in the edit history. */
-  edit(message: Message, text: string, at: Date): Promise<Message> {
-    return this.#rewrite(message, { text, edited_at: at });
+  edit(tenantId: string, message: Message, text: string, at: Date): Promise<Message> {
+    return this.#rewrite(tenantId, message, { text, edited_at: at });
   }
 
   /** Retracts an agent message from the visitor (the text stays in the edit history). */
-  retract(message: Message, at: Date): Promise<Message> {
-    return this.#rewrite(message, { text: '', deleted_at: at, edited_at: at });
+  retract(tenantId: string, message: Message, at: Date): Promise<Message> {
+    return this.#rewrite(tenantId, message, { text: '', deleted_at: at, edited_at: at });
   }
 
   /** Applies a change to the text, keeping the text it replaces in the edit history. */
   async #rewrite(
+    tenantId: string,
     message: Message,
     changes: { text: string; edited_at: Date; deleted_at?: Date },
   ): Promise<Message> {
+    // The update first: a message of another tenant is not there, and no history row is written.
+    const row = await this.db
+      .updateTable('messages')
+      .set(changes)
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', message.id)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new MessageNotFoundError(message.id);
     await this.db
       .insertInto('message_edits')
       .values({
-        tenant_id: message.tenant_id,
+        tenant_id: tenantId,
         message_id: message.id,
         previous_text: message.text,
         edited_at: changes.edited_at,
       })
       .execute();
-    return this.db
-      .updateTable('messages')
-      .set(changes)
-      .where('id', '=', message.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    return row;
   }
 
-  editHistory(messageId: number): Promise<Array<{ previous_text: string; edited_at: Date }>> {
+  editHistory(
+    tenantId: string,
+    messageId: number,
+  ): Promise<Array<{ previous_text: string; edited_at: Date }>> {
     return this.db
       .selectFrom('message_edits')
       .select(['previous_text', 'edited_at'])
+      .where('tenant_id', '=', tenantId)
       .where('message_id', '=', messageId)
       .orderBy('id')
       .execute();

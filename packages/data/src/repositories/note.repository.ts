@@ -30,10 +30,11 @@ export class NoteRepository {
       .executeTakeFirstOrThrow();
   }
 
-  list(conversationId: string): Promise<Note[]> {
+  list(tenantId: string, conversationId: string): Promise<Note[]> {
     return this.db
       .selectFrom('notes')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .orderBy('id')
       .execute();

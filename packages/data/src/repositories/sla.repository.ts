@@ -188,10 +188,11 @@ export class SlaRepository {
     return inserted !== undefined;
   }
 
-  events(conversationId: string): Promise<SlaEvent[]> {
+  events(tenantId: string, conversationId: string): Promise<SlaEvent[]> {
     return this.db
       .selectFrom('sla_events')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .orderBy('created_at')
       .execute();
@@ -212,6 +213,7 @@ export class SlaRepository {
 
   /** The escalation's outcome: done, or one more failed attempt (`failed` once given up). */
   async setEscalation(
+    tenantId: string,
     event: Pick<SlaEvent, 'conversation_id' | 'target'>,
     outcome: { done: true } | { done: false; error: string; giveUp: boolean },
   ): Promise<void> {
@@ -226,6 +228,7 @@ export class SlaRepository {
               escalation_error: outcome.error,
             },
       )
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', event.conversation_id)
       .where('target', '=', event.target)
       .where('kind', '=', 'breach')

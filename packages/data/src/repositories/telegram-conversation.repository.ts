@@ -39,27 +39,31 @@ export class TelegramConversationRepository {
       .execute();
   }
 
-  async setEndButtonSeq(conversationId: string, seq: number): Promise<void> {
+  async setEndButtonSeq(tenantId: string, conversationId: string, seq: number): Promise<void> {
     await this.db
       .updateTable('telegram_conversations')
       .set({ end_button_seq: seq })
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .execute();
   }
 
   /** The link of a conversation with its user's row. */
   async find(
+    tenantId: string,
     conversationId: string,
   ): Promise<{ link: TelegramConversation; user: TelegramUser } | undefined> {
     const link = await this.db
       .selectFrom('telegram_conversations')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .executeTakeFirst();
     if (!link) return undefined;
     const user = await this.db
       .selectFrom('telegram_users')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', link.telegram_user_id)
       .executeTakeFirst();
     return user ? { link, user } : undefined;
@@ -72,6 +76,7 @@ export class TelegramConversationRepository {
       .innerJoin('conversations as c', 'c.id', 't.conversation_id')
       .selectAll('c')
       .where('t.tenant_id', '=', tenantId)
+      .where('c.tenant_id', '=', tenantId)
       .where('t.telegram_user_id', '=', telegramUserId)
       .where('c.status', '=', ConversationStatus.open)
       .orderBy('c.created_at', 'desc')
@@ -79,10 +84,15 @@ export class TelegramConversationRepository {
   }
 
   /** The next agent or system message not yet sent to the private chat. */
-  nextUndelivered(conversationId: string, afterSeq: number): Promise<Message | undefined> {
+  nextUndelivered(
+    tenantId: string,
+    conversationId: string,
+    afterSeq: number,
+  ): Promise<Message | undefined> {
     return this.db
       .selectFrom('messages')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('seq', '>', afterSeq)
       .where('kind', 'in', [MessageKind.agent, MessageKind.system])
@@ -101,6 +111,14 @@ export class TelegramConversationRepository {
     message: Pick<Message, 'id' | 'seq' | 'edited_at'>,
     telegramMessageId: number | null,
   ): Promise<void> {
+    const cursor = await this.db
+      .selectFrom('telegram_conversations')
+      .select('conversation_id')
+      .where('tenant_id', '=', tenantId)
+      .where('conversation_id', '=', conversationId)
+      .executeTakeFirst();
+    // Another tenant's conversation (or none): nothing of it is recorded or moved.
+    if (!cursor) return;
     if (telegramMessageId !== null) {
       await this.db
         .insertInto('telegram_private_messages')
@@ -117,6 +135,7 @@ export class TelegramConversationRepository {
     await this.db
       .updateTable('telegram_conversations')
       .set({ delivered_seq: message.seq })
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('delivered_seq', '<', message.seq)
       .execute();
@@ -124,6 +143,7 @@ export class TelegramConversationRepository {
 
   /** A sent copy that no longer shows its message: edited or retracted since it was sent. */
   async staleCopy(
+    tenantId: string,
     conversationId: string,
   ): Promise<{ message: Message; copy: TelegramPrivateMessage } | undefined> {
     const row = await this.db
@@ -136,6 +156,7 @@ export class TelegramConversationRepository {
         'p.retracted as copy_retracted',
         'p.tenant_id as copy_tenant_id',
       ])
+      .where('p.tenant_id', '=', tenantId)
       .where('p.conversation_id', '=', conversationId)
       .where('p.retracted', '=', false)
       .where((eb) =>
@@ -175,6 +196,7 @@ export class TelegramConversationRepository {
   }
 
   async markCopySynced(
+    tenantId: string,
     messageId: number,
     editedAt: Date | null,
     retracted: boolean,
@@ -182,14 +204,16 @@ export class TelegramConversationRepository {
     await this.db
       .updateTable('telegram_private_messages')
       .set({ synced_edit_at: editedAt, retracted })
+      .where('tenant_id', '=', tenantId)
       .where('message_id', '=', messageId)
       .execute();
   }
 
-  async markRatingPrompted(conversationId: string, at: Date): Promise<void> {
+  async markRatingPrompted(tenantId: string, conversationId: string, at: Date): Promise<void> {
     await this.db
       .updateTable('telegram_conversations')
       .set({ rating_prompted_at: at })
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .execute();
   }

@@ -38,10 +38,11 @@ export class TelegramPostRepository {
       .execute();
   }
 
-  pending(conversationId: string, limit = 20): Promise<TelegramPost[]> {
+  pending(tenantId: string, conversationId: string, limit = 20): Promise<TelegramPost[]> {
     return this.db
       .selectFrom('telegram_posts')
       .selectAll()
+      .where('tenant_id', '=', tenantId)
       .where('conversation_id', '=', conversationId)
       .where('sent_at', 'is', null)
       .orderBy('id')
@@ -50,6 +51,7 @@ export class TelegramPostRepository {
   }
 
   async markSent(
+    tenantId: string,
     id: number,
     telegramMessageId: number | null,
     botId: string | null = null,
@@ -57,6 +59,7 @@ export class TelegramPostRepository {
     await this.db
       .updateTable('telegram_posts')
       .set({ sent_at: new Date(), telegram_message_id: telegramMessageId, telegram_bot_id: botId })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
   }

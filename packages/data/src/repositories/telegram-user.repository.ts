@@ -79,7 +79,12 @@ export class TelegramUserRepository {
   }
 
   /** Re-encrypts a row under another key; false when someone changed its key meanwhile. */
-  async rekey(id: string, fromKeyId: string, secret: TelegramUserSecret): Promise<boolean> {
+  async rekey(
+    tenantId: string,
+    id: string,
+    fromKeyId: string,
+    secret: TelegramUserSecret,
+  ): Promise<boolean> {
     const result = await this.db
       .updateTable('telegram_users')
       .set({
@@ -88,6 +93,7 @@ export class TelegramUserRepository {
         nonce: secret.nonce,
         ciphertext: secret.ciphertext,
       })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('key_id', '=', fromKeyId)
       .executeTakeFirst();
@@ -95,10 +101,11 @@ export class TelegramUserRepository {
   }
 
   /** Records that the user wrote (and the language their Telegram app uses now). */
-  async touch(id: string, languageCode: string | null, at: Date): Promise<void> {
+  async touch(tenantId: string, id: string, languageCode: string | null, at: Date): Promise<void> {
     await this.db
       .updateTable('telegram_users')
       .set({ language_code: languageCode, last_seen_at: at })
+      .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .execute();
   }
@@ -136,8 +143,8 @@ export class TelegramUserRepository {
   }
 
   /** Deletes the user once they have no conversation left (one was just erased). */
-  async deleteIfOrphan(id: string): Promise<void> {
-    await this.#orphans().where('id', '=', id).execute();
+  async deleteIfOrphan(tenantId: string, id: string): Promise<void> {
+    await this.#orphans().where('tenant_id', '=', tenantId).where('id', '=', id).execute();
   }
 
   /** A delete of users without any conversation. */

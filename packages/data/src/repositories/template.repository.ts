@@ -98,13 +98,28 @@ export class TemplateRepository {
     at: Date,
     minIntervalMs: number,
   ): Promise<boolean> {
+    // Taken from the tenant's conversation row: for a conversation of another tenant (or none)
+    // nothing is inserted or moved, and the answer is the same whether it exists or not.
     const row = await this.db
       .insertInto('system_message_marks')
-      .values({ tenant_id: tenantId, conversation_id: conversationId, key, last_at: at })
+      .columns(['tenant_id', 'conversation_id', 'key', 'last_at'])
+      .expression((eb) =>
+        eb
+          .selectFrom('conversations')
+          .select([
+            'tenant_id',
+            'id',
+            eb.val(key).as('key'),
+            sql<Date>`${at}::timestamptz`.as('last_at'),
+          ])
+          .where('tenant_id', '=', tenantId)
+          .where('id', '=', conversationId),
+      )
       .onConflict((oc) =>
         oc
           .columns(['conversation_id', 'key'])
           .doUpdateSet({ last_at: at })
+          .where('system_message_marks.tenant_id', '=', tenantId)
           .where(
             'system_message_marks.last_at',
             '<=',
