@@ -27,7 +27,10 @@ import {
 import type { Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
+  conversationStartedSchema,
+  historyPageSchema,
   historyQuerySchema,
+  issuedTokenSchema,
   startConversationSchema,
   type ConversationStarted,
   type ErrorFrame,
@@ -69,6 +72,7 @@ import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access'
 import { consoleRoutes } from './console.routes';
 import { consolePageRoutes } from './console-page.routes';
 import { openApiDocument, routeCollector } from './openapi';
+import { installAnswerCheck } from './answer-check';
 import { OPENAPI_PAGE_CSP, openApiPage } from './openapi-page';
 import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
@@ -247,6 +251,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(cookie);
   // After the Origin check, before any route: an admin route without a permission cannot be
   // registered.
+  // Test runs: every answer of the API checked against its /openapi.json schema.
+  if (config.CHECK_RESPONSE_SCHEMAS) installAnswerCheck(app);
   installAdminAccess(app, {
     serviceToken: config.SERVICE_TOKEN,
     access,
@@ -273,6 +279,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           auth: 'none',
           body: startConversationSchema,
           responses: { 201: 'conversationId, ticket, token, expiresAt' },
+          answers: { 201: conversationStartedSchema },
         },
       },
     },
@@ -346,6 +353,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           tag: 'visitor',
           auth: 'visitor',
           params: conversationParamsSchema,
+          answers: { 200: issuedTokenSchema },
         },
       },
     },
@@ -384,6 +392,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           auth: 'visitor',
           params: conversationParamsSchema,
           query: historyQuerySchema,
+          answers: { 200: historyPageSchema },
         },
       },
     },

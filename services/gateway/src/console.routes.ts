@@ -23,6 +23,13 @@ import {
 import { ErrorCode, GatewayError } from './errors';
 import { settingsPageQuery } from './pagination';
 import { parse } from './validation';
+import {
+  consoleSessionAnswer,
+  sessionPageAnswer,
+  sessionRevokedAnswer,
+  signedInAnswer,
+  signedOutAnswer,
+} from './answers';
 
 export interface ConsoleRoutesOptions {
   access: ConsoleAccess;
@@ -153,6 +160,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
             200: 'the session and its csrfToken (JSON post)',
             303: 'signed in; on to the console (form post)',
           },
+          answers: { 200: signedInAnswer },
         },
       },
     },
@@ -215,6 +223,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           summary: 'The signed-in agent, their role and permissions, and the CSRF token',
           tag: 'console',
           auth: 'session',
+          answers: { 200: consoleSessionAnswer },
         },
       },
     },
@@ -234,7 +243,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     {
       config: {
         permission: Permission.session,
-        doc: { summary: 'Ends this session', tag: 'console', auth: 'session' },
+        doc: {
+          summary: 'Ends this session',
+          tag: 'console',
+          auth: 'session',
+          answers: { 200: signedOutAnswer },
+        },
       },
     },
     async (request, reply) => {
@@ -265,6 +279,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           tag: 'admin',
           auth: 'admin',
           query: settingsPageQuery,
+          answers: { 200: sessionPageAnswer },
         },
       },
     },
@@ -304,6 +319,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           tag: 'admin',
           auth: 'admin',
           params: sessionParams,
+          answers: { 200: sessionRevokedAnswer },
         },
       },
     },

@@ -52,6 +52,11 @@ export const ErrorCode = {
   SETUP_BRIDGE_UNAVAILABLE: 'SETUP_BRIDGE_UNAVAILABLE',
   /** setWebhook could not be done: TELEGRAM_WEBHOOK_URL unset (polling mode) or Telegram refused. */
   SETUP_WEBHOOK_FAILED: 'SETUP_WEBHOOK_FAILED',
+  /**
+   * Only with CHECK_RESPONSE_SCHEMAS (tests): the route's answer is not what its /openapi.json
+   * schema says; the details name the fields. A bug of the gateway, never of the caller.
+   */
+  RESPONSE_SCHEMA_MISMATCH: 'RESPONSE_SCHEMA_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -92,6 +97,7 @@ const STATUS: Record<ErrorCode, number> = {
   CONVERSATION_ERASED: 410,
   SETUP_BRIDGE_UNAVAILABLE: 503,
   SETUP_WEBHOOK_FAILED: 409,
+  RESPONSE_SCHEMA_MISMATCH: 500,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */
