@@ -650,8 +650,570 @@ export interface components {
             error: {
                 code: string;
                 message: string;
-                details?: Record<string, never>;
+                details?: {
+                    [key: string]: unknown;
+                };
             };
+        };
+        Attachment: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            type: string;
+            size: number;
+            width?: number;
+            height?: number;
+            /** Format: uri */
+            url: string;
+            /** Format: date-time */
+            urlExpiresAt: string;
+        };
+        HistoryMessage: {
+            seq: number;
+            /** @enum {string} */
+            kind: "visitor" | "agent" | "system";
+            text: string;
+            author?: string;
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            editedAt?: string;
+            /** @constant */
+            deleted?: true;
+            attachments?: components["schemas"]["Attachment"][];
+        };
+        HistoryPage: {
+            /** @enum {string} */
+            status: "open" | "closed";
+            ticket: string;
+            messages: components["schemas"]["HistoryMessage"][];
+        };
+        IssuedToken: {
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        ConversationStarted: {
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: uuid */
+            conversationId: string;
+            ticket: string;
+        };
+        RatingView: {
+            score: number;
+            comment: string | null;
+            /** Format: date-time */
+            at: string;
+        };
+        ConversationProfile: {
+            /** Format: uuid */
+            conversationId: string;
+            ticket: string;
+            /** @enum {string} */
+            status: "open" | "closed";
+            name: string | null;
+            rating: components["schemas"]["RatingView"] | null;
+        };
+        UploadTicket: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            uploadUrl: string;
+            /** @constant */
+            method: "PUT";
+            headers: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @enum {string} */
+        Role: "owner" | "admin" | "supervisor" | "agent" | "viewer";
+        Session: {
+            /** Format: uuid */
+            id: string;
+            agent: {
+                telegramUserId: number;
+                displayName: string | null;
+            };
+            role: components["schemas"]["Role"];
+            userAgent: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            current: boolean;
+        };
+        SignedIn: {
+            session: components["schemas"]["Session"];
+            csrfToken: string;
+        };
+        ConsoleSession: {
+            session: components["schemas"]["Session"];
+            permissions: string[];
+            csrfToken: string;
+        };
+        Agent: {
+            telegramUserId: number;
+            displayName: string | null;
+            role: components["schemas"]["Role"];
+            active: boolean;
+            capacity: number | null;
+            groupChatId: number | null;
+            level: number | null;
+            /** @enum {string} */
+            presence: "online" | "away" | "offline";
+        };
+        AgentListItem: {
+            telegramUserId: number;
+            displayName: string | null;
+            role: components["schemas"]["Role"];
+            active: boolean;
+            capacity: number | null;
+            groupChatId: number | null;
+            level: number | null;
+            /** @enum {string} */
+            presence: "online" | "away" | "offline";
+            load: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        Template: {
+            key: string;
+            locale: string;
+            text: string;
+            wsBanner: boolean;
+            persist: boolean;
+            telegram: boolean;
+            pin: boolean;
+            minIntervalMs: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        PriorityRule: {
+            pageUrlPrefix: string | null;
+            locale: string | null;
+            /** @enum {string} */
+            priority: "high" | "normal" | "low";
+        };
+        Group: {
+            chatId: number;
+            title: string | null;
+            level: number;
+            locales: string[];
+            active: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        AuditEntry: {
+            id: number;
+            /** Format: date-time */
+            at: string;
+            actor: {
+                type: string;
+                id: string | null;
+            };
+            action: string;
+            conversationId: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        DeadLetter: {
+            id: number;
+            topic: string;
+            durable: string;
+            reason: string;
+            deliveries: number;
+            error: {
+                code: string;
+                message: string;
+            };
+            conversationId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            replayedAt: string | null;
+            replays: number;
+        };
+        ConversationSummary: {
+            /** Format: uuid */
+            id: string;
+            ticket: string;
+            /** @enum {string} */
+            status: "open" | "closed";
+            /** @enum {string} */
+            priority: "high" | "normal" | "low";
+            level: number;
+            groupChatId: number | null;
+            topicId: number | null;
+            assignee: {
+                telegramUserId: number;
+                displayName: string;
+            } | null;
+            visitorName: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastActivityAt: string;
+            waitingSince: string | null;
+            messageCount: number;
+        };
+        TranscriptMessage: {
+            seq: number;
+            /** @enum {string} */
+            kind: "visitor" | "agent" | "system";
+            text: string;
+            author: {
+                /** @constant */
+                kind: "agent";
+                displayName: string | null;
+                telegramUserId: number | null;
+            } | {
+                /** @enum {string} */
+                kind: "visitor" | "system";
+                displayName: string | null;
+            };
+            /** Format: date-time */
+            at: string;
+            editedAt: string | null;
+            deletedAt: string | null;
+            edits: {
+                previousText: string;
+                /** Format: date-time */
+                editedAt: string;
+            }[];
+            attachments: components["schemas"]["Attachment"][];
+            /** @enum {string} */
+            delivery: "pending" | "delivered" | "failed" | "none";
+        };
+        Transcript: {
+            conversation: {
+                /** Format: uuid */
+                id: string;
+                ticket: string;
+                /** @enum {string} */
+                status: "open" | "closed";
+                /** @enum {string} */
+                priority: "high" | "normal" | "low";
+                level: number;
+                groupChatId: number | null;
+                topicId: number | null;
+                assignee: {
+                    telegramUserId: number;
+                    displayName: string;
+                } | null;
+                visitorName: string | null;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                lastActivityAt: string;
+                waitingSince: string | null;
+                messageCount: number;
+                /** @enum {string} */
+                channel: "web" | "telegram";
+                locale: string | null;
+                visitorEmail: string | null;
+                page: {
+                    url: string;
+                    title: string | null;
+                } | null;
+                firstResponseAt: string | null;
+                closedAt: string | null;
+            };
+            messages: components["schemas"]["TranscriptMessage"][];
+            nextAfterSeq: number | null;
+            notes: {
+                id: number;
+                authorName: string;
+                text: string;
+                /** Format: date-time */
+                at: string;
+            }[];
+            audit: components["schemas"]["AuditEntry"][] | null;
+        };
+        Overview: {
+            /** Format: date-time */
+            at: string;
+            open: number;
+            waiting: number;
+            assigned: number;
+            oldestWaitSeconds: number;
+            oldestWaitingSince: string | null;
+            agentsOnline: {
+                telegramUserId: number;
+                displayName: string;
+                load: number;
+                capacity: number | null;
+            }[];
+            slaBreachesToday: number;
+            telegramQueue: {
+                pendingMessages: number;
+                oldestPendingSeconds: number;
+                pendingPosts: number;
+            };
+        };
+        BusinessHours: {
+            timeZone: string;
+            alwaysOpen: boolean;
+            weekly: {
+                [key: string]: {
+                    from: string;
+                    to: string;
+                }[];
+            } | null;
+            updatedAt: string | null;
+        };
+        ReportFigures: {
+            conversations: number;
+            firstResponse: {
+                count: number;
+                avgSeconds: number | null;
+                medianSeconds: number | null;
+                businessAvgSeconds: number | null;
+                businessMedianSeconds: number | null;
+            };
+            resolution: {
+                count: number;
+                avgSeconds: number | null;
+                medianSeconds: number | null;
+                businessAvgSeconds: number | null;
+            };
+            replyTime: {
+                count: number;
+                avgSeconds: number | null;
+            };
+            csat: {
+                surveys: number;
+                ratings: number;
+                positive: number;
+                score: number | null;
+                responseRate: number | null;
+            };
+            sla: {
+                firstResponse: {
+                    measured: number;
+                    met: number;
+                    attainment: number | null;
+                };
+                resolution: {
+                    measured: number;
+                    met: number;
+                    attainment: number | null;
+                };
+            };
+        };
+        Report: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            groupBy: ("agent" | "day" | "level") | null;
+            businessHours: components["schemas"]["BusinessHours"];
+            rows: {
+                conversations: number;
+                firstResponse: {
+                    count: number;
+                    avgSeconds: number | null;
+                    medianSeconds: number | null;
+                    businessAvgSeconds: number | null;
+                    businessMedianSeconds: number | null;
+                };
+                resolution: {
+                    count: number;
+                    avgSeconds: number | null;
+                    medianSeconds: number | null;
+                    businessAvgSeconds: number | null;
+                };
+                replyTime: {
+                    count: number;
+                    avgSeconds: number | null;
+                };
+                csat: {
+                    surveys: number;
+                    ratings: number;
+                    positive: number;
+                    score: number | null;
+                    responseRate: number | null;
+                };
+                sla: {
+                    firstResponse: {
+                        measured: number;
+                        met: number;
+                        attainment: number | null;
+                    };
+                    resolution: {
+                        measured: number;
+                        met: number;
+                        attainment: number | null;
+                    };
+                };
+                key: string | null;
+                label: string | null;
+            }[];
+            total: components["schemas"]["ReportFigures"];
+        };
+        SlaSettings: {
+            remindAtPercent: number | null;
+            targets: {
+                [key: string]: {
+                    firstResponseSeconds: number | null;
+                    resolutionSeconds: number | null;
+                    businessHours: boolean;
+                };
+            };
+            updatedAt: string | null;
+        };
+        Tombstone: {
+            /** Format: uuid */
+            conversationId: string;
+            ticket: string;
+            /** Format: date-time */
+            erasedAt: string;
+            erasedBy: {
+                type: string;
+                id: string | null;
+            };
+            /** @enum {string} */
+            topic: "delete" | "keep";
+        };
+        ConversationExport: {
+            /** @constant */
+            format: "topicdesk.conversation-export/1";
+            /** Format: date-time */
+            exportedAt: string;
+            conversation: {
+                /** Format: uuid */
+                id: string;
+                ticket: string;
+                /** @enum {string} */
+                channel: "web" | "telegram";
+                /** @enum {string} */
+                status: "open" | "closed";
+                /** @enum {string} */
+                priority: "high" | "normal" | "low";
+                level: number;
+                createdAt: string | null;
+                lastActivityAt: string | null;
+                closedAt: string | null;
+                firstResponseAt: string | null;
+                groupChatId: number | null;
+                topicId: number | null;
+                claimedBy: {
+                    name: string | null;
+                    at: string | null;
+                } | null;
+            };
+            visitor: {
+                name: string | null;
+                email: string | null;
+                locale: string | null;
+                page: {
+                    url: string | null;
+                    title: string | null;
+                } | null;
+                visitorReadSeq: number;
+                telegram: {
+                    userRef: string;
+                    languageCode: string | null;
+                    firstSeenAt: string | null;
+                    lastSeenAt: string | null;
+                } | null;
+            };
+            messages: {
+                seq: number;
+                /** @enum {string} */
+                kind: "visitor" | "agent" | "system";
+                text: string;
+                author: string | null;
+                at: string | null;
+                editedAt: string | null;
+                deletedAt: string | null;
+                /** @enum {string} */
+                delivery: "pending" | "delivered" | "failed" | "none";
+                edits: {
+                    previousText: string;
+                    editedAt: string | null;
+                }[];
+            }[];
+            attachments: ({
+                /** Format: uuid */
+                id?: string;
+                name?: string;
+                state: string;
+                url?: string;
+                /** Format: date-time */
+                urlExpiresAt?: string;
+                messageSeq: number | null;
+            } & {
+                [key: string]: unknown;
+            })[];
+            notes: {
+                author: string;
+                text: string;
+                at: string | null;
+            }[];
+            rating: {
+                score: number;
+                comment: string | null;
+                channel: string;
+                at: string | null;
+            } | null;
+            escalations: {
+                fromLevel: number;
+                toLevel: number;
+                reason: string | null;
+                by: {
+                    type: string;
+                    id: string | null;
+                };
+                at: string | null;
+            }[];
+            slaEvents: {
+                target: string;
+                kind: string;
+                priority: string;
+                targetSeconds: number;
+                businessHours: boolean;
+                escalation: string | null;
+                at: string | null;
+            }[];
+            audit: {
+                id: number;
+                at: string | null;
+                actor: {
+                    type: string;
+                    id: string | null;
+                };
+                action: string;
+                details: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        SetupChecks: {
+            ok: boolean;
+            checks: {
+                id: string;
+                ok: boolean;
+                detail: string;
+                fix: string;
+            }[];
+            /** Format: date-time */
+            checkedAt: string;
+        };
+        Snippet: {
+            origin: string;
+            originAllowed: boolean;
+            fix?: string;
+            scriptUrl: string;
+            integrity: string;
+            snippet: string;
         };
     };
     responses: never;
@@ -690,7 +1252,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationStarted"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -730,7 +1292,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["IssuedToken"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -782,7 +1344,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HistoryPage"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -876,7 +1438,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationProfile"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -932,7 +1494,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RatingView"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -987,7 +1549,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationProfile"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1044,7 +1606,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UploadTicket"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1146,7 +1708,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        size: number;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1196,7 +1760,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        agents: components["schemas"]["AgentListItem"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1261,7 +1828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Agent"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1310,7 +1877,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        telegramUserId: number;
+                        /** @constant */
+                        active: false;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1360,7 +1931,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        templates: components["schemas"]["Template"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1441,7 +2015,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        updated: number;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1492,7 +2068,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        /** @constant */
+                        deleted: true;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1542,7 +2121,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        rules: components["schemas"]["PriorityRule"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1602,7 +2184,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        rules: components["schemas"]["PriorityRule"][];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1652,7 +2236,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        groups: components["schemas"]["Group"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1714,7 +2301,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Group"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1763,7 +2350,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Group"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1820,7 +2407,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        entries: components["schemas"]["AuditEntry"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1870,13 +2460,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description the entries as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/csv": unknown;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1928,7 +2518,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        deadLetters: components["schemas"]["DeadLetter"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1977,7 +2570,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeadLetter"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2035,7 +2628,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        items: components["schemas"]["ConversationSummary"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2087,7 +2683,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Transcript"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2134,7 +2730,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Overview"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2175,13 +2771,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description `overview` events (Overview) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/event-stream": unknown;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2232,7 +2828,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Report"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2279,7 +2875,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BusinessHours"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2362,7 +2958,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BusinessHours"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2409,7 +3005,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BusinessHours"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2511,7 +3107,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /** @description signed in; on to the console (form post) */
@@ -2565,7 +3161,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConsoleSession"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2612,7 +3208,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        /** @constant */
+                        signedOut: true;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2662,7 +3261,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        sessions: components["schemas"]["Session"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2711,7 +3313,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @constant */
+                        revoked: true;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2758,7 +3365,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SlaSettings"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2838,7 +3445,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SlaSettings"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2889,7 +3496,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationExport"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2945,7 +3552,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        erased: boolean;
+                        tombstone: components["schemas"]["Tombstone"];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2992,7 +3602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SetupChecks"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3039,7 +3649,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SetupChecks"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3088,7 +3698,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Snippet"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
