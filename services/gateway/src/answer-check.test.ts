@@ -9,8 +9,9 @@ const item = z.strictObject({ id: z.number().int(), at: z.iso.datetime() });
 describe('answerMismatches', () => {
   it('names the path of each field unlike the schema, and nothing for a match', () => {
     const answers = { 200: z.strictObject({ items: z.array(item) }) };
-    expect(answerMismatches(answers, 200, { items: [{ id: 1, at: '2026-12-06T10:00:00.000Z' }] }))
-      .toEqual([]);
+    expect(
+      answerMismatches(answers, 200, { items: [{ id: 1, at: '2026-12-06T10:00:00.000Z' }] }),
+    ).toEqual([]);
     const issues = answerMismatches(answers, 200, { items: [{ id: 1, at: 'yesterday' }] });
     expect(issues.map((i) => i.path)).toEqual(['items.0.at']);
     expect(answerMismatches(answers, 200, { items: [], extra: 1 })[0]?.message).toMatch(/extra/);
@@ -20,8 +21,9 @@ describe('answerMismatches', () => {
     expect(answerMismatches({ 200: item }, 201, {})).toEqual([
       { path: '', message: 'no answer schema is declared for 201' },
     ]);
-    expect(answerMismatches(undefined, 404, { error: { code: 'NOT_FOUND', message: 'no' } }))
-      .toEqual([]);
+    expect(
+      answerMismatches(undefined, 404, { error: { code: 'NOT_FOUND', message: 'no' } }),
+    ).toEqual([]);
     expect(answerMismatches(undefined, 404, { message: 'no' })).not.toEqual([]);
   });
 });

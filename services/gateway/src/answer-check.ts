@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBodySchema } from '@topicdesk/protocol';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
 import { isApiUrl } from './openapi';
 

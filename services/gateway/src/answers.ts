@@ -309,8 +309,7 @@ export const overviewAnswer = shape(
 );
 
 // Reports, business hours, SLA targets.
-const day = z.enum(['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
-const interval = z.strictObject({ from: z.string(), to: z.string() });
+const intervals = z.array(z.strictObject({ from: z.string(), to: z.string() })).optional();
 
 export const businessHoursAnswer = shape(
   'BusinessHours',
@@ -319,7 +318,17 @@ export const businessHoursAnswer = shape(
     /** No hours set: reports count every second (24/7). */
     alwaysOpen: z.boolean(),
     /** Open intervals (HH:MM) per weekday in `timeZone`; a day left out is closed; null: 24/7. */
-    weekly: z.partialRecord(day, z.array(interval)).nullable(),
+    weekly: z
+      .strictObject({
+        sun: intervals,
+        mon: intervals,
+        tue: intervals,
+        wed: intervals,
+        thu: intervals,
+        fri: intervals,
+        sat: intervals,
+      })
+      .nullable(),
     updatedAt: instant.nullable(),
   }),
 );
@@ -387,7 +396,11 @@ export const slaSettingsAnswer = shape(
   z.strictObject({
     remindAtPercent: int.min(1).max(99).nullable(),
     /** Targets by priority; a priority left out has none. */
-    targets: z.partialRecord(priority, slaTarget),
+    targets: z.strictObject({
+      high: slaTarget.optional(),
+      normal: slaTarget.optional(),
+      low: slaTarget.optional(),
+    }),
     updatedAt: instant.nullable(),
   }),
 );

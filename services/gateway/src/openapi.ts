@@ -118,8 +118,7 @@ const COMPONENT = '#/components/schemas/';
 function answerSchemas(answers: ReadonlyMap<string, z.ZodType>) {
   const registry = z.registry<{ id: string }>();
   for (const [schema, id] of answerComponents) registry.add(schema, { id });
-  for (const [key, schema] of answers)
-    if (!registry.has(schema)) registry.add(schema, { id: key });
+  for (const [key, schema] of answers) if (!registry.has(schema)) registry.add(schema, { id: key });
   const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     io: 'output',
@@ -157,7 +156,8 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
   const answers = new Map<string, z.ZodType>();
   for (const route of documented)
     for (const [status, schema] of Object.entries(route.doc.answers ?? {}))
-      if (schema) answers.set(`${operationId(route.method, openApiPath(route.url))}.${status}`, schema);
+      if (schema)
+        answers.set(`${operationId(route.method, openApiPath(route.url))}.${status}`, schema);
   const { components, byKey } = answerSchemas(answers);
 
   const paths: Record<string, Record<string, unknown>> = {};

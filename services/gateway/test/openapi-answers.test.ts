@@ -23,7 +23,10 @@ describe('/openapi.json answers', () => {
   it('gives every 2xx JSON answer of every API route a schema, its shared shapes as components', async () => {
     const document = (await currentOpenApiDocument()) as unknown as Document;
     const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, operation]) => ({ name: `${method} ${path}`, operation })),
+      Object.entries(methods).map(([method, operation]) => ({
+        name: `${method} ${path}`,
+        operation,
+      })),
     );
     expect(operations.length).toBeGreaterThan(40);
     const withoutSchema: string[] = [];

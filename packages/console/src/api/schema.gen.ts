@@ -962,7 +962,31 @@ export interface components {
             timeZone: string;
             alwaysOpen: boolean;
             weekly: {
-                [key: string]: {
+                sun?: {
+                    from: string;
+                    to: string;
+                }[];
+                mon?: {
+                    from: string;
+                    to: string;
+                }[];
+                tue?: {
+                    from: string;
+                    to: string;
+                }[];
+                wed?: {
+                    from: string;
+                    to: string;
+                }[];
+                thu?: {
+                    from: string;
+                    to: string;
+                }[];
+                fri?: {
+                    from: string;
+                    to: string;
+                }[];
+                sat?: {
                     from: string;
                     to: string;
                 }[];
@@ -1061,7 +1085,17 @@ export interface components {
         SlaSettings: {
             remindAtPercent: number | null;
             targets: {
-                [key: string]: {
+                high?: {
+                    firstResponseSeconds: number | null;
+                    resolutionSeconds: number | null;
+                    businessHours: boolean;
+                };
+                normal?: {
+                    firstResponseSeconds: number | null;
+                    resolutionSeconds: number | null;
+                    businessHours: boolean;
+                };
+                low?: {
                     firstResponseSeconds: number | null;
                     resolutionSeconds: number | null;
                     businessHours: boolean;
