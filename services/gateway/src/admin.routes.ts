@@ -421,6 +421,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/audit',
     adminRoute(Permission.auditRead, 'The audit log, newest first: filters, cursor pages, CSV', {
       query: auditQuery,
+      responses: {
+        200: { description: 'a page of entries; CSV with format=csv', type: 'text/csv' },
+      },
       answers: { 200: auditPageAnswer },
     }),
     async (request, reply) => {

@@ -89,6 +89,12 @@ export const dataRequestRoutes: FastifyPluginAsync<DataRequestRoutesOptions> = a
       {
         params: conversationRef,
         query: exportQuery,
+        responses: {
+          200: {
+            description: 'everything stored; a transcript with format=text',
+            type: 'text/plain',
+          },
+        },
         answers: { 200: conversationExportAnswer },
       },
     ),

@@ -21,7 +21,10 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** The body's media type when not JSON. */
   bodyType?: string;
-  /** Answers besides the error answers, by status: their description and media type. */
+  /**
+   * Answers besides the error answers, by status: their description and media type (with an
+   * answer schema for the same status, the answer is JSON or this type).
+   */
   responses?: Record<number, string | { description: string; type: string }>;
   /**
    * The JSON body of each answer besides the error answers, by status (answers.ts): shown in
@@ -174,12 +177,18 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
     for (const [status, answer] of Object.entries(described)) {
       const { description, type } =
         typeof answer === 'string' ? { description: answer, type: 'application/json' } : answer;
-      const schema = type === 'application/json' ? byKey.get(`${id}.${status}`) : undefined;
+      // A status with an answer schema and another media type answers either (JSON or CSV).
+      const schema = byKey.get(`${id}.${status}`);
+      const content =
+        type === 'application/json'
+          ? { [type]: { schema: schema ?? {} } }
+          : {
+              ...(schema ? { 'application/json': { schema } } : {}),
+              [type]: { schema: type.startsWith('text/') ? { type: 'string' } : {} },
+            };
       responses[status] = {
         description,
-        ...(status === '204' || status === '303' || status === '101'
-          ? {}
-          : { content: { [type]: { schema: schema ?? {} } } }),
+        ...(status === '204' || status === '303' || status === '101' ? {} : { content }),
       };
     }
     for (const [status, description] of Object.entries(ERRORS)) {

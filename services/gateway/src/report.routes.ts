@@ -260,6 +260,9 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
       'First response, resolution and CSAT figures (JSON or CSV)',
       {
         query: reportQuery,
+        responses: {
+          200: { description: 'the report; CSV with Accept: text/csv', type: 'text/csv' },
+        },
         answers: { 200: reportAnswer },
       },
     ),

@@ -35,7 +35,8 @@ export interface ConsoleClientOptions {
   fetch?: typeof fetch;
 }
 
-export type ConsoleClient = Client<paths>;
+/** JSON answers only: a route that answers CSV or text too is typed by its JSON answer. */
+export type ConsoleClient = Client<paths, 'application/json'>;
 
 /**
  * The typed client of the admin and console API, generated from /openapi.json (schema.gen.ts):
@@ -43,7 +44,7 @@ export type ConsoleClient = Client<paths>;
  * schemas the gateway's routes declare, named for the pages in views.ts.
  */
 export function createConsoleClient(options: ConsoleClientOptions): ConsoleClient {
-  const client = createClient<paths>({
+  const client = createClient<paths, 'application/json'>({
     baseUrl: options.baseUrl,
     credentials: 'same-origin',
     ...(options.headers ? { headers: options.headers } : {}),

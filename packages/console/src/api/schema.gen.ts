@@ -2435,7 +2435,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description a page of entries; CSV with format=csv */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2445,6 +2445,7 @@ export interface operations {
                         entries: components["schemas"]["AuditEntry"][];
                         nextCursor: string | null;
                     };
+                    "text/csv": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2500,7 +2501,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/csv": unknown;
+                    "text/csv": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2811,7 +2812,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/event-stream": unknown;
+                    "text/event-stream": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2856,13 +2857,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description the report; CSV with Accept: text/csv */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Report"];
+                    "text/csv": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3088,7 +3090,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": unknown;
+                    "text/html": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3524,13 +3526,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description everything stored; a transcript with format=text */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationExport"];
+                    "text/plain": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
