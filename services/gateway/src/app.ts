@@ -249,10 +249,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
 
   await app.register(cookie);
-  // After the Origin check, before any route: an admin route without a permission cannot be
-  // registered.
   // Test runs: every answer of the API checked against its /openapi.json schema.
   if (config.CHECK_RESPONSE_SCHEMAS) installAnswerCheck(app);
+  // After the Origin check, before any route: an admin route without a permission cannot be
+  // registered.
   installAdminAccess(app, {
     serviceToken: config.SERVICE_TOKEN,
     access,

@@ -121,7 +121,13 @@ const COMPONENT = '#/components/schemas/';
 function answerSchemas(answers: ReadonlyMap<string, z.ZodType>) {
   const registry = z.registry<{ id: string }>();
   for (const [schema, id] of answerComponents) registry.add(schema, { id });
-  for (const [key, schema] of answers) if (!registry.has(schema)) registry.add(schema, { id: key });
+  // An answer of its own is converted once, under the key of the first route that gives it.
+  const firstKey = new Map<z.ZodType, string>();
+  for (const [key, schema] of answers)
+    if (!registry.has(schema)) {
+      registry.add(schema, { id: key });
+      firstKey.set(schema, key);
+    }
   const { schemas } = z.toJSONSchema(registry, {
     target: 'draft-2020-12',
     io: 'output',
@@ -141,7 +147,10 @@ function answerSchemas(answers: ReadonlyMap<string, z.ZodType>) {
   const byKey = new Map<string, unknown>();
   for (const [key, schema] of answers) {
     const id = answerComponents.get(schema);
-    byKey.set(key, id === undefined ? bare(key) : { $ref: `${COMPONENT}${id}` });
+    byKey.set(
+      key,
+      id === undefined ? bare(firstKey.get(schema) ?? key) : { $ref: `${COMPONENT}${id}` },
+    );
   }
   return { components, byKey };
 }
