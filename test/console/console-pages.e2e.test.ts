@@ -167,15 +167,14 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
   });
 
   it('serves the typed client generated from /openapi.json with the same session', async () => {
+    // The answers are typed by the document: `me` is a ConsoleSession, `saved` { updated }.
     const cookies = await adminContext.cookies(a);
     const session = cookies.find((c) => c.name === 'topicdesk_session')!;
     const base = { baseUrl: a, headers: { cookie: `${session.name}=${session.value}`, origin: a } };
-    const me = await answer<{ csrfToken: string; session: { role: string } }>(
-      createConsoleClient(base).GET('/v1/console/session'),
-    );
+    const me = await answer(createConsoleClient(base).GET('/v1/console/session'));
     expect(me.session.role).toBe('admin');
     const client = createConsoleClient({ ...base, csrfToken: () => me.csrfToken });
-    const saved = await answer<{ updated: number }>(
+    const saved = await answer(
       client.PUT('/v1/admin/templates', {
         body: { key: 'reply.console', text: 'From the client' },
       }),

@@ -46,6 +46,8 @@ export async function startGateway(env: Record<string, string> = {}): Promise<Ga
       NAMESPACE: namespace,
       CONVERSATION_JWT_SECRET: jwtSecret,
       SERVICE_TOKEN: serviceToken,
+      // Every answer is checked against its /openapi.json schema (500 RESPONSE_SCHEMA_MISMATCH).
+      CHECK_RESPONSE_SCHEMAS: 'true',
       ...env,
     },
   });

@@ -186,6 +186,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           LIMIT_MESSAGES_PER_HOUR: '1000',
           WS_RATE_BURST: '200',
           WS_RATE_PER_SEC: '100',
+          // Every answer is checked against its /openapi.json schema (500 RESPONSE_SCHEMA_MISMATCH).
+          CHECK_RESPONSE_SCHEMAS: 'true',
           ...options.gatewayEnv,
         },
       }),

@@ -8,8 +8,8 @@ import {
   type Principal,
 } from '@topicdesk/core';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import type { z } from 'zod';
 import { ErrorCode, GatewayError } from './errors';
+import type { RouteDoc } from './openapi';
 import { bearerToken } from './tokens';
 
 /** The session cookie: `__Host-` (Secure, Path=/, no Domain) wherever the console is https. */
@@ -171,7 +171,7 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
 export function adminRoute(
   permission: Permission,
   summary: string,
-  schemas: { params?: z.ZodObject; query?: z.ZodObject; body?: z.ZodType } = {},
+  schemas: Pick<RouteDoc, 'params' | 'query' | 'body' | 'responses' | 'answers'> = {},
 ) {
   return {
     config: {

@@ -23,6 +23,21 @@ import { auditView } from './conversation-admin.routes';
 import { csvField } from './csv';
 import { fromBound, pageQuery, settingsPageQuery, toBound } from './pagination';
 import { parse } from './validation';
+import {
+  agentAnswer,
+  agentDeactivatedAnswer,
+  agentPageAnswer,
+  auditPageAnswer,
+  deadLetterAnswer,
+  deadLetterPageAnswer,
+  groupAnswer,
+  groupPageAnswer,
+  priorityRulePageAnswer,
+  priorityRulesSavedAnswer,
+  templateDeletedAnswer,
+  templatePageAnswer,
+  templatesSavedAnswer,
+} from './answers';
 
 export interface AdminRoutesOptions {
   admin: AdminService;
@@ -211,10 +226,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     load: () => Promise<readonly T[]>;
     key: { kind: K; of: (item: T) => K extends 'number' ? number : string };
     view: (item: T) => unknown;
+    answer: z.ZodType;
   }) =>
     app.get(
       list.url,
-      adminRoute(Permission.settingsRead, list.summary, { query: settingsPageQuery }),
+      adminRoute(Permission.settingsRead, list.summary, {
+        query: settingsPageQuery,
+        answers: { 200: list.answer },
+      }),
       async (request) => {
         const query = parse(settingsPageQuery, request.query, 'query');
         const page = pageInMemory(list.field, await list.load(), list.key, query);
@@ -226,6 +245,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     url: '/v1/admin/agents',
     summary: 'Agents with their roles and loads',
     field: 'agents',
+    answer: agentPageAnswer,
     load: () => service.agentLoads(DEFAULT_TENANT_ID),
     key: { kind: 'number', of: (a) => a.agent.id },
     view: ({ agent, load }) => ({
@@ -240,6 +260,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     adminRoute(Permission.agentsManage, "Registers or changes an agent (roles up to one's own)", {
       params: agentParams,
       body: agentBody,
+      answers: { 200: agentAnswer },
     }),
     async (request) => {
       const { telegramUserId } = parse(agentParams, request.params, 'path');
@@ -261,6 +282,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/agents/:telegramUserId',
     adminRoute(Permission.agentsManage, "Deactivates an agent (of one's own rank or below)", {
       params: agentParams,
+      answers: { 200: agentDeactivatedAnswer },
     }),
     async (request) => {
       const { telegramUserId } = parse(agentParams, request.params, 'path');
@@ -282,6 +304,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     url: '/v1/admin/templates',
     summary: 'System message templates and saved replies',
     field: 'templates',
+    answer: templatePageAnswer,
     load: () => service.templates(DEFAULT_TENANT_ID),
     // A key has no NUL: key and locale apart, in the order of key, then locale.
     key: { kind: 'string', of: (t) => `${t.key}\u0000${t.locale}` },
@@ -302,6 +325,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/templates',
     adminRoute(Permission.templatesWrite, 'Saves one template or a list of them (all or none)', {
       body: templatesBody,
+      answers: { 200: templatesSavedAnswer },
     }),
     async (request) => {
       const body = parse(templatesBody, request.body === undefined ? {} : request.body);
@@ -316,6 +340,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     adminRoute(Permission.templatesWrite, 'Deletes a template in one locale', {
       params: templateKeyParams,
       query: templateLocaleQuery,
+      answers: { 200: templateDeletedAnswer },
     }),
     async (request) => {
       const { key } = parse(templateKeyParams, request.params, 'path');
@@ -331,6 +356,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     url: '/v1/admin/priority-rules',
     summary: 'Priority rules, first match first',
     field: 'rules',
+    answer: priorityRulePageAnswer,
     load: () => service.priorityRules(DEFAULT_TENANT_ID),
     key: { kind: 'number', of: (rule) => rule.position },
     view: priorityRuleView,
@@ -340,6 +366,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/priority-rules',
     adminRoute(Permission.settingsWrite, 'Replaces every priority rule', {
       body: priorityRulesBody,
+      answers: { 200: priorityRulesSavedAnswer },
     }),
     async (request) => {
       const { rules } = parse(priorityRulesBody, request.body ?? {});
@@ -352,6 +379,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     url: '/v1/admin/groups',
     summary: 'Support groups besides SUPPORT_GROUP_ID',
     field: 'groups',
+    answer: groupPageAnswer,
     load: () => service.groups(DEFAULT_TENANT_ID),
     key: { kind: 'number', of: (group) => group.chat_id },
     view: groupView,
@@ -363,6 +391,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     adminRoute(Permission.settingsWrite, 'Registers or replaces a support group', {
       params: groupParams,
       body: groupBody,
+      answers: { 200: groupAnswer },
     }),
     async (request) => {
       const { chatId } = parse(groupParams, request.params, 'path');
@@ -376,7 +405,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
   // Deactivates rather than deletes: the group's conversations keep their topics there.
   app.delete(
     '/v1/admin/groups/:chatId',
-    adminRoute(Permission.settingsWrite, 'Deactivates a support group', { params: groupParams }),
+    adminRoute(Permission.settingsWrite, 'Deactivates a support group', {
+      params: groupParams,
+      answers: { 200: groupAnswer },
+    }),
     async (request) => {
       const { chatId } = parse(groupParams, request.params, 'path');
       const group = await service.deactivateGroup(DEFAULT_TENANT_ID, by(request), chatId);
@@ -389,6 +421,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/audit',
     adminRoute(Permission.auditRead, 'The audit log, newest first: filters, cursor pages, CSV', {
       query: auditQuery,
+      responses: {
+        200: { description: 'a page of entries; CSV with format=csv', type: 'text/csv' },
+      },
+      answers: { 200: auditPageAnswer },
     }),
     async (request, reply) => {
       const { format, ...query } = parse(auditQuery, request.query, 'query');
@@ -402,6 +438,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/audit.csv',
     adminRoute(Permission.auditRead, 'The audit log as CSV, newest first (the same filters)', {
       query: auditCsvQuery,
+      responses: { 200: { description: 'the entries as CSV', type: 'text/csv' } },
     }),
     async (request, reply) => sendAuditCsv(reply, parse(auditCsvQuery, request.query, 'query')),
   );
@@ -436,7 +473,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
 
   app.get(
     '/v1/admin/dead-letters',
-    adminRoute(Permission.operations, 'Dead letters, newest first', { query: deadLettersQuery }),
+    adminRoute(Permission.operations, 'Dead letters, newest first', {
+      query: deadLettersQuery,
+      answers: { 200: deadLetterPageAnswer },
+    }),
     async (request) => {
       const query = parse(deadLettersQuery, request.query, 'query');
       const page = await reads.deadLetters(DEFAULT_TENANT_ID, {
@@ -452,6 +492,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     '/v1/admin/dead-letters/:id/replay',
     adminRoute(Permission.operations, 'Publishes a dead letter again', {
       params: deadLetterParams,
+      answers: { 200: deadLetterAnswer },
     }),
     async (request) => {
       const { id } = parse(deadLetterParams, request.params, 'path');

@@ -7,15 +7,12 @@ import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
 import {
   AdminService,
-  AttachmentError,
   ConsoleReads,
   AttachmentService,
   ConsoleAccess,
-  ConversationClosedError,
   ConversationService,
   DataRequests,
   detachedPublisher,
-  InvalidCursorError,
   Ratings,
   Reports,
   SlaSettingsService,
@@ -27,7 +24,10 @@ import {
 import { tenantKey, type Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
+  conversationStartedSchema,
+  historyPageSchema,
   historyQuerySchema,
+  issuedTokenSchema,
   startConversationSchema,
   type ConversationStarted,
   type ErrorFrame,
@@ -43,7 +43,7 @@ import type {
   FastifyRequest,
 } from 'fastify';
 import type { GatewayConfig } from './config';
-import { ErrorCode, GatewayError } from './errors';
+import { ErrorCode, GatewayError, REST_BODY_LIMIT, toGatewayError } from './errors';
 import { messageEvent } from '@topicdesk/core';
 import { createGatewayMetrics } from './metrics';
 import {
@@ -70,6 +70,7 @@ import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access'
 import { consoleRoutes } from './console.routes';
 import { consolePageRoutes } from './console-page.routes';
 import { openApiDocument, routeCollector } from './openapi';
+import { installAnswerCheck } from './answer-check';
 import { OPENAPI_PAGE_CSP, openApiPage } from './openapi-page';
 import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
@@ -88,49 +89,6 @@ export interface GatewayDeps {
   logger: Logger;
   /** Identifies this replica in `origin` markers. */
   replicaId?: string;
-}
-
-const REST_BODY_LIMIT = 16 * 1024;
-
-/** Maps fastify's own errors (body parsing, limits) onto the public codes. */
-function toGatewayError(error: FastifyError): GatewayError {
-  if (error instanceof GatewayError) return error;
-  if (AttachmentError.is(error)) return new GatewayError(error.code, error.message);
-  if (error instanceof InvalidCursorError)
-    return new GatewayError(ErrorCode.INVALID_CURSOR, error.message);
-  if (error instanceof ConversationClosedError)
-    return new GatewayError(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed');
-  switch (error.code) {
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new GatewayError(ErrorCode.INVALID_JSON, 'the body is not valid JSON');
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new GatewayError(
-        ErrorCode.PAYLOAD_TOO_LARGE,
-        `bodies are limited to ${REST_BODY_LIMIT} bytes`,
-      );
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new GatewayError(
-        ErrorCode.INVALID_REQUEST,
-        'the Content-Length does not match the body',
-      );
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
-    default:
-      if (error instanceof SyntaxError)
-        return new GatewayError(ErrorCode.INVALID_JSON, 'the body is not valid JSON');
-      if (error.statusCode === 413)
-        return new GatewayError(ErrorCode.PAYLOAD_TOO_LARGE, 'the request is too large');
-      if (error.statusCode === 415)
-        return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
-      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-        return new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
-      }
-      return new GatewayError(
-        ErrorCode.UNAVAILABLE,
-        'the service could not handle the request; try again',
-      );
-  }
 }
 
 /**
@@ -257,6 +215,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   });
 
   await app.register(cookie);
+  // Test runs: every answer of the API checked against its /openapi.json schema.
+  if (config.CHECK_RESPONSE_SCHEMAS) installAnswerCheck(app);
   // After the Origin check, before any route: an admin route without a permission cannot be
   // registered.
   installAdminAccess(app, {
@@ -285,6 +245,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           auth: 'none',
           body: startConversationSchema,
           responses: { 201: 'conversationId, ticket, token, expiresAt' },
+          answers: { 201: conversationStartedSchema },
         },
       },
     },
@@ -359,6 +320,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           tag: 'visitor',
           auth: 'visitor',
           params: conversationParamsSchema,
+          answers: { 200: issuedTokenSchema },
         },
       },
     },
@@ -397,6 +359,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           auth: 'visitor',
           params: conversationParamsSchema,
           query: historyQuerySchema,
+          answers: { 200: historyPageSchema },
         },
       },
     },

@@ -3,6 +3,7 @@ import type { QuotaLimiter } from '@topicdesk/fanout';
 import {
   attachmentRequestSchema,
   conversationParamsSchema,
+  uploadTicketSchema,
   type UploadTicket,
 } from '@topicdesk/protocol';
 import {
@@ -16,6 +17,7 @@ import {
 import type { FastifyPluginAsync } from 'fastify';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
+import { fileStoredAnswer } from './answers';
 import { ErrorCode, GatewayError } from './errors';
 import { spendQuota } from './quota';
 import { authorizeConversation, type ConversationTokens } from './tokens';
@@ -57,6 +59,7 @@ export const attachmentRoutes: FastifyPluginAsync<AttachmentRoutesOptions> = asy
           params: conversationParamsSchema,
           body: attachmentRequestSchema,
           responses: { 201: 'the upload ticket' },
+          answers: { 201: uploadTicketSchema },
         },
       },
     },
@@ -109,6 +112,7 @@ const fileLinks: FastifyPluginAsync<{ storage: FsStorage }> = async (app, { stor
           query: fileLinkQuery,
           body: z.string(),
           bodyType: 'application/octet-stream',
+          answers: { 200: fileStoredAnswer },
         },
       },
     },

@@ -9,36 +9,56 @@ import {
 } from '@topicdesk/contracts';
 import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
+import { z } from 'zod';
+import { instant, int, shape } from './answer-components';
 
-/** One bot of the pool as the console's Overview shows it (never its token). */
-export interface BotView {
-  id: string;
-  username: string | null;
-  role: 'main' | 'sender';
-  /** `paused`: a 429 holds it until `pausedUntil`; `failing`: left out, `problem` says why. */
-  state: 'ok' | 'paused' | 'failing';
-  pausedUntil: string | null;
-  problem: string | null;
-  /** Calls in the current group window (every replica's), against the window's budget. */
-  sent: number;
-  budget: number;
-  windowSeconds: number;
-  lastError: { code: string; at: string } | null;
-  chats: Array<{ chatId: number; sent: number; budget: number; pausedUntil: string | null }>;
-}
+/**
+ * The `telegram` part of the overview: the bridges' bots and their send queues, as
+ * /openapi.json shows it. `available` is false when no bridge told its status in time (none
+ * running, or NATS away); `replicas` the bridges heard from; `sending` the calls waiting for
+ * room in the budgets over every replica (null when unavailable). A bot is `paused` while a 429
+ * holds it (until `pausedUntil`) and `failing` when left out (`problem` says why); `sent` counts
+ * the calls of the current group window (every replica's) against `budget`.
+ */
+export const overviewTelegramAnswer = shape(
+  'OverviewTelegram',
+  z.strictObject({
+    available: z.boolean(),
+    at: instant.nullable(),
+    replicas: int.min(0),
+    sending: z
+      .strictObject({ normal: int.min(0), cosmetic: int.min(0), oldestWaitSeconds: z.number() })
+      .nullable(),
+    bots: z.array(
+      shape(
+        'OverviewBot',
+        z.strictObject({
+          id: z.string(),
+          username: z.string().nullable(),
+          role: z.enum(['main', 'sender']),
+          state: z.enum(['ok', 'paused', 'failing']),
+          pausedUntil: instant.nullable(),
+          problem: z.string().nullable(),
+          sent: int.min(0),
+          budget: int.min(0),
+          windowSeconds: z.number(),
+          lastError: z.strictObject({ code: z.string(), at: instant }).nullable(),
+          chats: z.array(
+            z.strictObject({
+              chatId: int,
+              sent: int.min(0),
+              budget: int.min(0),
+              pausedUntil: instant.nullable(),
+            }),
+          ),
+        }),
+      ),
+    ),
+  }),
+);
 
-/** The `telegram` part of the overview: the bridges' bots and their send queues. */
-export interface TelegramView {
-  /** False when no bridge told its status in time (none running, or NATS away). */
-  available: boolean;
-  /** When the newest status was taken. */
-  at: string | null;
-  /** Bridge replicas heard from. */
-  replicas: number;
-  /** Calls waiting for room in the budgets, over every replica; null when unavailable. */
-  sending: { normal: number; cosmetic: number; oldestWaitSeconds: number } | null;
-  bots: BotView[];
-}
+export type TelegramView = z.output<typeof overviewTelegramAnswer>;
+export type BotView = TelegramView['bots'][number];
 
 export interface BridgeStatusBoardOptions {
   /** How long a read waits for a first status when none is fresh (1 s). */

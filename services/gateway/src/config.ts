@@ -85,6 +85,12 @@ export const gatewayEnvSchema = z
     CONSOLE_STREAM_HEARTBEAT: env.duration('15s'),
     /** How long the setup checks wait for the bridge's answer (it asks Telegram). */
     SETUP_BRIDGE_TIMEOUT: env.duration('10s'),
+    /**
+     * Check every JSON answer of a documented route against its /openapi.json schema and answer
+     * 500 RESPONSE_SCHEMA_MISMATCH where it differs: for test runs (the suites turn it on), off
+     * in production (it parses every answer again).
+     */
+    CHECK_RESPONSE_SCHEMAS: env.boolean(false),
     ...tenantEnv,
   })
   .refine((config) => config.PLATFORM_TOKEN === undefined || config.TENANT_KEK !== undefined, {

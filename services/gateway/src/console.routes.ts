@@ -24,6 +24,13 @@ import { ErrorCode, GatewayError } from './errors';
 import { settingsPageQuery } from './pagination';
 import type { BridgeMiniApp } from './setup-client';
 import { parse } from './validation';
+import {
+  consoleSessionAnswer,
+  sessionPageAnswer,
+  sessionRevokedAnswer,
+  signedInAnswer,
+  signedOutAnswer,
+} from './answers';
 
 export interface ConsoleRoutesOptions {
   access: ConsoleAccess;
@@ -168,6 +175,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
             200: 'the session and its csrfToken (JSON post)',
             303: 'signed in; on to the console (form post)',
           },
+          answers: { 200: signedInAnswer },
         },
       },
     },
@@ -209,6 +217,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           auth: 'signed-link',
           body: miniAppBody,
           responses: { 200: 'the session and its csrfToken' },
+          answers: { 200: signedInAnswer },
         },
       },
     },
@@ -291,6 +300,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           summary: 'The signed-in agent, their role and permissions, and the CSRF token',
           tag: 'console',
           auth: 'session',
+          answers: { 200: consoleSessionAnswer },
         },
       },
     },
@@ -310,7 +320,12 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     {
       config: {
         permission: Permission.session,
-        doc: { summary: 'Ends this session', tag: 'console', auth: 'session' },
+        doc: {
+          summary: 'Ends this session',
+          tag: 'console',
+          auth: 'session',
+          answers: { 200: signedOutAnswer },
+        },
       },
     },
     async (request, reply) => {
@@ -341,6 +356,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           tag: 'admin',
           auth: 'admin',
           query: settingsPageQuery,
+          answers: { 200: sessionPageAnswer },
         },
       },
     },
@@ -380,6 +396,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           tag: 'admin',
           auth: 'admin',
           params: sessionParams,
+          answers: { 200: sessionRevokedAnswer },
         },
       },
     },

@@ -15,6 +15,7 @@ import { adminRoute, principalOf } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { fromBound, pageQuery, toBound } from './pagination';
 import { parse } from './validation';
+import { conversationPageAnswer, transcriptAnswer } from './answers';
 
 export interface ConversationAdminRoutesOptions {
   reads: ConsoleReads;
@@ -129,7 +130,7 @@ export const conversationAdminRoutes: FastifyPluginAsync<ConversationAdminRoutes
     adminRoute(
       Permission.transcriptsRead,
       'Conversations, newest first: filters, text search, cursor pages',
-      { query: conversationsQuery },
+      { query: conversationsQuery, answers: { 200: conversationPageAnswer } },
     ),
     async (request) => {
       const query = parse(conversationsQuery, request.query, 'query');
@@ -160,7 +161,7 @@ export const conversationAdminRoutes: FastifyPluginAsync<ConversationAdminRoutes
     adminRoute(
       Permission.transcriptsRead,
       'A transcript (by id or ticket): messages in seq order, internal notes, audit trail',
-      { params: conversationParams, query: transcriptQuery },
+      { params: conversationParams, query: transcriptQuery, answers: { 200: transcriptAnswer } },
     ),
     async (request) => {
       const { id } = parse(conversationParams, request.params, 'path');

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { adminRoute, principalOf } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { parse } from './validation';
+import { conversationExportAnswer, erasedAnswer } from './answers';
 
 export interface DataRequestRoutesOptions {
   requests: DataRequests;
@@ -85,7 +86,17 @@ export const dataRequestRoutes: FastifyPluginAsync<DataRequestRoutesOptions> = a
     adminRoute(
       Permission.dataExport,
       'Everything stored about a conversation (JSON, or ?format=text a transcript)',
-      { params: conversationRef, query: exportQuery },
+      {
+        params: conversationRef,
+        query: exportQuery,
+        responses: {
+          200: {
+            description: 'everything stored; a transcript with format=text',
+            type: 'text/plain',
+          },
+        },
+        answers: { 200: conversationExportAnswer },
+      },
     ),
     async (request, reply) => {
       const { id } = parse(conversationRef, request.params, 'id');
@@ -109,7 +120,7 @@ export const dataRequestRoutes: FastifyPluginAsync<DataRequestRoutesOptions> = a
     adminRoute(
       Permission.dataErase,
       "Erases a conversation's personal data; its topic deleted or kept (renamed)",
-      { params: conversationRef, body: eraseBody },
+      { params: conversationRef, body: eraseBody, answers: { 200: erasedAnswer } },
     ),
     async (request) => {
       const { id } = parse(conversationRef, request.params, 'id');

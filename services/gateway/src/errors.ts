@@ -1,3 +1,6 @@
+import { AttachmentError, ConversationClosedError, InvalidCursorError } from '@topicdesk/core';
+import type { FastifyError } from 'fastify';
+
 /**
  * The public error codes of the visitor API (docs/contract.md). Clients branch on `code`, never on
  * the message. Documented in docs/errors.md.
@@ -79,6 +82,11 @@ export const ErrorCode = {
   TENANT_KEK_UNKNOWN: 'TENANT_KEK_UNKNOWN',
   /** The tenant's stored secrets do not authenticate (changed, or of another tenant). */
   TENANT_SECRETS_CORRUPT: 'TENANT_SECRETS_CORRUPT',
+  /**
+   * Only with CHECK_RESPONSE_SCHEMAS (tests): the route's answer is not what its /openapi.json
+   * schema says; the details name the fields. A bug of the gateway, never of the caller.
+   */
+  RESPONSE_SCHEMA_MISMATCH: 'RESPONSE_SCHEMA_MISMATCH',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -132,6 +140,7 @@ const STATUS: Record<ErrorCode, number> = {
   TENANT_KEK_MISSING: 503,
   TENANT_KEK_UNKNOWN: 503,
   TENANT_SECRETS_CORRUPT: 500,
+  RESPONSE_SCHEMA_MISMATCH: 500,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */
@@ -155,5 +164,48 @@ export class GatewayError extends Error {
         ...(this.details ? { details: this.details } : {}),
       },
     };
+  }
+}
+
+export const REST_BODY_LIMIT = 16 * 1024;
+
+/** Maps fastify's own errors (body parsing, limits) onto the public codes. */
+export function toGatewayError(error: FastifyError): GatewayError {
+  if (error instanceof GatewayError) return error;
+  if (AttachmentError.is(error)) return new GatewayError(error.code, error.message);
+  if (error instanceof InvalidCursorError)
+    return new GatewayError(ErrorCode.INVALID_CURSOR, error.message);
+  if (error instanceof ConversationClosedError)
+    return new GatewayError(ErrorCode.CONVERSATION_CLOSED, 'the conversation is closed');
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new GatewayError(ErrorCode.INVALID_JSON, 'the body is not valid JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new GatewayError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        `bodies are limited to ${REST_BODY_LIMIT} bytes`,
+      );
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new GatewayError(
+        ErrorCode.INVALID_REQUEST,
+        'the Content-Length does not match the body',
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
+    default:
+      if (error instanceof SyntaxError)
+        return new GatewayError(ErrorCode.INVALID_JSON, 'the body is not valid JSON');
+      if (error.statusCode === 413)
+        return new GatewayError(ErrorCode.PAYLOAD_TOO_LARGE, 'the request is too large');
+      if (error.statusCode === 415)
+        return new GatewayError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'send application/json');
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return new GatewayError(ErrorCode.INVALID_REQUEST, error.message);
+      }
+      return new GatewayError(
+        ErrorCode.UNAVAILABLE,
+        'the service could not handle the request; try again',
+      );
   }
 }

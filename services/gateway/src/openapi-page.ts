@@ -9,13 +9,17 @@ interface Operation {
   security?: Array<Record<string, string[]>>;
   parameters?: Array<{ name: string; in: string; required?: boolean; schema?: unknown }>;
   requestBody?: { content: Record<string, { schema?: unknown }> };
-  responses?: Record<string, { description?: string }>;
+  responses?: Record<
+    string,
+    { description?: string; content?: Record<string, { schema?: Record<string, unknown> }> }
+  >;
 }
 
 /** /openapi.json as `openApiDocument` makes it: its operations are `Operation`s. */
 interface Document {
   info: { title: string; version: string; description?: string };
   paths: Record<string, Record<string, unknown>>;
+  components?: { schemas?: Record<string, unknown> };
 }
 
 const STYLE = `body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;color:#1b1f24;background:#fff}
@@ -69,13 +73,22 @@ function operation(method: string, path: string, op: Operation): string {
     `<p>Answers: ${Object.entries(op.responses ?? {})
       .map(([status, r]) => `<code>${escape(status)}</code> ${escape(r.description ?? '')}`)
       .join(' · ')}</p>`,
+    ...Object.entries(op.responses ?? {}).flatMap(([status, r]) => {
+      const schema = r.content?.['application/json']?.schema;
+      return status.startsWith('2') && schema && Object.keys(schema).length > 0
+        ? [
+            `<p>Answer <code>${escape(status)}</code> (<code>application/json</code>):</p>${json(schema)}`,
+          ]
+        : [];
+    }),
     '</section>',
   ].join('');
 }
 
 /**
  * The reference page of /openapi.json: every operation by tag, with its auth, permission,
- * parameters and body schema, as the document says (so it cannot drift from the routes).
+ * parameters, body and answer schemas, then the shared schemas answers refer to, as the
+ * document says (so it cannot drift from the routes).
  */
 export function openApiPage(document: Document): string {
   const byTag = new Map<string, string[]>();
@@ -95,6 +108,12 @@ export function openApiPage(document: Document): string {
     description ? `<p>${escape(description)}</p>` : '',
     '<p>The machine-readable document: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>',
     ...[...byTag].map(([tag, sections]) => `<h2>${escape(tag)}</h2>${sections.join('')}`),
+    // The shapes answers refer to (`$ref: #/components/schemas/<name>`).
+    '<h2 id="schemas">schemas</h2>',
+    ...Object.entries(document.components?.schemas ?? {}).map(
+      ([name, schema]) =>
+        `<section id="${escape(`schema-${name}`)}"><h3><code>${escape(name)}</code></h3>${json(schema)}</section>`,
+    ),
     '</main></body></html>',
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 import type { Permission } from '@topicdesk/core';
 import type { RouteOptions } from 'fastify';
 import { z } from 'zod';
+import { answerComponents } from './answers';
 
 /**
  * What /openapi.json says about a route, declared in the route's `config.doc` with the very zod
@@ -20,8 +21,16 @@ export interface RouteDoc {
   body?: z.ZodType;
   /** The body's media type when not JSON. */
   bodyType?: string;
-  /** Answers besides the error answers, by status: their description and media type. */
+  /**
+   * Answers besides the error answers, by status: their description and media type (with an
+   * answer schema for the same status, the answer is JSON or this type).
+   */
   responses?: Record<number, string | { description: string; type: string }>;
+  /**
+   * The JSON body of each answer besides the error answers, by status (answers.ts): shown in
+   * the document and, with CHECK_RESPONSE_SCHEMAS, checked on every answer (answer-check.ts).
+   */
+  answers?: Partial<Record<number, z.ZodType>>;
 }
 
 /** A route as fastify registered it: what the document is made of. */
@@ -105,33 +114,104 @@ const ERRORS: Record<string, string> = {
   '403': 'FORBIDDEN, FORBIDDEN_ROLE, CSRF_FAILED',
 };
 
+const COMPONENT = '#/components/schemas/';
+
+/**
+ * The answers' JSON Schemas (`output`: what the gateway sends), in one conversion so that the
+ * shapes of answers.ts are `$ref`s to `components.schemas` wherever they appear: `schemas` by
+ * the key given to each route answer, `components` by the shapes' ids.
+ */
+function answerSchemas(answers: ReadonlyMap<string, z.ZodType>) {
+  const registry = z.registry<{ id: string }>();
+  for (const [schema, id] of answerComponents) registry.add(schema, { id });
+  // An answer of its own is converted once, under the key of the first route that gives it.
+  const firstKey = new Map<z.ZodType, string>();
+  for (const [key, schema] of answers)
+    if (!registry.has(schema)) {
+      registry.add(schema, { id: key });
+      firstKey.set(schema, key);
+    }
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'draft-2020-12',
+    io: 'output',
+    unrepresentable: 'any',
+    uri: (id) => `${COMPONENT}${id}`,
+    // An instant's regular expression says no more than its `format: date-time`.
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+    },
+  });
+  const bare = (id: string) => {
+    const { $schema: _s, $id: _i, ...rest } = schemas[id] ?? {};
+    return rest;
+  };
+  const components: Record<string, unknown> = {};
+  for (const id of answerComponents.values()) components[id] = bare(id);
+  const byKey = new Map<string, unknown>();
+  for (const [key, schema] of answers) {
+    const id = answerComponents.get(schema);
+    byKey.set(
+      key,
+      id === undefined ? bare(firstKey.get(schema) ?? key) : { $ref: `${COMPONENT}${id}` },
+    );
+  }
+  return { components, byKey };
+}
+
+const openApiPath = (url: string) => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+const operationId = (method: string, path: string) =>
+  `${method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`;
+
 /** The OpenAPI 3.1 document of `routes` (those with a `doc`). */
 export function openApiDocument(routes: readonly DocumentedRoute[], version: string) {
+  const documented = routes.filter(
+    (route): route is DocumentedRoute & { doc: RouteDoc } =>
+      route.doc !== undefined && isApiUrl(route.url),
+  );
+  const answers = new Map<string, z.ZodType>();
+  for (const route of documented)
+    for (const [status, schema] of Object.entries(route.doc.answers ?? {}))
+      if (schema)
+        answers.set(`${operationId(route.method, openApiPath(route.url))}.${status}`, schema);
+  const { components, byKey } = answerSchemas(answers);
+
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) {
+  for (const route of documented) {
     const { doc } = route;
-    if (!doc || !isApiUrl(route.url)) continue;
-    const path = route.url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+    const path = openApiPath(route.url);
+    const id = operationId(route.method, path);
+    const described: Record<string, string | { description: string; type: string }> = {
+      ...(doc.responses ?? (doc.answers ? {} : { 200: 'OK' })),
+    };
+    for (const status of Object.keys(doc.answers ?? {}))
+      described[status] ??= status === '201' ? 'Created' : 'OK';
     const responses: Record<string, unknown> = {};
-    for (const [status, answer] of Object.entries(doc.responses ?? { 200: 'OK' })) {
+    for (const [status, answer] of Object.entries(described)) {
       const { description, type } =
         typeof answer === 'string' ? { description: answer, type: 'application/json' } : answer;
+      // A status with an answer schema and another media type answers either (JSON or CSV).
+      const schema = byKey.get(`${id}.${status}`);
+      const content =
+        type === 'application/json'
+          ? { [type]: { schema: schema ?? {} } }
+          : {
+              ...(schema ? { 'application/json': { schema } } : {}),
+              [type]: { schema: type.startsWith('text/') ? { type: 'string' } : {} },
+            };
       responses[status] = {
         description,
-        ...(status === '204' || status === '303' || status === '101'
-          ? {}
-          : { content: { [type]: { schema: {} } } }),
+        ...(status === '204' || status === '303' || status === '101' ? {} : { content }),
       };
     }
     for (const [status, description] of Object.entries(ERRORS)) {
       if (status === '401' && doc.auth === 'none') continue;
       responses[status] ??= {
         description,
-        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        content: { 'application/json': { schema: { $ref: `${COMPONENT}Error` } } },
       };
     }
     (paths[path] ??= {})[route.method] = {
-      operationId: `${route.method}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c?: string) => (c ? c.toUpperCase() : ''))}`,
+      operationId: id,
       summary: doc.summary,
       ...(doc.description ? { description: doc.description } : {}),
       tags: [doc.tag],
@@ -159,23 +239,7 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
     },
     paths,
     components: {
-      schemas: {
-        Error: {
-          type: 'object',
-          required: ['error'],
-          properties: {
-            error: {
-              type: 'object',
-              required: ['code', 'message'],
-              properties: {
-                code: { type: 'string' },
-                message: { type: 'string' },
-                details: { type: 'object' },
-              },
-            },
-          },
-        },
-      },
+      schemas: components,
       securitySchemes: {
         serviceToken: { type: 'http', scheme: 'bearer', description: 'SERVICE_TOKEN (an owner)' },
         platformToken: {

@@ -14,6 +14,7 @@ import type { Logger } from '@topicdesk/telemetry';
 import type { FastifyPluginAsync } from 'fastify';
 import { adminRoute, principalOf, sessionSecret } from './admin-access';
 import type { BridgeStatusBoard } from './bridge-status';
+import { overviewAnswer } from './answers';
 
 export interface OverviewRoutesOptions {
   reads: ConsoleReads;
@@ -230,6 +231,7 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
     adminRoute(
       Permission.reportsRead,
       'Open, waiting and assigned conversations, oldest wait, agents online, SLA breaches today, the Telegram queue',
+      { answers: { 200: overviewAnswer } },
     ),
     async () => readOverview(options, DEFAULT_TENANT_ID),
   );
@@ -247,6 +249,11 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
     adminRoute(
       Permission.reportsRead,
       'The overview as Server-Sent Events: `overview` at once and after each change (≤ 1/s), a heartbeat comment every 15 s, `end` when the session ends',
+      {
+        responses: {
+          200: { description: '`overview` events (Overview)', type: 'text/event-stream' },
+        },
+      },
     ),
     async (request, reply) => {
       const principal = principalOf(request);

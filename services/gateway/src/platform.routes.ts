@@ -8,6 +8,7 @@ import {
 } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
+import { instant, shape } from './answer-components';
 import { ErrorCode, GatewayError } from './errors';
 import type { RouteDoc } from './openapi';
 import { bearerToken } from './tokens';
@@ -128,10 +129,56 @@ const listQuery = z.strictObject({
   includeDeleted: z.enum(['true', 'false']).default('false'),
 });
 
+/** Whether a secret of the bundle is set, with its keyed fingerprint (never its value). */
+const secretState = z.strictObject({
+  set: z.boolean(),
+  fingerprint: z.string().optional(),
+  /** Lists (sender bot tokens, support groups): how many. */
+  count: z.number().int().min(0).optional(),
+});
+
+/** A tenant as the platform API shows it (TenantView): everything but the secrets' values. */
+const tenantAnswer = shape(
+  'Tenant',
+  z.strictObject({
+    id: z.string(),
+    name: z.string(),
+    status: z.enum(['active', 'suspended', 'deleted']),
+    plan: z.string(),
+    limits: limits,
+    allowedOrigins: z.array(z.string()),
+    /** Public: the widget snippet names its tenant with it. */
+    siteKey: z.string(),
+    secrets: z.strictObject({
+      botToken: secretState,
+      senderBotTokens: secretState,
+      supportGroups: secretState,
+      jwtSecret: secretState,
+      serviceToken: secretState,
+      telegramUserKey: secretState,
+    }),
+    /** The key-encryption key wrapping its data key; null: no secrets stored. */
+    kekId: z.string().nullable(),
+    createdAt: instant,
+    updatedAt: instant,
+    suspendedAt: instant.nullable(),
+    deletedAt: instant.nullable(),
+  }),
+);
+const tenantPageAnswer = z.strictObject({
+  items: z.array(tenantAnswer),
+  nextCursor: z.string().nullable(),
+});
+const rewrapAnswer = z.strictObject({
+  kekId: z.string(),
+  rewrapped: z.array(z.string()),
+  failed: z.array(z.strictObject({ tenantId: z.string(), code: z.string() })),
+});
+
 /** A platform route's config: marked for the token check, documented in /openapi.json. */
 function platformRoute(
   summary: string,
-  schemas: Pick<RouteDoc, 'params' | 'query' | 'body' | 'responses'> = {},
+  schemas: Pick<RouteDoc, 'params' | 'query' | 'body' | 'responses' | 'answers'>,
 ) {
   return {
     config: { doc: { summary, tag: 'platform' as const, auth: 'platform' as const, ...schemas } },
@@ -220,6 +267,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     platformRoute('Creates a tenant: its site key, limits, origins and (encrypted) secrets', {
       body: createBody,
       responses: { 201: 'the tenant (secrets as set/not set and fingerprints)' },
+      answers: { 201: tenantAnswer },
     }),
     async (request, reply) => {
       const body = parse(createBody, request.body ?? {});
@@ -230,7 +278,10 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
 
   app.get(
     '/v1/platform/tenants',
-    platformRoute('The tenants by id, a page at a time (cursor)', { query: listQuery }),
+    platformRoute('The tenants by id, a page at a time (cursor)', {
+      query: listQuery,
+      answers: { 200: tenantPageAnswer },
+    }),
     async (request) => {
       const query = parse(listQuery, request.query ?? {}, 'query');
       return tenants.list({
@@ -243,7 +294,10 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
 
   app.get(
     '/v1/platform/tenants/:tenantId',
-    platformRoute('A tenant (secrets as set/not set and fingerprints)', { params: tenantParams }),
+    platformRoute('A tenant (secrets as set/not set and fingerprints)', {
+      params: tenantParams,
+      answers: { 200: tenantAnswer },
+    }),
     async (request) => {
       const { tenantId } = parse(tenantParams, request.params, 'tenantId');
       return mapped(tenants.get(tenantId));
@@ -255,6 +309,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     platformRoute("Changes a tenant's name, plan, limits, origins or secrets (null clears one)", {
       params: tenantParams,
       body: patchBody,
+      answers: { 200: tenantAnswer },
     }),
     async (request) => {
       const { tenantId } = parse(tenantParams, request.params, 'tenantId');
@@ -267,6 +322,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     '/v1/platform/tenants/:tenantId/suspend',
     platformRoute('Suspends a tenant: nothing of it is served, its data kept', {
       params: tenantParams,
+      answers: { 200: tenantAnswer },
     }),
     async (request) => {
       const { tenantId } = parse(tenantParams, request.params, 'tenantId');
@@ -276,7 +332,10 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
 
   app.post(
     '/v1/platform/tenants/:tenantId/resume',
-    platformRoute('Resumes a suspended tenant', { params: tenantParams }),
+    platformRoute('Resumes a suspended tenant', {
+      params: tenantParams,
+      answers: { 200: tenantAnswer },
+    }),
     async (request) => {
       const { tenantId } = parse(tenantParams, request.params, 'tenantId');
       return mapped(tenants.setSuspended(ACTOR, tenantId, false));
@@ -287,6 +346,7 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     '/v1/platform/tenants/:tenantId',
     platformRoute('Deletes a tenant softly: its data kept, its id never reused, nothing served', {
       params: tenantParams,
+      answers: { 200: tenantAnswer },
     }),
     async (request) => {
       const { tenantId } = parse(tenantParams, request.params, 'tenantId');
@@ -298,7 +358,10 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
     '/v1/platform/kek/rewrap',
     platformRoute(
       "Rewraps every tenant's data key with TENANT_KEK; then the previous KEKs can be removed",
-      { responses: { 200: 'kekId, the rewrapped tenant ids, the failed ones with their code' } },
+      {
+        responses: { 200: 'kekId, the rewrapped tenant ids, the failed ones with their code' },
+        answers: { 200: rewrapAnswer },
+      },
     ),
     async () => {
       const result = await mapped(rewrap());

@@ -15,6 +15,7 @@ import { adminRoute, principalOf } from './admin-access';
 import { csvField, wantsCsv } from './csv';
 import { ErrorCode, GatewayError } from './errors';
 import { parse } from './validation';
+import { businessHoursAnswer, reportAnswer } from './answers';
 
 export interface ReportRoutesOptions {
   reports: Reports;
@@ -259,6 +260,10 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
       'First response, resolution and CSAT figures (JSON or CSV)',
       {
         query: reportQuery,
+        responses: {
+          200: { description: 'the report; CSV with Accept: text/csv', type: 'text/csv' },
+        },
+        answers: { 200: reportAnswer },
       },
     ),
     async (request, reply) => {
@@ -275,13 +280,18 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
 
   app.get(
     '/v1/admin/settings/business-hours',
-    adminRoute(Permission.settingsRead, 'Business hours (24/7 in UTC unless set)'),
+    adminRoute(Permission.settingsRead, 'Business hours (24/7 in UTC unless set)', {
+      answers: { 200: businessHoursAnswer },
+    }),
     async () => businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID)),
   );
 
   app.put(
     '/v1/admin/settings/business-hours',
-    adminRoute(Permission.settingsWrite, 'Sets the business hours', { body: businessHoursBody }),
+    adminRoute(Permission.settingsWrite, 'Sets the business hours', {
+      body: businessHoursBody,
+      answers: { 200: businessHoursAnswer },
+    }),
     async (request) => {
       const body = parse(businessHoursBody, request.body ?? {});
       const schedule: BusinessInterval[] = [];
@@ -306,7 +316,9 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
 
   app.delete(
     '/v1/admin/settings/business-hours',
-    adminRoute(Permission.settingsWrite, 'Goes back to 24/7'),
+    adminRoute(Permission.settingsWrite, 'Goes back to 24/7', {
+      answers: { 200: businessHoursAnswer },
+    }),
     async (request) => {
       await reports.clearBusinessHours(DEFAULT_TENANT_ID, principalOf(request).actorId);
       return businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID));

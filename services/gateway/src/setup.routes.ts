@@ -6,6 +6,7 @@ import { ErrorCode, GatewayError } from './errors';
 import { SetupAction, type BridgeSetup } from './setup-client';
 import { parse } from './validation';
 import { assetLoader, notBuilt } from './widget.routes';
+import { setupAnswer, snippetAnswer } from './answers';
 
 export interface SetupRoutesOptions {
   bridge: BridgeSetup;
@@ -77,6 +78,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
     adminRoute(
       Permission.operations,
       'Setup checks: bots, support groups, webhook, allowed origins — each with its fix',
+      { answers: { 200: setupAnswer } },
     ),
     async () => {
       const { checks: list } = await checks(SetupAction.CHECK);
@@ -89,6 +91,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
     adminRoute(
       Permission.settingsWrite,
       "Sets the bot's webhook to TELEGRAM_WEBHOOK_URL, then checks again",
+      { answers: { 200: setupAnswer } },
     ),
     async () => {
       const { reply, checks: list } = await checks(SetupAction.SET_WEBHOOK);
@@ -105,6 +108,7 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
     '/v1/admin/setup/snippet',
     adminRoute(Permission.settingsRead, "The widget's <script> snippet with its SRI hash", {
       query: snippetQuery,
+      answers: { 200: snippetAnswer },
     }),
     async (request) => {
       const { origin } = parse(snippetQuery, request.query ?? {}, 'query');

@@ -9,6 +9,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { adminRoute, principalOf } from './admin-access';
 import { parse } from './validation';
+import { slaSettingsAnswer } from './answers';
 
 export interface SlaRoutesOptions {
   sla: SlaSettingsService;
@@ -57,7 +58,9 @@ export const slaRoutes: FastifyPluginAsync<SlaRoutesOptions> = async (app, optio
 
   app.get(
     '/v1/admin/settings/sla',
-    adminRoute(Permission.settingsRead, 'SLA targets per priority (none unless set)'),
+    adminRoute(Permission.settingsRead, 'SLA targets per priority (none unless set)', {
+      answers: { 200: slaSettingsAnswer },
+    }),
     async () => slaView(await sla.get(DEFAULT_TENANT_ID)),
   );
 
@@ -65,6 +68,7 @@ export const slaRoutes: FastifyPluginAsync<SlaRoutesOptions> = async (app, optio
     '/v1/admin/settings/sla',
     adminRoute(Permission.settingsWrite, 'Sets the SLA targets; `targets: {}` turns them off', {
       body: slaBody,
+      answers: { 200: slaSettingsAnswer },
     }),
     async (request) => {
       const body = parse(slaBody, request.body ?? {});

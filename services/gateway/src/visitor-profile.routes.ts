@@ -2,8 +2,10 @@ import type { ConversationRating, ConversationService, Ratings } from '@topicdes
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
+  conversationProfileSchema,
   profileSchema,
   ratingSchema,
+  ratingViewSchema,
   type ConversationProfile,
   type RatingView,
 } from '@topicdesk/protocol';
@@ -55,6 +57,7 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
           tag: 'visitor',
           auth: 'visitor',
           params: conversationParamsSchema,
+          answers: { 200: conversationProfileSchema },
         },
       },
     },
@@ -84,6 +87,7 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
           params: conversationParamsSchema,
           body: ratingSchema,
           responses: { 201: 'the rating' },
+          answers: { 201: ratingViewSchema },
         },
       },
     },
@@ -130,6 +134,7 @@ export const visitorProfileRoutes: FastifyPluginAsync<VisitorProfileRoutesOption
           auth: 'visitor',
           params: conversationParamsSchema,
           body: profileSchema,
+          answers: { 200: conversationProfileSchema },
         },
       },
     },

@@ -81,6 +81,8 @@ export async function startGatewayUnderTest(options: {
       CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
       // No bridge answers the setup checks in process: give up at once, not after 10 s.
       SETUP_BRIDGE_TIMEOUT: '100ms',
+      // Every answer is checked against its /openapi.json schema (500 RESPONSE_SCHEMA_MISMATCH).
+      CHECK_RESPONSE_SCHEMAS: 'true',
       ...options.env,
     },
     logger,

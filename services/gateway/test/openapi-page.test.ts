@@ -13,6 +13,7 @@ afterAll(async () => {
 it('shows every operation of /openapi.json on its reference page, under a CSP that allows only its own style', async () => {
   const document = (await gateway.app.inject({ method: 'GET', url: '/openapi.json' })).json<{
     paths: Record<string, Record<string, { summary: string; 'x-permission'?: string }>>;
+    components: { schemas: Record<string, unknown> };
   }>();
   const response = await gateway.app.inject({ method: 'GET', url: '/openapi' });
   expect(response.statusCode).toBe(200);
@@ -27,6 +28,11 @@ it('shows every operation of /openapi.json on its reference page, under a CSP th
     expect(page, `${method} ${path}`).toContain(`id="${method}-${path}"`);
     if (op['x-permission']) expect(page).toContain(`permission <code>${op['x-permission']}</code>`);
   }
+  // The shapes answers refer to have their own sections.
+  expect(Object.keys(document.components.schemas).length).toBeGreaterThan(20);
+  for (const name of Object.keys(document.components.schemas))
+    expect(page, name).toContain(`id="schema-${name}"`);
+  expect(page).toContain('#/components/schemas/AgentListItem');
   // Schemas are shown escaped, never as markup.
   expect(page).not.toMatch(
     /<(?!\/?(?:!doctype|html|head|meta|title|style|body|main|h[123]|p|a|small|section|span|code|pre|table|tr|th|td)\b)[a-z]/i,

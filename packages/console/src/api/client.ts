@@ -35,15 +35,16 @@ export interface ConsoleClientOptions {
   fetch?: typeof fetch;
 }
 
-export type ConsoleClient = Client<paths>;
+/** JSON answers only: a route that answers CSV or text too is typed by its JSON answer. */
+export type ConsoleClient = Client<paths, 'application/json'>;
 
 /**
  * The typed client of the admin and console API, generated from /openapi.json (schema.gen.ts):
- * paths, parameters and bodies are checked by TypeScript. Answers are described in the document
- * but not yet schema'd, so `data` is `unknown` until `expect()` names its view (views.ts).
+ * paths, parameters, bodies and answers are checked by TypeScript; the answers' types are the
+ * schemas the gateway's routes declare, named for the pages in views.ts.
  */
 export function createConsoleClient(options: ConsoleClientOptions): ConsoleClient {
-  const client = createClient<paths>({
+  const client = createClient<paths, 'application/json'>({
     baseUrl: options.baseUrl,
     credentials: 'same-origin',
     ...(options.headers ? { headers: options.headers } : {}),
@@ -59,9 +60,9 @@ export function createConsoleClient(options: ConsoleClientOptions): ConsoleClien
   return client;
 }
 
-/** The answer's body as `T`, or an ApiError for an error answer. */
+/** The answer's body as the document types it, or an ApiError for an error answer. */
 export async function expect<T>(
-  call: Promise<{ data?: unknown; error?: unknown; response: Response }>,
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
 ): Promise<T> {
   const { data, error, response } = await call;
   if (!response.ok) throw await ApiError.from(response, error);

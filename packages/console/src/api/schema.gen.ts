@@ -754,12 +754,700 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        OverviewBot: {
+            id: string;
+            username: string | null;
+            /** @enum {string} */
+            role: "main" | "sender";
+            /** @enum {string} */
+            state: "ok" | "paused" | "failing";
+            pausedUntil: string | null;
+            problem: string | null;
+            sent: number;
+            budget: number;
+            windowSeconds: number;
+            lastError: {
+                code: string;
+                /** Format: date-time */
+                at: string;
+            } | null;
+            chats: {
+                chatId: number;
+                sent: number;
+                budget: number;
+                pausedUntil: string | null;
+            }[];
+        };
+        OverviewTelegram: {
+            available: boolean;
+            at: string | null;
+            replicas: number;
+            sending: {
+                normal: number;
+                cosmetic: number;
+                oldestWaitSeconds: number;
+            } | null;
+            bots: components["schemas"]["OverviewBot"][];
+        };
         Error: {
             error: {
                 code: string;
                 message: string;
-                details?: Record<string, never>;
+                details?: {
+                    [key: string]: unknown;
+                };
             };
+        };
+        Attachment: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            type: string;
+            size: number;
+            width?: number;
+            height?: number;
+            /** Format: uri */
+            url: string;
+            /** Format: date-time */
+            urlExpiresAt: string;
+        };
+        HistoryMessage: {
+            seq: number;
+            /** @enum {string} */
+            kind: "visitor" | "agent" | "system";
+            text: string;
+            author?: string;
+            /** Format: date-time */
+            at: string;
+            /** Format: date-time */
+            editedAt?: string;
+            /** @constant */
+            deleted?: true;
+            attachments?: components["schemas"]["Attachment"][];
+        };
+        HistoryPage: {
+            /** @enum {string} */
+            status: "open" | "closed";
+            ticket: string;
+            messages: components["schemas"]["HistoryMessage"][];
+        };
+        IssuedToken: {
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        ConversationStarted: {
+            token: string;
+            /** Format: date-time */
+            expiresAt: string;
+            /** Format: uuid */
+            conversationId: string;
+            ticket: string;
+        };
+        RatingView: {
+            score: number;
+            comment: string | null;
+            /** Format: date-time */
+            at: string;
+        };
+        ConversationProfile: {
+            /** Format: uuid */
+            conversationId: string;
+            ticket: string;
+            /** @enum {string} */
+            status: "open" | "closed";
+            name: string | null;
+            rating: components["schemas"]["RatingView"] | null;
+        };
+        UploadTicket: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uri */
+            uploadUrl: string;
+            /** @constant */
+            method: "PUT";
+            headers: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        /** @enum {string} */
+        Role: "owner" | "admin" | "supervisor" | "agent" | "viewer";
+        Session: {
+            /** Format: uuid */
+            id: string;
+            agent: {
+                telegramUserId: number;
+                displayName: string | null;
+            };
+            role: components["schemas"]["Role"];
+            userAgent: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastSeenAt: string;
+            /** Format: date-time */
+            expiresAt: string;
+            current: boolean;
+        };
+        SignedIn: {
+            session: components["schemas"]["Session"];
+            csrfToken: string;
+        };
+        ConsoleSession: {
+            session: components["schemas"]["Session"];
+            permissions: string[];
+            csrfToken: string;
+        };
+        Agent: {
+            telegramUserId: number;
+            displayName: string | null;
+            role: components["schemas"]["Role"];
+            active: boolean;
+            capacity: number | null;
+            groupChatId: number | null;
+            level: number | null;
+            /** @enum {string} */
+            presence: "online" | "away" | "offline";
+        };
+        AgentListItem: {
+            telegramUserId: number;
+            displayName: string | null;
+            role: components["schemas"]["Role"];
+            active: boolean;
+            capacity: number | null;
+            groupChatId: number | null;
+            level: number | null;
+            /** @enum {string} */
+            presence: "online" | "away" | "offline";
+            load: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        Template: {
+            key: string;
+            locale: string;
+            text: string;
+            wsBanner: boolean;
+            persist: boolean;
+            telegram: boolean;
+            pin: boolean;
+            minIntervalMs: number;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        PriorityRule: {
+            pageUrlPrefix: string | null;
+            locale: string | null;
+            /** @enum {string} */
+            priority: "high" | "normal" | "low";
+        };
+        Group: {
+            chatId: number;
+            title: string | null;
+            level: number;
+            locales: string[];
+            active: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        AuditEntry: {
+            id: number;
+            /** Format: date-time */
+            at: string;
+            actor: {
+                type: string;
+                id: string | null;
+            };
+            action: string;
+            conversationId: string | null;
+            details: {
+                [key: string]: unknown;
+            };
+        };
+        DeadLetter: {
+            id: number;
+            topic: string;
+            durable: string;
+            reason: string;
+            deliveries: number;
+            error: {
+                code: string;
+                message: string;
+            };
+            conversationId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            replayedAt: string | null;
+            replays: number;
+        };
+        ConversationSummary: {
+            /** Format: uuid */
+            id: string;
+            ticket: string;
+            /** @enum {string} */
+            status: "open" | "closed";
+            /** @enum {string} */
+            priority: "high" | "normal" | "low";
+            level: number;
+            groupChatId: number | null;
+            topicId: number | null;
+            assignee: {
+                telegramUserId: number;
+                displayName: string;
+            } | null;
+            visitorName: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastActivityAt: string;
+            waitingSince: string | null;
+            messageCount: number;
+        };
+        TranscriptMessage: {
+            seq: number;
+            /** @enum {string} */
+            kind: "visitor" | "agent" | "system";
+            text: string;
+            author: {
+                /** @constant */
+                kind: "agent";
+                displayName: string | null;
+                telegramUserId: number | null;
+            } | {
+                /** @enum {string} */
+                kind: "visitor" | "system";
+                displayName: string | null;
+            };
+            /** Format: date-time */
+            at: string;
+            editedAt: string | null;
+            deletedAt: string | null;
+            edits: {
+                previousText: string;
+                /** Format: date-time */
+                editedAt: string;
+            }[];
+            attachments: components["schemas"]["Attachment"][];
+            /** @enum {string} */
+            delivery: "pending" | "delivered" | "failed" | "none";
+        };
+        Transcript: {
+            conversation: {
+                /** Format: uuid */
+                id: string;
+                ticket: string;
+                /** @enum {string} */
+                status: "open" | "closed";
+                /** @enum {string} */
+                priority: "high" | "normal" | "low";
+                level: number;
+                groupChatId: number | null;
+                topicId: number | null;
+                assignee: {
+                    telegramUserId: number;
+                    displayName: string;
+                } | null;
+                visitorName: string | null;
+                /** Format: date-time */
+                createdAt: string;
+                /** Format: date-time */
+                lastActivityAt: string;
+                waitingSince: string | null;
+                messageCount: number;
+                /** @enum {string} */
+                channel: "web" | "telegram";
+                locale: string | null;
+                visitorEmail: string | null;
+                page: {
+                    url: string;
+                    title: string | null;
+                } | null;
+                firstResponseAt: string | null;
+                closedAt: string | null;
+            };
+            messages: components["schemas"]["TranscriptMessage"][];
+            nextAfterSeq: number | null;
+            notes: {
+                id: number;
+                authorName: string;
+                text: string;
+                /** Format: date-time */
+                at: string;
+            }[];
+            audit: components["schemas"]["AuditEntry"][] | null;
+        };
+        Overview: {
+            /** Format: date-time */
+            at: string;
+            open: number;
+            waiting: number;
+            assigned: number;
+            oldestWaitSeconds: number;
+            oldestWaitingSince: string | null;
+            agentsOnline: {
+                telegramUserId: number;
+                displayName: string;
+                load: number;
+                capacity: number | null;
+            }[];
+            slaBreachesToday: number;
+            telegramQueue: {
+                pendingMessages: number;
+                oldestPendingSeconds: number;
+                pendingPosts: number;
+            };
+            telegram?: components["schemas"]["OverviewTelegram"];
+        };
+        BusinessHours: {
+            timeZone: string;
+            alwaysOpen: boolean;
+            weekly: {
+                sun?: {
+                    from: string;
+                    to: string;
+                }[];
+                mon?: {
+                    from: string;
+                    to: string;
+                }[];
+                tue?: {
+                    from: string;
+                    to: string;
+                }[];
+                wed?: {
+                    from: string;
+                    to: string;
+                }[];
+                thu?: {
+                    from: string;
+                    to: string;
+                }[];
+                fri?: {
+                    from: string;
+                    to: string;
+                }[];
+                sat?: {
+                    from: string;
+                    to: string;
+                }[];
+            } | null;
+            updatedAt: string | null;
+        };
+        ReportFigures: {
+            conversations: number;
+            firstResponse: {
+                count: number;
+                avgSeconds: number | null;
+                medianSeconds: number | null;
+                businessAvgSeconds: number | null;
+                businessMedianSeconds: number | null;
+            };
+            resolution: {
+                count: number;
+                avgSeconds: number | null;
+                medianSeconds: number | null;
+                businessAvgSeconds: number | null;
+            };
+            replyTime: {
+                count: number;
+                avgSeconds: number | null;
+            };
+            csat: {
+                surveys: number;
+                ratings: number;
+                positive: number;
+                score: number | null;
+                responseRate: number | null;
+            };
+            sla: {
+                firstResponse: {
+                    measured: number;
+                    met: number;
+                    attainment: number | null;
+                };
+                resolution: {
+                    measured: number;
+                    met: number;
+                    attainment: number | null;
+                };
+            };
+        };
+        Report: {
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            groupBy: ("agent" | "day" | "level") | null;
+            businessHours: components["schemas"]["BusinessHours"];
+            rows: {
+                conversations: number;
+                firstResponse: {
+                    count: number;
+                    avgSeconds: number | null;
+                    medianSeconds: number | null;
+                    businessAvgSeconds: number | null;
+                    businessMedianSeconds: number | null;
+                };
+                resolution: {
+                    count: number;
+                    avgSeconds: number | null;
+                    medianSeconds: number | null;
+                    businessAvgSeconds: number | null;
+                };
+                replyTime: {
+                    count: number;
+                    avgSeconds: number | null;
+                };
+                csat: {
+                    surveys: number;
+                    ratings: number;
+                    positive: number;
+                    score: number | null;
+                    responseRate: number | null;
+                };
+                sla: {
+                    firstResponse: {
+                        measured: number;
+                        met: number;
+                        attainment: number | null;
+                    };
+                    resolution: {
+                        measured: number;
+                        met: number;
+                        attainment: number | null;
+                    };
+                };
+                key: string | null;
+                label: string | null;
+            }[];
+            total: components["schemas"]["ReportFigures"];
+        };
+        SlaSettings: {
+            remindAtPercent: number | null;
+            targets: {
+                high?: {
+                    firstResponseSeconds: number | null;
+                    resolutionSeconds: number | null;
+                    businessHours: boolean;
+                };
+                normal?: {
+                    firstResponseSeconds: number | null;
+                    resolutionSeconds: number | null;
+                    businessHours: boolean;
+                };
+                low?: {
+                    firstResponseSeconds: number | null;
+                    resolutionSeconds: number | null;
+                    businessHours: boolean;
+                };
+            };
+            updatedAt: string | null;
+        };
+        Tombstone: {
+            /** Format: uuid */
+            conversationId: string;
+            ticket: string;
+            /** Format: date-time */
+            erasedAt: string;
+            erasedBy: {
+                type: string;
+                id: string | null;
+            };
+            /** @enum {string} */
+            topic: "delete" | "keep";
+        };
+        ConversationExport: {
+            /** @constant */
+            format: "topicdesk.conversation-export/1";
+            /** Format: date-time */
+            exportedAt: string;
+            conversation: {
+                /** Format: uuid */
+                id: string;
+                ticket: string;
+                /** @enum {string} */
+                channel: "web" | "telegram";
+                /** @enum {string} */
+                status: "open" | "closed";
+                /** @enum {string} */
+                priority: "high" | "normal" | "low";
+                level: number;
+                createdAt: string | null;
+                lastActivityAt: string | null;
+                closedAt: string | null;
+                firstResponseAt: string | null;
+                groupChatId: number | null;
+                topicId: number | null;
+                claimedBy: {
+                    name: string | null;
+                    at: string | null;
+                } | null;
+            };
+            visitor: {
+                name: string | null;
+                email: string | null;
+                locale: string | null;
+                page: {
+                    url: string | null;
+                    title: string | null;
+                } | null;
+                visitorReadSeq: number;
+                telegram: {
+                    userRef: string;
+                    languageCode: string | null;
+                    firstSeenAt: string | null;
+                    lastSeenAt: string | null;
+                } | null;
+            };
+            messages: {
+                seq: number;
+                /** @enum {string} */
+                kind: "visitor" | "agent" | "system";
+                text: string;
+                author: string | null;
+                at: string | null;
+                editedAt: string | null;
+                deletedAt: string | null;
+                /** @enum {string} */
+                delivery: "pending" | "delivered" | "failed" | "none";
+                edits: {
+                    previousText: string;
+                    editedAt: string | null;
+                }[];
+            }[];
+            attachments: ({
+                /** Format: uuid */
+                id?: string;
+                name?: string;
+                state: string;
+                url?: string;
+                /** Format: date-time */
+                urlExpiresAt?: string;
+                messageSeq: number | null;
+            } & {
+                [key: string]: unknown;
+            })[];
+            notes: {
+                author: string;
+                text: string;
+                at: string | null;
+            }[];
+            rating: {
+                score: number;
+                comment: string | null;
+                channel: string;
+                at: string | null;
+            } | null;
+            escalations: {
+                fromLevel: number;
+                toLevel: number;
+                reason: string | null;
+                by: {
+                    type: string;
+                    id: string | null;
+                };
+                at: string | null;
+            }[];
+            slaEvents: {
+                target: string;
+                kind: string;
+                priority: string;
+                targetSeconds: number;
+                businessHours: boolean;
+                escalation: string | null;
+                at: string | null;
+            }[];
+            audit: {
+                id: number;
+                at: string | null;
+                actor: {
+                    type: string;
+                    id: string | null;
+                };
+                action: string;
+                details: {
+                    [key: string]: unknown;
+                };
+            }[];
+        };
+        SetupChecks: {
+            ok: boolean;
+            checks: {
+                id: string;
+                ok: boolean;
+                detail: string;
+                fix: string;
+            }[];
+            /** Format: date-time */
+            checkedAt: string;
+        };
+        Snippet: {
+            origin: string;
+            originAllowed: boolean;
+            fix?: string;
+            scriptUrl: string;
+            integrity: string;
+            snippet: string;
+        };
+        Tenant: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            status: "active" | "suspended" | "deleted";
+            plan: string;
+            limits: {
+                conversationsPerDay?: number;
+                messagesPerHour?: number;
+                concurrentSockets?: number;
+                retentionDays?: number;
+                attachmentMaxBytes?: number;
+                attachmentsPerHour?: number;
+            };
+            allowedOrigins: string[];
+            siteKey: string;
+            secrets: {
+                botToken: {
+                    set: boolean;
+                    fingerprint?: string;
+                    count?: number;
+                };
+                senderBotTokens: {
+                    set: boolean;
+                    fingerprint?: string;
+                    count?: number;
+                };
+                supportGroups: {
+                    set: boolean;
+                    fingerprint?: string;
+                    count?: number;
+                };
+                jwtSecret: {
+                    set: boolean;
+                    fingerprint?: string;
+                    count?: number;
+                };
+                serviceToken: {
+                    set: boolean;
+                    fingerprint?: string;
+                    count?: number;
+                };
+                telegramUserKey: {
+                    set: boolean;
+                    fingerprint?: string;
+                    count?: number;
+                };
+            };
+            kekId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            suspendedAt: string | null;
+            deletedAt: string | null;
         };
     };
     responses: never;
@@ -798,7 +1486,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationStarted"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -838,7 +1526,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["IssuedToken"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -890,7 +1578,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["HistoryPage"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -984,7 +1672,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationProfile"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1040,7 +1728,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["RatingView"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1095,7 +1783,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationProfile"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1152,7 +1840,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["UploadTicket"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1254,7 +1942,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        size: number;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1304,7 +1994,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        agents: components["schemas"]["AgentListItem"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1369,7 +2062,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Agent"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1418,7 +2111,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        telegramUserId: number;
+                        /** @constant */
+                        active: false;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1468,7 +2165,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        templates: components["schemas"]["Template"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1549,7 +2249,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        updated: number;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1600,7 +2302,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        /** @constant */
+                        deleted: true;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1650,7 +2355,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        rules: components["schemas"]["PriorityRule"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1710,7 +2418,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        rules: components["schemas"]["PriorityRule"][];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1760,7 +2470,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        groups: components["schemas"]["Group"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1822,7 +2535,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Group"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1871,7 +2584,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Group"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1922,13 +2635,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description a page of entries; CSV with format=csv */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        entries: components["schemas"]["AuditEntry"][];
+                        nextCursor: string | null;
+                    };
+                    "text/csv": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -1978,13 +2695,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description the entries as CSV */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/csv": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2036,7 +2753,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        deadLetters: components["schemas"]["DeadLetter"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2085,7 +2805,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["DeadLetter"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2143,7 +2863,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        items: components["schemas"]["ConversationSummary"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2195,7 +2918,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Transcript"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2242,7 +2965,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Overview"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2283,13 +3006,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description `overview` events (Overview) */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "text/event-stream": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2334,13 +3057,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description the report; CSV with Accept: text/csv */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Report"];
+                    "text/csv": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2387,7 +3111,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BusinessHours"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2470,7 +3194,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BusinessHours"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2517,7 +3241,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BusinessHours"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2566,7 +3290,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/html": unknown;
+                    "text/html": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2619,7 +3343,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /** @description signed in; on to the console (form post) */
@@ -2680,7 +3404,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2727,7 +3451,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConsoleSession"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2774,7 +3498,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        /** @constant */
+                        signedOut: true;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2824,7 +3551,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        sessions: components["schemas"]["Session"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2873,7 +3603,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** @constant */
+                        revoked: true;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -2920,7 +3655,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SlaSettings"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3000,7 +3735,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SlaSettings"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3045,13 +3780,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description everything stored; a transcript with format=text */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ConversationExport"];
+                    "text/plain": string;
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3107,7 +3843,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        erased: boolean;
+                        tombstone: components["schemas"]["Tombstone"];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3158,7 +3897,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        items: components["schemas"]["Tenant"][];
+                        nextCursor: string | null;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3230,7 +3972,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3279,7 +4021,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3328,7 +4070,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3401,7 +4143,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3450,7 +4192,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3499,7 +4241,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Tenant"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3546,7 +4288,14 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        kekId: string;
+                        rewrapped: string[];
+                        failed: {
+                            tenantId: string;
+                            code: string;
+                        }[];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3593,7 +4342,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SetupChecks"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3640,7 +4389,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SetupChecks"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3689,7 +4438,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Snippet"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */

@@ -13,11 +13,6 @@ import {
   useUrlFilters,
 } from '../ui';
 
-interface AuditPage {
-  entries: AuditEntry[];
-  nextCursor: string | null;
-}
-
 const FILTERS = ['action', 'actor', 'conversationId', 'from', 'to'] as const;
 
 /** The audit log, newest first, filtered in the URL; the CSV export takes the same filters. */
@@ -32,7 +27,7 @@ export function AuditPage() {
     to: filters.to || undefined,
   };
   const { first, items, hasMore, loadMore, moreError } = useCursorPages(async (cursor) => {
-    const page = await expect<AuditPage>(
+    const page = await expect(
       client.GET('/v1/admin/audit', { params: { query: { ...query, limit: 100, cursor } } }),
     );
     return { items: page.entries, nextCursor: page.nextCursor };

@@ -59,9 +59,10 @@ function BusinessHoursForm() {
     if (!loaded.data) return;
     setZone(loaded.data.timeZone);
     setDays(
-      Object.fromEntries(
-        DAYS.map((d) => [d, loaded.data?.alwaysOpen ? '' : intervalsText(loaded.data?.weekly[d])]),
-      ) as Record<Day, string>,
+      Object.fromEntries(DAYS.map((d) => [d, intervalsText(loaded.data?.weekly?.[d])])) as Record<
+        Day,
+        string
+      >,
     );
   }, [loaded.data]);
   const action = useAction();

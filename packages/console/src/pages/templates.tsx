@@ -36,7 +36,10 @@ const FLAGS = [
   ['pin', 'Pinned in the topic'],
 ] as const;
 
-const fresh: Template = {
+/** What the editor changes: a template without its `updatedAt` (a new one has none yet). */
+type TemplateFields = Omit<Template, 'updatedAt'>;
+
+const fresh: TemplateFields = {
   key: '',
   locale: '',
   text: '',
@@ -54,9 +57,9 @@ export function TemplatesPage() {
     () => expect<{ templates: Template[] }>(client.GET('/v1/admin/templates')),
     [],
   );
-  const [draft, setDraft] = useState<(Template & { isNew: boolean }) | undefined>();
+  const [draft, setDraft] = useState<(TemplateFields & { isNew: boolean }) | undefined>();
   const action = useAction();
-  const save = (t: Template) =>
+  const save = (t: TemplateFields) =>
     action.run(
       async () => {
         await expect(
@@ -78,7 +81,7 @@ export function TemplatesPage() {
       },
       `Saved ${t.key}${t.locale ? ` (${t.locale})` : ''}.`,
     );
-  const remove = (t: Template) =>
+  const remove = (t: TemplateFields) =>
     action.run(async () => {
       await expect(
         client.DELETE('/v1/admin/templates/{key}', {
