@@ -79,6 +79,12 @@ export interface PrivateChatIntakeOptions {
   quotas: QuotaLimiter;
   logger: Logger;
   limits: { conversationsPerDay: number; messagesPerHour: number };
+  /**
+   * Whether a text with no open conversation starts one (Topicdesk's own bot: yes). A bot
+   * channel's user writes to the owner's bot: only `/support` or its button starts one, and a
+   * text after the close belongs to the owner's bot again (`ignored:not_in_support`).
+   */
+  textStartsConversation?: boolean | undefined;
 }
 
 /** One update being applied: its change, and who sent it. */
@@ -231,6 +237,8 @@ export class PrivateChatIntake {
         'refused',
       );
     if (!conversation) {
+      if (this.options.textStartsConversation === false)
+        return result('ignored:not_in_support');
       // Like the widget: writing again after a conversation closed starts a new one.
       const started = await this.#startConversation(turn, user);
       if ('refused' in started) return started.refused;
@@ -299,6 +307,7 @@ export class PrivateChatIntake {
       channel: ConversationChannel.telegram,
       // Picks the templates of system messages; the topic header does not show it for this channel.
       locale: visitor.language ?? undefined,
+      segment: visitor.segment,
     });
     const welcome = await appendMessage(work.trx, {
       tenantId: visitor.tenantId,
@@ -312,6 +321,7 @@ export class PrivateChatIntake {
       conversationId: started.id,
       telegramUserId: user.id,
       endButtonSeq: welcome.message.seq,
+      segment: visitor.segment ?? null,
       at: new Date(),
     });
     logger.info(

@@ -11,14 +11,14 @@ import {
   type PrivateChatOutcome,
   type Publisher,
   type TopicPolicy,
-  type UserCipher,
+  keyringCipher,
 } from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { CallbackQuery, Message } from 'grammy/types';
 import type { TelegramSender } from '../sender/telegram-sender';
 import type { SyncContext } from '../sync/topic-sync';
-import { UserKeyError, type UserKeyring } from '../user-crypto';
+import type { UserKeyring } from '../user-crypto';
 import { PrivateChatCalls } from './private-chat/calls';
 import { PrivateDataRequests } from './private-chat/data-requests';
 import { PrivateChatDeliverer } from './private-chat/delivery';
@@ -71,24 +71,6 @@ export interface PrivateChatOptions {
   topicPolicy: TopicPolicy;
 }
 
-/** Core's view of the user key: it seals and finds users, the key stays here. */
-function userCipher(keyring: UserKeyring): UserCipher {
-  return {
-    currentKeyId: keyring.current.id,
-    lookupHashes: (tenantId, telegramUserId) => keyring.lookupHashes(tenantId, telegramUserId),
-    seal: (tenantId, rowId, telegramUserId) => keyring.sealUserId(tenantId, rowId, telegramUserId),
-    open: (row) => {
-      try {
-        return keyring.openUserId(row);
-      } catch (error) {
-        // Sealed under a key no longer at hand: counted by the caller, left as it is.
-        if (error instanceof UserKeyError) return undefined;
-        throw error;
-      }
-    },
-  };
-}
-
 /**
  * The bot's private chat: commands (`/start`, `/support`, `/end`, `/help`, and `/mydata`,
  * `/forget` for the user's own data), buttons (Live support, End, rating, erase), visitor messages with per-user limits, and the delivery of agents'
@@ -108,7 +90,7 @@ export class PrivateChat {
       quotas: options.coordination.quotas,
       logger,
     });
-    this.#users = new PrivateChatUsers(uow, userCipher(keyring));
+    this.#users = new PrivateChatUsers(uow, keyringCipher(keyring));
     this.#deliveries = new PrivateChatDeliveries(uow);
     const intake = new PrivateChatIntake({
       uow,
