@@ -83,8 +83,10 @@ export {
   type UserKey,
 } from './private-chat/user-keyring';
 export { keyringCipher } from './private-chat/user-cipher';
+export { parsePrivateCallbackData, privateCallbackData } from './private-chat/buttons';
 export {
   BotChannels,
+  BotChannelTokens,
   BotChannelTokenError,
   botChannelView,
   botIdOfToken,

@@ -1,5 +1,6 @@
 import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
+import { decodeUserKey } from '@topicdesk/core';
 import { z } from 'zod';
 
 /** The pre-chat form's fields an operator may let through (the name always is). */
@@ -84,6 +85,29 @@ export const gatewayEnvSchema = z.object({
   CONSOLE_STREAM_HEARTBEAT: env.duration('15s'),
   /** How long the setup checks wait for the bridge's answer (it asks Telegram). */
   SETUP_BRIDGE_TIMEOUT: env.duration('10s'),
+  /**
+   * The bridge's TELEGRAM_USER_KEY (same value): bot channels (issue 19) seal their tokens and
+   * their users' Telegram ids with it. Unset: the bot channel routes answer 503.
+   */
+  TELEGRAM_USER_KEY: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z
+      .string()
+      .refine(
+        (value) => {
+          try {
+            decodeUserKey(value);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: '32 random bytes in base64 expected (openssl rand -base64 32)' },
+      )
+      .optional(),
+  ),
+  /** Calls a bot channel's plugin may make per minute (all its users together). */
+  BOT_CHANNEL_CALLS_PER_MINUTE: env.int(600, 1),
 });
 
 export type GatewayConfig = z.output<typeof gatewayEnvSchema>;

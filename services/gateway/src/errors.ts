@@ -52,6 +52,15 @@ export const ErrorCode = {
   SETUP_BRIDGE_UNAVAILABLE: 'SETUP_BRIDGE_UNAVAILABLE',
   /** setWebhook could not be done: TELEGRAM_WEBHOOK_URL unset (polling mode) or Telegram refused. */
   SETUP_WEBHOOK_FAILED: 'SETUP_WEBHOOK_FAILED',
+  // Bot channels (issue 19).
+  /** TELEGRAM_USER_KEY is not set on the gateway: bot channels cannot seal tokens or users. */
+  BOT_CHANNELS_DISABLED: 'BOT_CHANNELS_DISABLED',
+  /** Not a bot token (`<bot id>:<secret>` as BotFather gives it). */
+  BOT_TOKEN_INVALID: 'BOT_TOKEN_INVALID',
+  /** The tenant has a channel of this bot already (delete it first to register it again). */
+  BOT_CHANNEL_EXISTS: 'BOT_CHANNEL_EXISTS',
+  /** The Bearer of a plugin call is no live channel's secret. */
+  CHANNEL_SECRET_INVALID: 'CHANNEL_SECRET_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -92,6 +101,10 @@ const STATUS: Record<ErrorCode, number> = {
   CONVERSATION_ERASED: 410,
   SETUP_BRIDGE_UNAVAILABLE: 503,
   SETUP_WEBHOOK_FAILED: 409,
+  BOT_CHANNELS_DISABLED: 503,
+  BOT_TOKEN_INVALID: 400,
+  BOT_CHANNEL_EXISTS: 409,
+  CHANNEL_SECRET_INVALID: 401,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */

@@ -10,9 +10,9 @@ import { z } from 'zod';
 export interface RouteDoc {
   summary: string;
   description?: string;
-  tag: 'visitor' | 'admin' | 'console';
+  tag: 'visitor' | 'admin' | 'console' | 'channel';
   /** How the caller proves who they are. */
-  auth: 'none' | 'visitor' | 'admin' | 'session' | 'signed-link';
+  auth: 'none' | 'visitor' | 'admin' | 'session' | 'signed-link' | 'channel';
   /** Path parameters: an object schema keyed by the `:name`s of the URL. */
   params?: z.ZodObject;
   /** Query parameters: an object schema. */
@@ -94,6 +94,7 @@ const SECURITY: Record<RouteDoc['auth'], Array<Record<string, string[]>>> = {
   admin: [{ serviceToken: [] }, { session: [], csrf: [] }],
   session: [{ session: [], csrf: [] }],
   'signed-link': [],
+  channel: [{ channelSecret: [] }],
 };
 
 const ERRORS: Record<string, string> = {
@@ -176,6 +177,11 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
       securitySchemes: {
         serviceToken: { type: 'http', scheme: 'bearer', description: 'SERVICE_TOKEN (an owner)' },
         visitorToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        channelSecret: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'a bot channel secret (POST /v1/admin/bot-channels), for @topicdesk/grammy',
+        },
         session: {
           type: 'apiKey',
           in: 'cookie',

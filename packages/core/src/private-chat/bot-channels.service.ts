@@ -215,3 +215,21 @@ export class BotChannels {
     };
   }
 }
+
+/**
+ * The bridge's view of bot channels: a channel's bot and token, opened with the user key, to
+ * send agents' side of its conversations with that bot. A deleted channel still opens: what
+ * agents said before the deletion is delivered.
+ */
+export class BotChannelTokens {
+  constructor(
+    private readonly db: UnitOfWork['db'],
+    private readonly keyring: UserKeyring,
+  ) {}
+
+  async find(channelId: string): Promise<{ botId: string; token: string } | undefined> {
+    const channel = await new BotChannelRepository(this.db).find(channelId);
+    if (!channel) return undefined;
+    return { botId: channel.bot_id, token: this.keyring.openToken(channel) };
+  }
+}

@@ -16,6 +16,7 @@ import {
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { CallbackQuery, Message } from 'grammy/types';
+import type { ChannelBots } from '../sender/channel-bots';
 import type { TelegramSender } from '../sender/telegram-sender';
 import type { SyncContext } from '../sync/topic-sync';
 import type { UserKeyring } from '../user-crypto';
@@ -69,6 +70,8 @@ export interface PrivateChatOptions {
   attachments: Pick<AttachmentService, 'filesOf' | 'open' | 'eraseFilesOf' | 'exportView'>;
   /** DSAR_TOPIC_POLICY: what a user's `/forget` does to the agents' topics. */
   topicPolicy: TopicPolicy;
+  /** Bot channels' bots (issue 19): their users' conversations are delivered with them. */
+  channelBots?: ChannelBots | undefined;
 }
 
 /**
@@ -122,6 +125,7 @@ export class PrivateChat {
       calls,
       keyring,
       logger,
+      channelBots: options.channelBots,
     });
   }
 
