@@ -77,6 +77,11 @@ export interface ConversationTable {
   locale: string | null;
   page_url: string | null;
   page_title: string | null;
+  /**
+   * The role or segment a bot channel's plugin passed (client, provider, vip…; issue 19): in
+   * the topic header and the priority rules. Never a name. Null: none (every web conversation).
+   */
+  segment: Generated<string | null>;
   /** The support group whose topic the conversation lives in; null: the default group. */
   group_chat_id: NullableInt8;
   /** Forum topic (message_thread_id) in the support group, once created. */
@@ -362,8 +367,6 @@ export interface TelegramConversationTable {
   /** When the rating prompt of the latest close was sent (the rating: `conversation_ratings`). */
   rating_prompted_at: NullableTimestamp;
   created_at: Timestamp;
-  /** The role or segment a bot channel's plugin passed (client, provider, vip…); null: none. */
-  segment: string | null;
 }
 
 /** The bot's copy of an agent or system message in a private chat (for edits and retractions). */

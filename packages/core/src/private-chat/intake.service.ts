@@ -321,7 +321,6 @@ export class PrivateChatIntake {
       conversationId: started.id,
       telegramUserId: user.id,
       endButtonSeq: welcome.message.seq,
-      segment: visitor.segment ?? null,
       at: new Date(),
     });
     logger.info(

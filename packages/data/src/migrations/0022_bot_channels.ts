@@ -39,13 +39,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(['bot_channel_id'])
     .where(sql.ref('bot_channel_id'), 'is not', null)
     .execute();
-  await db.schema.alterTable('telegram_conversations').addColumn('segment', 'text').execute();
+  await db.schema.alterTable('conversations').addColumn('segment', 'text').execute();
   await db.schema.alterTable('priority_rules').addColumn('segment', 'text').execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable('priority_rules').dropColumn('segment').execute();
-  await db.schema.alterTable('telegram_conversations').dropColumn('segment').execute();
+  await db.schema.alterTable('conversations').dropColumn('segment').execute();
   await db.schema.dropIndex('telegram_users_channel_idx').ifExists().execute();
   await db.schema.alterTable('telegram_users').dropColumn('bot_channel_id').execute();
   await db.schema.dropTable('bot_channels').ifExists().execute();

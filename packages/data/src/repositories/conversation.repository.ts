@@ -21,7 +21,7 @@ export interface NewConversationInput {
   pageTitle?: string | null | undefined;
   /** The support group to open the topic in; null or absent: the default group. */
   groupChatId?: number | null | undefined;
-  /** A bot channel's role or segment: only the priority rules read it here. */
+  /** A bot channel's role or segment (issue 19): shown in the header, read by priority rules. */
   segment?: string | null | undefined;
 }
 
@@ -66,6 +66,7 @@ export class ConversationRepository {
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,
           group_chat_id: input.groupChatId ?? null,
+          segment: input.segment ?? null,
           priority: priorityByRules(
             input.tenantId,
             input.pageUrl ?? null,

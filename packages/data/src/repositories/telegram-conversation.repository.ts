@@ -15,8 +15,6 @@ export interface TelegramConversationLink {
   conversationId: string;
   telegramUserId: string;
   endButtonSeq?: number | null | undefined;
-  /** The role or segment a bot channel's plugin passed (issue 19). */
-  segment?: string | null | undefined;
   at: Date;
 }
 
@@ -36,7 +34,6 @@ export class TelegramConversationRepository {
         tenant_id: input.tenantId,
         telegram_user_id: input.telegramUserId,
         end_button_seq: input.endButtonSeq ?? null,
-        segment: input.segment ?? null,
         created_at: input.at,
       })
       .execute();
