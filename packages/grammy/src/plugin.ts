@@ -11,8 +11,7 @@ import { SupportSessions } from './sessions.js';
 
 /** A value of the owner's, fixed or from the update. */
 export type PerUser<C extends Context> =
-  | string
-  | ((ctx: C) => string | undefined | Promise<string | undefined>);
+  string | ((ctx: C) => string | undefined | Promise<string | undefined>);
 
 export interface TopicdeskOptions<C extends Context = Context> extends ClientOptions {
   /**

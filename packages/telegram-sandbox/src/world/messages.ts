@@ -27,6 +27,7 @@ export class Messages {
   sendBot(botId: number, chatId: number, input: NewMessage): Message {
     const bot = this.world.ensureBot(botId);
     const chat = this.world.chat(chatId);
+    if (this.world.blocked.has(`${botId}:${chatId}`)) throw sandboxError('BOT_BLOCKED');
     validateText(input.text);
     const placement = this.placement(chat, input, { fromBot: true, isAdmin: true });
     const message = this.world.append(chat, toUser(bot.user), {
@@ -75,6 +76,7 @@ export class Messages {
     from: InjectedUser,
     input: NewMessage,
     media?: InjectedMedia,
+    toBot?: number,
   ): Message {
     const user = toUser(from);
     let chat = this.world.findChat(chatId);
@@ -98,7 +100,9 @@ export class Messages {
       : { text: input.text, ...(input.entities?.length ? { entities: input.entities } : {}) };
     const message = this.world.append(chat, user, { ...placement, ...content });
     this.world.emit({ type: 'message', chatId, message, byBot: false });
-    this.world.broadcast(chatId, { message });
+    if (chatId > 0 && toBot !== undefined)
+      this.world.pushUpdate(this.world.ensureBot(toBot), { message });
+    else this.world.broadcast(chatId, { message });
     return message;
   }
 
