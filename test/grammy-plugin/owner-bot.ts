@@ -25,19 +25,6 @@ export function ownerBot(options: OwnerBotOptions): {
 } {
   const bot = new Bot<OwnerContext>(OWNER_TOKEN, {
     client: { apiRoot: options.apiRoot },
-    botInfo: {
-      id: OWNER_BOT_ID,
-      is_bot: true,
-      first_name: 'Scheduler',
-      username: 'scheduler_e2e_bot',
-      can_join_groups: false,
-      can_read_all_group_messages: false,
-      supports_inline_queries: false,
-      can_connect_to_business: false,
-      has_main_web_app: false,
-      has_topics_enabled: false,
-      allows_users_to_create_topics: false,
-    },
   });
   bot.use(
     topicdesk<OwnerContext>({

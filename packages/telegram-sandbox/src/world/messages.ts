@@ -97,7 +97,7 @@ export class Messages {
           ...mediaFields(this.world.files, media),
           ...(input.text === '' ? {} : { caption: input.text }),
         }
-      : { text: input.text, ...(input.entities?.length ? { entities: input.entities } : {}) };
+      : { text: input.text, ...entitiesOf(input.text, input.entities) };
     const message = this.world.append(chat, user, { ...placement, ...content });
     this.world.emit({ type: 'message', chatId, message, byBot: false });
     if (chatId > 0 && toBot !== undefined)
@@ -305,4 +305,19 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function mediaOf(message: Message): boolean {
   return Boolean(message.photo ?? message.document ?? message.voice ?? message.video);
+}
+
+/**
+ * What a person's text carries: the entities given, or — as Telegram's servers mark them — a
+ * `bot_command` for a leading `/command` (grammY's `bot.command` matches on that entity).
+ */
+function entitiesOf(
+  text: string,
+  given: MessageEntity[] | undefined,
+): { entities?: MessageEntity[] } {
+  if (given?.length) return { entities: given };
+  const command = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/.exec(text);
+  return command
+    ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] }
+    : {};
 }
