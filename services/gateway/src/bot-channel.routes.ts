@@ -175,11 +175,7 @@ export const botChannelRoutes: FastifyPluginAsync<BotChannelRoutesOptions> = asy
     const channel = await channels.authenticate(secret);
     if (!channel)
       throw new GatewayError(ErrorCode.CHANNEL_SECRET_INVALID, 'no bot channel has this secret');
-    const quota = await options.quotas.hit(
-      `botch:${channel.id}`,
-      options.callsPerMinute,
-      60_000,
-    );
+    const quota = await options.quotas.hit(`botch:${channel.id}`, options.callsPerMinute, 60_000);
     if (!quota.allowed) {
       void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
       throw new GatewayError(ErrorCode.RATE_LIMITED, 'too many calls from this bot channel', {

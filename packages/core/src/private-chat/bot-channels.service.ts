@@ -29,7 +29,8 @@ export class BotChannelTokenError extends Error {
 /** The Telegram bot id of a token (its prefix); throws a BotChannelTokenError on a malformed one. */
 export function botIdOfToken(token: string): string {
   const match = TOKEN_PATTERN.exec(token);
-  if (!match) throw new BotChannelTokenError('not a bot token (`<bot id>:<secret>` from BotFather)');
+  if (!match)
+    throw new BotChannelTokenError('not a bot token (`<bot id>:<secret>` from BotFather)');
   return match[1] as string;
 }
 

@@ -27,4 +27,3 @@ export function parsePrivateCallbackData(data: string | undefined): PrivateChatB
   if (rate) return { action: 'rate', conversationId: rate[1] as string, rating: Number(rate[2]) };
   return undefined;
 }
-

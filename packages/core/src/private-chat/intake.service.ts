@@ -237,8 +237,7 @@ export class PrivateChatIntake {
         'refused',
       );
     if (!conversation) {
-      if (this.options.textStartsConversation === false)
-        return result('ignored:not_in_support');
+      if (this.options.textStartsConversation === false) return result('ignored:not_in_support');
       // Like the widget: writing again after a conversation closed starts a new one.
       const started = await this.#startConversation(turn, user);
       if ('refused' in started) return started.refused;

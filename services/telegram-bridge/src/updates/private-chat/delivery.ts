@@ -164,7 +164,10 @@ export class PrivateChatDeliverer {
       );
       if (!sent.ok) {
         if (!this.#skippable(sent.failure, conversation, 'message not sent')) return;
-        if (first === null && (await this.#undeliverable(conversation, user, message, sent.failure)))
+        if (
+          first === null &&
+          (await this.#undeliverable(conversation, user, message, sent.failure))
+        )
           return;
         break;
       }
@@ -198,7 +201,10 @@ export class PrivateChatDeliverer {
       });
       if (!sent.ok) {
         if (!this.#skippable(sent.failure, conversation, 'file not sent')) return;
-        if (first === null && (await this.#undeliverable(conversation, user, message, sent.failure)))
+        if (
+          first === null &&
+          (await this.#undeliverable(conversation, user, message, sent.failure))
+        )
           return;
         break;
       }
