@@ -58,6 +58,11 @@ beforeAll(async () => {
   });
   expect(registered.status).toBe(201);
   secret = registered.body['secret'] as string;
+  // The owner's providers come first: a priority rule by segment.
+  const rules = await admin(url, SERVICE_TOKEN, 'PUT', '/v1/admin/priority-rules', {
+    rules: [{ segment: 'provider', priority: 'high' }],
+  });
+  expect(rules.status).toBe(200);
   // The owner's bot is no member of the support group: it only talks to its users.
   cluster.sandbox.state.setMember(GROUP_ID, OWNER_BOT_ID, 'left');
   startOwner();
@@ -234,6 +239,7 @@ describe("live support in the owner's bot", () => {
     const welcome = await ownerSaid(VERA, 'You are connected to support');
     const vera = await topicOf(cluster.sandbox, ticketIn(welcome.text ?? ''));
     await headerShows(vera, 'Segment: provider');
+    await headerShows(vera, 'Priority: 🔴 high');
     cluster.sandbox.state.blockBot(VERA.id, OWNER_BOT_ID);
     agentSays(cluster.sandbox, vera, 'Are you still there?');
     await botPosted(cluster.sandbox, vera, 'Not delivered to the user');
