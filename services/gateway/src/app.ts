@@ -546,7 +546,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     channels: config.TELEGRAM_USER_KEY
       ? new BotChannels({
           uow,
-          keyring: UserKeyring.fromEnv(config.TELEGRAM_USER_KEY),
+          keyring: UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS),
           quotas: deps.coordination.quotas,
           logger,
           limits: {
