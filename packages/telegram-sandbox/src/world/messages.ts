@@ -53,6 +53,7 @@ export class Messages {
   ): Message {
     const bot = this.world.ensureBot(botId);
     const chat = this.world.chat(chatId);
+    if (this.world.blocked.has(`${botId}:${chatId}`)) throw sandboxError('BOT_BLOCKED');
     const placement = this.placement(
       chat,
       { text: '', ...input },
