@@ -209,6 +209,13 @@ export class PrivateChatIntake {
     file?: { conversationId: string; attachment: { id: string } },
   ): Promise<PrivateChatResult> {
     const { limits, quotas, logger } = this.options;
+    let conversation = await new TelegramConversationRepository(turn.work.trx).openOf(
+      turn.visitor.tenantId,
+      user.id,
+    );
+    // A bot channel's text outside support is the owner's bot's: it costs the user nothing here.
+    if (!conversation && this.options.textStartsConversation === false)
+      return result('ignored:not_in_support');
     const quota = await quotas.hit(
       `tg:msg:${turn.visitor.pseudonym}`,
       limits.messagesPerHour,
@@ -224,10 +231,6 @@ export class PrivateChatIntake {
         'refused',
       );
     }
-    let conversation = await new TelegramConversationRepository(turn.work.trx).openOf(
-      turn.visitor.tenantId,
-      user.id,
-    );
     // A file belongs to the conversation it was received into: closed meanwhile, it is not sent.
     if (file && conversation?.id !== file.conversationId)
       return this.#answer(
@@ -237,7 +240,6 @@ export class PrivateChatIntake {
         'refused',
       );
     if (!conversation) {
-      if (this.options.textStartsConversation === false) return result('ignored:not_in_support');
       // Like the widget: writing again after a conversation closed starts a new one.
       const started = await this.#startConversation(turn, user);
       if ('refused' in started) return started.refused;
