@@ -182,6 +182,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
           ...common,
           PORT: String(port),
           CONVERSATION_JWT_SECRET: jwtSecret,
+          // Bot channels (issue 19) seal tokens and users with the bridges' key.
+          TELEGRAM_USER_KEY: userKey,
           LIMIT_CONVERSATIONS_PER_DAY: '1000',
           LIMIT_MESSAGES_PER_HOUR: '1000',
           WS_RATE_BURST: '200',

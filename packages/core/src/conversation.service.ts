@@ -33,6 +33,8 @@ export interface StartConversationInput {
   locale?: string | undefined;
   pageUrl?: string | undefined;
   pageTitle?: string | undefined;
+  /** A bot channel's role or segment (issue 19): priority rules may match it. */
+  segment?: string | undefined;
 }
 
 export interface VisitorMessageInput {

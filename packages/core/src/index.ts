@@ -70,6 +70,31 @@ export {
   type PrivateChatVisitor,
   type UserCipher,
 } from './private-chat/users.service';
+export {
+  channelScope,
+  decodeUserKey,
+  expandUserKey,
+  generateUserKey,
+  isSealedUpdate,
+  updateAad,
+  UserKeyError,
+  UserKeyring,
+  type SealedToken,
+  type UserKey,
+} from './private-chat/user-keyring';
+export { keyringCipher } from './private-chat/user-cipher';
+export { parsePrivateCallbackData, privateCallbackData } from './private-chat/buttons';
+export {
+  BotChannels,
+  BotChannelTokens,
+  BotChannelTokenError,
+  botChannelView,
+  botIdOfToken,
+  type BotChannelsOptions,
+  type BotChannelView,
+  type ChannelTurn,
+  type ChannelTurnResult,
+} from './private-chat/bot-channels.service';
 
 // Agents and the scheduler (issue 13, lane B): the agent desk's and housekeeping's use cases,
 // and the data types their callers (bridge, scheduler) see.
@@ -119,6 +144,7 @@ export type {
   DB,
   Kysely,
   Message,
+  BotChannel,
   TelegramUser,
   TelegramUserSecret,
 } from '@topicdesk/data';

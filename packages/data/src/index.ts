@@ -60,6 +60,10 @@ export {
   type TelegramUserSecret,
 } from './repositories/telegram-user.repository';
 export {
+  BotChannelRepository,
+  type NewBotChannelInput,
+} from './repositories/bot-channel.repository';
+export {
   TelegramConversationRepository,
   type TelegramConversationLink,
 } from './repositories/telegram-conversation.repository';

@@ -72,6 +72,11 @@ export interface ConversationTable {
   locale: string | null;
   page_url: string | null;
   page_title: string | null;
+  /**
+   * The role or segment a bot channel's plugin passed (client, provider, vip…; issue 19): in
+   * the topic header and the priority rules. Never a name. Null: none (every web conversation).
+   */
+  segment: Generated<string | null>;
   /** The support group whose topic the conversation lives in; null: the default group. */
   group_chat_id: NullableInt8;
   /** Forum topic (message_thread_id) in the support group, once created. */
@@ -324,6 +329,25 @@ export interface TelegramUserTable {
   language_code: string | null;
   created_at: Timestamp;
   last_seen_at: Timestamp;
+  /** The bot channel the user writes to (issue 19); null: Topicdesk's own bot. */
+  bot_channel_id: string | null;
+}
+
+/** A bot an owner runs with the `@topicdesk/grammy` plugin (issue 19). */
+export interface BotChannelTable {
+  id: string;
+  tenant_id: string;
+  name: string | null;
+  /** The token's prefix: the bot's Telegram id. */
+  bot_id: string;
+  /** The token, AES-256-GCM under a key derived from TELEGRAM_USER_KEY (`key_id` names it). */
+  token_key_id: string;
+  token_nonce: string;
+  token_ciphertext: string;
+  /** SHA-256 (hex) of the channel secret the plugin sends. */
+  secret_hash: string;
+  created_at: Timestamp;
+  deleted_at: NullableTimestamp;
 }
 
 /** A `telegram` channel conversation: its user and what was sent to their private chat. */
@@ -404,6 +428,8 @@ export interface PriorityRuleTable {
   page_url_prefix: string | null;
   /** The locale is this tag or a subtag of it (`de` takes `de-AT`); null: any locale. */
   locale: string | null;
+  /** The conversation's segment (a bot channel's role) is this; null: any, and web conversations. */
+  segment: string | null;
   priority: ConversationPriority;
 }
 
@@ -524,6 +550,7 @@ export interface DB {
   telegram_posts: TelegramPostTable;
   dead_letters: DeadLetterTable;
   telegram_users: TelegramUserTable;
+  bot_channels: BotChannelTable;
   telegram_conversations: TelegramConversationTable;
   telegram_private_messages: TelegramPrivateMessageTable;
   support_groups: SupportGroupTable;
@@ -550,6 +577,7 @@ export type SystemTemplate = Selectable<SystemTemplateTable>;
 export type TelegramPost = Selectable<TelegramPostTable>;
 export type DeadLetterRow = Selectable<DeadLetterTable>;
 export type TelegramUser = Selectable<TelegramUserTable>;
+export type BotChannel = Selectable<BotChannelTable>;
 export type TelegramConversation = Selectable<TelegramConversationTable>;
 export type TelegramPrivateMessage = Selectable<TelegramPrivateMessageTable>;
 export type SupportGroup = Selectable<SupportGroupTable>;

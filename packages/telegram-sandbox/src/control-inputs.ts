@@ -12,6 +12,11 @@ export interface InjectMessageInput {
   from: InjectedUser;
   messageThreadId?: number;
   replyToMessageId?: number;
+  /**
+   * In a private chat, the bot the person writes to (as in Telegram, where a private chat is
+   * with one bot); only that bot gets the update. Unset: every bot (one bot per test, mostly).
+   */
+  toBot?: number;
 }
 
 export interface EditUserMessageInput {

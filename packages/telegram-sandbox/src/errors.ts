@@ -13,6 +13,7 @@ export const SANDBOX_ERRORS = {
     status: 403,
     description: 'Forbidden: bot is not a member of the supergroup chat',
   },
+  BOT_BLOCKED: { status: 403, description: 'Forbidden: bot was blocked by the user' },
   METHOD_NOT_FOUND: { status: 404, description: 'Not Found' },
   TOO_MANY_REQUESTS: { status: 429, description: 'Too Many Requests: retry after 1' },
   WEBHOOK_ACTIVE: {

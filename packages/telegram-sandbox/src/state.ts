@@ -390,9 +390,16 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
           : { replyToMessageId: input.replyToMessageId }),
       },
       input.media,
+      input.toBot,
     );
     this.changed();
     return message;
+  }
+
+  /** A person blocks a bot (or unblocks it): the bot's messages to them answer 403. */
+  blockBot(userId: number, botId: number, blocked = true): void {
+    if (blocked) this.world.blocked.add(`${botId}:${userId}`);
+    else this.world.blocked.delete(`${botId}:${userId}`);
   }
 
   /** A person edits their message; bots get an `edited_message` update. */

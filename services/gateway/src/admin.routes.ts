@@ -59,7 +59,12 @@ const agentBody = z
   .strict();
 
 function priorityRuleView(rule: PriorityRule) {
-  return { pageUrlPrefix: rule.page_url_prefix, locale: rule.locale, priority: rule.priority };
+  return {
+    pageUrlPrefix: rule.page_url_prefix,
+    locale: rule.locale,
+    segment: rule.segment,
+    priority: rule.priority,
+  };
 }
 
 /** An agent as the admin API shows them. */
@@ -132,11 +137,17 @@ const priorityRulesBody = z
           .object({
             pageUrlPrefix: z.string().trim().min(1).max(2048).nullable().default(null),
             locale: languageTag.nullable().default(null),
+            /** A bot channel's segment (issue 19), exactly as its plugin passes it. */
+            segment: z
+              .string()
+              .regex(/^[\p{L}\p{N} _.-]{1,32}$/u)
+              .nullable()
+              .default(null),
             priority: z.enum(['high', 'normal', 'low']),
           })
           .strict()
-          .refine((r) => r.pageUrlPrefix !== null || r.locale !== null, {
-            message: 'a rule needs pageUrlPrefix, locale or both',
+          .refine((r) => r.pageUrlPrefix !== null || r.locale !== null || r.segment !== null, {
+            message: 'a rule needs pageUrlPrefix, locale, segment or a combination',
           }),
       )
       .max(100),

@@ -139,6 +139,8 @@ export const priorityRuleAnswer = shape(
   z.strictObject({
     pageUrlPrefix: z.string().nullable(),
     locale: z.string().nullable(),
+    /** A bot channel's segment (issue 19); null: any. */
+    segment: z.string().nullable(),
     priority,
   }),
 );

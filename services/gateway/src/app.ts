@@ -7,6 +7,8 @@ import websocket from '@fastify/websocket';
 import type { Bus } from '@topicdesk/bus';
 import {
   AdminService,
+  BotChannels,
+  UserKeyring,
   ConsoleReads,
   AttachmentService,
   ConsoleAccess,
@@ -66,6 +68,7 @@ import { dataRequestRoutes } from './data-request.routes';
 import { setupRoutes } from './setup.routes';
 import { BridgeMiniApp, BridgeSetup } from './setup-client';
 import { attachmentRoutes } from './attachment.routes';
+import { botChannelRoutes } from './bot-channel.routes';
 import { consoleOrigin, installAdminAccess, isAdminRoute } from './admin-access';
 import { consoleRoutes } from './console.routes';
 import { consolePageRoutes } from './console-page.routes';
@@ -519,6 +522,22 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     onSignIn: (outcome) => metrics.signIns.add(1, { outcome }),
   });
   await app.register(slaRoutes, { sla: new SlaSettingsService(uow) });
+  await app.register(botChannelRoutes, {
+    channels: config.TELEGRAM_USER_KEY
+      ? new BotChannels({
+          uow,
+          keyring: UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS),
+          quotas: deps.coordination.quotas,
+          logger,
+          limits: {
+            conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
+            messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,
+          },
+        })
+      : undefined,
+    quotas: deps.coordination.quotas,
+    callsPerMinute: config.BOT_CHANNEL_CALLS_PER_MINUTE,
+  });
   await app.register(consolePageRoutes);
   await app.register(dataRequestRoutes, {
     requests: new DataRequests(uow, { files: attachments }),

@@ -87,6 +87,15 @@ export const ErrorCode = {
    * schema says; the details name the fields. A bug of the gateway, never of the caller.
    */
   RESPONSE_SCHEMA_MISMATCH: 'RESPONSE_SCHEMA_MISMATCH',
+  // Bot channels (issue 19).
+  /** TELEGRAM_USER_KEY is not set on the gateway: bot channels cannot seal tokens or users. */
+  BOT_CHANNELS_DISABLED: 'BOT_CHANNELS_DISABLED',
+  /** Not a bot token (`<bot id>:<secret>` as BotFather gives it). */
+  BOT_TOKEN_INVALID: 'BOT_TOKEN_INVALID',
+  /** The tenant has a channel of this bot already (delete it first to register it again). */
+  BOT_CHANNEL_EXISTS: 'BOT_CHANNEL_EXISTS',
+  /** The Bearer of a plugin call is no live channel's secret. */
+  CHANNEL_SECRET_INVALID: 'CHANNEL_SECRET_INVALID',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -141,6 +150,10 @@ const STATUS: Record<ErrorCode, number> = {
   TENANT_KEK_UNKNOWN: 503,
   TENANT_SECRETS_CORRUPT: 500,
   RESPONSE_SCHEMA_MISMATCH: 500,
+  BOT_CHANNELS_DISABLED: 503,
+  BOT_TOKEN_INVALID: 400,
+  BOT_CHANNEL_EXISTS: 409,
+  CHANNEL_SECRET_INVALID: 401,
 };
 
 /** An error the gateway answers with as it is: stable code, HTTP status, safe message. */

@@ -11,9 +11,9 @@ import { answerComponents } from './answers';
 export interface RouteDoc {
   summary: string;
   description?: string;
-  tag: 'visitor' | 'admin' | 'console' | 'platform';
+  tag: 'visitor' | 'admin' | 'console' | 'platform' | 'channel';
   /** How the caller proves who they are. */
-  auth: 'none' | 'visitor' | 'admin' | 'session' | 'signed-link' | 'platform';
+  auth: 'none' | 'visitor' | 'admin' | 'session' | 'signed-link' | 'platform' | 'channel';
   /** Path parameters: an object schema keyed by the `:name`s of the URL. */
   params?: z.ZodObject;
   /** Query parameters: an object schema. */
@@ -106,6 +106,7 @@ const SECURITY: Record<RouteDoc['auth'], Array<Record<string, string[]>>> = {
   session: [{ session: [], csrf: [] }],
   'signed-link': [],
   platform: [{ platformToken: [] }],
+  channel: [{ channelSecret: [] }],
 };
 
 const ERRORS: Record<string, string> = {
@@ -248,6 +249,11 @@ export function openApiDocument(routes: readonly DocumentedRoute[], version: str
           description: 'PLATFORM_TOKEN (the platform API; unset: 404 PLATFORM_DISABLED)',
         },
         visitorToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        channelSecret: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'a bot channel secret (POST /v1/admin/bot-channels), for @topicdesk/grammy',
+        },
         session: {
           type: 'apiKey',
           in: 'cookie',

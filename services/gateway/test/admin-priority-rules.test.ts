@@ -40,9 +40,14 @@ describe('admin API: priority rules and agents’ team settings', () => {
     const saved = await call('PUT', '/v1/admin/priority-rules', { rules });
     expect(saved.status).toBe(200);
     expect(saved.body['rules']).toEqual([
-      { pageUrlPrefix: 'https://shop.example/checkout', locale: null, priority: 'high' },
-      { pageUrlPrefix: null, locale: 'de', priority: 'low' },
-      { pageUrlPrefix: 'https://shop.example/', locale: 'fr-CA', priority: 'high' },
+      {
+        pageUrlPrefix: 'https://shop.example/checkout',
+        locale: null,
+        segment: null,
+        priority: 'high',
+      },
+      { pageUrlPrefix: null, locale: 'de', segment: null, priority: 'low' },
+      { pageUrlPrefix: 'https://shop.example/', locale: 'fr-CA', segment: null, priority: 'high' },
     ]);
     expect((await call('GET', '/v1/admin/priority-rules')).body).toEqual({
       ...saved.body,

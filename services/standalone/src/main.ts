@@ -49,6 +49,8 @@ try {
     HOST: config.HOST,
     PORT: String(config.PORT),
     CONVERSATION_JWT_SECRET: jwtSecret,
+    // Bot channels (issue 19) seal tokens and users with the same key as the bridge.
+    TELEGRAM_USER_KEY: userKey,
   };
   const gatewayConfig = loadGatewayConfig(shared);
   const schedulerConfig = loadSchedulerConfig(shared);

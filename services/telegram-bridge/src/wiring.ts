@@ -1,6 +1,7 @@
 import type { Bus } from '@topicdesk/bus';
 import {
   AttachmentService,
+  BotChannelTokens,
   ServedGroups,
   TenantDirectory,
   TenantKeyring,
@@ -16,6 +17,7 @@ import type { Logger } from '@topicdesk/telemetry';
 import type { BridgeConfig } from './config';
 import { createBridgeMetrics } from './metrics';
 import { BotPool } from './sender/bot-pool';
+import { ChannelBots } from './sender/channel-bots';
 import { createTelegramApi } from './sender/telegram-api';
 import { TelegramSender } from './sender/telegram-sender';
 import { TopicSync } from './sync/topic-sync';
@@ -67,8 +69,18 @@ export function wireBridge(deps: BridgeDeps) {
     maxFileBytes: config.ATTACHMENTS_MAX_FILE_BYTES,
     logger,
   });
+  // Bot channels (issue 19): owners' bots, joined to the pool when one of their users is due.
+  const channelBots = keyring
+    ? new ChannelBots({
+        tokens: new BotChannelTokens(deps.db, keyring),
+        pool,
+        apiOf: (token) => apiOf(token),
+        logger,
+      })
+    : undefined;
   const privateChat = keyring
     ? new PrivateChat({
+        channelBots,
         db: deps.db,
         sender,
         relay: deps.relay,

@@ -1,12 +1,15 @@
+import { SyncReason } from '@topicdesk/contracts';
 import {
   RatingRepository,
   TelegramConversationRepository,
+  TelegramPostRepository,
   type Conversation,
   type Message,
   type TelegramConversation,
   type TelegramPrivateMessage,
   type TelegramUser,
 } from '@topicdesk/data';
+import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork } from '../unit-of-work';
 import type { PrivateChatButton } from './intake.service';
 import { privateChatText } from './texts';
@@ -131,6 +134,37 @@ export class PrivateChatDeliveries {
         telegramMessageId,
       ),
     );
+  }
+
+  /**
+   * A message the user's bot cannot deliver (they blocked it, or deleted their account): the
+   * cursor moves past it with no copy, and the agents are told in the topic which message did
+   * not arrive — a failure they see, never a silent drop.
+   */
+  undeliverable(conversation: Conversation, message: Message, reason: string): Promise<void> {
+    const { tenant_id: tenantId, id: conversationId } = conversation;
+    return this.uow.run(async (work) => {
+      await new TelegramConversationRepository(work.trx).markDelivered(
+        tenantId,
+        conversationId,
+        message,
+        null,
+      );
+      await new TelegramPostRepository(work.trx).add([
+        {
+          tenantId,
+          conversationId,
+          text: `⚠️ Not delivered to the user (message #${message.seq}): ${reason}.`,
+        },
+      ]);
+      work.emit(
+        busOutbox(tenantId, 'conversationSync', {
+          tenantId,
+          conversationId,
+          reason: SyncReason.STATUS_CHANGED,
+        }),
+      );
+    });
   }
 
   /** The rating prompt of the latest close was sent (or cannot be). */

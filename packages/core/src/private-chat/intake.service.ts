@@ -79,6 +79,12 @@ export interface PrivateChatIntakeOptions {
   quotas: QuotaLimiter;
   logger: Logger;
   limits: { conversationsPerDay: number; messagesPerHour: number };
+  /**
+   * Whether a text with no open conversation starts one (Topicdesk's own bot: yes). A bot
+   * channel's user writes to the owner's bot: only `/support` or its button starts one, and a
+   * text after the close belongs to the owner's bot again (`ignored:not_in_support`).
+   */
+  textStartsConversation?: boolean | undefined;
 }
 
 /** One update being applied: its change, and who sent it. */
@@ -203,6 +209,13 @@ export class PrivateChatIntake {
     file?: { conversationId: string; attachment: { id: string } },
   ): Promise<PrivateChatResult> {
     const { limits, quotas, logger } = this.options;
+    let conversation = await new TelegramConversationRepository(turn.work.trx).openOf(
+      turn.visitor.tenantId,
+      user.id,
+    );
+    // A bot channel's text outside support is the owner's bot's: it costs the user nothing here.
+    if (!conversation && this.options.textStartsConversation === false)
+      return result('ignored:not_in_support');
     const quota = await quotas.hit(
       `tg:msg:${turn.visitor.pseudonym}`,
       limits.messagesPerHour,
@@ -218,10 +231,6 @@ export class PrivateChatIntake {
         'refused',
       );
     }
-    let conversation = await new TelegramConversationRepository(turn.work.trx).openOf(
-      turn.visitor.tenantId,
-      user.id,
-    );
     // A file belongs to the conversation it was received into: closed meanwhile, it is not sent.
     if (file && conversation?.id !== file.conversationId)
       return this.#answer(
@@ -299,6 +308,7 @@ export class PrivateChatIntake {
       channel: ConversationChannel.telegram,
       // Picks the templates of system messages; the topic header does not show it for this channel.
       locale: visitor.language ?? undefined,
+      segment: visitor.segment,
     });
     const welcome = await appendMessage(work.trx, {
       tenantId: visitor.tenantId,

@@ -5,6 +5,7 @@ import {
   type TelegramUserSecret,
 } from '@topicdesk/data';
 import type { UnitOfWork, Work } from '../unit-of-work';
+import { channelScope } from './user-keyring';
 
 /**
  * What core needs of the bridge's user key (user-crypto.ts) to find and store a private-chat
@@ -13,8 +14,11 @@ import type { UnitOfWork, Work } from '../unit-of-work';
 export interface UserCipher {
   /** The key new secrets are sealed with. */
   readonly currentKeyId: string;
-  /** The user's lookup hashes, current key first. */
-  lookupHashes(tenantId: string, telegramUserId: number): string[];
+  /**
+   * The user's lookup hashes, current key first; `scope` is the tenant, or a bot channel of it
+   * (`channelScope`).
+   */
+  lookupHashes(scope: string, telegramUserId: number): string[];
   /** The encrypted id for the row `rowId`, under the current key. */
   seal(tenantId: string, rowId: string, telegramUserId: number): TelegramUserSecret;
   /** The Telegram id of a row; undefined when no key at hand opens it. */
@@ -30,6 +34,17 @@ export interface PrivateChatVisitor {
   pseudonym: string;
   /** Telegram's language_code, normalized: it picks the bot's texts. */
   language: string | null;
+  /** The bot channel the user writes to (issue 19); absent: Topicdesk's own bot. */
+  channelId?: string | undefined;
+  /** The role or segment the channel's plugin passed (shown in the header, read by priority rules). */
+  segment?: string | undefined;
+}
+
+/** Where a visitor's lookup hashes live: the tenant, or one bot channel of it. */
+function scopeOf(visitor: PrivateChatVisitor): string {
+  return visitor.channelId === undefined
+    ? visitor.tenantId
+    : channelScope(visitor.tenantId, visitor.channelId);
 }
 
 /** The users of the bot's private chat: stored sealed, found by keyed hash. */
@@ -46,7 +61,7 @@ export class PrivateChatUsers {
     const at = new Date();
     const found = await users.findByLookup(
       visitor.tenantId,
-      cipher.lookupHashes(visitor.tenantId, visitor.telegramUserId),
+      cipher.lookupHashes(scopeOf(visitor), visitor.telegramUserId),
     );
     if (!found) {
       const id = randomUUID();
@@ -55,27 +70,31 @@ export class PrivateChatUsers {
         tenantId: visitor.tenantId,
         languageCode: visitor.language,
         at,
-        ...cipher.seal(visitor.tenantId, id, visitor.telegramUserId),
+        botChannelId: visitor.channelId ?? null,
+        ...this.#seal(visitor, id),
       });
     }
     if (found.key_id !== cipher.currentKeyId) {
       // Lazy re-encryption: a user who writes after a rotation moves to the current key.
-      await users.rekey(
-        visitor.tenantId,
-        found.id,
-        found.key_id,
-        cipher.seal(visitor.tenantId, found.id, visitor.telegramUserId),
-      );
+      await users.rekey(visitor.tenantId, found.id, found.key_id, this.#seal(visitor, found.id));
     }
     await users.touch(visitor.tenantId, found.id, visitor.language, at);
     return found;
+  }
+
+  /** The sealed id of the visitor's row `rowId`, found again by the hash of their scope. */
+  #seal(visitor: PrivateChatVisitor, rowId: string): TelegramUserSecret {
+    const secret = this.cipher.seal(visitor.tenantId, rowId, visitor.telegramUserId);
+    if (visitor.channelId === undefined) return secret;
+    const [lookupHash] = this.cipher.lookupHashes(scopeOf(visitor), visitor.telegramUserId);
+    return { ...secret, lookupHash: lookupHash ?? secret.lookupHash };
   }
 
   /** The visitor's row if they have one (nothing is created: a data request only reads). */
   find(visitor: PrivateChatVisitor): Promise<TelegramUser | undefined> {
     return new TelegramUserRepository(this.uow.db).findByLookup(
       visitor.tenantId,
-      this.cipher.lookupHashes(visitor.tenantId, visitor.telegramUserId),
+      this.cipher.lookupHashes(scopeOf(visitor), visitor.telegramUserId),
     );
   }
 
@@ -102,7 +121,16 @@ export class PrivateChatUsers {
             unreadable += 1;
             continue;
           }
-          const secret = cipher.seal(row.tenant_id, row.id, telegramUserId);
+          const secret = this.#seal(
+            {
+              tenantId: row.tenant_id,
+              telegramUserId,
+              pseudonym: '',
+              language: null,
+              channelId: row.bot_channel_id ?? undefined,
+            },
+            row.id,
+          );
           if (await writable.rekey(row.tenant_id, row.id, row.key_id, secret)) rekeyed += 1;
         }
       });

@@ -20,6 +20,7 @@ import * as m0018 from './0018_console_access';
 import * as m0019 from './0019_data_requests';
 import * as m0020 from './0020_console_reads';
 import * as m0021 from './0021_visitor_append_function';
+import * as m0022 from './0022_bot_channels';
 import * as m0023 from './0023_tenants_platform';
 import * as m0024 from './0024_tenant_keys';
 
@@ -49,6 +50,7 @@ export const migrations: Record<string, Migration> = {
   '0019_data_requests': m0019,
   '0020_console_reads': m0020,
   '0021_visitor_append_function': m0021,
+  '0022_bot_channels': m0022,
   '0023_tenants_platform': m0023,
   '0024_tenant_keys': m0024,
 };

@@ -21,6 +21,8 @@ export interface NewConversationInput {
   pageTitle?: string | null | undefined;
   /** The support group to open the topic in; null or absent: the default group. */
   groupChatId?: number | null | undefined;
+  /** A bot channel's role or segment (issue 19): shown in the header, read by priority rules. */
+  segment?: string | null | undefined;
 }
 
 const TICKET_ALPHABET = '0123456789ABCDEFGHJKLMNPQRSTVWXYZ';
@@ -64,7 +66,13 @@ export class ConversationRepository {
           page_url: input.pageUrl ?? null,
           page_title: input.pageTitle ?? null,
           group_chat_id: input.groupChatId ?? null,
-          priority: priorityByRules(input.tenantId, input.pageUrl ?? null, input.locale ?? null),
+          segment: input.segment ?? null,
+          priority: priorityByRules(
+            input.tenantId,
+            input.pageUrl ?? null,
+            input.locale ?? null,
+            input.segment ?? null,
+          ),
           created_at: now,
           updated_at: now,
           last_activity_at: now,

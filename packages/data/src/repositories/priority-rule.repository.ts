@@ -4,6 +4,7 @@ import type { ConversationPriority, DB, PriorityRule } from '../schema';
 export interface PriorityRuleInput {
   pageUrlPrefix?: string | null | undefined;
   locale?: string | null | undefined;
+  segment?: string | null | undefined;
   priority: ConversationPriority;
 }
 
@@ -15,14 +16,17 @@ export function priorityByRules(
   tenantId: string,
   pageUrl: string | null,
   locale: string | null,
+  segment: string | null = null,
 ): RawBuilder<ConversationPriority> {
   const page = pageUrl ?? '';
+  const role = segment ?? '';
   const tag = (locale ?? '').toLowerCase();
   return sql<ConversationPriority>`coalesce((select r.priority from priority_rules r
     where r.tenant_id = ${tenantId}
       and (r.page_url_prefix is null or starts_with(${page}::text, r.page_url_prefix))
       and (r.locale is null or ${tag}::text = lower(r.locale)
         or starts_with(${tag}::text, lower(r.locale) || '-'))
+      and (r.segment is null or r.segment = ${role}::text)
     order by r.position limit 1), 'normal')`;
 }
 
@@ -51,6 +55,7 @@ export class PriorityRuleRepository {
           position,
           page_url_prefix: r.pageUrlPrefix ?? null,
           locale: r.locale ?? null,
+          segment: r.segment ?? null,
           priority: r.priority,
         })),
       )

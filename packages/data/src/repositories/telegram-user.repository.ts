@@ -17,6 +17,8 @@ export interface NewTelegramUserInput extends TelegramUserSecret {
   tenantId: string;
   languageCode: string | null;
   at: Date;
+  /** The bot channel of the user (issue 19); absent: Topicdesk's own bot. */
+  botChannelId?: string | null | undefined;
 }
 
 /**
@@ -68,6 +70,7 @@ export class TelegramUserRepository {
         language_code: input.languageCode,
         created_at: input.at,
         last_seen_at: input.at,
+        bot_channel_id: input.botChannelId ?? null,
       })
       .onConflict((oc) => oc.constraint('telegram_users_lookup_unique').doNothing())
       .returningAll()

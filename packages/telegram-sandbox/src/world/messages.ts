@@ -27,6 +27,7 @@ export class Messages {
   sendBot(botId: number, chatId: number, input: NewMessage): Message {
     const bot = this.world.ensureBot(botId);
     const chat = this.world.chat(chatId);
+    if (this.world.blocked.has(`${botId}:${chatId}`)) throw sandboxError('BOT_BLOCKED');
     validateText(input.text);
     const placement = this.placement(chat, input, { fromBot: true, isAdmin: true });
     const message = this.world.append(chat, toUser(bot.user), {
@@ -52,6 +53,7 @@ export class Messages {
   ): Message {
     const bot = this.world.ensureBot(botId);
     const chat = this.world.chat(chatId);
+    if (this.world.blocked.has(`${botId}:${chatId}`)) throw sandboxError('BOT_BLOCKED');
     const placement = this.placement(
       chat,
       { text: '', ...input },
@@ -75,6 +77,7 @@ export class Messages {
     from: InjectedUser,
     input: NewMessage,
     media?: InjectedMedia,
+    toBot?: number,
   ): Message {
     const user = toUser(from);
     let chat = this.world.findChat(chatId);
@@ -95,10 +98,12 @@ export class Messages {
           ...mediaFields(this.world.files, media),
           ...(input.text === '' ? {} : { caption: input.text }),
         }
-      : { text: input.text, ...(input.entities?.length ? { entities: input.entities } : {}) };
+      : { text: input.text, ...entitiesOf(input.text, input.entities) };
     const message = this.world.append(chat, user, { ...placement, ...content });
     this.world.emit({ type: 'message', chatId, message, byBot: false });
-    this.world.broadcast(chatId, { message });
+    if (chatId > 0 && toBot !== undefined)
+      this.world.pushUpdate(this.world.ensureBot(toBot), { message });
+    else this.world.broadcast(chatId, { message });
     return message;
   }
 
@@ -301,4 +306,19 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function mediaOf(message: Message): boolean {
   return Boolean(message.photo ?? message.document ?? message.voice ?? message.video);
+}
+
+/**
+ * What a person's text carries: the entities given, or — as Telegram's servers mark them — a
+ * `bot_command` for a leading `/command` (grammY's `bot.command` matches on that entity).
+ */
+function entitiesOf(
+  text: string,
+  given: MessageEntity[] | undefined,
+): { entities?: MessageEntity[] } {
+  if (given?.length) return { entities: given };
+  const command = /^\/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?/.exec(text);
+  return command
+    ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] }
+    : {};
 }

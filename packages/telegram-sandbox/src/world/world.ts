@@ -46,6 +46,8 @@ export class World {
   private readonly chats = new Map<number, ChatRecord>();
   /** Updates that happened before any bot existed; the first bot takes them. */
   private orphanUpdates: Array<Omit<Update, 'update_id'>> = [];
+  /** `<bot id>:<user id>` of people who blocked a bot: its sends to them answer 403. */
+  readonly blocked = new Set<string>();
 
   constructor(
     options: { supergroupId: number; supergroupTitle?: string },

@@ -20,6 +20,8 @@ export type BotRight = (typeof BotRight)[keyof typeof BotRight];
 export interface PoolBot {
   readonly id: string;
   readonly main: boolean;
+  /** An owner's bot of a bot channel (issue 19): it talks to its own users only, never a group. */
+  readonly channel?: boolean | undefined;
   readonly api: Api;
   /** From getMe at start; absent until known. */
   username?: string | undefined;
@@ -48,6 +50,8 @@ const RECHECK_MS = 10 * 60_000;
 export class BotPool {
   readonly main: PoolBot;
   readonly bots: readonly PoolBot[];
+  /** Bot channels' bots, by id: budgets and pausing like any bot, private chats only. */
+  readonly #channelBots = new Map<string, PoolBot>();
   readonly #access = new Map<string, GroupAccess & { at: number }>();
   /** Bots whose token Telegram refused (getMe 401): out of every chat. */
   readonly #invalid = new Map<string, string>();
@@ -95,7 +99,19 @@ export class BotPool {
   }
 
   bot(id: string): PoolBot | undefined {
-    return this.bots.find((bot) => bot.id === id);
+    return this.bots.find((bot) => bot.id === id) ?? this.#channelBots.get(id);
+  }
+
+  /**
+   * Adds a bot channel's bot (its users' private chats only); the same bot again keeps the
+   * first. A channel bot that is also in the pool stays the pool's bot.
+   */
+  addChannelBot(id: string, api: Api): PoolBot {
+    const known = this.bot(id);
+    if (known) return known;
+    const bot: PoolBot = { id, main: false, channel: true, api };
+    this.#channelBots.set(id, bot);
+    return bot;
   }
 
   /**
@@ -104,7 +120,9 @@ export class BotPool {
    * with a valid token; a refusal from Telegram narrows it (`learn`).
    */
   eligible(chatId: number, right: BotRight, only?: string): PoolBot[] {
-    const candidates = chatId > 0 ? [this.main] : this.bots;
+    // A bot channel's user has started that bot only: its calls name it (`only`).
+    const channelBot = only !== undefined ? this.#channelBots.get(only) : undefined;
+    const candidates = chatId > 0 ? [channelBot ?? this.main] : this.bots;
     return candidates.filter((bot) => {
       if (only !== undefined && bot.id !== only) return false;
       if (this.#invalid.has(bot.id)) return false;

@@ -112,6 +112,8 @@ export function headerText(conversation: Conversation): string {
       `Page: ${[title, url ? clean(url, FIELD_LIMITS.url) : ''].filter(Boolean).join(' — ')}`,
     );
   }
+  // A bot channel's role or segment of the user (issue 19): the owner's word, never a name.
+  if (conversation.segment) lines.push(`Segment: ${clean(conversation.segment, 32)}`);
   lines.push(`Channel: ${conversation.channel === 'web' ? 'website widget' : 'Telegram bot'}`);
   // Every field is cut above, so this never bites; it keeps the promise whatever comes.
   return truncateUtf16(lines.join('\n'), HEADER_LIMIT);

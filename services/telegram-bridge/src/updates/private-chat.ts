@@ -11,14 +11,15 @@ import {
   type PrivateChatOutcome,
   type Publisher,
   type TopicPolicy,
-  type UserCipher,
+  keyringCipher,
 } from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { CallbackQuery, Message } from 'grammy/types';
+import type { ChannelBots } from '../sender/channel-bots';
 import type { TelegramSender } from '../sender/telegram-sender';
 import type { SyncContext } from '../sync/topic-sync';
-import { UserKeyError, type UserKeyring } from '../user-crypto';
+import type { UserKeyring } from '../user-crypto';
 import { PrivateChatCalls } from './private-chat/calls';
 import { PrivateDataRequests } from './private-chat/data-requests';
 import { PrivateChatDeliverer } from './private-chat/delivery';
@@ -69,24 +70,8 @@ export interface PrivateChatOptions {
   attachments: Pick<AttachmentService, 'filesOf' | 'open' | 'eraseFilesOf' | 'exportView'>;
   /** DSAR_TOPIC_POLICY: what a user's `/forget` does to the agents' topics. */
   topicPolicy: TopicPolicy;
-}
-
-/** Core's view of the user key: it seals and finds users, the key stays here. */
-function userCipher(keyring: UserKeyring): UserCipher {
-  return {
-    currentKeyId: keyring.current.id,
-    lookupHashes: (tenantId, telegramUserId) => keyring.lookupHashes(tenantId, telegramUserId),
-    seal: (tenantId, rowId, telegramUserId) => keyring.sealUserId(tenantId, rowId, telegramUserId),
-    open: (row) => {
-      try {
-        return keyring.openUserId(row);
-      } catch (error) {
-        // Sealed under a key no longer at hand: counted by the caller, left as it is.
-        if (error instanceof UserKeyError) return undefined;
-        throw error;
-      }
-    },
-  };
+  /** Bot channels' bots (issue 19): their users' conversations are delivered with them. */
+  channelBots?: ChannelBots | undefined;
 }
 
 /**
@@ -108,7 +93,7 @@ export class PrivateChat {
       quotas: options.coordination.quotas,
       logger,
     });
-    this.#users = new PrivateChatUsers(uow, userCipher(keyring));
+    this.#users = new PrivateChatUsers(uow, keyringCipher(keyring));
     this.#deliveries = new PrivateChatDeliveries(uow);
     const intake = new PrivateChatIntake({
       uow,
@@ -140,6 +125,7 @@ export class PrivateChat {
       calls,
       keyring,
       logger,
+      channelBots: options.channelBots,
     });
   }
 

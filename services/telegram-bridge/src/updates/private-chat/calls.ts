@@ -44,7 +44,10 @@ export function describe(failure: PrivateFailure): string {
 export type CallResult<T> = { ok: true; value: T } | { ok: false; failure: PrivateFailure };
 
 /** The user a call goes to: their chat id (in memory only) and the pseudonym keying budgets. */
-export type ChatUser = Pick<PrivateChatVisitor, 'telegramUserId' | 'pseudonym'>;
+export type ChatUser = Pick<PrivateChatVisitor, 'telegramUserId' | 'pseudonym'> & {
+  /** The bot the user talks to: a bot channel's (issue 19); absent: the main bot. */
+  bot?: string | undefined;
+};
 
 export interface PrivateChatCallsOptions {
   /** Every call toward users goes through the bridge's one sender (main bot: users started it). */
@@ -73,7 +76,7 @@ export class PrivateChatCalls {
       chatKey: `p-${user.pseudonym}`,
       priority: SendPriority.normal,
       since: Date.now(),
-      bot: sender.pool.main.id,
+      bot: user.bot ?? sender.pool.main.id,
       signal: context.signal,
       working: context.working,
       call,

@@ -1,11 +1,12 @@
-import type {
-  Attachment,
-  AttachmentService,
-  Conversation,
-  Message,
-  PrivateChatDeliveries,
-  PrivateChatStep,
-  TelegramUser,
+import {
+  channelScope,
+  type Attachment,
+  type AttachmentService,
+  type Conversation,
+  type Message,
+  type PrivateChatDeliveries,
+  type PrivateChatStep,
+  type TelegramUser,
 } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
 import { InputFile } from 'grammy';
@@ -13,6 +14,7 @@ import { asPhoto } from '../../sync/topic-messages';
 import { splitUtf16, TELEGRAM_TEXT_LIMIT, type SyncContext } from '../../sync/topic-sync';
 import { UserKeyError, type UserKeyring } from '../../user-crypto';
 import { buttonKeyboard, ratingKeyboard } from './buttons';
+import type { ChannelBots } from '../../sender/channel-bots';
 import { describe, type ChatUser, type PrivateChatCalls, type PrivateFailure } from './calls';
 
 const UNKNOWN_AGENT_NAME = 'Support';
@@ -33,6 +35,8 @@ export interface PrivateChatDelivererOptions {
   calls: PrivateChatCalls;
   keyring: UserKeyring;
   logger: Logger;
+  /** Bot channels' bots (issue 19): a channel's user is reached with the owner's bot. */
+  channelBots?: ChannelBots | undefined;
 }
 
 type Step<K extends PrivateChatStep['kind']> = Extract<PrivateChatStep, { kind: K }>;
@@ -59,7 +63,7 @@ export class PrivateChatDeliverer {
       await deliveries.delivered(conversation, step.message, null);
       return true;
     }
-    const user = this.#chatUser(conversation, pending.user);
+    const user = await this.#chatUser(conversation, pending.user);
     if (!user) return false;
     switch (step.kind) {
       case 'copy':
@@ -79,8 +83,8 @@ export class PrivateChatDeliverer {
   }
 
   /** The user's chat, opened with the key that sealed it; undefined when that key is gone. */
-  #chatUser(conversation: Conversation, user: TelegramUser): ChatUser | undefined {
-    const { keyring, logger } = this.options;
+  async #chatUser(conversation: Conversation, user: TelegramUser): Promise<ChatUser | undefined> {
+    const { keyring, logger, channelBots } = this.options;
     let telegramUserId: number;
     try {
       telegramUserId = keyring.openUserId(user);
@@ -94,7 +98,18 @@ export class PrivateChatDeliverer {
       );
       return undefined;
     }
-    return { telegramUserId, pseudonym: keyring.pseudonym(user.tenant_id, telegramUserId) };
+    if (user.bot_channel_id === null)
+      return { telegramUserId, pseudonym: keyring.pseudonym(user.tenant_id, telegramUserId) };
+    const bot = await channelBots?.botOf(user.bot_channel_id);
+    if (bot === undefined) {
+      logger.error(
+        { conversationId: conversation.id, channelId: user.bot_channel_id },
+        "bot channel's bot unknown; nothing is sent to its user",
+      );
+      return undefined;
+    }
+    const scope = channelScope(user.tenant_id, user.bot_channel_id);
+    return { telegramUserId, pseudonym: keyring.pseudonym(scope, telegramUserId), bot };
   }
 
   /** A sent copy follows its message: edited, or deleted once retracted. */
@@ -149,6 +164,11 @@ export class PrivateChatDeliverer {
       );
       if (!sent.ok) {
         if (!this.#skippable(sent.failure, conversation, 'message not sent')) return;
+        if (
+          first === null &&
+          (await this.#undeliverable(conversation, user, message, sent.failure))
+        )
+          return;
         break;
       }
       first ??= sent.value.message_id;
@@ -181,6 +201,11 @@ export class PrivateChatDeliverer {
       });
       if (!sent.ok) {
         if (!this.#skippable(sent.failure, conversation, 'file not sent')) return;
+        if (
+          first === null &&
+          (await this.#undeliverable(conversation, user, message, sent.failure))
+        )
+          return;
         break;
       }
       first ??= sent.value.message_id;
@@ -202,6 +227,24 @@ export class PrivateChatDeliverer {
     );
     if (!sent.ok && !this.#skippable(sent.failure, conversation, 'rating prompt not sent')) return;
     await this.options.deliveries.ratingPrompted(conversation);
+  }
+
+  /**
+   * A bot channel's user who blocked the owner's bot (issue 19): the message is recorded as not
+   * delivered and the agents are told in the topic. True when it was recorded so.
+   */
+  async #undeliverable(
+    conversation: Conversation,
+    user: ChatUser,
+    message: Message,
+    failure: PrivateFailure,
+  ): Promise<boolean> {
+    if (user.bot === undefined || failure.kind !== 'unreachable') return false;
+    const reason = /blocked/i.test(failure.description)
+      ? 'the user blocked the bot'
+      : 'the user cannot be reached';
+    await this.options.deliveries.undeliverable(conversation, message, reason);
+    return true;
   }
 
   /**

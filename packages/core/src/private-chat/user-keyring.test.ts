@@ -6,7 +6,7 @@ import {
   updateAad,
   UserKeyError,
   UserKeyring,
-} from './user-crypto';
+} from './user-keyring';
 
 const KEY = generateUserKey();
 const OTHER = generateUserKey();
