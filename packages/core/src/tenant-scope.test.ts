@@ -51,6 +51,12 @@ const CALLER_KEYS: ReadonlyArray<{ file: string; key: string; scope: Scope }> = 
     scope: 'conversation',
   },
   {
+    // A bot channel's calls per minute: its uuid is one tenant's channel (issue 19).
+    file: 'services/gateway/src/bot-channel.routes.ts',
+    key: '`botch:${channel.id}`',
+    scope: 'bot',
+  },
+  {
     file: 'services/gateway/src/attachment.routes.ts',
     key: '`upload:${id}`',
     scope: 'conversation',

@@ -67,7 +67,11 @@ describe('bot channels in core', () => {
     expect((await channels.authenticate(a.secret))?.id).toBe(a.channel.id);
     expect(await channels.authenticate('tdch_nothing')).toBeUndefined();
     const tokens = new BotChannelTokens(fixture.infra.database.db, keyring);
-    expect(await tokens.find(a.channel.id)).toEqual({ botId: '4100000001', token: TOKEN_A });
+    expect(await tokens.find(DEFAULT_TENANT_ID, a.channel.id)).toEqual({
+      botId: '4100000001',
+      token: TOKEN_A,
+    });
+    expect(await tokens.find('another-tenant', a.channel.id)).toBeUndefined();
   });
 
   it('refuses a second live channel of a bot, and a malformed token', async () => {

@@ -25,6 +25,7 @@ import {
   type MemberRights,
   type MemberStatus,
   type WorldEvent,
+  toWorldSnapshot,
   type WorldSnapshot,
 } from './world/records';
 import { World } from './world/world';
@@ -140,7 +141,7 @@ export class SandboxState extends EventEmitter<SandboxEvents> {
         (error) => this.log(`could not save ${options.statePath}`, error),
       );
       const saved = this.store.load();
-      if (saved !== undefined) this.world.restore(toSnapshot(saved, options.statePath));
+      if (saved !== undefined) this.world.restore(toWorldSnapshot(saved, options.statePath));
       // Updates left pending by the previous run go out again.
       for (const bot of this.world.allBots()) this.deliveryFor(bot)?.kick();
     }
@@ -590,16 +591,4 @@ function parseBotId(token: string): number | undefined {
   if (!match?.[1]) return undefined;
   const id = Number(match[1]);
   return Number.isSafeInteger(id) && id > 0 ? id : undefined;
-}
-
-function toSnapshot(value: unknown, path: string): WorldSnapshot {
-  if (
-    isRecord(value) &&
-    value['version'] === 1 &&
-    Array.isArray(value['chats']) &&
-    Array.isArray(value['bots'])
-  ) {
-    return value as unknown as WorldSnapshot;
-  }
-  throw new Error(`${path} is not a telegram-sandbox state file (version 1)`);
 }

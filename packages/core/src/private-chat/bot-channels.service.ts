@@ -181,7 +181,10 @@ export class BotChannels {
 
   /** The Telegram ids of the channel's users with an open conversation (for the plugin's start). */
   async usersInSupport(channel: BotChannel): Promise<number[]> {
-    const rows = await this.#repository(this.options.uow.db).usersInSupport(channel.id);
+    const rows = await this.#repository(this.options.uow.db).usersInSupport(
+      channel.tenant_id,
+      channel.id,
+    );
     const ids: number[] = [];
     const cipher = keyringCipher(this.options.keyring);
     for (const row of rows) {
@@ -228,8 +231,11 @@ export class BotChannelTokens {
     private readonly keyring: UserKeyring,
   ) {}
 
-  async find(channelId: string): Promise<{ botId: string; token: string } | undefined> {
-    const channel = await new BotChannelRepository(this.db).find(channelId);
+  async find(
+    tenantId: string,
+    channelId: string,
+  ): Promise<{ botId: string; token: string } | undefined> {
+    const channel = await new BotChannelRepository(this.db).find(tenantId, channelId);
     if (!channel) return undefined;
     return { botId: channel.bot_id, token: this.keyring.openToken(channel) };
   }

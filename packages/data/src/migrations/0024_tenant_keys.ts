@@ -26,6 +26,7 @@ const PARENT_KEYS = [
   ['conversations', 'conversations_tenant_key'],
   ['agents', 'agents_tenant_key'],
   ['telegram_users', 'telegram_users_tenant_key'],
+  ['bot_channels', 'bot_channels_tenant_key'],
 ] as const;
 
 /** [child table, its column, the parent table]. */
@@ -43,6 +44,8 @@ const REFERENCES = [
   ['telegram_conversations', 'telegram_user_id', 'telegram_users'],
   ['console_links', 'agent_id', 'agents'],
   ['console_sessions', 'agent_id', 'agents'],
+  // A bot channel's user (issue 19): its channel is its tenant's.
+  ['telegram_users', 'bot_channel_id', 'bot_channels'],
 ] as const;
 
 function constraintName(table: string, column: string): string {

@@ -57,11 +57,19 @@ export class BotChannelRepository {
   }
 
   /** A channel by id, deleted or not (the bridge still delivers what agents said before). */
-  find(id: string): Promise<BotChannel | undefined> {
-    return this.db.selectFrom('bot_channels').selectAll().where('id', '=', id).executeTakeFirst();
+  find(tenantId: string, id: string): Promise<BotChannel | undefined> {
+    return this.db
+      .selectFrom('bot_channels')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
   }
 
-  /** The live channel whose secret hashes to `secretHash`. */
+  /**
+   * The live channel whose secret hashes to `secretHash`, of whichever tenant: the secret (256
+   * random bits) is what names the channel and so its tenant, like a bearer token.
+   */
   bySecretHash(secretHash: string): Promise<BotChannel | undefined> {
     return this.db
       .selectFrom('bot_channels')
@@ -84,16 +92,19 @@ export class BotChannelRepository {
   }
 
   /** The channel's users with an open conversation (their ids stay sealed here). */
-  usersInSupport(channelId: string): Promise<TelegramUser[]> {
+  usersInSupport(tenantId: string, channelId: string): Promise<TelegramUser[]> {
     return this.db
       .selectFrom('telegram_users as u')
       .selectAll('u')
+      .where('u.tenant_id', '=', tenantId)
       .where('u.bot_channel_id', '=', channelId)
       .where((eb) =>
         eb.exists(
           eb
             .selectFrom('telegram_conversations as t')
-            .innerJoin('conversations as c', 'c.id', 't.conversation_id')
+            .innerJoin('conversations as c', (join) =>
+              join.onRef('c.id', '=', 't.conversation_id').onRef('c.tenant_id', '=', 't.tenant_id'),
+            )
             .select('t.conversation_id')
             .whereRef('t.telegram_user_id', '=', 'u.id')
             .where('c.status', '=', ConversationStatus.open),

@@ -4,6 +4,7 @@ import {
   AgentTeamRepository,
   AttachmentRepository,
   AuditRepository,
+  BotChannelRepository,
   ConsoleLinkRepository,
   ConsoleReadRepository,
   ConsoleSessionRepository,
@@ -103,6 +104,33 @@ export const peopleCases: Record<string, IsolationCase> = {
     }),
   ),
   'AuditRepository.list': read(AuditRepository, (r, { t }) => r.list(t, { limit: 50 })),
+
+  'BotChannelRepository.insert': write(BotChannelRepository, (r, { t }) =>
+    r.insert({
+      id: randomUUID(),
+      tenantId: t,
+      name: 'another',
+      botId: '987654',
+      token: { keyId: SAME.keyId, nonce: 'n', ciphertext: 'c' },
+      secretHash: 'new-channel-secret-hash',
+      at: NOW(),
+    }),
+  ),
+  'BotChannelRepository.list': read(BotChannelRepository, (r, { t }) => r.list(t)),
+  'BotChannelRepository.find': read(BotChannelRepository, (r, { t, target }) =>
+    r.find(t, target.botChannel.id),
+  ),
+  'BotChannelRepository.bySecretHash': sweep(
+    BotChannelRepository,
+    "authentication by a channel's secret (256 random bits), which names the channel and so its tenant",
+    async (r) => [await r.bySecretHash('ALPHA-secret-hash')],
+  ),
+  'BotChannelRepository.remove': write(BotChannelRepository, (r, { t, target }) =>
+    r.remove(t, target.botChannel.id, NOW()),
+  ),
+  'BotChannelRepository.usersInSupport': read(BotChannelRepository, (r, { t, target }) =>
+    r.usersInSupport(t, target.botChannel.id),
+  ),
 
   'ConsoleLinkRepository.add': write(ConsoleLinkRepository, (r, { t, target }) =>
     r.add({ tenantId: t, tokenHash: randomUUID(), agentId: target.agent.id, expiresAt: FAR }),

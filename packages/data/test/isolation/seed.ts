@@ -4,6 +4,7 @@ import {
   appendMessage,
   AttachmentRepository,
   AuditRepository,
+  BotChannelRepository,
   ConsoleLinkRepository,
   ConsoleSessionRepository,
   ConversationRepository,
@@ -26,6 +27,7 @@ import {
   TemplateRepository,
   type Agent,
   type Attachment,
+  type BotChannel,
   type Conversation,
   type DB,
   type DeadLetterRow,
@@ -77,6 +79,8 @@ export interface Seeded {
   privateReply: Message;
   agent: Agent;
   telegramUser: TelegramUser;
+  /** The bot channel `telegramUser` came through. */
+  botChannel: BotChannel;
   attachment: Attachment;
   pendingAttachment: Attachment;
   post: TelegramPost;
@@ -303,10 +307,22 @@ export async function seedTenant(
     { tenantId, destination: 'fanout', topic: `conversation.${created.id}`, payload: { marker } },
   ]);
 
+  // A bot channel (issue 19) whose user the private chat's Telegram user is.
+  const botChannel = (await new BotChannelRepository(db).insert({
+    id: randomUUID(),
+    tenantId,
+    name: `${marker} channel`,
+    botId: SAME.botId,
+    token: { keyId: SAME.keyId, nonce: `${marker}-token-nonce`, ciphertext: `${marker}-token` },
+    secretHash: `${marker}-secret-hash`,
+    at,
+  }))!;
+
   // The private chat: a Telegram user (their id sealed), a closed conversation, a copy.
   const telegramUser = await new TelegramUserRepository(db).insert({
     id: randomUUID(),
     tenantId,
+    botChannelId: botChannel.id,
     languageCode: 'en',
     at,
     lookupHash: SAME.lookupHash,
@@ -411,6 +427,7 @@ export async function seedTenant(
     privateReply: editedReply,
     agent: (await new AgentRepository(db).findById(tenantId, agent.id))!,
     telegramUser,
+    botChannel,
     attachment: (await attachments.find(tenantId, created.id, [attachment.id]))[0]!,
     pendingAttachment,
     post: post!,

@@ -59,7 +59,9 @@ export async function removeTenantRows(
   tables: readonly string[],
   tenantId: string,
 ): Promise<void> {
-  for (const table of ['conversations', 'agents', ...tables])
+  // Bot channels last: their users name them.
+  const ordered = tables.filter((t) => t !== 'bot_channels');
+  for (const table of ['conversations', 'agents', ...ordered, 'bot_channels'])
     await sql`delete from ${sql.table(table)} where tenant_id = ${tenantId}`.execute(db);
 }
 
@@ -84,6 +86,7 @@ const REFERENCES = [
   ['messages', 'agent_id', 'agents'],
   ['notes', 'agent_id', 'agents'],
   ['conversations', 'claimed_by_agent_id', 'agents'],
+  ['telegram_users', 'bot_channel_id', 'bot_channels'],
 ] as const;
 
 /** The references (as `child.column`) that join rows of two tenants; none is allowed. */

@@ -1,3 +1,4 @@
+import { isRecord } from '../params';
 import type {
   BotCommand,
   BotUser,
@@ -195,3 +196,16 @@ export const DEFAULT_ALLOWED = new Set<string>(['message', 'edited_message', 'ca
 
 /** Telegram's dates are unix seconds. */
 export const unixNow = (): number => Math.floor(Date.now() / 1000);
+
+/** A saved state file's contents, checked to be a snapshot of this version. */
+export function toWorldSnapshot(value: unknown, path: string): WorldSnapshot {
+  if (
+    isRecord(value) &&
+    value['version'] === 1 &&
+    Array.isArray(value['chats']) &&
+    Array.isArray(value['bots'])
+  ) {
+    return value as unknown as WorldSnapshot;
+  }
+  throw new Error(`${path} is not a telegram-sandbox state file (version 1)`);
+}

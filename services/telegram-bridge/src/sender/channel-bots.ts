@@ -22,20 +22,21 @@ export class ChannelBots {
   constructor(private readonly options: ChannelBotsOptions) {}
 
   /** The pool bot id of a channel; undefined when the channel is gone or its token unreadable. */
-  botOf(channelId: string): Promise<string | undefined> {
-    let bot = this.#bots.get(channelId);
+  botOf(tenantId: string, channelId: string): Promise<string | undefined> {
+    const key = `${tenantId}/${channelId}`;
+    let bot = this.#bots.get(key);
     if (!bot) {
-      bot = this.#load(channelId);
-      this.#bots.set(channelId, bot);
+      bot = this.#load(tenantId, channelId);
+      this.#bots.set(key, bot);
       // A failure to read is not remembered: the next delivery asks again.
-      bot.catch(() => this.#bots.delete(channelId));
+      bot.catch(() => this.#bots.delete(key));
     }
     return bot;
   }
 
-  async #load(channelId: string): Promise<string | undefined> {
+  async #load(tenantId: string, channelId: string): Promise<string | undefined> {
     const { tokens, pool, apiOf, logger } = this.options;
-    const found = await tokens.find(channelId);
+    const found = await tokens.find(tenantId, channelId);
     if (!found) {
       logger.error({ channelId }, 'bot channel not found; its users cannot be reached');
       return undefined;

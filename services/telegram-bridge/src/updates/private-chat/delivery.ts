@@ -100,7 +100,7 @@ export class PrivateChatDeliverer {
     }
     if (user.bot_channel_id === null)
       return { telegramUserId, pseudonym: keyring.pseudonym(user.tenant_id, telegramUserId) };
-    const bot = await channelBots?.botOf(user.bot_channel_id);
+    const bot = await channelBots?.botOf(user.tenant_id, user.bot_channel_id);
     if (bot === undefined) {
       logger.error(
         { conversationId: conversation.id, channelId: user.bot_channel_id },
