@@ -1060,6 +1060,7 @@ export interface components {
         PriorityRule: {
             pageUrlPrefix: string | null;
             locale: string | null;
+            segment: string | null;
             /** @enum {string} */
             priority: "high" | "normal" | "low";
         };
@@ -1512,6 +1513,26 @@ export interface components {
             scriptUrl: string;
             integrity: string;
             snippet: string;
+        };
+        BotChannel: {
+            /** Format: uuid */
+            id: string;
+            name: string | null;
+            botId: string;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ChannelTurn: {
+            outcome: string;
+            inSupport: boolean;
+            answers: {
+                text: string;
+                button?: {
+                    text: string;
+                    callbackData: string;
+                };
+            }[];
+            toast: string;
         };
         Tenant: {
             id: string;
@@ -3904,7 +3925,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        channels: components["schemas"]["BotChannel"][];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -3952,13 +3975,16 @@ export interface operations {
             };
         };
         responses: {
-            /** @description OK */
-            200: {
+            /** @description the channel and its secret (shown once) */
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        channel: components["schemas"]["BotChannel"];
+                        secret: string;
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -4001,14 +4027,12 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
-            200: {
+            /** @description deleted */
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": unknown;
-                };
+                content?: never;
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
             400: {
@@ -4063,7 +4087,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChannelTurn"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -4121,7 +4145,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChannelTurn"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -4179,7 +4203,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChannelTurn"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -4238,7 +4262,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ChannelTurn"];
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
@@ -4285,7 +4309,9 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": {
+                        userIds: number[];
+                    };
                 };
             };
             /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
