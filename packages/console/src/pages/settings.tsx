@@ -294,6 +294,12 @@ function PriorityRulesForm() {
                       onInput={(e) => put(i, { locale: inputValue(e) || null })}
                     />
                   </Field>
+                  <Field label="Segment (bot channels)">
+                    <input
+                      value={r.segment ?? ''}
+                      onInput={(e) => put(i, { segment: inputValue(e) || null })}
+                    />
+                  </Field>
                   <Field label="Priority">
                     <select
                       value={r.priority}
@@ -318,7 +324,10 @@ function PriorityRulesForm() {
               <button
                 type="button"
                 onClick={() =>
-                  setRules([...rules, { pageUrlPrefix: null, locale: null, priority: 'high' }])
+                  setRules([
+                    ...rules,
+                    { pageUrlPrefix: null, locale: null, segment: null, priority: 'high' },
+                  ])
                 }
               >
                 Add rule
