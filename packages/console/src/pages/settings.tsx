@@ -318,7 +318,10 @@ function PriorityRulesForm() {
               <button
                 type="button"
                 onClick={() =>
-                  setRules([...rules, { pageUrlPrefix: null, locale: null, priority: 'high' }])
+                  setRules([
+                    ...rules,
+                    { pageUrlPrefix: null, locale: null, segment: null, priority: 'high' },
+                  ])
                 }
               >
                 Add rule
