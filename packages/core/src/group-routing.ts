@@ -57,8 +57,7 @@ function bySegment(
 ): number | null {
   if (segment) {
     const match = candidates.find(
-      (g) =>
-        g.segments.includes(segment) && (g.locales.length === 0 || takesLocale(g, locale)),
+      (g) => g.segments.includes(segment) && (g.locales.length === 0 || takesLocale(g, locale)),
     );
     if (match) return match.chat_id;
   }
