@@ -385,10 +385,7 @@ export interface SupportGroupTable {
   level: Generated<number>;
   /** BCP 47 tags of the conversations routed here, as given; may be empty. */
   locales: ColumnType<string[], string | undefined, string>;
-  /**
-   * Bot channel segments (issue 19) of the conversations routed here before the locale rule,
-   * matched exactly as the plugin passes them; may be empty (migration 0025).
-   */
+  /** Bot channel segments routed here before the locale rule, matched exactly (0025). */
   segments: ColumnType<string[], readonly string[] | undefined, readonly string[]>;
   /** Inactive: no new conversations are routed here; those already here stay. */
   active: Generated<boolean>;
