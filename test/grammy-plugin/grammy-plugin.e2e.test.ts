@@ -27,7 +27,10 @@ const ZEB = {
 };
 const NINA = { id: 5_900_100_201, is_bot: false, first_name: 'Nina', language_code: 'en' };
 const VERA = { id: 5_900_100_202, is_bot: false, first_name: 'Vera', language_code: 'en' };
-type User = typeof ZEB | typeof NINA | typeof VERA;
+const WALT = { id: 5_900_100_203, is_bot: false, first_name: 'Walt', language_code: 'en' };
+type User = typeof ZEB | typeof NINA | typeof VERA | typeof WALT;
+/** The VIP team's support group: the owner's VIP clients are routed there by their segment. */
+const VIP_GROUP = -1001000000019;
 
 let cluster: Cluster;
 let secret: string;
@@ -39,6 +42,7 @@ function startOwner() {
     gatewayUrl: cluster.gateways[0]!.url,
     channelSecret: secret,
     providers: new Set([VERA.id]),
+    vips: new Set([WALT.id]),
   });
 }
 
@@ -63,8 +67,16 @@ beforeAll(async () => {
     rules: [{ segment: 'provider', priority: 'high' }],
   });
   expect(rules.status).toBe(200);
-  // The owner's bot is no member of the support group: it only talks to its users.
+  // The owner's VIP clients go to a group of their own: routing by segment.
+  cluster.sandbox.state.world.addForum(VIP_GROUP, 'VIP desk');
+  const vipGroup = await admin(url, SERVICE_TOKEN, 'PUT', `/v1/admin/groups/${VIP_GROUP}`, {
+    title: 'VIP desk',
+    segments: ['vip'],
+  });
+  expect(vipGroup.status).toBe(200);
+  // The owner's bot is no member of the support groups: it only talks to its users.
   cluster.sandbox.state.setMember(GROUP_ID, OWNER_BOT_ID, 'left');
+  cluster.sandbox.state.setMember(VIP_GROUP, OWNER_BOT_ID, 'left');
   startOwner();
 }, 180_000);
 
@@ -244,5 +256,47 @@ describe("live support in the owner's bot", () => {
     agentSays(cluster.sandbox, vera, 'Are you still there?');
     await botPosted(cluster.sandbox, vera, 'Not delivered to the user');
     expect(botTexts(cluster.sandbox, vera).join('\n')).toContain('the user blocked the bot');
+  });
+});
+
+describe('routing by segment', () => {
+  it("puts a VIP client's conversation into the VIP group's topic and answers from there", async () => {
+    // The bridge serves the group registered at the start from its first update.
+    cluster.sandbox.state.injectMessage({ chatId: VIP_GROUP, text: '/help', from: ALICE });
+    await cluster.sandbox.state.waitFor(
+      () =>
+        cluster.sandbox.state
+          .messages({ chatId: VIP_GROUP, threadId: 1, fromBot: true })
+          .some((m) => m.text?.includes('Each conversation has its own topic')) || undefined,
+      20_000,
+    );
+    write(WALT, '/support');
+    const welcome = await ownerSaid(WALT, 'You are connected to support');
+    const ticket = ticketIn(welcome.text ?? '');
+    const topic = await cluster.sandbox.state.waitFor(
+      () => cluster.sandbox.state.topics(VIP_GROUP).find((t) => t.name.includes(ticket)),
+      20_000,
+    );
+    expect(cluster.sandbox.state.topics(GROUP_ID).some((t) => t.name.includes(ticket))).toBe(false);
+    const vipPosts = () =>
+      cluster.sandbox.state
+        .messages({ chatId: VIP_GROUP, threadId: topic.threadId, fromBot: true })
+        .map((m) => m.text ?? '');
+    await cluster.sandbox.state.waitFor(
+      () => vipPosts().some((t) => t.includes('Segment: vip')) || undefined,
+      20_000,
+    );
+    write(WALT, 'Can I get an earlier slot?');
+    await cluster.sandbox.state.waitFor(
+      () => vipPosts().some((t) => t.includes('Can I get an earlier slot?')) || undefined,
+      20_000,
+    );
+    cluster.sandbox.state.injectMessage({
+      chatId: VIP_GROUP,
+      messageThreadId: topic.threadId,
+      text: 'Of course, Monday 8:00.',
+      from: ALICE,
+    });
+    await ownerSaid(WALT, 'Of course, Monday 8:00.');
   });
 });

@@ -11,6 +11,8 @@ export interface OwnerBotOptions {
   channelSecret: string;
   /** The scheduler's own users who are providers; everyone else is a client. */
   providers: ReadonlySet<number>;
+  /** Its VIP clients (segment `vip`). */
+  vips: ReadonlySet<number>;
 }
 
 type OwnerContext = Context & TopicdeskFlavor;
@@ -30,7 +32,11 @@ export function ownerBot(options: OwnerBotOptions): {
     topicdesk<OwnerContext>({
       url: options.gatewayUrl,
       channelSecret: options.channelSecret,
-      segment: (ctx) => (ctx.from && options.providers.has(ctx.from.id) ? 'provider' : 'client'),
+      segment: (ctx) => {
+        const id = ctx.from?.id;
+        if (id !== undefined && options.providers.has(id)) return 'provider';
+        return id !== undefined && options.vips.has(id) ? 'vip' : 'client';
+      },
       // Long enough to outlast a gateway's restart; each wait stays short.
       retry: { attempts: 40, baseDelayMs: 200, maxDelayMs: 2_000 },
       onError: () => undefined,

@@ -27,7 +27,7 @@ import type { UnitOfWork, Work } from './unit-of-work';
 export type AgentSettings = Omit<AgentInput, 'tenantId'>;
 /** A system message template or saved reply (`reply.<name>`) in one locale ('' the default). */
 export type TemplateSettings = Omit<TemplateInput, 'tenantId'>;
-/** A support group besides SUPPORT_GROUP_ID: its locales and escalation level. */
+/** A support group besides SUPPORT_GROUP_ID: its segments, locales and escalation level. */
 export type GroupSettings = Omit<SupportGroupInput, 'tenantId'>;
 
 /** A change to an agent above the acting role's rank, or granting a role above it. */

@@ -33,7 +33,7 @@ export interface StartConversationInput {
   locale?: string | undefined;
   pageUrl?: string | undefined;
   pageTitle?: string | undefined;
-  /** A bot channel's role or segment (issue 19): priority rules may match it. */
+  /** A bot channel's role or segment (issue 19): routing and priority rules may match it. */
   segment?: string | undefined;
 }
 
@@ -150,14 +150,14 @@ export class ConversationService {
     return this.uow.run((work) => this.startIn(work, input));
   }
 
-  /** Creates a conversation in the support group its locale routes it to. */
+  /** Creates a conversation in the support group its segment or locale routes it to. */
   async startIn(work: Work, input: StartConversationInput): Promise<Conversation> {
     // Routed once, at the start: the topic stays in this group even if the group is
-    // deactivated or its locales change later.
+    // deactivated or its segments or locales change later.
     const groups = await new SupportGroupRepository(work.trx).activeForRouting(input.tenantId);
     const conversation = await new ConversationRepository(work.trx).create({
       ...input,
-      groupChatId: routeToGroup(groups, input.locale),
+      groupChatId: routeToGroup(groups, input.locale, input.segment),
     });
     work.emit(sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED));
     return conversation;

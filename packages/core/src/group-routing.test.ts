@@ -5,6 +5,7 @@ const group = (chatId: number, locales: string[], extra: Partial<RoutableGroup> 
   chat_id: chatId,
   level: 1,
   locales,
+  segments: [] as string[],
   active: true,
   ...extra,
 });
@@ -58,6 +59,39 @@ describe('routeToGroup', () => {
   });
 });
 
+describe('routeToGroup by segment', () => {
+  const VIP = group(-1101, [], { segments: ['vip'] });
+  const VIP_FRENCH = group(-1102, ['fr'], { segments: ['vip', 'provider'] });
+
+  it('prefers a group listing the segment over the group of the locale', () => {
+    expect(routeToGroup([GERMAN, VIP], 'de', 'vip')).toBe(-1101);
+    expect(routeToGroup([FRENCH, VIP_FRENCH], 'fr-CA', 'provider')).toBe(-1102);
+  });
+
+  it('takes a segment group with locales only for a conversation of those locales', () => {
+    expect(routeToGroup([VIP_FRENCH, VIP], 'de', 'vip')).toBe(-1101);
+    expect(routeToGroup([VIP_FRENCH, VIP], 'fr-BE', 'vip')).toBe(-1102);
+    expect(routeToGroup([GERMAN, VIP_FRENCH], 'de-AT', 'provider')).toBe(-1001);
+    expect(routeToGroup([VIP_FRENCH], undefined, 'provider')).toBeNull();
+  });
+
+  it('falls back to the locale rule, then the default group, when no group lists the segment', () => {
+    expect(routeToGroup([GERMAN, VIP], 'de', 'client')).toBe(-1001);
+    expect(routeToGroup([GERMAN, VIP], 'es', 'client')).toBeNull();
+    expect(routeToGroup([VIP], null, null)).toBeNull();
+  });
+
+  it('matches the segment exactly, as the plugin passes it', () => {
+    expect(routeToGroup([GERMAN, VIP], 'de', 'VIP')).toBe(-1001);
+    expect(routeToGroup([VIP], 'de', 'vi')).toBeNull();
+  });
+
+  it('skips segment groups that are inactive or above level 1', () => {
+    expect(routeToGroup([{ ...VIP, active: false }, GERMAN], 'de', 'vip')).toBe(-1001);
+    expect(routeToGroup([{ ...VIP, level: 2 }], 'de', 'vip')).toBeNull();
+  });
+});
+
 describe('escalationGroup', () => {
   const L2 = group(-2001, [], { level: 2 });
   const L2_GERMAN = group(-2002, ['de'], { level: 2 });
@@ -70,6 +104,13 @@ describe('escalationGroup', () => {
 
   it('prefers the group of the level that the locale routes to', () => {
     expect(escalationGroup([L2, L2_GERMAN], 2, 'de-AT')).toBe(-2002);
+  });
+
+  it('prefers the group of the level listing the segment', () => {
+    const L2_VIP = group(-2003, [], { level: 2, segments: ['vip'] });
+    expect(escalationGroup([L2, L2_GERMAN, L2_VIP], 2, 'de', 'vip')).toBe(-2003);
+    expect(escalationGroup([L2, L2_GERMAN, L2_VIP], 2, 'de', 'client')).toBe(-2002);
+    expect(escalationGroup([L2, L2_VIP], 2, null, 'client')).toBe(-2001);
   });
 
   it('is null when the level has no active group of its own', () => {

@@ -17,6 +17,8 @@ import { coreFixture, type CoreFixture } from './support/core-fixture';
 const GERMAN = -1001000000101;
 const FRENCH = -1001000000102;
 const ESCALATION = -1001000000103;
+const VIP_FRENCH = -1001000000104;
+const PROVIDERS = -1001000000105;
 
 describe('routing a new conversation to a support group', () => {
   let fixture: CoreFixture;
@@ -45,6 +47,14 @@ describe('routing a new conversation to a support group', () => {
       level: 2,
       locales: ['es'],
     });
+    // Segment groups (issue 19), registered after the locale groups they win over.
+    await groups.upsert({
+      tenantId: DEFAULT_TENANT_ID,
+      chatId: VIP_FRENCH,
+      locales: ['fr-CA'],
+      segments: ['vip'],
+    });
+    await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: PROVIDERS, segments: ['provider'] });
   });
 
   afterAll(async () => {
@@ -55,11 +65,12 @@ describe('routing a new conversation to a support group', () => {
   const startWeb = (locale?: string) =>
     service.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web', locale });
   // A private chat starts its conversation inside the unit of work of the update that asked.
-  const startTelegram = (locale?: string) => {
+  const startTelegram = (locale?: string, segment?: string) => {
     const input: StartConversationInput = {
       tenantId: DEFAULT_TENANT_ID,
       channel: 'telegram',
       locale,
+      segment,
     };
     return new UnitOfWork(infra.database.db, relay).run((work) => service.startIn(work, input));
   };
@@ -88,6 +99,30 @@ describe('routing a new conversation to a support group', () => {
     ]) {
       expect(await stored(conversation)).toBeNull();
     }
+  });
+
+  it('puts a bot channel user into the group of their segment before the group of their locale', async () => {
+    expect(await stored(await startTelegram('de', 'provider'))).toBe(PROVIDERS);
+    expect(await stored(await startTelegram(undefined, 'provider'))).toBe(PROVIDERS);
+    expect(await stored(await startTelegram('fr-CA', 'vip'))).toBe(VIP_FRENCH);
+    // The same locale without the segment stays with the locale's group.
+    expect(await stored(await startTelegram('fr-CA'))).toBe(FRENCH);
+  });
+
+  it('falls back to the locale, then the default group, when no group takes the segment', async () => {
+    // The VIP group serves French only.
+    expect(await stored(await startTelegram('de', 'vip'))).toBe(GERMAN);
+    expect(await stored(await startTelegram('en', 'vip'))).toBeNull();
+    expect(await stored(await startTelegram('de', 'client'))).toBe(GERMAN);
+    expect(await stored(await startTelegram(undefined, 'client'))).toBeNull();
+  });
+
+  it('stores the segments a group lists', async () => {
+    const group = await new SupportGroupRepository(infra.database.db).find(
+      DEFAULT_TENANT_ID,
+      VIP_FRENCH,
+    );
+    expect(group?.segments).toEqual(['vip']);
   });
 
   it('stops routing to a deactivated group and leaves its conversations there', async () => {

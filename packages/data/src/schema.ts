@@ -381,10 +381,12 @@ export interface SupportGroupTable {
   /** The forum supergroup's Telegram chat id (-100…). */
   chat_id: Int8;
   title: string | null;
-  /** 1 takes new conversations (by locale); 2 and 3 are escalation levels. */
+  /** 1 takes new conversations (by segment, then locale); 2 and 3 are escalation levels. */
   level: Generated<number>;
   /** BCP 47 tags of the conversations routed here, as given; may be empty. */
   locales: ColumnType<string[], string | undefined, string>;
+  /** Bot channel segments routed here before the locale rule, matched exactly (0025). */
+  segments: ColumnType<string[], readonly string[] | undefined, readonly string[]>;
   /** Inactive: no new conversations are routed here; those already here stay. */
   active: Generated<boolean>;
   created_at: Timestamp;

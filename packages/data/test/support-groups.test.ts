@@ -132,6 +132,28 @@ for (const backend of backends) {
       expect(await groups.find(DEFAULT_TENANT_ID, -1000000000004)).toBeUndefined();
     });
 
+    it('stores the segments a group lists (none by default) and refuses a null among them', async () => {
+      const groups = new SupportGroupRepository(database.db);
+      const VIP = -1000000000006;
+      const vip = await groups.upsert({
+        tenantId: DEFAULT_TENANT_ID,
+        chatId: VIP,
+        segments: ['vip', 'Key account'],
+      });
+      expect(vip.segments).toEqual(['vip', 'Key account']);
+      expect((await groups.find(DEFAULT_TENANT_ID, VIP))?.segments).toEqual(['vip', 'Key account']);
+      const cleared = await groups.upsert({ tenantId: DEFAULT_TENANT_ID, chatId: VIP });
+      expect(cleared.segments).toEqual([]);
+      await expect(
+        database.db
+          .updateTable('support_groups')
+          .set({ segments: sql<string[]>`array['vip', null]` })
+          .where('chat_id', '=', VIP)
+          .execute(),
+      ).rejects.toThrow(/check constraint/);
+      await groups.deactivate(DEFAULT_TENANT_ID, VIP);
+    });
+
     it('stores the group of a new conversation, and null for the default group', async () => {
       const conversations = new ConversationRepository(database.db);
       const routed = await conversations.create({

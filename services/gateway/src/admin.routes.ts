@@ -128,6 +128,11 @@ const languageTag = z
   .max(LANGUAGE_TAG_MAX_LENGTH)
   .refine(isLanguageTag, 'a BCP 47 language tag such as de or pt-BR');
 
+/** A bot channel's role or segment (issue 19), as the plugin may pass it; matched exactly. */
+const segmentName = z
+  .string()
+  .regex(/^[\p{L}\p{N} _.-]{1,32}$/u, 'at most 32 letters, digits, spaces, _ . -');
+
 /** PUT replaces every rule; the first that matches a new conversation sets its priority. */
 const priorityRulesBody = z
   .object({
@@ -138,11 +143,7 @@ const priorityRulesBody = z
             pageUrlPrefix: z.string().trim().min(1).max(2048).nullable().default(null),
             locale: languageTag.nullable().default(null),
             /** A bot channel's segment (issue 19), exactly as its plugin passes it. */
-            segment: z
-              .string()
-              .regex(/^[\p{L}\p{N} _.-]{1,32}$/u)
-              .nullable()
-              .default(null),
+            segment: segmentName.nullable().default(null),
             priority: z.enum(['high', 'normal', 'low']),
           })
           .strict()
@@ -167,6 +168,12 @@ const groupBody = z
       .transform((tags) =>
         tags.filter((tag, i) => tags.findIndex((t) => t.toLowerCase() === tag.toLowerCase()) === i),
       ),
+    /** Bot channel segments routed here before the locale rule; matched exactly. */
+    segments: z
+      .array(segmentName)
+      .max(20)
+      .default([])
+      .transform((segments) => [...new Set(segments)]),
     active: z.boolean().default(true),
   })
   .strict();
@@ -177,6 +184,7 @@ function groupView(group: SupportGroup) {
     title: group.title,
     level: group.level,
     locales: group.locales,
+    segments: group.segments,
     active: group.active,
     createdAt: group.created_at.toISOString(),
     updatedAt: group.updated_at.toISOString(),

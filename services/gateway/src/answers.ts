@@ -157,6 +157,8 @@ export const groupAnswer = shape(
     title: z.string().nullable(),
     level: int.min(1).max(3),
     locales: z.array(z.string()),
+    /** Bot channel segments (issue 19) routed here before the locale rule; may be empty. */
+    segments: z.array(z.string()),
     active: z.boolean(),
     createdAt: instant,
     updatedAt: instant,

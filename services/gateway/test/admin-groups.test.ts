@@ -76,6 +76,7 @@ describe('admin API: support groups', () => {
       title: 'Support DE',
       level: 1,
       locales: ['de', 'de-AT'],
+      segments: [],
       active: true,
     });
     const replaced = await call('PUT', `/v1/admin/groups/${GERMAN}`, { level: 2 });
@@ -96,6 +97,7 @@ describe('admin API: support groups', () => {
           title: 'Support DE',
           level: 1,
           locales: ['de', 'de-AT'],
+          segments: [],
           active: true,
         },
       },
@@ -144,6 +146,12 @@ describe('admin API: support groups', () => {
       { locales: [`de-${'a'.repeat(8)}-${'b'.repeat(8)}-${'c'.repeat(8)}-${'d'.repeat(8)}`] },
       { locales: Array.from({ length: 21 }, (_, i) => `x${String.fromCharCode(97 + i)}`) },
       { title: '' },
+      { segments: 'vip' },
+      { segments: [''] },
+      { segments: ['a'.repeat(33)] },
+      { segments: ['vip<script>'] },
+      { segments: [null] },
+      { segments: Array.from({ length: 21 }, (_, i) => `s${i}`) },
       { active: 'yes' },
       { chatId: GERMAN },
     ]) {
@@ -179,6 +187,29 @@ describe('admin API: support groups', () => {
       action: 'group.deactivate',
       details: { chatId: FRENCH },
     });
+  });
+
+  it('stores, lists and audits the segments of a group, once each and as given', async () => {
+    const VIP = -1005555555555;
+    const saved = await call('PUT', `/v1/admin/groups/${VIP}`, {
+      title: 'VIP',
+      locales: ['en'],
+      segments: ['vip', 'Key account', 'vip', 'VIP'],
+    });
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({ chatId: VIP, segments: ['vip', 'Key account', 'VIP'] });
+    const listed = (await call('GET', '/v1/admin/groups')).body['groups'] as Array<{
+      chatId: number;
+      segments: string[];
+    }>;
+    expect(listed.find((g) => g.chatId === VIP)?.segments).toEqual(['vip', 'Key account', 'VIP']);
+    expect((await auditActions()).at(-1)).toEqual({
+      action: 'group.upsert',
+      details: expect.objectContaining({ chatId: VIP, segments: ['vip', 'Key account', 'VIP'] }),
+    });
+    const cleared = await call('PUT', `/v1/admin/groups/${VIP}`, { locales: ['en'] });
+    expect(cleared.body).toMatchObject({ chatId: VIP, segments: [] });
+    await call('DELETE', `/v1/admin/groups/${VIP}`);
   });
 
   it('answers NOT_FOUND when deactivating a group that was never registered', async () => {

@@ -1069,6 +1069,7 @@ export interface components {
             title: string | null;
             level: number;
             locales: string[];
+            segments: string[];
             active: boolean;
             /** Format: date-time */
             createdAt: string;
@@ -2666,6 +2667,8 @@ export interface operations {
                     level?: number;
                     /** @default [] */
                     locales?: string[];
+                    /** @default [] */
+                    segments?: string[];
                     /** @default true */
                     active?: boolean;
                 };

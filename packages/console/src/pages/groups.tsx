@@ -26,10 +26,21 @@ interface Draft {
   title: string;
   level: string;
   locales: string;
+  segments: string;
   active: boolean;
 }
 
-/** Support groups besides SUPPORT_GROUP_ID: level and locales route new conversations. */
+/** A comma-separated field's entries, trimmed, without empty ones. */
+const entries = (list: string) =>
+  list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+
+/**
+ * Support groups besides SUPPORT_GROUP_ID: level, segments (a bot channel's roles) and locales
+ * route new conversations.
+ */
 export function GroupsPage() {
   const { client, may } = useConsole();
   const loaded = useLoad(() => expect<{ groups: Group[] }>(client.GET('/v1/admin/groups')), []);
@@ -43,10 +54,8 @@ export function GroupsPage() {
           body: {
             title: d.title || null,
             level: Number(d.level),
-            locales: d.locales
-              .split(',')
-              .map((l) => l.trim())
-              .filter(Boolean),
+            locales: entries(d.locales),
+            segments: entries(d.segments),
             active: d.active,
           },
         }),
@@ -61,7 +70,16 @@ export function GroupsPage() {
         <Guarded
           permission="settings.write"
           class="primary"
-          onClick={() => setDraft({ chatId: '', title: '', level: '1', locales: '', active: true })}
+          onClick={() =>
+            setDraft({
+              chatId: '',
+              title: '',
+              level: '1',
+              locales: '',
+              segments: '',
+              active: true,
+            })
+          }
         >
           Add group
         </Guarded>
@@ -103,6 +121,15 @@ export function GroupsPage() {
               onInput={(e) => setDraft({ ...draft, locales: inputValue(e) })}
             />
           </Field>
+          <Field
+            label="Segments"
+            hint="A bot channel's roles, comma-separated and exactly as its bot passes them, e.g. vip"
+          >
+            <input
+              value={draft.segments}
+              onInput={(e) => setDraft({ ...draft, segments: inputValue(e) })}
+            />
+          </Field>
         </EditorForm>
       ) : null}
       <Show loaded={loaded}>
@@ -115,6 +142,7 @@ export function GroupsPage() {
               { label: 'Title', cell: (g) => <bdi>{g.title ?? '—'}</bdi> },
               { label: 'Chat id', cell: (g) => g.chatId },
               { label: 'Level', cell: (g) => g.level },
+              { label: 'Segments', cell: (g) => <bdi>{g.segments.join(', ') || '—'}</bdi> },
               { label: 'Locales', cell: (g) => g.locales.join(', ') || 'any' },
               { label: 'Active', cell: (g) => (g.active ? 'yes' : 'no') },
               may('settings.write') && {
@@ -128,6 +156,7 @@ export function GroupsPage() {
                         title: g.title ?? '',
                         level: String(g.level),
                         locales: g.locales.join(', '),
+                        segments: g.segments.join(', '),
                         active: g.active,
                       })
                     }

@@ -206,7 +206,7 @@ export class Escalation {
     const to = from + 1;
     const groups = await new SupportGroupRepository(work.trx).list(conversation.tenant_id);
     const currentGroup = conversation.group_chat_id ?? this.options.defaultGroupId;
-    const target = escalationGroup(groups, to, conversation.locale);
+    const target = escalationGroup(groups, to, conversation.locale, conversation.segment);
     const toGroupId = target !== null && target !== currentGroup ? target : null;
     const by =
       input.by === 'sla'

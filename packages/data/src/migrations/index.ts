@@ -23,6 +23,7 @@ import * as m0021 from './0021_visitor_append_function';
 import * as m0022 from './0022_bot_channels';
 import * as m0023 from './0023_tenants_platform';
 import * as m0024 from './0024_tenant_keys';
+import * as m0025 from './0025_group_segments';
 
 /**
  * Every migration, in order. Listed in code rather than read from a folder so that the
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '0022_bot_channels': m0022,
   '0023_tenants_platform': m0023,
   '0024_tenant_keys': m0024,
+  '0025_group_segments': m0025,
 };

@@ -10,6 +10,8 @@ export interface SupportGroupInput {
   level?: number | undefined;
   /** BCP 47 tags of the conversations routed here (default: none). */
   locales?: readonly string[] | undefined;
+  /** Bot channel segments of the conversations routed here first (default: none). */
+  segments?: readonly string[] | undefined;
   active?: boolean | undefined;
 }
 
@@ -48,6 +50,7 @@ export class SupportGroupRepository {
       title: input.title ?? null,
       level: input.level ?? 1,
       locales: JSON.stringify(input.locales ?? []),
+      segments: [...(input.segments ?? [])],
       active: input.active ?? true,
       updated_at: now,
     };
