@@ -5,6 +5,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE } from '../support/agents';
 import { axeViolations, launchBrowser, screenshotDir, skipBrowser } from '../support/browser';
+import { consoleLink } from '../support/console';
 import {
   agentSays,
   BOT_TOKEN,
@@ -145,7 +146,8 @@ describe('the console overview: Telegram bots', () => {
         for (const [variant, options] of Object.entries(variants)) {
           const context = await browser.newContext(options);
           const page = await context.newPage();
-          await page.goto(`${a}/console/sign-in?t=${await signInToken()}`);
+          const { token } = await consoleLink(cluster.sandbox, ALICE);
+          await page.goto(`${a}/console/sign-in?t=${token}`);
           await Promise.all([page.waitForURL(`${a}/console/`), page.click('button')]);
           const bots = page.getByRole('table').filter({ hasText: 'Sent this window' });
           const pausedRow = bots.locator('tr.paused');
@@ -169,21 +171,6 @@ describe('the console overview: Telegram bots', () => {
     120_000,
   );
 });
-
-/** A fresh sign-in link's token, from the bot's answer to Alice's /console. */
-async function signInToken(): Promise<string> {
-  const bot = () => cluster.sandbox.state.messages({ chatId: ALICE.id, fromBot: true });
-  const before = bot().length;
-  cluster.sandbox.state.injectMessage({ chatId: ALICE.id, text: '/console', from: ALICE });
-  const answer = await cluster.sandbox.state.waitFor(
-    () =>
-      bot()
-        .slice(before)
-        .find((m) => m.text?.includes('/sign-in?t=')),
-    20_000,
-  );
-  return new URL(/https?:\/\/\S+/.exec(answer.text ?? '')![0]).searchParams.get('t')!;
-}
 
 describe('the console overview, live across gateway replicas', () => {
   it('shows on replica A a conversation started through replica B, then its claim in Telegram', async () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE, BOB, botPosted, say } from '../support/agents';
 import { axeViolations, launchBrowser, screenshotDir, skipBrowser } from '../support/browser';
 import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
+import { consoleLink } from '../support/console';
 
 // The console's pages in a real Chromium against two gateway replicas: sign-in through the
 // sandbox bot's link, the overview updating live when a conversation starts on the other
@@ -55,24 +56,9 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-/** The token of a fresh sign-in link the bot sends `user` for `/console`. */
-async function signInToken(user: typeof ALICE): Promise<string> {
-  const bot = () => cluster.sandbox.state.messages({ chatId: user.id, fromBot: true });
-  const before = bot().length;
-  cluster.sandbox.state.injectMessage({ chatId: user.id, text: '/console', from: user });
-  const answer = await cluster.sandbox.state.waitFor(
-    () =>
-      bot()
-        .slice(before)
-        .find((m) => m.text?.includes('/sign-in?t=')),
-    20_000,
-  );
-  return new URL(/https?:\/\/\S+/.exec(answer.text ?? '')![0]).searchParams.get('t')!;
-}
-
 /** Opens the bot's link on replica A and presses Sign in: the console's overview. */
 async function signIn(context: BrowserContext, user: typeof ALICE): Promise<Page> {
-  const token = await signInToken(user);
+  const { token } = await consoleLink(cluster.sandbox, user);
   const page = await context.newPage();
   await page.goto(`${a}/console/sign-in?t=${token}`);
   await Promise.all([page.waitForURL(`${a}/console/`), page.click('button')]);

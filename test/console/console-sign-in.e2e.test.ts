@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE, BOB } from '../support/agents';
 import { launchBrowser, skipBrowser } from '../support/browser';
 import { BOT_TOKEN, startCluster, type Cluster } from '../support/cluster';
+import { consoleLink } from '../support/console';
 
 // Console sign-in end to end: an agent sends /console to the bot in a private chat, the bridge
 // answers with a one-time link, the browser (fetch here) opens it, and the session it gets
@@ -145,15 +146,7 @@ describe('console sign-in through the bot', () => {
 
 /** ALICE asks the bot for the console and taps its Mini App button: what Telegram opens. */
 async function openMiniApp(): Promise<{ url: string; initData: string }> {
-  const before = botMessages(ALICE).length;
-  privateWrite(ALICE, '/console');
-  const answer = await cluster.sandbox.state.waitFor(
-    () =>
-      botMessages(ALICE)
-        .slice(before)
-        .find((m) => m.text?.includes('/sign-in?t=')),
-    20_000,
-  );
+  const { answer } = await consoleLink(cluster.sandbox, ALICE);
   return cluster.sandbox.state.openMiniApp({
     chatId: ALICE.id,
     messageId: answer.messageId,
@@ -261,16 +254,7 @@ describe.skipIf(skipBrowser)('console sign-in in a real browser', () => {
   }, 60_000);
 
   it("signs in with the page's button and changes a template from the page with its CSRF token", async () => {
-    const before = botMessages(ALICE).length;
-    privateWrite(ALICE, '/console');
-    const answer = await cluster.sandbox.state.waitFor(
-      () =>
-        botMessages(ALICE)
-          .slice(before)
-          .find((m) => m.text?.includes('/sign-in?t=')),
-      20_000,
-    );
-    const token = new URL(/https?:\/\/\S+/.exec(answer.text ?? '')![0]).searchParams.get('t')!;
+    const { token } = await consoleLink(cluster.sandbox, ALICE);
     const browser = await launchBrowser();
     try {
       const context = await browser.newContext();

@@ -42,6 +42,18 @@ describe('env helpers', () => {
     expect(() => parseEnv(schema, { NAMESPACE: 'a b' })).toThrow(ConfigError);
   });
 
+  it('read a user key of 32 bytes in base64 or base64url, never repeating a wrong one', () => {
+    const schema = z.object({ KEY: env.userKey() });
+    const key = Buffer.alloc(32, 7);
+    expect(parseEnv(schema, { KEY: key.toString('base64') }).KEY).toBe(key.toString('base64'));
+    expect(parseEnv(schema, { KEY: key.toString('base64url') }).KEY).toBeDefined();
+    expect(parseEnv(schema, { KEY: '' }).KEY).toBeUndefined();
+    for (const wrong of [Buffer.alloc(16, 7).toString('base64'), 'not a key!'])
+      expect(() => parseEnv(schema, { KEY: wrong })).toThrow(
+        expect.objectContaining({ message: expect.not.stringContaining(wrong) as string }),
+      );
+  });
+
   it('default the log level to info and refuse unknown levels', () => {
     const schema = z.object({ LOG_LEVEL: env.logLevel() });
     expect(parseEnv(schema, {}).LOG_LEVEL).toBe('info');

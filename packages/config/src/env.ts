@@ -59,6 +59,23 @@ export const env = {
         .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, _ and - only')
         .default('topicdesk'),
     ),
+  /**
+   * TELEGRAM_USER_KEY and its predecessor: 32 random bytes in base64 or base64url (`openssl
+   * rand -base64 32`). Unset stays undefined; the message never repeats the value.
+   */
+  userKey: () =>
+    z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .refine(
+          (value) =>
+            /^[A-Za-z0-9+/_-]+={0,2}$/.test(value.trim()) &&
+            Buffer.from(value.trim(), 'base64').length === 32,
+          { message: '32 random bytes in base64 expected (openssl rand -base64 32)' },
+        )
+        .optional(),
+    ),
   logLevel: () =>
     z.preprocess(
       unsetIfEmpty,

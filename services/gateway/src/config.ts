@@ -1,27 +1,6 @@
 import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv, tenantEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
-import { decodeUserKey } from '@topicdesk/core';
 import { z } from 'zod';
-
-/** A 32-byte key in base64 (the bridge's TELEGRAM_USER_KEY); the message never repeats it. */
-const userKey = () =>
-  z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .refine(
-        (value) => {
-          try {
-            decodeUserKey(value);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: '32 random bytes in base64 expected (openssl rand -base64 32)' },
-      )
-      .optional(),
-  );
 
 /** The pre-chat form's fields an operator may let through (the name always is). */
 export const PRECHAT_FIELD_NAMES = ['email'] as const;
@@ -116,9 +95,9 @@ export const gatewayEnvSchema = z
      * The bridge's TELEGRAM_USER_KEY (same value): bot channels (issue 19) seal their tokens and
      * their users' Telegram ids with it. Unset: the bot channel routes answer 503.
      */
-    TELEGRAM_USER_KEY: userKey(),
+    TELEGRAM_USER_KEY: env.userKey(),
     /** The bridge's TELEGRAM_USER_KEY_PREVIOUS during a rotation (same value). */
-    TELEGRAM_USER_KEY_PREVIOUS: userKey(),
+    TELEGRAM_USER_KEY_PREVIOUS: env.userKey(),
     /** Calls a bot channel's plugin may make per minute (all its users together). */
     BOT_CHANNEL_CALLS_PER_MINUTE: env.int(600, 1),
     ...tenantEnv,

@@ -1,27 +1,6 @@
 import { assignmentEnv, consoleEnv, env, parseEnv, serviceEnv, tenantEnv } from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
-import { decodeUserKey } from './user-crypto';
-
-/** A 32-byte key in base64; the message never repeats the value. */
-const userKey = () =>
-  z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .refine(
-        (value) => {
-          try {
-            decodeUserKey(value);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        { message: '32 random bytes in base64 expected (openssl rand -base64 32)' },
-      )
-      .optional(),
-  );
 
 export const bridgeEnvSchema = z.object({
   ...serviceEnv,
@@ -109,9 +88,9 @@ export const bridgeEnvSchema = z.object({
    * 32 random bytes, base64 (`openssl rand -base64 32`): encrypts private-chat users' Telegram
    * ids in Postgres and every update on the bus. Unset: the bot's private chat is turned off.
    */
-  TELEGRAM_USER_KEY: userKey(),
+  TELEGRAM_USER_KEY: env.userKey(),
   /** The key before the last rotation, while the bridge re-encrypts what it sealed. */
-  TELEGRAM_USER_KEY_PREVIOUS: userKey(),
+  TELEGRAM_USER_KEY_PREVIOUS: env.userKey(),
   /** New conversations a private-chat user may start per day (sliding window, all replicas). */
   LIMIT_CONVERSATIONS_PER_DAY: env.int(5, 1),
   /** Messages a private-chat user may send per hour (sliding window, all replicas). */
