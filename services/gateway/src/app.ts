@@ -55,7 +55,7 @@ import {
   REPLACED_TOKEN_REFRESH_WINDOW_MS,
   tokenFrom,
 } from './tokens';
-import { CloseCode, VisitorSocket } from './visitor-socket';
+import { closeTenantSockets, CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';
@@ -105,7 +105,17 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // the fast path publishes them in the background, and what it cannot publish (NATS away: each
   // try waits out the publish timeout) is left to the sweeper. publish() reports, never throws.
   const uow = new UnitOfWork(deps.db, detachedPublisher(deps.relay, deps.logger));
-  const tenants = gatewayTenants({ config, db: deps.db, uow, bus: deps.bus, logger });
+  const tenants = gatewayTenants({
+    config,
+    db: deps.db,
+    uow,
+    bus: deps.bus,
+    logger,
+    inactive: (tenantId) => {
+      const closed = closeTenantSockets(deps.coordination.fanout, tenantId);
+      if (closed > 0) logger.info({ tenantId, closed }, "an inactive tenant's sockets closed");
+    },
+  });
   app.addHook('onClose', async () => tenants.close());
   await tenants.ready;
   const tokens = new ConversationTokens(

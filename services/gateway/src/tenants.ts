@@ -32,7 +32,8 @@ export interface GatewayTenants {
 
 /**
  * The tenants of one gateway replica: a change through the platform API drops the tenant here at
- * once and, through the `tenant.changed` signal, on every other replica (and bridge).
+ * once and, through the `tenant.changed` signal, on every other replica (and bridge). A tenant
+ * found inactive after a change is handed to `inactive` (its open sockets are closed).
  */
 export function gatewayTenants(deps: {
   config: GatewayConfig;
@@ -40,12 +41,25 @@ export function gatewayTenants(deps: {
   uow: UnitOfWork;
   bus: Bus;
   logger: Logger;
+  inactive: (tenantId: string) => void;
 }): GatewayTenants {
   const keyring = TenantKeyring.fromEnv(deps.config.TENANT_KEK, deps.config.TENANT_KEKS_PREVIOUS);
   const directory = new TenantDirectory({ db: deps.db, keyring, logger: deps.logger });
-  const subscription: SignalSubscription = directory.listen(deps.bus);
-  const service = new TenantService(deps.uow, keyring, (tenantId) => {
+  /** Reads a changed tenant again; one that stopped being served loses its open sockets. */
+  const changed = (tenantId: string) => {
     directory.drop(tenantId);
+    directory.get(tenantId).then(
+      (tenant) => {
+        if (tenant?.status !== 'active') deps.inactive(tenantId);
+      },
+      (error: unknown) => deps.logger.warn({ err: error, tenantId }, 'a changed tenant unread'),
+    );
+  };
+  const subscription: SignalSubscription = deps.bus.onSignal(topics.tenantChanged, (signal) =>
+    changed(signal.tenantId),
+  );
+  const service = new TenantService(deps.uow, keyring, (tenantId) => {
+    changed(tenantId);
     deps.bus.signal(topics.tenantChanged, { tenantId });
   });
   return {

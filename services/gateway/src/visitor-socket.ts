@@ -70,6 +70,8 @@ export const CloseCode = {
   SLOW_CONSUMER: 4008,
   /** The conversation already has WS_MAX_SOCKETS_PER_CONVERSATION sockets on this replica. */
   TOO_MANY_SOCKETS: 4409,
+  /** The conversation's tenant (site) was suspended or deleted (`TENANT_INACTIVE`). */
+  TENANT_INACTIVE: 4403,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -112,6 +114,21 @@ function socketsOf(fanout: Fanout): Set<VisitorSocket> {
     sockets = created;
   }
   return sockets;
+}
+
+/**
+ * Closes this replica's open sockets of `tenantId` with 4403 (an `error` frame TENANT_INACTIVE
+ * first): the tenant was suspended or deleted, and its token is refused from now on. Answers
+ * how many were closed.
+ */
+export function closeTenantSockets(fanout: Fanout, tenantId: string): number {
+  let closed = 0;
+  for (const socket of socketsOf(fanout))
+    if (socket.claims.tenantId === tenantId) {
+      socket.tenantInactive();
+      closed += 1;
+    }
+  return closed;
 }
 
 /**
@@ -178,7 +195,7 @@ export class VisitorSocket implements FeedSocket {
 
   constructor(
     private readonly socket: WebSocket,
-    private readonly claims: ConversationClaims,
+    readonly claims: ConversationClaims,
     readonly origin: string,
     private readonly deps: VisitorSocketDeps,
   ) {
@@ -296,6 +313,16 @@ export class VisitorSocket implements FeedSocket {
     const unsubscribe = this.#unsubscribe;
     this.#unsubscribe = undefined;
     await unsubscribe?.();
+  }
+
+  /** Its tenant was suspended or deleted: told so, then closed (closeTenantSockets). */
+  tenantInactive(): void {
+    this.#send({
+      type: 'error',
+      code: ErrorCode.TENANT_INACTIVE,
+      message: 'this site does not offer support chat at the moment',
+    });
+    this.#shut(CloseCode.TENANT_INACTIVE, 'site inactive');
   }
 
   /** The fanout resubscribed after losing Redis: read what may have been published meanwhile. */

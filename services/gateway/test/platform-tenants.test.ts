@@ -1,6 +1,7 @@
 import {
   ConversationService,
   createInfrastructure,
+  DEFAULT_TENANT_ID,
   UnitOfWork,
   type Infrastructure,
   type OutboxRelay,
@@ -9,6 +10,7 @@ import { createLogger } from '@topicdesk/telemetry';
 import {
   cleanupNats,
   createTestDatabase,
+  VisitorClient,
   testInfra,
   uniqueName,
   type TestDatabase,
@@ -287,6 +289,34 @@ describe('platform API: tenants on two gateway replicas', () => {
 
     await call(a, 'POST', '/v1/platform/tenants/hot/resume');
     await until(async () => ((await history()).statusCode === 200 ? true : undefined));
+  });
+
+  it("a suspension closes the tenant's open sockets on every replica, and refuses new ones", async () => {
+    await call(a, 'POST', '/v1/platform/tenants', { id: 'cold', name: 'Cold' });
+    const conversations = new ConversationService(
+      new UnitOfWork(b.infra.database.db, { publish: async () => {} }),
+    );
+    const conversation = await conversations.start({ tenantId: 'cold', channel: 'web' });
+    const other = await conversations.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
+    const tokens = new ConversationTokens(JWT_SECRET, 3_600_000, 0, false);
+    const tokenOf = async (conversationId: string, tenantId: string) =>
+      (await tokens.issue({ conversationId, tenantId, generation: 0 }, undefined)).token;
+    const url = await b.app.listen({ port: 0, host: '127.0.0.1' });
+    const cold = await VisitorClient.connect(url, await tokenOf(conversation.id, 'cold'));
+    const warm = await VisitorClient.connect(url, await tokenOf(other.id, DEFAULT_TENANT_ID));
+    await cold.waitFor((f) => f.type === 'status');
+    await warm.waitFor((f) => f.type === 'status');
+
+    // Suspended through replica A: B hears it and closes the tenant's socket, and only it.
+    await call(a, 'POST', '/v1/platform/tenants/cold/suspend');
+    await cold.waitUntil(() => cold.closeCode, 10_000, 'the close');
+    expect(cold.closeCode).toBe(4403);
+    expect(cold.of('error')).toMatchObject([{ code: 'TENANT_INACTIVE' }]);
+    await expect(
+      VisitorClient.connect(url, await tokenOf(conversation.id, 'cold')),
+    ).rejects.toThrow(/upgrade refused: 403/);
+    expect(warm.closeCode).toBeUndefined();
+    warm.socket.close();
   });
 
   it('a replica started with a new KEK rewraps every data key on request; fingerprints stay', async () => {
