@@ -55,7 +55,8 @@ import {
   REPLACED_TOKEN_REFRESH_WINDOW_MS,
   tokenFrom,
 } from './tokens';
-import { closeTenantSockets, CloseCode, VisitorSocket } from './visitor-socket';
+import { closeTenantSockets } from './open-sockets';
+import { CloseCode, VisitorSocket } from './visitor-socket';
 import { widgetRoutes } from './widget.routes';
 import { visitorProfileRoutes } from './visitor-profile.routes';
 import { adminRoutes } from './admin.routes';

@@ -7,7 +7,7 @@ import {
 } from '@topicdesk/core';
 import type { Bus } from '@topicdesk/bus';
 import { topics } from '@topicdesk/bus';
-import type { Coordination, Fanout } from '@topicdesk/fanout';
+import type { Coordination } from '@topicdesk/fanout';
 import {
   clientFrameSchema,
   MAX_CAPTION_CHARS,
@@ -29,6 +29,7 @@ import {
 import type { WebSocket } from 'ws';
 import { ConversationFeed, untraced, type FeedSocket } from './conversation-feed';
 import { ErrorCode } from './errors';
+import { socketsOf } from './open-sockets';
 import type { GatewayMetrics } from './metrics';
 import { spendQuota } from './quota';
 import type { ConversationClaims } from './tokens';
@@ -96,40 +97,6 @@ const TEXT_REFUSED: Record<MessageTextProblem, [ErrorCode, string]> = {
     'the message contains control characters (only tabs and line breaks are allowed)',
   ],
 };
-
-/**
- * The open sockets of each fanout, told together when it recovered: one listener per fanout
- * rather than a closure per socket.
- */
-const recovering = new WeakMap<Fanout, Set<VisitorSocket>>();
-
-function socketsOf(fanout: Fanout): Set<VisitorSocket> {
-  let sockets = recovering.get(fanout);
-  if (!sockets) {
-    const created = new Set<VisitorSocket>();
-    fanout.onRecovered(() => {
-      for (const socket of created) socket.recovered();
-    });
-    recovering.set(fanout, created);
-    sockets = created;
-  }
-  return sockets;
-}
-
-/**
- * Closes this replica's open sockets of `tenantId` with 4403 (an `error` frame TENANT_INACTIVE
- * first): the tenant was suspended or deleted, and its token is refused from now on. Answers
- * how many were closed.
- */
-export function closeTenantSockets(fanout: Fanout, tenantId: string): number {
-  let closed = 0;
-  for (const socket of socketsOf(fanout))
-    if (socket.claims.tenantId === tenantId) {
-      socket.tenantInactive();
-      closed += 1;
-    }
-  return closed;
-}
 
 /**
  * The per-socket frame limit: a token bucket (`burst` frames, refilled at `perSec`), and a count
