@@ -43,7 +43,7 @@ export interface ClientOptions {
   /** The channel secret `POST /v1/admin/bot-channels` returned. */
   channelSecret: string;
   retry?: RetryOptions | undefined;
-  /** A fetch of your own (default: the global one, Node 18+). */
+  /** A fetch of your own (default: the global one, Node 20+). */
   fetch?: typeof fetch | undefined;
   /** How long one try may take (default 10 s). */
   timeoutMs?: number | undefined;
