@@ -265,6 +265,18 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
   } as const;
 
   it('passes axe on every page, at desktop, phone, dark and right-to-left, with screenshots', async () => {
+    // A bot channel's segment on a group and a priority rule, so the pages show them (level 2:
+    // no new conversation is routed to that group).
+    const group = await admin(a, SERVICE_TOKEN, 'PUT', '/v1/admin/groups/-1009990000002', {
+      title: 'VIP escalations',
+      level: 2,
+      segments: ['vip'],
+    });
+    expect(group.status).toBe(200);
+    const rules = await admin(a, SERVICE_TOKEN, 'PUT', '/v1/admin/priority-rules', {
+      rules: [{ pageUrlPrefix: null, locale: null, segment: 'vip', priority: 'high' }],
+    });
+    expect(rules.status).toBe(200);
     const pages = [
       ['overview', '/'],
       ['conversations', '/conversations'],
