@@ -1,7 +1,7 @@
 import { createInProcessBus, topics, type Bus } from '@topicdesk/bus';
 import { BotRole, BotState, timestampMs, type BridgeStatus } from '@topicdesk/contracts';
 import { createRedisCoordination, type Coordination } from '@topicdesk/fanout';
-import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
+import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
 import { createLogger } from '@topicdesk/telemetry';
 import { cleanupRedis, testInfra, uniqueName } from '@topicdesk/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { createBridgeMetrics } from '../src/metrics';
 import { BotPool } from '../src/sender/bot-pool';
 import { createTelegramApi } from '../src/sender/telegram-api';
 import { SendPriority, TelegramSender } from '../src/sender/telegram-sender';
+import { startPacedSandbox } from './paced-sandbox';
 
 // The console's view of the bots: a 429 with retry_after from the sandbox pauses one sender bot,
 // in Redis, so the status of every replica says "paused until T" for it while the others are ok.
@@ -26,16 +27,7 @@ const opened: Array<{ coordination: Coordination; sender: TelegramSender; bus: B
 const namespaces: string[] = [];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    supergroupId: GROUP,
-    limits: {
-      enabled: true,
-      perGroupPerMinute: PER_WINDOW,
-      groupWindowMs: WINDOW_MS,
-      perChatPerSecond: 30,
-      globalPerSecond: 30,
-    },
-  });
+  sandbox = await startPacedSandbox(GROUP, PER_WINDOW, WINDOW_MS);
 });
 
 afterEach(async () => {

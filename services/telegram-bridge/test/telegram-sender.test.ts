@@ -1,5 +1,5 @@
 import { createRedisCoordination, type Coordination } from '@topicdesk/fanout';
-import { startSandbox, type RunningSandbox } from '@topicdesk/telegram-sandbox';
+import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
 import { createLogger } from '@topicdesk/telemetry';
 import { cleanupRedis, testInfra, uniqueName } from '@topicdesk/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { createBridgeMetrics } from '../src/metrics';
 import { BotPool, BotRight } from '../src/sender/bot-pool';
 import { createTelegramApi } from '../src/sender/telegram-api';
 import { SendPriority, TelegramSender } from '../src/sender/telegram-sender';
+import { startPacedSandbox } from './paced-sandbox';
 
 // The sender against the Bot API sandbox (Telegram's limits per bot, short windows) and the
 // real Redis that holds the budgets of every replica.
@@ -22,16 +23,7 @@ const opened: Array<{ coordination: Coordination; sender: TelegramSender; namesp
 const lines: string[] = [];
 
 beforeAll(async () => {
-  sandbox = await startSandbox({
-    supergroupId: GROUP,
-    limits: {
-      enabled: true,
-      perGroupPerMinute: PER_WINDOW,
-      groupWindowMs: WINDOW_MS,
-      perChatPerSecond: 30,
-      globalPerSecond: 30,
-    },
-  });
+  sandbox = await startPacedSandbox(GROUP, PER_WINDOW, WINDOW_MS);
 });
 
 afterEach(async () => {
