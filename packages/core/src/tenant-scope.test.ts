@@ -41,8 +41,14 @@ const BUILDERS: Record<Exclude<keyof CoordinationKeys, 'namespace'>, Scope> = {
 /** Every key a caller hands to a quota, budget, lock or dedupe, by the file that composes it. */
 const CALLER_KEYS: ReadonlyArray<{ file: string; key: string; scope: Scope }> = [
   {
-    file: 'services/gateway/src/app.ts',
-    key: 'tenantKey(DEFAULT_TENANT_ID, `conv:ip:${request.ip}`)',
+    file: 'services/gateway/src/conversation-start.routes.ts',
+    key: 'tenantKey(tenantId, `conv:ip:${request.ip}`)',
+    scope: 'tenant',
+  },
+  {
+    // A tenant's plan limits (conversationsPerDay, messagesPerHour), one window per tenant.
+    file: 'services/gateway/src/tenant-quotas.ts',
+    key: 'tenantQuotaKey(tenantId, limit)',
     scope: 'tenant',
   },
   {

@@ -20,6 +20,9 @@ import {
  * `…Request` the JSON a client sends.
  */
 
+/** A site key is `pk_` and 32 base64url characters; room to spare, no more. */
+export const MAX_SITE_KEY_CHARS = 128;
+
 /** `:id` of `/v1/conversations/:id/…`. */
 export const conversationParamsSchema = z.object({ id: z.string().uuid() });
 export type ConversationParams = z.infer<typeof conversationParamsSchema>;
@@ -28,9 +31,16 @@ export type ConversationParams = z.infer<typeof conversationParamsSchema>;
  * `POST /v1/conversations`: who and where, all optional; unknown fields are refused. `email`
  * (the pre-chat form's) is taken only where the operator enabled it (the gateway's
  * `PRECHAT_FIELDS`); elsewhere it is refused with INVALID_REQUEST naming that setting.
+ * `siteKey` (the snippet's `data-site-key`) names the site's tenant; without it, the default one.
  */
 export const startConversationSchema = z
   .object({
+    siteKey: z
+      .string()
+      .min(1)
+      .max(MAX_SITE_KEY_CHARS)
+      .regex(/^[A-Za-z0-9_-]+$/, 'a site key (pk_…)')
+      .optional(),
     name: nameField(MAX_NAME_CHARS).optional(),
     email: emailField.optional(),
     locale: localeField.optional(),

@@ -106,6 +106,8 @@ export const errorFrameSchema = z.strictObject({
   clientId: z.string().optional(),
   /** RATE_LIMITED by the hourly quota: when to send again. */
   retryAfterMs: z.number().int().min(0).optional(),
+  /** TENANT_QUOTA_EXCEEDED: which of the site's plan limits (`messagesPerHour`, `concurrentSockets`). */
+  limit: z.string().optional(),
   /** INVALID_REQUEST for a frame that does not match: what did not, by field. */
   issues: z.array(z.string()).optional(),
   /** INVALID_REQUEST for a resume beyond the conversation's last message. */

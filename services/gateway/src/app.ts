@@ -23,15 +23,12 @@ import {
   type Kysely,
   type Publisher,
 } from '@topicdesk/core';
-import { tenantKey, type Coordination } from '@topicdesk/fanout';
+import type { Coordination } from '@topicdesk/fanout';
 import {
   conversationParamsSchema,
-  conversationStartedSchema,
   historyPageSchema,
   historyQuerySchema,
   issuedTokenSchema,
-  startConversationSchema,
-  type ConversationStarted,
   type ErrorFrame,
   type HistoryPage,
 } from '@topicdesk/protocol';
@@ -79,10 +76,10 @@ import { OPENAPI_PAGE_CSP, openApiPage } from './openapi-page';
 import { consoleUrl as consoleUrlOf } from '@topicdesk/config';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import { parse } from './validation';
-import { spendQuota } from './quota';
-import { gatewayTenants } from './tenants';
+import { assertOriginAllowed, gatewayTenants } from './tenants';
+import { conversationStartRoutes } from './conversation-start.routes';
+import { TenantQuotas } from './tenant-quotas';
 import { PLATFORM_PREFIX, platformRoutes } from './platform.routes';
-import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -125,7 +122,13 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     config.TOKEN_REFRESH_GRACE,
     config.TOKEN_BIND_IP,
     (tenantId) => tenants.served(tenantId),
+    (tenantId) => tenants.jwtSecret(tenantId),
   );
+  const tenantQuotas = new TenantQuotas({
+    quotas: deps.coordination.quotas,
+    limitsOf: async (tenantId) => (await tenants.directory.get(tenantId))?.limits ?? {},
+    onRefused: (limit) => metrics.rateLimited.add(1, { scope: `tenant_${limit}` }),
+  });
   const conversations = new ConversationService(uow);
   const files = createAttachmentRuntime(config, {
     dataDir: config.DATA_DIR,
@@ -248,81 +251,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // Set by the upgrade's check, read by the socket's handler.
   app.decorateRequest('visitorClaims', null);
 
-  app.post(
-    '/v1/conversations',
-    {
-      bodyLimit: REST_BODY_LIMIT,
-      config: {
-        doc: {
-          summary: 'Starts a conversation: its ticket and the visitor token',
-          tag: 'visitor',
-          auth: 'none',
-          body: startConversationSchema,
-          responses: { 201: 'conversationId, ticket, token, expiresAt' },
-          answers: { 201: conversationStartedSchema },
-        },
-      },
-    },
-    async (request, reply) => {
-      const body = parse(startConversationSchema, request.body === undefined ? {} : request.body);
-      if (body.email !== undefined && !config.PRECHAT_FIELDS.includes('email')) {
-        // Refused whole, before the day's quota: the widget starts again without the address.
-        throw new GatewayError(ErrorCode.INVALID_REQUEST, 'the request does not match the API', {
-          issues: [
-            'email: this gateway takes no e-mail address (the operator enables it with PRECHAT_FIELDS=email)',
-          ],
-        });
-      }
-      await tenants.served(DEFAULT_TENANT_ID);
-      const quotaKey = tenantKey(DEFAULT_TENANT_ID, `conv:ip:${request.ip}`);
-      const quota = await deps.coordination.quotas.hit(
-        quotaKey,
-        config.LIMIT_CONVERSATIONS_PER_DAY,
-        86_400_000,
-      );
-      if (!quota.allowed) {
-        metrics.rateLimited.add(1, { scope: 'conversations_per_day' });
-        void reply.header('retry-after', Math.ceil(quota.retryAfterMs / 1000));
-        // Its own code: a widget must say "come back later", not offer a Retry that fails all day.
-        throw new GatewayError(
-          ErrorCode.CONVERSATION_LIMIT,
-          `at most ${config.LIMIT_CONVERSATIONS_PER_DAY} conversations a day from one address`,
-          { limit: config.LIMIT_CONVERSATIONS_PER_DAY, retryAfterMs: quota.retryAfterMs },
-        );
-      }
-      // Only conversations actually started count against the address's day.
-      const conversation = await spendQuota(
-        deps.coordination.quotas,
-        quotaKey,
-        quota,
-        request.log,
-        () =>
-          conversations.start({
-            tenantId: DEFAULT_TENANT_ID,
-            channel: 'web',
-            visitorName: body.name,
-            visitorEmail: body.email,
-            locale: body.locale,
-            pageUrl: body.page?.url,
-            pageTitle: body.page?.title,
-          }),
-      );
-      const token = await tokens.issue(
-        {
-          conversationId: conversation.id,
-          tenantId: conversation.tenant_id,
-          generation: conversation.token_generation,
-        },
-        request.ip,
-      );
-      const started: ConversationStarted = {
-        conversationId: conversation.id,
-        ticket: conversation.ticket,
-        ...token,
-      };
-      return reply.status(201).send(started);
-    },
-  );
+  await app.register(conversationStartRoutes, {
+    config,
+    tenants,
+    tenantQuotas,
+    quotas: deps.coordination.quotas,
+    conversations,
+    tokens,
+    metrics,
+  });
 
   app.post(
     '/v1/conversations/:id/token',
@@ -423,6 +360,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           const conversation = await conversations.find(claims.tenantId, claims.conversationId);
           if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
           assertCurrentToken(claims, conversation);
+          const tenant = await tenants.directory.get(claims.tenantId);
+          if (tenant) assertOriginAllowed(tenant, request.headers.origin);
           request.visitorClaims = claims;
         } catch (error) {
           const mapped =
@@ -467,6 +406,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
         attachments,
         logger,
         metrics,
+        tenantQuotas,
         limits: {
           burst: config.WS_RATE_BURST,
           perSec: config.WS_RATE_PER_SEC,

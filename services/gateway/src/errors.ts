@@ -68,6 +68,14 @@ export const ErrorCode = {
   // Tenants (issue 16).
   /** The conversation's tenant (site) is suspended or deleted: nothing of it is served. */
   TENANT_INACTIVE: 'TENANT_INACTIVE',
+  /** The `siteKey` of a new conversation is no tenant's (a typo in the snippet, or a deleted site). */
+  SITE_KEY_UNKNOWN: 'SITE_KEY_UNKNOWN',
+  /** The tenant lacks what serving a visitor needs (its bundle has no `jwtSecret`). */
+  TENANT_NOT_CONFIGURED: 'TENANT_NOT_CONFIGURED',
+  /** The page's Origin is not among the tenant's `allowedOrigins`. */
+  ORIGIN_NOT_ALLOWED: 'ORIGIN_NOT_ALLOWED',
+  /** The tenant's plan limit is reached (`details.limit` names which); every visitor of it waits. */
+  TENANT_QUOTA_EXCEEDED: 'TENANT_QUOTA_EXCEEDED',
   /** PLATFORM_TOKEN is not set: the platform API does not exist on this deployment. */
   PLATFORM_DISABLED: 'PLATFORM_DISABLED',
   /** A tenant of that id exists already (deleted tenants keep their id). */
@@ -142,6 +150,10 @@ const STATUS: Record<ErrorCode, number> = {
   SETUP_BRIDGE_UNAVAILABLE: 503,
   SETUP_WEBHOOK_FAILED: 409,
   TENANT_INACTIVE: 403,
+  SITE_KEY_UNKNOWN: 404,
+  TENANT_NOT_CONFIGURED: 503,
+  ORIGIN_NOT_ALLOWED: 403,
+  TENANT_QUOTA_EXCEEDED: 429,
   PLATFORM_DISABLED: 404,
   TENANT_EXISTS: 409,
   TENANT_DELETED: 409,

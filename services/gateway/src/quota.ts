@@ -27,7 +27,8 @@ export async function spendQuota<T>(
   return result;
 }
 
-async function refund(
+/** Gives back the unit an allowed `quota` took (logged, not thrown, when it cannot). */
+export async function refund(
   quotas: QuotaLimiter,
   key: string,
   quota: QuotaResult,

@@ -5,6 +5,7 @@ import {
   TenantDirectory,
   TenantKeyring,
   TenantService,
+  type TenantConfig,
   type DB,
   type Kysely,
   type UnitOfWork,
@@ -19,6 +20,14 @@ export interface GatewayTenants {
   readonly service: TenantService;
   /** Throws TENANT_INACTIVE unless the tenant exists and is active (cached; hot-reloaded). */
   served(tenantId?: string): Promise<void>;
+  /**
+   * The tenant a new conversation goes to: the one whose public site key the widget sent, the
+   * default tenant without one. Throws SITE_KEY_UNKNOWN, TENANT_INACTIVE, or ORIGIN_NOT_ALLOWED
+   * when the page's Origin is not among the tenant's allowed origins.
+   */
+  forVisitor(siteKey: string | undefined, origin: string | undefined): Promise<TenantConfig>;
+  /** The tenant's token secret (its bundle's `jwtSecret`), undefined when none is set. */
+  jwtSecret(tenantId: string): Promise<string | undefined>;
   /** Rewraps every tenant's data key with TENANT_KEK (audited as the platform's). */
   rewrap(): Promise<{
     kekId: string;
@@ -74,6 +83,24 @@ export function gatewayTenants(deps: {
           'this site does not offer support chat at the moment',
         );
     },
+    async forVisitor(siteKey, origin) {
+      const tenant =
+        siteKey === undefined
+          ? await directory.get(DEFAULT_TENANT_ID)
+          : await directory.bySiteKey(siteKey);
+      if (!tenant && siteKey !== undefined)
+        throw new GatewayError(ErrorCode.SITE_KEY_UNKNOWN, 'no site has this site key');
+      if (tenant?.status !== 'active')
+        throw new GatewayError(
+          ErrorCode.TENANT_INACTIVE,
+          'this site does not offer support chat at the moment',
+        );
+      assertOriginAllowed(tenant, origin);
+      return tenant;
+    },
+    async jwtSecret(tenantId) {
+      return (await directory.get(tenantId))?.secrets().jwtSecret;
+    },
     async rewrap() {
       const kekId = keyring.current?.id;
       if (kekId === undefined)
@@ -89,4 +116,22 @@ export function gatewayTenants(deps: {
     },
     close: () => subscription.stop(),
   };
+}
+
+/**
+ * A tenant with allowed origins serves pages of those origins only (on top of the deployment's
+ * ALLOWED_ORIGINS); one without any (or with `*`), every origin the deployment allows. A request without
+ * Origin is no browser's page, and passes (as it does ALLOWED_ORIGINS).
+ */
+export function assertOriginAllowed(
+  tenant: Pick<TenantConfig, 'allowedOrigins'>,
+  origin: string | undefined,
+): void {
+  const allowed = tenant.allowedOrigins;
+  if (origin === undefined || allowed.length === 0 || allowed.includes('*')) return;
+  if (!allowed.includes(origin))
+    throw new GatewayError(
+      ErrorCode.ORIGIN_NOT_ALLOWED,
+      "this site's chat is not offered on this origin",
+    );
 }

@@ -119,6 +119,66 @@ describe('ConversationTokens', () => {
     expect(error.statusCode).toBe(401);
   });
 
+  describe("each tenant's own secret", () => {
+    const secrets: Record<string, string> = {
+      acme: 'acme-conversation-secret-of-32-chars!',
+      shop: 'shop-conversation-secret-of-32-chars!',
+    };
+    const tenants = new ConversationTokens(
+      SECRET,
+      HOUR,
+      DAY,
+      false,
+      undefined,
+      async (tenantId) => secrets[tenantId],
+    );
+
+    it("signs with the tenant's secret and verifies with it; the default tenant keeps the env secret", async () => {
+      const acme = { ...claims, tenantId: 'acme' };
+      const issued = await tenants.issue(acme, undefined);
+      await expect(tenants.verify(issued.token, undefined)).resolves.toMatchObject(acme);
+      const plain = await tenants.issue(claims, undefined);
+      await expect(tokens.verify(plain.token, undefined)).resolves.toMatchObject(claims);
+      // The env secret does not verify the tenant's token (it is not signed with it).
+      expect((await refusal(tokens.verify(issued.token, undefined))).code).toBe(
+        ErrorCode.TOKEN_INVALID,
+      );
+    });
+
+    it('refuses a token that names another tenant than the one whose secret signed it', async () => {
+      const key = new TextEncoder().encode(secrets['acme']);
+      const claimingShop = await new SignJWT({ tid: 'shop', gen: 0 })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(claims.conversationId)
+        .setIssuer('topicdesk')
+        .setAudience('topicdesk:conversation')
+        .setExpirationTime('1h')
+        .sign(key);
+      expect((await refusal(tenants.verify(claimingShop, undefined))).code).toBe(
+        ErrorCode.TOKEN_INVALID,
+      );
+    });
+
+    it('issues nothing for a tenant without a secret (TENANT_NOT_CONFIGURED), verifies nothing of it', async () => {
+      const bare = { ...claims, tenantId: 'bare' };
+      expect(await tenants.canIssue('bare')).toBe(false);
+      const error = await refusal(tenants.issue(bare, undefined));
+      expect(error.code).toBe(ErrorCode.TENANT_NOT_CONFIGURED);
+      expect(error.statusCode).toBe(503);
+      // Not even a token signed with the env secret: no fallback.
+      const envSigned = await new SignJWT({ tid: 'bare', gen: 0 })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(claims.conversationId)
+        .setIssuer('topicdesk')
+        .setAudience('topicdesk:conversation')
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(SECRET));
+      expect((await refusal(tenants.verify(envSigned, undefined))).code).toBe(
+        ErrorCode.TOKEN_INVALID,
+      );
+    });
+  });
+
   it('refuses something that is not a JWT with TOKEN_INVALID', async () => {
     const error = await refusal(tokens.verify('not-a-token', undefined));
     expect(error.code).toBe(ErrorCode.TOKEN_INVALID);

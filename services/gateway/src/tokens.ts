@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { errors, jwtVerify, SignJWT } from 'jose';
-import type { Conversation, ConversationService } from '@topicdesk/core';
+import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
+import { DEFAULT_TENANT_ID, type Conversation, type ConversationService } from '@topicdesk/core';
 import type { IssuedToken } from '@topicdesk/protocol';
 import { ErrorCode, GatewayError } from './errors';
 
@@ -31,12 +31,22 @@ const AUDIENCE = 'topicdesk:conversation';
  */
 export const REPLACED_TOKEN_REFRESH_WINDOW_MS = 60_000;
 
-/** Short-lived HS256 tokens that grant access to one conversation only. */
+/**
+ * A tenant's token secret: the `jwtSecret` of its bundle (undefined when the bundle has none, or
+ * there is no such tenant). The default tenant's is the environment's, never asked for here.
+ */
+export type TenantTokenSecret = (tenantId: string) => Promise<string | undefined>;
+
+/**
+ * Short-lived HS256 tokens that grant access to one conversation only, each signed with the
+ * secret of the conversation's tenant: a token of one tenant is worthless to another even if one
+ * secret leaked. The default tenant signs with CONVERSATION_JWT_SECRET.
+ */
 export class ConversationTokens {
-  readonly #key: Uint8Array;
+  readonly #defaultKey: Uint8Array;
 
   constructor(
-    secret: string,
+    defaultSecret: string,
     private readonly ttlMs: number,
     private readonly refreshGraceMs: number,
     private readonly bindIp: boolean,
@@ -45,11 +55,35 @@ export class ConversationTokens {
      * deleted one); every verified token passes through it, REST and WebSocket alike.
      */
     private readonly tenantServed?: (tenantId: string) => Promise<void>,
+    /** The other tenants' secrets; without it, only the default tenant has tokens. */
+    private readonly tenantSecret?: TenantTokenSecret,
   ) {
-    this.#key = new TextEncoder().encode(secret);
+    this.#defaultKey = new TextEncoder().encode(defaultSecret);
   }
 
+  /** The tenant's signing key, or undefined when it has no secret (not configured). */
+  async #keyOf(tenantId: string): Promise<Uint8Array | undefined> {
+    if (tenantId === DEFAULT_TENANT_ID) return this.#defaultKey;
+    const secret = await this.tenantSecret?.(tenantId);
+    return secret ? new TextEncoder().encode(secret) : undefined;
+  }
+
+  /** Whether tokens of the tenant can be signed (the default tenant's always can). */
+  async canIssue(tenantId: string): Promise<boolean> {
+    return (await this.#keyOf(tenantId)) !== undefined;
+  }
+
+  /**
+   * Throws TENANT_NOT_CONFIGURED when the grant's tenant has no `jwtSecret` in its bundle: no
+   * token is signed with another tenant's (or the environment's) secret.
+   */
   async issue(grant: TokenGrant, ip: string | undefined): Promise<IssuedToken> {
+    const key = await this.#keyOf(grant.tenantId);
+    if (!key)
+      throw new GatewayError(
+        ErrorCode.TENANT_NOT_CONFIGURED,
+        'this site has no conversation secret yet (its jwtSecret)',
+      );
     const expires = new Date(Date.now() + this.ttlMs);
     const jwt = new SignJWT({
       tid: grant.tenantId,
@@ -63,7 +97,7 @@ export class ConversationTokens {
       .setIssuedAt()
       .setExpirationTime(Math.floor(expires.getTime() / 1000));
     return {
-      token: await jwt.sign(this.#key),
+      token: await jwt.sign(key),
       expiresAt: new Date(Math.floor(expires.getTime() / 1000) * 1000).toISOString(),
     };
   }
@@ -89,8 +123,13 @@ export class ConversationTokens {
     options: { allowExpired?: boolean },
   ): Promise<ConversationClaims> {
     if (!token) throw new GatewayError(ErrorCode.TOKEN_MISSING, 'a conversation token is required');
+    // The tenant named by the unverified token picks the key; a token claiming another tenant
+    // than the one that signed it fails the signature check with that tenant's key. (A failure to
+    // read the tenant is no verdict on the token: it propagates, as 503.)
+    const key = await this.#keyOf(unverifiedTenant(token));
+    if (!key) throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token is not valid');
     try {
-      const { payload } = await jwtVerify(token, this.#key, {
+      const { payload } = await jwtVerify(token, key, {
         algorithms: ['HS256'],
         issuer: ISSUER,
         audience: AUDIENCE,
@@ -129,6 +168,19 @@ export class ConversationTokens {
       throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token is not valid');
     }
   }
+}
+
+/** The `tid` claim of a token not verified yet (TOKEN_INVALID when it has none). */
+function unverifiedTenant(token: string): string {
+  let claimed: unknown;
+  try {
+    claimed = decodeJwt(token)['tid'];
+  } catch {
+    throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token is not valid');
+  }
+  if (typeof claimed !== 'string')
+    throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token names no conversation');
+  return claimed;
 }
 
 function ipHash(ip: string): string {

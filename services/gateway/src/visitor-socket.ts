@@ -31,7 +31,8 @@ import { ConversationFeed, untraced, type FeedSocket } from './conversation-feed
 import { ErrorCode } from './errors';
 import { socketsOf } from './open-sockets';
 import type { GatewayMetrics } from './metrics';
-import { spendQuota } from './quota';
+import { refund, spendQuota } from './quota';
+import type { TenantQuotas } from './tenant-quotas';
 import type { ConversationClaims } from './tokens';
 
 export interface VisitorSocketDeps {
@@ -42,6 +43,8 @@ export interface VisitorSocketDeps {
   logger: Logger;
   metrics: GatewayMetrics;
   limits: SocketLimits;
+  /** The site's plan limits (messagesPerHour), across replicas. */
+  tenantQuotas?: TenantQuotas;
 }
 
 export interface SocketLimits {
@@ -483,15 +486,13 @@ export class VisitorSocket implements FeedSocket {
         this.deps.limits.messagesPerHour,
         3_600_000,
       );
+      // A resend of a message already stored (same clientId: a reconnect, a second tab, a
+      // client that missed its ack) is acked again even past a quota. Looked up only then:
+      // below, the store finds it itself and gives the units back.
+      const resent = async () =>
+        this.deps.conversations.visitorMessage(this.claims.tenantId, conversationId, clientId);
       if (!quota.allowed) {
-        // A resend of a message already stored (same clientId: a reconnect, a second tab, a
-        // client that missed its ack) is acked again even past the quota. Looked up only here:
-        // below, the store finds it itself and gives the unit back.
-        const stored = await this.deps.conversations.visitorMessage(
-          this.claims.tenantId,
-          conversationId,
-          clientId,
-        );
+        const stored = await resent();
         if (stored) return ack(stored.seq);
         this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
         return this.#feed.enqueue(() =>
@@ -505,27 +506,44 @@ export class VisitorSocket implements FeedSocket {
           ),
         );
       }
+      const tenant = (await this.deps.tenantQuotas?.attempt(tenantId, 'messagesPerHour')) ?? {};
+      if (tenant.refused) {
+        const { code, message, ...extra } = tenant.refused;
+        // The conversation's unit pays for nothing now.
+        await refund(this.deps.coordination.quotas, quotaKey, quota, this.#log);
+        const stored = await resent();
+        if (stored) return ack(stored.seq);
+        return this.#feed.enqueue(() => this.#error(code, message, { clientId, ...extra }));
+      }
       this.#feed.storing(clientId);
       // Files are checked (scan, type, re-encode) before the message is stored: a refused one
-      // stores nothing, and the error frame names its code.
-      const attachments =
-        files && (await this.deps.attachments.prepare(tenantId, conversationId, files));
-      // A store that fails (UNAVAILABLE, a closed conversation) or finds the clientId stored
-      // meanwhile (another socket) gives its unit back: the quota counts stored messages only.
+      // stores nothing, and the error frame names its code. A store that fails (UNAVAILABLE, a
+      // closed conversation, a refused file) or finds the
+      // clientId stored meanwhile (another socket) gives its units back: the quotas count stored
+      // messages only.
       const { message, duplicate } = await spendQuota(
         this.deps.coordination.quotas,
         quotaKey,
         quota,
         this.#log,
-        () =>
-          this.deps.conversations.postVisitorMessage({
-            tenantId,
-            conversationId,
-            clientId,
-            text,
-            origin: this.origin,
-            attachments,
-          }),
+        () => {
+          const post = async () => {
+            const attachments =
+              files && (await this.deps.attachments.prepare(tenantId, conversationId, files));
+            return this.deps.conversations.postVisitorMessage({
+              tenantId,
+              conversationId,
+              clientId,
+              text,
+              origin: this.origin,
+              attachments,
+            });
+          };
+          const { tenantQuotas } = this.deps;
+          return tenantQuotas
+            ? tenantQuotas.spend(tenant.taken, this.#log, post, (stored) => !stored.duplicate)
+            : post();
+        },
         (stored) => !stored.duplicate,
       );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);

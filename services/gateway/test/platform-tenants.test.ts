@@ -28,6 +28,8 @@ import { startGatewayUnderTest } from './gateway-under-test';
 const PLATFORM_TOKEN = 'platform-token-of-the-test-0123456789';
 const SERVICE_TOKEN = 'service-token-of-the-test-0123456789';
 const JWT_SECRET = 'a-secret-of-at-least-thirty-two-characters';
+/** The tenants' own token secret (each tenant signs its visitors' tokens with its own). */
+const TENANT_JWT_SECRET = 'a-tenant-secret-of-at-least-32-characters';
 const BOT = '7100001:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ';
 const logger = createLogger({ service: 'platform-test', level: 'silent' });
 /** The replicas of one deployment share their KEK. */
@@ -261,12 +263,23 @@ describe('platform API: tenants on two gateway replicas', () => {
   });
 
   it("a suspension made on one replica reaches the other's cache without a restart", async () => {
-    await call(a, 'POST', '/v1/platform/tenants', { id: 'hot', name: 'Hot' });
+    await call(a, 'POST', '/v1/platform/tenants', {
+      id: 'hot',
+      name: 'Hot',
+      secrets: { jwtSecret: TENANT_JWT_SECRET },
+    });
     const conversations = new ConversationService(
       new UnitOfWork(b.infra.database.db, { publish: async () => {} }),
     );
     const conversation = await conversations.start({ tenantId: 'hot', channel: 'web' });
-    const tokens = new ConversationTokens(JWT_SECRET, 3_600_000, 0, false);
+    const tokens = new ConversationTokens(
+      JWT_SECRET,
+      3_600_000,
+      0,
+      false,
+      undefined,
+      async () => TENANT_JWT_SECRET,
+    );
     const { token } = await tokens.issue(
       { conversationId: conversation.id, tenantId: 'hot', generation: 0 },
       undefined,
@@ -292,13 +305,24 @@ describe('platform API: tenants on two gateway replicas', () => {
   });
 
   it("a suspension closes the tenant's open sockets on every replica, and refuses new ones", async () => {
-    await call(a, 'POST', '/v1/platform/tenants', { id: 'cold', name: 'Cold' });
+    await call(a, 'POST', '/v1/platform/tenants', {
+      id: 'cold',
+      name: 'Cold',
+      secrets: { jwtSecret: TENANT_JWT_SECRET },
+    });
     const conversations = new ConversationService(
       new UnitOfWork(b.infra.database.db, { publish: async () => {} }),
     );
     const conversation = await conversations.start({ tenantId: 'cold', channel: 'web' });
     const other = await conversations.start({ tenantId: DEFAULT_TENANT_ID, channel: 'web' });
-    const tokens = new ConversationTokens(JWT_SECRET, 3_600_000, 0, false);
+    const tokens = new ConversationTokens(
+      JWT_SECRET,
+      3_600_000,
+      0,
+      false,
+      undefined,
+      async () => TENANT_JWT_SECRET,
+    );
     const tokenOf = async (conversationId: string, tenantId: string) =>
       (await tokens.issue({ conversationId, tenantId, generation: 0 }, undefined)).token;
     const url = await b.app.listen({ port: 0, host: '127.0.0.1' });
@@ -332,7 +356,13 @@ describe('platform API: tenants on two gateway replicas', () => {
     try {
       const response = await call(rotated, 'POST', '/v1/platform/kek/rewrap');
       expect(response.statusCode).toBe(200);
-      expect(response.json()).toEqual({ kekId: 'k2', rewrapped: ['acme'], failed: [] });
+      // Every tenant with secrets: acme, and the two given a jwtSecret above.
+      const result = response.json<{ kekId: string; rewrapped: string[]; failed: unknown[] }>();
+      expect({ ...result, rewrapped: result.rewrapped.sort() }).toEqual({
+        kekId: 'k2',
+        rewrapped: ['acme', 'cold', 'hot'],
+        failed: [],
+      });
       const after = (await call(rotated, 'GET', '/v1/platform/tenants/acme')).json<{
         secrets: unknown;
         kekId: string;

@@ -1610,6 +1610,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    siteKey?: string;
                     name?: string;
                     email?: string;
                     locale?: string;
