@@ -33,6 +33,7 @@ const BUILDERS: Record<Exclude<keyof CoordinationKeys, 'namespace'>, Scope> = {
   budgetLog: 'caller',
   budgetBlock: 'caller',
   quotaLog: 'caller',
+  lease: 'caller',
   lock: 'caller',
   due: 'caller',
   dedupe: 'caller',
@@ -49,6 +50,12 @@ const CALLER_KEYS: ReadonlyArray<{ file: string; key: string; scope: Scope }> = 
     // A tenant's plan limits (conversationsPerDay, messagesPerHour), one window per tenant.
     file: 'services/gateway/src/tenant-quotas.ts',
     key: 'tenantQuotaKey(tenantId, limit)',
+    scope: 'tenant',
+  },
+  {
+    // A tenant's open sockets (concurrentSockets), one lease per socket on every replica.
+    file: 'services/gateway/src/tenant-sockets.ts',
+    key: 'tenantSocketsKey(tenantId)',
     scope: 'tenant',
   },
   {
@@ -154,7 +161,7 @@ function sources(dir: string): string[] {
   return found;
 }
 
-/** The key expression of every quota, lock, dedupe and budget call in the services and packages. */
+/** The key expression of every quota, lease, lock, dedupe and budget call in the services and packages. */
 function composedKeys(): Array<{ file: string; key: string }> {
   const found: Array<{ file: string; key: string }> = [];
   const files = ['services', 'packages'].flatMap((top) =>
@@ -167,7 +174,7 @@ function composedKeys(): Array<{ file: string; key: string }> {
     const file = relative(ROOT, path);
     if (file.startsWith('packages/fanout/')) continue;
     const text = readFileSync(path, 'utf8');
-    const calls = [...text.matchAll(/\.(?:hit|tryLock|tryLockDue|firstSeen)\(\s*([^,]+?),/g)];
+    const calls = [...text.matchAll(/\.(?:hit|hold|tryLock|tryLockDue|firstSeen)\(\s*([^,]+?),/g)];
     const budgets = [...text.matchAll(/\bkey: (`tg:[^`]+`)/g)];
     for (const [, argument] of [...calls, ...budgets]) {
       let key = argument!.trim();

@@ -27,6 +27,7 @@ import type {
   FanoutEvent,
   FanoutListener,
   Health,
+  LeaseCounter,
   Lock,
   Locker,
   QuotaLimiter,
@@ -277,6 +278,76 @@ class InProcessQuotaLimiter implements QuotaLimiter {
       return this.store.remove(key, at);
     });
   }
+
+  used(key: string, windowMs: number): Promise<number> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('quota key', key);
+      const window = validatePositive('windowMs', windowMs);
+      return this.store.use({ key, limit: 1, windowMs: window }).used;
+    });
+  }
+}
+
+class InProcessLeaseCounter implements LeaseCounter {
+  /** By key: each lease and when it expires. */
+  readonly held = new Map<string, Map<string, number>>();
+  constructor(private readonly gate: Gate) {}
+
+  /** The key's leases, the expired ones dropped. */
+  #live(key: string, at: number): Map<string, number> {
+    const leases = this.held.get(key) ?? new Map<string, number>();
+    for (const [lease, until] of leases) if (until <= at) leases.delete(lease);
+    if (leases.size === 0) this.held.delete(key);
+    return leases;
+  }
+
+  hold(key: string, lease: string, limit: number, ttlMs: number): Promise<boolean> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('lease key', key);
+      validateKey('lease', lease);
+      const max = validatePositive('limit', limit);
+      const ttl = validatePositive('ttlMs', ttlMs);
+      const at = now();
+      const leases = this.#live(key, at);
+      if (!leases.has(lease) && leases.size >= max) return false;
+      leases.set(lease, at + ttl);
+      this.held.set(key, leases);
+      return true;
+    });
+  }
+
+  renew(key: string, leases: readonly string[], ttlMs: number): Promise<void> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('lease key', key);
+      for (const lease of leases) validateKey('lease', lease);
+      const ttl = validatePositive('ttlMs', ttlMs);
+      const at = now();
+      const live = this.#live(key, at);
+      for (const lease of leases) if (live.has(lease)) live.set(lease, at + ttl);
+    });
+  }
+
+  release(key: string, lease: string): Promise<void> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('lease key', key);
+      validateKey('lease', lease);
+      const leases = this.held.get(key);
+      leases?.delete(lease);
+      if (leases?.size === 0) this.held.delete(key);
+    });
+  }
+
+  count(key: string): Promise<number> {
+    return settle(() => {
+      this.gate.assertOpen();
+      validateKey('lease key', key);
+      return this.#live(key, now()).size;
+    });
+  }
 }
 
 function useKey(key: string, use: string): string {
@@ -403,12 +474,14 @@ export function createInProcessCoordination(options: InProcessOptions = {}): Coo
   const fanout = new InProcessFanout(options.logger ?? noopLogger);
   const budgets = new InProcessBudgetLimiter(gate);
   const quotas = new InProcessQuotaLimiter(gate);
+  const leases = new InProcessLeaseCounter(gate);
   const locks = new InProcessLocker(gate);
   const dedupe = new InProcessDeduper(gate);
   return {
     fanout,
     budgets,
     quotas,
+    leases,
     locks,
     dedupe,
     health: () => (gate.closed ? { ok: false, detail: 'closed' } : fanout.health()),
@@ -419,6 +492,7 @@ export function createInProcessCoordination(options: InProcessOptions = {}): Coo
       budgets.store.clear();
       quotas.store.clear();
       quotas.uses.clear();
+      leases.held.clear();
       dedupe.seen.clear();
       await fanout.close();
     },

@@ -11,6 +11,7 @@ export type {
   FanoutEvent,
   FanoutListener,
   Health,
+  LeaseCounter,
   Lock,
   Locker,
   QuotaLimiter,

@@ -7,6 +7,8 @@ export interface CoordinationKeys {
   budgetLog(key: string): string;
   budgetBlock(key: string): string;
   quotaLog(key: string): string;
+  /** A `LeaseCounter` key's leases (sorted set, score = expiry). */
+  lease(key: string): string;
   lock(key: string): string;
   /** The due mark of a lock's key (`Locker.tryLockDue`). */
   due(key: string): string;
@@ -35,6 +37,7 @@ export function coordinationKeys(namespace: string): CoordinationKeys {
     // A separate prefix, not a `:block` suffix, so no budget key can collide with a block key.
     budgetBlock: (key) => `${ns}:budget-block:${key}`,
     quotaLog: (key) => `${ns}:quota:${key}`,
+    lease: (key) => `${ns}:lease:${key}`,
     lock: (key) => `${ns}:lock:${key}`,
     due: (key) => `${ns}:due:${key}`,
     dedupe: (key) => `${ns}:dedupe:${key}`,

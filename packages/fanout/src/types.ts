@@ -102,6 +102,28 @@ export interface QuotaLimiter {
    * resolves true if the unit was still in the window and is now free.
    */
   refund(key: string, use: string): Promise<boolean>;
+  /** Units taken in the last `windowMs` (a usage report), recording nothing. */
+  used(key: string, windowMs: number): Promise<number>;
+}
+
+/**
+ * Counted holdings that heal: each lease is held until released or until its ttl passes without
+ * a `renew`, so the leases of a process that died free themselves (e.g. open sockets counted
+ * across replicas, each replica renewing its own).
+ */
+export interface LeaseCounter {
+  /**
+   * Atomically: forgets the key's expired leases; when `lease` is held already, extends it and
+   * answers true; when fewer than `limit` are held, records `lease` for `ttlMs` and answers
+   * true; else answers false and records nothing.
+   */
+  hold(key: string, lease: string, limit: number, ttlMs: number): Promise<boolean>;
+  /** Extends the given leases of `key` still held to `ttlMs` from now (an expired one stays gone). */
+  renew(key: string, leases: readonly string[], ttlMs: number): Promise<void>;
+  /** Idempotent. */
+  release(key: string, lease: string): Promise<void>;
+  /** Leases of `key` held now. */
+  count(key: string): Promise<number>;
 }
 
 export interface Lock {
@@ -156,6 +178,7 @@ export interface Coordination {
   readonly fanout: Fanout;
   readonly budgets: BudgetLimiter;
   readonly quotas: QuotaLimiter;
+  readonly leases: LeaseCounter;
   readonly locks: Locker;
   readonly dedupe: Deduper;
   health(): Health;

@@ -391,6 +391,50 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
         expect(next.allowed).toBe(true);
         expect((await a.quotas.hit(key, 1, 200)).allowed).toBe(false);
       });
+
+      it('reports the units used in the window on any replica, refunds and expiry included', async () => {
+        const key = fresh('tenant:plan');
+        expect(await b.quotas.used(key, 300)).toBe(0);
+        const first = await a.quotas.hit(key, 5, 300);
+        await a.quotas.hit(key, 5, 300);
+        expect(await b.quotas.used(key, 300)).toBe(2);
+        await b.quotas.refund(key, first.use ?? '');
+        expect(await a.quotas.used(key, 300)).toBe(1);
+        await sleep(350);
+        expect(await b.quotas.used(key, 300)).toBe(0);
+      });
+    });
+
+    describe('leases', () => {
+      it('holds at most limit leases of a key across replicas; a release frees one', async () => {
+        const key = fresh('sockets');
+        expect(await a.leases.hold(key, 'a1', 2, 5000)).toBe(true);
+        expect(await b.leases.hold(key, 'b1', 2, 5000)).toBe(true);
+        expect(await a.leases.hold(key, 'a2', 2, 5000)).toBe(false);
+        // Holding a lease held already is a renewal, not one more.
+        expect(await b.leases.hold(key, 'b1', 2, 5000)).toBe(true);
+        expect(await a.leases.count(key)).toBe(2);
+        await b.leases.release(key, 'b1');
+        await b.leases.release(key, 'b1');
+        expect(await b.leases.count(key)).toBe(1);
+        expect(await a.leases.hold(key, 'a2', 2, 5000)).toBe(true);
+        expect(await a.leases.count(fresh('sockets'))).toBe(0);
+      });
+
+      it('frees the leases nobody renews (a replica that died), and keeps the renewed ones', async () => {
+        const key = fresh('sockets');
+        expect(await a.leases.hold(key, 'kept', 2, 300)).toBe(true);
+        expect(await b.leases.hold(key, 'orphan', 2, 300)).toBe(true);
+        for (let i = 0; i < 4; i++) {
+          await sleep(100);
+          await a.leases.renew(key, ['kept'], 300);
+        }
+        expect(await b.leases.count(key)).toBe(1);
+        // An expired lease is not revived by a renewal.
+        await b.leases.renew(key, ['orphan'], 300);
+        expect(await a.leases.count(key)).toBe(1);
+        expect(await b.leases.hold(key, 'new', 2, 300)).toBe(true);
+      });
     });
 
     describe('locks', () => {

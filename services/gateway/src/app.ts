@@ -79,6 +79,7 @@ import { parse } from './validation';
 import { assertOriginAllowed, gatewayTenants } from './tenants';
 import { conversationStartRoutes } from './conversation-start.routes';
 import { TenantQuotas } from './tenant-quotas';
+import { TenantSockets } from './tenant-sockets';
 import { PLATFORM_PREFIX, platformRoutes } from './platform.routes';
 
 export interface GatewayDeps {
@@ -124,6 +125,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     (tenantId) => tenants.served(tenantId),
     (tenantId) => tenants.jwtSecret(tenantId),
   );
+  const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
+  const tenantSockets = new TenantSockets({
+    leases: deps.coordination.leases,
+    limitsOf: async (tenantId) => (await tenants.directory.get(tenantId))?.limits ?? {},
+    replicaId,
+    logger,
+    onRefused: () => metrics.rateLimited.add(1, { scope: 'tenant_concurrentSockets' }),
+  });
+  app.addHook('onClose', async () => tenantSockets.close());
   const tenantQuotas = new TenantQuotas({
     quotas: deps.coordination.quotas,
     limitsOf: async (tenantId) => (await tenants.directory.get(tenantId))?.limits ?? {},
@@ -166,7 +176,6 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       .header('x-content-type-options', 'nosniff')
       .send(page);
   });
-  const replicaId = deps.replicaId ?? randomBytes(4).toString('hex');
   let socketCounter = 0;
   /** Open sockets per conversation on this replica (WS_MAX_SOCKETS_PER_CONVERSATION). */
   const socketsPerConversation = new Map<string, number>();
@@ -250,6 +259,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   visitorSocketServers.set(app.server, app.websocketServer);
   // Set by the upgrade's check, read by the socket's handler.
   app.decorateRequest('visitorClaims', null);
+  app.decorateRequest('socketSeat', null);
 
   await app.register(conversationStartRoutes, {
     config,
@@ -362,6 +372,10 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           assertCurrentToken(claims, conversation);
           const tenant = await tenants.directory.get(claims.tenantId);
           if (tenant) assertOriginAllowed(tenant, request.headers.origin);
+          // Taken last: its seat is released when the connection closes, upgraded or not.
+          const seat = await tenantSockets.open(claims.tenantId);
+          if (seat.held) request.raw.socket.once('close', seat.release);
+          request.socketSeat = seat;
           request.visitorClaims = claims;
         } catch (error) {
           const mapped =
@@ -376,6 +390,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
       const claims = request.visitorClaims;
       if (!claims) return socket.close(CloseCode.UNAUTHORIZED, 'unauthorized');
       releaseUpgradeRequest(socket, request);
+      const seat = request.socketSeat;
+      if (seat?.held === false) {
+        // The frame, then the close: a widget learns which plan limit, and backs off.
+        const refused: ErrorFrame = { type: 'error', ...seat.refusal };
+        socket.send(JSON.stringify(refused));
+        socket.close(CloseCode.TENANT_QUOTA, 'too many open sockets for this site');
+        setTimeout(() => socket.terminate(), 5_000).unref();
+        return;
+      }
       // Each socket costs memory and a file; one token must not be able to open thousands.
       const open = socketsPerConversation.get(claims.conversationId) ?? 0;
       if (open >= config.WS_MAX_SOCKETS_PER_CONVERSATION) {

@@ -1,6 +1,7 @@
 import 'fastify';
 import type { Permission, Principal } from '@topicdesk/core';
 import type { RouteDoc } from './openapi';
+import type { SocketSeat } from './tenant-sockets';
 import type { ConversationClaims } from './tokens';
 
 declare module 'fastify' {
@@ -10,6 +11,12 @@ declare module 'fastify' {
      * the conversation's row; null on every other request.
      */
     visitorClaims: ConversationClaims | null;
+    /**
+     * The upgrade's seat among its tenant's open sockets (TenantSockets), taken by preValidation:
+     * refused past the tenant's `concurrentSockets` (the socket then gets the error frame and
+     * 4429); null on every other request.
+     */
+    socketSeat: SocketSeat | null;
     /** Who called an admin route (admin-access.ts), set before its handler runs; else null. */
     principal: Principal | null;
   }

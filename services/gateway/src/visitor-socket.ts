@@ -70,6 +70,8 @@ export const CloseCode = {
   UNAUTHORIZED: 4401,
   /** The client kept sending after its frames were refused (`RATE_LIMITED`). */
   FRAME_FLOOD: 4429,
+  /** The site has its plan's `concurrentSockets` open (`TENANT_QUOTA_EXCEEDED`), on every replica. */
+  TENANT_QUOTA: 4429,
   /** The client did not read: more than `maxBufferedBytes` waited to be sent to it. */
   SLOW_CONSUMER: 4008,
   /** The conversation already has WS_MAX_SOCKETS_PER_CONVERSATION sockets on this replica. */

@@ -202,6 +202,7 @@ function tracedCoordination(coordination: Coordination, system: string): Coordin
     fanout: tracedFanout(coordination.fanout, system),
     budgets: coordination.budgets,
     quotas: coordination.quotas,
+    leases: coordination.leases,
     locks: coordination.locks,
     dedupe: coordination.dedupe,
     health: () => coordination.health(),

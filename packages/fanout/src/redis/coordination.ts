@@ -6,7 +6,7 @@ import type { BudgetLimiter, Coordination, Deduper, Fanout, Locker, QuotaLimiter
 import { closeRedis, connectionHealth, openRedis } from './connection';
 import { RedisDeduper } from './dedupe';
 import { RedisFanout } from './fanout';
-import { RedisBudgetLimiter, RedisQuotaLimiter } from './limits';
+import { RedisBudgetLimiter, RedisLeaseCounter, RedisQuotaLimiter } from './limits';
 import { RedisLocker } from './locks';
 
 export interface RedisCoordinationOptions {
@@ -70,6 +70,7 @@ export async function createRedisCoordination(
     fanout,
     budgets: new RedisBudgetLimiter({ redis: commands, keys, gate }),
     quotas: new RedisQuotaLimiter({ redis: commands, keys, gate }),
+    leases: new RedisLeaseCounter({ redis: commands, keys, gate }),
     locks,
     dedupe: new RedisDeduper({ redis: commands, keys, gate }),
     health() {

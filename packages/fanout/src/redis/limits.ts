@@ -9,6 +9,7 @@ import type {
   Budget,
   BudgetLimiter,
   BudgetUse,
+  LeaseCounter,
   QuotaLimiter,
   QuotaResult,
 } from '../types';
@@ -16,7 +17,11 @@ import { normalizeBudgets, validateKey, validatePositive } from '../validate';
 import { redisCall } from './connection';
 import {
   ACQUIRE_ANY_SCRIPT,
+  LEASE_COUNT_SCRIPT,
+  LEASE_HOLD_SCRIPT,
+  LEASE_RENEW_SCRIPT,
   PEEK_SCRIPT,
+  QUOTA_USED_SCRIPT,
   PENALIZE_SCRIPT,
   SLIDING_WINDOW_SCRIPT,
   parseWindowReply,
@@ -152,5 +157,58 @@ export class RedisQuotaLimiter implements QuotaLimiter {
       redis.zrem(keys.quotaLog(key), use),
     );
     return removed > 0;
+  }
+
+  async used(key: string, windowMs: number): Promise<number> {
+    validateKey('quota key', key);
+    const window = validatePositive('windowMs', windowMs);
+    const { redis, keys, gate } = this.options;
+    const reply = await redisCall(gate, 'quota used', () =>
+      QUOTA_USED_SCRIPT.run(redis, [keys.quotaLog(key)], [window]),
+    );
+    return Number(reply);
+  }
+}
+
+export class RedisLeaseCounter implements LeaseCounter {
+  constructor(private readonly options: RedisLimiterOptions) {}
+
+  async hold(key: string, lease: string, limit: number, ttlMs: number): Promise<boolean> {
+    validateKey('lease key', key);
+    validateKey('lease', lease);
+    const max = validatePositive('limit', limit);
+    const ttl = validatePositive('ttlMs', ttlMs);
+    const { redis, keys, gate } = this.options;
+    const reply = await redisCall(gate, 'lease hold', () =>
+      LEASE_HOLD_SCRIPT.run(redis, [keys.lease(key)], [lease, max, ttl]),
+    );
+    return Number(reply) === 1;
+  }
+
+  async renew(key: string, leases: readonly string[], ttlMs: number): Promise<void> {
+    validateKey('lease key', key);
+    for (const lease of leases) validateKey('lease', lease);
+    const ttl = validatePositive('ttlMs', ttlMs);
+    if (leases.length === 0) return;
+    const { redis, keys, gate } = this.options;
+    await redisCall(gate, 'lease renew', () =>
+      LEASE_RENEW_SCRIPT.run(redis, [keys.lease(key)], [ttl, ...leases]),
+    );
+  }
+
+  async release(key: string, lease: string): Promise<void> {
+    validateKey('lease key', key);
+    validateKey('lease', lease);
+    const { redis, keys, gate } = this.options;
+    await redisCall(gate, 'lease release', () => redis.zrem(keys.lease(key), lease));
+  }
+
+  async count(key: string): Promise<number> {
+    validateKey('lease key', key);
+    const { redis, keys, gate } = this.options;
+    const reply = await redisCall(gate, 'lease count', () =>
+      LEASE_COUNT_SCRIPT.run(redis, [keys.lease(key)], []),
+    );
+    return Number(reply);
   }
 }

@@ -215,3 +215,47 @@ export function parseWindowReply(
   }
   return [wait, remaining, member];
 }
+
+/** The time from Redis TIME, in ms (the replicas' clocks do not matter). */
+const NOW = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * Holds a lease of a `LeaseCounter` key (sorted set, score = when the lease expires).
+ * KEYS: the lease key. ARGV: lease, limit, ttlMs. Returns 1 when held, 0 when the key is full.
+ */
+export const LEASE_HOLD_SCRIPT = new LuaScript(`${NOW}
+local ttl = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+`);
+
+/** Extends held leases. KEYS: the lease key. ARGV: ttlMs, then the leases. */
+export const LEASE_RENEW_SCRIPT = new LuaScript(`${NOW}
+local ttl = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', now + ttl, ARGV[i])
+end
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return 1
+`);
+
+/** Leases held now. KEYS: the lease key. */
+export const LEASE_COUNT_SCRIPT = new LuaScript(`${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+`);
+
+/** Uses in a quota's window now. KEYS: the quota log. ARGV: windowMs. */
+export const QUOTA_USED_SCRIPT = new LuaScript(`${NOW}
+return redis.call('ZCOUNT', KEYS[1], '(' .. (now - tonumber(ARGV[1])), '+inf')
+`);
