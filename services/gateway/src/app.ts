@@ -80,6 +80,7 @@ import { assertOriginAllowed, gatewayTenants } from './tenants';
 import { conversationStartRoutes } from './conversation-start.routes';
 import { TenantQuotas } from './tenant-quotas';
 import { TenantSockets } from './tenant-sockets';
+import { adminUsageRoutes, TenantUsageReader } from './tenant-usage';
 import { PLATFORM_PREFIX, platformRoutes } from './platform.routes';
 
 export interface GatewayDeps {
@@ -517,8 +518,15 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     requests: new DataRequests(uow, { files: attachments }),
     topicPolicy: config.DSAR_TOPIC_POLICY,
   });
+  const usage = new TenantUsageReader({
+    quotas: deps.coordination.quotas,
+    sockets: tenantSockets,
+    tenant: (tenantId) => tenants.directory.get(tenantId),
+  });
+  await app.register(adminUsageRoutes, { usage });
   await app.register(platformRoutes, {
     tenants: tenants.service,
+    usage: (tenantId) => usage.usage(tenantId),
     rewrap: () => tenants.rewrap(),
     platformToken: config.PLATFORM_TOKEN,
     onRefused: (code) => metrics.accessRefused.add(1, { code, scope: 'platform' }),

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { instant, shape } from './answer-components';
 import { ErrorCode, GatewayError } from './errors';
 import type { RouteDoc } from './openapi';
+import { tenantUsageAnswer, type TenantUsage } from './tenant-usage';
 import { bearerToken } from './tokens';
 import { parse } from './validation';
 
@@ -22,6 +23,8 @@ export interface PlatformRoutesOptions {
     rewrapped: string[];
     failed: Array<{ tenantId: string; error: unknown }>;
   }>;
+  /** A tenant's usage against its plan, undefined for no such tenant. */
+  usage: (tenantId: string) => Promise<TenantUsage | undefined>;
   /** PLATFORM_TOKEN; unset: every platform route answers 404 PLATFORM_DISABLED. */
   platformToken: string | undefined;
   /** Counts refusals by code (topicdesk_admin_access_refused_total, scope platform). */
@@ -289,6 +292,20 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
         limit: query.limit,
         includeDeleted: query.includeDeleted === 'true',
       });
+    },
+  );
+
+  app.get(
+    '/v1/platform/tenants/:tenantId/usage',
+    platformRoute("A tenant's usage against its plan: conversations, messages, open sockets", {
+      params: tenantParams,
+      answers: { 200: tenantUsageAnswer },
+    }),
+    async (request) => {
+      const { tenantId } = parse(tenantParams, request.params, 'path');
+      const usage = await options.usage(tenantId);
+      if (!usage) throw new GatewayError(ErrorCode.NOT_FOUND, `no tenant "${tenantId}"`);
+      return usage;
     },
   );
 
