@@ -52,17 +52,21 @@ const HISTORY_PAGE = 500;
 export function startRequest(
   locale: string,
   who: { name?: string | null | undefined; email?: string | undefined },
+  /** Its `siteKey` (the snippet's data-site-key); none: the gateway's default site. */
+  { siteKey }: { siteKey?: string | undefined },
 ): StartConversationRequest {
   const page = { url: location.origin + location.pathname, title: document.title.slice(0, 300) };
+  // An undefined field is left out of the JSON.
   return {
-    ...(who.name ? { name: who.name } : {}),
-    ...(who.email ? { email: who.email } : {}),
+    siteKey,
+    name: who.name || undefined,
+    email: who.email || undefined,
     // The gateway refuses other tags (400); the conversation starts without one instead.
     locale:
       locale.length <= 35 && /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(locale)
         ? locale
         : undefined,
-    ...(/^https?:/.test(page.url) ? { page } : {}),
+    page: /^https?:/.test(page.url) ? page : undefined,
   };
 }
 

@@ -276,7 +276,7 @@ export class Chat {
       for (let attempt = 0; !this.#session && !this.#destroyed; attempt++) {
         try {
           const session = await this.#api.start(
-            startRequest(this.#locale, { name: this.#name, email: this.#email }),
+            startRequest(this.#locale, { name: this.#name, email: this.#email }, this.#options),
           );
           if (this.#destroyed) return;
           this.#adopt(session);

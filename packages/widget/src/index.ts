@@ -13,16 +13,15 @@ export type { Theme } from './styles';
 export type { PathPattern } from './paths';
 export type { PreChatOptions, PreChatRule } from './pre-chat';
 
-/** Where the classic script was loaded from: the default gateway origin. */
-const scriptOrigin = (() => {
-  const script = typeof document !== 'undefined' ? document.currentScript : null;
-  if (!(script instanceof HTMLScriptElement) || !script.src) return undefined;
-  try {
-    return new URL(script.src).origin;
-  } catch {
-    return undefined;
-  }
-})();
+/** The classic script's own tag (null for the module build). */
+const script = typeof document !== 'undefined' ? document.currentScript : null;
+
+/**
+ * Where the classic script was loaded from: the default gateway origin. (`src` reads as the
+ * absolute URL the script was fetched from, so it parses.)
+ */
+const scriptOrigin =
+  script instanceof HTMLScriptElement && script.src ? new URL(script.src).origin : undefined;
 
 export interface SupportChatApi {
   init(options?: SupportChatOptions): SupportChatApi;
@@ -44,7 +43,12 @@ const listeners: Listeners = new Map();
 export const SupportChat: SupportChatApi = {
   init(options: SupportChatOptions = {}): SupportChatApi {
     current?.destroy();
-    current = new Chat(options, options.origin ?? scriptOrigin ?? location.origin, listeners);
+    current = new Chat(
+      // The snippet's `data-site-key`: which site of the gateway this page is.
+      { siteKey: script?.dataset['siteKey'], ...options },
+      options.origin ?? scriptOrigin ?? location.origin,
+      listeners,
+    );
     return SupportChat;
   },
   /** Opens the chat panel. */

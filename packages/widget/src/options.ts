@@ -10,6 +10,11 @@ import type { ChatItem } from './timeline';
 export interface SupportChatOptions {
   /** The gateway's origin (`https://support.example.com`); default: where the script came from. */
   origin?: string;
+  /**
+   * The site's public key (`pk_…`) on a gateway that serves many sites; default: the script tag's
+   * `data-site-key`; none: the gateway's own (default) site.
+   */
+  siteKey?: string;
   /** Corner of the launcher. */
   position?: 'right' | 'left';
   /** BCP 47 tag; default: the page's `lang`, else the browser's language. */
