@@ -34,6 +34,14 @@ describe('serverFrameSchema', () => {
     { type: 'error', code: 'RATE_LIMITED', message: 'later', clientId: 'c-3', retryAfterMs: 1200 },
     { type: 'error', code: 'INVALID_REQUEST', message: 'no match', issues: ['clientId: Required'] },
     { type: 'error', code: 'INVALID_REQUEST', message: 'beyond', afterSeq: 9, lastSeq: 3 },
+    {
+      type: 'error',
+      code: 'TENANT_QUOTA_EXCEEDED',
+      message: 'later',
+      clientId: 'c-4',
+      limit: 'messagesPerHour',
+      retryAfterMs: 1200,
+    },
   ])('accepts %j', (frame) => {
     expect(serverFrameSchema.parse(frame)).toEqual(frame);
   });
