@@ -106,9 +106,35 @@ describe('tenants seen by visitors', () => {
     const two = await createSite('two');
     const a = started(await start({ siteKey: one.siteKey }));
     const b = started(await start({ siteKey: two.siteKey }));
-    // A's token against B's conversation.
-    const crossed = await history(b.conversationId, a.token);
-    expect(crossed.statusCode).toBe(403);
+    // A's token against B's conversation, on every visitor route that names one.
+    for (const [method, path, payload] of [
+      ['GET', `/v1/conversations/${b.conversationId}/messages`, undefined],
+      ['GET', `/v1/conversations/${b.conversationId}`, undefined],
+      ['POST', `/v1/conversations/${b.conversationId}/profile`, { name: 'Mallory' }],
+      ['POST', `/v1/conversations/${b.conversationId}/rating`, { score: 1 }],
+      [
+        'POST',
+        `/v1/conversations/${b.conversationId}/attachments`,
+        { name: 'a.png', type: 'image/png', size: 10 },
+      ],
+      ['POST', `/v1/conversations/${b.conversationId}/token`, undefined],
+    ] as const) {
+      const crossed = await gateway.app.inject({
+        method,
+        url: path,
+        headers: { authorization: `Bearer ${a.token}` },
+        ...(payload === undefined ? {} : { payload }),
+      });
+      expect({ path, status: crossed.statusCode, body: crossed.json() }).toMatchObject({
+        path,
+        status: 403,
+        body: { error: { code: 'FORBIDDEN' } },
+      });
+      expect(crossed.body).not.toContain(b.conversationId);
+    }
+    expect(await gateway.conversations.find('two', b.conversationId)).toMatchObject({
+      visitor_name: null,
+    });
     // Tokens naming B's conversation and tenant, signed with A's secret and with the env secret.
     for (const secret of ['one-secret-'.padEnd(40, 'x'), ENV_SECRET]) {
       const forged = await new SignJWT({ tid: 'two', gen: 0 })
