@@ -423,17 +423,17 @@ export function coordinationSuite(name: string, target: SuiteTarget, logger: Cap
 
       it('frees the leases nobody renews (a replica that died), and keeps the renewed ones', async () => {
         const key = fresh('sockets');
-        expect(await a.leases.hold(key, 'kept', 2, 300)).toBe(true);
-        expect(await b.leases.hold(key, 'orphan', 2, 300)).toBe(true);
-        for (let i = 0; i < 4; i++) {
-          await sleep(100);
-          await a.leases.renew(key, ['kept'], 300);
+        expect(await a.leases.hold(key, 'kept', 2, 600)).toBe(true);
+        expect(await b.leases.hold(key, 'orphan', 2, 600)).toBe(true);
+        for (let i = 0; i < 5; i++) {
+          await sleep(150);
+          await a.leases.renew(key, ['kept'], 600);
         }
         expect(await b.leases.count(key)).toBe(1);
         // An expired lease is not revived by a renewal.
-        await b.leases.renew(key, ['orphan'], 300);
+        await b.leases.renew(key, ['orphan'], 600);
         expect(await a.leases.count(key)).toBe(1);
-        expect(await b.leases.hold(key, 'new', 2, 300)).toBe(true);
+        expect(await b.leases.hold(key, 'new', 2, 600)).toBe(true);
       });
     });
 

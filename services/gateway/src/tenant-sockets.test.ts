@@ -12,7 +12,7 @@ afterEach(() => {
   for (const replica of replicas.splice(0)) replica.close();
 });
 
-function replica(id: string, limits: Record<string, number>, ttlMs = 300) {
+function replica(id: string, limits: Record<string, number>, ttlMs = 600) {
   const sockets = new TenantSockets({
     leases: coordination.leases,
     limitsOf: async () => limits,
@@ -34,7 +34,7 @@ describe('TenantSockets', () => {
     const two = await b.open('acme');
     expect([one.held, two.held]).toEqual([true, true]);
     // Longer than the ttl: both replicas renew their own seats.
-    await sleep(700);
+    await sleep(1_300);
     expect(await a.count('acme')).toBe(2);
     const refused = await a.open('acme');
     expect(refused).toMatchObject({
@@ -54,7 +54,7 @@ describe('TenantSockets', () => {
     expect((await dying.open('solo')).held).toBe(true);
     expect((await alive.open('solo')).held).toBe(false);
     dying.close(); // no more renewals, as if the process died
-    await sleep(450);
+    await sleep(900);
     expect(await alive.count('solo')).toBe(0);
     expect((await alive.open('solo')).held).toBe(true);
   });
