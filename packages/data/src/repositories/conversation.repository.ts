@@ -466,13 +466,27 @@ export class ConversationRepository {
       .execute();
   }
 
-  /** Closed conversations past retention, locked for this transaction and skipped by other replicas. */
-  claimPurgeable(closedBefore: Date, limit: number): Promise<Conversation[]> {
+  /**
+   * Closed conversations past retention, locked for this transaction and skipped by other
+   * replicas. Retention is the tenant's `limits.retentionDays` (its plan) where set, else
+   * `retentionMs` (the deployment's RETENTION_DAYS), counted back from `now`. The tenant's limit is
+   * read by a scalar subquery, not a join, so only conversation rows are locked.
+   */
+  claimPurgeable(
+    retention: { now: Date; retentionMs: number },
+    limit: number,
+  ): Promise<Conversation[]> {
+    const days = sql<number | null>`(select (t.limits ->> 'retentionDays')::float8 from tenants t
+      where t.id = conversations.tenant_id)`;
     return this.db
       .selectFrom('conversations')
       .selectAll()
       .where('status', '=', ConversationStatus.closed)
-      .where('closed_at', '<', closedBefore)
+      .where(
+        'closed_at',
+        '<',
+        sql<Date>`${retention.now}::timestamptz - coalesce(${days} * 86400000, ${retention.retentionMs}::float8) * interval '1 millisecond'`,
+      )
       .orderBy('closed_at')
       .limit(limit)
       .forUpdate()
