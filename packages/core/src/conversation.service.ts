@@ -17,6 +17,7 @@ import {
   type Message,
   type OutboxInput,
 } from '@topicdesk/data';
+import { tenantLabel } from '@topicdesk/telemetry';
 import { messageEvent, type EventMessage } from './events';
 import { conversationMetrics, secondsBetween, teamMetrics } from './metrics';
 import { routeToGroup } from './group-routing';
@@ -160,6 +161,12 @@ export class ConversationService {
       groupChatId: routeToGroup(groups, input.locale, input.segment),
     });
     work.emit(sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED));
+    work.afterCommit(() =>
+      this.#metrics.started.add(1, {
+        channel: conversation.channel,
+        tenant: tenantLabel(input.tenantId),
+      }),
+    );
     return conversation;
   }
 

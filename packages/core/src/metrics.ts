@@ -22,6 +22,10 @@ export function conversationMetrics() {
       advice: { explicitBucketBoundaries: [...SUPPORT_SECONDS_BUCKETS] },
     });
   return {
+    /** Per tenant by nature: labelled with the bounded `tenant` (METRICS_TENANT_LABELS). */
+    started: meter().createCounter('topicdesk_conversations_started_total', {
+      description: 'Conversations started, by channel and tenant',
+    }),
     firstResponse: histogram(
       'topicdesk_first_response_seconds',
       "From a conversation's first visitor message to the first agent reply (docs/reports.md), by channel",

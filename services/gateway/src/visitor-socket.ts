@@ -21,6 +21,7 @@ import {
   context,
   ROOT_CONTEXT,
   SpanKind,
+  tenantLabel,
   trace,
   tracer,
   withSpan,
@@ -324,7 +325,11 @@ export class VisitorSocket implements FeedSocket {
     }
     this.socket.send(JSON.stringify(frame));
     this.deps.metrics.framesOut.add(1, { type: frame.type });
-    if (frame.type === 'message') this.deps.metrics.messagesOut.add(1, { kind: frame.kind });
+    if (frame.type === 'message')
+      this.deps.metrics.messagesOut.add(1, {
+        kind: frame.kind,
+        tenant: tenantLabel(this.claims.tenantId),
+      });
   }
 
   /**
@@ -493,7 +498,10 @@ export class VisitorSocket implements FeedSocket {
           clientId,
         );
         if (stored) return ack(stored.seq);
-        this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
+        this.deps.metrics.rateLimited.add(1, {
+          scope: 'messages_per_hour',
+          tenant: tenantLabel(tenantId),
+        });
         return this.#feed.enqueue(() =>
           this.#error(
             ErrorCode.RATE_LIMITED,
@@ -529,7 +537,8 @@ export class VisitorSocket implements FeedSocket {
         (stored) => !stored.duplicate,
       );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
-      if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
+      if (!duplicate)
+        this.deps.metrics.messagesIn.add(1, { kind: 'visitor', tenant: tenantLabel(tenantId) });
       this.#feed.enqueue(() => this.#feed.stored(clientId));
       ack(message.seq);
     };
