@@ -424,6 +424,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
           assertCurrentToken(claims, conversation);
           request.visitorClaims = claims;
+          request.log = request.log.child({ tenantId: claims.tenantId });
         } catch (error) {
           const mapped =
             error instanceof GatewayError

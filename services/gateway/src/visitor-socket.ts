@@ -173,6 +173,7 @@ export class VisitorSocket implements FeedSocket {
 
   get #log(): Logger {
     return (this.#logger ??= this.deps.logger.child({
+      tenantId: this.claims.tenantId,
       conversationId: this.claims.conversationId,
       socketId: this.origin,
     }));
