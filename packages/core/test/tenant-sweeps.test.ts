@@ -74,13 +74,17 @@ describe('scheduler passes over every tenant (real Postgres)', () => {
   afterAll(() => fixture?.close());
 
   /** An open conversation of `tenantId` with a topic, its visitor's first message at `at`. */
-  const open = async (tenantId: string, at: Date = new Date()): Promise<Conversation> => {
+  const open = async (
+    tenantId: string,
+    at: Date = new Date(),
+    priority: 'high' | 'normal' = 'high',
+  ): Promise<Conversation> => {
     const started = await service.start({ tenantId, channel: 'web' });
     const conversations = new ConversationRepository(database.db);
     await conversations.setTopic(tenantId, started.id, nextTopic++);
     await database.db
       .updateTable('conversations')
-      .set({ priority: 'high', created_at: at })
+      .set({ priority, created_at: at })
       .where('id', '=', started.id)
       .execute();
     await database.db.transaction().execute((trx) =>
@@ -116,12 +120,14 @@ describe('scheduler passes over every tenant (real Postgres)', () => {
     const targets = {
       high: { firstResponseSeconds: 60, resolutionSeconds: null, businessHours: false },
     };
-    for (const tenantId of [DEFAULT_TENANT_ID, BETA, NO_GROUP])
+    for (const tenantId of [DEFAULT_TENANT_ID, BETA, NO_GROUP, GAMMA])
       await settings.set(tenantId, 'test', { targets, remindAtPercent: null });
     const t0 = new Date('2026-12-04T10:00:00Z');
     const home = await open(DEFAULT_TENANT_ID, t0);
     const beta = await open(BETA, t0);
     const orphan = await open(NO_GROUP, t0);
+    // Suspended: its topics get no notice (nothing of the tenant is served).
+    const suspended = await open(GAMMA, t0);
 
     const monitor = new SlaMonitor({
       uow: fixture.uow,
@@ -137,6 +143,14 @@ describe('scheduler passes over every tenant (real Postgres)', () => {
     expect((await row(DEFAULT_TENANT_ID, home.id)).level).toBe(2);
     expect((await row(BETA, beta.id)).level).toBe(2);
     expect((await row(NO_GROUP, orphan.id)).level).toBe(1);
+    expect((await row(GAMMA, suspended.id)).level).toBe(1);
+    expect(
+      await database.db
+        .selectFrom('sla_events')
+        .select('kind')
+        .where('conversation_id', '=', suspended.id)
+        .execute(),
+    ).toEqual([]);
 
     const audits = await database.db
       .selectFrom('audit_log')
@@ -190,6 +204,30 @@ describe('scheduler passes over every tenant (real Postgres)', () => {
     expect((await row(DEFAULT_TENANT_ID, home.id)).claimed_by_telegram_user_id).toBe(8101);
     expect((await row(BETA, beta.id)).claimed_by_telegram_user_id).toBe(8102);
     expect((await row(GAMMA, gamma.id)).claimed_by_telegram_user_id).toBeNull();
+    await closeAll();
+  });
+
+  it("reminds every active tenant's unclaimed topics, not a suspended tenant's", async () => {
+    const waiting = new Date(Date.now() - 10 * 60_000);
+    const home = await open(DEFAULT_TENANT_ID, waiting, 'normal');
+    const beta = await open(BETA, waiting, 'normal');
+    const gamma = await open(GAMMA, waiting, 'normal');
+    await database.db
+      .updateTable('conversations')
+      .set({ waiting_since: waiting })
+      .where('id', 'in', [home.id, beta.id, gamma.id])
+      .execute();
+    const reminded = await new Housekeeping(fixture.uow).remindUnclaimed({
+      waitingBefore: new Date(Date.now() - 5 * 60_000),
+      reminder: 1,
+      minutes: 5,
+      pin: false,
+      at: new Date(),
+    });
+    expect(reminded).toBe(2);
+    expect((await row(DEFAULT_TENANT_ID, home.id)).reminders_sent).toBe(1);
+    expect((await row(BETA, beta.id)).reminders_sent).toBe(1);
+    expect((await row(GAMMA, gamma.id)).reminders_sent).toBe(0);
     await closeAll();
   });
 
