@@ -386,6 +386,14 @@ describe.each(overlays)('the gateway in overlay %s', (overlay) => {
       const bridgeKeys = (bridge.env ?? []).map((v) => v.name);
       expect(bridgeKeys).toEqual(expect.arrayContaining(['TENANT_KEK', 'TENANT_KEKS_PREVIOUS']));
       expect(bridgeKeys).not.toContain('PLATFORM_TOKEN');
+      // The scheduler too: each tenant's default group is in its bundle (assignment, escalation).
+      const scheduler = podSpec(named(render(overlay), 'Deployment', 'topicdesk-scheduler')).spec
+        .containers[0]!;
+      const schedulerKeys = (scheduler.env ?? []).map((v) => v.name);
+      expect(schedulerKeys).toEqual(
+        expect.arrayContaining(['TENANT_KEK', 'TENANT_KEKS_PREVIOUS', 'SUPPORT_GROUP_ID']),
+      );
+      expect(schedulerKeys).not.toContain('PLATFORM_TOKEN');
     },
   );
 });
@@ -698,5 +706,34 @@ describe('the Grafana dashboard', () => {
     has(/topicdesk_telegram_sends_waiting/).toBe(true);
     const ids = dashboard.panels.map((p) => (p as { id?: number }).id);
     expect(new Set(ids).size, 'panel ids are unique').toBe(ids.length);
+  });
+
+  it('has a per-tenant view: a tenant variable and a Tenants row of messages, sends, 429s and refusals by tenant', () => {
+    const variables = (dashboard as unknown as { templating: { list: Array<Json> } }).templating
+      .list;
+    // `.+` for All: series without a tenant label (per-address limits) stay out of the row.
+    expect(variables.find((v) => v['name'] === 'tenant')).toMatchObject({
+      type: 'query',
+      includeAll: true,
+      allValue: '.+',
+      definition: expect.stringMatching(/^label_values\(topicdesk_\w+, tenant\)$/),
+    });
+    const rowAt = dashboard.panels.findIndex((p) => p.type === 'row' && p.title === 'Tenants');
+    expect(rowAt).toBeGreaterThan(-1);
+    const nextRow = dashboard.panels.findIndex((p, i) => i > rowAt && p.type === 'row');
+    const row = dashboard.panels
+      .slice(rowAt + 1, nextRow === -1 ? undefined : nextRow)
+      .flatMap((p) => (p.targets ?? []).map((t) => t.expr));
+    for (const metric of [
+      'topicdesk_conversations_started_total',
+      'topicdesk_messages_in_total',
+      'topicdesk_telegram_calls_total',
+      'topicdesk_telegram_429_total',
+      'topicdesk_rate_limit_hits_total',
+    ]) {
+      const expr = row.find((e) => e.includes(metric));
+      expect(expr, metric).toMatch(/^sum by \(tenant\b/);
+      expect(expr, metric).toContain('tenant=~"$tenant"');
+    }
   });
 });

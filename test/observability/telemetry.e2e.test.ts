@@ -326,8 +326,19 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
     expect(total(gatewayB, 'topicdesk_ws_connections')).toBeGreaterThanOrEqual(1);
     expect(total(gatewayA, 'topicdesk_ws_frames_in_total')).toBeGreaterThan(0);
     expect(total(gatewayA, 'topicdesk_ws_frames_out_total', { type: 'ack' })).toBeGreaterThan(0);
-    expect(total(gatewayA, 'topicdesk_messages_in_total', { kind: 'visitor' })).toBe(3);
-    expect(total(gatewayB, 'topicdesk_messages_out_total', { kind: 'agent' })).toBeGreaterThan(0);
+    expect(
+      total(gatewayA, 'topicdesk_messages_in_total', { kind: 'visitor', tenant: 'default' }),
+    ).toBe(3);
+    expect(
+      total(gatewayB, 'topicdesk_messages_out_total', { kind: 'agent', tenant: 'default' }),
+    ).toBeGreaterThan(0);
+    // Per tenant by nature, with the bounded tenant label (docs/operations.md).
+    expect(
+      total(gatewayA, 'topicdesk_conversations_started_total', {
+        channel: 'web',
+        tenant: 'default',
+      }),
+    ).toBeGreaterThanOrEqual(1);
     expect(total(gatewayA, 'topicdesk_ack_latency_seconds_count')).toBe(3);
     // Seconds buckets, not the SDK's millisecond ones.
     expect(total(gatewayA, 'topicdesk_ack_latency_seconds_bucket', { le: '0.25' })).toBeDefined();
@@ -352,7 +363,7 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
       total(bridge, 'topicdesk_telegram_errors_total', { method: 'sendMessage', code: '429' }),
     ).toBeGreaterThan(0);
     expect(
-      total(bridge, 'topicdesk_telegram_429_total', { method: 'sendMessage' }),
+      total(bridge, 'topicdesk_telegram_429_total', { method: 'sendMessage', tenant: 'default' }),
     ).toBeGreaterThan(0);
     expect(
       total(bridge, 'topicdesk_telegram_retries_total', { method: 'sendMessage' }),
@@ -361,13 +372,17 @@ describe('Prometheus metrics of every service after an end-to-end run', () => {
     expect(
       total(bridge, 'topicdesk_webhook_auth_failures_total', { reason: 'path' }),
     ).toBeGreaterThan(0);
-    expect(total(bridge, 'topicdesk_messages_in_total', { kind: 'agent' })).toBe(1);
+    expect(total(bridge, 'topicdesk_messages_in_total', { kind: 'agent', tenant: 'default' })).toBe(
+      1,
+    );
     // That reply was its conversation's first: observed when it was stored (docs/reports.md).
     expect(total(bridge, 'topicdesk_first_response_seconds_count', { channel: 'web' })).toBe(1);
     expect(
       total(bridge, 'topicdesk_first_response_seconds_bucket', { channel: 'web', le: '604800' }),
     ).toBe(1);
-    expect(total(bridge, 'topicdesk_messages_out_total', { kind: 'visitor' })).toBe(3);
+    expect(
+      total(bridge, 'topicdesk_messages_out_total', { kind: 'visitor', tenant: 'default' }),
+    ).toBe(3);
     expect(
       total(bridge, 'topicdesk_delivery_latency_seconds_count', { direction: 'to_telegram' }),
     ).toBe(3);

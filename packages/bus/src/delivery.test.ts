@@ -18,7 +18,8 @@ function processor(
   onDeadLetter?: (deadLetter: DeadLetter) => void | Promise<void>,
 ) {
   const error = vi.fn();
-  const logger: BusLogger = { debug: vi.fn(), info: vi.fn(), warn: vi.fn(), error };
+  const warn = vi.fn();
+  const logger: BusLogger = { debug: vi.fn(), info: vi.fn(), warn, error };
   const options = normalizeConsumeOptions({
     durable: 'bridge',
     maxDeliver: 3,
@@ -27,6 +28,7 @@ function processor(
   });
   return {
     loggedError: error,
+    loggedWarn: warn,
     processor: {
       topic: topics.conversationSync,
       options,
@@ -73,6 +75,31 @@ describe('processDelivery', () => {
     });
     expect(deadLetters).toHaveLength(1);
     expect(deadLetters[0]?.error).toEqual({ code: 'BUS_HANDLER_FAILED', message: 'boom' });
+  });
+
+  it('logs a failure, and its dead letter, with the tenant the payload names', async () => {
+    const tenantPayload = encode(ConversationSyncSchema, {
+      tenantId: 'acme',
+      conversationId: 'c-2',
+      reason: SyncReason.VISITOR_MESSAGE,
+    });
+    const {
+      processor: p,
+      loggedWarn,
+      loggedError,
+    } = processor(async () => {
+      throw new Error('boom');
+    });
+    await processDelivery(p, raw(1, tenantPayload));
+    expect(loggedWarn).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 'acme', subject: 'conversation.sync' }),
+      'handler failed',
+    );
+    await processDelivery(p, raw(3, tenantPayload));
+    expect(loggedError).toHaveBeenCalledWith(
+      expect.objectContaining({ tenantId: 'acme', reason: 'max_deliver' }),
+      'message dead-lettered',
+    );
   });
 
   it('uses the delay of a RetryLaterError', async () => {

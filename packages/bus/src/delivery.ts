@@ -68,6 +68,8 @@ export function processDelivery<S extends DescMessage>(
         await deadLetter(processor, raw, 'invalid_payload', error);
         return { kind: 'term', reason: 'invalid_payload' };
       }
+      // Payloads that name their tenant (most do): its failures are logged under it.
+      const logged = { ...fields, ...tenantOf(data) };
       try {
         await processor.handler({
           data,
@@ -82,15 +84,15 @@ export function processDelivery<S extends DescMessage>(
         recordError(span, error);
         const settlement = settleFailure(error, raw.deliveryCount, options);
         if (settlement.kind === 'term') {
-          await deadLetter(processor, raw, settlement.reason, error);
+          await deadLetter(processor, raw, settlement.reason, error, tenantOf(data));
         } else if (error instanceof RetryLaterError) {
           // An expected wait (a lock held elsewhere, a budget): no stack, no noise at info.
           logger.debug(
-            { ...fields, reason: error.message, retryInMs: settlement.delayMs },
+            { ...logged, reason: error.message, retryInMs: settlement.delayMs },
             'retry later',
           );
         } else {
-          logger.warn({ ...fields, err: error, retryInMs: settlement.delayMs }, 'handler failed');
+          logger.warn({ ...logged, err: error, retryInMs: settlement.delayMs }, 'handler failed');
         }
         return settlement;
       }
@@ -102,11 +104,18 @@ export function processDelivery<S extends DescMessage>(
   });
 }
 
+/** `{ tenantId }` when the decoded payload names a tenant, else nothing. */
+function tenantOf(data: unknown): { tenantId?: string } {
+  const tenantId = (data as { tenantId?: unknown }).tenantId;
+  return typeof tenantId === 'string' && tenantId !== '' ? { tenantId } : {};
+}
+
 async function deadLetter<S extends DescMessage>(
   processor: Processor<S>,
   raw: RawDelivery,
   reason: DeadLetterReason,
   cause: unknown,
+  tenant: { tenantId?: string } = {},
 ): Promise<void> {
   const deadLetter: DeadLetter = {
     reason,
@@ -126,6 +135,7 @@ async function deadLetter<S extends DescMessage>(
       msgId: deadLetter.msgId,
       reason,
       error: deadLetter.error,
+      ...tenant,
     },
     'message dead-lettered',
   );

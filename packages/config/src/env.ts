@@ -162,6 +162,19 @@ export function consoleUrl(config: {
   return undefined;
 }
 
+/**
+ * Metrics (every service; read by @topicdesk/telemetry at start): how many tenants get their own
+ * `tenant` label. docs/operations.md, "Metrics by tenant".
+ */
+export const metricsEnv = {
+  /**
+   * The first this many tenants a process sees are labelled by their id on per-tenant metrics;
+   * the rest share `tenant="_other"`, so a deployment of thousands of tenants keeps a bounded
+   * number of series. 0: every tenant is `_other`.
+   */
+  METRICS_TENANT_LABELS: env.int(50, 0),
+};
+
 /** `<id>:<base64 of 32 bytes>`: a key-encryption key of tenants' secrets. */
 const KEK = /^[A-Za-z0-9_.-]{1,64}:[A-Za-z0-9+/]{43}=$/;
 const kekMessage =

@@ -5,6 +5,7 @@ export {
   consoleEnv,
   consoleUrl,
   env,
+  metricsEnv,
   parseEnv,
   serviceEnv,
   tenantEnv,

@@ -150,16 +150,15 @@ export class ConversationService {
     return this.uow.run((work) => this.startIn(work, input));
   }
 
-  /** Creates a conversation in the support group its segment or locale routes it to. */
+  /** Creates a conversation in the group its segment or locale routes it to (once, for good). */
   async startIn(work: Work, input: StartConversationInput): Promise<Conversation> {
-    // Routed once, at the start: the topic stays in this group even if the group is
-    // deactivated or its segments or locales change later.
     const groups = await new SupportGroupRepository(work.trx).activeForRouting(input.tenantId);
     const conversation = await new ConversationRepository(work.trx).create({
       ...input,
       groupChatId: routeToGroup(groups, input.locale, input.segment),
     });
     work.emit(sync(input.tenantId, conversation.id, SyncReason.CONVERSATION_CREATED));
+    work.afterCommit(() => this.#metrics.countStarted(conversation));
     return conversation;
   }
 

@@ -13,6 +13,12 @@ import type { UnitOfWork, Work } from './unit-of-work';
 
 const BATCH = 100;
 
+/** Retention as of `now`: the deployment's `retentionMs`, unless a tenant's limits set theirs. */
+export interface Retention {
+  now: Date;
+  retentionMs: number;
+}
+
 /** What happens to a purged conversation's topic: deleted in Telegram, or kept closed. */
 export type TopicPolicy = 'delete' | 'keep';
 
@@ -88,13 +94,15 @@ export class Housekeeping {
   }
 
   /**
-   * Deletes conversations closed before `closedBefore` (messages, notes, marks and attached
-   * files go with them: the files' bytes first, see `AttachmentService.eraseFilesOf`) and,
-   * under the `delete` policy, asks the bridge to delete their topics.
+   * Deletes conversations closed longer than their retention before `now` (messages, notes,
+   * marks and attached files go with them: the files' bytes first, see
+   * `AttachmentService.eraseFilesOf`) and, under the `delete` policy, asks the bridge to delete
+   * their topics. Retention is each tenant's `limits.retentionDays` (its plan) where set, else
+   * `retentionMs` (RETENTION_DAYS); every tenant's conversations are swept in one pass.
    */
-  purgeClosed(closedBefore: Date, topicPolicy: TopicPolicy): Promise<number> {
+  purgeClosed(retention: Retention, topicPolicy: TopicPolicy): Promise<number> {
     return this.#inBatches(
-      (conversations) => conversations.claimPurgeable(closedBefore, this.batch),
+      (conversations) => conversations.claimPurgeable(retention, this.batch),
       async (work, conversation) => {
         const { tenant_id: tenantId, id: conversationId } = conversation;
         const files = await this.#eraseFiles(work, tenantId, conversationId);

@@ -135,7 +135,7 @@ export {
   type EscalationResult,
 } from './agents/escalation';
 export { teamStats, teamStatsText, type TeamStats } from './agents/team-stats';
-export { Housekeeping, type TopicPolicy } from './housekeeping.service';
+export { Housekeeping, type Retention, type TopicPolicy } from './housekeeping.service';
 
 // The data types services see (they never import the data package).
 export type {
@@ -203,6 +203,7 @@ export {
   escalationReason,
   SlaMonitor,
   slaEscalator,
+  tenantSlaEscalator,
   type SlaEscalator,
   type SlaMonitorOptions,
   type SlaRunResult,
@@ -295,3 +296,4 @@ export {
   type TenantConfig,
   type TenantDirectoryOptions,
 } from './tenants/tenant-directory';
+export { directoryRoster, type TenantRoster } from './tenants/tenant-roster';

@@ -1,4 +1,5 @@
-import { meter } from '@topicdesk/telemetry';
+import type { Conversation } from '@topicdesk/data';
+import { meter, tenantLabel } from '@topicdesk/telemetry';
 
 /**
  * Buckets for the support figures of docs/reports.md, in seconds: from an answer within ten
@@ -21,7 +22,17 @@ export function conversationMetrics() {
       unit: 's',
       advice: { explicitBucketBoundaries: [...SUPPORT_SECONDS_BUCKETS] },
     });
+  // Per tenant by nature: labelled with the bounded `tenant` (METRICS_TENANT_LABELS).
+  const started = meter().createCounter('topicdesk_conversations_started_total', {
+    description: 'Conversations started, by channel and tenant',
+  });
   return {
+    /** One conversation started (after the commit that created it). */
+    countStarted: (conversation: Pick<Conversation, 'channel' | 'tenant_id'>) =>
+      started.add(1, {
+        channel: conversation.channel,
+        tenant: tenantLabel(conversation.tenant_id),
+      }),
     firstResponse: histogram(
       'topicdesk_first_response_seconds',
       "From a conversation's first visitor message to the first agent reply (docs/reports.md), by channel",

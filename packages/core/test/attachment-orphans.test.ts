@@ -90,15 +90,19 @@ describe('the orphan sweep of attachments', () => {
     const failing = new Housekeeping(fixture.uow, 10, {
       eraseFilesOf: () => Promise.reject(new Error('storage is down')),
     });
-    await expect(failing.purgeClosed(later, 'keep')).rejects.toThrow('storage is down');
-    expect(await stillThere()).toBe(1);
-    // Without a storage to delete from, a conversation with files is not purged either.
-    await expect(new Housekeeping(fixture.uow, 10).purgeClosed(later, 'keep')).rejects.toThrow(
-      /files and no storage/,
+    await expect(failing.purgeClosed({ now: later, retentionMs: 0 }, 'keep')).rejects.toThrow(
+      'storage is down',
     );
     expect(await stillThere()).toBe(1);
+    // Without a storage to delete from, a conversation with files is not purged either.
+    await expect(
+      new Housekeeping(fixture.uow, 10).purgeClosed({ now: later, retentionMs: 0 }, 'keep'),
+    ).rejects.toThrow(/files and no storage/);
+    expect(await stillThere()).toBe(1);
 
-    expect(await housekeeping.purgeClosed(later, 'keep')).toBeGreaterThanOrEqual(1);
+    expect(
+      await housekeeping.purgeClosed({ now: later, retentionMs: 0 }, 'keep'),
+    ).toBeGreaterThanOrEqual(1);
     expect(await stillThere()).toBe(0);
     expect(await storage.size(storedKey(ref))).toBeUndefined();
     const audit = await fixture.uow.db

@@ -127,8 +127,10 @@ describe('housekeeping', () => {
 
   it('purges closed conversations past retention with an audit entry, keeping their topics under the keep policy', async () => {
     const closed = await database.db.selectFrom('conversations').selectAll().execute();
-    expect(await housekeeping.purgeClosed(new Date(Date.now() - HOUR), 'keep')).toBe(0);
-    expect(await housekeeping.purgeClosed(later(), 'keep')).toBe(closed.length);
+    expect(await housekeeping.purgeClosed({ now: new Date(), retentionMs: HOUR }, 'keep')).toBe(0);
+    expect(await housekeeping.purgeClosed({ now: later(), retentionMs: 0 }, 'keep')).toBe(
+      closed.length,
+    );
     expect(await database.db.selectFrom('conversations').select('id').execute()).toEqual([]);
     for (const conversation of closed)
       expect(publishedFor(conversation, 'topicRemoval')).toEqual([]);
@@ -142,7 +144,7 @@ describe('housekeeping', () => {
   it('asks the bridge to remove the topics of purged conversations under the delete policy', async () => {
     const started = await openMany(3);
     await housekeeping.closeIdle(later());
-    expect(await housekeeping.purgeClosed(later(), 'delete')).toBe(3);
+    expect(await housekeeping.purgeClosed({ now: later(), retentionMs: 0 }, 'delete')).toBe(3);
     const [first, second, withoutTopic] = started as [Conversation, Conversation, Conversation];
     for (const conversation of [first, second])
       expect(publishedFor(conversation, 'topicRemoval').map((row) => row.payload)).toEqual([

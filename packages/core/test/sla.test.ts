@@ -31,7 +31,7 @@ const logger = createLogger({ service: 'core-sla-test', level: 'silent' });
 class RecordingEscalator implements SlaEscalator {
   readonly calls: Array<{ conversationId: string; reason: string }> = [];
   failing = false;
-  escalate(conversationId: string, reason: string): Promise<void> {
+  escalate(_tenantId: string, conversationId: string, reason: string): Promise<void> {
     this.calls.push({ conversationId, reason });
     return this.failing ? Promise.reject(new Error('escalation is down')) : Promise.resolve();
   }
@@ -322,7 +322,7 @@ describe('SLA targets, reminders and breach notices', () => {
     );
     const t0 = new Date('2026-12-04T10:00:00Z');
     const conversation = await open(t0, 'high');
-    const escalator = slaEscalator(new Escalation(fixture.uow, { defaultGroupId: -1001 }));
+    const escalator = slaEscalator(() => new Escalation(fixture.uow, { defaultGroupId: -1001 }));
     expect(await monitor({ escalator }).run(new Date(t0.getTime() + 61 * SECOND))).toMatchObject({
       breaches: 1,
       escalations: 1,

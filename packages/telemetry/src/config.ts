@@ -1,4 +1,4 @@
-import { env, parseEnv } from '@topicdesk/config';
+import { env, metricsEnv, parseEnv } from '@topicdesk/config';
 import { z } from 'zod';
 
 const exporterList = <T extends string>(allowed: readonly [T, ...T[]]) =>
@@ -65,6 +65,7 @@ export const telemetryEnvSchema = z.object({
   OTEL_METRIC_EXPORT_INTERVAL: env.int(60_000, 1000),
   /** Appends every finished span as one JSON line to this file (tests, local debugging). */
   TOPICDESK_TRACE_FILE: env.optionalString(),
+  ...metricsEnv,
 });
 
 export type TelemetryConfig = z.output<typeof telemetryEnvSchema>;

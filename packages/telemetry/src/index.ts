@@ -5,6 +5,7 @@ export { exportPlan, loadTelemetryConfig, type TelemetryConfig } from './config'
 export { FileSpanExporter, toSpanRecord, type SpanRecord } from './file-span-exporter';
 export type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 export { messageInstruments, meter, SECONDS_BUCKETS, secondsHistogram } from './metrics';
+export { DEFAULT_TENANT_LABELS, OTHER_TENANTS, TenantLabels, tenantLabel } from './tenant-label';
 export {
   context,
   extractContext,

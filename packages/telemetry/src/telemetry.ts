@@ -38,6 +38,7 @@ import { exportPlan, loadTelemetryConfig, type OtlpProtocol } from './config';
 import { FileSpanExporter } from './file-span-exporter';
 import { meter } from './metrics';
 import { redactQuery, redactUrlPath } from './redact';
+import { setTenantLabelLimit } from './tenant-label';
 import { setSpansRecorded } from './tracing';
 
 export interface TelemetryOptions {
@@ -82,6 +83,7 @@ let current: Telemetry | undefined;
 export function initTelemetry(options: TelemetryOptions): Telemetry {
   if (current) return current;
   const config = loadTelemetryConfig(options.env ?? process.env);
+  setTenantLabelLimit(config.METRICS_TENANT_LABELS);
   const plan = exportPlan(config);
   const serviceName = config.OTEL_SERVICE_NAME ?? options.serviceName;
   const resource = resourceFromAttributes({

@@ -378,6 +378,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
           if (seat.held) request.raw.socket.once('close', seat.release);
           request.socketSeat = seat;
           request.visitorClaims = claims;
+          request.log = request.log.child({ tenantId: claims.tenantId });
         } catch (error) {
           const mapped =
             error instanceof GatewayError

@@ -1,7 +1,9 @@
 import { SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode, GatewayError } from './errors';
-import { ConversationTokens, restToken, tokenFrom } from './tokens';
+import type { FastifyBaseLogger } from 'fastify';
+import type { ConversationService } from '@topicdesk/core';
+import { authorizeConversation, ConversationTokens, restToken, tokenFrom } from './tokens';
 
 const SECRET = 'a-conversation-secret-of-32-chars!!';
 const HOUR = 3_600_000;
@@ -310,5 +312,36 @@ describe('restToken', () => {
       expect((thrown as GatewayError).code).toBe(ErrorCode.INVALID_REQUEST);
       expect((thrown as GatewayError).message).toContain('Authorization: Bearer');
     }
+  });
+});
+
+describe('authorizeConversation', () => {
+  it("makes the request's logger name the token's tenant once the token is verified", async () => {
+    const tokens = new ConversationTokens(SECRET, HOUR, 7 * DAY, false);
+    const issued = await tokens.issue({ ...claims, tenantId: 'acme' }, undefined);
+    const bindings: unknown[] = [];
+    const child = { child: () => child } as unknown as FastifyBaseLogger;
+    const log = {
+      child: (b: unknown) => (bindings.push(b), child),
+    } as unknown as FastifyBaseLogger;
+    const request = {
+      headers: { authorization: `Bearer ${issued.token}` },
+      query: {},
+      ip: '203.0.113.7',
+      log,
+    };
+    const conversations = {
+      find: (tenantId: string, id: string) =>
+        Promise.resolve({ id, tenant_id: tenantId, token_generation: 3, erased_at: null }),
+    } as unknown as ConversationService;
+    const { conversation } = await authorizeConversation(
+      tokens,
+      conversations,
+      request,
+      claims.conversationId,
+    );
+    expect(conversation).toMatchObject({ tenant_id: 'acme' });
+    expect(bindings).toEqual([{ tenantId: 'acme' }]);
+    expect(request.log).toBe(child);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
 import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
 import { DEFAULT_TENANT_ID, type Conversation, type ConversationService } from '@topicdesk/core';
 import type { IssuedToken } from '@topicdesk/protocol';
@@ -263,7 +264,12 @@ export function assertCurrentToken(claims: ConversationClaims, conversation: Con
 export async function authorizeConversation(
   tokens: ConversationTokens,
   conversations: ConversationService,
-  request: { headers: { authorization?: string | undefined }; query: unknown; ip: string },
+  request: {
+    headers: { authorization?: string | undefined };
+    query: unknown;
+    ip: string;
+    log: FastifyBaseLogger;
+  },
   id: string,
   options: { refresh?: boolean } = {},
 ): Promise<AuthorizedConversation> {
@@ -275,6 +281,8 @@ export async function authorizeConversation(
   if (claims.conversationId !== id) {
     throw new GatewayError(ErrorCode.FORBIDDEN, 'the token is for another conversation');
   }
+  // From here on, what the request logs names the token's tenant.
+  request.log = request.log.child({ tenantId: claims.tenantId });
   const conversation = await conversations.find(claims.tenantId, id);
   if (!conversation) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
   assertNotErased(conversation);

@@ -21,6 +21,7 @@ import {
   context,
   ROOT_CONTEXT,
   SpanKind,
+  tenantLabel,
   trace,
   tracer,
   withSpan,
@@ -177,6 +178,7 @@ export class VisitorSocket implements FeedSocket {
 
   get #log(): Logger {
     return (this.#logger ??= this.deps.logger.child({
+      tenantId: this.claims.tenantId,
       conversationId: this.claims.conversationId,
       socketId: this.origin,
     }));
@@ -329,7 +331,11 @@ export class VisitorSocket implements FeedSocket {
     }
     this.socket.send(JSON.stringify(frame));
     this.deps.metrics.framesOut.add(1, { type: frame.type });
-    if (frame.type === 'message') this.deps.metrics.messagesOut.add(1, { kind: frame.kind });
+    if (frame.type === 'message')
+      this.deps.metrics.messagesOut.add(1, {
+        kind: frame.kind,
+        tenant: tenantLabel(this.claims.tenantId),
+      });
   }
 
   /**
@@ -496,7 +502,10 @@ export class VisitorSocket implements FeedSocket {
       if (!quota.allowed) {
         const stored = await resent();
         if (stored) return ack(stored.seq);
-        this.deps.metrics.rateLimited.add(1, { scope: 'messages_per_hour' });
+        this.deps.metrics.rateLimited.add(1, {
+          scope: 'messages_per_hour',
+          tenant: tenantLabel(tenantId),
+        });
         return this.#feed.enqueue(() =>
           this.#error(
             ErrorCode.RATE_LIMITED,
@@ -549,7 +558,8 @@ export class VisitorSocket implements FeedSocket {
         (stored) => !stored.duplicate,
       );
       this.deps.metrics.ackLatency.record((performance.now() - started) / 1000);
-      if (!duplicate) this.deps.metrics.messagesIn.add(1, { kind: 'visitor' });
+      if (!duplicate)
+        this.deps.metrics.messagesIn.add(1, { kind: 'visitor', tenant: tenantLabel(tenantId) });
       this.#feed.enqueue(() => this.#feed.stored(clientId));
       ack(message.seq);
     };

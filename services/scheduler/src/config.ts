@@ -1,4 +1,11 @@
-import { assignmentEnv, env, parseDuration, parseEnv, serviceEnv } from '@topicdesk/config';
+import {
+  assignmentEnv,
+  env,
+  parseDuration,
+  parseEnv,
+  serviceEnv,
+  tenantEnv,
+} from '@topicdesk/config';
 import { attachmentEnv } from '@topicdesk/storage';
 import { z } from 'zod';
 
@@ -7,7 +14,13 @@ export const schedulerEnvSchema = z.object({
   ...assignmentEnv,
   /** Online agents silent in the support groups for this many minutes go away (0: never). */
   AGENT_IDLE_AWAY_MINUTES: env.number(30, 0),
-  /** The default support group (as the bridge's): agents whose group is this one serve it. */
+  // Tenants' secrets (their default groups, for assignment and SLA escalation per tenant).
+  TENANT_KEK: tenantEnv.TENANT_KEK,
+  TENANT_KEKS_PREVIOUS: tenantEnv.TENANT_KEKS_PREVIOUS,
+  /**
+   * The default tenant's support group (as the bridge's): agents whose group is this one serve
+   * it. Other tenants' default group is the first of their bundle's `supportGroups`.
+   */
   SUPPORT_GROUP_ID: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().optional(),
@@ -38,7 +51,10 @@ export const schedulerEnvSchema = z.object({
         return (delays as number[]).sort((a, b) => a - b);
       }),
   ),
-  /** Closed conversations are deleted this many days after closing. */
+  /**
+   * Closed conversations are deleted this many days after closing; a tenant whose limits set
+   * `retentionDays` (its plan) keeps its conversations that long instead.
+   */
   RETENTION_DAYS: env.number(90, 0.0001),
   /** What happens to a purged conversation's topic: `delete` it in Telegram or `keep` it closed. */
   RETENTION_TOPIC_POLICY: z.preprocess(

@@ -1,9 +1,12 @@
 import {
   AttachmentService,
-  Escalation,
-  slaEscalator,
+  directoryRoster,
+  TenantDirectory,
+  TenantKeyring,
+  tenantSlaEscalator,
   UnitOfWork,
   type SlaEscalator,
+  type TenantRoster,
 } from '@topicdesk/core';
 import { createAttachmentRuntime } from '@topicdesk/storage';
 import type { SchedulerConfig } from './config';
@@ -19,24 +22,32 @@ import {
   type SchedulerDeps,
 } from './scheduler';
 
+/**
+ * How long the scheduler trusts what it read of a tenant (status, default group): it does not
+ * listen to `tenant.changed`, so a change reaches its passes within this.
+ */
+const TENANT_MAX_AGE_MS = 60_000;
+
 /** What the process wires into the jobs besides its environment. */
 export interface SchedulerExtras {
   /** Escalates conversations whose SLA was breached (SLA_AUTO_ESCALATE); default: one level up. */
   slaEscalator?: SlaEscalator | undefined;
+  /** The tenants as the passes see them; default: the tenants table, through a directory. */
+  roster?: TenantRoster | undefined;
 }
 
-/**
- * SLA_AUTO_ESCALATE's escalator: one level up (core's `Escalation`), which needs to know the
- * default group (SUPPORT_GROUP_ID) to find a conversation's level group; without it, none.
- */
-function defaultEscalator(deps: SchedulerDeps, config: SchedulerConfig): SlaEscalator | undefined {
-  if (config.SUPPORT_GROUP_ID === undefined) return undefined;
-  return slaEscalator(
-    new Escalation(new UnitOfWork(deps.db, deps.relay), {
-      defaultGroupId: config.SUPPORT_GROUP_ID,
-      assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
+/** The tenants of the scheduler: the default one from its environment, the others from their rows. */
+export function schedulerRoster(deps: SchedulerDeps, config: SchedulerConfig): TenantRoster {
+  return directoryRoster({
+    directory: new TenantDirectory({
+      db: deps.db,
+      keyring: TenantKeyring.fromEnv(config.TENANT_KEK, config.TENANT_KEKS_PREVIOUS),
+      logger: deps.logger,
+      maxAgeMs: TENANT_MAX_AGE_MS,
     }),
-  );
+    envDefaultGroupId: config.SUPPORT_GROUP_ID,
+    logger: deps.logger,
+  });
 }
 
 /** Every job of the scheduler, configured from its environment. */
@@ -51,11 +62,22 @@ export function schedulerJobs(
     urlTtlMs: config.ATTACHMENTS_URL_TTL,
     logger: deps.logger,
   });
+  const roster = extras.roster ?? schedulerRoster(deps, config);
+  if (config.SLA_AUTO_ESCALATE && config.SUPPORT_GROUP_ID === undefined && !extras.slaEscalator)
+    deps.logger.warn(
+      "SLA_AUTO_ESCALATE is on but SUPPORT_GROUP_ID is not set for the scheduler: the default tenant's breaches cannot be escalated",
+    );
   const jobs = [
     unclaimedReminderJob(deps, config.UNCLAIMED_REMINDERS),
     slaJob(deps, {
       autoEscalate: config.SLA_AUTO_ESCALATE,
-      escalator: extras.slaEscalator ?? defaultEscalator(deps, config),
+      escalator:
+        extras.slaEscalator ??
+        tenantSlaEscalator({
+          uow: new UnitOfWork(deps.db, deps.relay),
+          roster,
+          assignment: { mode: config.ASSIGNMENT, defaultCapacity: config.AGENT_CAPACITY_DEFAULT },
+        }),
     }),
     autoCloseJob(deps, config.AUTO_CLOSE_AFTER),
     retentionJob(
@@ -74,7 +96,7 @@ export function schedulerJobs(
       assignmentJob(deps, {
         mode: config.ASSIGNMENT,
         defaultCapacity: config.AGENT_CAPACITY_DEFAULT,
-        defaultGroupId: config.SUPPORT_GROUP_ID,
+        roster,
       }),
     );
   return jobs;

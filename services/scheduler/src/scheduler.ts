@@ -77,7 +77,8 @@ export function unclaimedReminderJob(deps: SchedulerDeps, afterMs: readonly numb
 
 /**
  * Deletes closed conversations older than the retention period (messages, notes and marks go
- * with them) and, under the `delete` policy, their topics in Telegram.
+ * with them) and, under the `delete` policy, their topics in Telegram. `retentionMs` is the
+ * deployment's; a tenant whose limits set `retentionDays` is purged after that instead.
  */
 export function retentionJob(
   deps: SchedulerDeps,
@@ -92,10 +93,8 @@ export function retentionJob(
   return {
     name: 'retention',
     async run() {
-      const count = await housekeeping.purgeClosed(
-        new Date(deps.now().getTime() - retentionMs),
-        topicPolicy,
-      );
+      // Each tenant's plan may keep its conversations for another time (limits.retentionDays).
+      const count = await housekeeping.purgeClosed({ now: deps.now(), retentionMs }, topicPolicy);
       purged.add(count);
       // Private-chat users left without conversations are forgotten too (their encrypted id).
       const forgotten = await housekeeping.forgetOrphanUsers(
@@ -145,10 +144,6 @@ export function slaJob(
     autoEscalate: options.autoEscalate,
     escalator: options.escalator,
   });
-  if (options.autoEscalate && !options.escalator)
-    deps.logger.warn(
-      'SLA_AUTO_ESCALATE is on but SUPPORT_GROUP_ID is not set for the scheduler: breaches are announced only',
-    );
   return {
     name: 'sla',
     async run() {

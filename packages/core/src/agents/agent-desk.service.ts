@@ -61,8 +61,8 @@ export interface AgentDeskOptions {
   requireClaim: boolean;
   /** SUPPORT_GROUP_ID: conversations without a group of their own live there. */
   defaultGroupId: number;
-  /** Called for each agent message relayed to a visitor (the bridge counts them). */
-  onAgentMessage?: (() => void) | undefined;
+  /** Called for each agent message relayed to a visitor, with its tenant (the bridge counts them). */
+  onAgentMessage?: ((tenantId: string) => void) | undefined;
   tenantId?: string | undefined;
   /** ASSIGNMENT and AGENT_CAPACITY_DEFAULT (default: manual, capacity 3). */
   assignment?: AssignmentOptions | undefined;
@@ -536,6 +536,6 @@ export class AgentDesk {
       telegramChatId: message.chatId,
       telegramMessageId: message.messageId,
     });
-    this.options.onAgentMessage?.();
+    this.options.onAgentMessage?.(conversation.tenant_id);
   }
 }

@@ -6,6 +6,7 @@ import {
   type PostEntity,
 } from '@topicdesk/data';
 import { ConversationService, type AgentRef } from '../conversation.service';
+import type { TenantRoster } from '../tenants/tenant-roster';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import { sentence } from './sentence';
 
@@ -24,6 +25,11 @@ export interface AssignmentOptions {
   defaultCapacity: number;
   /** SUPPORT_GROUP_ID, where conversations without a group of their own live (if known). */
   defaultGroupId?: number | undefined;
+  /**
+   * Passes over every tenant (the scheduler's): each tenant's default group comes from here
+   * instead of `defaultGroupId`, and tenants not served (suspended, deleted) are skipped.
+   */
+  roster?: TenantRoster | undefined;
   /** Conversations looked at per pass (the queue's head). */
   batch?: number | undefined;
 }
@@ -139,12 +145,19 @@ export class Assignment {
     return 0;
   }
 
-  /** A pass for every tenant with a queue (the scheduler's job). */
+  /**
+   * A pass for every served tenant with a queue (the scheduler's job): at most `batch`
+   * conversations of each per call, so one tenant's backlog does not hold up the others'.
+   */
   async drainAll(): Promise<number> {
     if (!this.auto) return 0;
     const tenants = await new AgentTeamRepository(this.uow.db).queuedTenants();
+    const { roster } = this.options;
     let total = 0;
-    for (const tenantId of tenants) total += await this.drain(tenantId);
+    for (const tenantId of tenants) {
+      if (roster && !(await roster.served(tenantId))) continue;
+      total += await this.drain(tenantId);
+    }
     return total;
   }
 
@@ -180,6 +193,10 @@ export class Assignment {
       level: l.agent.level,
     }));
     if (!candidates.some((c) => c.capacity > c.load)) return 0;
+    const { roster } = this.options;
+    const defaultGroupId = roster
+      ? await roster.defaultGroupOf(tenantId)
+      : this.options.defaultGroupId;
     const queue = await team.lockQueue(tenantId, this.options.batch ?? 50);
     let assigned = 0;
     const at = new Date();
@@ -191,7 +208,7 @@ export class Assignment {
       const agent = pickAgent(
         eligible,
         { groupChatId: conversation.group_chat_id, level },
-        this.options.defaultGroupId,
+        defaultGroupId,
       );
       if (!agent) continue;
       const ref: AgentRef = {

@@ -7,7 +7,9 @@ import {
   type SlaEvent,
 } from '@topicdesk/data';
 import { meter, type Logger } from '@topicdesk/telemetry';
-import type { Escalation } from '../agents/escalation';
+import type { AssignmentOptions } from '../agents/assignment';
+import { Escalation } from '../agents/escalation';
+import type { TenantRoster } from '../tenants/tenant-roster';
 import { busOutbox } from '../outbox-relay';
 import type { UnitOfWork, Work } from '../unit-of-work';
 import { formatDuration } from '../durations';
@@ -19,24 +21,56 @@ const ESCALATION_ATTEMPTS = 5;
 
 /**
  * Moves a conversation whose SLA was breached up a level (SLA_AUTO_ESCALATE). The escalation use
- * case implements it; the monitor only says which conversation and why.
+ * case implements it; the monitor only says which conversation of which tenant, and why.
  */
 export interface SlaEscalator {
-  escalate(conversationId: string, reason: string): Promise<void>;
+  escalate(tenantId: string, conversationId: string, reason: string): Promise<void>;
 }
 
 /**
  * The escalator of SLA_AUTO_ESCALATE: moves the conversation one level up with the breach as
- * its reason (`by: 'sla'`). A refusal (L3 already, closed meanwhile) is thrown with its code, so
- * the breach's escalation records it and is given up after its attempts.
+ * its reason (`by: 'sla'`), through the escalation of the conversation's tenant (`escalationOf`;
+ * undefined when that tenant cannot escalate, e.g. no default group is known). A refusal (L3
+ * already, closed meanwhile) is thrown with its code, so the breach's escalation records it and
+ * is given up after its attempts.
  */
-export function slaEscalator(escalation: Pick<Escalation, 'escalate'>): SlaEscalator {
+export function slaEscalator(
+  escalationOf: (
+    tenantId: string,
+  ) => Promise<Pick<Escalation, 'escalate'> | undefined> | Pick<Escalation, 'escalate'> | undefined,
+): SlaEscalator {
   return {
-    async escalate(conversationId, reason) {
+    async escalate(tenantId, conversationId, reason) {
+      const escalation = await escalationOf(tenantId);
+      if (!escalation)
+        throw new Error(`tenant ${tenantId} has no default support group to escalate from`);
       const result = await escalation.escalate(conversationId, { reason, by: 'sla' });
       if (!result.ok) throw new Error(`${result.code}: ${result.text}`);
     },
   };
+}
+
+/**
+ * SLA_AUTO_ESCALATE's escalator over every tenant: one level up through an `Escalation` of the
+ * conversation's tenant, with that tenant's default group from the roster (SUPPORT_GROUP_ID for
+ * the default tenant, its bundle's first support group for the others). A tenant without one
+ * cannot escalate: its breach's escalation records why and is retried, then given up.
+ */
+export function tenantSlaEscalator(options: {
+  uow: UnitOfWork;
+  roster: Pick<TenantRoster, 'defaultGroupOf'>;
+  /** ASSIGNMENT and AGENT_CAPACITY_DEFAULT: in auto mode the new level's agents are assigned. */
+  assignment?: Omit<AssignmentOptions, 'defaultGroupId' | 'roster'> | undefined;
+}): SlaEscalator {
+  return slaEscalator(async (tenantId) => {
+    const defaultGroupId = await options.roster.defaultGroupOf(tenantId);
+    if (defaultGroupId === undefined) return undefined;
+    return new Escalation(options.uow, {
+      tenantId,
+      defaultGroupId,
+      assignment: options.assignment && { ...options.assignment, defaultGroupId },
+    });
+  });
 }
 
 export interface SlaMonitorOptions {
@@ -156,13 +190,19 @@ export class SlaMonitor {
       let escalated = 0;
       for (const event of await slas.claimPendingEscalations(batch)) {
         try {
-          await escalator.escalate(event.conversation_id, escalationReason(event));
+          await escalator.escalate(event.tenant_id, event.conversation_id, escalationReason(event));
           await slas.setEscalation(event.tenant_id, event, { done: true });
           escalated += 1;
         } catch (error) {
           const giveUp = event.escalation_attempts + 1 >= ESCALATION_ATTEMPTS;
           this.options.logger.warn(
-            { err: error, conversationId: event.conversation_id, target: event.target, giveUp },
+            {
+              err: error,
+              tenantId: event.tenant_id,
+              conversationId: event.conversation_id,
+              target: event.target,
+              giveUp,
+            },
             giveUp ? 'SLA escalation failed; giving up' : 'SLA escalation failed; retrying later',
           );
           await slas.setEscalation(event.tenant_id, event, {

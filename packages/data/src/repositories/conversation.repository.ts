@@ -435,7 +435,8 @@ export class ConversationRepository {
    * Open, unclaimed conversations waiting since before `waitingBefore` (since they started, or
    * since they were given back or escalated) that have had fewer than `reminder` reminders in
    * that wait, locked for this transaction and skipped by other replicas. Those whose priority
-   * has SLA targets are left to the SLA's reminders (migration 0016).
+   * has SLA targets are left to the SLA's reminders (migration 0016); those of a suspended or
+   * deleted tenant wait for its resume.
    */
   claimDueReminders(waitingBefore: Date, reminder: number, limit: number): Promise<Conversation[]> {
     return this.db
@@ -449,6 +450,10 @@ export class ConversationRepository {
       .where(
         sql<boolean>`not exists (select 1 from sla_policies p
           where p.tenant_id = conversations.tenant_id and p.targets -> conversations.priority is not null)`,
+      )
+      .where(
+        sql<boolean>`exists (select 1 from tenants t
+          where t.id = conversations.tenant_id and t.status = 'active')`,
       )
       .orderBy('waiting_since')
       .limit(limit)
@@ -466,13 +471,27 @@ export class ConversationRepository {
       .execute();
   }
 
-  /** Closed conversations past retention, locked for this transaction and skipped by other replicas. */
-  claimPurgeable(closedBefore: Date, limit: number): Promise<Conversation[]> {
+  /**
+   * Closed conversations past retention, locked for this transaction and skipped by other
+   * replicas. Retention is the tenant's `limits.retentionDays` (its plan) where set, else
+   * `retentionMs` (the deployment's RETENTION_DAYS), counted back from `now`. The tenant's limit is
+   * read by a scalar subquery, not a join, so only conversation rows are locked.
+   */
+  claimPurgeable(
+    retention: { now: Date; retentionMs: number },
+    limit: number,
+  ): Promise<Conversation[]> {
+    const days = sql<number | null>`(select (t.limits ->> 'retentionDays')::float8 from tenants t
+      where t.id = conversations.tenant_id)`;
     return this.db
       .selectFrom('conversations')
       .selectAll()
       .where('status', '=', ConversationStatus.closed)
-      .where('closed_at', '<', closedBefore)
+      .where(
+        'closed_at',
+        '<',
+        sql<Date>`${retention.now}::timestamptz - coalesce(${days} * 86400000, ${retention.retentionMs}::float8) * interval '1 millisecond'`,
+      )
       .orderBy('closed_at')
       .limit(limit)
       .forUpdate()

@@ -77,7 +77,8 @@ export class SlaRepository {
    * Targets due at `now`: of open conversations with a topic whose priority has the target,
    * whose breach was not posted yet, and whose clock has passed the target (a breach; meeting it
    * to the second is meeting it, as in the reports) or reached the reminder's share of it (a reminder, if none was posted). A first response is due only while
-   * no agent has replied after the first visitor message. Oldest conversations first.
+   * no agent has replied after the first visitor message. Only active tenants' conversations.
+   * Oldest conversations first.
    */
   async due(now: Date, limit: number): Promise<DueSlaTarget[]> {
     const result = await sql<{
@@ -109,6 +110,8 @@ export class SlaRepository {
         ) fv on fv.at is not null
         where c.status = 'open' and c.topic_id is not null
           and p.targets -> c.priority ->> t.target is not null
+          -- A suspended or deleted tenant's topics get nothing (its clocks wait for a resume).
+          and exists (select 1 from tenants tn where tn.id = c.tenant_id and tn.status = 'active')
           and not exists (
             select 1 from sla_events e
             where e.conversation_id = c.id and e.target = t.target and e.kind = 'breach'

@@ -97,7 +97,7 @@ export const conversationCases: Record<string, IsolationCase> = {
     r.setRemindersSent(t, target.conversation.id, 3),
   ),
   'ConversationRepository.claimPurgeable': sweep(ConversationRepository, SCHEDULER, (r) =>
-    r.claimPurgeable(FAR, 100),
+    r.claimPurgeable({ now: FAR, retentionMs: 0 }, 100),
   ),
   'ConversationRepository.delete': write(ConversationRepository, (r, { t, target }) =>
     r.delete(t, target.conversation.id),

@@ -108,15 +108,17 @@ describe('createTelegramApi', () => {
 
     const text = await scrape();
     expect(text).toMatch(
-      /topicdesk_telegram_calls_total\{method="sendMessage",code="429",bot="123"\} 1/,
+      /topicdesk_telegram_calls_total\{method="sendMessage",code="429",bot="123",tenant="default"\} 1/,
     );
     expect(text).toMatch(
-      /topicdesk_telegram_calls_total\{method="sendMessage",code="200",bot="123"\} 1/,
+      /topicdesk_telegram_calls_total\{method="sendMessage",code="200",bot="123",tenant="default"\} 1/,
     );
     expect(text).toMatch(
-      /topicdesk_telegram_errors_total\{method="sendMessage",code="429",bot="123"\} 1/,
+      /topicdesk_telegram_errors_total\{method="sendMessage",code="429",bot="123",tenant="default"\} 1/,
     );
-    expect(text).toMatch(/topicdesk_telegram_429_total\{method="sendMessage",bot="123"\} 1/);
+    expect(text).toMatch(
+      /topicdesk_telegram_429_total\{method="sendMessage",bot="123",tenant="default"\} 1/,
+    );
     expect(text).toMatch(/topicdesk_telegram_retries_total\{method="sendMessage"\} 1/);
   });
 
@@ -137,7 +139,7 @@ describe('createTelegramApi', () => {
     expect(span?.status.code).toBe(2);
     expect(span?.events.some((e) => e.name === 'exception')).toBe(true);
     expect(await scrape()).toMatch(
-      /topicdesk_telegram_errors_total\{method="getMe",code="network",bot="\d+"\} 1/,
+      /topicdesk_telegram_errors_total\{method="getMe",code="network",bot="\d+",tenant="default"\} 1/,
     );
   });
 });

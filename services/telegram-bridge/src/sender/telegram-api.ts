@@ -1,4 +1,5 @@
-import { SpanKind, SpanStatusCode, withSpan } from '@topicdesk/telemetry';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
+import { SpanKind, SpanStatusCode, tenantLabel, withSpan } from '@topicdesk/telemetry';
 import { Api, GrammyError, HttpError } from 'grammy';
 import type { BridgeMetrics } from '../metrics';
 
@@ -104,11 +105,15 @@ export function createTelegramApi(
   metrics: BridgeMetrics,
   timeoutSeconds = 20,
   retries = new RetryTracker(),
+  /** The tenant whose bot this is (its calls and 429s are labelled with it, bounded). */
+  tenantId: string = DEFAULT_TENANT_ID,
 ): Api {
   // grammY's default timeout is 500 s; a send must fail fast enough to be retried.
   const api = new Api(token, { apiRoot: apiRoot.replace(/\/+$/, ''), timeoutSeconds });
-  // Per-bot labels: with a pool of sender bots, each bot's budget use and 429s show apart.
+  // Per-bot labels: with a pool of sender bots, each bot's budget use and 429s show apart. A bot
+  // is one tenant's, so its tenant label adds no series.
   const bot = botIdOf(token);
+  const tenant = tenantLabel(tenantId);
   api.config.use(async (prev, method, payload, signal) => {
     const key = RetryTracker.key(method, payload);
     const previousFailures = retries.previousFailures(key);
@@ -134,7 +139,7 @@ export function createTelegramApi(
         const result = await prev(method, payload, signal);
         if (result.ok) {
           span.setAttribute('http.response.status_code', 200);
-          metrics.telegramCalls.add(1, { method, code: 200, bot });
+          metrics.telegramCalls.add(1, { method, code: 200, bot, tenant });
           retries.succeeded(key);
           return result;
         }
@@ -147,9 +152,9 @@ export function createTelegramApi(
             : {}),
         });
         span.setStatus({ code: SpanStatusCode.ERROR, message: result.description });
-        metrics.telegramCalls.add(1, { method, code, bot });
-        metrics.telegramErrors.add(1, { method, code, bot });
-        if (code === 429) metrics.telegram429.add(1, { method, bot });
+        metrics.telegramCalls.add(1, { method, code, bot, tenant });
+        metrics.telegramErrors.add(1, { method, code, bot, tenant });
+        if (code === 429) metrics.telegram429.add(1, { method, bot, tenant });
         // A refusal (400) is final for this payload; only what is retried later is a failure
         // to remember.
         if (code === 429 || code >= 500) retries.failed(key);
@@ -157,8 +162,8 @@ export function createTelegramApi(
         return result;
       } catch (error) {
         span.setAttribute('telegram.error_code', 'network');
-        metrics.telegramCalls.add(1, { method, code: 'network', bot });
-        metrics.telegramErrors.add(1, { method, code: 'network', bot });
+        metrics.telegramCalls.add(1, { method, code: 'network', bot, tenant });
+        metrics.telegramErrors.add(1, { method, code: 'network', bot, tenant });
         retries.failed(key);
         throw error;
       }

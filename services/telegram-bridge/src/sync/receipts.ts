@@ -1,4 +1,5 @@
 import type { Conversation, Message } from '@topicdesk/core';
+import { tenantLabel } from '@topicdesk/telemetry';
 import type { SyncParts } from './topic-calls';
 
 export type ReceiptState = 'delivered' | 'retrying' | 'failed';
@@ -44,6 +45,9 @@ export function announceDelivered(
   const now = Date.now();
   for (const message of batch)
     parts.metrics.deliveryLatency.record((now - message.created_at.getTime()) / 1000);
-  parts.metrics.messagesOut.add(batch.length, { kind: 'visitor' });
+  parts.metrics.messagesOut.add(batch.length, {
+    kind: 'visitor',
+    tenant: tenantLabel(conversation.tenant_id),
+  });
   void receipt('delivered');
 }

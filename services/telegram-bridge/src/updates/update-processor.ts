@@ -13,7 +13,7 @@ import {
   type UnknownAgentName,
   type UpdateRef,
 } from '@topicdesk/core';
-import type { Logger } from '@topicdesk/telemetry';
+import { tenantLabel, type Logger } from '@topicdesk/telemetry';
 import type { CallbackQuery, Message, Update } from 'grammy/types';
 import { parseCommand, HELP_GENERAL, type Command } from './commands';
 import type { BridgeMetrics } from '../metrics';
@@ -68,7 +68,8 @@ export class UpdateProcessor {
       requireClaim: options.requireClaim,
       assignment: options.assignment,
       defaultGroupId: options.defaultGroupId,
-      onAgentMessage: () => options.metrics.messagesIn.add(1, { kind: 'agent' }),
+      onAgentMessage: (tenantId) =>
+        options.metrics.messagesIn.add(1, { kind: 'agent', tenant: tenantLabel(tenantId) }),
     });
     this.#presence = new PresenceAnswers(this.#desk, options.sync);
   }
