@@ -295,3 +295,4 @@ export {
   type TenantConfig,
   type TenantDirectoryOptions,
 } from './tenants/tenant-directory';
+export { telegramHeaderSecret } from './tenants/telegram-webhook';

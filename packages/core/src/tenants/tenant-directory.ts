@@ -87,6 +87,18 @@ export class TenantDirectory {
     return loaded;
   }
 
+  /**
+   * The tenant whose Telegram webhook path carries `webhookSecret` (the bridge's route), or
+   * undefined. Read from Postgres each time: the bridge calls it per webhook delivery only when
+   * the secret is not one of the tenants it already serves.
+   */
+  async byWebhookSecret(webhookSecret: string): Promise<TenantConfig | undefined> {
+    const row = await new TenantRepository(this.options.db).findByWebhookSecret(webhookSecret);
+    if (!row) return undefined;
+    const tenant = await this.get(row.id);
+    return tenant?.webhookSecret === webhookSecret ? tenant : undefined;
+  }
+
   /** Forgets the tenant: its next use reads it again. */
   drop(id: string): void {
     this.byId.delete(id);
