@@ -3,12 +3,13 @@ import {
   ConversationSyncSchema,
   fromBinary,
   SyncReason,
+  TelegramUpdateSchema,
   TopicRemovalSchema,
 } from '@topicdesk/contracts';
 import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
 import { BotRight } from './sender/bot-pool';
 import { SendPriority } from './sender/telegram-sender';
-import type { UpdateIntake } from './updates/update-intake';
+import { FairShare } from './sync/fair-share';
 import type { BridgeParts } from './wiring';
 
 const SYNC_MAX_DELIVER = 50;
@@ -18,25 +19,49 @@ const TYPING_INTERVAL_MS = 5000;
 /** What the bridge takes off the bus; each returns its stop. */
 export type Subscription = { stop(): Promise<void> | void };
 
-/** Conversations to bring up to date in Telegram (the sync, sends out). */
+/** How long a tenant's delivery over its fair share waits for a place before it is handed back. */
+const FAIR_SHARE_WAIT_MS = 250;
+
+/** Conversations to bring up to date in Telegram (the sync, sends out), each by its tenant's bot. */
 export function consumeSync(parts: BridgeParts): Subscription {
-  const { bus, sync, db, logger, processor } = parts;
+  const { bus, db, logger, bridges, config, metrics } = parts;
+  const fair = new FairShare({
+    total: config.TELEGRAM_SYNC_IN_FLIGHT,
+    minimum: 8,
+    tenants: () => bridges.served().length,
+  });
   return bus.consume(
     topics.conversationSync,
     async (delivery) => {
-      // A new conversation: in auto mode, an online agent with a free place gets it now (the
-      // scheduler's pass catches what this misses); its claim and mention join this sync.
-      if (delivery.data.reason === SyncReason.CONVERSATION_CREATED)
-        await processor.assignWaiting(delivery.data.tenantId);
-      await sync.reconcile(delivery.data.tenantId, delivery.data.conversationId, () =>
-        delivery.working(),
-      );
+      const { tenantId, conversationId } = delivery.data;
+      // A tenant without a bot (or suspended): retried with the backoff, then a dead letter
+      // with its code (TENANT_BOT_MISSING, TENANT_INACTIVE) an operator can replay.
+      const bridge = await bridges.get(tenantId);
+      const leave = await fair.enter(tenantId, FAIR_SHARE_WAIT_MS);
+      if (!leave) {
+        // Over its share: handed back behind what waits in the stream, so the slot is free for
+        // other tenants at once (a nak would keep it until redelivered). Syncs are idempotent.
+        metrics.syncsDeferred.add(1);
+        await bus.publish(topics.conversationSync, delivery.data, {
+          msgId: `fair-${conversationId}-${Math.floor(Date.now() / FAIR_SHARE_WAIT_MS)}`,
+        });
+        return;
+      }
+      try {
+        // A new conversation: in auto mode, an online agent with a free place gets it now (the
+        // scheduler's pass catches what this misses); its claim and mention join this sync.
+        if (delivery.data.reason === SyncReason.CONVERSATION_CREATED)
+          await bridge.processor.assignWaiting(tenantId);
+        await bridge.sync.reconcile(tenantId, conversationId, () => delivery.working());
+      } finally {
+        leave();
+      }
     },
     {
       durable: 'bridge-sync',
       // Many conversations wait for budget at once: the sender orders them fairly, so it
       // must see them (a busy conversation's further events are acked at once, see reconcile).
-      maxAckPending: 512,
+      maxAckPending: config.TELEGRAM_SYNC_IN_FLIGHT,
       // Short, so a delivery held by a dead replica comes back soon; live ones call working().
       ackWaitMs: 15_000,
       // Bounded (about 40 minutes of tries): then a dead letter an operator can replay,
@@ -51,22 +76,31 @@ export function consumeSync(parts: BridgeParts): Subscription {
           deadLetter,
           conversationId: data.conversationId,
         });
-        await sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+        const bridge = await bridges.get(data.tenantId).catch((error: unknown) => {
+          logger.warn(
+            { err: error, tenantId: data.tenantId, conversationId: data.conversationId },
+            'sync given up for a tenant without a bot: agents not told in Telegram',
+          );
+          return undefined;
+        });
+        await bridge?.sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
       },
     },
   );
 }
 
 /** Telegram updates, strictly ordered: agents' messages in a topic keep Telegram's order. */
-export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscription {
-  const { bus, processor, db, logger } = parts;
+export function consumeUpdates(parts: BridgeParts): Subscription {
+  const { bus, db, logger, bridges } = parts;
   return bus.consume(
     topics.telegramUpdate,
     async (delivery) => {
+      // The tenant whose bot received it; an update published before tenants has none.
+      const bridge = await bridges.get(delivery.data.tenantId || DEFAULT_TENANT_ID);
       // Downloading a file an agent posted may outlast ackWaitMs: the update is still in hand.
       const beat = setInterval(() => delivery.working(), 3000);
       try {
-        await processor.process(intake.open(delivery.data), delivery.data.botId);
+        await bridge.processor.process(bridge.intake.open(delivery.data), delivery.data.botId);
       } finally {
         clearInterval(beat);
       }
@@ -81,7 +115,8 @@ export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscr
       backoffMs: [250, 1000, 5000, 15_000, 60_000, 300_000],
       onDeadLetter: (deadLetter) =>
         storeDeadLetter(db, logger, {
-          tenantId: DEFAULT_TENANT_ID,
+          tenantId:
+            fromBinary(TelegramUpdateSchema, deadLetter.payload).tenantId || DEFAULT_TENANT_ID,
           topic: 'telegramUpdate',
           deadLetter,
         }),
@@ -91,12 +126,13 @@ export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscr
 
 /** Retention purged a conversation: its topic is deleted (policy `delete`). */
 export function consumeTopicRemovals(parts: BridgeParts): Subscription {
-  const { bus, sender, db, logger, config } = parts;
+  const { bus, db, logger, bridges } = parts;
   return bus.consume(
     topics.topicRemoval,
     async (delivery) => {
+      const { sender, telegram } = await bridges.get(delivery.data.tenantId);
       const topicId = Number(delivery.data.topicId);
-      const chatId = Number(delivery.data.groupChatId) || config.SUPPORT_GROUP_ID;
+      const chatId = Number(delivery.data.groupChatId) || telegram.groupId;
       const result = await sender.send({
         method: 'deleteForumTopic',
         chatId,
@@ -139,7 +175,7 @@ export function consumeTopicRemovals(parts: BridgeParts): Subscription {
 
 /** A visitor typing shows as typing in their topic, at most every few seconds. */
 export function showTyping(parts: BridgeParts): Subscription {
-  const { bus, coordination, delivery, sync, sender, logger } = parts;
+  const { bus, coordination, delivery, bridges, logger } = parts;
   return bus.onSignal(
     topics.visitorTyping,
     (data) => {
@@ -148,6 +184,7 @@ export function showTyping(parts: BridgeParts): Subscription {
         if (!(await coordination.dedupe.firstSeen(key, TYPING_INTERVAL_MS))) return;
         const conversation = await delivery.find(data.tenantId, data.conversationId);
         if (!conversation?.topic_id || conversation.status !== 'open') return;
+        const { sync, sender } = await bridges.get(data.tenantId);
         const chatId = sync.groupOf(conversation);
         const topicId = conversation.topic_id;
         // Typing spends budget too: only when a slot is free right now and nobody waits.

@@ -99,6 +99,19 @@ export class TenantDirectory {
     return tenant?.webhookSecret === webhookSecret ? tenant : undefined;
   }
 
+  /** The ids of every active tenant, read page by page (a bridge serving their bots at start). */
+  async activeIds(batch = 100): Promise<string[]> {
+    const repository = new TenantRepository(this.options.db);
+    const ids: string[] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await repository.list({ limit: batch, afterId, includeDeleted: false });
+      ids.push(...page.filter((row) => row.status === 'active').map((row) => row.id));
+      if (page.length < batch) return ids;
+      afterId = page[page.length - 1]?.id;
+    }
+  }
+
   /** Forgets the tenant: its next use reads it again. */
   drop(id: string): void {
     this.byId.delete(id);
