@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { topics } from '@topicdesk/bus';
+import {
+  TenantKeyring,
+  TenantService,
+  telegramHeaderSecret,
+  type Conversation,
+} from '@topicdesk/core';
+import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GROUP, startBridgeUnderTest, TENANT, type BridgeUnderTest } from './bridge-under-test';
+
+const KEK = `k1:${randomBytes(32).toString('base64')}`;
+const DEFAULT_BOT = 200000041;
+const ACME_BOT = 200000042;
+const ACME_NEW_BOT = 200000043;
+const token = (id: number) => `${id}:tenant-bridges-test`;
+const ACME_GROUP = -1001000000042;
+const ALICE = { id: 7101, first_name: 'Alice' };
+
+// Issue 16: the bridge serves every tenant's own bot in its own group, next to the default
+// tenant's bot from the environment; a tenant is picked up as it is created, rebuilt when its
+// bot changes and retired when it is suspended, without a restart.
+describe('the bridge serving many tenants’ bots', () => {
+  let under: BridgeUnderTest;
+  let sandbox: RunningSandbox;
+  let tenants: TenantService;
+  let app: FastifyInstance;
+
+  beforeAll(async () => {
+    under = await startBridgeUnderTest({
+      name: 'tenant_bridges',
+      token: token(DEFAULT_BOT),
+      env: { TENANT_KEK: KEK },
+      logLevel: 'warn',
+    });
+    sandbox = under.sandbox;
+    sandbox.state.world.addForum(ACME_GROUP, 'Acme desk');
+    const bus = under.runtime.infra.bus;
+    tenants = new TenantService(under.uow, TenantKeyring.fromEnv(KEK, undefined), (tenantId) =>
+      bus.signal(topics.tenantChanged, { tenantId }),
+    );
+    app = Fastify();
+    await app.register(under.bridge.routes);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await under?.close();
+  });
+
+  /** The first truthy value of an async `check`, polled; fails after `timeoutMs`. */
+  async function until<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000) {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+      const value = await check();
+      if (value) return value;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`condition not met within ${timeoutMs} ms`);
+  }
+
+  /** A web conversation of `tenantId` with one visitor message. */
+  async function conversation(tenantId: string, text: string): Promise<Conversation> {
+    const c = await under.service.start({ tenantId, channel: 'web' });
+    await under.service.postVisitorMessage({
+      tenantId,
+      conversationId: c.id,
+      clientId: `${c.id}-1`,
+      text,
+    });
+    return c;
+  }
+
+  /** The message in either group whose text contains `text`, once it is there. */
+  const posted = (text: string) =>
+    until(async () =>
+      [GROUP, ACME_GROUP]
+        .flatMap((chatId) => sandbox.state.messages({ chatId }))
+        .find((m) => m.text?.includes(text)),
+    );
+
+  const agentReply = (tenantId: string, c: Conversation, text: string) =>
+    until(async () =>
+      (await under.service.history(tenantId, c.id, 0, 100)).find(
+        (m) => m.kind === 'agent' && m.text === text,
+      ),
+    );
+
+  const topicOf = async (tenantId: string, c: Conversation) =>
+    Number(await until(async () => (await under.service.find(tenantId, c.id))?.topic_id));
+
+  const polls = (botId: number) =>
+    sandbox.state.calls({ method: 'getUpdates' }).filter((call) => call.botId === botId).length;
+
+  let acme: Conversation;
+
+  it("sends a new tenant's conversations by its own bot into its own group", async () => {
+    await tenants.create('platform-test', {
+      id: 'acme',
+      name: 'Acme',
+      secrets: { botToken: token(ACME_BOT), supportGroups: [String(ACME_GROUP)] },
+    });
+    acme = await conversation('acme', 'Hello from an Acme visitor');
+    const theirs = await posted('Hello from an Acme visitor');
+    expect(theirs).toMatchObject({ chatId: ACME_GROUP, fromBot: true });
+    expect(theirs.from?.id).toBe(ACME_BOT);
+
+    const ours = await conversation(TENANT, 'Hello from a default visitor');
+    expect(await posted('Hello from a default visitor')).toMatchObject({ chatId: GROUP });
+    expect((await posted('Hello from a default visitor')).from?.id).toBe(DEFAULT_BOT);
+    // Neither group sees the other tenant's visitors.
+    expect(sandbox.state.messages({ chatId: GROUP }).map((m) => m.text)).not.toContainEqual(
+      expect.stringContaining('Acme visitor'),
+    );
+    expect(sandbox.state.messages({ chatId: ACME_GROUP }).map((m) => m.text)).not.toContainEqual(
+      expect.stringContaining('default visitor'),
+    );
+    expect((await under.service.find(TENANT, ours.id))?.topic_id).toBeTruthy();
+  });
+
+  it("applies an agent's reply in the tenant's group to the tenant's conversation (its bot polls)", async () => {
+    const topicId = await topicOf('acme', acme);
+    sandbox.state.injectMessage({
+      chatId: ACME_GROUP,
+      messageThreadId: topicId,
+      text: 'Acme support here',
+      from: ALICE,
+    });
+    expect(await agentReply('acme', acme, 'Acme support here')).toMatchObject({ kind: 'agent' });
+  });
+
+  it("takes a tenant's webhook delivery on its own path with its own header secret", async () => {
+    const { webhook_secret: secret } = await under.runtime.infra.database.db
+      .selectFrom('tenants')
+      .select('webhook_secret')
+      .where('id', '=', 'acme')
+      .executeTakeFirstOrThrow();
+    const topicId = await topicOf('acme', acme);
+    const update = {
+      update_id: 990001,
+      message: {
+        message_id: 99001,
+        date: Math.floor(Date.now() / 1000),
+        chat: { id: ACME_GROUP, type: 'supergroup', title: 'Acme desk', is_forum: true },
+        from: { ...ALICE, is_bot: false },
+        text: 'Acme support, by webhook',
+        message_thread_id: topicId,
+        is_topic_message: true,
+      },
+    };
+    const post = (path: string, header?: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/telegram/webhook/${path}`,
+        headers: header === undefined ? {} : { 'x-telegram-bot-api-secret-token': header },
+        payload: update,
+      });
+
+    expect((await post('wh_nobody', telegramHeaderSecret('wh_nobody'))).statusCode).toBe(404);
+    const wrong = await post(secret, 'not-the-header-secret');
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toMatchObject({ error: { code: 'BRIDGE_WEBHOOK_UNAUTHORIZED' } });
+    expect((await post(secret)).statusCode).toBe(401);
+
+    const accepted = await post(secret, telegramHeaderSecret(secret));
+    expect(accepted.statusCode).toBe(200);
+    expect(await agentReply('acme', acme, 'Acme support, by webhook')).toMatchObject({
+      kind: 'agent',
+    });
+  });
+
+  it('moves to the new bot when the token changes, and stops serving a suspended tenant', async () => {
+    await tenants.update('platform-test', 'acme', {
+      secrets: { botToken: token(ACME_NEW_BOT) },
+    });
+    const next = await conversation('acme', 'Acme visitor after the new bot');
+    const sent = await posted('Acme visitor after the new bot');
+    expect(sent).toMatchObject({ chatId: ACME_GROUP });
+    expect(sent.from?.id).toBe(ACME_NEW_BOT);
+    expect((await under.service.find('acme', next.id))?.topic_id).toBeTruthy();
+    // The old bot's poller is gone: no more getUpdates from it.
+    const oldPolls = polls(ACME_BOT);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(polls(ACME_BOT)).toBe(oldPolls);
+    expect(polls(ACME_NEW_BOT)).toBeGreaterThan(0);
+
+    await tenants.setSuspended('platform-test', 'acme', true);
+    await until(async () => {
+      const before = polls(ACME_NEW_BOT);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      return polls(ACME_NEW_BOT) === before;
+    });
+    // A suspended tenant's webhook path is unknown.
+    const { webhook_secret: secret } = await under.runtime.infra.database.db
+      .selectFrom('tenants')
+      .select('webhook_secret')
+      .where('id', '=', 'acme')
+      .executeTakeFirstOrThrow();
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/v1/telegram/webhook/${secret}`,
+      headers: { 'x-telegram-bot-api-secret-token': telegramHeaderSecret(secret) },
+      payload: { update_id: 990002 },
+    });
+    expect(refused.statusCode).toBe(404);
+  });
+});
