@@ -32,7 +32,7 @@ export interface TenantBridge {
 export type ServeHook = (bridge: TenantBridge) => () => Promise<void> | void;
 
 export interface TenantBridgesOptions {
-  tenants: TenantDirectory;
+  tenants: Pick<TenantDirectory, 'get' | 'drop' | 'byWebhookSecret' | 'activeIds'>;
   /** The default tenant's parts, from the environment; always served. */
   main: TenantBridge;
   logger: Logger;
