@@ -119,6 +119,27 @@ describe('the bridge serving many tenants’ bots', () => {
     expect((await under.service.find(TENANT, ours.id))?.topic_id).toBeTruthy();
   });
 
+  it("reports each tenant's bots in the bridge status under its own tenant id", async () => {
+    const bus = under.runtime.infra.bus;
+    const heard: Array<{ tenantId: string; bots: string[] }> = [];
+    const listening = bus.onSignal(topics.bridgeStatus, (status) => {
+      heard.push({ tenantId: status.tenantId, bots: status.bots.map((bot) => bot.botId) });
+    });
+    await listening.ready;
+    try {
+      bus.signal(topics.bridgeStatusRequest, { tenantId: 'acme' });
+      await until(async () => heard.find((status) => status.tenantId === 'acme'));
+      expect(heard.find((status) => status.tenantId === 'acme')?.bots).toEqual([String(ACME_BOT)]);
+      bus.signal(topics.bridgeStatusRequest, { tenantId: TENANT });
+      await until(async () => heard.find((status) => status.tenantId === TENANT));
+      expect(heard.find((status) => status.tenantId === TENANT)?.bots).toEqual([
+        String(DEFAULT_BOT),
+      ]);
+    } finally {
+      listening.stop();
+    }
+  });
+
   it("applies an agent's reply in the tenant's group to the tenant's conversation (its bot polls)", async () => {
     const topicId = await topicOf('acme', acme);
     sandbox.state.injectMessage({
