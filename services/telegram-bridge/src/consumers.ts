@@ -1,13 +1,18 @@
-import { topics } from '@topicdesk/bus';
+import { topics, type Delivery, type TopicName } from '@topicdesk/bus';
 import {
   ConversationSyncSchema,
   fromBinary,
   SyncReason,
   TelegramUpdateSchema,
+  toBinary,
   TopicRemovalSchema,
+  type DescMessage,
+  type MessageShape,
 } from '@topicdesk/contracts';
 import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
+import { BridgeError, BridgeErrorCode } from './errors';
 import { BotRight } from './sender/bot-pool';
+import type { TenantBridge } from './tenant-bridges';
 import { SendPriority } from './sender/telegram-sender';
 import { FairShare } from './sync/fair-share';
 import type { BridgeParts } from './wiring';
@@ -22,6 +27,58 @@ export type Subscription = { stop(): Promise<void> | void };
 /** How long a tenant's delivery over its fair share waits for a place before it is handed back. */
 const FAIR_SHARE_WAIT_MS = 250;
 
+/**
+ * The tenant's parts, or undefined when the bridge cannot serve it (no bot or group in its
+ * bundle: `TENANT_BOT_MISSING`; unknown, suspended, deleted: `TENANT_INACTIVE`). Retrying cannot
+ * help until an operator acts, and a retry waiting for its next delivery keeps a slot of a
+ * consumer every tenant shares (the updates' only one): such a message is a dead letter at once,
+ * with its code, to replay once the bot is set. Other errors (Postgres away) are thrown: retried.
+ */
+async function served<S extends DescMessage>(
+  parts: BridgeParts,
+  tenantId: string,
+  message: {
+    topic: TopicName;
+    durable: string;
+    delivery: Delivery<MessageShape<S>>;
+    payload: () => Uint8Array;
+    conversationId?: string;
+  },
+): Promise<TenantBridge | undefined> {
+  const { bridges, db, logger } = parts;
+  try {
+    return await bridges.get(tenantId);
+  } catch (error) {
+    if (!(error instanceof BridgeError)) throw error;
+    if (
+      error.code !== BridgeErrorCode.TENANT_BOT_MISSING &&
+      error.code !== BridgeErrorCode.TENANT_INACTIVE
+    )
+      throw error;
+    const { delivery, topic, conversationId } = message;
+    logger.warn(
+      { tenantId, topic, conversationId, code: error.code },
+      `${error.message}: the message is a dead letter, to replay once the tenant is served`,
+    );
+    await storeDeadLetter(db, logger, {
+      tenantId,
+      topic,
+      conversationId,
+      deadLetter: {
+        reason: 'refused',
+        subject: topics[topic].subject,
+        durable: message.durable,
+        deliveryCount: delivery.deliveryCount,
+        msgId: delivery.msgId,
+        error: { code: error.code, message: error.message },
+        cause: error,
+        payload: message.payload(),
+      },
+    });
+    return undefined;
+  }
+}
+
 /** Conversations to bring up to date in Telegram (the sync, sends out), each by its tenant's bot. */
 export function consumeSync(parts: BridgeParts): Subscription {
   const { bus, db, logger, bridges, config, metrics } = parts;
@@ -34,9 +91,15 @@ export function consumeSync(parts: BridgeParts): Subscription {
     topics.conversationSync,
     async (delivery) => {
       const { tenantId, conversationId } = delivery.data;
-      // A tenant without a bot (or suspended): retried with the backoff, then a dead letter
-      // with its code (TENANT_BOT_MISSING, TENANT_INACTIVE) an operator can replay.
-      const bridge = await bridges.get(tenantId);
+      const bridge = await served(parts, tenantId, {
+        topic: 'conversationSync',
+        durable: 'bridge-sync',
+        delivery,
+        payload: () => toBinary(ConversationSyncSchema, delivery.data),
+        conversationId,
+      });
+      // Refused (a dead letter): the sweep leaves the conversation until new work or a replay.
+      if (!bridge) return void (await parts.delivery.syncGivenUp(tenantId, conversationId));
       const leave = await fair.enter(tenantId, FAIR_SHARE_WAIT_MS);
       if (!leave) {
         // Over its share: handed back behind what waits in the stream, so the slot is free for
@@ -76,14 +139,10 @@ export function consumeSync(parts: BridgeParts): Subscription {
           deadLetter,
           conversationId: data.conversationId,
         });
-        const bridge = await bridges.get(data.tenantId).catch((error: unknown) => {
-          logger.warn(
-            { err: error, tenantId: data.tenantId, conversationId: data.conversationId },
-            'sync given up for a tenant without a bot: agents not told in Telegram',
-          );
-          return undefined;
-        });
-        await bridge?.sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+        const bridge = await bridges.get(data.tenantId).catch(() => undefined);
+        if (bridge)
+          await bridge.sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+        else await parts.delivery.syncGivenUp(data.tenantId, data.conversationId);
       },
     },
   );
@@ -95,8 +154,15 @@ export function consumeUpdates(parts: BridgeParts): Subscription {
   return bus.consume(
     topics.telegramUpdate,
     async (delivery) => {
-      // The tenant whose bot received it; an update published before tenants has none.
-      const bridge = await bridges.get(delivery.data.tenantId || DEFAULT_TENANT_ID);
+      // The tenant whose bot received it; an update published before tenants has none. The
+      // stream is strictly ordered for every tenant: one that cannot be served must not hold it.
+      const bridge = await served(parts, delivery.data.tenantId || DEFAULT_TENANT_ID, {
+        topic: 'telegramUpdate',
+        durable: 'bridge-updates',
+        delivery,
+        payload: () => toBinary(TelegramUpdateSchema, delivery.data),
+      });
+      if (!bridge) return;
       // Downloading a file an agent posted may outlast ackWaitMs: the update is still in hand.
       const beat = setInterval(() => delivery.working(), 3000);
       try {
@@ -130,7 +196,15 @@ export function consumeTopicRemovals(parts: BridgeParts): Subscription {
   return bus.consume(
     topics.topicRemoval,
     async (delivery) => {
-      const { sender, telegram } = await bridges.get(delivery.data.tenantId);
+      const bridge = await served(parts, delivery.data.tenantId, {
+        topic: 'topicRemoval',
+        durable: 'bridge-topic-removal',
+        delivery,
+        payload: () => toBinary(TopicRemovalSchema, delivery.data),
+        conversationId: delivery.data.conversationId,
+      });
+      if (!bridge) return;
+      const { sender, telegram } = bridge;
       const topicId = Number(delivery.data.topicId);
       const chatId = Number(delivery.data.groupChatId) || telegram.groupId;
       const result = await sender.send({

@@ -191,6 +191,53 @@ describe('the bridge serving many tenants’ bots', () => {
     });
   });
 
+  it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {
+    const db = under.runtime.infra.database.db;
+    await tenants.create('platform-test', { id: 'nobot', name: 'No bot yet' });
+    const stranded = await conversation('nobot', 'Hello from a tenant without a bot');
+    // An update as if received for it (a race with its suspension): it must not hold the stream.
+    await under.runtime.infra.bus.publish(topics.telegramUpdate, {
+      updateId: 1n,
+      botId: '999',
+      payload: new TextEncoder().encode(JSON.stringify({ update_id: 1 })),
+      tenantId: 'nobot',
+    });
+    const letters = () =>
+      db
+        .selectFrom('dead_letters')
+        .select(['topic', 'reason', 'error_code', 'conversation_id'])
+        .where('tenant_id', '=', 'nobot')
+        .execute();
+    await until(async () => (await letters()).length >= 2);
+    expect(await letters()).toEqual(
+      expect.arrayContaining([
+        {
+          topic: 'conversationSync',
+          reason: 'refused',
+          error_code: 'TENANT_BOT_MISSING',
+          conversation_id: stranded.id,
+        },
+        {
+          topic: 'telegramUpdate',
+          reason: 'refused',
+          error_code: 'TENANT_BOT_MISSING',
+          conversation_id: null,
+        },
+      ]),
+    );
+    // The sweep leaves it until new work or a replay.
+    expect((await under.service.find('nobot', stranded.id))?.sync_given_up_at).toBeTruthy();
+    // The update stream goes on: an agent's reply for acme after it is applied.
+    const topicId = await topicOf('acme', acme);
+    sandbox.state.injectMessage({
+      chatId: ACME_GROUP,
+      messageThreadId: topicId,
+      text: 'Acme support, after the stranded update',
+      from: ALICE,
+    });
+    expect(await agentReply('acme', acme, 'Acme support, after the stranded update')).toBeTruthy();
+  });
+
   it('moves to the new bot when the token changes, and stops serving a suspended tenant', async () => {
     await tenants.update('platform-test', 'acme', {
       secrets: { botToken: token(ACME_NEW_BOT) },
