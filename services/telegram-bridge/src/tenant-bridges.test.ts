@@ -35,11 +35,15 @@ function registry(rows: Map<string, TenantConfig>) {
       sender: { close: () => closed.push(telegram.botToken) },
       logger,
     }) as unknown as TenantBridge;
+  const lookups: string[] = [];
   const bridges = new TenantBridges({
     tenants: {
       get: async (id) => rows.get(id),
       drop: () => undefined,
-      byWebhookSecret: async (secret) => [...rows.values()].find((t) => t.webhookSecret === secret),
+      byWebhookSecret: async (secret) => {
+        lookups.push(secret);
+        return [...rows.values()].find((t) => t.webhookSecret === secret);
+      },
       activeIds: async () =>
         [...rows.values()].filter((t) => t.status === 'active').map((t) => t.id),
     },
@@ -51,7 +55,7 @@ function registry(rows: Map<string, TenantConfig>) {
     },
   });
   bridges.onServe((bridge) => () => void stopped.push(bridge.telegram.botToken));
-  return { bridges, built, closed, stopped };
+  return { bridges, built, closed, stopped, lookups };
 }
 
 const acme = (botToken = '42:acme') =>
@@ -119,6 +123,21 @@ describe('TenantBridges', () => {
     expect(await bridges.refresh('acme')).toBe(false);
     expect(closed).toEqual(['42:acme', '44:acme-new']);
     expect(bridges.served().map((bridge) => bridge.tenantId)).toEqual(['default']);
+  });
+
+  it("finds a webhook's tenant by its path secret, a served one without reading it again", async () => {
+    const rows = new Map([
+      ['acme', acme()],
+      ['paused', tenant('paused', { botToken: '6:x', supportGroups: ['-1006'] }, 'suspended')],
+    ]);
+    const { bridges, lookups } = registry(rows);
+    expect((await bridges.byWebhookSecret('wh_acme'))?.id).toBe('acme');
+    expect(lookups).toEqual(['wh_acme']);
+    await bridges.get('acme');
+    expect((await bridges.byWebhookSecret('wh_acme'))?.id).toBe('acme');
+    expect(lookups).toEqual(['wh_acme']);
+    expect(await bridges.byWebhookSecret('wh_paused')).toBeUndefined();
+    expect(await bridges.byWebhookSecret('wh_nobody')).toBeUndefined();
   });
 
   it('serves every active tenant with a bot at start', async () => {

@@ -86,10 +86,19 @@ export class TenantBridges {
     return [this.main, ...[...this.#held.values()].map((held) => held.bridge)];
   }
 
-  /** The active tenant whose webhook path carries `secret` (a webhook delivery's tenant). */
+  /**
+   * The active tenant whose webhook path carries `secret` (a webhook delivery's tenant): one
+   * served already is found without Postgres (its cache entry), any other is read.
+   */
   async byWebhookSecret(secret: string): Promise<TenantConfig | undefined> {
-    const tenant = await this.options.tenants.byWebhookSecret(secret);
-    return tenant?.status === 'active' ? tenant : undefined;
+    const { tenants } = this.options;
+    const known = [...this.#held.values()].find(
+      (held) => held.bridge.telegram.webhookSecret === secret,
+    );
+    const tenant = known
+      ? await tenants.get(known.bridge.tenantId)
+      : await tenants.byWebhookSecret(secret);
+    return tenant?.status === 'active' && tenant.webhookSecret === secret ? tenant : undefined;
   }
 
   /**
