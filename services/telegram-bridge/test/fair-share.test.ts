@@ -20,7 +20,8 @@ const FLOODING = 30;
 // Issue 16: one tenant flooding at its bot's limit must not slow another tenant's sends. The
 // sync consumer's slots are shared by every tenant and a sync waiting for its bot's budget holds
 // one: without a fair share the flooding tenant's conversations would hold them all, and the
-// calm tenant's first message would wait behind the whole flood (a minute here).
+// calm tenant's first message would wait behind the whole flood (a minute here). On the real
+// NATS and Redis: JetStream's maxAckPending is what the flood would exhaust.
 describe("the sync's fair share across tenants", () => {
   let under: BridgeUnderTest;
   let sandbox: RunningSandbox;
@@ -28,6 +29,7 @@ describe("the sync's fair share across tenants", () => {
   beforeAll(async () => {
     under = await startBridgeUnderTest({
       name: 'fair_share',
+      distributed: true,
       token: token(200000050),
       sandbox: () => startPacedSandbox(GROUP, PER_WINDOW, WINDOW_MS),
       env: {
