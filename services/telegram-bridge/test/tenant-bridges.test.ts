@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { topics } from '@topicdesk/bus';
 import {
@@ -189,6 +189,47 @@ describe('the bridge serving many tenants’ bots', () => {
     expect(await agentReply('acme', acme, 'Acme support, by webhook')).toMatchObject({
       kind: 'agent',
     });
+  });
+
+  it("checks a tenant's Mini App data against its own bot's token", async () => {
+    const bus = under.runtime.infra.bus;
+    /** Signed as Telegram documents it, with `botToken`. */
+    const initData = (botToken: string) => {
+      const fields = {
+        auth_date: String(Math.floor(Date.now() / 1000)),
+        user: JSON.stringify({ id: ALICE.id, first_name: ALICE.first_name }),
+      };
+      const check = Object.entries(fields)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n');
+      const key = createHmac('sha256', 'WebAppData').update(botToken).digest();
+      const hash = createHmac('sha256', key).update(check).digest('hex');
+      return new URLSearchParams({ ...fields, hash }).toString();
+    };
+    const verify = async (tenantId: string, data: string) => {
+      const requestId = randomUUID();
+      let stop: (() => void) | undefined;
+      const reply = new Promise<{ telegramUserId: bigint; error?: { code: string } }>((resolve) => {
+        const subscription = bus.onSignal(topics.miniAppVerifyReply, (answer) => {
+          if (answer.requestId === requestId) resolve(answer);
+        });
+        stop = () => subscription.stop();
+      });
+      try {
+        bus.signal(topics.miniAppVerifyRequest, { requestId, tenantId, initData: data });
+        return await reply;
+      } finally {
+        stop?.();
+      }
+    };
+    expect((await verify('acme', initData(token(ACME_BOT)))).telegramUserId).toBe(BigInt(ALICE.id));
+    expect((await verify('acme', initData(token(DEFAULT_BOT)))).error?.code).toBe(
+      'MINI_APP_DATA_INVALID',
+    );
+    expect((await verify(TENANT, initData(token(DEFAULT_BOT)))).telegramUserId).toBe(
+      BigInt(ALICE.id),
+    );
   });
 
   it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {
