@@ -150,7 +150,7 @@ export function consumeSync(parts: BridgeParts): Subscription {
 
 /** Telegram updates, strictly ordered: agents' messages in a topic keep Telegram's order. */
 export function consumeUpdates(parts: BridgeParts): Subscription {
-  const { bus, db, logger, bridges } = parts;
+  const { bus, db, logger } = parts;
   return bus.consume(
     topics.telegramUpdate,
     async (delivery) => {
@@ -192,7 +192,7 @@ export function consumeUpdates(parts: BridgeParts): Subscription {
 
 /** Retention purged a conversation: its topic is deleted (policy `delete`). */
 export function consumeTopicRemovals(parts: BridgeParts): Subscription {
-  const { bus, db, logger, bridges } = parts;
+  const { bus, db, logger } = parts;
   return bus.consume(
     topics.topicRemoval,
     async (delivery) => {
