@@ -47,6 +47,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   });
   const stops: Array<() => Promise<void> | void> = [];
   const abort = new AbortController();
+  // Each served tenant's update receiving (its webhook for the Setup page's button).
+  const receivers = new WeakMap<TenantBridge, UpdateReceiving>();
 
   return {
     routes: async (app) => {
@@ -68,7 +70,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       stops.push(() => sender.close());
       // Every other tenant's bots: served as they are built (their polling or webhook, their
       // status), retired when their tenant is suspended or their bot changes.
-      bridges.onServe((bridge) => serveTenant(parts, bridge));
+      bridges.onServe((bridge) => serveTenant(parts, bridge, receivers));
       stops.push(() => bridges.stop());
       for (const subscription of [
         parts.tenants.listen(parts.bus),
@@ -79,7 +81,26 @@ export function createBridge(deps: BridgeDeps): Bridge {
         showTyping(parts),
         answerSetupRequests(parts, {
           mode: receiving.mode,
-          registerWebhook: (url) => receiving.registerWebhook(url),
+          subjectOf: async (tenantId) => {
+            if (tenantId === DEFAULT_TENANT_ID)
+              return {
+                ...parts,
+                groupId: config.SUPPORT_GROUP_ID,
+                webhookUrl: config.TELEGRAM_WEBHOOK_URL,
+                registerWebhook: (url) => receiving.registerWebhook(url),
+              };
+            const bridge = await bridges.get(tenantId);
+            const tenantReceiving = receivers.get(bridge);
+            return {
+              ...bridge,
+              groupId: bridge.telegram.groupId,
+              webhookUrl: tenantReceiving?.webhookUrl,
+              registerWebhook: (url) =>
+                tenantReceiving
+                  ? tenantReceiving.registerWebhook(url)
+                  : Promise.reject(new Error('the tenant is being served anew; try again')),
+            };
+          },
         }),
         answerMiniAppRequests(parts),
         publishBridgeStatus(
@@ -149,7 +170,11 @@ export function tenantWebhookUrl(
 }
 
 /** What runs for a served tenant: its bots checked, its updates received, its status told. */
-function serveTenant(parts: BridgeParts, bridge: TenantBridge): () => Promise<void> {
+function serveTenant(
+  parts: BridgeParts,
+  bridge: TenantBridge,
+  receivers: WeakMap<TenantBridge, UpdateReceiving>,
+): () => Promise<void> {
   const { config, coordination, bus, apiOf } = parts;
   const { telegram, pool, sender, logger } = bridge;
   const webhookSecret = telegram.webhookSecret ?? '';
@@ -169,6 +194,7 @@ function serveTenant(parts: BridgeParts, bridge: TenantBridge): () => Promise<vo
     intake: bridge.intake,
     apiOf,
   });
+  receivers.set(bridge, receiving);
   void checkPool(bridge);
   const recheck = setInterval(() => void checkPool(bridge), POOL_RECHECK_MS);
   recheck.unref();

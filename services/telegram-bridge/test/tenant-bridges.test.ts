@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { topics } from '@topicdesk/bus';
+import { SetupAction, type SetupCheck } from '@topicdesk/contracts';
 import {
   TenantKeyring,
   TenantService,
@@ -232,6 +233,34 @@ describe('the bridge serving many tenants’ bots', () => {
     );
   });
 
+  it('answers the setup checks of a tenant with its own bot and group', async () => {
+    const bus = under.runtime.infra.bus;
+    const checks = async (tenantId: string) => {
+      const requestId = randomUUID();
+      let stop: (() => void) | undefined;
+      const reply = new Promise<SetupCheck[]>((resolve) => {
+        const subscription = bus.onSignal(topics.setupReply, (answer) => {
+          if (answer.requestId === requestId) resolve(answer.checks);
+        });
+        stop = () => subscription.stop();
+      });
+      try {
+        bus.signal(topics.setupRequest, { requestId, tenantId, action: SetupAction.CHECK });
+        return new Map((await reply).map((check) => [check.id, check]));
+      } finally {
+        stop?.();
+      }
+    };
+    const acmeChecks = await checks('acme');
+    expect(acmeChecks.get('bot.token')).toMatchObject({ ok: true });
+    expect(acmeChecks.get('bot.token')?.detail).toContain(`(${ACME_BOT})`);
+    expect(acmeChecks.get(`group.${ACME_GROUP}.forum`)).toMatchObject({ ok: true });
+    expect(acmeChecks.has(`group.${GROUP}.forum`)).toBe(false);
+    const ours = await checks(TENANT);
+    expect(ours.get('bot.token')?.detail).toContain(`(${DEFAULT_BOT})`);
+    expect(ours.has(`group.${GROUP}.forum`)).toBe(true);
+  });
+
   it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {
     const db = under.runtime.infra.database.db;
     await tenants.create('platform-test', { id: 'nobot', name: 'No bot yet' });
@@ -266,6 +295,24 @@ describe('the bridge serving many tenants’ bots', () => {
         },
       ]),
     );
+    // Its setup checks say why.
+    const requestId = randomUUID();
+    const reply = new Promise<SetupCheck[]>((resolve) => {
+      const subscription = under.runtime.infra.bus.onSignal(topics.setupReply, (answer) => {
+        if (answer.requestId !== requestId) return;
+        subscription.stop();
+        resolve(answer.checks);
+      });
+    });
+    under.runtime.infra.bus.signal(topics.setupRequest, {
+      requestId,
+      tenantId: 'nobot',
+      action: SetupAction.CHECK,
+    });
+    expect((await reply).find((check) => check.id === 'bot.token')).toMatchObject({
+      ok: false,
+      detail: 'the bridge serves no bot for this tenant',
+    });
     // The sweep leaves it until new work or a replay.
     expect((await under.service.find('nobot', stranded.id))?.sync_given_up_at).toBeTruthy();
     // The update stream goes on: an agent's reply for acme after it is applied.

@@ -40,7 +40,6 @@ export interface UpdateReceivingOptions {
 export class UpdateReceiving {
   readonly mode: 'webhook' | 'polling';
   #registered = false;
-  #claimed = false;
   #stopping = false;
   readonly #abort = new AbortController();
   readonly #stops: Array<() => Promise<void> | void> = [];
@@ -50,6 +49,11 @@ export class UpdateReceiving {
   constructor(private readonly options: UpdateReceivingOptions) {
     this.mode = options.mode;
     this.#tokens = new Map(options.tokens.map((token) => [botIdOf(token), token]));
+  }
+
+  /** The URL the bots' webhook is set to in webhook mode (unset: registered by someone else). */
+  get webhookUrl(): string | undefined {
+    return this.options.webhook.url;
   }
 
   /** The webhook is registered (webhook mode) or the main bot polls. */
@@ -69,8 +73,8 @@ export class UpdateReceiving {
       return;
     }
     const url = webhook.url;
-    if (!url) {
-      this.#registered = true; // registered by someone else
+    if (!url || !(await this.#ours(url))) {
+      this.#registered = true; // registered by someone else (another replica)
       return;
     }
     await this.registerWebhook(url).catch((error: unknown) => {
@@ -91,9 +95,25 @@ export class UpdateReceiving {
     for (const stop of this.#stops.reverse()) await stop();
   }
 
+  /**
+   * Whether this replica sets the webhook at start: always, or with `registerOnce` only the
+   * first replica to ask for these bots, URL and header secret (a change asks again); it then
+   * retries until Telegram took it.
+   */
+  async #ours(url: string): Promise<boolean> {
+    const { registerOnce, webhook, pool, coordination } = this.options;
+    if (!registerOnce) return true;
+    const digest = createHash('sha256')
+      .update(JSON.stringify([url, webhook.headerSecret, [...this.#tokens.values()]]))
+      .digest('base64url')
+      .slice(0, 16);
+    const botId = pool.main.id;
+    return coordination.dedupe.firstSeen(`tg:webhook:${botId}:${digest}`, WEBHOOK_ONCE_MS);
+  }
+
   /** Sets every bot's webhook to `url` (at start, and from the console's setup page). */
   async registerWebhook(url: string): Promise<void> {
-    const { webhook, logger, pool, coordination } = this.options;
+    const { webhook, logger, pool } = this.options;
     const parsed = new URL(url);
     const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
     if (parsed.protocol !== 'https:' || ![443, 80, 88, 8443].includes(port)) {
@@ -104,22 +124,6 @@ export class UpdateReceiving {
     }
     if (!webhook.pathSecretSet)
       logger.warn('TELEGRAM_WEBHOOK_SECRET is unset: the webhook route refuses every call');
-    if (this.options.registerOnce && !this.#claimed) {
-      // The bots, URL and header secret as one fingerprint: a change registers again at once.
-      const digest = createHash('sha256')
-        .update(JSON.stringify([url, webhook.headerSecret, [...this.#tokens.values()]]))
-        .digest('base64url')
-        .slice(0, 16);
-      const botId = pool.main.id;
-      if (
-        !(await coordination.dedupe.firstSeen(`tg:webhook:${botId}:${digest}`, WEBHOOK_ONCE_MS))
-      ) {
-        this.#registered = true; // another replica does it
-        return;
-      }
-      // This replica's to do, retries included.
-      this.#claimed = true;
-    }
     for (const bot of pool.bots) {
       await bot.api.setWebhook(url, {
         ...(webhook.headerSecret ? { secret_token: webhook.headerSecret } : {}),
