@@ -121,6 +121,11 @@ export const DeadLetterReason = {
   MaxDeliver: 'max_deliver',
   /** The payload does not decode with the topic's schema; retrying cannot help. */
   InvalidPayload: 'invalid_payload',
+  /**
+   * The handler stored it as a dead letter itself, at once, and acknowledged it: retrying cannot
+   * help until an operator acts (e.g. a tenant without a bot), and a retry would hold a slot.
+   */
+  Refused: 'refused',
 } as const;
 export type DeadLetterReason = (typeof DeadLetterReason)[keyof typeof DeadLetterReason];
 

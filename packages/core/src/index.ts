@@ -297,3 +297,4 @@ export {
   type TenantDirectoryOptions,
 } from './tenants/tenant-directory';
 export { directoryRoster, type TenantRoster } from './tenants/tenant-roster';
+export { telegramHeaderSecret } from './tenants/telegram-webhook';

@@ -106,7 +106,14 @@ const CALLER_KEYS: ReadonlyArray<{ file: string; key: string; scope: Scope }> = 
   },
   {
     file: 'services/telegram-bridge/src/updates/update-receiving.ts',
-    key: "bot.main ? 'telegram-poller' : `telegram-poller:${bot.id}`",
+    // The default tenant's main bot keeps the old name; every other bot its own.
+    key: "mainBot ? 'telegram-poller' : `telegram-poller:${bot.id}`",
+    scope: 'bot',
+  },
+  {
+    // One replica sets a tenant's webhook (the bot's id and a digest of its URL and secrets).
+    file: 'services/telegram-bridge/src/updates/update-receiving.ts',
+    key: '`tg:webhook:${botId}:${digest}`',
     scope: 'bot',
   },
   {
@@ -134,7 +141,8 @@ const CALLER_KEYS: ReadonlyArray<{ file: string; key: string; scope: Scope }> = 
 /** Each subject with what ties a message to its tenant; all are relative to `NAMESPACE`. */
 const SUBJECTS: Record<TopicName, { scope: Scope; carries: 'tenantId' | 'botId' | 'requestId' }> = {
   conversationSync: { scope: 'global', carries: 'tenantId' },
-  telegramUpdate: { scope: 'bot', carries: 'botId' },
+  // Received by one tenant's bot; the tenant travels with it (empty: the default tenant).
+  telegramUpdate: { scope: 'bot', carries: 'tenantId' },
   topicRemoval: { scope: 'global', carries: 'tenantId' },
   visitorTyping: { scope: 'global', carries: 'tenantId' },
   setupRequest: { scope: 'global', carries: 'tenantId' },

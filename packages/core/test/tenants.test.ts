@@ -165,6 +165,22 @@ describe('tenants: the platform service, the directory and KEK rotation', () => 
     expect(await directory.get('nobody')).toBeUndefined();
   });
 
+  it("the directory finds a tenant by its webhook path secret, and lists the active tenants' ids", async () => {
+    const directory = new TenantDirectory({ db: fixture.database.db, keyring, logger });
+    await tenants.create('p', { id: 'hooli', name: 'Hooli' });
+    const row = await new TenantRepository(fixture.database.db).find('hooli');
+    expect((await directory.byWebhookSecret(row!.webhook_secret))?.id).toBe('hooli');
+    expect(await directory.byWebhookSecret('wh_nothing')).toBeUndefined();
+    expect(await directory.activeIds(2)).toContain('hooli');
+    await tenants.setSuspended('p', 'hooli', true);
+    directory.drop('hooli');
+    // Still found (the caller checks the status); no longer listed as active.
+    expect((await directory.byWebhookSecret(row!.webhook_secret))?.status).toBe('suspended');
+    const active = await directory.activeIds(2);
+    expect(active).not.toContain('hooli');
+    expect(active).toContain(DEFAULT_TENANT_ID);
+  });
+
   it('rotating the KEK loses nothing: reads rewrap lazily, the command rewraps the rest', async () => {
     await tenants.create('p', { id: 'rot-a', name: 'A', secrets: { botToken: BOT } });
     await tenants.create('p', {

@@ -8,13 +8,14 @@ import {
   type BridgeStatusSchema,
   type MessageInitShape,
 } from '@topicdesk/contracts';
-import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import type { BudgetLimiter } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
 import type { BotPool } from './sender/bot-pool';
 import type { TelegramSender } from './sender/telegram-sender';
 
 export interface BridgeStatusSource {
+  /** Whose bots these are: each tenant's are reported under its id (the gateway filters). */
+  tenantId: string;
   pool: BotPool;
   sender: TelegramSender;
   /** The budgets in Redis (shared by the replicas), read without recording a use. */
@@ -88,7 +89,7 @@ export async function readBridgeStatus(
   const queue = sender.queue();
   return {
     replicaId,
-    tenantId: DEFAULT_TENANT_ID,
+    tenantId: source.tenantId,
     at: timestampFromMs(now),
     bots,
     queue: {
@@ -158,7 +159,10 @@ export function publishBridgeStatus(
       void publish();
     }, CHANGE_DEBOUNCE_MS);
   });
-  const requests = bus.onSignal(topics.bridgeStatusRequest, () => publish());
+  // A gateway asks for its tenant's bots (no tenant: everyone's).
+  const requests = bus.onSignal(topics.bridgeStatusRequest, (request) => {
+    if (!request.tenantId || request.tenantId === source.tenantId) void publish();
+  });
   void requests.ready.then(() => publish());
   return {
     ready: requests.ready,

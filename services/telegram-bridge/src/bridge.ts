@@ -1,12 +1,14 @@
+import { DEFAULT_TENANT_ID, telegramHeaderSecret } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
+import { updatesMode } from './config';
 import { consumeSync, consumeTopicRemovals, consumeUpdates, showTyping } from './consumers';
 import { answerMiniAppRequests } from './mini-app';
 import { publishBridgeStatus } from './bridge-status';
 import { answerSetupRequests } from './setup-checks';
 import { startSyncSweep } from './sync/sweep';
-import { UpdateIntake } from './updates/update-intake';
+import type { TenantBridge } from './tenant-bridges';
 import { sleep, UpdateReceiving } from './updates/update-receiving';
-import { webhookRoute } from './updates/webhook';
+import { webhookRoute, type TenantWebhook } from './updates/webhook';
 import { wireBridge, type BridgeDeps, type BridgeParts } from './wiring';
 
 export type { BridgeDeps } from './wiring';
@@ -31,11 +33,22 @@ const POOL_RECHECK_MS = 5 * 60_000;
  */
 export function createBridge(deps: BridgeDeps): Bridge {
   const parts = wireBridge(deps);
-  const { config, logger, metrics, sender } = parts;
-  const intake = new UpdateIntake(parts);
-  const receiving = new UpdateReceiving({ ...parts, intake });
+  const { config, logger, metrics, sender, intake, bridges } = parts;
+  const receiving = new UpdateReceiving({
+    ...parts,
+    tenantId: DEFAULT_TENANT_ID,
+    mode: updatesMode(config),
+    tokens: [config.BOT_TOKEN, ...config.TELEGRAM_SENDER_BOT_TOKENS],
+    webhook: {
+      url: config.TELEGRAM_WEBHOOK_URL,
+      headerSecret: config.TELEGRAM_HEADER_SECRET,
+      pathSecretSet: Boolean(config.TELEGRAM_WEBHOOK_SECRET),
+    },
+  });
   const stops: Array<() => Promise<void> | void> = [];
   const abort = new AbortController();
+  // Each served tenant's update receiving (its webhook for the Setup page's button).
+  const receivers = new WeakMap<TenantBridge, UpdateReceiving>();
 
   return {
     routes: async (app) => {
@@ -44,6 +57,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         headerSecret: config.TELEGRAM_HEADER_SECRET,
         metrics,
         ingest: (update) => intake.ingest(update),
+        tenantOf: (secret) => tenantWebhook(parts, secret),
       });
     },
 
@@ -54,19 +68,44 @@ export function createBridge(deps: BridgeDeps): Bridge {
       recheck.unref();
       stops.push(() => clearInterval(recheck));
       stops.push(() => sender.close());
+      // Every other tenant's bots: served as they are built (their polling or webhook, their
+      // status), retired when their tenant is suspended or their bot changes.
+      bridges.onServe((bridge) => serveTenant(parts, bridge, receivers));
+      stops.push(() => bridges.stop());
       for (const subscription of [
         parts.tenants.listen(parts.bus),
+        bridges.listen(parts.bus),
         consumeSync(parts),
-        consumeUpdates(parts, intake),
+        consumeUpdates(parts),
         consumeTopicRemovals(parts),
         showTyping(parts),
         answerSetupRequests(parts, {
           mode: receiving.mode,
-          registerWebhook: (url) => receiving.registerWebhook(url),
+          subjectOf: async (tenantId) => {
+            if (tenantId === DEFAULT_TENANT_ID)
+              return {
+                ...parts,
+                groupId: config.SUPPORT_GROUP_ID,
+                webhookUrl: config.TELEGRAM_WEBHOOK_URL,
+                registerWebhook: (url) => receiving.registerWebhook(url),
+              };
+            const bridge = await bridges.get(tenantId);
+            const tenantReceiving = receivers.get(bridge);
+            return {
+              ...bridge,
+              groupId: bridge.telegram.groupId,
+              webhookUrl: tenantReceiving?.webhookUrl,
+              registerWebhook: (url) =>
+                tenantReceiving
+                  ? tenantReceiving.registerWebhook(url)
+                  : Promise.reject(new Error('the tenant is being served anew; try again')),
+            };
+          },
         }),
         answerMiniAppRequests(parts),
         publishBridgeStatus(
           {
+            tenantId: DEFAULT_TENANT_ID,
             pool: parts.pool,
             sender,
             budgets: parts.coordination.budgets,
@@ -80,8 +119,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
       startPrivateChat(parts);
       await receiving.start();
       stops.push(() => receiving.stop());
+      const tenants = await bridges.serveAll().catch((error: unknown) => {
+        logger.error(
+          { err: error },
+          'could not read the tenants at start; each is served on first use',
+        );
+        return 0;
+      });
       logger.info(
-        { mode: receiving.mode, groupId: config.SUPPORT_GROUP_ID },
+        { mode: receiving.mode, groupId: config.SUPPORT_GROUP_ID, tenants },
         'telegram bridge started',
       );
     },
@@ -95,8 +141,92 @@ export function createBridge(deps: BridgeDeps): Bridge {
   };
 }
 
+/**
+ * A tenant's webhook delivery: the tenant whose `webhook_secret` is the path's, when it is active
+ * and has a bot; its header secret is derived from that secret (`telegramHeaderSecret`).
+ */
+async function tenantWebhook(
+  { bridges }: BridgeParts,
+  secret: string,
+): Promise<TenantWebhook | undefined> {
+  const tenant = await bridges.byWebhookSecret(secret);
+  if (!tenant || tenant.id === DEFAULT_TENANT_ID) return undefined;
+  const bridge = await bridges.get(tenant.id).catch(() => undefined);
+  if (!bridge) return undefined;
+  return {
+    tenantId: tenant.id,
+    headerSecret: telegramHeaderSecret(tenant.webhookSecret),
+    ingest: (update) => bridge.intake.ingest(update),
+  };
+}
+
+/** The URL of a tenant's webhook: the default one's with the tenant's secret as last segment. */
+export function tenantWebhookUrl(
+  url: string | undefined,
+  webhookSecret: string,
+): string | undefined {
+  if (!url || !/\/webhook\/[^/?#]+/.test(url)) return undefined;
+  return url.replace(/\/webhook\/[^/?#]+/, `/webhook/${encodeURIComponent(webhookSecret)}`);
+}
+
+/** What runs for a served tenant: its bots checked, its updates received, its status told. */
+function serveTenant(
+  parts: BridgeParts,
+  bridge: TenantBridge,
+  receivers: WeakMap<TenantBridge, UpdateReceiving>,
+): () => Promise<void> {
+  const { config, coordination, bus, apiOf } = parts;
+  const { telegram, pool, sender, logger } = bridge;
+  const webhookSecret = telegram.webhookSecret ?? '';
+  const receiving = new UpdateReceiving({
+    tenantId: bridge.tenantId,
+    mode: updatesMode(config),
+    tokens: [telegram.botToken, ...telegram.senderBotTokens],
+    webhook: {
+      url: tenantWebhookUrl(config.TELEGRAM_WEBHOOK_URL, webhookSecret),
+      headerSecret: telegramHeaderSecret(webhookSecret),
+      pathSecretSet: webhookSecret !== '',
+    },
+    registerOnce: true,
+    pool,
+    coordination,
+    logger,
+    intake: bridge.intake,
+    apiOf,
+  });
+  receivers.set(bridge, receiving);
+  void checkPool(bridge);
+  const recheck = setInterval(() => void checkPool(bridge), POOL_RECHECK_MS);
+  recheck.unref();
+  const started = receiving
+    .start()
+    .catch((error: unknown) =>
+      logger.error({ err: error }, "could not receive the tenant's updates"),
+    );
+  const status = publishBridgeStatus(
+    {
+      tenantId: bridge.tenantId,
+      pool,
+      sender,
+      budgets: coordination.budgets,
+      groups: async () => [telegram.groupId, ...(await bridge.groups.all())],
+    },
+    { bus, logger },
+  );
+  return async () => {
+    clearInterval(recheck);
+    status.stop();
+    await started;
+    await receiving.stop();
+  };
+}
+
 /** Checks the pool's bots in every support group (again every few minutes). */
-async function checkPool({ pool, groups, logger }: BridgeParts): Promise<void> {
+async function checkPool({
+  pool,
+  groups,
+  logger,
+}: Pick<BridgeParts, 'pool' | 'groups' | 'logger'>): Promise<void> {
   await pool
     .check(await groups.all())
     .catch((error: unknown) => logger.warn({ err: error }, 'bot pool check failed; retried later'));

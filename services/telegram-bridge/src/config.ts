@@ -72,6 +72,12 @@ export const bridgeEnvSchema = z.object({
   TELEGRAM_LIMIT_GLOBAL_PER_SECOND: env.int(30, 1),
   /** Added to each limit window, so clock and network jitter never tip a send over Telegram's limit. */
   TELEGRAM_LIMIT_SAFETY: env.duration('250ms'),
+  /**
+   * Conversation syncs in flight at once across the replicas (the sync consumer's
+   * maxAckPending). Each tenant served takes at most its fair share of them on a replica:
+   * max(8, this ÷ tenants served), so one tenant's flood cannot hold every slot.
+   */
+  TELEGRAM_SYNC_IN_FLIGHT: env.int(512, 1),
   /** Whether group members not registered as agents may answer visitors (shown as "Support"). */
   ALLOW_UNKNOWN_AGENTS: env.boolean(true),
   /**

@@ -1,14 +1,20 @@
-import { topics } from '@topicdesk/bus';
+import { topics, type Delivery, type TopicName } from '@topicdesk/bus';
 import {
   ConversationSyncSchema,
   fromBinary,
   SyncReason,
+  TelegramUpdateSchema,
+  toBinary,
   TopicRemovalSchema,
+  type DescMessage,
+  type MessageShape,
 } from '@topicdesk/contracts';
 import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
+import { BridgeError, BridgeErrorCode } from './errors';
 import { BotRight } from './sender/bot-pool';
+import type { TenantBridge } from './tenant-bridges';
 import { SendPriority } from './sender/telegram-sender';
-import type { UpdateIntake } from './updates/update-intake';
+import { FairShare } from './sync/fair-share';
 import type { BridgeParts } from './wiring';
 
 const SYNC_MAX_DELIVER = 50;
@@ -18,25 +24,107 @@ const TYPING_INTERVAL_MS = 5000;
 /** What the bridge takes off the bus; each returns its stop. */
 export type Subscription = { stop(): Promise<void> | void };
 
-/** Conversations to bring up to date in Telegram (the sync, sends out). */
+/** How long a tenant's delivery over its fair share waits for a place before it is handed back. */
+const FAIR_SHARE_WAIT_MS = 250;
+
+/**
+ * The tenant's parts, or undefined when the bridge cannot serve it (no bot or group in its
+ * bundle: `TENANT_BOT_MISSING`; unknown, suspended, deleted: `TENANT_INACTIVE`). Retrying cannot
+ * help until an operator acts, and a retry waiting for its next delivery keeps a slot of a
+ * consumer every tenant shares (the updates' only one): such a message is a dead letter at once,
+ * with its code, to replay once the bot is set. Other errors (Postgres away) are thrown: retried.
+ */
+async function served<S extends DescMessage>(
+  parts: BridgeParts,
+  tenantId: string,
+  message: {
+    topic: TopicName;
+    durable: string;
+    delivery: Delivery<MessageShape<S>>;
+    payload: () => Uint8Array;
+    conversationId?: string;
+  },
+): Promise<TenantBridge | undefined> {
+  const { bridges, db, logger } = parts;
+  try {
+    return await bridges.get(tenantId);
+  } catch (error) {
+    if (!(error instanceof BridgeError)) throw error;
+    if (
+      error.code !== BridgeErrorCode.TENANT_BOT_MISSING &&
+      error.code !== BridgeErrorCode.TENANT_INACTIVE
+    )
+      throw error;
+    const { delivery, topic, conversationId } = message;
+    logger.warn(
+      { tenantId, topic, conversationId, code: error.code },
+      `${error.message}: the message is a dead letter, to replay once the tenant is served`,
+    );
+    await storeDeadLetter(db, logger, {
+      tenantId,
+      topic,
+      conversationId,
+      deadLetter: {
+        reason: 'refused',
+        subject: topics[topic].subject,
+        durable: message.durable,
+        deliveryCount: delivery.deliveryCount,
+        msgId: delivery.msgId,
+        error: { code: error.code, message: error.message },
+        cause: error,
+        payload: message.payload(),
+      },
+    });
+    return undefined;
+  }
+}
+
+/** Conversations to bring up to date in Telegram (the sync, sends out), each by its tenant's bot. */
 export function consumeSync(parts: BridgeParts): Subscription {
-  const { bus, sync, db, logger, processor } = parts;
+  const { bus, db, logger, bridges, config, metrics } = parts;
+  const fair = new FairShare({
+    total: config.TELEGRAM_SYNC_IN_FLIGHT,
+    minimum: 8,
+    tenants: () => bridges.served().length,
+  });
   return bus.consume(
     topics.conversationSync,
     async (delivery) => {
-      // A new conversation: in auto mode, an online agent with a free place gets it now (the
-      // scheduler's pass catches what this misses); its claim and mention join this sync.
-      if (delivery.data.reason === SyncReason.CONVERSATION_CREATED)
-        await processor.assignWaiting(delivery.data.tenantId);
-      await sync.reconcile(delivery.data.tenantId, delivery.data.conversationId, () =>
-        delivery.working(),
-      );
+      const { tenantId, conversationId } = delivery.data;
+      const bridge = await served(parts, tenantId, {
+        topic: 'conversationSync',
+        durable: 'bridge-sync',
+        delivery,
+        payload: () => toBinary(ConversationSyncSchema, delivery.data),
+        conversationId,
+      });
+      // Refused (a dead letter): the sweep leaves the conversation until new work or a replay.
+      if (!bridge) return void (await parts.delivery.syncGivenUp(tenantId, conversationId));
+      const leave = await fair.enter(tenantId, FAIR_SHARE_WAIT_MS);
+      if (!leave) {
+        // Over its share: handed back behind what waits in the stream, so the slot is free for
+        // other tenants at once (a nak would keep it until redelivered). Syncs are idempotent.
+        metrics.syncsDeferred.add(1);
+        await bus.publish(topics.conversationSync, delivery.data, {
+          msgId: `fair-${conversationId}-${Math.floor(Date.now() / FAIR_SHARE_WAIT_MS)}`,
+        });
+        return;
+      }
+      try {
+        // A new conversation: in auto mode, an online agent with a free place gets it now (the
+        // scheduler's pass catches what this misses); its claim and mention join this sync.
+        if (delivery.data.reason === SyncReason.CONVERSATION_CREATED)
+          await bridge.processor.assignWaiting(tenantId);
+        await bridge.sync.reconcile(tenantId, conversationId, () => delivery.working());
+      } finally {
+        leave();
+      }
     },
     {
       durable: 'bridge-sync',
       // Many conversations wait for budget at once: the sender orders them fairly, so it
       // must see them (a busy conversation's further events are acked at once, see reconcile).
-      maxAckPending: 512,
+      maxAckPending: config.TELEGRAM_SYNC_IN_FLIGHT,
       // Short, so a delivery held by a dead replica comes back soon; live ones call working().
       ackWaitMs: 15_000,
       // Bounded (about 40 minutes of tries): then a dead letter an operator can replay,
@@ -51,22 +139,34 @@ export function consumeSync(parts: BridgeParts): Subscription {
           deadLetter,
           conversationId: data.conversationId,
         });
-        await sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+        const bridge = await bridges.get(data.tenantId).catch(() => undefined);
+        if (bridge)
+          await bridge.sync.givenUp(data.tenantId, data.conversationId, deadLetter.error.message);
+        else await parts.delivery.syncGivenUp(data.tenantId, data.conversationId);
       },
     },
   );
 }
 
 /** Telegram updates, strictly ordered: agents' messages in a topic keep Telegram's order. */
-export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscription {
-  const { bus, processor, db, logger } = parts;
+export function consumeUpdates(parts: BridgeParts): Subscription {
+  const { bus, db, logger } = parts;
   return bus.consume(
     topics.telegramUpdate,
     async (delivery) => {
+      // The tenant whose bot received it; an update published before tenants has none. The
+      // stream is strictly ordered for every tenant: one that cannot be served must not hold it.
+      const bridge = await served(parts, delivery.data.tenantId || DEFAULT_TENANT_ID, {
+        topic: 'telegramUpdate',
+        durable: 'bridge-updates',
+        delivery,
+        payload: () => toBinary(TelegramUpdateSchema, delivery.data),
+      });
+      if (!bridge) return;
       // Downloading a file an agent posted may outlast ackWaitMs: the update is still in hand.
       const beat = setInterval(() => delivery.working(), 3000);
       try {
-        await processor.process(intake.open(delivery.data), delivery.data.botId);
+        await bridge.processor.process(bridge.intake.open(delivery.data), delivery.data.botId);
       } finally {
         clearInterval(beat);
       }
@@ -81,7 +181,8 @@ export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscr
       backoffMs: [250, 1000, 5000, 15_000, 60_000, 300_000],
       onDeadLetter: (deadLetter) =>
         storeDeadLetter(db, logger, {
-          tenantId: DEFAULT_TENANT_ID,
+          tenantId:
+            fromBinary(TelegramUpdateSchema, deadLetter.payload).tenantId || DEFAULT_TENANT_ID,
           topic: 'telegramUpdate',
           deadLetter,
         }),
@@ -91,12 +192,21 @@ export function consumeUpdates(parts: BridgeParts, intake: UpdateIntake): Subscr
 
 /** Retention purged a conversation: its topic is deleted (policy `delete`). */
 export function consumeTopicRemovals(parts: BridgeParts): Subscription {
-  const { bus, sender, db, logger, config } = parts;
+  const { bus, db, logger } = parts;
   return bus.consume(
     topics.topicRemoval,
     async (delivery) => {
+      const bridge = await served(parts, delivery.data.tenantId, {
+        topic: 'topicRemoval',
+        durable: 'bridge-topic-removal',
+        delivery,
+        payload: () => toBinary(TopicRemovalSchema, delivery.data),
+        conversationId: delivery.data.conversationId,
+      });
+      if (!bridge) return;
+      const { sender, telegram } = bridge;
       const topicId = Number(delivery.data.topicId);
-      const chatId = Number(delivery.data.groupChatId) || config.SUPPORT_GROUP_ID;
+      const chatId = Number(delivery.data.groupChatId) || telegram.groupId;
       const result = await sender.send({
         method: 'deleteForumTopic',
         chatId,
@@ -139,7 +249,7 @@ export function consumeTopicRemovals(parts: BridgeParts): Subscription {
 
 /** A visitor typing shows as typing in their topic, at most every few seconds. */
 export function showTyping(parts: BridgeParts): Subscription {
-  const { bus, coordination, delivery, sync, sender, logger } = parts;
+  const { bus, coordination, delivery, bridges, logger } = parts;
   return bus.onSignal(
     topics.visitorTyping,
     (data) => {
@@ -148,6 +258,7 @@ export function showTyping(parts: BridgeParts): Subscription {
         if (!(await coordination.dedupe.firstSeen(key, TYPING_INTERVAL_MS))) return;
         const conversation = await delivery.find(data.tenantId, data.conversationId);
         if (!conversation?.topic_id || conversation.status !== 'open') return;
+        const { sync, sender } = await bridges.get(data.tenantId);
         const chatId = sync.groupOf(conversation);
         const topicId = conversation.topic_id;
         // Typing spends budget too: only when a slot is free right now and nobody waits.

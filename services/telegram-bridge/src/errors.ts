@@ -9,6 +9,10 @@ export const BridgeErrorCode = {
   BRIDGE_INVALID_UPDATE: 'BRIDGE_INVALID_UPDATE',
   /** A file posted in Telegram could not be downloaded (getFile or the download failed for good). */
   BRIDGE_FILE_UNAVAILABLE: 'BRIDGE_FILE_UNAVAILABLE',
+  /** A tenant's conversation or update, but its secrets bundle has no bot token or support group. */
+  TENANT_BOT_MISSING: 'TENANT_BOT_MISSING',
+  /** A tenant's conversation or update, but the tenant is unknown, suspended or deleted. */
+  TENANT_INACTIVE: 'TENANT_INACTIVE',
 } as const;
 export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
 

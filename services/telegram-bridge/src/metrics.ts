@@ -38,6 +38,10 @@ export function createBridgeMetrics() {
     updatesIgnored: m.createCounter('topicdesk_telegram_updates_ignored_total', {
       description: 'Updates ignored, by reason',
     }),
+    syncsDeferred: m.createCounter('topicdesk_telegram_syncs_deferred_total', {
+      description:
+        "Conversation syncs handed back because their tenant held its fair share of the replica's syncs",
+    }),
     /** Agent messages stored (`kind="agent"`). */
     messagesIn,
     /** Visitor messages Telegram accepted (`kind="visitor"`). */

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { topics, type SignalSubscription } from '@topicdesk/bus';
 import type { MiniAppVerifyRequest } from '@topicdesk/contracts';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import type { BridgeParts } from './wiring';
 
 /** Why `initData` signs no one in; the codes cross the bus and become the gateway's. */
@@ -77,14 +78,22 @@ export function verifyInitData(
 }
 
 /**
- * Answers the gateways' Mini App checks: the bridges share them as a queue group; the main
- * bot's token is the one Telegram signs the console's Mini App data with. Data older than a
+ * Answers the gateways' Mini App checks: the bridges share them as a queue group; the main bot
+ * of the request's tenant is the one Telegram signs its console's Mini App data with (a tenant
+ * the bridge cannot serve has no bot to check against: refused as invalid). Data older than a
  * sign-in link's lifetime (CONSOLE_LINK_TTL) is refused as a stale link would be.
  */
 export function answerMiniAppRequests(parts: BridgeParts): SignalSubscription {
-  const { bus, config, logger } = parts;
-  const answer = (request: MiniAppVerifyRequest) => {
-    const verdict = verifyInitData(request.initData, config.BOT_TOKEN, config.CONSOLE_LINK_TTL);
+  const { bus, config, logger, bridges } = parts;
+  const answer = async (request: MiniAppVerifyRequest) => {
+    const tenantId = request.tenantId || DEFAULT_TENANT_ID;
+    const bridge = await bridges.get(tenantId).catch((error: unknown) => {
+      logger.info({ err: error, tenantId }, 'mini app data of a tenant without a bot');
+      return undefined;
+    });
+    const verdict = bridge
+      ? verifyInitData(request.initData, bridge.telegram.botToken, config.CONSOLE_LINK_TTL)
+      : refuse(MiniAppRefusal.invalid, 'this site has no bot to sign in with');
     if (verdict.ok) {
       bus.signal(topics.miniAppVerifyReply, {
         requestId: request.requestId,
@@ -95,7 +104,7 @@ export function answerMiniAppRequests(parts: BridgeParts): SignalSubscription {
       });
       return;
     }
-    logger.info({ code: verdict.code }, 'mini app data refused');
+    logger.info({ code: verdict.code, tenantId }, 'mini app data refused');
     bus.signal(topics.miniAppVerifyReply, {
       requestId: request.requestId,
       error: { code: verdict.code, message: verdict.message },

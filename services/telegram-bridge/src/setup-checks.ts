@@ -1,9 +1,21 @@
 import { topics, type SignalSubscription } from '@topicdesk/bus';
 import { SetupAction, type SetupCheck, type SetupRequest } from '@topicdesk/contracts';
 import { GrammyError } from 'grammy';
-import { DEFAULT_TENANT_ID } from '@topicdesk/core';
-import type { PoolBot } from './sender/bot-pool';
+import { DEFAULT_TENANT_ID, type ServedGroups } from '@topicdesk/core';
+import type { BotPool, PoolBot } from './sender/bot-pool';
 import type { BridgeParts } from './wiring';
+
+/** What the checks look at for one tenant: its bots, its groups, the webhook it should have. */
+export interface SetupSubject {
+  pool: BotPool;
+  groups: ServedGroups;
+  /** Its default group (SUPPORT_GROUP_ID, or the first of a tenant's `supportGroups`). */
+  groupId: number;
+  /** The webhook URL its bots should have (webhook mode); unset: registered by someone else. */
+  webhookUrl: string | undefined;
+  /** Sets its bots' webhook to `webhookUrl` (the Setup page's button). */
+  registerWebhook: (url: string) => Promise<void>;
+}
 
 type Check = Pick<SetupCheck, 'id' | 'ok' | 'detail' | 'fix'>;
 
@@ -84,10 +96,10 @@ async function adminCheck(main: PoolBot, bot: PoolBot, chatId: number): Promise<
 }
 
 /** The webhook as Telegram has it, against the expected URL (webhook mode) or none (polling). */
-async function webhookCheck(parts: BridgeParts, mode: 'webhook' | 'polling'): Promise<Check> {
-  const expected = parts.config.TELEGRAM_WEBHOOK_URL;
+async function webhookCheck(subject: SetupSubject, mode: 'webhook' | 'polling'): Promise<Check> {
+  const expected = subject.webhookUrl;
   try {
-    const info = await parts.pool.main.api.getWebhookInfo();
+    const info = await subject.pool.main.api.getWebhookInfo();
     const lastError = info.last_error_message
       ? `; last delivery error: ${info.last_error_message}`
       : '';
@@ -139,26 +151,37 @@ async function tenantCheck(parts: BridgeParts, tenantId: string): Promise<Check>
 /** Every check, the Telegram calls of each group made one after the other (few and rare). */
 export async function setupChecks(
   parts: BridgeParts,
+  subject: SetupSubject | undefined,
   mode: 'webhook' | 'polling',
   tenantId: string = DEFAULT_TENANT_ID,
 ): Promise<Check[]> {
-  const { pool, groups } = parts;
   const checks: Check[] = [await tenantCheck(parts, tenantId)];
+  if (!subject) {
+    checks.push(
+      fail(
+        'bot.token',
+        'the bridge serves no bot for this tenant',
+        `set botToken and supportGroups in its secrets: PATCH /v1/platform/tenants/${tenantId}`,
+      ),
+    );
+    return checks;
+  }
+  const { pool, groups } = subject;
   for (const bot of pool.bots) checks.push(await botCheck(bot));
   if (!checks[1]?.ok) return checks; // without a working main bot nothing else can be asked
-  const chats = [...new Set([parts.config.SUPPORT_GROUP_ID, ...(await groups.all())])];
+  const chats = [...new Set([subject.groupId, ...(await groups.all())])];
   for (const chatId of chats) {
     checks.push(await forumCheck(pool.main, chatId));
     for (const bot of pool.bots) checks.push(await adminCheck(pool.main, bot, chatId));
   }
-  checks.push(await webhookCheck(parts, mode));
+  checks.push(await webhookCheck(subject, mode));
   return checks;
 }
 
 export interface SetupResponderOptions {
   mode: 'webhook' | 'polling';
-  /** Sets the webhook to TELEGRAM_WEBHOOK_URL (the update receiving's own registration). */
-  registerWebhook: (url: string) => Promise<void>;
+  /** The tenant's bots and groups as this replica serves them; undefined: none (no bot). */
+  subjectOf: (tenantId: string) => Promise<SetupSubject | undefined>;
 }
 
 /**
@@ -170,30 +193,33 @@ export function answerSetupRequests(
   parts: BridgeParts,
   options: SetupResponderOptions,
 ): SignalSubscription {
-  const { bus, logger, config } = parts;
+  const { bus, logger } = parts;
   const answer = async (request: SetupRequest) => {
+    const tenantId = request.tenantId || DEFAULT_TENANT_ID;
     let error: { code: string; message: string } | undefined;
+    const subject = await options.subjectOf(tenantId).catch((failed: unknown) => {
+      logger.info({ err: failed, tenantId }, 'no bot served for the setup checks');
+      return undefined;
+    });
     if (request.action === SetupAction.SET_WEBHOOK) {
-      const url = config.TELEGRAM_WEBHOOK_URL;
-      if (!url)
+      const url = subject?.webhookUrl;
+      if (!subject || !url)
         error = {
           code: 'SETUP_WEBHOOK_UNSET',
           message: 'TELEGRAM_WEBHOOK_URL is unset: the bridge polls, no webhook to set',
         };
       else
-        await options.registerWebhook(url).catch((refused: unknown) => {
+        await subject.registerWebhook(url).catch((refused: unknown) => {
           error = { code: 'SETUP_WEBHOOK_REFUSED', message: `setWebhook: ${described(refused)}` };
         });
     }
-    const checks = await setupChecks(
-      parts,
-      options.mode,
-      request.tenantId || DEFAULT_TENANT_ID,
-    ).catch((failed: unknown) => {
-      // Postgres away (the groups): said as a failing check rather than a timeout.
-      logger.warn({ err: failed }, 'setup checks failed');
-      return [fail('bridge', `the checks failed: ${described(failed)}`, 'see the bridge log')];
-    });
+    const checks = await setupChecks(parts, subject, options.mode, tenantId).catch(
+      (failed: unknown) => {
+        // Postgres away (the groups): said as a failing check rather than a timeout.
+        logger.warn({ err: failed }, 'setup checks failed');
+        return [fail('bridge', `the checks failed: ${described(failed)}`, 'see the bridge log')];
+      },
+    );
     bus.signal(topics.setupReply, { requestId: request.requestId, checks, error });
     logger.info(
       { action: request.action, failing: checks.filter((c) => !c.ok).map((c) => c.id) },

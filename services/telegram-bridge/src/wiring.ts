@@ -24,6 +24,8 @@ import { TopicSync } from './sync/topic-sync';
 import { PrivateChat } from './updates/private-chat';
 import { TelegramFiles } from './updates/telegram-files';
 import { UpdateProcessor } from './updates/update-processor';
+import { UpdateIntake } from './updates/update-intake';
+import { TenantBridges, type TenantBridge } from './tenant-bridges';
 import { ConsoleSignIn } from './updates/console-sign-in';
 import { consoleUrl } from '@topicdesk/config';
 import { DEFAULT_TENANT_ID } from '@topicdesk/core';
@@ -41,16 +43,39 @@ export interface BridgeDeps {
 /** The bridge's parts, built once from its dependencies; nothing here starts anything. */
 export type BridgeParts = ReturnType<typeof wireBridge>;
 
+/** What every tenant's parts share: the process's connections, metrics and core use cases. */
+interface SharedParts {
+  deps: BridgeDeps;
+  metrics: ReturnType<typeof createBridgeMetrics>;
+  apiOf: ApiOf;
+  attachments: AttachmentService;
+  delivery: TopicDeliveryService;
+}
+
+type ApiOf = (token: string, timeoutSeconds?: number) => ReturnType<typeof createTelegramApi>;
+
+/** One tenant's Telegram: its bots, groups, and (the default tenant only) its user key. */
+export interface TenantTelegram {
+  tenantId: string;
+  botToken: string;
+  senderBotTokens: readonly string[];
+  /** Conversations without a group of their own live there (the first of its groups). */
+  groupId: number;
+  keyring?: UserKeyring | undefined;
+  /** The tenant's webhook path secret (`tenants.webhook_secret`); unset for the default tenant. */
+  webhookSecret?: string | undefined;
+}
+
 /**
- * Builds the parts: the sender, the sync (sends out), the update processor (updates in), the
- * private chat when there is a key, and core's use cases they record through.
+ * Builds the parts: the default tenant's from the environment (the sender, the sync, the update
+ * processor, the private chat when there is a key), core's use cases they record through, and
+ * the registry that builds every other tenant's parts from its secrets bundle on first use.
  */
 export function wireBridge(deps: BridgeDeps) {
-  const { config, logger, coordination } = deps;
+  const { config, logger } = deps;
   const metrics = createBridgeMetrics();
-  const { apiOf, pool, sender } = createSender(deps, metrics);
-  const botId = pool.main.id;
-  const groupId = config.SUPPORT_GROUP_ID;
+  const apiOf: ApiOf = (token, timeoutSeconds) =>
+    createTelegramApi(token, config.TELEGRAM_API_ROOT, metrics, timeoutSeconds);
   // Private chats need the key: it encrypts users' ids in Postgres and updates on the bus.
   const keyring = config.TELEGRAM_USER_KEY
     ? UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS)
@@ -61,9 +86,57 @@ export function wireBridge(deps: BridgeDeps) {
     urlTtlMs: config.ATTACHMENTS_URL_TTL,
     logger,
   });
+  const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));
+  const shared: SharedParts = { deps, metrics, apiOf, attachments, delivery };
+  const main = wireTenant(shared, {
+    tenantId: DEFAULT_TENANT_ID,
+    botToken: config.BOT_TOKEN,
+    senderBotTokens: config.TELEGRAM_SENDER_BOT_TOKENS,
+    groupId: config.SUPPORT_GROUP_ID,
+    keyring,
+  });
+  // The tenants as this replica knows them; `tenant.changed` drops one (bridge.ts listens).
+  const tenants = new TenantDirectory({
+    db: deps.db,
+    keyring: TenantKeyring.fromEnv(config.TENANT_KEK, config.TENANT_KEKS_PREVIOUS),
+    logger,
+  });
+  const bridges = new TenantBridges({
+    tenants,
+    main,
+    logger,
+    build: (telegram) => wireTenant(shared, telegram),
+  });
+  return {
+    ...deps,
+    metrics,
+    tenants,
+    bridges,
+    apiOf,
+    pool: main.pool,
+    sender: main.sender,
+    keyring,
+    privateChat: main.privateChat,
+    delivery,
+    sync: main.sync,
+    groups: main.groups,
+    processor: main.processor,
+    intake: main.intake,
+  };
+}
+
+/** One tenant's parts over one pool of bots: its sender, sync, processor, groups and files. */
+function wireTenant(shared: SharedParts, telegram: TenantTelegram): TenantBridge {
+  const { deps, metrics, apiOf, attachments, delivery } = shared;
+  const { config, coordination, tenantId } = { ...deps, tenantId: telegram.tenantId };
+  const logger = deps.logger.child({ tenantId });
+  const { pool, sender } = createSender(shared, telegram, logger);
+  const botId = pool.main.id;
+  const groupId = telegram.groupId;
+  const { keyring } = telegram;
   const files = new TelegramFiles({
     api: pool.main.api,
-    token: config.BOT_TOKEN,
+    token: telegram.botToken,
     apiRoot: config.TELEGRAM_API_ROOT,
     attachments,
     maxFileBytes: config.ATTACHMENTS_MAX_FILE_BYTES,
@@ -98,7 +171,6 @@ export function wireBridge(deps: BridgeDeps) {
         topicPolicy: config.DSAR_TOPIC_POLICY,
       })
     : undefined;
-  const delivery = new TopicDeliveryService(new UnitOfWork(deps.db, deps.relay));
   const sync = new TopicSync({
     sender,
     delivery,
@@ -110,9 +182,10 @@ export function wireBridge(deps: BridgeDeps) {
     pinHeader: config.TELEGRAM_PIN_HEADER,
     privateChat,
   });
-  const groups = new ServedGroups(deps.db, groupId);
+  const groups = new ServedGroups(deps.db, groupId, tenantId);
   const processor = new UpdateProcessor({
     db: deps.db,
+    tenantId,
     sender,
     relay: deps.relay,
     logger,
@@ -132,46 +205,42 @@ export function wireBridge(deps: BridgeDeps) {
       relay: deps.relay,
       sender,
       logger,
-      tenantId: DEFAULT_TENANT_ID,
+      tenantId,
       botId,
       consoleUrl: consoleUrl(config),
       linkTtlMs: config.CONSOLE_LINK_TTL,
     }),
   });
-  // The tenants as this replica knows them; `tenant.changed` drops one (bridge.ts listens).
-  const tenants = new TenantDirectory({
-    db: deps.db,
-    keyring: TenantKeyring.fromEnv(config.TENANT_KEK, config.TENANT_KEKS_PREVIOUS),
-    logger,
-  });
+  const intake = new UpdateIntake({ bus: deps.bus, pool, metrics, keyring, tenantId });
   return {
-    ...deps,
-    metrics,
-    tenants,
-    apiOf,
+    tenantId,
+    telegram,
     pool,
     sender,
-    keyring,
-    privateChat,
-    delivery,
     sync,
-    groups,
     processor,
+    groups,
+    files,
+    intake,
+    privateChat,
+    logger,
   };
 }
 
 /** One pool of bots behind one sender: every call that shows up in a chat goes through it. */
 function createSender(
-  { config, coordination, logger }: BridgeDeps,
-  metrics: ReturnType<typeof createBridgeMetrics>,
+  { deps, metrics, apiOf }: SharedParts,
+  telegram: TenantTelegram,
+  logger: Logger,
 ) {
-  const apiOf = (token: string, timeoutSeconds?: number) =>
-    createTelegramApi(token, config.TELEGRAM_API_ROOT, metrics, timeoutSeconds);
+  const { config, coordination } = deps;
   const pool = new BotPool({
-    main: { token: config.BOT_TOKEN, api: apiOf(config.BOT_TOKEN) },
-    senders: config.TELEGRAM_SENDER_BOT_TOKENS.map((token) => ({ token, api: apiOf(token) })),
+    main: { token: telegram.botToken, api: apiOf(telegram.botToken) },
+    senders: telegram.senderBotTokens.map((token) => ({ token, api: apiOf(token) })),
     logger,
   });
+  // Budgets in Redis are keyed by bot id (`tg:group:<bot>:<chat>`…): a bot is one tenant's,
+  // so two tenants never share a budget.
   const sender = new TelegramSender({
     pool,
     budgets: coordination.budgets,
@@ -185,5 +254,5 @@ function createSender(
       safetyMs: config.TELEGRAM_LIMIT_SAFETY,
     },
   });
-  return { apiOf, pool, sender };
+  return { pool, sender };
 }

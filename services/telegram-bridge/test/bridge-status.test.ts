@@ -75,7 +75,13 @@ async function replica(namespace: string) {
   });
   const bus = createInProcessBus();
   opened.push({ coordination, sender, bus });
-  const source = { pool, sender, budgets: coordination.budgets, groups: async () => [GROUP] };
+  const source = {
+    tenantId: 'default',
+    pool,
+    sender,
+    budgets: coordination.budgets,
+    groups: async () => [GROUP],
+  };
   return { pool, sender, bus, logger, source };
 }
 

@@ -49,6 +49,8 @@ export async function startBridgeUnderTest(options: {
   logLevel?: 'error' | 'warn';
   db?: (db: Kysely<DB>) => Kysely<DB>;
   distributed?: boolean;
+  /** Another sandbox than a plain one with GROUP (e.g. a paced one). */
+  sandbox?: () => Promise<RunningSandbox>;
 }): Promise<BridgeUnderTest> {
   const testDb: TestDatabase = await createTestDatabase(`bridge_${options.name}`);
   const logger = createLogger({ service: 'bridge-test', level: options.logLevel ?? 'error' });
@@ -67,7 +69,7 @@ export async function startBridgeUnderTest(options: {
   });
   const { infra, relay } = runtime;
   const uow = new UnitOfWork(infra.database.db, relay);
-  const sandbox = await startSandbox({ supergroupId: GROUP });
+  const sandbox = await (options.sandbox?.() ?? startSandbox({ supergroupId: GROUP }));
   const config = loadBridgeConfig({
     BOT_TOKEN: options.token,
     SUPPORT_GROUP_ID: String(GROUP),

@@ -87,6 +87,31 @@ export class TenantDirectory {
     return loaded;
   }
 
+  /**
+   * The tenant whose Telegram webhook path carries `webhookSecret` (the bridge's route), or
+   * undefined. Read from Postgres each time: the bridge calls it per webhook delivery only when
+   * the secret is not one of the tenants it already serves.
+   */
+  async byWebhookSecret(webhookSecret: string): Promise<TenantConfig | undefined> {
+    const row = await new TenantRepository(this.options.db).findByWebhookSecret(webhookSecret);
+    if (!row) return undefined;
+    const tenant = await this.get(row.id);
+    return tenant?.webhookSecret === webhookSecret ? tenant : undefined;
+  }
+
+  /** The ids of every active tenant, read page by page (a bridge serving their bots at start). */
+  async activeIds(batch = 100): Promise<string[]> {
+    const repository = new TenantRepository(this.options.db);
+    const ids: string[] = [];
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await repository.list({ limit: batch, afterId, includeDeleted: false });
+      ids.push(...page.filter((row) => row.status === 'active').map((row) => row.id));
+      if (page.length < batch) return ids;
+      afterId = page[page.length - 1]?.id;
+    }
+  }
+
   /** Forgets the tenant: its next use reads it again. */
   drop(id: string): void {
     this.byId.delete(id);

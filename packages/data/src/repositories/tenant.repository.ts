@@ -76,6 +76,15 @@ export class TenantRepository {
       .executeTakeFirst();
   }
 
+  /** The tenant whose Telegram webhook path carries `webhookSecret` (the bridge's route). */
+  findByWebhookSecret(webhookSecret: string): Promise<Tenant | undefined> {
+    return this.db
+      .selectFrom('tenants')
+      .selectAll()
+      .where('webhook_secret', '=', webhookSecret)
+      .executeTakeFirst();
+  }
+
   /** A page by id, after the previous page's last id; the caller reads `limit + 1` to know more follow. */
   list(options: {
     limit: number;

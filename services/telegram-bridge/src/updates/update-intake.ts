@@ -19,6 +19,8 @@ export class UpdateIntake {
       pool: BotPool;
       metrics: BridgeMetrics;
       keyring: UserKeyring | undefined;
+      /** The tenant whose bots these are; its id travels with every update. */
+      tenantId: string;
     },
   ) {}
 
@@ -42,6 +44,7 @@ export class UpdateIntake {
         botId: receiver,
         payload,
         receivedAt: timestampNow(),
+        tenantId: this.options.tenantId,
       },
       { msgId: `tg-${receiver}-${update.update_id}` },
     );

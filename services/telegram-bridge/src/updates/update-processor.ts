@@ -27,6 +27,8 @@ import { fileOf, type TelegramFiles } from './telegram-files';
 
 export interface UpdateProcessorOptions {
   db: Kysely<DB>;
+  /** The tenant whose bot and groups these updates come from (default: the default tenant). */
+  tenantId?: string | undefined;
   /** The bridge's one way out to Telegram (answers to buttons go through the bot that got them). */
   sender: TelegramSender;
   relay: OutboxRelay;
@@ -63,6 +65,7 @@ export class UpdateProcessor {
 
   constructor(private readonly options: UpdateProcessorOptions) {
     this.#desk = new AgentDesk(new UnitOfWork(options.db, options.relay), {
+      tenantId: options.tenantId,
       allowUnknownAgents: options.allowUnknownAgents,
       unknownAgentName: options.unknownAgentName,
       requireClaim: options.requireClaim,

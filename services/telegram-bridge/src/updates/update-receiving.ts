@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
+import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import type { Coordination } from '@topicdesk/fanout';
 import type { Logger } from '@topicdesk/telemetry';
-import { updatesMode, type BridgeConfig } from '../config';
 import type { BotPool, PoolBot } from '../sender/bot-pool';
 import { botIdOf, type createTelegramApi } from '../sender/telegram-api';
 import type { UpdateIntake } from './update-intake';
@@ -9,9 +10,22 @@ const POLL_TIMEOUT_S = 25;
 const WEBHOOK_RETRY_MS = 10_000;
 const ALL_UPDATES = ['message', 'edited_message', 'callback_query'] as const;
 const SENDER_UPDATES = ['callback_query'] as const;
+/** After a replica registered a tenant's webhook, the others skip it this long. */
+const WEBHOOK_ONCE_MS = 10 * 60_000;
 
 export interface UpdateReceivingOptions {
-  config: BridgeConfig;
+  /** Whose bots these are: the default tenant's main bot keeps its poller lock's old name. */
+  tenantId: string;
+  mode: 'webhook' | 'polling';
+  /** The bots' tokens, the main bot's first (a long poll gets a client of its own). */
+  tokens: readonly string[];
+  /** The webhook (webhook mode): its URL (unset: registered by someone else) and header secret. */
+  webhook: { url: string | undefined; headerSecret: string | undefined; pathSecretSet: boolean };
+  /**
+   * One replica registers the webhook for all (a tenant's, at start and on a change); the
+   * default tenant's is registered by every replica at start, as before.
+   */
+  registerOnce?: boolean;
   pool: BotPool;
   coordination: Coordination;
   logger: Logger;
@@ -33,14 +47,13 @@ export class UpdateReceiving {
   readonly #tokens: Map<string, string>;
 
   constructor(private readonly options: UpdateReceivingOptions) {
-    const { config } = options;
-    this.mode = updatesMode(config);
-    this.#tokens = new Map(
-      [config.BOT_TOKEN, ...config.TELEGRAM_SENDER_BOT_TOKENS].map((token) => [
-        botIdOf(token),
-        token,
-      ]),
-    );
+    this.mode = options.mode;
+    this.#tokens = new Map(options.tokens.map((token) => [botIdOf(token), token]));
+  }
+
+  /** The URL the bots' webhook is set to in webhook mode (unset: registered by someone else). */
+  get webhookUrl(): string | undefined {
+    return this.options.webhook.url;
   }
 
   /** The webhook is registered (webhook mode) or the main bot polls. */
@@ -49,7 +62,7 @@ export class UpdateReceiving {
   }
 
   async start(): Promise<void> {
-    const { config, logger, pool } = this.options;
+    const { webhook, logger, pool } = this.options;
     if (this.mode === 'polling') {
       for (const bot of pool.bots) {
         const polling = this.#poll(bot).catch((error: unknown) =>
@@ -59,13 +72,13 @@ export class UpdateReceiving {
       }
       return;
     }
-    if (!config.TELEGRAM_WEBHOOK_URL) {
-      this.#registered = true; // registered by someone else
+    const url = webhook.url;
+    if (!url || !(await this.#ours(url))) {
+      this.#registered = true; // registered by someone else (another replica)
       return;
     }
-    await this.registerWebhook(config.TELEGRAM_WEBHOOK_URL).catch((error: unknown) => {
+    await this.registerWebhook(url).catch((error: unknown) => {
       logger.error({ err: error }, 'setWebhook failed; retrying in the background');
-      const url = config.TELEGRAM_WEBHOOK_URL as string;
       const retry = setInterval(() => {
         this.registerWebhook(url).then(
           () => clearInterval(retry),
@@ -82,9 +95,25 @@ export class UpdateReceiving {
     for (const stop of this.#stops.reverse()) await stop();
   }
 
+  /**
+   * Whether this replica sets the webhook at start: always, or with `registerOnce` only the
+   * first replica to ask for these bots, URL and header secret (a change asks again); it then
+   * retries until Telegram took it.
+   */
+  async #ours(url: string): Promise<boolean> {
+    const { registerOnce, webhook, pool, coordination } = this.options;
+    if (!registerOnce) return true;
+    const digest = createHash('sha256')
+      .update(JSON.stringify([url, webhook.headerSecret, [...this.#tokens.values()]]))
+      .digest('base64url')
+      .slice(0, 16);
+    const botId = pool.main.id;
+    return coordination.dedupe.firstSeen(`tg:webhook:${botId}:${digest}`, WEBHOOK_ONCE_MS);
+  }
+
   /** Sets every bot's webhook to `url` (at start, and from the console's setup page). */
   async registerWebhook(url: string): Promise<void> {
-    const { config, logger, pool } = this.options;
+    const { webhook, logger, pool } = this.options;
     const parsed = new URL(url);
     const port = parsed.port ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
     if (parsed.protocol !== 'https:' || ![443, 80, 88, 8443].includes(port)) {
@@ -93,11 +122,11 @@ export class UpdateReceiving {
         'Telegram only delivers webhooks to https on ports 443, 80, 88 or 8443; fine for a sandbox',
       );
     }
-    if (!config.TELEGRAM_WEBHOOK_SECRET)
+    if (!webhook.pathSecretSet)
       logger.warn('TELEGRAM_WEBHOOK_SECRET is unset: the webhook route refuses every call');
     for (const bot of pool.bots) {
       await bot.api.setWebhook(url, {
-        ...(config.TELEGRAM_HEADER_SECRET ? { secret_token: config.TELEGRAM_HEADER_SECRET } : {}),
+        ...(webhook.headerSecret ? { secret_token: webhook.headerSecret } : {}),
         // Sender bots get only the buttons they sent; the main bot everything agents do.
         allowed_updates: bot.main ? ALL_UPDATES : SENDER_UPDATES,
         // One delivery at a time: agents' messages reach JetStream in Telegram's order.
@@ -117,7 +146,9 @@ export class UpdateReceiving {
     const signal = this.#abort.signal;
     // Long polls hold the request for POLL_TIMEOUT_S; their client waits longer than that.
     const pollingApi = this.options.apiOf(this.#tokens.get(bot.id) as string, POLL_TIMEOUT_S + 15);
-    const lockKey = bot.main ? 'telegram-poller' : `telegram-poller:${bot.id}`;
+    // The default tenant's main bot keeps the lock's name from before tenants.
+    const mainBot = bot.main && this.options.tenantId === DEFAULT_TENANT_ID;
+    const lockKey = mainBot ? 'telegram-poller' : `telegram-poller:${bot.id}`;
     while (!this.#stopping) {
       // Redis may be away for a moment: that is a retry, never a crash of the poller.
       const lock = await coordination.locks.tryLock(lockKey, 30_000).catch((error: unknown) => {

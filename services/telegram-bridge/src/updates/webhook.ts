@@ -9,8 +9,26 @@ export interface WebhookRouteOptions {
   headerSecret: string | undefined;
   metrics: BridgeMetrics;
   /** Makes the update durable (JetStream); the 200 is sent only after it resolves. */
-  ingest: (update: { update_id: number } & Record<string, unknown>) => Promise<void>;
+  ingest: Ingest;
+  /**
+   * The tenant whose `webhook_secret` is `secret` (any other secret than the default tenant's):
+   * its header secret and its intake; undefined for an unknown, inactive or bot-less tenant.
+   */
+  tenantOf?: (secret: string) => Promise<TenantWebhook | undefined>;
 }
+
+type Ingest = (update: { update_id: number } & Record<string, unknown>) => Promise<void>;
+
+/** A tenant's side of the route. */
+export interface TenantWebhook {
+  tenantId: string;
+  /** Its X-Telegram-Bot-Api-Secret-Token (`telegramHeaderSecret` of its webhook secret). */
+  headerSecret: string;
+  ingest: Ingest;
+}
+
+/** Compared against when no tenant has the secret, so an unknown one costs what a known one does. */
+const DECOY = 'x'.repeat(32);
 
 function same(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -37,15 +55,21 @@ export const webhookRoute: FastifyPluginAsync<WebhookRouteOptions> = async (app,
     '/v1/telegram/webhook/:secret',
     { bodyLimit: 1024 * 1024 },
     async (request, reply) => {
-      if (!options.pathSecret || !same(request.params.secret, options.pathSecret)) {
-        options.metrics.webhookAuthFailures.add(1, { reason: 'path' });
-        return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'not found' } });
-      }
       const header = request.headers['x-telegram-bot-api-secret-token'];
-      if (
-        options.headerSecret &&
-        (typeof header !== 'string' || !same(header, options.headerSecret))
-      ) {
+      let headerSecret = options.headerSecret;
+      let ingest = options.ingest;
+      if (!options.pathSecret || !same(request.params.secret, options.pathSecret)) {
+        // Another tenant's bot: its secret names it, and its header secret is always required.
+        const tenant = options.tenantOf ? await options.tenantOf(request.params.secret) : undefined;
+        if (!tenant) {
+          same(typeof header === 'string' ? header : '', DECOY);
+          options.metrics.webhookAuthFailures.add(1, { reason: 'path' });
+          return reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'not found' } });
+        }
+        headerSecret = tenant.headerSecret;
+        ingest = tenant.ingest;
+      }
+      if (headerSecret && (typeof header !== 'string' || !same(header, headerSecret))) {
         options.metrics.webhookAuthFailures.add(1, { reason: 'header' });
         return reply
           .status(401)
@@ -64,7 +88,7 @@ export const webhookRoute: FastifyPluginAsync<WebhookRouteOptions> = async (app,
           },
         });
       }
-      await options.ingest(body as { update_id: number } & Record<string, unknown>);
+      await ingest(body as { update_id: number } & Record<string, unknown>);
       return reply.status(200).send({});
     },
   );

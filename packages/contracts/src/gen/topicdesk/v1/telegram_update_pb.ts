@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file topicdesk/v1/telegram_update.proto.
  */
 export const file_topicdesk_v1_telegram_update: GenFile = /*@__PURE__*/
-  fileDesc("CiJ0b3BpY2Rlc2svdjEvdGVsZWdyYW1fdXBkYXRlLnByb3RvEgx0b3BpY2Rlc2sudjEidQoOVGVsZWdyYW1VcGRhdGUSEQoJdXBkYXRlX2lkGAEgASgDEg4KBmJvdF9pZBgCIAEoCRIPCgdwYXlsb2FkGAMgASgMEi8KC3JlY2VpdmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiJ0b3BpY2Rlc2svdjEvdGVsZWdyYW1fdXBkYXRlLnByb3RvEgx0b3BpY2Rlc2sudjEiiAEKDlRlbGVncmFtVXBkYXRlEhEKCXVwZGF0ZV9pZBgBIAEoAxIOCgZib3RfaWQYAiABKAkSDwoHcGF5bG9hZBgDIAEoDBIvCgtyZWNlaXZlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJdGVuYW50X2lkGAUgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * An update received by the telegram-bridge webhook (or long poller), stored durably before the
@@ -53,6 +53,13 @@ export type TelegramUpdate = Message<"topicdesk.v1.TelegramUpdate"> & {
    * @generated from field: google.protobuf.Timestamp received_at = 4;
    */
   receivedAt?: Timestamp | undefined;
+
+  /**
+   * The tenant whose bot received it (its webhook route or its poller); empty: the default tenant.
+   *
+   * @generated from field: string tenant_id = 5;
+   */
+  tenantId: string;
 };
 
 /**
