@@ -295,3 +295,4 @@ export {
   type TenantConfig,
   type TenantDirectoryOptions,
 } from './tenants/tenant-directory';
+export { ServiceTokenIndex, type ServiceTokenIndexOptions } from './tenants/service-token-index';

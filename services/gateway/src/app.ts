@@ -235,6 +235,8 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   // registered.
   installAdminAccess(app, {
     serviceToken: config.SERVICE_TOKEN,
+    tenantOfToken: (token) => tenants.byServiceToken(token),
+    served: (tenantId) => tenants.served(tenantId),
     access,
     consoleUrl,
     onRefused: (code) => metrics.accessRefused.add(1, { code }),

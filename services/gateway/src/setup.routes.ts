@@ -1,7 +1,7 @@
 import { Permission } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { adminRoute } from './admin-access';
+import { adminRoute, principalOf } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { SetupAction, type BridgeSetup } from './setup-client';
 import { parse } from './validation';
@@ -64,8 +64,8 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
   const script = assetLoader('widget.js');
   app.addHook('onClose', () => options.bridge.close());
 
-  const checks = async (action: SetupAction) => {
-    const reply = await options.bridge.ask(action);
+  const checks = async (tenantId: string, action: SetupAction) => {
+    const reply = await options.bridge.ask(tenantId, action);
     const fromBridge = reply.checks.map(({ id, ok, detail, fix }) => ({ id, ok, detail, fix }));
     return {
       reply,
@@ -80,8 +80,8 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
       'Setup checks: bots, support groups, webhook, allowed origins — each with its fix',
       { answers: { 200: setupAnswer } },
     ),
-    async () => {
-      const { checks: list } = await checks(SetupAction.CHECK);
+    async (request) => {
+      const { checks: list } = await checks(principalOf(request).tenantId, SetupAction.CHECK);
       return { ok: list.every((c) => c.ok), checks: list, checkedAt: new Date().toISOString() };
     },
   );
@@ -93,8 +93,11 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
       "Sets the bot's webhook to TELEGRAM_WEBHOOK_URL, then checks again",
       { answers: { 200: setupAnswer } },
     ),
-    async () => {
-      const { reply, checks: list } = await checks(SetupAction.SET_WEBHOOK);
+    async (request) => {
+      const { reply, checks: list } = await checks(
+        principalOf(request).tenantId,
+        SetupAction.SET_WEBHOOK,
+      );
       if (reply.error)
         throw new GatewayError(ErrorCode.SETUP_WEBHOOK_FAILED, reply.error.message, {
           cause: reply.error.code,
