@@ -232,6 +232,8 @@ const deadLetterParams = z.object({
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
   const { admin: service, reads } = options;
   const by = (request: FastifyRequest) => principalOf(request).actorId;
+  /** Every route reads and changes the caller's tenant only. */
+  const tenantOf = (request: FastifyRequest) => principalOf(request).tenantId;
 
   /**
    * A list of settings (settings.read) a page at a time: short lists, read whole and paged by
@@ -254,12 +256,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       }),
       async (request) => {
         const query = parse(settingsPageQuery, request.query, 'query');
-        const page = pageInMemory(
-          list.field,
-          await list.load(principalOf(request).tenantId),
-          list.key,
-          query,
-        );
+        const page = pageInMemory(list.field, await list.load(tenantOf(request)), list.key, query);
         return { [list.field]: page.items.map(list.view), nextCursor: page.nextCursor };
       },
     );
@@ -353,7 +350,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     async (request) => {
       const body = parse(templatesBody, request.body === undefined ? {} : request.body);
       const items = Array.isArray(body) ? body : [body];
-      await service.saveTemplates(principalOf(request).tenantId, by(request), items);
+      await service.saveTemplates(tenantOf(request), by(request), items);
       return { updated: items.length };
     },
   );
@@ -369,7 +366,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const { key } = parse(templateKeyParams, request.params, 'path');
       // A repeated `?locale=` is an array: refused here, not passed on to the database.
       const { locale } = parse(templateLocaleQuery, request.query, 'query');
-      if (!(await service.deleteTemplate(principalOf(request).tenantId, by(request), key, locale)))
+      if (!(await service.deleteTemplate(tenantOf(request), by(request), key, locale)))
         throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
       return { deleted: true };
     },
@@ -393,11 +390,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request) => {
       const { rules } = parse(priorityRulesBody, request.body ?? {});
-      const saved = await service.savePriorityRules(
-        principalOf(request).tenantId,
-        by(request),
-        rules,
-      );
+      const saved = await service.savePriorityRules(tenantOf(request), by(request), rules);
       return { rules: saved.map(priorityRuleView) };
     },
   );
@@ -424,7 +417,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const { chatId } = parse(groupParams, request.params, 'path');
       const body = parse(groupBody, request.body ?? {});
       return groupView(
-        await service.saveGroup(principalOf(request).tenantId, by(request), { chatId, ...body }),
+        await service.saveGroup(tenantOf(request), by(request), { chatId, ...body }),
       );
     },
   );
@@ -438,11 +431,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request) => {
       const { chatId } = parse(groupParams, request.params, 'path');
-      const group = await service.deactivateGroup(
-        principalOf(request).tenantId,
-        by(request),
-        chatId,
-      );
+      const group = await service.deactivateGroup(tenantOf(request), by(request), chatId);
       if (!group) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
       return groupView(group);
     },
@@ -473,11 +462,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       responses: { 200: { description: 'the entries as CSV', type: 'text/csv' } },
     }),
     async (request, reply) =>
-      sendAuditCsv(
-        principalOf(request).tenantId,
-        reply,
-        parse(auditCsvQuery, request.query, 'query'),
-      ),
+      sendAuditCsv(tenantOf(request), reply, parse(auditCsvQuery, request.query, 'query')),
   );
 
   /** One page of up to 10,000 entries; the `X-Next-Cursor` header names the next. */
@@ -517,7 +502,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request) => {
       const query = parse(deadLettersQuery, request.query, 'query');
-      const page = await reads.deadLetters(principalOf(request).tenantId, {
+      const page = await reads.deadLetters(tenantOf(request), {
         ...query,
         pending: query.pending === 'true',
       });
@@ -536,7 +521,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const { id } = parse(deadLetterParams, request.params, 'path');
       let replayed: DeadLetterRow | undefined;
       try {
-        replayed = await service.replayDeadLetter(principalOf(request).tenantId, by(request), id);
+        replayed = await service.replayDeadLetter(tenantOf(request), by(request), id);
       } catch (error) {
         if (error instanceof DeadLetterTopicError)
           throw new GatewayError(ErrorCode.INVALID_REQUEST, error.message);

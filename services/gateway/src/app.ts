@@ -14,6 +14,7 @@ import {
   ConsoleAccess,
   ConversationService,
   DataRequests,
+  DEFAULT_TENANT_ID,
   detachedPublisher,
   Ratings,
   Reports,
@@ -82,7 +83,7 @@ import { parse } from './validation';
 import { spendQuota } from './quota';
 import { gatewayTenants } from './tenants';
 import { PLATFORM_PREFIX, platformRoutes } from './platform.routes';
-import { DEFAULT_TENANT_ID } from '@topicdesk/core';
+import { platformSignInRoutes } from './platform-session';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -556,12 +557,17 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     requests: new DataRequests(uow, { files: attachments }),
     topicPolicy: config.DSAR_TOPIC_POLICY,
   });
+  const platform = {
+    platformToken: config.PLATFORM_TOKEN,
+    consoleUrl,
+    onRefused: (code: string) => metrics.accessRefused.add(1, { code, scope: 'platform' }),
+  };
   await app.register(platformRoutes, {
     tenants: tenants.service,
     rewrap: () => tenants.rewrap(),
-    platformToken: config.PLATFORM_TOKEN,
-    onRefused: (code) => metrics.accessRefused.add(1, { code, scope: 'platform' }),
+    ...platform,
   });
+  await app.register(platformSignInRoutes, platform);
   await app.register(setupRoutes, {
     bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
     allowedOrigins: allowed,

@@ -175,7 +175,7 @@ export class BridgeStatusBoard {
       typeof value === 'bigint' ? value.toString() : value,
     );
     let replicas = this.#tenants.get(tenantId);
-    if (!replicas) this.#tenants.set(tenantId, (replicas = new Map()));
+    if (!replicas) this.#tenants.set(tenantId, (replicas = new Map<string, Heard>()));
     const before = replicas.get(status.replicaId);
     replicas.set(status.replicaId, { status, receivedAt: Date.now(), key });
     for (const wake of this.#waiters) wake(tenantId);

@@ -150,7 +150,7 @@ describe('admin API and console scoped to the caller’s tenant', () => {
     });
     alphaConversation = conversation.id;
     alphaTicket = conversation.ticket;
-    await gateway.conversations.visitorMessage({
+    await gateway.conversations.postVisitorMessage({
       tenantId: ALPHA,
       conversationId: alphaConversation,
       clientId: 'c-1',
