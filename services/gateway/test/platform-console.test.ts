@@ -83,11 +83,12 @@ describe("the console's platform session", () => {
         headers,
         payload: { id: `pc-${randomBytes(3).toString('hex')}`, name: 'From the console' },
       });
-    for (const headers of [
+    const refusedHeaders: Array<Record<string, string>> = [
       { origin: ORIGIN },
       { origin: 'https://evil.example', 'x-csrf-token': csrfToken },
       { origin: ORIGIN, 'x-csrf-token': `${csrfToken}x` },
-    ]) {
+    ];
+    for (const headers of refusedHeaders) {
       const refused = await create(headers);
       expect(refused.statusCode, JSON.stringify(headers)).toBe(403);
       expect(refused.json()).toMatchObject({ error: { code: 'CSRF_FAILED' } });
