@@ -95,6 +95,12 @@ describe.skipIf(skipBrowser)('console platform view', () => {
       await page.getByRole('heading', { name: 'Blog Example', level: 1 }).waitFor();
       expect(page.url()).toBe(`${a}/console/platform/tenants/blog-example`);
 
+      // Usage where the gateway reports it; else the panel says so.
+      await page
+        .getByRole('region', { name: 'Usage' })
+        .getByText(/Conversations today|does not report usage yet/)
+        .first()
+        .waitFor();
       await page.getByRole('button', { name: 'Suspend' }).click();
       await page.getByText('Suspended: nothing of this site is served now.').waitFor();
       expect((await platform('GET', '/v1/platform/tenants/blog-example')).body).toMatchObject({
