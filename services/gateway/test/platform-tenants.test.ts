@@ -366,7 +366,8 @@ describe('platform API: tenants on two gateway replicas', () => {
     const operations = Object.entries(document.paths)
       .filter(([path]) => path.startsWith('/v1/platform/'))
       .flatMap(([, ops]) => Object.values(ops));
-    expect(operations).toHaveLength(8);
+    // Tenants (7), the KEK rewrap, and the console platform view's session.
+    expect(operations).toHaveLength(9);
     for (const operation of operations) {
       expect(operation.security).toEqual([{ platformToken: [] }]);
       expect(operation.tags).toEqual(['platform']);
