@@ -232,8 +232,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(cookie);
   // Test runs: every answer of the API checked against its /openapi.json schema.
   if (config.CHECK_RESPONSE_SCHEMAS) installAnswerCheck(app);
-  // After the Origin check, before any route: an admin route without a permission cannot be
-  // registered.
+  // After the Origin check, before any route: no admin route can be without a permission.
   installAdminAccess(app, {
     serviceToken: config.SERVICE_TOKEN,
     tenantOfToken: (token) => tenants.byServiceToken(token),
@@ -572,6 +571,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
     allowedOrigins: allowed,
     publicUrl: config.PUBLIC_URL,
+    tenant: (tenantId) => tenants.directory.get(tenantId),
   });
 };
 

@@ -322,6 +322,30 @@ describe('admin API and console scoped to the caller’s tenant', () => {
       expect((await as(ALPHA_TOKEN, 'GET', url)).body, url).toContain(MARK);
   });
 
+  it("gives a tenant's snippet its site key and checks the tenant's own allowed origins", async () => {
+    const siteKey = (await platform('GET', `/v1/platform/tenants/${ALPHA}`)).json<{
+      siteKey: string;
+    }>().siteKey;
+    await platform('PATCH', `/v1/platform/tenants/${ALPHA}`, {
+      allowedOrigins: ['https://alpha.example'],
+    });
+    const alpha = adminCaller(gateway.app, ALPHA_TOKEN);
+    const own = await alpha('GET', '/v1/admin/setup/snippet?origin=https://alpha.example');
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ originAllowed: true, siteKey });
+    expect(own.body['snippet']).toContain(`data-site-key="${siteKey}"`);
+    const other = await alpha('GET', '/v1/admin/setup/snippet?origin=https://other.example');
+    expect(other.body).toMatchObject({ originAllowed: false });
+    expect(other.body['fix']).toMatch(/site's allowed origins/);
+    // The default tenant's snippet is as before: no site key.
+    const plain = await adminCaller(gateway.app, SERVICE_TOKEN)(
+      'GET',
+      '/v1/admin/setup/snippet?origin=https://alpha.example',
+    );
+    expect(plain.body['siteKey']).toBeUndefined();
+    expect(plain.body['snippet']).not.toContain('data-site-key');
+  });
+
   it('keeps the default tenant on the env token and its links (nothing to configure)', async () => {
     const agent = await as(SERVICE_TOKEN, 'PUT', '/v1/admin/agents/7002', {
       displayName: 'Default agent',

@@ -1565,6 +1565,7 @@ export interface components {
             origin: string;
             originAllowed: boolean;
             fix?: string;
+            siteKey?: string;
             scriptUrl: string;
             integrity: string;
             snippet: string;
