@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleAccess, DEFAULT_TENANT_ID, UnitOfWork, type Kysely } from '@topicdesk/core';
+import { readEventStream } from '@topicdesk/testkit';
 import { adminCaller, startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 // Issue 16: the admin API and the console answer for the caller's tenant only. A tenant's
@@ -320,6 +321,33 @@ describe('admin API and console scoped to the caller’s tenant', () => {
       '/v1/admin/conversations',
     ])
       expect((await as(ALPHA_TOKEN, 'GET', url)).body, url).toContain(MARK);
+  });
+
+  it("streams each tenant's overview with its own conversations only", async () => {
+    const address = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    const watch = async (token: string) => {
+      const response = await fetch(`${address}/v1/console/overview/stream`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(response.status).toBe(200);
+      return readEventStream(response.body!);
+    };
+    const alpha = await watch(ALPHA_TOKEN);
+    const bravo = await watch(BRAVO_TOKEN);
+    const alphaOpen = ((await alpha.next('overview')) as { open: number }).open;
+    expect(alphaOpen).toBeGreaterThan(0);
+    expect(await bravo.next('overview')).toMatchObject({ open: 0 });
+
+    await gateway.conversations.start({ tenantId: BRAVO, channel: 'web' });
+    await bravo.until<{ open: number }>('overview', (o) => o.open === 1);
+    const bravoSnapshots = bravo.count('overview');
+    // A's change is heard on A's stream, and B's stream gets no snapshot for it.
+    await gateway.conversations.start({ tenantId: ALPHA, channel: 'web' });
+    await alpha.until<{ open: number }>('overview', (o) => o.open === alphaOpen + 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(bravo.count('overview')).toBe(bravoSnapshots);
+    await alpha.cancel();
+    await bravo.cancel();
   });
 
   it("gives a tenant's snippet its site key and checks the tenant's own allowed origins", async () => {
