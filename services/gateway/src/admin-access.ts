@@ -83,9 +83,11 @@ export interface AdminAccessOptions {
 /**
  * The one check of every admin route, installed on the gateway before any route: a route under
  * /v1/admin or /v1/console that declares no permission cannot even be registered, and each
- * request to one is authenticated (the service token, or a session cookie with, on a change,
- * its CSRF token and the console's Origin) and checked against the role table; a refusal for
- * the role is audited.
+ * request to one is authenticated (a service token — SERVICE_TOKEN for the default tenant, or
+ * the serviceToken of a tenant's bundle — or a session cookie with, on a change, its CSRF token
+ * and the console's Origin) and checked against the role table; a refusal for the role is
+ * audited. The principal carries the tenant of its token or session (an inactive one is
+ * TENANT_INACTIVE): every admin route reads and changes that tenant only.
  */
 export function installAdminAccess(app: FastifyInstance, options: AdminAccessOptions): void {
   const { access, serviceToken, consoleUrl } = options;
