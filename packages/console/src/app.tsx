@@ -7,6 +7,7 @@ import { AuditPage } from './pages/audit';
 import { ConversationsPage } from './pages/conversations';
 import { GroupsPage } from './pages/groups';
 import { OverviewPage } from './pages/overview';
+import { PlatformApp } from './pages/platform';
 import { ReportsPage } from './pages/reports';
 import { SessionsPage } from './pages/sessions';
 import { SettingsPage } from './pages/settings';
@@ -59,7 +60,17 @@ type SessionState =
   | { kind: 'failed'; error: unknown }
   | { kind: 'signed-in'; answer: SessionAnswer };
 
+/** The console, or at /console/platform the deployment operator's platform view. */
 export function App() {
+  const { path } = useRoute();
+  return path === '/platform' || path.startsWith('/platform/') ? (
+    <PlatformApp />
+  ) : (
+    <TenantConsole />
+  );
+}
+
+function TenantConsole() {
   const [state, setState] = useState<SessionState>({ kind: 'loading' });
   const options = useMemo(
     () => ({

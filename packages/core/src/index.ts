@@ -298,3 +298,4 @@ export {
 } from './tenants/tenant-directory';
 export { directoryRoster, type TenantRoster } from './tenants/tenant-roster';
 export { telegramHeaderSecret } from './tenants/telegram-webhook';
+export { ServiceTokenIndex, type ServiceTokenIndexOptions } from './tenants/service-token-index';

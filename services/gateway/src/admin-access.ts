@@ -68,8 +68,12 @@ export function principalOf(request: FastifyRequest): Principal {
 }
 
 export interface AdminAccessOptions {
-  /** Bearer token of automation (an owner); unset: only console sessions. */
+  /** The default tenant's bearer token of automation (an owner); unset: none by env. */
   serviceToken: string | undefined;
+  /** The tenant whose bundle's `serviceToken` is this bearer token (any status), if any. */
+  tenantOfToken: (token: string) => Promise<{ id: string } | undefined>;
+  /** Throws TENANT_INACTIVE unless the tenant is active. */
+  served: (tenantId: string) => Promise<void>;
   access: ConsoleAccess;
   consoleUrl: string | undefined;
   /** Counts refusals by code (topicdesk_admin_access_refused_total). */
@@ -79,9 +83,11 @@ export interface AdminAccessOptions {
 /**
  * The one check of every admin route, installed on the gateway before any route: a route under
  * /v1/admin or /v1/console that declares no permission cannot even be registered, and each
- * request to one is authenticated (the service token, or a session cookie with, on a change,
- * its CSRF token and the console's Origin) and checked against the role table; a refusal for
- * the role is audited.
+ * request to one is authenticated (a service token — SERVICE_TOKEN for the default tenant, or
+ * the serviceToken of a tenant's bundle — or a session cookie with, on a change, its CSRF token
+ * and the console's Origin) and checked against the role table; a refusal for the role is
+ * audited. The principal carries the tenant of its token or session (an inactive one is
+ * TENANT_INACTIVE): every admin route reads and changes that tenant only.
  */
 export function installAdminAccess(app: FastifyInstance, options: AdminAccessOptions): void {
   const { access, serviceToken, consoleUrl } = options;
@@ -93,17 +99,20 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
       throw new Error(`${String(route.method)} ${url}: an admin route must declare its permission`);
   });
 
+  /** A bearer token: the env SERVICE_TOKEN (the default tenant), else a tenant's bundle's. */
+  const tokenTenant = async (bearer: string): Promise<string> => {
+    if (serviceToken && same(bearer, serviceToken)) return DEFAULT_TENANT_ID;
+    const tenant = await options.tenantOfToken(bearer);
+    if (tenant) return tenant.id;
+    throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
+  };
+
   const authenticate = async (request: FastifyRequest): Promise<Principal> => {
     const bearer = bearerToken(request.headers.authorization);
     if (bearer !== undefined) {
-      if (!serviceToken)
-        throw new GatewayError(
-          ErrorCode.FORBIDDEN,
-          'SERVICE_TOKEN is not set: the admin API takes console sessions only',
-        );
-      if (!same(bearer, serviceToken))
-        throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong service token');
-      return { kind: 'service', role: 'owner', actorId: 'service-token' };
+      const tenantId = await tokenTenant(bearer);
+      await options.served(tenantId);
+      return { kind: 'service', role: 'owner', actorId: 'service-token', tenantId };
     }
     const secret = sessionSecret(request);
     if (secret === undefined)
@@ -111,8 +120,8 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
         ErrorCode.TOKEN_MISSING,
         'the service token or a console session is required',
       );
-    const session = await access.authenticate(DEFAULT_TENANT_ID, secret);
-    if (!session)
+    const found = await access.authenticateAnyTenant(secret);
+    if (!found)
       throw new GatewayError(
         ErrorCode.SESSION_INVALID,
         'the console session ended; send /console to the bot for a new link',
@@ -129,9 +138,12 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
           'send the X-CSRF-Token of GET /v1/console/session',
         );
     }
+    const { tenantId, session } = found;
+    await options.served(tenantId);
     return {
       kind: 'session',
       role: session.role,
+      tenantId,
       actorId: agentActorId(session.agent.telegramUserId),
       session,
     };
@@ -151,7 +163,7 @@ export function installAdminAccess(app: FastifyInstance, options: AdminAccessOpt
   const authorize = async (request: FastifyRequest, permission: Permission) => {
     const principal = await authenticate(request);
     if (!may(principal.role, permission)) {
-      await access.recordDenial(DEFAULT_TENANT_ID, principal.actorId, {
+      await access.recordDenial(principal.tenantId, principal.actorId, {
         method: request.method,
         route: request.routeOptions.url ?? request.url,
         permission,

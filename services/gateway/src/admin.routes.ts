@@ -1,6 +1,5 @@
 import {
   DeadLetterTopicError,
-  DEFAULT_TENANT_ID,
   Permission,
   RoleRankError,
   ROLES,
@@ -233,6 +232,8 @@ const deadLetterParams = z.object({
 export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, options) => {
   const { admin: service, reads } = options;
   const by = (request: FastifyRequest) => principalOf(request).actorId;
+  /** Every route reads and changes the caller's tenant only. */
+  const tenantOf = (request: FastifyRequest) => principalOf(request).tenantId;
 
   /**
    * A list of settings (settings.read) a page at a time: short lists, read whole and paged by
@@ -242,7 +243,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     url: string;
     summary: string;
     field: string;
-    load: () => Promise<readonly T[]>;
+    load: (tenantId: string) => Promise<readonly T[]>;
     key: { kind: K; of: (item: T) => K extends 'number' ? number : string };
     view: (item: T) => unknown;
     answer: z.ZodType;
@@ -255,7 +256,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       }),
       async (request) => {
         const query = parse(settingsPageQuery, request.query, 'query');
-        const page = pageInMemory(list.field, await list.load(), list.key, query);
+        const page = pageInMemory(list.field, await list.load(tenantOf(request)), list.key, query);
         return { [list.field]: page.items.map(list.view), nextCursor: page.nextCursor };
       },
     );
@@ -265,7 +266,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     summary: 'Agents with their roles and loads',
     field: 'agents',
     answer: agentPageAnswer,
-    load: () => service.agentLoads(DEFAULT_TENANT_ID),
+    load: (tenantId) => service.agentLoads(tenantId),
     key: { kind: 'number', of: (a) => a.agent.id },
     view: ({ agent, load }) => ({
       ...agentView(agent),
@@ -287,7 +288,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const principal = principalOf(request);
       const agent = await rankChecked(() =>
         service.saveAgent(
-          DEFAULT_TENANT_ID,
+          principal.tenantId,
           principal.actorId,
           { telegramUserId, ...body },
           principal.role,
@@ -308,7 +309,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const principal = principalOf(request);
       const deactivated = await rankChecked(() =>
         service.deactivateAgent(
-          DEFAULT_TENANT_ID,
+          principal.tenantId,
           principal.actorId,
           telegramUserId,
           principal.role,
@@ -324,7 +325,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     summary: 'System message templates and saved replies',
     field: 'templates',
     answer: templatePageAnswer,
-    load: () => service.templates(DEFAULT_TENANT_ID),
+    load: (tenantId) => service.templates(tenantId),
     // A key has no NUL: key and locale apart, in the order of key, then locale.
     key: { kind: 'string', of: (t) => `${t.key}\u0000${t.locale}` },
     view: (t) => ({
@@ -349,7 +350,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     async (request) => {
       const body = parse(templatesBody, request.body === undefined ? {} : request.body);
       const items = Array.isArray(body) ? body : [body];
-      await service.saveTemplates(DEFAULT_TENANT_ID, by(request), items);
+      await service.saveTemplates(tenantOf(request), by(request), items);
       return { updated: items.length };
     },
   );
@@ -365,7 +366,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const { key } = parse(templateKeyParams, request.params, 'path');
       // A repeated `?locale=` is an array: refused here, not passed on to the database.
       const { locale } = parse(templateLocaleQuery, request.query, 'query');
-      if (!(await service.deleteTemplate(DEFAULT_TENANT_ID, by(request), key, locale)))
+      if (!(await service.deleteTemplate(tenantOf(request), by(request), key, locale)))
         throw new GatewayError(ErrorCode.NOT_FOUND, 'no such template');
       return { deleted: true };
     },
@@ -376,7 +377,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     summary: 'Priority rules, first match first',
     field: 'rules',
     answer: priorityRulePageAnswer,
-    load: () => service.priorityRules(DEFAULT_TENANT_ID),
+    load: (tenantId) => service.priorityRules(tenantId),
     key: { kind: 'number', of: (rule) => rule.position },
     view: priorityRuleView,
   });
@@ -389,7 +390,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request) => {
       const { rules } = parse(priorityRulesBody, request.body ?? {});
-      const saved = await service.savePriorityRules(DEFAULT_TENANT_ID, by(request), rules);
+      const saved = await service.savePriorityRules(tenantOf(request), by(request), rules);
       return { rules: saved.map(priorityRuleView) };
     },
   );
@@ -399,7 +400,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     summary: 'Support groups besides SUPPORT_GROUP_ID',
     field: 'groups',
     answer: groupPageAnswer,
-    load: () => service.groups(DEFAULT_TENANT_ID),
+    load: (tenantId) => service.groups(tenantId),
     key: { kind: 'number', of: (group) => group.chat_id },
     view: groupView,
   });
@@ -416,7 +417,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const { chatId } = parse(groupParams, request.params, 'path');
       const body = parse(groupBody, request.body ?? {});
       return groupView(
-        await service.saveGroup(DEFAULT_TENANT_ID, by(request), { chatId, ...body }),
+        await service.saveGroup(tenantOf(request), by(request), { chatId, ...body }),
       );
     },
   );
@@ -430,7 +431,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request) => {
       const { chatId } = parse(groupParams, request.params, 'path');
-      const group = await service.deactivateGroup(DEFAULT_TENANT_ID, by(request), chatId);
+      const group = await service.deactivateGroup(tenantOf(request), by(request), chatId);
       if (!group) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such group');
       return groupView(group);
     },
@@ -447,8 +448,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request, reply) => {
       const { format, ...query } = parse(auditQuery, request.query, 'query');
-      if (format === 'csv') return sendAuditCsv(reply, query);
-      const page = await reads.audit(DEFAULT_TENANT_ID, auditFilters(query), query);
+      const { tenantId } = principalOf(request);
+      if (format === 'csv') return sendAuditCsv(tenantId, reply, query);
+      const page = await reads.audit(tenantId, auditFilters(query), query);
       return { entries: page.items.map(auditView), nextCursor: page.nextCursor };
     },
   );
@@ -459,15 +461,17 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       query: auditCsvQuery,
       responses: { 200: { description: 'the entries as CSV', type: 'text/csv' } },
     }),
-    async (request, reply) => sendAuditCsv(reply, parse(auditCsvQuery, request.query, 'query')),
+    async (request, reply) =>
+      sendAuditCsv(tenantOf(request), reply, parse(auditCsvQuery, request.query, 'query')),
   );
 
   /** One page of up to 10,000 entries; the `X-Next-Cursor` header names the next. */
   const sendAuditCsv = async (
+    tenantId: string,
     reply: FastifyReply,
     query: z.output<typeof auditCsvQuery> | Omit<z.output<typeof auditQuery>, 'format'>,
   ) => {
-    const page = await reads.audit(DEFAULT_TENANT_ID, auditFilters(query), query);
+    const page = await reads.audit(tenantId, auditFilters(query), query);
     const lines = [AUDIT_CSV_COLUMNS.join(',')];
     for (const e of page.items)
       lines.push(
@@ -498,7 +502,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
     }),
     async (request) => {
       const query = parse(deadLettersQuery, request.query, 'query');
-      const page = await reads.deadLetters(DEFAULT_TENANT_ID, {
+      const page = await reads.deadLetters(tenantOf(request), {
         ...query,
         pending: query.pending === 'true',
       });
@@ -517,7 +521,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (app, o
       const { id } = parse(deadLetterParams, request.params, 'path');
       let replayed: DeadLetterRow | undefined;
       try {
-        replayed = await service.replayDeadLetter(DEFAULT_TENANT_ID, by(request), id);
+        replayed = await service.replayDeadLetter(tenantOf(request), by(request), id);
       } catch (error) {
         if (error instanceof DeadLetterTopicError)
           throw new GatewayError(ErrorCode.INVALID_REQUEST, error.message);

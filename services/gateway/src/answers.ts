@@ -552,6 +552,8 @@ export const snippetAnswer = shape(
     originAllowed: z.boolean(),
     /** Present when the origin is not allowed yet. */
     fix: z.string().optional(),
+    /** A tenant other than default: the public site key the snippet carries (data-site-key). */
+    siteKey: z.string().optional(),
     scriptUrl: z.string(),
     integrity: z.string(),
     snippet: z.string(),

@@ -14,6 +14,7 @@ import {
   ConsoleAccess,
   ConversationService,
   DataRequests,
+  DEFAULT_TENANT_ID,
   detachedPublisher,
   Ratings,
   Reports,
@@ -82,6 +83,7 @@ import { TenantQuotas } from './tenant-quotas';
 import { TenantSockets } from './tenant-sockets';
 import { adminUsageRoutes, TenantUsageReader } from './tenant-usage';
 import { PLATFORM_PREFIX, platformRoutes } from './platform.routes';
+import { platformSignInRoutes } from './platform-session';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -244,10 +246,11 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
   await app.register(cookie);
   // Test runs: every answer of the API checked against its /openapi.json schema.
   if (config.CHECK_RESPONSE_SCHEMAS) installAnswerCheck(app);
-  // After the Origin check, before any route: an admin route without a permission cannot be
-  // registered.
+  // After the Origin check, before any route: no admin route can be without a permission.
   installAdminAccess(app, {
     serviceToken: config.SERVICE_TOKEN,
+    tenantOfToken: (token) => tenants.byServiceToken(token),
+    served: (tenantId) => tenants.served(tenantId),
     access,
     consoleUrl,
     onRefused: (code) => metrics.accessRefused.add(1, { code }),
@@ -525,17 +528,23 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     tenant: (tenantId) => tenants.directory.get(tenantId),
   });
   await app.register(adminUsageRoutes, { usage });
+  const platform = {
+    platformToken: config.PLATFORM_TOKEN,
+    consoleUrl,
+    onRefused: (code: string) => metrics.accessRefused.add(1, { code, scope: 'platform' }),
+  };
   await app.register(platformRoutes, {
     tenants: tenants.service,
     usage: (tenantId) => usage.usage(tenantId),
     rewrap: () => tenants.rewrap(),
-    platformToken: config.PLATFORM_TOKEN,
-    onRefused: (code) => metrics.accessRefused.add(1, { code, scope: 'platform' }),
+    ...platform,
   });
+  await app.register(platformSignInRoutes, platform);
   await app.register(setupRoutes, {
     bridge: new BridgeSetup(deps.bus, config.SETUP_BRIDGE_TIMEOUT),
     allowedOrigins: allowed,
     publicUrl: config.PUBLIC_URL,
+    tenant: (tenantId) => tenants.directory.get(tenantId),
   });
 };
 

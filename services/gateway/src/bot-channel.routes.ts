@@ -1,7 +1,6 @@
 import {
   BotChannelTokenError,
   botChannelView,
-  DEFAULT_TENANT_ID,
   isLanguageTag,
   Permission,
   privateCallbackData,
@@ -163,10 +162,14 @@ export const botChannelRoutes: FastifyPluginAsync<BotChannelRoutesOptions> = asy
       const body = parse(registerBody, request.body);
       let registered: Awaited<ReturnType<BotChannels['register']>>;
       try {
-        registered = await channels.register(DEFAULT_TENANT_ID, principalOf(request).actorId, {
-          token: body.token,
-          name: body.name ?? null,
-        });
+        registered = await channels.register(
+          principalOf(request).tenantId,
+          principalOf(request).actorId,
+          {
+            token: body.token,
+            name: body.name ?? null,
+          },
+        );
       } catch (error) {
         if (error instanceof BotChannelTokenError)
           throw new GatewayError(ErrorCode.BOT_TOKEN_INVALID, error.message);
@@ -188,8 +191,8 @@ export const botChannelRoutes: FastifyPluginAsync<BotChannelRoutesOptions> = asy
     adminRoute(Permission.settingsRead, 'Bot channels (never their tokens or secrets)', {
       answers: { 200: channelListAnswer },
     }),
-    async () => ({
-      channels: (await enabled().list(DEFAULT_TENANT_ID)).map(botChannelView),
+    async (request) => ({
+      channels: (await enabled().list(principalOf(request).tenantId)).map(botChannelView),
     }),
   );
 
@@ -201,7 +204,11 @@ export const botChannelRoutes: FastifyPluginAsync<BotChannelRoutesOptions> = asy
     }),
     async (request, reply) => {
       const { id } = parse(channelParams, request.params, 'id');
-      const removed = await enabled().remove(DEFAULT_TENANT_ID, principalOf(request).actorId, id);
+      const removed = await enabled().remove(
+        principalOf(request).tenantId,
+        principalOf(request).actorId,
+        id,
+      );
       if (!removed) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such bot channel');
       return reply.status(204).send();
     },

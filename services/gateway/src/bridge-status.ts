@@ -7,7 +7,6 @@ import {
   type BridgeStatus,
   type Timestamp,
 } from '@topicdesk/contracts';
-import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
 import { z } from 'zod';
 import { instant, int, shape } from './answer-components';
@@ -81,22 +80,24 @@ interface Heard {
 
 /**
  * The Telegram bridges' statuses as this gateway replica hears them (`bridge.status`, signalled
- * by every bridge replica every few seconds and on change). Each replica's latest is kept until
- * it misses a few intervals; a read with none fresh asks the bridges and waits a moment (not
- * again for 10 s when none answered: every bridge signals on start anyway).
- * Budget use and pauses are read by the bridges from Redis (the same for every replica); queues
- * are per replica, so they are summed.
+ * by every bridge replica every few seconds and on change, one per tenant it serves). Each
+ * tenant's replicas are kept apart: a tenant's view shows its own bots and queues only. A
+ * replica's latest is kept until it misses a few intervals; a read with none fresh asks the
+ * bridges for that tenant and waits a moment (not again for 10 s when none answered: every
+ * bridge signals on start anyway). Budget use and pauses are read by the bridges from Redis (the
+ * same for every replica); queues are per replica, so they are summed.
  */
 export class BridgeStatusBoard {
-  readonly #replicas = new Map<string, Heard>();
-  readonly #listeners = new Set<() => void>();
-  readonly #waiters = new Set<() => void>();
+  /** Per tenant, each bridge replica's latest status. */
+  readonly #tenants = new Map<string, Map<string, Heard>>();
+  readonly #listeners = new Set<(tenantId: string) => void>();
+  readonly #waiters = new Set<(tenantId: string) => void>();
   #subscription: SignalSubscription | undefined;
   #sweep: NodeJS.Timeout | undefined;
   readonly #waitMs: number;
   readonly #logger: Logger | undefined;
-  /** After an ask nobody answered, reads answer at once for a while (a bridge tells on start). */
-  #quietUntil = 0;
+  /** Per tenant: after an ask nobody answered, reads answer at once for a while. */
+  readonly #quietUntil = new Map<string, number>();
 
   constructor(
     private readonly bus: Bus,
@@ -106,39 +107,47 @@ export class BridgeStatusBoard {
     this.#logger = options.logger;
   }
 
-  /** The merged view; never throws and never waits on NATS longer than about `waitMs` twice. */
-  async view(): Promise<TelegramView> {
+  /** The tenant's merged view; never throws nor waits on NATS longer than about `waitMs` twice. */
+  async view(tenantId: string): Promise<TelegramView> {
     try {
       // The subscription's confirmation is a round trip to NATS, which may be away: bounded.
       await within(this.#listen(), this.#waitMs);
-      return await this.#read();
+      return await this.#read(tenantId);
     } catch (error) {
       this.#logger?.warn(
-        { err: error },
+        { err: error, tenantId },
         'could not hear the telegram bridges; the overview shows their bots as unavailable',
       );
       return mergeStatuses([]);
     }
   }
 
-  async #read(): Promise<TelegramView> {
+  async #read(tenantId: string): Promise<TelegramView> {
     this.#expire();
-    if (this.#replicas.size === 0 && Date.now() >= this.#quietUntil) {
-      await this.#ask();
-      if (this.#replicas.size === 0) this.#quietUntil = Date.now() + QUIET_MS;
+    if (
+      this.#replicas(tenantId).size === 0 &&
+      Date.now() >= (this.#quietUntil.get(tenantId) ?? 0)
+    ) {
+      await this.#ask(tenantId);
+      if (this.#replicas(tenantId).size === 0)
+        this.#quietUntil.set(tenantId, Date.now() + QUIET_MS);
     }
-    return mergeStatuses([...this.#replicas.values()].map((heard) => heard.status));
+    return mergeStatuses([...this.#replicas(tenantId).values()].map((heard) => heard.status));
   }
 
-  /** Called when a replica's status changes, appears or is forgotten. */
-  onChange(listener: () => void): () => void {
+  #replicas(tenantId: string): ReadonlyMap<string, Heard> {
+    return this.#tenants.get(tenantId) ?? new Map<string, Heard>();
+  }
+
+  /** Called with the tenant whose replica's status changes, appears or is forgotten. */
+  onChange(listener: (tenantId: string) => void): () => void {
     this.#listeners.add(listener);
     this.#listen().catch((error: unknown) =>
       this.#logger?.warn({ err: error }, 'could not listen to the telegram bridges’ status'),
     );
     // Forgetting a replica that stopped is a change too: looked for while someone listens.
     this.#sweep ??= setInterval(() => {
-      if (this.#expire()) this.#changed();
+      for (const tenantId of this.#expire()) this.#changed(tenantId);
     }, 1000);
     this.#sweep.unref();
     return () => {
@@ -161,42 +170,54 @@ export class BridgeStatusBoard {
   }
 
   #heard(status: BridgeStatus): void {
-    if (status.tenantId !== DEFAULT_TENANT_ID) return;
+    const tenantId = status.tenantId;
     const key = JSON.stringify({ ...status, at: undefined }, (_, value: unknown) =>
       typeof value === 'bigint' ? value.toString() : value,
     );
-    const before = this.#replicas.get(status.replicaId);
-    this.#replicas.set(status.replicaId, { status, receivedAt: Date.now(), key });
-    for (const wake of this.#waiters) wake();
-    if (before?.key !== key) this.#changed();
+    let replicas = this.#tenants.get(tenantId);
+    if (!replicas) this.#tenants.set(tenantId, (replicas = new Map<string, Heard>()));
+    const before = replicas.get(status.replicaId);
+    replicas.set(status.replicaId, { status, receivedAt: Date.now(), key });
+    for (const wake of this.#waiters) wake(tenantId);
+    if (before?.key !== key) this.#changed(tenantId);
   }
 
-  #changed(): void {
-    for (const listener of this.#listeners) listener();
+  #changed(tenantId: string): void {
+    for (const listener of this.#listeners) listener(tenantId);
   }
 
-  /** Forgets replicas that stopped signalling; true when one was forgotten. */
-  #expire(): boolean {
+  /** Forgets replicas that stopped signalling; the tenants that lost one. */
+  #expire(): string[] {
     const now = Date.now();
-    let forgot = false;
-    for (const [id, heard] of this.#replicas) {
-      const ttl = Math.max(MIN_TTL_MS, MISSED_INTERVALS * heard.status.intervalMs);
-      if (now - heard.receivedAt > ttl) forgot = this.#replicas.delete(id) || forgot;
+    const changed: string[] = [];
+    for (const [tenantId, replicas] of this.#tenants) {
+      let forgot = false;
+      for (const [id, heard] of replicas) {
+        const ttl = Math.max(MIN_TTL_MS, MISSED_INTERVALS * heard.status.intervalMs);
+        if (now - heard.receivedAt > ttl) forgot = replicas.delete(id) || forgot;
+      }
+      if (replicas.size === 0) this.#tenants.delete(tenantId);
+      if (forgot) changed.push(tenantId);
     }
-    return forgot;
+    return changed;
   }
 
-  /** Asks every bridge for its status and waits for the first answer, or `waitMs`. */
-  async #ask(): Promise<void> {
-    let wake = () => {};
-    const heard = new Promise<void>((resolve) => (wake = resolve));
+  /** Asks every bridge for the tenant's status and waits for the first answer, or `waitMs`. */
+  async #ask(tenantId: string): Promise<void> {
+    let wake = (_tenantId: string) => {};
+    const heard = new Promise<void>((resolve) => {
+      wake = (from) => {
+        if (from === tenantId) resolve();
+      };
+    });
     this.#waiters.add(wake);
-    const timer = setTimeout(wake, this.#waitMs);
+    const timer = setTimeout(() => wake(tenantId), this.#waitMs);
     try {
-      this.bus.signal(topics.bridgeStatusRequest, { tenantId: DEFAULT_TENANT_ID });
+      this.bus.signal(topics.bridgeStatusRequest, { tenantId });
       await heard;
       // The other replicas answer within a moment of the first.
-      if (this.#replicas.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      if (this.#replicas(tenantId).size > 0)
+        await new Promise((resolve) => setTimeout(resolve, 50));
     } finally {
       clearTimeout(timer);
       this.#waiters.delete(wake);

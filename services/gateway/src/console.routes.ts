@@ -227,7 +227,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
         if (origin !== undefined && origin !== consoleOrigin(request, consoleUrl))
           throw new GatewayError(ErrorCode.CSRF_FAILED, 'sign in from the console itself');
         const { initData } = parse(miniAppBody, request.body ?? {});
-        const verdict = await options.miniApp.verify(initData);
+        const verdict = await options.miniApp.verify(DEFAULT_TENANT_ID, initData);
         if (verdict.error) {
           const code = MINI_APP_REFUSALS.has(verdict.error.code)
             ? (verdict.error.code as ErrorCode)
@@ -282,7 +282,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
   };
 
   const signIn = (token: string, request: FastifyRequest) =>
-    refusalsAsErrors(() => access.signIn(DEFAULT_TENANT_ID, token, request.headers['user-agent']));
+    refusalsAsErrors(() => access.signInAnyTenant(token, request.headers['user-agent']));
 
   const ownSession = (request: FastifyRequest) => {
     const principal = principalOf(request);
@@ -331,7 +331,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
     async (request, reply) => {
       const principal = ownSession(request);
       await access.revoke(
-        DEFAULT_TENANT_ID,
+        principal.tenantId,
         { actorId: principal.actorId, action: 'console.sign_out' },
         principal.session.id,
       );
@@ -366,7 +366,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
       const own = principal.kind === 'session' ? principal.session : undefined;
       const everyone = may(principal.role, Permission.sessionsManage);
       const sessions = await access.sessions(
-        DEFAULT_TENANT_ID,
+        principal.tenantId,
         everyone ? undefined : own?.agent.id,
       );
       // Newest first: the key is the creation time and the id, both fixed at sign-in.
@@ -408,7 +408,7 @@ export const consoleRoutes: FastifyPluginAsync<ConsoleRoutesOptions> = async (ap
           ? undefined
           : principal.session.agent.id;
       const revoked = await access.revoke(
-        DEFAULT_TENANT_ID,
+        principal.tenantId,
         { actorId: principal.actorId, action: 'console.session_revoke' },
         id,
         onlyOwn,

@@ -1,7 +1,6 @@
 import {
   ConversationListStatus,
   ConversationPriority,
-  DEFAULT_TENANT_ID,
   may,
   Permission,
   type AuditEntry,
@@ -139,7 +138,7 @@ export const conversationAdminRoutes: FastifyPluginAsync<ConversationAdminRoutes
           issues: ['from: must be before to'],
         });
       const page = await reads.conversations(
-        DEFAULT_TENANT_ID,
+        principalOf(request).tenantId,
         {
           status: query.status,
           agentTelegramUserId: query.agent,
@@ -167,7 +166,10 @@ export const conversationAdminRoutes: FastifyPluginAsync<ConversationAdminRoutes
       const { id } = parse(conversationParams, request.params, 'path');
       const query = parse(transcriptQuery, request.query, 'query');
       const withAudit = may(principalOf(request).role, Permission.auditRead);
-      const transcript = await reads.transcript(DEFAULT_TENANT_ID, id, { ...query, withAudit });
+      const transcript = await reads.transcript(principalOf(request).tenantId, id, {
+        ...query,
+        withAudit,
+      });
       if (!transcript) throw new GatewayError(ErrorCode.NOT_FOUND, 'no such conversation');
       const c = transcript.conversation;
       return {

@@ -1,7 +1,6 @@
 import {
   DataRequestError,
   DataRequestRefusal,
-  DEFAULT_TENANT_ID,
   exportTranscript,
   Permission,
   type ConversationTombstone,
@@ -102,7 +101,7 @@ export const dataRequestRoutes: FastifyPluginAsync<DataRequestRoutesOptions> = a
       const { id } = parse(conversationRef, request.params, 'id');
       const { format } = parse(exportQuery, request.query ?? {}, 'query');
       const view = await requests
-        .export(DEFAULT_TENANT_ID, id, actor(request), format)
+        .export(principalOf(request).tenantId, id, actor(request), format)
         .catch((error: unknown) => {
           throw refusal(error);
         });
@@ -126,7 +125,7 @@ export const dataRequestRoutes: FastifyPluginAsync<DataRequestRoutesOptions> = a
       const { id } = parse(conversationRef, request.params, 'id');
       const body = parse(eraseBody, request.body ?? {});
       const result = await requests
-        .erase(DEFAULT_TENANT_ID, id, actor(request), body.topic ?? options.topicPolicy)
+        .erase(principalOf(request).tenantId, id, actor(request), body.topic ?? options.topicPolicy)
         .catch((error: unknown) => {
           throw refusal(error);
         });

@@ -44,7 +44,11 @@ export interface DocumentedRoute {
 /** Routes of the API surface: the document must cover each (the drift test checks). */
 export function isApiUrl(url: string): boolean {
   return (
-    url.startsWith('/v1/') || url === '/console/sign-in' || url === '/console/sign-in/mini-app'
+    url.startsWith('/v1/') ||
+    url === '/console/sign-in' ||
+    url === '/console/sign-in/mini-app' ||
+    url === '/console/sign-in/platform' ||
+    url === '/console/sign-out/platform'
   );
 }
 

@@ -1,7 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import {
   activityChannel,
-  DEFAULT_TENANT_ID,
   may,
   Permission,
   type ConsoleAccess,
@@ -39,7 +38,7 @@ async function readOverview(
 ) {
   const [overview, telegram] = await Promise.all([
     options.reads.overview(tenantId),
-    options.telegram?.view(),
+    options.telegram?.view(tenantId),
   ]);
   return { ...overviewView(overview), ...(telegram ? { telegram } : {}) };
 }
@@ -145,7 +144,9 @@ class OverviewBroadcast {
   async add(stream: OverviewStream): Promise<void> {
     if (!stream.open) return;
     this.#streams.add(stream);
-    this.#stopTelegram ??= this.options.telegram?.onChange(() => this.changed());
+    this.#stopTelegram ??= this.options.telegram?.onChange((tenantId) => {
+      if (tenantId === this.tenantId) this.changed();
+    });
     this.#unsubscribe ??= this.options.fanout
       .subscribe(activityChannel(this.tenantId), () => this.changed())
       .catch((error: unknown) => {
@@ -156,6 +157,11 @@ class OverviewBroadcast {
         return undefined;
       });
     await this.#unsubscribe;
+  }
+
+  /** No stream listens (the routes forget it). */
+  get idle(): boolean {
+    return this.#streams.size === 0;
   }
 
   remove(stream: OverviewStream): void {
@@ -218,12 +224,23 @@ class OverviewBroadcast {
 export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (app, options) => {
   const { access } = options;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const broadcast = new OverviewBroadcast(DEFAULT_TENANT_ID, {
-    ...options,
-    minIntervalMs: options.minIntervalMs ?? 1_000,
-  });
+  /** One broadcast per tenant with open streams on this replica. */
+  const broadcasts = new Map<string, OverviewBroadcast>();
+  const broadcastOf = (tenantId: string) => {
+    let broadcast = broadcasts.get(tenantId);
+    if (!broadcast)
+      broadcasts.set(
+        tenantId,
+        (broadcast = new OverviewBroadcast(tenantId, {
+          ...options,
+          minIntervalMs: options.minIntervalMs ?? 1_000,
+        })),
+      );
+    return broadcast;
+  };
   app.addHook('preClose', async () => {
-    broadcast.endAll({ code: 'UNAVAILABLE', message: 'the gateway is shutting down; reconnect' });
+    for (const broadcast of broadcasts.values())
+      broadcast.endAll({ code: 'UNAVAILABLE', message: 'the gateway is shutting down; reconnect' });
   });
 
   app.get(
@@ -233,14 +250,14 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
       'Open, waiting and assigned conversations, oldest wait, agents online, SLA breaches today, the Telegram queue',
       { answers: { 200: overviewAnswer } },
     ),
-    async () => readOverview(options, DEFAULT_TENANT_ID),
+    async (request) => readOverview(options, principalOf(request).tenantId),
   );
 
   /** Whether the stream's principal may still read it; a session is asked again. */
   const stillAllowed = async (principal: Principal, secret: string | undefined) => {
     if (principal.kind !== 'session') return true;
     const session =
-      secret === undefined ? undefined : await access.authenticate(DEFAULT_TENANT_ID, secret);
+      secret === undefined ? undefined : await access.authenticate(principal.tenantId, secret);
     return session !== undefined && may(session.role, Permission.reportsRead);
   };
 
@@ -268,8 +285,10 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
       });
       reply.raw.write('retry: 5000\n\n');
       options.onStreams?.(1);
+      const broadcast = broadcastOf(principal.tenantId);
       const stream = new OverviewStream(reply.raw, (ended) => {
         broadcast.remove(ended);
+        if (broadcast.idle) broadcasts.delete(principal.tenantId);
         options.onStreams?.(-1);
       });
       const ended = { code: 'SESSION_INVALID', message: 'the console session ended' };
@@ -288,7 +307,7 @@ export const overviewRoutes: FastifyPluginAsync<OverviewRoutesOptions> = async (
       try {
         // Listening first: a change made while the first snapshot is read is heard.
         await broadcast.add(stream);
-        stream.event('overview', await readOverview(options, DEFAULT_TENANT_ID));
+        stream.event('overview', await readOverview(options, principal.tenantId));
       } catch (error) {
         request.log.warn({ err: error }, 'could not start an overview stream');
         stream.end({ code: 'UNAVAILABLE', message: 'try again' });

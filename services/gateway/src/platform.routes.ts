@@ -12,6 +12,11 @@ import { instant, shape } from './answer-components';
 import { ErrorCode, GatewayError } from './errors';
 import type { RouteDoc } from './openapi';
 import { tenantUsageAnswer, type TenantUsage } from './tenant-usage';
+import {
+  checkPlatformCookie,
+  platformSessionAnswer,
+  platformSessionView,
+} from './platform-session';
 import { bearerToken } from './tokens';
 import { parse } from './validation';
 
@@ -27,6 +32,8 @@ export interface PlatformRoutesOptions {
   usage: (tenantId: string) => Promise<TenantUsage | undefined>;
   /** PLATFORM_TOKEN; unset: every platform route answers 404 PLATFORM_DISABLED. */
   platformToken: string | undefined;
+  /** The console's URL: its platform view's changes must come from its Origin. */
+  consoleUrl?: string | undefined;
   /** Counts refusals by code (topicdesk_admin_access_refused_total, scope platform). */
   onRefused?: (code: string) => void;
 }
@@ -255,8 +262,11 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
           'PLATFORM_TOKEN is not set: this deployment has no platform API',
         );
       const bearer = bearerToken(request.headers.authorization);
-      if (bearer === undefined)
-        throw new GatewayError(ErrorCode.TOKEN_MISSING, 'the platform token is required');
+      // The console's platform view: its session cookie (platform-session.ts) for the token.
+      if (bearer === undefined) {
+        checkPlatformCookie(request, platformToken, options.consoleUrl);
+        return;
+      }
       if (!same(bearer, platformToken))
         throw new GatewayError(ErrorCode.TOKEN_INVALID, 'wrong platform token');
     } catch (error) {
@@ -264,6 +274,14 @@ export const platformRoutes: FastifyPluginAsync<PlatformRoutesOptions> = async (
       throw error;
     }
   });
+
+  app.get(
+    '/v1/platform/session',
+    platformRoute("The console platform view's session: its end and CSRF token", {
+      answers: { 200: platformSessionAnswer },
+    }),
+    async (request) => platformSessionView(request, platformToken ?? ''),
+  );
 
   app.post(
     '/v1/platform/tenants',

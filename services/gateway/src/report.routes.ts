@@ -1,5 +1,4 @@
 import {
-  DEFAULT_TENANT_ID,
   Permission,
   ReportGrouping,
   type BusinessHoursSettings,
@@ -268,7 +267,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
     ),
     async (request, reply) => {
       const query = parse(reportQuery, request.query, 'query');
-      const report = await reports.report({ tenantId: DEFAULT_TENANT_ID, ...query });
+      const report = await reports.report({ tenantId: principalOf(request).tenantId, ...query });
       if (!wantsCsv(request.headers.accept)) return reportView(report);
       const name = `report-${report.from.toISOString().slice(0, 10)}-${query.groupBy ?? 'total'}.csv`;
       return reply
@@ -283,7 +282,8 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
     adminRoute(Permission.settingsRead, 'Business hours (24/7 in UTC unless set)', {
       answers: { 200: businessHoursAnswer },
     }),
-    async () => businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID)),
+    async (request) =>
+      businessHoursView(await reports.businessHours(principalOf(request).tenantId)),
   );
 
   app.put(
@@ -305,7 +305,7 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
         });
       return businessHoursView(
         await reports.setBusinessHours(
-          DEFAULT_TENANT_ID,
+          principalOf(request).tenantId,
           principalOf(request).actorId,
           body.timeZone,
           schedule,
@@ -320,8 +320,8 @@ export const reportRoutes: FastifyPluginAsync<ReportRoutesOptions> = async (app,
       answers: { 200: businessHoursAnswer },
     }),
     async (request) => {
-      await reports.clearBusinessHours(DEFAULT_TENANT_ID, principalOf(request).actorId);
-      return businessHoursView(await reports.businessHours(DEFAULT_TENANT_ID));
+      await reports.clearBusinessHours(principalOf(request).tenantId, principalOf(request).actorId);
+      return businessHoursView(await reports.businessHours(principalOf(request).tenantId));
     },
   );
 };

@@ -8,7 +8,6 @@ import {
   type MiniAppVerifyReply,
   type SetupReply,
 } from '@topicdesk/contracts';
-import { DEFAULT_TENANT_ID } from '@topicdesk/core';
 import { ErrorCode, GatewayError } from './errors';
 
 export { SetupAction };
@@ -82,8 +81,9 @@ export class BridgeSetup {
     );
   }
 
-  ask(action: SetupAction): Promise<SetupReply> {
-    return this.#requests.ask({ tenantId: DEFAULT_TENANT_ID, action });
+  /** Runs `action` with the tenant's bots (the bridges serving that tenant answer). */
+  ask(tenantId: string, action: SetupAction): Promise<SetupReply> {
+    return this.#requests.ask({ tenantId, action });
   }
 
   close(): void {
@@ -112,8 +112,12 @@ export class BridgeMiniApp {
     );
   }
 
-  verify(initData: string): Promise<MiniAppVerifyReply> {
-    return this.#requests.ask({ tenantId: DEFAULT_TENANT_ID, initData });
+  /**
+   * Verified by the tenant's bot. The Mini App's initData names no tenant: the console route
+   * asks for the default tenant (a Mini App of another tenant's bot is not served yet).
+   */
+  verify(tenantId: string, initData: string): Promise<MiniAppVerifyReply> {
+    return this.#requests.ask({ tenantId, initData });
   }
 
   close(): void {

@@ -1,7 +1,7 @@
-import { Permission } from '@topicdesk/core';
+import { DEFAULT_TENANT_ID, Permission } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { adminRoute } from './admin-access';
+import { adminRoute, principalOf } from './admin-access';
 import { ErrorCode, GatewayError } from './errors';
 import { SetupAction, type BridgeSetup } from './setup-client';
 import { parse } from './validation';
@@ -14,6 +14,19 @@ export interface SetupRoutesOptions {
   allowedOrigins: readonly string[];
   /** PUBLIC_URL: where sites load the widget from (else the request's own origin). */
   publicUrl: string | undefined;
+  /** A tenant's site key and allowed origins (the caller's, for a tenant other than default). */
+  tenant?: (
+    tenantId: string,
+  ) => Promise<{ siteKey: string; allowedOrigins: readonly string[] } | undefined>;
+}
+
+/** What the setup page checks and the snippet names of the caller's site. */
+interface Site {
+  allowedOrigins: readonly string[];
+  /** A tenant other than default: its public site key (the snippet's data-site-key). */
+  siteKey?: string;
+  /** Whether the origins are the tenant's own (else the environment's ALLOWED_ORIGINS). */
+  ownOrigins?: boolean;
 }
 
 interface Check {
@@ -33,10 +46,10 @@ const snippetQuery = z.strictObject({
 });
 
 /** The checks the gateway makes itself: the visitor API's allowed origins, the widget build. */
-function gatewayChecks(options: SetupRoutesOptions, widgetBuilt: boolean): Check[] {
-  const anyOrigin = options.allowedOrigins.includes('*');
+function gatewayChecks(site: Site, widgetBuilt: boolean): Check[] {
+  const anyOrigin = site.allowedOrigins.includes('*');
   return [
-    anyOrigin || options.allowedOrigins.length === 0
+    anyOrigin || site.allowedOrigins.length === 0
       ? {
           id: 'origins',
           ok: false,
@@ -46,7 +59,7 @@ function gatewayChecks(options: SetupRoutesOptions, widgetBuilt: boolean): Check
       : {
           id: 'origins',
           ok: true,
-          detail: `allowed origins: ${options.allowedOrigins.join(', ')}`,
+          detail: `allowed origins: ${site.allowedOrigins.join(', ')}`,
           fix: '',
         },
     widgetBuilt
@@ -64,12 +77,29 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
   const script = assetLoader('widget.js');
   app.addHook('onClose', () => options.bridge.close());
 
-  const checks = async (action: SetupAction) => {
-    const reply = await options.bridge.ask(action);
+  /**
+   * The caller's site: the default tenant's is the environment's; another tenant's allowed
+   * origins are its own where it has any (else the environment's apply), and its snippet names it
+   * by its public site key.
+   */
+  const siteOf = async (tenantId: string): Promise<Site> => {
+    const tenant = tenantId === DEFAULT_TENANT_ID ? undefined : await options.tenant?.(tenantId);
+    if (!tenant) return { allowedOrigins: options.allowedOrigins };
+    const own = tenant.allowedOrigins.length > 0;
+    return {
+      siteKey: tenant.siteKey,
+      allowedOrigins: own ? tenant.allowedOrigins : options.allowedOrigins,
+      ownOrigins: own,
+    };
+  };
+
+  const checks = async (tenantId: string, action: SetupAction) => {
+    const reply = await options.bridge.ask(tenantId, action);
     const fromBridge = reply.checks.map(({ id, ok, detail, fix }) => ({ id, ok, detail, fix }));
+    const site = await siteOf(tenantId);
     return {
       reply,
-      checks: [...fromBridge, ...gatewayChecks(options, (await script()) !== undefined)],
+      checks: [...fromBridge, ...gatewayChecks(site, (await script()) !== undefined)],
     };
   };
 
@@ -80,8 +110,8 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
       'Setup checks: bots, support groups, webhook, allowed origins — each with its fix',
       { answers: { 200: setupAnswer } },
     ),
-    async () => {
-      const { checks: list } = await checks(SetupAction.CHECK);
+    async (request) => {
+      const { checks: list } = await checks(principalOf(request).tenantId, SetupAction.CHECK);
       return { ok: list.every((c) => c.ok), checks: list, checkedAt: new Date().toISOString() };
     },
   );
@@ -93,8 +123,11 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
       "Sets the bot's webhook to TELEGRAM_WEBHOOK_URL, then checks again",
       { answers: { 200: setupAnswer } },
     ),
-    async () => {
-      const { reply, checks: list } = await checks(SetupAction.SET_WEBHOOK);
+    async (request) => {
+      const { reply, checks: list } = await checks(
+        principalOf(request).tenantId,
+        SetupAction.SET_WEBHOOK,
+      );
       if (reply.error)
         throw new GatewayError(ErrorCode.SETUP_WEBHOOK_FAILED, reply.error.message, {
           cause: reply.error.code,
@@ -119,16 +152,22 @@ export const setupRoutes: FastifyPluginAsync<SetupRoutesOptions> = async (app, o
         '',
       );
       const scriptUrl = `${base}/widget.${asset.version}.js`;
-      const allowed =
-        options.allowedOrigins.includes('*') || options.allowedOrigins.includes(origin);
+      const site = await siteOf(principalOf(request).tenantId);
+      const allowed = site.allowedOrigins.includes('*') || site.allowedOrigins.includes(origin);
+      const fix = site.ownOrigins
+        ? `add ${origin} to the site's allowed origins (platform API, allowedOrigins)`
+        : `add ${origin} to ALLOWED_ORIGINS (comma-separated)`;
+      // The site key is public: it only names the tenant, whose allowed origins still apply.
+      const siteKey = site.siteKey === undefined ? '' : ` data-site-key="${site.siteKey}"`;
       return {
         origin,
         originAllowed: allowed,
-        ...(allowed ? {} : { fix: `add ${origin} to ALLOWED_ORIGINS (comma-separated)` }),
+        ...(allowed ? {} : { fix }),
+        ...(site.siteKey === undefined ? {} : { siteKey: site.siteKey }),
         scriptUrl,
         integrity: asset.integrity,
         snippet: [
-          `<script src="${scriptUrl}" integrity="${asset.integrity}" crossorigin="anonymous"></script>`,
+          `<script src="${scriptUrl}" integrity="${asset.integrity}" crossorigin="anonymous"${siteKey}></script>`,
           `<script>SupportChat.init({ origin: '${base}' });</script>`,
         ].join('\n'),
       };

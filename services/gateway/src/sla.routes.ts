@@ -1,5 +1,4 @@
 import {
-  DEFAULT_TENANT_ID,
   DEFAULT_REMIND_AT_PERCENT,
   Permission,
   type SlaSettings,
@@ -61,7 +60,7 @@ export const slaRoutes: FastifyPluginAsync<SlaRoutesOptions> = async (app, optio
     adminRoute(Permission.settingsRead, 'SLA targets per priority (none unless set)', {
       answers: { 200: slaSettingsAnswer },
     }),
-    async () => slaView(await sla.get(DEFAULT_TENANT_ID)),
+    async (request) => slaView(await sla.get(principalOf(request).tenantId)),
   );
 
   app.put(
@@ -72,7 +71,9 @@ export const slaRoutes: FastifyPluginAsync<SlaRoutesOptions> = async (app, optio
     }),
     async (request) => {
       const body = parse(slaBody, request.body ?? {});
-      return slaView(await sla.set(DEFAULT_TENANT_ID, principalOf(request).actorId, body));
+      return slaView(
+        await sla.set(principalOf(request).tenantId, principalOf(request).actorId, body),
+      );
     },
   );
 };

@@ -2,12 +2,14 @@ import { topics, type Bus, type SignalSubscription } from '@topicdesk/bus';
 import {
   DEFAULT_TENANT_ID,
   rewrapTenantKeys,
+  ServiceTokenIndex,
   TenantDirectory,
   TenantKeyring,
   TenantService,
   type TenantConfig,
   type DB,
   type Kysely,
+  type TenantConfig,
   type UnitOfWork,
 } from '@topicdesk/core';
 import type { Logger } from '@topicdesk/telemetry';
@@ -18,6 +20,8 @@ import { ErrorCode, GatewayError } from './errors';
 export interface GatewayTenants {
   readonly directory: TenantDirectory;
   readonly service: TenantService;
+  /** The tenant whose bundle's `serviceToken` is `token` (any status), or undefined. */
+  byServiceToken(token: string): Promise<TenantConfig | undefined>;
   /** Throws TENANT_INACTIVE unless the tenant exists and is active (cached; hot-reloaded). */
   served(tenantId?: string): Promise<void>;
   /**
@@ -54,9 +58,11 @@ export function gatewayTenants(deps: {
 }): GatewayTenants {
   const keyring = TenantKeyring.fromEnv(deps.config.TENANT_KEK, deps.config.TENANT_KEKS_PREVIOUS);
   const directory = new TenantDirectory({ db: deps.db, keyring, logger: deps.logger });
+  const serviceTokens = new ServiceTokenIndex({ db: deps.db, directory, logger: deps.logger });
   /** Reads a changed tenant again; one that stopped being served loses its open sockets. */
   const changed = (tenantId: string) => {
     directory.drop(tenantId);
+    serviceTokens.invalidate();
     directory.get(tenantId).then(
       (tenant) => {
         if (tenant?.status !== 'active') deps.inactive(tenantId);
@@ -75,6 +81,7 @@ export function gatewayTenants(deps: {
     directory,
     service,
     ready: subscription.ready,
+    byServiceToken: (token) => serviceTokens.find(token),
     async served(tenantId = DEFAULT_TENANT_ID) {
       const tenant = await directory.get(tenantId);
       if (tenant?.status !== 'active')
@@ -110,6 +117,7 @@ export function gatewayTenants(deps: {
       });
       for (const tenantId of result.rewrapped) {
         directory.drop(tenantId);
+        serviceTokens.invalidate();
         deps.bus.signal(topics.tenantChanged, { tenantId });
       }
       return { kekId, ...result };

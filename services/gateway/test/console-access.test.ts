@@ -211,7 +211,13 @@ describe('console access: roles, sign-in links, sessions, CSRF', () => {
     const { default: Fastify } = await import('fastify');
     const bare = Fastify();
     const { installAdminAccess } = await import('../src/admin-access');
-    installAdminAccess(bare, { serviceToken: 'x', access: links, consoleUrl: undefined });
+    installAdminAccess(bare, {
+      serviceToken: 'x',
+      tenantOfToken: async () => undefined,
+      served: async () => {},
+      access: links,
+      consoleUrl: undefined,
+    });
     expect(() => bare.get('/v1/admin/forgotten', async () => ({}))).toThrow(
       /must declare its permission/,
     );

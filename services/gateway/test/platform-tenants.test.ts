@@ -396,8 +396,8 @@ describe('platform API: tenants on two gateway replicas', () => {
     const operations = Object.entries(document.paths)
       .filter(([path]) => path.startsWith('/v1/platform/'))
       .flatMap(([, ops]) => Object.values(ops));
-    // The tenants (8 routes, usage included), and the KEK rewrap.
-    expect(operations).toHaveLength(9);
+    // Tenants (8, usage included), the KEK rewrap, and the console platform view's session.
+    expect(operations).toHaveLength(10);
     for (const operation of operations) {
       expect(operation.security).toEqual([{ platformToken: [] }]);
       expect(operation.tags).toEqual(['platform']);

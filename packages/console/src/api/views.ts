@@ -42,3 +42,7 @@ export type Tombstone = Schemas['Tombstone'];
 
 export type SetupAnswer = Schemas['SetupChecks'];
 export type Snippet = Schemas['Snippet'];
+
+export type Tenant = Schemas['Tenant'];
+export type TenantLimits = Tenant['limits'];
+export type PlatformSession = Schemas['PlatformSession'];

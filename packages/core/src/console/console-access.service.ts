@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
   AgentRepository,
+  DEFAULT_TENANT_ID,
   AuditRepository,
   ConsoleLinkRepository,
   ConsoleSessionRepository,
@@ -50,10 +51,20 @@ function newSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-/** Who is calling the admin API: the service token, or an agent's console session. */
+/**
+ * Who is calling the admin API: a service token (the env SERVICE_TOKEN, the default tenant's, or
+ * the `serviceToken` of a tenant's bundle), or an agent's console session. `tenantId` is the
+ * tenant every admin route reads and changes: the token's, or the session's.
+ */
 export type Principal =
-  | { kind: 'service'; role: typeof Role.owner; actorId: 'service-token' }
-  | { kind: 'session'; role: Role; actorId: string; session: ConsoleSessionView };
+  | { kind: 'service'; role: typeof Role.owner; actorId: 'service-token'; tenantId: string }
+  | {
+      kind: 'session';
+      role: Role;
+      actorId: string;
+      tenantId: string;
+      session: ConsoleSessionView;
+    };
 
 /** A session as the API shows it (never its secret). */
 export interface ConsoleSessionView {
@@ -183,6 +194,20 @@ export class ConsoleAccess {
       throw new SignInRefusedError(SignInRefusal.invalid, 'this sign-in link is not valid');
     if (opened) return opened;
     throw await this.#refusal(tenantId, hash, now);
+  }
+
+  /**
+   * `signIn` with a link of whichever tenant issued it (a link names no tenant; its token's hash
+   * is unique across tenants). An unknown link is refused as `signIn` refuses it.
+   */
+  async signInAnyTenant(
+    token: string,
+    userAgent: string | undefined,
+  ): Promise<{ tenantId: string; secret: string; session: ConsoleSessionView }> {
+    const tenantId =
+      (await new ConsoleLinkRepository(this.uow.db).tenantOfToken(secretHash(token))) ??
+      DEFAULT_TENANT_ID;
+    return { tenantId, ...(await this.signIn(tenantId, token, userAgent)) };
   }
 
   /**
@@ -316,6 +341,21 @@ export class ConsoleAccess {
       row.last_seen_at = seen;
     }
     return sessionView(row);
+  }
+
+  /**
+   * The session a cookie secret opens, in whichever tenant it was opened (a cookie names no
+   * tenant): its tenant and the session, as `authenticate` checks it; undefined otherwise.
+   */
+  async authenticateAnyTenant(
+    secret: string,
+  ): Promise<{ tenantId: string; session: ConsoleSessionView } | undefined> {
+    const tenantId = await new ConsoleSessionRepository(this.uow.db).tenantOfSecret(
+      secretHash(secret),
+    );
+    if (tenantId === undefined) return undefined;
+    const session = await this.authenticate(tenantId, secret);
+    return session && { tenantId, session };
   }
 
   /** Active sessions, newest first: everyone's, or one agent's (`agentId`). */

@@ -46,6 +46,21 @@ export class ConsoleLinkRepository {
   }
 
   /**
+   * The tenant of the link whose token hashes to `tokenHash` (a platform-level read: a sign-in
+   * link names no tenant); undefined when none, or (never for random tokens) more than one
+   * tenant holds that hash. Then consume the link scoped by that tenant.
+   */
+  async tenantOfToken(tokenHash: string): Promise<string | undefined> {
+    const rows = await this.db
+      .selectFrom('console_links')
+      .select('tenant_id')
+      .where('token_hash', '=', tokenHash)
+      .limit(2)
+      .execute();
+    return rows.length === 1 ? rows[0]?.tenant_id : undefined;
+  }
+
+  /**
    * Marks the link used if it is unused and unexpired at `now`, in one statement: of two
    * sign-ins with the same link, exactly one gets the row back.
    */

@@ -65,6 +65,20 @@ export class ConsoleSessionRepository {
       .executeTakeFirst();
   }
 
+  /**
+   * The tenant of the session whose cookie secret hashes to `secretHash` (a platform-level read:
+   * a cookie names no tenant, and a secret's hash is unique across tenants); then read the
+   * session itself scoped by that tenant (`findBySecret`).
+   */
+  async tenantOfSecret(secretHash: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('console_sessions')
+      .select('tenant_id')
+      .where('secret_hash', '=', secretHash)
+      .executeTakeFirst();
+    return row?.tenant_id;
+  }
+
   /** Sessions neither revoked nor expired at `now`, newest first; `agentId`: only theirs. */
   listActive(tenantId: string, now: Date, agentId?: number): Promise<ConsoleSessionWithAgent[]> {
     let query = this.#withAgent()

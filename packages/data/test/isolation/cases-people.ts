@@ -193,6 +193,24 @@ export const peopleCases: Record<string, IsolationCase> = {
   'ConsoleSessionRepository.findBySecret': read(ConsoleSessionRepository, (r, { t, target }) =>
     r.findBySecret(t, target.session.secretHash),
   ),
+  'ConsoleLinkRepository.tenantOfToken': sweep(
+    ConsoleLinkRepository,
+    'a sign-in link names no tenant: the gateway finds its tenant, then consumes it scoped',
+    async (r) => {
+      const tenantId = await r.tenantOfToken(randomUUID());
+      if (tenantId !== undefined) throw new Error('an unknown token found a tenant');
+      return tenantId;
+    },
+  ),
+  'ConsoleSessionRepository.tenantOfSecret': sweep(
+    ConsoleSessionRepository,
+    "a cookie names no tenant: the gateway finds the session's tenant, then reads it scoped",
+    async (r) => {
+      const tenantId = await r.tenantOfSecret(randomUUID());
+      if (tenantId !== undefined) throw new Error('an unknown secret found a tenant');
+      return tenantId;
+    },
+  ),
   'ConsoleSessionRepository.listActive': read(ConsoleSessionRepository, (r, { t }) =>
     r.listActive(t, NOW()),
   ),
