@@ -14,7 +14,6 @@ import {
   ConsoleAccess,
   ConversationService,
   DataRequests,
-  DEFAULT_TENANT_ID,
   detachedPublisher,
   Ratings,
   Reports,

@@ -1,4 +1,4 @@
-import { DEFAULT_TENANT_ID, Permission, type TenantConfig } from '@topicdesk/core';
+import { Permission, type TenantConfig } from '@topicdesk/core';
 import type { QuotaLimiter } from '@topicdesk/fanout';
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
@@ -79,12 +79,7 @@ export const adminUsageRoutes: FastifyPluginAsync<{ usage: TenantUsageReader }> 
       answers: { 200: tenantUsageAnswer },
     }),
     async (request) => {
-      const principal = principalOf(request);
-      // The principal carries its tenant once admin access is per tenant; until then, the default.
-      const tenantId =
-        'tenantId' in principal && typeof principal.tenantId === 'string'
-          ? principal.tenantId
-          : DEFAULT_TENANT_ID;
+      const { tenantId } = principalOf(request);
       const usage = await options.usage.usage(tenantId);
       if (!usage) throw new Error(`the principal's tenant "${tenantId}" does not exist`);
       return usage;

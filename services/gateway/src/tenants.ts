@@ -6,7 +6,6 @@ import {
   TenantDirectory,
   TenantKeyring,
   TenantService,
-  type TenantConfig,
   type DB,
   type Kysely,
   type TenantConfig,

@@ -23,7 +23,8 @@ import { createLogger } from '@topicdesk/telemetry';
 import type { WebSocket } from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createGatewayMetrics } from './metrics';
-import { CloseCode, FrameLimiter, VisitorSocket, type SocketLimits } from './visitor-socket';
+import { FrameLimiter } from './frame-limiter';
+import { CloseCode, VisitorSocket, type SocketLimits } from './visitor-socket';
 
 const LIMITS: SocketLimits = {
   burst: 5,

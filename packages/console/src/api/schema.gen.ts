@@ -748,6 +748,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/platform/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The console platform view's session: its end and CSRF token */
+        get: operations["getV1PlatformSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/platform/tenants": {
         parameters: {
             query?: never;
@@ -847,6 +864,43 @@ export interface paths {
         put?: never;
         /** Rewraps every tenant's data key with TENANT_KEK; then the previous KEKs can be removed */
         post: operations["postV1PlatformKekRewrap"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/sign-in/platform": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Opens the console's platform view: the platform token for a session cookie
+         * @description The cookie (httpOnly, Path=/v1/platform, SameSite=Strict, one hour) stands for the token at the platform API; changes also need the answer’s csrfToken as X-CSRF-Token. PLATFORM_DISABLED, TOKEN_INVALID.
+         */
+        post: operations["postConsoleSignInPlatform"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/sign-out/platform": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Ends the console's platform view in this browser (clears its cookie) */
+        post: operations["postConsoleSignOutPlatform"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1545,6 +1599,7 @@ export interface components {
             origin: string;
             originAllowed: boolean;
             fix?: string;
+            siteKey?: string;
             scriptUrl: string;
             integrity: string;
             snippet: string;
@@ -1585,6 +1640,10 @@ export interface components {
             limits: {
                 [key: string]: number;
             };
+        };
+        PlatformSession: {
+            expiresAt: string | null;
+            csrfToken: string | null;
         };
         Tenant: {
             id: string;
@@ -4556,6 +4615,53 @@ export interface operations {
             };
         };
     };
+    getV1PlatformSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformSession"];
+                };
+            };
+            /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, SESSION_INVALID */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN, FORBIDDEN_ROLE, CSRF_FAILED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getV1PlatformTenants: {
         parameters: {
             query?: {
@@ -5036,6 +5142,91 @@ export interface operations {
             };
             /** @description TOKEN_MISSING, TOKEN_INVALID, TOKEN_EXPIRED, SESSION_INVALID */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN, FORBIDDEN_ROLE, CSRF_FAILED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postConsoleSignInPlatform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    token: string;
+                };
+            };
+        };
+        responses: {
+            /** @description the session: its end and csrfToken */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformSession"];
+                };
+            };
+            /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description FORBIDDEN, FORBIDDEN_ROLE, CSRF_FAILED */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    postConsoleSignOutPlatform: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @constant */
+                        signedOut: true;
+                    };
+                };
+            };
+            /** @description INVALID_REQUEST, INVALID_JSON and the other request errors (docs/errors.md) */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
