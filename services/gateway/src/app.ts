@@ -477,6 +477,7 @@ export const gatewayPlugin: FastifyPluginAsync<GatewayDeps> = async (app, deps) 
     storage: files.storage,
     quotas: deps.coordination.quotas,
     uploadsPerHour: config.LIMIT_UPLOADS_PER_HOUR,
+    tenantQuotas,
   });
   await app.register(adminRoutes, { admin, reads });
   await app.register(conversationAdminRoutes, { reads });

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { fileStoredAnswer } from './answers';
 import { ErrorCode, GatewayError } from './errors';
 import { spendQuota } from './quota';
+import type { TenantQuotas } from './tenant-quotas';
 import { authorizeConversation, type ConversationTokens } from './tokens';
 import { parse } from './validation';
 
@@ -31,6 +32,8 @@ export interface AttachmentRoutesOptions {
   quotas: QuotaLimiter;
   /** LIMIT_UPLOADS_PER_HOUR, per conversation, across replicas (Redis). */
   uploadsPerHour: number;
+  /** The plan's limits of the conversation's tenant: attachmentMaxBytes, attachmentsPerHour. */
+  tenantQuotas: TenantQuotas;
 }
 
 const REST_BODY_LIMIT = 4 * 1024;
@@ -84,9 +87,14 @@ export const attachmentRoutes: FastifyPluginAsync<AttachmentRoutesOptions> = asy
           },
         );
       }
-      const ticket = await spendQuota(options.quotas, quotaKey, quota, request.log, () =>
-        options.attachments.requestUpload(conversation.tenant_id, id, file),
-      );
+      const tenantId = conversation.tenant_id;
+      await options.tenantQuotas.fileSize(tenantId, file.size);
+      const ticket = await spendQuota(options.quotas, quotaKey, quota, request.log, async () => {
+        const unit = await options.tenantQuotas.take(tenantId, 'attachmentsPerHour');
+        return options.tenantQuotas.spend(unit, request.log, () =>
+          options.attachments.requestUpload(tenantId, id, file),
+        );
+      });
       return reply.status(201).send(ticket);
     },
   );

@@ -9,6 +9,8 @@ export const TenantLimit = {
   conversationsPerDay: 'conversationsPerDay',
   messagesPerHour: 'messagesPerHour',
   concurrentSockets: 'concurrentSockets',
+  attachmentsPerHour: 'attachmentsPerHour',
+  attachmentMaxBytes: 'attachmentMaxBytes',
 } as const;
 export type TenantLimit = (typeof TenantLimit)[keyof typeof TenantLimit];
 
@@ -16,6 +18,7 @@ export type TenantLimit = (typeof TenantLimit)[keyof typeof TenantLimit];
 export const TENANT_WINDOWS = {
   conversationsPerDay: 86_400_000,
   messagesPerHour: 3_600_000,
+  attachmentsPerHour: 3_600_000,
 } as const satisfies Partial<Record<TenantLimit, number>>;
 export type WindowedLimit = keyof typeof TENANT_WINDOWS;
 
@@ -80,6 +83,17 @@ export class TenantQuotas {
       throw tenantQuotaExceeded(limit, max, quota.retryAfterMs);
     }
     return { key, quota };
+  }
+
+  /**
+   * A visitor's file against the plan's `attachmentMaxBytes` (the deployment's own limit applies
+   * after it); throws TENANT_QUOTA_EXCEEDED for a larger file.
+   */
+  async fileSize(tenantId: string, size: number): Promise<void> {
+    const max = (await this.deps.limitsOf(tenantId)).attachmentMaxBytes;
+    if (max === undefined || size <= max) return;
+    this.deps.onRefused?.(TenantLimit.attachmentMaxBytes);
+    throw tenantQuotaExceeded(TenantLimit.attachmentMaxBytes, max);
   }
 
   /**

@@ -232,4 +232,39 @@ describe('tenants seen by visitors', () => {
     await a.close();
     await b.close();
   });
+  it("holds a site's plan limits on files: attachmentMaxBytes and attachmentsPerHour, before any byte moves", async () => {
+    const small = await createSite('files', {
+      limits: { attachmentMaxBytes: 1000, attachmentsPerHour: 2 },
+    });
+    const { conversationId, token } = started(await start({ siteKey: small.siteKey }));
+    const upload = (size: number) =>
+      gateway.app.inject({
+        method: 'POST',
+        url: `/v1/conversations/${conversationId}/attachments`,
+        headers: { authorization: `Bearer ${token}` },
+        payload: { name: 'a.png', type: 'image/png', size },
+      });
+    const large = await upload(1001);
+    expect(large.statusCode).toBe(429);
+    expect(large.json()).toMatchObject({
+      error: { code: 'TENANT_QUOTA_EXCEEDED', details: { limit: 'attachmentMaxBytes', max: 1000 } },
+    });
+    // The refused file took no unit of the hour: two more fit.
+    expect((await upload(1000)).statusCode).toBe(201);
+    expect((await upload(10)).statusCode).toBe(201);
+    const third = await upload(10);
+    expect(third.statusCode).toBe(429);
+    expect(third.json()).toMatchObject({
+      error: { code: 'TENANT_QUOTA_EXCEEDED', details: { limit: 'attachmentsPerHour', max: 2 } },
+    });
+    // Another site, and the default one, are not held by these limits.
+    const plain = started(await start({}));
+    const other = await gateway.app.inject({
+      method: 'POST',
+      url: `/v1/conversations/${plain.conversationId}/attachments`,
+      headers: { authorization: `Bearer ${plain.token}` },
+      payload: { name: 'a.png', type: 'image/png', size: 5000 },
+    });
+    expect(other.statusCode).toBe(201);
+  });
 });
