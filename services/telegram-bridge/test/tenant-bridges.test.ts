@@ -261,6 +261,39 @@ describe('the bridge serving many tenants’ bots', () => {
     expect(ours.has(`group.${GROUP}.forum`)).toBe(true);
   });
 
+  it("deletes a purged conversation's topic by the tenant's bot, and shows typing there", async () => {
+    const bus = under.runtime.infra.bus;
+    const purged = await conversation('acme', 'Acme visitor to be purged');
+    const topicId = await topicOf('acme', purged);
+    const typing = () =>
+      sandbox.state
+        .calls({ method: 'sendChatAction' })
+        .filter((call) => call.botId === ACME_BOT && Number(call.params.chat_id) === ACME_GROUP);
+    // Typing waits for nothing: shown only when the bot's budgets have room right now, at most
+    // once per conversation in 5 s. Asked again until it shows.
+    await until(async () => {
+      bus.signal(topics.visitorTyping, { tenantId: 'acme', conversationId: purged.id });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return typing().length > 0;
+    }, 15_000);
+
+    // Only the conversation's group and topic: the tenant's bot is the one to call.
+    await bus.publish(topics.topicRemoval, {
+      tenantId: 'acme',
+      conversationId: purged.id,
+      topicId: BigInt(topicId),
+    });
+    const deletion = () =>
+      sandbox.state
+        .calls({ method: 'deleteForumTopic' })
+        .find((call) => Number(call.params.message_thread_id) === topicId);
+    await sandbox.state.waitFor(() => deletion(), 10_000);
+    expect(deletion()).toMatchObject({ botId: ACME_BOT, status: 200 });
+    expect(sandbox.state.topics(ACME_GROUP).find((t) => t.threadId === topicId)?.deleted).toBe(
+      true,
+    );
+  });
+
   it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {
     const db = under.runtime.infra.database.db;
     await tenants.create('platform-test', { id: 'nobot', name: 'No bot yet' });
