@@ -9,7 +9,7 @@ import {
   type DescMessage,
   type MessageShape,
 } from '@topicdesk/contracts';
-import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
+import { DEFAULT_TENANT_ID, storeDeadLetter, TenantSecretsError } from '@topicdesk/core';
 import { BridgeError, BridgeErrorCode } from './errors';
 import { BotRight } from './sender/bot-pool';
 import type { TenantBridge } from './tenant-bridges';
@@ -29,7 +29,8 @@ const FAIR_SHARE_WAIT_MS = 250;
 
 /**
  * The tenant's parts, or undefined when the bridge cannot serve it (no bot or group in its
- * bundle: `TENANT_BOT_MISSING`; unknown, suspended, deleted: `TENANT_INACTIVE`). Retrying cannot
+ * bundle: `TENANT_BOT_MISSING`; unknown, suspended, deleted: `TENANT_INACTIVE`; its bundle does
+ * not open here: `TENANT_KEK_MISSING`, `TENANT_KEK_UNKNOWN`, `TENANT_SECRETS_CORRUPT`). Retrying cannot
  * help until an operator acts, and a retry waiting for its next delivery keeps a slot of a
  * consumer every tenant shares (the updates' only one): such a message is a dead letter at once,
  * with its code, to replay once the bot is set. Other errors (Postgres away) are thrown: retried.
@@ -49,12 +50,7 @@ async function served<S extends DescMessage>(
   try {
     return await bridges.get(tenantId);
   } catch (error) {
-    if (!(error instanceof BridgeError)) throw error;
-    if (
-      error.code !== BridgeErrorCode.TENANT_BOT_MISSING &&
-      error.code !== BridgeErrorCode.TENANT_INACTIVE
-    )
-      throw error;
+    if (!unserved(error)) throw error;
     const { delivery, topic, conversationId } = message;
     logger.warn(
       { tenantId, topic, conversationId, code: error.code },
@@ -77,6 +73,19 @@ async function served<S extends DescMessage>(
     });
     return undefined;
   }
+}
+
+/**
+ * Whether the error says the tenant cannot be served until an operator acts: no bot or group
+ * in its bundle, inactive, or a bundle this replica cannot open (no or an unknown TENANT_KEK).
+ */
+function unserved(error: unknown): error is { code: string; message: string } {
+  if (error instanceof TenantSecretsError) return true;
+  return (
+    error instanceof BridgeError &&
+    (error.code === BridgeErrorCode.TENANT_BOT_MISSING ||
+      error.code === BridgeErrorCode.TENANT_INACTIVE)
+  );
 }
 
 /** Conversations to bring up to date in Telegram (the sync, sends out), each by its tenant's bot. */
