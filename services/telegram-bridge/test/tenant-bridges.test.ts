@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { topics } from '@topicdesk/bus';
 import { SetupAction, type SetupCheck } from '@topicdesk/contracts';
 import {
+  generateUserKey,
   TenantKeyring,
   TenantService,
   telegramHeaderSecret,
@@ -76,7 +77,7 @@ describe('the bridge serving many tenants’ bots', () => {
   /** The message in either group whose text contains `text`, once it is there. */
   const posted = (text: string) =>
     until(async () =>
-      [GROUP, ACME_GROUP]
+      [GROUP, ACME_GROUP, -1001000000044]
         .flatMap((chatId) => sandbox.state.messages({ chatId }))
         .find((m) => m.text?.includes(text)),
     );
@@ -292,6 +293,44 @@ describe('the bridge serving many tenants’ bots', () => {
     expect(sandbox.state.topics(ACME_GROUP).find((t) => t.threadId === topicId)?.deleted).toBe(
       true,
     );
+  });
+
+  it("opens a private chat with a tenant's bot as that tenant's conversation, with its own key", async () => {
+    const GLOBEX_BOT = 200000044;
+    const GLOBEX_GROUP = -1001000000044;
+    const OLA = { id: 7201, first_name: 'Ola' };
+    sandbox.state.world.addForum(GLOBEX_GROUP, 'Globex desk');
+    await tenants.create('platform-test', {
+      id: 'globex',
+      name: 'Globex',
+      secrets: {
+        botToken: token(GLOBEX_BOT),
+        supportGroups: [String(GLOBEX_GROUP)],
+        telegramUserKey: generateUserKey(),
+      },
+    });
+    // Served at once (the signal): its bot's poller starts (deleteWebhook first), and only that
+    // bot gets what Ola writes to it.
+    await until(async () =>
+      sandbox.state.calls({ method: 'deleteWebhook' }).some((call) => call.botId === GLOBEX_BOT),
+    );
+    sandbox.state.injectMessage({
+      chatId: OLA.id,
+      text: 'Hello Globex, from Telegram',
+      from: OLA,
+      toBot: GLOBEX_BOT,
+    });
+    const inTopic = await posted('Hello Globex, from Telegram');
+    expect(inTopic).toMatchObject({ chatId: GLOBEX_GROUP });
+    expect(inTopic.from?.id).toBe(GLOBEX_BOT);
+    const rows = await under.runtime.infra.database.db
+      .selectFrom('conversations')
+      .select(['tenant_id', 'channel', 'topic_id'])
+      .where('tenant_id', '=', 'globex')
+      .execute();
+    expect(rows).toEqual([
+      { tenant_id: 'globex', channel: 'telegram', topic_id: inTopic.threadId },
+    ]);
   });
 
   it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {
