@@ -4,6 +4,8 @@ import { topics } from '@topicdesk/bus';
 import { SetupAction, type SetupCheck } from '@topicdesk/contracts';
 import {
   generateUserKey,
+  updateAad,
+  UserKeyring,
   TenantKeyring,
   TenantService,
   telegramHeaderSecret,
@@ -331,6 +333,29 @@ describe('the bridge serving many tenants’ bots', () => {
     expect(rows).toEqual([
       { tenant_id: 'globex', channel: 'telegram', topic_id: inTopic.threadId },
     ]);
+
+    // An update sealed under a key Globex does not have (one it had before a change): a dead
+    // letter at once, not a stream held for every tenant.
+    const json = new TextEncoder().encode(JSON.stringify({ update_id: 77 }));
+    const other = UserKeyring.fromEnv(generateUserKey());
+    await under.runtime.infra.bus.publish(topics.telegramUpdate, {
+      updateId: 77n,
+      botId: String(GLOBEX_BOT),
+      payload: other.sealUpdate(json, updateAad(String(GLOBEX_BOT), 77)),
+      tenantId: 'globex',
+    });
+    const letter = await until(() =>
+      under.runtime.infra.database.db
+        .selectFrom('dead_letters')
+        .select(['topic', 'reason', 'error_code'])
+        .where('tenant_id', '=', 'globex')
+        .executeTakeFirst(),
+    );
+    expect(letter).toEqual({
+      topic: 'telegramUpdate',
+      reason: 'refused',
+      error_code: 'TENANT_USER_KEY_UNKNOWN',
+    });
   });
 
   it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {
