@@ -71,7 +71,6 @@ export function createBridge(deps: BridgeDeps): Bridge {
       // Every other tenant's bots: served as they are built (their polling or webhook, their
       // status), retired when their tenant is suspended or their bot changes.
       bridges.onServe((bridge) => serveTenant(parts, bridge, receivers));
-      stops.push(() => bridges.stop());
       for (const subscription of [
         parts.tenants.listen(parts.bus),
         bridges.listen(parts.bus),
@@ -115,6 +114,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
         ),
       ])
         stops.push(() => subscription.stop());
+      // Stopped before the consumers: their handlers waiting for a tenant's budget are handed
+      // back (to another replica) instead of holding the shutdown.
+      stops.push(() => bridges.stop());
       stops.push(startSyncSweep(parts));
       startPrivateChat(parts);
       await receiving.start();

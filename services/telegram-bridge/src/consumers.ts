@@ -9,7 +9,8 @@ import {
   type DescMessage,
   type MessageShape,
 } from '@topicdesk/contracts';
-import { DEFAULT_TENANT_ID, storeDeadLetter } from '@topicdesk/core';
+import { DEFAULT_TENANT_ID, storeDeadLetter, TenantSecretsError } from '@topicdesk/core';
+import type { Update } from 'grammy/types';
 import { BridgeError, BridgeErrorCode } from './errors';
 import { BotRight } from './sender/bot-pool';
 import type { TenantBridge } from './tenant-bridges';
@@ -27,9 +28,19 @@ export type Subscription = { stop(): Promise<void> | void };
 /** How long a tenant's delivery over its fair share waits for a place before it is handed back. */
 const FAIR_SHARE_WAIT_MS = 250;
 
+/** A bus message the bridge may refuse, with what its dead letter needs. */
+interface RefusedMessage<S extends DescMessage> {
+  topic: TopicName;
+  durable: string;
+  delivery: Delivery<MessageShape<S>>;
+  payload: () => Uint8Array;
+  conversationId?: string;
+}
+
 /**
  * The tenant's parts, or undefined when the bridge cannot serve it (no bot or group in its
- * bundle: `TENANT_BOT_MISSING`; unknown, suspended, deleted: `TENANT_INACTIVE`). Retrying cannot
+ * bundle: `TENANT_BOT_MISSING`; unknown, suspended, deleted: `TENANT_INACTIVE`; its bundle does
+ * not open here: `TENANT_KEK_MISSING`, `TENANT_KEK_UNKNOWN`, `TENANT_SECRETS_CORRUPT`). Retrying cannot
  * help until an operator acts, and a retry waiting for its next delivery keeps a slot of a
  * consumer every tenant shares (the updates' only one): such a message is a dead letter at once,
  * with its code, to replay once the bot is set. Other errors (Postgres away) are thrown: retried.
@@ -37,46 +48,58 @@ const FAIR_SHARE_WAIT_MS = 250;
 async function served<S extends DescMessage>(
   parts: BridgeParts,
   tenantId: string,
-  message: {
-    topic: TopicName;
-    durable: string;
-    delivery: Delivery<MessageShape<S>>;
-    payload: () => Uint8Array;
-    conversationId?: string;
-  },
+  message: RefusedMessage<S>,
 ): Promise<TenantBridge | undefined> {
-  const { bridges, db, logger } = parts;
+  const { bridges } = parts;
   try {
     return await bridges.get(tenantId);
   } catch (error) {
-    if (!(error instanceof BridgeError)) throw error;
-    if (
-      error.code !== BridgeErrorCode.TENANT_BOT_MISSING &&
-      error.code !== BridgeErrorCode.TENANT_INACTIVE
-    )
-      throw error;
-    const { delivery, topic, conversationId } = message;
-    logger.warn(
-      { tenantId, topic, conversationId, code: error.code },
-      `${error.message}: the message is a dead letter, to replay once the tenant is served`,
-    );
-    await storeDeadLetter(db, logger, {
-      tenantId,
-      topic,
-      conversationId,
-      deadLetter: {
-        reason: 'refused',
-        subject: topics[topic].subject,
-        durable: message.durable,
-        deliveryCount: delivery.deliveryCount,
-        msgId: delivery.msgId,
-        error: { code: error.code, message: error.message },
-        cause: error,
-        payload: message.payload(),
-      },
-    });
+    if (!unserved(error)) throw error;
+    await refuse(parts, tenantId, message, error);
     return undefined;
   }
+}
+
+/** Stores a tenant's bus message as a dead letter at once (reason `refused`), with why. */
+async function refuse<S extends DescMessage>(
+  { db, logger }: BridgeParts,
+  tenantId: string,
+  message: RefusedMessage<S>,
+  error: { code: string; message: string },
+): Promise<void> {
+  const { delivery, topic, conversationId } = message;
+  logger.warn(
+    { tenantId, topic, conversationId, code: error.code },
+    `${error.message}: the message is a dead letter, to replay once the tenant is served`,
+  );
+  await storeDeadLetter(db, logger, {
+    tenantId,
+    topic,
+    conversationId,
+    deadLetter: {
+      reason: 'refused',
+      subject: topics[topic].subject,
+      durable: message.durable,
+      deliveryCount: delivery.deliveryCount,
+      msgId: delivery.msgId,
+      error: { code: error.code, message: error.message },
+      cause: error,
+      payload: message.payload(),
+    },
+  });
+}
+
+/**
+ * Whether the error says the tenant cannot be served until an operator acts: no bot or group
+ * in its bundle, inactive, or a bundle this replica cannot open (no or an unknown TENANT_KEK).
+ */
+function unserved(error: unknown): error is { code: string; message: string } {
+  if (error instanceof TenantSecretsError) return true;
+  return (
+    error instanceof BridgeError &&
+    (error.code === BridgeErrorCode.TENANT_BOT_MISSING ||
+      error.code === BridgeErrorCode.TENANT_INACTIVE)
+  );
 }
 
 /** Conversations to bring up to date in Telegram (the sync, sends out), each by its tenant's bot. */
@@ -156,17 +179,34 @@ export function consumeUpdates(parts: BridgeParts): Subscription {
     async (delivery) => {
       // The tenant whose bot received it; an update published before tenants has none. The
       // stream is strictly ordered for every tenant: one that cannot be served must not hold it.
-      const bridge = await served(parts, delivery.data.tenantId || DEFAULT_TENANT_ID, {
+      const tenantId = delivery.data.tenantId || DEFAULT_TENANT_ID;
+      const message = {
         topic: 'telegramUpdate',
         durable: 'bridge-updates',
         delivery,
         payload: () => toBinary(TelegramUpdateSchema, delivery.data),
-      });
+      } as const;
+      const bridge = await served(parts, tenantId, message);
       if (!bridge) return;
+      let update: Update;
+      try {
+        update = bridge.intake.open(delivery.data);
+      } catch (error) {
+        // Sealed under a key a tenant no longer has (its telegramUserKey changed or was
+        // removed): retrying would hold the ordered stream of every tenant. (The default
+        // tenant's previous key is TELEGRAM_USER_KEY_PREVIOUS, and another replica may still
+        // have its key: retried.)
+        if (tenantId === DEFAULT_TENANT_ID) throw error;
+        await refuse(parts, tenantId, message, {
+          code: BridgeErrorCode.TENANT_USER_KEY_UNKNOWN,
+          message: error instanceof Error ? error.message : String(error),
+        });
+        return;
+      }
       // Downloading a file an agent posted may outlast ackWaitMs: the update is still in hand.
       const beat = setInterval(() => delivery.working(), 3000);
       try {
-        await bridge.processor.process(bridge.intake.open(delivery.data), delivery.data.botId);
+        await bridge.processor.process(update, delivery.data.botId);
       } finally {
         clearInterval(beat);
       }

@@ -13,6 +13,8 @@ export const BridgeErrorCode = {
   TENANT_BOT_MISSING: 'TENANT_BOT_MISSING',
   /** A tenant's conversation or update, but the tenant is unknown, suspended or deleted. */
   TENANT_INACTIVE: 'TENANT_INACTIVE',
+  /** A tenant's update sealed under a user key it no longer has (its telegramUserKey changed). */
+  TENANT_USER_KEY_UNKNOWN: 'TENANT_USER_KEY_UNKNOWN',
 } as const;
 export type BridgeErrorCode = (typeof BridgeErrorCode)[keyof typeof BridgeErrorCode];
 

@@ -1,4 +1,9 @@
-import type { TenantConfig, TenantSecrets } from '@topicdesk/core';
+import {
+  TenantSecretsError,
+  TenantSecretsErrorCode,
+  type TenantConfig,
+  type TenantSecrets,
+} from '@topicdesk/core';
 import { createLogger } from '@topicdesk/telemetry';
 import { describe, expect, it } from 'vitest';
 import { BridgeErrorCode } from './errors';
@@ -105,6 +110,18 @@ describe('TenantBridges', () => {
       code: BridgeErrorCode.TENANT_INACTIVE,
     });
     expect(await bridges.refresh('nobot')).toBe(false);
+    expect(built).toEqual([]);
+  });
+
+  it('passes on why a bundle does not open here (no TENANT_KEK), building nothing', async () => {
+    const sealed: TenantConfig = {
+      ...acme(),
+      secrets: () => {
+        throw new TenantSecretsError(TenantSecretsErrorCode.kekMissing, 'TENANT_KEK is not set');
+      },
+    };
+    const { bridges, built } = registry(new Map([['acme', sealed]]));
+    await expect(bridges.get('acme')).rejects.toMatchObject({ code: 'TENANT_KEK_MISSING' });
     expect(built).toEqual([]);
   });
 

@@ -10,6 +10,7 @@ import type { TelegramFiles } from './updates/telegram-files';
 import type { UpdateIntake } from './updates/update-intake';
 import type { UpdateProcessor } from './updates/update-processor';
 import type { ServedGroups } from '@topicdesk/core';
+import { UserKeyring } from './user-crypto';
 import type { TenantTelegram } from './wiring';
 
 /** One tenant's parts: its bots behind its sender, its sync, its processor, its groups. */
@@ -152,7 +153,7 @@ export class TenantBridges {
         `tenant "${tenantId}" is ${tenant ? tenant.status : 'unknown'}`,
       );
     }
-    const telegram = telegramOf(tenant);
+    const telegram = telegramOf(tenant, this.options.logger);
     if (!telegram) {
       await this.#retire(tenantId);
       throw new BridgeError(
@@ -165,6 +166,7 @@ export class TenantBridges {
       telegram.senderBotTokens,
       telegram.groupId,
       telegram.webhookSecret,
+      telegram.keyring?.current.id,
     ]);
     const held = this.#held.get(tenantId);
     if (held?.signature === signature) return held.bridge;
@@ -205,8 +207,11 @@ export class TenantBridges {
   }
 }
 
-/** A tenant's Telegram from its secrets bundle, or undefined without a bot token and a group. */
-export function telegramOf(tenant: TenantConfig): TenantTelegram | undefined {
+/**
+ * A tenant's Telegram from its secrets bundle, or undefined without a bot token and a group. Its
+ * `telegramUserKey`, when it is a valid key, turns on its bot's private chat.
+ */
+export function telegramOf(tenant: TenantConfig, logger?: Logger): TenantTelegram | undefined {
   const secrets = tenant.secrets();
   const groupId = Number(secrets.supportGroups?.[0]);
   if (!secrets.botToken || !Number.isSafeInteger(groupId) || groupId === 0) return undefined;
@@ -216,5 +221,23 @@ export function telegramOf(tenant: TenantConfig): TenantTelegram | undefined {
     senderBotTokens: secrets.senderBotTokens ?? [],
     groupId,
     webhookSecret: tenant.webhookSecret,
+    keyring: userKeyring(tenant.id, secrets.telegramUserKey, logger),
   };
+}
+
+function userKeyring(
+  tenantId: string,
+  key: string | undefined,
+  logger: Logger | undefined,
+): UserKeyring | undefined {
+  if (!key) return undefined;
+  try {
+    return UserKeyring.fromEnv(key);
+  } catch (error) {
+    logger?.warn(
+      { err: error, tenantId },
+      "the tenant's telegramUserKey is not 32 bytes in base64: its bot ignores private chats",
+    );
+    return undefined;
+  }
 }

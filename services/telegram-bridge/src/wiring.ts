@@ -153,6 +153,7 @@ function wireTenant(shared: SharedParts, telegram: TenantTelegram): TenantBridge
     : undefined;
   const privateChat = keyring
     ? new PrivateChat({
+        tenantId,
         channelBots,
         db: deps.db,
         sender,
@@ -161,6 +162,7 @@ function wireTenant(shared: SharedParts, telegram: TenantTelegram): TenantBridge
         keyring,
         logger,
         botId,
+        // Per private-chat user, the same on every tenant's bot.
         limits: {
           conversationsPerDay: config.LIMIT_CONVERSATIONS_PER_DAY,
           messagesPerHour: config.LIMIT_MESSAGES_PER_HOUR,

@@ -3,6 +3,9 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { topics } from '@topicdesk/bus';
 import { SetupAction, type SetupCheck } from '@topicdesk/contracts';
 import {
+  generateUserKey,
+  updateAad,
+  UserKeyring,
   TenantKeyring,
   TenantService,
   telegramHeaderSecret,
@@ -76,7 +79,7 @@ describe('the bridge serving many tenants’ bots', () => {
   /** The message in either group whose text contains `text`, once it is there. */
   const posted = (text: string) =>
     until(async () =>
-      [GROUP, ACME_GROUP]
+      [GROUP, ACME_GROUP, -1001000000044]
         .flatMap((chatId) => sandbox.state.messages({ chatId }))
         .find((m) => m.text?.includes(text)),
     );
@@ -259,6 +262,100 @@ describe('the bridge serving many tenants’ bots', () => {
     const ours = await checks(TENANT);
     expect(ours.get('bot.token')?.detail).toContain(`(${DEFAULT_BOT})`);
     expect(ours.has(`group.${GROUP}.forum`)).toBe(true);
+  });
+
+  it("deletes a purged conversation's topic by the tenant's bot, and shows typing there", async () => {
+    const bus = under.runtime.infra.bus;
+    const purged = await conversation('acme', 'Acme visitor to be purged');
+    const topicId = await topicOf('acme', purged);
+    const typing = () =>
+      sandbox.state
+        .calls({ method: 'sendChatAction' })
+        .filter((call) => call.botId === ACME_BOT && Number(call.params.chat_id) === ACME_GROUP);
+    // Typing waits for nothing: shown only when the bot's budgets have room right now, at most
+    // once per conversation in 5 s. Asked again until it shows.
+    await until(async () => {
+      bus.signal(topics.visitorTyping, { tenantId: 'acme', conversationId: purged.id });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return typing().length > 0;
+    }, 15_000);
+
+    // Only the conversation's group and topic: the tenant's bot is the one to call.
+    await bus.publish(topics.topicRemoval, {
+      tenantId: 'acme',
+      conversationId: purged.id,
+      topicId: BigInt(topicId),
+    });
+    const deletion = () =>
+      sandbox.state
+        .calls({ method: 'deleteForumTopic' })
+        .find((call) => Number(call.params.message_thread_id) === topicId);
+    await sandbox.state.waitFor(() => deletion(), 10_000);
+    expect(deletion()).toMatchObject({ botId: ACME_BOT, status: 200 });
+    expect(sandbox.state.topics(ACME_GROUP).find((t) => t.threadId === topicId)?.deleted).toBe(
+      true,
+    );
+  });
+
+  it("opens a private chat with a tenant's bot as that tenant's conversation, with its own key", async () => {
+    const GLOBEX_BOT = 200000044;
+    const GLOBEX_GROUP = -1001000000044;
+    const OLA = { id: 7201, first_name: 'Ola' };
+    sandbox.state.world.addForum(GLOBEX_GROUP, 'Globex desk');
+    await tenants.create('platform-test', {
+      id: 'globex',
+      name: 'Globex',
+      secrets: {
+        botToken: token(GLOBEX_BOT),
+        supportGroups: [String(GLOBEX_GROUP)],
+        telegramUserKey: generateUserKey(),
+      },
+    });
+    // Served at once (the signal): its bot's poller starts (deleteWebhook first), and only that
+    // bot gets what Ola writes to it.
+    await until(async () =>
+      sandbox.state.calls({ method: 'deleteWebhook' }).some((call) => call.botId === GLOBEX_BOT),
+    );
+    sandbox.state.injectMessage({
+      chatId: OLA.id,
+      text: 'Hello Globex, from Telegram',
+      from: OLA,
+      toBot: GLOBEX_BOT,
+    });
+    const inTopic = await posted('Hello Globex, from Telegram');
+    expect(inTopic).toMatchObject({ chatId: GLOBEX_GROUP });
+    expect(inTopic.from?.id).toBe(GLOBEX_BOT);
+    const rows = await under.runtime.infra.database.db
+      .selectFrom('conversations')
+      .select(['tenant_id', 'channel', 'topic_id'])
+      .where('tenant_id', '=', 'globex')
+      .execute();
+    expect(rows).toEqual([
+      { tenant_id: 'globex', channel: 'telegram', topic_id: inTopic.threadId },
+    ]);
+
+    // An update sealed under a key Globex does not have (one it had before a change): a dead
+    // letter at once, not a stream held for every tenant.
+    const json = new TextEncoder().encode(JSON.stringify({ update_id: 77 }));
+    const other = UserKeyring.fromEnv(generateUserKey());
+    await under.runtime.infra.bus.publish(topics.telegramUpdate, {
+      updateId: 77n,
+      botId: String(GLOBEX_BOT),
+      payload: other.sealUpdate(json, updateAad(String(GLOBEX_BOT), 77)),
+      tenantId: 'globex',
+    });
+    const letter = await until(() =>
+      under.runtime.infra.database.db
+        .selectFrom('dead_letters')
+        .select(['topic', 'reason', 'error_code'])
+        .where('tenant_id', '=', 'globex')
+        .executeTakeFirst(),
+    );
+    expect(letter).toEqual({
+      topic: 'telegramUpdate',
+      reason: 'refused',
+      error_code: 'TENANT_USER_KEY_UNKNOWN',
+    });
   });
 
   it('dead-letters at once what a tenant without a bot cannot have, and goes on serving the others', async () => {

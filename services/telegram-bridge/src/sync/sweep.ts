@@ -11,8 +11,10 @@ const SWEEP_BATCH = 50;
  * restart mid-send) are synced again, every few seconds. Returns its stop.
  */
 export function startSyncSweep(parts: BridgeParts): () => void {
-  const { bus, delivery, privateChat, logger } = parts;
+  const { bus, delivery, bridges, logger } = parts;
   const sweep = async () => {
+    // Any tenant's private chat reads every tenant's lagging ones (each is synced by its own).
+    const privateChat = bridges.served().find((bridge) => bridge.privateChat)?.privateChat;
     const olderThan = new Date(Date.now() - SWEEP_AGE_MS);
     const lagging = await delivery.needingSync(olderThan, SWEEP_BATCH);
     // Private chats lag on their own cursor (agents' messages not sent to the user yet).

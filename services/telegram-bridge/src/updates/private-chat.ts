@@ -54,6 +54,8 @@ export type { PrivateChatOutcome } from '@topicdesk/core';
 
 export interface PrivateChatOptions {
   db: Kysely<DB>;
+  /** Whose bot this is: its users and conversations are that tenant's (default: `default`). */
+  tenantId?: string | undefined;
   /** Every call toward users goes through the bridge's one sender (main bot: users started it). */
   sender: TelegramSender;
   /** Publishes the outbox rows of each change after its commit (the bridge's OutboxRelay). */
@@ -103,7 +105,7 @@ export class PrivateChat {
       limits: options.limits,
     });
     this.#updates = new PrivateChatUpdates({
-      tenantId: TENANT,
+      tenantId: options.tenantId ?? TENANT,
       intake,
       calls,
       keyring,
