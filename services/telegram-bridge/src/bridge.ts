@@ -194,7 +194,7 @@ function serveTenant(
     coordination,
     logger,
     intake: bridge.intake,
-    apiOf,
+    apiOf: (token, timeoutSeconds) => apiOf(token, timeoutSeconds, bridge.tenantId),
   });
   receivers.set(bridge, receiving);
   void checkPool(bridge);

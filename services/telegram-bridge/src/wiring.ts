@@ -52,7 +52,12 @@ interface SharedParts {
   delivery: TopicDeliveryService;
 }
 
-type ApiOf = (token: string, timeoutSeconds?: number) => ReturnType<typeof createTelegramApi>;
+/** A bot's API by its token; `tenantId` (default: the default tenant) labels its calls' metrics. */
+export type ApiOf = (
+  token: string,
+  timeoutSeconds?: number,
+  tenantId?: string,
+) => ReturnType<typeof createTelegramApi>;
 
 /** One tenant's Telegram: its bots, groups, and (the default tenant only) its user key. */
 export interface TenantTelegram {
@@ -74,8 +79,15 @@ export interface TenantTelegram {
 export function wireBridge(deps: BridgeDeps) {
   const { config, logger } = deps;
   const metrics = createBridgeMetrics();
-  const apiOf: ApiOf = (token, timeoutSeconds) =>
-    createTelegramApi(token, config.TELEGRAM_API_ROOT, metrics, timeoutSeconds);
+  const apiOf: ApiOf = (token, timeoutSeconds, tenantId) =>
+    createTelegramApi(
+      token,
+      config.TELEGRAM_API_ROOT,
+      metrics,
+      timeoutSeconds,
+      undefined,
+      tenantId,
+    );
   // Private chats need the key: it encrypts users' ids in Postgres and updates on the bus.
   const keyring = config.TELEGRAM_USER_KEY
     ? UserKeyring.fromEnv(config.TELEGRAM_USER_KEY, config.TELEGRAM_USER_KEY_PREVIOUS)
@@ -147,7 +159,7 @@ function wireTenant(shared: SharedParts, telegram: TenantTelegram): TenantBridge
     ? new ChannelBots({
         tokens: new BotChannelTokens(deps.db, keyring),
         pool,
-        apiOf: (token) => apiOf(token),
+        apiOf: (token) => apiOf(token, undefined, tenantId),
         logger,
       })
     : undefined;
@@ -237,8 +249,11 @@ function createSender(
 ) {
   const { config, coordination } = deps;
   const pool = new BotPool({
-    main: { token: telegram.botToken, api: apiOf(telegram.botToken) },
-    senders: telegram.senderBotTokens.map((token) => ({ token, api: apiOf(token) })),
+    main: { token: telegram.botToken, api: apiOf(telegram.botToken, undefined, telegram.tenantId) },
+    senders: telegram.senderBotTokens.map((token) => ({
+      token,
+      api: apiOf(token, undefined, telegram.tenantId),
+    })),
     logger,
   });
   // Budgets in Redis are keyed by bot id (`tg:group:<bot>:<chat>`…): a bot is one tenant's,
