@@ -317,7 +317,9 @@ describe('restToken', () => {
 
 describe('authorizeConversation', () => {
   it("makes the request's logger name the token's tenant once the token is verified", async () => {
-    const tokens = new ConversationTokens(SECRET, HOUR, 7 * DAY, false);
+    const tokens = new ConversationTokens(SECRET, HOUR, 7 * DAY, false, undefined, (tenantId) =>
+      Promise.resolve(tenantId === 'acme' ? 'acme-secret-of-at-least-thirty-two-chars' : undefined),
+    );
     const issued = await tokens.issue({ ...claims, tenantId: 'acme' }, undefined);
     const bindings: unknown[] = [];
     const child = { child: () => child } as unknown as FastifyBaseLogger;
