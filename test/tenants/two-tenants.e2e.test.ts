@@ -313,7 +313,7 @@ describe('two tenants on one deployment', () => {
 
     // Each token lists its own tenant's conversations only.
     const listed = async (token: string) => {
-      const response = await admin(1, token, 'GET', '/v1/admin/conversations?limit=200');
+      const response = await admin(1, token, 'GET', '/v1/admin/conversations?limit=100');
       expect(response.status).toBe(200);
       return ((await response.json()) as { items: Array<{ id: string }> }).items.map((c) => c.id);
     };
@@ -375,45 +375,6 @@ describe('two tenants on one deployment', () => {
     expect(
       cluster.sandbox.state.messages({ chatId: GROUP_ID }).filter((m) => m.from?.id === BOT_B),
     ).toEqual([]);
-  });
-
-  it("log lines of B's requests carry tenant B, and A's never do", () => {
-    const a = visitors.a!;
-    const b = visitors.b!;
-    let seenB = 0;
-    for (const g of cluster.gateways) {
-      const lines = g.output
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .flatMap((l) => {
-          try {
-            return [JSON.parse(l) as Record<string, unknown>];
-          } catch {
-            return [];
-          }
-        });
-      const urlOf = (line: Record<string, unknown>) => {
-        const url = (line['req'] as { url?: unknown } | undefined)?.url;
-        return typeof url === 'string' ? url : '';
-      };
-      const requestsOf = (conversationId: string) =>
-        new Set(
-          lines
-            .filter((l) => urlOf(l).includes(`/v1/conversations/${conversationId}/`))
-            .map((l) => l['reqId']),
-        );
-      const ofB = requestsOf(b.conversationId);
-      const ofA = requestsOf(a.conversationId);
-      // Once a request's tenant is known, its lines carry it: the completion line at least.
-      for (const line of lines.filter((l) => l['msg'] === 'request completed')) {
-        if (ofB.has(line['reqId'])) {
-          seenB++;
-          expect(line['tenantId']).toBe(B);
-        }
-        if (ofA.has(line['reqId'])) expect(line['tenantId']).not.toBe(B);
-      }
-    }
-    expect(seenB).toBeGreaterThan(0);
   });
 
   it("rotating B's bot token (platform PATCH) loses no message", { timeout: 180_000 }, async () => {
@@ -495,9 +456,12 @@ describe('two tenants on one deployment', () => {
         '/v1/platform/kek/rewrap',
       );
       expect(rewrap.status).toBe(200);
+      // Reading a tenant on the new KEK rewraps it lazily, so B may be done already.
       expect(rewrap.body).toMatchObject({ kekId: 'k2', failed: [] });
-      expect(rewrap.body.rewrapped).toContain(B);
+      expect(rewrap.body.rewrapped.filter((id) => id !== B)).toEqual([]);
       expect((await platform.get(B)).kekId).toBe('k2');
+      const again = await platform.call('POST', '/v1/platform/kek/rewrap');
+      expect(again.body).toMatchObject({ kekId: 'k2', rewrapped: [], failed: [] });
 
       // The previous KEK removed: B's secrets still open (its bot, its JWT secret).
       const settled = { TENANT_KEK: KEK_2, TENANT_KEKS_PREVIOUS: undefined };
@@ -529,4 +493,33 @@ describe('two tenants on one deployment', () => {
       await onB.waitFor((f) => f.type === 'message' && f['text'] === 'B: after the new KEK.');
     },
   );
+
+  it("every log line about B's conversations, group or bot carries tenant B; none of B's names A's", () => {
+    const a = visitors.a!;
+    const b = visitors.b!;
+    const lines = [...cluster.gateways, ...cluster.bridges, ...cluster.schedulers]
+      .flatMap((service) => service.output.split('\n'))
+      .filter((line) => line.startsWith('{'))
+      .flatMap((line) => {
+        try {
+          return [{ raw: line, tenantId: (JSON.parse(line) as { tenantId?: unknown }).tenantId }];
+        } catch {
+          return [];
+        }
+      });
+    const aboutB = lines.filter(
+      (l) =>
+        l.raw.includes(b.conversationId) ||
+        l.raw.includes(String(groupB)) ||
+        l.raw.includes(`"botId":"${BOT_B}"`) ||
+        l.raw.includes(`"botId":${BOT_B}`),
+    );
+    // Not vacuous: B's topic, its bot served, its webhook registered were logged.
+    expect(aboutB.length).toBeGreaterThan(0);
+    expect(aboutB.filter((l) => l.tenantId !== B).map((l) => l.raw)).toEqual([]);
+    const aboutA = lines.filter(
+      (l) => l.raw.includes(a.conversationId) || l.raw.includes(String(GROUP_ID)),
+    );
+    expect(aboutA.filter((l) => l.tenantId === B).map((l) => l.raw)).toEqual([]);
+  });
 });
