@@ -477,10 +477,28 @@ describe('two tenants on one deployment', () => {
         relayedLines(cluster.sandbox, chatId, topic)
           .map((l) => l.text)
           .filter((t) => t.includes(': kek '));
-      await expect
-        .poll(() => shown(GROUP_ID, visitors.topicA!), { timeout: 60_000 })
-        .toEqual(sent.a);
-      await expect.poll(() => shown(groupB, visitors.topicB!), { timeout: 60_000 }).toEqual(sent.b);
+      try {
+        await expect
+          .poll(() => shown(GROUP_ID, visitors.topicA!), { timeout: 60_000 })
+          .toEqual(sent.a);
+        await expect
+          .poll(() => shown(groupB, visitors.topicB!), { timeout: 60_000 })
+          .toEqual(sent.b);
+      } catch (error) {
+        // What Telegram was asked, and what each conversation stored (with its delivery state).
+        for (const call of cluster.sandbox.state.calls())
+          if (JSON.stringify(call.params).includes(': kek '))
+            console.log(
+              'kek call:',
+              call.botId,
+              call.method,
+              call.status,
+              JSON.stringify(call.params),
+            );
+        console.log('A stored:', (await history(0, a.conversationId, a.token)).text);
+        console.log('B stored:', (await history(0, b.conversationId, b.token)).text);
+        throw error;
+      }
       const onB = await connect(1, b.token);
       cluster.sandbox.state.injectMessage({
         chatId: groupB,
