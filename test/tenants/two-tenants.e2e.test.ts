@@ -431,8 +431,8 @@ describe('two tenants on one deployment', () => {
       const both = async (i: number, step: string) => {
         const onA = await connect(i, a.token);
         const onB = await connect(i, b.token);
-        await say(onA, `a-${step}`, `A: kek ${step}`);
-        await say(onB, `b-${step}`, `B: kek ${step}`);
+        await say(onA, `kek-a-${step}`, `A: kek ${step}`);
+        await say(onB, `kek-b-${step}`, `B: kek ${step}`);
         sent.a.push(`A: kek ${step}`);
         sent.b.push(`B: kek ${step}`);
         await Promise.all([onA.close(), onB.close()]);
