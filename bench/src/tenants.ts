@@ -81,6 +81,7 @@ class Arrivals {
         this.#waiters.delete(text);
         resolve(false);
       }, timeoutMs);
+      timer.unref();
       this.#waiters.set(text, () => {
         clearTimeout(timer);
         resolve(true);
@@ -127,10 +128,18 @@ class Visitor {
     });
   }
 
+  /** Sends a text; resolves with its ack or error frame (or `closed`, or `timeout` after 15 s). */
   send(clientId: string, text: string): Promise<{ type: string; code?: string }> {
     return new Promise((resolve) => {
       if (this.closed) return resolve({ type: 'closed' });
-      this.#answers.set(clientId, resolve);
+      const timer = setTimeout(() => {
+        this.#answers.delete(clientId);
+        resolve({ type: 'timeout' });
+      }, 15_000);
+      this.#answers.set(clientId, (frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      });
       this.socket.send(JSON.stringify({ type: 'message', clientId, text }));
     });
   }
