@@ -7,9 +7,9 @@
 //   2. Memory and CPU per idle tenant on the gateway and the bridge (resident set after full
 //      collections, less the same before the tenants; CPU over an idle stretch, less the same
 //      before). Anchor: the two processes of a whole deployment per site.
-//   3. One tenant floods (a closed loop from many conversations, as fast as the gateway acks,
-//      until its messagesPerHour quota refuses) while the 99 others send normally (one message
-//      every few seconds each): the others' p99 WS send → shown in their topic, against the
+//   3. One tenant floods at its limits (20 visitors each at its socket's rate limit, within its
+//      messagesPerHour quota; BENCH_FLOOD_MODE=runaway: as fast as answered, refused or not)
+//      while the 99 others send normally (one message every few seconds each): the others' p99 WS send → shown in their topic, against the
 //      same schedule without the flood (the anchor). Goal: at most 1.5×.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -37,10 +37,23 @@ const IDLE_SECONDS = Number(process.env['BENCH_TENANT_IDLE_SECONDS'] ?? '20');
 const WINDOW_SECONDS = Number(process.env['BENCH_SECONDS'] ?? '60');
 /** Each normal tenant sends one message this often (12 a minute: inside 20 a minute per group). */
 const NORMAL_INTERVAL_MS = 5_000;
-/** The flooding tenant's visitors, each sending its next message as soon as the last is answered. */
+/** The flooding tenant's visitors. */
 const FLOOD_CONVERSATIONS = 20;
-/** The flooding tenant's quota: it reaches it within seconds, then is refused. */
-const FLOOD_MESSAGES_PER_HOUR = 2_000;
+/**
+ * How tenant 1 floods. `paced` (the default): each of its visitors sends at its socket's limit,
+ * WS_RATE_PER_SEC (the default 5/s: 100 messages/s from the tenant), for the whole window — the
+ * most the deployment accepts from it without refusing a frame, within its quota. `runaway`:
+ * each sends its next text as soon as the last is answered, refused or not (a broken client),
+ * reconnecting when closed; its quota refuses most of them.
+ */
+const FLOOD_MODE = process.env['BENCH_FLOOD_MODE'] === 'runaway' ? 'runaway' : 'paced';
+/** WS_RATE_PER_SEC and WS_RATE_BURST of the gateway: the defaults (the test harness raises them). */
+const WS_RATE_PER_SEC = 5;
+const WS_RATE_BURST = 20;
+/** The flooding tenant's quota: a paced flood stays within it for the whole window. */
+const FLOOD_MESSAGES_PER_HOUR = Number(
+  process.env['BENCH_FLOOD_QUOTA'] ?? String(FLOOD_CONVERSATIONS * WS_RATE_PER_SEC * 70),
+);
 /** Default-tenant conversations timed for the first-message anchor. */
 const ANCHOR_CONVERSATIONS = 5;
 const SETTLE_MS = 10_000;
@@ -236,12 +249,14 @@ async function createTenant(
 
 interface WindowResult {
   others: ReturnType<typeof stats> & { sent: number; shown: number; refused: number };
+  /** CPU the gateway and the bridge used in the window, in % of one core. */
+  cpuPercent: { gateway: number; bridge: number };
   flood?: { accepted: number; refused: Record<string, number>; shownInWindow: number };
 }
 
 /**
  * One window: every normal tenant sends a text every NORMAL_INTERVAL_MS (staggered), and with
- * `flood` tenant 1's visitors send in a closed loop. The others' texts are waited for after it.
+ * `flooders` tenant 1's visitors flood (FLOOD_MODE). The others' texts are waited for after it.
  */
 async function sendWindow(
   cluster: Cluster,
@@ -255,7 +270,11 @@ async function sendWindow(
   const floodSockets = flooders
     ? await inBatches(flooders, 20, (c) => Visitor.connect(url, c))
     : [];
-  const ends = performance.now() + WINDOW_SECONDS * 1000;
+  const gatewayPid = cluster.gateways[0]!.pid!;
+  const bridgePid = cluster.bridge.pid!;
+  const cpuBefore = { gateway: cpuSeconds(gatewayPid), bridge: cpuSeconds(bridgePid) };
+  const began = performance.now();
+  const ends = began + WINDOW_SECONDS * 1000;
   const shown: Array<Promise<boolean>> = [];
   const sentTexts: string[] = [];
   let refused = 0;
@@ -278,20 +297,36 @@ async function sendWindow(
       if (next > 0) await sleep(next);
     }
   });
-  const floodLoops = floodSockets.map(async (socket, i) => {
-    for (let k = 0; performance.now() < ends && !socket.closed; k++) {
+  const count = (answer: { type: string; code?: string }, text: string) => {
+    if (answer.type === 'ack') {
+      floodAccepted++;
+      floodTexts.push(text);
+    } else {
+      const key = answer.code ?? answer.type;
+      floodRefused[key] = (floodRefused[key] ?? 0) + 1;
+    }
+  };
+  const reopened: Visitor[] = [];
+  const floodLoops = floodSockets.map(async (first, i) => {
+    let socket = first;
+    const pending: Array<Promise<void>> = [];
+    for (let k = 0; performance.now() < ends; k++) {
+      if (socket.closed) {
+        // A closed socket (4429 after refused frames) is opened again, as a broken client would.
+        socket = await Visitor.connect(url, flooders![i]!);
+        reopened.push(socket);
+      }
       const text = `${label} flood ${i} #${k}`;
-      const answer = await socket.send(`${label}-flood-${i}-${k}`, text);
-      if (answer.type === 'ack') {
-        floodAccepted++;
-        floodTexts.push(text);
+      const sending = socket.send(`${label}-flood-${i}-${k}`, text).then((a) => count(a, text));
+      if (FLOOD_MODE === 'paced') {
+        // Open loop at the socket's sustained rate: the next text goes on time, answered or not.
+        pending.push(sending);
+        await sleep(1000 / WS_RATE_PER_SEC);
       } else {
-        floodRefused[answer.code ?? answer.type] =
-          (floodRefused[answer.code ?? answer.type] ?? 0) + 1;
-        // Refused: the quota's answer is cheap; keep pushing, as a runaway client would.
-        await sleep(5);
+        await sending;
       }
     }
+    await Promise.all(pending);
   });
   const floodGroup = tenantGroupId(1);
   let floodShown = 0;
@@ -300,9 +335,14 @@ async function sendWindow(
   };
   cluster.sandbox.state.on('message', countFlood);
   await Promise.all([...normalLoops, ...floodLoops]);
+  const windowSeconds = (performance.now() - began) / 1000;
+  const cpuPercent = {
+    gateway: round(((cpuSeconds(gatewayPid) - cpuBefore.gateway) / windowSeconds) * 100),
+    bridge: round(((cpuSeconds(bridgePid) - cpuBefore.bridge) / windowSeconds) * 100),
+  };
   cluster.sandbox.state.off('message', countFlood);
   const results = await Promise.all(shown);
-  for (const s of [...sockets, ...floodSockets]) s.close();
+  for (const s of [...sockets, ...floodSockets, ...reopened]) s.close();
   const latencies = sentTexts.flatMap((t) => {
     const ms = arrivals.latencies.get(t);
     return ms === undefined ? [] : [ms];
@@ -312,6 +352,7 @@ async function sendWindow(
       `${results.filter(Boolean).length} shown; flood accepted ${floodAccepted}`,
   );
   return {
+    cpuPercent,
     others: {
       ...stats(latencies),
       sent: sentTexts.length,
@@ -349,6 +390,8 @@ export async function benchTenants() {
       // Every tenant's default quota: out of the way but for the flooding tenant's own.
       LIMIT_CONVERSATIONS_PER_DAY: '100000',
       LIMIT_MESSAGES_PER_HOUR: '100000',
+      WS_RATE_PER_SEC: String(WS_RATE_PER_SEC),
+      WS_RATE_BURST: String(WS_RATE_BURST),
       LOG_LEVEL: 'warn',
       NODE_OPTIONS: probeOptions,
       MEMORY_PROBE_FILE: files.gateway,
@@ -431,7 +474,9 @@ export async function benchTenants() {
       windowSeconds: WINDOW_SECONDS,
       normalIntervalMs: NORMAL_INTERVAL_MS,
       floodConversations: FLOOD_CONVERSATIONS,
+      floodMode: FLOOD_MODE,
       floodMessagesPerHour: FLOOD_MESSAGES_PER_HOUR,
+      wsRate: { perSecond: WS_RATE_PER_SEC, burst: WS_RATE_BURST },
       telegramLimits: 'real windows: 20/min per group, 1/s per chat (bursts of 3), 30/s per bot',
       anchorDefaultTenantFirstMessage: anchorFirst,
       creation,
