@@ -230,6 +230,10 @@ describe('two tenants on one deployment', () => {
       c.of('message').some((f) => f['text'] === 'A: it ships today.'),
     );
     expect(onA?.of('message').map((f) => String(f['text']))).not.toContain('B: on its way.');
+    // Nor did any frame of A's reach B's socket.
+    const framesOfB = JSON.stringify(onB.frames);
+    expect(framesOfB).not.toContain('A: ');
+    expect(framesOfB).not.toContain(visitors.a!.conversationId);
   });
 
   it.skipIf(skipBrowser)(
