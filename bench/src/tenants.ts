@@ -19,9 +19,11 @@ import WebSocket from 'ws';
 import { startCluster, type Cluster } from '../../test/support/cluster';
 import {
   addTenantGroup,
+  DEFAULT_BOT_ID,
   newKek,
   newPlatformToken,
   PlatformClient,
+  tenantBotId,
   tenantGroupId,
   tenantSecrets,
 } from '../../test/support/tenants';
@@ -412,6 +414,14 @@ export async function benchTenants() {
   });
   try {
     const arrivals = new Arrivals(cluster);
+    // Telegram's refusals, by whose bot: Telegram's limits are to be respected, not discovered.
+    const tooMany = { defaultBot: 0, tenantBots: 0, floodingTenantBot: 0 };
+    cluster.sandbox.state.on('call', (call) => {
+      if (call.status !== 429) return;
+      if (call.botId === DEFAULT_BOT_ID) tooMany.defaultBot++;
+      else if (call.botId === tenantBotId(1)) tooMany.floodingTenantBot++;
+      else tooMany.tenantBots++;
+    });
     const platform = new PlatformClient(cluster.gateways[0]!.url, platformToken);
     for (let n = 1; n <= TENANTS; n++) addTenantGroup(cluster.sandbox, n);
 
@@ -489,6 +499,7 @@ export async function benchTenants() {
 
     report('tenants', {
       tenants: TENANTS,
+      telegram429: tooMany,
       windowSeconds: WINDOW_SECONDS,
       normalIntervalMs: NORMAL_INTERVAL_MS,
       floodConversations: FLOOD_CONVERSATIONS,
