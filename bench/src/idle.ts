@@ -2,7 +2,7 @@
 // holding the same connections. Memory per connection (resident set growth / connections) and
 // the most connections one gateway process holds under this machine's open-files limit.
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +18,7 @@ import {
   uniqueName,
 } from '@topicdesk/testkit';
 import { openFds, report, round, rssBytes, sleep, startConversations } from './lib/machine';
+import { probeMemory as probe, type Memory } from './lib/memory';
 
 /** The process limit is 20,000 open files; the gateway needs some for Postgres, NATS, Redis, logs. */
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? '19000');
@@ -28,25 +29,6 @@ const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules', 'tsx', 'dist', 'l
 const probeModule = pathToFileURL(join(repoRoot, 'bench/src/anchors/memory-probe.ts')).href;
 /** Preloads the memory probe (and tsx, which it needs) into a measured process. */
 const probeOptions = `--import=${tsxLoader} --import=${probeModule}`;
-
-interface Memory {
-  rss: number;
-  heapUsed: number;
-  external: number;
-}
-
-/** Live memory of a process that preloads the probe: collected first, then read. */
-async function probe(pid: number, file: string): Promise<Memory> {
-  rmSync(file, { force: true });
-  process.kill(pid, 'SIGUSR2');
-  const deadline = Date.now() + 60_000;
-  while (!existsSync(file)) {
-    if (Date.now() > deadline) throw new Error(`no memory reading from ${pid}`);
-    await sleep(100);
-  }
-  await sleep(50);
-  return JSON.parse(readFileSync(file, 'utf8')) as Memory;
-}
 
 interface Progress {
   connected: number;

@@ -4,6 +4,7 @@ import { benchDrain } from './drain';
 import { benchFanout } from './fanout';
 import { benchIdle } from './idle';
 import { benchPipeline } from './pipeline';
+import { benchTenants } from './tenants';
 import { benchUploads } from './uploads';
 
 const all = {
@@ -12,6 +13,7 @@ const all = {
   fanout: benchFanout,
   drain: benchDrain,
   uploads: benchUploads,
+  tenants: benchTenants,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(all)) {
