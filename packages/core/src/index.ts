@@ -282,6 +282,7 @@ export {
   type TenantSecretsChange,
 } from './tenants/tenant-secrets';
 export {
+  TENANT_ID_PATTERN,
   TenantError,
   TenantRefusal,
   TenantService,

@@ -163,6 +163,10 @@ describe('tenants: the platform service, the directory and KEK rotation', () => 
     now += 1000;
     expect((await directory.get('initech'))?.status).toBe('active');
     expect(await directory.get('nobody')).toBeUndefined();
+    // Misses are not kept: ids come from unverified tokens too, and the cache must not grow.
+    const held = directory.size;
+    for (let i = 0; i < 50; i++) expect(await directory.get(`nobody-${i}`)).toBeUndefined();
+    expect(directory.size).toBe(held);
   });
 
   it("the directory finds a tenant by its webhook path secret, and lists the active tenants' ids", async () => {

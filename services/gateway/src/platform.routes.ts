@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import {
+  TENANT_ID_PATTERN,
   TenantError,
   TenantRefusal,
   TenantSecretsError,
@@ -42,9 +43,7 @@ export interface PlatformRoutesOptions {
 export const PLATFORM_PREFIX = '/v1/platform/';
 
 const tenantParams = z.strictObject({
-  tenantId: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'a tenant id: lower-case letters, digits and -'),
+  tenantId: z.string().regex(TENANT_ID_PATTERN, 'a tenant id: lower-case letters, digits and -'),
 });
 
 const botToken = z.string().regex(/^\d{1,20}:[A-Za-z0-9_-]{30,100}$/, 'a bot token (123456:ABC…)');

@@ -179,6 +179,25 @@ describe('ConversationTokens', () => {
         ErrorCode.TOKEN_INVALID,
       );
     });
+
+    it('looks up no tenant for a token whose tenant claim is not a tenant id', async () => {
+      const asked: string[] = [];
+      const watched = new ConversationTokens(SECRET, HOUR, DAY, false, undefined, (tenantId) => {
+        asked.push(tenantId);
+        return Promise.resolve(undefined);
+      });
+      for (const tid of ['x'.repeat(500), 'Upper', '../default', '']) {
+        const forged = await new SignJWT({ tid, gen: 0 })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject(claims.conversationId)
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(SECRET));
+        expect((await refusal(watched.verify(forged, undefined))).code).toBe(
+          ErrorCode.TOKEN_INVALID,
+        );
+      }
+      expect(asked).toEqual([]);
+    });
   });
 
   it('refuses something that is not a JWT with TOKEN_INVALID', async () => {

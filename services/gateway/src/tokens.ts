@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import { decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
-import { DEFAULT_TENANT_ID, type Conversation, type ConversationService } from '@topicdesk/core';
+import {
+  DEFAULT_TENANT_ID,
+  TENANT_ID_PATTERN,
+  type Conversation,
+  type ConversationService,
+} from '@topicdesk/core';
 import type { IssuedToken } from '@topicdesk/protocol';
 import { ErrorCode, GatewayError } from './errors';
 
@@ -181,6 +186,9 @@ function unverifiedTenant(token: string): string {
   }
   if (typeof claimed !== 'string')
     throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token names no conversation');
+  // Only what a tenant id can be is looked up (platform.routes.ts gives ids this form).
+  if (!TENANT_ID_PATTERN.test(claimed))
+    throw new GatewayError(ErrorCode.TOKEN_INVALID, 'the token is not valid');
   return claimed;
 }
 

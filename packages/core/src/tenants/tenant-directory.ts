@@ -134,10 +134,13 @@ export class TenantDirectory {
   private remember(id: string, loaded: Promise<TenantConfig | undefined>): void {
     const entry: Entry = { loaded, at: this.now() };
     this.byId.set(id, entry);
-    // A failed read is not cached: the next use tries again.
+    // A failed read is not cached: the next use tries again. Nor is a miss: ids come from
+    // unverified tokens too, and a map of every id ever asked for would only grow.
     loaded.then(
       (tenant) => {
-        if (tenant && this.byId.get(id) === entry) this.idBySiteKey.set(tenant.siteKey, id);
+        if (this.byId.get(id) !== entry) return;
+        if (tenant) this.idBySiteKey.set(tenant.siteKey, id);
+        else this.byId.delete(id);
       },
       () => {
         if (this.byId.get(id) === entry) this.byId.delete(id);

@@ -19,6 +19,9 @@ import {
   type TenantSecretsChange,
 } from './tenant-secrets';
 
+/** What a tenant id can be: `default`, a slug chosen at creation, or `t-` and 12 hex digits. */
+export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
 export const TenantRefusal = {
   notFound: 'TENANT_NOT_FOUND',
   /** The id is taken (by a live or a deleted tenant: ids are never reused). */
