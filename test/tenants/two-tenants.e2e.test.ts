@@ -17,6 +17,7 @@ import {
 } from '@topicdesk/testkit';
 import { launchBrowser, send, skipBrowser, widget } from '../support/browser';
 import { AGENT, GROUP_ID, startCluster, type Cluster } from '../support/cluster';
+import { scrape, total } from '../observability/support';
 import {
   addTenantGroup,
   DEFAULT_BOT_ID,
@@ -379,6 +380,16 @@ describe('two tenants on one deployment', () => {
     expect(
       cluster.sandbox.state.messages({ chatId: GROUP_ID }).filter((m) => m.from?.id === BOT_B),
     ).toEqual([]);
+  });
+
+  it("the bridge's metrics label each bot's Telegram calls with its own tenant", async () => {
+    const samples = await scrape(cluster.bridge.url);
+    const calls = (labels: Record<string, string>) =>
+      total(samples, 'topicdesk_telegram_calls_total', labels) ?? 0;
+    expect(calls({ bot: String(BOT_B), tenant: B })).toBeGreaterThan(0);
+    expect(calls({ bot: String(DEFAULT_BOT_ID), tenant: 'default' })).toBeGreaterThan(0);
+    expect(calls({ bot: String(BOT_B), tenant: 'default' })).toBe(0);
+    expect(calls({ bot: String(DEFAULT_BOT_ID), tenant: B })).toBe(0);
   });
 
   it("rotating B's bot token (platform PATCH) loses no message", { timeout: 180_000 }, async () => {
