@@ -43,6 +43,8 @@ export interface TenantBridgesOptions {
 
 interface Held {
   bridge: TenantBridge;
+  /** The directory's entry it was last checked against: the same entry needs no check. */
+  config: TenantConfig;
   /** Token, sender tokens and group: a change of any rebuilds the parts. */
   signature: string;
   stops: Array<() => Promise<void> | void>;
@@ -153,6 +155,9 @@ export class TenantBridges {
         `tenant "${tenantId}" is ${tenant ? tenant.status : 'unknown'}`,
       );
     }
+    // Every delivery asks: while the directory holds the same entry, nothing changed.
+    const held = this.#held.get(tenantId);
+    if (held?.config === tenant) return held.bridge;
     const telegram = telegramOf(tenant, this.options.logger);
     if (!telegram) {
       await this.#retire(tenantId);
@@ -168,13 +173,15 @@ export class TenantBridges {
       telegram.webhookSecret,
       telegram.keyring?.current.id,
     ]);
-    const held = this.#held.get(tenantId);
-    if (held?.signature === signature) return held.bridge;
+    if (held?.signature === signature) {
+      held.config = tenant;
+      return held.bridge;
+    }
     if (held) await this.#retire(tenantId);
     if (this.#stopped) throw new Error('the bridge is stopping');
     const bridge = this.options.build(telegram);
     const stops = this.#hooks.map((hook) => hook(bridge));
-    this.#held.set(tenantId, { bridge, signature, stops });
+    this.#held.set(tenantId, { bridge, config: tenant, signature, stops });
     bridge.logger.info(
       { botId: bridge.pool.main.id, groupId: telegram.groupId, bots: bridge.pool.bots.length },
       held ? "tenant's bot or group changed: parts rebuilt" : 'tenant served',
