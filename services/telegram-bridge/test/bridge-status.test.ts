@@ -1,16 +1,15 @@
 import { createInProcessBus, topics, type Bus } from '@topicdesk/bus';
 import { BotRole, BotState, timestampMs, type BridgeStatus } from '@topicdesk/contracts';
-import { createRedisCoordination, type Coordination } from '@topicdesk/fanout';
+import type { Coordination } from '@topicdesk/fanout';
 import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
 import { createLogger } from '@topicdesk/telemetry';
-import { cleanupRedis, testInfra, uniqueName } from '@topicdesk/testkit';
+import { cleanupRedis, uniqueName } from '@topicdesk/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { publishBridgeStatus, readBridgeStatus } from '../src/bridge-status';
 import { createBridgeMetrics } from '../src/metrics';
-import { BotPool } from '../src/sender/bot-pool';
+import { SendPriority, type TelegramSender } from '../src/sender/telegram-sender';
 import { createTelegramApi } from '../src/sender/telegram-api';
-import { SendPriority, TelegramSender } from '../src/sender/telegram-sender';
-import { startPacedSandbox } from './paced-sandbox';
+import { pacedReplica, startPacedSandbox } from './paced-sandbox';
 
 // The console's view of the bots: a 429 with retry_after from the sandbox pauses one sender bot,
 // in Redis, so the status of every replica says "paused until T" for it while the others are ok.
@@ -46,32 +45,20 @@ afterAll(async () => {
 
 /** A bridge replica's sender and pool over the shared Redis namespace. */
 async function replica(namespace: string) {
-  const metrics = createBridgeMetrics();
   const logger = createLogger({
     service: 'status-test',
     level: 'error',
     destination: { write: () => undefined },
   });
-  const api = (token: string) => createTelegramApi(token, sandbox.url, metrics);
-  const pool = new BotPool({
-    main: { token: MAIN, api: api(MAIN) },
-    senders: SENDERS.map((token) => ({ token, api: api(token) })),
+  const { pool, sender, coordination } = await pacedReplica({
+    sandbox,
+    group: GROUP,
+    main: MAIN,
+    senders: SENDERS,
+    perWindow: PER_WINDOW,
+    windowMs: WINDOW_MS,
+    namespace,
     logger,
-  });
-  await pool.check([GROUP]);
-  const coordination = await createRedisCoordination({ url: testInfra.redisUrl, namespace });
-  const sender = new TelegramSender({
-    pool,
-    budgets: coordination.budgets,
-    logger,
-    metrics,
-    limits: {
-      groupPerWindow: PER_WINDOW,
-      groupWindowMs: WINDOW_MS,
-      chatPerSecond: 30,
-      globalPerSecond: 30,
-      safetyMs: 1000,
-    },
   });
   const bus = createInProcessBus();
   opened.push({ coordination, sender, bus });

@@ -1,13 +1,13 @@
-import { createRedisCoordination, type Coordination } from '@topicdesk/fanout';
+import type { Coordination } from '@topicdesk/fanout';
 import type { RunningSandbox } from '@topicdesk/telegram-sandbox';
 import { createLogger } from '@topicdesk/telemetry';
-import { cleanupRedis, testInfra, uniqueName } from '@topicdesk/testkit';
+import { cleanupRedis, uniqueName } from '@topicdesk/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeMetrics } from '../src/metrics';
-import { BotPool, BotRight } from '../src/sender/bot-pool';
+import { BotRight } from '../src/sender/bot-pool';
+import { SendPriority, type TelegramSender } from '../src/sender/telegram-sender';
 import { createTelegramApi } from '../src/sender/telegram-api';
-import { SendPriority, TelegramSender } from '../src/sender/telegram-sender';
-import { startPacedSandbox } from './paced-sandbox';
+import { pacedReplica, startPacedSandbox } from './paced-sandbox';
 
 // The sender against the Bot API sandbox (Telegram's limits per bot, short windows) and the
 // real Redis that holds the budgets of every replica.
@@ -42,34 +42,20 @@ afterAll(async () => {
 
 /** A "replica": its own Redis connection and sender over the same bots and namespace. */
 async function replica(namespace: string, senders = SENDERS): Promise<TelegramSender> {
-  const metrics = createBridgeMetrics();
   const logger = createLogger({
     service: 'sender-test',
     level: 'info',
     destination: { write: (line: string) => lines.push(line) },
   });
-  const api = (token: string) => createTelegramApi(token, sandbox.url, metrics);
-  const pool = new BotPool({
-    main: { token: MAIN, api: api(MAIN) },
-    senders: senders.map((token) => ({ token, api: api(token) })),
+  const { sender, coordination } = await pacedReplica({
+    sandbox,
+    group: GROUP,
+    main: MAIN,
+    senders,
+    perWindow: PER_WINDOW,
+    windowMs: WINDOW_MS,
+    namespace,
     logger,
-  });
-  await pool.check([GROUP]);
-  const coordination = await createRedisCoordination({ url: testInfra.redisUrl, namespace });
-  const sender = new TelegramSender({
-    pool,
-    budgets: coordination.budgets,
-    logger,
-    metrics,
-    limits: {
-      groupPerWindow: PER_WINDOW,
-      groupWindowMs: WINDOW_MS,
-      chatPerSecond: 30,
-      globalPerSecond: 30,
-      // The margin covers the time between the budget taken here and the call read by the
-      // sandbox: on a loaded two-core machine that passes 100 ms (a 429 in the next window).
-      safetyMs: 1000,
-    },
   });
   opened.push({ coordination, sender, namespace });
   return sender;
