@@ -1,7 +1,13 @@
 import { DEFAULT_TENANT_ID, telegramHeaderSecret } from '@topicdesk/core';
 import type { FastifyPluginAsync } from 'fastify';
 import { updatesMode } from './config';
-import { consumeSync, consumeTopicRemovals, consumeUpdates, showTyping } from './consumers';
+import {
+  consumeSync,
+  consumeTopicRemovals,
+  consumeUpdates,
+  showTyping,
+  unserved,
+} from './consumers';
 import { answerMiniAppRequests } from './mini-app';
 import { publishBridgeStatus } from './bridge-status';
 import { answerSetupRequests } from './setup-checks';
@@ -153,7 +159,12 @@ async function tenantWebhook(
 ): Promise<TenantWebhook | undefined> {
   const tenant = await bridges.byWebhookSecret(secret);
   if (!tenant || tenant.id === DEFAULT_TENANT_ID) return undefined;
-  const bridge = await bridges.get(tenant.id).catch(() => undefined);
+  // A tenant that cannot be served is no webhook (404); anything else (Postgres away) is an
+  // error: the route answers 500 and Telegram sends the update again.
+  const bridge = await bridges.get(tenant.id).catch((error: unknown) => {
+    if (unserved(error)) return undefined;
+    throw error;
+  });
   if (!bridge) return undefined;
   return {
     tenantId: tenant.id,

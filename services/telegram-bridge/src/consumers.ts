@@ -93,7 +93,7 @@ async function refuse<S extends DescMessage>(
  * Whether the error says the tenant cannot be served until an operator acts: no bot or group
  * in its bundle, inactive, or a bundle this replica cannot open (no or an unknown TENANT_KEK).
  */
-function unserved(error: unknown): error is { code: string; message: string } {
+export function unserved(error: unknown): error is { code: string; message: string } {
   if (error instanceof TenantSecretsError) return true;
   return (
     error instanceof BridgeError &&
