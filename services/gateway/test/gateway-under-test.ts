@@ -38,6 +38,11 @@ export interface GatewayUnderTest {
 
 export async function startGatewayUnderTest(options: {
   namespace: string;
+  /**
+   * A database of the caller's, shared by several replicas (the caller drops it; NATS and Redis
+   * of the namespace are the caller's to clean too); else one of its own, dropped at close.
+   */
+  databaseUrl?: string;
   /** Gateway environment besides DATABASE_URL and CONVERSATION_JWT_SECRET. */
   env?: Record<string, string>;
   /** Real NATS (its JetStream streams are removed at close); else the in-process bus. */
@@ -60,11 +65,13 @@ export async function startGatewayUnderTest(options: {
   /** Sees every route as it is registered (a test that walks the route list). */
   onRoute?: (route: RouteOptions) => void;
 }): Promise<GatewayUnderTest> {
-  const testDb: TestDatabase = await createTestDatabase('gateway');
+  const shared = options.databaseUrl;
+  const testDb: TestDatabase | undefined = shared ? undefined : await createTestDatabase('gateway');
+  const databaseUrl = shared ?? (testDb as TestDatabase).url;
   const logger = createLogger({ service: 'gateway-test', level: options.logLevel ?? 'warn' });
   const infra = await createInfrastructure({
     service: 'gateway-test',
-    databaseUrl: testDb.url,
+    databaseUrl,
     ...(options.natsUrl ? { natsUrl: options.natsUrl } : {}),
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
     namespace: options.namespace,
@@ -77,7 +84,7 @@ export async function startGatewayUnderTest(options: {
     app,
     infra,
     {
-      DATABASE_URL: testDb.url,
+      DATABASE_URL: databaseUrl,
       CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
       // No bridge answers the setup checks in process: give up at once, not after 10 s.
       SETUP_BRIDGE_TIMEOUT: '100ms',
@@ -106,7 +113,8 @@ export async function startGatewayUnderTest(options: {
       await app.close();
       await relay.stop();
       await infra.close();
-      await testDb.drop();
+      if (shared) return;
+      await testDb?.drop();
       if (options.natsUrl) await cleanupNats(options.namespace);
       if (options.redisUrl) await cleanupRedis(options.namespace);
     },

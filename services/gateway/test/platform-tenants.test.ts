@@ -1,12 +1,4 @@
-import {
-  ConversationService,
-  createInfrastructure,
-  DEFAULT_TENANT_ID,
-  UnitOfWork,
-  type Infrastructure,
-  type OutboxRelay,
-} from '@topicdesk/core';
-import { createLogger } from '@topicdesk/telemetry';
+import { ConversationService, DEFAULT_TENANT_ID, UnitOfWork } from '@topicdesk/core';
 import {
   cleanupNats,
   createTestDatabase,
@@ -15,12 +7,10 @@ import {
   uniqueName,
   type TestDatabase,
 } from '@topicdesk/testkit';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerGateway } from '../src/index';
 import { ConversationTokens } from '../src/tokens';
-import { startGatewayUnderTest } from './gateway-under-test';
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 // Issue 16: the platform API manages tenants with its own token; secrets are write-only; a change
 // made on one gateway replica reaches another one's tenant cache through NATS, without a restart.
@@ -31,45 +21,29 @@ const JWT_SECRET = 'a-secret-of-at-least-thirty-two-characters';
 /** The tenants' own token secret (each tenant signs its visitors' tokens with its own). */
 const TENANT_JWT_SECRET = 'a-tenant-secret-of-at-least-32-characters';
 const BOT = '7100001:AAbbCCddEEffGGhhIIjjKKllMMnnOOppQQ';
-const logger = createLogger({ service: 'platform-test', level: 'silent' });
 /** The replicas of one deployment share their KEK. */
 const KEK = `k1:${randomBytes(32).toString('base64')}`;
 
-interface Replica {
-  app: FastifyInstance;
-  infra: Infrastructure;
-  relay: OutboxRelay;
-}
+type Replica = GatewayUnderTest;
 
 /** One gateway replica over the shared database and NATS namespace. */
-async function replica(
+function replica(
   databaseUrl: string,
   namespace: string,
   keys: Record<string, string> = { TENANT_KEK: KEK },
 ): Promise<Replica> {
-  const infra = await createInfrastructure({
-    service: 'platform-test',
+  return startGatewayUnderTest({
+    namespace,
     databaseUrl,
     natsUrl: testInfra.natsUrl,
-    namespace,
-    logger,
-    migrate: true,
-  });
-  const app = Fastify();
-  const relay = await registerGateway(
-    app,
-    infra,
-    {
-      DATABASE_URL: databaseUrl,
+    logLevel: 'silent',
+    env: {
       CONVERSATION_JWT_SECRET: JWT_SECRET,
       SERVICE_TOKEN,
       PLATFORM_TOKEN,
       ...keys,
     },
-    logger,
-  );
-  await app.ready();
-  return { app, infra, relay };
+  });
 }
 
 describe('platform API without PLATFORM_TOKEN', () => {
@@ -122,10 +96,7 @@ describe('platform API: tenants on two gateway replicas', () => {
 
   afterAll(async () => {
     for (const r of [a, b]) {
-      if (!r) continue;
-      await r.app.close();
-      await r.relay.stop();
-      await r.infra.close();
+      if (r) await r.close();
     }
     await testDb?.drop();
     await cleanupNats(namespace);
@@ -383,9 +354,7 @@ describe('platform API: tenants on two gateway replicas', () => {
       expect(stale.statusCode).toBe(503);
       expect(stale.json()).toMatchObject({ error: { code: 'TENANT_KEK_UNKNOWN' } });
     } finally {
-      await rotated.app.close();
-      await rotated.relay.stop();
-      await rotated.infra.close();
+      await rotated.close();
     }
   });
 

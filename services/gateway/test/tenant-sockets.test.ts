@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createInfrastructure, type Infrastructure, type OutboxRelay } from '@topicdesk/core';
-import { createLogger } from '@topicdesk/telemetry';
 import {
   cleanupNats,
   cleanupRedis,
@@ -10,9 +8,8 @@ import {
   VisitorClient,
   type TestDatabase,
 } from '@topicdesk/testkit';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerGateway } from '../src/index';
+import { startGatewayUnderTest, type GatewayUnderTest } from './gateway-under-test';
 
 // Issue 16: a site's concurrentSockets hold across gateway replicas (one count in Redis), and
 // its usage report counts on every replica alike.
@@ -20,41 +17,23 @@ import { registerGateway } from '../src/index';
 const PLATFORM_TOKEN = 'platform-token-of-the-test-0123456789';
 const SERVICE_TOKEN = 'service-token-of-the-test-0123456789';
 const KEK = `k1:${randomBytes(32).toString('base64')}`;
-const logger = createLogger({ service: 'tenant-sockets-test', level: 'silent' });
 
 interface Replica {
-  app: FastifyInstance;
-  infra: Infrastructure;
-  relay: OutboxRelay;
+  gateway: GatewayUnderTest;
   url: string;
 }
 
 async function replica(databaseUrl: string, namespace: string): Promise<Replica> {
-  const infra = await createInfrastructure({
-    service: 'tenant-sockets-test',
+  const gateway = await startGatewayUnderTest({
+    namespace,
     databaseUrl,
     natsUrl: testInfra.natsUrl,
     redisUrl: testInfra.redisUrl,
-    namespace,
-    logger,
-    migrate: true,
+    logLevel: 'silent',
+    env: { PLATFORM_TOKEN, SERVICE_TOKEN, TENANT_KEK: KEK },
   });
-  const app = Fastify();
-  const relay = await registerGateway(
-    app,
-    infra,
-    {
-      DATABASE_URL: databaseUrl,
-      CONVERSATION_JWT_SECRET: 'a-secret-of-at-least-thirty-two-characters',
-      PLATFORM_TOKEN,
-      SERVICE_TOKEN,
-      TENANT_KEK: KEK,
-      CHECK_RESPONSE_SCHEMAS: 'true',
-    },
-    logger,
-  );
-  const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, infra, relay, url };
+  const url = await gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  return { gateway, url };
 }
 
 describe('a site on two gateway replicas', () => {
@@ -68,7 +47,7 @@ describe('a site on two gateway replicas', () => {
     testDb = await createTestDatabase('tenant-sockets');
     a = await replica(testDb.url, namespace);
     b = await replica(testDb.url, namespace);
-    const created = await a.app.inject({
+    const created = await a.gateway.app.inject({
       method: 'POST',
       url: '/v1/platform/tenants',
       headers: { authorization: `Bearer ${PLATFORM_TOKEN}` },
@@ -88,10 +67,7 @@ describe('a site on two gateway replicas', () => {
 
   afterAll(async () => {
     for (const r of [a, b]) {
-      if (!r) continue;
-      await r.app.close();
-      await r.relay.stop();
-      await r.infra.close();
+      if (r) await r.gateway.close();
     }
     await testDb?.drop();
     await cleanupNats(namespace);
@@ -99,7 +75,7 @@ describe('a site on two gateway replicas', () => {
   });
 
   const start = async (on: Replica) => {
-    const response = await on.app.inject({
+    const response = await on.gateway.app.inject({
       method: 'POST',
       url: '/v1/conversations',
       payload: { siteKey },
@@ -125,7 +101,7 @@ describe('a site on two gateway replicas', () => {
     ]);
     // The default tenant has no such limit: its sockets are not refused.
     const plain = (
-      await a.app.inject({ method: 'POST', url: '/v1/conversations', payload: {} })
+      await a.gateway.app.inject({ method: 'POST', url: '/v1/conversations', payload: {} })
     ).json<{ token: string }>();
     const other = await VisitorClient.connect(a.url, plain.token);
     await other.waitFor((f) => f.type === 'status');
@@ -155,7 +131,7 @@ describe('a site on two gateway replicas', () => {
     socket.sendMessage('m1', 'hello');
     await socket.waitFor((f) => f.type === 'ack');
     const platform = await until(async () => {
-      const response = await a.app.inject({
+      const response = await a.gateway.app.inject({
         method: 'GET',
         url: '/v1/platform/tenants/busy/usage',
         headers: { authorization: `Bearer ${PLATFORM_TOKEN}` },
@@ -173,14 +149,14 @@ describe('a site on two gateway replicas', () => {
       limits: { concurrentSockets: 2, conversationsPerDay: 10, messagesPerHour: 10 },
       window: { conversations: 'PT24H', messages: 'PT1H' },
     });
-    const admin = await b.app.inject({
+    const admin = await b.gateway.app.inject({
       method: 'GET',
       url: '/v1/admin/usage',
       headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
     });
     expect(admin.statusCode).toBe(200);
     expect(admin.json()).toMatchObject({ tenantId: 'default', openSockets: 0, limits: {} });
-    const missing = await a.app.inject({
+    const missing = await a.gateway.app.inject({
       method: 'GET',
       url: '/v1/platform/tenants/nobody/usage',
       headers: { authorization: `Bearer ${PLATFORM_TOKEN}` },
