@@ -6,7 +6,13 @@ import { startConversation, VisitorClient, type StartedConversation } from '@top
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admin, ALICE, BOB, botPosted, say } from '../support/agents';
-import { axeViolations, launchBrowser, screenshotDir, skipBrowser } from '../support/browser';
+import {
+  axeViolations,
+  consolePageChecked,
+  launchBrowser,
+  screenshotDir,
+  skipBrowser,
+} from '../support/browser';
 import { GROUP_ID, startCluster, topicOf, type Cluster } from '../support/cluster';
 import { consoleLink } from '../support/console';
 
@@ -301,13 +307,8 @@ describe.skipIf(skipBrowser)('the console in a browser', () => {
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));
       for (const [name, path] of pages) {
-        await page.goto(`${a}/console${path}`);
-        await page.locator('#page-title').waitFor();
-        await page.waitForFunction(() => document.querySelector('[aria-busy=true]') === null);
-        if (variant === 'rtl') await page.evaluate(() => (document.documentElement.dir = 'rtl'));
-        await page.waitForTimeout(150);
-        await page.screenshot({ path: join(dir, `${name}-${variant}.png`), fullPage: true });
-        for (const v of await axeViolations(page, { minImpact: 'serious' }))
+        const shot = join(dir, `${name}-${variant}.png`);
+        for (const v of await consolePageChecked(page, `${a}/console${path}`, variant, shot))
           problems.push(`${name} (${variant}) ${v}`);
       }
       expect(errors).toEqual([]);

@@ -3,7 +3,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeViolations, launchBrowser, screenshotDir, skipBrowser } from '../support/browser';
+import {
+  axeViolations,
+  consolePageChecked,
+  launchBrowser,
+  screenshotDir,
+  skipBrowser,
+} from '../support/browser';
 import { startCluster, type Cluster } from '../support/cluster';
 
 // The console's platform view in a real Chromium: the operator signs in with PLATFORM_TOKEN (the
@@ -173,13 +179,8 @@ describe.skipIf(skipBrowser)('console platform view', () => {
         ['tenants', '/platform'],
         ['tenant', '/platform/tenants/shop-example'],
       ] as const) {
-        await page.goto(`${a}/console${path}`);
-        await page.locator('#page-title').waitFor();
-        await page.waitForFunction(() => document.querySelector('[aria-busy=true]') === null);
-        if (variant === 'rtl') await page.evaluate(() => (document.documentElement.dir = 'rtl'));
-        await page.waitForTimeout(150);
-        await page.screenshot({ path: join(dir, `${name}-${variant}.png`), fullPage: true });
-        for (const v of await axeViolations(page, { minImpact: 'serious' }))
+        const shot = join(dir, `${name}-${variant}.png`);
+        for (const v of await consolePageChecked(page, `${a}/console${path}`, variant, shot))
           problems.push(`${name} (${variant}) ${v}`);
       }
       expect(errors).toEqual([]);

@@ -141,3 +141,22 @@ export async function axeViolations(
     .filter((v) => IMPACTS.indexOf((v.impact ?? 'minor') as (typeof IMPACTS)[number]) >= least)
     .map((v) => `${v.id}: ${v.targets.join(' ')}`);
 }
+
+/**
+ * A console page as the screenshot pass sees it: opened at `url`, its data loaded, turned
+ * right-to-left for the `rtl` variant, saved to `screenshot`; answers its serious axe violations.
+ */
+export async function consolePageChecked(
+  page: Page,
+  url: string,
+  variant: string,
+  screenshot: string,
+): Promise<string[]> {
+  await page.goto(url);
+  await page.locator('#page-title').waitFor();
+  await page.waitForFunction(() => document.querySelector('[aria-busy=true]') === null);
+  if (variant === 'rtl') await page.evaluate(() => (document.documentElement.dir = 'rtl'));
+  await page.waitForTimeout(150);
+  await page.screenshot({ path: screenshot, fullPage: true });
+  return axeViolations(page, { minImpact: 'serious' });
+}
